@@ -1,0 +1,79 @@
+// Package gatehouse holds Gatehouse's domain: the types every adapter speaks
+// (organizations, projects, users, events), the error type that carries
+// PostHog's error codes, and the service rules that need no I/O of their own.
+package gatehouse
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Kind classifies an Error so that the HTTP layer can choose a status and a
+// PostHog error type without the domain knowing about HTTP.
+type Kind int
+
+// The kinds of domain error. Each maps to exactly one HTTP status.
+const (
+	KindInternal         Kind = iota // 500 server_error
+	KindInvalid                      // 400 validation_error
+	KindUnauthenticated              // 401 authentication_error
+	KindPermissionDenied             // 403 authentication_error
+	KindNotFound                     // 404 invalid_request
+	KindConflict                     // 409 validation_error
+	KindTooLarge                     // 413 invalid_request
+	KindThrottled                    // 429 throttled_error
+	KindUnavailable                  // 503 server_error
+)
+
+// Error is a domain failure that carries PostHog's error envelope fields:
+// Code (e.g. "invalid_credentials"), Detail (human text) and Attr (the field
+// the error is about, or ""). Err, when set, is the wrapped cause and is
+// never shown to clients.
+type Error struct {
+	Kind   Kind
+	Code   string
+	Detail string
+	Attr   string
+	// RetryAfter, in seconds, is set on throttled and unavailable errors.
+	RetryAfter int
+	Err        error
+}
+
+func (e *Error) Error() string {
+	msg := e.Code
+	if e.Detail != "" {
+		msg += ": " + e.Detail
+	}
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Invalid returns a validation error about attr (may be "").
+func Invalid(code, attr, format string, args ...any) *Error {
+	return &Error{Kind: KindInvalid, Code: code, Attr: attr, Detail: fmt.Sprintf(format, args...)}
+}
+
+// NotFound returns the standard "Not found." error.
+func NotFound() *Error {
+	return &Error{Kind: KindNotFound, Code: "not_found", Detail: "Not found."}
+}
+
+// AsError finds the *Error in err's chain.
+func AsError(err error) (*Error, bool) {
+	var e *Error
+	if errors.As(err, &e) {
+		return e, true
+	}
+	return nil, false
+}
+
+// ErrNotFound is returned by stores when a row does not exist.
+var ErrNotFound = errors.New("not found")
+
+// ErrConflict is returned by stores when a unique constraint is violated.
+var ErrConflict = errors.New("conflict")

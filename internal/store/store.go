@@ -1,0 +1,220 @@
+// Package store keeps Gatehouse's data in SQL: the embedded SQLite by
+// default, PostgreSQL when DATABASE_URL points at one. One implementation
+// over database/sql serves both engines; the few differences live in the
+// dialect and in the per-engine migrations.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
+)
+
+// Engine names a database engine.
+type Engine string
+
+// The supported engines.
+const (
+	SQLite   Engine = "sqlite"
+	Postgres Engine = "postgres"
+)
+
+// SQLiteFile is the database file's name inside the data directory.
+const SQLiteFile = "gatehouse.db"
+
+// Options say which database to open.
+type Options struct {
+	// DatabaseURL selects PostgreSQL when set (postgres://…).
+	DatabaseURL string
+	// DataDir holds the SQLite file when DatabaseURL is empty.
+	DataDir string
+	// MaxConns bounds PostgreSQL connections (and SQLite readers); 0 means 16.
+	MaxConns int
+}
+
+// Store is Gatehouse's database. It is safe for concurrent use.
+type Store struct {
+	engine Engine
+	// write serialises SQLite writes through one connection, so concurrent
+	// requests queue instead of failing with "database is locked". For
+	// PostgreSQL write and read are the same pool.
+	write *sql.DB
+	read  *sql.DB
+
+	rebound sync.Map // query text with ? → PostgreSQL's $n form
+}
+
+// Open connects to the database named by opts. It does not migrate: call
+// Migrate.
+func Open(ctx context.Context, opts Options) (*Store, error) {
+	maxConns := opts.MaxConns
+	if maxConns <= 0 {
+		maxConns = 16
+	}
+	if opts.DatabaseURL != "" {
+		db, err := sql.Open("pgx", opts.DatabaseURL)
+		if err != nil {
+			return nil, fmt.Errorf("store: opening PostgreSQL: %w", err)
+		}
+		db.SetMaxOpenConns(maxConns)
+		db.SetMaxIdleConns(maxConns)
+		db.SetConnMaxIdleTime(5 * time.Minute)
+		s := &Store{engine: Postgres, write: db, read: db}
+		if err := s.Ping(ctx); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("store: connecting to PostgreSQL: %w", redactURLError(err))
+		}
+		return s, nil
+	}
+	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("store: creating data directory: %w", err)
+	}
+	path := filepath.Join(opts.DataDir, SQLiteFile)
+	write, err := openSQLite(path, 1)
+	if err != nil {
+		return nil, err
+	}
+	read, err := openSQLite(path, maxConns)
+	if err != nil {
+		write.Close()
+		return nil, err
+	}
+	s := &Store{engine: SQLite, write: write, read: read}
+	// Switching to WAL needs a write lock; do it once on the writer.
+	if _, err := write.ExecContext(ctx, "PRAGMA journal_mode=WAL"); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("store: enabling WAL: %w", err)
+	}
+	if err := s.Ping(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func openSQLite(path string, conns int) (*sql.DB, error) {
+	q := url.Values{}
+	// synchronous=FULL makes every commit durable (WAL fsync) before it
+	// returns; busy_timeout covers other processes (the CLI) writing.
+	for _, p := range []string{"busy_timeout(10000)", "foreign_keys(1)", "synchronous(FULL)", "journal_mode(WAL)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("store: opening SQLite: %w", err)
+	}
+	db.SetMaxOpenConns(conns)
+	db.SetMaxIdleConns(conns)
+	db.SetConnMaxIdleTime(0)
+	return db, nil
+}
+
+// redactURLError keeps a connection string's password out of error text.
+func redactURLError(err error) error {
+	var pgErr *pgconn.ConnectError
+	if errors.As(err, &pgErr) {
+		return errors.New(strings.ReplaceAll(err.Error(), pgErr.Config.Password, "[REDACTED]"))
+	}
+	return err
+}
+
+// Engine says which engine the store runs on.
+func (s *Store) Engine() Engine { return s.engine }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if s.engine == SQLite {
+		var one int
+		return s.read.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+	}
+	return s.read.PingContext(ctx)
+}
+
+// Close releases the connections.
+func (s *Store) Close() error {
+	err := s.write.Close()
+	if s.read != s.write {
+		err = errors.Join(err, s.read.Close())
+	}
+	return err
+}
+
+// q adapts a query written with ? placeholders to the engine.
+func (s *Store) q(query string) string {
+	if s.engine != Postgres {
+		return query
+	}
+	if v, ok := s.rebound.Load(query); ok {
+		return v.(string)
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	s.rebound.Store(query, b.String())
+	return b.String()
+}
+
+// inTx runs fn in a write transaction, committing when fn returns nil.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", mapErr(err))
+	}
+	return nil
+}
+
+// mapErr turns engine-specific constraint errors into gatehouse.ErrConflict
+// and sql.ErrNoRows into gatehouse.ErrNotFound.
+func mapErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return gatehouse.ErrNotFound
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+		return fmt.Errorf("%w: %s", gatehouse.ErrConflict, pgErr.ConstraintName)
+	}
+	var sqliteErr *sqlite.Error
+	if errors.As(err, &sqliteErr) {
+		switch sqliteErr.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return fmt.Errorf("%w: %s", gatehouse.ErrConflict, sqliteErr.Error())
+		}
+	}
+	return err
+}

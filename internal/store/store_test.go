@@ -1,0 +1,255 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/store"
+	"github.com/gatehouse-auth/gatehouse/internal/store/storetest"
+)
+
+// forEachEngine runs fn as a subtest on every engine.
+func forEachEngine(t *testing.T, fn func(t *testing.T, s *store.Store)) {
+	t.Helper()
+	for _, engine := range storetest.Engines {
+		t.Run(string(engine), func(t *testing.T) {
+			fn(t, storetest.Open(t, engine))
+		})
+	}
+}
+
+func newOwner(t *testing.T, s *store.Store, email string) (*gatehouse.Organization, *gatehouse.Project, *gatehouse.User) {
+	t.Helper()
+	org := &gatehouse.Organization{ID: gatehouse.NewUUID(), Name: "Acme", MembersCanUsePersonalAPIKeys: true}
+	secret := gatehouse.NewProjectSecret()
+	project := &gatehouse.Project{Name: "Default project", APIToken: gatehouse.NewProjectToken(),
+		SecretTokenHash: gatehouse.HashToken(secret), SecretTokenMask: gatehouse.MaskToken(secret)}
+	user := &gatehouse.User{UUID: gatehouse.NewUUID(), Email: email, FirstName: "Ada", PasswordHash: "argon2id$fake", IsActive: true}
+	if err := s.CreateOrganizationWithOwner(context.Background(), org, project, user); err != nil {
+		t.Fatalf("CreateOrganizationWithOwner: %v", err)
+	}
+	return org, project, user
+}
+
+func TestMigrateIsIdempotent(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *store.Store) {
+		applied, err := s.Migrate(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(applied) != 0 {
+			t.Fatalf("second migrate applied %v", applied)
+		}
+	})
+}
+
+func TestOrganizationOwnerRoundTrip(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		org, project, user := newOwner(t, s, "Ada@Example.com")
+		if project.ID == 0 || user.ID == 0 {
+			t.Fatal("IDs not assigned")
+		}
+		got, err := s.UserByEmail(ctx, "ada@EXAMPLE.com")
+		if err != nil {
+			t.Fatalf("case-insensitive lookup: %v", err)
+		}
+		if got.UUID != user.UUID || got.Email != "Ada@Example.com" || got.FirstName != "Ada" ||
+			got.PasswordHash.Reveal() != "argon2id$fake" || !got.IsActive || got.IsStaff || got.IsEmailVerified != nil ||
+			got.CurrentOrganizationID != org.ID || got.CurrentProjectID != project.ID {
+			t.Fatalf("user round trip: %+v", got)
+		}
+		if got.CreatedAt.Sub(user.CreatedAt).Abs() > 1e6 {
+			t.Fatalf("created_at %v, want %v", got.CreatedAt, user.CreatedAt)
+		}
+		byUUID, err := s.UserByUUID(ctx, user.UUID)
+		if err != nil || byUUID.ID != user.ID {
+			t.Fatalf("UserByUUID: %v %v", byUUID, err)
+		}
+		o, err := s.OrganizationByID(ctx, org.ID)
+		if err != nil || o.Name != "Acme" || o.Enforce2FA || !o.MembersCanUsePersonalAPIKeys || o.SessionCookieAge != nil {
+			t.Fatalf("organization round trip: %+v %v", o, err)
+		}
+		p, err := s.ProjectByAPIToken(ctx, project.APIToken)
+		if err != nil || p.ID != project.ID || p.OrganizationID != org.ID || p.SecretTokenHash != project.SecretTokenHash || p.SecretTokenBackupHash != "" {
+			t.Fatalf("project round trip: %+v %v", p, err)
+		}
+		ms, err := s.MembershipsOfUser(ctx, user.ID)
+		if err != nil || len(ms) != 1 || ms[0].Level != gatehouse.LevelOwner || ms[0].OrganizationID != org.ID {
+			t.Fatalf("memberships: %+v %v", ms, err)
+		}
+		if n, _ := s.CountOrganizations(ctx); n != 1 {
+			t.Fatalf("CountOrganizations = %d", n)
+		}
+	})
+}
+
+func TestNotFound(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		if _, err := s.UserByEmail(ctx, "nobody@example.com"); !store.IsNotFound(err) {
+			t.Fatalf("UserByEmail: %v", err)
+		}
+		if _, err := s.ProjectByAPIToken(ctx, "phc_nope"); !store.IsNotFound(err) {
+			t.Fatalf("ProjectByAPIToken: %v", err)
+		}
+		if _, err := s.OrganizationByID(ctx, "nope"); !store.IsNotFound(err) {
+			t.Fatalf("OrganizationByID: %v", err)
+		}
+	})
+}
+
+func TestDuplicateEmailIsConflictAndChangesNothing(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		newOwner(t, s, "dup@example.com")
+		org := &gatehouse.Organization{ID: gatehouse.NewUUID(), Name: "Other"}
+		secret := gatehouse.NewProjectSecret()
+		project := &gatehouse.Project{Name: "P", APIToken: gatehouse.NewProjectToken(), SecretTokenHash: gatehouse.HashToken(secret), SecretTokenMask: "x"}
+		user := &gatehouse.User{UUID: gatehouse.NewUUID(), Email: "DUP@example.COM", IsActive: true}
+		err := s.CreateOrganizationWithOwner(ctx, org, project, user)
+		if !errors.Is(err, gatehouse.ErrConflict) {
+			t.Fatalf("want ErrConflict, got %v", err)
+		}
+		if n, _ := s.CountOrganizations(ctx); n != 1 {
+			t.Fatalf("failed signup left %d organizations", n)
+		}
+		if _, err := s.ProjectByAPIToken(ctx, project.APIToken); !store.IsNotFound(err) {
+			t.Fatalf("failed signup left its project: %v", err)
+		}
+	})
+}
+
+func event(projectID int64, uuid, name string) gatehouse.Event {
+	return gatehouse.Event{ProjectID: projectID, UUID: uuid, Name: name, DistinctID: "user-1",
+		Timestamp: "2026-11-23T10:00:00Z", Properties: []byte(`{"event":"` + name + `"}`)}
+}
+
+func TestInsertEventsDeduplicatesByUUID(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		_, p, _ := newOwner(t, s, "ev@example.com")
+		u1, u2 := gatehouse.NewUUID(), gatehouse.NewUUID()
+		n, err := s.InsertEvents(ctx, []gatehouse.Event{event(p.ID, u1, "a"), event(p.ID, u2, "b"), event(p.ID, u1, "a again")})
+		if err != nil || n != 2 {
+			t.Fatalf("first insert: n=%d err=%v", n, err)
+		}
+		n, err = s.InsertEvents(ctx, []gatehouse.Event{event(p.ID, u2, "b retry")})
+		if err != nil || n != 0 {
+			t.Fatalf("retry: n=%d err=%v", n, err)
+		}
+		evs, err := s.EventsOfProject(ctx, p.ID, 10)
+		if err != nil || len(evs) != 2 {
+			t.Fatalf("events: %v %v", evs, err)
+		}
+		names := map[string]string{}
+		for _, e := range evs {
+			names[e.UUID] = e.Name
+			if e.DistinctID != "user-1" || e.Timestamp != "2026-11-23T10:00:00Z" || !strings.HasPrefix(string(e.Properties), `{"event"`) {
+				t.Fatalf("event round trip: %+v", e)
+			}
+		}
+		if names[u1] != "a" || names[u2] != "b" {
+			t.Fatalf("the first copy of each event must be kept: %v", names)
+		}
+	})
+}
+
+func TestInsertEventsLargeBatch(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		_, p, _ := newOwner(t, s, "big@example.com")
+		var evs []gatehouse.Event
+		for i := 0; i < 1234; i++ {
+			evs = append(evs, event(p.ID, gatehouse.NewUUID(), fmt.Sprint("e", i)))
+		}
+		if n, err := s.InsertEvents(ctx, evs); err != nil || n != len(evs) {
+			t.Fatalf("n=%d err=%v", n, err)
+		}
+		if n, _ := s.CountEvents(ctx, p.ID); n != len(evs) {
+			t.Fatalf("count %d", n)
+		}
+	})
+}
+
+// TestConcurrentWritesNeverFail is the "database is locked" guard: many
+// writers at once must all succeed and every acknowledged row must be there.
+func TestConcurrentWritesNeverFail(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		_, p, _ := newOwner(t, s, "conc@example.com")
+		const writers, batches, perBatch = 16, 10, 20
+		var wg sync.WaitGroup
+		errs := make(chan error, writers*batches)
+		for w := 0; w < writers; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for b := 0; b < batches; b++ {
+					var evs []gatehouse.Event
+					for i := 0; i < perBatch; i++ {
+						evs = append(evs, event(p.ID, gatehouse.NewUUID(), "c"))
+					}
+					if _, err := s.InsertEvents(ctx, evs); err != nil {
+						errs <- err
+					}
+				}
+			}()
+		}
+		// Readers run alongside the writers.
+		for r := 0; r < 4; r++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < 50; i++ {
+					if _, err := s.CountEvents(ctx, p.ID); err != nil {
+						errs <- err
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Errorf("concurrent write failed: %v", err)
+		}
+		if n, _ := s.CountEvents(ctx, p.ID); n != writers*batches*perBatch {
+			t.Fatalf("stored %d events, want %d", n, writers*batches*perBatch)
+		}
+	})
+}
+
+func TestConcurrentMigrationsOnOneDatabase(t *testing.T) {
+	for _, engine := range storetest.Engines {
+		t.Run(string(engine), func(t *testing.T) {
+			opts := storetest.Options(t, engine)
+			var wg sync.WaitGroup
+			errs := make(chan error, 3)
+			for i := 0; i < 3; i++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					s, err := store.Open(context.Background(), opts)
+					if err != nil {
+						errs <- err
+						return
+					}
+					defer s.Close()
+					if _, err := s.Migrate(context.Background()); err != nil {
+						errs <- err
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Errorf("concurrent migrate: %v", err)
+			}
+		})
+	}
+}

@@ -1,0 +1,76 @@
+// Package storetest opens fresh, migrated stores for tests on every engine:
+// SQLite in a temporary directory, and PostgreSQL in a schema of its own
+// that is dropped when the test ends.
+package storetest
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"net/url"
+	"testing"
+
+	"github.com/gatehouse-auth/gatehouse/internal/store"
+	"github.com/gatehouse-auth/gatehouse/internal/testenv"
+)
+
+// Engines lists the engines a store test runs on.
+var Engines = []store.Engine{store.SQLite, store.Postgres}
+
+// Open returns a migrated, empty store on engine, closed at the end of t.
+func Open(t testing.TB, engine store.Engine) *store.Store {
+	t.Helper()
+	opts := Options(t, engine)
+	s, err := store.Open(context.Background(), opts)
+	if err != nil {
+		t.Fatalf("opening %s store: %v", engine, err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.Migrate(context.Background()); err != nil {
+		t.Fatalf("migrating %s store: %v", engine, err)
+	}
+	return s
+}
+
+// Options returns store options for a fresh database on engine: a new
+// temporary directory for SQLite, a new schema for PostgreSQL (dropped at
+// the end of t). Tests that run a server process use them.
+func Options(t testing.TB, engine store.Engine) store.Options {
+	t.Helper()
+	if engine == store.SQLite {
+		return store.Options{DataDir: t.TempDir()}
+	}
+	base := testenv.PostgresURL(t)
+	schema := "gh_test_" + randomSuffix()
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
+		testenv.Unavailable(t, "postgres", "cannot create a schema at GATEHOUSE_TEST_DATABASE_URL: "+err.Error())
+	}
+	t.Cleanup(func() {
+		db, err := sql.Open("pgx", base)
+		if err != nil {
+			return
+		}
+		defer db.Close()
+		db.Exec("DROP SCHEMA " + schema + " CASCADE")
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("GATEHOUSE_TEST_DATABASE_URL: %v", err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return store.Options{DatabaseURL: u.String()}
+}
+
+func randomSuffix() string {
+	b := make([]byte, 6)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
