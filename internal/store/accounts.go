@@ -184,7 +184,7 @@ func (s *Store) ProjectByID(ctx context.Context, id int64) (*gatehouse.Project, 
 func IsNotFound(err error) bool { return errors.Is(err, gatehouse.ErrNotFound) }
 
 func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
-func nullInt64(n int64) sql.NullInt64   { return sql.NullInt64{Int64: n, Valid: n != 0} }
+func nullInt64(n int64) sql.NullInt64    { return sql.NullInt64{Int64: n, Valid: n != 0} }
 func nullInt(p *int) sql.NullInt64 {
 	if p == nil {
 		return sql.NullInt64{}

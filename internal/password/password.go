@@ -1,0 +1,76 @@
+// Package password hashes and verifies passwords. New hashes are argon2id
+// (m=19456 KiB, t=2, p=1) in Django's encoding, so a database moved between
+// PostHog and Gatehouse keeps working in both directions.
+package password
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"golang.org/x/crypto/argon2"
+
+	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
+)
+
+// The argon2id parameters for new hashes (OWASP's recommendation).
+const (
+	memoryKiB uint32 = 19456
+	timeCost  uint32 = 2
+	threads   uint8  = 1
+	saltLen          = 16
+	keyLen           = 32
+)
+
+var b64 = base64.RawStdEncoding
+
+// Hash returns the stored form of a password:
+// argon2$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>.
+func Hash(pw gatehouse.Secret) gatehouse.Secret { return hashWith(pw, memoryKiB, timeCost, threads) }
+
+func hashWith(pw gatehouse.Secret, memoryKiB, timeCost uint32, threads uint8) gatehouse.Secret {
+	salt := make([]byte, saltLen)
+	if _, err := rand.Read(salt); err != nil {
+		panic("password: crypto/rand failed: " + err.Error())
+	}
+	key := argon2.IDKey([]byte(pw.Reveal()), salt, timeCost, memoryKiB, threads, keyLen)
+	return gatehouse.Secret(fmt.Sprintf("argon2$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
+		argon2.Version, memoryKiB, timeCost, threads, b64.EncodeToString(salt), b64.EncodeToString(key)))
+}
+
+// ErrUnknownFormat means the stored hash is in no format this package reads.
+var ErrUnknownFormat = errors.New("password: unknown hash format")
+
+// Verify reports whether pw matches the stored hash, comparing in constant
+// time. needsRehash is true when the hash should be replaced by Hash(pw) at
+// the next successful login (weaker parameters or another algorithm).
+func Verify(pw gatehouse.Secret, stored gatehouse.Secret) (ok, needsRehash bool, err error) {
+	s := stored.Reveal()
+	if !strings.HasPrefix(s, "argon2$argon2id$") {
+		return false, false, ErrUnknownFormat
+	}
+	parts := strings.Split(s, "$")
+	// argon2 $ argon2id $ v=19 $ m=..,t=..,p=.. $ salt $ hash
+	if len(parts) != 6 {
+		return false, false, ErrUnknownFormat
+	}
+	var m, t, p int
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil || m <= 0 || t <= 0 || p <= 0 || p > 255 || m > 1<<22 || t > 100 {
+		return false, false, ErrUnknownFormat
+	}
+	if parts[2] != "v="+strconv.Itoa(argon2.Version) {
+		return false, false, ErrUnknownFormat
+	}
+	salt, err1 := b64.DecodeString(parts[4])
+	want, err2 := b64.DecodeString(parts[5])
+	if err1 != nil || err2 != nil || len(want) == 0 {
+		return false, false, ErrUnknownFormat
+	}
+	got := argon2.IDKey([]byte(pw.Reveal()), salt, uint32(t), uint32(m), uint8(p), uint32(len(want)))
+	ok = subtle.ConstantTimeCompare(got, want) == 1
+	return ok, ok && (m < int(memoryKiB) || t < int(timeCost)), nil
+}
