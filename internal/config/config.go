@@ -1,0 +1,266 @@
+// Package config reads Gatehouse's configuration from the environment, once,
+// into a Config struct, using PostHog's variable names. Every value is
+// validated at start-up: a value that cannot be parsed is an error that names
+// the variable and the form it expects.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/netguard"
+)
+
+// Config is every setting Gatehouse reads from its environment.
+type Config struct {
+	Debug bool // DEBUG
+	Test  bool // TEST
+
+	Addr    string // GATEHOUSE_ADDR, overridden by serve --addr
+	DataDir string // GATEHOUSE_DATA_DIR, overridden by --data-dir
+
+	SecretKey          gatehouse.Secret   // SECRET_KEY; checked by package secretkey
+	SecretKeySet       bool               // whether SECRET_KEY was present at all
+	SecretKeyFallbacks []gatehouse.Secret // SECRET_KEY_FALLBACKS
+
+	SecureCookies bool     // SECURE_COOKIES, default true unless DEBUG or TEST
+	SiteURL       *url.URL // SITE_URL, default http://localhost:8000
+
+	AllowedIPBlocks []netip.Prefix // ALLOWED_IP_BLOCKS
+	TrustedProxies  []netip.Prefix // TRUSTED_PROXIES
+	TrustAllProxies bool           // TRUST_ALL_PROXIES
+	IsBehindProxy   bool           // IS_BEHIND_PROXY
+
+	SessionCookieAge time.Duration // SESSION_COOKIE_AGE (seconds), default 90 days
+	AxesFailureLimit int           // AXES_FAILURE_LIMIT, default 5
+	AxesCooloffTime  time.Duration // AXES_COOLOFF_TIME (minutes), default 30
+
+	DatabaseURL gatehouse.Secret // DATABASE_URL; may hold a password
+	RedisURL    gatehouse.Secret // REDIS_URL; may hold a password
+
+	Email Email
+}
+
+// Email is the outbound mail configuration (EMAIL_*).
+type Email struct {
+	Host        string           // EMAIL_HOST; empty means email is not configured
+	Port        int              // EMAIL_PORT, default 25
+	User        string           // EMAIL_HOST_USER
+	Password    gatehouse.Secret // EMAIL_HOST_PASSWORD
+	UseTLS      bool             // EMAIL_USE_TLS (STARTTLS)
+	UseSSL      bool             // EMAIL_USE_SSL (implicit TLS)
+	DefaultFrom string           // EMAIL_DEFAULT_FROM
+}
+
+// Defaults that are not zero values.
+const (
+	DefaultAddr             = "127.0.0.1:8000"
+	DefaultDataDir          = "./data"
+	DefaultSiteURL          = "http://localhost:8000"
+	DefaultSessionCookieAge = 90 * 24 * time.Hour
+	DefaultAxesFailureLimit = 5
+	DefaultAxesCooloffTime  = 30 * time.Minute
+)
+
+// FromEnviron reads the process environment.
+func FromEnviron() (*Config, error) { return Load(os.LookupEnv) }
+
+// Load reads the configuration through lookup (os.LookupEnv in production, a
+// map in tests). All problems are reported together.
+func Load(lookup func(string) (string, bool)) (*Config, error) {
+	p := parser{lookup: lookup}
+	c := &Config{}
+	c.Debug = p.boolean("DEBUG", false)
+	c.Test = p.boolean("TEST", false)
+	c.Addr = p.str("GATEHOUSE_ADDR", DefaultAddr)
+	c.DataDir = p.str("GATEHOUSE_DATA_DIR", DefaultDataDir)
+
+	key, ok := lookup("SECRET_KEY")
+	c.SecretKey, c.SecretKeySet = gatehouse.Secret(key), ok
+	for _, k := range p.list("SECRET_KEY_FALLBACKS") {
+		c.SecretKeyFallbacks = append(c.SecretKeyFallbacks, gatehouse.Secret(k))
+	}
+
+	c.SecureCookies = p.boolean("SECURE_COOKIES", !c.Debug && !c.Test)
+	c.SiteURL = p.siteURL("SITE_URL", DefaultSiteURL)
+
+	c.AllowedIPBlocks = p.prefixes("ALLOWED_IP_BLOCKS")
+	c.TrustedProxies = p.prefixes("TRUSTED_PROXIES")
+	c.TrustAllProxies = p.boolean("TRUST_ALL_PROXIES", false)
+	c.IsBehindProxy = p.boolean("IS_BEHIND_PROXY", false)
+
+	c.SessionCookieAge = time.Duration(p.positiveInt("SESSION_COOKIE_AGE", int(DefaultSessionCookieAge/time.Second))) * time.Second
+	c.AxesFailureLimit = p.positiveInt("AXES_FAILURE_LIMIT", DefaultAxesFailureLimit)
+	c.AxesCooloffTime = time.Duration(p.positiveInt("AXES_COOLOFF_TIME", int(DefaultAxesCooloffTime/time.Minute))) * time.Minute
+
+	c.DatabaseURL = gatehouse.Secret(p.databaseURL("DATABASE_URL"))
+	c.RedisURL = gatehouse.Secret(p.redisURL("REDIS_URL"))
+
+	c.Email = Email{
+		Host:        p.str("EMAIL_HOST", ""),
+		Port:        p.port("EMAIL_PORT", 25),
+		User:        p.str("EMAIL_HOST_USER", ""),
+		Password:    gatehouse.Secret(p.str("EMAIL_HOST_PASSWORD", "")),
+		UseTLS:      p.boolean("EMAIL_USE_TLS", false),
+		UseSSL:      p.boolean("EMAIL_USE_SSL", false),
+		DefaultFrom: p.str("EMAIL_DEFAULT_FROM", "root@localhost"),
+	}
+	if c.Email.UseTLS && c.Email.UseSSL {
+		p.fail("EMAIL_USE_TLS", "EMAIL_USE_TLS and EMAIL_USE_SSL are mutually exclusive; set at most one")
+	}
+	if len(p.errs) > 0 {
+		return nil, errors.Join(p.errs...)
+	}
+	return c, nil
+}
+
+// Warnings returns the start-up warnings for settings that are valid but
+// probably wrong.
+func (c *Config) Warnings() []string {
+	var w []string
+	if c.SecureCookies && c.SiteURL.Scheme == "http" {
+		w = append(w, "SECURE_COOKIES is true but SITE_URL is http://: browsers will not send the session cookie and logins will fail; serve over https or set SECURE_COOKIES=false for local use")
+	}
+	if !c.SecureCookies && !c.Debug && !c.Test {
+		w = append(w, "SECURE_COOKIES is false outside DEBUG/TEST: session cookies can travel over plain http")
+	}
+	if c.IsBehindProxy && len(c.TrustedProxies) == 0 && !c.TrustAllProxies {
+		w = append(w, "IS_BEHIND_PROXY is set but neither TRUSTED_PROXIES nor TRUST_ALL_PROXIES is: requests that came through the proxy will not have a known client address")
+	}
+	if c.TrustAllProxies && !c.IsBehindProxy {
+		w = append(w, "TRUST_ALL_PROXIES has no effect without IS_BEHIND_PROXY")
+	}
+	return w
+}
+
+// EmailConfigured reports whether outbound email is set up.
+func (c *Config) EmailConfigured() bool { return c.Email.Host != "" }
+
+type parser struct {
+	lookup func(string) (string, bool)
+	errs   []error
+}
+
+func (p *parser) fail(name, format string, args ...any) {
+	p.errs = append(p.errs, fmt.Errorf("%s: "+format, append([]any{name}, args...)...))
+}
+
+func (p *parser) str(name, def string) string {
+	v, ok := p.lookup(name)
+	if !ok {
+		return def
+	}
+	return strings.TrimSpace(v)
+}
+
+// boolean parses the way PostHog's str_to_bool does, but refuses anything
+// it does not recognise instead of treating it as false.
+func (p *parser) boolean(name string, def bool) bool {
+	v, ok := p.lookup(name)
+	if !ok || strings.TrimSpace(v) == "" {
+		return def
+	}
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "1", "true", "t", "yes", "y", "on":
+		return true
+	case "0", "false", "f", "no", "n", "off":
+		return false
+	}
+	p.fail(name, "expected a boolean (true/false, 1/0, yes/no, on/off), got %q", v)
+	return def
+}
+
+func (p *parser) positiveInt(name string, def int) int {
+	v, ok := p.lookup(name)
+	if !ok || strings.TrimSpace(v) == "" {
+		return def
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n <= 0 {
+		p.fail(name, "expected a positive whole number, got %q", v)
+		return def
+	}
+	return n
+}
+
+func (p *parser) port(name string, def int) int {
+	n := p.positiveInt(name, def)
+	if n > 65535 {
+		p.fail(name, "expected a port number from 1 to 65535, got %d", n)
+		return def
+	}
+	return n
+}
+
+func (p *parser) list(name string) []string {
+	v, ok := p.lookup(name)
+	if !ok {
+		return nil
+	}
+	var out []string
+	for _, item := range strings.Split(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}
+
+func (p *parser) prefixes(name string) []netip.Prefix {
+	v, ok := p.lookup(name)
+	if !ok {
+		return nil
+	}
+	blocks, err := netguard.ParsePrefixes(v)
+	if err != nil {
+		p.fail(name, "expected comma-separated IP addresses or CIDR blocks (e.g. 10.0.0.0/8,2001:db8::/32): %v", err)
+		return nil
+	}
+	return blocks
+}
+
+func (p *parser) siteURL(name, def string) *url.URL {
+	v := strings.TrimRight(p.str(name, def), "/")
+	if v == "" {
+		v = def
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		p.fail(name, "expected an absolute http:// or https:// URL such as https://auth.example.com, got %q", v)
+		u, _ = url.Parse(def)
+	}
+	return u
+}
+
+func (p *parser) databaseURL(name string) string {
+	v := p.str(name, "")
+	if v == "" {
+		return ""
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		p.fail(name, "expected a postgres://user:password@host:port/database URL (leave it unset for the embedded SQLite)")
+		return ""
+	}
+	return v
+}
+
+func (p *parser) redisURL(name string) string {
+	v := p.str(name, "")
+	if v == "" {
+		return ""
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix") {
+		p.fail(name, "expected a redis://[user:password@]host:port[/db] URL")
+		return ""
+	}
+	return v
+}

@@ -1,0 +1,82 @@
+// Package netguard resolves the client address of a request behind proxies
+// and enforces the IP allow-list, mirroring PostHog's ALLOWED_IP_BLOCKS,
+// TRUSTED_PROXIES, TRUST_ALL_PROXIES and IS_BEHIND_PROXY settings.
+//
+// The rules are:
+//
+//   - Without IS_BEHIND_PROXY the peer address (RemoteAddr) is the client and
+//     X-Forwarded-For is ignored entirely.
+//   - Behind a proxy, the left-most non-empty X-Forwarded-For entry is the
+//     client. Unless all proxies are trusted, every other hop (RemoteAddr and
+//     each later X-Forwarded-For entry) must lie inside TRUSTED_PROXIES,
+//     otherwise the client address is unknown.
+//   - When ALLOWED_IP_BLOCKS is non-empty, a request whose path is not exempt
+//     is admitted only if its client address is known and inside a block.
+package netguard
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+)
+
+// BlockedMessage is the exact plain-text body of the 403 response sent to
+// clients outside the allow-list.
+const BlockedMessage = "Your IP is not allowed. Check your ALLOWED_IP_BLOCKS settings. If you are behind a proxy, you need to set TRUSTED_PROXIES."
+
+// ParsePrefixes parses a comma-separated list of addresses and CIDR blocks.
+// Items are trimmed and empty items are skipped. A bare address becomes a
+// single-address block (/32 or /128, zone dropped); host bits in a CIDR block
+// are masked off. The error names the offending item, e.g.
+// `"10.0.0.300" is not an IP address or CIDR block`. An empty list yields a
+// nil slice and no error.
+func ParsePrefixes(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, item := range strings.Split(list, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		p, ok := parsePrefix(item)
+		if !ok {
+			return nil, fmt.Errorf("%q is not an IP address or CIDR block", item)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func parsePrefix(item string) (netip.Prefix, bool) {
+	if strings.Contains(item, "/") {
+		p, err := netip.ParsePrefix(item)
+		if err != nil {
+			return netip.Prefix{}, false
+		}
+		return p.Masked(), true
+	}
+	a, err := netip.ParseAddr(item)
+	if err != nil {
+		return netip.Prefix{}, false
+	}
+	a = a.WithZone("")
+	return netip.PrefixFrom(a, a.BitLen()), true
+}
+
+// IsExemptPath reports whether path is exempt from the allow-list. Only the
+// first path segment (strings.Split(path, "/")[1]) is considered and it must
+// match one of the ingestion, flag, static or health endpoints exactly, so
+// "/e", "/e/", "/batch/" and "/i/v0/e" are exempt while "/", "/api/..." and
+// "/_healthz" are not.
+func IsExemptPath(path string) bool {
+	_, rest, found := strings.Cut(path, "/")
+	if !found {
+		return false
+	}
+	seg, _, _ := strings.Cut(rest, "/")
+	switch seg {
+	case "e", "s", "i", "capture", "batch", "engage", "track", "decide",
+		"flags", "static", "_health", "messaging-preferences":
+		return true
+	}
+	return false
+}

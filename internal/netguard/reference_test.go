@@ -1,0 +1,96 @@
+package netguard
+
+import (
+	"net"
+	"net/netip"
+	"slices"
+	"strings"
+)
+
+// This file holds a deliberately naive, independent reference implementation
+// of the rules (linear scans with netip.Prefix.Contains, strings.Split and
+// strings.Join exactly as the spec words them). Tests and fuzz targets compare
+// the real implementation against it.
+
+type refSettings struct {
+	allowed  []netip.Prefix
+	trusted  []netip.Prefix
+	trustAll bool
+	behind   bool
+}
+
+var refExemptSegments = []string{
+	"e", "s", "i", "capture", "batch", "engage", "track", "decide",
+	"flags", "static", "_health", "messaging-preferences",
+}
+
+func refContains(blocks []netip.Prefix, a netip.Addr) bool {
+	a = a.WithZone("")
+	for _, p := range blocks {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+func refParse(s string) (netip.Addr, bool) {
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	return a.Unmap().WithZone(""), true
+}
+
+func refPeer(remoteAddr string) (netip.Addr, bool) {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		host = remoteAddr
+	}
+	return refParse(host)
+}
+
+func refClient(s refSettings, remoteAddr string, xffLines []string) (netip.Addr, bool) {
+	peer, peerOK := refPeer(remoteAddr)
+	if !s.behind {
+		return peer, peerOK
+	}
+	var entries []string
+	for _, e := range strings.Split(strings.Join(xffLines, ","), ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			entries = append(entries, e)
+		}
+	}
+	if len(entries) == 0 {
+		return peer, peerOK
+	}
+	if !s.trustAll {
+		if !peerOK || !refContains(s.trusted, peer) {
+			return peer, false
+		}
+		for _, e := range entries[1:] {
+			hop, ok := refParse(e)
+			if !ok || !refContains(s.trusted, hop) {
+				return peer, false
+			}
+		}
+	}
+	c, ok := refParse(entries[0])
+	if !ok {
+		return peer, false
+	}
+	return c, true
+}
+
+func refExempt(path string) bool {
+	parts := strings.Split(path, "/")
+	return len(parts) >= 2 && slices.Contains(refExemptSegments, parts[1])
+}
+
+func refAdmit(s refSettings, remoteAddr string, xffLines []string, path string) bool {
+	if len(s.allowed) == 0 || refExempt(path) {
+		return true
+	}
+	c, known := refClient(s, remoteAddr, xffLines)
+	return known && refContains(s.allowed, c)
+}
