@@ -22,20 +22,30 @@ func (s *Store) InsertEvents(ctx context.Context, events []gatehouse.Event) (int
 	if len(events) == 0 {
 		return 0, nil
 	}
+	if s.events != nil {
+		return s.events.insert(ctx, events)
+	}
 	inserted := 0
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		inserted = 0
-		for start := 0; start < len(events); start += eventInsertChunk {
-			end := min(start+eventInsertChunk, len(events))
-			n, err := s.insertEventChunk(ctx, tx, events[start:end])
-			if err != nil {
-				return err
-			}
-			inserted += n
-		}
-		return nil
+		var err error
+		inserted, err = s.insertEventsTx(ctx, tx, events)
+		return err
 	})
 	return inserted, err
+}
+
+// insertEventsTx inserts events inside tx, in statements of bounded size.
+func (s *Store) insertEventsTx(ctx context.Context, tx *sql.Tx, events []gatehouse.Event) (int, error) {
+	inserted := 0
+	for start := 0; start < len(events); start += eventInsertChunk {
+		end := min(start+eventInsertChunk, len(events))
+		n, err := s.insertEventChunk(ctx, tx, events[start:end])
+		if err != nil {
+			return inserted, err
+		}
+		inserted += n
+	}
+	return inserted, nil
 }
 
 func (s *Store) insertEventChunk(ctx context.Context, tx *sql.Tx, events []gatehouse.Event) (int, error) {

@@ -57,6 +57,9 @@ type Store struct {
 	read  *sql.DB
 
 	rebound sync.Map // query text with ? → PostgreSQL's $n form
+
+	// events group-commits event inserts on SQLite; nil on PostgreSQL.
+	events *eventCommitter
 }
 
 // Open connects to the database named by opts. It does not migrate: call
@@ -104,6 +107,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	s.events = newEventCommitter(s)
 	return s, nil
 }
 
@@ -150,6 +154,9 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close releases the connections.
 func (s *Store) Close() error {
+	if s.events != nil {
+		s.events.close()
+	}
 	err := s.write.Close()
 	if s.read != s.write {
 		err = errors.Join(err, s.read.Close())

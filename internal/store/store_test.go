@@ -253,3 +253,57 @@ func TestConcurrentMigrationsOnOneDatabase(t *testing.T) {
 		})
 	}
 }
+
+// TestOneBadWriteDoesNotFailOthers checks that concurrent writers sharing a
+// commit (SQLite's group commit) are isolated: a write that violates a
+// constraint fails alone and every other write is stored.
+func TestOneBadWriteDoesNotFailOthers(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		_, p, _ := newOwner(t, s, "iso@example.com")
+		const writers = 24
+		var wg sync.WaitGroup
+		results := make([]error, writers)
+		start := make(chan struct{})
+		for w := 0; w < writers; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				project := p.ID
+				if w%8 == 3 {
+					project = 999_999 // no such project: foreign key violation
+				}
+				<-start
+				_, results[w] = s.InsertEvents(ctx, []gatehouse.Event{event(project, gatehouse.NewUUID(), "iso")})
+			}()
+		}
+		close(start)
+		wg.Wait()
+		good := 0
+		for w, err := range results {
+			if w%8 == 3 {
+				if err == nil {
+					t.Errorf("writer %d: bad write succeeded", w)
+				}
+				continue
+			}
+			if err != nil {
+				t.Errorf("writer %d failed because of another's bad write: %v", w, err)
+			}
+			good++
+		}
+		if n, _ := s.CountEvents(ctx, p.ID); n != good {
+			t.Fatalf("stored %d, want %d", n, good)
+		}
+	})
+}
+
+func TestInsertAfterCloseFails(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *store.Store) {
+		_, p, _ := newOwner(t, s, "closed@example.com")
+		s.Close()
+		if _, err := s.InsertEvents(context.Background(), []gatehouse.Event{event(p.ID, gatehouse.NewUUID(), "x")}); err == nil {
+			t.Fatal("insert after Close succeeded")
+		}
+	})
+}
