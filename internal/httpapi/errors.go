@@ -1,0 +1,87 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
+)
+
+// envelope is PostHog's error body.
+type envelope struct {
+	Type   string  `json:"type"`
+	Code   string  `json:"code"`
+	Detail string  `json:"detail"`
+	Attr   *string `json:"attr"`
+}
+
+// statusAndType maps a domain error kind to its HTTP status and PostHog
+// error type.
+func statusAndType(k gatehouse.Kind) (int, string) {
+	switch k {
+	case gatehouse.KindInvalid:
+		return http.StatusBadRequest, "validation_error"
+	case gatehouse.KindUnauthenticated:
+		return http.StatusUnauthorized, "authentication_error"
+	case gatehouse.KindPermissionDenied:
+		return http.StatusForbidden, "authentication_error"
+	case gatehouse.KindNotFound:
+		return http.StatusNotFound, "invalid_request"
+	case gatehouse.KindConflict:
+		return http.StatusConflict, "validation_error"
+	case gatehouse.KindTooLarge:
+		return http.StatusRequestEntityTooLarge, "invalid_request"
+	case gatehouse.KindThrottled:
+		return http.StatusTooManyRequests, "throttled_error"
+	case gatehouse.KindUnavailable:
+		return http.StatusServiceUnavailable, "server_error"
+	}
+	return http.StatusInternalServerError, "server_error"
+}
+
+// writeError is the one place an error becomes an HTTP response. Domain
+// errors keep their code, detail and attr; anything else is logged and
+// answered with a generic 500 that reveals nothing.
+func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error) {
+	e, ok := gatehouse.AsError(err)
+	if !ok {
+		logger.LogAttrs(r.Context(), slog.LevelError, "internal error", slog.String("path", r.URL.Path), slog.String("error", err.Error()))
+		e = &gatehouse.Error{Kind: gatehouse.KindInternal, Code: "error", Detail: "A server error occurred."}
+	} else if e.Kind == gatehouse.KindInternal && e.Err != nil {
+		logger.LogAttrs(r.Context(), slog.LevelError, "internal error", slog.String("path", r.URL.Path), slog.String("error", e.Err.Error()))
+	}
+	status, typ := statusAndType(e.Kind)
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
+	}
+	body := envelope{Type: typ, Code: e.Code, Detail: e.Detail}
+	if e.Attr != "" {
+		body.Attr = &e.Attr
+	}
+	writeJSON(w, status, body)
+}
+
+// writeJSON writes v as a JSON response.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+}
+
+// writeText writes a plain-text response (capture errors, blocked IPs).
+func writeText(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write([]byte(msg))
+}
+
+// handleNotFound answers every path no route claims.
+func handleNotFound(logger *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, logger, gatehouse.NotFound())
+	})
+}

@@ -1,0 +1,466 @@
+package httpapi
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/gatehouse-auth/gatehouse/internal/capture"
+	"github.com/gatehouse-auth/gatehouse/internal/cookies"
+	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/netguard"
+	"github.com/gatehouse-auth/gatehouse/internal/store"
+	"github.com/gatehouse-auth/gatehouse/internal/store/storetest"
+)
+
+// syncBuffer is a log sink safe for concurrent handlers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type testServer struct {
+	url     string
+	store   *store.Store
+	project *gatehouse.Project
+	secret  gatehouse.Secret
+	logs    *syncBuffer
+}
+
+type serverOptions struct {
+	allowed  string
+	trusted  string
+	trustAll bool
+	behind   bool
+	database Pinger
+}
+
+func newTestServer(t testing.TB, engine store.Engine, o serverOptions) *testServer {
+	t.Helper()
+	st := storetest.Open(t, engine)
+	accounts := &gatehouse.AccountService{Store: st, HashPassword: func(s gatehouse.Secret) gatehouse.Secret { return "test$" + s }}
+	created, err := accounts.CreateOrganizationWithOwner(context.Background(), gatehouse.NewOwner{
+		Email: "owner@example.com", Password: "correct horse battery", OrganizationName: "Acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	allowed, err := netguard.ParsePrefixes(o.allowed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trusted, err := netguard.ParsePrefixes(o.trusted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	var db Pinger = st
+	if o.database != nil {
+		db = o.database
+	}
+	h := NewServer(Deps{
+		Logger:    slog.New(slog.NewJSONHandler(logs, nil)),
+		Resolver:  netguard.NewResolver(trusted, o.trustAll, o.behind),
+		AllowList: netguard.NewAllowList(allowed),
+		Cookies:   cookies.Policy{Secure: true},
+		Database:  db,
+		Capture:   &gatehouse.CaptureService{Store: st},
+	})
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return &testServer{url: srv.URL, store: st, project: created.Project, secret: created.ProjectSecret, logs: logs}
+}
+
+func (ts *testServer) do(t *testing.T, method, path string, body io.Reader, header ...string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, ts.url+path, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+func (ts *testServer) count(t *testing.T) int {
+	t.Helper()
+	n, err := ts.store.CountEvents(context.Background(), ts.project.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func forEachEngine(t *testing.T, fn func(t *testing.T, engine store.Engine)) {
+	for _, e := range storetest.Engines {
+		t.Run(string(e), func(t *testing.T) { fn(t, e) })
+	}
+}
+
+func gz(t *testing.T, s string) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	w := gzip.NewWriter(&b)
+	w.Write([]byte(s))
+	w.Close()
+	return b.Bytes()
+}
+
+func TestCaptureEncodingsAndPaths(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := newTestServer(t, engine, serverOptions{})
+		tok := ts.project.APIToken
+		single := fmt.Sprintf(`{"event":"$pageview","distinct_id":"u1","properties":{"token":%q}}`, tok)
+		batch := fmt.Sprintf(`{"api_key":%q,"batch":[{"event":"a","distinct_id":"u1"},{"event":"b","distinct_id":"u2"}]}`, tok)
+		form := func(payload, compression string) io.Reader {
+			v := url.Values{"data": {payload}}
+			if compression != "" {
+				v.Set("compression", compression)
+			}
+			return strings.NewReader(v.Encode())
+		}
+		formType := []string{"Content-Type", "application/x-www-form-urlencoded"}
+		for _, tc := range []struct {
+			name   string
+			method string
+			path   string
+			body   func() io.Reader
+			header []string
+			events int
+		}{
+			{"json /e", "POST", "/e", func() io.Reader { return strings.NewReader(single) }, nil, 1},
+			{"json /e/", "POST", "/e/", func() io.Reader { return strings.NewReader(single) }, nil, 1},
+			{"i/v0/e", "POST", "/i/v0/e/", func() io.Reader { return strings.NewReader(single) }, nil, 1},
+			{"capture", "POST", "/capture", func() io.Reader { return strings.NewReader(single) }, nil, 1},
+			{"track/", "POST", "/track/", func() io.Reader { return strings.NewReader(single) }, nil, 1},
+			{"engage", "POST", "/engage", func() io.Reader {
+				return strings.NewReader(fmt.Sprintf(`{"$token":%q,"distinct_id":"u9","$set":{"a":1}}`, tok))
+			}, nil, 1},
+			{"batch", "POST", "/batch", func() io.Reader { return strings.NewReader(batch) }, nil, 2},
+			{"batch/ gzip by param", "POST", "/batch/?compression=gzip-js", func() io.Reader { return bytes.NewReader(gz(t, batch)) }, nil, 2},
+			{"gzip by magic bytes", "POST", "/batch", func() io.Reader { return bytes.NewReader(gz(t, batch)) }, nil, 2},
+			{"lz64 form", "POST", "/e/?compression=lz64", func() io.Reader { return form(capture.CompressToBase64(batch), "") }, formType, 2},
+			{"lz-string body", "POST", "/e?compression=lz-string", func() io.Reader { return strings.NewReader(capture.CompressToBase64(single)) }, nil, 1},
+			{"base64 form", "POST", "/e", func() io.Reader { return form(base64.StdEncoding.EncodeToString([]byte(single)), "") }, formType, 1},
+			{"form with compression field", "POST", "/e", func() io.Reader { return form(base64.StdEncoding.EncodeToString([]byte(single)), "base64") }, formType, 1},
+			{"legacy GET data=", "GET", "/e/?data=" + url.QueryEscape(base64.StdEncoding.EncodeToString([]byte(single))), func() io.Reader { return nil }, nil, 1},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				before := ts.count(t)
+				resp, body := ts.do(t, tc.method, tc.path, tc.body(), tc.header...)
+				if resp.StatusCode != 200 || strings.TrimSpace(body) != `{"status":1}` {
+					t.Fatalf("status %d body %q", resp.StatusCode, body)
+				}
+				if got := ts.count(t) - before; got != tc.events {
+					t.Fatalf("stored %d events, want %d", got, tc.events)
+				}
+			})
+		}
+	})
+}
+
+func TestCaptureStoresEventContent(t *testing.T) {
+	ts := newTestServer(t, store.SQLite, serverOptions{})
+	id := "0190C3A0-0000-7000-8000-0000000000AB"
+	body := fmt.Sprintf(`{"token":%q,"event":"signed up","distinct_id":42,"uuid":%q,"timestamp":"2026-11-23T09:00:00Z","properties":{"plan":"pro"}}`, ts.project.APIToken, id)
+	if resp, b := ts.do(t, "POST", "/capture/", strings.NewReader(body)); resp.StatusCode != 200 {
+		t.Fatalf("%d %s", resp.StatusCode, b)
+	}
+	evs, err := ts.store.EventsOfProject(context.Background(), ts.project.ID, 10)
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("%v %v", evs, err)
+	}
+	e := evs[0]
+	if e.UUID != strings.ToLower(id) || e.Name != "signed up" || e.DistinctID != "42" || e.Timestamp != "2026-11-23T09:00:00Z" {
+		t.Fatalf("stored %+v", e)
+	}
+	var props map[string]any
+	if err := json.Unmarshal(e.Properties, &props); err != nil || props["properties"].(map[string]any)["plan"] != "pro" {
+		t.Fatalf("properties %s: %v", e.Properties, err)
+	}
+}
+
+func TestCaptureSameUUIDStoredOnce(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := newTestServer(t, engine, serverOptions{})
+		ev := fmt.Sprintf(`{"api_key":%q,"batch":[{"event":"a","distinct_id":"u","uuid":"0190c3a0-0000-7000-8000-000000000001"}]}`, ts.project.APIToken)
+		// A client retrying (sequentially and concurrently) must not duplicate.
+		var wg sync.WaitGroup
+		for i := 0; i < 8; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				resp, err := http.Post(ts.url+"/batch/", "application/json", strings.NewReader(ev))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					t.Errorf("status %d", resp.StatusCode)
+				}
+			}()
+		}
+		wg.Wait()
+		if n := ts.count(t); n != 1 {
+			t.Fatalf("stored %d copies", n)
+		}
+	})
+}
+
+func TestCaptureErrors(t *testing.T) {
+	ts := newTestServer(t, store.SQLite, serverOptions{})
+	tok := ts.project.APIToken
+	big := fmt.Sprintf(`{"token":%q,"event":"a","distinct_id":"u","properties":{"pad":%q}}`, tok, strings.Repeat("x", 2*1024*1024))
+	for _, tc := range []struct {
+		name, path, body string
+		status           int
+		text             string
+	}{
+		{"no token", "/e", `{"event":"a","distinct_id":"u"}`, 401, "event submitted without an api_key"},
+		{"inconsistent tokens", "/batch", `[{"event":"a","distinct_id":"u","token":"phc_a"},{"event":"b","distinct_id":"u","token":"phc_b"}]`, 401, "batch submitted with inconsistent api_key values"},
+		{"malformed token", "/e", `{"event":"a","distinct_id":"u","token":"phc bad token"}`, 401, "API key is not valid"},
+		{"unknown project", "/e", `{"event":"a","distinct_id":"u","token":"phc_doesnotexist"}`, 401, "API key is not valid"},
+		{"bad json", "/e", `{"event":`, 400, ""},
+		{"missing distinct_id", "/e", fmt.Sprintf(`{"event":"a","token":%q}`, tok), 400, ""},
+		{"missing event", "/e", fmt.Sprintf(`{"distinct_id":"u","token":%q}`, tok), 400, ""},
+		{"empty batch", "/batch", fmt.Sprintf(`{"api_key":%q,"batch":[]}`, tok), 400, ""},
+		{"too large for /e", "/e", big, 413, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, body := ts.do(t, "POST", tc.path, strings.NewReader(tc.body))
+			if resp.StatusCode != tc.status || !strings.Contains(body, tc.text) {
+				t.Fatalf("got %d %q, want %d containing %q", resp.StatusCode, body, tc.status, tc.text)
+			}
+			if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {
+				t.Fatalf("capture errors are plain text, got %q", ct)
+			}
+		})
+	}
+	if n := ts.count(t); n != 0 {
+		t.Fatalf("failed requests stored %d events", n)
+	}
+	// The same large body is fine on /batch (20 MB limit).
+	if resp, body := ts.do(t, "POST", "/batch", strings.NewReader(big)); resp.StatusCode != 200 {
+		t.Fatalf("/batch with a 2 MB body: %d %s", resp.StatusCode, body)
+	}
+}
+
+func TestCaptureBeaconAndCORS(t *testing.T) {
+	ts := newTestServer(t, store.SQLite, serverOptions{})
+	body := fmt.Sprintf(`{"token":%q,"event":"a","distinct_id":"u"}`, ts.project.APIToken)
+	resp, b := ts.do(t, "POST", "/e/?beacon=1", strings.NewReader(body), "Origin", "https://shop.example.com")
+	if resp.StatusCode != 204 || b != "" {
+		t.Fatalf("beacon: %d %q", resp.StatusCode, b)
+	}
+	if resp.Header.Get("Access-Control-Allow-Origin") != "https://shop.example.com" || resp.Header.Get("Access-Control-Allow-Credentials") != "true" {
+		t.Fatalf("CORS headers: %v", resp.Header)
+	}
+	resp, _ = ts.do(t, "OPTIONS", "/batch/", nil, "Origin", "https://shop.example.com", "Access-Control-Request-Method", "POST", "Access-Control-Request-Headers", "content-type")
+	if resp.StatusCode != 200 || resp.Header.Get("Access-Control-Allow-Origin") != "https://shop.example.com" ||
+		!strings.Contains(resp.Header.Get("Access-Control-Allow-Methods"), "POST") || resp.Header.Get("Access-Control-Allow-Headers") != "content-type" {
+		t.Fatalf("preflight: %d %v", resp.StatusCode, resp.Header)
+	}
+	resp, _ = ts.do(t, "DELETE", "/e", nil)
+	if resp.StatusCode != 405 {
+		t.Fatalf("DELETE /e: %d", resp.StatusCode)
+	}
+}
+
+func TestIPAllowList(t *testing.T) {
+	// httptest clients come from 127.0.0.1.
+	t.Run("blocked outside the list", func(t *testing.T) {
+		ts := newTestServer(t, store.SQLite, serverOptions{allowed: "10.0.0.0/8"})
+		for _, path := range []string{"/api/users/@me/", "/_readyz", "/", "/api/nope"} {
+			resp, body := ts.do(t, "GET", path, nil)
+			if resp.StatusCode != 403 || body != netguard.BlockedMessage {
+				t.Fatalf("%s: %d %q", path, resp.StatusCode, body)
+			}
+		}
+		// Ingestion stays open to every address.
+		body := fmt.Sprintf(`{"token":%q,"event":"a","distinct_id":"u"}`, ts.project.APIToken)
+		if resp, b := ts.do(t, "POST", "/e/", strings.NewReader(body)); resp.StatusCode != 200 {
+			t.Fatalf("capture blocked: %d %s", resp.StatusCode, b)
+		}
+		if resp, _ := ts.do(t, "GET", "/_health", nil); resp.StatusCode != 200 {
+			t.Fatalf("/_health blocked: %d", resp.StatusCode)
+		}
+	})
+	t.Run("allowed inside the list", func(t *testing.T) {
+		ts := newTestServer(t, store.SQLite, serverOptions{allowed: "127.0.0.0/8"})
+		if resp, _ := ts.do(t, "GET", "/_readyz", nil); resp.StatusCode != 200 {
+			t.Fatalf("%d", resp.StatusCode)
+		}
+	})
+	t.Run("spoofed X-Forwarded-For without a proxy is ignored", func(t *testing.T) {
+		ts := newTestServer(t, store.SQLite, serverOptions{allowed: "10.0.0.0/8"})
+		if resp, _ := ts.do(t, "GET", "/_readyz", nil, "X-Forwarded-For", "10.1.2.3"); resp.StatusCode != 403 {
+			t.Fatalf("spoofed header admitted: %d", resp.StatusCode)
+		}
+	})
+	t.Run("trusted proxy forwards the client", func(t *testing.T) {
+		ts := newTestServer(t, store.SQLite, serverOptions{allowed: "10.0.0.0/8", trusted: "127.0.0.1", behind: true})
+		if resp, _ := ts.do(t, "GET", "/_readyz", nil, "X-Forwarded-For", "10.1.2.3"); resp.StatusCode != 200 {
+			t.Fatalf("forwarded client refused: %d", resp.StatusCode)
+		}
+		// An untrusted hop in the chain makes the client unknown.
+		if resp, _ := ts.do(t, "GET", "/_readyz", nil, "X-Forwarded-For", "10.1.2.3, 192.0.2.1"); resp.StatusCode != 403 {
+			t.Fatalf("untrusted hop admitted: %d", resp.StatusCode)
+		}
+		if resp, _ := ts.do(t, "GET", "/_readyz", nil, "X-Forwarded-For", "garbage"); resp.StatusCode != 403 {
+			t.Fatalf("unparsable client admitted: %d", resp.StatusCode)
+		}
+	})
+	t.Run("client address is logged as resolved", func(t *testing.T) {
+		ts := newTestServer(t, store.SQLite, serverOptions{trusted: "127.0.0.1", behind: true})
+		ts.do(t, "GET", "/_health", nil, "X-Forwarded-For", "203.0.113.9")
+		if !strings.Contains(ts.logs.String(), `"client":"203.0.113.9"`) {
+			t.Fatalf("log does not show the forwarded client: %s", ts.logs.String())
+		}
+	})
+}
+
+type downDB struct{}
+
+func (downDB) Ping(context.Context) error { return fmt.Errorf("connection refused") }
+
+func TestHealthAndReadiness(t *testing.T) {
+	ts := newTestServer(t, store.SQLite, serverOptions{})
+	if resp, body := ts.do(t, "GET", "/_health", nil); resp.StatusCode != 200 || body != "ok" {
+		t.Fatalf("/_health: %d %q", resp.StatusCode, body)
+	}
+	if resp, _ := ts.do(t, "GET", "/_readyz/", nil); resp.StatusCode != 200 {
+		t.Fatalf("/_readyz: %d", resp.StatusCode)
+	}
+	down := newTestServer(t, store.SQLite, serverOptions{database: downDB{}})
+	if resp, _ := down.do(t, "GET", "/_readyz", nil); resp.StatusCode != 503 {
+		t.Fatalf("/_readyz with the database down: %d", resp.StatusCode)
+	}
+	if resp, _ := down.do(t, "GET", "/_health", nil); resp.StatusCode != 200 {
+		t.Fatalf("liveness must not depend on the database: %d", resp.StatusCode)
+	}
+}
+
+func TestErrorEnvelopeAndHeaders(t *testing.T) {
+	ts := newTestServer(t, store.SQLite, serverOptions{})
+	resp, body := ts.do(t, "GET", "/api/does-not-exist/", nil)
+	var env map[string]any
+	if err := json.Unmarshal([]byte(body), &env); err != nil {
+		t.Fatalf("not JSON: %q", body)
+	}
+	if resp.StatusCode != 404 || env["type"] != "invalid_request" || env["code"] != "not_found" || env["detail"] != "Not found." {
+		t.Fatalf("%d %v", resp.StatusCode, env)
+	}
+	if v, ok := env["attr"]; !ok || v != nil {
+		t.Fatalf("attr must be present and null: %v", env)
+	}
+	for h, want := range map[string]string{"X-Content-Type-Options": "nosniff", "X-Frame-Options": "SAMEORIGIN", "Referrer-Policy": "same-origin"} {
+		if resp.Header.Get(h) != want {
+			t.Errorf("%s = %q, want %q", h, resp.Header.Get(h), want)
+		}
+	}
+}
+
+func TestWriteErrorMapping(t *testing.T) {
+	logs := &syncBuffer{}
+	logger := slog.New(slog.NewJSONHandler(logs, nil))
+	for _, tc := range []struct {
+		err    error
+		status int
+		typ    string
+		code   string
+		attr   any
+	}{
+		{gatehouse.Invalid("invalid_input", "email", "Enter a valid email address."), 400, "validation_error", "invalid_input", "email"},
+		{&gatehouse.Error{Kind: gatehouse.KindUnauthenticated, Code: "not_authenticated", Detail: "x"}, 401, "authentication_error", "not_authenticated", nil},
+		{&gatehouse.Error{Kind: gatehouse.KindPermissionDenied, Code: "too_many_failed_attempts", Detail: "x"}, 403, "authentication_error", "too_many_failed_attempts", nil},
+		{&gatehouse.Error{Kind: gatehouse.KindThrottled, Code: "throttled", Detail: "x", RetryAfter: 30}, 429, "throttled_error", "throttled", nil},
+		{fmt.Errorf("wrapped: %w", gatehouse.NotFound()), 404, "invalid_request", "not_found", nil},
+		{fmt.Errorf("db password=hunter2 exploded"), 500, "server_error", "error", nil},
+	} {
+		rec := httptest.NewRecorder()
+		writeError(rec, httptest.NewRequest("GET", "/api/x", nil), logger, tc.err)
+		var env map[string]any
+		json.Unmarshal(rec.Body.Bytes(), &env)
+		if rec.Code != tc.status || env["type"] != tc.typ || env["code"] != tc.code || env["attr"] != tc.attr {
+			t.Errorf("%v: got %d %v", tc.err, rec.Code, env)
+		}
+		if tc.status == 429 && rec.Header().Get("Retry-After") != "30" {
+			t.Errorf("Retry-After missing: %v", rec.Header())
+		}
+		if strings.Contains(rec.Body.String(), "hunter2") {
+			t.Errorf("internal error text leaked to the client: %s", rec.Body.String())
+		}
+	}
+}
+
+// TestNoSecretsInLogs sends every kind of credential in every place a
+// client can put one and checks that no log line contains any of them.
+func TestNoSecretsInLogs(t *testing.T) {
+	ts := newTestServer(t, store.SQLite, serverOptions{})
+	secrets := []string{
+		ts.project.APIToken, ts.secret.Reveal(),
+		"phx_personalkeyvalue1234567890abcdefghijklmn", "hunter2-password-value", "sessionid-cookie-value-123",
+	}
+	q := url.Values{"token": {secrets[0]}, "personal_api_key": {secrets[2]}, "secret_api_key": {secrets[1]}, "password": {secrets[3]}}
+	body := fmt.Sprintf(`{"token":%q,"event":"a","distinct_id":"u","password":%q}`, secrets[0], secrets[3])
+	hdr := []string{"Authorization", "Bearer " + secrets[2], "Cookie", "sessionid=" + secrets[4], "X-Api-Key", secrets[1]}
+	ts.do(t, "POST", "/e/?"+q.Encode(), strings.NewReader(body), hdr...)
+	ts.do(t, "POST", "/api/login/?"+q.Encode(), strings.NewReader(body), hdr...)
+	ts.do(t, "GET", "/_readyz?"+q.Encode(), nil, hdr...)
+	ts.do(t, "POST", "/e/?"+q.Encode(), strings.NewReader(`{"token":"`+secrets[1]+`","event":`), hdr...)
+	logs := ts.logs.String()
+	if strings.Count(logs, `"msg":"request"`) != 4 {
+		t.Fatalf("want one log line per request, got:\n%s", logs)
+	}
+	for _, s := range secrets {
+		if strings.Contains(logs, s) {
+			t.Fatalf("log contains secret %q:\n%s", s, logs)
+		}
+	}
+}
+
+func TestClientAddressIsAvailableToHandlers(t *testing.T) {
+	// The resolved address reaches handlers through the context, so later
+	// features key lockouts on the same address the allow-list used.
+	var got netip.Addr
+	h := netguard.Middleware(netguard.NewResolver(nil, false, false), nil, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, _, _ = netguard.ClientFromContext(r.Context())
+	}))
+	req := httptest.NewRequest("GET", "/api/x", nil)
+	req.RemoteAddr = "198.51.100.7:5555"
+	h.ServeHTTP(httptest.NewRecorder(), req)
+	if got.String() != "198.51.100.7" {
+		t.Fatalf("client %v", got)
+	}
+}
