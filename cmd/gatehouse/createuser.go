@@ -1,0 +1,73 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/password"
+)
+
+func cmdCreateUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	var email, pw, org, first, last string
+	var pwStdin, staff bool
+	var dataDir string
+	fs := flag.NewFlagSet("createuser", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&email, "email", "", "the owner's email address (required)")
+	fs.StringVar(&pw, "password", "", "the owner's password (or use --password-stdin)")
+	fs.BoolVar(&pwStdin, "password-stdin", false, "read the password from the first line of standard input")
+	fs.StringVar(&org, "organization", "", "the organization's name (required)")
+	fs.StringVar(&first, "first-name", "", "the owner's first name")
+	fs.StringVar(&last, "last-name", "", "the owner's last name")
+	fs.BoolVar(&staff, "staff", false, "make the user instance staff")
+	fs.StringVar(&dataDir, "data-dir", "", "directory of the SQLite database (env GATEHOUSE_DATA_DIR)")
+	if err := fs.Parse(args); err != nil {
+		return exitError{code: 2}
+	}
+	if pwStdin {
+		line, err := bufio.NewReader(stdin).ReadString('\n')
+		if err != nil && line == "" {
+			return exitError{code: 2, msg: "gatehouse createuser: could not read a password from standard input"}
+		}
+		pw = strings.TrimRight(line, "\r\n")
+	}
+	if email == "" || pw == "" || org == "" {
+		fs.Usage()
+		return exitError{code: 2, msg: "gatehouse createuser: --email, --password (or --password-stdin) and --organization are required"}
+	}
+	var cfgArgs []string
+	if dataDir != "" {
+		cfgArgs = []string{"--data-dir", dataDir}
+	}
+	cfg, err := loadConfig("createuser", cfgArgs, stderr, false)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cfg, stderr)
+	st, err := openStore(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	accounts := &gatehouse.AccountService{Store: st, HashPassword: password.Hash}
+	created, err := accounts.CreateOrganizationWithOwner(ctx, gatehouse.NewOwner{
+		Email: email, Password: gatehouse.Secret(pw), FirstName: first, LastName: last, OrganizationName: org, IsStaff: staff,
+	})
+	if err != nil {
+		if e, ok := gatehouse.AsError(err); ok {
+			return exitError{code: 1, msg: fmt.Sprintf("gatehouse createuser: %s: %s", e.Attr, e.Detail)}
+		}
+		return err
+	}
+	fmt.Fprintf(stdout, "Created organization %q (%s) with owner %s (%s).\n", created.Organization.Name, created.Organization.ID, created.User.Email, created.User.UUID)
+	fmt.Fprintf(stdout, "Project %q (id %d)\n", created.Project.Name, created.Project.ID)
+	fmt.Fprintf(stdout, "  project API token (public): %s\n", created.Project.APIToken)
+	fmt.Fprintf(stdout, "  project secret token:       %s\n", created.ProjectSecret.Reveal())
+	fmt.Fprintln(stdout, "The secret token is shown only now; Gatehouse stores only its hash.")
+	return nil
+}

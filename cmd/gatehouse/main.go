@@ -1,0 +1,96 @@
+// Command gatehouse is Gatehouse's single binary: the server and the
+// operator's tools. Run `gatehouse help` for the subcommands.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+const usage = `gatehouse — authentication and access security for PostHog-compatible stacks
+
+Usage:
+  gatehouse serve [--addr 127.0.0.1:8000] [--data-dir ./data]   run the server (applies migrations)
+  gatehouse migrate [--data-dir ./data]                           apply database migrations and exit
+  gatehouse generate-secret                                       print a new SECRET_KEY
+  gatehouse createuser --email E --password P --organization O    create an organization, its default
+                                                                  project and its owner
+  gatehouse version                                               print the version
+
+Configuration comes from the environment with PostHog's names (SECRET_KEY, DEBUG,
+DATABASE_URL, ALLOWED_IP_BLOCKS, …); see the README.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	var exit exitError
+	switch {
+	case err == nil:
+	case errors.As(err, &exit):
+		if exit.msg != "" {
+			fmt.Fprintln(os.Stderr, exit.msg)
+		}
+		os.Exit(exit.code)
+	default:
+		fmt.Fprintln(os.Stderr, "gatehouse:", err)
+		os.Exit(1)
+	}
+}
+
+// exitError ends the process with a code and an optional message.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e exitError) Error() string { return e.msg }
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitError{code: 2}
+	}
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "serve":
+		return cmdServe(ctx, rest, stderr)
+	case "migrate":
+		return cmdMigrate(ctx, rest, stdout, stderr)
+	case "generate-secret":
+		return cmdGenerateSecret(stdout)
+	case "createuser":
+		return cmdCreateUser(ctx, rest, stdin, stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "gatehouse", versionString())
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprintf(stderr, "gatehouse: unknown command %q\n\n%s", cmd, usage)
+		return exitError{code: 2}
+	}
+}
+
+func versionString() string {
+	v := version
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				v += " (" + s.Value[:12] + ")"
+			}
+		}
+		v += " " + info.GoVersion
+	}
+	return v
+}

@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/config"
+	"github.com/gatehouse-auth/gatehouse/internal/cookies"
+	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi"
+	"github.com/gatehouse-auth/gatehouse/internal/netguard"
+	"github.com/gatehouse-auth/gatehouse/internal/secretkey"
+	"github.com/gatehouse-auth/gatehouse/internal/store"
+)
+
+// shutdownGrace is how long in-flight requests get after SIGTERM.
+const shutdownGrace = 25 * time.Second
+
+// loadConfig reads the environment and applies the common flags. A bad
+// value stops the process with exit code 2 and a message per variable.
+func loadConfig(name string, args []string, stderr io.Writer, withAddr bool) (*config.Config, error) {
+	cfg, err := config.FromEnviron()
+	if err != nil {
+		var lines []string
+		for _, line := range strings.Split(err.Error(), "\n") {
+			lines = append(lines, "  - "+line)
+		}
+		return nil, exitError{code: 2, msg: "gatehouse: invalid configuration:\n" + strings.Join(lines, "\n")}
+	}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory for the SQLite database and the development secret key (env GATEHOUSE_DATA_DIR)")
+	if withAddr {
+		fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "address to listen on (env GATEHOUSE_ADDR)")
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, exitError{code: 2}
+	}
+	if fs.NArg() > 0 {
+		return nil, exitError{code: 2, msg: fmt.Sprintf("gatehouse %s: unexpected argument %q", name, fs.Arg(0))}
+	}
+	return cfg, nil
+}
+
+func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	if cfg.Debug {
+		return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewJSONHandler(w, nil))
+}
+
+// openStore opens and migrates the configured database.
+func openStore(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*store.Store, error) {
+	st, err := store.Open(ctx, store.Options{DatabaseURL: cfg.DatabaseURL.Reveal(), DataDir: cfg.DataDir})
+	if err != nil {
+		return nil, err
+	}
+	applied, err := st.Migrate(ctx)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	for _, name := range applied {
+		logger.Info("applied migration", "name", name)
+	}
+	return st, nil
+}
+
+func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
+	cfg, err := loadConfig("serve", args, stderr, true)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cfg, stderr)
+	_, keyWarnings, err := secretkey.Resolve(secretkey.Settings{
+		Key: cfg.SecretKey, Fallbacks: cfg.SecretKeyFallbacks, Development: cfg.Debug || cfg.Test, DataDir: cfg.DataDir,
+	})
+	if err != nil {
+		return exitError{code: 2, msg: "gatehouse: " + err.Error()}
+	}
+	for _, w := range append(keyWarnings, cfg.Warnings()...) {
+		logger.Warn(w)
+	}
+
+	st, err := openStore(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	handler := httpapi.NewServer(httpapi.Deps{
+		Logger:    logger,
+		Resolver:  netguard.NewResolver(cfg.TrustedProxies, cfg.TrustAllProxies, cfg.IsBehindProxy),
+		AllowList: netguard.NewAllowList(cfg.AllowedIPBlocks),
+		Cookies:   cookies.Policy{Secure: cfg.SecureCookies},
+		Database:  st,
+		Capture:   &gatehouse.CaptureService{Store: st},
+		Version:   version,
+	})
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    1 << 20,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", cfg.Addr, err)
+	}
+	logger.Info("gatehouse listening", "addr", ln.Addr().String(), "version", version, "database", string(st.Engine()),
+		"ip_allow_list", len(cfg.AllowedIPBlocks) > 0, "secure_cookies", cfg.SecureCookies, "debug", cfg.Debug)
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return fmt.Errorf("serving: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down: finishing in-flight requests", "grace", shutdownGrace.String())
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := loadConfig("migrate", args, stderr, false)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cfg, stderr)
+	st, err := store.Open(ctx, store.Options{DatabaseURL: cfg.DatabaseURL.Reveal(), DataDir: cfg.DataDir})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	applied, err := st.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	for _, name := range applied {
+		logger.Info("applied migration", "name", name)
+	}
+	fmt.Fprintf(stdout, "migrations applied: %d (database: %s)\n", len(applied), st.Engine())
+	return nil
+}
+
+func cmdGenerateSecret(stdout io.Writer) error {
+	fmt.Fprintln(stdout, secretkey.Generate())
+	return nil
+}
