@@ -50,12 +50,12 @@ var ErrUnknownFormat = errors.New("password: unknown hash format")
 // the next successful login (weaker parameters or another algorithm).
 func Verify(pw gatehouse.Secret, stored gatehouse.Secret) (ok, needsRehash bool, err error) {
 	s := stored.Reveal()
-	if !strings.HasPrefix(s, "argon2$argon2id$") {
-		return false, false, ErrUnknownFormat
+	if !strings.HasPrefix(s, "argon2$") {
+		return verifyDjango(pw, s)
 	}
 	parts := strings.Split(s, "$")
-	// argon2 $ argon2id $ v=19 $ m=..,t=..,p=.. $ salt $ hash
-	if len(parts) != 6 {
+	// argon2 $ argon2id|argon2i $ v=19 $ m=..,t=..,p=.. $ salt $ hash
+	if len(parts) != 6 || (parts[1] != "argon2id" && parts[1] != "argon2i") {
 		return false, false, ErrUnknownFormat
 	}
 	var m, t, p int
@@ -67,10 +67,14 @@ func Verify(pw gatehouse.Secret, stored gatehouse.Secret) (ok, needsRehash bool,
 	}
 	salt, err1 := b64.DecodeString(parts[4])
 	want, err2 := b64.DecodeString(parts[5])
-	if err1 != nil || err2 != nil || len(want) == 0 {
+	if err1 != nil || err2 != nil || len(want) == 0 || len(want) > 1024 {
 		return false, false, ErrUnknownFormat
 	}
-	got := argon2.IDKey([]byte(pw.Reveal()), salt, uint32(t), uint32(m), uint8(p), uint32(len(want)))
+	derive := argon2.IDKey
+	if parts[1] == "argon2i" {
+		derive = argon2.Key
+	}
+	got := derive([]byte(pw.Reveal()), salt, uint32(t), uint32(m), uint8(p), uint32(len(want)))
 	ok = subtle.ConstantTimeCompare(got, want) == 1
-	return ok, ok && (m < int(memoryKiB) || t < int(timeCost)), nil
+	return ok, ok && (parts[1] != "argon2id" || m < int(memoryKiB) || t < int(timeCost)), nil
 }
