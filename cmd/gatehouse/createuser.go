@@ -54,7 +54,7 @@ func cmdCreateUser(ctx context.Context, args []string, stdin io.Reader, stdout, 
 		return err
 	}
 	defer st.Close()
-	accounts := &gatehouse.AccountService{Store: st, HashPassword: password.Hash}
+	accounts := &gatehouse.AccountService{Store: st, HashPassword: password.Hash, CheckPassword: password.CheckStrength}
 	created, err := accounts.CreateOrganizationWithOwner(ctx, gatehouse.NewOwner{
 		Email: email, Password: gatehouse.Secret(pw), FirstName: first, LastName: last, OrganizationName: org, IsStaff: staff,
 	})

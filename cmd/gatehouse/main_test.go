@@ -369,3 +369,11 @@ func TestStartupLogsHoldNoSecrets(t *testing.T) {
 		t.Fatalf("expected start, request and stop lines, got:\n%s", s.logs.String())
 	}
 }
+
+func TestCreateUserRefusesWeakPassword(t *testing.T) {
+	env, dir, _ := engineEnv(t, store.SQLite)
+	_, stderr, code := runCmd(t, env, "createuser", "--data-dir", dir, "--email", "weak@example.com", "--password", "password1", "--organization", "W")
+	if code == 0 || !strings.Contains(stderr, "password") || !strings.Contains(stderr, "common password") {
+		t.Fatalf("weak password: exit %d, %s", code, stderr)
+	}
+}
