@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi"
 	"github.com/gatehouse-auth/gatehouse/internal/netguard"
+	"github.com/gatehouse-auth/gatehouse/internal/password"
 	"github.com/gatehouse-auth/gatehouse/internal/secretkey"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
@@ -103,6 +104,9 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		Cookies:   cookies.Policy{Secure: cfg.SecureCookies},
 		Database:  st,
 		Capture:   &gatehouse.CaptureService{Store: st},
+		Auth:      &gatehouse.AuthService{Store: st, Passwords: password.NewHasher(0, 0), SessionAge: cfg.SessionCookieAge},
+		Accounts:  &gatehouse.AccountService{Store: st, HashPassword: password.Hash, CheckPassword: password.CheckStrength},
+		SiteURL:   cfg.SiteURL,
 		Version:   version,
 	})
 	srv := &http.Server{

@@ -11,6 +11,9 @@ import (
 // AccountStore is what account creation needs from storage.
 type AccountStore interface {
 	CreateOrganizationWithOwner(ctx context.Context, org *Organization, project *Project, owner *User) error
+	OrganizationByID(ctx context.Context, id string) (*Organization, error)
+	ProjectByID(ctx context.Context, id int64) (*Project, error)
+	MembershipsOfUser(ctx context.Context, userID int64) ([]Membership, error)
 }
 
 // AccountService creates and manages accounts.
@@ -106,4 +109,43 @@ func NormalizeEmail(s string) (string, error) {
 		return "", Invalid("invalid_input", "email", "Enter a valid email address.")
 	}
 	return s, nil
+}
+
+// Profile is what a signed-in user sees about themselves.
+type Profile struct {
+	User         *User
+	Organization *Organization // current organization, nil if none
+	Membership   *Membership   // in the current organization
+	Project      *Project      // current project, nil if none
+	Memberships  []Membership
+}
+
+// Profile gathers the user's current organization, project and memberships.
+func (a *AccountService) Profile(ctx context.Context, u *User) (*Profile, error) {
+	p := &Profile{User: u}
+	ms, err := a.Store.MembershipsOfUser(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	p.Memberships = ms
+	if u.CurrentOrganizationID != "" {
+		org, err := a.Store.OrganizationByID(ctx, u.CurrentOrganizationID)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, err
+		}
+		p.Organization = org
+		for i := range ms {
+			if ms[i].OrganizationID == u.CurrentOrganizationID {
+				p.Membership = &ms[i]
+			}
+		}
+	}
+	if u.CurrentProjectID != 0 {
+		proj, err := a.Store.ProjectByID(ctx, u.CurrentProjectID)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, err
+		}
+		p.Project = proj
+	}
+	return p, nil
 }

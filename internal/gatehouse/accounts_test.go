@@ -8,8 +8,9 @@ import (
 )
 
 type memAccounts struct {
-	emails map[string]bool
-	calls  int
+	AccountStore // methods the test does not use panic
+	emails       map[string]bool
+	calls        int
 }
 
 func (m *memAccounts) CreateOrganizationWithOwner(ctx context.Context, org *Organization, p *Project, u *User) error {

@@ -23,6 +23,8 @@ const (
 	KindTooLarge                     // 413 invalid_request
 	KindThrottled                    // 429 throttled_error
 	KindUnavailable                  // 503 server_error
+	KindMalformed                    // 400 invalid_request (unparsable body)
+	KindMethodNotAllowed             // 405 invalid_request
 )
 
 // Error is a domain failure that carries PostHog's error envelope fields:

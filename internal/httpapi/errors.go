@@ -37,6 +37,10 @@ func statusAndType(k gatehouse.Kind) (int, string) {
 		return http.StatusTooManyRequests, "throttled_error"
 	case gatehouse.KindUnavailable:
 		return http.StatusServiceUnavailable, "server_error"
+	case gatehouse.KindMalformed:
+		return http.StatusBadRequest, "invalid_request"
+	case gatehouse.KindMethodNotAllowed:
+		return http.StatusMethodNotAllowed, "invalid_request"
 	}
 	return http.StatusInternalServerError, "server_error"
 }
@@ -53,6 +57,9 @@ func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 		logger.LogAttrs(r.Context(), slog.LevelError, "internal error", slog.String("path", r.URL.Path), slog.String("error", e.Err.Error()))
 	}
 	status, typ := statusAndType(e.Kind)
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", "Session")
+	}
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
 	}

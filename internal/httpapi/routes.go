@@ -13,5 +13,11 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 		mux.Handle(path, capture)
 	}
 
+	mux.Handle("POST /api/login", handleLogin(d))
+	mux.Handle("POST /api/login/precheck", handlePrecheck(d))
+	mux.Handle("POST /api/logout", handleLogout(d, false))
+	mux.Handle("POST /logout", handleLogout(d, true))
+	mux.Handle("GET /api/users/@me", handleMe(d))
+
 	mux.Handle("/", handleNotFound(d.Logger))
 }

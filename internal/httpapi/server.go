@@ -8,6 +8,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/url"
 
 	"github.com/gatehouse-auth/gatehouse/internal/cookies"
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
@@ -27,7 +28,12 @@ type Deps struct {
 	Cookies   cookies.Policy
 	Database  Pinger
 	Capture   *gatehouse.CaptureService
-	Version   string
+	Auth      *gatehouse.AuthService
+	Accounts  *gatehouse.AccountService
+	// SiteURL is this instance's public URL; browsers' Origin must match
+	// it on state-changing requests.
+	SiteURL *url.URL
+	Version string
 }
 
 // NewServer returns the handler that serves every Gatehouse route.

@@ -16,11 +16,13 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/capture"
 	"github.com/gatehouse-auth/gatehouse/internal/cookies"
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/netguard"
+	"github.com/gatehouse-auth/gatehouse/internal/password"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/internal/store/storetest"
 )
@@ -49,6 +51,7 @@ type testServer struct {
 	project *gatehouse.Project
 	secret  gatehouse.Secret
 	logs    *syncBuffer
+	user    *gatehouse.User
 }
 
 type serverOptions struct {
@@ -57,12 +60,22 @@ type serverOptions struct {
 	trustAll bool
 	behind   bool
 	database Pinger
+	now      func() time.Time
+}
+
+func mustURL(s string) *url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return u
 }
 
 func newTestServer(t testing.TB, engine store.Engine, o serverOptions) *testServer {
 	t.Helper()
 	st := storetest.Open(t, engine)
 	accounts := &gatehouse.AccountService{Store: st, HashPassword: func(s gatehouse.Secret) gatehouse.Secret { return "test$" + s }}
+	accounts.HashPassword = password.Hash
 	created, err := accounts.CreateOrganizationWithOwner(context.Background(), gatehouse.NewOwner{
 		Email: "owner@example.com", Password: "correct horse battery", OrganizationName: "Acme"})
 	if err != nil {
@@ -88,10 +101,13 @@ func newTestServer(t testing.TB, engine store.Engine, o serverOptions) *testServ
 		Cookies:   cookies.Policy{Secure: true},
 		Database:  db,
 		Capture:   &gatehouse.CaptureService{Store: st},
+		Auth:      &gatehouse.AuthService{Store: st, Passwords: password.NewHasher(0, 0), SessionAge: 90 * 24 * time.Hour, Now: o.now},
+		Accounts:  accounts,
+		SiteURL:   mustURL("https://gatehouse.example.com"),
 	})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &testServer{url: srv.URL, store: st, project: created.Project, secret: created.ProjectSecret, logs: logs}
+	return &testServer{url: srv.URL, store: st, project: created.Project, secret: created.ProjectSecret, logs: logs, user: created.User}
 }
 
 func (ts *testServer) do(t *testing.T, method, path string, body io.Reader, header ...string) (*http.Response, string) {

@@ -197,3 +197,20 @@ func nullBool(p *bool) sql.NullBool {
 	}
 	return sql.NullBool{Bool: *p, Valid: true}
 }
+
+// UserByID finds a user by primary key.
+func (s *Store) UserByID(ctx context.Context, id int64) (*gatehouse.User, error) {
+	return scanUser(s.read.QueryRowContext(ctx, s.q(`SELECT `+userColumns+` FROM users WHERE id = ?`), id))
+}
+
+// SetPasswordHash replaces a user's password hash.
+func (s *Store) SetPasswordHash(ctx context.Context, userID int64, hash gatehouse.Secret) error {
+	res, err := s.write.ExecContext(ctx, s.q(`UPDATE users SET password_hash = ? WHERE id = ?`), hash.Reveal(), userID)
+	if err != nil {
+		return mapErr(err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return gatehouse.ErrNotFound
+	}
+	return nil
+}

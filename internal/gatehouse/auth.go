@@ -1,0 +1,222 @@
+package gatehouse
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// LoginStore is what signing in needs from storage.
+type LoginStore interface {
+	UserByEmail(ctx context.Context, email string) (*User, error)
+	UserByID(ctx context.Context, id int64) (*User, error)
+	OrganizationByID(ctx context.Context, id string) (*Organization, error)
+	SetPasswordHash(ctx context.Context, userID int64, hash Secret) error
+	CreateSession(ctx context.Context, keyHash string, s *Session) error
+	SessionByKeyHash(ctx context.Context, keyHash string) (*Session, error)
+	DeleteSession(ctx context.Context, keyHash string) error
+}
+
+// PasswordChecker verifies and hashes passwords with bounded concurrency.
+type PasswordChecker interface {
+	Verify(ctx context.Context, pw, stored Secret) (ok, needsRehash bool, err error)
+	VerifyNothing(ctx context.Context, pw Secret) error
+	Hash(ctx context.Context, pw Secret) (Secret, error)
+}
+
+// LoginGuard is the lockout: it refuses logins for an (email, address) or
+// an address with too many recent failures.
+type LoginGuard interface {
+	// Check returns a *Error (too_many_failed_attempts) when locked out.
+	Check(ctx context.Context, email, clientIP string) error
+	Failed(ctx context.Context, email, clientIP string) error
+	Succeeded(ctx context.Context, email, clientIP string) error
+}
+
+// AuthService signs people in and out and resolves sessions.
+type AuthService struct {
+	Store     LoginStore
+	Passwords PasswordChecker
+	Guard     LoginGuard // nil: no lockout (tests only)
+	// SessionAge is the instance default lifetime (SESSION_COOKIE_AGE).
+	SessionAge time.Duration
+	Now        func() time.Time
+}
+
+// LoginInput is a password login attempt.
+type LoginInput struct {
+	Email     string
+	Password  Secret
+	ClientIP  string
+	UserAgent string
+	// PreviousSessionKey is the session cookie the request carried, if
+	// any: it is ended, so a key planted before login never becomes the
+	// signed-in session.
+	PreviousSessionKey string
+}
+
+// LoginResult is a new signed-in session. SessionKey goes in the cookie.
+type LoginResult struct {
+	User       *User
+	Session    *Session
+	SessionKey Secret
+}
+
+// errInvalidCredentials is the one answer for a wrong password, an unknown
+// email and an inactive account, so none can be told apart.
+func errInvalidCredentials() *Error {
+	return Invalid("invalid_credentials", "", "Invalid email or password.")
+}
+
+func (a *AuthService) now() time.Time {
+	if a.Now != nil {
+		return a.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// Login checks an email and password and, when they match an active user
+// who is not locked out, starts a new session.
+func (a *AuthService) Login(ctx context.Context, in LoginInput) (*LoginResult, error) {
+	email := strings.TrimSpace(in.Email)
+	if email == "" {
+		return nil, Invalid("required", "email", "This field is required.")
+	}
+	if in.Password == "" {
+		return nil, Invalid("required", "password", "This field is required.")
+	}
+	if a.Guard != nil {
+		if err := a.Guard.Check(ctx, email, in.ClientIP); err != nil {
+			return nil, err
+		}
+	}
+	user, err := a.Store.UserByEmail(ctx, email)
+	if errors.Is(err, ErrNotFound) {
+		if err := a.Passwords.VerifyNothing(ctx, in.Password); err != nil {
+			return nil, err
+		}
+		return nil, a.fail(ctx, email, in.ClientIP)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("login: finding user: %w", err)
+	}
+	ok, rehash := false, false
+	if user.PasswordHash != "" {
+		ok, rehash, err = a.Passwords.Verify(ctx, in.Password, user.PasswordHash)
+		if err != nil {
+			if e, isDomain := AsError(err); isDomain {
+				return nil, e // busy: 503, not a failed attempt
+			}
+			ok = false // an unreadable stored hash counts as a mismatch
+		}
+	} else if err := a.Passwords.VerifyNothing(ctx, in.Password); err != nil {
+		return nil, err
+	}
+	if !ok || !user.IsActive {
+		return nil, a.fail(ctx, email, in.ClientIP)
+	}
+	if a.Guard != nil {
+		if err := a.Guard.Succeeded(ctx, email, in.ClientIP); err != nil {
+			return nil, err
+		}
+	}
+	if rehash {
+		if h, err := a.Passwords.Hash(ctx, in.Password); err == nil {
+			if err := a.Store.SetPasswordHash(ctx, user.ID, h); err != nil {
+				return nil, fmt.Errorf("login: upgrading password hash: %w", err)
+			}
+		}
+	}
+	return a.startSession(ctx, user, in, "password")
+}
+
+func (a *AuthService) fail(ctx context.Context, email, clientIP string) error {
+	if a.Guard != nil {
+		if err := a.Guard.Failed(ctx, email, clientIP); err != nil {
+			return err
+		}
+	}
+	return errInvalidCredentials()
+}
+
+func (a *AuthService) startSession(ctx context.Context, user *User, in LoginInput, method string) (*LoginResult, error) {
+	if in.PreviousSessionKey != "" {
+		if err := a.Store.DeleteSession(ctx, HashSessionKey(in.PreviousSessionKey)); err != nil {
+			return nil, fmt.Errorf("login: ending the previous session: %w", err)
+		}
+	}
+	var org *Organization
+	if user.CurrentOrganizationID != "" {
+		o, err := a.Store.OrganizationByID(ctx, user.CurrentOrganizationID)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, fmt.Errorf("login: organization: %w", err)
+		}
+		org = o
+	}
+	now := a.now()
+	key, hash := NewSessionKey()
+	sess := &Session{PublicID: NewUUID(), UserID: user.ID, CreatedAt: now, LastActivityAt: now,
+		ExpiresAt: now.Add(SessionLifetime(org, a.SessionAge)), ClientIP: in.ClientIP, UserAgent: truncate(in.UserAgent, 512), LoginMethod: method}
+	if err := a.Store.CreateSession(ctx, hash, sess); err != nil {
+		return nil, fmt.Errorf("login: creating session: %w", err)
+	}
+	return &LoginResult{User: user, Session: sess, SessionKey: key}, nil
+}
+
+// ErrNoSession means the request carries no valid session.
+var ErrNoSession = errors.New("no valid session")
+
+// Authenticate resolves a session key from a cookie to its user. Expired
+// sessions, sessions whose organization lifetime has since shortened, and
+// sessions of inactive users are ended and refused.
+func (a *AuthService) Authenticate(ctx context.Context, key string) (*User, *Session, error) {
+	if key == "" || len(key) > 128 {
+		return nil, nil, ErrNoSession
+	}
+	hash := HashSessionKey(key)
+	sess, err := a.Store.SessionByKeyHash(ctx, hash)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil, ErrNoSession
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	now := a.now()
+	user, err := a.Store.UserByID(ctx, sess.UserID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil, ErrNoSession
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	expires := sess.ExpiresAt
+	if user.CurrentOrganizationID != "" {
+		if org, err := a.Store.OrganizationByID(ctx, user.CurrentOrganizationID); err == nil {
+			if e := sess.CreatedAt.Add(SessionLifetime(org, a.SessionAge)); e.Before(expires) {
+				expires = e
+			}
+		}
+	}
+	if !now.Before(expires) || !user.IsActive {
+		a.Store.DeleteSession(ctx, hash)
+		return nil, nil, ErrNoSession
+	}
+	return user, sess, nil
+}
+
+// Logout ends the session with this key, if there is one.
+func (a *AuthService) Logout(ctx context.Context, key string) error {
+	if key == "" {
+		return nil
+	}
+	return a.Store.DeleteSession(ctx, HashSessionKey(key))
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

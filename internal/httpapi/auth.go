@@ -1,0 +1,250 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/cookies"
+	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/netguard"
+)
+
+// Cookie and header names, as PostHog (Django) uses them.
+const (
+	sessionCookie = "sessionid"
+	csrfCookie    = "posthog_csrftoken"
+	csrfHeader    = "X-CSRFToken"
+)
+
+// sensitiveActionAge is how long after login a session may take
+// sensitive actions (SESSION_SENSITIVE_ACTIONS_AGE).
+const sensitiveActionAge = 2 * time.Hour
+
+type ctxKey int
+
+const authKey ctxKey = iota
+
+// authInfo is the signed-in user of a request.
+type authInfo struct {
+	user       *gatehouse.User
+	session    *gatehouse.Session
+	sessionKey string
+}
+
+func authFrom(ctx context.Context) *authInfo {
+	a, _ := ctx.Value(authKey).(*authInfo)
+	return a
+}
+
+func errNotAuthenticated() error {
+	return &gatehouse.Error{Kind: gatehouse.KindUnauthenticated, Code: "not_authenticated", Detail: "Authentication credentials were not provided."}
+}
+
+func errCSRF() error {
+	return &gatehouse.Error{Kind: gatehouse.KindPermissionDenied, Code: "csrf_failed", Detail: "CSRF Failed: CSRF token missing or incorrect."}
+}
+
+// clientIP is the proxy-aware client address netguard resolved.
+func clientIP(r *http.Request) string {
+	if addr, _, ok := netguard.ClientFromContext(r.Context()); ok && addr.IsValid() {
+		return addr.String()
+	}
+	return ""
+}
+
+// withSession resolves the session cookie (when there is one) and, for
+// unsafe methods on a session-authenticated request, enforces CSRF: the
+// X-CSRFToken header must match the posthog_csrftoken cookie, and a
+// browser's Origin must be this site.
+func withSession(d Deps, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := r.Cookie(sessionCookie)
+		if err != nil || c.Value == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		user, sess, err := d.Auth.Authenticate(r.Context(), c.Value)
+		if errors.Is(err, gatehouse.ErrNoSession) {
+			d.Cookies.Clear(w, sessionCookie, cookies.Options{})
+			next.ServeHTTP(w, r)
+			return
+		}
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		if !safeMethod(r.Method) && !csrfOK(r, d.SiteURL) {
+			writeError(w, r, d.Logger, errCSRF())
+			return
+		}
+		ctx := context.WithValue(r.Context(), authKey, &authInfo{user: user, session: sess, sessionKey: c.Value})
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
+
+func csrfOK(r *http.Request, site *url.URL) bool {
+	if origin := r.Header.Get("Origin"); origin != "" && site != nil {
+		if origin != site.Scheme+"://"+site.Host && !sameHost(origin, r) {
+			return false
+		}
+	}
+	c, err := r.Cookie(csrfCookie)
+	if err != nil || len(c.Value) < 16 {
+		return false
+	}
+	h := r.Header.Get(csrfHeader)
+	return subtle.ConstantTimeCompare([]byte(h), []byte(c.Value)) == 1
+}
+
+// sameHost accepts an Origin equal to the host the request was sent to, so
+// a local instance reached by another name than SITE_URL still works.
+func sameHost(origin string, r *http.Request) bool {
+	u, err := url.Parse(origin)
+	return err == nil && u.Host == r.Host
+}
+
+// ensureCSRFCookie sets the CSRF cookie when the request has none.
+func ensureCSRFCookie(w http.ResponseWriter, r *http.Request, p cookies.Policy, age time.Duration) {
+	if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) >= 16 {
+		return
+	}
+	b := make([]byte, 24)
+	rand.Read(b)
+	p.Set(w, csrfCookie, base64.RawURLEncoding.EncodeToString(b), cookies.Options{ReadableByScript: true, MaxAge: age})
+}
+
+// requireUser answers 401 unless the request is signed in.
+func requireUser(d Deps, next func(w http.ResponseWriter, r *http.Request, a *authInfo)) http.Handler {
+	return withSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a := authFrom(r.Context())
+		if a == nil {
+			writeError(w, r, d.Logger, errNotAuthenticated())
+			return
+		}
+		next(w, r, a)
+	}))
+}
+
+// handleLogin signs in with email and password. It does not authenticate
+// the session the request may carry (so it needs no CSRF token, as
+// PostHog's login does not without a session); that session, if any, is
+// ended and replaced.
+func handleLogin(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			Email    string `json:"email"`
+			Password string `json:"password"`
+		}
+		if err := decodeJSON(w, r, &in); err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		var previous string
+		if c, err := r.Cookie(sessionCookie); err == nil {
+			previous = c.Value
+		}
+		res, err := d.Auth.Login(r.Context(), gatehouse.LoginInput{Email: in.Email, Password: gatehouse.Secret(in.Password),
+			ClientIP: clientIP(r), UserAgent: r.UserAgent(), PreviousSessionKey: previous})
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		setSessionCookie(w, d.Cookies, res.SessionKey, res.Session)
+		ensureCSRFCookie(w, r, d.Cookies, time.Until(res.Session.ExpiresAt).Round(time.Second))
+		d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "login", slog.String("user", res.User.UUID), slog.String("method", "password"), slog.String("client", clientIP(r)))
+		writeJSON(w, http.StatusOK, map[string]bool{"success": true})
+	})
+}
+
+func setSessionCookie(w http.ResponseWriter, p cookies.Policy, key gatehouse.Secret, s *gatehouse.Session) {
+	p.Set(w, sessionCookie, key.Reveal(), cookies.Options{MaxAge: time.Until(s.ExpiresAt).Round(time.Second)})
+}
+
+func handlePrecheck(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			Email string `json:"email"`
+		}
+		if err := decodeJSON(w, r, &in); err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		if _, err := gatehouse.NormalizeEmail(in.Email); err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		// SSO enforcement and SAML arrive with the SSO issues; until then no
+		// domain enforces anything.
+		writeJSON(w, http.StatusOK, map[string]any{"sso_enforcement": nil, "saml_available": false})
+	})
+}
+
+// handleLogout ends the session server-side and clears the cookie. The API
+// form answers JSON; /logout redirects to the login page.
+func handleLogout(d Deps, redirect bool) http.Handler {
+	return withSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a := authFrom(r.Context()); a != nil {
+			if err := d.Auth.Logout(r.Context(), a.sessionKey); err != nil {
+				writeError(w, r, d.Logger, err)
+				return
+			}
+		}
+		d.Cookies.Clear(w, sessionCookie, cookies.Options{})
+		if redirect {
+			http.Redirect(w, r, "/login", http.StatusFound)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]bool{"success": true})
+	}))
+}
+
+func handleMe(d Deps) http.Handler {
+	return requireUser(d, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
+		p, err := d.Accounts.Profile(r.Context(), a.user)
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		ensureCSRFCookie(w, r, d.Cookies, time.Until(a.session.ExpiresAt))
+		writeJSON(w, http.StatusOK, meJSON(p, a.session))
+	})
+}
+
+func meJSON(p *gatehouse.Profile, s *gatehouse.Session) map[string]any {
+	u := p.User
+	out := map[string]any{
+		"uuid": u.UUID, "email": u.Email, "first_name": u.FirstName, "last_name": u.LastName,
+		"is_staff": u.IsStaff, "is_active": u.IsActive, "is_email_verified": u.IsEmailVerified,
+		"has_password": u.PasswordHash != "", "is_2fa_enabled": false, "date_joined": u.CreatedAt.Format(time.RFC3339),
+		"sensitive_session_expires_at": s.CreatedAt.Add(sensitiveActionAge).UTC().Format(time.RFC3339),
+		"organization":                 nil, "team": nil,
+	}
+	if p.Organization != nil {
+		org := map[string]any{"id": p.Organization.ID, "name": p.Organization.Name, "enforce_2fa": p.Organization.Enforce2FA,
+			"members_can_use_personal_api_keys": p.Organization.MembersCanUsePersonalAPIKeys, "session_cookie_age": p.Organization.SessionCookieAge}
+		if p.Membership != nil {
+			org["membership_level"] = int(p.Membership.Level)
+		}
+		out["organization"] = org
+	}
+	if p.Project != nil {
+		out["team"] = map[string]any{"id": p.Project.ID, "name": p.Project.Name, "api_token": p.Project.APIToken, "organization": p.Project.OrganizationID}
+	}
+	orgs := []map[string]any{}
+	for _, m := range p.Memberships {
+		orgs = append(orgs, map[string]any{"id": m.OrganizationID, "membership_level": int(m.Level)})
+	}
+	out["organizations"] = orgs
+	return out
+}

@@ -1,0 +1,283 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/store"
+)
+
+const ownerPassword = "correct horse battery"
+
+// browser is a client with a cookie jar, like a person's browser.
+type browser struct {
+	t      *testing.T
+	ts     *testServer
+	client *http.Client
+	jar    http.CookieJar
+}
+
+func newBrowser(t *testing.T, ts *testServer) *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{t: t, ts: ts, jar: jar, client: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+func (b *browser) cookie(name string) string {
+	u, _ := url.Parse(b.ts.url)
+	for _, c := range b.jar.Cookies(u) {
+		if c.Name == name {
+			return c.Value
+		}
+	}
+	return ""
+}
+
+func (b *browser) setCookie(name, value string) {
+	u, _ := url.Parse(b.ts.url)
+	b.jar.SetCookies(u, []*http.Cookie{{Name: name, Value: value, Path: "/"}})
+}
+
+// send makes a request; csrf adds the X-CSRFToken header from the cookie.
+func (b *browser) send(method, path, body string, csrf bool, header ...string) (*http.Response, map[string]any) {
+	b.t.Helper()
+	req, _ := http.NewRequest(method, b.ts.url+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if csrf {
+		req.Header.Set("X-CSRFToken", b.cookie("posthog_csrftoken"))
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := b.client.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	json.NewDecoder(resp.Body).Decode(&out)
+	return resp, out
+}
+
+func (b *browser) login(email, pw string) (*http.Response, map[string]any) {
+	b.t.Helper()
+	body, _ := json.Marshal(map[string]string{"email": email, "password": pw})
+	return b.send("POST", "/api/login/", string(body), false)
+}
+
+func TestLoginSessionAndMe(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := newTestServer(t, engine, serverOptions{})
+		b := newBrowser(t, ts)
+		if resp, body := b.send("GET", "/api/users/@me/", "", false); resp.StatusCode != 401 || body["code"] != "not_authenticated" ||
+			resp.Header.Get("WWW-Authenticate") != "Session" {
+			t.Fatalf("anonymous @me: %d %v %v", resp.StatusCode, body, resp.Header)
+		}
+		resp, body := b.login("OWNER@example.com", ownerPassword)
+		if resp.StatusCode != 200 || body["success"] != true {
+			t.Fatalf("login: %d %v", resp.StatusCode, body)
+		}
+		var sessionHeader string
+		for _, h := range resp.Header.Values("Set-Cookie") {
+			if strings.HasPrefix(h, "sessionid=") {
+				sessionHeader = h
+			}
+		}
+		for _, want := range []string{"HttpOnly", "Secure", "SameSite=Lax", "Path=/", "Max-Age=7776000"} {
+			if !strings.Contains(sessionHeader, want) {
+				t.Errorf("session cookie %q lacks %s", sessionHeader, want)
+			}
+		}
+		resp, me := b.send("GET", "/api/users/@me/", "", false)
+		if resp.StatusCode != 200 || me["email"] != "owner@example.com" || me["uuid"] != ts.user.UUID || me["is_2fa_enabled"] != false {
+			t.Fatalf("@me: %d %v", resp.StatusCode, me)
+		}
+		if team := me["team"].(map[string]any); team["api_token"] != ts.project.APIToken {
+			t.Fatalf("@me team: %v", team)
+		}
+		if org := me["organization"].(map[string]any); org["name"] != "Acme" || org["membership_level"] != float64(15) {
+			t.Fatalf("@me organization: %v", org)
+		}
+		exp, err := time.Parse(time.RFC3339, me["sensitive_session_expires_at"].(string))
+		if err != nil || exp.Sub(time.Now()) < 119*time.Minute || exp.Sub(time.Now()) > 121*time.Minute {
+			t.Fatalf("sensitive_session_expires_at %v", me["sensitive_session_expires_at"])
+		}
+		if b.cookie("posthog_csrftoken") == "" {
+			t.Fatal("no CSRF cookie after login")
+		}
+	})
+}
+
+func TestWrongPasswordAndUnknownEmailAreIdentical(t *testing.T) {
+	ts := newTestServer(t, store.SQLite, serverOptions{})
+	b := newBrowser(t, ts)
+	r1, wrong := b.login("owner@example.com", "not the password")
+	r2, unknown := b.login("nobody@example.com", "not the password")
+	if r1.StatusCode != 400 || r2.StatusCode != 400 {
+		t.Fatalf("statuses %d %d", r1.StatusCode, r2.StatusCode)
+	}
+	want := map[string]any{"type": "validation_error", "code": "invalid_credentials", "detail": "Invalid email or password.", "attr": nil}
+	for _, got := range []map[string]any{wrong, unknown} {
+		for k, v := range want {
+			if got[k] != v {
+				t.Fatalf("%v: %s = %v, want %v", got, k, got[k], v)
+			}
+		}
+	}
+	if b.cookie("sessionid") != "" {
+		t.Fatal("a failed login set a session")
+	}
+	for _, bad := range []string{`{"email":"owner@example.com"}`, `{"password":"x"}`, `{"email":`, `[]`} {
+		resp, body := b.send("POST", "/api/login", bad, false)
+		if resp.StatusCode != 400 {
+			t.Fatalf("%s: %d %v", bad, resp.StatusCode, body)
+		}
+	}
+}
+
+func TestPlantedSessionCookieIsNotTheSessionAfterLogin(t *testing.T) {
+	ts := newTestServer(t, store.SQLite, serverOptions{})
+	// The attacker signs in and plants their own valid session key in the
+	// victim's browser (session fixation), or an arbitrary value.
+	attacker := newBrowser(t, ts)
+	attacker.login("owner@example.com", ownerPassword)
+	planted := attacker.cookie("sessionid")
+	victim := newBrowser(t, ts)
+	victim.setCookie("sessionid", planted)
+	victim.login("owner@example.com", ownerPassword)
+	if got := victim.cookie("sessionid"); got == "" || got == planted {
+		t.Fatalf("login kept the planted session key")
+	}
+	// The planted key was ended server-side at the victim's login.
+	if resp, _ := attacker.send("GET", "/api/users/@me", "", false); resp.StatusCode != 401 {
+		t.Fatalf("planted session still works: %d", resp.StatusCode)
+	}
+	if resp, _ := victim.send("GET", "/api/users/@me", "", false); resp.StatusCode != 200 {
+		t.Fatalf("victim's new session refused: %d", resp.StatusCode)
+	}
+	// An arbitrary planted value is simply replaced.
+	other := newBrowser(t, ts)
+	other.setCookie("sessionid", "attacker-chosen-value")
+	other.login("owner@example.com", ownerPassword)
+	if other.cookie("sessionid") == "attacker-chosen-value" {
+		t.Fatal("arbitrary planted value survived login")
+	}
+}
+
+func TestLogoutRevokesServerSide(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := newTestServer(t, engine, serverOptions{})
+		b := newBrowser(t, ts)
+		b.login("owner@example.com", ownerPassword)
+		stolen := b.cookie("sessionid")
+		if resp, body := b.send("POST", "/api/logout/", "", true); resp.StatusCode != 200 || body["success"] != true {
+			t.Fatalf("logout: %d %v", resp.StatusCode, body)
+		}
+		// Replaying the old cookie from elsewhere does not work.
+		thief := newBrowser(t, ts)
+		thief.setCookie("sessionid", stolen)
+		if resp, _ := thief.send("GET", "/api/users/@me", "", false); resp.StatusCode != 401 {
+			t.Fatalf("session alive after logout: %d", resp.StatusCode)
+		}
+		// The page logout redirects to the login page.
+		b.login("owner@example.com", ownerPassword)
+		resp, _ := b.send("POST", "/logout", "", true)
+		if resp.StatusCode != 302 || resp.Header.Get("Location") != "/login" {
+			t.Fatalf("/logout: %d %v", resp.StatusCode, resp.Header)
+		}
+		if resp, _ := b.send("GET", "/api/users/@me", "", false); resp.StatusCode != 401 {
+			t.Fatalf("session alive after /logout: %d", resp.StatusCode)
+		}
+	})
+}
+
+func TestCSRFOnSessionRequests(t *testing.T) {
+	ts := newTestServer(t, store.SQLite, serverOptions{})
+	b := newBrowser(t, ts)
+	b.login("owner@example.com", ownerPassword)
+	token := b.cookie("posthog_csrftoken")
+	for _, tc := range []struct {
+		name   string
+		header []string
+	}{
+		{"no token", nil},
+		{"wrong token", []string{"X-CSRFToken", "x" + token[1:]}},
+		{"right token, foreign origin", []string{"X-CSRFToken", token, "Origin", "https://evil.example.net"}},
+	} {
+		resp, body := b.send("POST", "/api/logout", "", false, tc.header...)
+		if resp.StatusCode != 403 || body["code"] != "csrf_failed" {
+			t.Fatalf("%s: %d %v", tc.name, resp.StatusCode, body)
+		}
+	}
+	if resp, _ := b.send("GET", "/api/users/@me", "", false); resp.StatusCode != 200 {
+		t.Fatal("a refused CSRF request changed something")
+	}
+	// The site's own origin with the token is accepted.
+	if resp, _ := b.send("POST", "/api/logout", "", true, "Origin", "https://gatehouse.example.com"); resp.StatusCode != 200 {
+		t.Fatalf("own origin refused: %d", resp.StatusCode)
+	}
+	// Login itself needs no CSRF token (there is no session yet).
+	if resp, _ := newBrowser(t, ts).login("owner@example.com", ownerPassword); resp.StatusCode != 200 {
+		t.Fatalf("login without CSRF: %d", resp.StatusCode)
+	}
+}
+
+func TestSessionExpiresAbsolutely(t *testing.T) {
+	now := time.Now()
+	clock := func() time.Time { return now }
+	ts := newTestServer(t, store.SQLite, serverOptions{now: clock})
+	b := newBrowser(t, ts)
+	b.login("owner@example.com", ownerPassword)
+	now = now.Add(89 * 24 * time.Hour)
+	if resp, _ := b.send("GET", "/api/users/@me", "", false); resp.StatusCode != 200 {
+		t.Fatalf("session refused before 90 days: %d", resp.StatusCode)
+	}
+	now = now.Add(24*time.Hour + time.Second)
+	if resp, _ := b.send("GET", "/api/users/@me", "", false); resp.StatusCode != 401 {
+		t.Fatalf("session alive after 90 days: %d", resp.StatusCode)
+	}
+}
+
+func TestLoginUpgradesLegacyHash(t *testing.T) {
+	ts := newTestServer(t, store.SQLite, serverOptions{})
+	ctx := context.Background()
+	// PBKDF2 hash of "posthog-test-pw" (salt "somesalt", 1000 rounds), as
+	// an account imported from PostHog would have.
+	legacy := gatehouse.Secret("pbkdf2_sha256$1000$somesalt$MJe7FjtDgLzxR82v0SGnOwfvrtQGIJpe6Ytoa0N/QBs=")
+	if err := ts.store.SetPasswordHash(ctx, ts.user.ID, legacy); err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, ts)
+	if resp, body := b.login("owner@example.com", "posthog-test-pw"); resp.StatusCode != 200 {
+		t.Fatalf("legacy login: %d %v", resp.StatusCode, body)
+	}
+	u, _ := ts.store.UserByID(ctx, ts.user.ID)
+	if !strings.HasPrefix(u.PasswordHash.Reveal(), "argon2$argon2id$") {
+		t.Fatalf("hash not upgraded: %.20s…", u.PasswordHash.Reveal())
+	}
+	if resp, _ := newBrowser(t, ts).login("owner@example.com", "posthog-test-pw"); resp.StatusCode != 200 {
+		t.Fatal("login with the upgraded hash failed")
+	}
+}
+
+func TestPrecheck(t *testing.T) {
+	ts := newTestServer(t, store.SQLite, serverOptions{})
+	b := newBrowser(t, ts)
+	resp, body := b.send("POST", "/api/login/precheck", `{"email":"owner@example.com"}`, false)
+	if resp.StatusCode != 200 || body["sso_enforcement"] != nil || body["saml_available"] != false {
+		t.Fatalf("precheck: %d %v", resp.StatusCode, body)
+	}
+	if _, ok := body["sso_enforcement"]; !ok {
+		t.Fatal("sso_enforcement must be present (null)")
+	}
+	resp, body = b.send("POST", "/api/login/precheck/", `{"email":"not an email"}`, false)
+	if resp.StatusCode != 400 || body["attr"] != "email" {
+		t.Fatalf("bad email: %d %v", resp.StatusCode, body)
+	}
+}
