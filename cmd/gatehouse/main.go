@@ -24,6 +24,7 @@ Usage:
   gatehouse generate-secret                                       print a new SECRET_KEY
   gatehouse createuser --email E --password P --organization O    create an organization, its default
                                                                   project and its owner
+  gatehouse outbox [--limit 50]                                  list queued, sent and failed emails
   gatehouse version                                               print the version
 
 Configuration comes from the environment with PostHog's names (SECRET_KEY, DEBUG,
@@ -70,6 +71,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cmdGenerateSecret(stdout)
 	case "createuser":
 		return cmdCreateUser(ctx, rest, stdin, stdout, stderr)
+	case "outbox":
+		return cmdOutbox(ctx, rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "gatehouse", versionString())
 		return nil

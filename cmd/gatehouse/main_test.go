@@ -19,8 +19,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/internal/store/storetest"
+	"github.com/gatehouse-auth/gatehouse/internal/testenv"
 )
 
 // binary is the gatehouse binary built once for these tests.
@@ -375,5 +377,46 @@ func TestCreateUserRefusesWeakPassword(t *testing.T) {
 	_, stderr, code := runCmd(t, env, "createuser", "--data-dir", dir, "--email", "weak@example.com", "--password", "password1", "--organization", "W")
 	if code == 0 || !strings.Contains(stderr, "password") || !strings.Contains(stderr, "common password") {
 		t.Fatalf("weak password: exit %d, %s", code, stderr)
+	}
+}
+
+func TestOutboxListsQueuedMail(t *testing.T) {
+	env, dir, opts := engineEnv(t, store.SQLite)
+	st, err := store.Open(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.EnqueueMail(context.Background(), gatehouse.OutboxMessage{To: "ada@example.com", Subject: "Reset your password",
+		Text: "https://gatehouse.example.com/reset/secret-token-123", Status: gatehouse.OutboxPending}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	out, stderr, code := runCmd(t, env, "outbox", "--data-dir", dir)
+	if code != 0 || !strings.Contains(out, "ada@example.com") || !strings.Contains(out, "Reset your password") || !strings.Contains(out, "pending") {
+		t.Fatalf("outbox: %d\n%s\n%s", code, out, stderr)
+	}
+	if strings.Contains(out, "secret-token-123") {
+		t.Fatal("outbox printed a message body")
+	}
+}
+
+func TestServeWithRedisCounters(t *testing.T) {
+	redisURL := testenv.RedisURL(t)
+	env, dir, _ := engineEnv(t, store.SQLite)
+	s := startServer(t, append(env, "REDIS_URL="+redisURL), dir)
+	resp, err := http.Post("http://"+s.addr+"/api/login/", "application/json", strings.NewReader(`{"email":"x@example.com","password":"wrong password"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 400 {
+		t.Fatalf("login with Redis counters: %d\n%s", resp.StatusCode, s.logs.String())
+	}
+	_, stderr, code := runCmd(t, append(env, "REDIS_URL=redis://127.0.0.1:1/0"), "serve", "--addr", freeAddr(t), "--data-dir", dir)
+	if code == 0 || !strings.Contains(stderr, "Redis") {
+		t.Fatalf("unreachable Redis must stop start-up: %d %s", code, stderr)
 	}
 }

@@ -12,12 +12,16 @@ import (
 	"strings"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/gatehouse-auth/gatehouse/internal/config"
 	"github.com/gatehouse-auth/gatehouse/internal/cookies"
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi"
+	"github.com/gatehouse-auth/gatehouse/internal/mail"
 	"github.com/gatehouse-auth/gatehouse/internal/netguard"
 	"github.com/gatehouse-auth/gatehouse/internal/password"
+	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/internal/secretkey"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
@@ -97,6 +101,20 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer st.Close()
 
+	counters, closeCounters, err := openCounters(ctx, cfg, st)
+	if err != nil {
+		return err
+	}
+	defer closeCounters()
+	limiter := ratelimit.New(counters)
+	lockout := ratelimit.NewLoginLockout(limiter, int64(cfg.AxesFailureLimit), cfg.AxesCooloffTime)
+
+	mailer := newMailer(cfg, st, logger)
+	mailCtx, stopMail := context.WithCancel(context.Background())
+	mailDone := make(chan struct{})
+	go func() { mailer.Run(mailCtx); close(mailDone) }()
+	defer func() { stopMail(); <-mailDone }()
+
 	handler := httpapi.NewServer(httpapi.Deps{
 		Logger:    logger,
 		Resolver:  netguard.NewResolver(cfg.TrustedProxies, cfg.TrustAllProxies, cfg.IsBehindProxy),
@@ -104,7 +122,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		Cookies:   cookies.Policy{Secure: cfg.SecureCookies},
 		Database:  st,
 		Capture:   &gatehouse.CaptureService{Store: st},
-		Auth:      &gatehouse.AuthService{Store: st, Passwords: password.NewHasher(0, 0), SessionAge: cfg.SessionCookieAge},
+		Auth:      &gatehouse.AuthService{Store: st, Passwords: password.NewHasher(0, 0), SessionAge: cfg.SessionCookieAge, Guard: lockout},
 		Accounts:  &gatehouse.AccountService{Store: st, HashPassword: password.Hash, CheckPassword: password.CheckStrength},
 		SiteURL:   cfg.SiteURL,
 		Version:   version,
@@ -170,4 +188,36 @@ func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 func cmdGenerateSecret(stdout io.Writer) error {
 	fmt.Fprintln(stdout, secretkey.Generate())
 	return nil
+}
+
+// openCounters picks where rate-limit and lockout counters live: Redis when
+// REDIS_URL is set (shared by every instance), else the database.
+func openCounters(ctx context.Context, cfg *config.Config, st *store.Store) (ratelimit.Counters, func(), error) {
+	if cfg.RedisURL == "" {
+		return store.Counters{S: st}, func() {}, nil
+	}
+	opt, err := redis.ParseURL(cfg.RedisURL.Reveal())
+	if err != nil {
+		return nil, nil, exitError{code: 2, msg: "gatehouse: REDIS_URL: expected a redis://[user:password@]host:port[/db] URL"}
+	}
+	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = 3*time.Second, 2*time.Second, 2*time.Second
+	client := redis.NewClient(opt)
+	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := client.Ping(pingCtx).Err(); err != nil {
+		client.Close()
+		return nil, nil, fmt.Errorf("connecting to Redis at REDIS_URL: %w", err)
+	}
+	return ratelimit.NewRedis(client), func() { client.Close() }, nil
+}
+
+// newMailer sends over SMTP when EMAIL_HOST is set; otherwise messages wait
+// in the outbox (gatehouse outbox lists them).
+func newMailer(cfg *config.Config, st *store.Store, logger *slog.Logger) *mail.Mailer {
+	var sender mail.Sender
+	if cfg.EmailConfigured() {
+		sender = &mail.SMTP{Host: cfg.Email.Host, Port: cfg.Email.Port, User: cfg.Email.User, Password: cfg.Email.Password,
+			UseTLS: cfg.Email.UseTLS, UseSSL: cfg.Email.UseSSL}
+	}
+	return mail.NewMailer(st, sender, cfg.Email.DefaultFrom, logger)
 }

@@ -22,6 +22,7 @@ type browser struct {
 	ts     *testServer
 	client *http.Client
 	jar    http.CookieJar
+	extra  []string // headers sent with every request
 }
 
 func newBrowser(t *testing.T, ts *testServer) *browser {
@@ -52,6 +53,7 @@ func (b *browser) send(method, path, body string, csrf bool, header ...string) (
 	if csrf {
 		req.Header.Set("X-CSRFToken", b.cookie("posthog_csrftoken"))
 	}
+	header = append(append([]string{}, b.extra...), header...)
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -23,6 +24,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/netguard"
 	"github.com/gatehouse-auth/gatehouse/internal/password"
+	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/internal/store/storetest"
 )
@@ -61,6 +63,9 @@ type serverOptions struct {
 	behind   bool
 	database Pinger
 	now      func() time.Time
+	// store and counters let two servers share one database or Redis.
+	storeOpts *store.Options
+	counters  ratelimit.Counters
 }
 
 func mustURL(s string) *url.URL {
@@ -73,11 +78,39 @@ func mustURL(s string) *url.URL {
 
 func newTestServer(t testing.TB, engine store.Engine, o serverOptions) *testServer {
 	t.Helper()
-	st := storetest.Open(t, engine)
+	var st *store.Store
+	if o.storeOpts != nil {
+		var err error
+		if st, err = store.Open(context.Background(), *o.storeOpts); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		if _, err := st.Migrate(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		st = storetest.Open(t, engine)
+	}
+	counters := o.counters
+	if counters == nil {
+		counters = store.Counters{S: st, Now: o.now}
+	}
 	accounts := &gatehouse.AccountService{Store: st, HashPassword: func(s gatehouse.Secret) gatehouse.Secret { return "test$" + s }}
 	accounts.HashPassword = password.Hash
 	created, err := accounts.CreateOrganizationWithOwner(context.Background(), gatehouse.NewOwner{
 		Email: "owner@example.com", Password: "correct horse battery", OrganizationName: "Acme"})
+	if errors.Is(err, gatehouse.ErrConflict) || (err != nil && strings.Contains(err.Error(), "already an account")) {
+		// A second instance on a shared database: the owner exists.
+		u, uerr := st.UserByEmail(context.Background(), "owner@example.com")
+		if uerr != nil {
+			t.Fatal(uerr)
+		}
+		p, perr := st.ProjectByID(context.Background(), u.CurrentProjectID)
+		if perr != nil {
+			t.Fatal(perr)
+		}
+		created, err = &gatehouse.CreatedOrganization{User: u, Project: p}, nil
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,9 +134,10 @@ func newTestServer(t testing.TB, engine store.Engine, o serverOptions) *testServ
 		Cookies:   cookies.Policy{Secure: true},
 		Database:  db,
 		Capture:   &gatehouse.CaptureService{Store: st},
-		Auth:      &gatehouse.AuthService{Store: st, Passwords: password.NewHasher(0, 0), SessionAge: 90 * 24 * time.Hour, Now: o.now},
-		Accounts:  accounts,
-		SiteURL:   mustURL("https://gatehouse.example.com"),
+		Auth: &gatehouse.AuthService{Store: st, Passwords: password.NewHasher(0, 0), SessionAge: 90 * 24 * time.Hour, Now: o.now,
+			Guard: ratelimit.NewLoginLockout(ratelimit.New(counters), 5, 30*time.Minute)},
+		Accounts: accounts,
+		SiteURL:  mustURL("https://gatehouse.example.com"),
 	})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)

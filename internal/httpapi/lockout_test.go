@@ -1,0 +1,134 @@
+package httpapi
+
+import (
+	"context"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
+	"github.com/gatehouse-auth/gatehouse/internal/store"
+	"github.com/gatehouse-auth/gatehouse/internal/store/storetest"
+	"github.com/gatehouse-auth/gatehouse/internal/testenv"
+)
+
+const lockedDetail = "Too many failed login attempts. Please try again in 30 minutes."
+
+func assertLocked(t *testing.T, b *browser, pw string) {
+	t.Helper()
+	resp, body := b.login("owner@example.com", pw)
+	if resp.StatusCode != 403 || body["code"] != "too_many_failed_attempts" || body["detail"] != lockedDetail || body["type"] != "authentication_error" {
+		t.Fatalf("want the lockout, got %d %v", resp.StatusCode, body)
+	}
+}
+
+func TestLockoutAfterFiveFailures(t *testing.T) {
+	ts := newTestServer(t, store.SQLite, serverOptions{trusted: "127.0.0.1", behind: true})
+	from := func(ip string) *browser {
+		b := newBrowser(t, ts)
+		b.extra = []string{"X-Forwarded-For", ip}
+		return b
+	}
+	attacker := from("203.0.113.7")
+	for i := 1; i <= 4; i++ {
+		if resp, body := attacker.login("owner@example.com", "wrong guess"); resp.StatusCode != 400 || body["code"] != "invalid_credentials" {
+			t.Fatalf("failure %d: %d %v", i, resp.StatusCode, body)
+		}
+	}
+	assertLocked(t, attacker, "wrong guess")
+	// Locked even with the right password, and the email's case does not help.
+	assertLocked(t, attacker, ownerPassword)
+	if resp, _ := attacker.login("OWNER@EXAMPLE.COM", ownerPassword); resp.StatusCode != 403 {
+		t.Fatalf("case change escaped the lockout: %d", resp.StatusCode)
+	}
+	// The owner, from another address, still gets in.
+	if resp, body := from("198.51.100.20").login("owner@example.com", ownerPassword); resp.StatusCode != 200 {
+		t.Fatalf("lockout spilled onto another address: %d %v", resp.StatusCode, body)
+	}
+}
+
+func TestSuccessResetsTheEmailCounter(t *testing.T) {
+	ts := newTestServer(t, store.SQLite, serverOptions{})
+	b := newBrowser(t, ts)
+	for i := 0; i < 4; i++ {
+		b.login("owner@example.com", "wrong guess")
+	}
+	if resp, _ := b.login("owner@example.com", ownerPassword); resp.StatusCode != 200 {
+		t.Fatalf("4 failures must not lock: %d", resp.StatusCode)
+	}
+	for i := 0; i < 4; i++ {
+		if resp, _ := b.login("owner@example.com", "wrong guess"); resp.StatusCode != 400 {
+			t.Fatalf("counter not reset by the success: %d", resp.StatusCode)
+		}
+	}
+}
+
+func TestAddressLockedAcrossEmails(t *testing.T) {
+	ts := newTestServer(t, store.SQLite, serverOptions{})
+	b := newBrowser(t, ts)
+	for i := 0; i < 29; i++ {
+		email := "user" + string(rune('a'+i%26)) + string(rune('a'+i/26)) + "@example.com"
+		if resp, body := b.login(email, "guess"); resp.StatusCode != 400 {
+			t.Fatalf("attempt %d: %d %v", i, resp.StatusCode, body)
+		}
+	}
+	if resp, body := b.login("someone-else@example.com", "guess"); resp.StatusCode != 403 || body["code"] != "too_many_failed_attempts" {
+		t.Fatalf("30th failure from one address: %d %v", resp.StatusCode, body)
+	}
+	assertLocked(t, b, ownerPassword)
+}
+
+// TestLockoutSharedBetweenInstances runs two Gatehouse servers on one
+// PostgreSQL (and again with Redis counters): 3 failures on one and 2 on
+// the other lock the account on both.
+func TestLockoutSharedBetweenInstances(t *testing.T) {
+	run := func(t *testing.T, counters func() ratelimit.Counters) {
+		opts := storetest.Options(t, store.Postgres)
+		o := serverOptions{storeOpts: &opts}
+		a := newTestServer(t, store.Postgres, withCounters(o, counters()))
+		b := newTestServer(t, store.Postgres, withCounters(o, counters()))
+		ba, bb := newBrowser(t, a), newBrowser(t, b)
+		for i := 0; i < 3; i++ {
+			if resp, _ := ba.login("owner@example.com", "wrong"); resp.StatusCode != 400 {
+				t.Fatalf("instance A failure %d: %d", i, resp.StatusCode)
+			}
+		}
+		if resp, _ := bb.login("owner@example.com", "wrong"); resp.StatusCode != 400 {
+			t.Fatalf("instance B failure 4: %d", resp.StatusCode)
+		}
+		assertLocked(t, bb, "wrong") // the 5th failure, on B
+		assertLocked(t, ba, ownerPassword)
+		assertLocked(t, bb, ownerPassword)
+	}
+	t.Run("postgres counters", func(t *testing.T) { run(t, func() ratelimit.Counters { return nil }) })
+	t.Run("redis counters", func(t *testing.T) {
+		opt, err := redis.ParseURL(testenv.RedisURL(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		prefix := "gatehouse:test:" + t.Name() + ":" + storetestSuffix(t) + ":"
+		run(t, func() ratelimit.Counters {
+			c := redis.NewClient(opt)
+			t.Cleanup(func() {
+				keys, _ := c.Keys(context.Background(), prefix+"*").Result()
+				if len(keys) > 0 {
+					c.Del(context.Background(), keys...)
+				}
+				c.Close()
+			})
+			r := ratelimit.NewRedis(c)
+			r.Prefix = prefix
+			return r
+		})
+	})
+}
+
+func withCounters(o serverOptions, c ratelimit.Counters) serverOptions {
+	o.counters = c
+	return o
+}
+
+func storetestSuffix(t *testing.T) string {
+	t.Helper()
+	return ratelimit.Key("t", t.Name())[2:14]
+}
