@@ -85,7 +85,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	logger := newLogger(cfg, stderr)
-	_, keyWarnings, err := secretkey.Resolve(secretkey.Settings{
+	keyring, keyWarnings, err := secretkey.Resolve(secretkey.Settings{
 		Key: cfg.SecretKey, Fallbacks: cfg.SecretKeyFallbacks, Development: cfg.Debug || cfg.Test, DataDir: cfg.DataDir,
 	})
 	if err != nil {
@@ -125,6 +125,9 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		Auth:      &gatehouse.AuthService{Store: st, Passwords: password.NewHasher(0, 0), SessionAge: cfg.SessionCookieAge, Guard: lockout},
 		Accounts:  &gatehouse.AccountService{Store: st, HashPassword: password.Hash, CheckPassword: password.CheckStrength},
 		SiteURL:   cfg.SiteURL,
+		Mail:      mailer,
+		Limiter:   limiter,
+		Keys:      keyring,
 		Version:   version,
 	})
 	srv := &http.Server{

