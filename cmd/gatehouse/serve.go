@@ -115,6 +115,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	go func() { mailer.Run(mailCtx); close(mailDone) }()
 	defer func() { stopMail(); <-mailDone }()
 
+	hasher := password.NewHasher(0, 0)
 	handler := httpapi.NewServer(httpapi.Deps{
 		Logger:    logger,
 		Resolver:  netguard.NewResolver(cfg.TrustedProxies, cfg.TrustAllProxies, cfg.IsBehindProxy),
@@ -122,8 +123,8 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		Cookies:   cookies.Policy{Secure: cfg.SecureCookies},
 		Database:  st,
 		Capture:   &gatehouse.CaptureService{Store: st},
-		Auth:      &gatehouse.AuthService{Store: st, Passwords: password.NewHasher(0, 0), SessionAge: cfg.SessionCookieAge, Guard: lockout},
-		Accounts:  &gatehouse.AccountService{Store: st, HashPassword: password.Hash, CheckPassword: password.CheckStrength},
+		Auth:      &gatehouse.AuthService{Store: st, Passwords: hasher, SessionAge: cfg.SessionCookieAge, Guard: lockout},
+		Accounts:  &gatehouse.AccountService{Store: st, HashPassword: password.Hash, CheckPassword: password.CheckStrength, Passwords: hasher},
 		SiteURL:   cfg.SiteURL,
 		Mail:      mailer,
 		Limiter:   limiter,

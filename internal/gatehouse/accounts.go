@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/mail"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -14,6 +15,9 @@ type AccountStore interface {
 	OrganizationByID(ctx context.Context, id string) (*Organization, error)
 	ProjectByID(ctx context.Context, id int64) (*Project, error)
 	MembershipsOfUser(ctx context.Context, userID int64) ([]Membership, error)
+	ProfileStore
+	UserSessions(ctx context.Context, userID int64, now time.Time) ([]Session, error)
+	DeleteSessionByPublicID(ctx context.Context, userID int64, publicID string) (bool, error)
 }
 
 // AccountService creates and manages accounts.
@@ -24,6 +28,9 @@ type AccountService struct {
 	// CheckPassword enforces the password policy; nil accepts any password
 	// of at least MinPasswordLength characters.
 	CheckPassword func(pw Secret, userInputs ...string) error
+	// Passwords verifies current passwords and hashes new ones with
+	// bounded concurrency (profile changes).
+	Passwords PasswordChecker
 }
 
 // MinPasswordLength is the shortest password accepted anywhere.
@@ -148,4 +155,131 @@ func (a *AccountService) Profile(ctx context.Context, u *User) (*Profile, error)
 		p.Project = proj
 	}
 	return p, nil
+}
+
+// ProfileStore is what changing one's own account needs from storage.
+type ProfileStore interface {
+	UpdateUserNames(ctx context.Context, userID int64, first, last string) error
+	SetPasswordHash(ctx context.Context, userID int64, hash Secret) error
+	DeleteUserSessions(ctx context.Context, userID int64, exceptKeyHash string) (int64, error)
+}
+
+// ProfileChange is a PATCH of the signed-in user. Nil fields are left
+// alone.
+type ProfileChange struct {
+	FirstName       *string
+	LastName        *string
+	Password        *Secret
+	CurrentPassword *Secret
+}
+
+// RecentAuthAge is how long after signing in a session may take sensitive
+// actions (password change, revoking sessions).
+const RecentAuthAge = 2 * time.Hour
+
+// ErrNotRecentlyAuthenticated is the refusal of a sensitive action on an
+// old session.
+func ErrNotRecentlyAuthenticated() *Error {
+	return &Error{Kind: KindPermissionDenied, Code: "permission_denied", Detail: "This action requires you to be recently authenticated."}
+}
+
+// RequireRecentAuth refuses sensitive actions on sessions older than
+// RecentAuthAge.
+func RequireRecentAuth(s *Session, now time.Time) error {
+	if s != nil && now.Sub(s.CreatedAt) > RecentAuthAge {
+		return ErrNotRecentlyAuthenticated()
+	}
+	return nil
+}
+
+// UpdateProfile applies a change to the signed-in user. A password change
+// needs the current password (when the user has one), a recent sign-in,
+// and a strong new password; it ends every other session of the user.
+// passwordChanged tells the caller to send the notice.
+func (a *AccountService) UpdateProfile(ctx context.Context, u *User, sess *Session, keepKeyHash string, ch ProfileChange, now time.Time) (passwordChanged bool, err error) {
+	first, last := u.FirstName, u.LastName
+	if ch.FirstName != nil {
+		first = strings.TrimSpace(*ch.FirstName)
+		if utf8.RuneCountInString(first) > 150 {
+			return false, Invalid("max_length", "first_name", "Ensure this field has no more than 150 characters.")
+		}
+	}
+	if ch.LastName != nil {
+		last = strings.TrimSpace(*ch.LastName)
+		if utf8.RuneCountInString(last) > 150 {
+			return false, Invalid("max_length", "last_name", "Ensure this field has no more than 150 characters.")
+		}
+	}
+	var newHash Secret
+	if ch.Password != nil {
+		if err := RequireRecentAuth(sess, now); err != nil {
+			return false, err
+		}
+		if u.PasswordHash != "" {
+			if ch.CurrentPassword == nil || *ch.CurrentPassword == "" {
+				return false, Invalid("required", "current_password", "This field is required when updating your password.")
+			}
+			ok, _, err := a.Passwords.Verify(ctx, *ch.CurrentPassword, u.PasswordHash)
+			if e, isDomain := AsError(err); isDomain {
+				return false, e
+			}
+			if !ok {
+				return false, Invalid("incorrect_password", "current_password", "Your current password is incorrect.")
+			}
+		}
+		if err := a.checkPassword(*ch.Password, u.Email, first, last); err != nil {
+			return false, err
+		}
+		newHash, err = a.Passwords.Hash(ctx, *ch.Password)
+		if err != nil {
+			return false, err
+		}
+	}
+	if first != u.FirstName || last != u.LastName {
+		if err := a.Store.UpdateUserNames(ctx, u.ID, first, last); err != nil {
+			return false, err
+		}
+		u.FirstName, u.LastName = first, last
+	}
+	if newHash != "" {
+		if err := a.Store.SetPasswordHash(ctx, u.ID, newHash); err != nil {
+			return false, err
+		}
+		u.PasswordHash = newHash
+		if _, err := a.Store.DeleteUserSessions(ctx, u.ID, keepKeyHash); err != nil {
+			return true, err
+		}
+		return true, nil
+	}
+	return false, nil
+}
+
+// LoginSessions lists the user's live sessions.
+func (a *AccountService) LoginSessions(ctx context.Context, userID int64, now time.Time) ([]Session, error) {
+	return a.Store.UserSessions(ctx, userID, now)
+}
+
+// RevokeSession ends one of the user's own sessions by its public id; it
+// needs a recent sign-in.
+func (a *AccountService) RevokeSession(ctx context.Context, userID int64, current *Session, publicID string, now time.Time) error {
+	if err := RequireRecentAuth(current, now); err != nil {
+		return err
+	}
+	ok, err := a.Store.DeleteSessionByPublicID(ctx, userID, publicID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return &Error{Kind: KindNotFound, Code: "not_found", Detail: "Login session not found."}
+	}
+	return nil
+}
+
+// RevokeOtherSessions ends every session of the user but the current one
+// ("log out everywhere else"); it needs a recent sign-in.
+func (a *AccountService) RevokeOtherSessions(ctx context.Context, userID int64, current *Session, currentKeyHash string, now time.Time) (int64, error) {
+	if err := RequireRecentAuth(current, now); err != nil {
+		return 0, err
+	}
+	return a.Store.DeleteUserSessions(ctx, userID, currentKeyHash)
 }

@@ -1,6 +1,142 @@
 package httpapi
 
-import "net/http"
+import (
+	"log/slog"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/mail"
+)
 
 // addAccountRoutes registers the signed-in user's account endpoints.
-func addAccountRoutes(mux *http.ServeMux, d Deps) {}
+func addAccountRoutes(mux *http.ServeMux, d Deps) {
+	mux.Handle("PATCH /api/users/@me", handleUpdateMe(d))
+	mux.Handle("GET /api/users/@me/login_sessions", handleLoginSessions(d))
+	mux.Handle("DELETE /api/users/@me/login_sessions/{id}", handleRevokeSession(d))
+	mux.Handle("POST /api/users/@me/login_sessions/revoke_others", handleRevokeOthers(d))
+}
+
+func handleUpdateMe(d Deps) http.Handler {
+	return requireUser(d, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
+		var in struct {
+			FirstName       *string `json:"first_name"`
+			LastName        *string `json:"last_name"`
+			Password        *string `json:"password"`
+			CurrentPassword *string `json:"current_password"`
+		}
+		if err := decodeJSON(w, r, &in); err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		ch := gatehouse.ProfileChange{FirstName: in.FirstName, LastName: in.LastName}
+		if in.Password != nil {
+			pw := gatehouse.Secret(*in.Password)
+			ch.Password = &pw
+		}
+		if in.CurrentPassword != nil {
+			cur := gatehouse.Secret(*in.CurrentPassword)
+			ch.CurrentPassword = &cur
+		}
+		changed, err := d.Accounts.UpdateProfile(r.Context(), a.user, a.session, gatehouse.HashSessionKey(a.sessionKey), ch, time.Now())
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		if changed {
+			queueMail(r, d, mail.Message{To: a.user.Email, Subject: "Your Gatehouse password was changed",
+				Text: "The password of your account " + a.user.Email + " was changed at " + time.Now().UTC().Format("January 2, 2006 at 15:04 UTC") +
+					". Every other session was signed out.\n\nIf this was not you, reset your password now and contact your administrator."})
+			d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "password changed", slog.String("user", a.user.UUID), slog.String("client", clientIP(r)))
+		}
+		p, err := d.Accounts.Profile(r.Context(), a.user)
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, meJSON(p, a.session))
+	})
+}
+
+// queueMail queues a notification; a failure is logged, never returned:
+// an email must not fail the request that caused it.
+func queueMail(r *http.Request, d Deps, m mail.Message) {
+	if d.Mail == nil {
+		return
+	}
+	if err := d.Mail.Queue(r.Context(), m); err != nil {
+		d.Logger.LogAttrs(r.Context(), slog.LevelError, "queueing email failed", slog.String("subject", m.Subject), slog.String("error", err.Error()))
+	}
+}
+
+func handleLoginSessions(d Deps) http.Handler {
+	return requireUser(d, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
+		list, err := d.Accounts.LoginSessions(r.Context(), a.user.ID, time.Now())
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		sort.SliceStable(list, func(i, j int) bool {
+			return list[i].PublicID == a.session.PublicID && list[j].PublicID != a.session.PublicID
+		})
+		out := make([]map[string]any, 0, len(list))
+		for _, s := range list {
+			out = append(out, map[string]any{
+				"id": s.PublicID, "created_at": s.CreatedAt.Format(time.RFC3339), "last_activity": s.LastActivityAt.Format(time.RFC3339),
+				"ip": s.ClientIP, "location": nil, "device": shortUserAgent(s.UserAgent), "login_method": s.LoginMethod,
+				"is_current": s.PublicID == a.session.PublicID,
+			})
+		}
+		writeJSON(w, http.StatusOK, out)
+	})
+}
+
+func handleRevokeSession(d Deps) http.Handler {
+	return requireUser(d, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
+		if err := d.Accounts.RevokeSession(r.Context(), a.user.ID, a.session, r.PathValue("id"), time.Now()); err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+func handleRevokeOthers(d Deps) http.Handler {
+	return requireUser(d, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
+		n, err := d.Accounts.RevokeOtherSessions(r.Context(), a.user.ID, a.session, gatehouse.HashSessionKey(a.sessionKey), time.Now())
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]int64{"revoked_count": n})
+	})
+}
+
+// shortUserAgent names the browser and system of a User-Agent, e.g.
+// "Firefox on Linux".
+func shortUserAgent(ua string) string {
+	browser := "Unknown browser"
+	for _, b := range []struct{ token, name string }{
+		{"Edg/", "Edge"}, {"OPR/", "Opera"}, {"Firefox/", "Firefox"}, {"Chrome/", "Chrome"}, {"Safari/", "Safari"}, {"curl/", "curl"},
+	} {
+		if strings.Contains(ua, b.token) {
+			browser = b.name
+			break
+		}
+	}
+	system := ""
+	for _, o := range []struct{ token, name string }{
+		{"Android", "Android"}, {"iPhone", "iOS"}, {"iPad", "iOS"}, {"Windows", "Windows"}, {"Mac OS X", "macOS"}, {"CrOS", "ChromeOS"}, {"Linux", "Linux"},
+	} {
+		if strings.Contains(ua, o.token) {
+			system = o.name
+			break
+		}
+	}
+	if system == "" {
+		return browser
+	}
+	return browser + " on " + system
+}

@@ -97,6 +97,8 @@ func newTestServer(t testing.TB, engine store.Engine, o serverOptions) *testServ
 	}
 	accounts := &gatehouse.AccountService{Store: st, HashPassword: func(s gatehouse.Secret) gatehouse.Secret { return "test$" + s }}
 	accounts.HashPassword = password.Hash
+	accounts.CheckPassword = password.CheckStrength
+	accounts.Passwords = password.NewHasher(0, 0)
 	created, err := accounts.CreateOrganizationWithOwner(context.Background(), gatehouse.NewOwner{
 		Email: "owner@example.com", Password: "correct horse battery", OrganizationName: "Acme"})
 	if errors.Is(err, gatehouse.ErrConflict) || (err != nil && strings.Contains(err.Error(), "already an account")) {

@@ -214,3 +214,9 @@ func (s *Store) SetPasswordHash(ctx context.Context, userID int64, hash gatehous
 	}
 	return nil
 }
+
+// UpdateUserNames sets a user's first and last name.
+func (s *Store) UpdateUserNames(ctx context.Context, userID int64, first, last string) error {
+	_, err := s.write.ExecContext(ctx, s.q(`UPDATE users SET first_name = ?, last_name = ? WHERE id = ?`), first, last, userID)
+	return mapErr(err)
+}

@@ -225,3 +225,7 @@ func mapErr(err error) error {
 	}
 	return err
 }
+
+// DB is the write handle, for tests that must set up states the API cannot
+// reach (an aged session). Production code never calls it.
+func (s *Store) DB() *sql.DB { return s.write }
