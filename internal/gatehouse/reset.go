@@ -1,0 +1,291 @@
+package gatehouse
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Password-reset numbers (SPEC A.3).
+const (
+	// ResetTokenTTL is how long a reset link works.
+	ResetTokenTTL = 24 * time.Hour
+	// ResetRequestLimit requests per ResetRequestPeriod are allowed per
+	// email address.
+	ResetRequestLimit  = 3
+	ResetRequestPeriod = time.Hour
+)
+
+// ResetStore is what password reset needs from storage.
+type ResetStore interface {
+	UserByEmail(ctx context.Context, email string) (*User, error)
+	UserByUUID(ctx context.Context, uuid string) (*User, error)
+	SetPasswordResetRequestedAt(ctx context.Context, userID int64, at time.Time) error
+	PasswordResetRequestedAt(ctx context.Context, userID int64) (at time.Time, ok bool, err error)
+	// CompletePasswordReset sets the hash, clears the pending reset and
+	// ends every session of the user atomically, only while the pending
+	// reset is still expectedRequestedAt and the password hash is still
+	// expectedHash (a password changed meanwhile kills the token); ok is
+	// false otherwise.
+	CompletePasswordReset(ctx context.Context, userID int64, expectedRequestedAt time.Time, expectedHash, newHash Secret) (ok bool, err error)
+}
+
+// Signer makes and checks MACs. *secretkey.Key satisfies it: Sign uses the
+// current SECRET_KEY and Verify accepts the fallbacks too, in constant time.
+type Signer interface {
+	Sign(msg []byte) []byte
+	Verify(msg, mac []byte) bool
+}
+
+// ResetThrottle counts one reset request for the (lower-cased) email and
+// says whether it is allowed; retryAfter is set when it is not.
+type ResetThrottle func(ctx context.Context, email string) (ok bool, retryAfter time.Duration, err error)
+
+// Notify queues a plain-text email to to. It must not block on delivery.
+type Notify func(ctx context.Context, to, subject, text string) error
+
+// ResetService runs the password-reset flow: request a link by email,
+// check a link, set a new password with it. Tokens are not stored: each is
+// an HMAC over the user's id, email, password hash and pending-reset time,
+// so completing or re-requesting a reset, changing the password or
+// changing the email kills every older token.
+type ResetService struct {
+	Store ResetStore
+	Key   Signer
+	// Throttle limits requests per email; nil: no throttle (tests only).
+	Throttle ResetThrottle
+	// Notify queues emails; nil drops them.
+	Notify Notify
+	// HashPassword turns the new password into its stored form.
+	HashPassword func(ctx context.Context, pw Secret) (Secret, error)
+	// CheckPassword enforces the password policy; nil accepts any password
+	// of at least MinPasswordLength characters.
+	CheckPassword func(pw Secret, userInputs ...string) error
+	// SiteURL is the public base URL the reset link points at.
+	SiteURL string
+	Now     func() time.Time
+}
+
+// Email subjects.
+const (
+	resetRequestSubject = "Reset your Gatehouse password"
+	resetDoneSubject    = "Your Gatehouse password was changed"
+)
+
+func (s *ResetService) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// errInvalidResetToken is the one answer for an unknown user, a malformed,
+// tampered, expired or used token, so none can be told apart.
+func errInvalidResetToken() *Error {
+	return Invalid("invalid_token", "token", "This reset token is invalid or has expired.")
+}
+
+// ThrottledError is the 429 answer PostHog's throttles give.
+func ThrottledError(retryAfter time.Duration) *Error {
+	secs := int((retryAfter + time.Second - 1) / time.Second)
+	if secs < 1 {
+		secs = 1
+	}
+	return &Error{Kind: KindThrottled, Code: "throttled", RetryAfter: secs,
+		Detail: fmt.Sprintf("Request was throttled. Expected available in %d seconds.", secs)}
+}
+
+// Request starts a reset for email: it records the request and mails a link
+// when email belongs to an active user. Unknown and inactive emails get the
+// same nil answer, after the same lookups, and no email.
+func (s *ResetService) Request(ctx context.Context, email, clientIP string) error {
+	email, err := NormalizeEmail(email)
+	if err != nil {
+		return err
+	}
+	lower := strings.ToLower(email)
+	if s.Throttle != nil {
+		ok, retry, err := s.Throttle(ctx, lower)
+		if err != nil {
+			return fmt.Errorf("reset: throttle: %w", err)
+		}
+		if !ok {
+			return ThrottledError(retry)
+		}
+	}
+	user, err := s.Store.UserByEmail(ctx, email)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("reset: finding user: %w", err)
+	}
+	// SSO enforcement hook: once SSO exists, a domain that enforces SSO
+	// answers 400 sso_enforced here (B.4.4), for known and unknown emails
+	// alike.
+	now := s.now()
+	if user == nil || !user.IsActive {
+		// Spend the same work as a real request (the same queries, matching
+		// no row, and a MAC) so response times do not reveal accounts.
+		s.Store.PasswordResetRequestedAt(ctx, 0)
+		s.Store.SetPasswordResetRequestedAt(ctx, 0, now)
+		s.token(&User{Email: email}, now, now)
+		return nil
+	}
+	// The pending-reset time must change with every request, or a token
+	// from a request in the same millisecond would survive a newer one.
+	requestedAt := now.Truncate(time.Millisecond)
+	previous, pending, err := s.Store.PasswordResetRequestedAt(ctx, user.ID)
+	if err != nil {
+		return fmt.Errorf("reset: reading pending reset: %w", err)
+	}
+	if pending && !requestedAt.After(previous) {
+		requestedAt = previous.Add(time.Millisecond)
+	}
+	if err := s.Store.SetPasswordResetRequestedAt(ctx, user.ID, requestedAt); err != nil {
+		return fmt.Errorf("reset: recording request: %w", err)
+	}
+	token := s.token(user, requestedAt, now)
+	link := strings.TrimRight(s.SiteURL, "/") + "/reset/" + user.UUID + "/" + token.Reveal()
+	s.notify(ctx, user.Email, resetRequestSubject, fmt.Sprintf(
+		"Someone (hopefully you) asked to reset the password of your Gatehouse account %s.\n\n"+
+			"Open this link within 24 hours to choose a new password:\n\n%s\n\n"+
+			"If you did not ask for this, ignore this email: your password stays as it is.\n", user.Email, link))
+	return nil
+}
+
+// Validate checks a reset token for the user with userUUID.
+func (s *ResetService) Validate(ctx context.Context, userUUID, token string) error {
+	_, _, err := s.check(ctx, userUUID, token)
+	return err
+}
+
+// Complete sets a new password with a reset token, ends every session of
+// the user and returns the user. It does not sign in. Of several concurrent
+// completions with one token exactly one succeeds.
+func (s *ResetService) Complete(ctx context.Context, userUUID, token string, newPassword Secret) (*User, error) {
+	if token == "" {
+		return nil, Invalid("required", "token", "This field is required.")
+	}
+	if newPassword == "" {
+		return nil, Invalid("required", "password", "This field is required.")
+	}
+	user, requestedAt, err := s.check(ctx, userUUID, token)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkPassword(newPassword, user.Email, user.FirstName, user.LastName); err != nil {
+		return nil, err
+	}
+	hash, err := s.HashPassword(ctx, newPassword)
+	if err != nil {
+		return nil, err
+	}
+	ok, err := s.Store.CompletePasswordReset(ctx, user.ID, requestedAt, user.PasswordHash, hash)
+	if err != nil {
+		return nil, fmt.Errorf("reset: setting password: %w", err)
+	}
+	if !ok {
+		return nil, errInvalidResetToken()
+	}
+	s.notify(ctx, user.Email, resetDoneSubject, fmt.Sprintf(
+		"The password of your Gatehouse account %s was just changed with a reset link, and every session was signed out.\n\n"+
+			"If this was not you, reset your password again right away and tell your administrator.\n", user.Email))
+	return user, nil
+}
+
+func (s *ResetService) checkPassword(pw Secret, inputs ...string) error {
+	if len([]rune(pw.Reveal())) < MinPasswordLength {
+		return Invalid("password_too_short", "password", "This password is too short. It must contain at least %d characters.", MinPasswordLength)
+	}
+	if s.CheckPassword != nil {
+		return s.CheckPassword(pw, inputs...)
+	}
+	return nil
+}
+
+// notify queues an email; a failure is not the request's failure (A.4).
+func (s *ResetService) notify(ctx context.Context, to, subject, text string) {
+	if s.Notify == nil {
+		return
+	}
+	_ = s.Notify(ctx, to, subject, text) // the outbox logs its own failures
+}
+
+var uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// check finds the user and verifies token against their pending reset.
+func (s *ResetService) check(ctx context.Context, userUUID, token string) (*User, time.Time, error) {
+	if token == "" {
+		return nil, time.Time{}, Invalid("required", "token", "This field is required.")
+	}
+	if !uuidPattern.MatchString(userUUID) {
+		return nil, time.Time{}, errInvalidResetToken()
+	}
+	user, err := s.Store.UserByUUID(ctx, strings.ToLower(userUUID))
+	if errors.Is(err, ErrNotFound) {
+		return nil, time.Time{}, errInvalidResetToken()
+	}
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("reset: finding user: %w", err)
+	}
+	requestedAt, pending, err := s.Store.PasswordResetRequestedAt(ctx, user.ID)
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("reset: reading pending reset: %w", err)
+	}
+	if !user.IsActive || !pending || !s.verifyToken(user, requestedAt, token) {
+		return nil, time.Time{}, errInvalidResetToken()
+	}
+	return user, requestedAt, nil
+}
+
+// resetTokenMessage is what a token's MAC covers. Fields are length-prefixed
+// so no two different inputs share a message.
+func resetTokenMessage(u *User, requestedAt time.Time, issued int64) []byte {
+	var b []byte
+	for _, f := range []string{
+		"gatehouse/password-reset/v1",
+		strconv.FormatInt(u.ID, 10),
+		strings.ToLower(u.Email),
+		u.PasswordHash.Reveal(),
+		strconv.FormatInt(requestedAt.UnixMilli(), 10),
+		strconv.FormatInt(issued, 10),
+	} {
+		b = strconv.AppendInt(b, int64(len(f)), 10)
+		b = append(b, ':')
+		b = append(b, f...)
+	}
+	return b
+}
+
+// token makes the reset token "<base36 unix seconds>-<hex HMAC>" for u's
+// reset pending since requestedAt, issued at now.
+func (s *ResetService) token(u *User, requestedAt, now time.Time) Secret {
+	issued := now.Unix()
+	mac := s.Key.Sign(resetTokenMessage(u, requestedAt, issued))
+	return Secret(strconv.FormatInt(issued, 36) + "-" + hex.EncodeToString(mac))
+}
+
+// verifyToken checks token's MAC (in constant time) and age.
+func (s *ResetService) verifyToken(u *User, requestedAt time.Time, token string) bool {
+	ts, macHex, ok := strings.Cut(token, "-")
+	if !ok || ts == "" || len(ts) > 13 || strings.Trim(ts, "0123456789abcdefghijklmnopqrstuvwxyz") != "" || len(macHex) != 64 {
+		return false
+	}
+	issued, err := strconv.ParseInt(ts, 36, 64)
+	if err != nil || issued < 0 {
+		return false
+	}
+	mac, err := hex.DecodeString(macHex)
+	if err != nil {
+		return false
+	}
+	now := s.now()
+	age := now.Sub(time.Unix(issued, 0))
+	if age > ResetTokenTTL || age < -time.Minute {
+		return false
+	}
+	return s.Key.Verify(resetTokenMessage(u, requestedAt, issued), mac)
+}
