@@ -16,6 +16,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/netguard"
+	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 )
 
 // Config is every setting Gatehouse reads from its environment.
@@ -46,6 +47,9 @@ type Config struct {
 	RedisURL    gatehouse.Secret // REDIS_URL; may hold a password
 
 	Email Email
+
+	MultiOrgEnabled bool           // MULTI_ORG_ENABLED: anyone may sign up a new organization
+	SignupRate      ratelimit.Rate // SIGNUP_RATE, signups per client address, default 5/day
 }
 
 // Email is the outbound mail configuration (EMAIL_*).
@@ -112,6 +116,8 @@ func Load(lookup func(string) (string, bool)) (*Config, error) {
 		UseSSL:      p.boolean("EMAIL_USE_SSL", false),
 		DefaultFrom: p.str("EMAIL_DEFAULT_FROM", "root@localhost"),
 	}
+	c.MultiOrgEnabled = p.boolean("MULTI_ORG_ENABLED", false)
+	c.SignupRate = p.rate("SIGNUP_RATE", "5/day")
 	if c.Email.UseTLS && c.Email.UseSSL {
 		p.fail("EMAIL_USE_TLS", "EMAIL_USE_TLS and EMAIL_USE_SSL are mutually exclusive; set at most one")
 	}
@@ -224,6 +230,19 @@ func (p *parser) prefixes(name string) []netip.Prefix {
 		return nil
 	}
 	return blocks
+}
+
+func (p *parser) rate(name, def string) ratelimit.Rate {
+	v := p.str(name, def)
+	if v == "" {
+		v = def
+	}
+	r, err := ratelimit.ParseRate(v)
+	if err != nil {
+		p.fail(name, "expected a rate such as 5/day, 10/hour or 6/20minutes, got %q", v)
+		r, _ = ratelimit.ParseRate(def)
+	}
+	return r
 }
 
 func (p *parser) siteURL(name, def string) *url.URL {

@@ -66,6 +66,8 @@ func TestUnparsableValuesNameTheVariable(t *testing.T) {
 		{"DATABASE_URL", "mysql://u:pw@h/db", "postgres://"},
 		{"REDIS_URL", "localhost:6379", "redis://"},
 		{"EMAIL_PORT", "70000", "port number"},
+		{"SIGNUP_RATE", "lots", "rate such as"},
+		{"MULTI_ORG_ENABLED", "sometimes", "expected a boolean"},
 	} {
 		t.Run(tc.name+"="+tc.value, func(t *testing.T) {
 			_, err := Load(env(tc.name, tc.value))

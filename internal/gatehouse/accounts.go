@@ -12,6 +12,7 @@ import (
 // AccountStore is what account creation needs from storage.
 type AccountStore interface {
 	CreateOrganizationWithOwner(ctx context.Context, org *Organization, project *Project, owner *User) error
+	CreateFirstOrganization(ctx context.Context, org *Organization, project *Project, owner *User) error
 	OrganizationByID(ctx context.Context, id string) (*Organization, error)
 	ProjectByID(ctx context.Context, id int64) (*Project, error)
 	MembershipsOfUser(ctx context.Context, userID int64) ([]Membership, error)
@@ -44,6 +45,9 @@ type NewOwner struct {
 	LastName         string
 	OrganizationName string
 	IsStaff          bool
+	// OnlyFirst refuses (403) when an organization already exists: public
+	// signup without MULTI_ORG_ENABLED.
+	OnlyFirst bool
 }
 
 // CreatedOrganization is what CreateOrganizationWithOwner made. ProjectSecret
@@ -84,7 +88,14 @@ func (a *AccountService) CreateOrganizationWithOwner(ctx context.Context, in New
 			PasswordHash: a.HashPassword(in.Password), IsActive: true, IsStaff: in.IsStaff},
 		ProjectSecret: secret,
 	}
-	err = a.Store.CreateOrganizationWithOwner(ctx, out.Organization, out.Project, out.User)
+	create := a.Store.CreateOrganizationWithOwner
+	if in.OnlyFirst {
+		create = a.Store.CreateFirstOrganization
+	}
+	err = create(ctx, out.Organization, out.Project, out.User)
+	if errors.Is(err, ErrSignupClosed) {
+		return nil, &Error{Kind: KindPermissionDenied, Code: "permission_denied", Detail: "New organizations cannot be created on this instance. Ask an administrator for an invite.", Err: err}
+	}
 	if errors.Is(err, ErrConflict) {
 		return nil, Invalid("unique", "email", "There is already an account with this email address.")
 	}

@@ -141,6 +141,12 @@ func (a *AuthService) fail(ctx context.Context, email, clientIP string) error {
 	return errInvalidCredentials()
 }
 
+// StartSession signs user in without a password check: after signup, or
+// when another method (SSO, passkey) has already authenticated them.
+func (a *AuthService) StartSession(ctx context.Context, user *User, in LoginInput, method string) (*LoginResult, error) {
+	return a.startSession(ctx, user, in, method)
+}
+
 func (a *AuthService) startSession(ctx context.Context, user *User, in LoginInput, method string) (*LoginResult, error) {
 	if in.PreviousSessionKey != "" {
 		if err := a.Store.DeleteSession(ctx, HashSessionKey(in.PreviousSessionKey)); err != nil {

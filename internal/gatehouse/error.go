@@ -79,3 +79,7 @@ var ErrNotFound = errors.New("not found")
 
 // ErrConflict is returned by stores when a unique constraint is violated.
 var ErrConflict = errors.New("conflict")
+
+// ErrSignupClosed is returned when a signup would create a second
+// organization on an instance that allows only one.
+var ErrSignupClosed = errors.New("signup closed: an organization already exists")

@@ -59,7 +59,7 @@ func logRequests(logger *slog.Logger, res *netguard.Resolver, next http.Handler)
 		}
 		logger.LogAttrs(r.Context(), level, "request",
 			slog.String("method", r.Method),
-			slog.String("path", r.URL.Path),
+			slog.String("path", loggablePath(r.URL.Path)),
 			slog.Int("status", rec.status),
 			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
 			slog.String("client", clientText),
@@ -115,4 +115,18 @@ func securityHeaders(next http.Handler) http.Handler {
 		h.Set("Referrer-Policy", "same-origin")
 		next.ServeHTTP(w, r)
 	})
+}
+
+// tokenPathPrefixes are paths whose later segments carry a secret (the
+// password-reset link /reset/<uuid>/<token>); the log keeps only the prefix.
+var tokenPathPrefixes = []string{"/reset/", "/verify_email/", "/login/email-mfa/"}
+
+// loggablePath returns the path with any secret-bearing part removed.
+func loggablePath(p string) string {
+	for _, prefix := range tokenPathPrefixes {
+		if strings.HasPrefix(p, prefix) && len(p) > len(prefix) {
+			return prefix + "[REDACTED]"
+		}
+	}
+	return p
 }

@@ -19,6 +19,7 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	mux.Handle("POST /logout", handleLogout(d, true))
 	mux.Handle("GET /api/users/@me", handleMe(d))
 
+	mux.Handle("POST /api/signup", handleSignup(d))
 	addAccountRoutes(mux, d)
 	addResetRoutes(mux, d)
 

@@ -33,6 +33,9 @@ type Deps struct {
 	Capture   *gatehouse.CaptureService
 	Auth      *gatehouse.AuthService
 	Accounts  *gatehouse.AccountService
+	// Reset runs the password-reset flow (/api/reset/); build it with
+	// NewResetService.
+	Reset *gatehouse.ResetService
 	// SiteURL is this instance's public URL; browsers' Origin must match
 	// it on state-changing requests.
 	SiteURL *url.URL
@@ -41,8 +44,13 @@ type Deps struct {
 	// Limiter applies throttles (reset requests, signup, …).
 	Limiter *ratelimit.Limiter
 	// Keys derives the per-purpose keys for signed tokens.
-	Keys    *secretkey.Keyring
-	Version string
+	Keys *secretkey.Keyring
+	// MultiOrgEnabled lets anyone sign up a new organization; otherwise
+	// signup works only on an instance with no organization yet.
+	MultiOrgEnabled bool
+	// SignupRate limits signups per client address (SIGNUP_RATE).
+	SignupRate ratelimit.Rate
+	Version    string
 }
 
 // Mailer queues an email; delivery happens in the background.

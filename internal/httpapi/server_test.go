@@ -54,6 +54,7 @@ type testServer struct {
 	secret  gatehouse.Secret
 	logs    *syncBuffer
 	user    *gatehouse.User
+	mail    *fakeMailer
 }
 
 type serverOptions struct {
@@ -66,6 +67,21 @@ type serverOptions struct {
 	// store and counters let two servers share one database or Redis.
 	storeOpts *store.Options
 	counters  ratelimit.Counters
+	// empty starts without the owner account and organization.
+	empty      bool
+	multiOrg   bool
+	signupRate string
+}
+
+func mustRate(s string) ratelimit.Rate {
+	if s == "" {
+		s = "1000/hour"
+	}
+	r, err := ratelimit.ParseRate(s)
+	if err != nil {
+		panic(err)
+	}
+	return r
 }
 
 func mustURL(s string) *url.URL {
@@ -99,8 +115,14 @@ func newTestServer(t testing.TB, engine store.Engine, o serverOptions) *testServ
 	accounts.HashPassword = password.Hash
 	accounts.CheckPassword = password.CheckStrength
 	accounts.Passwords = password.NewHasher(0, 0)
-	created, err := accounts.CreateOrganizationWithOwner(context.Background(), gatehouse.NewOwner{
-		Email: "owner@example.com", Password: "correct horse battery", OrganizationName: "Acme"})
+	var created *gatehouse.CreatedOrganization
+	var err error
+	if o.empty {
+		created = &gatehouse.CreatedOrganization{}
+	} else {
+		created, err = accounts.CreateOrganizationWithOwner(context.Background(), gatehouse.NewOwner{
+			Email: "owner@example.com", Password: "correct horse battery", OrganizationName: "Acme"})
+	}
 	if errors.Is(err, gatehouse.ErrConflict) || (err != nil && strings.Contains(err.Error(), "already an account")) {
 		// A second instance on a shared database: the owner exists.
 		u, uerr := st.UserByEmail(context.Background(), "owner@example.com")
@@ -129,6 +151,7 @@ func newTestServer(t testing.TB, engine store.Engine, o serverOptions) *testServ
 	if o.database != nil {
 		db = o.database
 	}
+	outbox := &fakeMailer{}
 	h := NewServer(Deps{
 		Logger:    slog.New(slog.NewJSONHandler(logs, nil)),
 		Resolver:  netguard.NewResolver(trusted, o.trustAll, o.behind),
@@ -140,10 +163,11 @@ func newTestServer(t testing.TB, engine store.Engine, o serverOptions) *testServ
 			Guard: ratelimit.NewLoginLockout(ratelimit.New(counters), 5, 30*time.Minute)},
 		Accounts: accounts,
 		SiteURL:  mustURL("https://gatehouse.example.com"),
+		Reset:    newTestReset(st, counters, outbox, o.now),
 	})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &testServer{url: srv.URL, store: st, project: created.Project, secret: created.ProjectSecret, logs: logs, user: created.User}
+	return &testServer{url: srv.URL, store: st, project: created.Project, secret: created.ProjectSecret, logs: logs, user: created.User, mail: outbox}
 }
 
 func (ts *testServer) do(t *testing.T, method, path string, body io.Reader, header ...string) (*http.Response, string) {
@@ -490,9 +514,10 @@ func TestNoSecretsInLogs(t *testing.T) {
 	ts.do(t, "POST", "/e/?"+q.Encode(), strings.NewReader(body), hdr...)
 	ts.do(t, "POST", "/api/login/?"+q.Encode(), strings.NewReader(body), hdr...)
 	ts.do(t, "GET", "/_readyz?"+q.Encode(), nil, hdr...)
+	ts.do(t, "GET", "/reset/"+ts.user.UUID+"/"+secrets[4], nil)
 	ts.do(t, "POST", "/e/?"+q.Encode(), strings.NewReader(`{"token":"`+secrets[1]+`","event":`), hdr...)
 	logs := ts.logs.String()
-	if strings.Count(logs, `"msg":"request"`) != 4 {
+	if strings.Count(logs, `"msg":"request"`) != 5 {
 		t.Fatalf("want one log line per request, got:\n%s", logs)
 	}
 	for _, s := range secrets {

@@ -12,11 +12,45 @@ import (
 
 // CreateOrganizationWithOwner creates an organization, its first project
 // and its owner in one transaction, and makes them the owner's current
-// organization and project. The IDs and timestamps it assigns are written
-// back into the arguments.
+// organization and project. The first user of an instance becomes staff.
+// The IDs and timestamps it assigns are written back into the arguments.
 func (s *Store) CreateOrganizationWithOwner(ctx context.Context, org *gatehouse.Organization, project *gatehouse.Project, owner *gatehouse.User) error {
+	return s.createOrganization(ctx, org, project, owner, false)
+}
+
+// CreateFirstOrganization is CreateOrganizationWithOwner that succeeds only
+// while the instance has no organization (gatehouse.ErrSignupClosed
+// otherwise); concurrent callers cannot both succeed.
+func (s *Store) CreateFirstOrganization(ctx context.Context, org *gatehouse.Organization, project *gatehouse.Project, owner *gatehouse.User) error {
+	return s.createOrganization(ctx, org, project, owner, true)
+}
+
+func (s *Store) createOrganization(ctx context.Context, org *gatehouse.Organization, project *gatehouse.Project, owner *gatehouse.User, firstOnly bool) error {
 	now := time.Now().UTC()
 	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if s.engine == Postgres {
+			// Serialise organization creation so the first-organization
+			// and first-user checks below cannot race.
+			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(7291047)"); err != nil {
+				return err
+			}
+		}
+		if firstOnly {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM organizations`).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return gatehouse.ErrSignupClosed
+			}
+		}
+		var users int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users`).Scan(&users); err != nil {
+			return err
+		}
+		if users == 0 {
+			owner.IsStaff = true
+		}
 		if err := s.insertOrganization(ctx, tx, org, now); err != nil {
 			return err
 		}

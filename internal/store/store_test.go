@@ -60,7 +60,7 @@ func TestOrganizationOwnerRoundTrip(t *testing.T) {
 			t.Fatalf("case-insensitive lookup: %v", err)
 		}
 		if got.UUID != user.UUID || got.Email != "Ada@Example.com" || got.FirstName != "Ada" ||
-			got.PasswordHash.Reveal() != "argon2id$fake" || !got.IsActive || got.IsStaff || got.IsEmailVerified != nil ||
+			got.PasswordHash.Reveal() != "argon2id$fake" || !got.IsActive || !got.IsStaff || got.IsEmailVerified != nil ||
 			got.CurrentOrganizationID != org.ID || got.CurrentProjectID != project.ID {
 			t.Fatalf("user round trip: %+v", got)
 		}
@@ -85,6 +85,19 @@ func TestOrganizationOwnerRoundTrip(t *testing.T) {
 		}
 		if n, _ := s.CountOrganizations(ctx); n != 1 {
 			t.Fatalf("CountOrganizations = %d", n)
+		}
+		// Only the instance's first user becomes staff.
+		_, _, second := newOwner(t, s, "second@example.com")
+		if u, _ := s.UserByID(ctx, second.ID); u.IsStaff {
+			t.Fatal("a later user became staff")
+		}
+		// CreateFirstOrganization refuses once an organization exists.
+		secret := gatehouse.NewProjectSecret()
+		err = s.CreateFirstOrganization(ctx, &gatehouse.Organization{ID: gatehouse.NewUUID(), Name: "Late"},
+			&gatehouse.Project{Name: "P", APIToken: gatehouse.NewProjectToken(), SecretTokenHash: gatehouse.HashToken(secret), SecretTokenMask: "x"},
+			&gatehouse.User{UUID: gatehouse.NewUUID(), Email: "late@example.com", IsActive: true})
+		if !errors.Is(err, gatehouse.ErrSignupClosed) {
+			t.Fatalf("CreateFirstOrganization with an organization present: %v", err)
 		}
 	})
 }
