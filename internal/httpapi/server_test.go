@@ -164,6 +164,11 @@ func newTestServer(t testing.TB, engine store.Engine, o serverOptions) *testServ
 		Accounts: accounts,
 		SiteURL:  mustURL("https://gatehouse.example.com"),
 		Reset:    newTestReset(st, counters, outbox, o.now),
+		Mail:     outbox,
+		Limiter:  ratelimit.New(counters),
+
+		MultiOrgEnabled: o.multiOrg,
+		SignupRate:      mustRate(o.signupRate),
 	})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
