@@ -22,6 +22,7 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	mux.Handle("POST /api/signup", handleSignup(d))
 	addAccountRoutes(mux, d)
 	addResetRoutes(mux, d)
+	addInviteRoutes(mux, d)
 
 	mux.Handle("/", handleNotFound(d.Logger))
 }
