@@ -123,7 +123,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		Cookies:         cookies.Policy{Secure: cfg.SecureCookies},
 		Database:        st,
 		Capture:         &gatehouse.CaptureService{Store: st},
-		Auth:            &gatehouse.AuthService{Store: st, Passwords: hasher, SessionAge: cfg.SessionCookieAge, Guard: lockout},
+		Auth:            &gatehouse.AuthService{Store: st, Passwords: hasher, SessionAge: cfg.SessionCookieAge, Guard: lockout, Devices: st},
 		Accounts:        &gatehouse.AccountService{Store: st, HashPassword: password.Hash, CheckPassword: password.CheckStrength, Passwords: hasher},
 		SiteURL:         cfg.SiteURL,
 		Mail:            mailer,

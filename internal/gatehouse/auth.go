@@ -40,6 +40,9 @@ type AuthService struct {
 	Store     LoginStore
 	Passwords PasswordChecker
 	Guard     LoginGuard // nil: no lockout (tests only)
+	// Devices remembers where users sign in from; nil: no new-device
+	// detection.
+	Devices DeviceStore
 	// SessionAge is the instance default lifetime (SESSION_COOKIE_AGE).
 	SessionAge time.Duration
 	Now        func() time.Time
@@ -62,6 +65,10 @@ type LoginResult struct {
 	User       *User
 	Session    *Session
 	SessionKey Secret
+	// NewDevice is true when the user has not signed in from this network
+	// and browser in KnownDeviceWindow: the caller sends the notice (not
+	// after signup, where the device is simply registered).
+	NewDevice bool
 }
 
 // errInvalidCredentials is the one answer for a wrong password, an unknown
@@ -168,7 +175,15 @@ func (a *AuthService) startSession(ctx context.Context, user *User, in LoginInpu
 	if err := a.Store.CreateSession(ctx, hash, sess); err != nil {
 		return nil, fmt.Errorf("login: creating session: %w", err)
 	}
-	return &LoginResult{User: user, Session: sess, SessionKey: key}, nil
+	res := &LoginResult{User: user, Session: sess, SessionKey: key}
+	if a.Devices != nil {
+		prev, err := a.Devices.SeeDevice(ctx, user.ID, DeviceFingerprint(in.ClientIP, in.UserAgent), now)
+		if err != nil {
+			return nil, fmt.Errorf("login: %w", err)
+		}
+		res.NewDevice = prev.IsZero() || now.Sub(prev) > KnownDeviceWindow
+	}
+	return res, nil
 }
 
 // ErrNoSession means the request carries no valid session.

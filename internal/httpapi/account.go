@@ -4,7 +4,6 @@ import (
 	"log/slog"
 	"net/http"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
@@ -117,26 +116,8 @@ func handleRevokeOthers(d Deps) http.Handler {
 // shortUserAgent names the browser and system of a User-Agent, e.g.
 // "Firefox on Linux".
 func shortUserAgent(ua string) string {
-	browser := "Unknown browser"
-	for _, b := range []struct{ token, name string }{
-		{"Edg/", "Edge"}, {"OPR/", "Opera"}, {"Firefox/", "Firefox"}, {"Chrome/", "Chrome"}, {"Safari/", "Safari"}, {"curl/", "curl"},
-	} {
-		if strings.Contains(ua, b.token) {
-			browser = b.name
-			break
-		}
+	if system := gatehouse.OperatingSystem(ua); system != "" {
+		return gatehouse.BrowserFamily(ua) + " on " + system
 	}
-	system := ""
-	for _, o := range []struct{ token, name string }{
-		{"Android", "Android"}, {"iPhone", "iOS"}, {"iPad", "iOS"}, {"Windows", "Windows"}, {"Mac OS X", "macOS"}, {"CrOS", "ChromeOS"}, {"Linux", "Linux"},
-	} {
-		if strings.Contains(ua, o.token) {
-			system = o.name
-			break
-		}
-	}
-	if system == "" {
-		return browser
-	}
-	return browser + " on " + system
+	return gatehouse.BrowserFamily(ua)
 }

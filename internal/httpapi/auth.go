@@ -13,6 +13,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/internal/cookies"
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/mail"
 	"github.com/gatehouse-auth/gatehouse/internal/netguard"
 )
 
@@ -163,6 +164,9 @@ func handleLogin(d Deps) http.Handler {
 		setSessionCookie(w, d.Cookies, res.SessionKey, res.Session)
 		ensureCSRFCookie(w, r, d.Cookies, time.Until(res.Session.ExpiresAt).Round(time.Second))
 		d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "login", slog.String("user", res.User.UUID), slog.String("method", "password"), slog.String("client", clientIP(r)))
+		if res.NewDevice {
+			queueMail(r, d, newDeviceMail(res.User, res.Session))
+		}
 		writeJSON(w, http.StatusOK, map[string]bool{"success": true})
 	})
 }
@@ -247,4 +251,22 @@ func meJSON(p *gatehouse.Profile, s *gatehouse.Session) map[string]any {
 	}
 	out["organizations"] = orgs
 	return out
+}
+
+// newDeviceMail is the notice of a sign-in from a device not seen lately.
+func newDeviceMail(u *gatehouse.User, s *gatehouse.Session) mail.Message {
+	ip := s.ClientIP
+	if ip == "" {
+		ip = "unknown"
+	}
+	method := "Email/password"
+	if s.LoginMethod != "password" && s.LoginMethod != "" {
+		method = s.LoginMethod
+	}
+	return mail.Message{To: u.Email, Subject: "A new device logged into your account", Text: "Your account " + u.Email + " was signed in to from a new device.\n\n" +
+		"Time: " + s.CreatedAt.UTC().Format("January 2, 2006 at 15:04 UTC") + "\n" +
+		"IP address: " + ip + "\n" +
+		"Browser: " + shortUserAgent(s.UserAgent) + "\n" +
+		"Login method: " + method + "\n\n" +
+		"If this was you, there is nothing to do. If not, change your password now and sign out your other sessions in your account settings."}
 }

@@ -160,7 +160,7 @@ func newTestServer(t testing.TB, engine store.Engine, o serverOptions) *testServ
 		Database:  db,
 		Capture:   &gatehouse.CaptureService{Store: st},
 		Auth: &gatehouse.AuthService{Store: st, Passwords: password.NewHasher(0, 0), SessionAge: 90 * 24 * time.Hour, Now: o.now,
-			Guard: ratelimit.NewLoginLockout(ratelimit.New(counters), 5, 30*time.Minute)},
+			Guard: ratelimit.NewLoginLockout(ratelimit.New(counters), 5, 30*time.Minute), Devices: st},
 		Accounts: accounts,
 		SiteURL:  mustURL("https://gatehouse.example.com"),
 		Reset:    newTestReset(st, counters, outbox, o.now),
