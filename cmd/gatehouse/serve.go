@@ -116,6 +116,11 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	defer func() { stopMail(); <-mailDone }()
 
 	hasher := password.NewHasher(0, 0)
+	accounts := &gatehouse.AccountService{Store: st, HashPassword: password.Hash, CheckPassword: password.CheckStrength, Passwords: hasher}
+	var verifier *gatehouse.EmailVerifier
+	if cfg.EmailConfigured() {
+		verifier = &gatehouse.EmailVerifier{Store: st, Key: keyring.For(secretkey.PurposeEmailVerify)}
+	}
 	handler := httpapi.NewServer(httpapi.Deps{
 		Logger:          logger,
 		Resolver:        netguard.NewResolver(cfg.TrustedProxies, cfg.TrustAllProxies, cfg.IsBehindProxy),
@@ -123,16 +128,18 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		Cookies:         cookies.Policy{Secure: cfg.SecureCookies},
 		Database:        st,
 		Capture:         &gatehouse.CaptureService{Store: st},
-		Auth:            &gatehouse.AuthService{Store: st, Passwords: hasher, SessionAge: cfg.SessionCookieAge, Guard: lockout, Devices: st},
-		Accounts:        &gatehouse.AccountService{Store: st, HashPassword: password.Hash, CheckPassword: password.CheckStrength, Passwords: hasher},
+		Auth:            &gatehouse.AuthService{Store: st, Passwords: hasher, SessionAge: cfg.SessionCookieAge, Guard: lockout, Devices: st, RequireVerifiedEmail: cfg.EmailConfigured()},
+		Accounts:        accounts,
 		SiteURL:         cfg.SiteURL,
 		Mail:            mailer,
 		Limiter:         limiter,
 		Keys:            keyring,
 		MultiOrgEnabled: cfg.MultiOrgEnabled,
 		SignupRate:      cfg.SignupRate,
+		Verifier:        verifier,
 		Reset: httpapi.NewResetService(st, keyring.For(secretkey.PurposePasswordReset), limiter, mailer,
 			hasher.Hash, password.CheckStrength, cfg.SiteURL.String()),
+		Invites: &gatehouse.InviteService{Store: st, Accounts: accounts},
 		Version: version,
 	})
 	srv := &http.Server{

@@ -48,6 +48,9 @@ type NewOwner struct {
 	// OnlyFirst refuses (403) when an organization already exists: public
 	// signup without MULTI_ORG_ENABLED.
 	OnlyFirst bool
+	// Unverified marks the email as awaiting verification (signup when
+	// email is configured); otherwise verification is left unset.
+	Unverified bool
 }
 
 // CreatedOrganization is what CreateOrganizationWithOwner made. ProjectSecret
@@ -85,7 +88,7 @@ func (a *AccountService) CreateOrganizationWithOwner(ctx context.Context, in New
 		Project: &Project{Name: "Default project", APIToken: NewProjectToken(),
 			SecretTokenHash: HashToken(secret), SecretTokenMask: MaskToken(secret)},
 		User: &User{UUID: NewUUID(), Email: email, FirstName: strings.TrimSpace(in.FirstName), LastName: strings.TrimSpace(in.LastName),
-			PasswordHash: a.HashPassword(in.Password), IsActive: true, IsStaff: in.IsStaff},
+			PasswordHash: a.HashPassword(in.Password), IsActive: true, IsStaff: in.IsStaff, IsEmailVerified: unverified(in.Unverified)},
 		ProjectSecret: secret,
 	}
 	create := a.Store.CreateOrganizationWithOwner
@@ -293,4 +296,12 @@ func (a *AccountService) RevokeOtherSessions(ctx context.Context, userID int64, 
 		return 0, err
 	}
 	return a.Store.DeleteUserSessions(ctx, userID, currentKeyHash)
+}
+
+func unverified(yes bool) *bool {
+	if !yes {
+		return nil
+	}
+	f := false
+	return &f
 }

@@ -43,6 +43,10 @@ type AuthService struct {
 	// Devices remembers where users sign in from; nil: no new-device
 	// detection.
 	Devices DeviceStore
+	// RequireVerifiedEmail refuses sign-in to users whose email is awaiting
+	// verification (explicitly false; legacy unset is let through). On when
+	// email is configured.
+	RequireVerifiedEmail bool
 	// SessionAge is the instance default lifetime (SESSION_COOKIE_AGE).
 	SessionAge time.Duration
 	Now        func() time.Time
@@ -123,6 +127,11 @@ func (a *AuthService) Login(ctx context.Context, in LoginInput) (*LoginResult, e
 	}
 	if !ok || !user.IsActive {
 		return nil, a.fail(ctx, email, in.ClientIP)
+	}
+	if a.RequireVerifiedEmail && user.IsEmailVerified != nil && !*user.IsEmailVerified {
+		return nil, &Error{Kind: KindInvalid, Code: "not_verified",
+			Detail: "Your account is awaiting verification. Please check your email for a verification link.",
+			Err:    &UnverifiedEmailError{User: user}}
 	}
 	if a.Guard != nil {
 		if err := a.Guard.Succeeded(ctx, email, in.ClientIP); err != nil {
@@ -241,3 +250,9 @@ func truncate(s string, n int) string {
 	}
 	return s[:n]
 }
+
+// UnverifiedEmailError is the cause of a not_verified refusal; it carries
+// the user so the caller can send a fresh verification link.
+type UnverifiedEmailError struct{ User *User }
+
+func (e *UnverifiedEmailError) Error() string { return "email awaiting verification" }

@@ -158,6 +158,7 @@ func handleLogin(d Deps) http.Handler {
 		res, err := d.Auth.Login(r.Context(), gatehouse.LoginInput{Email: in.Email, Password: gatehouse.Secret(in.Password),
 			ClientIP: clientIP(r), UserAgent: r.UserAgent(), PreviousSessionKey: previous})
 		if err != nil {
+			notVerified(r, d, err)
 			writeError(w, r, d.Logger, err)
 			return
 		}

@@ -51,10 +51,10 @@ func statusAndType(k gatehouse.Kind) (int, string) {
 func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error) {
 	e, ok := gatehouse.AsError(err)
 	if !ok {
-		logger.LogAttrs(r.Context(), slog.LevelError, "internal error", slog.String("path", r.URL.Path), slog.String("error", err.Error()))
+		logger.LogAttrs(r.Context(), slog.LevelError, "internal error", slog.String("path", loggablePath(r.URL.Path)), slog.String("error", err.Error()))
 		e = &gatehouse.Error{Kind: gatehouse.KindInternal, Code: "error", Detail: "A server error occurred."}
 	} else if e.Kind == gatehouse.KindInternal && e.Err != nil {
-		logger.LogAttrs(r.Context(), slog.LevelError, "internal error", slog.String("path", r.URL.Path), slog.String("error", e.Err.Error()))
+		logger.LogAttrs(r.Context(), slog.LevelError, "internal error", slog.String("path", loggablePath(r.URL.Path)), slog.String("error", e.Err.Error()))
 	}
 	status, typ := statusAndType(e.Kind)
 	if status == http.StatusUnauthorized {

@@ -77,7 +77,7 @@ func recoverPanics(logger *slog.Logger, next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				logger.Error("panic serving request", "path", r.URL.Path, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				logger.Error("panic serving request", "path", loggablePath(r.URL.Path), "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 				writeError(w, r, logger, fmt.Errorf("panic: %v", v))
 			}
 		}()
@@ -119,7 +119,7 @@ func securityHeaders(next http.Handler) http.Handler {
 
 // tokenPathPrefixes are paths whose later segments carry a secret (the
 // password-reset link /reset/<uuid>/<token>); the log keeps only the prefix.
-var tokenPathPrefixes = []string{"/reset/", "/verify_email/", "/login/email-mfa/"}
+var tokenPathPrefixes = []string{"/reset/", "/verify_email/", "/login/email-mfa/", "/signup/", "/api/signup/"}
 
 // loggablePath returns the path with any secret-bearing part removed.
 func loggablePath(p string) string {

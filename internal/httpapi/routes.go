@@ -20,6 +20,8 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	mux.Handle("GET /api/users/@me", handleMe(d))
 
 	mux.Handle("POST /api/signup", handleSignup(d))
+	mux.Handle("POST /api/users/verify_email", handleVerifyEmail(d))
+	mux.Handle("POST /api/users/request_email_verification", handleRequestVerification(d))
 	addAccountRoutes(mux, d)
 	addResetRoutes(mux, d)
 	addInviteRoutes(mux, d)

@@ -33,6 +33,8 @@ type Deps struct {
 	Capture   *gatehouse.CaptureService
 	Auth      *gatehouse.AuthService
 	Accounts  *gatehouse.AccountService
+	// Invites runs organization invites and invite signup.
+	Invites *gatehouse.InviteService
 	// Reset runs the password-reset flow (/api/reset/); build it with
 	// NewResetService.
 	Reset *gatehouse.ResetService
@@ -50,7 +52,10 @@ type Deps struct {
 	MultiOrgEnabled bool
 	// SignupRate limits signups per client address (SIGNUP_RATE).
 	SignupRate ratelimit.Rate
-	Version    string
+	// Verifier makes and checks email-verification links; nil when email
+	// is not configured (then signups are not asked to verify).
+	Verifier *gatehouse.EmailVerifier
+	Version  string
 }
 
 // Mailer queues an email; delivery happens in the background.

@@ -71,6 +71,9 @@ type serverOptions struct {
 	empty      bool
 	multiOrg   bool
 	signupRate string
+	// verifyEmail runs as an instance with email configured: signups
+	// must verify their address before signing in.
+	verifyEmail bool
 }
 
 func mustRate(s string) ratelimit.Rate {
@@ -160,14 +163,16 @@ func newTestServer(t testing.TB, engine store.Engine, o serverOptions) *testServ
 		Database:  db,
 		Capture:   &gatehouse.CaptureService{Store: st},
 		Auth: &gatehouse.AuthService{Store: st, Passwords: password.NewHasher(0, 0), SessionAge: 90 * 24 * time.Hour, Now: o.now,
-			Guard: ratelimit.NewLoginLockout(ratelimit.New(counters), 5, 30*time.Minute), Devices: st},
+			Guard: ratelimit.NewLoginLockout(ratelimit.New(counters), 5, 30*time.Minute), Devices: st, RequireVerifiedEmail: o.verifyEmail},
 		Accounts: accounts,
+		Invites:  &gatehouse.InviteService{Store: st, Accounts: accounts, Now: o.now},
 		SiteURL:  mustURL("https://gatehouse.example.com"),
 		Reset:    newTestReset(st, counters, outbox, o.now),
 		Mail:     outbox,
 		Limiter:  ratelimit.New(counters),
 
 		MultiOrgEnabled: o.multiOrg,
+		Verifier:        testVerifier(st, o),
 		SignupRate:      mustRate(o.signupRate),
 	})
 	srv := httptest.NewServer(h)

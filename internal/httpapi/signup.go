@@ -75,10 +75,20 @@ func handleSignup(d Deps) http.Handler {
 		}
 		created, err := d.Accounts.CreateOrganizationWithOwner(r.Context(), gatehouse.NewOwner{
 			Email: in.Email, Password: gatehouse.Secret(*in.Password), FirstName: in.FirstName, LastName: in.LastName,
-			OrganizationName: orgName, OnlyFirst: !d.MultiOrgEnabled,
+			OrganizationName: orgName, OnlyFirst: !d.MultiOrgEnabled, Unverified: d.Verifier != nil,
 		})
 		if err != nil {
 			writeError(w, r, d.Logger, err)
+			return
+		}
+		u := created.User
+		if d.Verifier != nil {
+			// Email is configured: the address is proved before sign-in.
+			sendVerification(r, d, u)
+			writeJSON(w, http.StatusCreated, map[string]any{
+				"id": u.ID, "uuid": u.UUID, "email": u.Email, "first_name": u.FirstName, "last_name": u.LastName,
+				"is_email_verified": false, "redirect_url": "/verify_email/" + u.UUID,
+			})
 			return
 		}
 		var previous string
@@ -92,7 +102,6 @@ func handleSignup(d Deps) http.Handler {
 		}
 		setSessionCookie(w, d.Cookies, res.SessionKey, res.Session)
 		ensureCSRFCookie(w, r, d.Cookies, time.Until(res.Session.ExpiresAt).Round(time.Second))
-		u := created.User
 		writeJSON(w, http.StatusCreated, map[string]any{
 			"id": u.ID, "uuid": u.UUID, "email": u.Email, "first_name": u.FirstName, "last_name": u.LastName,
 			"is_email_verified": u.IsEmailVerified, "redirect_url": "/",

@@ -254,3 +254,14 @@ func (s *Store) UpdateUserNames(ctx context.Context, userID int64, first, last s
 	_, err := s.write.ExecContext(ctx, s.q(`UPDATE users SET first_name = ?, last_name = ? WHERE id = ?`), first, last, userID)
 	return mapErr(err)
 }
+
+// SetEmailVerified marks a user's email verified and reports whether it
+// was not already.
+func (s *Store) SetEmailVerified(ctx context.Context, userID int64) (bool, error) {
+	res, err := s.write.ExecContext(ctx, s.q(`UPDATE users SET is_email_verified = ? WHERE id = ? AND (is_email_verified IS NULL OR is_email_verified = ?)`), true, userID, false)
+	if err != nil {
+		return false, mapErr(err)
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}

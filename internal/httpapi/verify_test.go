@@ -1,0 +1,128 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/secretkey"
+	"github.com/gatehouse-auth/gatehouse/internal/store"
+)
+
+func testVerifier(st *store.Store, o serverOptions) *gatehouse.EmailVerifier {
+	if !o.verifyEmail {
+		return nil
+	}
+	return &gatehouse.EmailVerifier{Store: st, Key: secretkey.NewKeyring("test-key-email-verification-0123456789").For(secretkey.PurposeEmailVerify), Now: o.now}
+}
+
+var verifyLink = regexp.MustCompile(`/verify_email/([0-9a-f-]{36})/([0-9a-z]+-[0-9a-f]{64})`)
+
+func verificationLinks(t *testing.T, ts *testServer) [][]string {
+	t.Helper()
+	var out [][]string
+	for _, m := range ts.mail.messages() {
+		if m.Subject == "Verify your email address for Gatehouse" {
+			out = append(out, verifyLink.FindStringSubmatch(m.Text))
+		}
+	}
+	return out
+}
+
+func verifyBody(uuid, token string) string {
+	b, _ := json.Marshal(map[string]string{"uuid": uuid, "token": token})
+	return string(b)
+}
+
+func TestSignupWithEmailVerification(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := newTestServer(t, engine, serverOptions{empty: true, verifyEmail: true})
+		b := newBrowser(t, ts)
+		resp, body := b.send("POST", "/api/signup", signupBody("grace@example.com", goodPassword), false)
+		if resp.StatusCode != 201 || body["is_email_verified"] != false || !strings.HasPrefix(body["redirect_url"].(string), "/verify_email/") {
+			t.Fatalf("signup: %d %v", resp.StatusCode, body)
+		}
+		if b.cookie("sessionid") != "" {
+			t.Fatal("an unverified signup was signed in")
+		}
+		links := verificationLinks(t, ts)
+		if len(links) != 1 || links[0] == nil {
+			t.Fatalf("verification mail: %v", ts.mail.messages())
+		}
+		uuid, token := links[0][1], links[0][2]
+		// Password login is refused until the address is verified, and a
+		// fresh link is sent.
+		resp, body = b.login("grace@example.com", goodPassword)
+		if resp.StatusCode != 400 || body["code"] != "not_verified" {
+			t.Fatalf("unverified login: %d %v", resp.StatusCode, body)
+		}
+		if n := len(verificationLinks(t, ts)); n != 2 {
+			t.Fatalf("no fresh link after the refused login: %d", n)
+		}
+		for _, bad := range []string{"", token[:len(token)-1] + "0", "zz-" + strings.Repeat("0", 64)} {
+			if resp, body := b.send("POST", "/api/users/verify_email/", verifyBody(uuid, bad), false); resp.StatusCode != 400 {
+				t.Fatalf("bad token %q: %d %v", bad, resp.StatusCode, body)
+			}
+		}
+		// The same link used concurrently verifies once.
+		var wg sync.WaitGroup
+		codes := make(chan int, 5)
+		for i := 0; i < 5; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				resp, _ := newBrowser(t, ts).send("POST", "/api/users/verify_email", verifyBody(uuid, token), false)
+				codes <- resp.StatusCode
+			}()
+		}
+		wg.Wait()
+		close(codes)
+		ok := 0
+		for c := range codes {
+			if c == 200 {
+				ok++
+			}
+		}
+		if ok != 1 {
+			t.Fatalf("%d concurrent verifications succeeded, want 1", ok)
+		}
+		if resp, body := b.login("grace@example.com", goodPassword); resp.StatusCode != 200 {
+			t.Fatalf("verified login: %d %v", resp.StatusCode, body)
+		}
+		if _, me := b.send("GET", "/api/users/@me", "", false); me["is_email_verified"] != true {
+			t.Fatalf("@me: %v", me)
+		}
+		resp, body = b.send("POST", "/api/users/request_email_verification", `{"uuid":"`+uuid+`"}`, false)
+		if resp.StatusCode != 400 || body["code"] != "already_verified" {
+			t.Fatalf("request after verification: %d %v", resp.StatusCode, body)
+		}
+	})
+}
+
+func TestVerificationLinkExpires(t *testing.T) {
+	now := time.Now()
+	ts := newTestServer(t, store.SQLite, serverOptions{empty: true, verifyEmail: true, now: func() time.Time { return now }})
+	newBrowser(t, ts).send("POST", "/api/signup", signupBody("late@example.com", goodPassword), false)
+	links := verificationLinks(t, ts)
+	if len(links) != 1 {
+		t.Fatal("no link")
+	}
+	now = now.Add(gatehouse.EmailVerifyTTL + time.Second)
+	if resp, body := newBrowser(t, ts).send("POST", "/api/users/verify_email", verifyBody(links[0][1], links[0][2]), false); resp.StatusCode != 400 || body["code"] != "invalid_token" {
+		t.Fatalf("expired link: %d %v", resp.StatusCode, body)
+	}
+	// Unknown uuids get the same answer as real ones.
+	if resp, _ := newBrowser(t, ts).send("POST", "/api/users/request_email_verification", `{"uuid":"00000000-0000-4000-8000-000000000000"}`, false); resp.StatusCode != 200 {
+		t.Fatalf("unknown uuid: %d", resp.StatusCode)
+	}
+	if resp, _ := newBrowser(t, ts).send("POST", "/api/users/request_email_verification", `{"uuid":"`+links[0][1]+`"}`, false); resp.StatusCode != 200 {
+		t.Fatalf("resend: %d", resp.StatusCode)
+	}
+	if n := len(verificationLinks(t, ts)); n != 2 {
+		t.Fatalf("resend did not mail: %d", n)
+	}
+}
