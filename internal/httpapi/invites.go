@@ -1,6 +1,160 @@
 package httpapi
 
-import "net/http"
+import (
+	"net/http"
+	"strings"
+	"time"
 
-// addInviteRoutes registers organization invites and invite signup.
-func addInviteRoutes(mux *http.ServeMux, d Deps) {}
+	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/mail"
+)
+
+// addInviteRoutes registers organization invites and invite signup. The
+// organization in the path is "@current" or an organization id the user
+// belongs to. Invite signup is open to anyone holding the invite id and
+// does not depend on MULTI_ORG_ENABLED: invites are how a single-org
+// instance grows.
+func addInviteRoutes(mux *http.ServeMux, d Deps) {
+	mux.Handle("GET /api/organizations/{org}/invites", handleListInvites(d))
+	mux.Handle("POST /api/organizations/{org}/invites", handleCreateInvite(d))
+	mux.Handle("DELETE /api/organizations/{org}/invites/{id}", handleDeleteInvite(d))
+	mux.Handle("GET /api/signup/{invite}", handleInviteInfo(d))
+	mux.Handle("POST /api/signup/{invite}", handleInviteSignup(d))
+}
+
+func inviteJSON(inv *gatehouse.Invite, now time.Time) map[string]any {
+	var createdBy any
+	if inv.CreatedByUUID != "" {
+		createdBy = map[string]any{"uuid": inv.CreatedByUUID, "email": inv.CreatedByEmail}
+	}
+	return map[string]any{
+		"id": inv.ID, "target_email": inv.TargetEmail, "first_name": inv.FirstName, "level": int(inv.Level),
+		"created_at": inv.CreatedAt.Format(time.RFC3339), "created_by": createdBy, "is_expired": inv.Expired(now),
+		"organization_id": inv.OrganizationID,
+	}
+}
+
+func handleCreateInvite(d Deps) http.Handler {
+	return requireUser(d, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
+		var in struct {
+			TargetEmail string `json:"target_email"`
+			FirstName   string `json:"first_name"`
+			Level       int    `json:"level"`
+		}
+		if err := decodeJSON(w, r, &in); err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		inv, org, err := d.Invites.Create(r.Context(), a.user, r.PathValue("org"),
+			gatehouse.NewInvite{TargetEmail: in.TargetEmail, FirstName: in.FirstName, Level: gatehouse.MembershipLevel(in.Level)})
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		inviter := a.user.FirstName
+		if inviter == "" {
+			inviter = a.user.Email
+		}
+		link := "/signup/" + inv.ID
+		if d.SiteURL != nil {
+			link = strings.TrimSuffix(d.SiteURL.String(), "/") + link
+		}
+		queueMail(r, d, mail.Message{To: inv.TargetEmail, Subject: inviter + " invited you to " + org.Name + " on Gatehouse",
+			Text: inviter + " (" + a.user.Email + ") invited you to join " + org.Name + " on Gatehouse.\n\n" +
+				"Create your account here:\n\n" + link + "\n\nThe invite expires in 3 days.\n"})
+		writeJSON(w, http.StatusCreated, inviteJSON(inv, time.Now()))
+	})
+}
+
+func handleListInvites(d Deps) http.Handler {
+	return requireUser(d, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
+		list, err := d.Invites.List(r.Context(), a.user, r.PathValue("org"))
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		now := time.Now()
+		out := make([]map[string]any, 0, len(list))
+		for i := range list {
+			out = append(out, inviteJSON(&list[i], now))
+		}
+		writeJSON(w, http.StatusOK, out)
+	})
+}
+
+func handleDeleteInvite(d Deps) http.Handler {
+	return requireUser(d, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
+		if err := d.Invites.Delete(r.Context(), a.user, r.PathValue("org"), r.PathValue("id")); err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+// handleInviteInfo shows a pending invite to the person holding its link.
+func handleInviteInfo(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		inv, org, err := d.Invites.Lookup(r.Context(), r.PathValue("invite"))
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{
+			"id": inv.ID, "target_email": inv.TargetEmail, "first_name": inv.FirstName, "organization_name": org.Name,
+		})
+	})
+}
+
+// handleInviteSignup creates the invitee's account from the invite and
+// signs them in. Joining an existing account through an invite is not
+// supported: an email with an account gets the duplicate-email error.
+func handleInviteSignup(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := throttle(r, d, d.SignupRate, "signup-address", clientIP(r)); err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		var in struct {
+			FirstName string  `json:"first_name"`
+			LastName  string  `json:"last_name"`
+			Password  *string `json:"password"`
+		}
+		if err := decodeJSON(w, r, &in); err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		if in.Password == nil {
+			in.Password = new(string)
+		}
+		user, err := d.Invites.SignupWithInvite(r.Context(), r.PathValue("invite"), in.FirstName, in.LastName, gatehouse.Secret(*in.Password))
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		var previous string
+		if c, err := r.Cookie(sessionCookie); err == nil {
+			previous = c.Value
+		}
+		res, err := d.Auth.StartSession(r.Context(), user, gatehouse.LoginInput{ClientIP: clientIP(r), UserAgent: r.UserAgent(), PreviousSessionKey: previous}, "password")
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		setSessionCookie(w, d.Cookies, res.SessionKey, res.Session)
+		ensureCSRFCookie(w, r, d.Cookies, time.Until(res.Session.ExpiresAt).Round(time.Second))
+		out := map[string]any{
+			"id": user.ID, "uuid": user.UUID, "email": user.Email, "first_name": user.FirstName, "last_name": user.LastName,
+			"is_email_verified": user.IsEmailVerified, "redirect_url": "/", "organization": nil, "team": nil,
+		}
+		if p, err := d.Accounts.Profile(r.Context(), user); err == nil {
+			if p.Organization != nil {
+				out["organization"] = map[string]any{"id": p.Organization.ID, "name": p.Organization.Name}
+			}
+			if p.Project != nil {
+				out["team"] = map[string]any{"id": p.Project.ID, "api_token": p.Project.APIToken}
+			}
+		}
+		writeJSON(w, http.StatusCreated, out)
+	})
+}

@@ -1,0 +1,370 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/gatehouse-auth/gatehouse/internal/mail"
+	"github.com/gatehouse-auth/gatehouse/internal/store"
+)
+
+// invite creates an invite as b and returns the response.
+func invite(t *testing.T, b *browser, orgRef, email string, level int) (*http.Response, map[string]any) {
+	t.Helper()
+	body := map[string]any{"target_email": email, "first_name": "Ada"}
+	if level != 0 {
+		body["level"] = level
+	}
+	raw, _ := json.Marshal(body)
+	return b.send("POST", "/api/organizations/"+orgRef+"/invites/", string(raw), true)
+}
+
+// mustInvite creates an invite as b and returns its id.
+func mustInvite(t *testing.T, b *browser, email string, level int) string {
+	t.Helper()
+	resp, body := invite(t, b, "@current", email, level)
+	if resp.StatusCode != 201 {
+		t.Fatalf("inviting %s: %d %v", email, resp.StatusCode, body)
+	}
+	return body["id"].(string)
+}
+
+func inviteSignupBody(first, pw string) string {
+	raw, _ := json.Marshal(map[string]string{"first_name": first, "password": pw})
+	return string(raw)
+}
+
+// ownerBrowser is the test server's owner, signed in.
+func ownerBrowser(t *testing.T, ts *testServer) *browser {
+	t.Helper()
+	b := newBrowser(t, ts)
+	if resp, body := b.login("owner@example.com", ownerPassword); resp.StatusCode != 200 {
+		t.Fatalf("owner login: %d %v", resp.StatusCode, body)
+	}
+	return b
+}
+
+// joinByInvite invites email at level as inviter, accepts the invite in a
+// new browser and returns it, signed in as the new user.
+func joinByInvite(t *testing.T, ts *testServer, inviter *browser, email string, level int) *browser {
+	t.Helper()
+	id := mustInvite(t, inviter, email, level)
+	b := newBrowser(t, ts)
+	if resp, body := b.send("POST", "/api/signup/"+id+"/", inviteSignupBody("Ada", goodPassword), false); resp.StatusCode != 201 {
+		t.Fatalf("invite signup for %s: %d %v", email, resp.StatusCode, body)
+	}
+	return b
+}
+
+func TestInvitesCreateListDelete(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := newTestServer(t, engine, serverOptions{})
+		owner := ownerBrowser(t, ts)
+		orgID := ts.user.CurrentOrganizationID
+
+		resp, inv := invite(t, owner, "@current", "Ada@Example.com", 0)
+		if resp.StatusCode != 201 || inv["target_email"] != "Ada@Example.com" || inv["level"] != float64(1) || inv["is_expired"] != false ||
+			inv["organization_id"] != orgID || inv["first_name"] != "Ada" {
+			t.Fatalf("create: %d %v", resp.StatusCode, inv)
+		}
+		if by, _ := inv["created_by"].(map[string]any); by["uuid"] != ts.user.UUID || by["email"] != "owner@example.com" {
+			t.Fatalf("created_by: %v", inv["created_by"])
+		}
+		first := inv["id"].(string)
+		if len(first) != 36 || first[14] != '4' {
+			t.Fatalf("invite id is not a random (v4) UUID: %q", first)
+		}
+		// The organization's id works in place of @current.
+		resp, second := invite(t, owner, orgID, "grace@example.com", 8)
+		if resp.StatusCode != 201 || second["level"] != float64(8) {
+			t.Fatalf("create by org id: %d %v", resp.StatusCode, second)
+		}
+		// A new invite to the same email (any case) replaces the pending one.
+		replaced := mustInvite(t, owner, "ada@example.com", 0)
+
+		getList := func() []map[string]any {
+			t.Helper()
+			req, _ := http.NewRequest("GET", ts.url+"/api/organizations/@current/invites/", nil)
+			r, err := owner.client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Body.Close()
+			var out []map[string]any
+			if r.StatusCode != 200 || json.NewDecoder(r.Body).Decode(&out) != nil {
+				t.Fatalf("list: %d", r.StatusCode)
+			}
+			return out
+		}
+		list := getList()
+		if len(list) != 2 || list[0]["id"] != replaced || list[1]["id"] != second["id"] {
+			t.Fatalf("pending invites, newest first: %v", list)
+		}
+		if resp, body := newBrowser(t, ts).send("GET", "/api/signup/"+first, "", false); resp.StatusCode != 400 {
+			t.Fatalf("replaced invite still valid: %d %v", resp.StatusCode, body)
+		}
+
+		if resp, body := owner.send("DELETE", "/api/organizations/@current/invites/"+replaced+"/", "", true); resp.StatusCode != 204 {
+			t.Fatalf("delete: %d %v", resp.StatusCode, body)
+		}
+		if resp, _ := owner.send("DELETE", "/api/organizations/@current/invites/"+replaced+"/", "", true); resp.StatusCode != 404 {
+			t.Fatalf("delete twice: %d", resp.StatusCode)
+		}
+		if list = getList(); len(list) != 1 {
+			t.Fatalf("after delete: %v", list)
+		}
+		// Unsafe requests need the CSRF token.
+		if resp, body := owner.send("DELETE", "/api/organizations/@current/invites/"+second["id"].(string), "", false); resp.StatusCode != 403 || body["code"] != "csrf_failed" {
+			t.Fatalf("delete without CSRF: %d %v", resp.StatusCode, body)
+		}
+		// Anonymous requests are refused.
+		if resp, _ := newBrowser(t, ts).send("GET", "/api/organizations/@current/invites", "", false); resp.StatusCode != 401 {
+			t.Fatalf("anonymous list: %d", resp.StatusCode)
+		}
+	})
+}
+
+func TestInvitesValidation(t *testing.T) {
+	ts := newTestServer(t, store.SQLite, serverOptions{})
+	owner := ownerBrowser(t, ts)
+	for _, tc := range []struct {
+		name, email string
+		level       int
+		code, attr  string
+	}{
+		{"bad email", "not-an-email", 0, "invalid_input", "target_email"},
+		{"already a member", "OWNER@example.com", 0, "invalid_input", "target_email"},
+		{"owner level", "x@example.com", 15, "invalid_choice", "level"},
+		{"unknown level", "x@example.com", 3, "invalid_choice", "level"},
+	} {
+		resp, body := invite(t, owner, "@current", tc.email, tc.level)
+		if resp.StatusCode != 400 || body["code"] != tc.code || body["attr"] != tc.attr {
+			t.Errorf("%s: %d %v", tc.name, resp.StatusCode, body)
+		}
+	}
+	_, body := invite(t, owner, "@current", "owner@example.com", 0)
+	if body["detail"] != "A user with this email address already belongs to the organization." {
+		t.Errorf("member detail: %v", body)
+	}
+}
+
+func TestInvitesPermissions(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := newTestServer(t, engine, serverOptions{multiOrg: true})
+		owner := ownerBrowser(t, ts)
+		member := joinByInvite(t, ts, owner, "member@example.com", 1)
+		admin := joinByInvite(t, ts, owner, "admin@example.com", 8)
+
+		resp, body := invite(t, member, "@current", "x@example.com", 0)
+		if resp.StatusCode != 403 || body["type"] != "authentication_error" || body["code"] != "permission_denied" ||
+			body["detail"] != "You do not have admin access to this resource." {
+			t.Fatalf("member creates: %d %v", resp.StatusCode, body)
+		}
+		if resp, _ := member.send("GET", "/api/organizations/@current/invites", "", false); resp.StatusCode != 403 {
+			t.Fatalf("member lists: %d", resp.StatusCode)
+		}
+		// An admin invites members but not admins (only owners do).
+		if resp, body := invite(t, admin, "@current", "y@example.com", 0); resp.StatusCode != 201 {
+			t.Fatalf("admin invites a member: %d %v", resp.StatusCode, body)
+		}
+		if resp, body := invite(t, admin, "@current", "z@example.com", 8); resp.StatusCode != 403 || body["code"] != "permission_denied" {
+			t.Fatalf("admin invites an admin: %d %v", resp.StatusCode, body)
+		}
+
+		// Another organization: its owner cannot see or touch ours.
+		other := newBrowser(t, ts)
+		if resp, body := other.send("POST", "/api/signup/", signupBody("other@example.com", goodPassword), false); resp.StatusCode != 201 {
+			t.Fatalf("second organization: %d %v", resp.StatusCode, body)
+		}
+		orgID := ts.user.CurrentOrganizationID
+		if resp, _ := invite(t, other, orgID, "x@example.com", 0); resp.StatusCode != 404 {
+			t.Fatalf("non-member creates by org id: %d", resp.StatusCode)
+		}
+		if resp, _ := other.send("GET", "/api/organizations/"+orgID+"/invites", "", false); resp.StatusCode != 404 {
+			t.Fatalf("non-member lists by org id: %d", resp.StatusCode)
+		}
+		ours := mustInvite(t, owner, "q@example.com", 0)
+		if resp, _ := other.send("DELETE", "/api/organizations/@current/invites/"+ours, "", true); resp.StatusCode != 404 {
+			t.Fatalf("deleting another organization's invite: %d", resp.StatusCode)
+		}
+		if resp, _ := newBrowser(t, ts).send("GET", "/api/signup/"+ours, "", false); resp.StatusCode != 200 {
+			t.Fatalf("invite gone after a foreign delete: %d", resp.StatusCode)
+		}
+	})
+}
+
+func TestInviteSignup(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := newTestServer(t, engine, serverOptions{})
+		owner := ownerBrowser(t, ts)
+		id := mustInvite(t, owner, "Ada@Example.com", 8)
+
+		b := newBrowser(t, ts)
+		resp, info := b.send("GET", "/api/signup/"+id+"/", "", false)
+		if resp.StatusCode != 200 || info["id"] != id || info["target_email"] != "Ada@Example.com" || info["first_name"] != "Ada" || info["organization_name"] != "Acme" {
+			t.Fatalf("invite info: %d %v", resp.StatusCode, info)
+		}
+		// A weak password is refused and leaves the invite usable.
+		resp, body := b.send("POST", "/api/signup/"+id+"/", inviteSignupBody("Ada", "password123"), false)
+		if resp.StatusCode != 400 || body["attr"] != "password" {
+			t.Fatalf("weak password: %d %v", resp.StatusCode, body)
+		}
+		if resp, body := b.send("POST", "/api/signup/"+id, `{"password":"`+goodPassword+`"}`, false); resp.StatusCode != 400 || body["attr"] != "first_name" {
+			t.Fatalf("no first name: %d %v", resp.StatusCode, body)
+		}
+		resp, body = b.send("POST", "/api/signup/"+id+"/", inviteSignupBody("Ada", goodPassword), false)
+		if resp.StatusCode != 201 || body["email"] != "Ada@Example.com" || body["first_name"] != "Ada" {
+			t.Fatalf("invite signup: %d %v", resp.StatusCode, body)
+		}
+		if org, _ := body["organization"].(map[string]any); org["id"] != ts.user.CurrentOrganizationID {
+			t.Fatalf("signup organization: %v", body)
+		}
+		resp, me := b.send("GET", "/api/users/@me", "", false)
+		if resp.StatusCode != 200 || me["email"] != "Ada@Example.com" || me["is_staff"] != false {
+			t.Fatalf("signed in after invite signup: %d %v", resp.StatusCode, me)
+		}
+		org, _ := me["organization"].(map[string]any)
+		team, _ := me["team"].(map[string]any)
+		if org["id"] != ts.user.CurrentOrganizationID || org["membership_level"] != float64(8) || team["id"] != float64(ts.project.ID) {
+			t.Fatalf("@me after invite signup: %v", me)
+		}
+		// The invite is used up.
+		for _, method := range []string{"GET", "POST"} {
+			resp, body := newBrowser(t, ts).send(method, "/api/signup/"+id+"/", inviteSignupBody("Eve", goodPassword), false)
+			if resp.StatusCode != 400 || body["code"] != "invalid_input" || body["detail"] != "The provided invite ID is not valid." || body["attr"] != nil {
+				t.Fatalf("%s used invite: %d %v", method, resp.StatusCode, body)
+			}
+		}
+		if resp, _ := newBrowser(t, ts).send("GET", "/api/signup/00000000-0000-4000-8000-000000000000", "", false); resp.StatusCode != 400 {
+			t.Fatalf("unknown invite: %d", resp.StatusCode)
+		}
+		// The new user can sign in with the password.
+		if resp, _ := newBrowser(t, ts).login("ada@example.com", goodPassword); resp.StatusCode != 200 {
+			t.Fatalf("login as the invitee: %d", resp.StatusCode)
+		}
+	})
+}
+
+func TestInviteSignupOnce(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := newTestServer(t, engine, serverOptions{})
+		id := mustInvite(t, ownerBrowser(t, ts), "race@example.com", 0)
+		var (
+			wg      sync.WaitGroup
+			mu      sync.Mutex
+			created int
+		)
+		for i := 0; i < 8; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				resp, err := http.Post(ts.url+"/api/signup/"+id+"/", "application/json", strings.NewReader(inviteSignupBody("Racer", goodPassword)))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				resp.Body.Close()
+				switch resp.StatusCode {
+				case 201:
+					mu.Lock()
+					created++
+					mu.Unlock()
+				case 400:
+				default:
+					t.Errorf("status %d", resp.StatusCode)
+				}
+			}()
+		}
+		wg.Wait()
+		if created != 1 {
+			t.Fatalf("%d signups succeeded with one invite", created)
+		}
+	})
+}
+
+func TestInviteSignupRefusals(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := newTestServer(t, engine, serverOptions{multiOrg: true})
+		owner := ownerBrowser(t, ts)
+
+		// Expired.
+		id := mustInvite(t, owner, "late@example.com", 0)
+		if _, err := ts.store.DB().Exec(`UPDATE invites SET expires_at = 0`); err != nil {
+			t.Fatal(err)
+		}
+		for _, method := range []string{"GET", "POST"} {
+			if resp, body := newBrowser(t, ts).send(method, "/api/signup/"+id, inviteSignupBody("Late", goodPassword), false); resp.StatusCode != 400 || body["code"] != "invalid_input" {
+				t.Fatalf("%s expired invite: %d %v", method, resp.StatusCode, body)
+			}
+		}
+		if resp, _ := owner.send("GET", "/api/organizations/@current/invites", "", false); resp.StatusCode != 200 {
+			t.Fatalf("list: %d", resp.StatusCode)
+		}
+
+		// The email already has an account (in another organization).
+		if resp, body := newBrowser(t, ts).send("POST", "/api/signup", signupBody("Taken@example.com", goodPassword), false); resp.StatusCode != 201 {
+			t.Fatalf("signup: %d %v", resp.StatusCode, body)
+		}
+		id = mustInvite(t, owner, "taken@example.com", 0)
+		resp, body := newBrowser(t, ts).send("POST", "/api/signup/"+id, inviteSignupBody("T", goodPassword), false)
+		if resp.StatusCode != 400 || body["code"] != "unique" || body["attr"] != "email" {
+			t.Fatalf("existing account: %d %v", resp.StatusCode, body)
+		}
+		if resp, _ := newBrowser(t, ts).send("GET", "/api/signup/"+id, "", false); resp.StatusCode != 200 {
+			t.Fatalf("a refused signup used the invite: %d", resp.StatusCode)
+		}
+	})
+}
+
+func TestInviteSignupThrottled(t *testing.T) {
+	ts := newTestServer(t, store.SQLite, serverOptions{signupRate: "2/day"})
+	id := mustInvite(t, ownerBrowser(t, ts), "t@example.com", 0)
+	var last int
+	for i := 0; i < 3; i++ {
+		resp, _ := newBrowser(t, ts).send("POST", "/api/signup/"+id, inviteSignupBody("T", "x"), false)
+		last = resp.StatusCode
+	}
+	if last != 429 {
+		t.Fatalf("third invite signup from one address: %d", last)
+	}
+}
+
+func TestInviteMailAndLogs(t *testing.T) {
+	ts := newTestServer(t, store.SQLite, serverOptions{})
+	owner := ownerBrowser(t, ts)
+	id := mustInvite(t, owner, "mail@example.com", 0)
+	var msgs []mail.Message
+	for _, m := range ts.mail.messages() {
+		if m.To == "mail@example.com" {
+			msgs = append(msgs, m)
+		}
+	}
+	if len(msgs) != 1 {
+		t.Fatalf("queued %d invite emails: %v", len(msgs), ts.mail.messages())
+	}
+	m := msgs[0]
+	if m.To != "mail@example.com" || m.Subject != "owner@example.com invited you to Acme on Gatehouse" ||
+		!strings.Contains(m.Text, "https://gatehouse.example.com/signup/"+id) {
+		t.Fatalf("invite email: %+v", m)
+	}
+	b := newBrowser(t, ts)
+	b.send("GET", "/signup/"+id, "", false)
+	b.send("GET", "/api/signup/"+id+"/", "", false)
+	b.send("POST", "/api/signup/"+id+"/", inviteSignupBody("Mail", goodPassword), false)
+	b.send("GET", "/api/signup/"+id, "", false)
+	logs := ts.logs.String()
+	if strings.Contains(logs, id) {
+		t.Fatalf("log contains the invite id:\n%s", logs)
+	}
+	if !strings.Contains(logs, `/api/signup/[REDACTED]`) {
+		t.Fatalf("invite signup requests not logged:\n%s", logs)
+	}
+	// The plain signup path is logged as is.
+	newBrowser(t, ts).send("POST", "/api/signup", "{", false)
+	if !strings.Contains(ts.logs.String(), `"/api/signup"`) {
+		t.Fatalf("plain signup path not logged as is:\n%s", ts.logs.String())
+	}
+}
