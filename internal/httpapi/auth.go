@@ -151,25 +151,45 @@ func handleLogin(d Deps) http.Handler {
 			writeError(w, r, d.Logger, err)
 			return
 		}
-		var previous string
-		if c, err := r.Cookie(sessionCookie); err == nil {
-			previous = c.Value
-		}
 		res, err := d.Auth.Login(r.Context(), gatehouse.LoginInput{Email: in.Email, Password: gatehouse.Secret(in.Password),
-			ClientIP: clientIP(r), UserAgent: r.UserAgent(), PreviousSessionKey: previous})
+			ClientIP: clientIP(r), UserAgent: r.UserAgent(), PreviousSessionKey: previousSessionKey(r)})
 		if err != nil {
 			notVerified(r, d, err)
 			writeError(w, r, d.Logger, err)
 			return
 		}
-		setSessionCookie(w, d.Cookies, res.SessionKey, res.Session)
-		ensureCSRFCookie(w, r, d.Cookies, time.Until(res.Session.ExpiresAt).Round(time.Second))
+		setSignedIn(w, r, d, res)
 		d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "login", slog.String("user", res.User.UUID), slog.String("method", "password"), slog.String("client", clientIP(r)))
 		if res.NewDevice {
 			queueMail(r, d, newDeviceMail(res.User, res.Session))
 		}
 		writeJSON(w, http.StatusOK, map[string]bool{"success": true})
 	})
+}
+
+// previousSessionKey is the session cookie a request carries, if any.
+func previousSessionKey(r *http.Request) string {
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		return c.Value
+	}
+	return ""
+}
+
+// setSignedIn writes the cookies of a new session.
+func setSignedIn(w http.ResponseWriter, r *http.Request, d Deps, res *gatehouse.LoginResult) {
+	setSessionCookie(w, d.Cookies, res.SessionKey, res.Session)
+	ensureCSRFCookie(w, r, d.Cookies, time.Until(res.Session.ExpiresAt).Round(time.Second))
+}
+
+// signIn starts a session for a user another step has already
+// authenticated (signup, invite, email verification) and sets its cookies.
+func signIn(w http.ResponseWriter, r *http.Request, d Deps, user *gatehouse.User, method string) error {
+	res, err := d.Auth.StartSession(r.Context(), user, gatehouse.LoginInput{ClientIP: clientIP(r), UserAgent: r.UserAgent(), PreviousSessionKey: previousSessionKey(r)}, method)
+	if err != nil {
+		return err
+	}
+	setSignedIn(w, r, d, res)
+	return nil
 }
 
 func setSessionCookie(w http.ResponseWriter, p cookies.Policy, key gatehouse.Secret, s *gatehouse.Session) {

@@ -132,17 +132,10 @@ func handleInviteSignup(d Deps) http.Handler {
 			writeError(w, r, d.Logger, err)
 			return
 		}
-		var previous string
-		if c, err := r.Cookie(sessionCookie); err == nil {
-			previous = c.Value
-		}
-		res, err := d.Auth.StartSession(r.Context(), user, gatehouse.LoginInput{ClientIP: clientIP(r), UserAgent: r.UserAgent(), PreviousSessionKey: previous}, "password")
-		if err != nil {
+		if err := signIn(w, r, d, user, "password"); err != nil {
 			writeError(w, r, d.Logger, err)
 			return
 		}
-		setSessionCookie(w, d.Cookies, res.SessionKey, res.Session)
-		ensureCSRFCookie(w, r, d.Cookies, time.Until(res.Session.ExpiresAt).Round(time.Second))
 		out := map[string]any{
 			"id": user.ID, "uuid": user.UUID, "email": user.Email, "first_name": user.FirstName, "last_name": user.LastName,
 			"is_email_verified": user.IsEmailVerified, "redirect_url": "/", "organization": nil, "team": nil,

@@ -91,17 +91,10 @@ func handleSignup(d Deps) http.Handler {
 			})
 			return
 		}
-		var previous string
-		if c, err := r.Cookie(sessionCookie); err == nil {
-			previous = c.Value
-		}
-		res, err := d.Auth.StartSession(r.Context(), created.User, gatehouse.LoginInput{ClientIP: clientIP(r), UserAgent: r.UserAgent(), PreviousSessionKey: previous}, "password")
-		if err != nil {
+		if err := signIn(w, r, d, created.User, "password"); err != nil {
 			writeError(w, r, d.Logger, err)
 			return
 		}
-		setSessionCookie(w, d.Cookies, res.SessionKey, res.Session)
-		ensureCSRFCookie(w, r, d.Cookies, time.Until(res.Session.ExpiresAt).Round(time.Second))
 		writeJSON(w, http.StatusCreated, map[string]any{
 			"id": u.ID, "uuid": u.UUID, "email": u.Email, "first_name": u.FirstName, "last_name": u.LastName,
 			"is_email_verified": u.IsEmailVerified, "redirect_url": "/",

@@ -59,17 +59,10 @@ func handleVerifyEmail(d Deps) http.Handler {
 			writeError(w, r, d.Logger, err)
 			return
 		}
-		var previous string
-		if c, err := r.Cookie(sessionCookie); err == nil {
-			previous = c.Value
-		}
-		res, err := d.Auth.StartSession(r.Context(), u, gatehouse.LoginInput{ClientIP: clientIP(r), UserAgent: r.UserAgent(), PreviousSessionKey: previous}, "password")
-		if err != nil {
+		if err := signIn(w, r, d, u, "password"); err != nil {
 			writeError(w, r, d.Logger, err)
 			return
 		}
-		setSessionCookie(w, d.Cookies, res.SessionKey, res.Session)
-		ensureCSRFCookie(w, r, d.Cookies, time.Until(res.Session.ExpiresAt).Round(time.Second))
 		d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "email verified", slog.String("user", u.UUID))
 		writeJSON(w, http.StatusOK, map[string]any{"success": true})
 	})
