@@ -223,7 +223,7 @@ func TestInviteSignup(t *testing.T) {
 			t.Fatalf("signup organization: %v", body)
 		}
 		resp, me := b.send("GET", "/api/users/@me", "", false)
-		if resp.StatusCode != 200 || me["email"] != "Ada@Example.com" || me["is_staff"] != false {
+		if resp.StatusCode != 200 || me["email"] != "Ada@Example.com" || me["is_staff"] != false || me["is_email_verified"] != true {
 			t.Fatalf("signed in after invite signup: %d %v", resp.StatusCode, me)
 		}
 		org, _ := me["organization"].(map[string]any)
