@@ -25,9 +25,11 @@ func main() {
 	conns := flag.Int("c", 32, "concurrent connections")
 	duration := flag.Duration("d", 10*time.Second, "how long to run")
 	maxRequests := flag.Int64("n", 5_000_000, "stop after this many requests")
-	mode := flag.String("mode", "capture", "capture (POST batches of -events events) or get (plain GET)")
+	mode := flag.String("mode", "capture", "capture (POST batches of -events events), login (POST -email and -password as JSON) or get (plain GET)")
 	token := flag.String("token", "", "project API token for capture mode")
 	events := flag.Int("events", 100, "events per capture batch")
+	email := flag.String("email", "", "account email for login mode")
+	password := flag.String("password", "", "account password for login mode")
 	header := flag.String("H", "", "extra header 'Name: value' sent with every request")
 	label := flag.String("label", "", "name printed with the result")
 	asJSON := flag.Bool("json", false, "print the result as JSON")
@@ -40,8 +42,22 @@ func main() {
 	if !isLoopback(u.Hostname()) {
 		fail("refusing to load %q: only loopback addresses (127.0.0.0/8, ::1, localhost) may be targets", u.Hostname())
 	}
-	if *mode == "capture" && *token == "" {
-		fail("-token is required in capture mode")
+	switch *mode {
+	case "capture":
+		if *token == "" {
+			fail("-token is required in capture mode")
+		}
+	case "login":
+		if *email == "" || *password == "" {
+			fail("-email and -password are required in login mode")
+		}
+	case "get":
+	default:
+		fail("unknown -mode %q (capture, login or get)", *mode)
+	}
+	var loginBody []byte
+	if *mode == "login" {
+		loginBody, _ = json.Marshal(map[string]string{"email": *email, "password": *password})
 	}
 
 	transport := &http.Transport{MaxIdleConnsPerHost: *conns, MaxConnsPerHost: *conns, DisableCompression: true}
@@ -59,6 +75,8 @@ func main() {
 	var sent, okCount, failed atomic.Int64
 	var mu sync.Mutex
 	var latencies []time.Duration
+	statuses := map[int]int64{} // non-2xx answers by status code
+	var transportErrors int64
 	deadline := time.Now().Add(*duration)
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -67,14 +85,21 @@ func main() {
 		go func(worker int) {
 			defer wg.Done()
 			local := make([]time.Duration, 0, 4096)
+			localStatus := map[int]int64{}
+			var localErrors int64
 			seq := 0
 			for time.Now().Before(deadline) && sent.Add(1) <= *maxRequests {
 				seq++
 				var req *http.Request
-				if *mode == "capture" {
+				switch *mode {
+				case "capture":
 					req, _ = http.NewRequest("POST", *target, bytes.NewReader(batch(*token, *events, worker, seq)))
 					req.Header.Set("Content-Type", "application/json")
-				} else {
+				case "login":
+					// No cookie jar: every request is a fresh sign-in.
+					req, _ = http.NewRequest("POST", *target, bytes.NewReader(loginBody))
+					req.Header.Set("Content-Type", "application/json")
+				default:
 					req, _ = http.NewRequest("GET", *target, nil)
 				}
 				if hName != "" {
@@ -84,6 +109,7 @@ func main() {
 				resp, err := client.Do(req)
 				if err != nil {
 					failed.Add(1)
+					localErrors++
 					continue
 				}
 				io.Copy(io.Discard, resp.Body)
@@ -93,10 +119,15 @@ func main() {
 					okCount.Add(1)
 				} else {
 					failed.Add(1)
+					localStatus[resp.StatusCode]++
 				}
 			}
 			mu.Lock()
 			latencies = append(latencies, local...)
+			for code, n := range localStatus {
+				statuses[code] += n
+			}
+			transportErrors += localErrors
 			mu.Unlock()
 		}(w)
 	}
@@ -113,6 +144,15 @@ func main() {
 		"label": *label, "requests_ok": okCount.Load(), "requests_failed": failed.Load(), "seconds": elapsed,
 		"requests_per_s": float64(okCount.Load()) / elapsed, "p50_ms": pct(0.50), "p99_ms": pct(0.99), "connections": *conns,
 	}
+	byStatus := map[string]int64{}
+	codes := make([]int, 0, len(statuses))
+	for code, n := range statuses {
+		byStatus[fmt.Sprint(code)] = n
+		codes = append(codes, code)
+	}
+	slices.Sort(codes)
+	res["failed_by_status"] = byStatus
+	res["transport_errors"] = transportErrors
 	if *mode == "capture" {
 		res["events_per_s"] = float64(okCount.Load()) * float64(*events) / elapsed
 	}
@@ -124,7 +164,14 @@ func main() {
 	if v, ok := res["events_per_s"]; ok {
 		fmt.Printf(" %12.0f events/s", v)
 	}
-	fmt.Printf("  p50 %.2f ms  p99 %.2f ms  ok %d failed %d\n", res["p50_ms"], res["p99_ms"], okCount.Load(), failed.Load())
+	fmt.Printf("  p50 %.2f ms  p99 %.2f ms  ok %d failed %d", res["p50_ms"], res["p99_ms"], okCount.Load(), failed.Load())
+	for _, code := range codes {
+		fmt.Printf("  %d:%d", code, statuses[code])
+	}
+	if transportErrors > 0 {
+		fmt.Printf("  errors:%d", transportErrors)
+	}
+	fmt.Println()
 }
 
 // batch builds a posthog-node style /batch body with unique event uuids.
