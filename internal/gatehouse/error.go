@@ -6,6 +6,7 @@ package gatehouse
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Kind classifies an Error so that the HTTP layer can choose a status and a
@@ -83,3 +84,13 @@ var ErrConflict = errors.New("conflict")
 // ErrSignupClosed is returned when a signup would create a second
 // organization on an instance that allows only one.
 var ErrSignupClosed = errors.New("signup closed: an organization already exists")
+
+// ThrottledError is the 429 answer PostHog's throttles give.
+func ThrottledError(retryAfter time.Duration) *Error {
+	secs := int((retryAfter + time.Second - 1) / time.Second)
+	if secs < 1 {
+		secs = 1
+	}
+	return &Error{Kind: KindThrottled, Code: "throttled", RetryAfter: secs,
+		Detail: fmt.Sprintf("Request was throttled. Expected available in %d seconds.", secs)}
+}

@@ -90,16 +90,6 @@ func errInvalidResetToken() *Error {
 	return Invalid("invalid_token", "token", "This reset token is invalid or has expired.")
 }
 
-// ThrottledError is the 429 answer PostHog's throttles give.
-func ThrottledError(retryAfter time.Duration) *Error {
-	secs := int((retryAfter + time.Second - 1) / time.Second)
-	if secs < 1 {
-		secs = 1
-	}
-	return &Error{Kind: KindThrottled, Code: "throttled", RetryAfter: secs,
-		Detail: fmt.Sprintf("Request was throttled. Expected available in %d seconds.", secs)}
-}
-
 // Request starts a reset for email: it records the request and mails a link
 // when email belongs to an active user. Unknown and inactive emails get the
 // same nil answer, after the same lookups, and no email.

@@ -1,25 +1,13 @@
 package httpapi
 
 import (
-	"fmt"
 	"net/http"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 )
-
-// errThrottled is DRF's throttled answer.
-func errThrottled(retryAfter time.Duration) error {
-	secs := int((retryAfter + time.Second - 1) / time.Second)
-	if secs < 1 {
-		secs = 1
-	}
-	return &gatehouse.Error{Kind: gatehouse.KindThrottled, Code: "throttled",
-		Detail: fmt.Sprintf("Request was throttled. Expected available in %d seconds.", secs), RetryAfter: secs}
-}
 
 // throttle counts one hit on key under rate; it returns the 429 error when
 // the hit is over the limit. Without a limiter nothing is throttled.
@@ -32,7 +20,7 @@ func throttle(r *http.Request, d Deps, rate ratelimit.Rate, parts ...string) err
 		return err
 	}
 	if !ok {
-		return errThrottled(retry)
+		return gatehouse.ThrottledError(retry)
 	}
 	return nil
 }
