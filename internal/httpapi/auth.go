@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/url"
 	"time"
@@ -105,7 +106,48 @@ func csrfOK(r *http.Request, site *url.URL) bool {
 		return false
 	}
 	h := r.Header.Get(csrfHeader)
+	if h == "" {
+		h = formCSRFToken(r)
+	}
 	return subtle.ConstantTimeCompare([]byte(h), []byte(c.Value)) == 1
+}
+
+// csrfFormField is the hidden form field that carries the CSRF token in
+// HTML forms, as Django names it.
+const csrfFormField = "csrfmiddlewaretoken"
+
+// maxFormBody bounds the url-encoded bodies of HTML forms.
+const maxFormBody = 64 << 10
+
+// formCSRFToken is the csrfmiddlewaretoken field of a url-encoded form
+// post, or "" for any other body. The body is read at most once and at
+// most maxFormBody bytes; handlers then find the fields in r.PostForm.
+func formCSRFToken(r *http.Request) string {
+	if !isFormPost(r) {
+		return ""
+	}
+	if err := parseFormBody(nil, r); err != nil {
+		return ""
+	}
+	return r.PostForm.Get(csrfFormField)
+}
+
+// isFormPost reports whether the body is an HTML form's url-encoded one.
+func isFormPost(r *http.Request) bool {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return err == nil && mt == "application/x-www-form-urlencoded"
+}
+
+// parseFormBody parses a url-encoded body into r.PostForm, bounded by
+// maxFormBody. w may be nil (then the connection is not told to close).
+func parseFormBody(w http.ResponseWriter, r *http.Request) error {
+	if r.PostForm != nil {
+		return nil
+	}
+	if r.Body != nil {
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
+	}
+	return r.ParseForm()
 }
 
 // sameHost accepts an Origin equal to the host the request was sent to, so
@@ -115,14 +157,17 @@ func sameHost(origin string, r *http.Request) bool {
 	return err == nil && u.Host == r.Host
 }
 
-// ensureCSRFCookie sets the CSRF cookie when the request has none.
-func ensureCSRFCookie(w http.ResponseWriter, r *http.Request, p cookies.Policy, age time.Duration) {
+// ensureCSRFCookie sets the CSRF cookie when the request has none, and
+// returns the token the browser will hold (for forms' hidden field).
+func ensureCSRFCookie(w http.ResponseWriter, r *http.Request, p cookies.Policy, age time.Duration) string {
 	if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) >= 16 {
-		return
+		return c.Value
 	}
 	b := make([]byte, 24)
 	rand.Read(b)
-	p.Set(w, csrfCookie, base64.RawURLEncoding.EncodeToString(b), cookies.Options{ReadableByScript: true, MaxAge: age})
+	token := base64.RawURLEncoding.EncodeToString(b)
+	p.Set(w, csrfCookie, token, cookies.Options{ReadableByScript: true, MaxAge: age})
+	return token
 }
 
 // requireUser answers 401 unless the request is signed in.

@@ -45,26 +45,7 @@ func handleSignup(d Deps) http.Handler {
 			writeError(w, r, d.Logger, err)
 			return
 		}
-		in.FirstName = strings.TrimSpace(in.FirstName)
-		switch {
-		case in.FirstName == "":
-			writeError(w, r, d.Logger, gatehouse.Invalid("required", "first_name", "This field is required."))
-			return
-		case utf8.RuneCountInString(in.FirstName) > 128:
-			writeError(w, r, d.Logger, gatehouse.Invalid("max_length", "first_name", "Ensure this field has no more than 128 characters."))
-			return
-		case in.Password == nil:
-			writeError(w, r, d.Logger, gatehouse.Invalid("required", "password", "This field is required."))
-			return
-		}
-		orgName := strings.TrimSpace(in.OrganizationName)
-		if orgName == "" {
-			orgName = in.FirstName + "'s Organization"
-		}
-		created, err := d.Accounts.CreateOrganizationWithOwner(r.Context(), gatehouse.NewOwner{
-			Email: in.Email, Password: gatehouse.Secret(*in.Password), FirstName: in.FirstName, LastName: in.LastName,
-			OrganizationName: orgName, OnlyFirst: !d.MultiOrgEnabled, Unverified: d.Verifier != nil,
-		})
+		created, err := createOwner(r, d, in.FirstName, in.LastName, in.Email, in.Password, in.OrganizationName)
 		if err != nil {
 			writeError(w, r, d.Logger, err)
 			return
@@ -89,5 +70,28 @@ func handleSignup(d Deps) http.Handler {
 			"organization": map[string]any{"id": created.Organization.ID, "name": created.Organization.Name},
 			"team":         map[string]any{"id": created.Project.ID, "api_token": created.Project.APIToken},
 		})
+	})
+}
+
+// createOwner validates a signup (the JSON API's and the page's) and creates
+// the user, their organization and its default project. A nil password is
+// a missing field.
+func createOwner(r *http.Request, d Deps, firstName, lastName, email string, password *string, organizationName string) (*gatehouse.CreatedOrganization, error) {
+	firstName = strings.TrimSpace(firstName)
+	switch {
+	case firstName == "":
+		return nil, gatehouse.Invalid("required", "first_name", "This field is required.")
+	case utf8.RuneCountInString(firstName) > 128:
+		return nil, gatehouse.Invalid("max_length", "first_name", "Ensure this field has no more than 128 characters.")
+	case password == nil:
+		return nil, gatehouse.Invalid("required", "password", "This field is required.")
+	}
+	orgName := strings.TrimSpace(organizationName)
+	if orgName == "" {
+		orgName = firstName + "'s Organization"
+	}
+	return d.Accounts.CreateOrganizationWithOwner(r.Context(), gatehouse.NewOwner{
+		Email: email, Password: gatehouse.Secret(*password), FirstName: firstName, LastName: lastName,
+		OrganizationName: orgName, OnlyFirst: !d.MultiOrgEnabled, Unverified: d.Verifier != nil,
 	})
 }

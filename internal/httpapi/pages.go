@@ -1,0 +1,309 @@
+package httpapi
+
+import (
+	"bytes"
+	"embed"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
+)
+
+// The server-rendered pages: login, signup and a minimal home page. They
+// work without JavaScript: plain forms, CSRF tokens in a hidden field
+// (double submit against the posthog_csrftoken cookie), errors shown next
+// to the field they are about.
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static/gatehouse.css
+var stylesheet []byte
+
+// pageTemplates holds one template set per page, each with the layout.
+var pageTemplates = func() map[string]*template.Template {
+	pages := map[string]*template.Template{}
+	for _, name := range []string{"login", "signup", "home", "check_email"} {
+		pages[name] = template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
+	}
+	return pages
+}()
+
+// pageCSP is the Content-Security-Policy of every HTML page: no inline
+// script or style, forms post only to this site, no framing elsewhere.
+const pageCSP = "default-src 'self'; form-action 'self'; frame-ancestors 'self'; base-uri 'none'"
+
+// csrfFailedText is the answer to a form post without the right token.
+const csrfFailedText = "CSRF verification failed. Reload the page and try again."
+
+// maxMessageLength bounds the ?message= text shown on the login page.
+const maxMessageLength = 300
+
+// addPageRoutes registers the HTML pages and their stylesheet.
+func addPageRoutes(mux *http.ServeMux, d Deps) {
+	mux.Handle("GET /static/gatehouse.css", handleStylesheet())
+	mux.Handle("GET /login", handleLoginPage(d))
+	mux.Handle("POST /login", handleLoginForm(d))
+	mux.Handle("GET /signup", handleSignupPage(d))
+	mux.Handle("POST /signup", handleSignupForm(d))
+	mux.Handle("GET /{$}", handleHomePage(d))
+}
+
+// pageData is what the templates see.
+type pageData struct {
+	CSRFToken string
+	Notice    string // informational text at the top
+	Error     string // an error about no one field, at the top
+	Next      string // login: where to go after signing in
+	Email     string
+	// Values are the submitted fields to show again (never a password).
+	Values map[string]string
+	// Errors are the messages about single fields, by field name.
+	Errors map[string]string
+}
+
+// fieldView is one labelled input, as the "field" template draws it.
+type fieldView struct {
+	Name, Label, Type, Autocomplete string
+	Value, Error                    string
+	Required                        bool
+}
+
+// Field describes the input name with its kept value and its error.
+func (p pageData) Field(name, label, typ, autocomplete string) fieldView {
+	f := fieldView{Name: name, Label: label, Type: typ, Autocomplete: autocomplete, Error: p.Errors[name],
+		Required: name != "last_name" && name != "organization_name"}
+	if typ != "password" {
+		f.Value = p.Values[name]
+	}
+	return f
+}
+
+// renderPage writes a page. Pages carry forms and per-user content, so
+// none is cached.
+func renderPage(w http.ResponseWriter, r *http.Request, logger *slog.Logger, status int, name string, data pageData) {
+	var buf bytes.Buffer
+	if err := pageTemplates[name].ExecuteTemplate(&buf, "layout", data); err != nil {
+		logger.LogAttrs(r.Context(), slog.LevelError, "rendering page failed", slog.String("page", name), slog.String("error", err.Error()))
+		writeText(w, http.StatusInternalServerError, "A server error occurred.")
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Security-Policy", pageCSP)
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// pageError is the one place an error becomes what a page shows: the
+// status (as the JSON API would answer), the field it is about (or "") and
+// the message. Internal errors are logged and shown as a generic message.
+func pageError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error) (status int, field, message string) {
+	e, ok := gatehouse.AsError(err)
+	if !ok || e.Kind == gatehouse.KindInternal {
+		cause := err
+		if ok && e.Err != nil {
+			cause = e.Err
+		}
+		logger.LogAttrs(r.Context(), slog.LevelError, "internal error", slog.String("path", loggablePath(r.URL.Path)), slog.String("error", cause.Error()))
+		return http.StatusInternalServerError, "", "A server error occurred. Please try again."
+	}
+	status, _ = statusAndType(e.Kind)
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
+	}
+	return status, e.Attr, e.Detail
+}
+
+// showError puts an error next to its field when the form has that field,
+// otherwise at the top, and returns the status to answer with.
+func showError(w http.ResponseWriter, r *http.Request, d Deps, data *pageData, fields []string, err error) int {
+	status, field, msg := pageError(w, r, d.Logger, err)
+	for _, f := range fields {
+		if f == field {
+			data.Errors = map[string]string{field: msg}
+			return status
+		}
+	}
+	data.Error = msg
+	return status
+}
+
+// requireFormCSRF checks a form post's CSRF token (and Origin) and answers
+// 403 when it is wrong. Login and signup have no session yet, so this is
+// what stops login CSRF.
+func requireFormCSRF(w http.ResponseWriter, r *http.Request, d Deps) bool {
+	if err := parseFormBody(w, r); err != nil || !csrfOK(r, d.SiteURL) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", pageCSP)
+		h.Set("Cache-Control", "no-store")
+		writeText(w, http.StatusForbidden, csrfFailedText)
+		return false
+	}
+	return true
+}
+
+// safeNext returns next when it is a path on this site, "/" otherwise.
+// Only "/x" is accepted: not "//host", not "/\host" (which browsers read
+// as "//host"), nor anything with control characters browsers drop.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsRune(next, '\\') {
+		return "/"
+	}
+	for _, c := range next {
+		if c < 0x20 || c == 0x7f {
+			return "/"
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
+		return "/"
+	}
+	return next
+}
+
+// loginMessage is the ?message= text (PostHog sends expired sessions to
+// /login?message=…), shortened; the template escapes it.
+func loginMessage(r *http.Request) string {
+	m := strings.TrimSpace(r.URL.Query().Get("message"))
+	if !utf8.ValidString(m) {
+		return ""
+	}
+	if utf8.RuneCountInString(m) > maxMessageLength {
+		m = string([]rune(m)[:maxMessageLength]) + "…"
+	}
+	return m
+}
+
+// pageCSRFToken sets the CSRF cookie (a browser-session cookie before
+// sign-in) and returns the token for the form's hidden field.
+func pageCSRFToken(w http.ResponseWriter, r *http.Request, d Deps) string {
+	return ensureCSRFCookie(w, r, d.Cookies, 0)
+}
+
+var loginFields = []string{"email", "password"}
+
+func handleLoginPage(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		data := pageData{CSRFToken: pageCSRFToken(w, r, d), Notice: loginMessage(r)}
+		if next := safeNext(r.URL.Query().Get("next")); next != "/" {
+			data.Next = next
+		}
+		renderPage(w, r, d.Logger, http.StatusOK, "login", data)
+	})
+}
+
+// handleLoginForm signs in from the login form, as handleLogin does for
+// the JSON API, and redirects to next (a path on this site) or "/".
+func handleLoginForm(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !requireFormCSRF(w, r, d) {
+			return
+		}
+		email := r.PostForm.Get("email")
+		next := safeNext(r.PostForm.Get("next"))
+		res, err := d.Auth.Login(r.Context(), gatehouse.LoginInput{Email: email, Password: gatehouse.Secret(r.PostForm.Get("password")),
+			ClientIP: clientIP(r), UserAgent: r.UserAgent(), PreviousSessionKey: previousSessionKey(r)})
+		if err != nil {
+			notVerified(r, d, err)
+			data := pageData{CSRFToken: pageCSRFToken(w, r, d), Values: map[string]string{"email": email}}
+			if next != "/" {
+				data.Next = next
+			}
+			status := showError(w, r, d, &data, loginFields, err)
+			renderPage(w, r, d.Logger, status, "login", data)
+			return
+		}
+		setSignedIn(w, r, d, res)
+		d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "login", slog.String("user", res.User.UUID), slog.String("method", "password"), slog.String("client", clientIP(r)))
+		if res.NewDevice {
+			queueMail(r, d, newDeviceMail(res.User, res.Session))
+		}
+		http.Redirect(w, r, next, http.StatusSeeOther)
+	})
+}
+
+var signupFields = []string{"first_name", "last_name", "email", "password", "organization_name"}
+
+func handleSignupPage(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		renderPage(w, r, d.Logger, http.StatusOK, "signup", pageData{CSRFToken: pageCSRFToken(w, r, d)})
+	})
+}
+
+// handleSignupForm creates an account from the signup form, as
+// handleSignup does for the JSON API.
+func handleSignupForm(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !requireFormCSRF(w, r, d) {
+			return
+		}
+		values := map[string]string{}
+		for _, f := range signupFields {
+			if f != "password" {
+				values[f] = r.PostForm.Get(f)
+			}
+		}
+		fail := func(err error) {
+			data := pageData{CSRFToken: pageCSRFToken(w, r, d), Values: values}
+			status := showError(w, r, d, &data, signupFields, err)
+			renderPage(w, r, d.Logger, status, "signup", data)
+		}
+		if err := throttle(r, d, d.SignupRate, "signup-address", clientIP(r)); err != nil {
+			fail(err)
+			return
+		}
+		var pw *string
+		if p := r.PostForm.Get("password"); p != "" {
+			pw = &p
+		}
+		created, err := createOwner(r, d, values["first_name"], values["last_name"], values["email"], pw, values["organization_name"])
+		if err != nil {
+			fail(err)
+			return
+		}
+		u := created.User
+		if d.Verifier != nil {
+			// Email is configured: the address is proved before sign-in.
+			sendVerification(r, d, u)
+			renderPage(w, r, d.Logger, http.StatusOK, "check_email", pageData{Email: u.Email})
+			return
+		}
+		if err := signIn(w, r, d, u, "password"); err != nil {
+			fail(err)
+			return
+		}
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+	})
+}
+
+// handleHomePage shows who is signed in, with a logout button; anonymous
+// visitors go to the login page.
+func handleHomePage(d Deps) http.Handler {
+	return withSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a := authFrom(r.Context())
+		if a == nil {
+			http.Redirect(w, r, "/login", http.StatusFound)
+			return
+		}
+		token := ensureCSRFCookie(w, r, d.Cookies, time.Until(a.session.ExpiresAt).Round(time.Second))
+		renderPage(w, r, d.Logger, http.StatusOK, "home", pageData{CSRFToken: token, Email: a.user.Email})
+	}))
+}
+
+// handleStylesheet serves the pages' one stylesheet.
+func handleStylesheet() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Type", "text/css; charset=utf-8")
+		h.Set("Cache-Control", "public, max-age=3600")
+		w.Write(stylesheet)
+	})
+}
