@@ -1,0 +1,107 @@
+package httpapi
+
+import (
+	"context"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/gatehouse-auth/gatehouse/internal/store"
+	"github.com/gatehouse-auth/gatehouse/internal/testenv"
+)
+
+// newBrowserContext starts headless Debian chromium with a fresh profile,
+// or skips (fails in CI) when it is not installed.
+func newBrowserContext(t *testing.T) context.Context {
+	t.Helper()
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		testenv.Unavailable(t, "chromium", "install Debian's chromium (apt-get install chromium) to run the browser tests")
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+	}
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(allocCtx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	return ctx
+}
+
+// TestBrowserSignupLogoutLogin drives the real pages in headless Chromium:
+// sign up, log out, fail a login, log in.
+func TestBrowserSignupLogoutLogin(t *testing.T) {
+	ctx := newBrowserContext(t)
+	ts := newTestServer(t, store.SQLite, serverOptions{empty: true})
+	// localhost is a secure context, so the Secure session cookie works
+	// over plain http here as it does over https in production.
+	base := strings.Replace(ts.url, "127.0.0.1", "localhost", 1)
+
+	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	text := func(sel string) string {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Text(sel))
+		if err != nil {
+			t.Fatalf("reading %s: %v", sel, err)
+		}
+		return v
+	}
+	step("sign up",
+		chromedp.Navigate(base+"/signup"),
+		chromedp.WaitVisible(`#first_name`),
+		chromedp.SendKeys(`#first_name`, "Grace"),
+		chromedp.SendKeys(`#last_name`, "Hopper"),
+		chromedp.SendKeys(`#email`, "grace@example.com"),
+		chromedp.SendKeys(`#password`, goodPassword),
+		chromedp.SendKeys(`#organization_name`, "Navy"),
+		chromedp.Submit(`form[action="/signup"]`),
+		chromedp.WaitVisible(`form[action="/logout"]`),
+	)
+	home := text(`main`)
+	step("log out",
+		chromedp.Submit(`form[action="/logout"]`),
+		chromedp.WaitVisible(`form[action="/login"]`),
+	)
+	step("wrong password",
+		chromedp.SendKeys(`#email`, "grace@example.com"),
+		chromedp.SendKeys(`#password`, "not the password"),
+		chromedp.Submit(`form[action="/login"]`),
+		chromedp.WaitVisible(`#form-error`),
+	)
+	loginError := text(`#form-error`)
+	step("log in",
+		chromedp.Navigate(base+"/login"),
+		chromedp.WaitVisible(`#email`),
+		chromedp.SendKeys(`#email`, "grace@example.com"),
+		chromedp.SendKeys(`#password`, goodPassword),
+		chromedp.Submit(`form[action="/login"]`),
+		chromedp.WaitVisible(`form[action="/logout"]`),
+	)
+	afterLogin := text(`main`)
+	if !strings.Contains(home, "grace@example.com") {
+		t.Fatalf("home after signup: %q", home)
+	}
+	if !strings.Contains(loginError, "Invalid email or password") {
+		t.Fatalf("wrong-password message: %q", loginError)
+	}
+	if !strings.Contains(afterLogin, "grace@example.com") {
+		t.Fatalf("home after login: %q", afterLogin)
+	}
+}
