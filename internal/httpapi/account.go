@@ -45,9 +45,7 @@ func handleUpdateMe(d Deps) http.Handler {
 			return
 		}
 		if changed {
-			queueMail(r, d, mail.Message{To: a.user.Email, Subject: "Your Gatehouse password was changed",
-				Text: "The password of your account " + a.user.Email + " was changed at " + time.Now().UTC().Format("January 2, 2006 at 15:04 UTC") +
-					". Every other session was signed out.\n\nIf this was not you, reset your password now and contact your administrator."})
+			queueMail(r, d, passwordChangedMail(a.user))
 			d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "password changed", slog.String("user", a.user.UUID), slog.String("client", clientIP(r)))
 		}
 		p, err := d.Accounts.Profile(r.Context(), a.user)
@@ -57,6 +55,13 @@ func handleUpdateMe(d Deps) http.Handler {
 		}
 		writeJSON(w, http.StatusOK, meJSON(p, a.session))
 	})
+}
+
+// passwordChangedMail is the notice of a password change from settings.
+func passwordChangedMail(u *gatehouse.User) mail.Message {
+	return mail.Message{To: u.Email, Subject: "Your Gatehouse password was changed",
+		Text: "The password of your account " + u.Email + " was changed at " + time.Now().UTC().Format("January 2, 2006 at 15:04 UTC") +
+			". Every other session was signed out.\n\nIf this was not you, reset your password now and contact your administrator."}
 }
 
 // queueMail queues a notification; a failure is logged, never returned:

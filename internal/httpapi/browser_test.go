@@ -41,7 +41,8 @@ func newBrowserContext(t *testing.T) context.Context {
 }
 
 // TestBrowserSignupLogoutLogin drives the real pages in headless Chromium:
-// sign up, log out, fail a login, log in.
+// sign up, log out, fail a login, log in, change the password in
+// settings, and log in with the new one.
 func TestBrowserSignupLogoutLogin(t *testing.T) {
 	ctx := newBrowserContext(t)
 	ts := newTestServer(t, store.SQLite, serverOptions{empty: true})
@@ -95,6 +96,32 @@ func TestBrowserSignupLogoutLogin(t *testing.T) {
 		chromedp.WaitVisible(`form[action="/logout"]`),
 	)
 	afterLogin := text(`main`)
+	newPassword := "lighthouse keeper 7 oranges"
+	step("change the password in settings",
+		chromedp.Navigate(base+"/settings"),
+		chromedp.WaitVisible(`#current_password`),
+		chromedp.SendKeys(`#current_password`, goodPassword),
+		chromedp.SendKeys(`#password`, newPassword),
+		chromedp.Submit(`form[action="/settings/password"]`),
+		chromedp.WaitVisible(`.notice`),
+	)
+	notice := text(`.notice`)
+	step("log out and in with the new password",
+		chromedp.Navigate(base+"/"),
+		chromedp.WaitVisible(`form[action="/logout"]`),
+		chromedp.Submit(`form[action="/logout"]`),
+		chromedp.WaitVisible(`form[action="/login"]`),
+		chromedp.SendKeys(`#email`, "grace@example.com"),
+		chromedp.SendKeys(`#password`, newPassword),
+		chromedp.Submit(`form[action="/login"]`),
+		chromedp.WaitVisible(`form[action="/logout"]`),
+	)
+	if !strings.Contains(notice, "password was changed") {
+		t.Fatalf("settings notice: %q", notice)
+	}
+	if resp, _ := newBrowser(t, ts).login("grace@example.com", goodPassword); resp.StatusCode != 400 {
+		t.Fatalf("the old password still works after the change: %d", resp.StatusCode)
+	}
 	if !strings.Contains(home, "grace@example.com") {
 		t.Fatalf("home after signup: %q", home)
 	}

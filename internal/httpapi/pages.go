@@ -29,7 +29,7 @@ var stylesheet []byte
 // pageTemplates holds one template set per page, each with the layout.
 var pageTemplates = func() map[string]*template.Template {
 	pages := map[string]*template.Template{}
-	for _, name := range []string{"login", "signup", "home", "check_email"} {
+	for _, name := range []string{"login", "signup", "home", "check_email", "settings"} {
 		pages[name] = template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
 	return pages
@@ -53,6 +53,10 @@ func addPageRoutes(mux *http.ServeMux, d Deps) {
 	mux.Handle("GET /signup", handleSignupPage(d))
 	mux.Handle("POST /signup", handleSignupForm(d))
 	mux.Handle("GET /{$}", handleHomePage(d))
+	mux.Handle("GET /settings", handleSettingsPage(d))
+	mux.Handle("POST /settings/profile", handleSettingsForm(d, "profile"))
+	mux.Handle("POST /settings/password", handleSettingsForm(d, "password"))
+	mux.Handle("POST /settings/sessions/{id}/revoke", handleSettingsForm(d, "revoke"))
 }
 
 // pageData is what the templates see.
@@ -66,6 +70,14 @@ type pageData struct {
 	Values map[string]string
 	// Errors are the messages about single fields, by field name.
 	Errors map[string]string
+	// Sessions are the signed-in user's sessions (settings page).
+	Sessions []sessionView
+}
+
+// sessionView is one row of the settings page's session list.
+type sessionView struct {
+	ID, Device, IP, LastActive string
+	Current                    bool
 }
 
 // fieldView is one labelled input, as the "field" template draws it.
@@ -306,4 +318,90 @@ func handleStylesheet() http.Handler {
 		h.Set("Cache-Control", "public, max-age=3600")
 		w.Write(stylesheet)
 	})
+}
+
+// settingsFields are the settings page's inputs, across its forms.
+var settingsFields = []string{"first_name", "last_name", "current_password", "password"}
+
+// handleSettingsPage shows the account settings: name, password, sessions.
+func handleSettingsPage(d Deps) http.Handler {
+	return withSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a := authFrom(r.Context())
+		if a == nil {
+			http.Redirect(w, r, "/login?next=/settings", http.StatusFound)
+			return
+		}
+		data := pageData{Notice: r.URL.Query().Get("done")}
+		switch data.Notice {
+		case "profile":
+			data.Notice = "Your name was saved."
+		case "password":
+			data.Notice = "Your password was changed. Your other sessions were signed out."
+		case "revoke":
+			data.Notice = "That session was signed out."
+		default:
+			data.Notice = ""
+		}
+		renderSettings(w, r, d, a, http.StatusOK, data)
+	}))
+}
+
+func renderSettings(w http.ResponseWriter, r *http.Request, d Deps, a *authInfo, status int, data pageData) {
+	data.CSRFToken = ensureCSRFCookie(w, r, d.Cookies, time.Until(a.session.ExpiresAt).Round(time.Second))
+	data.Email = a.user.Email
+	if data.Values == nil {
+		data.Values = map[string]string{"first_name": a.user.FirstName, "last_name": a.user.LastName}
+	}
+	sessions, err := d.Accounts.LoginSessions(r.Context(), a.user.ID, time.Now())
+	if err != nil {
+		status, _, data.Error = pageError(w, r, d.Logger, err)
+	}
+	for _, s := range sessions {
+		data.Sessions = append(data.Sessions, sessionView{ID: s.PublicID, Device: shortUserAgent(s.UserAgent), IP: s.ClientIP,
+			LastActive: s.LastActivityAt.UTC().Format("2006-01-02 15:04 UTC"), Current: s.PublicID == a.session.PublicID})
+	}
+	renderPage(w, r, d.Logger, status, "settings", data)
+}
+
+// handleSettingsForm applies one of the settings forms. The session check
+// (withSession) has already verified the form's CSRF token.
+func handleSettingsForm(d Deps, form string) http.Handler {
+	return withSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a := authFrom(r.Context())
+		if a == nil {
+			http.Redirect(w, r, "/login?next=/settings", http.StatusSeeOther)
+			return
+		}
+		if err := parseFormBody(w, r); err != nil {
+			writeText(w, http.StatusBadRequest, "The form could not be read.")
+			return
+		}
+		var err error
+		switch form {
+		case "profile":
+			first, last := r.PostForm.Get("first_name"), r.PostForm.Get("last_name")
+			_, err = d.Accounts.UpdateProfile(r.Context(), a.user, a.session, gatehouse.HashSessionKey(a.sessionKey),
+				gatehouse.ProfileChange{FirstName: &first, LastName: &last}, time.Now())
+		case "password":
+			current, next := gatehouse.Secret(r.PostForm.Get("current_password")), gatehouse.Secret(r.PostForm.Get("password"))
+			var changed bool
+			changed, err = d.Accounts.UpdateProfile(r.Context(), a.user, a.session, gatehouse.HashSessionKey(a.sessionKey),
+				gatehouse.ProfileChange{Password: &next, CurrentPassword: &current}, time.Now())
+			if changed {
+				queueMail(r, d, passwordChangedMail(a.user))
+			}
+		case "revoke":
+			err = d.Accounts.RevokeSession(r.Context(), a.user.ID, a.session, r.PathValue("id"), time.Now())
+		}
+		if err != nil {
+			data := pageData{}
+			if form == "profile" {
+				data.Values = map[string]string{"first_name": r.PostForm.Get("first_name"), "last_name": r.PostForm.Get("last_name")}
+			}
+			status := showError(w, r, d, &data, settingsFields, err)
+			renderSettings(w, r, d, a, status, data)
+			return
+		}
+		http.Redirect(w, r, "/settings?done="+form, http.StatusSeeOther)
+	}))
 }
