@@ -209,7 +209,7 @@ func TestCSRFOnSessionRequests(t *testing.T) {
 		header []string
 	}{
 		{"no token", nil},
-		{"wrong token", []string{"X-CSRFToken", "x" + token[1:]}},
+		{"wrong token", []string{"X-CSRFToken", flipLast(token)}},
 		{"right token, foreign origin", []string{"X-CSRFToken", token, "Origin", "https://evil.example.net"}},
 	} {
 		resp, body := b.send("POST", "/api/logout", "", false, tc.header...)

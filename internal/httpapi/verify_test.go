@@ -63,7 +63,7 @@ func TestSignupWithEmailVerification(t *testing.T) {
 		if n := len(verificationLinks(t, ts)); n != 2 {
 			t.Fatalf("no fresh link after the refused login: %d", n)
 		}
-		for _, bad := range []string{"", token[:len(token)-1] + "0", "zz-" + strings.Repeat("0", 64)} {
+		for _, bad := range []string{"", flipLast(token), "zz-" + strings.Repeat("0", 64)} {
 			if resp, body := b.send("POST", "/api/users/verify_email/", verifyBody(uuid, bad), false); resp.StatusCode != 400 {
 				t.Fatalf("bad token %q: %d %v", bad, resp.StatusCode, body)
 			}
@@ -125,4 +125,14 @@ func TestVerificationLinkExpires(t *testing.T) {
 	if n := len(verificationLinks(t, ts)); n != 2 {
 		t.Fatalf("resend did not mail: %d", n)
 	}
+}
+
+// flipLast changes the last character of a token, so the result always
+// differs from the original.
+func flipLast(token string) string {
+	last := "0"
+	if strings.HasSuffix(token, "0") {
+		last = "1"
+	}
+	return token[:len(token)-1] + last
 }
