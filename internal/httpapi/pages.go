@@ -29,7 +29,7 @@ var stylesheet []byte
 // pageTemplates holds one template set per page, each with the layout.
 var pageTemplates = func() map[string]*template.Template {
 	pages := map[string]*template.Template{}
-	for _, name := range []string{"login", "signup", "home", "check_email", "settings"} {
+	for _, name := range []string{"login", "signup", "home", "check_email", "settings", "reset_request", "reset_form"} {
 		pages[name] = template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
 	return pages
@@ -53,6 +53,10 @@ func addPageRoutes(mux *http.ServeMux, d Deps) {
 	mux.Handle("GET /signup", handleSignupPage(d))
 	mux.Handle("POST /signup", handleSignupForm(d))
 	mux.Handle("GET /{$}", handleHomePage(d))
+	mux.Handle("GET /reset", handleResetRequestPage(d))
+	mux.Handle("POST /reset", handleResetRequestForm(d))
+	mux.Handle("GET /reset/{uuid}/{token}", handleResetPage(d))
+	mux.Handle("POST /reset/{uuid}/{token}", handleResetForm(d))
 	mux.Handle("GET /settings", handleSettingsPage(d))
 	mux.Handle("POST /settings/profile", handleSettingsForm(d, "profile"))
 	mux.Handle("POST /settings/password", handleSettingsForm(d, "password"))
@@ -404,4 +408,70 @@ func handleSettingsForm(d Deps, form string) http.Handler {
 		}
 		http.Redirect(w, r, "/settings?done="+form, http.StatusSeeOther)
 	}))
+}
+
+// resetSentNotice is shown after a reset request, whether or not the email
+// has an account.
+const resetSentNotice = "If an account uses that email, we sent it a link to reset the password. The link works for 24 hours."
+
+func handleResetRequestPage(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		renderPage(w, r, d.Logger, http.StatusOK, "reset_request", pageData{CSRFToken: pageCSRFToken(w, r, d)})
+	})
+}
+
+func handleResetRequestForm(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !requireFormCSRF(w, r, d) {
+			return
+		}
+		email := r.PostForm.Get("email")
+		data := pageData{CSRFToken: pageCSRFToken(w, r, d), Values: map[string]string{"email": email}}
+		if err := d.Reset.Request(r.Context(), email, clientIP(r)); err != nil {
+			status := showError(w, r, d, &data, []string{"email"}, err)
+			renderPage(w, r, d.Logger, status, "reset_request", data)
+			return
+		}
+		data.Notice = resetSentNotice
+		renderPage(w, r, d.Logger, http.StatusOK, "reset_request", data)
+	})
+}
+
+// resetAction is the form's own path; the token in it is never logged
+// (the request log redacts /reset/…).
+func resetAction(r *http.Request) string {
+	return "/reset/" + url.PathEscape(r.PathValue("uuid")) + "/" + url.PathEscape(r.PathValue("token"))
+}
+
+func handleResetPage(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		data := pageData{CSRFToken: pageCSRFToken(w, r, d)}
+		if err := d.Reset.Validate(r.Context(), r.PathValue("uuid"), r.PathValue("token")); err != nil {
+			status, _, msg := pageError(w, r, d.Logger, err)
+			data.Error = msg
+			renderPage(w, r, d.Logger, status, "reset_form", data)
+			return
+		}
+		data.Next = resetAction(r)
+		renderPage(w, r, d.Logger, http.StatusOK, "reset_form", data)
+	})
+}
+
+func handleResetForm(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !requireFormCSRF(w, r, d) {
+			return
+		}
+		_, err := d.Reset.Complete(r.Context(), r.PathValue("uuid"), r.PathValue("token"), gatehouse.Secret(r.PostForm.Get("password")))
+		if err != nil {
+			data := pageData{CSRFToken: pageCSRFToken(w, r, d)}
+			status := showError(w, r, d, &data, []string{"password"}, err)
+			if data.Errors != nil {
+				data.Next = resetAction(r) // a weak password: the link still works
+			}
+			renderPage(w, r, d.Logger, status, "reset_form", data)
+			return
+		}
+		http.Redirect(w, r, "/login?message="+url.QueryEscape("Your password was changed. Log in with the new one."), http.StatusSeeOther)
+	})
 }
