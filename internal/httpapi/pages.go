@@ -29,7 +29,7 @@ var stylesheet []byte
 // pageTemplates holds one template set per page, each with the layout.
 var pageTemplates = func() map[string]*template.Template {
 	pages := map[string]*template.Template{}
-	for _, name := range []string{"login", "signup", "home", "check_email", "settings", "reset_request", "reset_form"} {
+	for _, name := range []string{"login", "signup", "home", "check_email", "settings", "reset_request", "reset_form", "invite"} {
 		pages[name] = template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
 	return pages
@@ -57,6 +57,8 @@ func addPageRoutes(mux *http.ServeMux, d Deps) {
 	mux.Handle("POST /reset", handleResetRequestForm(d))
 	mux.Handle("GET /reset/{uuid}/{token}", handleResetPage(d))
 	mux.Handle("POST /reset/{uuid}/{token}", handleResetForm(d))
+	mux.Handle("GET /signup/{invite}", handleInvitePage(d))
+	mux.Handle("POST /signup/{invite}", handleInviteForm(d))
 	mux.Handle("GET /settings", handleSettingsPage(d))
 	mux.Handle("POST /settings/profile", handleSettingsForm(d, "profile"))
 	mux.Handle("POST /settings/password", handleSettingsForm(d, "password"))
@@ -473,5 +475,67 @@ func handleResetForm(d Deps) http.Handler {
 			return
 		}
 		http.Redirect(w, r, "/login?message="+url.QueryEscape("Your password was changed. Log in with the new one."), http.StatusSeeOther)
+	})
+}
+
+var inviteFields = []string{"first_name", "last_name", "password"}
+
+// invitePage fills the invite page's data, or reports why the invite
+// cannot be used.
+func invitePage(w http.ResponseWriter, r *http.Request, d Deps, data *pageData) (status int, ok bool) {
+	inv, org, err := d.Invites.Lookup(r.Context(), r.PathValue("invite"))
+	if err != nil {
+		status, _, data.Error = pageError(w, r, d.Logger, err)
+		data.Values = map[string]string{"organization": "an organization"}
+		return status, false
+	}
+	if data.Values == nil {
+		data.Values = map[string]string{"first_name": inv.FirstName}
+	}
+	data.Values["organization"] = org.Name
+	data.Email = inv.TargetEmail
+	data.Next = "/signup/" + url.PathEscape(inv.ID)
+	return http.StatusOK, true
+}
+
+// handleInvitePage shows the form that accepts an invite.
+func handleInvitePage(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		data := pageData{CSRFToken: pageCSRFToken(w, r, d)}
+		status, _ := invitePage(w, r, d, &data)
+		renderPage(w, r, d.Logger, status, "invite", data)
+	})
+}
+
+// handleInviteForm creates the invitee's account and signs them in.
+func handleInviteForm(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !requireFormCSRF(w, r, d) {
+			return
+		}
+		fail := func(err error) {
+			data := pageData{CSRFToken: pageCSRFToken(w, r, d),
+				Values: map[string]string{"first_name": r.PostForm.Get("first_name"), "last_name": r.PostForm.Get("last_name")}}
+			status := showError(w, r, d, &data, inviteFields, err)
+			if s, ok := invitePage(w, r, d, &data); !ok {
+				status = s
+			}
+			renderPage(w, r, d.Logger, status, "invite", data)
+		}
+		if err := throttle(r, d, d.SignupRate, "signup-address", clientIP(r)); err != nil {
+			fail(err)
+			return
+		}
+		user, err := d.Invites.SignupWithInvite(r.Context(), r.PathValue("invite"), r.PostForm.Get("first_name"), r.PostForm.Get("last_name"),
+			gatehouse.Secret(r.PostForm.Get("password")))
+		if err != nil {
+			fail(err)
+			return
+		}
+		if err := signIn(w, r, d, user, "password"); err != nil {
+			fail(err)
+			return
+		}
+		http.Redirect(w, r, "/", http.StatusSeeOther)
 	})
 }

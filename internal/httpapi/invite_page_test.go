@@ -1,0 +1,42 @@
+package httpapi
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/gatehouse-auth/gatehouse/internal/store"
+)
+
+func TestInvitePage(t *testing.T) {
+	ts := newTestServer(t, store.SQLite, serverOptions{})
+	owner := ownerBrowser(t, ts)
+	id := mustInvite(t, owner, "Ada@Example.com", 1)
+	path := "/signup/" + id
+
+	b := newBrowser(t, ts)
+	resp, html := b.page("GET", path, nil)
+	if resp.StatusCode != 200 || !strings.Contains(html, "Join Acme") || !strings.Contains(html, "Ada@Example.com") {
+		t.Fatalf("invite page: %d\n%s", resp.StatusCode, html)
+	}
+	// A weak password is explained next to its field; the invite still works.
+	resp, html = b.submit(path, path, map[string]string{"first_name": "Ada", "password": "password1"})
+	if resp.StatusCode != 400 || !strings.Contains(html, `id="password-error"`) || !strings.Contains(html, `value="Ada"`) {
+		t.Fatalf("weak password: %d\n%s", resp.StatusCode, html)
+	}
+	resp, _ = b.submit(path, path, map[string]string{"first_name": "Ada", "password": goodPassword})
+	if resp.StatusCode != 303 || resp.Header.Get("Location") != "/" {
+		t.Fatalf("accept invite: %d %v", resp.StatusCode, resp.Header)
+	}
+	if _, me := b.send("GET", "/api/users/@me", "", false); me["email"] != "Ada@Example.com" {
+		t.Fatalf("not signed in as the invitee: %v", me)
+	}
+	// The invite is spent, and a made-up one is refused.
+	for _, p := range []string{path, "/signup/00000000-0000-4000-8000-000000000000"} {
+		if resp, html := newBrowser(t, ts).page("GET", p, nil); resp.StatusCode != 400 || !strings.Contains(html, "not valid") || strings.Contains(html, `name="password"`) {
+			t.Fatalf("%s: %d\n%s", p, resp.StatusCode, html)
+		}
+	}
+	if strings.Contains(ts.logs.String(), id) {
+		t.Fatal("the invite id reached the log")
+	}
+}
