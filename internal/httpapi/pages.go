@@ -29,7 +29,7 @@ var stylesheet []byte
 // pageTemplates holds one template set per page, each with the layout.
 var pageTemplates = func() map[string]*template.Template {
 	pages := map[string]*template.Template{}
-	for _, name := range []string{"login", "signup", "home", "check_email", "settings", "reset_request", "reset_form", "invite"} {
+	for _, name := range []string{"login", "signup", "home", "check_email", "settings", "reset_request", "reset_form", "invite", "verify_email"} {
 		pages[name] = template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
 	return pages
@@ -59,6 +59,8 @@ func addPageRoutes(mux *http.ServeMux, d Deps) {
 	mux.Handle("POST /reset/{uuid}/{token}", handleResetForm(d))
 	mux.Handle("GET /signup/{invite}", handleInvitePage(d))
 	mux.Handle("POST /signup/{invite}", handleInviteForm(d))
+	mux.Handle("GET /verify_email/{uuid}/{token}", handleVerifyEmailPage(d))
+	mux.Handle("POST /verify_email/{uuid}/{token}", handleVerifyEmailForm(d))
 	mux.Handle("GET /settings", handleSettingsPage(d))
 	mux.Handle("POST /settings/profile", handleSettingsForm(d, "profile"))
 	mux.Handle("POST /settings/password", handleSettingsForm(d, "password"))
@@ -528,6 +530,46 @@ func handleInviteForm(d Deps) http.Handler {
 		}
 		user, err := d.Invites.SignupWithInvite(r.Context(), r.PathValue("invite"), r.PostForm.Get("first_name"), r.PostForm.Get("last_name"),
 			gatehouse.Secret(r.PostForm.Get("password")))
+		if err != nil {
+			fail(err)
+			return
+		}
+		if err := signIn(w, r, d, user, "password"); err != nil {
+			fail(err)
+			return
+		}
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+	})
+}
+
+// handleVerifyEmailPage is where the verification link lands. It asks for
+// a click rather than verifying on GET, so mail scanners that fetch links
+// do not spend the token.
+func handleVerifyEmailPage(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		data := pageData{CSRFToken: pageCSRFToken(w, r, d),
+			Next: "/verify_email/" + url.PathEscape(r.PathValue("uuid")) + "/" + url.PathEscape(r.PathValue("token"))}
+		renderPage(w, r, d.Logger, http.StatusOK, "verify_email", data)
+	})
+}
+
+// handleVerifyEmailForm verifies the address and signs the user in.
+func handleVerifyEmailForm(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !requireFormCSRF(w, r, d) {
+			return
+		}
+		fail := func(err error) {
+			data := pageData{CSRFToken: pageCSRFToken(w, r, d)}
+			status, _, msg := pageError(w, r, d.Logger, err)
+			data.Error = msg
+			renderPage(w, r, d.Logger, status, "verify_email", data)
+		}
+		if d.Verifier == nil {
+			fail(gatehouse.Invalid("email_not_available", "", "Email verification is not available on this instance."))
+			return
+		}
+		user, err := d.Verifier.Verify(r.Context(), r.PathValue("uuid"), r.PathValue("token"))
 		if err != nil {
 			fail(err)
 			return

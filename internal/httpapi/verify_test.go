@@ -136,3 +136,35 @@ func flipLast(token string) string {
 	}
 	return token[:len(token)-1] + last
 }
+
+func TestVerifyEmailPage(t *testing.T) {
+	ts := newTestServer(t, store.SQLite, serverOptions{empty: true, verifyEmail: true})
+	newBrowser(t, ts).send("POST", "/api/signup", signupBody("grace@example.com", goodPassword), false)
+	links := verificationLinks(t, ts)
+	if len(links) != 1 {
+		t.Fatal("no link")
+	}
+	path := "/verify_email/" + links[0][1] + "/" + links[0][2]
+	b := newBrowser(t, ts)
+	// Opening the link alone verifies nothing (mail scanners fetch links).
+	if resp, html := b.page("GET", path, nil); resp.StatusCode != 200 || !strings.Contains(html, `action="`+path+`"`) {
+		t.Fatalf("landing page: %d\n%s", resp.StatusCode, html)
+	}
+	if u, _ := ts.store.UserByEmail(t.Context(), "grace@example.com"); u.IsEmailVerified == nil || *u.IsEmailVerified {
+		t.Fatal("a GET verified the email")
+	}
+	resp, _ := b.submit(path, path, nil)
+	if resp.StatusCode != 303 || resp.Header.Get("Location") != "/" {
+		t.Fatalf("verify: %d %v", resp.StatusCode, resp.Header)
+	}
+	if _, me := b.send("GET", "/api/users/@me", "", false); me["is_email_verified"] != true {
+		t.Fatalf("not signed in and verified: %v", me)
+	}
+	resp, html := newBrowser(t, ts).submit(path, path, nil)
+	if resp.StatusCode != 400 || !strings.Contains(html, "invalid or has expired") {
+		t.Fatalf("spent link: %d\n%s", resp.StatusCode, html)
+	}
+	if strings.Contains(ts.logs.String(), links[0][2]) {
+		t.Fatal("the verification token reached the log")
+	}
+}
