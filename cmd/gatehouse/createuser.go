@@ -15,19 +15,17 @@ import (
 func cmdCreateUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	var email, pw, org, first, last string
 	var pwStdin, staff bool
-	var dataDir string
-	fs := flag.NewFlagSet("createuser", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&email, "email", "", "the owner's email address (required)")
-	fs.StringVar(&pw, "password", "", "the owner's password (or use --password-stdin)")
-	fs.BoolVar(&pwStdin, "password-stdin", false, "read the password from the first line of standard input")
-	fs.StringVar(&org, "organization", "", "the organization's name (required)")
-	fs.StringVar(&first, "first-name", "", "the owner's first name")
-	fs.StringVar(&last, "last-name", "", "the owner's last name")
-	fs.BoolVar(&staff, "staff", false, "make the user instance staff")
-	fs.StringVar(&dataDir, "data-dir", "", "directory of the SQLite database (env GATEHOUSE_DATA_DIR)")
-	if err := fs.Parse(args); err != nil {
-		return exitError{code: 2}
+	cfg, err := loadConfig("createuser", args, stderr, false, func(fs *flag.FlagSet) {
+		fs.StringVar(&email, "email", "", "the owner's email address (required)")
+		fs.StringVar(&pw, "password", "", "the owner's password (or use --password-stdin)")
+		fs.BoolVar(&pwStdin, "password-stdin", false, "read the password from the first line of standard input")
+		fs.StringVar(&org, "organization", "", "the organization's name (required)")
+		fs.StringVar(&first, "first-name", "", "the owner's first name")
+		fs.StringVar(&last, "last-name", "", "the owner's last name")
+		fs.BoolVar(&staff, "staff", false, "make the user instance staff")
+	})
+	if err != nil {
+		return err
 	}
 	if pwStdin {
 		line, err := bufio.NewReader(stdin).ReadString('\n')
@@ -37,16 +35,7 @@ func cmdCreateUser(ctx context.Context, args []string, stdin io.Reader, stdout, 
 		pw = strings.TrimRight(line, "\r\n")
 	}
 	if email == "" || pw == "" || org == "" {
-		fs.Usage()
 		return exitError{code: 2, msg: "gatehouse createuser: --email, --password (or --password-stdin) and --organization are required"}
-	}
-	var cfgArgs []string
-	if dataDir != "" {
-		cfgArgs = []string{"--data-dir", dataDir}
-	}
-	cfg, err := loadConfig("createuser", cfgArgs, stderr, false)
-	if err != nil {
-		return err
 	}
 	logger := newLogger(cfg, stderr)
 	st, err := openStore(ctx, cfg, logger)

@@ -13,19 +13,9 @@ import (
 // Bodies are not printed (they hold reset links).
 func cmdOutbox(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var limit int
-	var dataDir string
-	fs := flag.NewFlagSet("outbox", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.IntVar(&limit, "limit", 50, "how many messages to list, newest first")
-	fs.StringVar(&dataDir, "data-dir", "", "directory of the SQLite database (env GATEHOUSE_DATA_DIR)")
-	if err := fs.Parse(args); err != nil {
-		return exitError{code: 2}
-	}
-	var cfgArgs []string
-	if dataDir != "" {
-		cfgArgs = []string{"--data-dir", dataDir}
-	}
-	cfg, err := loadConfig("outbox", cfgArgs, stderr, false)
+	cfg, err := loadConfig("outbox", args, stderr, false, func(fs *flag.FlagSet) {
+		fs.IntVar(&limit, "limit", 50, "how many messages to list, newest first")
+	})
 	if err != nil {
 		return err
 	}

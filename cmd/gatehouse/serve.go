@@ -29,9 +29,11 @@ import (
 // shutdownGrace is how long in-flight requests get after SIGTERM.
 const shutdownGrace = 25 * time.Second
 
-// loadConfig reads the environment and applies the common flags. A bad
-// value stops the process with exit code 2 and a message per variable.
-func loadConfig(name string, args []string, stderr io.Writer, withAddr bool) (*config.Config, error) {
+// loadConfig reads the environment and parses the subcommand's flags: the
+// common ones (--data-dir, and --addr when withAddr) and those that extra
+// registers, on one flag set. A bad value stops the process with exit code
+// 2 and a message per variable.
+func loadConfig(name string, args []string, stderr io.Writer, withAddr bool, extra func(*flag.FlagSet)) (*config.Config, error) {
 	cfg, err := config.FromEnviron()
 	if err != nil {
 		var lines []string
@@ -45,6 +47,9 @@ func loadConfig(name string, args []string, stderr io.Writer, withAddr bool) (*c
 	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory for the SQLite database and the development secret key (env GATEHOUSE_DATA_DIR)")
 	if withAddr {
 		fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "address to listen on (env GATEHOUSE_ADDR)")
+	}
+	if extra != nil {
+		extra(fs)
 	}
 	if err := fs.Parse(args); err != nil {
 		return nil, exitError{code: 2}
@@ -80,7 +85,7 @@ func openStore(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*s
 }
 
 func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
-	cfg, err := loadConfig("serve", args, stderr, true)
+	cfg, err := loadConfig("serve", args, stderr, true, nil)
 	if err != nil {
 		return err
 	}
@@ -179,7 +184,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 }
 
 func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	cfg, err := loadConfig("migrate", args, stderr, false)
+	cfg, err := loadConfig("migrate", args, stderr, false, nil)
 	if err != nil {
 		return err
 	}
