@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"encoding/json"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -10,19 +9,12 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
+// list GETs a JSON array.
 func (b *browser) list(path string) (int, []map[string]any) {
 	b.t.Helper()
-	req, _ := http.NewRequest("GET", b.ts.url+path, nil)
-	for i := 0; i+1 < len(b.extra); i += 2 {
-		req.Header.Set(b.extra[i], b.extra[i+1])
-	}
-	resp, err := b.client.Do(req)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	defer resp.Body.Close()
+	resp, body := b.page("GET", path, nil)
 	var out []map[string]any
-	json.NewDecoder(resp.Body).Decode(&out)
+	json.Unmarshal([]byte(body), &out)
 	return resp.StatusCode, out
 }
 

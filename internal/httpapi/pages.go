@@ -296,11 +296,9 @@ func handleSignupForm(d Deps) http.Handler {
 			renderPage(w, r, d.Logger, http.StatusOK, "check_email", pageData{Email: u.Email})
 			return
 		}
-		if err := signIn(w, r, d, u, "password"); err != nil {
+		if err := signInAndGoHome(w, r, d, u); err != nil {
 			fail(err)
-			return
 		}
-		http.Redirect(w, r, "/", http.StatusSeeOther)
 	})
 }
 
@@ -534,11 +532,9 @@ func handleInviteForm(d Deps) http.Handler {
 			fail(err)
 			return
 		}
-		if err := signIn(w, r, d, user, "password"); err != nil {
+		if err := signInAndGoHome(w, r, d, user); err != nil {
 			fail(err)
-			return
 		}
-		http.Redirect(w, r, "/", http.StatusSeeOther)
 	})
 }
 
@@ -574,10 +570,18 @@ func handleVerifyEmailForm(d Deps) http.Handler {
 			fail(err)
 			return
 		}
-		if err := signIn(w, r, d, user, "password"); err != nil {
+		if err := signInAndGoHome(w, r, d, user); err != nil {
 			fail(err)
-			return
 		}
-		http.Redirect(w, r, "/", http.StatusSeeOther)
 	})
+}
+
+// signInAndGoHome starts a session for a user a page has just
+// authenticated (signup, invite, verified email) and sends the browser home.
+func signInAndGoHome(w http.ResponseWriter, r *http.Request, d Deps, user *gatehouse.User) error {
+	if err := signIn(w, r, d, user, "password"); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+	return nil
 }
