@@ -37,7 +37,7 @@ func hashWith(pw gatehouse.Secret, memoryKiB, timeCost uint32, threads uint8) ga
 	if _, err := rand.Read(salt); err != nil {
 		panic("password: crypto/rand failed: " + err.Error())
 	}
-	key := argon2.IDKey([]byte(pw.Reveal()), salt, timeCost, memoryKiB, threads, keyLen)
+	key := idKey([]byte(pw.Reveal()), salt, nil, nil, timeCost, memoryKiB, threads, keyLen)
 	return gatehouse.Secret(fmt.Sprintf("argon2$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
 		argon2.Version, memoryKiB, timeCost, threads, b64.EncodeToString(salt), b64.EncodeToString(key)))
 }
@@ -70,11 +70,12 @@ func Verify(pw gatehouse.Secret, stored gatehouse.Secret) (ok, needsRehash bool,
 	if err1 != nil || err2 != nil || len(want) == 0 || len(want) > 1024 {
 		return false, false, ErrUnknownFormat
 	}
-	derive := argon2.IDKey
+	var got []byte
 	if parts[1] == "argon2i" {
-		derive = argon2.Key
+		got = argon2.Key([]byte(pw.Reveal()), salt, uint32(t), uint32(m), uint8(p), uint32(len(want)))
+	} else {
+		got = idKey([]byte(pw.Reveal()), salt, nil, nil, uint32(t), uint32(m), uint8(p), uint32(len(want)))
 	}
-	got := derive([]byte(pw.Reveal()), salt, uint32(t), uint32(m), uint8(p), uint32(len(want)))
 	ok = subtle.ConstantTimeCompare(got, want) == 1
 	return ok, ok && (parts[1] != "argon2id" || m < int(memoryKiB) || t < int(timeCost)), nil
 }
