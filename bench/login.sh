@@ -36,6 +36,10 @@ ns=$(timeout 300 go test -run '^$' -bench '^BenchmarkArgon2idVerify$' -benchtime
      awk '/^BenchmarkArgon2idVerify/ { for (i = 2; i <= NF; i++) if ($i == "ns/op") print $(i-1) }')
 [ -n "$ns" ] || { echo "could not read ns/op from BenchmarkArgon2idVerify" >&2; exit 1; }
 cores=$(nproc)
+# The hash engine alone on every core at once (no server), same run.
+pns=$(timeout 300 go test -run '^$' -bench '^BenchmarkArgon2idVerifyParallel$' -benchtime 40x ./internal/httpapi/ |
+     awk '/^BenchmarkArgon2idVerifyParallel/ { for (i = 2; i <= NF; i++) if ($i == "ns/op") print $(i-1) }')
+[ -n "$pns" ] || { echo "could not read ns/op from BenchmarkArgon2idVerifyParallel" >&2; exit 1; }
 
 export SECRET_KEY=bench-secret-key-0123456789abcdef0123456789abcdef SITE_URL=https://bench.invalid
 mkdir -p "$work/data"
@@ -82,6 +86,7 @@ printf '%s\n%s\n' "$a" "$b" | python3 -c '
 import json, sys
 ns, cores, hwm_kb, rss_file, conns, flood = float(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6]
 srv_ticks, busy_ticks, t0, t1 = (float(x) for x in sys.argv[7].split())
+pns = float(sys.argv[8])
 a, b = (json.loads(l) for l in sys.stdin if l.strip())
 rss = [int(l) for l in open(rss_file) if l.strip().isdigit()]
 h = ns / 1e9
@@ -92,6 +97,7 @@ def status(r):
     if r.get("transport_errors"):
         parts.append("errors:%d" % r["transport_errors"])
     return " ".join(parts) or "-"
+print("hash engine alone on %d cores (no server): %.1f verifications/s = %.1f %% of the ceiling" % (cores, 1e9 / pns, 100 * ns / (cores * pns)))
 print("(a) %s conns: %.1f logins/s = %.1f %% of the ceiling (target >= 90 %%)  p50 %.1f ms  p99 %.1f ms  ok %d  non-2xx %s" % (
     conns, a["requests_per_s"], 100 * a["requests_per_s"] / ceiling, a["p50_ms"], a["p99_ms"], a["requests_ok"], status(a)))
 wall = t1 - t0
@@ -101,4 +107,4 @@ print("(b) %s conns: %.1f logins/s  ok(200) %d  non-2xx %s  p50 %.1f ms  p99 %.1
     flood, b["requests_per_s"], b["requests_ok"], status(b), b["p50_ms"], b["p99_ms"]))
 print("    server memory: peak VmRSS %.1f MB over %d samples (every 200 ms), VmHWM %.1f MB (target < 400 MB)" % (
     max(rss or [0]) / 1024, len(rss), hwm_kb / 1024))
-' "$ns" "$cores" "$hwm" "$work/rss.kb" "$conns" "$flood" "$cpu_a"
+' "$ns" "$cores" "$hwm" "$work/rss.kb" "$conns" "$flood" "$cpu_a" "$pns"

@@ -34,6 +34,27 @@ func BenchmarkArgon2idVerify(b *testing.B) {
 	}
 }
 
+// BenchmarkArgon2idVerifyParallel runs verifications on every core at
+// once with no server: ns/op is wall time per verification across all
+// cores. Serial ns/op ÷ (cores × this) is how much of the ceiling the hash
+// engine itself reaches on this machine; bench/login.sh prints it beside
+// the server's figure, so the server's own overhead can be told apart
+// from the machine's (cores sharing caches and memory bandwidth).
+func BenchmarkArgon2idVerifyParallel(b *testing.B) {
+	pw := gatehouse.Secret(ownerPassword)
+	stored := password.Hash(pw)
+	b.SetParallelism(max(1, runtime.NumCPU()/runtime.GOMAXPROCS(0)))
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if ok, _, err := password.Verify(pw, stored); err != nil || !ok {
+				b.Errorf("verify: ok=%v err=%v", ok, err)
+				return
+			}
+		}
+	})
+}
+
 // hashTime times n serial verifications and returns the mean.
 func hashTime(b *testing.B, n int) time.Duration {
 	b.Helper()
