@@ -73,6 +73,11 @@ type LoginResult struct {
 	// and browser in KnownDeviceWindow: the caller sends the notice (not
 	// after signup, where the device is simply registered).
 	NewDevice bool
+	// Reauth is true when the request already carried a live session of
+	// the same user: a re-authentication (B.11.2), which renews the
+	// session's login time but sends no new-device notice and asks for no
+	// email second factor.
+	Reauth bool
 }
 
 // errInvalidCredentials is the one answer for a wrong password, an unknown
@@ -164,8 +169,14 @@ func (a *AuthService) StartSession(ctx context.Context, user *User, in LoginInpu
 }
 
 func (a *AuthService) startSession(ctx context.Context, user *User, in LoginInput, method string) (*LoginResult, error) {
-	if in.PreviousSessionKey != "" {
-		if err := a.Store.DeleteSession(ctx, HashSessionKey(in.PreviousSessionKey)); err != nil {
+	now := a.now()
+	reauth := false
+	if in.PreviousSessionKey != "" && len(in.PreviousSessionKey) <= 128 {
+		hash := HashSessionKey(in.PreviousSessionKey)
+		if prev, err := a.Store.SessionByKeyHash(ctx, hash); err == nil && prev.UserID == user.ID && !prev.Expired(now) {
+			reauth = true
+		}
+		if err := a.Store.DeleteSession(ctx, hash); err != nil {
 			return nil, fmt.Errorf("login: ending the previous session: %w", err)
 		}
 	}
@@ -177,20 +188,19 @@ func (a *AuthService) startSession(ctx context.Context, user *User, in LoginInpu
 		}
 		org = o
 	}
-	now := a.now()
 	key, hash := NewSessionKey()
 	sess := &Session{PublicID: NewUUID(), UserID: user.ID, CreatedAt: now, LastActivityAt: now,
 		ExpiresAt: now.Add(SessionLifetime(org, a.SessionAge)), ClientIP: in.ClientIP, UserAgent: truncate(in.UserAgent, 512), LoginMethod: method}
 	if err := a.Store.CreateSession(ctx, hash, sess); err != nil {
 		return nil, fmt.Errorf("login: creating session: %w", err)
 	}
-	res := &LoginResult{User: user, Session: sess, SessionKey: key}
+	res := &LoginResult{User: user, Session: sess, SessionKey: key, Reauth: reauth}
 	if a.Devices != nil {
 		prev, err := a.Devices.SeeDevice(ctx, user.ID, DeviceFingerprint(in.ClientIP, in.UserAgent), now)
 		if err != nil {
 			return nil, fmt.Errorf("login: %w", err)
 		}
-		res.NewDevice = prev.IsZero() || now.Sub(prev) > KnownDeviceWindow
+		res.NewDevice = !reauth && (prev.IsZero() || now.Sub(prev) > KnownDeviceWindow)
 	}
 	return res, nil
 }

@@ -86,3 +86,57 @@ func TestDeviceFingerprint(t *testing.T) {
 		}
 	}
 }
+
+// Re-authentication (B.11.2): POST /api/login/ from a browser that already
+// holds a live session of the same user renews the session but sends no
+// new-device notice, even from a network the user has not used; a live
+// session of another user, or an ended one, does not count.
+func TestReauthSendsNoNewDeviceNotice(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := newTestServer(t, engine, serverOptions{trusted: "127.0.0.1", behind: true})
+		firefox := "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0"
+		b := newBrowser(t, ts)
+		b.extra = []string{"X-Forwarded-For", "203.0.113.10", "User-Agent", firefox}
+		if resp, _ := b.login("owner@example.com", ownerPassword); resp.StatusCode != 200 {
+			t.Fatal("login failed")
+		}
+		first := b.cookie(sessionCookie)
+		// The same browser moves to another network and re-authenticates.
+		b.extra = []string{"X-Forwarded-For", "198.51.100.7", "User-Agent", firefox}
+		if resp, body := b.login("owner@example.com", ownerPassword); resp.StatusCode != 200 {
+			t.Fatalf("re-auth: %d %v", resp.StatusCode, body)
+		}
+		if n := len(newDeviceMails(ts)); n != 1 {
+			t.Fatalf("re-auth sent a new-device notice: %d notices", n)
+		}
+		if second := b.cookie(sessionCookie); second == "" || second == first {
+			t.Fatal("re-auth must rotate the session id")
+		}
+		if resp, _ := b.send("GET", "/api/users/@me", "", false); resp.StatusCode != 200 {
+			t.Fatal("the re-authenticated session does not work")
+		}
+
+		// Another user's session in the cookie is no re-auth for this one.
+		other := joinByInvite(t, ts, b, "mallory@example.com", 1)
+		other.extra = []string{"X-Forwarded-For", "192.0.2.50", "User-Agent", firefox}
+		if resp, _ := other.login("owner@example.com", ownerPassword); resp.StatusCode != 200 {
+			t.Fatal("login over another user's session failed")
+		}
+		if n := len(newDeviceMails(ts)); n != 2 {
+			t.Fatalf("a login over another user's session must be a normal login: %d notices", n)
+		}
+		// An ended session in the cookie is no re-auth either.
+		stale := b.cookie(sessionCookie)
+		if resp, _ := b.send("POST", "/api/logout", "", true); resp.StatusCode >= 400 {
+			t.Fatalf("logout: %d", resp.StatusCode)
+		}
+		b.setCookie(sessionCookie, stale)
+		b.extra = []string{"X-Forwarded-For", "100.64.0.9", "User-Agent", firefox}
+		if resp, _ := b.login("owner@example.com", ownerPassword); resp.StatusCode != 200 {
+			t.Fatal("login failed")
+		}
+		if n := len(newDeviceMails(ts)); n != 3 {
+			t.Fatalf("a login with an ended session must be a normal login: %d notices", n)
+		}
+	})
+}
