@@ -71,10 +71,15 @@ type InviteStore interface {
 	// organization, in one transaction; ErrInviteInvalid when the invite is
 	// not pending at now, ErrConflict when the email is taken.
 	AcceptInvite(ctx context.Context, inviteID string, now time.Time, user *User) error
+	// JoinByInvite consumes the invite and adds an existing user to its
+	// organization; ErrInviteInvalid as AcceptInvite, ErrConflict when the
+	// user is already a member.
+	JoinByInvite(ctx context.Context, inviteID string, now time.Time, userID int64) error
 	// IsMember reports whether a user with email belongs to the organization.
 	IsMember(ctx context.Context, orgID, email string) (bool, error)
 	MembershipsOfUser(ctx context.Context, userID int64) ([]Membership, error)
 	OrganizationByID(ctx context.Context, id string) (*Organization, error)
+	UserByID(ctx context.Context, id int64) (*User, error)
 }
 
 // InviteService lets organization admins invite people, and invitees sign
@@ -292,4 +297,33 @@ func (s *InviteService) SignupWithInvite(ctx context.Context, inviteID, first, l
 		return nil, fmt.Errorf("accepting invite: %w", err)
 	}
 	return user, nil
+}
+
+// JoinWithInvite adds a signed-in user to the invite's organization: the
+// invite must be pending and addressed to the user's email (ignoring
+// case), and the user must not be a member yet. The invite is consumed in
+// the same transaction as the membership, so it works once.
+func (s *InviteService) JoinWithInvite(ctx context.Context, inviteID string, user *User) error {
+	inv, _, err := s.Lookup(ctx, inviteID)
+	if err != nil {
+		return err
+	}
+	if !strings.EqualFold(strings.TrimSpace(inv.TargetEmail), strings.TrimSpace(user.Email)) {
+		return Invalid("invalid_recipient", "", "This invite is intended for another email address.")
+	}
+	err = s.Store.JoinByInvite(ctx, inviteID, s.now(), user.ID)
+	switch {
+	case errors.Is(err, ErrInviteInvalid):
+		return errInvalidInvite()
+	case errors.Is(err, ErrConflict):
+		return Invalid("user_already_member", "", "User already is a member of the organization.")
+	case err != nil:
+		return fmt.Errorf("joining by invite: %w", err)
+	}
+	joined, err := s.Store.UserByID(ctx, user.ID)
+	if err != nil {
+		return fmt.Errorf("joining by invite: %w", err)
+	}
+	*user = *joined
+	return nil
 }

@@ -40,3 +40,34 @@ func TestInvitePage(t *testing.T) {
 		t.Fatal("the invite id reached the log")
 	}
 }
+
+// A signed-in user sees a join button instead of the account form, and
+// joining keeps their account and session.
+func TestInvitePageSignedIn(t *testing.T) {
+	ts := newTestServer(t, store.SQLite, serverOptions{multiOrg: true})
+	owner := ownerBrowser(t, ts)
+	grace := newBrowser(t, ts)
+	if resp, body := grace.send("POST", "/api/signup", signupBody("grace@example.com", goodPassword), false); resp.StatusCode != 201 {
+		t.Fatalf("signup: %d %v", resp.StatusCode, body)
+	}
+	session := grace.cookie(sessionCookie)
+	path := "/signup/" + mustInvite(t, owner, "grace@example.com", 1)
+	resp, html := grace.page("GET", path, nil)
+	if resp.StatusCode != 200 || !strings.Contains(html, "signed in as <strong>grace@example.com</strong>") || strings.Contains(html, `name="password"`) {
+		t.Fatalf("signed-in invite page: %d\n%s", resp.StatusCode, html)
+	}
+	resp, _ = grace.submit(path, path, map[string]string{})
+	if resp.StatusCode != 303 || resp.Header.Get("Location") != "/" {
+		t.Fatalf("join: %d %v", resp.StatusCode, resp.Header)
+	}
+	_, me := grace.send("GET", "/api/users/@me", "", false)
+	if org, _ := me["organization"].(map[string]any); org["id"] != ts.user.CurrentOrganizationID || grace.cookie(sessionCookie) != session {
+		t.Fatalf("after joining: organization %v, session kept %v", me["organization"], grace.cookie(sessionCookie) == session)
+	}
+	// Someone else's invite shows the reason next to the button.
+	other := mustInvite(t, owner, "ada@example.com", 1)
+	resp, html = grace.submit("/signup/"+other, "/signup/"+other, map[string]string{})
+	if resp.StatusCode != 400 || !strings.Contains(html, "intended for another email address") {
+		t.Fatalf("wrong recipient: %d\n%s", resp.StatusCode, html)
+	}
+}

@@ -19,7 +19,7 @@ func addInviteRoutes(mux *http.ServeMux, d Deps) {
 	mux.Handle("POST /api/organizations/{org}/invites", handleCreateInvite(d))
 	mux.Handle("DELETE /api/organizations/{org}/invites/{id}", handleDeleteInvite(d))
 	mux.Handle("GET /api/signup/{invite}", handleInviteInfo(d))
-	mux.Handle("POST /api/signup/{invite}", handleInviteSignup(d))
+	mux.Handle("POST /api/signup/{invite}", withSession(d, handleInviteSignup(d)))
 }
 
 func inviteJSON(inv *gatehouse.Invite, now time.Time) map[string]any {
@@ -107,10 +107,19 @@ func handleInviteInfo(d Deps) http.Handler {
 }
 
 // handleInviteSignup creates the invitee's account from the invite and
-// signs them in. Joining an existing account through an invite is not
-// supported: an email with an account gets the duplicate-email error.
+// signs them in. A signed-in user instead joins the invite's organization
+// with their existing account (the invite must be addressed to their
+// email); then no name or password is needed.
 func handleInviteSignup(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a := authFrom(r.Context()); a != nil {
+			if err := d.Invites.JoinWithInvite(r.Context(), r.PathValue("invite"), a.user); err != nil {
+				writeError(w, r, d.Logger, err)
+				return
+			}
+			writeInviteSignup(w, r, d, a.user)
+			return
+		}
 		if err := throttle(r, d, d.SignupRate, "signup-address", clientIP(r)); err != nil {
 			writeError(w, r, d.Logger, err)
 			return
@@ -136,18 +145,24 @@ func handleInviteSignup(d Deps) http.Handler {
 			writeError(w, r, d.Logger, err)
 			return
 		}
-		out := map[string]any{
-			"id": user.ID, "uuid": user.UUID, "email": user.Email, "first_name": user.FirstName, "last_name": user.LastName,
-			"is_email_verified": user.IsEmailVerified, "redirect_url": "/", "organization": nil, "team": nil,
-		}
-		if p, err := d.Accounts.Profile(r.Context(), user); err == nil {
-			if p.Organization != nil {
-				out["organization"] = map[string]any{"id": p.Organization.ID, "name": p.Organization.Name}
-			}
-			if p.Project != nil {
-				out["team"] = map[string]any{"id": p.Project.ID, "api_token": p.Project.APIToken}
-			}
-		}
-		writeJSON(w, http.StatusCreated, out)
+		writeInviteSignup(w, r, d, user)
 	})
+}
+
+// writeInviteSignup answers an invite signup or join with the user and the
+// organization and project they now work in.
+func writeInviteSignup(w http.ResponseWriter, r *http.Request, d Deps, user *gatehouse.User) {
+	out := map[string]any{
+		"id": user.ID, "uuid": user.UUID, "email": user.Email, "first_name": user.FirstName, "last_name": user.LastName,
+		"is_email_verified": user.IsEmailVerified, "redirect_url": "/", "organization": nil, "team": nil,
+	}
+	if p, err := d.Accounts.Profile(r.Context(), user); err == nil {
+		if p.Organization != nil {
+			out["organization"] = map[string]any{"id": p.Organization.ID, "name": p.Organization.Name}
+		}
+		if p.Project != nil {
+			out["team"] = map[string]any{"id": p.Project.ID, "api_token": p.Project.APIToken}
+		}
+	}
+	writeJSON(w, http.StatusCreated, out)
 }

@@ -1,7 +1,9 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -367,4 +369,107 @@ func TestInviteMailAndLogs(t *testing.T) {
 	if !strings.Contains(ts.logs.String(), `"/api/signup"`) {
 		t.Fatalf("plain signup path not logged as is:\n%s", ts.logs.String())
 	}
+}
+
+// A signed-in user accepts an invite with their existing account: no name
+// or password, the invite must be theirs, CSRF applies, it works once,
+// and they land in the inviting organization.
+func TestExistingUserJoinsByInvite(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := newTestServer(t, engine, serverOptions{multiOrg: true})
+		owner := ownerBrowser(t, ts)
+		orgID := ts.user.CurrentOrganizationID
+
+		grace := newBrowser(t, ts)
+		if resp, body := grace.send("POST", "/api/signup", signupBody("grace@example.com", goodPassword), false); resp.StatusCode != 201 {
+			t.Fatalf("signup: %d %v", resp.StatusCode, body)
+		}
+		other := newBrowser(t, ts)
+		if resp, body := other.send("POST", "/api/signup", signupBody("alan@example.com", goodPassword), false); resp.StatusCode != 201 {
+			t.Fatalf("signup: %d %v", resp.StatusCode, body)
+		}
+		id := mustInvite(t, owner, "Grace@Example.com", 8)
+
+		// Someone else's account cannot take Grace's invite.
+		resp, body := other.send("POST", "/api/signup/"+id+"/", `{}`, true)
+		if resp.StatusCode != 400 || body["code"] != "invalid_recipient" {
+			t.Fatalf("wrong recipient: %d %v", resp.StatusCode, body)
+		}
+		// Without the CSRF token a signed-in browser is refused.
+		if resp, body := grace.send("POST", "/api/signup/"+id+"/", `{}`, false); resp.StatusCode != 403 {
+			t.Fatalf("no CSRF: %d %v", resp.StatusCode, body)
+		}
+
+		// Two tabs accept at once: exactly one joins.
+		var wg sync.WaitGroup
+		codes := make([]int, 2)
+		for i := range codes {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				resp, _ := grace.send("POST", "/api/signup/"+id+"/", `{}`, true)
+				codes[i] = resp.StatusCode
+			}()
+		}
+		wg.Wait()
+		if !((codes[0] == 201 && codes[1] == 400) || (codes[0] == 400 && codes[1] == 201)) {
+			t.Fatalf("concurrent joins: %v, want one 201 and one 400", codes)
+		}
+		resp, me := grace.send("GET", "/api/users/@me", "", false)
+		org, _ := me["organization"].(map[string]any)
+		if resp.StatusCode != 200 || org["id"] != orgID {
+			t.Fatalf("after joining, current organization = %v, want %s", me["organization"], orgID)
+		}
+		if orgs, _ := me["organizations"].([]any); len(orgs) != 2 {
+			t.Fatalf("grace should belong to two organizations: %v", me["organizations"])
+		}
+		u, err := ts.store.UserByEmail(context.Background(), "grace@example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ms, err := ts.store.MembershipsOfUser(context.Background(), u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		level := 0
+		for _, m := range ms {
+			if m.OrganizationID == orgID {
+				level = int(m.Level)
+			}
+		}
+		if level != 8 {
+			t.Fatalf("membership level in the inviting organization = %d, want 8", level)
+		}
+		// Someone who became a member after the invite was sent (here by
+		// a direct insert) gets a clear error, not a second membership.
+		id2 := mustInvite(t, owner, "alan@example.com", 1)
+		alan, err := ts.store.UserByEmail(context.Background(), "alan@example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ts.store.DB().Exec(rebind(engine, `INSERT INTO memberships (organization_id, user_id, level, created_at) VALUES (?, ?, 1, CURRENT_TIMESTAMP)`), orgID, alan.ID); err != nil {
+			t.Fatal(err)
+		}
+		if resp, body := other.send("POST", "/api/signup/"+id2+"/", `{}`, true); resp.StatusCode != 400 || body["code"] != "user_already_member" {
+			t.Fatalf("already a member: %d %v", resp.StatusCode, body)
+		}
+	})
+}
+
+// rebind turns ? placeholders into PostgreSQL's $n for raw test SQL.
+func rebind(engine store.Engine, query string) string {
+	if engine != store.Postgres {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, c := range query {
+		if c == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
 }

@@ -80,6 +80,9 @@ type pageData struct {
 	Errors map[string]string
 	// Sessions are the signed-in user's sessions (settings page).
 	Sessions []sessionView
+	// SignedInAs is the signed-in user's email on pages that offer them
+	// something other than a new account (the invite page).
+	SignedInAs string
 }
 
 // sessionView is one row of the settings page's session list.
@@ -498,29 +501,46 @@ func invitePage(w http.ResponseWriter, r *http.Request, d Deps, data *pageData) 
 	return http.StatusOK, true
 }
 
-// handleInvitePage shows the form that accepts an invite.
+// handleInvitePage shows the form that accepts an invite: a new account's
+// fields, or for a signed-in user a button that joins with their account.
 func handleInvitePage(d Deps) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return withSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		data := pageData{CSRFToken: pageCSRFToken(w, r, d)}
+		if a := authFrom(r.Context()); a != nil {
+			data.SignedInAs = a.user.Email
+		}
 		status, _ := invitePage(w, r, d, &data)
 		renderPage(w, r, d.Logger, status, "invite", data)
-	})
+	}))
 }
 
-// handleInviteForm creates the invitee's account and signs them in.
+// handleInviteForm creates the invitee's account and signs them in, or
+// adds the signed-in user to the organization.
 func handleInviteForm(d Deps) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return withSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !requireFormCSRF(w, r, d) {
 			return
 		}
+		a := authFrom(r.Context())
 		fail := func(err error) {
 			data := pageData{CSRFToken: pageCSRFToken(w, r, d),
 				Values: map[string]string{"first_name": r.PostForm.Get("first_name"), "last_name": r.PostForm.Get("last_name")}}
+			if a != nil {
+				data.SignedInAs = a.user.Email
+			}
 			status := showError(w, r, d, &data, inviteFields, err)
 			if s, ok := invitePage(w, r, d, &data); !ok {
 				status = s
 			}
 			renderPage(w, r, d.Logger, status, "invite", data)
+		}
+		if a != nil {
+			if err := d.Invites.JoinWithInvite(r.Context(), r.PathValue("invite"), a.user); err != nil {
+				fail(err)
+				return
+			}
+			http.Redirect(w, r, "/", http.StatusSeeOther)
+			return
 		}
 		if err := throttle(r, d, d.SignupRate, "signup-address", clientIP(r)); err != nil {
 			fail(err)
@@ -535,7 +555,7 @@ func handleInviteForm(d Deps) http.Handler {
 		if err := signInAndGoHome(w, r, d, user); err != nil {
 			fail(err)
 		}
-	})
+	}))
 }
 
 // handleVerifyEmailPage is where the verification link lands. It asks for

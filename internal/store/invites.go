@@ -127,6 +127,41 @@ func (s *Store) AcceptInvite(ctx context.Context, inviteID string, now time.Time
 	})
 }
 
+// JoinByInvite consumes the invite and makes an existing user a member of
+// its organization at its level, with that organization and its first
+// project as current, in one transaction. Like AcceptInvite, of concurrent
+// uses exactly one succeeds (the others get gatehouse.ErrInviteInvalid);
+// a user who is already a member gets gatehouse.ErrConflict and the invite
+// stays pending.
+func (s *Store) JoinByInvite(ctx context.Context, inviteID string, now time.Time, userID int64) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		var (
+			orgID string
+			level int
+		)
+		err := tx.QueryRowContext(ctx, s.q(`UPDATE invites SET used_at = ? WHERE id = ? AND used_at IS NULL AND expires_at > ? RETURNING organization_id, level`),
+			now.UnixMilli(), inviteID, now.UnixMilli()).Scan(&orgID, &level)
+		if errors.Is(err, sql.ErrNoRows) {
+			return gatehouse.ErrInviteInvalid
+		}
+		if err != nil {
+			return fmt.Errorf("store: consuming invite: %w", mapErr(err))
+		}
+		if err := s.insertMembership(ctx, tx, &gatehouse.Membership{OrganizationID: orgID, UserID: userID, Level: gatehouse.MembershipLevel(level)}, now.UTC()); err != nil {
+			return err
+		}
+		var projectID sql.NullInt64
+		err = tx.QueryRowContext(ctx, s.q(`SELECT id FROM projects WHERE organization_id = ? ORDER BY id LIMIT 1`), orgID).Scan(&projectID)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("store: finding first project: %w", mapErr(err))
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE users SET current_organization_id = ?, current_project_id = ? WHERE id = ?`), orgID, projectID, userID); err != nil {
+			return fmt.Errorf("store: switching to the joined organization: %w", mapErr(err))
+		}
+		return nil
+	})
+}
+
 // IsMember reports whether a user with email (ignoring case) belongs to
 // the organization.
 func (s *Store) IsMember(ctx context.Context, orgID, email string) (bool, error) {
