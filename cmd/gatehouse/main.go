@@ -24,6 +24,8 @@ Usage:
   gatehouse generate-secret                                       print a new SECRET_KEY
   gatehouse createuser --email E --password P --organization O    create an organization, its default
                                                                   project and its owner
+  gatehouse domain verify --domain D [--force]                   check an organization domain's DNS challenge
+                                                                  now, or mark it verified without DNS
   gatehouse outbox [--limit 50]                                  list queued, sent and failed emails
   gatehouse version                                               print the version
 
@@ -73,6 +75,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cmdCreateUser(ctx, rest, stdin, stdout, stderr)
 	case "outbox":
 		return cmdOutbox(ctx, rest, stdout, stderr)
+	case "domain":
+		return cmdDomain(ctx, rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "gatehouse", versionString())
 		return nil

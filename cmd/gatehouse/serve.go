@@ -126,6 +126,10 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	if cfg.EmailConfigured() {
 		verifier = &gatehouse.EmailVerifier{Store: st, Key: keyring.For(secretkey.PurposeEmailVerify)}
 	}
+	domains := &gatehouse.DomainService{Store: st, Resolver: dnsResolver(cfg.DNSResolver), Logger: logger}
+	reset := httpapi.NewResetService(st, keyring.For(secretkey.PurposePasswordReset), limiter, mailer,
+		hasher.Hash, password.CheckStrength, cfg.SiteURL.String())
+	reset.SSO = domains
 	handler := httpapi.NewServer(httpapi.Deps{
 		Logger:          logger,
 		Resolver:        netguard.NewResolver(cfg.TrustedProxies, cfg.TrustAllProxies, cfg.IsBehindProxy),
@@ -133,7 +137,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		Cookies:         cookies.Policy{Secure: cfg.SecureCookies},
 		Database:        st,
 		Capture:         &gatehouse.CaptureService{Store: st},
-		Auth:            &gatehouse.AuthService{Store: st, Passwords: hasher, SessionAge: cfg.SessionCookieAge, Guard: lockout, Devices: st, RequireVerifiedEmail: cfg.EmailConfigured()},
+		Auth:            &gatehouse.AuthService{Store: st, Passwords: hasher, SessionAge: cfg.SessionCookieAge, Guard: lockout, Devices: st, RequireVerifiedEmail: cfg.EmailConfigured(), SSO: domains},
 		Accounts:        accounts,
 		SiteURL:         cfg.SiteURL,
 		Mail:            mailer,
@@ -142,10 +146,10 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		MultiOrgEnabled: cfg.MultiOrgEnabled,
 		SignupRate:      cfg.SignupRate,
 		Verifier:        verifier,
-		Reset: httpapi.NewResetService(st, keyring.For(secretkey.PurposePasswordReset), limiter, mailer,
-			hasher.Hash, password.CheckStrength, cfg.SiteURL.String()),
-		Invites: &gatehouse.InviteService{Store: st, Accounts: accounts},
-		Version: version,
+		Reset:           reset,
+		Invites:         &gatehouse.InviteService{Store: st, Accounts: accounts, SSO: domains},
+		Domains:         domains,
+		Version:         version,
 	})
 	srv := &http.Server{
 		Handler:           handler,

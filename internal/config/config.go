@@ -7,6 +7,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"net/url"
 	"os"
@@ -50,6 +51,9 @@ type Config struct {
 
 	MultiOrgEnabled bool           // MULTI_ORG_ENABLED: anyone may sign up a new organization
 	SignupRate      ratelimit.Rate // SIGNUP_RATE, signups per client address, default 5/day
+	// DNSResolver (DNS_RESOLVER, host:port) is the DNS server domain
+	// verification asks; empty means the system resolver.
+	DNSResolver string
 }
 
 // Email is the outbound mail configuration (EMAIL_*).
@@ -117,6 +121,12 @@ func Load(lookup func(string) (string, bool)) (*Config, error) {
 		DefaultFrom: p.str("EMAIL_DEFAULT_FROM", "root@localhost"),
 	}
 	c.MultiOrgEnabled = p.boolean("MULTI_ORG_ENABLED", false)
+	c.DNSResolver = p.str("DNS_RESOLVER", "")
+	if c.DNSResolver != "" {
+		if _, _, err := net.SplitHostPort(c.DNSResolver); err != nil {
+			p.fail("DNS_RESOLVER", "must be host:port, e.g. 1.1.1.1:53")
+		}
+	}
 	c.SignupRate = p.rate("SIGNUP_RATE", "5/day")
 	if c.Email.UseTLS && c.Email.UseSSL {
 		p.fail("EMAIL_USE_TLS", "EMAIL_USE_TLS and EMAIL_USE_SSL are mutually exclusive; set at most one")

@@ -47,6 +47,9 @@ type AuthService struct {
 	// verification (explicitly false; legacy unset is let through). On when
 	// email is configured.
 	RequireVerifiedEmail bool
+	// SSO refuses passwords for emails whose domain enforces another
+	// sign-in method (B.10.4); nil: no domain enforces anything.
+	SSO SSOPolicy
 	// SessionAge is the instance default lifetime (SESSION_COOKIE_AGE).
 	SessionAge time.Duration
 	Now        func() time.Time
@@ -102,6 +105,9 @@ func (a *AuthService) Login(ctx context.Context, in LoginInput) (*LoginResult, e
 	}
 	if in.Password == "" {
 		return nil, Invalid("required", "password", "This field is required.")
+	}
+	if err := checkSSO(ctx, a.SSO, email); err != nil {
+		return nil, err
 	}
 	if a.Guard != nil {
 		if err := a.Guard.Check(ctx, email, in.ClientIP); err != nil {

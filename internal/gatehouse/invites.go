@@ -89,6 +89,9 @@ type InviteService struct {
 	// Accounts supplies the password policy and hashing of new users.
 	Accounts *AccountService
 	Now      func() time.Time
+	// SSO refuses password signups for emails whose domain enforces SSO
+	// (those invitees sign in with the enforced method); nil: none.
+	SSO SSOPolicy
 }
 
 func (s *InviteService) now() time.Time {
@@ -271,6 +274,9 @@ func (s *InviteService) SignupWithInvite(ctx context.Context, inviteID, first, l
 	}
 	inv, _, err := s.Lookup(ctx, inviteID)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkSSO(ctx, s.SSO, inv.TargetEmail); err != nil {
 		return nil, err
 	}
 	if err := s.Accounts.checkPassword(pw, inv.TargetEmail, first, last); err != nil {

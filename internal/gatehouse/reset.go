@@ -57,6 +57,8 @@ type Notify func(ctx context.Context, to, subject, text string) error
 type ResetService struct {
 	Store ResetStore
 	Key   Signer
+	// SSO refuses resets for emails whose domain enforces SSO; nil: none.
+	SSO SSOPolicy
 	// Throttle limits requests per email; nil: no throttle (tests only).
 	Throttle ResetThrottle
 	// Notify queues emails; nil drops them.
@@ -112,9 +114,11 @@ func (s *ResetService) Request(ctx context.Context, email, clientIP string) erro
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("reset: finding user: %w", err)
 	}
-	// SSO enforcement hook: once SSO exists, a domain that enforces SSO
-	// answers 400 sso_enforced here (B.4.4), for known and unknown emails
-	// alike.
+	// A domain that enforces SSO answers 400 sso_enforced (B.4.4), for
+	// known and unknown emails alike.
+	if err := checkSSO(ctx, s.SSO, email); err != nil {
+		return err
+	}
 	now := s.now()
 	if user == nil || !user.IsActive {
 		// Spend the same work as a real request (the same queries, matching

@@ -254,9 +254,23 @@ func handlePrecheck(d Deps) http.Handler {
 			writeError(w, r, d.Logger, err)
 			return
 		}
-		// SSO enforcement and SAML arrive with the SSO issues; until then no
-		// domain enforces anything.
-		writeJSON(w, http.StatusOK, map[string]any{"sso_enforcement": nil, "saml_available": false})
+		var enforced any
+		saml := false
+		if d.Domains != nil {
+			provider, err := d.Domains.EnforcedProvider(r.Context(), in.Email)
+			if err != nil {
+				writeError(w, r, d.Logger, err)
+				return
+			}
+			if provider != "" {
+				enforced = provider
+			}
+			if saml, err = d.Domains.SAMLAvailable(r.Context(), in.Email); err != nil {
+				writeError(w, r, d.Logger, err)
+				return
+			}
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"sso_enforcement": enforced, "saml_available": saml})
 	})
 }
 

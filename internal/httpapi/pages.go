@@ -26,6 +26,12 @@ var templateFS embed.FS
 //go:embed static/gatehouse.css
 var stylesheet []byte
 
+// loginScript hides the password field when the email's domain enforces
+// SSO (the login page works without it).
+//
+//go:embed static/login.js
+var loginScript []byte
+
 // pageTemplates holds one template set per page, each with the layout.
 var pageTemplates = func() map[string]*template.Template {
 	pages := map[string]*template.Template{}
@@ -47,7 +53,8 @@ const maxMessageLength = 300
 
 // addPageRoutes registers the HTML pages and their stylesheet.
 func addPageRoutes(mux *http.ServeMux, d Deps) {
-	mux.Handle("GET /static/gatehouse.css", handleStylesheet())
+	mux.Handle("GET /static/gatehouse.css", handleStatic("text/css; charset=utf-8", stylesheet))
+	mux.Handle("GET /static/login.js", handleStatic("text/javascript; charset=utf-8", loginScript))
 	mux.Handle("GET /login", handleLoginPage(d))
 	mux.Handle("POST /login", handleLoginForm(d))
 	mux.Handle("GET /signup", handleSignupPage(d))
@@ -80,6 +87,9 @@ type pageData struct {
 	Errors map[string]string
 	// Sessions are the signed-in user's sessions (settings page).
 	Sessions []sessionView
+	// SSOProvider is the sign-in method the email's domain enforces (login
+	// page): the password field is hidden and the user told to use it.
+	SSOProvider string
 	// SignedInAs is the signed-in user's email on pages that offer them
 	// something other than a new account (the invite page).
 	SignedInAs string
@@ -241,6 +251,11 @@ func handleLoginForm(d Deps) http.Handler {
 				data.Next = next
 			}
 			status := showError(w, r, d, &data, loginFields, err)
+			if e, ok := gatehouse.AsError(err); ok && e.Code == "sso_enforced" && d.Domains != nil {
+				if provider, perr := d.Domains.EnforcedProvider(r.Context(), email); perr == nil {
+					data.SSOProvider = provider
+				}
+			}
 			renderPage(w, r, d.Logger, status, "login", data)
 			return
 		}
@@ -319,13 +334,13 @@ func handleHomePage(d Deps) http.Handler {
 	}))
 }
 
-// handleStylesheet serves the pages' one stylesheet.
-func handleStylesheet() http.Handler {
+// handleStatic serves an embedded file (the stylesheet, the login script).
+func handleStatic(contentType string, body []byte) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Type", "text/css; charset=utf-8")
+		h.Set("Content-Type", contentType)
 		h.Set("Cache-Control", "public, max-age=3600")
-		w.Write(stylesheet)
+		w.Write(body)
 	})
 }
 

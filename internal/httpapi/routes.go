@@ -25,6 +25,7 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	addAccountRoutes(mux, d)
 	addResetRoutes(mux, d)
 	addInviteRoutes(mux, d)
+	addDomainRoutes(mux, d)
 	addPageRoutes(mux, d)
 
 	mux.Handle("/", handleNotFound(d.Logger))

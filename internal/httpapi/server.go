@@ -35,6 +35,9 @@ type Deps struct {
 	Accounts  *gatehouse.AccountService
 	// Invites runs organization invites and invite signup.
 	Invites *gatehouse.InviteService
+	// Domains manages organization domains and answers which sign-in
+	// method an email's domain enforces (precheck).
+	Domains *gatehouse.DomainService
 	// Reset runs the password-reset flow (/api/reset/); build it with
 	// NewResetService.
 	Reset *gatehouse.ResetService

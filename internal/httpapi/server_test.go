@@ -74,6 +74,8 @@ type serverOptions struct {
 	// verifyEmail runs as an instance with email configured: signups
 	// must verify their address before signing in.
 	verifyEmail bool
+	// dnsAddr is the DNS server domain verification asks (dnstest).
+	dnsAddr string
 }
 
 func mustRate(s string) ratelimit.Rate {
@@ -155,6 +157,9 @@ func newTestServer(t testing.TB, engine store.Engine, o serverOptions) *testServ
 		db = o.database
 	}
 	outbox := &fakeMailer{}
+	domains := &gatehouse.DomainService{Store: st, Resolver: testResolver(o.dnsAddr), Now: o.now, Logger: slog.New(slog.NewJSONHandler(logs, nil))}
+	reset := newTestReset(st, counters, outbox, o.now)
+	reset.SSO = domains
 	h := NewServer(Deps{
 		Logger:    slog.New(slog.NewJSONHandler(logs, nil)),
 		Resolver:  netguard.NewResolver(trusted, o.trustAll, o.behind),
@@ -163,11 +168,12 @@ func newTestServer(t testing.TB, engine store.Engine, o serverOptions) *testServ
 		Database:  db,
 		Capture:   &gatehouse.CaptureService{Store: st},
 		Auth: &gatehouse.AuthService{Store: st, Passwords: password.NewHasher(0, 0), SessionAge: 90 * 24 * time.Hour, Now: o.now,
-			Guard: ratelimit.NewLoginLockout(ratelimit.New(counters), 5, 30*time.Minute), Devices: st, RequireVerifiedEmail: o.verifyEmail},
+			Guard: ratelimit.NewLoginLockout(ratelimit.New(counters), 5, 30*time.Minute), Devices: st, RequireVerifiedEmail: o.verifyEmail, SSO: domains},
 		Accounts: accounts,
-		Invites:  &gatehouse.InviteService{Store: st, Accounts: accounts, Now: o.now},
+		Invites:  &gatehouse.InviteService{Store: st, Accounts: accounts, Now: o.now, SSO: domains},
+		Domains:  domains,
 		SiteURL:  mustURL("https://gatehouse.example.com"),
-		Reset:    newTestReset(st, counters, outbox, o.now),
+		Reset:    reset,
 		Mail:     outbox,
 		Limiter:  ratelimit.New(counters),
 

@@ -1,0 +1,321 @@
+package httpapi
+
+import (
+	"context"
+	"net"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/gatehouse-auth/gatehouse/internal/dnstest"
+	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/store"
+)
+
+// testResolver asks the DNS server at addr, or nothing at all when addr is
+// empty (every lookup fails), so no test depends on real DNS.
+func testResolver(addr string) gatehouse.TXTResolver {
+	if addr == "" {
+		addr = "127.0.0.1:1" // nothing listens: lookups fail fast
+	}
+	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, addr)
+	}}
+}
+
+func startDNS(t *testing.T) *dnstest.Server {
+	t.Helper()
+	dns, err := dnstest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dns.Close() })
+	return dns
+}
+
+// addDomain claims domain for the owner's organization and returns its id
+// and challenge.
+func addDomain(t *testing.T, owner *browser, domain string) (id, challenge string) {
+	t.Helper()
+	resp, body := owner.send("POST", "/api/organizations/@current/domains/", `{"domain":"`+domain+`"}`, true)
+	if resp.StatusCode != 201 {
+		t.Fatalf("create domain %s: %d %v", domain, resp.StatusCode, body)
+	}
+	return body["id"].(string), body["verification_challenge"].(string)
+}
+
+func TestDomainsVerifyByDNS(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+		dns := startDNS(t)
+		ts := newTestServer(t, engine, serverOptions{dnsAddr: dns.Addr})
+		owner := ownerBrowser(t, ts)
+		base := "/api/organizations/" + ts.user.CurrentOrganizationID + "/domains/"
+
+		for _, bad := range []string{"", "Acme.Example", "acme", "-acme.example", "acme..example", "acme.example/x", "http://acme.example"} {
+			resp, body := owner.send("POST", base, `{"domain":"`+bad+`"}`, true)
+			if resp.StatusCode != 400 || body["attr"] != "domain" {
+				t.Errorf("domain %q: %d %v, want 400 on domain", bad, resp.StatusCode, body)
+			}
+		}
+		id, challenge := addDomain(t, owner, "acme.example")
+		if len(challenge) != 43 {
+			t.Fatalf("challenge %q: want 43 URL-safe characters", challenge)
+		}
+		// Taken, by this or any organization.
+		if resp, body := owner.send("POST", base, `{"domain":"acme.example"}`, true); resp.StatusCode != 400 || body["code"] != "unique" {
+			t.Fatalf("duplicate: %d %v", resp.StatusCode, body)
+		}
+		// Enforcement and JIT wait for verification.
+		for _, patch := range []string{`{"sso_enforcement":"saml"}`, `{"jit_provisioning_enabled":true}`} {
+			if resp, body := owner.send("PATCH", base+id+"/", patch, true); resp.StatusCode != 400 || body["code"] != "verification_required" {
+				t.Fatalf("%s before verification: %d %v", patch, resp.StatusCode, body)
+			}
+		}
+		// No record, then a wrong one: still unverified, the retry noted.
+		for _, records := range [][]string{nil, {"not-the-challenge", challenge + "x"}} {
+			if records != nil {
+				dns.SetTXT("_posthog-challenge.acme.example", records...)
+			}
+			resp, body := owner.send("POST", base+id+"/verify/", ``, true)
+			if resp.StatusCode != 200 || body["is_verified"] != false {
+				t.Fatalf("verify with %v: %d %v", records, resp.StatusCode, body)
+			}
+		}
+		d, err := ts.store.DomainByID(context.Background(), id)
+		if err != nil || d.LastVerificationRetry == nil || d.IsVerified() {
+			t.Fatalf("after failed attempts: %+v %v", d, err)
+		}
+		// The record at another name proves nothing.
+		dns.SetTXT("acme.example", challenge)
+		if _, body := owner.send("POST", base+id+"/verify/", ``, true); body["is_verified"] != false {
+			t.Fatal("a TXT record outside _posthog-challenge verified the domain")
+		}
+		dns.SetTXT("_posthog-challenge.acme.example", "unrelated", challenge)
+		resp, body := owner.send("POST", base+id+"/verify/", ``, true)
+		if resp.StatusCode != 200 || body["is_verified"] != true || body["verified_at"] == nil {
+			t.Fatalf("verify: %d %v", resp.StatusCode, body)
+		}
+		if resp, body := owner.send("POST", base+id+"/verify/", ``, true); resp.StatusCode != 400 || body["code"] != "already_verified" {
+			t.Fatalf("second verify: %d %v", resp.StatusCode, body)
+		}
+		resp, body = owner.send("PATCH", base+id+"/", `{"jit_provisioning_enabled":true,"sso_enforcement":"saml"}`, true)
+		if resp.StatusCode != 200 || body["jit_provisioning_enabled"] != true || body["sso_enforcement"] != "saml" || body["has_saml"] != false {
+			t.Fatalf("patch after verification: %d %v", resp.StatusCode, body)
+		}
+		if resp, body := owner.send("PATCH", base+id+"/", `{"sso_enforcement":"myspace"}`, true); resp.StatusCode != 400 || body["attr"] != "sso_enforcement" {
+			t.Fatalf("unknown backend: %d %v", resp.StatusCode, body)
+		}
+		resp, list := owner.send("GET", base, ``, false)
+		if results, _ := list["results"].([]any); resp.StatusCode != 200 || len(results) != 1 || list["count"] != float64(1) {
+			t.Fatalf("list: %d %v", resp.StatusCode, list)
+		}
+		if resp, _ := owner.send("DELETE", base+id+"/", ``, true); resp.StatusCode != 204 {
+			t.Fatalf("delete: %d", resp.StatusCode)
+		}
+		if resp, _ := owner.send("GET", base+id+"/", ``, false); resp.StatusCode != 404 {
+			t.Fatalf("after delete: %d", resp.StatusCode)
+		}
+	})
+}
+
+func TestDomainsPermissions(t *testing.T) {
+	ts := newTestServer(t, store.SQLite, serverOptions{multiOrg: true})
+	owner := ownerBrowser(t, ts)
+	id, _ := addDomain(t, owner, "acme.example")
+	base := "/api/organizations/@current/domains/"
+
+	member := joinByInvite(t, ts, owner, "member@example.com", 1)
+	if resp, body := member.send("GET", base, ``, false); resp.StatusCode != 200 || body["count"] != float64(1) {
+		t.Fatalf("member list: %d %v", resp.StatusCode, body)
+	}
+	for _, c := range []struct{ method, path, body string }{
+		{"POST", base, `{"domain":"other.example"}`},
+		{"PATCH", base + id + "/", `{"saml_entity_id":"x"}`},
+		{"POST", base + id + "/verify/", ``},
+		{"DELETE", base + id + "/", ``},
+	} {
+		if resp, body := member.send(c.method, c.path, c.body, true); resp.StatusCode != 403 {
+			t.Errorf("member %s %s: %d %v, want 403", c.method, c.path, resp.StatusCode, body)
+		}
+	}
+	// Someone else's organization is invisible, not forbidden.
+	outsider := newBrowser(t, ts)
+	if resp, _ := outsider.send("POST", "/api/signup", signupBody("out@example.com", goodPassword), false); resp.StatusCode != 201 {
+		t.Fatal("signup failed")
+	}
+	other := "/api/organizations/" + ts.user.CurrentOrganizationID + "/domains/"
+	if resp, _ := outsider.send("GET", other, ``, false); resp.StatusCode != 404 {
+		t.Fatalf("outsider list: %d, want 404", resp.StatusCode)
+	}
+	if resp, _ := outsider.send("GET", other+id+"/", ``, false); resp.StatusCode != 404 {
+		t.Fatalf("outsider get: %d, want 404", resp.StatusCode)
+	}
+	// Claiming a domain another organization holds fails.
+	if resp, body := outsider.send("POST", "/api/organizations/@current/domains/", `{"domain":"acme.example"}`, true); resp.StatusCode != 400 || body["code"] != "unique" {
+		t.Fatalf("claim a taken domain: %d %v", resp.StatusCode, body)
+	}
+	if resp, _ := newBrowser(t, ts).send("GET", other, ``, false); resp.StatusCode != 401 && resp.StatusCode != 403 {
+		t.Fatalf("anonymous list: %d", resp.StatusCode)
+	}
+}
+
+// enforceSAML verifies acme.example without DNS, configures a SAML IdP on it
+// and enforces SAML.
+func enforceSAML(t *testing.T, ts *testServer, owner *browser) {
+	t.Helper()
+	id, _ := addDomain(t, owner, "acme.example")
+	if _, err := ts.store.DB().Exec(rebind(storeEngine(ts), `UPDATE organization_domains SET verified_at = 1 WHERE id = ?`), id); err != nil {
+		t.Fatal(err)
+	}
+	resp, body := owner.send("PATCH", "/api/organizations/@current/domains/"+id+"/",
+		`{"sso_enforcement":"saml","saml_entity_id":"https://idp.acme.example","saml_acs_url":"https://idp.acme.example/sso","saml_x509_cert":"MIIC..."}`, true)
+	if resp.StatusCode != 200 || body["has_saml"] != true {
+		t.Fatalf("configure SAML: %d %v", resp.StatusCode, body)
+	}
+}
+
+func storeEngine(ts *testServer) store.Engine { return ts.store.Engine() }
+
+// With SAML enforced on acme.example, passwords stop working there: login,
+// reset and invite signup answer sso_enforced, and precheck says so; other
+// domains are untouched.
+func TestSSOEnforcement(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := newTestServer(t, engine, serverOptions{})
+		owner := ownerBrowser(t, ts)
+		inviteID := mustInvite(t, owner, "ada@acme.example", 1)
+		// The invitee joins before enforcement starts, with a password.
+		ada := newBrowser(t, ts)
+		if resp, body := ada.send("POST", "/api/signup/"+mustInvite(t, owner, "grace@acme.example", 1)+"/", inviteSignupBody("Grace", goodPassword), false); resp.StatusCode != 201 {
+			t.Fatalf("invite signup before enforcement: %d %v", resp.StatusCode, body)
+		}
+
+		precheck := func(email string) map[string]any {
+			_, body := newBrowser(t, ts).send("POST", "/api/login/precheck", `{"email":"`+email+`"}`, false)
+			return body
+		}
+		if body := precheck("grace@acme.example"); body["sso_enforcement"] != nil || body["saml_available"] != false {
+			t.Fatalf("precheck before enforcement: %v", body)
+		}
+		enforceSAML(t, ts, owner)
+		if body := precheck("grace@ACME.example"); body["sso_enforcement"] != "saml" || body["saml_available"] != true {
+			t.Fatalf("precheck: %v", body)
+		}
+		if body := precheck("owner@example.com"); body["sso_enforcement"] != nil || body["saml_available"] != false {
+			t.Fatalf("precheck elsewhere: %v", body)
+		}
+
+		// The right password is refused, before any password check.
+		resp, body := newBrowser(t, ts).login("grace@acme.example", goodPassword)
+		if resp.StatusCode != 400 || body["code"] != "sso_enforced" || body["detail"] != "You can only login with SSO for this account (saml)." {
+			t.Fatalf("login: %d %v", resp.StatusCode, body)
+		}
+		// Unknown addresses in the domain get the same answer.
+		if resp, body := newBrowser(t, ts).login("nobody@acme.example", "whatever it is"); resp.StatusCode != 400 || body["code"] != "sso_enforced" {
+			t.Fatalf("unknown email login: %d %v", resp.StatusCode, body)
+		}
+		for _, email := range []string{"grace@acme.example", "nobody@acme.example"} {
+			resp, body := newBrowser(t, ts).send("POST", "/api/reset/", `{"email":"`+email+`"}`, false)
+			if resp.StatusCode != 400 || body["code"] != "sso_enforced" {
+				t.Fatalf("reset for %s: %d %v", email, resp.StatusCode, body)
+			}
+		}
+		if resp, body := newBrowser(t, ts).send("POST", "/api/signup/"+inviteID+"/", inviteSignupBody("Ada", goodPassword), false); resp.StatusCode != 400 || body["code"] != "sso_enforced" {
+			t.Fatalf("invite signup: %d %v", resp.StatusCode, body)
+		}
+		for _, m := range ts.mail.messages() {
+			if strings.Contains(m.To, "acme.example") && strings.Contains(strings.ToLower(m.Subject), "reset") {
+				t.Fatalf("a reset mail went out under enforcement: %+v", m)
+			}
+		}
+		// Elsewhere passwords still work.
+		if resp, _ := newBrowser(t, ts).login("owner@example.com", ownerPassword); resp.StatusCode != 200 {
+			t.Fatal("owner login failed")
+		}
+	})
+}
+
+// Enforcement that cannot be honoured is ignored rather than locking
+// everyone out: SAML without a complete IdP configuration, an unverified
+// domain, or a provider this instance does not have.
+func TestSSOEnforcementIgnoredWhenUnusable(t *testing.T) {
+	ts := newTestServer(t, store.SQLite, serverOptions{})
+	owner := ownerBrowser(t, ts)
+	if resp, _ := newBrowser(t, ts).send("POST", "/api/signup/"+mustInvite(t, owner, "grace@acme.example", 1)+"/", inviteSignupBody("Grace", goodPassword), false); resp.StatusCode != 201 {
+		t.Fatal("invite signup failed")
+	}
+	id, _ := addDomain(t, owner, "acme.example")
+	set := func(q string) {
+		t.Helper()
+		if _, err := ts.store.DB().Exec(q, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct{ name, sql string }{
+		{"unverified", `UPDATE organization_domains SET sso_enforcement = 'saml', saml_entity_id = 'e', saml_acs_url = 'u', saml_x509_cert = 'c' WHERE id = ?`},
+		{"SAML incomplete", `UPDATE organization_domains SET verified_at = 1, saml_x509_cert = '' WHERE id = ?`},
+		{"provider not configured", `UPDATE organization_domains SET sso_enforcement = 'github' WHERE id = ?`},
+	} {
+		set(c.sql)
+		if resp, body := newBrowser(t, ts).login("grace@acme.example", goodPassword); resp.StatusCode != 200 {
+			t.Errorf("%s: login refused: %d %v", c.name, resp.StatusCode, body)
+		}
+	}
+	if !strings.Contains(ts.logs.String(), "sso enforcement ignored") {
+		t.Fatal("ignoring enforcement must log a warning")
+	}
+}
+
+// Without JavaScript, the login page answers a password for an enforced
+// domain by hiding the password field and naming the method.
+func TestLoginPageUnderSSOEnforcement(t *testing.T) {
+	ts := newTestServer(t, store.SQLite, serverOptions{})
+	owner := ownerBrowser(t, ts)
+	enforceSAML(t, ts, owner)
+	b := newBrowser(t, ts)
+	resp, html := b.submit("/login", "/login", map[string]string{"email": "grace@acme.example", "password": goodPassword})
+	if resp.StatusCode != 400 || !strings.Contains(html, `<div id="password-area" hidden>`) || !strings.Contains(html, `<strong id="sso-provider">saml</strong>`) ||
+		!strings.Contains(html, "You can only login with SSO for this account (saml).") {
+		t.Fatalf("login page under enforcement: %d\n%s", resp.StatusCode, html)
+	}
+	resp, js := b.page("GET", "/static/login.js", nil)
+	if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Type"), "javascript") || !strings.Contains(js, "/api/login/precheck/") {
+		t.Fatalf("login script: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+}
+
+// In a real browser the precheck hides the password field as soon as an
+// enforced email is entered, and keeps it for other emails.
+func TestBrowserLoginPrecheckHidesPassword(t *testing.T) {
+	ctx := newBrowserContext(t)
+	ts := newTestServer(t, store.SQLite, serverOptions{})
+	enforceSAML(t, ts, ownerBrowser(t, ts))
+	base := strings.Replace(ts.url, "127.0.0.1", "localhost", 1)
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(base+"/login"),
+		chromedp.WaitVisible(`#password`),
+		chromedp.SendKeys(`#email`, "grace@acme.example"),
+		chromedp.Click(`h1`),
+		chromedp.WaitNotVisible(`#password`),
+		chromedp.WaitVisible(`#sso-notice`),
+	); err != nil {
+		t.Fatalf("enforced email: %v", err)
+	}
+	if provider, err := chromedp.Run(ctx, chromedp.Text(`#sso-provider`)); err != nil || provider != "saml" {
+		t.Fatalf("named provider %q, %v", provider, err)
+	}
+	// Another address: the precheck answers, and the password stays.
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(base+"/login"),
+		chromedp.WaitVisible(`#password`),
+		chromedp.SendKeys(`#email`, "owner@example.com"),
+		chromedp.Click(`h1`),
+		chromedp.SendKeys(`#password`, ownerPassword),
+		chromedp.Submit(`form[action="/login"]`),
+		chromedp.WaitVisible(`form[action="/logout"]`),
+	); err != nil {
+		t.Fatalf("other email: %v", err)
+	}
+}

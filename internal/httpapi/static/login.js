@@ -1,0 +1,33 @@
+// Gatehouse login page: when the email's domain enforces single sign-on,
+// hide the password field and say how to sign in instead. The page works
+// without this script: the server answers a password post for such an
+// email with the same notice.
+(function () {
+  "use strict";
+  var email = document.getElementById("email");
+  var area = document.getElementById("password-area");
+  var notice = document.getElementById("sso-notice");
+  var provider = document.getElementById("sso-provider");
+  if (!email || !area || !notice || !provider) return;
+  var last = null;
+  function check() {
+    var value = email.value.trim();
+    if (value === last || value.indexOf("@") < 1) return;
+    last = value;
+    fetch("/api/login/precheck/", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ email: value }),
+      credentials: "same-origin"
+    }).then(function (r) { return r.ok ? r.json() : null; }).then(function (body) {
+      if (!body || email.value.trim() !== value) return;
+      var enforced = body.sso_enforcement;
+      area.hidden = !!enforced;
+      notice.hidden = !enforced;
+      provider.textContent = enforced || "";
+    }).catch(function () {});
+  }
+  email.addEventListener("change", check);
+  email.addEventListener("blur", check);
+  if (email.value) check();
+})();
