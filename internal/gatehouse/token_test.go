@@ -21,9 +21,13 @@ func TestProjectTokenFormat(t *testing.T) {
 			t.Fatalf("duplicate token %q", tok)
 		}
 		seen[tok] = true
-		sec := NewProjectSecret().Reveal()
-		if !strings.HasPrefix(sec, "phs_") || (len(sec) != 4+48 && len(sec) != 4+49) {
-			t.Fatalf("secret %q: want phs_ and 48 or 49 characters", sec)
+		for _, sec := range []string{NewProjectSecret().Reveal(), NewPersonalAPIKey().Reveal()} {
+			if (!strings.HasPrefix(sec, "phs_") && !strings.HasPrefix(sec, "phx_")) || (len(sec) != 4+48+6 && len(sec) != 4+49+6) {
+				t.Fatalf("secret %q: want phs_/phx_, 48 or 49 characters and a 6-character checksum", sec)
+			}
+			if CheckTokenChecksum(sec) != nil || !HasTokenChecksum(sec) {
+				t.Fatalf("fresh secret %q fails its checksum", sec)
+			}
 		}
 	}
 }

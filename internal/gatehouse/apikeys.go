@@ -1,0 +1,385 @@
+package gatehouse
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+)
+
+// PersonalAPIKey is a user's key for programs (PostHog's PersonalAPIKey).
+// Only its hash (SecureValue) and a display mask are stored; the plaintext
+// is shown once, when the key is made or rolled.
+type PersonalAPIKey struct {
+	ID          string
+	UserID      int64
+	Label       string
+	MaskValue   string
+	SecureValue string // "sha256$<hex>" or a legacy PBKDF2 hash
+	// Scopes are "<object>:<action>" or "*"; empty means a legacy key that
+	// may do everything.
+	Scopes []string
+	// ScopedTeams and ScopedOrganizations, when not empty, limit the key
+	// to those projects and organizations.
+	ScopedTeams         []int64
+	ScopedOrganizations []string
+	CreatedAt           time.Time
+	LastUsedAt          time.Time // zero: never used
+	LastRolledAt        time.Time // zero: never rolled
+	// QueryUses counts requests that sent the key in the query string,
+	// which leaks it into logs and histories.
+	QueryUses int64
+}
+
+// MaxPersonalAPIKeys is how many personal API keys one user may hold.
+const MaxPersonalAPIKeys = 10
+
+// APIKeyInactivityExpiry is how long a key may go unused before it stops
+// working (counted from last_used_at, or created_at when never used).
+const APIKeyInactivityExpiry = 365 * 24 * time.Hour
+
+// apiKeyUseInterval is how stale last_used_at may get before a use
+// rewrites it; between writes the hot path only reads.
+const apiKeyUseInterval = time.Hour
+
+// maxKeyLength bounds what is hashed and looked up; longer strings are no
+// key of ours.
+const maxKeyLength = 300
+
+// KeyTransport says where a request carried its key.
+type KeyTransport int
+
+// The places a personal API key is read from, in the order they are tried.
+const (
+	KeyInHeader KeyTransport = iota // Authorization: Bearer
+	KeyInBody                       // personal_api_key in the JSON or form body
+	KeyInQuery                      // personal_api_key in the query string
+)
+
+// Where names the transport as PostHog's error detail does.
+func (t KeyTransport) Where() string {
+	switch t {
+	case KeyInBody:
+		return "body"
+	case KeyInQuery:
+		return "query string"
+	}
+	return "Authorization header"
+}
+
+// ErrKeyLimit is returned by stores when the user already has
+// MaxPersonalAPIKeys keys.
+var ErrKeyLimit = errors.New("personal API key limit reached")
+
+// APIKeyStore is what personal API keys need from storage.
+type APIKeyStore interface {
+	// CreatePersonalAPIKey inserts k unless its user already has max keys
+	// (ErrKeyLimit), atomically.
+	CreatePersonalAPIKey(ctx context.Context, k *PersonalAPIKey, max int) error
+	PersonalAPIKeysOfUser(ctx context.Context, userID int64) ([]PersonalAPIKey, error)
+	// PersonalAPIKeyByID finds one of the user's keys (ErrNotFound).
+	PersonalAPIKeyByID(ctx context.Context, userID int64, id string) (*PersonalAPIKey, error)
+	// PersonalAPIKeyByHash finds the key with this secure value and its
+	// user in one indexed lookup (ErrNotFound).
+	PersonalAPIKeyByHash(ctx context.Context, secureValue string) (*PersonalAPIKey, *User, error)
+	// HasLegacyPersonalAPIKeyHashes reports whether any key still has a
+	// PBKDF2 hash, so lookups of unknown keys skip PBKDF2 when none does.
+	HasLegacyPersonalAPIKeyHashes(ctx context.Context) (bool, error)
+	UpdatePersonalAPIKey(ctx context.Context, k *PersonalAPIKey) error
+	// RollPersonalAPIKey replaces the key's secure value and mask and sets
+	// last_rolled_at (ErrNotFound).
+	RollPersonalAPIKey(ctx context.Context, userID int64, id, secureValue, mask string, now time.Time) error
+	DeletePersonalAPIKey(ctx context.Context, userID int64, id string) (bool, error)
+	// UpgradePersonalAPIKeyHash rewrites a legacy hash to newValue if the
+	// row still holds oldValue.
+	UpgradePersonalAPIKeyHash(ctx context.Context, id, oldValue, newValue string) error
+	// TouchPersonalAPIKey sets last_used_at to now when it is older than
+	// staleBefore (or unset), and counts a query-string use when viaQuery.
+	TouchPersonalAPIKey(ctx context.Context, id string, now, staleBefore time.Time, viaQuery bool) error
+	MembershipsOfUser(ctx context.Context, userID int64) ([]Membership, error)
+	ProjectByID(ctx context.Context, id int64) (*Project, error)
+}
+
+// APIKeyService creates, manages and authenticates personal API keys.
+type APIKeyService struct {
+	Store APIKeyStore
+	Now   func() time.Time
+
+	queryUses atomic.Uint64
+}
+
+func (s *APIKeyService) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// QueryTransportUses counts, since start, the requests authenticated by a
+// key sent in the query string (for the metrics endpoint).
+func (s *APIKeyService) QueryTransportUses() uint64 { return s.queryUses.Load() }
+
+// NewAPIKey is the input for creating or updating a key. Nil fields of an
+// update are left alone.
+type NewAPIKey struct {
+	Label               *string
+	Scopes              *[]string
+	ScopedTeams         *[]int64
+	ScopedOrganizations *[]string
+}
+
+// CreatedAPIKey is a new or rolled key with its plaintext, which is known
+// only now.
+type CreatedAPIKey struct {
+	Key   *PersonalAPIKey
+	Value Secret
+}
+
+func errKeyLimit() *Error {
+	return Invalid("invalid_input", "", "You can only have %d personal API keys. Remove an existing key before creating a new one.", MaxPersonalAPIKeys)
+}
+
+// Create makes a key for user. Scopes are required.
+func (s *APIKeyService) Create(ctx context.Context, user *User, in NewAPIKey) (*CreatedAPIKey, error) {
+	k := &PersonalAPIKey{ID: RandomToken(20), UserID: user.ID, CreatedAt: s.now()}
+	if in.Label == nil {
+		return nil, Invalid("required", "label", "This field is required.")
+	}
+	if in.Scopes == nil {
+		return nil, Invalid("required", "scopes", "This field is required.")
+	}
+	if err := s.apply(ctx, user, k, in); err != nil {
+		return nil, err
+	}
+	value := NewPersonalAPIKey()
+	k.SecureValue, k.MaskValue = HashToken(value), MaskToken(value)
+	err := s.Store.CreatePersonalAPIKey(ctx, k, MaxPersonalAPIKeys)
+	if errors.Is(err, ErrKeyLimit) {
+		return nil, errKeyLimit()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("creating personal API key: %w", err)
+	}
+	return &CreatedAPIKey{Key: k, Value: value}, nil
+}
+
+// apply validates in and copies it onto k.
+func (s *APIKeyService) apply(ctx context.Context, user *User, k *PersonalAPIKey, in NewAPIKey) error {
+	if in.Label != nil {
+		label := strings.TrimSpace(*in.Label)
+		if label == "" {
+			return Invalid("blank", "label", "This field may not be blank.")
+		}
+		if utf8.RuneCountInString(label) > 40 {
+			return Invalid("max_length", "label", "Ensure this field has no more than 40 characters.")
+		}
+		k.Label = label
+	}
+	if in.Scopes != nil {
+		scopes, err := ValidateScopes(*in.Scopes)
+		if err != nil {
+			return err
+		}
+		k.Scopes = scopes
+	}
+	if in.ScopedOrganizations != nil || in.ScopedTeams != nil {
+		ms, err := s.Store.MembershipsOfUser(ctx, user.ID)
+		if err != nil {
+			return err
+		}
+		member := map[string]bool{}
+		for _, m := range ms {
+			member[m.OrganizationID] = true
+		}
+		if in.ScopedOrganizations != nil {
+			orgs := []string{}
+			for _, id := range *in.ScopedOrganizations {
+				if _, err := uuid.Parse(id); err != nil {
+					return Invalid("invalid_input", "scoped_organizations", "Invalid organization UUID")
+				}
+				if !member[id] {
+					return Invalid("invalid_input", "scoped_organizations", "You must be a member of all organizations that you are scoping the key to.")
+				}
+				orgs = append(orgs, id)
+			}
+			k.ScopedOrganizations = orgs
+		}
+		if in.ScopedTeams != nil {
+			teams := []int64{}
+			for _, id := range *in.ScopedTeams {
+				p, err := s.Store.ProjectByID(ctx, id)
+				if errors.Is(err, ErrNotFound) || (err == nil && !member[p.OrganizationID]) {
+					return Invalid("invalid_input", "scoped_teams", "You must be a member of all teams that you are scoping the key to.")
+				}
+				if err != nil {
+					return err
+				}
+				teams = append(teams, id)
+			}
+			k.ScopedTeams = teams
+		}
+	}
+	return nil
+}
+
+// List returns the user's keys, newest first.
+func (s *APIKeyService) List(ctx context.Context, user *User) ([]PersonalAPIKey, error) {
+	return s.Store.PersonalAPIKeysOfUser(ctx, user.ID)
+}
+
+// Get returns one of the user's keys; NotFound for anyone else's.
+func (s *APIKeyService) Get(ctx context.Context, user *User, id string) (*PersonalAPIKey, error) {
+	k, err := s.Store.PersonalAPIKeyByID(ctx, user.ID, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil, NotFound()
+	}
+	return k, err
+}
+
+// Update changes a key's label, scopes or scoping.
+func (s *APIKeyService) Update(ctx context.Context, user *User, id string, in NewAPIKey) (*PersonalAPIKey, error) {
+	k, err := s.Get(ctx, user, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.apply(ctx, user, k, in); err != nil {
+		return nil, err
+	}
+	if err := s.Store.UpdatePersonalAPIKey(ctx, k); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return nil, NotFound()
+		}
+		return nil, err
+	}
+	return k, nil
+}
+
+// Roll gives a key a new secret; the old one stops working at once.
+func (s *APIKeyService) Roll(ctx context.Context, user *User, id string) (*CreatedAPIKey, error) {
+	value := NewPersonalAPIKey()
+	now := s.now()
+	err := s.Store.RollPersonalAPIKey(ctx, user.ID, id, HashToken(value), MaskToken(value), now)
+	if errors.Is(err, ErrNotFound) {
+		return nil, NotFound()
+	}
+	if err != nil {
+		return nil, err
+	}
+	k, err := s.Get(ctx, user, id)
+	if err != nil {
+		return nil, err
+	}
+	// Another roll may have landed between ours and the read: report what
+	// this call made.
+	k.SecureValue, k.MaskValue, k.LastRolledAt = HashToken(value), MaskToken(value), now
+	return &CreatedAPIKey{Key: k, Value: value}, nil
+}
+
+// Delete removes one of the user's keys.
+func (s *APIKeyService) Delete(ctx context.Context, user *User, id string) error {
+	ok, err := s.Store.DeletePersonalAPIKey(ctx, user.ID, id)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return NotFound()
+	}
+	return nil
+}
+
+// ErrInvalidAPIKey returns the 401 for a key that matches nothing.
+func ErrInvalidAPIKey(where KeyTransport) *Error {
+	return &Error{Kind: KindUnauthenticated, Code: "authentication_failed",
+		Detail: "Personal API key found in request " + where.Where() + " is invalid."}
+}
+
+// ErrExpiredAPIKey returns the 401 for a key unused for a year.
+func ErrExpiredAPIKey() *Error {
+	return &Error{Kind: KindUnauthenticated, Code: "authentication_failed",
+		Detail: "Personal API key has expired because it was not used for 365 days. Create a new key."}
+}
+
+// Authenticate resolves a presented key to its active user. A string
+// shaped like a checksummed key with a wrong checksum is refused without a
+// lookup. A current key costs one indexed read, and a write at most once an
+// hour (last_used_at), or on each query-string use (the counter).
+func (s *APIKeyService) Authenticate(ctx context.Context, raw string, where KeyTransport) (*User, *PersonalAPIKey, error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" || len(raw) > maxKeyLength || CheckTokenChecksum(raw) != nil {
+		return nil, nil, ErrInvalidAPIKey(where)
+	}
+	key := Secret(raw)
+	hash := HashToken(key)
+	k, user, err := s.Store.PersonalAPIKeyByHash(ctx, hash)
+	if errors.Is(err, ErrNotFound) && !HasTokenChecksum(raw) {
+		k, user, err = s.legacyLookup(ctx, key, hash)
+	}
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil, ErrInvalidAPIKey(where)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("personal API key lookup: %w", err)
+	}
+	if !user.IsActive {
+		return nil, nil, ErrInvalidAPIKey(where)
+	}
+	now := s.now()
+	since := k.LastUsedAt
+	if since.IsZero() {
+		since = k.CreatedAt
+	}
+	if now.Sub(since) > APIKeyInactivityExpiry {
+		return nil, nil, ErrExpiredAPIKey()
+	}
+	if where == KeyInQuery {
+		s.queryUses.Add(1)
+		k.QueryUses++
+	}
+	if where == KeyInQuery || k.LastUsedAt.IsZero() || now.Sub(k.LastUsedAt) > apiKeyUseInterval {
+		if err := s.Store.TouchPersonalAPIKey(ctx, k.ID, now, now.Add(-apiKeyUseInterval), where == KeyInQuery); err != nil {
+			return nil, nil, fmt.Errorf("personal API key use: %w", err)
+		}
+		if k.LastUsedAt.IsZero() || now.Sub(k.LastUsedAt) > apiKeyUseInterval {
+			k.LastUsedAt = now
+		}
+	}
+	return user, k, nil
+}
+
+// legacyLookup tries the PBKDF2 forms of key, when any key still has one,
+// and upgrades the match to sha256$.
+func (s *APIKeyService) legacyLookup(ctx context.Context, key Secret, hash string) (*PersonalAPIKey, *User, error) {
+	any, err := s.Store.HasLegacyPersonalAPIKeyHashes(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !any {
+		return nil, nil, ErrNotFound
+	}
+	for _, it := range LegacyKeyIterations {
+		legacy := LegacyKeyHash(key, it)
+		k, user, err := s.Store.PersonalAPIKeyByHash(ctx, legacy)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := s.Store.UpgradePersonalAPIKeyHash(ctx, k.ID, legacy, hash); err != nil {
+			return nil, nil, fmt.Errorf("upgrading personal API key hash: %w", err)
+		}
+		k.SecureValue = hash
+		return k, user, nil
+	}
+	return nil, nil, ErrNotFound
+}
+
+func constantTimeEqual(a, b string) bool {
+	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}

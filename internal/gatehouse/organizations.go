@@ -1,0 +1,465 @@
+package gatehouse
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// CurrentProject is the project reference meaning the user's current
+// project.
+const CurrentProject = "@current"
+
+// OrganizationStore is what the organization and project APIs need from
+// storage.
+type OrganizationStore interface {
+	MembershipsOfUser(ctx context.Context, userID int64) ([]Membership, error)
+	OrganizationByID(ctx context.Context, id string) (*Organization, error)
+	ProjectByID(ctx context.Context, id int64) (*Project, error)
+	ProjectsOfOrganization(ctx context.Context, orgID string) ([]Project, error)
+	// UpdateOrganization writes name and security settings.
+	UpdateOrganization(ctx context.Context, org *Organization) error
+	SetProjectAPIToken(ctx context.Context, projectID int64, token string) error
+	// RotateProjectSecret makes the current secret the backup (dropping
+	// the previous backup) and stores the new one.
+	RotateProjectSecret(ctx context.Context, projectID int64, hash, mask string) error
+	DeleteProjectSecretBackup(ctx context.Context, projectID int64) error
+	// CreateProjectSecretAPIKey inserts k unless the project has max keys
+	// (ErrKeyLimit) or the label is taken (ErrConflict).
+	CreateProjectSecretAPIKey(ctx context.Context, k *ProjectSecretAPIKey, max int) error
+	ProjectSecretAPIKeys(ctx context.Context, projectID int64) ([]ProjectSecretAPIKey, error)
+	ProjectSecretAPIKeyByID(ctx context.Context, projectID int64, id string) (*ProjectSecretAPIKey, error)
+	UpdateProjectSecretAPIKey(ctx context.Context, k *ProjectSecretAPIKey) error
+	RollProjectSecretAPIKey(ctx context.Context, projectID int64, id, hash, mask string, now time.Time) error
+	DeleteProjectSecretAPIKey(ctx context.Context, projectID int64, id string) (bool, error)
+}
+
+// OrganizationService serves the organization and project APIs: reading
+// them, the admins' security settings, and the project's tokens and secret
+// keys.
+type OrganizationService struct {
+	Store OrganizationStore
+	Now   func() time.Time
+}
+
+func (s *OrganizationService) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// levelIn returns user's level in org, 0 when not a member.
+func (s *OrganizationService) levelIn(ctx context.Context, user *User, orgID string) (MembershipLevel, error) {
+	ms, err := s.Store.MembershipsOfUser(ctx, user.ID)
+	if err != nil {
+		return 0, err
+	}
+	for _, m := range ms {
+		if m.OrganizationID == orgID {
+			return m.Level, nil
+		}
+	}
+	return 0, nil
+}
+
+// Organization resolves ref ("@current" or an id) to an organization user
+// belongs to, with their level. Non-members get NotFound.
+func (s *OrganizationService) Organization(ctx context.Context, user *User, ref string) (*Organization, MembershipLevel, error) {
+	id := ref
+	if ref == CurrentOrganization {
+		id = user.CurrentOrganizationID
+	}
+	if id == "" {
+		return nil, 0, NotFound()
+	}
+	level, err := s.levelIn(ctx, user, id)
+	if err != nil {
+		return nil, 0, err
+	}
+	if level == 0 {
+		return nil, 0, NotFound()
+	}
+	org, err := s.Store.OrganizationByID(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil, 0, NotFound()
+	}
+	return org, level, err
+}
+
+// OrganizationChange is a PATCH of an organization; nil fields are left
+// alone. SessionCookieAge set to a nil *int clears it (ClearSessionAge).
+type OrganizationChange struct {
+	Name                         *string
+	Enforce2FA                   *bool
+	MembersCanUsePersonalAPIKeys *bool
+	SessionCookieAge             *int
+	ClearSessionCookieAge        bool
+}
+
+// MaxSessionCookieAge bounds an organization's session lifetime (one year).
+const MaxSessionCookieAge = 365 * 24 * 3600
+
+// UpdateOrganization applies ch; only admins and owners may change an
+// organization, and a session must be recent (sess nil: a key request).
+func (s *OrganizationService) UpdateOrganization(ctx context.Context, user *User, sess *Session, ref string, ch OrganizationChange) (*Organization, MembershipLevel, error) {
+	org, level, err := s.Organization(ctx, user, ref)
+	if err != nil {
+		return nil, 0, err
+	}
+	if level < LevelAdmin {
+		return nil, 0, errNotAdmin()
+	}
+	if err := RequireRecentAuth(sess, s.now()); err != nil {
+		return nil, 0, err
+	}
+	if ch.Name != nil {
+		name := strings.TrimSpace(*ch.Name)
+		if name == "" {
+			return nil, 0, Invalid("blank", "name", "This field may not be blank.")
+		}
+		if utf8.RuneCountInString(name) > 64 {
+			return nil, 0, Invalid("max_length", "name", "Ensure this field has no more than 64 characters.")
+		}
+		org.Name = name
+	}
+	if ch.Enforce2FA != nil {
+		org.Enforce2FA = *ch.Enforce2FA
+	}
+	if ch.MembersCanUsePersonalAPIKeys != nil {
+		org.MembersCanUsePersonalAPIKeys = *ch.MembersCanUsePersonalAPIKeys
+	}
+	if ch.ClearSessionCookieAge {
+		org.SessionCookieAge = nil
+	} else if ch.SessionCookieAge != nil {
+		if v := *ch.SessionCookieAge; v < 60 || v > MaxSessionCookieAge {
+			return nil, 0, Invalid("invalid_input", "session_cookie_age", "Session cookie age must be between 60 and %d seconds.", MaxSessionCookieAge)
+		}
+		org.SessionCookieAge = ch.SessionCookieAge
+	}
+	if err := s.Store.UpdateOrganization(ctx, org); err != nil {
+		return nil, 0, fmt.Errorf("updating organization: %w", err)
+	}
+	return org, level, nil
+}
+
+// Projects lists the projects of user's current organization.
+func (s *OrganizationService) Projects(ctx context.Context, user *User) ([]Project, error) {
+	org, _, err := s.Organization(ctx, user, CurrentOrganization)
+	if err != nil {
+		if e, ok := AsError(err); ok && e.Kind == KindNotFound {
+			return []Project{}, nil
+		}
+		return nil, err
+	}
+	return s.Store.ProjectsOfOrganization(ctx, org.ID)
+}
+
+// ParseProjectRef turns "@current" or a decimal id into a project id (0
+// when it names nothing).
+func ParseProjectRef(user *User, ref string) int64 {
+	if ref == CurrentProject {
+		return user.CurrentProjectID
+	}
+	id, err := strconv.ParseInt(ref, 10, 64)
+	if err != nil || id <= 0 {
+		return 0
+	}
+	return id
+}
+
+// Project resolves ref to a project of an organization user belongs to,
+// with their level there. Others get NotFound.
+func (s *OrganizationService) Project(ctx context.Context, user *User, ref string) (*Project, MembershipLevel, error) {
+	id := ParseProjectRef(user, ref)
+	if id == 0 {
+		return nil, 0, NotFound()
+	}
+	p, err := s.Store.ProjectByID(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil, 0, NotFound()
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	level, err := s.levelIn(ctx, user, p.OrganizationID)
+	if err != nil {
+		return nil, 0, err
+	}
+	if level == 0 {
+		return nil, 0, NotFound()
+	}
+	return p, level, nil
+}
+
+// projectAdmin is Project for actions that need an admin and, for session
+// requests, a recent sign-in.
+func (s *OrganizationService) projectAdmin(ctx context.Context, user *User, sess *Session, ref string) (*Project, error) {
+	p, level, err := s.Project(ctx, user, ref)
+	if err != nil {
+		return nil, err
+	}
+	if level < LevelAdmin {
+		return nil, errNotAdmin()
+	}
+	if err := RequireRecentAuth(sess, s.now()); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// ResetProjectToken gives the project a new public token; the old one
+// stops working at once.
+func (s *OrganizationService) ResetProjectToken(ctx context.Context, user *User, sess *Session, ref string) (*Project, error) {
+	p, err := s.projectAdmin(ctx, user, sess, ref)
+	if err != nil {
+		return nil, err
+	}
+	tok := NewProjectToken()
+	if err := s.Store.SetProjectAPIToken(ctx, p.ID, tok); err != nil {
+		return nil, err
+	}
+	p.APIToken = tok
+	return p, nil
+}
+
+// RotateProjectSecret makes a new project secret; the previous one becomes
+// the backup and keeps working, the older backup stops. The plaintext is
+// returned once.
+func (s *OrganizationService) RotateProjectSecret(ctx context.Context, user *User, sess *Session, ref string) (*Project, Secret, error) {
+	p, err := s.projectAdmin(ctx, user, sess, ref)
+	if err != nil {
+		return nil, "", err
+	}
+	sec := NewProjectSecret()
+	if err := s.Store.RotateProjectSecret(ctx, p.ID, HashToken(sec), MaskToken(sec)); err != nil {
+		return nil, "", err
+	}
+	p, err = s.Store.ProjectByID(ctx, p.ID)
+	return p, sec, err
+}
+
+// DeleteProjectSecretBackup revokes the backup secret.
+func (s *OrganizationService) DeleteProjectSecretBackup(ctx context.Context, user *User, sess *Session, ref string) (*Project, error) {
+	p, err := s.projectAdmin(ctx, user, sess, ref)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Store.DeleteProjectSecretBackup(ctx, p.ID); err != nil {
+		return nil, err
+	}
+	p.SecretTokenBackupHash, p.SecretTokenBackupMask = "", ""
+	return p, nil
+}
+
+// ProjectSecretAPIKey is a project-level secret key (phs_) for server SDKs,
+// stored like a personal API key: hash and mask only.
+type ProjectSecretAPIKey struct {
+	ID           string
+	ProjectID    int64
+	Label        string
+	MaskValue    string
+	SecureValue  string
+	Scopes       []string
+	CreatedAt    time.Time
+	CreatedByID  int64 // 0 when the creator is gone
+	LastUsedAt   time.Time
+	LastRolledAt time.Time
+}
+
+// MaxProjectSecretAPIKeys is how many secret keys one project may hold.
+const MaxProjectSecretAPIKeys = 10
+
+// projectSecretKeyScopes are the scopes a project secret key may carry.
+// PostHog allows endpoint:read; Gatehouse adds feature_flag:read, what
+// server SDKs' local evaluation needs.
+var projectSecretKeyScopes = map[string]bool{"endpoint:read": true, "feature_flag:read": true}
+
+func validateProjectKeyScopes(scopes []string) ([]string, error) {
+	if len(scopes) == 0 {
+		return nil, Invalid("required", "scopes", "At least one scope is required.")
+	}
+	out := []string{}
+	for _, sc := range scopes {
+		if !projectSecretKeyScopes[sc] {
+			return nil, Invalid("invalid_input", "scopes", "Invalid scope: %s", sc)
+		}
+		if !containsString(out, sc) {
+			out = append(out, sc)
+		}
+	}
+	return out, nil
+}
+
+func validateKeyLabel(label string) (string, error) {
+	label = strings.TrimSpace(label)
+	if label == "" {
+		return "", Invalid("blank", "label", "This field may not be blank.")
+	}
+	if utf8.RuneCountInString(label) > 40 {
+		return "", Invalid("max_length", "label", "Ensure this field has no more than 40 characters.")
+	}
+	return label, nil
+}
+
+// ProjectSecretKeys lists a project's secret keys (any member may read).
+func (s *OrganizationService) ProjectSecretKeys(ctx context.Context, user *User, ref string) ([]ProjectSecretAPIKey, error) {
+	p, _, err := s.Project(ctx, user, ref)
+	if err != nil {
+		return nil, err
+	}
+	return s.Store.ProjectSecretAPIKeys(ctx, p.ID)
+}
+
+// ProjectSecretKey returns one secret key of a project.
+func (s *OrganizationService) ProjectSecretKey(ctx context.Context, user *User, ref, id string) (*ProjectSecretAPIKey, error) {
+	p, _, err := s.Project(ctx, user, ref)
+	if err != nil {
+		return nil, err
+	}
+	k, err := s.Store.ProjectSecretAPIKeyByID(ctx, p.ID, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil, NotFound()
+	}
+	return k, err
+}
+
+func errProjectKeyLabel() *Error {
+	return Invalid("unique", "label", "A secret key with this label already exists in this project.")
+}
+
+// CreateProjectSecretKey makes a secret key; admins only. The plaintext is
+// returned once.
+func (s *OrganizationService) CreateProjectSecretKey(ctx context.Context, user *User, sess *Session, ref, label string, scopes []string) (*ProjectSecretAPIKey, Secret, error) {
+	p, err := s.projectAdmin(ctx, user, sess, ref)
+	if err != nil {
+		return nil, "", err
+	}
+	if label, err = validateKeyLabel(label); err != nil {
+		return nil, "", err
+	}
+	if scopes, err = validateProjectKeyScopes(scopes); err != nil {
+		return nil, "", err
+	}
+	value := NewProjectSecret()
+	k := &ProjectSecretAPIKey{ID: RandomToken(20), ProjectID: p.ID, Label: label, Scopes: scopes, CreatedAt: s.now(), CreatedByID: user.ID,
+		SecureValue: HashToken(value), MaskValue: MaskToken(value)}
+	err = s.Store.CreateProjectSecretAPIKey(ctx, k, MaxProjectSecretAPIKeys)
+	switch {
+	case errors.Is(err, ErrKeyLimit):
+		return nil, "", Invalid("invalid_input", "", "You can only have %d secret keys per project. Remove an existing key before creating a new one.", MaxProjectSecretAPIKeys)
+	case errors.Is(err, ErrConflict):
+		return nil, "", errProjectKeyLabel()
+	case err != nil:
+		return nil, "", err
+	}
+	return k, value, nil
+}
+
+// UpdateProjectSecretKey changes a secret key's label or scopes; admins
+// only.
+func (s *OrganizationService) UpdateProjectSecretKey(ctx context.Context, user *User, sess *Session, ref, id string, label *string, scopes *[]string) (*ProjectSecretAPIKey, error) {
+	p, err := s.projectAdmin(ctx, user, sess, ref)
+	if err != nil {
+		return nil, err
+	}
+	k, err := s.Store.ProjectSecretAPIKeyByID(ctx, p.ID, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil, NotFound()
+	}
+	if err != nil {
+		return nil, err
+	}
+	if label != nil {
+		if k.Label, err = validateKeyLabel(*label); err != nil {
+			return nil, err
+		}
+	}
+	if scopes != nil {
+		if k.Scopes, err = validateProjectKeyScopes(*scopes); err != nil {
+			return nil, err
+		}
+	}
+	err = s.Store.UpdateProjectSecretAPIKey(ctx, k)
+	if errors.Is(err, ErrConflict) {
+		return nil, errProjectKeyLabel()
+	}
+	return k, err
+}
+
+// RollProjectSecretKey gives a secret key a new value; admins only.
+func (s *OrganizationService) RollProjectSecretKey(ctx context.Context, user *User, sess *Session, ref, id string) (*ProjectSecretAPIKey, Secret, error) {
+	p, err := s.projectAdmin(ctx, user, sess, ref)
+	if err != nil {
+		return nil, "", err
+	}
+	value := NewProjectSecret()
+	now := s.now()
+	err = s.Store.RollProjectSecretAPIKey(ctx, p.ID, id, HashToken(value), MaskToken(value), now)
+	if errors.Is(err, ErrNotFound) {
+		return nil, "", NotFound()
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	k, err := s.Store.ProjectSecretAPIKeyByID(ctx, p.ID, id)
+	if err != nil {
+		return nil, "", err
+	}
+	k.SecureValue, k.MaskValue, k.LastRolledAt = HashToken(value), MaskToken(value), now
+	return k, value, nil
+}
+
+// DeleteProjectSecretKey removes a secret key; admins only.
+func (s *OrganizationService) DeleteProjectSecretKey(ctx context.Context, user *User, sess *Session, ref, id string) error {
+	p, err := s.projectAdmin(ctx, user, sess, ref)
+	if err != nil {
+		return err
+	}
+	ok, err := s.Store.DeleteProjectSecretAPIKey(ctx, p.ID, id)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return NotFound()
+	}
+	return nil
+}
+
+// KeyTarget resolves what a key-authenticated request works on, for
+// CheckKeyAccess: the project named by projectRef (when not "") and its
+// organization, or else the organization named by orgRef (when not ""),
+// with the user's level there. An organization the user does not belong to
+// is returned as nil: the handler answers 404 for it.
+func (s *OrganizationService) KeyTarget(ctx context.Context, user *User, orgRef, projectRef string) (*Organization, MembershipLevel, int64, error) {
+	var projectID int64
+	if projectRef != "" {
+		projectID = ParseProjectRef(user, projectRef)
+		if projectID == 0 {
+			return nil, 0, 0, nil
+		}
+		p, err := s.Store.ProjectByID(ctx, projectID)
+		if errors.Is(err, ErrNotFound) {
+			return nil, 0, projectID, nil
+		}
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		orgRef = p.OrganizationID
+	}
+	if orgRef == "" {
+		return nil, 0, projectID, nil
+	}
+	org, level, err := s.Organization(ctx, user, orgRef)
+	if e, ok := AsError(err); ok && e.Kind == KindNotFound {
+		return nil, 0, projectID, nil
+	}
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	return org, level, projectID, nil
+}
