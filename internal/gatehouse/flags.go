@@ -1,0 +1,350 @@
+package gatehouse
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gatehouse-auth/gatehouse/internal/flags"
+)
+
+// FeatureFlag is a stored feature flag of a project.
+type FeatureFlag struct {
+	ID        int64
+	ProjectID int64
+	Key       string
+	Name      string
+	Active    bool
+	Filters   flags.Filters
+	Deleted   bool
+	// CreatedByID is 0 when the creator's account is gone; stores fill
+	// CreatedByUUID and CreatedByEmail when reading.
+	CreatedByID    int64
+	CreatedByUUID  string
+	CreatedByEmail string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	// Version counts saves, starting at 1; an update that names the
+	// version it read fails if someone saved in between.
+	Version int
+}
+
+// Definition is the flag as the evaluator sees it.
+func (f *FeatureFlag) Definition() *flags.Flag {
+	return &flags.Flag{ID: f.ID, Key: f.Key, Name: f.Name, Active: f.Active, Version: f.Version, Filters: f.Filters}
+}
+
+// ErrVersionConflict is returned by stores when an update names a version
+// that is no longer current.
+var ErrVersionConflict = errors.New("version conflict")
+
+// FlagStore is what feature flags need from storage.
+type FlagStore interface {
+	// CreateFeatureFlag stores f and fills its ID, times and version
+	// (ErrConflict when the project has a live flag with the key).
+	CreateFeatureFlag(ctx context.Context, f *FeatureFlag) error
+	// FeatureFlagByID finds a project's flag that is not deleted.
+	FeatureFlagByID(ctx context.Context, projectID, id int64) (*FeatureFlag, error)
+	// FeatureFlags lists a project's flags that are not deleted, oldest
+	// first.
+	FeatureFlags(ctx context.Context, projectID int64) ([]FeatureFlag, error)
+	// UpdateFeatureFlag saves f's key, name, active and filters if its
+	// version is still f.Version, and bumps the version
+	// (ErrVersionConflict, ErrConflict on a duplicate key, ErrNotFound).
+	UpdateFeatureFlag(ctx context.Context, f *FeatureFlag) error
+	// DeleteFeatureFlag soft-deletes a flag and reports whether it existed.
+	DeleteFeatureFlag(ctx context.Context, projectID, id int64, now time.Time) (bool, error)
+	// ProjectBySecretTokenHash finds the project whose primary or backup
+	// secret token has the hash (ErrNotFound otherwise).
+	ProjectBySecretTokenHash(ctx context.Context, hash string) (*Project, error)
+	ProjectByID(ctx context.Context, id int64) (*Project, error)
+	ProjectByAPIToken(ctx context.Context, token string) (*Project, error)
+	MembershipsOfUser(ctx context.Context, userID int64) ([]Membership, error)
+}
+
+// FlagService manages feature flags and evaluates them.
+type FlagService struct {
+	Store FlagStore
+	Now   func() time.Time
+}
+
+func (s *FlagService) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// FlagInput is a create or a partial update: nil fields are left alone.
+type FlagInput struct {
+	Key     *string
+	Name    *string
+	Active  *bool
+	Filters *flags.Filters
+	// Deleted true soft-deletes, as PostHog's PATCH {"deleted": true} does.
+	Deleted *bool
+	// Version, when set, must be the flag's current version.
+	Version *int
+}
+
+// maxFlagNameLength bounds a flag's name (PostHog's is unbounded text; a
+// limit keeps rows small).
+const maxFlagNameLength = 4000
+
+// ProjectForMember returns the project if user belongs to its organization,
+// and NotFound otherwise, so that outsiders cannot tell which projects exist.
+func (s *FlagService) ProjectForMember(ctx context.Context, user *User, projectID int64) (*Project, error) {
+	p, err := s.Store.ProjectByID(ctx, projectID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, NotFound()
+	}
+	if err != nil {
+		return nil, err
+	}
+	ms, err := s.Store.MembershipsOfUser(ctx, user.ID)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.ContainsFunc(ms, func(m Membership) bool { return m.OrganizationID == p.OrganizationID }) {
+		return nil, NotFound()
+	}
+	return p, nil
+}
+
+// List returns a project's flags.
+func (s *FlagService) List(ctx context.Context, projectID int64) ([]FeatureFlag, error) {
+	return s.Store.FeatureFlags(ctx, projectID)
+}
+
+// Get returns one of a project's flags.
+func (s *FlagService) Get(ctx context.Context, projectID, id int64) (*FeatureFlag, error) {
+	f, err := s.Store.FeatureFlagByID(ctx, projectID, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil, NotFound()
+	}
+	return f, err
+}
+
+// Create validates and stores a new flag.
+func (s *FlagService) Create(ctx context.Context, user *User, projectID int64, in FlagInput) (*FeatureFlag, error) {
+	if in.Key == nil {
+		return nil, Invalid("required", "key", "This field is required.")
+	}
+	f := &FeatureFlag{ProjectID: projectID, Active: true, CreatedByID: user.ID, CreatedByUUID: user.UUID, CreatedByEmail: user.Email}
+	if err := applyFlagInput(f, in); err != nil {
+		return nil, err
+	}
+	if err := s.Store.CreateFeatureFlag(ctx, f); err != nil {
+		return nil, flagStoreError(err)
+	}
+	return f, nil
+}
+
+// Update applies a partial change to a flag. Deleted true soft-deletes.
+func (s *FlagService) Update(ctx context.Context, projectID, id int64, in FlagInput) (*FeatureFlag, error) {
+	f, err := s.Get(ctx, projectID, id)
+	if err != nil {
+		return nil, err
+	}
+	if in.Version != nil && *in.Version != f.Version {
+		return nil, errFlagEdited()
+	}
+	if in.Deleted != nil && *in.Deleted {
+		if _, err := s.Store.DeleteFeatureFlag(ctx, projectID, id, s.now()); err != nil {
+			return nil, err
+		}
+		f.Deleted = true
+		return f, nil
+	}
+	if err := applyFlagInput(f, in); err != nil {
+		return nil, err
+	}
+	if err := s.Store.UpdateFeatureFlag(ctx, f); err != nil {
+		return nil, flagStoreError(err)
+	}
+	return f, nil
+}
+
+// Delete soft-deletes a flag.
+func (s *FlagService) Delete(ctx context.Context, projectID, id int64) error {
+	ok, err := s.Store.DeleteFeatureFlag(ctx, projectID, id, s.now())
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return NotFound()
+	}
+	return nil
+}
+
+func errFlagEdited() *Error {
+	return &Error{Kind: KindConflict, Code: "conflict", Attr: "version",
+		Detail: "The feature flag was updated by someone else since you loaded it. Reload it and try again."}
+}
+
+func flagStoreError(err error) error {
+	switch {
+	case errors.Is(err, ErrConflict):
+		return Invalid("unique", "key", "There is already a feature flag with this key.")
+	case errors.Is(err, ErrVersionConflict):
+		return errFlagEdited()
+	case errors.Is(err, ErrNotFound):
+		return NotFound()
+	}
+	return err
+}
+
+func applyFlagInput(f *FeatureFlag, in FlagInput) error {
+	if in.Key != nil {
+		if err := flags.ValidateKey(*in.Key); err != nil {
+			return asInvalid(err)
+		}
+		f.Key = *in.Key
+	}
+	if in.Name != nil {
+		if utf8.RuneCountInString(*in.Name) > maxFlagNameLength {
+			return Invalid("max_length", "name", "Ensure this field has no more than %d characters.", maxFlagNameLength)
+		}
+		f.Name = *in.Name
+	}
+	if in.Active != nil {
+		f.Active = *in.Active
+	}
+	if in.Filters != nil {
+		filters := *in.Filters
+		if err := flags.ValidateFilters(&filters); err != nil {
+			return asInvalid(err)
+		}
+		f.Filters = filters
+	}
+	return nil
+}
+
+func asInvalid(err error) error {
+	var ve *flags.ValidationError
+	if errors.As(err, &ve) {
+		return &Error{Kind: KindInvalid, Code: ve.Code, Attr: ve.Attr, Detail: ve.Detail}
+	}
+	return err
+}
+
+// errInvalidProjectToken is the 401 for /flags without a known project
+// token.
+func errInvalidProjectToken() *Error {
+	return &Error{Kind: KindUnauthenticated, Code: "invalid_api_key",
+		Detail: "Project API key invalid. You can find your project API key in your PostHog project settings."}
+}
+
+// projectSecretPattern is the shape PostHog accepts for a project secret
+// in the Authorization header.
+var projectSecretPattern = regexp.MustCompile(`^phs_[a-zA-Z0-9]+$`)
+
+// LooksLikeProjectSecret reports whether a bearer token is a project secret
+// (phs_…) rather than another kind of key.
+func LooksLikeProjectSecret(token string) bool { return projectSecretPattern.MatchString(token) }
+
+// ProjectBySecret resolves a project secret (the primary or the backup)
+// to its project. The lookup is by hash; the hash found is compared again
+// in constant time.
+func (s *FlagService) ProjectBySecret(ctx context.Context, secret Secret) (*Project, error) {
+	invalid := &Error{Kind: KindUnauthenticated, Code: "authentication_failed",
+		Detail: "Project secret API key found in request Authorization header is invalid."}
+	if !LooksLikeProjectSecret(secret.Reveal()) {
+		return nil, invalid
+	}
+	hash := HashToken(secret)
+	p, err := s.Store.ProjectBySecretTokenHash(ctx, hash)
+	if errors.Is(err, ErrNotFound) {
+		return nil, invalid
+	}
+	if err != nil {
+		return nil, err
+	}
+	primary := subtle.ConstantTimeCompare([]byte(hash), []byte(p.SecretTokenHash))
+	backup := subtle.ConstantTimeCompare([]byte(hash), []byte(p.SecretTokenBackupHash))
+	if primary|backup != 1 {
+		return nil, invalid
+	}
+	return p, nil
+}
+
+// ProjectByToken finds the project whose public token is token; an
+// unknown token is NotFound.
+func (s *FlagService) ProjectByToken(ctx context.Context, token string) (*Project, error) {
+	p, err := s.Store.ProjectByAPIToken(ctx, token)
+	if errors.Is(err, ErrNotFound) {
+		return nil, NotFound()
+	}
+	return p, err
+}
+
+// Definitions returns the project's flags for local evaluation: every flag
+// that is not deleted, active or not (SDKs evaluate inactive ones to false).
+func (s *FlagService) Definitions(ctx context.Context, projectID int64) ([]FeatureFlag, error) {
+	return s.Store.FeatureFlags(ctx, projectID)
+}
+
+// FlagsRequest is a /flags (or /decide) evaluation request.
+type FlagsRequest struct {
+	Token      string
+	DistinctID string
+	// PersonProperties are the properties the client sent, decoded with
+	// UseNumber.
+	PersonProperties map[string]any
+	// FlagKeys, when not empty, limits the answer to these flags.
+	FlagKeys []string
+}
+
+// Evaluation is one flag's result for a request.
+type Evaluation struct {
+	Flag   *FeatureFlag
+	Result flags.Result
+}
+
+// Evaluate answers /flags: the active flags of the project whose public
+// token is in the request, evaluated for the distinct id. Gatehouse stores
+// no persons, so the properties are those the request carries (with
+// distinct_id added, as the SDKs add it for local evaluation).
+func (s *FlagService) Evaluate(ctx context.Context, req FlagsRequest) ([]Evaluation, error) {
+	token := strings.TrimSpace(req.Token)
+	if token == "" {
+		return nil, errInvalidProjectToken()
+	}
+	p, err := s.Store.ProjectByAPIToken(ctx, token)
+	if errors.Is(err, ErrNotFound) {
+		return nil, errInvalidProjectToken()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("flags: finding project: %w", err)
+	}
+	if req.DistinctID == "" {
+		return nil, Invalid("missing_distinct_id", "distinct_id", "Decide requires a distinct_id.")
+	}
+	all, err := s.Store.FeatureFlags(ctx, p.ID)
+	if err != nil {
+		return nil, fmt.Errorf("flags: loading flags: %w", err)
+	}
+	props := req.PersonProperties
+	if _, ok := props["distinct_id"]; !ok {
+		props = make(map[string]any, len(req.PersonProperties)+1)
+		for k, v := range req.PersonProperties {
+			props[k] = v
+		}
+		props["distinct_id"] = req.DistinctID
+	}
+	out := make([]Evaluation, 0, len(all))
+	for i := range all {
+		f := &all[i]
+		if !f.Active || (len(req.FlagKeys) > 0 && !slices.Contains(req.FlagKeys, f.Key)) {
+			continue
+		}
+		out = append(out, Evaluation{Flag: f, Result: flags.Evaluate(f.Definition(), req.DistinctID, props)})
+	}
+	return out, nil
+}
