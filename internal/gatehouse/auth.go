@@ -52,7 +52,10 @@ type AuthService struct {
 	SSO SSOPolicy
 	// SessionAge is the instance default lifetime (SESSION_COOKIE_AGE).
 	SessionAge time.Duration
-	Now        func() time.Time
+	// TwoFactor holds password logins of users with a second factor at
+	// the second step; nil: no second step.
+	TwoFactor *TwoFactorService
+	Now       func() time.Time
 }
 
 // LoginInput is a password login attempt.
@@ -65,6 +68,9 @@ type LoginInput struct {
 	// any: it is ended, so a key planted before login never becomes the
 	// signed-in session.
 	PreviousSessionKey string
+	// RememberDevices are the remember_device_<id> cookies the request
+	// carried; a valid one skips the second step.
+	RememberDevices []RememberCookie
 }
 
 // LoginResult is a new signed-in session. SessionKey goes in the cookie.
@@ -156,7 +162,17 @@ func (a *AuthService) Login(ctx context.Context, in LoginInput) (*LoginResult, e
 			}
 		}
 	}
-	return a.startSession(ctx, user, in, "password")
+	verified := false
+	if a.TwoFactor != nil {
+		if verified, err = a.TwoFactor.BeginLogin(ctx, user, in); err != nil {
+			return nil, err
+		}
+	}
+	res, err := a.startSession(ctx, user, in, "password")
+	if err == nil && verified {
+		err = a.TwoFactor.MarkSessionVerified(ctx, res)
+	}
+	return res, err
 }
 
 func (a *AuthService) fail(ctx context.Context, email, clientIP string) error {

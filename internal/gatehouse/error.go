@@ -26,6 +26,7 @@ const (
 	KindUnavailable                  // 503 server_error
 	KindMalformed                    // 400 invalid_request (unparsable body)
 	KindMethodNotAllowed             // 405 invalid_request
+	KindStepRequired                 // 401 server_error (a second login step is due, as PostHog answers it)
 )
 
 // Error is a domain failure that carries PostHog's error envelope fields:
