@@ -27,6 +27,9 @@ type Config struct {
 
 	Addr    string // GATEHOUSE_ADDR, overridden by serve --addr
 	DataDir string // GATEHOUSE_DATA_DIR, overridden by --data-dir
+	// MetricsAddr (METRICS_ADDR, overridden by serve --metrics-addr) is
+	// where /metrics is served, apart from the public port; empty: nowhere.
+	MetricsAddr string
 
 	SecretKey          gatehouse.Secret   // SECRET_KEY; checked by package secretkey
 	SecretKeySet       bool               // whether SECRET_KEY was present at all
@@ -48,6 +51,9 @@ type Config struct {
 	RedisURL    gatehouse.Secret // REDIS_URL; may hold a password
 
 	Email Email
+	// EmailMFAEnabled (EMAIL_MFA_ENABLED, default on when EMAIL_HOST is
+	// set) mails users without TOTP a sign-in link after their password.
+	EmailMFAEnabled bool
 
 	MultiOrgEnabled bool           // MULTI_ORG_ENABLED: anyone may sign up a new organization
 	SignupRate      ratelimit.Rate // SIGNUP_RATE, signups per client address, default 5/day
@@ -89,6 +95,10 @@ func Load(lookup func(string) (string, bool)) (*Config, error) {
 	c.Test = p.boolean("TEST", false)
 	c.Addr = p.str("GATEHOUSE_ADDR", DefaultAddr)
 	c.DataDir = p.str("GATEHOUSE_DATA_DIR", DefaultDataDir)
+	c.MetricsAddr = p.str("METRICS_ADDR", "")
+	if err := CheckListenAddr(c.MetricsAddr); err != nil {
+		p.fail("METRICS_ADDR", "%v", err)
+	}
 
 	key, ok := lookup("SECRET_KEY")
 	c.SecretKey, c.SecretKeySet = gatehouse.Secret(key), ok
@@ -119,6 +129,10 @@ func Load(lookup func(string) (string, bool)) (*Config, error) {
 		UseTLS:      p.boolean("EMAIL_USE_TLS", false),
 		UseSSL:      p.boolean("EMAIL_USE_SSL", false),
 		DefaultFrom: p.str("EMAIL_DEFAULT_FROM", "root@localhost"),
+	}
+	c.EmailMFAEnabled = p.boolean("EMAIL_MFA_ENABLED", c.Email.Host != "")
+	if c.EmailMFAEnabled && c.Email.Host == "" {
+		p.fail("EMAIL_MFA_ENABLED", "email MFA needs outbound email: set EMAIL_HOST, or set EMAIL_MFA_ENABLED=false")
 	}
 	c.MultiOrgEnabled = p.boolean("MULTI_ORG_ENABLED", false)
 	c.DNSResolver = p.str("DNS_RESOLVER", "")
@@ -154,6 +168,19 @@ func (c *Config) Warnings() []string {
 		w = append(w, "TRUST_ALL_PROXIES has no effect without IS_BEHIND_PROXY")
 	}
 	return w
+}
+
+// CheckListenAddr accepts "" (off) or a host:port to listen on, such as
+// 127.0.0.1:9102 or :9102.
+func CheckListenAddr(addr string) error {
+	if addr == "" {
+		return nil
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("expected host:port to listen on, such as 127.0.0.1:9102 or :9102, got %q", addr)
+	}
+	return nil
 }
 
 // EmailConfigured reports whether outbound email is set up.

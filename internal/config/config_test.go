@@ -21,7 +21,7 @@ func TestDefaults(t *testing.T) {
 	}
 	if c.Debug || c.Test || !c.SecureCookies || c.Addr != DefaultAddr || c.DataDir != DefaultDataDir ||
 		c.SiteURL.String() != DefaultSiteURL || c.SessionCookieAge != 90*24*time.Hour || c.AxesFailureLimit != 5 ||
-		c.AxesCooloffTime != 30*time.Minute || c.DatabaseURL != "" || c.EmailConfigured() || c.Email.Port != 25 {
+		c.AxesCooloffTime != 30*time.Minute || c.DatabaseURL != "" || c.EmailConfigured() || c.Email.Port != 25 || c.MetricsAddr != "" {
 		t.Fatalf("unexpected defaults: %+v", c)
 	}
 }
@@ -68,6 +68,9 @@ func TestUnparsableValuesNameTheVariable(t *testing.T) {
 		{"EMAIL_PORT", "70000", "port number"},
 		{"SIGNUP_RATE", "lots", "rate such as"},
 		{"MULTI_ORG_ENABLED", "sometimes", "expected a boolean"},
+		{"METRICS_ADDR", "9102", "host:port"},
+		{"METRICS_ADDR", "127.0.0.1:http", "host:port"},
+		{"METRICS_ADDR", "127.0.0.1:99999", "host:port"},
 	} {
 		t.Run(tc.name+"="+tc.value, func(t *testing.T) {
 			_, err := Load(env(tc.name, tc.value))
@@ -137,5 +140,14 @@ func TestWarnings(t *testing.T) {
 	c, _ = Load(env("DEBUG", "1"))
 	if len(c.Warnings()) != 0 {
 		t.Fatalf("unexpected warnings for the development defaults: %q", c.Warnings())
+	}
+}
+
+func TestMetricsAddr(t *testing.T) {
+	for _, v := range []string{"127.0.0.1:9102", ":9102", "[::1]:9102", "0.0.0.0:0"} {
+		c, err := Load(env("METRICS_ADDR", v))
+		if err != nil || c.MetricsAddr != v {
+			t.Fatalf("%q: %v %q", v, err, c.MetricsAddr)
+		}
 	}
 }

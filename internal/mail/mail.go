@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/metrics"
 )
 
 // Message is one email.
@@ -230,11 +231,13 @@ func (m *Mailer) deliver(ctx context.Context, om gatehouse.OutboxMessage) {
 			return
 		}
 		m.logger.InfoContext(ctx, "email sent", "id", om.ID, "to", om.To, "subject", om.Subject)
+		metrics.EmailSent()
 		return
 	}
 	attempts := om.Attempts + 1
 	dead := attempts >= MaxAttempts
 	next := now.Add(Backoff(attempts))
+	metrics.EmailFailed(dead)
 	m.logger.WarnContext(ctx, "sending email failed", "id", om.ID, "to", om.To, "subject", om.Subject,
 		"attempts", attempts, "gave_up", dead, "next_attempt_at", next, "error", err)
 	if err := m.outbox.MarkMailFailed(markCtx, om.ID, attempts, next, truncate(err.Error(), 1000), dead); err != nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/metrics"
 )
 
 // PerAddressFailureLimit is how many failed logins from one address, across
@@ -73,6 +74,12 @@ func (g *LoginLockout) Failed(ctx context.Context, email, clientIP string) error
 	lockedA, err := g.perAddress.Fail(ctx, ak)
 	if err != nil {
 		return fmt.Errorf("lockout: %w", err)
+	}
+	if lockedE {
+		metrics.Lockout("email")
+	}
+	if lockedA {
+		metrics.Lockout("address")
 	}
 	if lockedE || lockedA {
 		return g.LockedError()
