@@ -20,10 +20,13 @@ const usage = `gatehouse — authentication and access security for PostHog-comp
 
 Usage:
   gatehouse serve [--addr 127.0.0.1:8000] [--data-dir ./data]   run the server (applies migrations)
+        [--metrics-addr 127.0.0.1:9102]                           also serve Prometheus /metrics there
   gatehouse migrate [--data-dir ./data]                           apply database migrations and exit
   gatehouse generate-secret                                       print a new SECRET_KEY
   gatehouse createuser --email E --password P --organization O    create an organization, its default
                                                                   project and its owner
+  gatehouse two-factor-reset --email E                           remove a user's 2FA (TOTP, backup codes,
+                                                                  trusted devices) and email them
   gatehouse domain verify --domain D [--force]                   check an organization domain's DNS challenge
                                                                   now, or mark it verified without DNS
   gatehouse outbox [--limit 50]                                  list queued, sent and failed emails
@@ -77,6 +80,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cmdOutbox(ctx, rest, stdout, stderr)
 	case "domain":
 		return cmdDomain(ctx, rest, stdout, stderr)
+	case "two-factor-reset":
+		return cmdTwoFactorReset(ctx, rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "gatehouse", versionString())
 		return nil

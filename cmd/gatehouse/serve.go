@@ -47,6 +47,7 @@ func loadConfig(name string, args []string, stderr io.Writer, withAddr bool, ext
 	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory for the SQLite database and the development secret key (env GATEHOUSE_DATA_DIR)")
 	if withAddr {
 		fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "address to listen on (env GATEHOUSE_ADDR)")
+		fs.StringVar(&cfg.MetricsAddr, "metrics-addr", cfg.MetricsAddr, "address for the Prometheus /metrics listener, apart from --addr; empty: off (env METRICS_ADDR)")
 	}
 	if extra != nil {
 		extra(fs)
@@ -126,6 +127,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	if cfg.EmailConfigured() {
 		verifier = &gatehouse.EmailVerifier{Store: st, Key: keyring.For(secretkey.PurposeEmailVerify)}
 	}
+	twoFactor := httpapi.NewTwoFactorService(st, keyring, limiter, cfg.EmailMFAEnabled, nil)
 	domains := &gatehouse.DomainService{Store: st, Resolver: dnsResolver(cfg.DNSResolver), Logger: logger}
 	reset := httpapi.NewResetService(st, keyring.For(secretkey.PurposePasswordReset), limiter, mailer,
 		hasher.Hash, password.CheckStrength, cfg.SiteURL.String())
@@ -137,7 +139,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		Cookies:         cookies.Policy{Secure: cfg.SecureCookies},
 		Database:        st,
 		Capture:         &gatehouse.CaptureService{Store: st},
-		Auth:            &gatehouse.AuthService{Store: st, Passwords: hasher, SessionAge: cfg.SessionCookieAge, Guard: lockout, Devices: st, RequireVerifiedEmail: cfg.EmailConfigured(), SSO: domains},
+		Auth:            &gatehouse.AuthService{Store: st, Passwords: hasher, SessionAge: cfg.SessionCookieAge, Guard: lockout, Devices: st, RequireVerifiedEmail: cfg.EmailConfigured(), SSO: domains, TwoFactor: twoFactor},
 		Accounts:        accounts,
 		SiteURL:         cfg.SiteURL,
 		Mail:            mailer,
@@ -149,6 +151,10 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		Reset:           reset,
 		Invites:         &gatehouse.InviteService{Store: st, Accounts: accounts, SSO: domains},
 		Domains:         domains,
+		APIKeys:         &gatehouse.APIKeyService{Store: st},
+		Organizations:   &gatehouse.OrganizationService{Store: st},
+		Flags:           &gatehouse.FlagService{Store: st},
+		TwoFactor:       twoFactor,
 		Version:         version,
 	})
 	srv := &http.Server{
@@ -160,6 +166,11 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		MaxHeaderBytes:    1 << 20,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	stopMetrics, err := startMetrics(cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", cfg.Addr, err)

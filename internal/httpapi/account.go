@@ -53,7 +53,9 @@ func handleUpdateMe(d Deps) http.Handler {
 			writeError(w, r, d.Logger, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, meJSON(p, a.session))
+		out := meJSON(p, a.session)
+		twoFactorFields(r, d, a.user, out)
+		writeJSON(w, http.StatusOK, out)
 	})
 }
 

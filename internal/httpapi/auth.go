@@ -36,8 +36,11 @@ const authKey ctxKey = iota
 // authInfo is the signed-in user of a request.
 type authInfo struct {
 	user       *gatehouse.User
-	session    *gatehouse.Session
+	session    *gatehouse.Session // nil for personal-API-key requests
 	sessionKey string
+	// apiKey is the personal API key the request authenticated with, nil
+	// for session requests (see apikeys_auth.go).
+	apiKey *gatehouse.PersonalAPIKey
 }
 
 func authFrom(ctx context.Context) *authInfo {
@@ -67,6 +70,12 @@ func clientIP(r *http.Request) string {
 // browser's Origin must be this site.
 func withSession(d Deps, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if d.APIKeys != nil {
+			if raw, where, ok := personalAPIKeyFrom(r); ok {
+				serveWithAPIKey(d, w, r, raw, where, next)
+				return
+			}
+		}
 		c, err := r.Cookie(sessionCookie)
 		if err != nil || c.Value == "" {
 			next.ServeHTTP(w, r)
@@ -84,6 +93,9 @@ func withSession(d Deps, next http.Handler) http.Handler {
 		}
 		if !safeMethod(r.Method) && !csrfOK(r, d.SiteURL) {
 			writeError(w, r, d.Logger, errCSRF())
+			return
+		}
+		if !twoFactorGate(w, r, d, user, c.Value) {
 			return
 		}
 		ctx := context.WithValue(r.Context(), authKey, &authInfo{user: user, session: sess, sessionKey: c.Value})
@@ -197,9 +209,11 @@ func handleLogin(d Deps) http.Handler {
 			return
 		}
 		res, err := d.Auth.Login(r.Context(), gatehouse.LoginInput{Email: in.Email, Password: gatehouse.Secret(in.Password),
-			ClientIP: clientIP(r), UserAgent: r.UserAgent(), PreviousSessionKey: previousSessionKey(r)})
+			ClientIP: clientIP(r), UserAgent: r.UserAgent(), PreviousSessionKey: previousSessionKey(r), RememberDevices: rememberCookies(r)})
+		countLogin("password", err)
 		if err != nil {
 			notVerified(r, d, err)
+			secondStepDue(w, r, d, err)
 			writeError(w, r, d.Logger, err)
 			return
 		}
@@ -300,8 +314,12 @@ func handleMe(d Deps) http.Handler {
 			writeError(w, r, d.Logger, err)
 			return
 		}
-		ensureCSRFCookie(w, r, d.Cookies, time.Until(a.session.ExpiresAt))
-		writeJSON(w, http.StatusOK, meJSON(p, a.session))
+		if a.session != nil {
+			ensureCSRFCookie(w, r, d.Cookies, time.Until(a.session.ExpiresAt))
+		}
+		out := meJSON(p, a.session)
+		twoFactorFields(r, d, a.user, out)
+		writeJSON(w, http.StatusOK, out)
 	})
 }
 
@@ -311,8 +329,11 @@ func meJSON(p *gatehouse.Profile, s *gatehouse.Session) map[string]any {
 		"uuid": u.UUID, "email": u.Email, "first_name": u.FirstName, "last_name": u.LastName,
 		"is_staff": u.IsStaff, "is_active": u.IsActive, "is_email_verified": u.IsEmailVerified,
 		"has_password": u.PasswordHash != "", "is_2fa_enabled": false, "date_joined": u.CreatedAt.Format(time.RFC3339),
-		"sensitive_session_expires_at": s.CreatedAt.Add(sensitiveActionAge).UTC().Format(time.RFC3339),
+		"sensitive_session_expires_at": nil,
 		"organization":                 nil, "team": nil,
+	}
+	if s != nil {
+		out["sensitive_session_expires_at"] = s.CreatedAt.Add(sensitiveActionAge).UTC().Format(time.RFC3339)
 	}
 	if p.Organization != nil {
 		org := map[string]any{"id": p.Organization.ID, "name": p.Organization.Name, "enforce_2fa": p.Organization.Enforce2FA,

@@ -41,6 +41,8 @@ func statusAndType(k gatehouse.Kind) (int, string) {
 		return http.StatusBadRequest, "invalid_request"
 	case gatehouse.KindMethodNotAllowed:
 		return http.StatusMethodNotAllowed, "invalid_request"
+	case gatehouse.KindStepRequired:
+		return http.StatusUnauthorized, "server_error"
 	}
 	return http.StatusInternalServerError, "server_error"
 }

@@ -244,6 +244,7 @@ func handleLoginForm(d Deps) http.Handler {
 		next := safeNext(r.PostForm.Get("next"))
 		res, err := d.Auth.Login(r.Context(), gatehouse.LoginInput{Email: email, Password: gatehouse.Secret(r.PostForm.Get("password")),
 			ClientIP: clientIP(r), UserAgent: r.UserAgent(), PreviousSessionKey: previousSessionKey(r)})
+		countLogin("password", err)
 		if err != nil {
 			notVerified(r, d, err)
 			data := pageData{CSRFToken: pageCSRFToken(w, r, d), Values: map[string]string{"email": email}}

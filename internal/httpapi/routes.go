@@ -26,6 +26,9 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	addResetRoutes(mux, d)
 	addInviteRoutes(mux, d)
 	addDomainRoutes(mux, d)
+	addTwoFactorRoutes(mux, d)
+	addAPIKeyRoutes(mux, d)
+	addFlagRoutes(mux, d)
 	addPageRoutes(mux, d)
 
 	mux.Handle("/", handleNotFound(d.Logger))

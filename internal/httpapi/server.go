@@ -13,6 +13,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/cookies"
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/mail"
+	"github.com/gatehouse-auth/gatehouse/internal/metrics"
 	"github.com/gatehouse-auth/gatehouse/internal/netguard"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/internal/secretkey"
@@ -58,7 +59,19 @@ type Deps struct {
 	// Verifier makes and checks email-verification links; nil when email
 	// is not configured (then signups are not asked to verify).
 	Verifier *gatehouse.EmailVerifier
-	Version  string
+	// APIKeys authenticates and manages personal API keys; nil: requests
+	// carrying a key are treated as anonymous.
+	APIKeys *gatehouse.APIKeyService
+	// Organizations serves the organization and project APIs.
+	Organizations *gatehouse.OrganizationService
+	// Flags manages feature flags, serves their definitions to server SDKs
+	// and evaluates them for /flags and /decide.
+	Flags *gatehouse.FlagService
+	// TwoFactor runs TOTP, backup codes, the second login step, email
+	// MFA, trusted devices and 2FA enforcement; build it with
+	// NewTwoFactorService.
+	TwoFactor *gatehouse.TwoFactorService
+	Version   string
 }
 
 // Mailer queues an email; delivery happens in the background.
@@ -73,11 +86,12 @@ func NewServer(d Deps) http.Handler {
 	}
 	mux := http.NewServeMux()
 	addRoutes(mux, d)
-	var h http.Handler = mux
+	var h http.Handler = metrics.Route(mux)
 	h = securityHeaders(h)
 	h = netguard.Middleware(d.Resolver, d.AllowList, h)
 	h = stripTrailingSlash(h)
 	h = logRequests(d.Logger, d.Resolver, h)
 	h = recoverPanics(d.Logger, h)
+	h = metrics.Middleware(h) // outermost: it also counts the 500 of a recovered panic
 	return h
 }

@@ -74,6 +74,8 @@ type serverOptions struct {
 	// verifyEmail runs as an instance with email configured: signups
 	// must verify their address before signing in.
 	verifyEmail bool
+	// emailMFA turns on email MFA (EMAIL_MFA_ENABLED).
+	emailMFA bool
 	// dnsAddr is the DNS server domain verification asks (dnstest).
 	dnsAddr string
 }
@@ -157,6 +159,7 @@ func newTestServer(t testing.TB, engine store.Engine, o serverOptions) *testServ
 		db = o.database
 	}
 	outbox := &fakeMailer{}
+	twoFactor := newTestTwoFactor(st, counters, o)
 	domains := &gatehouse.DomainService{Store: st, Resolver: testResolver(o.dnsAddr), Now: o.now, Logger: slog.New(slog.NewJSONHandler(logs, nil))}
 	reset := newTestReset(st, counters, outbox, o.now)
 	reset.SSO = domains
@@ -168,7 +171,7 @@ func newTestServer(t testing.TB, engine store.Engine, o serverOptions) *testServ
 		Database:  db,
 		Capture:   &gatehouse.CaptureService{Store: st},
 		Auth: &gatehouse.AuthService{Store: st, Passwords: password.NewHasher(0, 0), SessionAge: 90 * 24 * time.Hour, Now: o.now,
-			Guard: ratelimit.NewLoginLockout(ratelimit.New(counters), 5, 30*time.Minute), Devices: st, RequireVerifiedEmail: o.verifyEmail, SSO: domains},
+			Guard: ratelimit.NewLoginLockout(ratelimit.New(counters), 5, 30*time.Minute), Devices: st, RequireVerifiedEmail: o.verifyEmail, TwoFactor: twoFactor, SSO: domains},
 		Accounts: accounts,
 		Invites:  &gatehouse.InviteService{Store: st, Accounts: accounts, Now: o.now, SSO: domains},
 		Domains:  domains,
@@ -180,6 +183,10 @@ func newTestServer(t testing.TB, engine store.Engine, o serverOptions) *testServ
 		MultiOrgEnabled: o.multiOrg,
 		Verifier:        testVerifier(st, o),
 		SignupRate:      mustRate(o.signupRate),
+		APIKeys:         &gatehouse.APIKeyService{Store: st, Now: o.now},
+		Organizations:   &gatehouse.OrganizationService{Store: st, Now: o.now},
+		Flags:           &gatehouse.FlagService{Store: st, Now: o.now},
+		TwoFactor:       twoFactor,
 	})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)

@@ -1,0 +1,155 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"mime"
+	"net/http"
+	"regexp"
+	"strings"
+
+	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
+)
+
+// keyRoute is what a route declares about personal API keys: the scope
+// object its requests need ("<object>:read" for safe methods,
+// "<object>:write" otherwise), whether its organization is the caller's
+// current one (list endpoints without an {org} or {project} in the path),
+// and self, for the key-management routes where a key may only read itself
+// (the handler enforces that).
+type keyRoute struct {
+	object     string
+	currentOrg bool
+	self       bool
+}
+
+// keyRoutes declares, by mux pattern, every route that accepts personal API
+// keys. A route not listed here (and not wrapped in scoped) refuses keys
+// with 403 "This action does not support Personal API Key access": session
+// flows such as password change, login sessions and pages never take keys.
+// Other files may add their routes from an init function.
+var keyRoutes = map[string]keyRoute{
+	"GET /api/users/@me": {object: "user"},
+
+	"GET /api/organizations/{org}/invites":         {object: "organization_member"},
+	"POST /api/organizations/{org}/invites":        {object: "organization_member"},
+	"DELETE /api/organizations/{org}/invites/{id}": {object: "organization_member"},
+
+	"GET /api/personal_api_keys/{id}": {self: true},
+}
+
+type keyRouteCtx struct{}
+
+// scoped declares h's scope object for personal API keys, for handlers
+// registered outside the keyRoutes table.
+func scoped(object string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyRouteCtx{}, keyRoute{object: object})))
+	})
+}
+
+func routeOf(r *http.Request) keyRoute {
+	if kr, ok := r.Context().Value(keyRouteCtx{}).(keyRoute); ok {
+		return kr
+	}
+	return keyRoutes[r.Pattern]
+}
+
+// bearerPattern is PostHog's Authorization header form, "Bearer" being
+// case-sensitive.
+var bearerPattern = regexp.MustCompile(`^Bearer\s+(\S.+)$`)
+
+// personalAPIKeyFrom finds the personal API key a request carries: the
+// Authorization header, else a personal_api_key field in the body, else in
+// the query string. Only the first place found counts. OAuth tokens (pha_)
+// and project secrets (phs_) in the header are left to their own
+// authenticators. The body is read at most once and put back for the
+// handler.
+func personalAPIKeyFrom(r *http.Request) (string, gatehouse.KeyTransport, bool) {
+	if h := r.Header.Get("Authorization"); h != "" {
+		if m := bearerPattern.FindStringSubmatch(h); m != nil {
+			tok := strings.TrimSpace(m[1])
+			if !strings.HasPrefix(tok, "pha_") && !strings.HasPrefix(tok, gatehouse.PrefixProjectSecret) {
+				return tok, gatehouse.KeyInHeader, true
+			}
+		}
+	}
+	if k := bodyAPIKey(r); k != "" {
+		return k, gatehouse.KeyInBody, true
+	}
+	if r.URL.RawQuery != "" && strings.Contains(r.URL.RawQuery, "personal_api_key") {
+		if k := r.URL.Query().Get("personal_api_key"); k != "" {
+			return k, gatehouse.KeyInQuery, true
+		}
+	}
+	return "", 0, false
+}
+
+// bodyAPIKey is the personal_api_key field of a JSON or form body.
+func bodyAPIKey(r *http.Request) string {
+	if r.Body == nil || r.Body == http.NoBody || safeMethod(r.Method) {
+		return ""
+	}
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch {
+	case mt == "application/x-www-form-urlencoded":
+		if err := parseFormBody(nil, r); err != nil {
+			return ""
+		}
+		return r.PostForm.Get("personal_api_key")
+	case mt == "application/json" || strings.HasSuffix(mt, "+json"):
+		data, err := io.ReadAll(io.LimitReader(r.Body, maxJSONBody+1))
+		r.Body = readCloser{io.MultiReader(bytes.NewReader(data), r.Body), r.Body}
+		if err != nil || !bytes.Contains(data, []byte(`"personal_api_key"`)) {
+			return ""
+		}
+		var in struct {
+			Key string `json:"personal_api_key"`
+		}
+		if json.Unmarshal(data, &in) != nil {
+			return ""
+		}
+		return in.Key
+	}
+	return ""
+}
+
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
+
+// serveWithAPIKey authenticates a request that carries a personal API key
+// and applies the route's scope rules (SPEC B.5.6) before next. Keys are
+// checked against the database on every request, so a rolled or deleted
+// key fails at once. Key requests need no CSRF token.
+func serveWithAPIKey(d Deps, w http.ResponseWriter, r *http.Request, raw string, where gatehouse.KeyTransport, next http.Handler) {
+	user, key, err := d.APIKeys.Authenticate(r.Context(), raw, where)
+	if err != nil {
+		writeError(w, r, d.Logger, err)
+		return
+	}
+	route := routeOf(r)
+	if !route.self {
+		req := gatehouse.KeyRequest{Object: route.object, Action: gatehouse.ScopeAction(r.Method)}
+		if route.object != "" && d.Organizations != nil {
+			orgRef := r.PathValue("org")
+			if orgRef == "" && route.currentOrg {
+				orgRef = gatehouse.CurrentOrganization
+			}
+			req.Organization, req.Level, req.ProjectID, err = d.Organizations.KeyTarget(r.Context(), user, orgRef, r.PathValue("project"))
+			if err != nil {
+				writeError(w, r, d.Logger, err)
+				return
+			}
+		}
+		if err := gatehouse.CheckKeyAccess(key, req); err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+	}
+	ctx := context.WithValue(r.Context(), authKey, &authInfo{user: user, apiKey: key})
+	next.ServeHTTP(w, r.WithContext(ctx))
+}

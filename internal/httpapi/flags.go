@@ -1,0 +1,527 @@
+package httpapi
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/capture"
+	"github.com/gatehouse-auth/gatehouse/internal/flags"
+	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
+)
+
+// addFlagRoutes registers the feature-flag API (session or personal key
+// with feature_flag scopes), the local-evaluation endpoints server SDKs
+// poll, and the public /flags and /decide.
+func addFlagRoutes(mux *http.ServeMux, d Deps) {
+	for _, prefix := range []string{"/api/projects/{project}", "/api/environments/{project}"} {
+		base := prefix + "/feature_flags"
+		mux.Handle("GET "+base, scoped("feature_flag", requireUser(d, handleFlagList(d))))
+		mux.Handle("POST "+base, scoped("feature_flag", requireUser(d, handleFlagCreate(d))))
+		mux.Handle("GET "+base+"/{id}", scoped("feature_flag", requireUser(d, handleFlagGet(d))))
+		mux.Handle("PATCH "+base+"/{id}", scoped("feature_flag", requireUser(d, handleFlagUpdate(d))))
+		mux.Handle("DELETE "+base+"/{id}", scoped("feature_flag", requireUser(d, handleFlagDelete(d))))
+		mux.Handle("GET "+base+"/local_evaluation", scoped("feature_flag", handleLocalEvaluation(d)))
+	}
+	mux.Handle("GET /api/feature_flag/local_evaluation", scoped("feature_flag", handleLocalEvaluation(d)))
+	mux.Handle("GET /flags/definitions", scoped("feature_flag", handleLocalEvaluation(d)))
+	mux.Handle("/flags", handleFlags(d, false))
+	mux.Handle("/decide", handleFlags(d, true))
+}
+
+// projectOfPath is the {project} of the path: a numeric ID or @current.
+// It returns 0 when the segment is neither.
+func projectOfPath(r *http.Request, u *gatehouse.User) int64 {
+	ref := r.PathValue("project")
+	if ref == "@current" {
+		return u.CurrentProjectID
+	}
+	id, err := strconv.ParseInt(ref, 10, 64)
+	if err != nil || id <= 0 {
+		return 0
+	}
+	return id
+}
+
+// memberProject resolves the path's project for a signed-in member, or
+// writes 404 and returns 0.
+func memberProject(w http.ResponseWriter, r *http.Request, d Deps, a *authInfo) int64 {
+	id := projectOfPath(r, a.user)
+	if id == 0 {
+		writeError(w, r, d.Logger, gatehouse.NotFound())
+		return 0
+	}
+	p, err := d.Flags.ProjectForMember(r.Context(), a.user, id)
+	if err != nil {
+		writeError(w, r, d.Logger, err)
+		return 0
+	}
+	return p.ID
+}
+
+func flagIDOfPath(r *http.Request) int64 {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0
+	}
+	return id
+}
+
+// flagJSON is a flag as PostHog's feature-flag serializer writes it.
+func flagJSON(f *gatehouse.FeatureFlag) map[string]any {
+	var createdBy any
+	if f.CreatedByUUID != "" {
+		createdBy = map[string]any{"id": f.CreatedByID, "uuid": f.CreatedByUUID, "email": f.CreatedByEmail}
+	}
+	var rollout any
+	simple := len(f.Filters.Groups) == 1 && len(f.Filters.Groups[0].Properties) == 0 && f.Filters.Multivariate == nil
+	if simple && f.Filters.Groups[0].RolloutPercentage != nil {
+		rollout = *f.Filters.Groups[0].RolloutPercentage
+	}
+	return map[string]any{
+		"id": f.ID, "team_id": f.ProjectID, "name": f.Name, "key": f.Key, "filters": f.Filters,
+		"deleted": f.Deleted, "active": f.Active, "created_by": createdBy,
+		"created_at": f.CreatedAt.Format(time.RFC3339Nano), "updated_at": f.UpdatedAt.Format(time.RFC3339Nano),
+		"version": f.Version, "ensure_experience_continuity": false, "is_simple_flag": simple,
+		"rollout_percentage": rollout, "has_encrypted_payloads": false, "evaluation_runtime": "all", "tags": []string{},
+	}
+}
+
+// flagInputJSON is the body of a create or PATCH.
+type flagInputJSON struct {
+	Key     *string          `json:"key"`
+	Name    *string          `json:"name"`
+	Active  *bool            `json:"active"`
+	Filters *json.RawMessage `json:"filters"`
+	Deleted *bool            `json:"deleted"`
+	Version *int             `json:"version"`
+}
+
+func (in flagInputJSON) toInput() (gatehouse.FlagInput, error) {
+	out := gatehouse.FlagInput{Key: in.Key, Name: in.Name, Active: in.Active, Deleted: in.Deleted, Version: in.Version}
+	if in.Filters != nil && string(*in.Filters) != "null" {
+		var f flags.Filters
+		d := json.NewDecoder(bytes.NewReader(*in.Filters))
+		if err := d.Decode(&f); err != nil {
+			return out, gatehouse.Invalid("invalid_input", "filters", "Filters are not valid: %s", jsonProblem(err))
+		}
+		out.Filters = &f
+	}
+	return out, nil
+}
+
+func handleFlagList(d Deps) func(http.ResponseWriter, *http.Request, *authInfo) {
+	return func(w http.ResponseWriter, r *http.Request, a *authInfo) {
+		pid := memberProject(w, r, d, a)
+		if pid == 0 {
+			return
+		}
+		list, err := d.Flags.List(r.Context(), pid)
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		results := make([]map[string]any, len(list))
+		for i := range list {
+			results[i] = flagJSON(&list[i])
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"count": len(results), "next": nil, "previous": nil, "results": results})
+	}
+}
+
+func handleFlagCreate(d Deps) func(http.ResponseWriter, *http.Request, *authInfo) {
+	return func(w http.ResponseWriter, r *http.Request, a *authInfo) {
+		pid := memberProject(w, r, d, a)
+		if pid == 0 {
+			return
+		}
+		var body flagInputJSON
+		if err := decodeJSON(w, r, &body); err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		in, err := body.toInput()
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		f, err := d.Flags.Create(r.Context(), a.user, pid, in)
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		writeJSON(w, http.StatusCreated, flagJSON(f))
+	}
+}
+
+func handleFlagGet(d Deps) func(http.ResponseWriter, *http.Request, *authInfo) {
+	return func(w http.ResponseWriter, r *http.Request, a *authInfo) {
+		pid := memberProject(w, r, d, a)
+		if pid == 0 {
+			return
+		}
+		f, err := d.Flags.Get(r.Context(), pid, flagIDOfPath(r))
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, flagJSON(f))
+	}
+}
+
+func handleFlagUpdate(d Deps) func(http.ResponseWriter, *http.Request, *authInfo) {
+	return func(w http.ResponseWriter, r *http.Request, a *authInfo) {
+		pid := memberProject(w, r, d, a)
+		if pid == 0 {
+			return
+		}
+		var body flagInputJSON
+		if err := decodeJSON(w, r, &body); err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		in, err := body.toInput()
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		f, err := d.Flags.Update(r.Context(), pid, flagIDOfPath(r), in)
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, flagJSON(f))
+	}
+}
+
+func handleFlagDelete(d Deps) func(http.ResponseWriter, *http.Request, *authInfo) {
+	return func(w http.ResponseWriter, r *http.Request, a *authInfo) {
+		pid := memberProject(w, r, d, a)
+		if pid == 0 {
+			return
+		}
+		if err := d.Flags.Delete(r.Context(), pid, flagIDOfPath(r)); err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+// bearerToken is the token of an "Authorization: Bearer …" header.
+func bearerToken(r *http.Request) (string, bool) {
+	m := bearerPattern.FindStringSubmatch(r.Header.Get("Authorization"))
+	if m == nil {
+		return "", false
+	}
+	return strings.TrimSpace(m[1]), true
+}
+
+func errWrongProject() error {
+	return &gatehouse.Error{Kind: gatehouse.KindPermissionDenied, Code: "permission_denied",
+		Detail: "This key does not belong to the requested project."}
+}
+
+// localEvalAuth decides which project's flag definitions a local-evaluation
+// request may read (SPEC B.6.2–6.4). It accepts, in this order:
+//
+//  1. a project secret (phs_…, the primary or the backup) as
+//     "Authorization: Bearer phs_…": the project is the secret's; a
+//     {project} in the path or a ?token=phc_… must name that same project;
+//  2. a personal API key with feature_flag:read (see below);
+//  3. a signed-in session of a member of the project's organization.
+//
+// For 2 and 3 the project is the path's {project}, else the one whose
+// public token is ?token=, else the user's current project.
+func localEvalAuth(d Deps, r *http.Request) (projectID int64, err error) {
+	ctx := r.Context()
+	if tok, ok := bearerToken(r); ok && strings.HasPrefix(tok, gatehouse.PrefixProjectSecret) {
+		p, err := d.Flags.ProjectBySecret(ctx, gatehouse.Secret(tok))
+		if err != nil {
+			return 0, err
+		}
+		if ref := r.PathValue("project"); ref != "" && ref != "@current" && ref != strconv.FormatInt(p.ID, 10) {
+			return 0, errWrongProject()
+		}
+		if t := r.URL.Query().Get("token"); t != "" && subtle.ConstantTimeCompare([]byte(t), []byte(p.APIToken)) != 1 {
+			return 0, errWrongProject()
+		}
+		return p.ID, nil
+	}
+	a := authFrom(ctx)
+	if a == nil {
+		return 0, errNotAuthenticated()
+	}
+	// PERSONAL-KEY BRANCH. withSession (KEYS' serveWithAPIKey) has already
+	// authenticated a personal API key and, through the route's
+	// scoped("feature_flag") declaration, required feature_flag:read and
+	// applied scoped_teams / scoped_organizations to a {project} in the
+	// path. From here a key is treated like its user: it reaches only
+	// projects of the user's organizations. (On the legacy path without
+	// {project}, a key limited to scoped_teams is refused by that check.)
+	// The lead wires and tests this branch once KEYS lands.
+	var id int64
+	switch {
+	case r.PathValue("project") != "":
+		id = projectOfPath(r, a.user)
+	case r.URL.Query().Get("token") != "":
+		p, err := d.Flags.ProjectByToken(ctx, r.URL.Query().Get("token"))
+		if err != nil {
+			return 0, err
+		}
+		id = p.ID
+	default:
+		id = a.user.CurrentProjectID
+	}
+	if id == 0 {
+		return 0, gatehouse.NotFound()
+	}
+	p, err := d.Flags.ProjectForMember(ctx, a.user, id)
+	if err != nil {
+		return 0, err
+	}
+	return p.ID, nil
+}
+
+// definitionJSON is a flag as local evaluation serves it (PostHog's
+// minimal feature-flag serializer).
+func definitionJSON(f *gatehouse.FeatureFlag) map[string]any {
+	return map[string]any{
+		"id": f.ID, "team_id": f.ProjectID, "name": f.Name, "key": f.Key, "filters": f.Filters,
+		"deleted": false, "active": f.Active, "ensure_experience_continuity": false,
+		"has_encrypted_payloads": false, "version": f.Version, "evaluation_runtime": "all", "evaluation_tags": []string{},
+	}
+}
+
+// handleLocalEvaluation serves the flag definitions server SDKs evaluate
+// locally, with an ETag so that an unchanged set costs a 304.
+func handleLocalEvaluation(d Deps) http.Handler {
+	return withSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		projectID, err := localEvalAuth(d, r)
+		if err != nil {
+			// Key authenticators advertise Bearer (SPEC B.0).
+			writeError(&challengeWriter{ResponseWriter: w, challenge: "Bearer"}, r, d.Logger, err)
+			return
+		}
+		defs, err := d.Flags.Definitions(r.Context(), projectID)
+		if err != nil {
+			d.Logger.Error("local evaluation failed", "error", err.Error())
+			writeJSON(w, http.StatusInternalServerError, map[string]string{"type": "server_error", "code": "unexpected_error", "detail": "An unexpected error occurred"})
+			return
+		}
+		list := make([]map[string]any, len(defs))
+		for i := range defs {
+			list[i] = definitionJSON(&defs[i])
+		}
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		enc.Encode(map[string]any{"flags": list, "group_type_mapping": map[string]string{}, "cohorts": map[string]any{}})
+		sum := sha256.Sum256(buf.Bytes())
+		etag := `"` + hex.EncodeToString(sum[:16]) + `"`
+		h := w.Header()
+		h.Set("ETag", etag)
+		h.Set("Cache-Control", "private, no-cache")
+		h.Add("Vary", "Authorization")
+		if etagMatches(r.Header.Get("If-None-Match"), etag) {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		h.Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		w.Write(buf.Bytes())
+	}))
+}
+
+// challengeWriter sets its WWW-Authenticate value when the status is
+// written, replacing the "Session" that writeError puts on every 401.
+type challengeWriter struct {
+	http.ResponseWriter
+	challenge string
+}
+
+func (c *challengeWriter) WriteHeader(status int) {
+	if status == http.StatusUnauthorized {
+		c.Header().Set("WWW-Authenticate", c.challenge)
+	}
+	c.ResponseWriter.WriteHeader(status)
+}
+
+// etagMatches implements If-None-Match: "*", or any listed tag equal to
+// etag (weak comparison, so W/"x" matches "x").
+func etagMatches(header, etag string) bool {
+	if header == "" {
+		return false
+	}
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+		if t == "*" || t == etag {
+			return true
+		}
+	}
+	return false
+}
+
+// maxFlagsBody bounds /flags and /decide bodies (as capture's /e).
+const maxFlagsBody = 2 << 20
+
+// parseFlagsRequest reads the token, distinct id, person properties and
+// flag keys of a /flags or /decide request from its body (JSON, base64,
+// gzip, lz-string, form data=) or, for a GET without data=, the query.
+func parseFlagsRequest(r *http.Request) (gatehouse.FlagsRequest, error) {
+	var req gatehouse.FlagsRequest
+	var fields map[string]any
+	if r.Method == http.MethodGet && r.URL.Query().Get("data") == "" {
+		q := r.URL.Query()
+		fields = map[string]any{"token": q.Get("token"), "distinct_id": q.Get("distinct_id")}
+	} else {
+		body, err := capture.DecodeBody(r, maxFlagsBody)
+		if err != nil {
+			var ce *capture.Error
+			if errors.As(err, &ce) && ce.Status == http.StatusRequestEntityTooLarge {
+				return req, &gatehouse.Error{Kind: gatehouse.KindTooLarge, Code: "request_too_large", Detail: "Request body is too large."}
+			}
+			return req, &gatehouse.Error{Kind: gatehouse.KindMalformed, Code: "parse_error", Detail: "Malformed request data: " + err.Error()}
+		}
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.UseNumber()
+		if err := dec.Decode(&fields); err != nil || fields == nil {
+			return req, &gatehouse.Error{Kind: gatehouse.KindMalformed, Code: "parse_error", Detail: "Malformed request data: the payload must be a JSON object."}
+		}
+	}
+	for _, name := range []string{"token", "$token", "api_key"} {
+		if s, ok := fields[name].(string); ok && s != "" {
+			req.Token = s
+			break
+		}
+	}
+	switch id := fields["distinct_id"].(type) {
+	case string:
+		req.DistinctID = id
+	case json.Number:
+		req.DistinctID = id.String()
+	}
+	if props, ok := fields["person_properties"].(map[string]any); ok {
+		req.PersonProperties = props
+	}
+	if keys, ok := fields["flag_keys"].([]any); ok {
+		for _, k := range keys {
+			if s, ok := k.(string); ok {
+				req.FlagKeys = append(req.FlagKeys, s)
+			}
+		}
+	}
+	return req, nil
+}
+
+// handleFlags serves POST /flags and /decide (and GET), public endpoints
+// that evaluate a project's active flags for one person. /flags answers
+// the v2 detail shape for ?v=2 and above and the legacy maps otherwise;
+// /decide answers v1 (a list of enabled keys), v2 (enabled flags), v3 (all
+// flags and payloads) and v4+ (the detail shape).
+func handleFlags(d Deps, decide bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		captureCORS(w, r)
+		switch r.Method {
+		case http.MethodOptions:
+			w.WriteHeader(http.StatusOK)
+			return
+		case http.MethodGet, http.MethodPost:
+		default:
+			w.Header().Set("Allow", "GET, POST, OPTIONS")
+			writeError(w, r, d.Logger, &gatehouse.Error{Kind: gatehouse.KindMethodNotAllowed, Code: "method_not_allowed", Detail: `Method "` + r.Method + `" not allowed.`})
+			return
+		}
+		req, err := parseFlagsRequest(r)
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		evals, err := d.Flags.Evaluate(r.Context(), req)
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		version, _ := strconv.Atoi(r.URL.Query().Get("v"))
+		var out map[string]any
+		switch {
+		case decide && version <= 1:
+			enabled := []string{}
+			for _, e := range evals {
+				if e.Result.Enabled {
+					enabled = append(enabled, e.Flag.Key)
+				}
+			}
+			out = map[string]any{"featureFlags": enabled}
+		case decide && version == 2:
+			enabled := map[string]any{}
+			for _, e := range evals {
+				if e.Result.Enabled {
+					enabled[e.Flag.Key] = e.Result.Value()
+				}
+			}
+			out = map[string]any{"featureFlags": enabled}
+		case version >= 2 && !(decide && version == 3):
+			out = detailedFlags(evals)
+		default:
+			out = legacyFlags(evals)
+		}
+		out["errorsWhileComputingFlags"] = false
+		out["requestId"] = gatehouse.NewUUID()
+		if decide {
+			out["config"] = map[string]bool{"enable_collect_everything": true}
+			out["isAuthenticated"] = false
+			out["supportedCompression"] = []string{"gzip", "gzip-js"}
+			out["toolbarParams"] = map[string]any{}
+			out["sessionRecording"] = false
+			out["siteApps"] = []any{}
+		}
+		writeJSON(w, http.StatusOK, out)
+	})
+}
+
+// legacyFlags is the v1 shape: every flag's value, and the payloads of
+// the enabled ones.
+func legacyFlags(evals []gatehouse.Evaluation) map[string]any {
+	values := map[string]any{}
+	payloads := map[string]any{}
+	for _, e := range evals {
+		values[e.Flag.Key] = e.Result.Value()
+		if p := e.Flag.Definition().Payload(e.Result); p != "" {
+			payloads[e.Flag.Key] = p
+		}
+	}
+	return map[string]any{"featureFlags": values, "featureFlagPayloads": payloads}
+}
+
+// detailedFlags is the v2 shape: per flag, its value, the reason and
+// metadata (payloads are JSON text in a string).
+func detailedFlags(evals []gatehouse.Evaluation) map[string]any {
+	detail := map[string]any{}
+	for _, e := range evals {
+		res := e.Result
+		var variant, payload, condition any
+		if res.Variant != "" {
+			variant = res.Variant
+		}
+		if p := e.Flag.Definition().Payload(res); p != "" {
+			payload = p
+		}
+		if res.ConditionIndex >= 0 {
+			condition = res.ConditionIndex
+		}
+		detail[e.Flag.Key] = map[string]any{
+			"key": e.Flag.Key, "enabled": res.Enabled, "variant": variant,
+			"reason":   map[string]any{"code": res.Reason, "condition_index": condition, "description": res.Description()},
+			"metadata": map[string]any{"id": e.Flag.ID, "version": e.Flag.Version, "description": e.Flag.Name, "payload": payload},
+		}
+	}
+	return map[string]any{"flags": detail, "evaluatedAt": time.Now().UnixMilli()}
+}

@@ -1,0 +1,148 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/store"
+	"github.com/gatehouse-auth/gatehouse/internal/testenv"
+)
+
+// nodeClientResult is what testdata/posthog-node5/client.js prints.
+type nodeClientResult struct {
+	Local       map[string]map[string]any `json:"local"`
+	Remote      map[string]map[string]any `json:"remote"`
+	Wrong       map[string]map[string]any `json:"wrong"`
+	Errors      []string                  `json:"errors"`
+	WrongErrors []string                  `json:"wrongErrors"`
+}
+
+// runNodeClient runs client.js with posthog-node from dir, or skips (fails
+// when GATEHOUSE_TEST_REQUIRE lists node).
+func runNodeClient(t *testing.T, dir string, cfg map[string]any) nodeClientResult {
+	t.Helper()
+	install := "install Node.js and the client: cd internal/httpapi/" + dir + " && npm ci"
+	node, err := exec.LookPath("node")
+	if err != nil {
+		testenv.Unavailable(t, "node", "node is not on PATH; "+install)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "posthog-node", "package.json")); err != nil {
+		testenv.Unavailable(t, "node", dir+"/node_modules/posthog-node is missing; "+install)
+	}
+	script, err := filepath.Abs(filepath.Join("testdata", "posthog-node5", "client.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := json.Marshal(cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, script)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GATEHOUSE_CLIENT="+string(raw))
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("node client.js in %s: %v\n%s", dir, err, stderr.String())
+	}
+	var res nodeClientResult
+	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
+		t.Fatalf("client output: %v\n%s\n%s", err, stdout.String(), stderr.String())
+	}
+	return res
+}
+
+// TestPostHogNodeClient drives the official posthog-node (5.x and 4.x)
+// against a running Gatehouse: its events land, it evaluates flags locally
+// with the project secret key and gets the same answers as /flags gives,
+// and a wrong key loads nothing.
+func TestPostHogNodeClient(t *testing.T) {
+	clients := []struct{ name, dir string }{
+		{"posthog-node 5", filepath.Join("testdata", "posthog-node5")},
+		{"posthog-node 4", filepath.Join("testdata", "posthog-node4")},
+	}
+	// Each way a client can authenticate local evaluation. The lead adds
+	// {"personal key", …} here once personal API keys (phx_) land.
+	keys := []struct {
+		name string
+		key  func(ts *testServer) string
+	}{
+		{"project secret", func(ts *testServer) string { return ts.secret.Reveal() }},
+	}
+	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := newTestServer(t, engine, serverOptions{})
+		b := ownerBrowser(t, ts)
+		createFlag(t, b, ts.project.ID, `{"key":"everyone","filters":{"groups":[{"rollout_percentage":100}]}}`)
+		createFlag(t, b, ts.project.ID, `{"key":"half","filters":{"groups":[{"rollout_percentage":50}]}}`)
+		createFlag(t, b, ts.project.ID, `{"key":"split","filters":{"groups":[{"rollout_percentage":90}],"multivariate":{"variants":[{"key":"control","rollout_percentage":33.3},{"key":"test","rollout_percentage":33.3},{"key":"third","rollout_percentage":33.4}]}}}`)
+		createFlag(t, b, ts.project.ID, `{"key":"company","filters":{"groups":[{"properties":[{"key":"email","operator":"icontains","value":"@acme.test","type":"person"}],"rollout_percentage":70},{"properties":[{"key":"plan","operator":"exact","value":["pro","team"],"type":"person"}]}]}}`)
+		createFlag(t, b, ts.project.ID, `{"key":"numbers","filters":{"groups":[{"properties":[{"key":"age","operator":"gte","value":"30","type":"person"}]}]}}`)
+		createFlag(t, b, ts.project.ID, `{"key":"dark","active":false,"filters":{"groups":[{}]}}`)
+
+		ids := make([]string, 120)
+		props := map[string]map[string]any{}
+		for i := range ids {
+			ids[i] = fmt.Sprintf("node-person-%d", i)
+			p := map[string]any{"email": fmt.Sprintf("p%d@%s", i, []string{"acme.test", "other.test", "ACME.test"}[i%3]),
+				"plan": []string{"free", "pro", "team", "PRO"}[i%4], "age": 18 + i%40}
+			props[ids[i]] = p
+		}
+		for _, c := range clients {
+			for _, k := range keys {
+				t.Run(c.name+"/"+k.name, func(t *testing.T) {
+					before := ts.count(t)
+					res := runNodeClient(t, c.dir, map[string]any{
+						"host": ts.url, "token": ts.project.APIToken, "key": k.key(ts), "wrongKey": "phs_" + "Wr0ngSecretKeyWr0ngSecretKeyWr0ngSecretKey123",
+						"ids": ids, "props": props, "events": 5, "label": c.name,
+					})
+					if got := ts.count(t) - before; got != 5 {
+						t.Fatalf("%d events landed, want 5", got)
+					}
+					if len(res.Errors) > 0 {
+						t.Fatalf("local evaluation errors: %v", res.Errors)
+					}
+					enabled := 0
+					for _, id := range ids {
+						local, remote := res.Local[id], res.Remote[id]
+						if len(local) != 6 {
+							t.Fatalf("%s: local evaluation returned %v", id, local)
+						}
+						for key, lv := range local {
+							if key == "dark" {
+								if lv != false {
+									t.Fatalf("inactive flag evaluated to %v", lv)
+								}
+								continue
+							}
+							if rv := remote[key]; fmt.Sprint(rv) != fmt.Sprint(lv) {
+								t.Fatalf("%s %s: local %v, /flags %v", id, key, lv, rv)
+							}
+							if lv != false {
+								enabled++
+							}
+						}
+					}
+					if enabled < len(ids) || enabled == len(ids)*5 {
+						t.Fatalf("implausible spread: %d enabled values", enabled)
+					}
+					for id, v := range res.Wrong {
+						if len(v) != 0 {
+							t.Fatalf("a wrong key evaluated flags for %s: %v", id, v)
+						}
+					}
+					t.Logf("wrong key errors reported by the client: %v", res.WrongErrors)
+				})
+			}
+		}
+		// The wrong secret was refused by the server.
+		if resp, _ := ts.do(t, "GET", "/flags/definitions?token="+ts.project.APIToken, nil, "Authorization", "Bearer phs_Wr0ngSecretKeyWr0ngSecretKeyWr0ngSecretKey123"); resp.StatusCode != 401 {
+			t.Fatalf("wrong secret: %d", resp.StatusCode)
+		}
+	})
+}

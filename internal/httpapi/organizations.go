@@ -1,0 +1,75 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
+)
+
+func init() {
+	keyRoutes["GET /api/organizations/{org}"] = keyRoute{object: "organization"}
+	keyRoutes["PATCH /api/organizations/{org}"] = keyRoute{object: "organization"}
+}
+
+// addOrganizationRoutes registers the organization API. {org} is an
+// organization id or "@current".
+func addOrganizationRoutes(mux *http.ServeMux, d Deps) {
+	mux.Handle("GET /api/organizations/{org}", handleGetOrganization(d))
+	mux.Handle("PATCH /api/organizations/{org}", handleUpdateOrganization(d))
+}
+
+func organizationJSON(org *gatehouse.Organization, level gatehouse.MembershipLevel) map[string]any {
+	return map[string]any{
+		"id": org.ID, "name": org.Name, "created_at": org.CreatedAt.UTC().Format(time.RFC3339Nano),
+		"membership_level": int(level), "enforce_2fa": org.Enforce2FA,
+		"members_can_use_personal_api_keys": org.MembersCanUsePersonalAPIKeys, "session_cookie_age": org.SessionCookieAge,
+	}
+}
+
+func handleGetOrganization(d Deps) http.Handler {
+	return requireUser(d, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
+		org, level, err := d.Organizations.Organization(r.Context(), a.user, r.PathValue("org"))
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, organizationJSON(org, level))
+	})
+}
+
+func handleUpdateOrganization(d Deps) http.Handler {
+	return requireUser(d, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
+		var in struct {
+			Name                         *string         `json:"name"`
+			Enforce2FA                   *bool           `json:"enforce_2fa"`
+			MembersCanUsePersonalAPIKeys *bool           `json:"members_can_use_personal_api_keys"`
+			SessionCookieAge             json.RawMessage `json:"session_cookie_age"`
+		}
+		if err := decodeJSON(w, r, &in); err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		ch := gatehouse.OrganizationChange{Name: in.Name, Enforce2FA: in.Enforce2FA, MembersCanUsePersonalAPIKeys: in.MembersCanUsePersonalAPIKeys}
+		if len(in.SessionCookieAge) > 0 {
+			if bytes.Equal(in.SessionCookieAge, []byte("null")) {
+				ch.ClearSessionCookieAge = true
+			} else {
+				var age int
+				if err := json.Unmarshal(in.SessionCookieAge, &age); err != nil {
+					writeError(w, r, d.Logger, gatehouse.Invalid("invalid", "session_cookie_age", "A valid integer is required."))
+					return
+				}
+				ch.SessionCookieAge = &age
+			}
+		}
+		org, level, err := d.Organizations.UpdateOrganization(r.Context(), a.user, a.session, r.PathValue("org"), ch)
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, organizationJSON(org, level))
+	})
+}

@@ -1,0 +1,688 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/mail"
+	"github.com/gatehouse-auth/gatehouse/internal/mfa"
+	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
+	"github.com/gatehouse-auth/gatehouse/internal/secretkey"
+	"github.com/gatehouse-auth/gatehouse/internal/store"
+)
+
+const testTwoFactorSecret = "test-key-two-factor-0123456789abcdefghij"
+
+// newTestTwoFactor builds the two-factor service of the test server.
+func newTestTwoFactor(st *store.Store, counters ratelimit.Counters, o serverOptions) *gatehouse.TwoFactorService {
+	return NewTwoFactorService(st, secretkey.NewKeyring(testTwoFactorSecret), ratelimit.New(counters), o.emailMFA, o.now)
+}
+
+// testClock is a settable clock safe for concurrent handlers. It starts in
+// the middle of a TOTP step, so ±1 step arithmetic in tests is exact.
+type testClock struct{ ns atomic.Int64 }
+
+func newTestClock() *testClock {
+	c := &testClock{}
+	start := time.Now().Truncate(30 * time.Second).Add(15 * time.Second)
+	c.ns.Store(start.UnixNano())
+	return c
+}
+
+func (c *testClock) now() time.Time            { return time.Unix(0, c.ns.Load()) }
+func (c *testClock) add(d time.Duration)       { c.ns.Add(int64(d)) }
+func (c *testClock) code(secret []byte) string { return mfa.Code(secret, mfa.Step(c.now())) }
+
+// enableTOTP sets up TOTP as b (signed in) and returns the secret and the
+// backup codes.
+func enableTOTP(t *testing.T, b *browser, at time.Time) ([]byte, []string) {
+	t.Helper()
+	resp, body := b.send("GET", "/api/users/@me/two_factor_start_setup/", "", false)
+	if resp.StatusCode != 200 || body["success"] != true {
+		t.Fatalf("start setup: %d %v", resp.StatusCode, body)
+	}
+	enc := body["secret"].(string)
+	if len(enc) != 32 || !strings.HasPrefix(body["otpauth_uri"].(string), "otpauth://totp/Gatehouse:") {
+		t.Fatalf("setup answer %v", body)
+	}
+	secret, err := mfa.DecodeSecret(enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, body = b.send("POST", "/api/users/@me/two_factor_validate/", `{"token":"`+mfa.Code(secret, mfa.Step(at))+`"}`, true)
+	if resp.StatusCode != 200 || body["success"] != true {
+		t.Fatalf("validate: %d %v", resp.StatusCode, body)
+	}
+	var codes []string
+	for _, c := range body["backup_codes"].([]any) {
+		codes = append(codes, c.(string))
+	}
+	if len(codes) != 10 {
+		t.Fatalf("%d backup codes", len(codes))
+	}
+	return secret, codes
+}
+
+func (b *browser) token(code string) (*http.Response, map[string]any) {
+	b.t.Helper()
+	raw, _ := json.Marshal(map[string]string{"token": code})
+	return b.send("POST", "/api/login/token/", string(raw), false)
+}
+
+func wantCode(t *testing.T, what string, resp *http.Response, body map[string]any, status int, code string) {
+	t.Helper()
+	if resp.StatusCode != status || body["code"] != code {
+		t.Fatalf("%s: %d %v, want %d %s", what, resp.StatusCode, body, status, code)
+	}
+}
+
+func setCookieHeader(resp *http.Response, prefix string) string {
+	for _, h := range resp.Header.Values("Set-Cookie") {
+		if strings.HasPrefix(h, prefix) {
+			return h
+		}
+	}
+	return ""
+}
+
+func mailsWithSubject(ts *testServer, subject string) []mail.Message {
+	var out []mail.Message
+	for _, m := range ts.mail.messages() {
+		if m.Subject == subject {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func TestTwoFactorSetupStatusAndDisable(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+		clock := newTestClock()
+		ts := newTestServer(t, engine, serverOptions{now: clock.now})
+		b := ownerBrowser(t, ts)
+
+		resp, body := b.send("POST", "/api/users/@me/two_factor_validate/", `{"token":"123456"}`, true)
+		wantCode(t, "validate before setup", resp, body, 400, "setup_expired")
+		resp, body = b.send("POST", "/api/users/@me/two_factor_backup_codes/", "", true)
+		wantCode(t, "backup codes without 2FA", resp, body, 400, "2fa_not_enabled")
+		_, st := b.send("GET", "/api/users/@me/two_factor_status/", "", false)
+		if st["is_enabled"] != false || st["method"] != nil || st["backup_codes_remaining"] != float64(0) {
+			t.Fatalf("status before: %v", st)
+		}
+
+		// A set-up secret waits 600 s for its first code.
+		b.send("GET", "/api/users/@me/two_factor_start_setup/", "", false)
+		clock.add(601 * time.Second)
+		resp, body = b.send("POST", "/api/users/@me/two_factor_validate/", `{"token":"123456"}`, true)
+		wantCode(t, "validate after 600 s", resp, body, 400, "setup_expired")
+
+		resp, body = b.send("GET", "/api/users/@me/start_2fa_setup/", "", false)
+		secret, _ := mfa.DecodeSecret(body["secret"].(string))
+		wrong := mfa.Code(secret, mfa.Step(clock.now())+5)
+		resp, body = b.send("POST", "/api/users/@me/two_factor_validate/", `{"token":"`+wrong+`"}`, true)
+		wantCode(t, "wrong setup code", resp, body, 400, "token_invalid")
+		if body["attr"] != "token" {
+			t.Fatalf("attr %v", body["attr"])
+		}
+		if resp, _ := b.send("POST", "/api/users/@me/two_factor_validate/", `{"token":"`+clock.code(secret)+`"}`, false); resp.StatusCode != 403 {
+			t.Fatalf("validate without CSRF: %d", resp.StatusCode)
+		}
+		resp, body = b.send("POST", "/api/users/@me/validate_2fa/", `{"token":"`+clock.code(secret)+`"}`, true)
+		if resp.StatusCode != 200 || len(body["backup_codes"].([]any)) != 10 {
+			t.Fatalf("validate: %d %v", resp.StatusCode, body)
+		}
+		if len(mailsWithSubject(ts, "You've enabled 2FA protection")) != 1 {
+			t.Fatal("no 2FA-enabled email")
+		}
+		_, st = b.send("GET", "/api/users/@me/two_factor_status/", "", false)
+		if st["is_enabled"] != true || st["method"] != "TOTP" || st["has_totp"] != true || st["backup_codes_remaining"] != float64(10) ||
+			len(st["backup_codes"].([]any)) != 0 {
+			t.Fatalf("status after: %v", st)
+		}
+		if _, me := b.send("GET", "/api/users/@me/", "", false); me["is_2fa_enabled"] != true {
+			t.Fatalf("@me is_2fa_enabled %v", me["is_2fa_enabled"])
+		}
+		resp, body = b.send("POST", "/api/users/@me/two_factor_backup_codes/", "", true)
+		if resp.StatusCode != 200 || len(body["backup_codes"].([]any)) != 10 {
+			t.Fatalf("regenerate: %d %v", resp.StatusCode, body)
+		}
+
+		// Sensitive actions need a sign-in within 2 hours.
+		clock.add(2*time.Hour + time.Minute)
+		for _, p := range []string{"two_factor_backup_codes", "two_factor_disable", "two_factor_validate"} {
+			resp, body = b.send("POST", "/api/users/@me/"+p+"/", `{"token":"123456"}`, true)
+			wantCode(t, p+" on an old session", resp, body, 403, "permission_denied")
+		}
+		b = ownerBrowserWith2FA(t, ts, secret, clock)
+		resp, body = b.send("POST", "/api/users/@me/two_factor_disable/", "", true)
+		if resp.StatusCode != 200 || body["success"] != true {
+			t.Fatalf("disable: %d %v", resp.StatusCode, body)
+		}
+		if len(mailsWithSubject(ts, "You've disabled 2FA protection")) != 1 {
+			t.Fatal("no 2FA-disabled email")
+		}
+		if _, st = b.send("GET", "/api/users/@me/two_factor_status/", "", false); st["is_enabled"] != false {
+			t.Fatalf("status after disable: %v", st)
+		}
+		if resp, _ := newBrowser(t, ts).login("owner@example.com", ownerPassword); resp.StatusCode != 200 {
+			t.Fatalf("login after disable: %d", resp.StatusCode)
+		}
+	})
+}
+
+// ownerBrowserWith2FA signs the owner in through both steps in a new
+// browser, one step after the clock's (so the code is not a replay).
+func ownerBrowserWith2FA(t *testing.T, ts *testServer, secret []byte, clock *testClock) *browser {
+	t.Helper()
+	clock.add(30 * time.Second)
+	b := newBrowser(t, ts)
+	resp, body := b.login("owner@example.com", ownerPassword)
+	wantCode(t, "password step", resp, body, 401, "2fa_required")
+	if resp, body := b.token(clock.code(secret)); resp.StatusCode != 200 {
+		t.Fatalf("second step: %d %v", resp.StatusCode, body)
+	}
+	return b
+}
+
+func TestLoginSecondStep(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+		clock := newTestClock()
+		ts := newTestServer(t, engine, serverOptions{now: clock.now})
+		secret, _ := enableTOTP(t, ownerBrowser(t, ts), clock.now())
+		sessionsBefore := countSessions(t, ts)
+
+		b := newBrowser(t, ts)
+		resp, body := b.login("owner@example.com", ownerPassword)
+		if resp.StatusCode != 401 || body["type"] != "server_error" || body["code"] != "2fa_required" || body["detail"] != "2FA is required." || body["attr"] != nil {
+			t.Fatalf("password step: %d %v", resp.StatusCode, body)
+		}
+		if setCookieHeader(resp, "sessionid=") != "" || countSessions(t, ts) != sessionsBefore {
+			t.Fatal("the password step created a session")
+		}
+		if pending := setCookieHeader(resp, pendingLoginCookie+"="); !strings.Contains(pending, "HttpOnly") || !strings.Contains(pending, "Max-Age=600") {
+			t.Fatalf("pending cookie %q", pending)
+		}
+		if resp, _ := b.send("GET", "/api/users/@me/", "", false); resp.StatusCode != 401 {
+			t.Fatalf("@me after the password step: %d", resp.StatusCode)
+		}
+		// The code of the step used at set-up is spent (replay).
+		resp, body = b.token(clock.code(secret))
+		wantCode(t, "set-up code replayed", resp, body, 400, "2fa_invalid")
+		resp, body = b.token(mfa.Code(secret, mfa.Step(clock.now())-2))
+		wantCode(t, "code two steps old", resp, body, 400, "2fa_invalid")
+		resp, body = b.token(mfa.Code(secret, mfa.Step(clock.now())+2))
+		wantCode(t, "code two steps ahead", resp, body, 400, "2fa_invalid")
+		for _, bad := range []string{"", "12345", "abcdefgh", "1234567", strings.Repeat("9", 5000)} {
+			resp, body = b.token(bad)
+			if resp.StatusCode != 400 {
+				t.Fatalf("token %.10q: %d %v", bad, resp.StatusCode, body)
+			}
+		}
+		// One step ahead is within the tolerance.
+		resp, body = b.token(mfa.Code(secret, mfa.Step(clock.now())+1))
+		if resp.StatusCode != 200 || body["success"] != true {
+			t.Fatalf("second step: %d %v", resp.StatusCode, body)
+		}
+		if setCookieHeader(resp, "sessionid=") == "" {
+			t.Fatal("no session after the second step")
+		}
+		remember := setCookieHeader(resp, rememberCookiePrefix)
+		for _, want := range []string{"HttpOnly", "Secure", "SameSite=Strict", "Path=/", "Max-Age=2592000"} {
+			if !strings.Contains(remember, want) {
+				t.Errorf("remember cookie %q lacks %s", remember, want)
+			}
+		}
+		if resp, me := b.send("GET", "/api/users/@me/", "", false); resp.StatusCode != 200 || me["is_2fa_enabled"] != true {
+			t.Fatalf("@me after the second step: %d %v", resp.StatusCode, me)
+		}
+		// The pending login is spent.
+		resp, body = b.token(mfa.Code(secret, mfa.Step(clock.now())+1))
+		wantCode(t, "second use of the pending login", resp, body, 401, "not_authenticated")
+
+		// The same code in another browser, even within its window, is a replay.
+		b2 := newBrowser(t, ts)
+		b2.login("owner@example.com", ownerPassword)
+		resp, body = b2.token(mfa.Code(secret, mfa.Step(clock.now())+1))
+		wantCode(t, "replay in another browser", resp, body, 400, "2fa_invalid")
+
+		// The second step expires 600 s after the password step.
+		clock.add(600*time.Second + time.Second)
+		resp, body = b2.token(clock.code(secret))
+		wantCode(t, "expired second step", resp, body, 400, "2fa_expired")
+		resp, body = b2.token(clock.code(secret))
+		wantCode(t, "after expiry", resp, body, 401, "not_authenticated")
+		// Without any pending login.
+		resp, body = newBrowser(t, ts).token(clock.code(secret))
+		wantCode(t, "no pending login", resp, body, 401, "not_authenticated")
+		// Just inside the window works.
+		b3 := newBrowser(t, ts)
+		b3.login("owner@example.com", ownerPassword)
+		clock.add(600 * time.Second)
+		if resp, body := b3.token(clock.code(secret)); resp.StatusCode != 200 {
+			t.Fatalf("second step at 600 s: %d %v", resp.StatusCode, body)
+		}
+	})
+}
+
+func countSessions(t *testing.T, ts *testServer) int {
+	t.Helper()
+	var n int
+	if err := ts.store.DB().QueryRow(`SELECT COUNT(*) FROM sessions`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestSecondStepThrottle(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+		clock := newTestClock()
+		ts := newTestServer(t, engine, serverOptions{now: clock.now})
+		secret, _ := enableTOTP(t, ownerBrowser(t, ts), clock.now())
+		clock.add(30 * time.Second)
+		b := newBrowser(t, ts)
+		b.login("owner@example.com", ownerPassword)
+		wrong := mfa.Code(secret, mfa.Step(clock.now())+7)
+		for i := 0; i < 10; i++ {
+			resp, body := b.token(wrong)
+			wantCode(t, fmt.Sprintf("attempt %d", i+1), resp, body, 400, "2fa_invalid")
+		}
+		// The limit is per user: a fresh pending login does not reset it,
+		// and even the right code is refused.
+		b2 := newBrowser(t, ts)
+		b2.login("owner@example.com", ownerPassword)
+		resp, body := b2.token(clock.code(secret))
+		wantCode(t, "11th attempt", resp, body, 429, "throttled")
+		if resp.Header.Get("Retry-After") == "" {
+			t.Fatal("no Retry-After")
+		}
+		clock.add(61 * time.Second)
+		if resp, body := b2.token(clock.code(secret)); resp.StatusCode != 200 {
+			t.Fatalf("after a minute: %d %v", resp.StatusCode, body)
+		}
+	})
+}
+
+func TestBackupCodeUsedOnceConcurrently(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+		clock := newTestClock()
+		ts := newTestServer(t, engine, serverOptions{now: clock.now})
+		_, codes := enableTOTP(t, ownerBrowser(t, ts), clock.now())
+		const n = 6
+		browsers := make([]*browser, n)
+		for i := range browsers {
+			browsers[i] = newBrowser(t, ts)
+			if resp, _ := browsers[i].login("owner@example.com", ownerPassword); resp.StatusCode != 401 {
+				t.Fatalf("password step %d: %d", i, resp.StatusCode)
+			}
+		}
+		var wins atomic.Int32
+		var wg sync.WaitGroup
+		for _, b := range browsers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				raw, _ := json.Marshal(map[string]string{"token": strings.ToUpper(codes[3])})
+				req, _ := http.NewRequest("POST", ts.url+"/api/login/token/", strings.NewReader(string(raw)))
+				req.Header.Set("Content-Type", "application/json")
+				resp, err := b.client.Do(req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				resp.Body.Close()
+				if resp.StatusCode == 200 {
+					wins.Add(1)
+				} else if resp.StatusCode != 400 {
+					t.Errorf("status %d", resp.StatusCode)
+				}
+			}()
+		}
+		wg.Wait()
+		if wins.Load() != 1 {
+			t.Fatalf("one backup code signed in %d times", wins.Load())
+		}
+		if m := mailsWithSubject(ts, "A backup code was used for your account"); len(m) != 1 || m[0].To != "owner@example.com" || strings.Contains(m[0].Text, codes[3]) {
+			t.Fatalf("backup-code emails: %+v", m)
+		}
+		b := newBrowser(t, ts)
+		b.login("owner@example.com", ownerPassword)
+		resp, body := b.token(codes[3])
+		wantCode(t, "used backup code", resp, body, 400, "2fa_invalid")
+		if resp, body := b.token(codes[4]); resp.StatusCode != 200 {
+			t.Fatalf("another backup code: %d %v", resp.StatusCode, body)
+		}
+		_, st := b.send("GET", "/api/users/@me/two_factor_status/", "", false)
+		if st["backup_codes_remaining"] != float64(8) {
+			t.Fatalf("remaining %v", st["backup_codes_remaining"])
+		}
+	})
+}
+
+func TestRememberDevice(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+		clock := newTestClock()
+		ts := newTestServer(t, engine, serverOptions{now: clock.now})
+		secret, _ := enableTOTP(t, ownerBrowser(t, ts), clock.now())
+		b := ownerBrowserWith2FA(t, ts, secret, clock)
+		b.send("POST", "/api/logout/", "", true)
+		if resp, body := b.login("owner@example.com", ownerPassword); resp.StatusCode != 200 {
+			t.Fatalf("remembered browser asked again: %d %v", resp.StatusCode, body)
+		}
+		list := func(b *browser) []map[string]any {
+			t.Helper()
+			code, out := b.list("/api/users/@me/trusted_devices/")
+			if code != 200 {
+				t.Fatalf("trusted devices: %d", code)
+			}
+			return out
+		}
+		devices := list(b)
+		if len(devices) != 1 || devices[0]["is_current"] != true || devices[0]["id"] == "" {
+			t.Fatalf("trusted devices %v", devices)
+		}
+		// A forged or another user's cookie does not skip the step.
+		other := newBrowser(t, ts)
+		other.setCookie(rememberCookiePrefix+devices[0]["id"].(string), "forged")
+		if resp, _ := other.login("owner@example.com", ownerPassword); resp.StatusCode != 401 {
+			t.Fatalf("forged remember cookie: %d", resp.StatusCode)
+		}
+
+		// A password change ends every remembered device.
+		raw, _ := json.Marshal(map[string]string{"password": goodPassword, "current_password": ownerPassword})
+		if resp, body := b.send("PATCH", "/api/users/@me/", string(raw), true); resp.StatusCode != 200 {
+			t.Fatalf("password change: %d %v", resp.StatusCode, body)
+		}
+		if len(list(b)) != 0 {
+			t.Fatal("trusted devices survive a password change")
+		}
+		b.send("POST", "/api/logout/", "", true)
+		resp, body := b.login("owner@example.com", goodPassword)
+		wantCode(t, "login after password change", resp, body, 401, "2fa_required")
+		clock.add(30 * time.Second)
+		if resp, body := b.token(clock.code(secret)); resp.StatusCode != 200 {
+			t.Fatalf("second step: %d %v", resp.StatusCode, body)
+		}
+
+		// Deleting the device (one or all) ends it too.
+		devices = list(b)
+		if len(devices) != 1 {
+			t.Fatalf("devices %v", devices)
+		}
+		if resp, _ := b.send("DELETE", "/api/users/@me/trusted_devices/"+gatehouse.NewUUID()+"/", "", true); resp.StatusCode != 404 {
+			t.Fatalf("deleting an unknown device: %d", resp.StatusCode)
+		}
+		if resp, _ := b.send("DELETE", "/api/users/@me/trusted_devices/"+devices[0]["id"].(string)+"/", "", true); resp.StatusCode != 204 {
+			t.Fatalf("deleting a device: %d", resp.StatusCode)
+		}
+		b.send("POST", "/api/logout/", "", true)
+		resp, body = b.login("owner@example.com", goodPassword)
+		wantCode(t, "login after forgetting the device", resp, body, 401, "2fa_required")
+
+		// It expires after 30 days.
+		clock.add(30 * time.Second)
+		b.token(clock.code(secret))
+		b.send("POST", "/api/logout/", "", true)
+		clock.add(30*24*time.Hour + time.Second)
+		resp, body = b.login("owner@example.com", goodPassword)
+		wantCode(t, "login after 30 days", resp, body, 401, "2fa_required")
+	})
+}
+
+// enforce2FA turns enforce_2fa on for the owner's organization.
+func enforce2FA(t *testing.T, ts *testServer) {
+	t.Helper()
+	if _, err := ts.store.DB().Exec(`UPDATE organizations SET enforce_2fa = TRUE WHERE id = '` + ts.user.CurrentOrganizationID + `'`); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestTwoFactorEnforcement(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+		clock := newTestClock()
+		ts := newTestServer(t, engine, serverOptions{now: clock.now})
+		b := ownerBrowser(t, ts)
+		old := ownerBrowser(t, ts) // a session that will not pass 2FA
+		resp, key := b.send("POST", "/api/personal_api_keys/", `{"label":"ci","scopes":["*"]}`, true)
+		keyValue, _ := key["value"].(string)
+		if resp.StatusCode != 201 || keyValue == "" {
+			t.Logf("personal API keys unavailable (%d): the key row of the matrix is skipped", resp.StatusCode)
+		}
+		enforce2FA(t, ts)
+
+		blocked := "/api/users/@me/login_sessions/"
+		resp, body := b.send("GET", blocked, "", false)
+		if resp.StatusCode != 403 || body["code"] != "two_factor_setup_required" || body["type"] != "authentication_error" || body["detail"] != "2FA setup required" {
+			t.Fatalf("no TOTP: %d %v", resp.StatusCode, body)
+		}
+		for _, p := range []string{"/api/users/@me/", "/api/users/@me/two_factor_status/", "/api/users/@me/two_factor_status"} {
+			if resp, body := b.send("GET", p, "", false); resp.StatusCode != 200 {
+				t.Fatalf("whitelisted %s: %d %v", p, resp.StatusCode, body)
+			}
+		}
+		// Web pages send the user to set-up instead.
+		if resp, _ := b.page("GET", "/settings", nil); resp.StatusCode != 302 || resp.Header.Get("Location") != twoFactorSetupPage {
+			t.Fatalf("page under enforcement: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+		}
+		if keyValue != "" {
+			resp, body := newBrowser(t, ts).send("GET", "/api/users/@me/trusted_devices/", "", false, "Authorization", "Bearer "+keyValue)
+			if code, _ := body["code"].(string); resp.StatusCode == 403 && strings.HasPrefix(code, "two_factor_") {
+				t.Fatalf("API key request subject to 2FA enforcement: %v", body)
+			}
+		}
+
+		secret, _ := enableTOTP(t, b, clock.now())
+		if resp, body := b.send("GET", blocked, "", false); resp.StatusCode != 200 {
+			t.Fatalf("the session that set up TOTP: %d %v", resp.StatusCode, body)
+		}
+		resp, body = old.send("GET", blocked, "", false)
+		if resp.StatusCode != 403 || body["code"] != "two_factor_verification_required" || body["detail"] != "2FA verification required" {
+			t.Fatalf("unverified session: %d %v", resp.StatusCode, body)
+		}
+		if resp, _ := old.send("POST", "/api/logout/", "", true); resp.StatusCode != 200 {
+			t.Fatalf("logout is whitelisted: %d", resp.StatusCode)
+		}
+		fresh := ownerBrowserWith2FA(t, ts, secret, clock)
+		if resp, body := fresh.send("GET", blocked, "", false); resp.StatusCode != 200 {
+			t.Fatalf("verified session: %d %v", resp.StatusCode, body)
+		}
+		// A remembered device's login counts as verified.
+		fresh.send("POST", "/api/logout/", "", true)
+		fresh.login("owner@example.com", ownerPassword)
+		if resp, body := fresh.send("GET", blocked, "", false); resp.StatusCode != 200 {
+			t.Fatalf("remembered-device session: %d %v", resp.StatusCode, body)
+		}
+	})
+}
+
+func TestAdminTwoFactorResetPermissions(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+		clock := newTestClock()
+		ts := newTestServer(t, engine, serverOptions{now: clock.now, multiOrg: true})
+		owner := ownerBrowser(t, ts)
+		admin := joinByInvite(t, ts, owner, "admin@example.com", 8)
+		member := joinByInvite(t, ts, owner, "member@example.com", 1)
+		outsider := newBrowser(t, ts)
+		if resp, body := outsider.send("POST", "/api/signup/", `{"email":"out@example.com","password":"`+goodPassword+`","first_name":"O","organization_name":"Other"}`, false); resp.StatusCode != 201 {
+			t.Fatalf("outsider signup: %d %v", resp.StatusCode, body)
+		}
+		uuidOf := func(b *browser) string {
+			_, me := b.send("GET", "/api/users/@me/", "", false)
+			return me["uuid"].(string)
+		}
+		ownerID, adminID, memberID := uuidOf(owner), uuidOf(admin), uuidOf(member)
+		enableTOTP(t, owner, clock.now())
+		enableTOTP(t, admin, clock.now())
+		enableTOTP(t, member, clock.now())
+		reset := func(actor *browser, target string) (*http.Response, map[string]any) {
+			return actor.send("POST", "/api/users/"+target+"/two_factor_reset/", "", true)
+		}
+		enabled := func(b *browser) bool {
+			_, st := b.send("GET", "/api/users/@me/two_factor_status/", "", false)
+			return st["is_enabled"] == true
+		}
+		for _, tc := range []struct {
+			name   string
+			actor  *browser
+			target string
+			status int
+		}{
+			{"member resets admin", member, adminID, 403},
+			{"member resets owner", member, ownerID, 403},
+			{"admin resets owner", admin, ownerID, 403},
+			{"outsider resets member", outsider, memberID, 404},
+			{"unknown user", owner, gatehouse.NewUUID(), 404},
+			{"anonymous", newBrowser(t, ts), memberID, 401},
+		} {
+			if resp, body := reset(tc.actor, tc.target); resp.StatusCode != tc.status {
+				t.Fatalf("%s: %d %v, want %d", tc.name, resp.StatusCode, body, tc.status)
+			}
+		}
+		if !enabled(owner) || !enabled(admin) || !enabled(member) {
+			t.Fatal("a refused reset removed 2FA")
+		}
+		if resp, body := reset(admin, memberID); resp.StatusCode != 200 || body["success"] != true {
+			t.Fatalf("admin resets member: %d %v", resp.StatusCode, body)
+		}
+		if enabled(member) {
+			t.Fatal("member still has 2FA")
+		}
+		if m := mailsWithSubject(ts, "Your 2FA was reset by an administrator"); len(m) != 1 || m[0].To != "member@example.com" || !strings.Contains(m[0].Text, "admin@example.com") {
+			t.Fatalf("reset emails %+v", m)
+		}
+		if resp, _ := reset(owner, adminID); resp.StatusCode != 200 || enabled(admin) {
+			t.Fatalf("owner resets admin: %d", resp.StatusCode)
+		}
+		// Instance staff may reset anyone.
+		if _, err := ts.store.DB().Exec(`UPDATE users SET is_staff = TRUE WHERE email = 'out@example.com'`); err != nil {
+			t.Fatal(err)
+		}
+		if resp, body := reset(outsider, ownerID); resp.StatusCode != 200 || enabled(owner) {
+			t.Fatalf("staff resets owner: %d %v", resp.StatusCode, body)
+		}
+		// The reset needs a recent sign-in of the admin.
+		enableTOTP(t, member, clock.now().Add(30*time.Second))
+		clock.add(3 * time.Hour)
+		resp, body := reset(outsider, memberID)
+		wantCode(t, "reset on an old session", resp, body, 403, "permission_denied")
+	})
+}
+
+var emailMFALink = regexp.MustCompile(`https://gatehouse\.example\.com/login/email-mfa\?(\S+)`)
+
+// emailMFAToken returns the email and token of the newest email-MFA link.
+func emailMFAToken(t *testing.T, ts *testServer) (email, token string) {
+	t.Helper()
+	msgs := mailsWithSubject(ts, "Confirm your sign-in to Gatehouse")
+	if len(msgs) == 0 {
+		t.Fatal("no email-MFA email")
+	}
+	m := emailMFALink.FindStringSubmatch(msgs[len(msgs)-1].Text)
+	if m == nil {
+		t.Fatalf("no link in %q", msgs[len(msgs)-1].Text)
+	}
+	q, err := url.ParseQuery(m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q.Get("email"), q.Get("token")
+}
+
+func TestEmailMFA(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+		clock := newTestClock()
+		ts := newTestServer(t, engine, serverOptions{now: clock.now, emailMFA: true})
+		b := newBrowser(t, ts)
+		resp, body := b.login("owner@example.com", ownerPassword)
+		if resp.StatusCode != 401 || body["code"] != "email_mfa_required" || body["detail"] != "owner@example.com" || setCookieHeader(resp, "sessionid=") != "" {
+			t.Fatalf("password step: %d %v", resp.StatusCode, body)
+		}
+		email, token := emailMFAToken(t, ts)
+		complete := func(b *browser, email, token string) (*http.Response, map[string]any) {
+			raw, _ := json.Marshal(map[string]string{"email": email, "token": token})
+			return b.send("POST", "/api/login/email-mfa/", string(raw), false)
+		}
+		for _, bad := range []struct{ email, token string }{
+			{email, token[:len(token)-2] + "00"},
+			{"member@example.com", token},
+			{email, ""},
+			{email, "garbage"},
+		} {
+			if resp, body := complete(b, bad.email, bad.token); resp.StatusCode != 400 {
+				t.Fatalf("bad link %v: %d %v", bad, resp.StatusCode, body)
+			}
+		}
+		resp, body = complete(b, email, token)
+		if resp.StatusCode != 200 || body["success"] != true || setCookieHeader(resp, rememberCookiePrefix) == "" {
+			t.Fatalf("email MFA: %d %v", resp.StatusCode, body)
+		}
+		if resp, _ := b.send("GET", "/api/users/@me/", "", false); resp.StatusCode != 200 {
+			t.Fatalf("@me: %d", resp.StatusCode)
+		}
+		if resp, body := complete(newBrowser(t, ts), email, token); resp.StatusCode != 400 || !strings.Contains(body["detail"].(string), "invalid or has expired") {
+			t.Fatalf("reused link: %d %v", resp.StatusCode, body)
+		}
+		// The remembered browser skips the email step.
+		b.send("POST", "/api/logout/", "", true)
+		if resp, body := b.login("owner@example.com", ownerPassword); resp.StatusCode != 200 {
+			t.Fatalf("remembered login: %d %v", resp.StatusCode, body)
+		}
+
+		// A link expires after 15 minutes.
+		b2 := newBrowser(t, ts)
+		b2.login("owner@example.com", ownerPassword)
+		_, token = emailMFAToken(t, ts)
+		clock.add(15*time.Minute + time.Second)
+		if resp, _ := complete(b2, email, token); resp.StatusCode != 400 {
+			t.Fatalf("expired link: %d", resp.StatusCode)
+		}
+
+		// Resend needs a pending login, and links are limited to 5 per hour.
+		resp, body = newBrowser(t, ts).send("POST", "/api/login/email-mfa/resend/", "", false)
+		wantCode(t, "resend without pending login", resp, body, 400, "no_pending_verification")
+		clock.add(time.Hour)
+		b3 := newBrowser(t, ts)
+		b3.login("owner@example.com", ownerPassword) // 1st link this hour
+		for i := 2; i <= 5; i++ {
+			if resp, body := b3.send("POST", "/api/login/email-mfa/resend/", "", false); resp.StatusCode != 200 || body["message"] != "Verification email sent" {
+				t.Fatalf("resend %d: %d %v", i, resp.StatusCode, body)
+			}
+		}
+		resp, body = b3.send("POST", "/api/login/email-mfa/resend/", "", false)
+		wantCode(t, "6th link in an hour", resp, body, 429, "throttled")
+		if _, token := emailMFAToken(t, ts); true {
+			if resp, body := complete(b3, email, token); resp.StatusCode != 200 {
+				t.Fatalf("newest link: %d %v", resp.StatusCode, body)
+			}
+		}
+
+		// A user with TOTP gets the TOTP step, not the email one.
+		clock.add(time.Minute)
+		enableTOTP(t, b3, clock.now())
+		resp, body = newBrowser(t, ts).login("owner@example.com", ownerPassword)
+		wantCode(t, "TOTP user", resp, body, 401, "2fa_required")
+	})
+}
+
+func TestTwoFactorExemptPaths(t *testing.T) {
+	for p, want := range map[string]bool{
+		"/api/users/@me": true, "/api/users/@me/": true, "/api/users/@me/two_factor_validate/": true, "/static/gatehouse.css": true,
+		"/api/signup/abc": true, "/login/github/": true, "/_health": true,
+		"/api/users/@me/login_sessions": false, "/api/users/@me/two_factor_statusx": false, "/api/organizations/@current": false,
+		"/staticx": false, "/api/users/@meh": false,
+	} {
+		if got := twoFactorExemptPath(p); got != want {
+			t.Errorf("%s exempt = %v, want %v", p, got, want)
+		}
+	}
+	_ = context.Background
+}
