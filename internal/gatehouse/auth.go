@@ -71,6 +71,10 @@ type LoginInput struct {
 	// RememberDevices are the remember_device_<id> cookies the request
 	// carried; a valid one skips the second step.
 	RememberDevices []RememberCookie
+
+	// reauth is whether PreviousSessionKey is a live session of the user,
+	// once Login has checked (reauthChecked).
+	reauth, reauthChecked bool
 }
 
 // LoginResult is a new signed-in session. SessionKey goes in the cookie.
@@ -162,6 +166,7 @@ func (a *AuthService) Login(ctx context.Context, in LoginInput) (*LoginResult, e
 			}
 		}
 	}
+	in.reauth, in.reauthChecked = a.IsReauth(ctx, user, in.PreviousSessionKey), true
 	verified := false
 	if a.TwoFactor != nil {
 		if verified, err = a.TwoFactor.BeginLogin(ctx, user, in); err != nil {
@@ -184,6 +189,17 @@ func (a *AuthService) fail(ctx context.Context, email, clientIP string) error {
 	return errInvalidCredentials()
 }
 
+// IsReauth reports whether previousKey is a live session of user: then a
+// new sign-in is a re-authentication (B.11.2), which sends no new-device
+// notice and skips the email second factor.
+func (a *AuthService) IsReauth(ctx context.Context, user *User, previousKey string) bool {
+	if previousKey == "" || len(previousKey) > 128 {
+		return false
+	}
+	prev, err := a.Store.SessionByKeyHash(ctx, HashSessionKey(previousKey))
+	return err == nil && prev.UserID == user.ID && !prev.Expired(a.now())
+}
+
 // StartSession signs user in without a password check: after signup, or
 // when another method (SSO, passkey) has already authenticated them.
 func (a *AuthService) StartSession(ctx context.Context, user *User, in LoginInput, method string) (*LoginResult, error) {
@@ -192,13 +208,12 @@ func (a *AuthService) StartSession(ctx context.Context, user *User, in LoginInpu
 
 func (a *AuthService) startSession(ctx context.Context, user *User, in LoginInput, method string) (*LoginResult, error) {
 	now := a.now()
-	reauth := false
+	reauth := in.reauth
+	if !in.reauthChecked {
+		reauth = a.IsReauth(ctx, user, in.PreviousSessionKey)
+	}
 	if in.PreviousSessionKey != "" && len(in.PreviousSessionKey) <= 128 {
-		hash := HashSessionKey(in.PreviousSessionKey)
-		if prev, err := a.Store.SessionByKeyHash(ctx, hash); err == nil && prev.UserID == user.ID && !prev.Expired(now) {
-			reauth = true
-		}
-		if err := a.Store.DeleteSession(ctx, hash); err != nil {
+		if err := a.Store.DeleteSession(ctx, HashSessionKey(in.PreviousSessionKey)); err != nil {
 			return nil, fmt.Errorf("login: ending the previous session: %w", err)
 		}
 	}

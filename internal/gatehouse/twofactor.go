@@ -430,7 +430,8 @@ func (s *TwoFactorService) BeginLogin(ctx context.Context, u *User, in LoginInpu
 	switch {
 	case d != nil:
 		method = PendingTOTP
-	case s.EmailMFA && s.EmailKey != nil:
+	case s.EmailMFA && s.EmailKey != nil && !in.reauth:
+		// A re-authentication skips the email step (B.3.2 step 6).
 		method = PendingEmail
 	default:
 		return false, nil

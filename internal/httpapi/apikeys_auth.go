@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/metrics"
 )
 
 // keyRoute is what a route declares about personal API keys: the scope
@@ -38,6 +39,13 @@ var keyRoutes = map[string]keyRoute{
 	"DELETE /api/organizations/{org}/invites/{id}": {object: "organization_member"},
 
 	"GET /api/personal_api_keys/{id}": {self: true},
+
+	"GET /api/organizations/{org}/domains":              {object: "organization"},
+	"POST /api/organizations/{org}/domains":             {object: "organization"},
+	"GET /api/organizations/{org}/domains/{id}":         {object: "organization"},
+	"PATCH /api/organizations/{org}/domains/{id}":       {object: "organization"},
+	"DELETE /api/organizations/{org}/domains/{id}":      {object: "organization"},
+	"POST /api/organizations/{org}/domains/{id}/verify": {object: "organization"},
 }
 
 type keyRouteCtx struct{}
@@ -116,6 +124,17 @@ func bodyAPIKey(r *http.Request) string {
 	return ""
 }
 
+// transportLabel names a key transport for the metrics.
+func transportLabel(t gatehouse.KeyTransport) string {
+	switch t {
+	case gatehouse.KeyInBody:
+		return "body"
+	case gatehouse.KeyInQuery:
+		return "query"
+	}
+	return "header"
+}
+
 type readCloser struct {
 	io.Reader
 	io.Closer
@@ -128,9 +147,11 @@ type readCloser struct {
 func serveWithAPIKey(d Deps, w http.ResponseWriter, r *http.Request, raw string, where gatehouse.KeyTransport, next http.Handler) {
 	user, key, err := d.APIKeys.Authenticate(r.Context(), raw, where)
 	if err != nil {
+		metrics.KeyAuthFailed(transportLabel(where))
 		writeError(w, r, d.Logger, err)
 		return
 	}
+	metrics.KeyAuth(transportLabel(where))
 	route := routeOf(r)
 	if !route.self {
 		req := gatehouse.KeyRequest{Object: route.object, Action: gatehouse.ScopeAction(r.Method)}

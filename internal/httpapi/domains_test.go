@@ -319,3 +319,22 @@ func TestBrowserLoginPrecheckHidesPassword(t *testing.T) {
 		t.Fatalf("other email: %v", err)
 	}
 }
+
+// Domains accept personal API keys with the organization scope.
+func TestDomainsWithPersonalAPIKey(t *testing.T) {
+	ts := newTestServer(t, store.SQLite, serverOptions{})
+	owner := ownerBrowser(t, ts)
+	addDomain(t, owner, "acme.example")
+	reader := mustKey(t, owner, "organization:read")
+	other := mustKey(t, owner, "feature_flag:read")
+	path := "/api/organizations/@current/domains/"
+	if resp, body := keyRequest(t, ts, "GET", path, reader, ""); resp.StatusCode != 200 || body["count"] != float64(1) {
+		t.Fatalf("organization:read key: %d %v", resp.StatusCode, body)
+	}
+	if resp, body := keyRequest(t, ts, "POST", path, reader, `{"domain":"other.example"}`); resp.StatusCode != 403 {
+		t.Fatalf("read key writing: %d %v", resp.StatusCode, body)
+	}
+	if resp, body := keyRequest(t, ts, "GET", path, other, ""); resp.StatusCode != 403 {
+		t.Fatalf("key without the scope: %d %v", resp.StatusCode, body)
+	}
+}

@@ -686,3 +686,30 @@ func TestTwoFactorExemptPaths(t *testing.T) {
 	}
 	_ = context.Background
 }
+
+// Re-authentication (B.3.2 step 6): a password login from a browser that
+// already holds a live session of the user skips the email step even
+// without a remembered device; a fresh browser still gets it.
+func TestEmailMFASkippedOnReauth(t *testing.T) {
+	ts := newTestServer(t, store.SQLite, serverOptions{emailMFA: true})
+	b := newBrowser(t, ts)
+	b.login("owner@example.com", ownerPassword)
+	email, token := emailMFAToken(t, ts)
+	raw, _ := json.Marshal(map[string]string{"email": email, "token": token})
+	if resp, body := b.send("POST", "/api/login/email-mfa/", string(raw), false); resp.StatusCode != 200 {
+		t.Fatalf("email MFA: %d %v", resp.StatusCode, body)
+	}
+	// Only the session cookie, no remember-device cookie.
+	signedIn := newBrowser(t, ts)
+	signedIn.setCookie(sessionCookie, b.cookie(sessionCookie))
+	mails := len(ts.mail.messages())
+	if resp, body := signedIn.login("owner@example.com", ownerPassword); resp.StatusCode != 200 {
+		t.Fatalf("re-auth: %d %v", resp.StatusCode, body)
+	}
+	if n := len(ts.mail.messages()); n != mails {
+		t.Fatalf("re-auth mailed %d messages", n-mails)
+	}
+	if resp, body := newBrowser(t, ts).login("owner@example.com", ownerPassword); resp.StatusCode != 401 || body["code"] != "email_mfa_required" {
+		t.Fatalf("fresh browser: %d %v", resp.StatusCode, body)
+	}
+}
