@@ -63,6 +63,11 @@ type FlagStore interface {
 	// ProjectBySecretTokenHash finds the project whose primary or backup
 	// secret token has the hash (ErrNotFound otherwise).
 	ProjectBySecretTokenHash(ctx context.Context, hash string) (*Project, error)
+	// ProjectSecretAPIKeyByHash finds a project secret API key (B.6.3) by
+	// the hash of its value.
+	ProjectSecretAPIKeyByHash(ctx context.Context, hash string) (*ProjectSecretAPIKey, error)
+	// TouchProjectSecretAPIKey records a use of the key.
+	TouchProjectSecretAPIKey(ctx context.Context, id string, now time.Time) error
 	ProjectByID(ctx context.Context, id int64) (*Project, error)
 	ProjectByAPIToken(ctx context.Context, token string) (*Project, error)
 	MembershipsOfUser(ctx context.Context, userID int64) ([]Membership, error)
@@ -261,7 +266,7 @@ func (s *FlagService) ProjectBySecret(ctx context.Context, secret Secret) (*Proj
 	hash := HashToken(secret)
 	p, err := s.Store.ProjectBySecretTokenHash(ctx, hash)
 	if errors.Is(err, ErrNotFound) {
-		return nil, invalid
+		return s.projectBySecretAPIKey(ctx, hash, invalid)
 	}
 	if err != nil {
 		return nil, err
@@ -272,6 +277,31 @@ func (s *FlagService) ProjectBySecret(ctx context.Context, secret Secret) (*Proj
 		return nil, invalid
 	}
 	return p, nil
+}
+
+// projectBySecretAPIKey resolves a project secret API key (B.6.3) that
+// carries feature_flag:read, recording its use at most hourly.
+func (s *FlagService) projectBySecretAPIKey(ctx context.Context, hash string, invalid *Error) (*Project, error) {
+	k, err := s.Store.ProjectSecretAPIKeyByHash(ctx, hash)
+	if errors.Is(err, ErrNotFound) {
+		return nil, invalid
+	}
+	if err != nil {
+		return nil, err
+	}
+	if subtle.ConstantTimeCompare([]byte(hash), []byte(k.SecureValue)) != 1 {
+		return nil, invalid
+	}
+	if !slices.Contains(k.Scopes, "feature_flag:read") && !slices.Contains(k.Scopes, "feature_flag:write") {
+		return nil, &Error{Kind: KindPermissionDenied, Code: "permission_denied",
+			Detail: "API key missing required scope 'feature_flag:read'"}
+	}
+	if now := s.now(); now.Sub(k.LastUsedAt) >= time.Hour {
+		if err := s.Store.TouchProjectSecretAPIKey(ctx, k.ID, now); err != nil {
+			return nil, err
+		}
+	}
+	return s.Store.ProjectByID(ctx, k.ProjectID)
 }
 
 // ProjectByToken finds the project whose public token is token; an

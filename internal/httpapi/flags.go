@@ -259,14 +259,13 @@ func localEvalAuth(d Deps, r *http.Request) (projectID int64, err error) {
 	if a == nil {
 		return 0, errNotAuthenticated()
 	}
-	// PERSONAL-KEY BRANCH. withSession (KEYS' serveWithAPIKey) has already
-	// authenticated a personal API key and, through the route's
-	// scoped("feature_flag") declaration, required feature_flag:read and
-	// applied scoped_teams / scoped_organizations to a {project} in the
-	// path. From here a key is treated like its user: it reaches only
-	// projects of the user's organizations. (On the legacy path without
-	// {project}, a key limited to scoped_teams is refused by that check.)
-	// The lead wires and tests this branch once KEYS lands.
+	// A personal API key was authenticated by withSession
+	// (serveWithAPIKey), which, through the route's scoped("feature_flag")
+	// declaration, required feature_flag:read and applied scoped_teams /
+	// scoped_organizations to a {project} in the path. From here a key is
+	// treated like its user: it reaches only projects of the user's
+	// organizations. (On the legacy path without {project}, a key limited
+	// to scoped_teams is refused by that check.)
 	var id int64
 	switch {
 	case r.PathValue("project") != "":

@@ -67,13 +67,14 @@ func TestPostHogNodeClient(t *testing.T) {
 		{"posthog-node 5", filepath.Join("testdata", "posthog-node5")},
 		{"posthog-node 4", filepath.Join("testdata", "posthog-node4")},
 	}
-	// Each way a client can authenticate local evaluation. The lead adds
-	// {"personal key", …} here once personal API keys (phx_) land.
+	// Each way a client can authenticate local evaluation: the project's
+	// secret token, and a personal API key with feature_flag:read.
 	keys := []struct {
 		name string
-		key  func(ts *testServer) string
+		key  func(t *testing.T, ts *testServer, b *browser) string
 	}{
-		{"project secret", func(ts *testServer) string { return ts.secret.Reveal() }},
+		{"project secret", func(t *testing.T, ts *testServer, b *browser) string { return ts.secret.Reveal() }},
+		{"personal key", func(t *testing.T, ts *testServer, b *browser) string { return mustKey(t, b, "feature_flag:read") }},
 	}
 	forEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := newTestServer(t, engine, serverOptions{})
@@ -98,7 +99,7 @@ func TestPostHogNodeClient(t *testing.T) {
 				t.Run(c.name+"/"+k.name, func(t *testing.T) {
 					before := ts.count(t)
 					res := runNodeClient(t, c.dir, map[string]any{
-						"host": ts.url, "token": ts.project.APIToken, "key": k.key(ts), "wrongKey": "phs_" + "Wr0ngSecretKeyWr0ngSecretKeyWr0ngSecretKey123",
+						"host": ts.url, "token": ts.project.APIToken, "key": k.key(t, ts, b), "wrongKey": "phs_" + "Wr0ngSecretKeyWr0ngSecretKeyWr0ngSecretKey123",
 						"ids": ids, "props": props, "events": 5, "label": c.name,
 					})
 					if got := ts.count(t) - before; got != 5 {

@@ -452,3 +452,85 @@ func TestFlagsAgreeWithEvaluator(t *testing.T) {
 		}
 	}
 }
+
+// Local evaluation with the other credentials SDKs use: a personal API key
+// with feature_flag:read (phx_), and a project secret API key (B.6.3) with
+// feature_flag:read. Keys without the scope, and keys of someone outside
+// the project, are refused.
+func TestLocalEvaluationWithKeys(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := newTestServer(t, engine, serverOptions{multiOrg: true})
+		owner := ownerBrowser(t, ts)
+		createFlag(t, owner, ts.project.ID, `{"key":"beta","filters":{"groups":[{"rollout_percentage":50}]}}`)
+		tok := url.QueryEscape(ts.project.APIToken)
+		paths := []string{
+			"/api/feature_flag/local_evaluation?token=" + tok,
+			fmt.Sprintf("/api/projects/%d/feature_flags/local_evaluation/", ts.project.ID),
+			"/flags/definitions?token=" + tok,
+		}
+		flagReader := mustKey(t, owner, "feature_flag:read")
+		userReader := mustKey(t, owner, "user:read")
+		base := fmt.Sprintf("/api/projects/%d/project_secret_api_keys/", ts.project.ID)
+		_, k := owner.send("POST", base, `{"label":"sdk","scopes":["feature_flag:read"]}`, true)
+		projectKey, _ := k["value"].(string)
+		_, k = owner.send("POST", base, `{"label":"endpoints","scopes":["endpoint:read"]}`, true)
+		endpointKey, _ := k["value"].(string)
+		if projectKey == "" || endpointKey == "" {
+			t.Fatal("could not create project secret keys")
+		}
+		for _, p := range paths {
+			for _, key := range []string{flagReader, projectKey} {
+				resp, body := getWith(t, ts, p, "Authorization", "Bearer "+key)
+				if resp.StatusCode != 200 || !strings.Contains(body, `"beta"`) {
+					t.Fatalf("%s with %s…: %d %s", p, key[:8], resp.StatusCode, body)
+				}
+			}
+			for _, key := range []string{userReader, endpointKey} {
+				if resp, body := getWith(t, ts, p, "Authorization", "Bearer "+key); resp.StatusCode != 403 {
+					t.Fatalf("%s with a key lacking feature_flag:read: %d %s", p, resp.StatusCode, body)
+				}
+			}
+		}
+		// Someone from another organization, with the right scope.
+		stranger, _ := outsider(t, ts)
+		strangerKey := mustKey(t, stranger, "feature_flag:read")
+		for _, p := range paths {
+			if resp, body := getWith(t, ts, p, "Authorization", "Bearer "+strangerKey); resp.StatusCode < 400 || strings.Contains(body, `"beta"`) {
+				t.Fatalf("%s with an outsider's key: %d %s", p, resp.StatusCode, body)
+			}
+		}
+		// Rolling the project key or deleting the personal key stops the old
+		// value on the next request.
+		_, list := owner.list(base)
+		for _, pk := range list {
+			if pk["label"] == "sdk" {
+				if resp, _ := owner.send("POST", base+pk["id"].(string)+"/roll/", ``, true); resp.StatusCode != 200 {
+					t.Fatalf("roll: %d", resp.StatusCode)
+				}
+			}
+		}
+		if resp, _ := getWith(t, ts, paths[0], "Authorization", "Bearer "+projectKey); resp.StatusCode != 401 {
+			t.Fatalf("rolled project key: %d", resp.StatusCode)
+		}
+		if resp, _ := owner.send("DELETE", "/api/personal_api_keys/"+keyID(t, owner, flagReader)+"/", ``, true); resp.StatusCode != 204 {
+			t.Fatalf("delete key: %d", resp.StatusCode)
+		}
+		if resp, _ := getWith(t, ts, paths[0], "Authorization", "Bearer "+flagReader); resp.StatusCode != 401 {
+			t.Fatalf("deleted personal key: %d", resp.StatusCode)
+		}
+	})
+}
+
+// keyID finds the id of the signed-in user's personal key whose mask
+// matches value.
+func keyID(t *testing.T, b *browser, value string) string {
+	t.Helper()
+	_, list := b.list("/api/personal_api_keys/")
+	for _, k := range list {
+		if k["mask_value"] == gatehouse.MaskToken(gatehouse.Secret(value)) {
+			return k["id"].(string)
+		}
+	}
+	t.Fatalf("no key with the mask of %s…", value[:8])
+	return ""
+}
