@@ -53,8 +53,8 @@ type Store struct {
 	// write serialises SQLite writes through one connection, so concurrent
 	// requests queue instead of failing with "database is locked". For
 	// PostgreSQL write and read are the same pool.
-	write *sql.DB
-	read  *sql.DB
+	write *pool
+	read  *pool
 
 	rebound sync.Map // query text with ? → PostgreSQL's $n form
 
@@ -77,7 +77,8 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		db.SetMaxOpenConns(maxConns)
 		db.SetMaxIdleConns(maxConns)
 		db.SetConnMaxIdleTime(5 * time.Minute)
-		s := &Store{engine: Postgres, write: db, read: db}
+		p := newPool(db, false)
+		s := &Store{engine: Postgres, write: p, read: p}
 		if err := s.Ping(ctx); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("store: connecting to PostgreSQL: %w", redactURLError(err))
@@ -97,7 +98,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		write.Close()
 		return nil, err
 	}
-	s := &Store{engine: SQLite, write: write, read: read}
+	s := &Store{engine: SQLite, write: newPool(write, true), read: newPool(read, true)}
 	// Switching to WAL needs a write lock; do it once on the writer.
 	if _, err := write.ExecContext(ctx, "PRAGMA journal_mode=WAL"); err != nil {
 		s.Close()
@@ -228,4 +229,4 @@ func mapErr(err error) error {
 
 // DB is the write handle, for tests that must set up states the API cannot
 // reach (an aged session). Production code never calls it.
-func (s *Store) DB() *sql.DB { return s.write }
+func (s *Store) DB() *sql.DB { return s.write.DB }
