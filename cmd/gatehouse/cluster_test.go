@@ -27,17 +27,20 @@ type cluster struct {
 	proxy   *httptest.Server
 	hits    []atomic.Int64 // requests each instance received
 	client  string         // the client address the proxy forwards
+	token   string         // the project's public token
+	env     []string
+	dir     string
 }
 
 func startCluster(t *testing.T, n int) *cluster {
 	t.Helper()
 	redisURL := testenv.RedisURL(t)
 	env, dir, _ := engineEnv(t, store.Postgres)
-	createUser(t, env, dir)
+	token := createUser(t, env, dir)
 	// The proxy is the only trusted hop; the client address it forwards is
 	// a fresh one per run, so Redis counters of earlier runs do not count.
 	env = append(env, "REDIS_URL="+redisURL, "IS_BEHIND_PROXY=true", "TRUSTED_PROXIES=127.0.0.1/32")
-	c := &cluster{hits: make([]atomic.Int64, n),
+	c := &cluster{hits: make([]atomic.Int64, n), token: token, env: env, dir: dir,
 		client: fmt.Sprintf("10.%d.%d.%d", rand.IntN(250)+1, rand.IntN(250)+1, rand.IntN(250)+1)}
 	var targets []*url.URL
 	for range n {
