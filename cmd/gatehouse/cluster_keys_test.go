@@ -8,11 +8,8 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
@@ -81,87 +78,21 @@ func TestClusterKeyRevocationAndThrottles(t *testing.T) {
 // in the database afterwards.
 func TestClusterInstanceStopsMidLoad(t *testing.T) {
 	c := startCluster(t, 3)
-	var acked sync.Map
-	var nAcked, seq atomic.Int64
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	client := &http.Client{Timeout: 5 * time.Second}
-	run := rand.Int64N(1 << 40)
-	for w := 0; w < 6; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				var ids []string
-				var b strings.Builder
-				fmt.Fprintf(&b, `{"api_key":%q,"batch":[`, c.token)
-				for i := 0; i < 10; i++ {
-					id := fmt.Sprintf("01900000-0000-7000-8%03x-%012x", run&0xfff, seq.Add(1))
-					ids = append(ids, id)
-					if i > 0 {
-						b.WriteByte(',')
-					}
-					fmt.Fprintf(&b, `{"event":"e","distinct_id":"d","uuid":%q}`, id)
-				}
-				b.WriteString("]}")
-				resp, err := client.Post(c.proxy.URL+"/batch/", "application/json", strings.NewReader(b.String()))
-				if err != nil {
-					continue
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode == 200 {
-					for _, id := range ids {
-						acked.Store(id, true)
-					}
-					nAcked.Add(int64(len(ids)))
-				}
-			}
-		}()
-	}
-	for nAcked.Load() < 300 {
-		time.Sleep(5 * time.Millisecond)
-	}
+	load := startCaptureLoad(c.proxy.URL+"/batch/", c.token, 6)
+	load.waitAcked(300)
 	victim := c.servers[1]
 	victim.cmd.Process.Signal(syscall.SIGKILL)
 	<-victim.done
-	before := nAcked.Load()
-	for nAcked.Load() < before+300 { // the others keep acknowledging
-		time.Sleep(5 * time.Millisecond)
-	}
-	close(stop)
-	wg.Wait()
+	load.waitAcked(300) // the other two keep acknowledging
+	load.finish()
 
 	st, err := store.Open(context.Background(), c.storeOptions(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	p, err := st.ProjectByAPIToken(context.Background(), c.token)
-	if err != nil {
-		t.Fatal(err)
-	}
-	evs, err := st.EventsOfProject(context.Background(), p.ID, 10_000_000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stored := map[string]bool{}
-	for _, e := range evs {
-		stored[e.UUID] = true
-	}
-	missing := 0
-	acked.Range(func(k, _ any) bool {
-		if !stored[k.(string)] {
-			missing++
-		}
-		return true
-	})
-	t.Logf("%d events acknowledged through the proxy, %d missing after killing one of three instances", nAcked.Load(), missing)
+	acked, missing := load.missing(t, st, c.token)
+	t.Logf("%d events acknowledged through the proxy, %d missing after killing one of three instances", acked, missing)
 	if missing > 0 {
 		t.Fatalf("%d acknowledged events lost", missing)
 	}

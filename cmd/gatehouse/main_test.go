@@ -253,86 +253,118 @@ func TestAcknowledgedEventsSurviveSIGKILL(t *testing.T) {
 			token := createUser(t, env, dir)
 			s := startServer(t, env, dir)
 
-			var acked sync.Map
-			var nAcked, seq atomic.Int64
-			stop := make(chan struct{})
-			var wg sync.WaitGroup
-			client := &http.Client{Timeout: 5 * time.Second}
-			for w := 0; w < 4; w++ {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for {
-						select {
-						case <-stop:
-							return
-						default:
-						}
-						var ids []string
-						var b strings.Builder
-						fmt.Fprintf(&b, `{"api_key":%q,"batch":[`, token)
-						for i := 0; i < 10; i++ {
-							id := fmt.Sprintf("01900000-0000-7000-8000-%012d", seq.Add(1))
-							ids = append(ids, id)
-							if i > 0 {
-								b.WriteByte(',')
-							}
-							fmt.Fprintf(&b, `{"event":"e","distinct_id":"d","uuid":%q}`, id)
-						}
-						b.WriteString("]}")
-						resp, err := client.Post("http://"+s.addr+"/batch/", "application/json", strings.NewReader(b.String()))
-						if err != nil {
-							return // the server is gone
-						}
-						io.Copy(io.Discard, resp.Body)
-						resp.Body.Close()
-						if resp.StatusCode == 200 {
-							for _, id := range ids {
-								acked.Store(id, true)
-							}
-							nAcked.Add(int64(len(ids)))
-						}
-					}
-				}()
-			}
-			for nAcked.Load() < 300 {
-				time.Sleep(5 * time.Millisecond)
-			}
+			load := startCaptureLoad("http://"+s.addr+"/batch/", token, 4)
+			load.waitAcked(300)
 			s.cmd.Process.Signal(syscall.SIGKILL)
 			<-s.done
-			close(stop)
-			wg.Wait()
+			load.finish()
 
 			st, err := store.Open(context.Background(), opts)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer st.Close()
-			p, err := st.ProjectByAPIToken(context.Background(), token)
-			if err != nil {
-				t.Fatal(err)
-			}
-			evs, err := st.EventsOfProject(context.Background(), p.ID, 1_000_000)
-			if err != nil {
-				t.Fatal(err)
-			}
-			stored := map[string]bool{}
-			for _, e := range evs {
-				stored[e.UUID] = true
-			}
-			missing := 0
-			acked.Range(func(k, _ any) bool {
-				if !stored[k.(string)] {
-					missing++
-				}
-				return true
-			})
-			t.Logf("%s: %d events acknowledged, %d stored, %d missing", engine, nAcked.Load(), len(stored), missing)
+			acked, missing := load.missing(t, st, token)
+			t.Logf("%s: %d events acknowledged, %d missing", engine, acked, missing)
 			if missing > 0 {
 				t.Fatalf("%d acknowledged events lost after SIGKILL", missing)
 			}
 		})
 	}
+}
+
+// captureLoad posts 10-event batches with unique uuids from several
+// clients until finish, remembering every event that was acknowledged.
+type captureLoad struct {
+	acked sync.Map
+	n     atomic.Int64
+	stop  chan struct{}
+	wg    sync.WaitGroup
+}
+
+var captureRun atomic.Int64
+
+func startCaptureLoad(url, token string, clients int) *captureLoad {
+	l := &captureLoad{stop: make(chan struct{})}
+	run := captureRun.Add(1)<<20 | time.Now().UnixNano()&0xfffff
+	var seq atomic.Int64
+	client := &http.Client{Timeout: 5 * time.Second}
+	for range clients {
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			for {
+				select {
+				case <-l.stop:
+					return
+				default:
+				}
+				var ids []string
+				var b strings.Builder
+				fmt.Fprintf(&b, `{"api_key":%q,"batch":[`, token)
+				for i := 0; i < 10; i++ {
+					id := fmt.Sprintf("01900000-%04x-7000-8000-%012x", run&0xffff, seq.Add(1))
+					ids = append(ids, id)
+					if i > 0 {
+						b.WriteByte(',')
+					}
+					fmt.Fprintf(&b, `{"event":"e","distinct_id":"d","uuid":%q}`, id)
+				}
+				b.WriteString("]}")
+				resp, err := client.Post(url, "application/json", strings.NewReader(b.String()))
+				if err != nil {
+					continue // a server or proxy gone: not acknowledged
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode == 200 {
+					for _, id := range ids {
+						l.acked.Store(id, true)
+					}
+					l.n.Add(int64(len(ids)))
+				}
+			}
+		}()
+	}
+	return l
+}
+
+// waitAcked waits until at least n more events have been acknowledged.
+func (l *captureLoad) waitAcked(n int64) {
+	target := l.n.Load() + n
+	for l.n.Load() < target {
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func (l *captureLoad) finish() {
+	close(l.stop)
+	l.wg.Wait()
+}
+
+// missing counts the acknowledged events that are not in the project's
+// events table.
+func (l *captureLoad) missing(t *testing.T, st *store.Store, token string) (acked int64, missing int) {
+	t.Helper()
+	p, err := st.ProjectByAPIToken(context.Background(), token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := st.EventsOfProject(context.Background(), p.ID, 10_000_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := map[string]bool{}
+	for _, e := range evs {
+		stored[e.UUID] = true
+	}
+	l.acked.Range(func(k, _ any) bool {
+		if !stored[k.(string)] {
+			missing++
+		}
+		return true
+	})
+	return l.n.Load(), missing
 }
 
 func TestSIGTERMShutsDownGracefully(t *testing.T) {

@@ -135,11 +135,11 @@ func orgMember(ctx context.Context, st interface {
 
 func (s *DomainService) admin(ctx context.Context, user *User, orgRef string) (*Organization, error) {
 	org, level, err := orgMember(ctx, s.Store, user, orgRef)
+	if err == nil && level < LevelAdmin {
+		err = errNotAdmin()
+	}
 	if err != nil {
 		return nil, err
-	}
-	if level < LevelAdmin {
-		return nil, errNotAdmin()
 	}
 	return org, nil
 }

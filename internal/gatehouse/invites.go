@@ -119,30 +119,7 @@ func errInvalidInvite() *Error {
 // checks that user administers it. A user who is not a member gets
 // NotFound, so organization ids cannot be probed.
 func (s *InviteService) adminOf(ctx context.Context, user *User, orgRef string) (*Organization, MembershipLevel, error) {
-	orgID := orgRef
-	if orgRef == CurrentOrganization {
-		orgID = user.CurrentOrganizationID
-	}
-	if orgID == "" {
-		return nil, 0, NotFound()
-	}
-	ms, err := s.Store.MembershipsOfUser(ctx, user.ID)
-	if err != nil {
-		return nil, 0, err
-	}
-	var level MembershipLevel
-	for _, m := range ms {
-		if m.OrganizationID == orgID {
-			level = m.Level
-		}
-	}
-	if level == 0 {
-		return nil, 0, NotFound()
-	}
-	org, err := s.Store.OrganizationByID(ctx, orgID)
-	if errors.Is(err, ErrNotFound) {
-		return nil, 0, NotFound()
-	}
+	org, level, err := orgMember(ctx, s.Store, user, orgRef)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -101,29 +101,16 @@ func (s *Store) InviteByID(ctx context.Context, id string) (*gatehouse.Invite, e
 // pending.
 func (s *Store) AcceptInvite(ctx context.Context, inviteID string, now time.Time, user *gatehouse.User) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		var (
-			orgID string
-			level int
-		)
-		err := tx.QueryRowContext(ctx, s.q(`UPDATE invites SET used_at = ? WHERE id = ? AND used_at IS NULL AND expires_at > ? RETURNING organization_id, level`),
-			now.UnixMilli(), inviteID, now.UnixMilli()).Scan(&orgID, &level)
-		if errors.Is(err, sql.ErrNoRows) {
-			return gatehouse.ErrInviteInvalid
-		}
+		orgID, level, projectID, err := s.consumeInvite(ctx, tx, inviteID, now)
 		if err != nil {
-			return fmt.Errorf("store: consuming invite: %w", mapErr(err))
-		}
-		var projectID int64
-		err = tx.QueryRowContext(ctx, s.q(`SELECT id FROM projects WHERE organization_id = ? ORDER BY id LIMIT 1`), orgID).Scan(&projectID)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("store: finding first project: %w", mapErr(err))
+			return err
 		}
 		user.CurrentOrganizationID = orgID
 		user.CurrentProjectID = projectID
 		if err := s.insertUser(ctx, tx, user, now.UTC()); err != nil {
 			return err
 		}
-		return s.insertMembership(ctx, tx, &gatehouse.Membership{OrganizationID: orgID, UserID: user.ID, Level: gatehouse.MembershipLevel(level)}, now.UTC())
+		return s.insertMembership(ctx, tx, &gatehouse.Membership{OrganizationID: orgID, UserID: user.ID, Level: level}, now.UTC())
 	})
 }
 
@@ -135,31 +122,40 @@ func (s *Store) AcceptInvite(ctx context.Context, inviteID string, now time.Time
 // stays pending.
 func (s *Store) JoinByInvite(ctx context.Context, inviteID string, now time.Time, userID int64) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		var (
-			orgID string
-			level int
-		)
-		err := tx.QueryRowContext(ctx, s.q(`UPDATE invites SET used_at = ? WHERE id = ? AND used_at IS NULL AND expires_at > ? RETURNING organization_id, level`),
-			now.UnixMilli(), inviteID, now.UnixMilli()).Scan(&orgID, &level)
-		if errors.Is(err, sql.ErrNoRows) {
-			return gatehouse.ErrInviteInvalid
-		}
+		orgID, level, projectID, err := s.consumeInvite(ctx, tx, inviteID, now)
 		if err != nil {
-			return fmt.Errorf("store: consuming invite: %w", mapErr(err))
-		}
-		if err := s.insertMembership(ctx, tx, &gatehouse.Membership{OrganizationID: orgID, UserID: userID, Level: gatehouse.MembershipLevel(level)}, now.UTC()); err != nil {
 			return err
 		}
-		var projectID sql.NullInt64
-		err = tx.QueryRowContext(ctx, s.q(`SELECT id FROM projects WHERE organization_id = ? ORDER BY id LIMIT 1`), orgID).Scan(&projectID)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("store: finding first project: %w", mapErr(err))
+		if err := s.insertMembership(ctx, tx, &gatehouse.Membership{OrganizationID: orgID, UserID: userID, Level: level}, now.UTC()); err != nil {
+			return err
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE users SET current_organization_id = ?, current_project_id = ? WHERE id = ?`), orgID, projectID, userID); err != nil {
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE users SET current_organization_id = ?, current_project_id = ? WHERE id = ?`),
+			orgID, sql.NullInt64{Int64: projectID, Valid: projectID != 0}, userID); err != nil {
 			return fmt.Errorf("store: switching to the joined organization: %w", mapErr(err))
 		}
 		return nil
 	})
+}
+
+// consumeInvite marks a pending invite used, by a conditional update so
+// that of concurrent uses exactly one gets it, and returns its
+// organization, level and that organization's first project (0: none).
+// A missing, used or expired invite is gatehouse.ErrInviteInvalid.
+func (s *Store) consumeInvite(ctx context.Context, tx *sql.Tx, inviteID string, now time.Time) (orgID string, level gatehouse.MembershipLevel, projectID int64, err error) {
+	var lvl int
+	err = tx.QueryRowContext(ctx, s.q(`UPDATE invites SET used_at = ? WHERE id = ? AND used_at IS NULL AND expires_at > ? RETURNING organization_id, level`),
+		now.UnixMilli(), inviteID, now.UnixMilli()).Scan(&orgID, &lvl)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", 0, 0, gatehouse.ErrInviteInvalid
+	}
+	if err != nil {
+		return "", 0, 0, fmt.Errorf("store: consuming invite: %w", mapErr(err))
+	}
+	err = tx.QueryRowContext(ctx, s.q(`SELECT id FROM projects WHERE organization_id = ? ORDER BY id LIMIT 1`), orgID).Scan(&projectID)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return "", 0, 0, fmt.Errorf("store: finding first project: %w", mapErr(err))
+	}
+	return orgID, gatehouse.MembershipLevel(lvl), projectID, nil
 }
 
 // IsMember reports whether a user with email (ignoring case) belongs to
