@@ -60,6 +60,9 @@ type Config struct {
 	// DNSResolver (DNS_RESOLVER, host:port) is the DNS server domain
 	// verification asks; empty means the system resolver.
 	DNSResolver string
+	// SocialProviders are the configured social login backends
+	// (SOCIAL_AUTH_*, see social.go).
+	SocialProviders []SocialProvider
 }
 
 // Email is the outbound mail configuration (EMAIL_*).
@@ -142,6 +145,7 @@ func Load(lookup func(string) (string, bool)) (*Config, error) {
 		}
 	}
 	c.SignupRate = p.rate("SIGNUP_RATE", "5/day")
+	c.SocialProviders = p.socialProviders()
 	if c.Email.UseTLS && c.Email.UseSSL {
 		p.fail("EMAIL_USE_TLS", "EMAIL_USE_TLS and EMAIL_USE_SSL are mutually exclusive; set at most one")
 	}

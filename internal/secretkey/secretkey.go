@@ -174,6 +174,9 @@ const (
 	PurposeEmailMFA      Purpose = "email-mfa"
 	PurposeRememberDev   Purpose = "remember-device"
 	PurposeTOTPSecret    Purpose = "totp-secret-encryption"
+	// PurposeSocialLogin seals the short-lived cookie that binds a social
+	// login's state, PKCE verifier and nonce to the browser.
+	PurposeSocialLogin Purpose = "social-login"
 )
 
 // For returns the keys for one purpose, derived with HKDF-SHA256 from every
