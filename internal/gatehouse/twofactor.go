@@ -145,6 +145,10 @@ type TwoFactorLimit func(ctx context.Context, kind string, userID int64) error
 // second login step, email MFA, remembered devices, organization
 // enforcement and admin resets.
 type TwoFactorService struct {
+	// hasTOTP and passkey2FA cache the two halves of IsEnabled under the
+	// request's auth generation.
+	hasTOTP, passkey2FA genCache[int64, bool]
+
 	Store TwoFactorStore
 	// Secrets seals TOTP secrets (secretkey PurposeTOTPSecret).
 	Secrets Sealer
@@ -155,7 +159,10 @@ type TwoFactorService struct {
 	EmailMFA bool
 	// Limit applies the per-user limits; nil: none (tests only).
 	Limit TwoFactorLimit
-	Now   func() time.Time
+	// Passkeys makes passkeys a second factor for users who turn
+	// passkeys_enabled_for_2fa on; nil: no passkey 2FA.
+	Passkeys *PasskeyService
+	Now      func() time.Time
 }
 
 func (s *TwoFactorService) now() time.Time {
@@ -202,8 +209,40 @@ func (s *TwoFactorService) device(ctx context.Context, userID int64) (*TOTPDevic
 
 // HasTOTP reports whether the user has a confirmed TOTP device.
 func (s *TwoFactorService) HasTOTP(ctx context.Context, userID int64) (bool, error) {
+	if has, ok := s.hasTOTP.get(ctx, userID); ok {
+		return has, nil
+	}
 	d, err := s.device(ctx, userID)
+	if err == nil {
+		s.hasTOTP.put(ctx, userID, d != nil)
+	}
 	return d != nil, err
+}
+
+// passkeyFactor reports whether the user's passkeys are a second factor
+// (passkeys_enabled_for_2fa and a verified passkey).
+func (s *TwoFactorService) passkeyFactor(ctx context.Context, userID int64) (bool, error) {
+	if s.Passkeys == nil {
+		return false, nil
+	}
+	return s.Passkeys.TwoFactorEnabled(ctx, userID)
+}
+
+// IsEnabled reports whether the user has a second factor: TOTP, or
+// passkeys used for 2FA (is_2fa_enabled).
+func (s *TwoFactorService) IsEnabled(ctx context.Context, userID int64) (bool, error) {
+	has, err := s.HasTOTP(ctx, userID)
+	if err != nil || has {
+		return has, err
+	}
+	if on, ok := s.passkey2FA.get(ctx, userID); ok {
+		return on, nil
+	}
+	on, err := s.passkeyFactor(ctx, userID)
+	if err == nil {
+		s.passkey2FA.put(ctx, userID, on)
+	}
+	return on, err
 }
 
 // TOTPSetup is a secret offered for set-up: Secret (base32) to type in,
@@ -275,7 +314,14 @@ func hashCodes(secret []byte, codes []string) []string {
 type TwoFactorStatus struct {
 	HasTOTP              bool
 	BackupCodesRemaining int
+	// HasPasskeys: the user has a verified passkey.
+	HasPasskeys bool
+	// PasskeysEnabledFor2FA is the passkeys_enabled_for_2fa setting.
+	PasskeysEnabledFor2FA bool
 }
+
+// PasskeyFactor reports whether passkeys are the user's second factor.
+func (st *TwoFactorStatus) PasskeyFactor() bool { return st.HasPasskeys && st.PasskeysEnabledFor2FA }
 
 // Status reports the user's second factors.
 func (s *TwoFactorService) Status(ctx context.Context, u *User) (*TwoFactorStatus, error) {
@@ -286,6 +332,14 @@ func (s *TwoFactorService) Status(ctx context.Context, u *User) (*TwoFactorStatu
 	st := &TwoFactorStatus{HasTOTP: d != nil}
 	if d != nil {
 		if st.BackupCodesRemaining, err = s.Store.CountBackupCodes(ctx, u.ID); err != nil {
+			return nil, err
+		}
+	}
+	if s.Passkeys != nil {
+		if st.HasPasskeys, err = s.Passkeys.HasVerified(ctx, u.ID); err != nil {
+			return nil, err
+		}
+		if st.PasskeysEnabledFor2FA, err = s.Passkeys.TwoFactorFlag(ctx, u.ID); err != nil {
 			return nil, err
 		}
 	}
@@ -327,7 +381,12 @@ func (s *TwoFactorService) Disable(ctx context.Context, u *User, sess *Session) 
 	if err := RequireRecentAuth(sess, s.now()); err != nil {
 		return false, err
 	}
-	return s.Store.ResetTwoFactor(ctx, u.ID)
+	passkeys, err := s.passkeyFactor(ctx, u.ID)
+	if err != nil {
+		return false, err
+	}
+	hadTOTP, err := s.Store.ResetTwoFactor(ctx, u.ID)
+	return hadTOTP || passkeys, err
 }
 
 // AdminReset removes the second factors of the user with targetUUID on
@@ -426,9 +485,15 @@ func (s *TwoFactorService) BeginLogin(ctx context.Context, u *User, in LoginInpu
 	if err != nil {
 		return false, err
 	}
+	passkeys, err := s.passkeyFactor(ctx, u.ID)
+	if err != nil {
+		return false, err
+	}
 	method := ""
 	switch {
-	case d != nil:
+	case d != nil || passkeys:
+		// PendingTOTP is the 2fa_required step: a TOTP or backup code, or
+		// a passkey for users who use them as second factor.
 		method = PendingTOTP
 	case s.EmailMFA && s.EmailKey != nil && !in.reauth:
 		// A re-authentication skips the email step (B.3.2 step 6).
@@ -520,8 +585,13 @@ func (s *TwoFactorService) CompleteLogin(ctx context.Context, key string, code s
 	if err != nil {
 		return nil, err
 	}
-	if d == nil { // reset meanwhile
-		return nil, errLoginExpired()
+	if d == nil {
+		if passkeys, err := s.passkeyFactor(ctx, u.ID); err != nil {
+			return nil, err
+		} else if passkeys {
+			return nil, invalid // passkeys only: no code can match
+		}
+		return nil, errLoginExpired() // reset meanwhile
 	}
 	code = mfa.NormalizeCode(code)
 	if code == "" {
@@ -805,7 +875,7 @@ func (s *TwoFactorService) CheckEnforcement(ctx context.Context, u *User, sessio
 	if !org.Enforce2FA {
 		return nil
 	}
-	has, err := s.HasTOTP(ctx, u.ID)
+	has, err := s.IsEnabled(ctx, u.ID)
 	if err != nil {
 		return err
 	}

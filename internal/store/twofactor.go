@@ -122,8 +122,9 @@ func (s *Store) ConsumeBackupCode(ctx context.Context, userID int64, codeHash st
 }
 
 // ResetTwoFactor removes every second factor and what depends on them:
-// TOTP device and set-up, backup codes, remembered devices, pending logins
-// and email links. hadTOTP reports whether a device existed.
+// TOTP device and set-up, backup codes, remembered devices, pending logins,
+// email links and passkey 2FA (the passkeys stay, for passwordless
+// sign-in). hadTOTP reports whether a device existed.
 func (s *Store) ResetTwoFactor(ctx context.Context, userID int64) (hadTOTP bool, err error) {
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.q(`DELETE FROM totp_devices WHERE user_id = ?`), userID)
@@ -133,7 +134,7 @@ func (s *Store) ResetTwoFactor(ctx context.Context, userID int64) (hadTOTP bool,
 		if hadTOTP, err = rowsAffected(res); err != nil {
 			return err
 		}
-		for _, table := range []string{"totp_setups", "backup_codes", "remembered_devices", "pending_logins", "email_mfa_tokens"} {
+		for _, table := range []string{"totp_setups", "backup_codes", "remembered_devices", "pending_logins", "email_mfa_tokens", "passkey_two_factor"} {
 			if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM `+table+` WHERE user_id = ?`), userID); err != nil {
 				return mapErr(err)
 			}
