@@ -32,6 +32,16 @@ type AccountService struct {
 	// Passwords verifies current passwords and hashes new ones with
 	// bounded concurrency (profile changes).
 	Passwords PasswordChecker
+
+	// profiles holds profiles loaded under the request's auth generation
+	// (see gencache.go).
+	profiles genCache[profileKey, Profile]
+}
+
+type profileKey struct {
+	userID    int64
+	org       string
+	projectID int64
 }
 
 // MinPasswordLength is the shortest password accepted anywhere.
@@ -143,6 +153,19 @@ type Profile struct {
 
 // Profile gathers the user's current organization, project and memberships.
 func (a *AccountService) Profile(ctx context.Context, u *User) (*Profile, error) {
+	pk := profileKey{u.ID, u.CurrentOrganizationID, u.CurrentProjectID}
+	if hit, ok := a.profiles.get(ctx, pk); ok {
+		hit.User = u
+		return &hit, nil
+	}
+	p, err := a.loadProfile(ctx, u)
+	if err == nil {
+		a.profiles.put(ctx, pk, *p)
+	}
+	return p, err
+}
+
+func (a *AccountService) loadProfile(ctx context.Context, u *User) (*Profile, error) {
 	p := &Profile{User: u}
 	ms, err := a.Store.MembershipsOfUser(ctx, u.ID)
 	if err != nil {

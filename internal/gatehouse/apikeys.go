@@ -112,6 +112,15 @@ type APIKeyService struct {
 	Now   func() time.Time
 
 	queryUses atomic.Uint64
+	// keys holds keys and their users loaded under the request's auth
+	// generation (see gencache.go), by hash.
+	keys genCache[string, authenticatedKey]
+}
+
+// authenticatedKey is a cached key lookup.
+type authenticatedKey struct {
+	key  PersonalAPIKey
+	user User
 }
 
 func (s *APIKeyService) now() time.Time {
@@ -316,15 +325,25 @@ func (s *APIKeyService) Authenticate(ctx context.Context, raw string, where KeyT
 	}
 	key := Secret(raw)
 	hash := HashToken(key)
-	k, user, err := s.Store.PersonalAPIKeyByHash(ctx, hash)
-	if errors.Is(err, ErrNotFound) && !HasTokenChecksum(raw) {
-		k, user, err = s.legacyLookup(ctx, key, hash)
-	}
-	if errors.Is(err, ErrNotFound) {
-		return nil, nil, ErrInvalidAPIKey(where)
-	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("personal API key lookup: %w", err)
+	var (
+		k    *PersonalAPIKey
+		user *User
+		err  error
+	)
+	if hit, ok := s.keys.get(ctx, hash); ok {
+		k, user = &hit.key, &hit.user // copies of the cached values
+	} else {
+		k, user, err = s.Store.PersonalAPIKeyByHash(ctx, hash)
+		if errors.Is(err, ErrNotFound) && !HasTokenChecksum(raw) {
+			k, user, err = s.legacyLookup(ctx, key, hash)
+		}
+		if errors.Is(err, ErrNotFound) {
+			return nil, nil, ErrInvalidAPIKey(where)
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("personal API key lookup: %w", err)
+		}
+		s.keys.put(ctx, hash, authenticatedKey{key: *k, user: *user})
 	}
 	if !user.IsActive {
 		return nil, nil, ErrInvalidAPIKey(where)
@@ -347,6 +366,9 @@ func (s *APIKeyService) Authenticate(ctx context.Context, raw string, where KeyT
 		}
 		if k.LastUsedAt.IsZero() || now.Sub(k.LastUsedAt) > apiKeyUseInterval {
 			k.LastUsedAt = now
+			// Last-use bookkeeping does not move the generation: keep the
+			// cached copy current so the next request does not write again.
+			s.keys.put(ctx, hash, authenticatedKey{key: *k, user: *user})
 		}
 	}
 	return user, k, nil

@@ -77,6 +77,11 @@ type FlagStore interface {
 type FlagService struct {
 	Store FlagStore
 	Now   func() time.Time
+
+	// bySecret and definitions cache ProjectBySecret's team-secret lookups
+	// and Definitions under the request's auth generation (gencache.go).
+	bySecret    genCache[string, Project]
+	definitions genCache[int64, []FeatureFlag]
 }
 
 func (s *FlagService) now() time.Time {
@@ -264,6 +269,9 @@ func (s *FlagService) ProjectBySecret(ctx context.Context, secret Secret) (*Proj
 		return nil, invalid
 	}
 	hash := HashToken(secret)
+	if hit, ok := s.bySecret.get(ctx, hash); ok {
+		return &hit, nil
+	}
 	p, err := s.Store.ProjectBySecretTokenHash(ctx, hash)
 	if errors.Is(err, ErrNotFound) {
 		return s.projectBySecretAPIKey(ctx, hash, invalid)
@@ -276,6 +284,7 @@ func (s *FlagService) ProjectBySecret(ctx context.Context, secret Secret) (*Proj
 	if primary|backup != 1 {
 		return nil, invalid
 	}
+	s.bySecret.put(ctx, hash, *p)
 	return p, nil
 }
 
@@ -317,7 +326,14 @@ func (s *FlagService) ProjectByToken(ctx context.Context, token string) (*Projec
 // Definitions returns the project's flags for local evaluation: every flag
 // that is not deleted, active or not (SDKs evaluate inactive ones to false).
 func (s *FlagService) Definitions(ctx context.Context, projectID int64) ([]FeatureFlag, error) {
-	return s.Store.FeatureFlags(ctx, projectID)
+	if hit, ok := s.definitions.get(ctx, projectID); ok {
+		return hit, nil
+	}
+	list, err := s.Store.FeatureFlags(ctx, projectID)
+	if err == nil {
+		s.definitions.put(ctx, projectID, list)
+	}
+	return list, err
 }
 
 // FlagsRequest is a /flags (or /decide) evaluation request.

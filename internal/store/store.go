@@ -230,3 +230,11 @@ func mapErr(err error) error {
 // DB is the write handle, for tests that must set up states the API cannot
 // reach (an aged session). Production code never calls it.
 func (s *Store) DB() *sql.DB { return s.write.DB }
+
+// AuthGeneration is the counter that every change to authentication state
+// moves (migration 0015): see gatehouse.GenerationSource.
+func (s *Store) AuthGeneration(ctx context.Context) (int64, error) {
+	var v int64
+	err := s.read.QueryRowContext(ctx, `SELECT value FROM auth_generation WHERE id = 1`).Scan(&v)
+	return v, mapErr(err)
+}
