@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Key-authenticated throughput on this machine, in one run: GET
 # /api/users/@me with a personal API key (phx_) and GET
-# /api/feature_flag/local_evaluation with the project secret (phs_), from the
-# load driver against Gatehouse on SQLite and on PostgreSQL, beside a bare
-# net/http server answering the same kind of GET. Loopback only.
+# /api/feature_flag/local_evaluation with the project secret (phs_), from
+# wrk (Debian's package: apt-get install wrk; our Go load driver costs the
+# server too much CPU to measure this) against Gatehouse on SQLite and on
+# PostgreSQL, beside a bare net/http server answering the same kind of GET.
+# Loopback only.
 #
 #   bash bench/keys.sh [seconds per target, default 10] [connections, default 32]
 #
@@ -25,6 +27,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
+command -v wrk >/dev/null || { echo "bench/keys.sh needs wrk: apt-get install wrk" >&2; exit 1; }
 go build -o "$work/gatehouse" ./cmd/gatehouse
 go build -o "$work/loadgen" ./bench/loadgen
 go build -o "$work/bareserver" ./bench/bareserver
@@ -63,8 +66,20 @@ start_gatehouse() {
   echo "$key $secret $tok"
 }
 
-load() { # label url header
-  "$work/loadgen" -json -mode get -label "$1" -url "$2" -H "$3" -c "$conns" -d "${secs}s" -n 100000000
+load() { # label url header: one JSON line like loadgen's
+  wrk -t1 -c "$conns" -d "${secs}s" --latency -H "$3" "$2" | python3 -c '
+import json, re, sys
+text = sys.stdin.read()
+def ms(v, unit):
+    return float(v) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+lat = {p: ms(v, u) for p, v, u in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)}
+done = int(re.search(r"(\d+) requests in", text).group(1))
+bad = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+errs = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+failed = (int(bad.group(1)) if bad else 0) + (sum(int(x) for x in errs.groups()) if errs else 0)
+print(json.dumps({"label": sys.argv[1], "requests_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)),
+                  "p50_ms": lat["50"], "p99_ms": lat["99"], "requests_ok": done - failed, "requests_failed": failed}))
+' "$1"
 }
 
 results=()

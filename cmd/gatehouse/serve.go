@@ -23,6 +23,8 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/password"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/internal/secretkey"
+	"github.com/gatehouse-auth/gatehouse/internal/sso/oauth"
+	"github.com/gatehouse-auth/gatehouse/internal/sso/saml"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
@@ -132,6 +134,21 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	reset := httpapi.NewResetService(st, keyring.For(secretkey.PurposePasswordReset), limiter, mailer,
 		hasher.Hash, password.CheckStrength, cfg.SiteURL.String())
 	reset.SSO = domains
+	socialProviders := oauth.NewRegistry(cfg.SocialProviders, cfg.SiteURL, nil)
+	domains.ProviderConfigured = socialProviders.Configured
+	sso := &gatehouse.SSOService{Store: st, Domains: domains, MultiOrgEnabled: cfg.MultiOrgEnabled,
+		Invites: &gatehouse.InviteService{Store: st, Accounts: accounts, SSO: domains},
+		HasPasskeys: func(ctx context.Context, userID int64) (bool, error) {
+			ps, err := st.Passkeys(ctx, userID)
+			return len(ps) > 0, err
+		}}
+	passkeys, err := httpapi.NewPasskeyService(st, cfg.SiteURL, domains, lockout, logger, twoFactor, nil)
+	if err != nil {
+		// An RP ID must be a domain name: SITE_URL with an IP address
+		// cannot have passkeys.
+		logger.Warn("passkeys disabled", "error", err.Error())
+		passkeys = nil
+	}
 	handler := httpapi.NewServer(httpapi.Deps{
 		Logger:          logger,
 		Resolver:        netguard.NewResolver(cfg.TrustedProxies, cfg.TrustAllProxies, cfg.IsBehindProxy),
@@ -151,11 +168,17 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		Reset:           reset,
 		Invites:         &gatehouse.InviteService{Store: st, Accounts: accounts, SSO: domains},
 		Domains:         domains,
+		AuthGeneration:  st,
 		APIKeys:         &gatehouse.APIKeyService{Store: st},
 		Organizations:   &gatehouse.OrganizationService{Store: st},
 		Flags:           &gatehouse.FlagService{Store: st},
 		TwoFactor:       twoFactor,
-		Version:         version,
+		Passkeys:        passkeys,
+		SSO:             sso,
+		SocialProviders: socialProviders,
+		SAML: &saml.Service{Admin: &gatehouse.SAMLAdmin{Domains: domains, Store: st}, Store: st, SiteURL: cfg.SiteURL,
+			Key: keyring.For(saml.PurposeRequest), Logger: logger},
+		Version: version,
 	})
 	srv := &http.Server{
 		Handler:           handler,

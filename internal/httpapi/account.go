@@ -25,6 +25,8 @@ func handleUpdateMe(d Deps) http.Handler {
 			LastName        *string `json:"last_name"`
 			Password        *string `json:"password"`
 			CurrentPassword *string `json:"current_password"`
+			// PasskeysEnabledFor2FA makes passkeys the second factor.
+			PasskeysEnabledFor2FA *bool `json:"passkeys_enabled_for_2fa"`
 		}
 		if err := decodeJSON(w, r, &in); err != nil {
 			writeError(w, r, d.Logger, err)
@@ -47,6 +49,20 @@ func handleUpdateMe(d Deps) http.Handler {
 		if changed {
 			queueMail(r, d, passwordChangedMail(a.user))
 			d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "password changed", slog.String("user", a.user.UUID), slog.String("client", clientIP(r)))
+		}
+		if in.PasskeysEnabledFor2FA != nil {
+			if d.Passkeys == nil {
+				writeError(w, r, d.Logger, gatehouse.Invalid("no_passkeys", "passkeys_enabled_for_2fa", "Passkeys are not available on this instance."))
+				return
+			}
+			changed, err := d.Passkeys.SetTwoFactor(r.Context(), a.user, a.session, *in.PasskeysEnabledFor2FA)
+			if err != nil {
+				writeError(w, r, d.Logger, err)
+				return
+			}
+			if changed {
+				notePasskeyTwoFactor(r, d, a.user, *in.PasskeysEnabledFor2FA)
+			}
 		}
 		p, err := d.Accounts.Profile(r.Context(), a.user)
 		if err != nil {

@@ -145,6 +145,9 @@ type readCloser struct {
 // checked against the database on every request, so a rolled or deleted
 // key fails at once. Key requests need no CSRF token.
 func serveWithAPIKey(d Deps, w http.ResponseWriter, r *http.Request, raw string, where gatehouse.KeyTransport, next http.Handler) {
+	if safeMethod(r.Method) {
+		r = r.WithContext(gatehouse.WithAuthGeneration(r.Context(), d.AuthGeneration))
+	}
 	user, key, err := d.APIKeys.Authenticate(r.Context(), raw, where)
 	if err != nil {
 		metrics.KeyAuthFailed(transportLabel(where))

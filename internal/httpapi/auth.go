@@ -95,7 +95,7 @@ func withSession(d Deps, next http.Handler) http.Handler {
 			writeError(w, r, d.Logger, errCSRF())
 			return
 		}
-		if !twoFactorGate(w, r, d, user, c.Value) {
+		if !twoFactorGate(w, r, d, user, sess, c.Value) {
 			return
 		}
 		ctx := context.WithValue(r.Context(), authKey, &authInfo{user: user, session: sess, sessionKey: c.Value})

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/gatehouse-auth/gatehouse/internal/dnstest"
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
@@ -296,8 +297,7 @@ func TestBrowserLoginPrecheckHidesPassword(t *testing.T) {
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate(base+"/login"),
 		chromedp.WaitVisible(`#password`),
-		chromedp.SendKeys(`#email`, "grace@acme.example"),
-		chromedp.Click(`h1`),
+		chromedp.SendKeys(`#email`, "grace@acme.example"+kb.Tab), // leaving the field runs the precheck
 		chromedp.WaitNotVisible(`#password`),
 		chromedp.WaitVisible(`#sso-notice`),
 	); err != nil {
@@ -305,6 +305,9 @@ func TestBrowserLoginPrecheckHidesPassword(t *testing.T) {
 	}
 	if provider, err := chromedp.Run(ctx, chromedp.Text(`#sso-provider`)); err != nil || provider != "saml" {
 		t.Fatalf("named provider %q, %v", provider, err)
+	}
+	if href, err := chromedp.Run(ctx, chromedp.AttributeValue(`#sso-link`, "href")); err != nil || !strings.Contains(href.Value, "/login/saml/?email=grace%40acme.example") {
+		t.Fatalf("link to the enforced method: %q %v", href.Value, err)
 	}
 	// Another address: the precheck answers, and the password stays.
 	if err := chromedp.Do(ctx,

@@ -303,6 +303,9 @@ func definitionJSON(f *gatehouse.FeatureFlag) map[string]any {
 // locally, with an ETag so that an unchanged set costs a 304.
 func handleLocalEvaluation(d Deps) http.Handler {
 	return withSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if tok, ok := bearerToken(r); ok && strings.HasPrefix(tok, gatehouse.PrefixProjectSecret) && authFrom(r.Context()) == nil {
+			r = r.WithContext(gatehouse.WithAuthGeneration(r.Context(), d.AuthGeneration))
+		}
 		projectID, err := localEvalAuth(d, r)
 		if err != nil {
 			// Key authenticators advertise Bearer (SPEC B.0).

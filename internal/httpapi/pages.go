@@ -93,6 +93,13 @@ type pageData struct {
 	// SignedInAs is the signed-in user's email on pages that offer them
 	// something other than a new account (the invite page).
 	SignedInAs string
+	// TwoFactor is what the two-factor pages show (pages_twofactor.go).
+	TwoFactor *twoFactorView
+	// Passkeys is what the passkeys page shows (webauthn_page.go).
+	Passkeys *passkeysView
+	// SocialProviders are the configured social login backends (login
+	// page), each a link to /login/<name>/.
+	SocialProviders []socialProviderView
 }
 
 // sessionView is one row of the settings page's session list.
@@ -225,7 +232,8 @@ var loginFields = []string{"email", "password"}
 
 func handleLoginPage(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		data := pageData{CSRFToken: pageCSRFToken(w, r, d), Notice: loginMessage(r)}
+		data := pageData{CSRFToken: pageCSRFToken(w, r, d), Notice: loginMessage(r),
+			Error: socialErrorMessage(r.URL.Query().Get("error_code")), SocialProviders: socialProviderViews(d)}
 		if next := safeNext(r.URL.Query().Get("next")); next != "/" {
 			data.Next = next
 		}
@@ -243,11 +251,14 @@ func handleLoginForm(d Deps) http.Handler {
 		email := r.PostForm.Get("email")
 		next := safeNext(r.PostForm.Get("next"))
 		res, err := d.Auth.Login(r.Context(), gatehouse.LoginInput{Email: email, Password: gatehouse.Secret(r.PostForm.Get("password")),
-			ClientIP: clientIP(r), UserAgent: r.UserAgent(), PreviousSessionKey: previousSessionKey(r)})
+			ClientIP: clientIP(r), UserAgent: r.UserAgent(), PreviousSessionKey: previousSessionKey(r), RememberDevices: rememberCookies(r)})
 		countLogin("password", err)
 		if err != nil {
 			notVerified(r, d, err)
-			data := pageData{CSRFToken: pageCSRFToken(w, r, d), Values: map[string]string{"email": email}}
+			if secondStepPage(w, r, d, err, next) {
+				return
+			}
+			data := pageData{CSRFToken: pageCSRFToken(w, r, d), Values: map[string]string{"email": email}, SocialProviders: socialProviderViews(d)}
 			if next != "/" {
 				data.Next = next
 			}

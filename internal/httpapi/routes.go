@@ -27,9 +27,13 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	addInviteRoutes(mux, d)
 	addDomainRoutes(mux, d)
 	addTwoFactorRoutes(mux, d)
+	addWebAuthnRoutes(mux, d)
 	addAPIKeyRoutes(mux, d)
 	addFlagRoutes(mux, d)
 	addPageRoutes(mux, d)
+	addTwoFactorPageRoutes(mux, d)
+	addSocialRoutes(mux, d)
+	addSAMLRoutes(mux, d)
 
 	mux.Handle("/", handleNotFound(d.Logger))
 }

@@ -17,6 +17,8 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/netguard"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/internal/secretkey"
+	"github.com/gatehouse-auth/gatehouse/internal/sso/oauth"
+	"github.com/gatehouse-auth/gatehouse/internal/sso/saml"
 )
 
 // Pinger checks that the database answers; /_readyz uses it.
@@ -36,6 +38,10 @@ type Deps struct {
 	Accounts  *gatehouse.AccountService
 	// Invites runs organization invites and invite signup.
 	Invites *gatehouse.InviteService
+	// AuthGeneration reads the database's auth generation, which lets
+	// key-authenticated requests be served from the services' caches
+	// (gatehouse/gencache.go); nil: no caching.
+	AuthGeneration gatehouse.GenerationSource
 	// Domains manages organization domains and answers which sign-in
 	// method an email's domain enforces (precheck).
 	Domains *gatehouse.DomainService
@@ -71,7 +77,19 @@ type Deps struct {
 	// MFA, trusted devices and 2FA enforcement; build it with
 	// NewTwoFactorService.
 	TwoFactor *gatehouse.TwoFactorService
-	Version   string
+	// Passkeys runs WebAuthn: registration, passwordless login and the
+	// passkey second step; nil: no passkeys.
+	Passkeys *gatehouse.PasskeyService
+	// SSO runs the single sign-on pipeline (social login and SAML);
+	// nil: neither is available.
+	SSO *gatehouse.SSOService
+	// SocialProviders are the configured OAuth2/OpenID Connect backends
+	// (SOCIAL_AUTH_*); nil: none.
+	SocialProviders *oauth.Registry
+	// SAML is the SAML service provider of every organization domain
+	// (login, ACS, metadata); nil: SAML is unavailable.
+	SAML    *saml.Service
+	Version string
 }
 
 // Mailer queues an email; delivery happens in the background.

@@ -10,16 +10,19 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/capture"
+	"github.com/gatehouse-auth/gatehouse/internal/config"
 	"github.com/gatehouse-auth/gatehouse/internal/cookies"
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/netguard"
@@ -78,6 +81,12 @@ type serverOptions struct {
 	emailMFA bool
 	// dnsAddr is the DNS server domain verification asks (dnstest).
 	dnsAddr string
+	// siteURL is SITE_URL (default https://gatehouse.example.com); "{port}"
+	// in it becomes the test server's port, so that a browser test can use
+	// http://localhost:{port} as the passkey origin.
+	siteURL string
+	// social are the configured social login providers (social_test.go).
+	social []config.SocialProvider
 }
 
 func mustRate(s string) ratelimit.Rate {
@@ -163,6 +172,20 @@ func newTestServer(t testing.TB, engine store.Engine, o serverOptions) *testServ
 	domains := &gatehouse.DomainService{Store: st, Resolver: testResolver(o.dnsAddr), Now: o.now, Logger: slog.New(slog.NewJSONHandler(logs, nil))}
 	reset := newTestReset(st, counters, outbox, o.now)
 	reset.SSO = domains
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	site := mustURL("https://gatehouse.example.com")
+	if o.siteURL != "" {
+		site = mustURL(strings.ReplaceAll(o.siteURL, "{port}", strconv.Itoa(listener.Addr().(*net.TCPAddr).Port)))
+	}
+	guard := ratelimit.NewLoginLockout(ratelimit.New(counters), 5, 30*time.Minute)
+	passkeys, err := NewPasskeyService(st, site, domains, guard, slog.New(slog.NewJSONHandler(logs, nil)), twoFactor, o.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, sso, socialProviders := newTestSocial(st, domains, accounts, site, o)
 	h := NewServer(Deps{
 		Logger:    slog.New(slog.NewJSONHandler(logs, nil)),
 		Resolver:  netguard.NewResolver(trusted, o.trustAll, o.behind),
@@ -171,14 +194,16 @@ func newTestServer(t testing.TB, engine store.Engine, o serverOptions) *testServ
 		Database:  db,
 		Capture:   &gatehouse.CaptureService{Store: st},
 		Auth: &gatehouse.AuthService{Store: st, Passwords: password.NewHasher(0, 0), SessionAge: 90 * 24 * time.Hour, Now: o.now,
-			Guard: ratelimit.NewLoginLockout(ratelimit.New(counters), 5, 30*time.Minute), Devices: st, RequireVerifiedEmail: o.verifyEmail, TwoFactor: twoFactor, SSO: domains},
+			Guard: guard, Devices: st, RequireVerifiedEmail: o.verifyEmail, TwoFactor: twoFactor, SSO: domains},
 		Accounts: accounts,
 		Invites:  &gatehouse.InviteService{Store: st, Accounts: accounts, Now: o.now, SSO: domains},
 		Domains:  domains,
-		SiteURL:  mustURL("https://gatehouse.example.com"),
-		Reset:    reset,
-		Mail:     outbox,
-		Limiter:  ratelimit.New(counters),
+
+		AuthGeneration: st,
+		SiteURL:        site,
+		Reset:          reset,
+		Mail:           outbox,
+		Limiter:        ratelimit.New(counters),
 
 		MultiOrgEnabled: o.multiOrg,
 		Verifier:        testVerifier(st, o),
@@ -187,8 +212,16 @@ func newTestServer(t testing.TB, engine store.Engine, o serverOptions) *testServ
 		Organizations:   &gatehouse.OrganizationService{Store: st, Now: o.now},
 		Flags:           &gatehouse.FlagService{Store: st, Now: o.now},
 		TwoFactor:       twoFactor,
+		Passkeys:        passkeys,
+		Keys:            keys,
+		SSO:             sso,
+		SocialProviders: socialProviders,
+		SAML:            newTestSAML(st, domains, site, logs, o.now),
 	})
-	srv := httptest.NewServer(h)
+	srv := httptest.NewUnstartedServer(h)
+	srv.Listener.Close()
+	srv.Listener = listener
+	srv.Start()
 	t.Cleanup(srv.Close)
 	return &testServer{url: srv.URL, store: st, project: created.Project, secret: created.ProjectSecret, logs: logs, user: created.User, mail: outbox}
 }

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -108,10 +109,7 @@ func handleTwoFactorValidate(d Deps) http.Handler {
 			writeError(w, r, d.Logger, err)
 			return
 		}
-		d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "2fa enabled", slog.String("user", a.user.UUID), slog.String("client", clientIP(r)))
-		queueMail(r, d, twoFactorMail(a.user, "You've enabled 2FA protection",
-			"Two-factor authentication is now on for your account "+a.user.Email+". Signing in will ask for a code from your authenticator app.\n\n"+
-				"If this was not you, reset your password now and contact your administrator."))
+		noteTwoFactorEnabled(r, d, a.user)
 		w.Header().Set("Cache-Control", "no-store")
 		writeJSON(w, http.StatusOK, map[string]any{"success": true, "backup_codes": codes})
 	})
@@ -127,9 +125,11 @@ func handleTwoFactorStatus(d Deps) http.Handler {
 		var method any
 		if st.HasTOTP {
 			method = "TOTP"
+		} else if st.PasskeyFactor() {
+			method = "passkey"
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"is_enabled": st.HasTOTP, "method": method, "has_totp": st.HasTOTP,
-			"has_passkeys": false, "passkeys_enabled_for_2fa": false,
+		writeJSON(w, http.StatusOK, map[string]any{"is_enabled": st.HasTOTP || st.PasskeyFactor(), "method": method, "has_totp": st.HasTOTP,
+			"has_passkeys": st.HasPasskeys, "passkeys_enabled_for_2fa": st.PasskeysEnabledFor2FA,
 			// The codes are shown once, when made; only their number is
 			// ever reported again.
 			"backup_codes": []string{}, "backup_codes_remaining": st.BackupCodesRemaining})
@@ -156,10 +156,7 @@ func handleTwoFactorDisable(d Deps) http.Handler {
 			return
 		}
 		if was {
-			d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "2fa disabled", slog.String("user", a.user.UUID), slog.String("client", clientIP(r)))
-			queueMail(r, d, twoFactorMail(a.user, "You've disabled 2FA protection",
-				"Two-factor authentication was turned off for your account "+a.user.Email+". Your backup codes and trusted devices were removed.\n\n"+
-					"If this was not you, reset your password now, turn 2FA back on and contact your administrator."))
+			noteTwoFactorDisabled(r, d, a.user)
 		}
 		writeJSON(w, http.StatusOK, map[string]bool{"success": true})
 	})
@@ -187,6 +184,31 @@ func twoFactorResetMail(u *gatehouse.User, by string) mail.Message {
 	return twoFactorMail(u, "Your 2FA was reset by an administrator",
 		"The two-factor authentication of your account "+u.Email+" was reset by "+by+". Your authenticator, backup codes and trusted devices were removed; "+
 			"set up 2FA again from your account settings.\n\nIf you did not ask for this, contact your administrator.")
+}
+
+// noteTwoFactorEnabled logs TOTP being turned on and mails the user (the
+// API and the settings page).
+func noteTwoFactorEnabled(r *http.Request, d Deps, u *gatehouse.User) {
+	d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "2fa enabled", slog.String("user", u.UUID), slog.String("client", clientIP(r)))
+	queueMail(r, d, twoFactorMail(u, "You've enabled 2FA protection",
+		"Two-factor authentication is now on for your account "+u.Email+". Signing in will ask for a code from your authenticator app.\n\n"+
+			"If this was not you, reset your password now and contact your administrator."))
+}
+
+// noteTwoFactorDisabled logs TOTP being turned off and mails the user.
+func noteTwoFactorDisabled(r *http.Request, d Deps, u *gatehouse.User) {
+	d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "2fa disabled", slog.String("user", u.UUID), slog.String("client", clientIP(r)))
+	queueMail(r, d, twoFactorMail(u, "You've disabled 2FA protection",
+		"Two-factor authentication was turned off for your account "+u.Email+". Your backup codes and trusted devices were removed.\n\n"+
+			"If this was not you, reset your password now, turn 2FA back on and contact your administrator."))
+}
+
+// noteBackupCodeUsed logs a sign-in with a backup code and mails the user.
+func noteBackupCodeUsed(r *http.Request, d Deps, u *gatehouse.User) {
+	d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "backup code used", slog.String("user", u.UUID), slog.String("client", clientIP(r)))
+	queueMail(r, d, twoFactorMail(u, "A backup code was used for your account",
+		"One of the backup codes of your account "+u.Email+" was just used to sign in (IP address "+clientIP(r)+"). That code no longer works.\n\n"+
+			"If this was not you, reset your password and 2FA now."))
 }
 
 func twoFactorMail(u *gatehouse.User, subject, text string) mail.Message {
@@ -332,12 +354,22 @@ func handleLoginToken(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var in struct {
 			Token string `json:"token"`
+			// A passkey second step sends the assertion instead.
+			CredentialID string          `json:"credential_id"`
+			Response     json.RawMessage `json:"response"`
 		}
 		if err := decodeJSON(w, r, &in); err != nil {
 			writeError(w, r, d.Logger, err)
 			return
 		}
-		step, err := d.TwoFactor.CompleteLogin(r.Context(), pendingKey(r), in.Token)
+		var step *gatehouse.SecondStep
+		var err error
+		if in.CredentialID != "" || len(in.Response) > 0 {
+			step, err = d.TwoFactor.CompletePasskeyLogin(r.Context(), pendingKey(r), challengeKey(r), passkeyTokenBody(in.CredentialID, in.Response))
+			clearChallengeCookie(w, d)
+		} else {
+			step, err = d.TwoFactor.CompleteLogin(r.Context(), pendingKey(r), in.Token)
+		}
 		if err == nil {
 			err = finishLogin(w, r, d, step.User, "password")
 		}
@@ -349,10 +381,7 @@ func handleLoginToken(d Deps) http.Handler {
 			return
 		}
 		if step.BackupCodeUsed {
-			d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "backup code used", slog.String("user", step.User.UUID), slog.String("client", clientIP(r)))
-			queueMail(r, d, twoFactorMail(step.User, "A backup code was used for your account",
-				"One of the backup codes of your account "+step.User.Email+" was just used to sign in (IP address "+clientIP(r)+"). That code no longer works.\n\n"+
-					"If this was not you, reset your password and 2FA now."))
+			noteBackupCodeUsed(r, d, step.User)
 		}
 		writeJSON(w, http.StatusOK, map[string]bool{"success": true})
 	})
@@ -406,7 +435,9 @@ var twoFactorExempt = map[string]bool{
 
 var twoFactorExemptPrefixes = []string{"/static/", "/uploaded_media/", "/api/instance_status", "/api/signup", "/api/social_signup",
 	"/login/google-oauth2", "/login/github", "/login/gitlab", "/login/saml", "/complete/google-oauth2", "/complete/github",
-	"/complete/gitlab", "/complete/saml", "/api/saml/metadata", twoFactorSetupPage + "/"}
+	"/complete/gitlab", "/complete/saml", "/api/saml/metadata", twoFactorSetupPage + "/",
+	// Passkeys can be the second factor an organization requires.
+	"/api/webauthn/", "/settings/passkeys", "/static/webauthn.js", "/api/login/2fa/passkey/"}
 
 func twoFactorExemptPath(p string) bool {
 	if len(p) > 1 {
@@ -428,13 +459,21 @@ func twoFactorExemptPath(p string) bool {
 // answers the request itself and returns false when the request must stop:
 // 403 two_factor_setup_required / two_factor_verification_required for the
 // API, a redirect to the 2FA set-up page for web pages.
-func twoFactorGate(w http.ResponseWriter, r *http.Request, d Deps, u *gatehouse.User, sessionKey string) bool {
-	if d.TwoFactor == nil || twoFactorExemptPath(r.URL.Path) {
+func twoFactorGate(w http.ResponseWriter, r *http.Request, d Deps, u *gatehouse.User, sess *gatehouse.Session, sessionKey string) bool {
+	// B.7.5 rules 1 and 2: whitelisted paths, and sessions an SSO backend
+	// created (the identity provider vouched for the sign-in).
+	if d.TwoFactor == nil || twoFactorExemptPath(r.URL.Path) || ssoSession(sess) {
 		return true
 	}
 	err := d.TwoFactor.CheckEnforcement(r.Context(), u, gatehouse.HashSessionKey(sessionKey))
 	if err == nil {
 		return true
+	}
+	// Rule 4: a user whose email domain enforces SSO is not asked for 2FA.
+	if d.Domains != nil {
+		if provider, perr := d.Domains.EnforcedProvider(r.Context(), u.Email); perr == nil && provider != "" {
+			return true
+		}
 	}
 	if e, ok := gatehouse.AsError(err); ok && e.Kind == gatehouse.KindPermissionDenied && !strings.HasPrefix(r.URL.Path, "/api/") {
 		http.Redirect(w, r, twoFactorSetupPage, http.StatusFound)
@@ -444,15 +483,34 @@ func twoFactorGate(w http.ResponseWriter, r *http.Request, d Deps, u *gatehouse.
 	return false
 }
 
+// ssoSession reports whether a social or SAML sign-in created the session:
+// every method but a password (with or without its second step) and a
+// passkey.
+func ssoSession(s *gatehouse.Session) bool {
+	switch s.LoginMethod {
+	case "", "password", "passkey":
+		return false
+	}
+	return true
+}
+
 // twoFactorFields adds the user's 2FA state to a /api/users/@me answer.
 func twoFactorFields(r *http.Request, d Deps, u *gatehouse.User, out map[string]any) {
 	if d.TwoFactor == nil {
 		return
 	}
-	has, err := d.TwoFactor.HasTOTP(r.Context(), u.ID)
+	has, err := d.TwoFactor.IsEnabled(r.Context(), u.ID)
 	if err != nil {
 		d.Logger.LogAttrs(r.Context(), slog.LevelError, "reading 2FA state", slog.String("error", err.Error()))
 		return
 	}
 	out["is_2fa_enabled"] = has
+	if d.Passkeys != nil {
+		on, err := d.Passkeys.TwoFactorFlag(r.Context(), u.ID)
+		if err != nil {
+			d.Logger.LogAttrs(r.Context(), slog.LevelError, "reading passkey 2FA state", slog.String("error", err.Error()))
+			return
+		}
+		out["passkeys_enabled_for_2fa"] = on
+	}
 }

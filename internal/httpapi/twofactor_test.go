@@ -612,7 +612,7 @@ func TestEmailMFA(t *testing.T) {
 			return b.send("POST", "/api/login/email-mfa/", string(raw), false)
 		}
 		for _, bad := range []struct{ email, token string }{
-			{email, token[:len(token)-2] + "00"},
+			{email, flipLast(token)},
 			{"member@example.com", token},
 			{email, ""},
 			{email, "garbage"},
@@ -712,4 +712,46 @@ func TestEmailMFASkippedOnReauth(t *testing.T) {
 	if resp, body := newBrowser(t, ts).login("owner@example.com", ownerPassword); resp.StatusCode != 401 || body["code"] != "email_mfa_required" {
 		t.Fatalf("fresh browser: %d %v", resp.StatusCode, body)
 	}
+}
+
+// B.7.5 rules 2 and 4: a session an SSO backend created, and a user whose
+// email domain enforces SSO, are not held to the organization's 2FA; a
+// password session of the same user is.
+func TestTwoFactorEnforcementSparesSSO(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := newTestServer(t, engine, serverOptions{})
+		enforce2FA(t, ts)
+		blocked := "/api/users/@me/login_sessions/"
+		session := func(method string) *browser {
+			t.Helper()
+			key, hash := gatehouse.NewSessionKey()
+			now := time.Now().UTC()
+			s := &gatehouse.Session{PublicID: gatehouse.NewUUID(), UserID: ts.user.ID, CreatedAt: now, LastActivityAt: now,
+				ExpiresAt: now.Add(time.Hour), LoginMethod: method}
+			if err := ts.store.CreateSession(context.Background(), hash, s); err != nil {
+				t.Fatal(err)
+			}
+			b := newBrowser(t, ts)
+			b.setCookie(sessionCookie, key.Reveal())
+			return b
+		}
+		if resp, body := session("password").send("GET", blocked, "", false); resp.StatusCode != 403 || body["code"] != "two_factor_setup_required" {
+			t.Fatalf("password session: %d %v", resp.StatusCode, body)
+		}
+		for _, method := range []string{"github", "google-oauth2", "saml"} {
+			if resp, body := session(method).send("GET", blocked, "", false); resp.StatusCode != 200 {
+				t.Fatalf("%s session under 2FA enforcement: %d %v", method, resp.StatusCode, body)
+			}
+		}
+		// The owner's domain starts enforcing SAML: 2FA is no longer asked.
+		verified := time.Now()
+		if err := ts.store.CreateDomain(context.Background(), &gatehouse.OrganizationDomain{ID: gatehouse.NewUUID(), OrganizationID: ts.user.CurrentOrganizationID,
+			Domain: "example.com", VerificationChallenge: "c", VerifiedAt: &verified, SSOEnforcement: "saml",
+			SAMLEntityID: "e", SAMLACSURL: "https://idp.example/sso", SAMLX509Cert: "c", CreatedAt: verified}); err != nil {
+			t.Fatal(err)
+		}
+		if resp, body := session("password").send("GET", blocked, "", false); resp.StatusCode != 200 {
+			t.Fatalf("password session of an SSO-enforced domain: %d %v", resp.StatusCode, body)
+		}
+	})
 }

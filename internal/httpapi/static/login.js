@@ -25,6 +25,17 @@
       area.hidden = !!enforced;
       notice.hidden = !enforced;
       provider.textContent = enforced || "";
+      var link = document.getElementById("sso-link");
+      if (link && enforced) {
+        link.href = "/login/" + encodeURIComponent(enforced) + "/?email=" + encodeURIComponent(value);
+      }
+      // SAML offered but not enforced: show it beside the password.
+      var saml = document.getElementById("saml-login");
+      var samlLink = document.getElementById("saml-link");
+      if (saml && samlLink) {
+        saml.hidden = !(body.saml_available && !enforced);
+        samlLink.href = "/login/saml/?email=" + encodeURIComponent(value);
+      }
     }).catch(function () {});
   }
   email.addEventListener("change", check);

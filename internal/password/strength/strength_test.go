@@ -335,12 +335,12 @@ func TestLongPasswordsAreTruncated(t *testing.T) {
 	if got, want := Check(emoji), Check(emoji[:MaxAnalyzedLength-1]); got.Guesses != want.Guesses {
 		t.Errorf("pair at the cut: %+v, want %+v", got, want)
 	}
-	start := time.Now()
-	for range 10 {
-		Check(strings.Repeat("p4$$w0rd|1!7+", 1000))
-	}
-	if d := time.Since(start) / 10; d > 50*time.Millisecond {
-		t.Errorf("a 13,000-character password took %v", d)
+	// The work is bounded by the cut, not by the input: a 13,000-character
+	// password is scored exactly as its first MaxAnalyzedLength characters
+	// (BenchmarkCheck measures the cost).
+	huge := strings.Repeat("p4$$w0rd|1!7+", 1000)
+	if got, want := Check(huge), Check(huge[:MaxAnalyzedLength]); got.Guesses != want.Guesses || got.Score != want.Score {
+		t.Errorf("13,000 characters: %+v, want the result for the first %d, %+v", got, MaxAnalyzedLength, want)
 	}
 }
 

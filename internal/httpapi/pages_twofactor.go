@@ -1,0 +1,477 @@
+package httpapi
+
+import (
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"rsc.io/qr"
+
+	"github.com/gatehouse-auth/gatehouse/internal/cookies"
+	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/mfa"
+)
+
+// The two-factor pages: /settings/two_factor (TOTP set-up with a QR code
+// drawn here, backup codes, disabling, trusted devices), the second login
+// step at /login/token, and email MFA's "check your email" and landing
+// pages. Like the other pages they work without JavaScript, and they call
+// the same services as the JSON API in twofactor.go.
+
+func init() {
+	for _, name := range []string{"twofactor", "login_token", "email_mfa", "email_mfa_sent"} {
+		pageTemplates[name] = template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
+	}
+}
+
+// twoFactorView is what the two-factor pages show beyond pageData.
+type twoFactorView struct {
+	Enabled              bool
+	BackupCodesRemaining int
+	// EmailMFA: without TOTP, new browsers confirm sign-ins by email.
+	EmailMFA bool
+	// Secret and QR are a set-up waiting for its first code.
+	Secret string
+	QR     template.HTML
+	// BackupCodes are shown once, right after they are made.
+	BackupCodes []string
+	Devices     []trustedDeviceView
+	// RecentAuthNeeded: the session is too old for sensitive actions.
+	RecentAuthNeeded bool
+	// SetupRequired, VerificationRequired: the organization's enforce_2fa
+	// holds this session back.
+	SetupRequired, VerificationRequired bool
+	// Pages of the login steps.
+	Token, EmailToken string
+}
+
+// trustedDeviceView is one remembered browser in the list.
+type trustedDeviceView struct {
+	ID, Device, IP, LastUsed, Expires string
+	Current                           bool
+}
+
+// addTwoFactorPageRoutes registers the two-factor pages. Everything under
+// /settings/two_factor is reachable under an organization's enforce_2fa
+// (twoFactorExempt), so a user sent there can comply.
+func addTwoFactorPageRoutes(mux *http.ServeMux, d Deps) {
+	mux.Handle("GET "+twoFactorSetupPage, handleTwoFactorPage(d))
+	mux.Handle("POST "+twoFactorSetupPage+"/setup", handleTwoFactorForm(d, "setup"))
+	mux.Handle("POST "+twoFactorSetupPage+"/confirm", handleTwoFactorForm(d, "confirm"))
+	mux.Handle("POST "+twoFactorSetupPage+"/backup_codes", handleTwoFactorForm(d, "backup_codes"))
+	mux.Handle("POST "+twoFactorSetupPage+"/disable", handleTwoFactorForm(d, "disable"))
+	mux.Handle("POST "+twoFactorSetupPage+"/devices/{id}/forget", handleTwoFactorForm(d, "forget_device"))
+	mux.Handle("POST "+twoFactorSetupPage+"/devices/forget", handleTwoFactorForm(d, "forget_devices"))
+
+	mux.Handle("GET /login/token", handleLoginTokenPage(d))
+	mux.Handle("POST /login/token", handleLoginTokenForm(d))
+	mux.Handle("GET /login/email-mfa", handleEmailMFAPage(d))
+	mux.Handle("POST /login/email-mfa", handleEmailMFAForm(d))
+	mux.Handle("POST /login/email-mfa/resend", handleEmailMFAResendForm(d))
+}
+
+// twoFactorNow is the two-factor service's clock.
+func twoFactorNow(d Deps) time.Time {
+	if d.TwoFactor != nil && d.TwoFactor.Now != nil {
+		return d.TwoFactor.Now()
+	}
+	return time.Now()
+}
+
+// qrSVG draws text as a QR code in SVG, with the standard four-module
+// quiet zone. It is drawn here, from the otpauth URI, so the secret never
+// goes to a third-party QR service.
+func qrSVG(text string) (template.HTML, error) {
+	code, err := qr.Encode(text, qr.M)
+	if err != nil {
+		return "", err
+	}
+	const quiet = 4
+	n := code.Size + 2*quiet
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" width="220" height="220" shape-rendering="crispEdges" role="img" aria-label="QR code for your authenticator app">`, n, n)
+	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="#fff"/><path fill="#000" d="`, n, n)
+	for y := 0; y < code.Size; y++ {
+		for x := 0; x < code.Size; x++ {
+			if code.Black(x, y) {
+				fmt.Fprintf(&b, "M%d %dh1v1h-1z", x+quiet, y+quiet)
+			}
+		}
+	}
+	b.WriteString(`"/></svg>`)
+	// Only numbers and fixed markup: safe to put in the page as is.
+	return template.HTML(b.String()), nil
+}
+
+// setupView fills the set-up part of the page from a base32 secret: the
+// secret to type in and the QR code of its otpauth URI.
+func setupView(u *gatehouse.User, secret string, v *twoFactorView) error {
+	raw, err := mfa.DecodeSecret(secret)
+	if err != nil || len(raw) == 0 {
+		return errors.New("not a TOTP secret")
+	}
+	svg, err := qrSVG(mfa.URI(raw, gatehouse.TOTPIssuer, u.Email))
+	if err != nil {
+		return err
+	}
+	v.Secret, v.QR = mfa.EncodeSecret(raw), svg
+	return nil
+}
+
+// pageUser is the signed-in user of a page request, or nil (API-key
+// requests have no session and do not use the pages).
+func pageUser(r *http.Request) *authInfo {
+	if a := authFrom(r.Context()); a != nil && a.session != nil {
+		return a
+	}
+	return nil
+}
+
+var twoFactorDone = map[string]string{
+	"disabled":       "Two-factor authentication was turned off. Your backup codes and trusted devices were removed.",
+	"forget_device":  "That browser is no longer trusted: it will be asked for a code at its next sign-in.",
+	"forget_devices": "No browser is trusted any more: each will be asked for a code at its next sign-in.",
+}
+
+func handleTwoFactorPage(d Deps) http.Handler {
+	return withSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a := pageUser(r)
+		if a == nil {
+			http.Redirect(w, r, "/login?next="+twoFactorSetupPage, http.StatusFound)
+			return
+		}
+		renderTwoFactor(w, r, d, a, http.StatusOK, pageData{Notice: twoFactorDone[r.URL.Query().Get("done")]})
+	}))
+}
+
+// renderTwoFactor draws /settings/two_factor in its current state, with
+// whatever data already holds (a set-up, new backup codes, an error).
+func renderTwoFactor(w http.ResponseWriter, r *http.Request, d Deps, a *authInfo, status int, data pageData) {
+	ctx := r.Context()
+	data.CSRFToken = ensureCSRFCookie(w, r, d.Cookies, time.Until(a.session.ExpiresAt).Round(time.Second))
+	data.Email = a.user.Email
+	if data.TwoFactor == nil {
+		data.TwoFactor = &twoFactorView{}
+	}
+	v := data.TwoFactor
+	fail := func(err error) {
+		var msg string
+		status, _, msg = pageError(w, r, d.Logger, err)
+		if data.Error == "" {
+			data.Error = msg
+		}
+	}
+	if d.TwoFactor == nil {
+		fail(gatehouse.Invalid("2fa_not_available", "", "Two-factor authentication is not available on this instance."))
+		renderPage(w, r, d.Logger, status, "twofactor", data)
+		return
+	}
+	v.EmailMFA = d.TwoFactor.EmailMFA
+	v.RecentAuthNeeded = gatehouse.RequireRecentAuth(a.session, twoFactorNow(d)) != nil
+	if st, err := d.TwoFactor.Status(ctx, a.user); err != nil {
+		fail(err)
+	} else {
+		v.Enabled, v.BackupCodesRemaining = st.HasTOTP, st.BackupCodesRemaining
+	}
+	if err := d.TwoFactor.CheckEnforcement(ctx, a.user, gatehouse.HashSessionKey(a.sessionKey)); err != nil {
+		switch e, _ := gatehouse.AsError(err); {
+		case e != nil && e.Code == "two_factor_setup_required":
+			v.SetupRequired = true
+		case e != nil && e.Code == "two_factor_verification_required":
+			v.VerificationRequired = true
+		default:
+			fail(err)
+		}
+	}
+	devices, err := d.TwoFactor.TrustedDevices(ctx, a.user)
+	if err != nil {
+		fail(err)
+	}
+	current := map[string]bool{}
+	for _, c := range rememberCookies(r) {
+		current[c.ID] = true
+	}
+	const day = "2006-01-02"
+	for _, dev := range devices {
+		v.Devices = append(v.Devices, trustedDeviceView{ID: dev.ID, Device: shortUserAgent(dev.UserAgent), IP: dev.ClientIP,
+			LastUsed: dev.LastUsedAt.UTC().Format(day), Expires: dev.ExpiresAt.UTC().Format(day),
+			Current: current[dev.ID]})
+	}
+	renderPage(w, r, d.Logger, status, "twofactor", data)
+}
+
+// handleTwoFactorForm applies one of the /settings/two_factor forms. The
+// session check (withSession) has already verified the CSRF token.
+func handleTwoFactorForm(d Deps, form string) http.Handler {
+	return withSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a := pageUser(r)
+		if a == nil {
+			http.Redirect(w, r, "/login?next="+twoFactorSetupPage, http.StatusSeeOther)
+			return
+		}
+		if err := parseFormBody(w, r); err != nil {
+			writeText(w, http.StatusBadRequest, "The form could not be read.")
+			return
+		}
+		if d.TwoFactor == nil {
+			renderTwoFactor(w, r, d, a, http.StatusOK, pageData{})
+			return
+		}
+		ctx := r.Context()
+		data := pageData{TwoFactor: &twoFactorView{}}
+		fail := func(err error, fields ...string) {
+			status := showError(w, r, d, &data, fields, err)
+			renderTwoFactor(w, r, d, a, status, data)
+		}
+		switch form {
+		case "setup":
+			// Checked before a secret is shown: scanning it would be in
+			// vain if the confirmation were then refused.
+			if err := gatehouse.RequireRecentAuth(a.session, twoFactorNow(d)); err != nil {
+				fail(err)
+				return
+			}
+			setup, err := d.TwoFactor.StartSetup(ctx, a.user)
+			if err != nil {
+				fail(err)
+				return
+			}
+			if err := setupView(a.user, setup.Secret.Reveal(), data.TwoFactor); err != nil {
+				fail(err)
+				return
+			}
+			renderTwoFactor(w, r, d, a, http.StatusOK, data)
+		case "confirm":
+			codes, err := d.TwoFactor.ValidateSetup(ctx, a.user, a.session, gatehouse.HashSessionKey(a.sessionKey), r.PostForm.Get("token"))
+			if err != nil {
+				if e, ok := gatehouse.AsError(err); ok && (e.Code == "token_invalid" || e.Code == "required") {
+					// The set-up still waits: show the same secret again.
+					// It is only ever drawn for the user who posted it.
+					setupView(a.user, r.PostForm.Get("secret"), data.TwoFactor)
+				}
+				fail(err, "token")
+				return
+			}
+			noteTwoFactorEnabled(r, d, a.user)
+			data.TwoFactor.BackupCodes = codes
+			data.Notice = "Two-factor authentication is on. Save your backup codes now: they are shown only once."
+			renderTwoFactor(w, r, d, a, http.StatusOK, data)
+		case "backup_codes":
+			codes, err := d.TwoFactor.RegenerateBackupCodes(ctx, a.user, a.session)
+			if err != nil {
+				fail(err)
+				return
+			}
+			data.TwoFactor.BackupCodes = codes
+			data.Notice = "New backup codes were made and the old ones no longer work. Save these now: they are shown only once."
+			renderTwoFactor(w, r, d, a, http.StatusOK, data)
+		case "disable":
+			was, err := d.TwoFactor.Disable(ctx, a.user, a.session)
+			if err != nil {
+				fail(err)
+				return
+			}
+			if was {
+				noteTwoFactorDisabled(r, d, a.user)
+			}
+			for _, c := range rememberCookies(r) {
+				d.Cookies.Clear(w, rememberCookiePrefix+c.ID, rememberCookieOptions())
+			}
+			http.Redirect(w, r, twoFactorSetupPage+"?done=disabled", http.StatusSeeOther)
+		case "forget_device":
+			id := r.PathValue("id")
+			if err := d.TwoFactor.ForgetDevice(ctx, a.user, id); err != nil {
+				fail(err)
+				return
+			}
+			for _, c := range rememberCookies(r) {
+				if c.ID == id {
+					d.Cookies.Clear(w, rememberCookiePrefix+c.ID, rememberCookieOptions())
+				}
+			}
+			http.Redirect(w, r, twoFactorSetupPage+"?done=forget_device", http.StatusSeeOther)
+		case "forget_devices":
+			if _, err := d.TwoFactor.ForgetDevices(ctx, a.user); err != nil {
+				fail(err)
+				return
+			}
+			for _, c := range rememberCookies(r) {
+				d.Cookies.Clear(w, rememberCookiePrefix+c.ID, rememberCookieOptions())
+			}
+			http.Redirect(w, r, twoFactorSetupPage+"?done=forget_devices", http.StatusSeeOther)
+		}
+	}))
+}
+
+// --- the login steps ---
+
+// secondStepPage answers a login form post whose password step asked for
+// a second factor: to the code page for TOTP, to "check your email" for
+// email MFA. It reports whether err was such an answer.
+func secondStepPage(w http.ResponseWriter, r *http.Request, d Deps, err error, next string) bool {
+	var p *gatehouse.PendingLoginError
+	if !errors.As(err, &p) {
+		return false
+	}
+	secondStepDue(w, r, d, err)
+	if p.Method == gatehouse.PendingEmail {
+		renderPage(w, r, d.Logger, http.StatusOK, "email_mfa_sent", pageData{CSRFToken: pageCSRFToken(w, r, d), Email: p.User.Email})
+		return true
+	}
+	target := "/login/token"
+	if next != "/" {
+		target += "?" + url.Values{"next": {next}}.Encode()
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
+	return true
+}
+
+// loginAgain sends the browser back to the login form with a message,
+// keeping where it was going.
+func loginAgain(w http.ResponseWriter, r *http.Request, message, next string) {
+	q := url.Values{"message": {message}}
+	if next != "/" {
+		q.Set("next", next)
+	}
+	http.Redirect(w, r, "/login?"+q.Encode(), http.StatusSeeOther)
+}
+
+func handleLoginTokenPage(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next := safeNext(r.URL.Query().Get("next"))
+		if pendingKey(r) == "" {
+			loginAgain(w, r, "Log in with your email and password first.", next)
+			return
+		}
+		data := pageData{CSRFToken: pageCSRFToken(w, r, d)}
+		if next != "/" {
+			data.Next = next
+		}
+		renderPage(w, r, d.Logger, http.StatusOK, "login_token", data)
+	})
+}
+
+// handleLoginTokenForm is the second step of a page login: a TOTP or
+// backup code for the login pending in this browser. On success the
+// browser is remembered for 30 days, as the API does.
+func handleLoginTokenForm(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !requireFormCSRF(w, r, d) {
+			return
+		}
+		next := safeNext(r.PostForm.Get("next"))
+		if d.TwoFactor == nil {
+			loginAgain(w, r, "Log in with your email and password.", next)
+			return
+		}
+		step, err := d.TwoFactor.CompleteLogin(r.Context(), pendingKey(r), r.PostForm.Get("token"))
+		if err == nil {
+			err = finishLogin(w, r, d, step.User, "password")
+		}
+		if err != nil {
+			if e, ok := gatehouse.AsError(err); ok && (e.Code == "2fa_expired" || e.Code == "not_authenticated") {
+				d.Cookies.Clear(w, pendingLoginCookie, cookies.Options{})
+				loginAgain(w, r, e.Detail, next)
+				return
+			}
+			data := pageData{CSRFToken: pageCSRFToken(w, r, d)}
+			if next != "/" {
+				data.Next = next
+			}
+			status := showError(w, r, d, &data, []string{"token"}, err)
+			if e, ok := gatehouse.AsError(err); ok && e.Code == "2fa_invalid" {
+				data.Error, data.Errors = "", map[string]string{"token": e.Detail}
+			}
+			renderPage(w, r, d.Logger, status, "login_token", data)
+			return
+		}
+		if step.BackupCodeUsed {
+			noteBackupCodeUsed(r, d, step.User)
+		}
+		http.Redirect(w, r, next, http.StatusSeeOther)
+	})
+}
+
+// handleEmailMFAPage is where the emailed sign-in link lands. It asks for
+// a click rather than signing in on GET, so mail scanners that fetch links
+// do not spend the token.
+func handleEmailMFAPage(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		data := pageData{CSRFToken: pageCSRFToken(w, r, d), Email: q.Get("email"), TwoFactor: &twoFactorView{EmailToken: q.Get("token")}}
+		status := http.StatusOK
+		if data.Email == "" || data.TwoFactor.EmailToken == "" {
+			status = http.StatusBadRequest
+			data.Error, data.Email, data.TwoFactor.EmailToken = emailMFALinkBroken, "", ""
+		}
+		renderPage(w, r, d.Logger, status, "email_mfa", data)
+	})
+}
+
+const emailMFALinkBroken = "This sign-in link is invalid or has expired. Sign in again to get a new one."
+
+// handleEmailMFAForm completes an email-MFA login from the landing page.
+// It works in any browser: the link is the proof, not the pending cookie.
+func handleEmailMFAForm(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !requireFormCSRF(w, r, d) {
+			return
+		}
+		var (
+			u   *gatehouse.User
+			err error
+		)
+		if d.TwoFactor == nil {
+			err = gatehouse.Invalid("invalid_token", "", emailMFALinkBroken)
+		} else if u, err = d.TwoFactor.CompleteEmailLogin(r.Context(), r.PostForm.Get("email"), r.PostForm.Get("token")); err == nil {
+			err = finishLogin(w, r, d, u, "password")
+		}
+		if err != nil {
+			data := pageData{CSRFToken: pageCSRFToken(w, r, d)}
+			status, _, msg := pageError(w, r, d.Logger, err)
+			data.Error = msg
+			renderPage(w, r, d.Logger, status, "email_mfa", data)
+			return
+		}
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+	})
+}
+
+// handleEmailMFAResendForm mails a new link for the email-MFA login
+// pending in this browser (5 links an hour).
+func handleEmailMFAResendForm(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !requireFormCSRF(w, r, d) {
+			return
+		}
+		data := pageData{CSRFToken: pageCSRFToken(w, r, d)}
+		var (
+			u     *gatehouse.User
+			token gatehouse.Secret
+			err   = error(gatehouse.Invalid("no_pending_verification", "", "No pending email MFA verification found"))
+		)
+		if d.TwoFactor != nil {
+			u, token, err = d.TwoFactor.ResendEmailLogin(r.Context(), pendingKey(r))
+		}
+		if err != nil {
+			e, _ := gatehouse.AsError(err)
+			if e != nil && (e.Code == "no_pending_verification" || e.Code == "2fa_expired") {
+				d.Cookies.Clear(w, pendingLoginCookie, cookies.Options{})
+				loginAgain(w, r, "Your sign-in attempt expired. Log in again to get a new link.", "/")
+				return
+			}
+			status, _, msg := pageError(w, r, d.Logger, err)
+			data.Error = msg
+			renderPage(w, r, d.Logger, status, "email_mfa_sent", data)
+			return
+		}
+		queueMail(r, d, emailMFAMail(d, u, token))
+		data.Email = u.Email
+		data.Notice = "We sent a new link. It works for 15 minutes."
+		renderPage(w, r, d.Logger, http.StatusOK, "email_mfa_sent", data)
+	})
+}

@@ -1,0 +1,530 @@
+package httpapi
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/cookies"
+	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/mail"
+	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
+	"github.com/gatehouse-auth/gatehouse/internal/secretkey"
+	"github.com/gatehouse-auth/gatehouse/internal/sso/oauth"
+)
+
+// Social login (SPEC A.5, B.9): /login/<backend>/ sends the browser to the
+// provider with a fresh state, PKCE challenge and (OIDC) nonce, which a
+// sealed, short-lived, HttpOnly cookie binds to this browser;
+// /complete/<backend>/ checks them, redeems the code and runs the SSO
+// pipeline. Failures go back to /login?error_code=<code>.
+const (
+	socialFlowCookie    = "gh_sso_flow"
+	socialPendingCookie = "gh_sso_pending"
+	// socialFlowTTL is how long a round trip to the provider may take.
+	socialFlowTTL = 10 * time.Minute
+	// socialPendingTTL is how long the confirm-creation step may take.
+	socialPendingTTL = 15 * time.Minute
+	// socialAccountsPath is the JSON API of the signed-in user's links.
+	socialAccountsPath = "/api/users/@me/social_accounts"
+)
+
+func init() {
+	pageTemplates["social_confirm"] = template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/social_confirm.html"))
+}
+
+func addSocialRoutes(mux *http.ServeMux, d Deps) {
+	mux.Handle("GET /login/{backend}", handleSocialBegin(d))
+	mux.Handle("POST /connect/{backend}", handleSocialConnect(d))
+	mux.Handle("GET /complete/{backend}", handleSocialComplete(d))
+	mux.Handle("POST /complete/{backend}", handleSocialComplete(d))
+	mux.Handle("POST /api/social_signup", handleSocialSignup(d))
+	mux.Handle("GET /organization/confirm-creation", handleConfirmCreationPage(d))
+	mux.Handle("POST /organization/confirm-creation", handleConfirmCreationForm(d))
+	mux.Handle("GET "+socialAccountsPath, handleSocialAccounts(d))
+	mux.Handle("DELETE "+socialAccountsPath+"/{id}", handleSocialUnlink(d, false))
+	mux.Handle("POST /disconnect/{backend}", handleSocialUnlink(d, true))
+	mux.Handle("POST /disconnect/{backend}/{id}", handleSocialUnlink(d, true))
+}
+
+// socialFlow is what the flow cookie carries through the round trip.
+type socialFlow struct {
+	Backend  string `json:"b"`
+	State    string `json:"s"`
+	Verifier string `json:"v"`
+	Nonce    string `json:"n"`
+	Next     string `json:"next,omitempty"`
+	Invite   string `json:"inv,omitempty"`
+	LinkUser int64  `json:"link,omitempty"` // the signed-in user who is linking
+	Expires  int64  `json:"exp"`
+}
+
+// socialPending is the verified identity waiting at the confirm-creation
+// step.
+type socialPending struct {
+	Identity gatehouse.SSOIdentity `json:"id"`
+	Next     string                `json:"next,omitempty"`
+	Expires  int64                 `json:"exp"`
+}
+
+func sealCookie(d Deps, purpose string, v any) string {
+	b, _ := json.Marshal(v)
+	return base64.RawURLEncoding.EncodeToString(d.Keys.For(secretkey.PurposeSocialLogin).Seal(b, []byte(purpose)))
+}
+
+func openCookie(r *http.Request, d Deps, name, purpose string, v any) bool {
+	c, err := r.Cookie(name)
+	if err != nil || c.Value == "" || len(c.Value) > 4096 || d.Keys == nil {
+		return false
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(c.Value)
+	if err != nil {
+		return false
+	}
+	pt, _, err := d.Keys.For(secretkey.PurposeSocialLogin).Open(raw, []byte(purpose))
+	return err == nil && json.Unmarshal(pt, v) == nil
+}
+
+// socialRedirect sends the browser to the login page with an error code
+// (or, for a signed-in user linking an account, to the settings page).
+func socialRedirect(w http.ResponseWriter, r *http.Request, code string, linking bool) {
+	target := "/login?"
+	if linking {
+		target = "/settings?"
+	}
+	http.Redirect(w, r, target+url.Values{"error_code": {code}}.Encode(), http.StatusFound)
+}
+
+func errorCode(d Deps, r *http.Request, err error) string {
+	if e, ok := gatehouse.AsError(err); ok && e.Kind != gatehouse.KindInternal {
+		if e.Err != nil {
+			d.Logger.LogAttrs(r.Context(), slog.LevelWarn, "social login refused", slog.String("code", e.Code), slog.String("error", e.Err.Error()))
+		}
+		return e.Code
+	}
+	d.Logger.LogAttrs(r.Context(), slog.LevelError, "social login failed", slog.String("error", err.Error()))
+	return "sso_error"
+}
+
+// socialProvider resolves the path's backend, or redirects with
+// invalid_sso_provider / improperly_configured_sso.
+func socialProvider(w http.ResponseWriter, r *http.Request, d Deps, linking bool) (*oauth.Provider, bool) {
+	name := r.PathValue("backend")
+	p, ok := d.SocialProviders.Get(name)
+	if ok && d.Keys != nil && d.SSO != nil {
+		return p, true
+	}
+	code := "invalid_sso_provider"
+	if d.SocialProviders.Known(name) {
+		code = "improperly_configured_sso"
+	}
+	socialRedirect(w, r, code, linking)
+	return nil, false
+}
+
+// startFlow sets the flow cookie and redirects to the provider.
+func startFlow(w http.ResponseWriter, r *http.Request, d Deps, p *oauth.Provider, f socialFlow, loginHint string) {
+	flow := oauth.NewFlow()
+	f.Backend, f.State, f.Verifier, f.Nonce = p.Name(), flow.State, flow.Verifier, flow.Nonce
+	f.Expires = time.Now().Add(socialFlowTTL).Unix()
+	target, err := p.AuthCodeURL(r.Context(), flow, loginHint)
+	if err != nil {
+		socialRedirect(w, r, errorCode(d, r, err), f.LinkUser != 0)
+		return
+	}
+	d.Cookies.Set(w, socialFlowCookie, sealCookie(d, "flow", f), cookies.Options{MaxAge: socialFlowTTL})
+	http.Redirect(w, r, target, http.StatusFound)
+}
+
+// handleSocialBegin is GET /login/<backend>/: sign in (or sign up) with a
+// provider. ?next= (a path here), ?invite_id= and ?email= (login hint)
+// are carried through.
+func handleSocialBegin(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, ok := socialProvider(w, r, d, false)
+		if !ok {
+			return
+		}
+		q := r.URL.Query()
+		f := socialFlow{Next: safeNext(q.Get("next")), Invite: strings.TrimSpace(q.Get("invite_id"))}
+		if len(f.Invite) > 64 {
+			f.Invite = ""
+		}
+		hint := strings.TrimSpace(q.Get("email"))
+		if _, err := gatehouse.NormalizeEmail(hint); err != nil {
+			hint = ""
+		}
+		startFlow(w, r, d, p, f, hint)
+	})
+}
+
+// handleSocialConnect is POST /connect/<backend>/ (signed in, CSRF): link
+// another provider to the signed-in account.
+func handleSocialConnect(d Deps) http.Handler {
+	return withSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a := authFrom(r.Context())
+		if a == nil || a.session == nil {
+			http.Redirect(w, r, "/login?"+url.Values{"next": {"/settings"}}.Encode(), http.StatusFound)
+			return
+		}
+		p, ok := socialProvider(w, r, d, true)
+		if !ok {
+			return
+		}
+		startFlow(w, r, d, p, socialFlow{Next: "/settings", LinkUser: a.user.ID}, a.user.Email)
+	}))
+}
+
+// handleSocialComplete is the provider's callback, /complete/<backend>/.
+func handleSocialComplete(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var f socialFlow
+		haveFlow := openCookie(r, d, socialFlowCookie, "flow", &f)
+		// The flow cookie works once, whatever happens next.
+		d.Cookies.Clear(w, socialFlowCookie, cookies.Options{})
+		linking := haveFlow && f.LinkUser != 0
+		p, ok := socialProvider(w, r, d, linking)
+		if !ok {
+			return
+		}
+		if r.Method == http.MethodPost {
+			if err := parseFormBody(w, r); err != nil {
+				socialRedirect(w, r, "invalid_request", linking)
+				return
+			}
+		}
+		get := func(k string) string {
+			if r.Method == http.MethodPost {
+				return r.PostForm.Get(k)
+			}
+			return r.URL.Query().Get(k)
+		}
+		state := get("state")
+		if !haveFlow || f.Backend != p.Name() || time.Now().Unix() > f.Expires || state == "" ||
+			subtle.ConstantTimeCompare([]byte(state), []byte(f.State)) != 1 {
+			socialRedirect(w, r, "invalid_state", linking)
+			return
+		}
+		if e := get("error"); e != "" {
+			code := "sso_provider_error"
+			if e == "access_denied" {
+				code = "access_denied"
+			}
+			socialRedirect(w, r, code, linking)
+			return
+		}
+		code := get("code")
+		if code == "" || len(code) > 2048 {
+			socialRedirect(w, r, "missing_code", linking)
+			return
+		}
+		// A state completes once, on every instance: a replayed callback
+		// (same cookie, same state, same code) is refused here before the
+		// provider is asked.
+		if d.Limiter != nil {
+			sum := sha256.Sum256([]byte(f.State))
+			ok, _, err := d.Limiter.Allow(r.Context(), ratelimit.Key("sso-state", hex.EncodeToString(sum[:])), ratelimit.Rate{Limit: 1, Period: socialFlowTTL + time.Minute})
+			if err != nil {
+				socialRedirect(w, r, errorCode(d, r, err), linking)
+				return
+			}
+			if !ok {
+				socialRedirect(w, r, "invalid_state", linking)
+				return
+			}
+		}
+		id, err := p.Exchange(r.Context(), oauth.Flow{State: f.State, Verifier: f.Verifier, Nonce: f.Nonce}, code)
+		countLogin(p.Name(), err)
+		if err != nil {
+			socialRedirect(w, r, errorCode(d, r, err), linking)
+			return
+		}
+		in := gatehouse.SSOLogin{InviteID: f.Invite, ClientIP: clientIP(r), UserAgent: r.UserAgent(), PreviousSessionKey: previousSessionKey(r)}
+		if linking {
+			user, _, err := d.Auth.Authenticate(r.Context(), previousSessionKey(r))
+			if err != nil || user.ID != f.LinkUser {
+				socialRedirect(w, r, "not_authenticated", true)
+				return
+			}
+			in.LinkTo = user
+		}
+		completeSSO(w, r, d, id, in, f.Next)
+	})
+}
+
+// completeSSO runs the pipeline for a proved identity and finishes the
+// request: signs in (or, when linking, returns to the settings page),
+// goes to the confirm-creation step, or redirects with the error code.
+// The SAML service provider finishes its logins through it too.
+func completeSSO(w http.ResponseWriter, r *http.Request, d Deps, id gatehouse.SSOIdentity, in gatehouse.SSOLogin, next string) {
+	linking := in.LinkTo != nil
+	res, err := d.SSO.Complete(r.Context(), id, in)
+	if err != nil {
+		socialRedirect(w, r, errorCode(d, r, err), linking)
+		return
+	}
+	if res.Linked {
+		queueMail(r, d, linkedMail(res.User, id.Backend, providerName(d, id.Backend)))
+	}
+	if linking {
+		http.Redirect(w, r, "/settings?"+url.Values{"message": {providerName(d, id.Backend) + " account linked."}}.Encode(), http.StatusFound)
+		return
+	}
+	if res.ConfirmOrganization {
+		d.Cookies.Set(w, socialPendingCookie, sealCookie(d, "pending", socialPending{Identity: id, Next: next, Expires: time.Now().Add(socialPendingTTL).Unix()}),
+			cookies.Options{MaxAge: socialPendingTTL})
+		first, _, _ := strings.Cut(strings.TrimSpace(id.FullName), " ")
+		if id.FirstName != "" {
+			first = id.FirstName
+		}
+		q := url.Values{"organization_name": {""}, "first_name": {first}, "email": {id.Email}, "next": {next}}
+		http.Redirect(w, r, "/organization/confirm-creation?"+q.Encode(), http.StatusFound)
+		return
+	}
+	if err := finishSSOLogin(w, r, d, res.User, id.Backend, res.Created); err != nil {
+		socialRedirect(w, r, errorCode(d, r, err), false)
+		return
+	}
+	http.Redirect(w, r, safeNext(next), http.StatusFound)
+}
+
+// finishSSOLogin starts the session of a user a provider authenticated and
+// sends the new-device notice when it is due (not for an account created
+// just now: its first device is simply registered).
+func finishSSOLogin(w http.ResponseWriter, r *http.Request, d Deps, user *gatehouse.User, backend string, created bool) error {
+	res, err := d.Auth.StartSession(r.Context(), user, gatehouse.LoginInput{ClientIP: clientIP(r), UserAgent: r.UserAgent(), PreviousSessionKey: previousSessionKey(r)}, backend)
+	if err != nil {
+		return err
+	}
+	setSignedIn(w, r, d, res)
+	d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "login", slog.String("user", user.UUID), slog.String("method", backend), slog.String("client", clientIP(r)))
+	if res.NewDevice && !created {
+		queueMail(r, d, newDeviceMail(res.User, res.Session))
+	}
+	return nil
+}
+
+func providerName(d Deps, backend string) string {
+	if p, ok := d.SocialProviders.Get(backend); ok && p.DisplayName() != "" {
+		return p.DisplayName()
+	}
+	if backend == "saml" {
+		return "SAML"
+	}
+	return backend
+}
+
+// linkedMail is the notice that a sign-in method was linked (A.4).
+func linkedMail(u *gatehouse.User, backend, name string) mail.Message {
+	return mail.Message{To: u.Email, Subject: "A new sign-in method was linked to your account",
+		Text: "A " + name + " account (" + backend + ") was linked to your account " + u.Email + ": it can now be used to sign in.\n\n" +
+			"If this was you, there is nothing to do. If not, remove it in your account settings and change your password."}
+}
+
+// pendingSignup reads the confirm-creation cookie.
+func pendingSignup(r *http.Request, d Deps) (*socialPending, error) {
+	var p socialPending
+	if !openCookie(r, d, socialPendingCookie, "pending", &p) || time.Now().Unix() > p.Expires || d.SSO == nil {
+		return nil, gatehouse.Invalid("invalid_input", "", "Inactive social login session. Go to /login and log in before continuing.")
+	}
+	return &p, nil
+}
+
+// socialSignup creates the account of the pending identity and signs in.
+func socialSignup(w http.ResponseWriter, r *http.Request, d Deps, orgName, firstName string) (string, error) {
+	p, err := pendingSignup(r, d)
+	if err != nil {
+		return "", err
+	}
+	res, err := d.SSO.CreateWithOrganization(r.Context(), p.Identity, gatehouse.SocialSignup{OrganizationName: orgName, FirstName: firstName})
+	if err != nil {
+		return "", err
+	}
+	d.Cookies.Clear(w, socialPendingCookie, cookies.Options{})
+	if err := finishSSOLogin(w, r, d, res.User, p.Identity.Backend, true); err != nil {
+		return "", err
+	}
+	return safeNext(p.Next), nil
+}
+
+// handleSocialSignup is POST /api/social_signup: the confirm-creation step
+// of a verified identity that matched no account, on an instance where
+// organizations may be created.
+func handleSocialSignup(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			OrganizationName   string `json:"organization_name"`
+			FirstName          string `json:"first_name"`
+			RoleAtOrganization string `json:"role_at_organization"`
+		}
+		if err := decodeJSON(w, r, &in); err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		// The pending cookie is SameSite=Lax, so other sites cannot post
+		// with it; a browser's Origin must still be this site.
+		if o := r.Header.Get("Origin"); o != "" && d.SiteURL != nil && o != d.SiteURL.Scheme+"://"+d.SiteURL.Host && !sameHost(o, r) {
+			writeError(w, r, d.Logger, errCSRF())
+			return
+		}
+		next, err := socialSignup(w, r, d, in.OrganizationName, in.FirstName)
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		writeJSON(w, http.StatusCreated, map[string]string{"continue_url": next})
+	})
+}
+
+func handleConfirmCreationPage(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := pendingSignup(r, d)
+		if err != nil {
+			http.Redirect(w, r, "/login?"+url.Values{"error_code": {"inactive_social_session"}}.Encode(), http.StatusFound)
+			return
+		}
+		q := r.URL.Query()
+		renderPage(w, r, d.Logger, http.StatusOK, "social_confirm", pageData{CSRFToken: pageCSRFToken(w, r, d), Email: p.Identity.Email,
+			Values: map[string]string{"first_name": q.Get("first_name"), "organization_name": q.Get("organization_name")}})
+	})
+}
+
+func handleConfirmCreationForm(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !requireFormCSRF(w, r, d) {
+			return
+		}
+		next, err := socialSignup(w, r, d, r.PostForm.Get("organization_name"), r.PostForm.Get("first_name"))
+		if err != nil {
+			data := pageData{CSRFToken: pageCSRFToken(w, r, d),
+				Values: map[string]string{"first_name": r.PostForm.Get("first_name"), "organization_name": r.PostForm.Get("organization_name")}}
+			if p, perr := pendingSignup(r, d); perr == nil {
+				data.Email = p.Identity.Email
+			}
+			status := showError(w, r, d, &data, []string{"first_name", "organization_name"}, err)
+			renderPage(w, r, d.Logger, status, "social_confirm", data)
+			return
+		}
+		http.Redirect(w, r, next, http.StatusSeeOther)
+	})
+}
+
+// socialLinkJSON is one link in the social accounts API.
+func socialLinkJSON(l gatehouse.SocialLink) map[string]any {
+	return map[string]any{"id": l.ID, "provider": l.Backend, "uid": l.UID, "email": l.Email, "created_at": l.CreatedAt.UTC().Format(time.RFC3339)}
+}
+
+// handleSocialAccounts is GET /api/users/@me/social_accounts/: the
+// signed-in user's provider links.
+func handleSocialAccounts(d Deps) http.Handler {
+	return requireUser(d, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
+		if d.SSO == nil {
+			writeJSON(w, http.StatusOK, map[string]any{"results": []any{}})
+			return
+		}
+		links, err := d.SSO.Links(r.Context(), a.user)
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		out := make([]map[string]any, 0, len(links))
+		for _, l := range links {
+			out = append(out, socialLinkJSON(l))
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"results": out})
+	})
+}
+
+// handleSocialUnlink removes a link: DELETE /api/users/@me/social_accounts/<id>/
+// (JSON) or POST /disconnect/<backend>/[<id>/] (the settings form, which
+// returns to the settings page).
+func handleSocialUnlink(d Deps, form bool) http.Handler {
+	return requireUser(d, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
+		if a.session == nil {
+			writeError(w, r, d.Logger, errNotAuthenticated())
+			return
+		}
+		var err error
+		var removed *gatehouse.SocialLink
+		if d.SSO == nil {
+			err = gatehouse.NotFound()
+		} else {
+			removed, err = d.SSO.Unlink(r.Context(), a.user, r.PathValue("backend"), r.PathValue("id"))
+		}
+		if form {
+			if err != nil {
+				code := "sso_error"
+				if e, ok := gatehouse.AsError(err); ok {
+					code = e.Code
+				}
+				http.Redirect(w, r, "/settings?"+url.Values{"error_code": {code}}.Encode(), http.StatusSeeOther)
+				return
+			}
+			http.Redirect(w, r, "/settings?"+url.Values{"message": {providerName(d, removed.Backend) + " account unlinked."}}.Encode(), http.StatusSeeOther)
+			return
+		}
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+// socialLoginErrors are the login page's words for /login?error_code=.
+var socialLoginErrors = map[string]string{
+	"invalid_sso_provider":      "That sign-in provider does not exist.",
+	"improperly_configured_sso": "That sign-in provider is not configured on this instance.",
+	"invalid_state":             "The sign-in attempt expired or was not started in this browser. Please try again.",
+	"missing_code":              "The identity provider did not complete the sign-in. Please try again.",
+	"invalid_code":              "The sign-in code was refused: it may have been used already. Please try again.",
+	"access_denied":             "The sign-in was cancelled at the identity provider.",
+	"sso_provider_error":        "The identity provider could not be reached. Please try again later.",
+	"invalid_sso_response":      "The identity provider's answer could not be verified.",
+	"email_not_verified":        "Your email address is not verified at the identity provider. Verify it there and try again.",
+	"email_mismatch":            "That account's email does not match yours.",
+	"social_account_in_use":     "That account is already linked to another user.",
+	"jit_not_enabled":           "Your organization does not provision accounts automatically. Ask your administrator for an invite.",
+	"no_new_organizations":      "New organizations cannot be created on this instance. Ask an administrator for an invite.",
+	"saml_sso_enforced":         "Your organization requires signing in with SAML.",
+	"google_sso_enforced":       "Your organization requires signing in with Google.",
+	"github_sso_enforced":       "Your organization requires signing in with GitHub.",
+	"gitlab_sso_enforced":       "Your organization requires signing in with GitLab.",
+	"sso_enforced":              "Your organization requires signing in with single sign-on.",
+	"inactive_user":             "This account is inactive.",
+	"inactive_social_session":   "Inactive social login session. Log in before continuing.",
+	"domain_not_allowed":        "Sign-in with this email domain is not allowed on this instance.",
+	"last_login_method":         "That is your last way to sign in: set a password or link another account first.",
+}
+
+// socialErrorMessage is the text for an error_code on the login and
+// settings pages; codes it does not know get a generic message.
+func socialErrorMessage(code string) string {
+	if code == "" {
+		return ""
+	}
+	if m, ok := socialLoginErrors[code]; ok {
+		return m
+	}
+	return "Single sign-on failed. Please try again."
+}
+
+// socialProviderView is a provider button on the login page.
+type socialProviderView struct{ Name, DisplayName string }
+
+// socialProviderViews lists the configured providers for the login page.
+func socialProviderViews(d Deps) []socialProviderView {
+	var out []socialProviderView
+	for _, p := range d.SocialProviders.Providers() {
+		out = append(out, socialProviderView{Name: p.Name(), DisplayName: p.DisplayName()})
+	}
+	return out
+}

@@ -1,0 +1,239 @@
+package httpapi
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+)
+
+// idpUser is who signs in at the test identity provider next.
+type idpUser struct {
+	Sub      string
+	Email    string
+	Verified bool
+	Name     string
+	// ExtraEmails are further GitHub addresses (not primary).
+	ExtraEmails []string
+}
+
+// testIdP is a real, if small, OAuth2 authorization server and OpenID
+// Connect provider running inside the test: discovery, JWKS, an
+// authorization endpoint that signs in whoever the test chose, a token
+// endpoint that checks the client secret, the redirect URI, PKCE (S256)
+// and single use of codes and signs RS256 ID tokens with the nonce, an
+// OIDC userinfo endpoint, and stand-ins of GitHub's (/api/user,
+// /api/user/emails) and GitLab's (/api/v4/user) REST APIs.
+type testIdP struct {
+	t        *testing.T
+	srv      *httptest.Server
+	key      *rsa.PrivateKey
+	clientID string
+	secret   string
+
+	mu     sync.Mutex
+	next   idpUser
+	codes  map[string]*idpCode
+	tokens map[string]idpUser
+	// tokenCalls counts token requests (a refused replay must not reach
+	// the provider twice).
+	tokenCalls int
+	// lastAuthorize is the query of the last authorization request.
+	lastAuthorize url.Values
+}
+
+type idpCode struct {
+	user                          idpUser
+	clientID, redirect, challenge string
+	nonce                         string
+}
+
+func newTestIdP(t *testing.T) *testIdP {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &testIdP{t: t, key: key, clientID: "client-" + randomHex(4), secret: "secret-" + randomHex(8), codes: map[string]*idpCode{}, tokens: map[string]idpUser{}}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /.well-known/openid-configuration", p.discovery)
+	mux.HandleFunc("GET /jwks", p.jwks)
+	for _, path := range []string{"/authorize", "/oauth/authorize", "/login/oauth/authorize"} {
+		mux.HandleFunc("GET "+path, p.authorize)
+	}
+	for _, path := range []string{"/token", "/oauth/token", "/login/oauth/access_token"} {
+		mux.HandleFunc("POST "+path, p.token)
+	}
+	mux.HandleFunc("GET /userinfo", p.userinfo)
+	mux.HandleFunc("GET /api/user", p.githubUser)
+	mux.HandleFunc("GET /api/user/emails", p.githubEmails)
+	mux.HandleFunc("GET /api/v4/user", p.gitlabUser)
+	p.srv = httptest.NewServer(mux)
+	t.Cleanup(p.srv.Close)
+	return p
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	const digits = "0123456789abcdef"
+	out := make([]byte, 0, 2*n)
+	for _, c := range b {
+		out = append(out, digits[c>>4], digits[c&15])
+	}
+	return string(out)
+}
+
+func (p *testIdP) signInAs(u idpUser) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.next = u
+}
+
+func (p *testIdP) discovery(w http.ResponseWriter, r *http.Request) {
+	u := p.srv.URL
+	writeJSON(w, 200, map[string]any{"issuer": u, "authorization_endpoint": u + "/authorize", "token_endpoint": u + "/token",
+		"jwks_uri": u + "/jwks", "userinfo_endpoint": u + "/userinfo", "response_types_supported": []string{"code"},
+		"subject_types_supported": []string{"public"}, "id_token_signing_alg_values_supported": []string{"RS256"},
+		"code_challenge_methods_supported": []string{"S256"}})
+}
+
+func (p *testIdP) jwks(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, 200, jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &p.key.PublicKey, KeyID: "k1", Algorithm: "RS256", Use: "sig"}}})
+}
+
+func (p *testIdP) authorize(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.lastAuthorize = q
+	if q.Get("client_id") != p.clientID || q.Get("response_type") != "code" || q.Get("code_challenge_method") != "S256" || q.Get("code_challenge") == "" || q.Get("state") == "" {
+		http.Error(w, "bad authorization request", 400)
+		return
+	}
+	code := randomHex(16)
+	p.codes[code] = &idpCode{user: p.next, clientID: q.Get("client_id"), redirect: q.Get("redirect_uri"), challenge: q.Get("code_challenge"), nonce: q.Get("nonce")}
+	target, _ := url.Parse(q.Get("redirect_uri"))
+	v := target.Query()
+	v.Set("code", code)
+	v.Set("state", q.Get("state"))
+	target.RawQuery = v.Encode()
+	http.Redirect(w, r, target.String(), http.StatusFound)
+}
+
+func tokenError(w http.ResponseWriter, code string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	json.NewEncoder(w).Encode(map[string]string{"error": code})
+}
+
+func (p *testIdP) token(w http.ResponseWriter, r *http.Request) {
+	r.ParseForm()
+	id, secret, ok := r.BasicAuth()
+	if ok {
+		id, _ = url.QueryUnescape(id)
+		secret, _ = url.QueryUnescape(secret)
+	} else {
+		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.tokenCalls++
+	if id != p.clientID || subtle.ConstantTimeCompare([]byte(secret), []byte(p.secret)) != 1 {
+		w.Header().Set("WWW-Authenticate", "Basic")
+		w.WriteHeader(401)
+		json.NewEncoder(w).Encode(map[string]string{"error": "invalid_client"})
+		return
+	}
+	c := p.codes[r.PostForm.Get("code")]
+	delete(p.codes, r.PostForm.Get("code")) // a code works once
+	if c == nil || r.PostForm.Get("grant_type") != "authorization_code" || c.clientID != id || c.redirect != r.PostForm.Get("redirect_uri") {
+		tokenError(w, "invalid_grant")
+		return
+	}
+	sum := sha256.Sum256([]byte(r.PostForm.Get("code_verifier")))
+	if base64.RawURLEncoding.EncodeToString(sum[:]) != c.challenge {
+		tokenError(w, "invalid_grant")
+		return
+	}
+	access := randomHex(16)
+	p.tokens[access] = c.user
+	out := map[string]any{"access_token": access, "token_type": "Bearer", "expires_in": 3600}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: p.key}, (&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", "k1"))
+	if err != nil {
+		p.t.Error(err)
+		return
+	}
+	now := time.Now()
+	claims := map[string]any{"iss": p.srv.URL, "aud": p.clientID, "sub": c.user.Sub, "iat": now.Unix(), "exp": now.Add(time.Hour).Unix(),
+		"email": c.user.Email, "email_verified": c.user.Verified, "name": c.user.Name}
+	if c.nonce != "" {
+		claims["nonce"] = c.nonce
+	}
+	raw, err := jwt.Signed(signer).Claims(claims).Serialize()
+	if err != nil {
+		p.t.Error(err)
+		return
+	}
+	out["id_token"] = raw
+	writeJSON(w, 200, out)
+}
+
+func (p *testIdP) bearer(w http.ResponseWriter, r *http.Request) (idpUser, bool) {
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	p.mu.Lock()
+	u, known := p.tokens[tok]
+	p.mu.Unlock()
+	if !ok || !known {
+		http.Error(w, `{"message":"Bad credentials"}`, 401)
+		return idpUser{}, false
+	}
+	return u, true
+}
+
+func (p *testIdP) userinfo(w http.ResponseWriter, r *http.Request) {
+	if u, ok := p.bearer(w, r); ok {
+		writeJSON(w, 200, map[string]any{"sub": u.Sub, "email": u.Email, "email_verified": u.Verified, "name": u.Name})
+	}
+}
+
+func (p *testIdP) githubUser(w http.ResponseWriter, r *http.Request) {
+	if u, ok := p.bearer(w, r); ok {
+		// The profile email is public text anyone can set: it claims the
+		// victim's address, which must never be believed.
+		writeJSON(w, 200, map[string]any{"id": json.Number(u.Sub), "login": "user" + u.Sub, "name": u.Name, "email": "owner@example.com"})
+	}
+}
+
+func (p *testIdP) githubEmails(w http.ResponseWriter, r *http.Request) {
+	if u, ok := p.bearer(w, r); ok {
+		list := []map[string]any{}
+		for _, e := range u.ExtraEmails {
+			list = append(list, map[string]any{"email": e, "primary": false, "verified": true})
+		}
+		list = append(list, map[string]any{"email": u.Email, "primary": true, "verified": u.Verified})
+		writeJSON(w, 200, list)
+	}
+}
+
+func (p *testIdP) gitlabUser(w http.ResponseWriter, r *http.Request) {
+	if u, ok := p.bearer(w, r); ok {
+		var confirmed any
+		if u.Verified {
+			confirmed = "2024-01-02T03:04:05Z"
+		}
+		writeJSON(w, 200, map[string]any{"id": json.Number(u.Sub), "username": "user" + u.Sub, "name": u.Name, "email": u.Email, "confirmed_at": confirmed, "state": "active"})
+	}
+}

@@ -1,0 +1,449 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/cookies"
+	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
+)
+
+// Passkeys (WebAuthn, SPEC B.8): registration with proof of possession,
+// management, passwordless login, and the passkey second step. Challenges
+// live server-side; the browser holds only a random key for its challenge
+// in a cookie. Like PostHog's webauthn views, ceremony failures answer
+// 400 {"error": "..."} rather than the standard envelope.
+
+// webauthnCookie carries the key of the browser's pending WebAuthn
+// challenge. SameSite=Strict: another site cannot make a browser answer a
+// challenge it holds.
+const webauthnCookie = "gatehouse_webauthn"
+
+// maxWebAuthnBody bounds a WebAuthn response body.
+const maxWebAuthnBody = 64 << 10
+
+// webauthnBeginRate bounds the challenges one address can request.
+var webauthnBeginRate = ratelimit.Rate{Limit: 30, Period: time.Minute}
+
+// addWebAuthnRoutes registers the passkey endpoints.
+func addWebAuthnRoutes(mux *http.ServeMux, d Deps) {
+	mux.Handle("POST /api/webauthn/register/begin", handleWebAuthnRegisterBegin(d))
+	mux.Handle("POST /api/webauthn/register/complete", handleWebAuthnRegisterComplete(d))
+	mux.Handle("GET /api/webauthn/credentials", handleWebAuthnList(d))
+	mux.Handle("PATCH /api/webauthn/credentials/{id}", handleWebAuthnRename(d))
+	mux.Handle("DELETE /api/webauthn/credentials/{id}", handleWebAuthnDelete(d))
+	mux.Handle("POST /api/webauthn/credentials/{id}/verify", handleWebAuthnVerifyBegin(d))
+	mux.Handle("POST /api/webauthn/credentials/{id}/verify_complete", handleWebAuthnVerifyComplete(d))
+	mux.Handle("POST /api/webauthn/login/begin", handleWebAuthnLoginBegin(d))
+	mux.Handle("POST /api/webauthn/login/complete", handleWebAuthnLoginComplete(d))
+	mux.Handle("GET /api/login/2fa/passkey/methods", handlePasskeyMethods(d))
+	mux.Handle("POST /api/login/2fa/passkey/begin", handlePasskeyTwoFactorBegin(d))
+	mux.Handle("GET /static/webauthn.js", handleStatic("text/javascript; charset=utf-8", webauthnScript))
+	mux.Handle("GET /settings/passkeys", handlePasskeysPage(d))
+}
+
+// writePasskeyError answers ceremony failures and unknown passkeys as
+// PostHog's webauthn views do ({"error": "..."}); anything else (lockout,
+// SSO enforcement on registration, authentication, throttling) keeps the
+// standard envelope.
+func writePasskeyError(w http.ResponseWriter, r *http.Request, d Deps, err error) {
+	if e, ok := gatehouse.AsError(err); ok {
+		switch {
+		case e.Code == gatehouse.PasskeyFailureCode:
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": e.Detail})
+			return
+		case e.Kind == gatehouse.KindNotFound:
+			writeJSON(w, http.StatusNotFound, map[string]string{"error": "Credential not found."})
+			return
+		}
+	}
+	writeError(w, r, d.Logger, err)
+}
+
+func errPasskeysUnavailable() error {
+	return &gatehouse.Error{Kind: gatehouse.KindNotFound, Code: "not_found", Detail: "Passkeys are not available on this instance."}
+}
+
+// challengeKey is the browser's WebAuthn challenge key, if any.
+func challengeKey(r *http.Request) string {
+	if c, err := r.Cookie(webauthnCookie); err == nil {
+		return c.Value
+	}
+	return ""
+}
+
+func setChallengeCookie(w http.ResponseWriter, d Deps, key gatehouse.Secret) {
+	d.Cookies.Set(w, webauthnCookie, key.Reveal(), cookies.Options{MaxAge: gatehouse.PasskeyChallengeTTL, SameSite: http.SameSiteStrictMode})
+}
+
+func clearChallengeCookie(w http.ResponseWriter, d Deps) {
+	d.Cookies.Clear(w, webauthnCookie, cookies.Options{SameSite: http.SameSiteStrictMode})
+}
+
+// readWebAuthnBody reads a bounded raw body.
+func readWebAuthnBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebAuthnBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, &gatehouse.Error{Kind: gatehouse.KindTooLarge, Code: "request_too_large", Detail: "Request body is too large."}
+		}
+		return nil, &gatehouse.Error{Kind: gatehouse.KindMalformed, Code: "parse_error", Detail: "Could not read the request body."}
+	}
+	return b, nil
+}
+
+// sameOrigin refuses a browser request whose Origin is another site: the
+// anonymous passkey endpoints have no session, hence no CSRF token.
+func sameOrigin(r *http.Request, d Deps) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" || d.SiteURL == nil {
+		return true
+	}
+	return origin == d.SiteURL.Scheme+"://"+d.SiteURL.Host || sameHost(origin, r)
+}
+
+func passkeyID(r *http.Request) (int64, bool) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	return id, err == nil && id > 0
+}
+
+// passkeyJSON is a passkey as the credentials list shows it.
+func passkeyJSON(p *gatehouse.Passkey) map[string]any {
+	var used any
+	if p.LastUsedAt != nil {
+		used = p.LastUsedAt.Format(time.RFC3339)
+	}
+	return map[string]any{"id": p.ID, "label": p.Label, "created_at": p.CreatedAt.Format(time.RFC3339), "last_used_at": used,
+		"transports": p.Transports, "verified": p.Verified, "authenticator_type": p.AuthenticatorType()}
+}
+
+func handleWebAuthnRegisterBegin(d Deps) http.Handler {
+	return requireUser(d, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
+		if d.Passkeys == nil {
+			writeError(w, r, d.Logger, errPasskeysUnavailable())
+			return
+		}
+		if a.session == nil { // session auth only, never an API key
+			writeError(w, r, d.Logger, errNotAuthenticated())
+			return
+		}
+		opts, key, err := d.Passkeys.BeginRegistration(r.Context(), a.user, a.session)
+		if err != nil {
+			writePasskeyError(w, r, d, err)
+			return
+		}
+		setChallengeCookie(w, d, key)
+		w.Header().Set("Cache-Control", "no-store")
+		writeJSON(w, http.StatusOK, opts)
+	})
+}
+
+func handleWebAuthnRegisterComplete(d Deps) http.Handler {
+	return requireUser(d, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
+		if d.Passkeys == nil || a.session == nil {
+			writeError(w, r, d.Logger, errPasskeysUnavailable())
+			return
+		}
+		body, err := readWebAuthnBody(w, r)
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		var in struct {
+			Label string `json:"label"`
+		}
+		if err := json.Unmarshal(body, &in); err != nil {
+			writePasskeyError(w, r, d, &gatehouse.Error{Kind: gatehouse.KindInvalid, Code: gatehouse.PasskeyFailureCode, Detail: "The passkey response could not be read."})
+			return
+		}
+		p, err := d.Passkeys.FinishRegistration(r.Context(), a.user, challengeKey(r), body, in.Label)
+		clearChallengeCookie(w, d)
+		if err != nil {
+			writePasskeyError(w, r, d, err)
+			return
+		}
+		d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "passkey registered", slog.String("user", a.user.UUID), slog.Int64("passkey", p.ID),
+			slog.String("client", clientIP(r)))
+		writeJSON(w, http.StatusOK, map[string]any{"success": true, "credential_id": strconv.FormatInt(p.ID, 10),
+			"message": "Passkey registered. Verify it to start using it."})
+	})
+}
+
+func handleWebAuthnList(d Deps) http.Handler {
+	return requireUser(d, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
+		if d.Passkeys == nil {
+			writeJSON(w, http.StatusOK, []any{})
+			return
+		}
+		keys, err := d.Passkeys.List(r.Context(), a.user)
+		if err != nil {
+			writePasskeyError(w, r, d, err)
+			return
+		}
+		out := make([]map[string]any, 0, len(keys))
+		for i := range keys {
+			out = append(out, passkeyJSON(&keys[i]))
+		}
+		writeJSON(w, http.StatusOK, out)
+	})
+}
+
+func handleWebAuthnRename(d Deps) http.Handler {
+	return requireUser(d, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
+		id, ok := passkeyID(r)
+		if d.Passkeys == nil || !ok {
+			writePasskeyError(w, r, d, gatehouse.NotFound())
+			return
+		}
+		var in struct {
+			Label string `json:"label"`
+		}
+		if err := decodeJSON(w, r, &in); err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		p, err := d.Passkeys.Rename(r.Context(), a.user, id, in.Label)
+		if err != nil {
+			writePasskeyError(w, r, d, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, passkeyJSON(p))
+	})
+}
+
+func handleWebAuthnDelete(d Deps) http.Handler {
+	return requireUser(d, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
+		id, ok := passkeyID(r)
+		if d.Passkeys == nil || !ok {
+			writePasskeyError(w, r, d, gatehouse.NotFound())
+			return
+		}
+		off, err := d.Passkeys.Delete(r.Context(), a.user, a.session, id)
+		if err != nil {
+			writePasskeyError(w, r, d, err)
+			return
+		}
+		d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "passkey deleted", slog.String("user", a.user.UUID), slog.Int64("passkey", id),
+			slog.String("client", clientIP(r)))
+		if off {
+			notePasskeyTwoFactor(r, d, a.user, false)
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+func handleWebAuthnVerifyBegin(d Deps) http.Handler {
+	return requireUser(d, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
+		id, ok := passkeyID(r)
+		if d.Passkeys == nil || !ok {
+			writePasskeyError(w, r, d, gatehouse.NotFound())
+			return
+		}
+		opts, key, err := d.Passkeys.BeginVerify(r.Context(), a.user, id)
+		if err != nil {
+			writePasskeyError(w, r, d, err)
+			return
+		}
+		setChallengeCookie(w, d, key)
+		w.Header().Set("Cache-Control", "no-store")
+		writeJSON(w, http.StatusOK, opts)
+	})
+}
+
+func handleWebAuthnVerifyComplete(d Deps) http.Handler {
+	return requireUser(d, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
+		id, ok := passkeyID(r)
+		if d.Passkeys == nil || !ok {
+			writePasskeyError(w, r, d, gatehouse.NotFound())
+			return
+		}
+		body, err := readWebAuthnBody(w, r)
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		p, err := d.Passkeys.FinishVerify(r.Context(), a.user, id, challengeKey(r), normalizeAssertion(body))
+		clearChallengeCookie(w, d)
+		if err != nil {
+			writePasskeyError(w, r, d, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, passkeyJSON(p))
+	})
+}
+
+// normalizeAssertion fills in what PostHog's clients may leave out of an
+// assertion: the type, and id when only rawId is sent. An id that is sent
+// is kept as it is, so one that differs from rawId is still refused.
+func normalizeAssertion(body []byte) []byte {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(body, &m); err != nil || m == nil {
+		return body
+	}
+	if _, ok := m["type"]; !ok {
+		m["type"] = json.RawMessage(`"public-key"`)
+	}
+	if _, ok := m["id"]; !ok {
+		if raw, ok := m["rawId"]; ok {
+			m["id"] = raw
+		}
+	}
+	out, err := json.Marshal(m)
+	if err != nil {
+		return body
+	}
+	return out
+}
+
+func handleWebAuthnLoginBegin(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if d.Passkeys == nil {
+			writeError(w, r, d.Logger, errPasskeysUnavailable())
+			return
+		}
+		if !sameOrigin(r, d) {
+			writeError(w, r, d.Logger, errCSRF())
+			return
+		}
+		if err := throttle(r, d, webauthnBeginRate, "webauthn-begin", clientIP(r)); err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		opts, key, err := d.Passkeys.BeginLogin(r.Context())
+		if err != nil {
+			writePasskeyError(w, r, d, err)
+			return
+		}
+		setChallengeCookie(w, d, key)
+		w.Header().Set("Cache-Control", "no-store")
+		writeJSON(w, http.StatusOK, opts)
+	})
+}
+
+// handleWebAuthnLoginComplete signs in with a passkey: the session counts
+// as 2FA-verified, and a browser already signed in as the same user is
+// re-authenticated.
+func handleWebAuthnLoginComplete(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if d.Passkeys == nil {
+			writeError(w, r, d.Logger, errPasskeysUnavailable())
+			return
+		}
+		if !sameOrigin(r, d) {
+			writeError(w, r, d.Logger, errCSRF())
+			return
+		}
+		body, err := readWebAuthnBody(w, r)
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		u, err := d.Passkeys.FinishLogin(r.Context(), challengeKey(r), normalizeAssertion(body), clientIP(r))
+		clearChallengeCookie(w, d)
+		countLogin("passkey", err)
+		if err != nil {
+			writePasskeyError(w, r, d, err)
+			return
+		}
+		res, err := d.Auth.StartSession(r.Context(), u, gatehouse.LoginInput{ClientIP: clientIP(r), UserAgent: r.UserAgent(),
+			PreviousSessionKey: previousSessionKey(r)}, "passkey")
+		if err == nil && d.TwoFactor != nil {
+			err = d.TwoFactor.MarkSessionVerified(r.Context(), res)
+		}
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		setSignedIn(w, r, d, res)
+		d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "login", slog.String("user", u.UUID), slog.String("method", "passkey"), slog.String("client", clientIP(r)))
+		if res.NewDevice {
+			queueMail(r, d, newDeviceMail(res.User, res.Session))
+		}
+		writeJSON(w, http.StatusOK, map[string]bool{"success": true})
+	})
+}
+
+func handlePasskeyMethods(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if d.TwoFactor == nil {
+			writeError(w, r, d.Logger, errPasskeysUnavailable())
+			return
+		}
+		hasTOTP, hasPasskeys, err := d.TwoFactor.PasskeyMethods(r.Context(), pendingKey(r))
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]bool{"has_totp": hasTOTP, "has_passkeys": hasPasskeys})
+	})
+}
+
+func handlePasskeyTwoFactorBegin(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if d.TwoFactor == nil {
+			writeError(w, r, d.Logger, errPasskeysUnavailable())
+			return
+		}
+		if !sameOrigin(r, d) {
+			writeError(w, r, d.Logger, errCSRF())
+			return
+		}
+		opts, key, err := d.TwoFactor.BeginPasskeyLogin(r.Context(), pendingKey(r))
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		setChallengeCookie(w, d, key)
+		w.Header().Set("Cache-Control", "no-store")
+		writeJSON(w, http.StatusOK, opts)
+	})
+}
+
+// passkeyTokenBody is the assertion of a passkey second step as
+// POST /api/login/token/ receives it ({credential_id, response}), in the
+// PublicKeyCredential form the checks read.
+func passkeyTokenBody(credentialID string, response json.RawMessage) []byte {
+	b, _ := json.Marshal(map[string]any{"id": credentialID, "rawId": credentialID, "type": "public-key", "response": response})
+	return b
+}
+
+// notePasskeyTwoFactor logs passkey 2FA being turned on or off and mails
+// the user.
+func notePasskeyTwoFactor(r *http.Request, d Deps, u *gatehouse.User, on bool) {
+	if on {
+		d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "2fa enabled", slog.String("user", u.UUID), slog.String("method", "passkey"), slog.String("client", clientIP(r)))
+		queueMail(r, d, twoFactorMail(u, "You've enabled 2FA protection",
+			"Passkeys are now a second factor for your account "+u.Email+". Signing in with a password will ask for one of your passkeys.\n\n"+
+				"If this was not you, reset your password now and contact your administrator."))
+		return
+	}
+	d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "2fa disabled", slog.String("user", u.UUID), slog.String("method", "passkey"), slog.String("client", clientIP(r)))
+	queueMail(r, d, twoFactorMail(u, "You've disabled 2FA protection",
+		"Passkeys are no longer a second factor for your account "+u.Email+".\n\n"+
+			"If this was not you, reset your password now, turn 2FA back on and contact your administrator."))
+}
+
+// NewPasskeyService wires passkeys: the relying party from site
+// (SITE_URL), the SSO policy, the login lockout and the logger; it also
+// makes passkeys a second factor of twoFactor (when not nil). serve.go and
+// the tests build it.
+func NewPasskeyService(st gatehouse.PasskeyStore, site *url.URL, sso gatehouse.SSOPolicy, guard gatehouse.LoginGuard, logger *slog.Logger,
+	twoFactor *gatehouse.TwoFactorService, now func() time.Time) (*gatehouse.PasskeyService, error) {
+	p, err := gatehouse.NewPasskeyService(st, site)
+	if err != nil {
+		return nil, err
+	}
+	p.SSO, p.Guard, p.Logger, p.Now = sso, guard, logger, now
+	if twoFactor != nil {
+		twoFactor.Passkeys = p
+	}
+	return p, nil
+}
