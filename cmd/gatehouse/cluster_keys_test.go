@@ -7,10 +7,14 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/sso/saml/samltest"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
@@ -108,4 +112,59 @@ func (c *cluster) storeOptions(t *testing.T) store.Options {
 	}
 	t.Fatal("the cluster runs without DATABASE_URL")
 	return store.Options{}
+}
+
+// TestClusterSAMLReplay: a signed SAML response accepted by one instance
+// is refused by every other: the assertion-ID cache is the shared
+// database, not an instance's memory.
+func TestClusterSAMLReplay(t *testing.T) {
+	c := startCluster(t, 3)
+	ctx := context.Background()
+	st, err := store.Open(ctx, c.storeOptions(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	owner, err := st.UserByEmail(ctx, "ops@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	idp := samltest.NewIdP("https://idp.acme.example/metadata", 0)
+	now := time.Now()
+	domainID := gatehouse.NewUUID()
+	if err := st.CreateDomain(ctx, &gatehouse.OrganizationDomain{ID: domainID, OrganizationID: owner.CurrentOrganizationID, Domain: "acme.example",
+		VerificationChallenge: "c", VerifiedAt: &now, JITProvisioningEnabled: true, SAMLEntityID: "https://idp.acme.example/metadata",
+		SAMLACSURL: "https://idp.acme.example/sso", SAMLX509Cert: idp.CertBase64(), CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.DB().ExecContext(ctx, `UPDATE organization_domains SET saml_allow_idp_initiated = TRUE WHERE id = $1`, domainID); err != nil {
+		t.Fatal(err)
+	}
+	resp := idp.Build(samltest.Response{Audience: "https://gatehouse.example.com", Destination: "https://gatehouse.example.com/complete/saml/",
+		Attributes: map[string]string{"name_id": "g-1", "email": "grace@acme.example", "first_name": "Grace"}})
+	post := func() (int, string, string) {
+		form := url.Values{"SAMLResponse": {resp}, "RelayState": {domainID}}
+		req, _ := http.NewRequest("POST", c.proxy.URL+"/complete/saml/", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		res, err := http.DefaultTransport.RoundTrip(req) // no redirects followed
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		session := ""
+		for _, ck := range res.Cookies() {
+			if ck.Name == "sessionid" {
+				session = ck.Value
+			}
+		}
+		return res.StatusCode, res.Header.Get("Location"), session
+	}
+	if code, loc, session := post(); code != 302 || loc != "/" || session == "" {
+		t.Fatalf("first use: %d %s session=%v", code, loc, session != "")
+	}
+	for i := range 2 { // the next two requests reach the two other instances
+		if code, loc, session := post(); code != 302 || !strings.Contains(loc, "error_code=saml_invalid_response") || session != "" {
+			t.Fatalf("replay %d on another instance: %d %s session=%v", i, code, loc, session != "")
+		}
+	}
 }
