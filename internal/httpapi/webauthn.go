@@ -125,6 +125,14 @@ func passkeyJSON(p *gatehouse.Passkey) map[string]any {
 		"transports": p.Transports, "verified": p.Verified, "authenticator_type": p.AuthenticatorType()}
 }
 
+// writeCeremony answers a ceremony's begin step: the challenge cookie and
+// the options, never cached.
+func writeCeremony(w http.ResponseWriter, d Deps, key gatehouse.Secret, opts any) {
+	setChallengeCookie(w, d, key)
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, opts)
+}
+
 func handleWebAuthnRegisterBegin(d Deps) http.Handler {
 	return requireUser(d, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
 		if d.Passkeys == nil {
@@ -140,9 +148,7 @@ func handleWebAuthnRegisterBegin(d Deps) http.Handler {
 			writePasskeyError(w, r, d, err)
 			return
 		}
-		setChallengeCookie(w, d, key)
-		w.Header().Set("Cache-Control", "no-store")
-		writeJSON(w, http.StatusOK, opts)
+		writeCeremony(w, d, key, opts)
 	})
 }
 
@@ -252,9 +258,7 @@ func handleWebAuthnVerifyBegin(d Deps) http.Handler {
 			writePasskeyError(w, r, d, err)
 			return
 		}
-		setChallengeCookie(w, d, key)
-		w.Header().Set("Cache-Control", "no-store")
-		writeJSON(w, http.StatusOK, opts)
+		writeCeremony(w, d, key, opts)
 	})
 }
 
@@ -322,9 +326,7 @@ func handleWebAuthnLoginBegin(d Deps) http.Handler {
 			writePasskeyError(w, r, d, err)
 			return
 		}
-		setChallengeCookie(w, d, key)
-		w.Header().Set("Cache-Control", "no-store")
-		writeJSON(w, http.StatusOK, opts)
+		writeCeremony(w, d, key, opts)
 	})
 }
 
@@ -401,9 +403,7 @@ func handlePasskeyTwoFactorBegin(d Deps) http.Handler {
 			writeError(w, r, d.Logger, err)
 			return
 		}
-		setChallengeCookie(w, d, key)
-		w.Header().Set("Cache-Control", "no-store")
-		writeJSON(w, http.StatusOK, opts)
+		writeCeremony(w, d, key, opts)
 	})
 }
 
