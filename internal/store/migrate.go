@@ -62,6 +62,19 @@ func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 		if err := s.lockMigrations(ctx, tx); err != nil {
 			return err
 		}
+		if s.engine == Postgres {
+			// A runtime role without CREATE on the schema (docs/SECURITY.md)
+			// may start once the migration role has migrated: PostgreSQL
+			// refuses CREATE TABLE IF NOT EXISTS to it even for an existing
+			// table, so look first.
+			var exists bool
+			if err := tx.QueryRowContext(ctx, `SELECT to_regclass('gatehouse_migrations') IS NOT NULL`).Scan(&exists); err != nil {
+				return err
+			}
+			if exists {
+				return nil
+			}
+		}
 		_, err := tx.ExecContext(ctx, create)
 		return err
 	})
