@@ -122,6 +122,10 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	mailDone := make(chan struct{})
 	go func() { mailer.Run(mailCtx); close(mailDone) }()
 	defer func() { stopMail(); <-mailDone }()
+	sweepCtx, stopSweep := context.WithCancel(context.Background())
+	sweepDone := make(chan struct{})
+	go func() { sweepLoop(sweepCtx, st, logger); close(sweepDone) }()
+	defer func() { stopSweep(); <-sweepDone }()
 
 	hasher := password.NewHasher(0, 0)
 	accounts := &gatehouse.AccountService{Store: st, HashPassword: password.Hash, CheckPassword: password.CheckStrength, Passwords: hasher}

@@ -1,0 +1,35 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/store"
+)
+
+// sweepInterval is how often the server deletes expired short-lived rows.
+const sweepInterval = 10 * time.Minute
+
+// sweepLoop deletes expired sessions, counters, pending logins, tokens
+// and challenges now and then every sweepInterval until ctx ends. Every
+// instance may sweep: the deletes are idempotent.
+func sweepLoop(ctx context.Context, st *store.Store, logger *slog.Logger) {
+	t := time.NewTicker(sweepInterval)
+	defer t.Stop()
+	for {
+		n, err := st.Sweep(ctx, time.Now(), gatehouse.TwoFactorLoginTTL)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			logger.Warn("sweeping expired rows failed", "error", err.Error())
+		case n > 0:
+			logger.Info("swept expired rows", "rows", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
