@@ -100,6 +100,8 @@ type pageData struct {
 	// SocialProviders are the configured social login backends (login
 	// page), each a link to /login/<name>/.
 	SocialProviders []socialProviderView
+	// SocialLinks are the signed-in user's linked providers (settings).
+	SocialLinks []socialLinkView
 }
 
 // sessionView is one row of the settings page's session list.
@@ -378,6 +380,13 @@ func handleSettingsPage(d Deps) http.Handler {
 		default:
 			data.Notice = ""
 		}
+		// Linking and unlinking providers come back here (social.go).
+		if m := r.URL.Query().Get("message"); m != "" && data.Notice == "" {
+			data.Notice = m
+		}
+		if code := r.URL.Query().Get("error_code"); code != "" {
+			data.Error = socialErrorMessage(code)
+		}
 		renderSettings(w, r, d, a, http.StatusOK, data)
 	}))
 }
@@ -396,8 +405,23 @@ func renderSettings(w http.ResponseWriter, r *http.Request, d Deps, a *authInfo,
 		data.Sessions = append(data.Sessions, sessionView{ID: s.PublicID, Device: shortUserAgent(s.UserAgent), IP: s.ClientIP,
 			LastActive: s.LastActivityAt.UTC().Format("2006-01-02 15:04 UTC"), Current: s.PublicID == a.session.PublicID})
 	}
+	if d.SSO != nil {
+		links, err := d.SSO.Links(r.Context(), a.user)
+		if err != nil {
+			status, _, data.Error = pageError(w, r, d.Logger, err)
+		}
+		for _, l := range links {
+			data.SocialLinks = append(data.SocialLinks, socialLinkView{ID: l.ID, Backend: l.Backend, Name: providerName(d, l.Backend), Email: l.Email})
+		}
+	}
+	if d.SocialProviders != nil {
+		data.SocialProviders = socialProviderViews(d)
+	}
 	renderPage(w, r, d.Logger, status, "settings", data)
 }
+
+// socialLinkView is one linked sign-in provider on the settings page.
+type socialLinkView struct{ ID, Backend, Name, Email string }
 
 // handleSettingsForm applies one of the settings forms. The session check
 // (withSession) has already verified the form's CSRF token.

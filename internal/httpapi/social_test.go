@@ -369,6 +369,20 @@ func TestSocialAccountLinking(t *testing.T) {
 		if results, _ := body["results"].([]any); len(results) != 1 || results[0].(map[string]any)["provider"] != "google-oauth2" {
 			t.Fatalf("after disconnect: %v", body)
 		}
+		// The settings page lists the link with an unlink button and offers
+		// the other providers; its unlink form refuses the last way in.
+		unlink := "/disconnect/google-oauth2/" + body["results"].([]any)[0].(map[string]any)["id"].(string)
+		resp, html := b.page("GET", "/settings", nil)
+		if resp.StatusCode != 200 || !strings.Contains(html, `action="`+unlink+`"`) || !strings.Contains(html, `action="/connect/github"`) {
+			t.Fatalf("settings page: %d\n%s", resp.StatusCode, html)
+		}
+		resp, _ = b.submit("/settings", unlink, map[string]string{})
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/settings?error_code=last_login_method" {
+			t.Fatalf("unlink the last way in from the page: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+		}
+		if _, html := b.page("GET", resp.Header.Get("Location"), nil); !strings.Contains(html, `class="error"`) {
+			t.Fatalf("the refusal is not shown:\n%s", html)
+		}
 		// Anonymous requests are refused.
 		if resp, _ := newBrowser(t, ts).send("GET", socialAccountsPath, "", false); resp.StatusCode != 401 {
 			t.Fatalf("anonymous list: %d", resp.StatusCode)
