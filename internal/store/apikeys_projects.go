@@ -20,19 +20,7 @@ func (s *Store) UpdateOrganization(ctx context.Context, org *gatehouse.Organizat
 // ProjectsOfOrganization lists an organization's projects, oldest first.
 func (s *Store) ProjectsOfOrganization(ctx context.Context, orgID string) ([]gatehouse.Project, error) {
 	rows, err := s.read.QueryContext(ctx, s.q(`SELECT `+projectColumns+` FROM projects WHERE organization_id = ? ORDER BY id`), orgID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []gatehouse.Project{}
-	for rows.Next() {
-		p, err := scanProject(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *p)
-	}
-	return out, rows.Err()
+	return appendRows([]gatehouse.Project{}, rows, err, scanProject)
 }
 
 // SetProjectAPIToken replaces a project's public token.
@@ -106,19 +94,7 @@ func (s *Store) CreateProjectSecretAPIKey(ctx context.Context, k *gatehouse.Proj
 // ProjectSecretAPIKeys lists a project's secret keys, newest first.
 func (s *Store) ProjectSecretAPIKeys(ctx context.Context, projectID int64) ([]gatehouse.ProjectSecretAPIKey, error) {
 	rows, err := s.read.QueryContext(ctx, s.q(`SELECT `+projectKeyColumns+` FROM project_secret_api_keys WHERE project_id = ? ORDER BY created_at DESC, id`), projectID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []gatehouse.ProjectSecretAPIKey{}
-	for rows.Next() {
-		k, err := scanProjectKey(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *k)
-	}
-	return out, rows.Err()
+	return appendRows([]gatehouse.ProjectSecretAPIKey{}, rows, err, scanProjectKey)
 }
 
 // ProjectSecretAPIKeyByID finds one of a project's secret keys.

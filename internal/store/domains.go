@@ -57,19 +57,7 @@ func (s *Store) CreateDomain(ctx context.Context, d *gatehouse.OrganizationDomai
 // DomainsOfOrganization lists an organization's domains, oldest first.
 func (s *Store) DomainsOfOrganization(ctx context.Context, orgID string) ([]gatehouse.OrganizationDomain, error) {
 	rows, err := s.read.QueryContext(ctx, s.q(`SELECT `+domainColumns+` FROM organization_domains WHERE organization_id = ? ORDER BY created_at, id`), orgID)
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	defer rows.Close()
-	out := []gatehouse.OrganizationDomain{}
-	for rows.Next() {
-		d, err := scanDomain(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *d)
-	}
-	return out, mapErr(rows.Err())
+	return appendRows([]gatehouse.OrganizationDomain{}, rows, err, scanDomain)
 }
 
 // DomainByID finds a domain by id.

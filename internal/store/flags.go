@@ -58,19 +58,7 @@ func (s *Store) FeatureFlagByID(ctx context.Context, projectID, id int64) (*gate
 // FeatureFlags lists a project's flags that are not deleted, oldest first.
 func (s *Store) FeatureFlags(ctx context.Context, projectID int64) ([]gatehouse.FeatureFlag, error) {
 	rows, err := s.read.QueryContext(ctx, s.q(`SELECT `+flagColumns+flagFrom+`WHERE f.project_id = ? AND NOT f.deleted ORDER BY f.id`), projectID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []gatehouse.FeatureFlag{}
-	for rows.Next() {
-		f, err := scanFlag(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *f)
-	}
-	return out, rows.Err()
+	return appendRows([]gatehouse.FeatureFlag{}, rows, err, scanFlag)
 }
 
 // UpdateFeatureFlag saves key, name, active and filters when the stored

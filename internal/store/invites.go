@@ -61,19 +61,7 @@ func (s *Store) CreateInvite(ctx context.Context, inv *gatehouse.Invite) error {
 func (s *Store) ListPendingInvites(ctx context.Context, orgID string, now time.Time) ([]gatehouse.Invite, error) {
 	rows, err := s.read.QueryContext(ctx, s.q(`SELECT `+inviteColumns+inviteFrom+` WHERE i.organization_id = ? AND i.used_at IS NULL AND i.expires_at > ? ORDER BY i.expires_at DESC, i.id`),
 		orgID, now.UnixMilli())
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []gatehouse.Invite
-	for rows.Next() {
-		inv, err := scanInvite(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *inv)
-	}
-	return out, rows.Err()
+	return appendRows(nil, rows, err, scanInvite)
 }
 
 // DeleteInvite deletes one of the organization's invites and reports

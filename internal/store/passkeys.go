@@ -53,19 +53,7 @@ func (s *Store) CreatePasskey(ctx context.Context, p *gatehouse.Passkey) error {
 // Passkeys lists the user's passkeys, oldest first.
 func (s *Store) Passkeys(ctx context.Context, userID int64) ([]gatehouse.Passkey, error) {
 	rows, err := s.read.QueryContext(ctx, s.q(`SELECT `+passkeyColumns+` FROM webauthn_credentials WHERE user_id = ? ORDER BY id`), userID)
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	defer rows.Close()
-	var out []gatehouse.Passkey
-	for rows.Next() {
-		p, err := scanPasskey(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *p)
-	}
-	return out, rows.Err()
+	return appendRows(nil, rows, err, scanPasskey)
 }
 
 // Passkey finds one of the user's passkeys, or gatehouse.ErrNotFound;

@@ -47,19 +47,7 @@ func (s *Store) insertSocialLink(ctx context.Context, tx *sql.Tx, l *gatehouse.S
 // SocialLinksOfUser lists a user's links, oldest first.
 func (s *Store) SocialLinksOfUser(ctx context.Context, userID int64) ([]gatehouse.SocialLink, error) {
 	rows, err := s.read.QueryContext(ctx, s.q(`SELECT `+socialLinkColumns+` FROM social_links WHERE user_id = ? ORDER BY created_at, id`), userID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []gatehouse.SocialLink
-	for rows.Next() {
-		l, err := scanSocialLink(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *l)
-	}
-	return out, rows.Err()
+	return appendRows(nil, rows, err, scanSocialLink)
 }
 
 // DeleteSocialLink deletes one of the user's links. With keepOne it deletes

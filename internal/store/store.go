@@ -238,3 +238,21 @@ func (s *Store) AuthGeneration(ctx context.Context) (int64, error) {
 	err := s.read.QueryRowContext(ctx, `SELECT value FROM auth_generation WHERE id = 1`).Scan(&v)
 	return v, mapErr(err)
 }
+
+// appendRows appends every row of a query, read by scan, to out (nil or
+// an empty slice, as the caller's answer for no rows should be) and
+// closes the rows.
+func appendRows[T any](out []T, rows *sql.Rows, err error, scan func(interface{ Scan(...any) error }) (*T, error)) ([]T, error) {
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *v)
+	}
+	return out, mapErr(rows.Err())
+}

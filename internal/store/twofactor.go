@@ -212,19 +212,7 @@ func (s *Store) RememberedDevice(ctx context.Context, id string) (*gatehouse.Rem
 // RememberedDevices lists a user's trusted browsers, newest first.
 func (s *Store) RememberedDevices(ctx context.Context, userID int64) ([]gatehouse.RememberedDevice, error) {
 	rows, err := s.read.QueryContext(ctx, s.q(`SELECT `+rememberedColumns+` FROM remembered_devices WHERE user_id = ? ORDER BY created_at DESC, id`), userID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []gatehouse.RememberedDevice
-	for rows.Next() {
-		d, err := scanRemembered(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *d)
-	}
-	return out, rows.Err()
+	return appendRows(nil, rows, err, scanRemembered)
 }
 
 // TouchRememberedDevice records a use of a trusted browser.
