@@ -110,15 +110,9 @@ func orgMember(ctx context.Context, st interface {
 	if orgID == "" {
 		return nil, 0, NotFound()
 	}
-	ms, err := st.MembershipsOfUser(ctx, user.ID)
+	level, err := membershipLevel(ctx, st, user.ID, orgID)
 	if err != nil {
 		return nil, 0, err
-	}
-	var level MembershipLevel
-	for _, m := range ms {
-		if m.OrganizationID == orgID {
-			level = m.Level
-		}
 	}
 	if level == 0 {
 		return nil, 0, NotFound()
@@ -131,6 +125,23 @@ func orgMember(ctx context.Context, st interface {
 		return nil, 0, err
 	}
 	return org, level, nil
+}
+
+// membershipLevel is the user's level in the organization, 0 when not a
+// member.
+func membershipLevel(ctx context.Context, st interface {
+	MembershipsOfUser(ctx context.Context, userID int64) ([]Membership, error)
+}, userID int64, orgID string) (MembershipLevel, error) {
+	ms, err := st.MembershipsOfUser(ctx, userID)
+	if err != nil {
+		return 0, err
+	}
+	for _, m := range ms {
+		if m.OrganizationID == orgID {
+			return m.Level, nil
+		}
+	}
+	return 0, nil
 }
 
 func (s *DomainService) admin(ctx context.Context, user *User, orgRef string) (*Organization, error) {

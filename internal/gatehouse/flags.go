@@ -117,11 +117,11 @@ func (s *FlagService) ProjectForMember(ctx context.Context, user *User, projectI
 	if err != nil {
 		return nil, err
 	}
-	ms, err := s.Store.MembershipsOfUser(ctx, user.ID)
+	level, err := membershipLevel(ctx, s.Store, user.ID, p.OrganizationID)
 	if err != nil {
 		return nil, err
 	}
-	if !slices.ContainsFunc(ms, func(m Membership) bool { return m.OrganizationID == p.OrganizationID }) {
+	if level == 0 {
 		return nil, NotFound()
 	}
 	return p, nil

@@ -55,40 +55,13 @@ func (s *OrganizationService) now() time.Time {
 
 // levelIn returns user's level in org, 0 when not a member.
 func (s *OrganizationService) levelIn(ctx context.Context, user *User, orgID string) (MembershipLevel, error) {
-	ms, err := s.Store.MembershipsOfUser(ctx, user.ID)
-	if err != nil {
-		return 0, err
-	}
-	for _, m := range ms {
-		if m.OrganizationID == orgID {
-			return m.Level, nil
-		}
-	}
-	return 0, nil
+	return membershipLevel(ctx, s.Store, user.ID, orgID)
 }
 
 // Organization resolves ref ("@current" or an id) to an organization user
 // belongs to, with their level. Non-members get NotFound.
 func (s *OrganizationService) Organization(ctx context.Context, user *User, ref string) (*Organization, MembershipLevel, error) {
-	id := ref
-	if ref == CurrentOrganization {
-		id = user.CurrentOrganizationID
-	}
-	if id == "" {
-		return nil, 0, NotFound()
-	}
-	level, err := s.levelIn(ctx, user, id)
-	if err != nil {
-		return nil, 0, err
-	}
-	if level == 0 {
-		return nil, 0, NotFound()
-	}
-	org, err := s.Store.OrganizationByID(ctx, id)
-	if errors.Is(err, ErrNotFound) {
-		return nil, 0, NotFound()
-	}
-	return org, level, err
+	return orgMember(ctx, s.Store, user, ref)
 }
 
 // OrganizationChange is a PATCH of an organization; nil fields are left
