@@ -140,7 +140,6 @@ type PasskeyStore interface {
 	// of keyHash for purpose, or ErrNotFound: of concurrent answers, one
 	// gets it.
 	ConsumeWebAuthnChallenge(ctx context.Context, keyHash, purpose string, now time.Time) (*PasskeyChallenge, error)
-	DeleteExpiredWebAuthnChallenges(ctx context.Context, now time.Time) error
 }
 
 // PasskeyService registers, verifies and manages passkeys and signs people
@@ -276,12 +275,10 @@ func (s *PasskeyService) checkSSO(ctx context.Context, u *User) (enforced bool, 
 }
 
 // issue stores the ceremony under a new key and returns the key for the
-// challenge cookie. Expired challenges are swept on the way.
+// challenge cookie. (Expired challenges are refused when answered and
+// swept by the server's periodic Store.Sweep.)
 func (s *PasskeyService) issue(ctx context.Context, purpose string, userID, ref int64, sd *webauthn.SessionData) (Secret, error) {
 	now := s.now()
-	if err := s.Store.DeleteExpiredWebAuthnChallenges(ctx, now); err != nil {
-		return "", err
-	}
 	sd.Expires = time.Time{} // the store's expiry is the one that counts
 	ceremony, err := json.Marshal(sd)
 	if err != nil {

@@ -171,8 +171,7 @@ func (s *Store) ConsumeWebAuthnChallenge(ctx context.Context, keyHash, purpose s
 }
 
 // DeleteExpiredWebAuthnChallenges sweeps challenges that can no longer be
-// answered.
-func (s *Store) DeleteExpiredWebAuthnChallenges(ctx context.Context, now time.Time) error {
-	_, err := s.write.ExecContext(ctx, s.q(`DELETE FROM webauthn_challenges WHERE expires_at <= ?`), ms(now))
-	return mapErr(err)
+// answered and returns how many it removed.
+func (s *Store) DeleteExpiredWebAuthnChallenges(ctx context.Context, now time.Time) (int64, error) {
+	return s.deleteCount(ctx, `DELETE FROM webauthn_challenges WHERE expires_at <= ?`, ms(now))
 }

@@ -166,7 +166,7 @@ func TestWebAuthnChallengeSingleUseAndExpiry(t *testing.T) {
 		if _, err := s.ConsumeWebAuthnChallenge(ctx, "h2", "login", now.Add(5*time.Minute)); !errors.Is(err, gatehouse.ErrNotFound) {
 			t.Fatalf("expired challenge consumed: %v", err)
 		}
-		if err := s.DeleteExpiredWebAuthnChallenges(ctx, now.Add(6*time.Minute)); err != nil {
+		if _, err := s.DeleteExpiredWebAuthnChallenges(ctx, now.Add(6*time.Minute)); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := s.ConsumeWebAuthnChallenge(ctx, "h2", "login", now); !errors.Is(err, gatehouse.ErrNotFound) {

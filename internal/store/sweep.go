@@ -14,25 +14,38 @@ import (
 func (s *Store) Sweep(ctx context.Context, now time.Time, pendingTTL time.Duration) (int64, error) {
 	nowMS := now.UnixMilli()
 	var total int64
-	for _, st := range []struct {
-		query string
-		arg   any
-	}{
-		{`DELETE FROM sessions WHERE expires_at <= ?`, now.UTC()},
-		{`DELETE FROM rate_counters WHERE expires_at <= ?`, nowMS},
-		{`DELETE FROM totp_setups WHERE expires_at <= ?`, nowMS},
-		{`DELETE FROM remembered_devices WHERE expires_at <= ?`, nowMS},
-		{`DELETE FROM email_mfa_tokens WHERE expires_at <= ?`, nowMS},
-		{`DELETE FROM webauthn_challenges WHERE expires_at <= ?`, nowMS},
-		{`DELETE FROM saml_assertion_ids WHERE expires_at < ?`, nowMS},
-		{`DELETE FROM pending_logins WHERE created_at < ?`, now.Add(-pendingTTL).UnixMilli()},
+	for _, sweep := range []func() (int64, error){
+		func() (int64, error) { return s.DeleteExpiredSessions(ctx, now) },
+		func() (int64, error) { return s.DeleteExpiredCounters(ctx, now) },
+		func() (int64, error) { return s.DeleteExpiredPendingLogins(ctx, now.Add(-pendingTTL)) },
+		func() (int64, error) { return s.DeleteExpiredWebAuthnChallenges(ctx, now) },
+		func() (int64, error) {
+			return s.deleteCount(ctx, `DELETE FROM totp_setups WHERE expires_at <= ?`, nowMS)
+		},
+		func() (int64, error) {
+			return s.deleteCount(ctx, `DELETE FROM remembered_devices WHERE expires_at <= ?`, nowMS)
+		},
+		func() (int64, error) {
+			return s.deleteCount(ctx, `DELETE FROM email_mfa_tokens WHERE expires_at <= ?`, nowMS)
+		},
+		func() (int64, error) {
+			return s.deleteCount(ctx, `DELETE FROM saml_assertion_ids WHERE expires_at < ?`, nowMS)
+		},
 	} {
-		res, err := s.write.ExecContext(ctx, s.q(st.query), st.arg)
+		n, err := sweep()
 		if err != nil {
-			return total, fmt.Errorf("store: sweeping: %w", mapErr(err))
+			return total, fmt.Errorf("store: sweeping: %w", err)
 		}
-		n, _ := res.RowsAffected()
 		total += n
 	}
 	return total, nil
+}
+
+// deleteCount runs a DELETE on the writer and returns how many rows went.
+func (s *Store) deleteCount(ctx context.Context, query string, args ...any) (int64, error) {
+	res, err := s.write.ExecContext(ctx, s.q(query), args...)
+	if err != nil {
+		return 0, mapErr(err)
+	}
+	return res.RowsAffected()
 }
