@@ -3,6 +3,7 @@ package gatehouse
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // The auth generation is a counter the database bumps, by trigger, in the
@@ -92,3 +93,93 @@ func (c *genCache[K, V]) put(ctx context.Context, k K, v V) {
 	}
 	c.m[k] = v
 }
+
+// SharedGenerationReads wraps src so that concurrent requests share
+// generation reads without ever seeing one older than their arrival: a
+// caller that finds no read in flight reads the database itself; one that
+// finds a read in flight (it began before the caller arrived, so it may
+// predate a change the caller must see) waits for the next read, which
+// starts when that one ends and serves everyone who arrived meanwhile.
+// Under load this turns one database read per request into one per batch,
+// and each caller still sees every change committed before it asked.
+func SharedGenerationReads(src GenerationSource) GenerationSource {
+	if src == nil {
+		return nil
+	}
+	if _, ok := src.(*sharedGenerationReads); ok {
+		return src
+	}
+	return &sharedGenerationReads{src: src}
+}
+
+// sharedReadTimeout bounds a read made on behalf of waiting requests, so a
+// stuck database cannot leave a read "in flight" for ever.
+const sharedReadTimeout = 10 * time.Second
+
+type sharedGenerationReads struct {
+	src     GenerationSource
+	mu      sync.Mutex
+	running bool            // a read is in flight
+	next    *generationRead // starts when the running read ends
+}
+
+type generationRead struct {
+	done chan struct{}
+	gen  int64
+	err  error
+}
+
+func (g *sharedGenerationReads) AuthGeneration(ctx context.Context) (int64, error) {
+	g.mu.Lock()
+	if !g.running {
+		g.running = true
+		g.mu.Unlock()
+		gen, err := g.src.AuthGeneration(context.WithoutCancel(ctx))
+		g.finished()
+		return gen, err
+	}
+	r := g.next
+	if r == nil {
+		r = &generationRead{done: make(chan struct{})}
+		g.next = r
+	}
+	g.mu.Unlock()
+	select {
+	case <-r.done:
+		return r.gen, r.err
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+// finished ends the running read and starts the waiting one, if any.
+func (g *sharedGenerationReads) finished() {
+	g.mu.Lock()
+	r := g.next
+	g.next = nil
+	g.running = r != nil
+	g.mu.Unlock()
+	if r != nil {
+		go g.readFor(r)
+	}
+}
+
+func (g *sharedGenerationReads) readFor(r *generationRead) {
+	ctx, cancel := context.WithTimeout(context.Background(), sharedReadTimeout)
+	r.gen, r.err = g.src.AuthGeneration(ctx)
+	cancel()
+	close(r.done)
+	g.finished()
+}
+
+// GenerationCache is genCache for the layers above the services: values
+// derived from what the services return (an encoded answer, say) under
+// the auth generation in ctx. The zero value is ready to use.
+type GenerationCache[K comparable, V any] struct{ c genCache[K, V] }
+
+// Get returns the value stored for k under the generation in ctx.
+func (c *GenerationCache[K, V]) Get(ctx context.Context, k K) (V, bool) { return c.c.get(ctx, k) }
+
+// Put stores v for k under the generation in ctx; without one it does
+// nothing.
+func (c *GenerationCache[K, V]) Put(ctx context.Context, k K, v V) { c.c.put(ctx, k, v) }

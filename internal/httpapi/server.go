@@ -102,6 +102,7 @@ func NewServer(d Deps) http.Handler {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
+	d.AuthGeneration = gatehouse.SharedGenerationReads(d.AuthGeneration)
 	mux := http.NewServeMux()
 	addRoutes(mux, d)
 	var h http.Handler = metrics.Route(mux)
