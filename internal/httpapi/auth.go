@@ -323,34 +323,74 @@ func handleMe(d Deps) http.Handler {
 	})
 }
 
-func meJSON(p *gatehouse.Profile, s *gatehouse.Session) map[string]any {
+// meBody is GET /api/users/@me's answer. A struct rather than a map: the
+// key-authenticated hot path encodes it on every request, and its fields
+// are in key order, so the bytes are those of the sorted map it replaced.
+type meBody struct {
+	DateJoined                string          `json:"date_joined"`
+	Email                     string          `json:"email"`
+	FirstName                 string          `json:"first_name"`
+	HasPassword               bool            `json:"has_password"`
+	Is2FAEnabled              bool            `json:"is_2fa_enabled"`
+	IsActive                  bool            `json:"is_active"`
+	IsEmailVerified           *bool           `json:"is_email_verified"`
+	IsStaff                   bool            `json:"is_staff"`
+	LastName                  string          `json:"last_name"`
+	Organization              *meOrganization `json:"organization"`
+	Organizations             []meMembership  `json:"organizations"`
+	PasskeysEnabledFor2FA     *bool           `json:"passkeys_enabled_for_2fa,omitempty"`
+	SensitiveSessionExpiresAt *string         `json:"sensitive_session_expires_at"`
+	Team                      *meTeam         `json:"team"`
+	UUID                      string          `json:"uuid"`
+}
+
+type meOrganization struct {
+	Enforce2FA                   bool   `json:"enforce_2fa"`
+	ID                           string `json:"id"`
+	MembersCanUsePersonalAPIKeys bool   `json:"members_can_use_personal_api_keys"`
+	MembershipLevel              *int   `json:"membership_level,omitempty"`
+	Name                         string `json:"name"`
+	SessionCookieAge             *int   `json:"session_cookie_age"`
+}
+
+type meMembership struct {
+	ID              string `json:"id"`
+	MembershipLevel int    `json:"membership_level"`
+}
+
+type meTeam struct {
+	APIToken     string `json:"api_token"`
+	ID           int64  `json:"id"`
+	Name         string `json:"name"`
+	Organization string `json:"organization"`
+}
+
+func meJSON(p *gatehouse.Profile, s *gatehouse.Session) *meBody {
 	u := p.User
-	out := map[string]any{
-		"uuid": u.UUID, "email": u.Email, "first_name": u.FirstName, "last_name": u.LastName,
-		"is_staff": u.IsStaff, "is_active": u.IsActive, "is_email_verified": u.IsEmailVerified,
-		"has_password": u.PasswordHash != "", "is_2fa_enabled": false, "date_joined": u.CreatedAt.Format(time.RFC3339),
-		"sensitive_session_expires_at": nil,
-		"organization":                 nil, "team": nil,
+	out := &meBody{
+		UUID: u.UUID, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName,
+		IsStaff: u.IsStaff, IsActive: u.IsActive, IsEmailVerified: u.IsEmailVerified,
+		HasPassword: u.PasswordHash != "", DateJoined: u.CreatedAt.Format(time.RFC3339),
+		Organizations: make([]meMembership, 0, len(p.Memberships)),
 	}
 	if s != nil {
-		out["sensitive_session_expires_at"] = s.CreatedAt.Add(sensitiveActionAge).UTC().Format(time.RFC3339)
+		at := s.CreatedAt.Add(sensitiveActionAge).UTC().Format(time.RFC3339)
+		out.SensitiveSessionExpiresAt = &at
 	}
-	if p.Organization != nil {
-		org := map[string]any{"id": p.Organization.ID, "name": p.Organization.Name, "enforce_2fa": p.Organization.Enforce2FA,
-			"members_can_use_personal_api_keys": p.Organization.MembersCanUsePersonalAPIKeys, "session_cookie_age": p.Organization.SessionCookieAge}
+	if o := p.Organization; o != nil {
+		out.Organization = &meOrganization{ID: o.ID, Name: o.Name, Enforce2FA: o.Enforce2FA,
+			MembersCanUsePersonalAPIKeys: o.MembersCanUsePersonalAPIKeys, SessionCookieAge: o.SessionCookieAge}
 		if p.Membership != nil {
-			org["membership_level"] = int(p.Membership.Level)
+			level := int(p.Membership.Level)
+			out.Organization.MembershipLevel = &level
 		}
-		out["organization"] = org
 	}
-	if p.Project != nil {
-		out["team"] = map[string]any{"id": p.Project.ID, "name": p.Project.Name, "api_token": p.Project.APIToken, "organization": p.Project.OrganizationID}
+	if t := p.Project; t != nil {
+		out.Team = &meTeam{ID: t.ID, Name: t.Name, APIToken: t.APIToken, Organization: t.OrganizationID}
 	}
-	orgs := []map[string]any{}
 	for _, m := range p.Memberships {
-		orgs = append(orgs, map[string]any{"id": m.OrganizationID, "membership_level": int(m.Level)})
+		out.Organizations = append(out.Organizations, meMembership{ID: m.OrganizationID, MembershipLevel: int(m.Level)})
 	}
-	out["organizations"] = orgs
 	return out
 }
 

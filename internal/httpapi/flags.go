@@ -299,9 +299,18 @@ func definitionJSON(f *gatehouse.FeatureFlag) map[string]any {
 	}
 }
 
+// localEvalDoc is an encoded local-evaluation answer and its ETag.
+type localEvalDoc struct {
+	body []byte
+	etag string
+}
+
 // handleLocalEvaluation serves the flag definitions server SDKs evaluate
-// locally, with an ETag so that an unchanged set costs a 304.
+// locally, with an ETag so that an unchanged set costs a 304. Requests
+// authenticated by a key reuse the document encoded under the same auth
+// generation (flags are part of it), so the hot path encodes nothing.
 func handleLocalEvaluation(d Deps) http.Handler {
+	var docs gatehouse.GenerationCache[int64, localEvalDoc]
 	return withSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if tok, ok := bearerToken(r); ok && strings.HasPrefix(tok, gatehouse.PrefixProjectSecret) && authFrom(r.Context()) == nil {
 			r = r.WithContext(gatehouse.WithAuthGeneration(r.Context(), d.AuthGeneration))
@@ -312,34 +321,44 @@ func handleLocalEvaluation(d Deps) http.Handler {
 			writeError(&challengeWriter{ResponseWriter: w, challenge: "Bearer"}, r, d.Logger, err)
 			return
 		}
-		defs, err := d.Flags.Definitions(r.Context(), projectID)
-		if err != nil {
-			d.Logger.Error("local evaluation failed", "error", err.Error())
-			writeJSON(w, http.StatusInternalServerError, map[string]string{"type": "server_error", "code": "unexpected_error", "detail": "An unexpected error occurred"})
-			return
+		doc, ok := docs.Get(r.Context(), projectID)
+		if !ok {
+			defs, err := d.Flags.Definitions(r.Context(), projectID)
+			if err != nil {
+				d.Logger.Error("local evaluation failed", "error", err.Error())
+				writeJSON(w, http.StatusInternalServerError, map[string]string{"type": "server_error", "code": "unexpected_error", "detail": "An unexpected error occurred"})
+				return
+			}
+			doc = encodeLocalEval(defs)
+			docs.Put(r.Context(), projectID, doc)
 		}
-		list := make([]map[string]any, len(defs))
-		for i := range defs {
-			list[i] = definitionJSON(&defs[i])
-		}
-		var buf bytes.Buffer
-		enc := json.NewEncoder(&buf)
-		enc.SetEscapeHTML(false)
-		enc.Encode(map[string]any{"flags": list, "group_type_mapping": map[string]string{}, "cohorts": map[string]any{}})
-		sum := sha256.Sum256(buf.Bytes())
-		etag := `"` + hex.EncodeToString(sum[:16]) + `"`
 		h := w.Header()
-		h.Set("ETag", etag)
+		h.Set("ETag", doc.etag)
 		h.Set("Cache-Control", "private, no-cache")
 		h.Add("Vary", "Authorization")
-		if etagMatches(r.Header.Get("If-None-Match"), etag) {
+		if etagMatches(r.Header.Get("If-None-Match"), doc.etag) {
 			w.WriteHeader(http.StatusNotModified)
 			return
 		}
 		h.Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusOK)
-		w.Write(buf.Bytes())
+		w.Write(doc.body)
 	}))
+}
+
+// encodeLocalEval encodes the local-evaluation answer for defs and its
+// ETag, a digest of the bytes.
+func encodeLocalEval(defs []gatehouse.FeatureFlag) localEvalDoc {
+	list := make([]map[string]any, len(defs))
+	for i := range defs {
+		list[i] = definitionJSON(&defs[i])
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.Encode(map[string]any{"flags": list, "group_type_mapping": map[string]string{}, "cohorts": map[string]any{}})
+	sum := sha256.Sum256(buf.Bytes())
+	return localEvalDoc{body: buf.Bytes(), etag: `"` + hex.EncodeToString(sum[:16]) + `"`}
 }
 
 // challengeWriter sets its WWW-Authenticate value when the status is

@@ -495,7 +495,7 @@ func ssoSession(s *gatehouse.Session) bool {
 }
 
 // twoFactorFields adds the user's 2FA state to a /api/users/@me answer.
-func twoFactorFields(r *http.Request, d Deps, u *gatehouse.User, out map[string]any) {
+func twoFactorFields(r *http.Request, d Deps, u *gatehouse.User, out *meBody) {
 	if d.TwoFactor == nil {
 		return
 	}
@@ -504,13 +504,13 @@ func twoFactorFields(r *http.Request, d Deps, u *gatehouse.User, out map[string]
 		d.Logger.LogAttrs(r.Context(), slog.LevelError, "reading 2FA state", slog.String("error", err.Error()))
 		return
 	}
-	out["is_2fa_enabled"] = has
+	out.Is2FAEnabled = has
 	if d.Passkeys != nil {
 		on, err := d.Passkeys.TwoFactorFlag(r.Context(), u.ID)
 		if err != nil {
 			d.Logger.LogAttrs(r.Context(), slog.LevelError, "reading passkey 2FA state", slog.String("error", err.Error()))
 			return
 		}
-		out["passkeys_enabled_for_2fa"] = on
+		out.PasskeysEnabledFor2FA = &on
 	}
 }
