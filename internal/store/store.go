@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -60,6 +61,9 @@ type Store struct {
 
 	// events group-commits event inserts on SQLite; nil on PostgreSQL.
 	events *eventCommitter
+	// wal tells, on SQLite, whether anything has committed since the auth
+	// generation was last read (walwatch.go); nil on PostgreSQL.
+	wal *walWatch
 }
 
 // Open connects to the database named by opts. It does not migrate: call
@@ -109,6 +113,11 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, err
 	}
 	s.events = newEventCommitter(s)
+	if w, err := openWalWatch(ctx, path); err == nil {
+		s.wal = w
+	} else {
+		slog.Warn("store: the auth generation will be read from the database on every key request", "reason", err.Error())
+	}
 	return s, nil
 }
 
@@ -157,6 +166,9 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) Close() error {
 	if s.events != nil {
 		s.events.close()
+	}
+	if s.wal != nil {
+		s.wal.close()
 	}
 	err := s.write.Close()
 	if s.read != s.write {
@@ -234,6 +246,13 @@ func (s *Store) DB() *sql.DB { return s.write.DB }
 // AuthGeneration is the counter that every change to authentication state
 // moves (migration 0015): see gatehouse.GenerationSource.
 func (s *Store) AuthGeneration(ctx context.Context) (int64, error) {
+	if s.wal != nil {
+		return s.wal.generation(ctx, s.readAuthGeneration)
+	}
+	return s.readAuthGeneration(ctx)
+}
+
+func (s *Store) readAuthGeneration(ctx context.Context) (int64, error) {
 	var v int64
 	err := s.read.QueryRowContext(ctx, `SELECT value FROM auth_generation WHERE id = 1`).Scan(&v)
 	return v, mapErr(err)

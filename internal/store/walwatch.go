@@ -1,0 +1,121 @@
+//go:build unix
+
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"sync/atomic"
+	"syscall"
+	"unsafe"
+)
+
+// A SQLite database in WAL mode keeps, at the start of its "-shm" file,
+// the WAL-index header: the newest committed state of the WAL (last frame,
+// its checksum, the WAL's salts) behind a checksum, written twice by every
+// commit before the commit returns (the second copy first, the first copy
+// last), by whichever process commits. Readers compare the two copies to
+// know they read a whole header; SQLite's own readers do exactly that
+// before each read transaction.
+//
+// walWatch maps that header read-only, so the store can tell "nothing was
+// committed since I last looked" without starting a read transaction: the
+// header of two moments is identical only if no transaction committed in
+// between (every commit appends frames and so moves the last frame and its
+// checksum; a WAL restart changes the salts). AuthGeneration uses it to
+// answer from memory while the database is unchanged, and reads the
+// counter whenever anything at all has committed since.
+//
+// The mapping stays valid because the store holds a connection open for
+// the watcher's lifetime: SQLite truncates or deletes the -shm file only
+// when the last connection to the database, in any process, closes or the
+// first one opens.
+type walWatch struct {
+	hold *sql.DB // one connection of its own, keeping the -shm file in place
+	mem  []byte  // the first page of the -shm file, mapped shared
+
+	known atomic.Pointer[walKnown]
+}
+
+// walHeaderSize is the size of one copy of the WAL-index header.
+const walHeaderSize = 48
+
+type walHeader [walHeaderSize / 4]uint32
+
+type walKnown struct {
+	hdr walHeader
+	gen int64
+}
+
+// openWalWatch maps the -shm file of the SQLite database at path, which
+// must be in WAL mode.
+func openWalWatch(ctx context.Context, path string) (*walWatch, error) {
+	hold, err := openSQLite(path, 1)
+	if err != nil {
+		return nil, err
+	}
+	// A read makes sure the -shm file exists and is initialised.
+	var one int
+	if err := hold.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		hold.Close()
+		return nil, err
+	}
+	f, err := os.Open(path + "-shm")
+	if err != nil {
+		hold.Close()
+		return nil, err
+	}
+	defer f.Close()
+	mem, err := syscall.Mmap(int(f.Fd()), 0, os.Getpagesize(), syscall.PROT_READ, syscall.MAP_SHARED)
+	if err != nil {
+		hold.Close()
+		return nil, fmt.Errorf("store: mapping the WAL index: %w", err)
+	}
+	w := &walWatch{hold: hold, mem: mem}
+	if _, ok := w.header(); !ok {
+		w.close()
+		return nil, fmt.Errorf("store: the WAL index header is not readable")
+	}
+	return w, nil
+}
+
+// header reads the WAL-index header; ok is false when its two copies
+// differ (a commit is writing it) or it is not initialised, and then the
+// caller must ask the database.
+func (w *walWatch) header() (h walHeader, ok bool) {
+	base := unsafe.Pointer(unsafe.SliceData(w.mem))
+	var second walHeader
+	for i := range h {
+		h[i] = atomic.LoadUint32((*uint32)(unsafe.Add(base, 4*i)))
+	}
+	for i := range second {
+		second[i] = atomic.LoadUint32((*uint32)(unsafe.Add(base, walHeaderSize+4*i)))
+	}
+	// isInit is the byte after iVersion, unused and iChange.
+	isInit := (*[walHeaderSize]byte)(unsafe.Pointer(&h))[12]
+	return h, h == second && isInit == 1
+}
+
+// generation answers read from memory while nothing has committed since
+// the last read, else reads it with read and remembers it.
+func (w *walWatch) generation(ctx context.Context, read func(context.Context) (int64, error)) (int64, error) {
+	h, ok := w.header()
+	if k := w.known.Load(); ok && k != nil && k.hdr == h {
+		return k.gen, nil
+	}
+	// The header is read before the counter: a commit between the two
+	// leaves a newer counter under an older header, which only costs a
+	// read next time.
+	gen, err := read(ctx)
+	if err == nil && ok {
+		w.known.Store(&walKnown{hdr: h, gen: gen})
+	}
+	return gen, err
+}
+
+func (w *walWatch) close() {
+	syscall.Munmap(w.mem)
+	w.hold.Close()
+}
