@@ -18,6 +18,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/cookies"
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi"
+	"github.com/gatehouse-auth/gatehouse/internal/logbuf"
 	"github.com/gatehouse-auth/gatehouse/internal/mail"
 	"github.com/gatehouse-auth/gatehouse/internal/netguard"
 	"github.com/gatehouse-auth/gatehouse/internal/password"
@@ -64,10 +65,14 @@ func loadConfig(name string, args []string, stderr io.Writer, withAddr bool, ext
 }
 
 func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	return slog.New(newLogHandler(cfg, w))
+}
+
+func newLogHandler(cfg *config.Config, w io.Writer) slog.Handler {
 	if cfg.Debug {
-		return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		return slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug})
 	}
-	return slog.New(slog.NewJSONHandler(w, nil))
+	return slog.NewJSONHandler(w, nil)
 }
 
 // openStore opens and migrates the configured database.
@@ -92,7 +97,11 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	logger := newLogger(cfg, stderr)
+	// The server logs a line per request: they are queued and written
+	// off the request path; warnings and errors are written at once.
+	logOut := logbuf.New(stderr)
+	defer logOut.Close()
+	logger := slog.New(logbuf.Handler(newLogHandler(cfg, logOut), logOut))
 	keyring, keyWarnings, err := secretkey.Resolve(secretkey.Settings{
 		Key: cfg.SecretKey, Fallbacks: cfg.SecretKeyFallbacks, Development: cfg.Debug || cfg.Test, DataDir: cfg.DataDir,
 	})
