@@ -106,13 +106,17 @@ func stripTrailingSlash(next http.Handler) http.Handler {
 	})
 }
 
-// securityHeaders adds the headers every response carries.
+// securityHeaders adds the headers every response carries. The values
+// are shared slices (len == cap, so an Add copies before appending) set
+// directly under their canonical names: three allocations fewer on every
+// request.
 func securityHeaders(next http.Handler) http.Handler {
+	nosniff, sameOrigin, sameOriginRef := []string{"nosniff"}, []string{"SAMEORIGIN"}, []string{"same-origin"}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "SAMEORIGIN")
-		h.Set("Referrer-Policy", "same-origin")
+		h["X-Content-Type-Options"] = nosniff[:1:1]
+		h["X-Frame-Options"] = sameOrigin[:1:1]
+		h["Referrer-Policy"] = sameOriginRef[:1:1]
 		next.ServeHTTP(w, r)
 	})
 }

@@ -126,7 +126,7 @@ func Middleware(next http.Handler) http.Handler {
 		}
 		route := routeLabel(slot.pattern)
 		method := bounded(r.Method, knownMethods...)
-		httpRequests.Inc(route, method, strconv.Itoa(code))
+		httpRequests.Inc(route, method, statusLabel(code))
 		httpDuration.Observe(time.Since(start).Seconds(), route, method)
 		if code == http.StatusTooManyRequests {
 			httpThrottled.Inc(route)
@@ -143,6 +143,21 @@ func Route(mux http.Handler) http.Handler {
 			slot.pattern = r.Pattern
 		}
 	})
+}
+
+// statusLabels are the status codes as label values, made once.
+var statusLabels = func() (t [600]string) {
+	for i := range t {
+		t[i] = strconv.Itoa(i)
+	}
+	return t
+}()
+
+func statusLabel(code int) string {
+	if code >= 0 && code < len(statusLabels) {
+		return statusLabels[code]
+	}
+	return strconv.Itoa(code)
 }
 
 // routeLabel is the pattern without its method ("POST /api/login" →

@@ -77,6 +77,7 @@ type CounterVec struct {
 	mu         sync.Mutex
 	values     map[string]float64 // key: encoded label pairs
 	order      []string
+	keys       seriesKeys
 }
 
 // NewCounterVec registers a counter family. Its name should end in _total.
@@ -99,8 +100,8 @@ func (c *CounterVec) Add(v float64, values ...string) {
 	if v < 0 {
 		panic("metrics: counter " + c.name + " cannot decrease")
 	}
-	key := encodeLabels(c.name, c.labels, values)
 	c.mu.Lock()
+	key := c.keys.key(c.name, c.labels, values)
 	if _, ok := c.values[key]; !ok {
 		c.order = append(c.order, key)
 	}
@@ -134,6 +135,7 @@ type HistogramVec struct {
 	mu         sync.Mutex
 	series     map[string]*histogram
 	order      []string
+	keys       seriesKeys
 }
 
 type histogram struct {
@@ -155,9 +157,9 @@ func (r *Registry) NewHistogramVec(name, help string, buckets []float64, labels 
 
 // Observe records one value in the series with these label values.
 func (h *HistogramVec) Observe(v float64, values ...string) {
-	key := encodeLabels(h.name, h.labels, values)
 	i, _ := slices.BinarySearch(h.buckets, v) // first bound >= v
 	h.mu.Lock()
+	key := h.keys.key(h.name, h.labels, values)
 	s, ok := h.series[key]
 	if !ok {
 		s = &histogram{counts: make([]uint64, len(h.buckets)+1)}
@@ -241,6 +243,42 @@ func (g *infoGauge) write(w *bufio.Writer) {
 
 func header(w *bufio.Writer, name, help, typ string) {
 	fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n", name, escapeHelp(help), name, typ)
+}
+
+// seriesKeys remembers the encoded key of each combination of label values
+// a family has seen, so that counting a known series allocates nothing:
+// the HTTP middleware counts every request.
+type seriesKeys struct {
+	m map[labelValues]string
+}
+
+// maxFastLabels is the most labels a family may have for its keys to be
+// remembered; families with more encode their key every time.
+const maxFastLabels = 4
+
+// maxRememberedSeries bounds the memory of one family's keys.
+const maxRememberedSeries = 10_000
+
+type labelValues [maxFastLabels]string
+
+// key returns the encoded key for values; the family's lock is held.
+func (k *seriesKeys) key(metric string, names, values []string) string {
+	if len(values) > maxFastLabels || len(names) != len(values) {
+		return encodeLabels(metric, names, values)
+	}
+	var lv labelValues
+	copy(lv[:], values)
+	if s, ok := k.m[lv]; ok {
+		return s
+	}
+	s := encodeLabels(metric, names, values)
+	if k.m == nil {
+		k.m = map[labelValues]string{}
+	}
+	if len(k.m) < maxRememberedSeries {
+		k.m[lv] = s
+	}
+	return s
 }
 
 // encodeLabels renders name="value" pairs, escaped, comma-separated.
