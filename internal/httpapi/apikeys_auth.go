@@ -7,8 +7,8 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/metrics"
@@ -65,9 +65,28 @@ func routeOf(r *http.Request) keyRoute {
 	return keyRoutes[r.Pattern]
 }
 
-// bearerPattern is PostHog's Authorization header form, "Bearer" being
-// case-sensitive.
-var bearerPattern = regexp.MustCompile(`^Bearer\s+(\S.+)$`)
+// bearerCredential parses PostHog's Authorization header form,
+// `^Bearer\s+(\S.+)$` ("Bearer" being case-sensitive), without a regular
+// expression: every key-authenticated request parses it. The credential
+// is returned with surrounding white space trimmed.
+func bearerCredential(h string) (string, bool) {
+	rest, ok := strings.CutPrefix(h, "Bearer")
+	if !ok || rest == "" || !isRegexpSpace(rest[0]) {
+		return "", false
+	}
+	rest = strings.TrimLeft(rest, regexpSpaces)
+	// \S.+ : a character that is not \s, then at least one more, none of
+	// them a newline (which "." does not match).
+	if utf8.RuneCountInString(rest) < 2 || strings.IndexByte(rest, '\n') >= 0 {
+		return "", false
+	}
+	return strings.TrimSpace(rest), true
+}
+
+// regexpSpaces is RE2's \s.
+const regexpSpaces = "\t\n\f\r "
+
+func isRegexpSpace(c byte) bool { return strings.IndexByte(regexpSpaces, c) >= 0 }
 
 // personalAPIKeyFrom finds the personal API key a request carries: the
 // Authorization header, else a personal_api_key field in the body, else in
@@ -77,8 +96,7 @@ var bearerPattern = regexp.MustCompile(`^Bearer\s+(\S.+)$`)
 // handler.
 func personalAPIKeyFrom(r *http.Request) (string, gatehouse.KeyTransport, bool) {
 	if h := r.Header.Get("Authorization"); h != "" {
-		if m := bearerPattern.FindStringSubmatch(h); m != nil {
-			tok := strings.TrimSpace(m[1])
+		if tok, ok := bearerCredential(h); ok {
 			if !strings.HasPrefix(tok, "pha_") && !strings.HasPrefix(tok, gatehouse.PrefixProjectSecret) {
 				return tok, gatehouse.KeyInHeader, true
 			}

@@ -217,11 +217,7 @@ func handleFlagDelete(d Deps) func(http.ResponseWriter, *http.Request, *authInfo
 
 // bearerToken is the token of an "Authorization: Bearer …" header.
 func bearerToken(r *http.Request) (string, bool) {
-	m := bearerPattern.FindStringSubmatch(r.Header.Get("Authorization"))
-	if m == nil {
-		return "", false
-	}
-	return strings.TrimSpace(m[1]), true
+	return bearerCredential(r.Header.Get("Authorization"))
 }
 
 func errWrongProject() error {
