@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -64,6 +66,22 @@ func loadConfig(name string, args []string, stderr io.Writer, withAddr bool, ext
 	return cfg, nil
 }
 
+// serveGCPercent is the server's GOGC unless the environment sets one.
+// Gatehouse keeps little live heap (tens of MB: caches, sessions in
+// flight) and allocates a few KB per request, so with Go's default of 100
+// the collector runs dozens of times a second under load. At 400 it runs
+// a quarter as often for a heap a few tens of MB larger: measured here,
+// about a fifth less CPU per key-authenticated request. Argon2id's
+// memory is not on the Go heap and is unaffected.
+const serveGCPercent = 400
+
+// setGCDefault applies serveGCPercent when GOGC is not set.
+func setGCDefault(getenv func(string) string) {
+	if getenv("GOGC") == "" {
+		debug.SetGCPercent(serveGCPercent)
+	}
+}
+
 func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	return slog.New(newLogHandler(cfg, w))
 }
@@ -97,6 +115,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	setGCDefault(os.Getenv)
 	// The server logs a line per request: they are queued and written
 	// off the request path; warnings and errors are written at once.
 	logOut := logbuf.New(stderr)
