@@ -607,3 +607,70 @@ func FuzzBearerCredentialMatchesThePattern(f *testing.F) {
 		}
 	})
 }
+
+// A key-authenticated GET /api/users/@me is served from the answer encoded
+// under the current auth generation; every change to what it shows must
+// appear on the very next request: names, 2FA, the organization's
+// settings, and the key's own revocation.
+func TestKeyMeAnswerFollowsEveryChange(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := newTestServer(t, engine, serverOptions{})
+		b := ownerBrowser(t, ts)
+		key := mustKey(t, b, "user:read")
+		me := func() map[string]any {
+			t.Helper()
+			resp, body := keyRequest(t, ts, "GET", "/api/users/@me/", key, "")
+			if resp.StatusCode != 200 {
+				t.Fatalf("@me: %d %v", resp.StatusCode, body)
+			}
+			return body
+		}
+		first := me()
+		if again := me(); fmt.Sprint(again) != fmt.Sprint(first) {
+			t.Fatalf("two reads with nothing changed differ:\n%v\n%v", first, again)
+		}
+
+		if resp, body := b.send("PATCH", "/api/users/@me/", `{"first_name":"Grace"}`, true); resp.StatusCode != 200 {
+			t.Fatalf("rename: %d %v", resp.StatusCode, body)
+		}
+		if got := me()["first_name"]; got != "Grace" {
+			t.Fatalf("after a rename the key sees first_name %v", got)
+		}
+
+		enableTOTP(t, b, time.Now())
+		if got := me()["is_2fa_enabled"]; got != true {
+			t.Fatalf("after enabling TOTP the key sees is_2fa_enabled %v", got)
+		}
+
+		if resp, body := b.send("PATCH", "/api/organizations/@current/", `{"session_cookie_age":7200}`, true); resp.StatusCode != 200 {
+			t.Fatalf("organization change: %d %v", resp.StatusCode, body)
+		}
+		if org, _ := me()["organization"].(map[string]any); org["session_cookie_age"] != float64(7200) {
+			t.Fatalf("after the organization change the key sees %v", org)
+		}
+
+		list := createKeyList(t, b)
+		for _, k := range list {
+			if resp, _ := b.send("DELETE", "/api/personal_api_keys/"+k+"/", "", true); resp.StatusCode != 204 {
+				t.Fatalf("deleting key %s: %d", k, resp.StatusCode)
+			}
+		}
+		if resp, body := keyRequest(t, ts, "GET", "/api/users/@me/", key, ""); resp.StatusCode != 401 {
+			t.Fatalf("a deleted key still reads @me: %d %v", resp.StatusCode, body)
+		}
+	})
+}
+
+// createKeyList is the ids of b's personal API keys.
+func createKeyList(t *testing.T, b *browser) []string {
+	t.Helper()
+	code, items := b.list("/api/personal_api_keys/")
+	if code != 200 {
+		t.Fatalf("listing keys: %d", code)
+	}
+	var ids []string
+	for _, it := range items {
+		ids = append(ids, it["id"].(string))
+	}
+	return ids
+}

@@ -494,23 +494,25 @@ func ssoSession(s *gatehouse.Session) bool {
 	return true
 }
 
-// twoFactorFields adds the user's 2FA state to a /api/users/@me answer.
-func twoFactorFields(r *http.Request, d Deps, u *gatehouse.User, out *meBody) {
+// twoFactorFields adds the user's 2FA state to a /api/users/@me answer;
+// false when it could not be read (the answer then omits it).
+func twoFactorFields(r *http.Request, d Deps, u *gatehouse.User, out *meBody) bool {
 	if d.TwoFactor == nil {
-		return
+		return true
 	}
 	has, err := d.TwoFactor.IsEnabled(r.Context(), u.ID)
 	if err != nil {
 		d.Logger.LogAttrs(r.Context(), slog.LevelError, "reading 2FA state", slog.String("error", err.Error()))
-		return
+		return false
 	}
 	out.Is2FAEnabled = has
 	if d.Passkeys != nil {
 		on, err := d.Passkeys.TwoFactorFlag(r.Context(), u.ID)
 		if err != nil {
 			d.Logger.LogAttrs(r.Context(), slog.LevelError, "reading passkey 2FA state", slog.String("error", err.Error()))
-			return
+			return false
 		}
 		out.PasskeysEnabledFor2FA = &on
 	}
+	return true
 }
