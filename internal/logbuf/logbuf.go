@@ -1,10 +1,10 @@
 // Package logbuf takes log output off the request path: the server writes
 // a line per request, and a write system call for each costs a busy
 // instance more than the rest of a key-authenticated request. A Writer
-// queues lines in memory and a goroutine of its own writes them out,
-// as soon as it can and many at a time, so lines reach the output
-// microseconds later and in their order. Warnings and errors are written
-// through at once (Handler), and Close writes whatever is queued.
+// queues lines in memory and a goroutine of its own writes them out many
+// at a time, so lines reach the output a few milliseconds later at most,
+// in their order. Warnings and errors are written through at once
+// (Handler), and Close writes whatever is queued.
 package logbuf
 
 import (
@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"time"
 )
 
 // maxQueued bounds the queue: past it a writer waits for the output, as an
@@ -29,9 +30,19 @@ type Writer struct {
 	writing bool          // the goroutine is writing a batch
 	room    *sync.Cond    // signalled when a batch has been written
 	wake    chan struct{} // capacity 1: there is something to write
+	urgent  bool          // a Flush is waiting: write without lingering
 	closed  bool
 	done    chan struct{}
 }
+
+// linger is how long the writing goroutine waits, once woken, for more
+// lines before writing fewer than lingerBytes: under load a write system
+// call then carries a hundred lines rather than a handful, and a line
+// reaches the output at most this much later.
+const (
+	linger      = 2 * time.Millisecond
+	lingerBytes = 64 << 10
+)
 
 // New starts a Writer on out. Close it to stop its goroutine.
 func New(out io.Writer) *Writer {
@@ -63,6 +74,7 @@ func (w *Writer) Flush() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for (len(w.queued) > 0 || w.writing) && !w.closed {
+		w.urgent = true
 		w.signal()
 		w.room.Wait()
 	}
@@ -102,6 +114,13 @@ func (w *Writer) run() {
 				w.mu.Unlock()
 				break
 			}
+			if !w.urgent && !w.closed && len(w.queued) < lingerBytes {
+				// Let a busy server's lines gather into one write.
+				w.mu.Unlock()
+				time.Sleep(linger)
+				w.mu.Lock()
+			}
+			w.urgent = false
 			batch := w.queued
 			w.queued, w.spare = w.spare[:0], nil
 			w.writing = true
