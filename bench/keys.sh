@@ -67,6 +67,9 @@ start_gatehouse() {
 }
 
 load() { # label url header: one JSON line like loadgen's
+  # Two seconds of warm-up first (connections to the database, prepared
+  # statements, caches), not counted; the same for every target.
+  wrk -t1 -c "$conns" -d 2s -H "$3" "$2" >/dev/null
   wrk -t1 -c "$conns" -d "${secs}s" --latency -H "$3" "$2" | python3 -c '
 import json, re, sys
 text = sys.stdin.read()
