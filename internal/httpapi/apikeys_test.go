@@ -649,8 +649,7 @@ func TestKeyMeAnswerFollowsEveryChange(t *testing.T) {
 			t.Fatalf("after the organization change the key sees %v", org)
 		}
 
-		list := createKeyList(t, b)
-		for _, k := range list {
+		for _, k := range keyIDs(t, b) {
 			if resp, _ := b.send("DELETE", "/api/personal_api_keys/"+k+"/", "", true); resp.StatusCode != 204 {
 				t.Fatalf("deleting key %s: %d", k, resp.StatusCode)
 			}
@@ -661,8 +660,8 @@ func TestKeyMeAnswerFollowsEveryChange(t *testing.T) {
 	})
 }
 
-// createKeyList is the ids of b's personal API keys.
-func createKeyList(t *testing.T, b *browser) []string {
+// keyIDs is the ids of b's personal API keys.
+func keyIDs(t *testing.T, b *browser) []string {
 	t.Helper()
 	code, items := b.list("/api/personal_api_keys/")
 	if code != 200 {

@@ -75,14 +75,10 @@ func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 
 // writeJSON writes v as a JSON response.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	enc.Encode(v)
+	writeJSONBytes(w, status, encodeJSON(v))
 }
 
-// encodeJSON is v as writeJSON writes it.
+// encodeJSON is v as the API writes it: no HTML escaping, a final newline.
 func encodeJSON(v any) []byte {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)

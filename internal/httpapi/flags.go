@@ -349,12 +349,9 @@ func encodeLocalEval(defs []gatehouse.FeatureFlag) localEvalDoc {
 	for i := range defs {
 		list[i] = definitionJSON(&defs[i])
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.Encode(map[string]any{"flags": list, "group_type_mapping": map[string]string{}, "cohorts": map[string]any{}})
-	sum := sha256.Sum256(buf.Bytes())
-	return localEvalDoc{body: buf.Bytes(), etag: `"` + hex.EncodeToString(sum[:16]) + `"`}
+	body := encodeJSON(map[string]any{"flags": list, "group_type_mapping": map[string]string{}, "cohorts": map[string]any{}})
+	sum := sha256.Sum256(body)
+	return localEvalDoc{body: body, etag: `"` + hex.EncodeToString(sum[:16]) + `"`}
 }
 
 // challengeWriter sets its WWW-Authenticate value when the status is
