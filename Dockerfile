@@ -14,9 +14,9 @@
 # serves) and GET /_readyz (readiness: the database answers). Metrics are off
 # unless METRICS_ADDR is set (e.g. 0.0.0.0:9102); never publish that port.
 #
-# For reproducible builds pin the builder by digest (golang:1.26.8-bookworm@sha256:…).
+# For reproducible builds pin the builder by digest (golang:1.26.10-bookworm@sha256:…).
 
-ARG GO_VERSION=1.26.8
+ARG GO_VERSION=1.26.10
 
 FROM golang:${GO_VERSION}-bookworm AS build
 WORKDIR /src

@@ -1,6 +1,6 @@
 module github.com/gatehouse-auth/gatehouse
 
-go 1.26.8
+go 1.26.10
 
 require (
 	github.com/chromedp/chromedp v0.23.0

@@ -8,6 +8,7 @@
 # PostgreSQL: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test);
 # a schema gh_bench is created in it and dropped afterwards. Set BENCH_SKIP_POSTGRES=1 to skip it.
 set -euo pipefail
+export GOTOOLCHAIN=${GOTOOLCHAIN:-go1.26.10}
 cd "$(dirname "$0")/.."
 secs=${1:-10}
 conns=${2:-32}

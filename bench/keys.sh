@@ -13,6 +13,7 @@
 # a schema gh_bench_keys is created in it and dropped afterwards. Set
 # BENCH_SKIP_POSTGRES=1 to skip it.
 set -euo pipefail
+export GOTOOLCHAIN=${GOTOOLCHAIN:-go1.26.10}
 cd "$(dirname "$0")/.."
 secs=${1:-10}
 conns=${2:-32}

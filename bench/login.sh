@@ -10,6 +10,7 @@
 #
 #   bash bench/login.sh [seconds per phase, default 10] [connections for (a), default 4] [connections for (b), default 500]
 set -euo pipefail
+export GOTOOLCHAIN=${GOTOOLCHAIN:-go1.26.10}
 cd "$(dirname "$0")/.."
 secs=${1:-10}
 conns=${2:-4}
