@@ -35,7 +35,8 @@ import (
 // gatehouse_migrations under its name without the engine part
 // (NNNN_name.sql); databases migrated when each engine had a directory of
 // its own recorded the same versions and names, so they see nothing new.
-// Never edit an applied step: add the next one.
+// Never change what an applied step does (its comments may change): add
+// the next one.
 //
 //go:embed migrations/*.sql
 var migrationFiles embed.FS

@@ -1,4 +1,4 @@
--- Organization domains (SPEC B.10.1): claimed email domains, verified by a
+-- Organization domains (docs/posthog-compat.md#organization-domains): claimed email domains, verified by a
 -- DNS TXT challenge, that can enforce a sign-in method, provision accounts
 -- just in time and carry a SAML identity provider. A domain belongs to at
 -- most one organization. Times are unix milliseconds.

@@ -1,4 +1,4 @@
--- Social sign-in links (SPEC B.9): a user's identity at a provider
+-- Social sign-in links (docs/posthog-compat.md#social-login): a user's identity at a provider
 -- (google-oauth2, github, gitlab, a custom provider, or saml). One identity
 -- (provider, uid) belongs to one user. created_at is unix milliseconds.
 CREATE TABLE social_links (

@@ -1,7 +1,7 @@
--- SAML service provider per organization domain (SPEC B.10.6): whether the
+-- SAML service provider per organization domain (docs/posthog-compat.md#saml): whether the
 -- domain accepts IdP-initiated logins (off by default: only responses to
 -- our own AuthnRequests are accepted), and the admin's attribute-name
--- overrides on top of B.10.6's defaults (JSON: field -> list of names).
+-- overrides on top of the defaults of docs/posthog-compat.md#saml (JSON: field -> list of names).
 ALTER TABLE organization_domains ADD COLUMN saml_allow_idp_initiated BOOLEAN NOT NULL DEFAULT FALSE;
 ALTER TABLE organization_domains ADD COLUMN saml_attribute_mapping TEXT NOT NULL DEFAULT '';
 
