@@ -16,7 +16,7 @@ const (
 	ProviderOAuth2 = "oauth2" // plain OAuth2 with an OIDC-style userinfo endpoint
 )
 
-// SocialProvider is one configured social login backend (SPEC A.5, B.9.1).
+// SocialProvider is one configured social login backend (docs/posthog-compat.md#social-login).
 // A provider is configured only when both its key and its secret are set.
 type SocialProvider struct {
 	Name         string // backend name in /login/<name>/: google-oauth2, github, gitlab or a custom name

@@ -80,7 +80,7 @@ func TestValidateScopes(t *testing.T) {
 	}
 }
 
-// TestCheckKeyAccess covers every rule and message of SPEC B.5.6.
+// TestCheckKeyAccess covers every rule and message of docs/posthog-compat.md#api-key-scopes.
 func TestCheckKeyAccess(t *testing.T) {
 	org := &Organization{ID: "0190-org", Name: "Acme", MembersCanUsePersonalAPIKeys: true}
 	closed := &Organization{ID: "0190-org", Name: "Acme", MembersCanUsePersonalAPIKeys: false}

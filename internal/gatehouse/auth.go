@@ -48,7 +48,7 @@ type AuthService struct {
 	// email is configured.
 	RequireVerifiedEmail bool
 	// SSO refuses passwords for emails whose domain enforces another
-	// sign-in method (B.10.4); nil: no domain enforces anything.
+	// sign-in method (docs/posthog-compat.md#sso-enforcement); nil: no domain enforces anything.
 	SSO SSOPolicy
 	// SessionAge is the instance default lifetime (SESSION_COOKIE_AGE).
 	SessionAge time.Duration
@@ -87,7 +87,7 @@ type LoginResult struct {
 	// after signup, where the device is simply registered).
 	NewDevice bool
 	// Reauth is true when the request already carried a live session of
-	// the same user: a re-authentication (B.11.2), which renews the
+	// the same user: a re-authentication (docs/posthog-compat.md#re-authentication), which renews the
 	// session's login time but sends no new-device notice and asks for no
 	// email second factor.
 	Reauth bool
@@ -190,7 +190,7 @@ func (a *AuthService) fail(ctx context.Context, email, clientIP string) error {
 }
 
 // IsReauth reports whether previousKey is a live session of user: then a
-// new sign-in is a re-authentication (B.11.2), which sends no new-device
+// new sign-in is a re-authentication (docs/posthog-compat.md#re-authentication), which sends no new-device
 // notice and skips the email second factor.
 func (a *AuthService) IsReauth(ctx context.Context, user *User, previousKey string) bool {
 	if previousKey == "" || len(previousKey) > 128 {

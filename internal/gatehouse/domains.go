@@ -14,7 +14,7 @@ import (
 )
 
 // OrganizationDomain is an email domain an organization has claimed
-// (B.10.1). Once verified through DNS it can enforce a sign-in method on
+// (docs/posthog-compat.md#organization-domains). Once verified through DNS it can enforce a sign-in method on
 // everyone whose email is in it, provision accounts just in time, and
 // carry the SAML identity provider for it.
 type OrganizationDomain struct {
@@ -78,7 +78,7 @@ type DomainService struct {
 	Resolver TXTResolver
 	// ProviderConfigured reports whether a social login backend is set up
 	// on this instance; enforcement of an unconfigured provider is ignored
-	// (B.10.4) so nobody is locked out. nil: none is.
+	// (docs/posthog-compat.md#sso-enforcement) so nobody is locked out. nil: none is.
 	ProviderConfigured func(backend string) bool
 	Logger             *slog.Logger
 	Now                func() time.Time
@@ -316,7 +316,7 @@ func (s *DomainService) Verify(ctx context.Context, user *User, orgRef, id strin
 	return s.attempt(ctx, d)
 }
 
-// attempt runs the DNS check (B.10.2) and records its outcome: verified,
+// attempt runs the DNS check (docs/posthog-compat.md#organization-domains) and records its outcome: verified,
 // or the time of the failed retry.
 func (s *DomainService) attempt(ctx context.Context, d *OrganizationDomain) (*OrganizationDomain, error) {
 	now := s.now()
@@ -404,7 +404,7 @@ func (s *DomainService) verifiedDomainOf(ctx context.Context, email string) (*Or
 }
 
 // EnforcedProvider is the sign-in backend every account with this email
-// must use, or "" when none is enforced (B.10.4). Enforcement of SAML
+// must use, or "" when none is enforced (docs/posthog-compat.md#sso-enforcement). Enforcement of SAML
 // without a complete SAML configuration, or of a provider this instance
 // has not configured, is ignored with a warning rather than locking
 // everyone out.
@@ -426,7 +426,7 @@ func (s *DomainService) EnforcedProvider(ctx context.Context, email string) (str
 }
 
 // SAMLAvailable reports whether the email's verified domain has a SAML
-// identity provider configured (B.10.5).
+// identity provider configured (docs/posthog-compat.md#sso-enforcement).
 func (s *DomainService) SAMLAvailable(ctx context.Context, email string) (bool, error) {
 	d, err := s.verifiedDomainOf(ctx, email)
 	if err != nil || d == nil {

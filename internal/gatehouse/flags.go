@@ -63,7 +63,7 @@ type FlagStore interface {
 	// ProjectBySecretTokenHash finds the project whose primary or backup
 	// secret token has the hash (ErrNotFound otherwise).
 	ProjectBySecretTokenHash(ctx context.Context, hash string) (*Project, error)
-	// ProjectSecretAPIKeyByHash finds a project secret API key (B.6.3) by
+	// ProjectSecretAPIKeyByHash finds a project secret API key (docs/posthog-compat.md#project-secret-api-keys) by
 	// the hash of its value.
 	ProjectSecretAPIKeyByHash(ctx context.Context, hash string) (*ProjectSecretAPIKey, error)
 	// TouchProjectSecretAPIKey records a use of the key.
@@ -288,7 +288,7 @@ func (s *FlagService) ProjectBySecret(ctx context.Context, secret Secret) (*Proj
 	return p, nil
 }
 
-// projectBySecretAPIKey resolves a project secret API key (B.6.3) that
+// projectBySecretAPIKey resolves a project secret API key (docs/posthog-compat.md#project-secret-api-keys) that
 // carries feature_flag:read, recording its use at most hourly.
 func (s *FlagService) projectBySecretAPIKey(ctx context.Context, hash string, invalid *Error) (*Project, error) {
 	k, err := s.Store.ProjectSecretAPIKeyByHash(ctx, hash)

@@ -19,7 +19,7 @@ import (
 	"github.com/google/uuid"
 )
 
-// Passkey numbers (SPEC B.8).
+// Passkey numbers (docs/posthog-compat.md#passkeys).
 const (
 	// PasskeyChallengeTTL is how long a WebAuthn challenge waits for its
 	// answer; it is also the timeout the browser is given.
@@ -45,7 +45,7 @@ const (
 )
 
 // passkeyAlgorithms are the only public-key algorithms offered and
-// accepted: ES512, ES256, EdDSA (B.8.1).
+// accepted: ES512, ES256, EdDSA (docs/posthog-compat.md#passkeys).
 var passkeyAlgorithms = []protocol.CredentialParameter{
 	{Type: protocol.PublicKeyCredentialType, Algorithm: webauthncose.AlgES512},
 	{Type: protocol.PublicKeyCredentialType, Algorithm: webauthncose.AlgES256},
@@ -162,7 +162,7 @@ type PasskeyService struct {
 }
 
 // PasskeyRelyingParty returns the RP ID and the one expected origin for
-// the site's URL (B.8.1): the host name, and scheme://host with the port
+// the site's URL (docs/posthog-compat.md#passkeys): the host name, and scheme://host with the port
 // unless it is 80 or 443.
 func PasskeyRelyingParty(site *url.URL) (rpID, origin string) {
 	if site == nil || site.Hostname() == "" {

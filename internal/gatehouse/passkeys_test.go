@@ -7,7 +7,7 @@ import (
 )
 
 // The RP ID is SITE_URL's host; the one expected origin keeps the port
-// unless it is 80 or 443 (B.8.1).
+// unless it is 80 or 443 (docs/posthog-compat.md#passkeys).
 func TestPasskeyRelyingParty(t *testing.T) {
 	for _, tc := range []struct{ site, rpID, origin string }{
 		{"https://gatehouse.example.com", "gatehouse.example.com", "https://gatehouse.example.com"},

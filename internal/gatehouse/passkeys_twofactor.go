@@ -7,7 +7,7 @@ import (
 	"github.com/go-webauthn/webauthn/protocol"
 )
 
-// Passkeys as the second login step (SPEC B.7.4): after a password login
+// Passkeys as the second login step (docs/posthog-compat.md#passkeys-as-second-factor): after a password login
 // answered 2fa_required, a user with passkeys_enabled_for_2fa may answer
 // with a passkey instead of a code.
 

@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// Password-reset numbers (SPEC A.3).
+// Password-reset numbers (docs/posthog-compat.md#password-reset).
 const (
 	// ResetTokenTTL is how long a reset link works.
 	ResetTokenTTL = 24 * time.Hour
@@ -114,7 +114,7 @@ func (s *ResetService) Request(ctx context.Context, email, clientIP string) erro
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("reset: finding user: %w", err)
 	}
-	// A domain that enforces SSO answers 400 sso_enforced (B.4.4), for
+	// A domain that enforces SSO answers 400 sso_enforced (docs/posthog-compat.md#password-reset), for
 	// known and unknown emails alike.
 	if err := checkSSO(ctx, s.SSO, email); err != nil {
 		return err

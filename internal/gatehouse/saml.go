@@ -9,7 +9,7 @@ import (
 )
 
 // SAMLOptions are a domain's SAML settings beyond PostHog's three IdP
-// fields (B.10.1): whether the IdP may start logins on its own, and which
+// fields (docs/posthog-compat.md#organization-domains): whether the IdP may start logins on its own, and which
 // attribute names carry each user field.
 type SAMLOptions struct {
 	// AllowIdPInitiated accepts responses that answer no AuthnRequest of
@@ -17,7 +17,7 @@ type SAMLOptions struct {
 	// be tied to the browser that presents them.
 	AllowIdPInitiated bool
 	// AttributeMapping lists, per field (SAMLAttributeFields), attribute
-	// names tried before B.10.6's defaults.
+	// names tried before the defaults of docs/posthog-compat.md#saml.
 	AttributeMapping map[string][]string
 }
 
@@ -25,7 +25,7 @@ type SAMLOptions struct {
 // to: uid and email are required, the names optional.
 var SAMLAttributeFields = []string{"uid", "email", "first_name", "last_name", "full_name"}
 
-// DefaultSAMLAttributes are B.10.6's attribute names per field, tried in
+// DefaultSAMLAttributes are the attribute names of docs/posthog-compat.md#saml per field, tried in
 // order; the first present one wins.
 var DefaultSAMLAttributes = map[string][]string{
 	"uid":        {"name_id", "NAME_ID", "nameId", "urn:oid:0.9.2342.19200300.100.1.1"},
@@ -140,7 +140,7 @@ func (s *SAMLAdmin) UpdateOptions(ctx context.Context, user *User, orgRef, id st
 }
 
 // RequireAdmin answers whether user administers the organization (the SP
-// metadata is for admins and owners only, B.10.6).
+// metadata is for admins and owners only, docs/posthog-compat.md#saml).
 func (s *SAMLAdmin) RequireAdmin(ctx context.Context, user *User, orgRef string) (*Organization, error) {
 	denied := &Error{Kind: KindPermissionDenied, Code: "permission_denied", Detail: "You need to be an administrator or owner to access this resource."}
 	org, level, err := orgMember(ctx, s.Domains.Store, user, orgRef)
@@ -158,7 +158,7 @@ func (s *SAMLAdmin) RequireAdmin(ctx context.Context, user *User, orgRef string)
 
 // SAMLDomainForLogin is the verified domain with a complete SAML
 // configuration that an email belongs to (the start of an SP-initiated
-// login, B.10.6), or an error with PostHog's message.
+// login, docs/posthog-compat.md#saml), or an error with PostHog's message.
 func (s *SAMLAdmin) SAMLDomainForLogin(ctx context.Context, email string) (*OrganizationDomain, error) {
 	if strings.TrimSpace(email) == "" {
 		return nil, Invalid("missing_email", "email", "Missing 'email' parameter.")

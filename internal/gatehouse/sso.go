@@ -88,10 +88,10 @@ type SSOStore interface {
 }
 
 // SSOService runs the pipeline every single sign-on (social or SAML) goes
-// through once the provider has proved an identity (B.9.3).
+// through once the provider has proved an identity (docs/posthog-compat.md#social-login).
 type SSOService struct {
 	Store SSOStore
-	// Domains answers enforcement (B.10.4); nil: nothing is enforced and
+	// Domains answers enforcement (docs/posthog-compat.md#sso-enforcement); nil: nothing is enforced and
 	// nothing is provisioned just in time.
 	Domains *DomainService
 	// Invites looks up invites carried through the round trip and lets
@@ -119,7 +119,7 @@ func ssoError(code, detail string) *Error {
 }
 
 // SSOEnforcedCode is the error code of a sign-in refused because the
-// email's domain enforces backend (B.9.3 social_auth_allowed).
+// email's domain enforces backend (social_auth_allowed, docs/posthog-compat.md#social-login).
 func SSOEnforcedCode(backend string) string {
 	switch backend {
 	case "saml":
@@ -167,7 +167,7 @@ func errUnverifiedEmail() *Error {
 	return ssoError("email_not_verified", "The identity provider has not verified this email address.")
 }
 
-// Complete runs B.9.3 after the provider proved the identity: enforcement
+// Complete runs the pipeline of docs/posthog-compat.md#social-login after the provider proved the identity: enforcement
 // of a different method (saml_sso_enforced, google_sso_enforced, …); an
 // existing link (backend, uid) → its user; else a user with the same
 // VERIFIED email (an unverified account with a password is claimed: the

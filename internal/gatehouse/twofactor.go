@@ -16,7 +16,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/mfa"
 )
 
-// Two-factor numbers (SPEC A.3, B.7.8).
+// Two-factor numbers (docs/posthog-compat.md#two-factor-authentication).
 const (
 	// TwoFactorLoginTTL is how long after the password step the second
 	// step may be completed.
@@ -496,7 +496,7 @@ func (s *TwoFactorService) BeginLogin(ctx context.Context, u *User, in LoginInpu
 		// a passkey for users who use them as second factor.
 		method = PendingTOTP
 	case s.EmailMFA && s.EmailKey != nil && !in.reauth:
-		// A re-authentication skips the email step (B.3.2 step 6).
+		// A re-authentication skips the email step (docs/posthog-compat.md#login).
 		method = PendingEmail
 	default:
 		return false, nil

@@ -159,7 +159,7 @@ type readCloser struct {
 }
 
 // serveWithAPIKey authenticates a request that carries a personal API key
-// and applies the route's scope rules (SPEC B.5.6) before next. Keys are
+// and applies the route's scope rules (docs/posthog-compat.md#api-key-scopes) before next. Keys are
 // checked against the database on every request, so a rolled or deleted
 // key fails at once. Key requests need no CSRF token.
 func serveWithAPIKey(d Deps, w http.ResponseWriter, r *http.Request, raw string, where gatehouse.KeyTransport, next http.Handler) {

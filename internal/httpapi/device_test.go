@@ -87,7 +87,7 @@ func TestDeviceFingerprint(t *testing.T) {
 	}
 }
 
-// Re-authentication (B.11.2): POST /api/login/ from a browser that already
+// Re-authentication (docs/posthog-compat.md#re-authentication): POST /api/login/ from a browser that already
 // holds a live session of the same user renews the session but sends no
 // new-device notice, even from a network the user has not used; a live
 // session of another user, or an ended one, does not count.

@@ -7,7 +7,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 )
 
-// addDomainRoutes registers organization domains (B.10.3): members read,
+// addDomainRoutes registers organization domains (docs/posthog-compat.md#organization-domains): members read,
 // admins write and verify.
 func addDomainRoutes(mux *http.ServeMux, d Deps) {
 	mux.Handle("GET /api/organizations/{org}/domains", handleListDomains(d))

@@ -226,7 +226,7 @@ func errWrongProject() error {
 }
 
 // localEvalAuth decides which project's flag definitions a local-evaluation
-// request may read (SPEC B.6.2–6.4). It accepts, in this order:
+// request may read (docs/posthog-compat.md#local-evaluation). It accepts, in this order:
 //
 //  1. a project secret (phs_…, the primary or the backup) as
 //     "Authorization: Bearer phs_…": the project is the secret's; a
@@ -313,7 +313,7 @@ func handleLocalEvaluation(d Deps) http.Handler {
 		}
 		projectID, err := localEvalAuth(d, r)
 		if err != nil {
-			// Key authenticators advertise Bearer (SPEC B.0).
+			// Key authenticators advertise Bearer (docs/posthog-compat.md#error-envelope).
 			writeError(&challengeWriter{ResponseWriter: w, challenge: "Bearer"}, r, d.Logger, err)
 			return
 		}

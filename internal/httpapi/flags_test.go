@@ -454,7 +454,7 @@ func TestFlagsAgreeWithEvaluator(t *testing.T) {
 }
 
 // Local evaluation with the other credentials SDKs use: a personal API key
-// with feature_flag:read (phx_), and a project secret API key (B.6.3) with
+// with feature_flag:read (phx_), and a project secret API key (docs/posthog-compat.md#project-secret-api-keys) with
 // feature_flag:read. Keys without the scope, and keys of someone outside
 // the project, are refused.
 func TestLocalEvaluationWithKeys(t *testing.T) {

@@ -13,7 +13,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/sso/saml"
 )
 
-// SAML single sign-on (SPEC B.10.6): /login/saml/?email= sends the browser
+// SAML single sign-on (docs/posthog-compat.md#saml): /login/saml/?email= sends the browser
 // to the domain's IdP with an AuthnRequest (HTTP-Redirect binding,
 // RelayState = the domain id) and remembers the request's ID in a sealed
 // cookie; the IdP posts its response to the ACS, /complete/saml/, which
@@ -97,7 +97,7 @@ func handleSAMLComplete(d Deps) http.Handler {
 }
 
 // handleSAMLMetadata serves the SP metadata to organization admins
-// (B.10.6); the per-domain variant checks the admin holds that domain.
+// (docs/posthog-compat.md#saml); the per-domain variant checks the admin holds that domain.
 func handleSAMLMetadata(d Deps) http.Handler {
 	return requireUser(d, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
 		if d.SAML == nil {

@@ -21,7 +21,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/sso/oauth"
 )
 
-// Social login (SPEC A.5, B.9): /login/<backend>/ sends the browser to the
+// Social login (docs/posthog-compat.md#social-login): /login/<backend>/ sends the browser to the
 // provider with a fresh state, PKCE challenge and (OIDC) nonce, which a
 // sealed, short-lived, HttpOnly cookie binds to this browser;
 // /complete/<backend>/ checks them, redeems the code and runs the SSO

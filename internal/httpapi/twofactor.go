@@ -30,7 +30,7 @@ const (
 	twoFactorSetupPage = "/settings/two_factor"
 )
 
-// Per-user limits (SPEC A.3).
+// Per-user limits (docs/posthog-compat.md#rate-limits-and-lockout).
 var (
 	twoFactorAttemptRate = ratelimit.Rate{Limit: 10, Period: time.Minute}
 	emailMFASendRate     = ratelimit.Rate{Limit: 5, Period: time.Hour}
@@ -460,7 +460,7 @@ func twoFactorExemptPath(p string) bool {
 // 403 two_factor_setup_required / two_factor_verification_required for the
 // API, a redirect to the 2FA set-up page for web pages.
 func twoFactorGate(w http.ResponseWriter, r *http.Request, d Deps, u *gatehouse.User, sess *gatehouse.Session, sessionKey string) bool {
-	// B.7.5 rules 1 and 2: whitelisted paths, and sessions an SSO backend
+	// docs/posthog-compat.md#two-factor-enforcement rules 1 and 2: whitelisted paths, and sessions an SSO backend
 	// created (the identity provider vouched for the sign-in).
 	if d.TwoFactor == nil || twoFactorExemptPath(r.URL.Path) || ssoSession(sess) {
 		return true

@@ -687,7 +687,7 @@ func TestTwoFactorExemptPaths(t *testing.T) {
 	_ = context.Background
 }
 
-// Re-authentication (B.3.2 step 6): a password login from a browser that
+// Re-authentication (docs/posthog-compat.md#login): a password login from a browser that
 // already holds a live session of the user skips the email step even
 // without a remembered device; a fresh browser still gets it.
 func TestEmailMFASkippedOnReauth(t *testing.T) {
@@ -714,7 +714,7 @@ func TestEmailMFASkippedOnReauth(t *testing.T) {
 	}
 }
 
-// B.7.5 rules 2 and 4: a session an SSO backend created, and a user whose
+// docs/posthog-compat.md#two-factor-enforcement rules 2 and 4: a session an SSO backend created, and a user whose
 // email domain enforces SSO, are not held to the organization's 2FA; a
 // password session of the same user is.
 func TestTwoFactorEnforcementSparesSSO(t *testing.T) {

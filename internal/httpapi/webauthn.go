@@ -15,7 +15,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 )
 
-// Passkeys (WebAuthn, SPEC B.8): registration with proof of possession,
+// Passkeys (WebAuthn, docs/posthog-compat.md#passkeys): registration with proof of possession,
 // management, passwordless login, and the passkey second step. Challenges
 // live server-side; the browser holds only a random key for its challenge
 // in a cookie. Like PostHog's webauthn views, ceremony failures answer

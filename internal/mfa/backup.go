@@ -9,7 +9,7 @@ import (
 	"strings"
 )
 
-// Backup-code numbers (SPEC A.3, B.7.3).
+// Backup-code numbers (docs/posthog-compat.md#backup-codes).
 const (
 	// BackupCodeCount is how many codes a user gets at a time.
 	BackupCodeCount = 10

@@ -17,7 +17,7 @@ import (
 	"time"
 )
 
-// TOTP parameters (SPEC A.3, B.7.2): django-otp's defaults.
+// TOTP parameters (docs/posthog-compat.md#totp): django-otp's defaults.
 const (
 	// SecretSize is the length of a TOTP secret in bytes.
 	SecretSize = 20

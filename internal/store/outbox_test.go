@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -60,110 +59,6 @@ func TestOutboxRoundTrip(t *testing.T) {
 		}
 		if err := s.MarkMailFailed(ctx, id+1000, 1, now, "x", false); !errors.Is(err, gatehouse.ErrNotFound) {
 			t.Fatalf("MarkMailFailed unknown id: %v", err)
-		}
-	})
-}
-
-func TestClaimMail(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, s *store.Store) {
-		ctx := context.Background()
-		now := time.Now().UTC().Truncate(time.Millisecond)
-		due1 := enqueue(t, s, gatehouse.OutboxMessage{To: "a@example.com", Subject: "1", CreatedAt: now.Add(-time.Minute)})
-		later := enqueue(t, s, gatehouse.OutboxMessage{To: "b@example.com", Subject: "2", NextAttemptAt: now.Add(time.Hour)})
-		due2 := enqueue(t, s, gatehouse.OutboxMessage{To: "c@example.com", Subject: "3", CreatedAt: now})
-		sent := enqueue(t, s, gatehouse.OutboxMessage{To: "d@example.com", Subject: "4", CreatedAt: now})
-		if err := s.MarkMailSent(ctx, sent, now); err != nil {
-			t.Fatal(err)
-		}
-
-		steps := []struct {
-			name  string
-			at    time.Time
-			n     int
-			want  []int64
-			after func()
-		}{
-			{name: "limit", at: now, n: 1, want: []int64{due1}},
-			{name: "leased ones are skipped", at: now, n: 10, want: []int64{due2}},
-			{name: "all leased", at: now.Add(time.Minute), n: 10, want: nil},
-			{name: "lease expired", at: now.Add(6 * time.Minute), n: 10, want: []int64{due1, due2},
-				after: func() {
-					if err := s.MarkMailFailed(ctx, due1, 1, now.Add(10*time.Minute), "boom", false); err != nil {
-						t.Fatal(err)
-					}
-					if err := s.MarkMailFailed(ctx, due2, 10, now, "boom", true); err != nil {
-						t.Fatal(err)
-					}
-				}},
-			{name: "failed one waits, dead one never returns", at: now.Add(7 * time.Minute), n: 10, want: nil},
-			{name: "retry and later one due", at: now.Add(2 * time.Hour), n: 10, want: []int64{due1, later}},
-		}
-		for _, step := range steps {
-			got, err := s.ClaimMail(ctx, step.at, step.n, 5*time.Minute)
-			if err != nil {
-				t.Fatalf("%s: %v", step.name, err)
-			}
-			var ids []int64
-			for _, m := range got {
-				ids = append(ids, m.ID)
-			}
-			if fmt.Sprint(ids) != fmt.Sprint(step.want) {
-				t.Fatalf("%s: claimed %v, want %v", step.name, ids, step.want)
-			}
-			if step.after != nil {
-				step.after()
-			}
-		}
-		m := mailByID(t, s, due1)
-		if m.Status != gatehouse.OutboxPending || m.Attempts != 1 || m.LastError != "boom" {
-			t.Fatalf("failed message: %+v", m)
-		}
-		if m := mailByID(t, s, due2); m.Status != gatehouse.OutboxFailed || m.Attempts != 10 {
-			t.Fatalf("dead message: %+v", m)
-		}
-	})
-}
-
-func TestClaimMailConcurrently(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, s *store.Store) {
-		ctx := context.Background()
-		const total = 60
-		for i := range total {
-			enqueue(t, s, gatehouse.OutboxMessage{To: fmt.Sprintf("u%d@example.com", i), Subject: "s"})
-		}
-		var (
-			mu      sync.Mutex
-			claimed = map[int64]int{}
-			wg      sync.WaitGroup
-		)
-		now := time.Now().Add(time.Second)
-		for range 6 {
-			wg.Go(func() {
-				for {
-					got, err := s.ClaimMail(ctx, now, 4, time.Hour)
-					if err != nil {
-						t.Error(err)
-						return
-					}
-					if len(got) == 0 {
-						return
-					}
-					mu.Lock()
-					for _, m := range got {
-						claimed[m.ID]++
-					}
-					mu.Unlock()
-				}
-			})
-		}
-		wg.Wait()
-		if len(claimed) != total {
-			t.Fatalf("claimed %d distinct messages, want %d", len(claimed), total)
-		}
-		for id, n := range claimed {
-			if n != 1 {
-				t.Fatalf("message %d claimed %d times", id, n)
-			}
 		}
 	})
 }

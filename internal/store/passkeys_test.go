@@ -3,8 +3,6 @@ package store_test
 import (
 	"context"
 	"errors"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -69,25 +67,6 @@ func TestPasskeyStorage(t *testing.T) {
 		if !got.Verified || got.SignCount != 5 || got.LastUsedAt == nil {
 			t.Fatalf("after use: %+v", got)
 		}
-		// Concurrent uses of one counter value: one wins.
-		var wins atomic.Int32
-		var wg sync.WaitGroup
-		for i := 0; i < 8; i++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if ok, err := s.UsePasskey(ctx, p.ID, 9, false, false, time.Now()); err != nil {
-					t.Error(err)
-				} else if ok {
-					wins.Add(1)
-				}
-			}()
-		}
-		wg.Wait()
-		if wins.Load() != 1 {
-			t.Fatalf("%d concurrent uses of counter 9 won", wins.Load())
-		}
-
 		if on, err := s.EnablePasskeyTwoFactor(ctx, u.ID, time.Now()); err != nil || !on {
 			t.Fatalf("2FA with a verified passkey: %v %v", on, err)
 		}
@@ -121,56 +100,6 @@ func TestPasskeyStorage(t *testing.T) {
 		}
 		if on, _ := s.PasskeyTwoFactor(ctx, u.ID); on {
 			t.Fatal("2FA still on without passkeys")
-		}
-	})
-}
-
-func TestWebAuthnChallengeSingleUseAndExpiry(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, s *store.Store) {
-		ctx := context.Background()
-		_, _, u := newOwner(t, s, "ch@example.com")
-		now := time.Now()
-		c := &gatehouse.PasskeyChallenge{Purpose: "register", UserID: u.ID, CredentialRef: 7, Ceremony: []byte(`{"challenge":"x"}`), ExpiresAt: now.Add(5 * time.Minute)}
-		if err := s.SaveWebAuthnChallenge(ctx, "h1", c); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.ConsumeWebAuthnChallenge(ctx, "h1", "login", now); !errors.Is(err, gatehouse.ErrNotFound) {
-			t.Fatalf("other purpose: %v", err)
-		}
-		var wins atomic.Int32
-		var wg sync.WaitGroup
-		for i := 0; i < 8; i++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				got, err := s.ConsumeWebAuthnChallenge(ctx, "h1", "register", now)
-				if err == nil {
-					wins.Add(1)
-					if got.UserID != u.ID || got.CredentialRef != 7 || string(got.Ceremony) != `{"challenge":"x"}` {
-						t.Errorf("%+v", got)
-					}
-				} else if !errors.Is(err, gatehouse.ErrNotFound) {
-					t.Error(err)
-				}
-			}()
-		}
-		wg.Wait()
-		if wins.Load() != 1 {
-			t.Fatalf("challenge consumed %d times", wins.Load())
-		}
-		// Expired: not consumable, and swept.
-		login := &gatehouse.PasskeyChallenge{Purpose: "login", Ceremony: []byte(`{}`), ExpiresAt: now.Add(5 * time.Minute)}
-		if err := s.SaveWebAuthnChallenge(ctx, "h2", login); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.ConsumeWebAuthnChallenge(ctx, "h2", "login", now.Add(5*time.Minute)); !errors.Is(err, gatehouse.ErrNotFound) {
-			t.Fatalf("expired challenge consumed: %v", err)
-		}
-		if _, err := s.DeleteExpiredWebAuthnChallenges(ctx, now.Add(6*time.Minute)); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.ConsumeWebAuthnChallenge(ctx, "h2", "login", now); !errors.Is(err, gatehouse.ErrNotFound) {
-			t.Fatalf("swept challenge consumed: %v", err)
 		}
 	})
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"reflect"
-	"sync"
 	"testing"
 	"time"
 
@@ -36,49 +35,6 @@ func TestSAMLOptions(t *testing.T) {
 		}
 		if err := s.UpdateSAMLOptions(ctx, "no-such-domain", want); !errors.Is(err, gatehouse.ErrNotFound) {
 			t.Fatalf("update unknown domain: %v", err)
-		}
-	})
-}
-
-// An assertion ID is accepted once per domain, even when copies arrive at
-// the same moment; expired records make room again.
-func TestSAMLAssertionIDsUsedOnce(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, s *store.Store) {
-		ctx := context.Background()
-		now := time.Now()
-		id := "_" + gatehouse.NewUUID()
-		const copies = 8
-		var wg sync.WaitGroup
-		var mu sync.Mutex
-		fresh := 0
-		for range copies {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				ok, err := s.UseSAMLAssertionID(ctx, "domain-a", id, now.Add(time.Minute), now)
-				if err != nil {
-					t.Error(err)
-				}
-				if ok {
-					mu.Lock()
-					fresh++
-					mu.Unlock()
-				}
-			}()
-		}
-		wg.Wait()
-		if fresh != 1 {
-			t.Fatalf("%d of %d concurrent copies accepted, want 1", fresh, copies)
-		}
-		// The same ID from another domain's IdP is another assertion.
-		if ok, err := s.UseSAMLAssertionID(ctx, "domain-b", id, now.Add(time.Minute), now); !ok || err != nil {
-			t.Fatalf("other domain: %v %v", ok, err)
-		}
-		// Once the record expired it is gone (the assertion's own time
-		// limits refuse it by then).
-		later := now.Add(2 * time.Minute)
-		if ok, err := s.UseSAMLAssertionID(ctx, "domain-a", id, later.Add(time.Minute), later); !ok || err != nil {
-			t.Fatalf("after expiry: %v %v", ok, err)
 		}
 	})
 }

@@ -86,26 +86,6 @@ func TestSessions(t *testing.T) {
 	})
 }
 
-func TestDeleteExpiredSessions(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, s *store.Store) {
-		ctx := context.Background()
-		_, _, user := newOwner(t, s, "exp@example.com")
-		now := time.Now().UTC()
-		_, live, _ := newSession(t, s, user.ID, now, time.Hour)
-		_, dead, _ := newSession(t, s, user.ID, now.Add(-3*time.Hour), time.Hour)
-		n, err := s.DeleteExpiredSessions(ctx, now)
-		if err != nil || n != 1 {
-			t.Fatalf("deleted %d: %v", n, err)
-		}
-		if _, err := s.SessionByKeyHash(ctx, live); err != nil {
-			t.Fatal("live session deleted")
-		}
-		if _, err := s.SessionByKeyHash(ctx, dead); !store.IsNotFound(err) {
-			t.Fatal("expired session kept")
-		}
-	})
-}
-
 func TestSessionLifetime(t *testing.T) {
 	age := 3600
 	if got := gatehouse.SessionLifetime(&gatehouse.Organization{SessionCookieAge: &age}, 90*24*time.Hour); got != time.Hour {

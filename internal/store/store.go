@@ -1,7 +1,7 @@
 // Package store keeps Gatehouse's data in SQL: the embedded SQLite by
 // default, PostgreSQL when DATABASE_URL points at one. One implementation
 // over database/sql serves both engines; the few differences live in the
-// dialect and in the per-engine migrations.
+// dialect and in the migration steps that need an engine variant.
 package store
 
 import (

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -100,51 +98,6 @@ func beginPending(t *testing.T, s *store.Store, u *gatehouse.User, now time.Time
 	return key.Reveal()
 }
 
-func TestBackupCodeAndTOTPStepUsedOnceUnderConcurrency(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, s *store.Store) {
-		ctx := context.Background()
-		_, _, u := newOwner(t, s, "race@example.com")
-		if err := s.EnableTOTP(ctx, u.ID, []byte("sealed"), 10, []string{"h1", "h2"}, time.Now()); err != nil {
-			t.Fatal(err)
-		}
-		var codeWins, stepWins atomic.Int32
-		var wg sync.WaitGroup
-		for range 16 {
-			wg.Add(2)
-			go func() {
-				defer wg.Done()
-				ok, err := s.ConsumeBackupCode(ctx, u.ID, "h1")
-				if err != nil {
-					t.Error(err)
-				}
-				if ok {
-					codeWins.Add(1)
-				}
-			}()
-			go func() {
-				defer wg.Done()
-				ok, err := s.UseTOTPStep(ctx, u.ID, 11)
-				if err != nil {
-					t.Error(err)
-				}
-				if ok {
-					stepWins.Add(1)
-				}
-			}()
-		}
-		wg.Wait()
-		if codeWins.Load() != 1 || stepWins.Load() != 1 {
-			t.Fatalf("backup code used %d times, step used %d times", codeWins.Load(), stepWins.Load())
-		}
-		if n, _ := s.CountBackupCodes(ctx, u.ID); n != 1 {
-			t.Fatalf("%d codes left", n)
-		}
-		if ok, _ := s.UseTOTPStep(ctx, u.ID, 10); ok {
-			t.Fatal("an earlier step accepted")
-		}
-	})
-}
-
 func TestResetTwoFactorClearsEverything(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
@@ -192,30 +145,4 @@ func itoa(n int64) string {
 			return string(b[i:])
 		}
 	}
-}
-
-func TestVerifiedMarkEndsWithSession(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, s *store.Store) {
-		ctx := context.Background()
-		_, _, u := newOwner(t, s, "mark@example.com")
-		_, hash, _ := newSession(t, s, u.ID, time.Now(), time.Hour)
-		if ok, _ := s.SessionTwoFactorVerified(ctx, hash); ok {
-			t.Fatal("new session verified")
-		}
-		if err := s.MarkSessionTwoFactorVerified(ctx, hash, time.Now()); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.MarkSessionTwoFactorVerified(ctx, hash, time.Now()); err != nil {
-			t.Fatal("marking twice:", err)
-		}
-		if ok, _ := s.SessionTwoFactorVerified(ctx, hash); !ok {
-			t.Fatal("mark lost")
-		}
-		s.DeleteSession(ctx, hash)
-		var n int
-		s.DB().QueryRow(`SELECT COUNT(*) FROM two_factor_verified_sessions`).Scan(&n)
-		if n != 0 {
-			t.Fatal("mark outlived its session")
-		}
-	})
 }

@@ -1,5 +1,5 @@
 // Package oauth signs people in through OAuth2 and OpenID Connect
-// providers (SPEC A.5, B.9): Google, GitHub, GitLab and custom providers.
+// providers (docs/posthog-compat.md#social-login): Google, GitHub, GitLab and custom providers.
 // It runs the authorization-code flow with PKCE (S256) and, for OpenID
 // Connect, a nonce; it turns what the provider proved into a
 // gatehouse.SSOIdentity whose EmailVerified is true only when the

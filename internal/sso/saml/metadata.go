@@ -150,7 +150,7 @@ func rootElement(doc []byte) (xml.Name, error) {
 }
 
 // SPMetadata is Gatehouse's service-provider metadata for IdP admins
-// (B.10.6): entity id SITE_URL, unsigned AuthnRequests, signed assertions
+// (docs/posthog-compat.md#saml): entity id SITE_URL, unsigned AuthnRequests, signed assertions
 // wanted, the ACS for the HTTP-POST binding, PostHog's organization and
 // contacts.
 func SPMetadata(entityID, acsURL string) []byte {

@@ -21,7 +21,7 @@ const PurposeRequest secretkey.Purpose = "saml-request"
 // RequestTTL is how long a browser has to come back from the IdP.
 const RequestTTL = 10 * time.Minute
 
-// ACSPath is the assertion consumer service's path (B.10.6).
+// ACSPath is the assertion consumer service's path (docs/posthog-compat.md#saml).
 const ACSPath = "/complete/saml/"
 
 // Service runs SAML logins for every organization domain: it starts them
@@ -76,7 +76,7 @@ type pendingRequest struct {
 
 var requestAD = []byte("gatehouse saml pending request")
 
-// Begin starts an SP-initiated login for email (B.10.6): the IdP URL to
+// Begin starts an SP-initiated login for email (docs/posthog-compat.md#saml): the IdP URL to
 // redirect to (HTTP-Redirect binding, RelayState = the domain id) and the
 // sealed pending request for the browser's cookie.
 func (s *Service) Begin(ctx context.Context, email string) (redirect, pending string, err error) {
@@ -120,7 +120,7 @@ func (s *Service) openPending(pending, domainID string) string {
 }
 
 // Identity is what a domain's IdP asserted about a user, attributes
-// already mapped (B.10.6).
+// already mapped (docs/posthog-compat.md#saml).
 type Identity struct {
 	DomainID       string
 	OrganizationID string

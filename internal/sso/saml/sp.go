@@ -1,6 +1,6 @@
 // Package saml is Gatehouse's SAML 2.0 service provider: one per
 // organization domain, built from the domain's identity-provider settings
-// (SPEC B.10.6). Signatures and the response structure are checked by
+// (docs/posthog-compat.md#saml). Signatures and the response structure are checked by
 // github.com/russellhaering/gosaml2 and goxmldsig; this package adds what
 // they leave to the caller: exactly one assertion in the whole document,
 // required audience, time conditions with a small skew, InResponseTo,
@@ -152,7 +152,7 @@ type Assertion struct {
 	ID     string
 	Issuer string
 	// NameID is the subject's SAML NameID, if any (not used as the uid,
-	// B.10.6).
+	// docs/posthog-compat.md#saml).
 	NameID string
 	// Attributes are the attribute statement's values by attribute name.
 	Attributes map[string][]string

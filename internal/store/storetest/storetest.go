@@ -1,6 +1,7 @@
 // Package storetest opens fresh, migrated stores for tests on every engine:
 // SQLite in a temporary directory, and PostgreSQL in a schema of its own
-// that is dropped when the test ends.
+// that is dropped when the test ends. RunConformance is the suite of
+// storage contracts every engine must pass.
 package storetest
 
 import (

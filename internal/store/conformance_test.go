@@ -1,0 +1,17 @@
+package store_test
+
+import (
+	"testing"
+
+	"github.com/gatehouse-auth/gatehouse/internal/store"
+	"github.com/gatehouse-auth/gatehouse/internal/store/storetest"
+)
+
+// TestConformance runs the storage contract suite on every engine.
+func TestConformance(t *testing.T) {
+	for _, engine := range storetest.Engines {
+		t.Run(string(engine), func(t *testing.T) {
+			storetest.RunConformance(t, func(t *testing.T) *store.Store { return storetest.Open(t, engine) })
+		})
+	}
+}

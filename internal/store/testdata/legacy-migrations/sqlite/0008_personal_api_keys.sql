@@ -1,0 +1,32 @@
+-- Personal API keys and project secret API keys. Only hashes (sha256$…,
+-- or legacy pbkdf2_sha256$…) and display masks are stored; scopes and
+-- scoping lists are JSON arrays.
+CREATE TABLE personal_api_keys (
+    id                   TEXT PRIMARY KEY,
+    user_id              INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    label                TEXT NOT NULL,
+    mask_value           TEXT NOT NULL,
+    secure_value         TEXT NOT NULL UNIQUE,
+    scopes               TEXT NOT NULL DEFAULT '[]',
+    scoped_teams         TEXT,
+    scoped_organizations TEXT,
+    created_at           TIMESTAMP NOT NULL,
+    last_used_at         TIMESTAMP,
+    last_rolled_at       TIMESTAMP,
+    query_uses           INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX personal_api_keys_user ON personal_api_keys (user_id, created_at);
+
+CREATE TABLE project_secret_api_keys (
+    id             TEXT PRIMARY KEY,
+    project_id     INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+    label          TEXT NOT NULL,
+    mask_value     TEXT NOT NULL,
+    secure_value   TEXT NOT NULL UNIQUE,
+    scopes         TEXT NOT NULL DEFAULT '[]',
+    created_at     TIMESTAMP NOT NULL,
+    created_by_id  INTEGER REFERENCES users(id) ON DELETE SET NULL,
+    last_used_at   TIMESTAMP,
+    last_rolled_at TIMESTAMP,
+    UNIQUE (project_id, label)
+);
