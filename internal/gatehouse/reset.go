@@ -27,12 +27,13 @@ type ResetStore interface {
 	UserByUUID(ctx context.Context, uuid string) (*User, error)
 	SetPasswordResetRequestedAt(ctx context.Context, userID int64, at time.Time) error
 	PasswordResetRequestedAt(ctx context.Context, userID int64) (at time.Time, ok bool, err error)
-	// CompletePasswordReset sets the hash, clears the pending reset and
-	// ends every session of the user atomically, only while the pending
-	// reset is still expectedRequestedAt and the password hash is still
-	// expectedHash (a password changed meanwhile kills the token); ok is
-	// false otherwise.
-	CompletePasswordReset(ctx context.Context, userID int64, expectedRequestedAt time.Time, expectedHash, newHash Secret) (ok bool, err error)
+	// CompletePasswordReset sets the hash, clears the pending reset, ends
+	// every session and deletes every personal API key, trusted device
+	// and email sign-in link of the user atomically, only while the
+	// pending reset is still expectedRequestedAt and the password hash is
+	// still expectedHash (a password changed meanwhile kills the token);
+	// ok is false otherwise. revokedKeys are the deleted keys' labels.
+	CompletePasswordReset(ctx context.Context, userID int64, expectedRequestedAt time.Time, expectedHash, newHash Secret) (revokedKeys []string, ok bool, err error)
 }
 
 // Signer makes and checks MACs. *secretkey.Key satisfies it: Sign uses the
@@ -177,7 +178,7 @@ func (s *ResetService) Complete(ctx context.Context, userUUID, token string, new
 	if err != nil {
 		return nil, err
 	}
-	ok, err := s.Store.CompletePasswordReset(ctx, user.ID, requestedAt, user.PasswordHash, hash)
+	revoked, ok, err := s.Store.CompletePasswordReset(ctx, user.ID, requestedAt, user.PasswordHash, hash)
 	if err != nil {
 		return nil, fmt.Errorf("reset: setting password: %w", err)
 	}
@@ -186,8 +187,28 @@ func (s *ResetService) Complete(ctx context.Context, userUUID, token string, new
 	}
 	s.notify(ctx, user.Email, resetDoneSubject, fmt.Sprintf(
 		"The password of your Gatehouse account %s was just changed with a reset link, and every session was signed out.\n\n"+
-			"If this was not you, reset your password again right away and tell your administrator.\n", user.Email))
+			"%s"+
+			"If this was not you, reset your password again right away and tell your administrator.\n", user.Email, RevokedAccessText(revoked)))
 	return user, nil
+}
+
+// RevokedAccessText is the paragraph of a security email that says what a
+// change of hands of an account (a password reset, an SSO takeover)
+// revoked: every trusted device and the personal API keys named by their
+// labels (never their values).
+func RevokedAccessText(revokedKeyLabels []string) string {
+	var b strings.Builder
+	b.WriteString("Every device trusted to skip two-factor authentication must pass it again.\n\n")
+	if len(revokedKeyLabels) == 0 {
+		b.WriteString("The account had no personal API keys.\n\n")
+		return b.String()
+	}
+	b.WriteString("These personal API keys were revoked and no longer work; create new ones if you need them:\n\n")
+	for _, l := range revokedKeyLabels {
+		b.WriteString("  - " + l + "\n")
+	}
+	b.WriteString("\n")
+	return b.String()
 }
 
 func (s *ResetService) checkPassword(pw Secret, inputs ...string) error {

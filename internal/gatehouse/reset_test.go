@@ -47,13 +47,13 @@ func (m *memResetStore) PasswordResetRequestedAt(context.Context, int64) (time.T
 	return *m.requestedAt, true, nil
 }
 
-func (m *memResetStore) CompletePasswordReset(_ context.Context, _ int64, expected time.Time, expectedHash, hash gatehouse.Secret) (bool, error) {
+func (m *memResetStore) CompletePasswordReset(_ context.Context, _ int64, expected time.Time, expectedHash, hash gatehouse.Secret) ([]string, bool, error) {
 	if m.requestedAt == nil || !m.requestedAt.Equal(expected) || m.user.PasswordHash != expectedHash {
-		return false, nil
+		return nil, false, nil
 	}
 	m.requestedAt = nil
 	m.user.PasswordHash = hash
-	return true, nil
+	return nil, true, nil
 }
 
 var linkPattern = regexp.MustCompile(`https://gh\.example\.com/reset/([0-9a-f-]{36})/([0-9a-z]+-[0-9a-f]{64})\n`)

@@ -145,6 +145,8 @@ func handleInviteSignup(d Deps) http.Handler {
 			writeError(w, r, d.Logger, err)
 			return
 		}
+		// The invite does not prove the address: a mailed link does.
+		sendVerification(r, d, user)
 		writeInviteSignup(w, r, d, user)
 	})
 }

@@ -603,6 +603,8 @@ func handleInviteForm(d Deps) http.Handler {
 			fail(err)
 			return
 		}
+		// The invite does not prove the address: a mailed link does.
+		sendVerification(r, d, user)
 		if err := signInAndGoHome(w, r, d, user); err != nil {
 			fail(err)
 		}

@@ -1,0 +1,151 @@
+package httpapi
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/mail"
+	"github.com/gatehouse-auth/gatehouse/internal/store"
+)
+
+// preClaim plays the admin who accepts his own invite to victim's address
+// and plants a personal API key and a trusted device in the new account.
+// It returns the admin's browser signed in as that account, the account
+// and the key's value.
+func preClaim(t *testing.T, ts *testServer, victim string) (*browser, *gatehouse.User, string) {
+	t.Helper()
+	owner := ownerBrowser(t, ts)
+	id := mustInvite(t, owner, victim, 0)
+	attacker := newBrowser(t, ts)
+	resp, body := attacker.send("POST", "/api/signup/"+id+"/", inviteSignupBody("Mallory", goodPassword), false)
+	if resp.StatusCode != 201 || body["is_email_verified"] != false {
+		t.Fatalf("accepting the invite: %d %v", resp.StatusCode, body)
+	}
+	if resp, me := attacker.send("GET", "/api/users/@me/", "", false); resp.StatusCode != 200 || me["is_email_verified"] != false {
+		t.Fatalf("the accepted invite verified the email: %d %v", resp.StatusCode, me)
+	}
+	key := createKey(t, attacker, map[string]any{"label": "backdoor", "scopes": []string{"*"}})["value"].(string)
+	if resp, _ := keyRequest(t, ts, "GET", "/api/users/@me/", key, ""); resp.StatusCode != 200 {
+		t.Fatalf("the planted key does not work to begin with: %d", resp.StatusCode)
+	}
+	u, err := ts.store.UserByEmail(context.Background(), victim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	if err := ts.store.CreateRememberedDevice(context.Background(), &gatehouse.RememberedDevice{ID: gatehouse.NewUUID(), UserID: u.ID,
+		TokenHash: "planted", PasswordMark: "m", CreatedAt: now, ExpiresAt: now.Add(time.Hour), LastUsedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	return attacker, u, key
+}
+
+// wantAccessRevoked checks that the pre-claimed account kept nothing of its
+// previous holder: the key, the session and the trusted device are gone,
+// and one notice to the address named the key by label (never value).
+func wantAccessRevoked(t *testing.T, ts *testServer, attacker *browser, u *gatehouse.User, key, subject string) {
+	t.Helper()
+	if resp, body := keyRequest(t, ts, "GET", "/api/users/@me/", key, ""); resp.StatusCode != 401 {
+		t.Fatalf("the planted key still works: %d %v", resp.StatusCode, body)
+	}
+	if resp, _ := attacker.send("GET", "/api/users/@me/", "", false); resp.StatusCode != 401 {
+		t.Fatalf("the admin's session in the account survived: %d", resp.StatusCode)
+	}
+	if devs, err := ts.store.RememberedDevices(context.Background(), u.ID); err != nil || len(devs) != 0 {
+		t.Fatalf("trusted devices survived: %v %v", devs, err)
+	}
+	var notices []mail.Message
+	for _, m := range ts.mail.messages() {
+		if m.Subject == subject && strings.EqualFold(m.To, u.Email) {
+			notices = append(notices, m)
+		}
+	}
+	if len(notices) != 1 || !strings.Contains(notices[0].Text, "  - backdoor\n") || strings.Contains(notices[0].Text, key) {
+		t.Fatalf("revocation notice: %+v", notices)
+	}
+}
+
+// Accepting an invite does not verify the email; only the mailed link does.
+func TestAttackInviteAcceptanceDoesNotVerifyEmail(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := newTestServer(t, engine, serverOptions{verifyEmail: true})
+		attacker, u, _ := preClaim(t, ts, "victim@example.com")
+		links := verificationLinks(t, ts)
+		if len(links) != 1 || links[0] == nil || links[0][1] != u.UUID {
+			t.Fatalf("verification links after accepting the invite: %v", links)
+		}
+		// Signed in as before, but a later password sign-in waits for the link.
+		if resp, body := newBrowser(t, ts).login("victim@example.com", goodPassword); resp.StatusCode != 400 || body["code"] != "not_verified" {
+			t.Fatalf("password login of the unverified invitee: %d %v", resp.StatusCode, body)
+		}
+		links = verificationLinks(t, ts)
+		resp, body := attacker.send("POST", "/api/users/verify_email/", verifyBody(links[len(links)-1][1], links[len(links)-1][2]), true)
+		if resp.StatusCode != 200 {
+			t.Fatalf("using the mailed link: %d %v", resp.StatusCode, body)
+		}
+		if resp, me := attacker.send("GET", "/api/users/@me/", "", false); resp.StatusCode != 200 || me["is_email_verified"] != true {
+			t.Fatalf("after the mailed link: %d %v", resp.StatusCode, me)
+		}
+	})
+}
+
+// A password reset by the address's owner revokes every session, personal
+// API key and trusted device of the account, and mails the revoked labels.
+func TestAttackInvitePreClaimEndsWithPasswordReset(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := newTestServer(t, engine, serverOptions{})
+		attacker, u, key := preClaim(t, ts, "victim@example.com")
+		// The real owner resets the password from the emailed link.
+		resp, _ := newBrowser(t, ts).send("POST", "/api/reset/", `{"email":"victim@example.com"}`, false)
+		if resp.StatusCode != 204 {
+			t.Fatalf("reset request: %d", resp.StatusCode)
+		}
+		msgs := ts.mail.messages()
+		match := resetLinkPattern.FindStringSubmatch(msgs[len(msgs)-1].Text)
+		if match == nil || match[1] != u.UUID {
+			t.Fatalf("no reset link for the victim: %+v", msgs[len(msgs)-1])
+		}
+		if status, body := completeReset(t, ts, u.UUID, match[2], "a brand new passphrase 77"); status != 200 {
+			t.Fatalf("reset: %d %v", status, body)
+		}
+		wantAccessRevoked(t, ts, attacker, u, key, "Your Gatehouse password was changed")
+		if resp, _ := newBrowser(t, ts).login("victim@example.com", goodPassword); resp.StatusCode == 200 {
+			t.Fatal("the admin's password still works")
+		}
+		// The owner's own session in the organization is untouched.
+		if resp, _ := ownerBrowser(t, ts).send("GET", "/api/users/@me/", "", false); resp.StatusCode != 200 {
+			t.Fatalf("owner: %d", resp.StatusCode)
+		}
+	})
+}
+
+// SSO by the address's owner takes over an account made by accepting an
+// invite (its email is unverified): the password stops working and every
+// session, personal API key and trusted device is revoked, with a notice.
+func TestAttackInvitePreClaimEndsWithSSOTakeover(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+		idp := newTestIdP(t)
+		ts := newTestServer(t, engine, serverOptions{social: socialProviders(idp)})
+		attacker, u, key := preClaim(t, ts, "victim@example.com")
+		owner := newBrowser(t, ts)
+		idp.signInAs(idpUser{Sub: "victim-1", Email: "victim@example.com", Verified: true, Name: "Victor Im"})
+		wantLocation(t, owner.socialLogin("/login/google-oauth2/"), "/")
+		if status, email := owner.me(); status != 200 || email != "victim@example.com" {
+			t.Fatalf("SSO sign-in of the owner: %d %s", status, email)
+		}
+		wantAccessRevoked(t, ts, attacker, u, key, "Your Gatehouse account was secured")
+		if resp, _ := newBrowser(t, ts).login("victim@example.com", goodPassword); resp.StatusCode == 200 {
+			t.Fatal("the admin's password still works after the takeover")
+		}
+		// A verified account is not taken over again: a second sign-in
+		// sends no further notice and keeps the owner's session.
+		idp.signInAs(idpUser{Sub: "victim-1", Email: "victim@example.com", Verified: true, Name: "Victor Im"})
+		wantLocation(t, newBrowser(t, ts).socialLogin("/login/google-oauth2/"), "/")
+		if status, _ := owner.me(); status != 200 {
+			t.Fatalf("the owner's session ended on a later sign-in: %d", status)
+		}
+	})
+}
