@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -40,6 +41,15 @@ func preClaim(t *testing.T, ts *testServer, victim string) (*browser, *gatehouse
 		TokenHash: "planted", PasswordMark: "m", CreatedAt: now, ExpiresAt: now.Add(time.Hour), LastUsedAt: now}); err != nil {
 		t.Fatal(err)
 	}
+	// A passkey and an authenticator would let the holder back in, or lock
+	// the owner out at the second step.
+	if err := ts.store.CreatePasskey(context.Background(), &gatehouse.Passkey{UserID: u.ID, CredentialID: []byte("planted-credential"),
+		Label: "mallory", PublicKey: []byte{1}, Algorithm: -7, Verified: true, CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ts.store.EnableTOTP(context.Background(), u.ID, []byte("sealed"), 0, []string{"code-hash"}, now); err != nil {
+		t.Fatal(err)
+	}
 	return attacker, u, key
 }
 
@@ -54,8 +64,19 @@ func wantAccessRevoked(t *testing.T, ts *testServer, attacker *browser, u *gateh
 	if resp, _ := attacker.send("GET", "/api/users/@me/", "", false); resp.StatusCode != 401 {
 		t.Fatalf("the admin's session in the account survived: %d", resp.StatusCode)
 	}
-	if devs, err := ts.store.RememberedDevices(context.Background(), u.ID); err != nil || len(devs) != 0 {
+	ctx := context.Background()
+	if devs, err := ts.store.RememberedDevices(ctx, u.ID); err != nil || len(devs) != 0 {
 		t.Fatalf("trusted devices survived: %v %v", devs, err)
+	}
+	// The address was never verified: what its holder enrolled goes too.
+	if pks, err := ts.store.Passkeys(ctx, u.ID); err != nil || len(pks) != 0 {
+		t.Fatalf("planted passkeys survived: %v %v", pks, err)
+	}
+	if _, err := ts.store.TOTPDevice(ctx, u.ID); !errors.Is(err, gatehouse.ErrNotFound) {
+		t.Fatalf("planted authenticator survived: %v", err)
+	}
+	if n, err := ts.store.CountBackupCodes(ctx, u.ID); err != nil || n != 0 {
+		t.Fatalf("planted backup codes survived: %d %v", n, err)
 	}
 	var notices []mail.Message
 	for _, m := range ts.mail.messages() {

@@ -77,10 +77,20 @@ func (s *Store) CompletePasswordReset(ctx context.Context, userID int64, expecte
 // (trusted) devices and outstanding email sign-in links, inside tx. It runs
 // when control of an account changes hands (a password reset, an SSO
 // takeover of an unverified account), so that whoever held the account
-// before keeps no way in. It returns the labels of the deleted keys, for
-// the notice to the user. Deleting the keys moves the auth generation, so
-// instances caching key lookups see the revocation on the next request.
+// before keeps no way in. When the account's email is awaiting
+// verification (explicitly false: nobody ever proved the address, as
+// after an accepted invite) its passkeys and second factors go too: they
+// were enrolled by whoever held it, who need not be the address's owner.
+// A verified (or legacy unset) account keeps them, so a reset by someone
+// who only controls the mailbox still meets the second factor. It returns
+// the labels of the deleted keys, for the notice to the user. Deleting
+// keys and credentials moves the auth generation, so instances caching
+// key lookups see the revocation on the next request.
 func (s *Store) revokeAccountAccess(ctx context.Context, tx *sql.Tx, userID int64) ([]string, error) {
+	var verified sql.NullBool
+	if err := tx.QueryRowContext(ctx, s.q(`SELECT is_email_verified FROM users WHERE id = ?`), userID).Scan(&verified); err != nil {
+		return nil, mapErr(err)
+	}
 	rows, err := tx.QueryContext(ctx, s.q(`DELETE FROM personal_api_keys WHERE user_id = ? RETURNING label`), userID)
 	if err != nil {
 		return nil, mapErr(err)
@@ -99,7 +109,11 @@ func (s *Store) revokeAccountAccess(ctx context.Context, tx *sql.Tx, userID int6
 		return nil, mapErr(err)
 	}
 	sort.Strings(labels)
-	for _, table := range []string{"sessions", "pending_logins", "remembered_devices", "email_mfa_tokens"} {
+	tables := []string{"sessions", "pending_logins", "remembered_devices", "email_mfa_tokens"}
+	if verified.Valid && !verified.Bool {
+		tables = append(tables, "webauthn_credentials", "passkey_two_factor", "totp_devices", "totp_setups", "backup_codes")
+	}
+	for _, table := range tables {
 		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM `+table+` WHERE user_id = ?`), userID); err != nil {
 			return nil, mapErr(err)
 		}

@@ -88,12 +88,18 @@ func (s *Store) DeleteSocialLink(ctx context.Context, userID int64, linkID strin
 
 // ClaimForSSO makes the user's password unusable, marks the email
 // verified and revokes every way into the account (sessions, personal API
-// keys, trusted devices: see revokeAccountAccess), in one transaction: the
+// keys, trusted devices, and passkeys and second factors of an account
+// awaiting verification: see revokeAccountAccess), in one transaction: the
 // owner of the address proved it through a provider, and whoever set the
 // password before may not keep a way in. revokedKeys are the labels of
 // the deleted personal API keys.
 func (s *Store) ClaimForSSO(ctx context.Context, userID int64) (revokedKeys []string, err error) {
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		// Revoke first: what goes depends on the verification state the
+		// account had before the provider proved the address.
+		if revokedKeys, err = s.revokeAccountAccess(ctx, tx, userID); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, s.q(`UPDATE users SET password_hash = '', is_email_verified = ? WHERE id = ?`), true, userID)
 		if err != nil {
 			return mapErr(err)
@@ -101,8 +107,7 @@ func (s *Store) ClaimForSSO(ctx context.Context, userID int64) (revokedKeys []st
 		if n, _ := res.RowsAffected(); n == 0 {
 			return gatehouse.ErrNotFound
 		}
-		revokedKeys, err = s.revokeAccountAccess(ctx, tx, userID)
-		return err
+		return nil
 	})
 	return revokedKeys, err
 }
