@@ -3,13 +3,19 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/mail"
+	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
+	"github.com/gatehouse-auth/gatehouse/internal/testenv"
 )
 
 // preClaim plays the admin who accepts his own invite to victim's address
@@ -167,6 +173,87 @@ func TestAttackInvitePreClaimEndsWithSSOTakeover(t *testing.T) {
 		wantLocation(t, newBrowser(t, ts).socialLogin("/login/google-oauth2/"), "/")
 		if status, _ := owner.me(); status != 200 {
 			t.Fatalf("the owner's session ended on a later sign-in: %d", status)
+		}
+	})
+}
+
+// forEachCounters runs fn on both engines with database counters, and on
+// SQLite with Redis counters under a prefix of the test's own.
+func forEachCounters(t *testing.T, fn func(t *testing.T, engine store.Engine, counters ratelimit.Counters)) {
+	forEachEngine(t, func(t *testing.T, engine store.Engine) { fn(t, engine, nil) })
+	t.Run("redis", func(t *testing.T) {
+		opt, err := redis.ParseURL(testenv.RedisURL(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := redis.NewClient(opt)
+		prefix := "gatehouse:test:" + t.Name() + ":" + storetestSuffix(t) + ":"
+		t.Cleanup(func() {
+			if keys, _ := c.Keys(context.Background(), prefix+"*").Result(); len(keys) > 0 {
+				c.Del(context.Background(), keys...)
+			}
+			c.Close()
+		})
+		r := ratelimit.NewRedis(c)
+		r.Prefix = prefix
+		fn(t, store.SQLite, r)
+	})
+}
+
+// Refused signups do not use up SIGNUP_RATE; successful ones do, and the
+// refusal says the wait in words.
+func TestAttackSignupThrottleCountsOnlySuccesses(t *testing.T) {
+	forEachCounters(t, func(t *testing.T, engine store.Engine, counters ratelimit.Counters) {
+		ts := newTestServer(t, engine, serverOptions{empty: true, multiOrg: true, signupRate: "2/day", counters: counters})
+		for i := 0; i < 5; i++ {
+			resp, body := newBrowser(t, ts).send("POST", "/api/signup", signupBody("first@example.com", "password"), false)
+			if resp.StatusCode != 400 || body["attr"] != "password" {
+				t.Fatalf("weak password %d: %d %v", i, resp.StatusCode, body)
+			}
+		}
+		// The first account of the instance can still be created; a taken
+		// email is refused and not counted either; then the limit holds.
+		for i, email := range []string{"ok0@example.com", "ok0@example.com", "ok0@example.com", "ok1@example.com"} {
+			resp, body := newBrowser(t, ts).send("POST", "/api/signup", signupBody(email, goodPassword), false)
+			if taken := i == 1 || i == 2; (taken && resp.StatusCode != 400) || (!taken && resp.StatusCode != 201) {
+				t.Fatalf("signup %d (%s) after refusals: %d %v", i, email, resp.StatusCode, body)
+			}
+		}
+		resp, body := newBrowser(t, ts).send("POST", "/api/signup", signupBody("third@example.com", goodPassword), false)
+		if resp.StatusCode != 429 || body["type"] != "throttled_error" || resp.Header.Get("Retry-After") == "" ||
+			body["detail"] != "Too many accounts were created from your network. Please try again in 24 hours." {
+			t.Fatalf("third successful signup: %d %v %v", resp.StatusCode, body, resp.Header)
+		}
+		if _, err := ts.store.UserByEmail(context.Background(), "third@example.com"); !errors.Is(err, gatehouse.ErrNotFound) {
+			t.Fatalf("the throttled signup created an account: %v", err)
+		}
+	})
+}
+
+// Concurrent successful signups from one address never exceed SIGNUP_RATE
+// on one instance.
+func TestAttackSignupThrottleConcurrentSuccesses(t *testing.T) {
+	forEachCounters(t, func(t *testing.T, engine store.Engine, counters ratelimit.Counters) {
+		ts := newTestServer(t, engine, serverOptions{empty: true, multiOrg: true, signupRate: "3/day", counters: counters})
+		const n = 8
+		codes := make(chan int, n)
+		var wg sync.WaitGroup
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				resp, _ := newBrowser(t, ts).send("POST", "/api/signup", signupBody(fmt.Sprintf("c%d@example.com", i), goodPassword), false)
+				codes <- resp.StatusCode
+			}()
+		}
+		wg.Wait()
+		close(codes)
+		count := map[int]int{}
+		for c := range codes {
+			count[c]++
+		}
+		if count[201] != 3 || count[429] != n-3 {
+			t.Fatalf("statuses %v, want 3 created and %d throttled", count, n-3)
 		}
 	})
 }
