@@ -77,8 +77,10 @@ type SSOStore interface {
 	DeleteSocialLink(ctx context.Context, userID int64, linkID string, keepOne bool) (deleted bool, err error)
 	// ClaimForSSO makes the user's password unusable, marks the email
 	// verified, ends every session and deletes every personal API key,
-	// trusted device and email sign-in link of the user, in one
-	// transaction; revokedKeys are the deleted keys' labels.
+	// trusted device and email sign-in link of the user (and, when the
+	// email was explicitly awaiting verification, its passkeys and second
+	// factors), in one transaction; revokedKeys are the deleted keys'
+	// labels.
 	ClaimForSSO(ctx context.Context, userID int64) (revokedKeys []string, err error)
 	// CreateSSOUser creates user as a member of orgID at level with that
 	// organization and its first project as current, together with link
@@ -288,8 +290,9 @@ func (s *SSOService) existing(ctx context.Context, id SSOIdentity, in SSOLogin, 
 		// know before its owner arrived: the owner takes it over.
 		// Invite acceptance does not verify an address either, so an
 		// account made from an invite someone else accepted is taken over
-		// here too. Everything its holder could have planted (personal API
-		// keys, trusted devices, sessions) goes with the password.
+		// here too. What its holder could have planted (personal API keys,
+		// trusted devices, sessions, and the passkeys and second factors of
+		// an account awaiting verification) goes with the password.
 		var err error
 		if revoked, err = s.Store.ClaimForSSO(ctx, user.ID); err != nil {
 			return nil, fmt.Errorf("sso: claiming account: %w", err)
