@@ -119,6 +119,25 @@ func TestAttackInviteAcceptanceDoesNotVerifyEmail(t *testing.T) {
 	})
 }
 
+// Accepting an invite through the signup page does not verify the email
+// either; a verification link is mailed.
+func TestAttackInvitePageAcceptanceDoesNotVerifyEmail(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := newTestServer(t, engine, serverOptions{verifyEmail: true})
+		path := "/signup/" + mustInvite(t, ownerBrowser(t, ts), "victim@example.com", 0)
+		b := newBrowser(t, ts)
+		if resp, _ := b.submit(path, path, map[string]string{"first_name": "Mallory", "password": goodPassword}); resp.StatusCode != 303 {
+			t.Fatalf("accepting the invite on its page: %d", resp.StatusCode)
+		}
+		if resp, me := b.send("GET", "/api/users/@me/", "", false); resp.StatusCode != 200 || me["email"] != "victim@example.com" || me["is_email_verified"] != false {
+			t.Fatalf("after the invite page: %d %v", resp.StatusCode, me)
+		}
+		if links := verificationLinks(t, ts); len(links) != 1 || links[0] == nil {
+			t.Fatalf("verification links: %v", links)
+		}
+	})
+}
+
 // A password reset by the address's owner revokes every session, personal
 // API key and trusted device of the account, and mails the revoked labels.
 func TestAttackInvitePreClaimEndsWithPasswordReset(t *testing.T) {
