@@ -432,9 +432,18 @@ func TestOutboxListsQueuedMail(t *testing.T) {
 		Text: "https://gatehouse.example.com/reset/secret-token-123", Status: gatehouse.OutboxPending}); err != nil {
 		t.Fatal(err)
 	}
+	// A sent message is still listed (its body is gone, its metadata stays).
+	sentID, err := st.EnqueueMail(context.Background(), gatehouse.OutboxMessage{To: "grace@example.com", Subject: "Verify your email", Text: "https://gatehouse.example.com/verify_email/x/y"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.MarkMailSent(context.Background(), sentID, time.Now()); err != nil {
+		t.Fatal(err)
+	}
 	st.Close()
 	out, stderr, code := runCmd(t, env, "outbox", "--data-dir", dir)
-	if code != 0 || !strings.Contains(out, "ada@example.com") || !strings.Contains(out, "Reset your password") || !strings.Contains(out, "pending") {
+	if code != 0 || !strings.Contains(out, "ada@example.com") || !strings.Contains(out, "Reset your password") || !strings.Contains(out, "pending") ||
+		!strings.Contains(out, "grace@example.com") || !strings.Contains(out, "sent") {
 		t.Fatalf("outbox: %d\n%s\n%s", code, out, stderr)
 	}
 	if strings.Contains(out, "secret-token-123") {

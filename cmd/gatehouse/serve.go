@@ -166,6 +166,9 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	reset := httpapi.NewResetService(st, keyring.For(secretkey.PurposePasswordReset), limiter, mailer,
 		hasher.Hash, password.CheckStrength, cfg.SiteURL.String())
 	reset.SSO = domains
+	reset.Logger = logger
+	// Links of answered reset requests may still be queueing.
+	defer reset.Wait()
 	socialProviders := oauth.NewRegistry(cfg.SocialProviders, cfg.SiteURL, nil)
 	domains.ProviderConfigured = socialProviders.Configured
 	sso := &gatehouse.SSOService{Store: st, Domains: domains, MultiOrgEnabled: cfg.MultiOrgEnabled,

@@ -13,7 +13,8 @@ import (
 const sweepInterval = 10 * time.Minute
 
 // sweepLoop deletes expired sessions, counters, pending logins, tokens
-// and challenges now and then every sweepInterval until ctx ends. Every
+// and challenges, and outbox messages older than store.OutboxRetention,
+// now and then every sweepInterval until ctx ends. Every
 // instance may sweep: the deletes are idempotent.
 func sweepLoop(ctx context.Context, st *store.Store, logger *slog.Logger) {
 	t := time.NewTicker(sweepInterval)

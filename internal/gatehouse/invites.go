@@ -236,7 +236,8 @@ func (s *InviteService) Lookup(ctx context.Context, id string) (*Invite, *Organi
 // SignupWithInvite creates the invitee's account: the invite's email, a
 // membership at the invite's level, and that organization and its first
 // project as current. The invite is consumed in the same transaction, so
-// it works once. An email that already has an account is refused.
+// it works once. An email that already has an account is refused. The new
+// account's email is not verified: the caller mails a verification link.
 func (s *InviteService) SignupWithInvite(ctx context.Context, inviteID, first, last string, pw Secret) (*User, error) {
 	first, last = strings.TrimSpace(first), strings.TrimSpace(last)
 	switch {
@@ -267,8 +268,11 @@ func (s *InviteService) SignupWithInvite(ctx context.Context, inviteID, first, l
 	} else {
 		hash = s.Accounts.HashPassword(pw)
 	}
-	// The invite link reached this address, which proves it.
-	verified := true
+	// Accepting an invite does not prove control of the address: the
+	// invite id is shown to the inviting admin and its link may be passed
+	// on by hand. The account stays unverified until a link mailed to the
+	// address is used, so SSO by the address's real owner takes it over.
+	verified := false
 	user := &User{UUID: NewUUID(), Email: inv.TargetEmail, FirstName: first, LastName: last, PasswordHash: hash, IsActive: true, IsEmailVerified: &verified}
 	err = s.Store.AcceptInvite(ctx, inviteID, s.now(), user)
 	switch {

@@ -5,9 +5,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -27,12 +29,13 @@ type ResetStore interface {
 	UserByUUID(ctx context.Context, uuid string) (*User, error)
 	SetPasswordResetRequestedAt(ctx context.Context, userID int64, at time.Time) error
 	PasswordResetRequestedAt(ctx context.Context, userID int64) (at time.Time, ok bool, err error)
-	// CompletePasswordReset sets the hash, clears the pending reset and
-	// ends every session of the user atomically, only while the pending
-	// reset is still expectedRequestedAt and the password hash is still
-	// expectedHash (a password changed meanwhile kills the token); ok is
-	// false otherwise.
-	CompletePasswordReset(ctx context.Context, userID int64, expectedRequestedAt time.Time, expectedHash, newHash Secret) (ok bool, err error)
+	// CompletePasswordReset sets the hash, clears the pending reset, ends
+	// every session and deletes every personal API key, trusted device
+	// and email sign-in link of the user atomically, only while the
+	// pending reset is still expectedRequestedAt and the password hash is
+	// still expectedHash (a password changed meanwhile kills the token);
+	// ok is false otherwise. revokedKeys are the deleted keys' labels.
+	CompletePasswordReset(ctx context.Context, userID int64, expectedRequestedAt time.Time, expectedHash, newHash Secret) (revokedKeys []string, ok bool, err error)
 }
 
 // Signer makes and checks MACs. *secretkey.Key satisfies it: Sign uses the
@@ -71,6 +74,15 @@ type ResetService struct {
 	// SiteURL is the public base URL the reset link points at.
 	SiteURL string
 	Now     func() time.Time
+	// Logger records failures of the work done after answering; nil
+	// discards them.
+	Logger *slog.Logger
+	// After runs the part of a request that only a known email needs
+	// (recording it and queueing the link) once the caller has been
+	// answered; nil runs it on a new goroutine that Wait waits for.
+	After func(work func())
+
+	pending sync.WaitGroup
 }
 
 // Email subjects.
@@ -92,9 +104,13 @@ func errInvalidResetToken() *Error {
 	return Invalid("invalid_token", "token", "This reset token is invalid or has expired.")
 }
 
-// Request starts a reset for email: it records the request and mails a link
-// when email belongs to an active user. Unknown and inactive emails get the
-// same nil answer, after the same lookups, and no email.
+// Request starts a reset for email: when email belongs to an active user
+// it records the request and mails a link. Known, inactive and unknown
+// emails get the same nil answer after the same work (the throttle, one
+// lookup of the email, the SSO check): everything only a known email needs
+// (a write to the user, a MAC, a write to the outbox) runs after the answer
+// through After, so response times do not reveal which emails have
+// accounts.
 func (s *ResetService) Request(ctx context.Context, email, clientIP string) error {
 	email, err := NormalizeEmail(email)
 	if err != nil {
@@ -119,27 +135,59 @@ func (s *ResetService) Request(ctx context.Context, email, clientIP string) erro
 	if err := checkSSO(ctx, s.SSO, email); err != nil {
 		return err
 	}
-	now := s.now()
 	if user == nil || !user.IsActive {
-		// Spend the same work as a real request (the same queries, matching
-		// no row, and a MAC) so response times do not reveal accounts.
-		s.Store.PasswordResetRequestedAt(ctx, 0)
-		s.Store.SetPasswordResetRequestedAt(ctx, 0, now)
-		s.token(&User{Email: email}, now, now)
 		return nil
 	}
+	// The caller's request may end as soon as it is answered.
+	later := context.WithoutCancel(ctx)
+	s.after(func() {
+		ctx, cancel := context.WithTimeout(later, resetSendTimeout)
+		defer cancel()
+		s.send(ctx, user)
+	})
+	return nil
+}
+
+// resetSendTimeout bounds the work of a request done after its answer.
+const resetSendTimeout = 30 * time.Second
+
+func (s *ResetService) after(work func()) {
+	if s.After != nil {
+		s.After(work)
+		return
+	}
+	s.pending.Add(1)
+	go func() {
+		defer s.pending.Done()
+		work()
+	}()
+}
+
+// Wait waits for the work of answered requests that is still running (on
+// shutdown, and in tests before reading the mail).
+func (s *ResetService) Wait() { s.pending.Wait() }
+
+// send records a reset request of user and mails the link. Failures are
+// not the caller's (it was answered already): they are logged (the outbox
+// logs its own), and a failed record means no link is sent.
+func (s *ResetService) send(ctx context.Context, user *User) {
+	now := s.now()
 	// The pending-reset time must change with every request, or a token
 	// from a request in the same millisecond would survive a newer one.
 	requestedAt := now.Truncate(time.Millisecond)
 	previous, pending, err := s.Store.PasswordResetRequestedAt(ctx, user.ID)
+	if err == nil {
+		if pending && !requestedAt.After(previous) {
+			requestedAt = previous.Add(time.Millisecond)
+		}
+		err = s.Store.SetPasswordResetRequestedAt(ctx, user.ID, requestedAt)
+	}
 	if err != nil {
-		return fmt.Errorf("reset: reading pending reset: %w", err)
-	}
-	if pending && !requestedAt.After(previous) {
-		requestedAt = previous.Add(time.Millisecond)
-	}
-	if err := s.Store.SetPasswordResetRequestedAt(ctx, user.ID, requestedAt); err != nil {
-		return fmt.Errorf("reset: recording request: %w", err)
+		if s.Logger != nil {
+			s.Logger.LogAttrs(ctx, slog.LevelError, "recording a password reset request failed: no link sent",
+				slog.String("user", user.UUID), slog.String("error", err.Error()))
+		}
+		return
 	}
 	token := s.token(user, requestedAt, now)
 	link := strings.TrimRight(s.SiteURL, "/") + "/reset/" + user.UUID + "/" + token.Reveal()
@@ -147,7 +195,6 @@ func (s *ResetService) Request(ctx context.Context, email, clientIP string) erro
 		"Someone (hopefully you) asked to reset the password of your Gatehouse account %s.\n\n"+
 			"Open this link within 24 hours to choose a new password:\n\n%s\n\n"+
 			"If you did not ask for this, ignore this email: your password stays as it is.\n", user.Email, link))
-	return nil
 }
 
 // Validate checks a reset token for the user with userUUID.
@@ -177,7 +224,7 @@ func (s *ResetService) Complete(ctx context.Context, userUUID, token string, new
 	if err != nil {
 		return nil, err
 	}
-	ok, err := s.Store.CompletePasswordReset(ctx, user.ID, requestedAt, user.PasswordHash, hash)
+	revoked, ok, err := s.Store.CompletePasswordReset(ctx, user.ID, requestedAt, user.PasswordHash, hash)
 	if err != nil {
 		return nil, fmt.Errorf("reset: setting password: %w", err)
 	}
@@ -186,8 +233,28 @@ func (s *ResetService) Complete(ctx context.Context, userUUID, token string, new
 	}
 	s.notify(ctx, user.Email, resetDoneSubject, fmt.Sprintf(
 		"The password of your Gatehouse account %s was just changed with a reset link, and every session was signed out.\n\n"+
-			"If this was not you, reset your password again right away and tell your administrator.\n", user.Email))
+			"%s"+
+			"If this was not you, reset your password again right away and tell your administrator.\n", user.Email, RevokedAccessText(revoked)))
 	return user, nil
+}
+
+// RevokedAccessText is the paragraph of a security email that says what a
+// change of hands of an account (a password reset, an SSO takeover)
+// revoked: every trusted device and the personal API keys named by their
+// labels (never their values).
+func RevokedAccessText(revokedKeyLabels []string) string {
+	var b strings.Builder
+	b.WriteString("Every device trusted to skip two-factor authentication must pass it again.\n\n")
+	if len(revokedKeyLabels) == 0 {
+		b.WriteString("The account had no personal API keys.\n\n")
+		return b.String()
+	}
+	b.WriteString("These personal API keys were revoked and no longer work; create new ones if you need them:\n\n")
+	for _, l := range revokedKeyLabels {
+		b.WriteString("  - " + l + "\n")
+	}
+	b.WriteString("\n")
+	return b.String()
 }
 
 func (s *ResetService) checkPassword(pw Secret, inputs ...string) error {

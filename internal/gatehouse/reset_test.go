@@ -47,13 +47,13 @@ func (m *memResetStore) PasswordResetRequestedAt(context.Context, int64) (time.T
 	return *m.requestedAt, true, nil
 }
 
-func (m *memResetStore) CompletePasswordReset(_ context.Context, _ int64, expected time.Time, expectedHash, hash gatehouse.Secret) (bool, error) {
+func (m *memResetStore) CompletePasswordReset(_ context.Context, _ int64, expected time.Time, expectedHash, hash gatehouse.Secret) ([]string, bool, error) {
 	if m.requestedAt == nil || !m.requestedAt.Equal(expected) || m.user.PasswordHash != expectedHash {
-		return false, nil
+		return nil, false, nil
 	}
 	m.requestedAt = nil
 	m.user.PasswordHash = hash
-	return true, nil
+	return nil, true, nil
 }
 
 var linkPattern = regexp.MustCompile(`https://gh\.example\.com/reset/([0-9a-f-]{36})/([0-9a-z]+-[0-9a-f]{64})\n`)
@@ -82,6 +82,7 @@ func (f *resetFixture) request(t *testing.T, s *gatehouse.ResetService) string {
 	if err := s.Request(context.Background(), f.store.user.Email, "192.0.2.1"); err != nil {
 		t.Fatal(err)
 	}
+	s.Wait()
 	if len(f.mails) != n+1 {
 		t.Fatalf("%d emails", len(f.mails)-n)
 	}
@@ -225,5 +226,72 @@ func TestResetThrottledError(t *testing.T) {
 	}
 	if len(f.mails) != 0 {
 		t.Fatal("throttled request sent email")
+	}
+}
+
+// callLog is a gatehouse.ResetStore that records which methods are called.
+type callLog struct {
+	gatehouse.ResetStore
+	calls []string
+}
+
+func (c *callLog) UserByEmail(ctx context.Context, email string) (*gatehouse.User, error) {
+	c.calls = append(c.calls, "UserByEmail")
+	return c.ResetStore.UserByEmail(ctx, email)
+}
+
+func (c *callLog) SetPasswordResetRequestedAt(ctx context.Context, id int64, at time.Time) error {
+	c.calls = append(c.calls, "SetPasswordResetRequestedAt")
+	return c.ResetStore.SetPasswordResetRequestedAt(ctx, id, at)
+}
+
+func (c *callLog) PasswordResetRequestedAt(ctx context.Context, id int64) (time.Time, bool, error) {
+	c.calls = append(c.calls, "PasswordResetRequestedAt")
+	return c.ResetStore.PasswordResetRequestedAt(ctx, id)
+}
+
+// A reset request does the same work before it is answered for a known,
+// an inactive and an unknown email (so its timing reveals no account): the
+// record of the request and the email of a known one come after.
+func TestResetRequestSameWorkBeforeAnswer(t *testing.T) {
+	var before []string
+	for _, tc := range []struct {
+		name, email string
+		active      bool
+		mails       int
+	}{
+		{"known", "Ada@Example.com", true, 1},
+		{"inactive", "Ada@Example.com", false, 0},
+		{"unknown", "nobody@example.com", true, 0},
+	} {
+		f := newResetFixture()
+		f.store.user.IsActive = tc.active
+		log := &callLog{ResetStore: f.store}
+		s := f.service(oldKey)
+		s.Store = log
+		throttled := 0
+		s.Throttle = func(context.Context, string) (bool, time.Duration, error) { throttled++; return true, 0, nil }
+		var later []func()
+		s.After = func(work func()) { later = append(later, work) }
+		if err := s.Request(context.Background(), tc.email, "192.0.2.1"); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		got := strings.Join(log.calls, ",")
+		if len(f.mails) != 0 || throttled != 1 || got != "UserByEmail" {
+			t.Fatalf("%s: before the answer: calls %q, %d emails, %d throttle counts", tc.name, got, len(f.mails), throttled)
+		}
+		before = append(before, got)
+		for _, work := range later {
+			work()
+		}
+		if len(f.mails) != tc.mails {
+			t.Fatalf("%s: %d emails after the answer, want %d", tc.name, len(f.mails), tc.mails)
+		}
+		if tc.mails == 1 && (f.store.requestedAt == nil || !strings.Contains(f.mails[0], "/reset/"+f.store.user.UUID+"/")) {
+			t.Fatalf("%s: request not recorded or no link: %v %q", tc.name, f.store.requestedAt, f.mails)
+		}
+	}
+	if before[0] != before[1] || before[1] != before[2] {
+		t.Fatalf("work before the answer differs: %q", before)
 	}
 }

@@ -39,6 +39,12 @@ type SSOResult struct {
 	ConfirmOrganization bool
 	// Link is the provider link that was made or used.
 	Link *SocialLink
+	// TookOver: the account's email was unverified, so the provider's
+	// proof of the address took it over: its password was made unusable
+	// and every session, personal API key and trusted device revoked (an
+	// email goes out). RevokedKeys are the labels of those keys.
+	TookOver    bool
+	RevokedKeys []string
 }
 
 // SocialLink ties a user to an identity at a provider (social-django's
@@ -70,8 +76,12 @@ type SSOStore interface {
 	// concurrent unlinks; deleted reports whether a row went.
 	DeleteSocialLink(ctx context.Context, userID int64, linkID string, keepOne bool) (deleted bool, err error)
 	// ClaimForSSO makes the user's password unusable, marks the email
-	// verified and ends every session of the user, in one transaction.
-	ClaimForSSO(ctx context.Context, userID int64) error
+	// verified, ends every session and deletes every personal API key,
+	// trusted device and email sign-in link of the user (and, when the
+	// email was explicitly awaiting verification, its passkeys and second
+	// factors), in one transaction; revokedKeys are the deleted keys'
+	// labels.
+	ClaimForSSO(ctx context.Context, userID int64) (revokedKeys []string, err error)
 	// CreateSSOUser creates user as a member of orgID at level with that
 	// organization and its first project as current, together with link
 	// (its UserID is filled), in one transaction; ErrConflict when the
@@ -271,14 +281,24 @@ func (s *SSOService) existing(ctx context.Context, id SSOIdentity, in SSOLogin, 
 	if !user.IsActive {
 		return nil, errInactive()
 	}
+	var (
+		tookOver bool
+		revoked  []string
+	)
 	if (user.IsEmailVerified == nil || !*user.IsEmailVerified) && user.PasswordHash != "" {
 		// Someone may have registered this address with a password they
 		// know before its owner arrived: the owner takes it over.
-		if err := s.Store.ClaimForSSO(ctx, user.ID); err != nil {
+		// Invite acceptance does not verify an address either, so an
+		// account made from an invite someone else accepted is taken over
+		// here too. What its holder could have planted (personal API keys,
+		// trusted devices, sessions, and the passkeys and second factors of
+		// an account awaiting verification) goes with the password.
+		var err error
+		if revoked, err = s.Store.ClaimForSSO(ctx, user.ID); err != nil {
 			return nil, fmt.Errorf("sso: claiming account: %w", err)
 		}
 		t := true
-		user.PasswordHash, user.IsEmailVerified = "", &t
+		user.PasswordHash, user.IsEmailVerified, tookOver = "", &t, true
 	}
 	l, err := s.newLink(ctx, id, user.ID)
 	if err != nil {
@@ -289,7 +309,7 @@ func (s *SSOService) existing(ctx context.Context, id SSOIdentity, in SSOLogin, 
 	if err != nil {
 		return nil, fmt.Errorf("sso: reloading user: %w", err)
 	}
-	return &SSOResult{User: fresh, Linked: true, Link: l}, nil
+	return &SSOResult{User: fresh, Linked: true, Link: l, TookOver: tookOver, RevokedKeys: revoked}, nil
 }
 
 // joinPending applies an invite carried through the round trip, or JIT

@@ -120,10 +120,6 @@ func handleInviteSignup(d Deps) http.Handler {
 			writeInviteSignup(w, r, d, a.user)
 			return
 		}
-		if err := throttle(r, d, d.SignupRate, "signup-address", clientIP(r)); err != nil {
-			writeError(w, r, d.Logger, err)
-			return
-		}
 		var in struct {
 			FirstName string  `json:"first_name"`
 			LastName  string  `json:"last_name"`
@@ -136,7 +132,11 @@ func handleInviteSignup(d Deps) http.Handler {
 		if in.Password == nil {
 			in.Password = new(string)
 		}
-		user, err := d.Invites.SignupWithInvite(r.Context(), r.PathValue("invite"), in.FirstName, in.LastName, gatehouse.Secret(*in.Password))
+		var user *gatehouse.User
+		err := withSignupThrottle(r, d, func() (err error) {
+			user, err = d.Invites.SignupWithInvite(r.Context(), r.PathValue("invite"), in.FirstName, in.LastName, gatehouse.Secret(*in.Password))
+			return err
+		})
 		if err != nil {
 			writeError(w, r, d.Logger, err)
 			return
@@ -145,6 +145,8 @@ func handleInviteSignup(d Deps) http.Handler {
 			writeError(w, r, d.Logger, err)
 			return
 		}
+		// The invite does not prove the address: a mailed link does.
+		sendVerification(r, d, user)
 		writeInviteSignup(w, r, d, user)
 	})
 }

@@ -308,15 +308,15 @@ func handleSignupForm(d Deps) http.Handler {
 			status := showError(w, r, d, &data, signupFields, err)
 			renderPage(w, r, d.Logger, status, "signup", data)
 		}
-		if err := throttle(r, d, d.SignupRate, "signup-address", clientIP(r)); err != nil {
-			fail(err)
-			return
-		}
 		var pw *string
 		if p := r.PostForm.Get("password"); p != "" {
 			pw = &p
 		}
-		created, err := createOwner(r, d, values["first_name"], values["last_name"], values["email"], pw, values["organization_name"])
+		var created *gatehouse.CreatedOrganization
+		err := withSignupThrottle(r, d, func() (err error) {
+			created, err = createOwner(r, d, values["first_name"], values["last_name"], values["email"], pw, values["organization_name"])
+			return err
+		})
 		if err != nil {
 			fail(err)
 			return
@@ -593,16 +593,18 @@ func handleInviteForm(d Deps) http.Handler {
 			http.Redirect(w, r, "/", http.StatusSeeOther)
 			return
 		}
-		if err := throttle(r, d, d.SignupRate, "signup-address", clientIP(r)); err != nil {
-			fail(err)
-			return
-		}
-		user, err := d.Invites.SignupWithInvite(r.Context(), r.PathValue("invite"), r.PostForm.Get("first_name"), r.PostForm.Get("last_name"),
-			gatehouse.Secret(r.PostForm.Get("password")))
+		var user *gatehouse.User
+		err := withSignupThrottle(r, d, func() (err error) {
+			user, err = d.Invites.SignupWithInvite(r.Context(), r.PathValue("invite"), r.PostForm.Get("first_name"), r.PostForm.Get("last_name"),
+				gatehouse.Secret(r.PostForm.Get("password")))
+			return err
+		})
 		if err != nil {
 			fail(err)
 			return
 		}
+		// The invite does not prove the address: a mailed link does.
+		sendVerification(r, d, user)
 		if err := signInAndGoHome(w, r, d, user); err != nil {
 			fail(err)
 		}

@@ -23,6 +23,9 @@ import (
 type fakeMailer struct {
 	mu   sync.Mutex
 	sent []mail.Message
+	// wait, when set, waits for mail still being queued after an answer
+	// (the reset service's Wait).
+	wait func()
 }
 
 func (f *fakeMailer) Queue(_ context.Context, m mail.Message) error {
@@ -33,6 +36,9 @@ func (f *fakeMailer) Queue(_ context.Context, m mail.Message) error {
 }
 
 func (f *fakeMailer) messages() []mail.Message {
+	if f.wait != nil {
+		f.wait()
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]mail.Message(nil), f.sent...)
@@ -45,6 +51,7 @@ func newTestReset(st *store.Store, counters ratelimit.Counters, m *fakeMailer, n
 	s := NewResetService(st, secretkey.NewKeyring(testResetSecret).For(secretkey.PurposePasswordReset), ratelimit.New(counters), m,
 		password.NewHasher(0, 0).Hash, password.CheckStrength, "https://gatehouse.example.com")
 	s.Now = now
+	m.wait = s.Wait
 	return s
 }
 

@@ -1,8 +1,14 @@
 package httpapi
 
 import (
+	"fmt"
+	"hash/maphash"
+	"log/slog"
+	"math"
 	"net/http"
 	"strings"
+	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
@@ -25,15 +31,80 @@ func throttle(r *http.Request, d Deps, rate ratelimit.Rate, parts ...string) err
 	return nil
 }
 
+// signupLocks serialize, on this instance, the signups from one client
+// address (striped by a hash of the throttle key: unrelated addresses may
+// share a stripe, which only queues them behind each other).
+var (
+	signupLocks    [64]sync.Mutex
+	signupLockSeed = maphash.MakeSeed()
+)
+
+// withSignupThrottle runs create (a signup that makes an account) under
+// SIGNUP_RATE for the client's address. Only signups that succeed count:
+// one refused for a weak password, a taken email or any other error uses
+// up nothing. The exact rule: a signup is refused (429) when, as it
+// starts, SIGNUP_RATE.Limit successful signups from the address are
+// already counted in the current window, which opens at the first counted
+// success and lasts SIGNUP_RATE.Period. The check, the signup and the
+// count run under one lock per address on each instance, so one instance
+// never lets more than Limit succeed in a window; with K instances
+// sharing the counters, signups checked at the same moment on different
+// instances can each pass, so at most Limit+K-1 succeed.
+func withSignupThrottle(r *http.Request, d Deps, create func() error) error {
+	rate := d.SignupRate
+	if d.Limiter == nil || rate.Limit <= 0 || rate.Period <= 0 {
+		return create()
+	}
+	key := ratelimit.Key("signup-address", clientIP(r))
+	mu := &signupLocks[maphash.String(signupLockSeed, key)%uint64(len(signupLocks))]
+	mu.Lock()
+	defer mu.Unlock()
+	full, wait, err := d.Limiter.Lockout(rate.Limit, rate.Period).Locked(r.Context(), key)
+	if err != nil {
+		return err
+	}
+	if full {
+		e := gatehouse.ThrottledError(wait)
+		e.Detail = "Too many accounts were created from your network. Please try again in " + waitInWords(wait) + "."
+		return e
+	}
+	if err := create(); err != nil {
+		return err
+	}
+	if _, _, err := d.Limiter.Allow(r.Context(), key, rate); err != nil {
+		// The account exists: answer with it, and say why it went uncounted.
+		d.Logger.LogAttrs(r.Context(), slog.LevelError, "counting a signup failed", slog.String("error", err.Error()))
+	}
+	return nil
+}
+
+// waitInWords says how long a throttled caller must wait, rounded to the
+// nearest whole unit of the largest unit that fits and never to zero:
+// "1 second", "5 minutes", "23 hours", "3 days".
+func waitInWords(d time.Duration) string {
+	unit := func(n float64, name string) string {
+		v := int64(math.Max(1, math.Round(n)))
+		if v == 1 {
+			return "1 " + name
+		}
+		return fmt.Sprintf("%d %ss", v, name)
+	}
+	switch {
+	case d < 59*time.Second+500*time.Millisecond:
+		return unit(d.Seconds(), "second")
+	case d < 59*time.Minute+30*time.Second:
+		return unit(d.Minutes(), "minute")
+	case d < 47*time.Hour+30*time.Minute:
+		return unit(d.Hours(), "hour")
+	}
+	return unit(d.Hours()/24, "day")
+}
+
 // handleSignup creates a user, an organization and its default project,
 // and signs the user in. Without MULTI_ORG_ENABLED it works only while the
 // instance has no organization (first set-up).
 func handleSignup(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := throttle(r, d, d.SignupRate, "signup-address", clientIP(r)); err != nil {
-			writeError(w, r, d.Logger, err)
-			return
-		}
 		var in struct {
 			FirstName        string  `json:"first_name"`
 			LastName         string  `json:"last_name"`
@@ -45,7 +116,11 @@ func handleSignup(d Deps) http.Handler {
 			writeError(w, r, d.Logger, err)
 			return
 		}
-		created, err := createOwner(r, d, in.FirstName, in.LastName, in.Email, in.Password, in.OrganizationName)
+		var created *gatehouse.CreatedOrganization
+		err := withSignupThrottle(r, d, func() (err error) {
+			created, err = createOwner(r, d, in.FirstName, in.LastName, in.Email, in.Password, in.OrganizationName)
+			return err
+		})
 		if err != nil {
 			writeError(w, r, d.Logger, err)
 			return

@@ -274,6 +274,9 @@ func completeSSO(w http.ResponseWriter, r *http.Request, d Deps, id gatehouse.SS
 	if res.Linked {
 		queueMail(r, d, linkedMail(res.User, id.Backend, providerName(d, id.Backend)))
 	}
+	if res.TookOver {
+		queueMail(r, d, takeoverMail(res.User, providerName(d, id.Backend), res.RevokedKeys))
+	}
 	if linking {
 		http.Redirect(w, r, "/settings?"+url.Values{"message": {providerName(d, id.Backend) + " account linked."}}.Encode(), http.StatusFound)
 		return
@@ -327,6 +330,17 @@ func linkedMail(u *gatehouse.User, backend, name string) mail.Message {
 	return mail.Message{To: u.Email, Subject: "A new sign-in method was linked to your account",
 		Text: "A " + name + " account (" + backend + ") was linked to your account " + u.Email + ": it can now be used to sign in.\n\n" +
 			"If this was you, there is nothing to do. If not, remove it in your account settings and change your password."}
+}
+
+// takeoverMail tells the owner of an address that signing in through a
+// provider took over an account registered with it but never verified,
+// and what that revoked (key labels, never values).
+func takeoverMail(u *gatehouse.User, name string, revokedKeys []string) mail.Message {
+	return mail.Message{To: u.Email, Subject: "Your Gatehouse account was secured",
+		Text: "You signed in with " + name + " as " + u.Email + ". The account with this address had not been verified, " +
+			"so whoever set it up before may have known its password: that password no longer works and every session was signed out.\n\n" +
+			gatehouse.RevokedAccessText(revokedKeys) +
+			"Sign in with " + name + ", or set a new password with \"Forgot password\".\n"}
 }
 
 // pendingSignup reads the confirm-creation cookie.

@@ -121,25 +121,45 @@ func (s *Store) ClaimMail(ctx context.Context, now time.Time, n int, leaseFor ti
 }
 
 // MarkMailSent records that message id was sent at at, and releases its
-// lease. It returns gatehouse.ErrNotFound for an unknown id.
+// lease. The body is blanked: it may hold a live reset, invite,
+// verification or sign-in link, and once delivered it is the recipient's,
+// not ours to keep; the recipient, subject and times stay for the record.
+// It returns gatehouse.ErrNotFound for an unknown id.
 func (s *Store) MarkMailSent(ctx context.Context, id int64, at time.Time) error {
 	return s.updateMail(ctx, "marking mail sent",
-		`UPDATE mail_outbox SET status = ?, sent_at = ?, lease_until = NULL, last_error = '' WHERE id = ?`,
+		`UPDATE mail_outbox SET status = ?, sent_at = ?, lease_until = NULL, last_error = '', text_body = '', html_body = '' WHERE id = ?`,
 		gatehouse.OutboxSent, toMillis(at), id)
 }
 
 // MarkMailFailed records a failed attempt at message id: its attempt count,
 // when to try again and why it failed, and releases its lease. A dead
-// message is given up on (status failed) and never claimed again. It
-// returns gatehouse.ErrNotFound for an unknown id.
+// message is given up on (status failed) and never claimed again, and its
+// body is blanked like a sent one's: it will never be delivered, and the
+// links in it must not outlive it in the database (the recipient, subject
+// and last error stay for diagnosis). It returns gatehouse.ErrNotFound for
+// an unknown id.
 func (s *Store) MarkMailFailed(ctx context.Context, id int64, attempts int, nextAttempt time.Time, lastError string, dead bool) error {
-	status := gatehouse.OutboxPending
 	if dead {
-		status = gatehouse.OutboxFailed
+		return s.updateMail(ctx, "marking mail failed",
+			`UPDATE mail_outbox SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?, lease_until = NULL, text_body = '', html_body = '' WHERE id = ?`,
+			gatehouse.OutboxFailed, attempts, toMillis(nextAttempt), lastError, id)
 	}
 	return s.updateMail(ctx, "marking mail failed",
 		`UPDATE mail_outbox SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?, lease_until = NULL WHERE id = ?`,
-		status, attempts, toMillis(nextAttempt), lastError, id)
+		gatehouse.OutboxPending, attempts, toMillis(nextAttempt), lastError, id)
+}
+
+// OutboxRetention is how long a message stays in the outbox after it was
+// queued, whatever became of it. Every link an email carries has expired
+// long before (the longest, an invite, lives three days), so nothing
+// older is worth keeping, nor sending late.
+const OutboxRetention = 30 * 24 * time.Hour
+
+// DeleteOldMail deletes the outbox messages queued before cutoff: sent,
+// given up, or still pending (an instance without email configured keeps
+// them pending). It returns how many went.
+func (s *Store) DeleteOldMail(ctx context.Context, cutoff time.Time) (int64, error) {
+	return s.deleteCount(ctx, `DELETE FROM mail_outbox WHERE created_at < ?`, toMillis(cutoff))
 }
 
 func (s *Store) updateMail(ctx context.Context, what, query string, args ...any) error {

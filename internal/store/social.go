@@ -87,11 +87,19 @@ func (s *Store) DeleteSocialLink(ctx context.Context, userID int64, linkID strin
 }
 
 // ClaimForSSO makes the user's password unusable, marks the email
-// verified and ends all the user's sessions, in one transaction: the
+// verified and revokes every way into the account (sessions, personal API
+// keys, trusted devices, and passkeys and second factors of an account
+// awaiting verification: see revokeAccountAccess), in one transaction: the
 // owner of the address proved it through a provider, and whoever set the
-// password before may not keep a way in.
-func (s *Store) ClaimForSSO(ctx context.Context, userID int64) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+// password before may not keep a way in. revokedKeys are the labels of
+// the deleted personal API keys.
+func (s *Store) ClaimForSSO(ctx context.Context, userID int64) (revokedKeys []string, err error) {
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		// Revoke first: what goes depends on the verification state the
+		// account had before the provider proved the address.
+		if revokedKeys, err = s.revokeAccountAccess(ctx, tx, userID); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, s.q(`UPDATE users SET password_hash = '', is_email_verified = ? WHERE id = ?`), true, userID)
 		if err != nil {
 			return mapErr(err)
@@ -99,11 +107,9 @@ func (s *Store) ClaimForSSO(ctx context.Context, userID int64) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return gatehouse.ErrNotFound
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM sessions WHERE user_id = ?`), userID); err != nil {
-			return mapErr(err)
-		}
 		return nil
 	})
+	return revokedKeys, err
 }
 
 // CreateSSOUser creates user as a member of orgID at level, with that

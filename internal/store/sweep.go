@@ -8,9 +8,11 @@ import (
 
 // Sweep deletes the short-lived rows that can no longer be used at now:
 // expired sessions, counters, TOTP set-ups, remembered devices, email-MFA
-// tokens, WebAuthn challenges and SAML assertion IDs, and pending logins
-// older than pendingTTL. Every one of them is already refused when
-// expired; sweeping only reclaims space. It returns how many rows went.
+// tokens, WebAuthn challenges and SAML assertion IDs, pending logins
+// older than pendingTTL, and outbox messages older than OutboxRetention.
+// Every one of them is already refused when expired; sweeping reclaims
+// space, and keeps old email metadata from piling up. It returns how many
+// rows went.
 func (s *Store) Sweep(ctx context.Context, now time.Time, pendingTTL time.Duration) (int64, error) {
 	nowMS := now.UnixMilli()
 	var total int64
@@ -31,6 +33,7 @@ func (s *Store) Sweep(ctx context.Context, now time.Time, pendingTTL time.Durati
 		func() (int64, error) {
 			return s.deleteCount(ctx, `DELETE FROM saml_assertion_ids WHERE expires_at < ?`, nowMS)
 		},
+		func() (int64, error) { return s.DeleteOldMail(ctx, now.Add(-OutboxRetention)) },
 	} {
 		n, err := sweep()
 		if err != nil {

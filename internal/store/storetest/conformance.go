@@ -111,7 +111,8 @@ func testResetTokenUsedOnce(t *testing.T, s *store.Store) {
 		t.Fatal(err)
 	}
 	wins := race(t, 8, func(i int) (bool, error) {
-		return s.CompletePasswordReset(ctx, u.ID, base, u.PasswordHash, gatehouse.Secret(fmt.Sprintf("argon2id$new-%d", i)))
+		_, ok, err := s.CompletePasswordReset(ctx, u.ID, base, u.PasswordHash, gatehouse.Secret(fmt.Sprintf("argon2id$new-%d", i)))
+		return ok, err
 	})
 	if wins != 1 {
 		t.Fatalf("%d concurrent completions of one reset succeeded, want 1", wins)
@@ -131,14 +132,14 @@ func testResetTokenUsedOnce(t *testing.T, s *store.Store) {
 	hash := got.PasswordHash
 	s.SetPasswordResetRequestedAt(ctx, u.ID, base)
 	s.SetPasswordResetRequestedAt(ctx, u.ID, base.Add(time.Minute))
-	if ok, err := s.CompletePasswordReset(ctx, u.ID, base, hash, "argon2id$stale"); ok || err != nil {
+	if _, ok, err := s.CompletePasswordReset(ctx, u.ID, base, hash, "argon2id$stale"); ok || err != nil {
 		t.Fatalf("superseded token: %v %v", ok, err)
 	}
 	// A password changed after the request kills the token.
 	if err := s.SetPasswordHash(ctx, u.ID, "argon2id$changed"); err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := s.CompletePasswordReset(ctx, u.ID, base.Add(time.Minute), hash, "argon2id$stale"); ok || err != nil {
+	if _, ok, err := s.CompletePasswordReset(ctx, u.ID, base.Add(time.Minute), hash, "argon2id$stale"); ok || err != nil {
 		t.Fatalf("token after a password change: %v %v", ok, err)
 	}
 	if got, _ := s.UserByID(ctx, u.ID); got.PasswordHash != "argon2id$changed" {
@@ -832,7 +833,7 @@ func testSessionEndsTakeTheirMarks(t *testing.T, s *store.Store) {
 		t.Fatal("the kept session lost its mark")
 	}
 
-	if err := s.ClaimForSSO(ctx, u.ID); err != nil {
+	if _, err := s.ClaimForSSO(ctx, u.ID); err != nil {
 		t.Fatal(err)
 	}
 	gone("ClaimForSSO", keep)
