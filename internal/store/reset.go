@@ -45,6 +45,7 @@ func (s *Store) PasswordResetRequestedAt(ctx context.Context, userID int64) (at 
 // nothing changes) when it is not: the reset was already completed or
 // superseded, so of two concurrent completions with one token exactly one
 // succeeds. revokedKeys are the labels of the personal API keys deleted.
+// A completed reset also marks the email verified: the link went to it.
 func (s *Store) CompletePasswordReset(ctx context.Context, userID int64, expectedRequestedAt time.Time, expectedHash, newHash gatehouse.Secret) (revokedKeys []string, ok bool, err error) {
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		revokedKeys = nil
@@ -62,6 +63,12 @@ func (s *Store) CompletePasswordReset(ctx context.Context, userID int64, expecte
 		}
 		if revokedKeys, err = s.revokeAccountAccess(ctx, tx, userID); err != nil {
 			return err
+		}
+		// The token was mailed to the address: using it proves the
+		// address, so an account awaiting verification (an accepted
+		// invite) is verified from now on.
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE users SET is_email_verified = ? WHERE id = ?`), true, userID); err != nil {
+			return mapErr(err)
 		}
 		ok = true
 		return nil

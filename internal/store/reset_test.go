@@ -100,6 +100,10 @@ func TestCompletePasswordResetRevokesAccess(t *testing.T) {
 				if got := accessLeft(t, s, user, session); got != tc.left {
 					t.Fatalf("left %s, want %s", got, tc.left)
 				}
+				// The link was mailed to the address: using it proves it.
+				if u, err := s.UserByID(ctx, user.ID); err != nil || u.IsEmailVerified == nil || !*u.IsEmailVerified {
+					t.Fatalf("email not verified by a completed reset: %+v %v", u, err)
+				}
 				// A stale completion changes nothing and revokes nothing.
 				if revoked, ok, err := s.CompletePasswordReset(ctx, user.ID, at, user.PasswordHash, "argon2id$again"); err != nil || ok || revoked != nil {
 					t.Fatalf("second completion: %v %v %v", revoked, ok, err)
