@@ -124,6 +124,9 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	logOut := logbuf.New(stderr)
 	defer logOut.Close()
 	logger := slog.New(logbuf.Handler(newLogHandler(cfg, logOut), logOut))
+	// Packages without a logger of their own (the store, best-effort
+	// bookkeeping) log through the default.
+	slog.SetDefault(logger)
 	keyring, keyWarnings, err := secretkey.Resolve(secretkey.Settings{
 		Key: cfg.SecretKey, Fallbacks: cfg.SecretKeyFallbacks, Development: cfg.Debug || cfg.Test, DataDir: cfg.DataDir,
 	})
