@@ -81,6 +81,8 @@ func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 	}
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
+	} else if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", strconv.Itoa(gatehouse.UnavailableRetryAfter))
 	}
 	body := envelope{Type: typ, Code: e.Code, Detail: e.Detail}
 	if e.Attr != "" {
