@@ -12,6 +12,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -30,9 +31,6 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/sso/saml"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
-
-// shutdownGrace is how long in-flight requests get after SIGTERM.
-const shutdownGrace = 25 * time.Second
 
 // loadConfig reads the environment and parses the subcommand's flags: the
 // common ones (--data-dir, and --addr when withAddr) and those that extra
@@ -93,9 +91,14 @@ func newLogHandler(cfg *config.Config, w io.Writer) slog.Handler {
 	return slog.NewJSONHandler(w, nil)
 }
 
+// storeOptions are the configured database's.
+func storeOptions(cfg *config.Config) store.Options {
+	return store.Options{DatabaseURL: cfg.DatabaseURL.Reveal(), DataDir: cfg.DataDir, Timeout: cfg.DatabaseTimeout}
+}
+
 // openStore opens and migrates the configured database.
 func openStore(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*store.Store, error) {
-	st, err := store.Open(ctx, store.Options{DatabaseURL: cfg.DatabaseURL.Reveal(), DataDir: cfg.DataDir})
+	st, err := store.Open(ctx, storeOptions(cfg))
 	if err != nil {
 		return nil, err
 	}
@@ -121,6 +124,9 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	logOut := logbuf.New(stderr)
 	defer logOut.Close()
 	logger := slog.New(logbuf.Handler(newLogHandler(cfg, logOut), logOut))
+	// Packages without a logger of their own (the store, best-effort
+	// bookkeeping) log through the default.
+	slog.SetDefault(logger)
 	keyring, keyWarnings, err := secretkey.Resolve(secretkey.Settings{
 		Key: cfg.SecretKey, Fallbacks: cfg.SecretKeyFallbacks, Development: cfg.Debug || cfg.Test, DataDir: cfg.DataDir,
 	})
@@ -142,6 +148,10 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer closeCounters()
+	var redisProbe httpapi.Pinger
+	if r, ok := counters.(*ratelimit.Redis); ok {
+		redisProbe = r
+	}
 	limiter := ratelimit.New(counters)
 	lockout := ratelimit.NewLoginLockout(limiter, int64(cfg.AxesFailureLimit), cfg.AxesCooloffTime)
 
@@ -214,6 +224,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		SAML: &saml.Service{Admin: &gatehouse.SAMLAdmin{Domains: domains, Store: st}, Store: st, SiteURL: cfg.SiteURL,
 			Key: keyring.For(saml.PurposeRequest), Logger: logger},
 		Version: version,
+		Redis:   redisProbe,
 	})
 	srv := &http.Server{
 		Handler:           handler,
@@ -236,6 +247,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	logger.Info("gatehouse listening", "addr", ln.Addr().String(), "version", version, "database", string(st.Engine()),
 		"ip_allow_list", len(cfg.AllowedIPBlocks) > 0, "secure_cookies", cfg.SecureCookies, "debug", cfg.Debug)
 
+	inFlight := trackInFlight(srv)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	select {
@@ -243,11 +255,59 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("serving: %w", err)
 	case <-ctx.Done():
 	}
-	logger.Info("shutting down: finishing in-flight requests", "grace", shutdownGrace.String())
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	return shutdown(srv, served, inFlight, cfg.ShutdownGrace, logger)
+}
+
+// inFlight counts the requests being served, so that a shutdown can say
+// how many its grace period cut.
+type inFlight struct {
+	mu       sync.Mutex
+	requests map[*http.Request]struct{}
+}
+
+// trackInFlight wraps srv's handler to keep count of its requests.
+func trackInFlight(srv *http.Server) *inFlight {
+	f := &inFlight{requests: map[*http.Request]struct{}{}}
+	next := srv.Handler
+	srv.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		f.requests[r] = struct{}{}
+		f.mu.Unlock()
+		defer func() {
+			f.mu.Lock()
+			delete(f.requests, r)
+			f.mu.Unlock()
+		}()
+		next.ServeHTTP(w, r)
+	})
+	return f
+}
+
+// cut logs each request still running and returns how many there were.
+func (f *inFlight) cut(logger *slog.Logger) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for r := range f.requests {
+		logger.Warn("shutdown: request cut at the end of the grace period", "method", r.Method, "path", r.URL.Path)
+	}
+	return len(f.requests)
+}
+
+// shutdown stops accepting connections and gives the requests in flight
+// grace to finish. Requests still running then are cut and logged: that is
+// the shutdown the operator asked for, not a failure, so the process still
+// exits 0. Only a server that failed for another reason is an error.
+func shutdown(srv *http.Server, served <-chan error, f *inFlight, grace time.Duration, logger *slog.Logger) error {
+	logger.Info("shutting down: finishing in-flight requests", "grace", grace.String())
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+		if !errors.Is(err, context.DeadlineExceeded) {
+			return fmt.Errorf("shutdown: %w", err)
+		}
+		n := f.cut(logger)
+		srv.Close()
+		logger.Warn("shutdown: grace period over, requests cut", "requests", n, "grace", grace.String())
 	}
 	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
@@ -262,7 +322,7 @@ func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	logger := newLogger(cfg, stderr)
-	st, err := store.Open(ctx, store.Options{DatabaseURL: cfg.DatabaseURL.Reveal(), DataDir: cfg.DataDir})
+	st, err := store.Open(ctx, storeOptions(cfg))
 	if err != nil {
 		return err
 	}
@@ -293,13 +353,16 @@ func openCounters(ctx context.Context, cfg *config.Config, st *store.Store) (rat
 	if err != nil {
 		return nil, nil, exitError{code: 2, msg: "gatehouse: REDIS_URL: expected a redis://[user:password@]host:port[/db] URL"}
 	}
-	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = 3*time.Second, 2*time.Second, 2*time.Second
+	// Every Redis call is bounded: a frozen Redis gives a quick 503, not a
+	// hang (go-redis also bounds the wait for a pooled connection by the
+	// read timeout plus a second).
+	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = cfg.RedisTimeout, cfg.RedisTimeout, cfg.RedisTimeout
 	client := redis.NewClient(opt)
-	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	pingCtx, cancel := context.WithTimeout(ctx, 2*cfg.RedisTimeout)
 	defer cancel()
 	if err := client.Ping(pingCtx).Err(); err != nil {
 		client.Close()
-		return nil, nil, fmt.Errorf("connecting to Redis at REDIS_URL: %w", err)
+		return nil, nil, fmt.Errorf("cannot connect to Redis (REDIS_URL): %w", err)
 	}
 	return ratelimit.NewRedis(client), func() { client.Close() }, nil
 }

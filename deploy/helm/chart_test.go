@@ -298,3 +298,23 @@ func TestMetricsOff(t *testing.T) {
 	mustNotMatch(t, "Deployment", dep, `METRICS_ADDR`, `containerPort: 9102`, `prometheus.io`)
 	mustNotMatch(t, "NetworkPolicy", m.get(t, "NetworkPolicy/t-gatehouse"), `port: metrics`)
 }
+
+// TestGracefulShutdown: the pod sleeps before SIGTERM so load balancers
+// stop sending it requests, Gatehouse gets its grace period as
+// SHUTDOWN_GRACE, and Kubernetes waits for both before killing it.
+func TestGracefulShutdown(t *testing.T) {
+	for _, tc := range []struct {
+		values      []string
+		sleep, wait string
+		grace       string
+	}{
+		{nil, "5", "35", "25"},
+		{[]string{"shutdown.preStopSleepSeconds=10", "shutdown.graceSeconds=50"}, "10", "65", "50"},
+	} {
+		dep := render(t, append(append([]string{}, required...), tc.values...)...).get(t, "Deployment/t-gatehouse")
+		mustMatch(t, "Deployment", dep,
+			`^          lifecycle:\n\s+# .*\n\s+preStop:\n\s+sleep:\n\s+seconds: `+tc.sleep+`$`,
+			`^      terminationGracePeriodSeconds: `+tc.wait+`$`,
+			`- name: SHUTDOWN_GRACE\n\s+value: "`+tc.grace+`"$`)
+	}
+}

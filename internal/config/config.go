@@ -63,6 +63,17 @@ type Config struct {
 	// SocialProviders are the configured social login backends
 	// (SOCIAL_AUTH_*, see social.go).
 	SocialProviders []SocialProvider
+
+	// DatabaseTimeout (DATABASE_STATEMENT_TIMEOUT) bounds every PostgreSQL
+	// call: the server's statement and lock timeouts, connecting, and the
+	// wait for an answer. A frozen database then gives a quick 503.
+	DatabaseTimeout time.Duration
+	// RedisTimeout (REDIS_TIMEOUT) bounds connecting to Redis and each
+	// read and write.
+	RedisTimeout time.Duration
+	// ShutdownGrace (SHUTDOWN_GRACE) is how long requests in flight get to
+	// finish after SIGTERM.
+	ShutdownGrace time.Duration
 }
 
 // Email is the outbound mail configuration (EMAIL_*).
@@ -84,6 +95,9 @@ const (
 	DefaultSessionCookieAge = 90 * 24 * time.Hour
 	DefaultAxesFailureLimit = 5
 	DefaultAxesCooloffTime  = 30 * time.Minute
+	DefaultDatabaseTimeout  = 5 * time.Second
+	DefaultRedisTimeout     = 2 * time.Second
+	DefaultShutdownGrace    = 25 * time.Second
 )
 
 // FromEnviron reads the process environment.
@@ -123,6 +137,9 @@ func Load(lookup func(string) (string, bool)) (*Config, error) {
 
 	c.DatabaseURL = gatehouse.Secret(p.databaseURL("DATABASE_URL"))
 	c.RedisURL = gatehouse.Secret(p.redisURL("REDIS_URL"))
+	c.DatabaseTimeout = p.duration("DATABASE_STATEMENT_TIMEOUT", DefaultDatabaseTimeout)
+	c.RedisTimeout = p.duration("REDIS_TIMEOUT", DefaultRedisTimeout)
+	c.ShutdownGrace = p.duration("SHUTDOWN_GRACE", DefaultShutdownGrace)
 
 	c.Email = Email{
 		Host:        p.str("EMAIL_HOST", ""),
@@ -235,6 +252,25 @@ func (p *parser) positiveInt(name string, def int) int {
 		return def
 	}
 	return n
+}
+
+// duration reads a positive time span: seconds ("5", "2.5") or a Go
+// duration ("500ms", "1m30s").
+func (p *parser) duration(name string, def time.Duration) time.Duration {
+	v, ok := p.lookup(name)
+	v = strings.TrimSpace(v)
+	if !ok || v == "" {
+		return def
+	}
+	if secs, err := strconv.ParseFloat(v, 64); err == nil {
+		if d := time.Duration(secs * float64(time.Second)); secs > 0 && secs < 1e6 && d > 0 {
+			return d
+		}
+	} else if d, err := time.ParseDuration(v); err == nil && d > 0 {
+		return d
+	}
+	p.fail(name, "expected a positive number of seconds (e.g. 5 or 2.5) or a duration such as 500ms or 1m, got %q", v)
+	return def
 }
 
 func (p *parser) port(name string, def int) int {

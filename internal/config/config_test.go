@@ -71,6 +71,9 @@ func TestUnparsableValuesNameTheVariable(t *testing.T) {
 		{"METRICS_ADDR", "9102", "host:port"},
 		{"METRICS_ADDR", "127.0.0.1:http", "host:port"},
 		{"METRICS_ADDR", "127.0.0.1:99999", "host:port"},
+		{"DATABASE_STATEMENT_TIMEOUT", "0", "positive number of seconds"},
+		{"REDIS_TIMEOUT", "-1s", "positive number of seconds"},
+		{"SHUTDOWN_GRACE", "soon", "positive number of seconds"},
 	} {
 		t.Run(tc.name+"="+tc.value, func(t *testing.T) {
 			_, err := Load(env(tc.name, tc.value))
@@ -149,5 +152,22 @@ func TestMetricsAddr(t *testing.T) {
 		if err != nil || c.MetricsAddr != v {
 			t.Fatalf("%q: %v %q", v, err, c.MetricsAddr)
 		}
+	}
+}
+
+func TestDependencyTimeoutsAndShutdownGrace(t *testing.T) {
+	c, err := Load(env())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DatabaseTimeout != DefaultDatabaseTimeout || c.RedisTimeout != DefaultRedisTimeout || c.ShutdownGrace != DefaultShutdownGrace {
+		t.Fatalf("defaults: %v %v %v", c.DatabaseTimeout, c.RedisTimeout, c.ShutdownGrace)
+	}
+	c, err = Load(env("DATABASE_STATEMENT_TIMEOUT", "2.5", "REDIS_TIMEOUT", "500ms", "SHUTDOWN_GRACE", "1m"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DatabaseTimeout != 2500*time.Millisecond || c.RedisTimeout != 500*time.Millisecond || c.ShutdownGrace != time.Minute {
+		t.Fatalf("parsed: %v %v %v", c.DatabaseTimeout, c.RedisTimeout, c.ShutdownGrace)
 	}
 }

@@ -362,9 +362,10 @@ func (s *APIKeyService) Authenticate(ctx context.Context, raw string, where KeyT
 	}
 	if where == KeyInQuery || k.LastUsedAt.IsZero() || now.Sub(k.LastUsedAt) > apiKeyUseInterval {
 		if err := s.Store.TouchPersonalAPIKey(ctx, k.ID, now, now.Add(-apiKeyUseInterval), where == KeyInQuery); err != nil {
-			return nil, nil, fmt.Errorf("personal API key use: %w", err)
-		}
-		if k.LastUsedAt.IsZero() || now.Sub(k.LastUsedAt) > apiKeyUseInterval {
+			// Best effort: the key is valid, its use just went unrecorded
+			// (the next request tries again).
+			bookkeepingFailed(ctx, bookkeepingAPIKeyUse, err)
+		} else if k.LastUsedAt.IsZero() || now.Sub(k.LastUsedAt) > apiKeyUseInterval {
 			k.LastUsedAt = now
 			// Last-use bookkeeping does not move the generation: keep the
 			// cached copy current so the next request does not write again.
@@ -394,7 +395,9 @@ func (s *APIKeyService) legacyLookup(ctx context.Context, key Secret, hash strin
 			return nil, nil, err
 		}
 		if err := s.Store.UpgradePersonalAPIKeyHash(ctx, k.ID, legacy, hash); err != nil {
-			return nil, nil, fmt.Errorf("upgrading personal API key hash: %w", err)
+			// Best effort: the legacy hash still matches next time.
+			bookkeepingFailed(ctx, bookkeepingAPIKeyHashUpgrade, err)
+			return k, user, nil
 		}
 		k.SecureValue = hash
 		return k, user, nil

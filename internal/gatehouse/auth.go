@@ -162,7 +162,8 @@ func (a *AuthService) Login(ctx context.Context, in LoginInput) (*LoginResult, e
 	if rehash {
 		if h, err := a.Passwords.Hash(ctx, in.Password); err == nil {
 			if err := a.Store.SetPasswordHash(ctx, user.ID, h); err != nil {
-				return nil, fmt.Errorf("login: upgrading password hash: %w", err)
+				// Best effort: the old hash still verifies next time.
+				bookkeepingFailed(ctx, bookkeepingPasswordHashUpgrade, err)
 			}
 		}
 	}
@@ -235,7 +236,10 @@ func (a *AuthService) startSession(ctx context.Context, user *User, in LoginInpu
 	if a.Devices != nil {
 		prev, err := a.Devices.SeeDevice(ctx, user.ID, DeviceFingerprint(in.ClientIP, in.UserAgent), now)
 		if err != nil {
-			return nil, fmt.Errorf("login: %w", err)
+			// Best effort: the user is signed in. Whether the device is
+			// known cannot be told, so the new-device notice goes out.
+			bookkeepingFailed(ctx, bookkeepingKnownDevice, err)
+			prev = time.Time{}
 		}
 		res.NewDevice = !reauth && (prev.IsZero() || now.Sub(prev) > KnownDeviceWindow)
 	}

@@ -307,7 +307,7 @@ func (s *FlagService) projectBySecretAPIKey(ctx context.Context, hash string, in
 	}
 	if now := s.now(); now.Sub(k.LastUsedAt) >= time.Hour {
 		if err := s.Store.TouchProjectSecretAPIKey(ctx, k.ID, now); err != nil {
-			return nil, err
+			bookkeepingFailed(ctx, bookkeepingProjectKeyUse, err)
 		}
 	}
 	return s.Store.ProjectByID(ctx, k.ProjectID)

@@ -680,7 +680,7 @@ func (s *TwoFactorService) remembered(ctx context.Context, u *User, cookies []Re
 			continue
 		}
 		if err := s.Store.TouchRememberedDevice(ctx, d.ID, now); err != nil {
-			return false, err
+			bookkeepingFailed(ctx, bookkeepingRememberedDevice, err)
 		}
 		return true, nil
 	}

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/gatehouse-auth/gatehouse/internal/capture"
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
@@ -49,6 +50,7 @@ func handleCapture(logger *slog.Logger, svc *gatehouse.CaptureService) http.Hand
 				return
 			}
 			logger.Error("capture failed", "error", err.Error())
+			w.Header().Set("Retry-After", strconv.Itoa(gatehouse.UnavailableRetryAfter))
 			writeText(w, http.StatusServiceUnavailable, "events could not be stored; retry")
 			return
 		}

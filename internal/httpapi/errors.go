@@ -48,11 +48,27 @@ func statusAndType(k gatehouse.Kind) (int, string) {
 	return http.StatusInternalServerError, "server_error"
 }
 
+// domainError is err as the domain error it answers with: a dependency
+// outage (the database or Redis down, frozen or overloaded) becomes the
+// 503 unavailable error, anything else keeps its own kind; ok is false for
+// errors that are neither (bugs, answered 500).
+func domainError(err error) (e *gatehouse.Error, ok bool) {
+	e, ok = gatehouse.AsError(err)
+	if (!ok || e.Kind == gatehouse.KindInternal) && gatehouse.IsUnavailable(err) {
+		return gatehouse.Unavailable(err), true
+	}
+	return e, ok
+}
+
 // writeError is the one place an error becomes an HTTP response. Domain
-// errors keep their code, detail and attr; anything else is logged and
+// errors keep their code, detail and attr; a dependency outage is a 503
+// with Retry-After (logged as a warning); anything else is logged and
 // answered with a generic 500 that reveals nothing.
 func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error) {
-	e, ok := gatehouse.AsError(err)
+	e, ok := domainError(err)
+	if ok && e.Code == "service_unavailable" && e.Err != nil {
+		logger.LogAttrs(r.Context(), slog.LevelWarn, "dependency unavailable", slog.String("path", loggablePath(r.URL.Path)), slog.String("error", e.Err.Error()))
+	}
 	if !ok {
 		logger.LogAttrs(r.Context(), slog.LevelError, "internal error", slog.String("path", loggablePath(r.URL.Path)), slog.String("error", err.Error()))
 		e = &gatehouse.Error{Kind: gatehouse.KindInternal, Code: "error", Detail: "A server error occurred."}
@@ -65,6 +81,8 @@ func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 	}
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
+	} else if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", strconv.Itoa(gatehouse.UnavailableRetryAfter))
 	}
 	body := envelope{Type: typ, Code: e.Code, Detail: e.Detail}
 	if e.Attr != "" {

@@ -321,6 +321,10 @@ func handleLocalEvaluation(d Deps) http.Handler {
 		if !ok {
 			defs, err := d.Flags.Definitions(r.Context(), projectID)
 			if err != nil {
+				if gatehouse.IsUnavailable(err) {
+					writeError(w, r, d.Logger, err)
+					return
+				}
 				d.Logger.Error("local evaluation failed", "error", err.Error())
 				writeJSON(w, http.StatusInternalServerError, map[string]string{"type": "server_error", "code": "unexpected_error", "detail": "An unexpected error occurred"})
 				return

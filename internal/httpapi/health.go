@@ -3,6 +3,9 @@ package httpapi
 import (
 	"log/slog"
 	"net/http"
+	"strconv"
+
+	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 )
 
 // handleHealth answers liveness probes: the process is up and serving.
@@ -12,15 +15,36 @@ func handleHealth() http.Handler {
 	})
 }
 
-// handleReady answers readiness probes: 200 when the database answers, 503
-// when it does not.
-func handleReady(logger *slog.Logger, db Pinger) http.Handler {
+// handleReady answers readiness probes with the state of each dependency,
+// e.g. {"status": "unavailable", "database": "ok", "redis": "down"}: 200
+// when every one answers, 503 with Retry-After when any does not (an
+// instance that cannot check passwords or counters should get no traffic).
+// redis is nil when counters live in the database.
+func handleReady(logger *slog.Logger, db, redis Pinger) http.Handler {
+	type dependency struct {
+		name string
+		p    Pinger
+	}
+	deps := []dependency{{"database", db}}
+	if redis != nil {
+		deps = append(deps, dependency{"redis", redis})
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := db.Ping(r.Context()); err != nil {
-			logger.Warn("readiness check failed", "error", err.Error())
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "database": "unreachable"})
-			return
+		body := map[string]string{"status": "ok"}
+		status := http.StatusOK
+		for _, d := range deps {
+			if err := d.p.Ping(r.Context()); err != nil {
+				logger.Warn("readiness check failed", "dependency", d.name, "error", err.Error())
+				body[d.name] = "down"
+				body["status"] = "unavailable"
+				status = http.StatusServiceUnavailable
+				continue
+			}
+			body[d.name] = "ok"
 		}
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "database": "ok"})
+		if status != http.StatusOK {
+			w.Header().Set("Retry-After", strconv.Itoa(gatehouse.UnavailableRetryAfter))
+		}
+		writeJSON(w, status, body)
 	})
 }

@@ -148,7 +148,7 @@ func renderPage(w http.ResponseWriter, r *http.Request, logger *slog.Logger, sta
 // status (as the JSON API would answer), the field it is about (or "") and
 // the message. Internal errors are logged and shown as a generic message.
 func pageError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error) (status int, field, message string) {
-	e, ok := gatehouse.AsError(err)
+	e, ok := domainError(err)
 	if !ok || e.Kind == gatehouse.KindInternal {
 		cause := err
 		if ok && e.Err != nil {

@@ -6,7 +6,7 @@ import "net/http"
 // slash: stripTrailingSlash makes "/e/" reach "/e".
 func addRoutes(mux *http.ServeMux, d Deps) {
 	mux.Handle("GET /_health", handleHealth())
-	mux.Handle("GET /_readyz", handleReady(d.Logger, d.Database))
+	mux.Handle("GET /_readyz", handleReady(d.Logger, d.Database, d.Redis))
 
 	capture := handleCapture(d.Logger, d.Capture)
 	for _, path := range []string{"/e", "/i/v0/e", "/capture", "/track", "/engage", "/batch"} {

@@ -21,7 +21,8 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/sso/saml"
 )
 
-// Pinger checks that the database answers; /_readyz uses it.
+// Pinger checks that a dependency (the database, Redis) answers; /_readyz
+// uses it.
 type Pinger interface {
 	Ping(ctx context.Context) error
 }
@@ -90,6 +91,9 @@ type Deps struct {
 	// (login, ACS, metadata); nil: SAML is unavailable.
 	SAML    *saml.Service
 	Version string
+	// Redis, when counters live there, is probed by /_readyz with the
+	// database; nil: no Redis.
+	Redis Pinger
 }
 
 // Mailer queues an email; delivery happens in the background.

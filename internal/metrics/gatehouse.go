@@ -37,6 +37,8 @@ var (
 		"Emails handed to the SMTP server.")
 	emailsFailed = Default.NewCounterVec("gatehouse_emails_failed_total",
 		"Failed email deliveries; gave_up is true when the message will not be retried.", "gave_up")
+	bookkeepingFailures = Default.NewCounterVec("gatehouse_bookkeeping_failures_total",
+		"Best-effort writes (when a key or device was last used) that failed; the request still answered.", "write")
 )
 
 func init() {
@@ -81,6 +83,14 @@ func EmailFailed(gaveUp bool) {
 		v = "true"
 	}
 	emailsFailed.Inc(v)
+}
+
+// BookkeepingFailed counts a failed best-effort write: write is
+// "api_key_last_used", "api_key_hash_upgrade", "password_hash_upgrade",
+// "project_key_last_used", "known_device" or "remembered_device_last_used".
+func BookkeepingFailed(write string) {
+	bookkeepingFailures.Inc(bounded(write, "api_key_last_used", "api_key_hash_upgrade", "password_hash_upgrade",
+		"project_key_last_used", "known_device", "remembered_device_last_used"))
 }
 
 // Handler serves the Default registry; mount it on the metrics listener

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 )
 
 // RedisPrefix starts every key a Redis counter store writes.
@@ -56,6 +58,26 @@ func NewRedis(client redis.UniversalClient) *Redis {
 	return &Redis{client: client, Prefix: RedisPrefix}
 }
 
+// redisPingTimeout bounds a readiness probe's PING.
+const redisPingTimeout = 2 * time.Second
+
+// Ping checks that Redis answers (readiness probes).
+func (r *Redis) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, redisPingTimeout)
+	defer cancel()
+	if err := r.client.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("ratelimit: redis ping: %w", err)
+	}
+	return nil
+}
+
+// unavailable marks a failed Redis call as a dependency outage: whatever
+// went wrong (refused, timed out, out of memory, loading), the counter was
+// neither read nor written, and callers must not guess its value.
+func unavailable(err error) error {
+	return fmt.Errorf("%w: %w", gatehouse.ErrUnavailable, err)
+}
+
 // Incr adds 1 to key's counter atomically; see Counters.
 func (r *Redis) Incr(ctx context.Context, key string, ttl time.Duration, slide bool) (int64, time.Time, error) {
 	ms := max(ttl.Milliseconds(), 1)
@@ -65,7 +87,7 @@ func (r *Redis) Incr(ctx context.Context, key string, ttl time.Duration, slide b
 	}
 	vals, err := incrScript.Run(ctx, r.client, []string{r.Prefix + key}, ms, slideArg).Int64Slice()
 	if err != nil {
-		return 0, time.Time{}, fmt.Errorf("ratelimit: redis incr: %w", err)
+		return 0, time.Time{}, fmt.Errorf("ratelimit: redis incr: %w", unavailable(err))
 	}
 	if len(vals) != 2 {
 		return 0, time.Time{}, fmt.Errorf("ratelimit: redis incr: unexpected reply %v", vals)
@@ -77,7 +99,7 @@ func (r *Redis) Incr(ctx context.Context, key string, ttl time.Duration, slide b
 func (r *Redis) Get(ctx context.Context, key string) (int64, time.Time, error) {
 	vals, err := getScript.Run(ctx, r.client, []string{r.Prefix + key}).Int64Slice()
 	if err != nil {
-		return 0, time.Time{}, fmt.Errorf("ratelimit: redis get: %w", err)
+		return 0, time.Time{}, fmt.Errorf("ratelimit: redis get: %w", unavailable(err))
 	}
 	if len(vals) != 2 {
 		return 0, time.Time{}, fmt.Errorf("ratelimit: redis get: unexpected reply %v", vals)
@@ -96,7 +118,7 @@ func (r *Redis) Get(ctx context.Context, key string) (int64, time.Time, error) {
 // Delete removes key's counter; see Counters.
 func (r *Redis) Delete(ctx context.Context, key string) error {
 	if err := r.client.Del(ctx, r.Prefix+key).Err(); err != nil {
-		return fmt.Errorf("ratelimit: redis delete: %w", err)
+		return fmt.Errorf("ratelimit: redis delete: %w", unavailable(err))
 	}
 	return nil
 }

@@ -147,6 +147,9 @@ func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Waiting for another instance's migration and changing the schema of
+	// a large table take longer than a request may: lift the call bounds.
+	defer s.io.lift()()
 	create := `CREATE TABLE IF NOT EXISTS gatehouse_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMP NOT NULL)`
 	if s.engine == Postgres {
 		create = strings.Replace(create, "TIMESTAMP", "TIMESTAMPTZ", 1)
@@ -210,6 +213,9 @@ func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 func (s *Store) lockMigrations(ctx context.Context, tx *sql.Tx) error {
 	if s.engine != Postgres {
 		return nil
+	}
+	if _, err := tx.ExecContext(ctx, "SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0"); err != nil {
+		return err
 	}
 	_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(7291046)")
 	return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"sync"
+	"time"
 )
 
 // maxCachedStatements bounds the prepared-statement cache: the store's
@@ -20,6 +21,9 @@ const maxCachedStatements = 512
 type pool struct {
 	*sql.DB
 	cache bool
+	// timeout, when set, bounds each call with a context deadline: the
+	// wait for a connection, the query and the reading of its rows.
+	timeout time.Duration
 
 	mu    sync.RWMutex
 	stmts map[string]*sql.Stmt
@@ -60,24 +64,71 @@ func (p *pool) stmt(ctx context.Context, query string) *sql.Stmt {
 	return st
 }
 
-// QueryRowContext runs a query expected to return at most one row.
-func (p *pool) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	if st := p.stmt(ctx, query); st != nil {
-		return st.QueryRowContext(ctx, args...)
+// bound gives ctx the pool's deadline; cancel must run once the call's
+// results are read.
+func (p *pool) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if p.timeout <= 0 {
+		return ctx, func() {}
 	}
-	return p.DB.QueryRowContext(ctx, query, args...)
+	return context.WithTimeout(ctx, p.timeout)
 }
 
-// QueryContext runs a query that returns rows.
-func (p *pool) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+// row is a *sql.Row whose deadline ends when it is scanned.
+type row struct {
+	*sql.Row
+	cancel context.CancelFunc
+}
+
+// Scan copies the row's columns into dest and releases its deadline.
+func (r row) Scan(dest ...any) error {
+	defer r.cancel()
+	return r.Row.Scan(dest...)
+}
+
+// rows are *sql.Rows whose deadline ends when they are closed.
+type rows struct {
+	*sql.Rows
+	cancel context.CancelFunc
+}
+
+// Close closes the rows and releases their deadline.
+func (r *rows) Close() error {
+	defer r.cancel()
+	return r.Rows.Close()
+}
+
+// QueryRowContext runs a query expected to return at most one row.
+func (p *pool) QueryRowContext(ctx context.Context, query string, args ...any) row {
+	ctx, cancel := p.bound(ctx)
 	if st := p.stmt(ctx, query); st != nil {
-		return st.QueryContext(ctx, args...)
+		return row{st.QueryRowContext(ctx, args...), cancel}
 	}
-	return p.DB.QueryContext(ctx, query, args...)
+	return row{p.DB.QueryRowContext(ctx, query, args...), cancel}
+}
+
+// QueryContext runs a query that returns rows; the caller closes them.
+func (p *pool) QueryContext(ctx context.Context, query string, args ...any) (*rows, error) {
+	ctx, cancel := p.bound(ctx)
+	var (
+		rs  *sql.Rows
+		err error
+	)
+	if st := p.stmt(ctx, query); st != nil {
+		rs, err = st.QueryContext(ctx, args...)
+	} else {
+		rs, err = p.DB.QueryContext(ctx, query, args...)
+	}
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	return &rows{rs, cancel}, nil
 }
 
 // ExecContext runs a statement that returns no rows.
 func (p *pool) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	ctx, cancel := p.bound(ctx)
+	defer cancel()
 	if st := p.stmt(ctx, query); st != nil {
 		return st.ExecContext(ctx, args...)
 	}

@@ -46,6 +46,9 @@ type Options struct {
 	DataDir string
 	// MaxConns bounds PostgreSQL connections (and SQLite readers); 0 means 16.
 	MaxConns int
+	// Timeout bounds every PostgreSQL call (see openPostgres); 0 means
+	// DefaultTimeout.
+	Timeout time.Duration
 }
 
 // Store is Gatehouse's database. It is safe for concurrent use.
@@ -64,6 +67,9 @@ type Store struct {
 	// wal tells, on SQLite, whether anything has committed since the auth
 	// generation was last read (walwatch.go); nil on PostgreSQL.
 	wal *walWatch
+	// io bounds each network wait on PostgreSQL (deadline.go); nil on
+	// SQLite.
+	io *ioDeadline
 }
 
 // Open connects to the database named by opts. It does not migrate: call
@@ -74,18 +80,23 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		maxConns = 16
 	}
 	if opts.DatabaseURL != "" {
-		db, err := sql.Open("pgx", opts.DatabaseURL)
+		timeout := opts.Timeout
+		if timeout <= 0 {
+			timeout = DefaultTimeout
+		}
+		db, io, err := openPostgres(opts.DatabaseURL, timeout)
 		if err != nil {
-			return nil, fmt.Errorf("store: opening PostgreSQL: %w", err)
+			return nil, fmt.Errorf("store: DATABASE_URL is not a usable PostgreSQL URL: %w", redactURLError(err))
 		}
 		db.SetMaxOpenConns(maxConns)
 		db.SetMaxIdleConns(maxConns)
 		db.SetConnMaxIdleTime(5 * time.Minute)
 		p := newPool(db, false)
-		s := &Store{engine: Postgres, write: p, read: p}
+		p.timeout = timeout
+		s := &Store{engine: Postgres, write: p, read: p, io: io}
 		if err := s.Ping(ctx); err != nil {
 			db.Close()
-			return nil, fmt.Errorf("store: connecting to PostgreSQL: %w", redactURLError(err))
+			return nil, fmt.Errorf("store: cannot connect to PostgreSQL: %w", redactURLError(err))
 		}
 		return s, nil
 	}
@@ -139,11 +150,13 @@ func openSQLite(path string, conns int) (*sql.DB, error) {
 	return db, nil
 }
 
-// redactURLError keeps a connection string's password out of error text.
+// redactURLError keeps a connection string's password out of error text,
+// replacing it only when there is one (an empty password would otherwise
+// be "found" between every two characters).
 func redactURLError(err error) error {
-	var pgErr *pgconn.ConnectError
-	if errors.As(err, &pgErr) {
-		return errors.New(strings.ReplaceAll(err.Error(), pgErr.Config.Password, "[REDACTED]"))
+	var connErr *pgconn.ConnectError
+	if errors.As(err, &connErr) && connErr.Config != nil && connErr.Config.Password != "" {
+		return errors.New(strings.ReplaceAll(err.Error(), connErr.Config.Password, "[REDACTED]"))
 	}
 	return err
 }
@@ -261,7 +274,7 @@ func (s *Store) readAuthGeneration(ctx context.Context) (int64, error) {
 // appendRows appends every row of a query, read by scan, to out (nil or
 // an empty slice, as the caller's answer for no rows should be) and
 // closes the rows.
-func appendRows[T any](out []T, rows *sql.Rows, err error, scan func(interface{ Scan(...any) error }) (*T, error)) ([]T, error) {
+func appendRows[T any](out []T, rows *rows, err error, scan func(interface{ Scan(...any) error }) (*T, error)) ([]T, error) {
 	if err != nil {
 		return nil, mapErr(err)
 	}
