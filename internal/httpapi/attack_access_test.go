@@ -1,0 +1,156 @@
+package httpapi
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/store"
+)
+
+// secondOrganization makes another organization (its owner is someone
+// else) with a flag "other-org-flag" in its project, adds the test
+// server's owner to it as a plain member, and returns the organization id
+// and its project.
+func secondOrganization(t *testing.T, ts *testServer, engine store.Engine) (string, *gatehouse.Project) {
+	t.Helper()
+	stranger, project := outsider(t, ts)
+	createFlag(t, stranger, project.ID, `{"key":"other-org-flag","filters":{"groups":[{"rollout_percentage":100}]}}`)
+	if _, err := ts.store.DB().Exec(rebind(engine, `INSERT INTO memberships (organization_id, user_id, level, created_at) VALUES (?, ?, ?, ?)`),
+		project.OrganizationID, ts.user.ID, int(gatehouse.LevelMember), time.Now().UTC()); err != nil {
+		t.Fatal(err)
+	}
+	return project.OrganizationID, project
+}
+
+func execSQL(t *testing.T, ts *testServer, engine store.Engine, query string, args ...any) {
+	t.Helper()
+	if _, err := ts.store.DB().Exec(rebind(engine, query), args...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Key scoping on the flag-definition routes: the project picked by ?token=
+// or the current project is resolved to its organization before the key's
+// scoped organizations, scoped projects and the organization's switch for
+// member keys are applied.
+func TestAttackKeyScopingOnFlagRoutes(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := newTestServer(t, engine, serverOptions{multiOrg: true})
+		owner := ownerBrowser(t, ts)
+		createFlag(t, owner, ts.project.ID, `{"key":"own-flag","filters":{"groups":[{"rollout_percentage":100}]}}`)
+		orgA := ts.user.CurrentOrganizationID
+		orgB, projectB := secondOrganization(t, ts, engine)
+
+		scopedToA := createKey(t, owner, map[string]any{"label": "a", "scopes": []string{"feature_flag:read"}, "scoped_organizations": []string{orgA}})["value"].(string)
+		teamA := createKey(t, owner, map[string]any{"label": "team", "scopes": []string{"feature_flag:read"}, "scoped_teams": []int64{ts.project.ID}})["value"].(string)
+		plain := mustKey(t, owner, "feature_flag:read")
+
+		tokA, tokB := url.QueryEscape(ts.project.APIToken), url.QueryEscape(projectB.APIToken)
+		byToken := func(tok string) []string {
+			return []string{"/api/feature_flag/local_evaluation?token=" + tok, "/flags/definitions?token=" + tok}
+		}
+		for _, p := range byToken(tokA) {
+			for _, key := range []string{scopedToA, teamA, plain} {
+				if resp, body := getWith(t, ts, p, "Authorization", "Bearer "+key); resp.StatusCode != 200 || !strings.Contains(body, `"own-flag"`) {
+					t.Fatalf("%s with a key for its own project: %d %s", p, resp.StatusCode, body)
+				}
+			}
+		}
+		for _, p := range byToken(tokB) {
+			// The user is a member of B: an unscoped key reads B's flags.
+			if resp, body := getWith(t, ts, p, "Authorization", "Bearer "+plain); resp.StatusCode != 200 || !strings.Contains(body, `"other-org-flag"`) {
+				t.Fatalf("%s with an unscoped key: %d %s", p, resp.StatusCode, body)
+			}
+			resp, body := getWith(t, ts, p, "Authorization", "Bearer "+scopedToA)
+			if resp.StatusCode != 403 || !strings.Contains(body, "API key does not have access to the requested organization: ID "+orgB+".") {
+				t.Fatalf("%s with a key scoped to the other organization: %d %s", p, resp.StatusCode, body)
+			}
+			resp, body = getWith(t, ts, p, "Authorization", "Bearer "+teamA)
+			if resp.StatusCode != 403 || !strings.Contains(body, fmt.Sprintf("API key does not have access to the requested project: ID %d.", projectB.ID)) {
+				t.Fatalf("%s with a key scoped to another project: %d %s", p, resp.StatusCode, body)
+			}
+		}
+
+		// Without ?token= the project is the user's current one, under the
+		// same rules.
+		execSQL(t, ts, engine, `UPDATE users SET current_organization_id = ?, current_project_id = ? WHERE id = ?`, orgB, projectB.ID, ts.user.ID)
+		for _, p := range []string{"/api/feature_flag/local_evaluation", "/flags/definitions"} {
+			if resp, body := getWith(t, ts, p, "Authorization", "Bearer "+scopedToA); resp.StatusCode != 403 || strings.Contains(body, "other-org-flag") {
+				t.Fatalf("%s, current project in the other organization: %d %s", p, resp.StatusCode, body)
+			}
+		}
+
+		// Organization B stops member keys: the member's key is refused there.
+		execSQL(t, ts, engine, `UPDATE organizations SET members_can_use_personal_api_keys = ? WHERE id = ?`, false, orgB)
+		for _, p := range append(byToken(tokB), fmt.Sprintf("/api/projects/%d/feature_flags/local_evaluation", projectB.ID)) {
+			resp, body := getWith(t, ts, p, "Authorization", "Bearer "+plain)
+			if resp.StatusCode != 403 || !strings.Contains(body, "does not allow using personal API keys") {
+				t.Fatalf("%s after B turned member keys off: %d %s", p, resp.StatusCode, body)
+			}
+		}
+	})
+}
+
+// Every route that takes a personal API key applies the key's organization
+// scoping to the organization the route works on, and a key never reaches
+// an organization its user is not a member of.
+func TestAttackKeyScopingOnEveryKeyRoute(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := newTestServer(t, engine, serverOptions{multiOrg: true})
+		owner := ownerBrowser(t, ts)
+		orgA := ts.user.CurrentOrganizationID
+		orgB, projectB := secondOrganization(t, ts, engine)
+		scopedToA := createKey(t, owner, map[string]any{"label": "a", "scopes": []string{"*"}, "scoped_organizations": []string{orgA}})["value"].(string)
+
+		// A third organization, with a project, the user does not belong to.
+		foreignOrg := gatehouse.NewUUID()
+		execSQL(t, ts, engine, `INSERT INTO organizations (id, name, enforce_2fa, members_can_use_personal_api_keys, created_at) VALUES (?, ?, ?, ?, ?)`,
+			foreignOrg, "Foreign", false, true, time.Now().UTC())
+		execSQL(t, ts, engine, `INSERT INTO projects (organization_id, name, api_token, secret_api_token_hash, secret_api_token_mask, secret_api_token_backup_hash, secret_api_token_backup_mask, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			foreignOrg, "Foreign", "phc_foreign"+gatehouse.RandomToken(20), "sha256$"+gatehouse.RandomToken(20), "phs_...xxxx", "", "", time.Now().UTC())
+		var foreignProject int64
+		if err := ts.store.DB().QueryRow(rebind(engine, `SELECT id FROM projects WHERE organization_id = ?`), foreignOrg).Scan(&foreignProject); err != nil {
+			t.Fatal(err)
+		}
+		unscoped := mustKey(t, owner, "*")
+
+		patterns := []string{
+			"GET /api/projects/{project}/feature_flags", "POST /api/projects/{project}/feature_flags",
+			"GET /api/projects/{project}/feature_flags/{id}", "PATCH /api/projects/{project}/feature_flags/{id}",
+			"DELETE /api/projects/{project}/feature_flags/{id}", "GET /api/projects/{project}/feature_flags/local_evaluation",
+			"GET /api/environments/{project}/feature_flags", "GET /api/environments/{project}/feature_flags/local_evaluation",
+		}
+		for pattern := range keyRoutes {
+			patterns = append(patterns, pattern)
+		}
+		checked := 0
+		for _, pattern := range patterns {
+			method, path, _ := strings.Cut(pattern, " ")
+			if !strings.Contains(path, "{org}") && !strings.Contains(path, "{project}") {
+				continue
+			}
+			checked++
+			for _, tc := range []struct {
+				key, org string
+				project  int64
+				want     int
+			}{
+				{scopedToA, orgB, projectB.ID, 403},   // scoped elsewhere
+				{unscoped, foreignOrg, foreignProject, 404}, // not a member
+			} {
+				p := strings.NewReplacer("{org}", tc.org, "{project}", fmt.Sprint(tc.project), "{id}", "1").Replace(path)
+				resp, body := keyRequest(t, ts, method, p, tc.key, `{}`)
+				if resp.StatusCode != tc.want {
+					t.Errorf("%s %s: %d %v, want %d", method, p, resp.StatusCode, body, tc.want)
+				}
+			}
+		}
+		if checked < 20 {
+			t.Fatalf("only %d organization or project routes checked", checked)
+		}
+	})
+}
