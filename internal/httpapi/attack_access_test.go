@@ -139,7 +139,7 @@ func TestAttackKeyScopingOnEveryKeyRoute(t *testing.T) {
 				project  int64
 				want     int
 			}{
-				{scopedToA, orgB, projectB.ID, 403},   // scoped elsewhere
+				{scopedToA, orgB, projectB.ID, 403},         // scoped elsewhere
 				{unscoped, foreignOrg, foreignProject, 404}, // not a member
 			} {
 				p := strings.NewReplacer("{org}", tc.org, "{project}", fmt.Sprint(tc.project), "{id}", "1").Replace(path)
