@@ -1,9 +1,12 @@
 package httpapi
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -151,6 +154,99 @@ func TestAttackKeyScopingOnEveryKeyRoute(t *testing.T) {
 		}
 		if checked < 20 {
 			t.Fatalf("only %d organization or project routes checked", checked)
+		}
+	})
+}
+
+// storeLegacyKey stores a personal API key for the test owner with a
+// legacy PBKDF2 hash, as a PostHog import does.
+func storeLegacyKey(t *testing.T, ts *testServer, value gatehouse.Secret, iterations int) {
+	t.Helper()
+	k := &gatehouse.PersonalAPIKey{ID: gatehouse.RandomToken(20), UserID: ts.user.ID, Label: "imported", MaskValue: gatehouse.MaskToken(value),
+		SecureValue: gatehouse.LegacyKeyHash(value, iterations), CreatedAt: time.Now().UTC()}
+	if err := ts.store.CreatePersonalAPIKey(context.Background(), k, gatehouse.MaxPersonalAPIKeys); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Unauthenticated CPU amplification: with a legacy PBKDF2 key stored,
+// strings not shaped like PostHog's old keys cause no PBKDF2 at all; a
+// well-shaped unknown string is hashed once and its miss remembered; a key
+// stored after that miss, and the stored legacy key, still authenticate.
+func TestAttackLegacyKeyHashAmplification(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := newTestServer(t, engine, serverOptions{})
+		imported := gatehouse.Secret("phx_" + gatehouse.RandomToken(35))
+		storeLegacyKey(t, ts, imported, gatehouse.LegacyKeyIterations[0])
+		before := ts.apiKeys.LegacyHashRuns()
+
+		malformed := []string{"abc", "abc def", "phx_short", "phx_" + strings.Repeat("a", 31), "phx_" + strings.Repeat("a", 50),
+			strings.Repeat("x", 31), strings.Repeat("x", 50), "phx_" + strings.Repeat("-", 40), "phx_" + strings.Repeat("a", 39) + "/",
+			"phc_" + gatehouse.RandomToken(32), "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl", "pha_" + gatehouse.RandomToken(35),
+			"phx_" + strings.Repeat("a", 36) + "é", "phx_" + gatehouse.RandomToken(35) + " x"}
+		var wg sync.WaitGroup
+		statuses := make(chan int, 3*len(malformed))
+		for _, s := range malformed {
+			wg.Add(3)
+			go func() {
+				defer wg.Done()
+				resp, _ := keyRequest(t, ts, "GET", "/api/users/@me/", s, "")
+				statuses <- resp.StatusCode
+			}()
+			go func() {
+				defer wg.Done()
+				resp, _ := keyRequest(t, ts, "GET", "/api/users/@me/?personal_api_key="+url.QueryEscape(s), "", "")
+				statuses <- resp.StatusCode
+			}()
+			go func() {
+				defer wg.Done()
+				body, _ := json.Marshal(map[string]string{"personal_api_key": s})
+				resp, _ := keyRequest(t, ts, "POST", "/api/personal_api_keys/", "", string(body))
+				statuses <- resp.StatusCode
+			}()
+		}
+		wg.Wait()
+		close(statuses)
+		for code := range statuses {
+			if code != 401 {
+				t.Fatalf("malformed key answered %d, want 401", code)
+			}
+		}
+		if runs := ts.apiKeys.LegacyHashRuns() - before; runs != 0 {
+			t.Fatalf("%d malformed strings ran PBKDF2 %d times, want 0", 3*len(malformed), runs)
+		}
+
+		// A string of the legacy shape is hashed at each legacy iteration
+		// count once; the miss is then remembered, reads and writes alike.
+		unknown := gatehouse.Secret("phx_" + gatehouse.RandomToken(35))
+		for i := 0; i < 4; i++ {
+			if resp, _ := keyRequest(t, ts, "GET", "/api/users/@me/", unknown.Reveal(), ""); resp.StatusCode != 401 {
+				t.Fatalf("unknown legacy-shaped key: %d", resp.StatusCode)
+			}
+			if resp, _ := keyRequest(t, ts, "POST", "/api/personal_api_keys/", unknown.Reveal(), `{}`); resp.StatusCode != 401 {
+				t.Fatalf("unknown legacy-shaped key on a write: %d", resp.StatusCode)
+			}
+		}
+		if runs := ts.apiKeys.LegacyHashRuns() - before; runs != uint64(len(gatehouse.LegacyKeyIterations)) {
+			t.Fatalf("repeated unknown key ran PBKDF2 %d times, want %d", runs, len(gatehouse.LegacyKeyIterations))
+		}
+
+		// The same string stored as a key after its miss works at once:
+		// storing a key moves the auth generation, which forgets misses.
+		storeLegacyKey(t, ts, unknown, gatehouse.LegacyKeyIterations[1])
+		if resp, body := keyRequest(t, ts, "GET", "/api/users/@me/", unknown.Reveal(), ""); resp.StatusCode != 200 {
+			t.Fatalf("key stored after a miss: %d %v", resp.StatusCode, body)
+		}
+		// The imported key authenticates, and is upgraded to sha256$.
+		if resp, body := keyRequest(t, ts, "GET", "/api/users/@me/", imported.Reveal(), ""); resp.StatusCode != 200 {
+			t.Fatalf("imported legacy key: %d %v", resp.StatusCode, body)
+		}
+		// Keys Gatehouse makes never touch PBKDF2.
+		owner := ownerBrowser(t, ts)
+		fresh := mustKey(t, owner, "user:read")
+		runs := ts.apiKeys.LegacyHashRuns()
+		if resp, _ := keyRequest(t, ts, "GET", "/api/users/@me/", fresh, ""); resp.StatusCode != 200 || ts.apiKeys.LegacyHashRuns() != runs {
+			t.Fatalf("new key: %d, PBKDF2 runs %d → %d", resp.StatusCode, runs, ts.apiKeys.LegacyHashRuns())
 		}
 	})
 }
