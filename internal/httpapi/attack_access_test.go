@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -11,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/netguard"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
@@ -247,6 +251,92 @@ func TestAttackLegacyKeyHashAmplification(t *testing.T) {
 		runs := ts.apiKeys.LegacyHashRuns()
 		if resp, _ := keyRequest(t, ts, "GET", "/api/users/@me/", fresh, ""); resp.StatusCode != 200 || ts.apiKeys.LegacyHashRuns() != runs {
 			t.Fatalf("new key: %d, PBKDF2 runs %d → %d", resp.StatusCode, runs, ts.apiKeys.LegacyHashRuns())
+		}
+	})
+}
+
+// The IP allow-list exempts only the credential-free SDK endpoints:
+// /flags/definitions and every path that takes a session or a key are
+// blocked from outside it, whatever the spelling of the path.
+func TestAttackAllowListExemptionNarrow(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := newTestServer(t, engine, serverOptions{allowed: "10.0.0.0/8"}) // the test client (127.0.0.1) is outside
+		token := url.QueryEscape(ts.project.APIToken)
+		bearer := "Bearer " + ts.secret.Reveal()
+		blocked := []string{
+			"/flags/definitions?token=" + token, "/flags/definitions/?token=" + token, "/flags//definitions", "//flags/definitions",
+			"/flags/./definitions", "/flags/../flags/definitions", "/flags%2Fdefinitions", "/flags%2fdefinitions",
+			"/%66lags/definitions", "/FLAGS/definitions", "/Flags/definitions", "/flags./definitions", "/flags/definitions.",
+			"/flags/definitions%2F", "/api/feature_flag/local_evaluation?token=" + token,
+			fmt.Sprintf("/api/projects/%d/feature_flags/local_evaluation", ts.project.ID),
+			"/flags/../api/users/@me", "/decide/../api/users/@me", "/e/../api/users/@me", "/static/../api/users/@me",
+			"/static/%2e%2e/api/users/@me", "/_health/../api/users/@me", "/api/users/@me", "/login", "/settings",
+			"/e/x", "/messaging-preferences/x",
+		}
+		for _, p := range blocked {
+			resp, body := ts.do(t, "GET", p, nil, "Authorization", bearer)
+			if resp.StatusCode != 403 || body != netguard.BlockedMessage {
+				t.Errorf("GET %s from outside the allow-list: %d %.80q", p, resp.StatusCode, body)
+			}
+		}
+		flagsBody := fmt.Sprintf(`{"token":%q,"distinct_id":"u"}`, ts.project.APIToken)
+		for _, p := range []string{"/flags", "/flags/?v=2", "/decide/?v=3", "/decide"} {
+			if status, out := postFlags(t, ts, p, []byte(flagsBody)); status != 200 {
+				t.Errorf("SDK evaluation %s: %d %v", p, status, out)
+			}
+		}
+		for _, p := range []string{"/e/", "/i/v0/e/", "/capture/", "/batch/", "/engage/", "/track/"} {
+			resp, body := ts.do(t, "POST", p, strings.NewReader(`{"api_key":"`+ts.project.APIToken+`","event":"e","distinct_id":"u"}`))
+			if resp.StatusCode == 403 && body == netguard.BlockedMessage {
+				t.Errorf("capture %s blocked", p)
+			}
+		}
+		for _, p := range []string{"/_health", "/static/gatehouse.css"} {
+			if resp, body := ts.do(t, "GET", p, nil); resp.StatusCode != 200 {
+				t.Errorf("%s: %d %.80q", p, resp.StatusCode, body)
+			}
+		}
+	})
+}
+
+// A session cookie or a personal API key sent to a path exempt from the
+// IP allow-list authenticates nothing there.
+func TestAttackExemptPathIgnoresCredentials(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := newTestServer(t, engine, serverOptions{})
+		owner := ownerBrowser(t, ts)
+		key := mustKey(t, owner, "*")
+		session := owner.cookie(sessionCookie)
+		d := Deps{Logger: slog.New(slog.DiscardHandler), APIKeys: ts.apiKeys,
+			Auth: &gatehouse.AuthService{Store: ts.store, SessionAge: 90 * 24 * time.Hour}}
+		var reached bool
+		var seen *authInfo
+		h := withSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			reached, seen = true, authFrom(r.Context())
+		}))
+		credentials := map[string]func(r *http.Request){
+			"session cookie": func(r *http.Request) { r.AddCookie(&http.Cookie{Name: sessionCookie, Value: session}) },
+			"bearer key":     func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+key) },
+			"query key":      func(r *http.Request) { r.URL.RawQuery = "personal_api_key=" + url.QueryEscape(key) },
+		}
+		for _, p := range []string{"/flags", "/decide", "/e", "/s", "/i/v0/e", "/capture", "/batch", "/engage", "/track", "/_health", "/static/login.js"} {
+			for name, add := range credentials {
+				req := httptest.NewRequest("GET", p, nil)
+				add(req)
+				reached, seen = false, nil
+				h.ServeHTTP(httptest.NewRecorder(), req)
+				if !reached || seen != nil {
+					t.Errorf("%s with a %s: reached %v, authenticated %v", p, name, reached, seen != nil)
+				}
+			}
+		}
+		// The same session authenticates elsewhere.
+		req := httptest.NewRequest("GET", "/api/users/@me", nil)
+		credentials["session cookie"](req)
+		reached, seen = false, nil
+		h.ServeHTTP(httptest.NewRecorder(), req)
+		if !reached || seen == nil || seen.user.ID != ts.user.ID {
+			t.Fatalf("control: the session does not authenticate a normal path")
 		}
 	})
 }
