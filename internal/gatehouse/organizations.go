@@ -44,6 +44,10 @@ type OrganizationStore interface {
 type OrganizationService struct {
 	Store OrganizationStore
 	Now   func() time.Time
+	// TwoFactorEnabled reports whether a user has a second factor; with
+	// it, an organization that enforces 2FA can be changed only by admins
+	// who have one, whatever credential they use. nil: not checked.
+	TwoFactorEnabled func(ctx context.Context, userID int64) (bool, error)
 }
 
 func (s *OrganizationService) now() time.Time {
@@ -89,6 +93,15 @@ func (s *OrganizationService) UpdateOrganization(ctx context.Context, user *User
 	}
 	if err := RequireRecentAuth(sess, s.now()); err != nil {
 		return nil, 0, err
+	}
+	if org.Enforce2FA && s.TwoFactorEnabled != nil {
+		has, err := s.TwoFactorEnabled(ctx, user.ID)
+		if err != nil {
+			return nil, 0, err
+		}
+		if !has {
+			return nil, 0, &Error{Kind: KindPermissionDenied, Code: "two_factor_setup_required", Detail: "2FA setup required"}
+		}
 	}
 	if ch.Name != nil {
 		name := strings.TrimSpace(*ch.Name)

@@ -858,21 +858,26 @@ func (s *TwoFactorService) EndPendingLogin(ctx context.Context, key string) erro
 
 // --- organization enforcement ---
 
-// CheckEnforcement applies the current organization's enforce_2fa to a
-// session-authenticated request: a user without TOTP must set it up, and a
-// session that did not pass a second factor must verify.
-func (s *TwoFactorService) CheckEnforcement(ctx context.Context, u *User, sessionKeyHash string) error {
-	if u.CurrentOrganizationID == "" {
-		return nil
+// CheckEnforcement applies enforce_2fa to a session-authenticated request:
+// that of the user's current organization and that of every organization
+// the request works on (targets, resolved by the caller: organizations the
+// user belongs to), so that switching to another organization does not
+// lift an organization's requirement on its own resources. When any of
+// them enforces it, a user without a second factor must set one up, and a
+// session that did not pass one must verify.
+func (s *TwoFactorService) CheckEnforcement(ctx context.Context, u *User, sessionKeyHash string, targets ...*Organization) error {
+	enforced := false
+	for _, t := range targets {
+		enforced = enforced || (t != nil && t.Enforce2FA)
 	}
-	org, err := s.Store.OrganizationByID(ctx, u.CurrentOrganizationID)
-	if errors.Is(err, ErrNotFound) {
-		return nil
+	if !enforced && u.CurrentOrganizationID != "" {
+		org, err := s.Store.OrganizationByID(ctx, u.CurrentOrganizationID)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		enforced = err == nil && org.Enforce2FA
 	}
-	if err != nil {
-		return err
-	}
-	if !org.Enforce2FA {
+	if !enforced {
 		return nil
 	}
 	has, err := s.IsEnabled(ctx, u.ID)

@@ -340,3 +340,80 @@ func TestAttackExemptPathIgnoresCredentials(t *testing.T) {
 		}
 	})
 }
+
+// 2FA enforcement follows the organization a request touches: a member
+// without a second factor who switched to another organization still
+// cannot read or change the enforcing organization's flags, secrets or
+// settings, and an admin without 2FA cannot change an enforcing
+// organization's settings with a key either.
+func TestAttackTwoFactorEnforcedPerTargetOrganization(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+		clock := newTestClock()
+		ts := newTestServer(t, engine, serverOptions{now: clock.now, multiOrg: true})
+		b := ownerBrowser(t, ts)
+		orgA, projectA := ts.user.CurrentOrganizationID, ts.project.ID
+		flag := createFlag(t, b, projectA, `{"key":"guarded","filters":{"groups":[{"rollout_percentage":100}]}}`)
+		key := mustKey(t, b, "*")
+		orgB, projectB := secondOrganization(t, ts, engine)
+		enforce2FA(t, ts)
+		// The owner of A, without 2FA, switches to B (which does not enforce).
+		execSQL(t, ts, engine, `UPDATE users SET current_organization_id = ?, current_project_id = ? WHERE id = ?`, orgB, projectB.ID, ts.user.ID)
+
+		a := fmt.Sprintf("/api/projects/%d", projectA)
+		refused := []struct{ method, path, body string }{
+			{"GET", a + "/feature_flags/", ""},
+			{"GET", fmt.Sprintf("%s/feature_flags/%v/", a, flag["id"]), ""},
+			{"PATCH", fmt.Sprintf("%s/feature_flags/%v/", a, flag["id"]), `{"active":false}`},
+			{"GET", fmt.Sprintf("/api/environments/%d/feature_flags/", projectA), ""},
+			{"GET", a + "/feature_flags/local_evaluation", ""},
+			{"GET", "/api/feature_flag/local_evaluation?token=" + url.QueryEscape(ts.project.APIToken), ""},
+			{"GET", "/flags/definitions?token=" + url.QueryEscape(ts.project.APIToken), ""},
+			{"GET", a + "/", ""},
+			{"GET", a + "/project_secret_api_keys/", ""},
+			{"POST", a + "/project_secret_api_keys/", `{"label":"x","scopes":["feature_flag:read"]}`},
+			{"PATCH", a + "/rotate_secret_token/", ""},
+			{"PATCH", a + "/reset_token/", ""},
+			{"GET", "/api/organizations/" + orgA + "/", ""},
+			{"PATCH", "/api/organizations/" + orgA + "/", `{"enforce_2fa":false}`},
+			{"GET", "/api/organizations/" + orgA + "/invites/", ""},
+			{"GET", "/api/organizations/" + orgA + "/domains/", ""},
+		}
+		for _, tc := range refused {
+			resp, body := b.send(tc.method, tc.path, tc.body, true)
+			if resp.StatusCode != 403 || body["code"] != "two_factor_setup_required" {
+				t.Errorf("%s %s without 2FA: %d %v", tc.method, tc.path, resp.StatusCode, body)
+			}
+		}
+		var enforced bool
+		if err := ts.store.DB().QueryRow(rebind(engine, `SELECT enforce_2fa FROM organizations WHERE id = ?`), orgA).Scan(&enforced); err != nil || !enforced {
+			t.Fatalf("enforce_2fa of A after the attempts: %v %v", enforced, err)
+		}
+		// B's resources, the user's own and the 2FA set-up stay open.
+		for _, p := range []string{fmt.Sprintf("/api/projects/%d/feature_flags/", projectB.ID), "/api/organizations/" + orgB + "/",
+			"/api/organizations/@current/", "/api/users/@me/", "/api/users/@me/two_factor_status/"} {
+			if resp, body := b.send("GET", p, "", false); resp.StatusCode != 200 {
+				t.Errorf("GET %s: %d %v", p, resp.StatusCode, body)
+			}
+		}
+
+		// Keys are not held to 2FA for reading, but an admin without 2FA
+		// cannot change an enforcing organization's settings with one.
+		if resp, body := keyRequest(t, ts, "GET", "/api/organizations/"+orgA+"/", key, ""); resp.StatusCode != 200 {
+			t.Fatalf("key read of A: %d %v", resp.StatusCode, body)
+		}
+		resp, body := keyRequest(t, ts, "PATCH", "/api/organizations/"+orgA+"/", key, `{"enforce_2fa":false}`)
+		if resp.StatusCode != 403 || body["code"] != "two_factor_setup_required" {
+			t.Fatalf("key PATCH of A by an admin without 2FA: %d %v", resp.StatusCode, body)
+		}
+
+		// With a second factor set up (this session is then verified), the
+		// admin may change A again.
+		enableTOTP(t, b, clock.now())
+		if resp, body := b.send("PATCH", "/api/organizations/"+orgA+"/", `{"name":"Acme 2"}`, true); resp.StatusCode != 200 {
+			t.Fatalf("PATCH of A with 2FA: %d %v", resp.StatusCode, body)
+		}
+		if resp, body := keyRequest(t, ts, "PATCH", "/api/organizations/"+orgA+"/", key, `{"name":"Acme 3"}`); resp.StatusCode != 200 {
+			t.Fatalf("key PATCH of A with 2FA: %d %v", resp.StatusCode, body)
+		}
+	})
+}

@@ -212,7 +212,7 @@ func newTestServer(t testing.TB, engine store.Engine, o serverOptions) *testServ
 		Verifier:        testVerifier(st, o),
 		SignupRate:      mustRate(o.signupRate),
 		APIKeys:         apiKeys,
-		Organizations:   &gatehouse.OrganizationService{Store: st, Now: o.now},
+		Organizations:   &gatehouse.OrganizationService{Store: st, Now: o.now, TwoFactorEnabled: twoFactor.IsEnabled},
 		Flags:           &gatehouse.FlagService{Store: st, Now: o.now},
 		TwoFactor:       twoFactor,
 		Passkeys:        passkeys,
