@@ -80,7 +80,10 @@ func requestTarget(r *http.Request, d Deps, user *gatehouse.User, route keyRoute
 	orgRef, projectRef := r.PathValue("org"), r.PathValue("project")
 	if projectRef == "" && route.projectByToken {
 		projectRef = gatehouse.CurrentProject
-		if tok := r.URL.Query().Get("token"); tok != "" && d.Flags != nil {
+		if tok := r.URL.Query().Get("token"); tok != "" {
+			if d.Flags == nil {
+				return t, true, gatehouse.NotFound()
+			}
 			p, err := d.Flags.ProjectByToken(r.Context(), tok)
 			if err != nil {
 				return t, true, err
