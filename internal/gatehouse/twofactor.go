@@ -405,12 +405,15 @@ func (s *TwoFactorService) AdminReset(ctx context.Context, actor *User, actorSes
 		return nil, err
 	}
 	if !actor.IsStaff {
-		allowed, visible, err := s.mayReset(ctx, actor, target)
+		allowed, visible, needs2FA, err := s.mayReset(ctx, actor, target)
 		if err != nil {
 			return nil, err
 		}
 		if !visible {
 			return nil, NotFound()
+		}
+		if needs2FA {
+			return nil, &Error{Kind: KindPermissionDenied, Code: "two_factor_setup_required", Detail: "2FA setup required"}
 		}
 		if !allowed {
 			return nil, &Error{Kind: KindPermissionDenied, Code: "permission_denied",
@@ -425,15 +428,17 @@ func (s *TwoFactorService) AdminReset(ctx context.Context, actor *User, actorSes
 
 // mayReset decides from the organizations actor and target share: visible
 // when they share one, allowed when in one of them actor is at least admin
-// and at least the target's level.
-func (s *TwoFactorService) mayReset(ctx context.Context, actor, target *User) (allowed, visible bool, err error) {
+// and at least the target's level and, if that organization enforces 2FA,
+// has a second factor. needs2FA reports that only such organizations
+// would allow it and actor has none.
+func (s *TwoFactorService) mayReset(ctx context.Context, actor, target *User) (allowed, visible, needs2FA bool, err error) {
 	mine, err := s.Store.MembershipsOfUser(ctx, actor.ID)
 	if err != nil {
-		return false, false, err
+		return false, false, false, err
 	}
 	theirs, err := s.Store.MembershipsOfUser(ctx, target.ID)
 	if err != nil {
-		return false, false, err
+		return false, false, false, err
 	}
 	levels := make(map[string]MembershipLevel, len(mine))
 	for _, m := range mine {
@@ -445,11 +450,26 @@ func (s *TwoFactorService) mayReset(ctx context.Context, actor, target *User) (a
 			continue
 		}
 		visible = true
-		if lvl >= LevelAdmin && lvl >= t.Level {
-			allowed = true
+		if lvl < LevelAdmin || lvl < t.Level || allowed {
+			continue
 		}
+		org, err := s.Store.OrganizationByID(ctx, t.OrganizationID)
+		if err != nil {
+			return false, false, false, err
+		}
+		if org.Enforce2FA {
+			has, err := s.IsEnabled(ctx, actor.ID)
+			if err != nil {
+				return false, false, false, err
+			}
+			if !has {
+				needs2FA = true
+				continue
+			}
+		}
+		allowed = true
 	}
-	return allowed, visible, nil
+	return allowed, visible, needs2FA && !allowed, nil
 }
 
 // OperatorReset removes the second factors of the user with this email,

@@ -354,6 +354,12 @@ func TestAttackTwoFactorEnforcedPerTargetOrganization(t *testing.T) {
 		orgA, projectA := ts.user.CurrentOrganizationID, ts.project.ID
 		flag := createFlag(t, b, projectA, `{"key":"guarded","filters":{"groups":[{"rollout_percentage":100}]}}`)
 		key := mustKey(t, b, "*")
+		member := joinByInvite(t, ts, b, "member@example.com", 1)
+		_, me := member.send("GET", "/api/users/@me/", "", false)
+		memberUUID, _ := me["uuid"].(string)
+		admin := joinByInvite(t, ts, b, "admin@example.com", 8)
+		_, me = admin.send("GET", "/api/users/@me/", "", false)
+		adminUUID, _ := me["uuid"].(string)
 		orgB, projectB := secondOrganization(t, ts, engine)
 		enforce2FA(t, ts)
 		// The owner of A, without 2FA, switches to B (which does not enforce).
@@ -384,6 +390,14 @@ func TestAttackTwoFactorEnforcedPerTargetOrganization(t *testing.T) {
 				t.Errorf("%s %s without 2FA: %d %v", tc.method, tc.path, resp.StatusCode, body)
 			}
 		}
+		// An admin of A without 2FA, switched to B, cannot reset the 2FA of
+		// A's members: that is an act in A too.
+		execSQL(t, ts, engine, `INSERT INTO memberships (organization_id, user_id, level, created_at) SELECT ?, id, 1, created_at FROM users WHERE uuid = ?`, orgB, adminUUID)
+		execSQL(t, ts, engine, `UPDATE users SET current_organization_id = ?, current_project_id = ? WHERE uuid = ?`, orgB, projectB.ID, adminUUID)
+		resp, body := admin.send("POST", "/api/users/"+memberUUID+"/two_factor_reset/", "", true)
+		if resp.StatusCode != 403 || body["code"] != "two_factor_setup_required" {
+			t.Errorf("admin without 2FA resetting a member of the enforcing organization: %d %v", resp.StatusCode, body)
+		}
 		var enforced bool
 		if err := ts.store.DB().QueryRow(rebind(engine, `SELECT enforce_2fa FROM organizations WHERE id = ?`), orgA).Scan(&enforced); err != nil || !enforced {
 			t.Fatalf("enforce_2fa of A after the attempts: %v %v", enforced, err)
@@ -401,7 +415,7 @@ func TestAttackTwoFactorEnforcedPerTargetOrganization(t *testing.T) {
 		if resp, body := keyRequest(t, ts, "GET", "/api/organizations/"+orgA+"/", key, ""); resp.StatusCode != 200 {
 			t.Fatalf("key read of A: %d %v", resp.StatusCode, body)
 		}
-		resp, body := keyRequest(t, ts, "PATCH", "/api/organizations/"+orgA+"/", key, `{"enforce_2fa":false}`)
+		resp, body = keyRequest(t, ts, "PATCH", "/api/organizations/"+orgA+"/", key, `{"enforce_2fa":false}`)
 		if resp.StatusCode != 403 || body["code"] != "two_factor_setup_required" {
 			t.Fatalf("key PATCH of A by an admin without 2FA: %d %v", resp.StatusCode, body)
 		}
