@@ -74,8 +74,8 @@ func scopedRoute(kr keyRoute, h http.Handler) http.Handler {
 // or else the path's {org}, or else, on currentOrg routes, the user's
 // current organization. named reports whether the request names an
 // organization or project at all (the current one of a list route does not
-// count). org is nil when the user is not a member of the organization, or
-// the project does not exist.
+// count). t.Organization is nil when the user is not a member of the
+// organization, or the project does not exist.
 func requestTarget(r *http.Request, d Deps, user *gatehouse.User, route keyRoute) (t gatehouse.Target, named bool, err error) {
 	orgRef, projectRef := r.PathValue("org"), r.PathValue("project")
 	if projectRef == "" && route.projectByToken {
