@@ -214,8 +214,10 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		Invites:         &gatehouse.InviteService{Store: st, Accounts: accounts, SSO: domains},
 		Domains:         domains,
 		AuthGeneration:  st,
-		APIKeys:         &gatehouse.APIKeyService{Store: st},
-		Organizations:   &gatehouse.OrganizationService{Store: st},
+		// Legacy key hashes get one slot of their own: strings presented
+		// as keys never take more than a core, nor the sign-ins' slots.
+		APIKeys:         &gatehouse.APIKeyService{Store: st, LegacyHashes: password.NewHasher(1, 0), Generation: st},
+		Organizations:   &gatehouse.OrganizationService{Store: st, TwoFactorEnabled: twoFactor.IsEnabled},
 		Flags:           &gatehouse.FlagService{Store: st},
 		TwoFactor:       twoFactor,
 		Passkeys:        passkeys,

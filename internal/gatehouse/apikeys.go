@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -106,12 +107,31 @@ type APIKeyStore interface {
 	ProjectByID(ctx context.Context, id int64) (*Project, error)
 }
 
+// HashSlots runs CPU-heavy hashing with bounded concurrency;
+// *password.Hasher satisfies it.
+type HashSlots interface {
+	Run(ctx context.Context, fn func()) error
+}
+
 // APIKeyService creates, manages and authenticates personal API keys.
 type APIKeyService struct {
 	Store APIKeyStore
 	Now   func() time.Time
+	// LegacyHashes runs the PBKDF2 of legacy key lookups, so that strings
+	// presented as keys cost bounded CPU; nil: one at a time.
+	LegacyHashes HashSlots
+	// Generation reads the auth generation, under which legacy lookup
+	// misses are remembered for requests that do not carry it; nil: only
+	// requests that carry it reuse misses.
+	Generation GenerationSource
 
-	queryUses atomic.Uint64
+	queryUses  atomic.Uint64
+	legacyRuns atomic.Uint64
+	// legacyMisses remembers, briefly and under one auth generation, the
+	// strings whose legacy hashes matched nothing.
+	legacyMisses missCache
+	oneSlot      chan struct{}
+	oneSlotInit  sync.Once
 	// keys holds keys and their users loaded under the request's auth
 	// generation (see gencache.go), by hash.
 	keys genCache[string, authenticatedKey]
@@ -334,7 +354,7 @@ func (s *APIKeyService) Authenticate(ctx context.Context, raw string, where KeyT
 		k, user = &hit.key, &hit.user // copies of the cached values
 	} else {
 		k, user, err = s.Store.PersonalAPIKeyByHash(ctx, hash)
-		if errors.Is(err, ErrNotFound) && !HasTokenChecksum(raw) {
+		if errors.Is(err, ErrNotFound) && !HasTokenChecksum(raw) && LooksLikeLegacyKey(raw) {
 			k, user, err = s.legacyLookup(ctx, key, hash)
 		}
 		if errors.Is(err, ErrNotFound) {
@@ -375,8 +395,75 @@ func (s *APIKeyService) Authenticate(ctx context.Context, raw string, where KeyT
 	return user, k, nil
 }
 
+// LooksLikeLegacyKey reports whether s has the shape of a personal API
+// key PostHog made before keys carried a checksum: an optional phx_
+// prefix, then 32 to 49 characters of base62 (random values of 32 or 35
+// bytes written in base 62 or 57). Only such strings are worth the PBKDF2
+// of a legacy lookup.
+func LooksLikeLegacyKey(s string) bool {
+	body := strings.TrimPrefix(s, PrefixPersonalKey)
+	if len(body) < 32 || len(body) > 49 {
+		return false
+	}
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+// LegacyHashRuns counts, since start, the PBKDF2 hashes legacy key
+// lookups have computed (for metrics and tests).
+func (s *APIKeyService) LegacyHashRuns() uint64 { return s.legacyRuns.Load() }
+
+// legacyMissTTL is how long a legacy lookup miss is remembered. A key
+// stored meanwhile moves the auth generation, which forgets every miss.
+const legacyMissTTL = time.Minute
+
+// legacyHash computes key's legacy hash at the given iteration count in a
+// bounded hashing slot, or returns "" when known, once the slot is held,
+// says the work is no longer needed.
+func (s *APIKeyService) legacyHash(ctx context.Context, key Secret, iterations int, known func() bool) (string, error) {
+	var out string
+	fn := func() {
+		if known() {
+			return
+		}
+		s.legacyRuns.Add(1)
+		out = LegacyKeyHash(key, iterations)
+	}
+	if s.LegacyHashes != nil {
+		return out, s.LegacyHashes.Run(ctx, fn)
+	}
+	s.oneSlotInit.Do(func() { s.oneSlot = make(chan struct{}, 1) })
+	select {
+	case s.oneSlot <- struct{}{}:
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+	defer func() { <-s.oneSlot }()
+	fn()
+	return out, nil
+}
+
+// missGeneration is the auth generation a miss is recorded under: the
+// request's, else a fresh read; ok is false when neither is available.
+func (s *APIKeyService) missGeneration(ctx context.Context) (int64, bool) {
+	if gen, ok := authGeneration(ctx); ok {
+		return gen, true
+	}
+	if s.Generation == nil {
+		return 0, false
+	}
+	gen, err := s.Generation.AuthGeneration(ctx)
+	return gen, err == nil
+}
+
 // legacyLookup tries the PBKDF2 forms of key, when any key still has one,
-// and upgrades the match to sha256$.
+// and upgrades the match to sha256$. A miss is remembered briefly under
+// the current auth generation, so a repeated string costs no PBKDF2.
 func (s *APIKeyService) legacyLookup(ctx context.Context, key Secret, hash string) (*PersonalAPIKey, *User, error) {
 	any, err := s.Store.HasLegacyPersonalAPIKeyHashes(ctx)
 	if err != nil {
@@ -385,8 +472,23 @@ func (s *APIKeyService) legacyLookup(ctx context.Context, key Secret, hash strin
 	if !any {
 		return nil, nil, ErrNotFound
 	}
+	// The generation is read before the lookups: a key stored after it
+	// moves the generation, so the miss recorded below is never used
+	// against it.
+	gen, cacheable := s.missGeneration(ctx)
+	if cacheable && s.legacyMisses.has(gen, hash, s.now()) {
+		return nil, nil, ErrNotFound
+	}
 	for _, it := range LegacyKeyIterations {
-		legacy := LegacyKeyHash(key, it)
+		// Requests for the same string that queued for the slot find the
+		// miss the first one recorded.
+		legacy, err := s.legacyHash(ctx, key, it, func() bool { return cacheable && s.legacyMisses.has(gen, hash, s.now()) })
+		if err != nil {
+			return nil, nil, err
+		}
+		if legacy == "" {
+			return nil, nil, ErrNotFound
+		}
 		k, user, err := s.Store.PersonalAPIKeyByHash(ctx, legacy)
 		if errors.Is(err, ErrNotFound) {
 			continue
@@ -402,7 +504,40 @@ func (s *APIKeyService) legacyLookup(ctx context.Context, key Secret, hash strin
 		k.SecureValue = hash
 		return k, user, nil
 	}
+	if cacheable {
+		s.legacyMisses.add(gen, hash, s.now().Add(legacyMissTTL))
+	}
 	return nil, nil, ErrNotFound
+}
+
+// missCache remembers lookup misses, by hash, until an expiry time and
+// only under one auth generation. It is bounded like the other caches.
+type missCache struct {
+	mu  sync.Mutex
+	gen int64
+	m   map[string]time.Time
+}
+
+func (c *missCache) has(gen int64, hash string, now time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen != gen {
+		return false
+	}
+	until, ok := c.m[hash]
+	return ok && now.Before(until)
+}
+
+func (c *missCache) add(gen int64, hash string, until time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen < c.gen {
+		return
+	}
+	if gen != c.gen || c.m == nil || len(c.m) >= maxCacheEntries {
+		c.gen, c.m = gen, make(map[string]time.Time)
+	}
+	c.m[hash] = until
 }
 
 func constantTimeEqual(a, b string) bool {

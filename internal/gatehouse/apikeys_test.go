@@ -149,3 +149,18 @@ func TestBadChecksumNeedsNoLookup(t *testing.T) {
 		}
 	}
 }
+
+func TestLooksLikeLegacyKey(t *testing.T) {
+	base62 := "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	for _, s := range []string{"phx_" + RandomToken(35), RandomToken(35), "phx_" + RandomToken(32), base62[:32], "phx_" + base62[:43], "phx_" + base62[:49]} {
+		if !LooksLikeLegacyKey(s) {
+			t.Errorf("%q refused", s)
+		}
+	}
+	for _, s := range []string{"", "abc", "phx_", base62[:31], "phx_" + base62[:31], "phx_" + base62 + "0", "phx_" + base62[:40] + "-",
+		"phx_" + base62[:40] + "é", "phx_" + base62[:40] + " ", "phc_" + base62[:40], "pha_" + base62[:40], "phx_phx_" + base62[:40]} {
+		if LooksLikeLegacyKey(s) {
+			t.Errorf("%q accepted", s)
+		}
+	}
+}

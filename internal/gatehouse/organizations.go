@@ -44,6 +44,10 @@ type OrganizationStore interface {
 type OrganizationService struct {
 	Store OrganizationStore
 	Now   func() time.Time
+	// TwoFactorEnabled reports whether a user has a second factor; with
+	// it, an organization that enforces 2FA can be changed only by admins
+	// who have one, whatever credential they use. nil: not checked.
+	TwoFactorEnabled func(ctx context.Context, userID int64) (bool, error)
 }
 
 func (s *OrganizationService) now() time.Time {
@@ -89,6 +93,15 @@ func (s *OrganizationService) UpdateOrganization(ctx context.Context, user *User
 	}
 	if err := RequireRecentAuth(sess, s.now()); err != nil {
 		return nil, 0, err
+	}
+	if org.Enforce2FA && s.TwoFactorEnabled != nil {
+		has, err := s.TwoFactorEnabled(ctx, user.ID)
+		if err != nil {
+			return nil, 0, err
+		}
+		if !has {
+			return nil, 0, &Error{Kind: KindPermissionDenied, Code: "two_factor_setup_required", Detail: "2FA setup required"}
+		}
 	}
 	if ch.Name != nil {
 		name := strings.TrimSpace(*ch.Name)
@@ -403,36 +416,46 @@ func (s *OrganizationService) DeleteProjectSecretKey(ctx context.Context, user *
 	return nil
 }
 
-// KeyTarget resolves what a key-authenticated request works on, for
-// CheckKeyAccess: the project named by projectRef (when not "") and its
-// organization, or else the organization named by orgRef (when not ""),
-// with the user's level there. An organization the user does not belong to
-// is returned as nil: the handler answers 404 for it.
-func (s *OrganizationService) KeyTarget(ctx context.Context, user *User, orgRef, projectRef string) (*Organization, MembershipLevel, int64, error) {
-	var projectID int64
+// Target is what a request works on: an organization the user belongs
+// to, with their level there, and the project (0 when none).
+type Target struct {
+	Organization *Organization
+	Level        MembershipLevel
+	ProjectID    int64
+}
+
+// KeyTarget resolves what a request works on, for the key rules
+// (CheckKeyAccess) and the organization's 2FA requirement: the project
+// named by projectRef (when not "") and its organization, or else the
+// organization named by orgRef (when not ""), with the user's level there.
+// An organization the user does not belong to, or a project that does not
+// exist, leaves Organization nil.
+func (s *OrganizationService) KeyTarget(ctx context.Context, user *User, orgRef, projectRef string) (Target, error) {
+	var t Target
 	if projectRef != "" {
-		projectID = ParseProjectRef(user, projectRef)
-		if projectID == 0 {
-			return nil, 0, 0, nil
+		t.ProjectID = ParseProjectRef(user, projectRef)
+		if t.ProjectID == 0 {
+			return t, nil
 		}
-		p, err := s.Store.ProjectByID(ctx, projectID)
+		p, err := s.Store.ProjectByID(ctx, t.ProjectID)
 		if errors.Is(err, ErrNotFound) {
-			return nil, 0, projectID, nil
+			return t, nil
 		}
 		if err != nil {
-			return nil, 0, 0, err
+			return Target{}, err
 		}
 		orgRef = p.OrganizationID
 	}
 	if orgRef == "" {
-		return nil, 0, projectID, nil
+		return t, nil
 	}
 	org, level, err := s.Organization(ctx, user, orgRef)
 	if e, ok := AsError(err); ok && e.Kind == KindNotFound {
-		return nil, 0, projectID, nil
+		return t, nil
 	}
 	if err != nil {
-		return nil, 0, 0, err
+		return Target{}, err
 	}
-	return org, level, projectID, nil
+	t.Organization, t.Level = org, level
+	return t, nil
 }

@@ -405,12 +405,15 @@ func (s *TwoFactorService) AdminReset(ctx context.Context, actor *User, actorSes
 		return nil, err
 	}
 	if !actor.IsStaff {
-		allowed, visible, err := s.mayReset(ctx, actor, target)
+		allowed, visible, needs2FA, err := s.mayReset(ctx, actor, target)
 		if err != nil {
 			return nil, err
 		}
 		if !visible {
 			return nil, NotFound()
+		}
+		if needs2FA {
+			return nil, &Error{Kind: KindPermissionDenied, Code: "two_factor_setup_required", Detail: "2FA setup required"}
 		}
 		if !allowed {
 			return nil, &Error{Kind: KindPermissionDenied, Code: "permission_denied",
@@ -425,15 +428,17 @@ func (s *TwoFactorService) AdminReset(ctx context.Context, actor *User, actorSes
 
 // mayReset decides from the organizations actor and target share: visible
 // when they share one, allowed when in one of them actor is at least admin
-// and at least the target's level.
-func (s *TwoFactorService) mayReset(ctx context.Context, actor, target *User) (allowed, visible bool, err error) {
+// and at least the target's level and, if that organization enforces 2FA,
+// has a second factor. needs2FA reports that only such organizations
+// would allow it and actor has none.
+func (s *TwoFactorService) mayReset(ctx context.Context, actor, target *User) (allowed, visible, needs2FA bool, err error) {
 	mine, err := s.Store.MembershipsOfUser(ctx, actor.ID)
 	if err != nil {
-		return false, false, err
+		return false, false, false, err
 	}
 	theirs, err := s.Store.MembershipsOfUser(ctx, target.ID)
 	if err != nil {
-		return false, false, err
+		return false, false, false, err
 	}
 	levels := make(map[string]MembershipLevel, len(mine))
 	for _, m := range mine {
@@ -445,11 +450,26 @@ func (s *TwoFactorService) mayReset(ctx context.Context, actor, target *User) (a
 			continue
 		}
 		visible = true
-		if lvl >= LevelAdmin && lvl >= t.Level {
-			allowed = true
+		if lvl < LevelAdmin || lvl < t.Level || allowed {
+			continue
 		}
+		org, err := s.Store.OrganizationByID(ctx, t.OrganizationID)
+		if err != nil {
+			return false, false, false, err
+		}
+		if org.Enforce2FA {
+			has, err := s.IsEnabled(ctx, actor.ID)
+			if err != nil {
+				return false, false, false, err
+			}
+			if !has {
+				needs2FA = true
+				continue
+			}
+		}
+		allowed = true
 	}
-	return allowed, visible, nil
+	return allowed, visible, needs2FA && !allowed, nil
 }
 
 // OperatorReset removes the second factors of the user with this email,
@@ -858,21 +878,26 @@ func (s *TwoFactorService) EndPendingLogin(ctx context.Context, key string) erro
 
 // --- organization enforcement ---
 
-// CheckEnforcement applies the current organization's enforce_2fa to a
-// session-authenticated request: a user without TOTP must set it up, and a
-// session that did not pass a second factor must verify.
-func (s *TwoFactorService) CheckEnforcement(ctx context.Context, u *User, sessionKeyHash string) error {
-	if u.CurrentOrganizationID == "" {
-		return nil
+// CheckEnforcement applies enforce_2fa to a session-authenticated request:
+// that of the user's current organization and that of every organization
+// the request works on (targets, resolved by the caller: organizations the
+// user belongs to), so that switching to another organization does not
+// lift an organization's requirement on its own resources. When any of
+// them enforces it, a user without a second factor must set one up, and a
+// session that did not pass one must verify.
+func (s *TwoFactorService) CheckEnforcement(ctx context.Context, u *User, sessionKeyHash string, targets ...*Organization) error {
+	enforced := false
+	for _, t := range targets {
+		enforced = enforced || (t != nil && t.Enforce2FA)
 	}
-	org, err := s.Store.OrganizationByID(ctx, u.CurrentOrganizationID)
-	if errors.Is(err, ErrNotFound) {
-		return nil
+	if !enforced && u.CurrentOrganizationID != "" {
+		org, err := s.Store.OrganizationByID(ctx, u.CurrentOrganizationID)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		enforced = err == nil && org.Enforce2FA
 	}
-	if err != nil {
-		return err
-	}
-	if !org.Enforce2FA {
+	if !enforced {
 		return nil
 	}
 	has, err := s.IsEnabled(ctx, u.ID)

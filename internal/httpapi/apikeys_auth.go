@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -18,12 +19,15 @@ import (
 // object its requests need ("<object>:read" for safe methods,
 // "<object>:write" otherwise), whether its organization is the caller's
 // current one (list endpoints without an {org} or {project} in the path),
-// and self, for the key-management routes where a key may only read itself
-// (the handler enforces that).
+// whether, without a {project} in the path, its project is the one whose
+// public token is ?token= or else the caller's current project (the
+// local-evaluation routes), and self, for the key-management routes where
+// a key may only read itself (the handler enforces that).
 type keyRoute struct {
-	object     string
-	currentOrg bool
-	self       bool
+	object         string
+	currentOrg     bool
+	projectByToken bool
+	self           bool
 }
 
 // keyRoutes declares, by mux pattern, every route that accepts personal API
@@ -53,9 +57,49 @@ type keyRouteCtx struct{}
 // scoped declares h's scope object for personal API keys, for handlers
 // registered outside the keyRoutes table.
 func scoped(object string, h http.Handler) http.Handler {
+	return scopedRoute(keyRoute{object: object}, h)
+}
+
+// scopedRoute declares everything keyRoute says about h.
+func scopedRoute(kr keyRoute, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyRouteCtx{}, keyRoute{object: object})))
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyRouteCtx{}, kr)))
 	})
+}
+
+// requestTarget resolves the organization and project a request works on,
+// for the key rules and the organization's 2FA requirement alike: the
+// project of the path's {project} or, on projectByToken routes, of
+// ?token= or else the user's current project; the project's organization,
+// or else the path's {org}, or else, on currentOrg routes, the user's
+// current organization. named reports whether the request names an
+// organization or project at all (the current one of a list route does not
+// count). t.Organization is nil when the user is not a member of the
+// organization, or the project does not exist.
+func requestTarget(r *http.Request, d Deps, user *gatehouse.User, route keyRoute) (t gatehouse.Target, named bool, err error) {
+	orgRef, projectRef := r.PathValue("org"), r.PathValue("project")
+	if projectRef == "" && route.projectByToken {
+		projectRef = gatehouse.CurrentProject
+		if tok := r.URL.Query().Get("token"); tok != "" {
+			if d.Flags == nil {
+				return t, true, gatehouse.NotFound()
+			}
+			p, err := d.Flags.ProjectByToken(r.Context(), tok)
+			if err != nil {
+				return t, true, err
+			}
+			projectRef = strconv.FormatInt(p.ID, 10)
+		}
+	}
+	named = orgRef != "" || projectRef != ""
+	if !named && route.currentOrg {
+		orgRef = gatehouse.CurrentOrganization
+	}
+	if d.Organizations == nil {
+		return t, named, nil
+	}
+	t, err = d.Organizations.KeyTarget(r.Context(), user, orgRef, projectRef)
+	return t, named, err
 }
 
 func routeOf(r *http.Request) keyRoute {
@@ -176,19 +220,25 @@ func serveWithAPIKey(d Deps, w http.ResponseWriter, r *http.Request, raw string,
 	route := routeOf(r)
 	if !route.self {
 		req := gatehouse.KeyRequest{Object: route.object, Action: gatehouse.ScopeAction(r.Method)}
-		if route.object != "" && d.Organizations != nil {
-			orgRef := r.PathValue("org")
-			if orgRef == "" && route.currentOrg {
-				orgRef = gatehouse.CurrentOrganization
-			}
-			req.Organization, req.Level, req.ProjectID, err = d.Organizations.KeyTarget(r.Context(), user, orgRef, r.PathValue("project"))
+		// The target is resolved before any key rule is applied.
+		outsider := false
+		if route.object != "" && route.object != "user" {
+			target, named, err := requestTarget(r, d, user, route)
 			if err != nil {
 				writeError(w, r, d.Logger, err)
 				return
 			}
+			outsider = named && target.Organization == nil
+			req.Organization, req.Level, req.ProjectID = target.Organization, target.Level, target.ProjectID
 		}
 		if err := gatehouse.CheckKeyAccess(key, req); err != nil {
 			writeError(w, r, d.Logger, err)
+			return
+		}
+		// A key never reaches an organization, or a project of one, that
+		// its user is not a member of.
+		if outsider {
+			writeError(w, r, d.Logger, gatehouse.NotFound())
 			return
 		}
 	}

@@ -375,8 +375,16 @@ func TestOrganizationKeySwitchAndAdminSettings(t *testing.T) {
 		if resp, _ := keyRequest(t, ts, "GET", "/api/organizations/@current/", ownerKey, ""); resp.StatusCode != 200 {
 			t.Fatalf("owner key after switch: %d", resp.StatusCode)
 		}
-		// (A key, not the owner's session: enforce_2fa now holds sessions
-		// without a second factor.)
+		// An admin without 2FA cannot change an organization that enforces
+		// it, by session or by key; with enforcement lifted (here in the
+		// database) the key may.
+		resp, out = keyRequest(t, ts, "PATCH", "/api/organizations/@current/", ownerKey, `{"enforce_2fa":false}`)
+		if resp.StatusCode != 403 || out["code"] != "two_factor_setup_required" {
+			t.Fatalf("owner without 2FA lifting enforcement: %d %v", resp.StatusCode, out)
+		}
+		if _, err := ts.store.DB().Exec(`UPDATE organizations SET enforce_2fa = FALSE`); err != nil {
+			t.Fatal(err)
+		}
 		if resp, out := keyRequest(t, ts, "PATCH", "/api/organizations/@current/", ownerKey, `{"members_can_use_personal_api_keys":true,"enforce_2fa":false,"session_cookie_age":null}`); resp.StatusCode != 200 {
 			t.Fatalf("switch back: %d %v", resp.StatusCode, out)
 		}

@@ -28,13 +28,18 @@ func addFlagRoutes(mux *http.ServeMux, d Deps) {
 		mux.Handle("GET "+base+"/{id}", scoped("feature_flag", requireUser(d, handleFlagGet(d))))
 		mux.Handle("PATCH "+base+"/{id}", scoped("feature_flag", requireUser(d, handleFlagUpdate(d))))
 		mux.Handle("DELETE "+base+"/{id}", scoped("feature_flag", requireUser(d, handleFlagDelete(d))))
-		mux.Handle("GET "+base+"/local_evaluation", scoped("feature_flag", handleLocalEvaluation(d)))
+		mux.Handle("GET "+base+"/local_evaluation", scopedRoute(localEvalRoute, handleLocalEvaluation(d)))
 	}
-	mux.Handle("GET /api/feature_flag/local_evaluation", scoped("feature_flag", handleLocalEvaluation(d)))
-	mux.Handle("GET /flags/definitions", scoped("feature_flag", handleLocalEvaluation(d)))
+	mux.Handle("GET /api/feature_flag/local_evaluation", scopedRoute(localEvalRoute, handleLocalEvaluation(d)))
+	mux.Handle("GET /flags/definitions", scopedRoute(localEvalRoute, handleLocalEvaluation(d)))
 	mux.Handle("/flags", handleFlags(d, false))
 	mux.Handle("/decide", handleFlags(d, true))
 }
+
+// localEvalRoute is what the local-evaluation routes declare about keys:
+// feature_flag scopes, and a project chosen by the path, else ?token=,
+// else the user's current project.
+var localEvalRoute = keyRoute{object: "feature_flag", projectByToken: true}
 
 // projectOfPath is the {project} of the path: a numeric ID or @current.
 // It returns 0 when the segment is neither.
@@ -235,7 +240,8 @@ func errWrongProject() error {
 //  3. a signed-in session of a member of the project's organization.
 //
 // For 2 and 3 the project is the path's {project}, else the one whose
-// public token is ?token=, else the user's current project.
+// public token is ?token=, else the user's current project, and the user
+// must be a member of its organization.
 func localEvalAuth(d Deps, r *http.Request) (projectID int64, err error) {
 	ctx := r.Context()
 	if tok, ok := bearerToken(r); ok && strings.HasPrefix(tok, gatehouse.PrefixProjectSecret) {
@@ -256,33 +262,18 @@ func localEvalAuth(d Deps, r *http.Request) (projectID int64, err error) {
 		return 0, errNotAuthenticated()
 	}
 	// A personal API key was authenticated by withSession
-	// (serveWithAPIKey), which, through the route's scoped("feature_flag")
-	// declaration, required feature_flag:read and applied scoped_teams /
-	// scoped_organizations to a {project} in the path. From here a key is
-	// treated like its user: it reaches only projects of the user's
-	// organizations. (On the legacy path without {project}, a key limited
-	// to scoped_teams is refused by that check.)
-	var id int64
-	switch {
-	case r.PathValue("project") != "":
-		id = projectOfPath(r, a.user)
-	case r.URL.Query().Get("token") != "":
-		p, err := d.Flags.ProjectByToken(ctx, r.URL.Query().Get("token"))
-		if err != nil {
-			return 0, err
-		}
-		id = p.ID
-	default:
-		id = a.user.CurrentProjectID
-	}
-	if id == 0 {
-		return 0, gatehouse.NotFound()
-	}
-	p, err := d.Flags.ProjectForMember(ctx, a.user, id)
+	// (serveWithAPIKey), which resolved the same target with
+	// requestTarget and applied every key rule to it: scopes, scoped
+	// projects and organizations, the organization's switch for member
+	// keys, and membership.
+	t, _, err := requestTarget(r, d, a.user, localEvalRoute)
 	if err != nil {
 		return 0, err
 	}
-	return p.ID, nil
+	if t.Organization == nil || t.ProjectID == 0 {
+		return 0, gatehouse.NotFound()
+	}
+	return t.ProjectID, nil
 }
 
 // definitionJSON is a flag as local evaluation serves it (PostHog's

@@ -58,6 +58,8 @@ type testServer struct {
 	logs    *syncBuffer
 	user    *gatehouse.User
 	mail    *fakeMailer
+	// apiKeys is the server's key service (its legacy-hash counter).
+	apiKeys *gatehouse.APIKeyService
 }
 
 type serverOptions struct {
@@ -186,6 +188,7 @@ func newTestServer(t testing.TB, engine store.Engine, o serverOptions) *testServ
 		t.Fatal(err)
 	}
 	keys, sso, socialProviders := newTestSocial(st, domains, accounts, site, o)
+	apiKeys := &gatehouse.APIKeyService{Store: st, Now: o.now, LegacyHashes: password.NewHasher(1, 0), Generation: st}
 	h := NewServer(Deps{
 		Logger:    slog.New(slog.NewJSONHandler(logs, nil)),
 		Resolver:  netguard.NewResolver(trusted, o.trustAll, o.behind),
@@ -208,8 +211,8 @@ func newTestServer(t testing.TB, engine store.Engine, o serverOptions) *testServ
 		MultiOrgEnabled: o.multiOrg,
 		Verifier:        testVerifier(st, o),
 		SignupRate:      mustRate(o.signupRate),
-		APIKeys:         &gatehouse.APIKeyService{Store: st, Now: o.now},
-		Organizations:   &gatehouse.OrganizationService{Store: st, Now: o.now},
+		APIKeys:         apiKeys,
+		Organizations:   &gatehouse.OrganizationService{Store: st, Now: o.now, TwoFactorEnabled: twoFactor.IsEnabled},
 		Flags:           &gatehouse.FlagService{Store: st, Now: o.now},
 		TwoFactor:       twoFactor,
 		Passkeys:        passkeys,
@@ -223,7 +226,7 @@ func newTestServer(t testing.TB, engine store.Engine, o serverOptions) *testServ
 	srv.Listener = listener
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return &testServer{url: srv.URL, store: st, project: created.Project, secret: created.ProjectSecret, logs: logs, user: created.User, mail: outbox}
+	return &testServer{url: srv.URL, store: st, apiKeys: apiKeys, project: created.Project, secret: created.ProjectSecret, logs: logs, user: created.User, mail: outbox}
 }
 
 func (ts *testServer) do(t *testing.T, method, path string, body io.Reader, header ...string) (*http.Response, string) {

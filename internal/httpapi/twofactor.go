@@ -454,8 +454,10 @@ func twoFactorExemptPath(p string) bool {
 	return false
 }
 
-// twoFactorGate applies the current organization's enforce_2fa to a
-// session-authenticated request (API keys are never subject to it). It
+// twoFactorGate applies enforce_2fa to a session-authenticated request
+// (API keys are never subject to it): the current organization's, and
+// that of the organization the request works on, resolved from the URL as
+// for keys (requestTarget: {org}, {project}, ?token=, @current). It
 // answers the request itself and returns false when the request must stop:
 // 403 two_factor_setup_required / two_factor_verification_required for the
 // API, a redirect to the 2FA set-up page for web pages.
@@ -465,7 +467,13 @@ func twoFactorGate(w http.ResponseWriter, r *http.Request, d Deps, u *gatehouse.
 	if d.TwoFactor == nil || twoFactorExemptPath(r.URL.Path) || ssoSession(sess) {
 		return true
 	}
-	err := d.TwoFactor.CheckEnforcement(r.Context(), u, gatehouse.HashSessionKey(sessionKey))
+	target, _, err := requestTarget(r, d, u, routeOf(r))
+	if e, ok := gatehouse.AsError(err); ok && e.Kind == gatehouse.KindNotFound {
+		err = nil // an unknown project token: the handler answers it
+	}
+	if err == nil {
+		err = d.TwoFactor.CheckEnforcement(r.Context(), u, gatehouse.HashSessionKey(sessionKey), target.Organization)
+	}
 	if err == nil {
 		return true
 	}
@@ -475,7 +483,7 @@ func twoFactorGate(w http.ResponseWriter, r *http.Request, d Deps, u *gatehouse.
 			return true
 		}
 	}
-	if e, ok := gatehouse.AsError(err); ok && e.Kind == gatehouse.KindPermissionDenied && !strings.HasPrefix(r.URL.Path, "/api/") {
+	if e, ok := gatehouse.AsError(err); ok && e.Kind == gatehouse.KindPermissionDenied && !strings.HasPrefix(r.URL.Path, "/api/") && !strings.HasPrefix(r.URL.Path, "/flags/") {
 		http.Redirect(w, r, twoFactorSetupPage, http.StatusFound)
 		return false
 	}

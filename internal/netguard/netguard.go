@@ -11,7 +11,8 @@
 //     each later X-Forwarded-For entry) must lie inside TRUSTED_PROXIES,
 //     otherwise the client address is unknown.
 //   - When ALLOWED_IP_BLOCKS is non-empty, a request whose path is not exempt
-//     is admitted only if its client address is known and inside a block.
+//     (IsExemptPath: the credential-free SDK endpoints only) is admitted
+//     only if its client address is known and inside a block.
 package netguard
 
 import (
@@ -62,21 +63,45 @@ func parsePrefix(item string) (netip.Prefix, bool) {
 	return netip.PrefixFrom(a, a.BitLen()), true
 }
 
-// IsExemptPath reports whether path is exempt from the allow-list. Only the
-// first path segment (strings.Split(path, "/")[1]) is considered and it must
-// match one of the ingestion, flag, static or health endpoints exactly, so
-// "/e", "/e/", "/batch/" and "/i/v0/e" are exempt while "/", "/api/..." and
-// "/_healthz" are not.
+// exemptPaths are the endpoints PostHog's SDKs call without a credential:
+// event capture, flag evaluation with the public project token, and the
+// health check. Nothing served on them reads a session or a personal API
+// key.
+var exemptPaths = map[string]bool{
+	"/e": true, "/s": true, "/i/v0/e": true, "/capture": true, "/batch": true, "/engage": true, "/track": true,
+	"/decide": true, "/flags": true, "/_health": true,
+}
+
+// IsExemptPath reports whether path is exempt from the allow-list: one of
+// the credential-free SDK endpoints exactly (capture, /flags and /decide
+// evaluation, /_health), with or without trailing slashes, or a file
+// directly under /static/. Everything else, including every path that
+// takes a session or a key and /flags/definitions, is behind the
+// allow-list. The match is exact and case-sensitive on the decoded path,
+// so double slashes, dot segments, encoded slashes and look-alike
+// segments ("/flags.", "/FLAGS", "/flags/../api") are never exempt.
 func IsExemptPath(path string) bool {
-	_, rest, found := strings.Cut(path, "/")
-	if !found {
-		return false
+	if len(path) > 1 {
+		path = strings.TrimRight(path, "/")
 	}
-	seg, _, _ := strings.Cut(rest, "/")
-	switch seg {
-	case "e", "s", "i", "capture", "batch", "engage", "track", "decide",
-		"flags", "static", "_health", "messaging-preferences":
+	if exemptPaths[path] {
 		return true
 	}
-	return false
+	name, ok := strings.CutPrefix(path, "/static/")
+	return ok && staticName(name)
+}
+
+// staticName reports whether name is a plain file name: letters, digits,
+// '-', '_' and '.', not starting with a dot (so never "." or "..").
+func staticName(name string) bool {
+	if name == "" || name[0] == '.' {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
 }

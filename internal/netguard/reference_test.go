@@ -19,9 +19,9 @@ type refSettings struct {
 	behind   bool
 }
 
-var refExemptSegments = []string{
-	"e", "s", "i", "capture", "batch", "engage", "track", "decide",
-	"flags", "static", "_health", "messaging-preferences",
+var refExemptPaths = []string{
+	"/e", "/s", "/i/v0/e", "/capture", "/batch", "/engage", "/track", "/decide",
+	"/flags", "/_health",
 }
 
 func refContains(blocks []netip.Prefix, a netip.Addr) bool {
@@ -83,8 +83,22 @@ func refClient(s refSettings, remoteAddr string, xffLines []string) (netip.Addr,
 }
 
 func refExempt(path string) bool {
+	for len(path) > 1 && strings.HasSuffix(path, "/") {
+		path = path[:len(path)-1]
+	}
+	if slices.Contains(refExemptPaths, path) {
+		return true
+	}
 	parts := strings.Split(path, "/")
-	return len(parts) >= 2 && slices.Contains(refExemptSegments, parts[1])
+	if len(parts) != 3 || parts[0] != "" || parts[1] != "static" || parts[2] == "" || strings.HasPrefix(parts[2], ".") {
+		return false
+	}
+	for _, c := range parts[2] {
+		if !strings.ContainsRune("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.", c) {
+			return false
+		}
+	}
+	return true
 }
 
 func refAdmit(s refSettings, remoteAddr string, xffLines []string, path string) bool {

@@ -71,6 +71,18 @@ func (h *Hasher) Hash(ctx context.Context, pw gatehouse.Secret) (gatehouse.Secre
 	return Hash(pw), nil
 }
 
+// Run runs fn, other CPU-heavy hashing such as a legacy API key's PBKDF2,
+// in a hashing slot, waiting for one as Hash does: ErrBusy (503) when none
+// frees up in time.
+func (h *Hasher) Run(ctx context.Context, fn func()) error {
+	if err := h.acquire(ctx); err != nil {
+		return err
+	}
+	defer h.release()
+	fn()
+	return nil
+}
+
 // Verify checks pw against a stored hash (see the package's Verify).
 func (h *Hasher) Verify(ctx context.Context, pw, stored gatehouse.Secret) (ok, needsRehash bool, err error) {
 	if err := h.acquire(ctx); err != nil {

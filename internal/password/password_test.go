@@ -155,3 +155,20 @@ func argon2iHash(t *testing.T, pw string) string {
 	key := argon2.Key([]byte(pw), salt, 2, 512, 2, 32)
 	return "argon2$argon2i$v=19$m=512,t=2,p=2$" + b64.EncodeToString(salt) + "$" + b64.EncodeToString(key)
 }
+
+func TestHasherRunSharesTheBound(t *testing.T) {
+	h := NewHasher(1, 20*time.Millisecond)
+	ran := 0
+	if err := h.Run(context.Background(), func() { ran++ }); err != nil || ran != 1 {
+		t.Fatalf("Run: %v, ran %d", err, ran)
+	}
+	// While the only slot is held, Run does not run fn and answers busy.
+	if err := h.acquire(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	err := h.Run(context.Background(), func() { ran++ })
+	h.release()
+	if !errors.Is(err, ErrBusy) || ran != 1 {
+		t.Fatalf("Run with no free slot: %v, ran %d", err, ran)
+	}
+}
