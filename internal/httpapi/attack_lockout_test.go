@@ -1,0 +1,186 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
+	"github.com/gatehouse-auth/gatehouse/internal/store"
+	"github.com/gatehouse-auth/gatehouse/internal/testenv"
+)
+
+// countingPasswords counts the password checks that really ran: every
+// Verify that was not refused for lack of hashing capacity.
+type countingPasswords struct {
+	gatehouse.PasswordChecker
+	checks atomic.Int64
+}
+
+func (c *countingPasswords) Verify(ctx context.Context, pw, stored gatehouse.Secret) (bool, bool, error) {
+	ok, rehash, err := c.PasswordChecker.Verify(ctx, pw, stored)
+	if _, busy := gatehouse.AsError(err); !busy {
+		c.checks.Add(1)
+	}
+	return ok, rehash, err
+}
+
+// counted returns server options whose password checks are counted in c.
+func counted(o serverOptions, c *countingPasswords) serverOptions {
+	o.passwords = func(p gatehouse.PasswordChecker) gatehouse.PasswordChecker {
+		c.PasswordChecker = p
+		return c
+	}
+	return o
+}
+
+// testRedisCounters returns Redis counters under a key prefix of the test's
+// own, removed when the test ends.
+func testRedisCounters(t *testing.T) *ratelimit.Redis {
+	t.Helper()
+	opt, err := redis.ParseURL(testenv.RedisURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := redis.NewClient(opt)
+	prefix := "gatehouse:test:" + t.Name() + ":" + storetestSuffix(t) + ":"
+	t.Cleanup(func() {
+		keys, _ := c.Keys(context.Background(), prefix+"*").Result()
+		if len(keys) > 0 {
+			c.Del(context.Background(), keys...)
+		}
+		c.Close()
+	})
+	r := ratelimit.NewRedis(c)
+	r.Prefix = prefix
+	return r
+}
+
+// forEachCounterStore runs fn on SQLite and PostgreSQL with counters in the
+// database, and on PostgreSQL with counters in Redis.
+func forEachCounterStore(t *testing.T, fn func(t *testing.T, engine store.Engine, counters func(t *testing.T) ratelimit.Counters)) {
+	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+		fn(t, engine, func(*testing.T) ratelimit.Counters { return nil })
+	})
+	t.Run("redis", func(t *testing.T) {
+		fn(t, store.Postgres, func(t *testing.T) ratelimit.Counters { return testRedisCounters(t) })
+	})
+}
+
+// loginBurst sends the logins at once, one goroutine each, and returns the
+// answers' codes ("ok" for a 200) in the order of passwords.
+func loginBurst(t *testing.T, url, email string, passwords []string, header ...string) []string {
+	t.Helper()
+	codes := make([]string, len(passwords))
+	errs := make([]error, len(passwords))
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i, pw := range passwords {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			body, _ := json.Marshal(map[string]string{"email": email, "password": pw})
+			req, _ := http.NewRequest("POST", url+"/api/login/", strings.NewReader(string(body)))
+			req.Header.Set("Content-Type", "application/json")
+			for j := 0; j+1 < len(header); j += 2 {
+				req.Header.Set(header[j], header[j+1])
+			}
+			<-start
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			defer resp.Body.Close()
+			var out struct{ Code string }
+			json.NewDecoder(resp.Body).Decode(&out)
+			codes[i] = out.Code
+			if resp.StatusCode == 200 {
+				codes[i] = "ok"
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return codes
+}
+
+// tally counts each answer code.
+func tally(codes []string) map[string]int {
+	m := map[string]int{}
+	for _, c := range codes {
+		m[c]++
+	}
+	return m
+}
+
+// TestAttackLockoutConcurrentGuesses: at most AXES_FAILURE_LIMIT (5) wrong
+// passwords are ever checked per (email, address), however many arrive at once.
+func TestAttackLockoutConcurrentGuesses(t *testing.T) {
+	forEachCounterStore(t, func(t *testing.T, engine store.Engine, counters func(*testing.T) ratelimit.Counters) {
+		var pw countingPasswords
+		ts := newTestServer(t, engine, counted(serverOptions{counters: counters(t)}, &pw))
+		wrong := make([]string, 40)
+		for i := range wrong {
+			wrong[i] = "wrong guess " + string(rune('a'+i%26))
+		}
+		codes := loginBurst(t, ts.url, "owner@example.com", wrong)
+		got := tally(codes)
+		t.Logf("40 concurrent wrong logins: %d checked guesses (\"invalid credentials\" answers: %d), answers %v",
+			pw.checks.Load(), got["invalid_credentials"], got)
+		if n := pw.checks.Load(); n > 5 {
+			t.Errorf("%d passwords checked, want at most 5", n)
+		}
+		if got["invalid_credentials"] > 5 || got["invalid_credentials"]+got["too_many_failed_attempts"]+got["server_busy"] != len(codes) {
+			t.Errorf("answers %v: want at most 5 invalid_credentials, the rest locked or busy", got)
+		}
+		before := pw.checks.Load()
+		b := newBrowser(t, ts)
+		if resp, body := b.login("owner@example.com", ownerPassword); resp.StatusCode != 403 || body["code"] != "too_many_failed_attempts" {
+			t.Fatalf("right password after the burst: %d %v, want the lockout", resp.StatusCode, body)
+		}
+		if pw.checks.Load() != before {
+			t.Fatal("the locked login checked the password")
+		}
+	})
+}
+
+// TestAttackLockoutBurstWithRightPassword: a right password hidden in a burst
+// of wrong ones does not buy more than 5 checks, and once locked it is refused.
+func TestAttackLockoutBurstWithRightPassword(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+		var pw countingPasswords
+		ts := newTestServer(t, engine, counted(serverOptions{}, &pw))
+		// Four failures first: one check is left.
+		b := newBrowser(t, ts)
+		for i := 0; i < 4; i++ {
+			if resp, body := b.login("owner@example.com", "wrong guess"); resp.StatusCode != 400 {
+				t.Fatalf("failure %d: %d %v", i+1, resp.StatusCode, body)
+			}
+		}
+		burst := make([]string, 30)
+		for i := range burst {
+			burst[i] = "wrong guess"
+		}
+		burst[29] = ownerPassword
+		codes := loginBurst(t, ts.url, "owner@example.com", burst)
+		if n := pw.checks.Load(); n > 5 {
+			t.Fatalf("%d passwords checked (answers %v), want at most 5", n, tally(codes))
+		}
+		if codes[29] == "ok" && pw.checks.Load() != 5 {
+			t.Fatalf("the right password signed in beside other checks: %v", tally(codes))
+		}
+	})
+}
