@@ -165,7 +165,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	domains := &gatehouse.DomainService{Store: st, Resolver: dnsResolver(cfg.DNSResolver), Logger: logger}
 	reset := httpapi.NewResetService(st, keyring.For(secretkey.PurposePasswordReset), limiter, mailer,
 		hasher.Hash, password.CheckStrength, cfg.SiteURL.String())
-	reset.SSO = domains
+	reset.SSO, reset.Lockout = domains, lockout
 	socialProviders := oauth.NewRegistry(cfg.SocialProviders, cfg.SiteURL, nil)
 	domains.ProviderConfigured = socialProviders.Configured
 	sso := &gatehouse.SSOService{Store: st, Domains: domains, MultiOrgEnabled: cfg.MultiOrgEnabled,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -181,6 +182,82 @@ func TestAttackLockoutBurstWithRightPassword(t *testing.T) {
 		}
 		if codes[29] == "ok" && pw.checks.Load() != 5 {
 			t.Fatalf("the right password signed in beside other checks: %v", tally(codes))
+		}
+	})
+}
+
+// TestAttackLockoutIPv6Rotation: addresses of one IPv6 /64 count as one
+// address, for the login lockout and the signup throttle alike.
+func TestAttackLockoutIPv6Rotation(t *testing.T) {
+	forEachCounterStore(t, func(t *testing.T, engine store.Engine, counters func(*testing.T) ratelimit.Counters) {
+		var pw countingPasswords
+		ts := newTestServer(t, engine, counted(serverOptions{trusted: "127.0.0.1", behind: true, signupRate: "2/hour", counters: counters(t)}, &pw))
+		from := func(ip string) *browser {
+			b := newBrowser(t, ts)
+			b.extra = []string{"X-Forwarded-For", ip}
+			return b
+		}
+		for i := range 8 {
+			ip := "2001:db8:7:7:" + strconv.Itoa(i+1) + "::" + strconv.Itoa(i+100)
+			for range 4 {
+				from(ip).login("owner@example.com", "wrong guess")
+			}
+		}
+		if n := pw.checks.Load(); n != 5 {
+			t.Fatalf("8 addresses of one /64 got %d checks, want 5", n)
+		}
+		// Another /64 is another address; an IPv4-mapped address is its IPv4 one.
+		if resp, body := from("2001:db8:7:8::1").login("owner@example.com", ownerPassword); resp.StatusCode != 200 {
+			t.Fatalf("a neighbouring /64 was locked too: %d %v", resp.StatusCode, body)
+		}
+		for range 5 {
+			from("192.0.2.44").login("owner@example.com", "wrong guess")
+		}
+		if resp, body := from("::ffff:192.0.2.44").login("owner@example.com", ownerPassword); resp.StatusCode != 403 {
+			t.Fatalf("IPv4-mapped address escaped the IPv4 lockout: %d %v", resp.StatusCode, body)
+		}
+
+		// Signup throttle (2 per hour per address): a third address of the
+		// same /64 is throttled.
+		for i, want := range []int{400, 400, 429} {
+			resp, body := from("2001:db8:9:9::"+strconv.Itoa(i+1)).send("POST", "/api/signup/", `{}`, false)
+			if (want == 429) != (resp.StatusCode == 429) {
+				t.Fatalf("signup %d from the /64: %d %v", i+1, resp.StatusCode, body)
+			}
+		}
+	})
+}
+
+// TestAttackLockoutAccountCeiling: at most 20 wrong passwords per email are
+// checked in a cool-off from all addresses together; the owner's completed
+// password reset lifts that lock.
+func TestAttackLockoutAccountCeiling(t *testing.T) {
+	forEachCounterStore(t, func(t *testing.T, engine store.Engine, counters func(*testing.T) ratelimit.Counters) {
+		var pw countingPasswords
+		ts := newTestServer(t, engine, counted(serverOptions{trusted: "127.0.0.1", behind: true, counters: counters(t)}, &pw))
+		from := func(ip string) *browser {
+			b := newBrowser(t, ts)
+			b.extra = []string{"X-Forwarded-For", ip}
+			return b
+		}
+		for i := range 30 {
+			for range 2 {
+				from("198.51.100."+strconv.Itoa(i+1)).login("owner@example.com", "wrong guess")
+			}
+		}
+		if n := pw.checks.Load(); n != ratelimit.PerAccountFailureLimit {
+			t.Fatalf("30 addresses got %d checks, want %d", n, ratelimit.PerAccountFailureLimit)
+		}
+		owner := from("203.0.113.200")
+		if resp, body := owner.login("owner@example.com", ownerPassword); resp.StatusCode != 403 || body["code"] != "too_many_failed_attempts" {
+			t.Fatalf("owner from a fresh address during the account lock: %d %v", resp.StatusCode, body)
+		}
+		token := requestReset(t, ts, "owner@example.com")
+		if code, body := completeReset(t, ts, ts.user.UUID, token, "a brand new passphrase 42"); code != 200 {
+			t.Fatalf("reset: %d %v", code, body)
+		}
+		if resp, body := owner.login("owner@example.com", "a brand new passphrase 42"); resp.StatusCode != 200 {
+			t.Fatalf("after the reset: %d %v", resp.StatusCode, body)
 		}
 	})
 }

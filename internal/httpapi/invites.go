@@ -120,7 +120,7 @@ func handleInviteSignup(d Deps) http.Handler {
 			writeInviteSignup(w, r, d, a.user)
 			return
 		}
-		if err := throttle(r, d, d.SignupRate, "signup-address", clientIP(r)); err != nil {
+		if err := throttle(r, d, d.SignupRate, "signup-address", throttleAddress(r)); err != nil {
 			writeError(w, r, d.Logger, err)
 			return
 		}

@@ -308,7 +308,7 @@ func handleSignupForm(d Deps) http.Handler {
 			status := showError(w, r, d, &data, signupFields, err)
 			renderPage(w, r, d.Logger, status, "signup", data)
 		}
-		if err := throttle(r, d, d.SignupRate, "signup-address", clientIP(r)); err != nil {
+		if err := throttle(r, d, d.SignupRate, "signup-address", throttleAddress(r)); err != nil {
 			fail(err)
 			return
 		}
@@ -593,7 +593,7 @@ func handleInviteForm(d Deps) http.Handler {
 			http.Redirect(w, r, "/", http.StatusSeeOther)
 			return
 		}
-		if err := throttle(r, d, d.SignupRate, "signup-address", clientIP(r)); err != nil {
+		if err := throttle(r, d, d.SignupRate, "signup-address", throttleAddress(r)); err != nil {
 			fail(err)
 			return
 		}

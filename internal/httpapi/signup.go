@@ -30,7 +30,7 @@ func throttle(r *http.Request, d Deps, rate ratelimit.Rate, parts ...string) err
 // instance has no organization (first set-up).
 func handleSignup(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := throttle(r, d, d.SignupRate, "signup-address", clientIP(r)); err != nil {
+		if err := throttle(r, d, d.SignupRate, "signup-address", throttleAddress(r)); err != nil {
 			writeError(w, r, d.Logger, err)
 			return
 		}
