@@ -156,7 +156,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	defer func() { stopSweep(); <-sweepDone }()
 
 	hasher := password.NewHasher(0, 0)
-	accounts := &gatehouse.AccountService{Store: st, HashPassword: password.Hash, CheckPassword: password.CheckStrength, Passwords: hasher}
+	accounts := &gatehouse.AccountService{Store: st, HashPassword: password.Hash, CheckPassword: password.CheckStrength, Passwords: hasher, Guard: lockout}
 	var verifier *gatehouse.EmailVerifier
 	if cfg.EmailConfigured() {
 		verifier = &gatehouse.EmailVerifier{Store: st, Key: keyring.For(secretkey.PurposeEmailVerify)}

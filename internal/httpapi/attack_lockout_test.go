@@ -261,3 +261,36 @@ func TestAttackLockoutAccountCeiling(t *testing.T) {
 		}
 	})
 }
+
+// TestAttackLockoutCurrentPassword: wrong current passwords of a signed-in
+// user (password change) count toward the login lockout of their email.
+func TestAttackLockoutCurrentPassword(t *testing.T) {
+	forEachCounterStore(t, func(t *testing.T, engine store.Engine, counters func(*testing.T) ratelimit.Counters) {
+		var pw countingPasswords
+		ts := newTestServer(t, engine, counted(serverOptions{counters: counters(t)}, &pw))
+		b := newBrowser(t, ts)
+		if resp, body := b.login("owner@example.com", ownerPassword); resp.StatusCode != 200 {
+			t.Fatalf("login: %d %v", resp.StatusCode, body)
+		}
+		before := pw.checks.Load()
+		change := func(current string) (*http.Response, map[string]any) {
+			body, _ := json.Marshal(map[string]string{"current_password": current, "password": "another long passphrase 7"})
+			return b.send("PATCH", "/api/users/@me/", string(body), true)
+		}
+		var codes []string
+		for range 32 {
+			_, body := change("wrong current password")
+			codes = append(codes, body["code"].(string))
+		}
+		got := tally(codes)
+		if n := pw.checks.Load() - before; n != 5 || got["incorrect_password"] != 4 || got["too_many_failed_attempts"] != 28 {
+			t.Fatalf("32 wrong current passwords: %d checked, answers %v; want 5 checked, 4 incorrect_password, then the lockout", n, got)
+		}
+		if resp, body := change(ownerPassword); resp.StatusCode != 403 || body["code"] != "too_many_failed_attempts" {
+			t.Fatalf("right current password while locked: %d %v", resp.StatusCode, body)
+		}
+		if resp, body := newBrowser(t, ts).login("owner@example.com", ownerPassword); resp.StatusCode != 403 {
+			t.Fatalf("login from the same address while locked: %d %v", resp.StatusCode, body)
+		}
+	})
+}

@@ -188,7 +188,7 @@ func newTestServer(t testing.TB, engine store.Engine, o serverOptions) *testServ
 		site = mustURL(strings.ReplaceAll(o.siteURL, "{port}", strconv.Itoa(listener.Addr().(*net.TCPAddr).Port)))
 	}
 	guard := ratelimit.NewLoginLockout(ratelimit.New(counters), 5, 30*time.Minute)
-	reset.Lockout = guard
+	reset.Lockout, accounts.Guard = guard, guard
 	passkeys, err := NewPasskeyService(st, site, domains, guard, slog.New(slog.NewJSONHandler(logs, nil)), twoFactor, o.now)
 	if err != nil {
 		t.Fatal(err)
