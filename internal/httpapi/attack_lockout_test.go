@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
+	"github.com/gatehouse-auth/gatehouse/internal/store/storetest"
 	"github.com/gatehouse-auth/gatehouse/internal/testenv"
 )
 
@@ -79,6 +80,12 @@ func forEachCounterStore(t *testing.T, fn func(t *testing.T, engine store.Engine
 // answers' codes ("ok" for a 200) in the order of passwords.
 func loginBurst(t *testing.T, url, email string, passwords []string, header ...string) []string {
 	t.Helper()
+	return loginBurstTo(t, []string{url}, email, passwords, header...)
+}
+
+// loginBurstTo is loginBurst over several servers, taking turns.
+func loginBurstTo(t *testing.T, urls []string, email string, passwords []string, header ...string) []string {
+	t.Helper()
 	codes := make([]string, len(passwords))
 	errs := make([]error, len(passwords))
 	start := make(chan struct{})
@@ -88,7 +95,7 @@ func loginBurst(t *testing.T, url, email string, passwords []string, header ...s
 		go func() {
 			defer wg.Done()
 			body, _ := json.Marshal(map[string]string{"email": email, "password": pw})
-			req, _ := http.NewRequest("POST", url+"/api/login/", strings.NewReader(string(body)))
+			req, _ := http.NewRequest("POST", urls[i%len(urls)]+"/api/login/", strings.NewReader(string(body)))
 			req.Header.Set("Content-Type", "application/json")
 			for j := 0; j+1 < len(header); j += 2 {
 				req.Header.Set(header[j], header[j+1])
@@ -293,4 +300,34 @@ func TestAttackLockoutCurrentPassword(t *testing.T) {
 			t.Fatalf("login from the same address while locked: %d %v", resp.StatusCode, body)
 		}
 	})
+}
+
+// TestAttackLockoutConcurrentGuessesTwoInstances: the 5 checks per (email,
+// address) hold across two instances sharing PostgreSQL (counters in the
+// database, then in Redis), with the guesses split between them.
+func TestAttackLockoutConcurrentGuessesTwoInstances(t *testing.T) {
+	run := func(t *testing.T, counters ratelimit.Counters) {
+		opts := storetest.Options(t, store.Postgres)
+		var pa, pb countingPasswords
+		a := newTestServer(t, store.Postgres, counted(serverOptions{storeOpts: &opts, counters: counters}, &pa))
+		b := newTestServer(t, store.Postgres, counted(serverOptions{storeOpts: &opts, counters: counters}, &pb))
+		wrong := make([]string, 40)
+		for i := range wrong {
+			wrong[i] = "wrong guess"
+		}
+		codes := loginBurstTo(t, []string{a.url, b.url}, "owner@example.com", wrong)
+		checks := pa.checks.Load() + pb.checks.Load()
+		got := tally(codes)
+		t.Logf("40 concurrent wrong logins over 2 instances: %d checked, answers %v", checks, got)
+		if checks > 5 || got["invalid_credentials"] > 5 || got["invalid_credentials"]+got["too_many_failed_attempts"]+got["server_busy"] != 40 {
+			t.Fatalf("%d passwords checked, answers %v: want at most 5 checks, the rest locked or busy", checks, got)
+		}
+		for _, ts := range []*testServer{a, b} {
+			if resp, body := newBrowser(t, ts).login("owner@example.com", ownerPassword); resp.StatusCode != 403 {
+				t.Fatalf("right password after the burst: %d %v", resp.StatusCode, body)
+			}
+		}
+	}
+	t.Run("postgres counters", func(t *testing.T) { run(t, nil) })
+	t.Run("redis counters", func(t *testing.T) { run(t, testRedisCounters(t)) })
 }
