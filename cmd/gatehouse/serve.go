@@ -166,7 +166,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	defer func() { stopSweep(); <-sweepDone }()
 
 	hasher := password.NewHasher(0, 0)
-	accounts := &gatehouse.AccountService{Store: st, HashPassword: password.Hash, CheckPassword: password.CheckStrength, Passwords: hasher}
+	accounts := &gatehouse.AccountService{Store: st, HashPassword: password.Hash, CheckPassword: password.CheckStrength, Passwords: hasher, Guard: lockout}
 	var verifier *gatehouse.EmailVerifier
 	if cfg.EmailConfigured() {
 		verifier = &gatehouse.EmailVerifier{Store: st, Key: keyring.For(secretkey.PurposeEmailVerify)}
@@ -175,7 +175,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	domains := &gatehouse.DomainService{Store: st, Resolver: dnsResolver(cfg.DNSResolver), Logger: logger}
 	reset := httpapi.NewResetService(st, keyring.For(secretkey.PurposePasswordReset), limiter, mailer,
 		hasher.Hash, password.CheckStrength, cfg.SiteURL.String())
-	reset.SSO = domains
+	reset.SSO, reset.Lockout = domains, lockout
 	reset.Logger = logger
 	// Links of answered reset requests may still be queueing.
 	defer reset.Wait()

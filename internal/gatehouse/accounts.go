@@ -32,6 +32,9 @@ type AccountService struct {
 	// Passwords verifies current passwords and hashes new ones with
 	// bounded concurrency (profile changes).
 	Passwords PasswordChecker
+	// Guard is the login lockout: current-password checks count toward
+	// it like logins; nil: no lockout (tests only).
+	Guard LoginGuard
 
 	// profiles holds profiles loaded under the request's auth generation
 	// (see gencache.go).
@@ -208,6 +211,9 @@ type ProfileChange struct {
 	LastName        *string
 	Password        *Secret
 	CurrentPassword *Secret
+	// ClientIP is where the change comes from: a wrong current password
+	// counts toward the login lockout of the user's email and this address.
+	ClientIP string
 }
 
 // RecentAuthAge is how long after signing in a session may take sensitive
@@ -256,12 +262,25 @@ func (a *AccountService) UpdateProfile(ctx context.Context, u *User, sess *Sessi
 			if ch.CurrentPassword == nil || *ch.CurrentPassword == "" {
 				return false, Invalid("required", "current_password", "This field is required when updating your password.")
 			}
+			// Reserved like a login's check, so that a stolen session
+			// cannot guess the password faster than the lockout allows.
+			attempt, err := reservePassword(ctx, a.Guard, u.Email, ch.ClientIP)
+			if err != nil {
+				return false, err
+			}
 			ok, _, err := a.Passwords.Verify(ctx, *ch.CurrentPassword, u.PasswordHash)
 			if e, isDomain := AsError(err); isDomain {
+				attempt.Release(ctx)
 				return false, e
 			}
 			if !ok {
+				if err := attempt.Failed(ctx); err != nil {
+					return false, err
+				}
 				return false, Invalid("incorrect_password", "current_password", "Your current password is incorrect.")
+			}
+			if err := attempt.Succeeded(ctx); err != nil {
+				return false, err
 			}
 		}
 		if err := a.checkPassword(*ch.Password, u.Email, first, last); err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/mail"
 	"github.com/gatehouse-auth/gatehouse/internal/netguard"
+	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 )
 
 // Cookie and header names, as PostHog (Django) uses them.
@@ -62,6 +63,12 @@ func clientIP(r *http.Request) string {
 		return addr.String()
 	}
 	return ""
+}
+
+// throttleAddress is the client address as every per-address throttle
+// counts it: IPv6 grouped by /64 (ratelimit.AddressKey).
+func throttleAddress(r *http.Request) string {
+	return ratelimit.AddressKey(clientIP(r))
 }
 
 // withSession resolves the session cookie (when there is one) and, for

@@ -446,7 +446,7 @@ func handleSettingsForm(d Deps, form string) http.Handler {
 			current, next := gatehouse.Secret(r.PostForm.Get("current_password")), gatehouse.Secret(r.PostForm.Get("password"))
 			var changed bool
 			changed, err = d.Accounts.UpdateProfile(r.Context(), a.user, a.session, gatehouse.HashSessionKey(a.sessionKey),
-				gatehouse.ProfileChange{Password: &next, CurrentPassword: &current}, time.Now())
+				gatehouse.ProfileChange{Password: &next, CurrentPassword: &current, ClientIP: clientIP(r)}, time.Now())
 			if changed {
 				queueMail(r, d, passwordChangedMail(a.user))
 			}

@@ -373,7 +373,8 @@ func handleLoginTokenForm(d Deps) http.Handler {
 			err = finishLogin(w, r, d, step.User, "password")
 		}
 		if err != nil {
-			if e, ok := gatehouse.AsError(err); ok && (e.Code == "2fa_expired" || e.Code == "not_authenticated") {
+			noteCodeFailures(r, d, err)
+			if e, ok := gatehouse.AsError(err); ok && pendingLoginOver(err) {
 				d.Cookies.Clear(w, pendingLoginCookie, cookies.Options{})
 				loginAgain(w, r, e.Detail, next)
 				return

@@ -317,7 +317,7 @@ func handleWebAuthnLoginBegin(d Deps) http.Handler {
 			writeError(w, r, d.Logger, errCSRF())
 			return
 		}
-		if err := throttle(r, d, webauthnBeginRate, "webauthn-begin", clientIP(r)); err != nil {
+		if err := throttle(r, d, webauthnBeginRate, "webauthn-begin", throttleAddress(r)); err != nil {
 			writeError(w, r, d.Logger, err)
 			return
 		}
