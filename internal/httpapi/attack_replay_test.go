@@ -124,7 +124,10 @@ func TestAttackReplaySingleUseTokens(t *testing.T) {
 			}
 		})
 
-		secret, codes := enableTOTP(t, owner, clock.now())
+		secret, _ := enableTOTP(t, owner, clock.now())
+		// Backup codes are tried by another user, so that the TOTP
+		// failures above do not slow their second factor down.
+		_, codes := enableTOTP(t, joinByInvite(t, ts, owner, "backup@example.com", 1), clock.now())
 		t.Run("TOTP code", func(t *testing.T) {
 			clock.add(30 * time.Second)
 			code := clock.code(secret)
@@ -140,7 +143,7 @@ func TestAttackReplaySingleUseTokens(t *testing.T) {
 		})
 
 		t.Run("backup code", func(t *testing.T) {
-			bs := pendingTwoFactor(t, ts, "owner@example.com", resetNewPassword, 2)
+			bs := pendingTwoFactor(t, ts, "backup@example.com", goodPassword, 2)
 			if resp, body := bs[0].token(codes[0]); resp.StatusCode != 200 {
 				t.Fatalf("first use: %d %v", resp.StatusCode, body)
 			}
@@ -195,7 +198,10 @@ func TestAttackRaceSingleUseTokens(t *testing.T) {
 			wantOneWinner(t, "invite", got, n, 201, 400)
 		})
 
-		secret, codes := enableTOTP(t, owner, clock.now())
+		secret, _ := enableTOTP(t, owner, clock.now())
+		// Backup codes are raced by another user, whose second factor the
+		// TOTP race's failures do not slow down.
+		_, codes := enableTOTP(t, joinByInvite(t, ts, owner, "backup@example.com", 1), clock.now())
 		t.Run("TOTP code", func(t *testing.T) {
 			clock.add(30 * time.Second)
 			code := clock.code(secret)
@@ -203,15 +209,15 @@ func TestAttackRaceSingleUseTokens(t *testing.T) {
 			got := raceStatuses(t, n, func(i int) *http.Client { return bs[i].client }, func(int) *http.Request {
 				return jsonPost(ts, "/api/login/token/", tokenBody(code))
 			})
-			wantOneWinner(t, "TOTP code", got, n, 200, 400)
+			wantOneWinner(t, "TOTP code", got, n, 200, 400, 429)
 		})
 
 		t.Run("backup code", func(t *testing.T) {
-			bs := pendingTwoFactor(t, ts, "owner@example.com", ownerPassword, n)
+			bs := pendingTwoFactor(t, ts, "backup@example.com", goodPassword, n)
 			got := raceStatuses(t, n, func(i int) *http.Client { return bs[i].client }, func(int) *http.Request {
 				return jsonPost(ts, "/api/login/token/", tokenBody(codes[0]))
 			})
-			wantOneWinner(t, "backup code", got, n, 200, 400, 429) // 429: the failures above count
+			wantOneWinner(t, "backup code", got, n, 200, 400, 429) // 429: a refusal that slows guessing
 		})
 
 		t.Run("reset token", func(t *testing.T) {

@@ -13,7 +13,8 @@ package httpapi
 //   TestAttackMemberTriesAdminActions      every admin-only action tried as a plain member
 // attack_scopes_test.go — a personal API key does only what its scopes say
 //   TestAttackKeyScopes                    no scope for the resource, :read trying :write,
-//                                          scoped_teams naming another project, key-only refusals
+//                                          scoped_teams / scoped_organizations reaching another
+//                                          project or organization, actions keys may not do
 // attack_csrf_test.go — a signed-in browser's unsafe request needs the CSRF token and this site's Origin
 //   TestAttackCSRFVariants                 missing token, token of another cookie, wrong Origin,
 //                                          Referer alone, on API calls and on HTML forms
@@ -31,19 +32,33 @@ package httpapi
 //   TestAttackRaceSingleUseTokens          the same single-use token sent at once by many clients:
 //                                          exactly one wins
 //
-// Other areas add their own files; their tests are listed here too:
+// Files of the other areas (as written on their branches when this index
+// was made; keep it up to date when adding or renaming a test):
 //
-// attack_lockout_test.go — password guesses are bounded per (email, address)
-//   TestAttackLockoutConcurrentGuesses, TestAttackLockoutBurstWithRightPassword, …
-// attack_access_test.go — key scoping applies on every key route
-//   TestAttackKeyScopingOnFlagRoutes, TestAttackKeyScopingOnEveryKeyRoute, …
+// attack_access_test.go — key scoping, the allow-list's exemptions, enforced 2FA
+//   TestAttackKeyScopingOnFlagRoutes, TestAttackKeyScopingOnEveryKeyRoute,
+//   TestAttackLegacyKeyHashAmplification, TestAttackAllowListExemptionNarrow,
+//   TestAttackExemptPathIgnoresCredentials, TestAttackTwoFactorEnforcedPerTargetOrganization
+// attack_integrity_test.go — invites, verification, signup throttle
+//   TestAttackInviteAcceptanceDoesNotVerifyEmail, TestAttackInvitePreClaimEndsWithPasswordReset,
+//   TestAttackInvitePreClaimEndsWithSSOTakeover, TestAttackSignupThrottleCountsOnlySuccesses,
+//   TestAttackSignupThrottleConcurrentSuccesses
+// attack_lockout_test.go — password guesses are bounded per (email, address) and per account
+//   TestAttackLockoutConcurrentGuesses, TestAttackLockoutBurstWithRightPassword,
+//   TestAttackLockoutIPv6Rotation, TestAttackLockoutAccountCeiling,
+//   TestAttackLockoutCurrentPassword, TestAttackLockoutConcurrentGuessesTwoInstances
+// attack_twofactor_test.go — second-factor guessing is slowed down
+//   TestAttackTOTPGuessing
+// attack_web_test.go — login CSRF, session-bound CSRF tokens, page input
+//   TestAttackLoginCSRFOriginVariants, TestAttackLoginCSRFEverySignInEndpoint,
+//   TestAttackLoginCSRFBodyType, TestAttackCSRFTokenBoundToSession,
+//   TestAttackInjectedNotice, TestAttackBadBytes
 
 import (
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/gatehouse-auth/gatehouse/internal/store"
@@ -184,4 +199,3 @@ func (r attackRequest) String() string { return r.method + " " + r.path }
 // atkJSON renders a value as a JSON string literal.
 func atkJSON(s string) string { return mustJSONString(s) }
 
-var _ = strings.Contains
