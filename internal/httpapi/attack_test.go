@@ -198,4 +198,3 @@ func (r attackRequest) String() string { return r.method + " " + r.path }
 
 // atkJSON renders a value as a JSON string literal.
 func atkJSON(s string) string { return mustJSONString(s) }
-
