@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"fmt"
 	"html"
 	"net/url"
 	"regexp"
@@ -71,7 +72,8 @@ func wantSameSite(t *testing.T, what, loc string) {
 var hiddenNextRE = regexp.MustCompile(`name="next" value="([^"]*)"`)
 
 // TestAttackOpenRedirect: every next parameter (login page and form, the
-// 2FA step's page and form, social login) only ever sends the browser to
+// 2FA step's page and form, social login and a social signup's confirm
+// step) only ever sends the browser to
 // a path of this site, whatever it is given.
 func TestAttackOpenRedirect(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, engine store.Engine) {
@@ -123,6 +125,25 @@ func TestAttackOpenRedirect(t *testing.T) {
 			// Social login.
 			wantSameSite(t, "social login next="+next, newBrowser(t, ts).socialLogin("/login/github/?next="+url.QueryEscape(next)))
 		}
+		// A social signup's confirm step (MULTI_ORG_ENABLED) carries next
+		// to its continue_url.
+		multi := newTestServer(t, engine, serverOptions{social: socialProviders(idp), multiOrg: true})
+		for i, next := range openRedirectValues {
+			idp.signInAs(idpUser{Sub: fmt.Sprint(1000 + i), Email: fmt.Sprintf("founder%d@startup.test", i), Verified: true, Name: "Fay Founder"})
+			c := newBrowser(t, multi)
+			loc := c.socialLogin("/login/gitlab/?next=" + url.QueryEscape(next))
+			if !strings.HasPrefix(loc, "/organization/confirm-creation?") {
+				t.Fatalf("confirm step: %s", loc)
+			}
+			wantSameSite(t, "confirm step next="+next, loc)
+			resp, body := c.send("POST", "/api/social_signup", `{"organization_name":"Startup","first_name":"Fay"}`, false)
+			if resp.StatusCode != 201 {
+				t.Fatalf("social signup: %d %v", resp.StatusCode, body)
+			}
+			cont, _ := body["continue_url"].(string)
+			wantSameSite(t, "social signup continue_url next="+next, cont)
+		}
+
 		// The controls: a same-site next is kept.
 		b := newBrowser(t, ts)
 		_, page := b.page("GET", "/login?next=/settings", nil)
@@ -130,6 +151,13 @@ func TestAttackOpenRedirect(t *testing.T) {
 		if resp, _ := b.page("POST", "/login", form); resp.Header.Get("Location") != "/settings" {
 			t.Errorf("control: %q", resp.Header.Get("Location"))
 		}
+		idp.signInAs(idpUser{Sub: "999", Email: "control@startup.test", Verified: true, Name: "Fay Founder"})
+		c := newBrowser(t, multi)
+		c.socialLogin("/login/gitlab/?next=/settings")
+		if resp, body := c.send("POST", "/api/social_signup", `{"organization_name":"Startup","first_name":"Fay"}`, false); resp.StatusCode != 201 || body["continue_url"] != "/settings" {
+			t.Errorf("control: social signup %d %v", resp.StatusCode, body)
+		}
+		idp.signInAs(idpUser{Sub: "101", Email: "grace@acme.test", Verified: true, Name: "Grace Hopper"})
 		wantLocation(t, newBrowser(t, ts).socialLogin("/login/github/?next=/settings"), "/settings")
 	})
 }
