@@ -175,9 +175,9 @@ func TestLoginFormNext(t *testing.T) {
 		{"", "/"},
 	} {
 		b := newBrowser(t, ts)
-		resp, html := b.page("GET", "/login?next="+url.QueryEscape(tc.next), nil)
+		_, html := b.page("GET", "/login?next="+url.QueryEscape(tc.next), nil)
 		form := url.Values{csrfFormField: {formToken(t, html)}, "email": {"owner@example.com"}, "password": {ownerPassword}, "next": {tc.next}}
-		resp, _ = b.page("POST", "/login", form)
+		resp, _ := b.page("POST", "/login", form)
 		if resp.StatusCode != 303 || resp.Header.Get("Location") != tc.want {
 			t.Errorf("next=%q: %d %q", tc.next, resp.StatusCode, resp.Header.Get("Location"))
 		}

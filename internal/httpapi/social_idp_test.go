@@ -197,7 +197,7 @@ func (p *testIdP) bearer(w http.ResponseWriter, r *http.Request) (idpUser, bool)
 	u, known := p.tokens[tok]
 	p.mu.Unlock()
 	if !ok || !known {
-		http.Error(w, `{"message":"Bad credentials"}`, 401)
+		http.Error(w, `{"message":"Bad credentials"}`, http.StatusUnauthorized)
 		return idpUser{}, false
 	}
 	return u, true

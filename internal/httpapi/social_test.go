@@ -365,7 +365,7 @@ func TestSocialAccountLinking(t *testing.T) {
 		if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "message=") {
 			t.Fatalf("disconnect: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 		}
-		resp, body = b.send("GET", socialAccountsPath, "", false)
+		_, body = b.send("GET", socialAccountsPath, "", false)
 		if results, _ := body["results"].([]any); len(results) != 1 || results[0].(map[string]any)["provider"] != "google-oauth2" {
 			t.Fatalf("after disconnect: %v", body)
 		}
