@@ -149,8 +149,13 @@ func checkJSONText(data []byte) error {
 // NUL or invalid UTF-8 (escaped as %00 or %FF), before any handler passes
 // it to the database. attr names the query parameter, or the path
 // wildcard of the route the path matches ("path" when there is none).
+// The User-Agent, which sessions record, has its invalid bytes replaced
+// (net/http already refuses NUL in headers).
 func checkRequestText(mux *http.ServeMux, d Deps, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if ua := r.Header.Get("User-Agent"); !utf8.ValidString(ua) {
+			r.Header.Set("User-Agent", strings.ToValidUTF8(ua, "\uFFFD"))
+		}
 		if !cleanText(r.URL.Path) {
 			writeError(w, r, d.Logger, errBadText(pathField(mux, r)))
 			return
