@@ -277,6 +277,10 @@ func TestAttackInjectedNotice(t *testing.T) {
 			t.Fatalf("%s lacks %q:\n%s", path, want, html)
 		}
 	}
+	// The email-MFA landing page names only an email address.
+	if resp, html := newBrowser(t, ts).page("GET", "/login/email-mfa?"+url.Values{"email": {phish}, "token": {"x"}}.Encode(), nil); resp.StatusCode != 400 || strings.Contains(html, "evil.example") {
+		t.Fatalf("email-MFA page with text for an email: %d\n%s", resp.StatusCode, html)
+	}
 	// Redirects send codes.
 	resp, _ := newBrowser(t, ts).page("GET", "/login/token", nil)
 	if loc := resp.Header.Get("Location"); loc != "/login?message=login_first" {

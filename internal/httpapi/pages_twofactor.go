@@ -408,7 +408,8 @@ func handleEmailMFAPage(d Deps) http.Handler {
 		q := r.URL.Query()
 		data := pageData{CSRFToken: pageCSRFToken(w, r, d), Email: q.Get("email"), TwoFactor: &twoFactorView{EmailToken: q.Get("token")}}
 		status := http.StatusOK
-		if data.Email == "" || data.TwoFactor.EmailToken == "" {
+		// The page shows the email: only an address, never free text.
+		if _, err := gatehouse.NormalizeEmail(data.Email); err != nil || data.TwoFactor.EmailToken == "" {
 			status = http.StatusBadRequest
 			data.Error, data.Email, data.TwoFactor.EmailToken = emailMFALinkBroken, "", ""
 		}
