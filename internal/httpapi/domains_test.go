@@ -291,7 +291,7 @@ func TestLoginPageUnderSSOEnforcement(t *testing.T) {
 // enforced email is entered, and keeps it for other emails.
 func TestBrowserLoginPrecheckHidesPassword(t *testing.T) {
 	ctx := newBrowserContext(t)
-	ts := newTestServer(t, store.SQLite, serverOptions{})
+	ts := newTestServer(t, store.SQLite, serverOptions{siteURL: "http://localhost:{port}"})
 	enforceSAML(t, ts, ownerBrowser(t, ts))
 	base := strings.Replace(ts.url, "127.0.0.1", "localhost", 1)
 	if err := chromedp.Do(ctx,

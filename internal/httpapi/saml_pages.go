@@ -88,7 +88,7 @@ func handleDomainsPage(d Deps) http.Handler {
 }
 
 func renderDomains(w http.ResponseWriter, r *http.Request, d Deps, a *authInfo, status int, page domainsPage) {
-	page.CSRFToken = ensureCSRFCookie(w, r, d.Cookies, time.Until(a.session.ExpiresAt).Round(time.Second))
+	page.CSRFToken = ensureCSRFCookie(w, r, d, a.sessionKey, time.Until(a.session.ExpiresAt).Round(time.Second))
 	page.Backends = gatehouse.KnownSSOBackends
 	if d.SAML != nil {
 		page.EntityID, page.ACSURL = d.SAML.EntityID(), d.SAML.ACSURL()

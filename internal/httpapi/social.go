@@ -46,7 +46,7 @@ func addSocialRoutes(mux *http.ServeMux, d Deps) {
 	mux.Handle("POST /connect/{backend}", handleSocialConnect(d))
 	mux.Handle("GET /complete/{backend}", handleSocialComplete(d))
 	mux.Handle("POST /complete/{backend}", handleSocialComplete(d))
-	mux.Handle("POST /api/social_signup", handleSocialSignup(d))
+	mux.Handle("POST /api/social_signup", signInEndpoint(d, handleSocialSignup(d)))
 	mux.Handle("GET /organization/confirm-creation", handleConfirmCreationPage(d))
 	mux.Handle("POST /organization/confirm-creation", handleConfirmCreationForm(d))
 	mux.Handle("GET "+socialAccountsPath, handleSocialAccounts(d))
@@ -278,7 +278,7 @@ func completeSSO(w http.ResponseWriter, r *http.Request, d Deps, id gatehouse.SS
 		queueMail(r, d, takeoverMail(res.User, providerName(d, id.Backend), res.RevokedKeys))
 	}
 	if linking {
-		http.Redirect(w, r, "/settings?"+url.Values{"message": {providerName(d, id.Backend) + " account linked."}}.Encode(), http.StatusFound)
+		http.Redirect(w, r, "/settings?"+url.Values{"done": {"linked"}, "backend": {id.Backend}}.Encode(), http.StatusFound)
 		return
 	}
 	if res.ConfirmOrganization {
@@ -313,6 +313,15 @@ func finishSSOLogin(w http.ResponseWriter, r *http.Request, d Deps, user *gateho
 		queueMail(r, d, newDeviceMail(res.User, res.Session))
 	}
 	return nil
+}
+
+// knownProviderName is the display name of backend when it is a sign-in
+// method of this instance.
+func knownProviderName(d Deps, backend string) (string, bool) {
+	if _, ok := d.SocialProviders.Get(backend); ok || (backend == "saml" && d.SAML != nil) {
+		return providerName(d, backend), true
+	}
+	return "", false
 }
 
 func providerName(d Deps, backend string) string {
@@ -381,12 +390,6 @@ func handleSocialSignup(d Deps) http.Handler {
 		}
 		if err := decodeJSON(w, r, &in); err != nil {
 			writeError(w, r, d.Logger, err)
-			return
-		}
-		// The pending cookie is SameSite=Lax, so other sites cannot post
-		// with it; a browser's Origin must still be this site.
-		if o := r.Header.Get("Origin"); o != "" && d.SiteURL != nil && o != d.SiteURL.Scheme+"://"+d.SiteURL.Host && !sameHost(o, r) {
-			writeError(w, r, d.Logger, errCSRF())
 			return
 		}
 		next, err := socialSignup(w, r, d, in.OrganizationName, in.FirstName)
@@ -482,7 +485,7 @@ func handleSocialUnlink(d Deps, form bool) http.Handler {
 				http.Redirect(w, r, "/settings?"+url.Values{"error_code": {code}}.Encode(), http.StatusSeeOther)
 				return
 			}
-			http.Redirect(w, r, "/settings?"+url.Values{"message": {providerName(d, removed.Backend) + " account unlinked."}}.Encode(), http.StatusSeeOther)
+			http.Redirect(w, r, "/settings?"+url.Values{"done": {"unlinked"}, "backend": {removed.Backend}}.Encode(), http.StatusSeeOther)
 			return
 		}
 		if err != nil {

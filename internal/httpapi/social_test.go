@@ -336,8 +336,11 @@ func TestSocialAccountLinking(t *testing.T) {
 		wantLocation(t, connect("github"), "/settings?error_code=email_mismatch")
 		idp.signInAs(idpUser{Sub: "55", Email: "owner@example.com", Verified: true, Name: "Owner"})
 		before := len(ts.mail.messages())
-		if loc := connect("github"); !strings.HasPrefix(loc, "/settings?message=") {
+		if loc := connect("github"); loc != "/settings?backend=github&done=linked" {
 			t.Fatalf("link: %s", loc)
+		}
+		if _, page := b.page("GET", "/settings?backend=github&done=linked", nil); !strings.Contains(page, "Your GitHub account was linked.") {
+			t.Fatalf("settings after linking:\n%s", page)
 		}
 		if ms := ts.mail.messages(); len(ms) != before+1 || ms[before].To != "owner@example.com" || !strings.Contains(ms[before].Subject, "linked") {
 			t.Fatalf("link notice: %+v", ms)
@@ -362,7 +365,7 @@ func TestSocialAccountLinking(t *testing.T) {
 		idp.signInAs(idpUser{Sub: "g-55", Email: "owner@example.com", Verified: true, Name: "Owner"})
 		connect("google-oauth2")
 		resp, _ = b.send("POST", "/disconnect/github/", "", true, "Content-Type", "application/x-www-form-urlencoded")
-		if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "message=") {
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/settings?backend=github&done=unlinked" {
 			t.Fatalf("disconnect: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 		}
 		_, body = b.send("GET", socialAccountsPath, "", false)

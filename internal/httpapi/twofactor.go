@@ -79,8 +79,8 @@ func addTwoFactorRoutes(mux *http.ServeMux, d Deps) {
 	mux.Handle("DELETE /api/users/@me/trusted_devices/{id}", handleForgetDevice(d))
 	mux.Handle("POST /api/users/{uuid}/two_factor_reset", handleTwoFactorReset(d))
 
-	mux.Handle("POST /api/login/token", handleLoginToken(d))
-	mux.Handle("POST /api/login/email-mfa", handleEmailMFA(d))
+	mux.Handle("POST /api/login/token", signInEndpoint(d, handleLoginToken(d)))
+	mux.Handle("POST /api/login/email-mfa", signInEndpoint(d, handleEmailMFA(d)))
 	mux.Handle("POST /api/login/email-mfa/resend", handleEmailMFAResend(d))
 }
 
