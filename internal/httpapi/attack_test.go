@@ -32,15 +32,16 @@ package httpapi
 //   TestAttackRaceSingleUseTokens          the same single-use token sent at once by many clients:
 //                                          exactly one wins
 //
-// Files of the other areas (as written on their branches when this index
-// was made; keep it up to date when adding or renaming a test):
+// The fixes of the security review (TestAttackIndexIsComplete keeps this
+// index complete):
 //
 // attack_access_test.go — key scoping, the allow-list's exemptions, enforced 2FA
 //   TestAttackKeyScopingOnFlagRoutes, TestAttackKeyScopingOnEveryKeyRoute,
 //   TestAttackLegacyKeyHashAmplification, TestAttackAllowListExemptionNarrow,
 //   TestAttackExemptPathIgnoresCredentials, TestAttackTwoFactorEnforcedPerTargetOrganization
 // attack_integrity_test.go — invites, verification, signup throttle
-//   TestAttackInviteAcceptanceDoesNotVerifyEmail, TestAttackInvitePreClaimEndsWithPasswordReset,
+//   TestAttackInviteAcceptanceDoesNotVerifyEmail, TestAttackInvitePageAcceptanceDoesNotVerifyEmail,
+//   TestAttackInvitePreClaimEndsWithPasswordReset,
 //   TestAttackInvitePreClaimEndsWithSSOTakeover, TestAttackSignupThrottleCountsOnlySuccesses,
 //   TestAttackSignupThrottleConcurrentSuccesses
 // attack_lockout_test.go — password guesses are bounded per (email, address) and per account
