@@ -168,6 +168,13 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	reset.SSO = domains
 	socialProviders := oauth.NewRegistry(cfg.SocialProviders, cfg.SiteURL, nil)
 	domains.ProviderConfigured = socialProviders.Configured
+	// Issuers that will fail at sign-in are reported now, not at the
+	// first login; start-up does not wait for the providers.
+	go func() {
+		for _, w := range socialProviders.CheckIssuers(ctx) {
+			logger.Warn(w)
+		}
+	}()
 	sso := &gatehouse.SSOService{Store: st, Domains: domains, MultiOrgEnabled: cfg.MultiOrgEnabled,
 		Invites: &gatehouse.InviteService{Store: st, Accounts: accounts, SSO: domains},
 		HasPasskeys: func(ctx context.Context, userID int64) (bool, error) {

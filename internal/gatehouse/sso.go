@@ -34,6 +34,10 @@ type SSOResult struct {
 	User    *User
 	Created bool // a new account (invite or JIT)
 	Linked  bool // a new provider link was made (an email goes out)
+	// Claimed: an existing account whose email was never verified was
+	// taken over by this identity (password unusable, sessions ended); it
+	// is logged and the address is told.
+	Claimed bool
 	// ConfirmOrganization: no account and no JIT/invite, but organizations
 	// may be created: go to the confirm-creation step.
 	ConfirmOrganization bool
@@ -271,6 +275,7 @@ func (s *SSOService) existing(ctx context.Context, id SSOIdentity, in SSOLogin, 
 	if !user.IsActive {
 		return nil, errInactive()
 	}
+	claimed := false
 	if (user.IsEmailVerified == nil || !*user.IsEmailVerified) && user.PasswordHash != "" {
 		// Someone may have registered this address with a password they
 		// know before its owner arrived: the owner takes it over.
@@ -279,6 +284,7 @@ func (s *SSOService) existing(ctx context.Context, id SSOIdentity, in SSOLogin, 
 		}
 		t := true
 		user.PasswordHash, user.IsEmailVerified = "", &t
+		claimed = true
 	}
 	l, err := s.newLink(ctx, id, user.ID)
 	if err != nil {
@@ -289,7 +295,7 @@ func (s *SSOService) existing(ctx context.Context, id SSOIdentity, in SSOLogin, 
 	if err != nil {
 		return nil, fmt.Errorf("sso: reloading user: %w", err)
 	}
-	return &SSOResult{User: fresh, Linked: true, Link: l}, nil
+	return &SSOResult{User: fresh, Linked: true, Claimed: claimed, Link: l}, nil
 }
 
 // joinPending applies an invite carried through the round trip, or JIT

@@ -235,7 +235,7 @@ var loginFields = []string{"email", "password"}
 func handleLoginPage(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		data := pageData{CSRFToken: pageCSRFToken(w, r, d), Notice: loginMessage(r),
-			Error: socialErrorMessage(r.URL.Query().Get("error_code")), SocialProviders: socialProviderViews(d)}
+			Error: ssoErrorMessage(d, r.URL.Query().Get("error_code"), r.URL.Query().Get("provider")), SocialProviders: socialProviderViews(d)}
 		if next := safeNext(r.URL.Query().Get("next")); next != "/" {
 			data.Next = next
 		}
@@ -385,7 +385,7 @@ func handleSettingsPage(d Deps) http.Handler {
 			data.Notice = m
 		}
 		if code := r.URL.Query().Get("error_code"); code != "" {
-			data.Error = socialErrorMessage(code)
+			data.Error = ssoErrorMessage(d, code, r.URL.Query().Get("provider"))
 		}
 		renderSettings(w, r, d, a, http.StatusOK, data)
 	}))

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"sort"
 	"strings"
 	"time"
 
@@ -86,8 +87,9 @@ func (s *Service) Begin(ctx context.Context, email string) (redirect, pending st
 	}
 	sp, err := s.sp(d)
 	if err != nil {
-		s.log(ctx, d, err)
-		return "", "", gatehouse.Invalid("saml_not_configured", "", "SAML not configured for this user.")
+		e := gatehouse.Invalid("saml_not_configured", "", "SAML not configured for this user.")
+		e.Err = refusal(d, err)
+		return "", "", e
 	}
 	now := s.now()
 	redirect, id, err := sp.AuthnRequestURL(d.ID, now)
@@ -131,9 +133,16 @@ type Identity struct {
 }
 
 // errInvalidResponse is what the user sees for any refused response; the
-// reason goes to the log.
-func errInvalidResponse() *gatehouse.Error {
-	return gatehouse.Invalid("saml_invalid_response", "", "The SAML response from your identity provider could not be accepted. Please try again.")
+// reason, which the ACS logs, is its Err.
+func errInvalidResponse(d *gatehouse.OrganizationDomain, reason error) *gatehouse.Error {
+	e := gatehouse.Invalid("saml_invalid_response", "", "The SAML response from your identity provider could not be accepted. Please try again.")
+	e.Err = refusal(d, reason)
+	return e
+}
+
+// refusal names the domain whose IdP a refusal concerns.
+func refusal(d *gatehouse.OrganizationDomain, reason error) error {
+	return fmt.Errorf("domain %s (%s): %w", d.Domain, d.ID, reason)
 }
 
 // Complete consumes a response posted to the ACS. relayState names the
@@ -152,27 +161,25 @@ func (s *Service) Complete(ctx context.Context, relayState, samlResponse, pendin
 	}
 	requestID := s.openPending(pending, d.ID)
 	if requestID == "" && !opts.AllowIdPInitiated {
-		s.log(ctx, d, errors.New("an IdP-initiated response (no pending request) on a domain that does not allow them"))
-		return nil, gatehouse.Invalid("saml_idp_initiated", "", "Logins started at the identity provider are not allowed for this domain. Start the login here.")
+		e := gatehouse.Invalid("saml_idp_initiated", "", "Logins started at the identity provider are not allowed for this domain. Start the login here.")
+		e.Err = refusal(d, errors.New("no pending request cookie came with the response (an IdP-initiated login, or a browser on another host than SITE_URL's) and the domain does not allow IdP-initiated logins"))
+		return nil, e
 	}
 	sp, err := s.sp(d)
 	if err != nil {
-		s.log(ctx, d, err)
-		return nil, errInvalidResponse()
+		return nil, errInvalidResponse(d, err)
 	}
 	now := s.now()
 	a, err := sp.ParseResponse(samlResponse, requestID, now)
 	if err != nil {
-		s.log(ctx, d, err)
-		return nil, errInvalidResponse()
+		return nil, errInvalidResponse(d, err)
 	}
 	fresh, err := s.Store.UseSAMLAssertionID(ctx, d.ID, a.ID, a.ValidUntil, now)
 	if err != nil {
 		return nil, err
 	}
 	if !fresh {
-		s.log(ctx, d, errors.New("a replayed assertion"))
-		return nil, errInvalidResponse()
+		return nil, errInvalidResponse(d, errors.New("a replayed assertion"))
 	}
 	id := &Identity{DomainID: d.ID, OrganizationID: d.OrganizationID}
 	uid := first(a.Attributes, opts.SAMLAttributeNames("uid"))
@@ -181,10 +188,10 @@ func (s *Service) Complete(ctx context.Context, relayState, samlResponse, pendin
 	id.LastName = first(a.Attributes, opts.SAMLAttributeNames("last_name"))
 	id.FullName = first(a.Attributes, opts.SAMLAttributeNames("full_name"))
 	if uid == "" {
-		return nil, gatehouse.Invalid("required", "uid", "This field is required and was not provided by the IdP.")
+		return nil, missingAttribute(d, a.Attributes, "uid", opts.SAMLAttributeNames("uid"))
 	}
 	if id.Email == "" {
-		return nil, gatehouse.Invalid("required", "email", "This field is required and was not provided by the IdP.")
+		return nil, missingAttribute(d, a.Attributes, "email", opts.SAMLAttributeNames("email"))
 	}
 	id.UID = d.ID + ":" + uid
 	ok, err := s.Admin.EmailInOrganizationDomains(ctx, d.OrganizationID, id.Email)
@@ -192,8 +199,9 @@ func (s *Service) Complete(ctx context.Context, relayState, samlResponse, pendin
 		return nil, err
 	}
 	if !ok {
-		s.log(ctx, d, fmt.Errorf("the IdP asserted an email outside the organization's verified domains"))
-		return nil, gatehouse.Invalid("saml_email_domain", "email", "Your identity provider asserted an email address outside your organization's verified domains.")
+		e := gatehouse.Invalid("saml_email_domain", "email", "Your identity provider asserted an email address outside your organization's verified domains.")
+		e.Err = refusal(d, fmt.Errorf("the IdP asserted the email %s, outside the organization's verified domains", id.Email))
+		return nil, e
 	}
 	return id, nil
 }
@@ -210,10 +218,19 @@ func first(attrs map[string][]string, names []string) string {
 	return ""
 }
 
-func (s *Service) log(ctx context.Context, d *gatehouse.OrganizationDomain, err error) {
-	if s.Logger != nil {
-		s.Logger.LogAttrs(ctx, slog.LevelWarn, "saml response refused", slog.String("domain", d.Domain), slog.String("domain_id", d.ID), slog.String("reason", err.Error()))
+// missingAttribute is the refusal of an assertion without a required
+// field; its reason names the attribute names tried and those the
+// assertion had (names only: values are not logged).
+func missingAttribute(d *gatehouse.OrganizationDomain, attrs map[string][]string, field string, tried []string) error {
+	have := make([]string, 0, len(attrs))
+	for n := range attrs {
+		have = append(have, n)
 	}
+	sort.Strings(have)
+	e := gatehouse.Invalid("required", field, "This field is required and was not provided by the IdP.")
+	e.Err = refusal(d, fmt.Errorf("the assertion has no %s attribute: none of %s is present (it has %s); send one of them or map %s in the domain's SAML options",
+		field, strings.Join(tried, ", "), strings.Join(have, ", "), field))
+	return e
 }
 
 // ConfigureFromMetadata sets a domain's IdP from uploaded metadata XML
