@@ -279,10 +279,7 @@ func completeSSO(w http.ResponseWriter, r *http.Request, d Deps, id gatehouse.SS
 	if res.ConfirmOrganization {
 		d.Cookies.Set(w, socialPendingCookie, sealCookie(d, "pending", socialPending{Identity: id, Next: next, Expires: time.Now().Add(socialPendingTTL).Unix()}),
 			cookies.Options{MaxAge: socialPendingTTL})
-		first, _, _ := strings.Cut(strings.TrimSpace(id.FullName), " ")
-		if id.FirstName != "" {
-			first = id.FirstName
-		}
+		first := id.ProposedFirstName()
 		q := url.Values{"organization_name": {""}, "first_name": {first}, "email": {id.Email}, "next": {next}}
 		http.Redirect(w, r, "/organization/confirm-creation?"+q.Encode(), http.StatusFound)
 		return

@@ -175,3 +175,46 @@ func TestSAMLFailuresAreLogged(t *testing.T) {
 		}
 	})
 }
+
+// Names: the confirm-creation step keeps the provider's last name when
+// the user confirms a first name, and a sign-in fills a user's empty
+// names from the provider without replacing names the user set.
+func TestSSONamesFromProvider(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ctx := context.Background()
+		idp := newTestIdP(t)
+		ts := newTestServer(t, engine, serverOptions{social: socialProviders(idp), multiOrg: true})
+		idp.signInAs(idpUser{Sub: "c-1", Email: "carol@startup.test", Verified: true, Name: "Carol Newcomer"})
+		c := newBrowser(t, ts)
+		loc := c.socialLogin("/login/acme-sso/")
+		if mustQuery(t, loc, "first_name") != "Carol" {
+			t.Fatalf("confirm step: %s", loc)
+		}
+		if resp, body := c.send("POST", "/api/social_signup", `{"organization_name":"Startup","first_name":"Carol"}`, false); resp.StatusCode != 201 {
+			t.Fatalf("social signup: %d %v", resp.StatusCode, body)
+		}
+		u, err := ts.store.UserByEmail(ctx, "carol@startup.test")
+		if err != nil || u.FirstName != "Carol" || u.LastName != "Newcomer" {
+			t.Fatalf("confirmed user: %+v %v", u, err)
+		}
+
+		// An existing user without a last name gets the provider's; the
+		// first name they chose stays.
+		if err := ts.store.UpdateUserNames(ctx, ts.user.ID, "Boss", ""); err != nil {
+			t.Fatal(err)
+		}
+		idp.signInAs(idpUser{Sub: "o-1", Email: "owner@example.com", Verified: true, Name: "Olive Owner"})
+		wantLocation(t, newBrowser(t, ts).socialLogin("/login/acme-sso/"), "/")
+		if u, _ := ts.store.UserByID(ctx, ts.user.ID); u.FirstName != "Boss" || u.LastName != "Owner" {
+			t.Fatalf("after first SSO login: %q %q", u.FirstName, u.LastName)
+		}
+		// Later logins through the same link fill names emptied since.
+		if err := ts.store.UpdateUserNames(ctx, ts.user.ID, "", ""); err != nil {
+			t.Fatal(err)
+		}
+		wantLocation(t, newBrowser(t, ts).socialLogin("/login/acme-sso/"), "/")
+		if u, _ := ts.store.UserByID(ctx, ts.user.ID); u.FirstName != "Olive" || u.LastName != "Owner" {
+			t.Fatalf("after a linked SSO login: %q %q", u.FirstName, u.LastName)
+		}
+	})
+}
