@@ -216,7 +216,8 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		SSO:             sso,
 		SocialProviders: socialProviders,
 		SAML: &saml.Service{Admin: &gatehouse.SAMLAdmin{Domains: domains, Store: st}, Store: st, SiteURL: cfg.SiteURL,
-			Key: keyring.For(saml.PurposeRequest), Logger: logger},
+			Key: keyring.For(saml.PurposeRequest), Logger: logger, Skew: cfg.SAML.ClockSkew,
+			Organization: saml.SPOrganization{Name: cfg.SAML.Organization, ContactEmail: cfg.SAML.ContactEmail}, AllowPlainMetadataURL: cfg.Debug},
 		Version: version,
 	})
 	srv := &http.Server{

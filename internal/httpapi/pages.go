@@ -90,6 +90,8 @@ type pageData struct {
 	// SSOProvider is the sign-in method the email's domain enforces (login
 	// page): the password field is hidden and the user told to use it.
 	SSOProvider string
+	// SSOProviderName is what the page calls SSOProvider ("Google", "SAML").
+	SSOProviderName string
 	// SignedInAs is the signed-in user's email on pages that offer them
 	// something other than a new account (the invite page).
 	SignedInAs string
@@ -267,7 +269,7 @@ func handleLoginForm(d Deps) http.Handler {
 			status := showError(w, r, d, &data, loginFields, err)
 			if e, ok := gatehouse.AsError(err); ok && e.Code == "sso_enforced" && d.Domains != nil {
 				if provider, perr := d.Domains.EnforcedProvider(r.Context(), email); perr == nil {
-					data.SSOProvider = provider
+					data.SSOProvider, data.SSOProviderName = provider, providerName(d, provider)
 				}
 			}
 			renderPage(w, r, d.Logger, status, "login", data)

@@ -39,6 +39,12 @@ type Service struct {
 	Now    func() time.Time
 	// Skew is the clock difference tolerated; 0 means DefaultSkew.
 	Skew time.Duration
+	// Organization names the instance in the SP metadata; an empty Name
+	// is SITE_URL's host, an empty URL SITE_URL.
+	Organization SPOrganization
+	// AllowPlainMetadataURL (DEBUG) lets a metadata URL be http and on a
+	// private or loopback address.
+	AllowPlainMetadataURL bool
 }
 
 func (s *Service) now() time.Time {
@@ -55,7 +61,16 @@ func (s *Service) EntityID() string { return strings.TrimSuffix(s.SiteURL.String
 func (s *Service) ACSURL() string { return s.EntityID() + ACSPath }
 
 // Metadata is the SP metadata XML for IdP administrators.
-func (s *Service) Metadata() []byte { return SPMetadata(s.EntityID(), s.ACSURL()) }
+func (s *Service) Metadata() []byte {
+	org := s.Organization
+	if org.Name == "" {
+		org.Name = s.SiteURL.Hostname()
+	}
+	if org.URL == "" {
+		org.URL = s.EntityID() + "/"
+	}
+	return SPMetadata(s.EntityID(), s.ACSURL(), org)
+}
 
 // sp builds the service provider facing d's IdP.
 func (s *Service) sp(d *gatehouse.OrganizationDomain) (*SP, error) {
@@ -235,7 +250,19 @@ func missingAttribute(d *gatehouse.OrganizationDomain, attrs map[string][]string
 
 // ConfigureFromMetadata sets a domain's IdP from uploaded metadata XML
 // (admins only) and returns the updated domain.
+// The upload may be the metadata's URL instead, fetched once (see
+// FetchMetadata); only an admin of the organization may make it fetch.
 func (s *Service) ConfigureFromMetadata(ctx context.Context, user *gatehouse.User, orgRef, domainID string, metadata []byte) (*gatehouse.OrganizationDomain, error) {
+	if u := metadataURL(metadata); u != nil {
+		if _, err := s.Admin.RequireAdmin(ctx, user, orgRef); err != nil {
+			return nil, err
+		}
+		fetched, err := FetchMetadata(ctx, u, s.AllowPlainMetadataURL)
+		if err != nil {
+			return nil, gatehouse.Invalid("invalid_metadata", "saml_metadata", "%s", err.Error())
+		}
+		metadata = fetched
+	}
 	idp, err := ParseMetadata(metadata)
 	if err != nil {
 		return nil, gatehouse.Invalid("invalid_metadata", "saml_metadata", "%s", err.Error())
