@@ -106,6 +106,7 @@ func NewServer(d Deps) http.Handler {
 	mux := http.NewServeMux()
 	addRoutes(mux, d)
 	var h http.Handler = metrics.Route(mux)
+	h = canonicalHost(d.SiteURL, h)
 	h = securityHeaders(h)
 	h = netguard.Middleware(d.Resolver, d.AllowList, h)
 	h = stripTrailingSlash(h)

@@ -218,3 +218,25 @@ func TestSSONamesFromProvider(t *testing.T) {
 		}
 	})
 }
+
+// A browser at 127.0.0.1 with SITE_URL on localhost (same port) is sent
+// to localhost before a sign-in flow starts, so the flow's cookies are set
+// on the host the IdP returns to; the API and callbacks are not moved,
+// and a SITE_URL that is not a loopback name changes nothing.
+func TestSSOFlowsStartOnSiteHost(t *testing.T) {
+	ts := newTestServer(t, store.SQLite, serverOptions{siteURL: "http://localhost:{port}"})
+	u, _ := url.Parse(ts.url)
+	b := newBrowser(t, ts)
+	for path, moved := range map[string]bool{"/login/saml/?email=a%40acme.example": true, "/login": true, "/settings": true, "/": true,
+		"/api/users/@me/": false, "/complete/saml/": false} {
+		resp := b.get("http://127.0.0.1:" + u.Port() + path)
+		loc := resp.Header.Get("Location")
+		if got := strings.HasPrefix(loc, "http://localhost:"+u.Port()+path); got != moved {
+			t.Errorf("%s: %d %q, moved %v", path, resp.StatusCode, loc, moved)
+		}
+	}
+	other := newTestServer(t, store.SQLite, serverOptions{})
+	if loc := newBrowser(t, other).get("/login").Header.Get("Location"); loc != "" {
+		t.Errorf("SITE_URL on another host: redirected to %q", loc)
+	}
+}
