@@ -174,6 +174,12 @@ func TestRealOIDCProvider(t *testing.T) {
 	}
 	slash := op.provider(op.secret)
 	slash.Issuer += "/"
+	// At sign-in the same mismatch is named, not "could not be reached".
+	ts := newTestServer(t, store.SQLite, serverOptions{social: []config.SocialProvider{slash}})
+	wantLocation(t, newBrowser(t, ts).get("/login/dex/").Header.Get("Location"), "/login?error_code=sso_issuer_mismatch&provider=dex")
+	if page := loginPage(t, ts, "/login?error_code=sso_issuer_mismatch&provider=dex"); !strings.Contains(page, "Gatehouse&#39;s issuer setting for Dex does not match the provider: ask your administrator.") {
+		t.Errorf("issuer mismatch page:\n%s", page)
+	}
 	if w := oauth.NewRegistry([]config.SocialProvider{slash}, site, nil).CheckIssuers(context.Background()); len(w) != 1 || !strings.Contains(w[0], strconv.Quote(op.issuer)) {
 		t.Errorf("issuer with a trailing slash: %q", w)
 	}
