@@ -22,6 +22,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/internal/testenv"
 )
@@ -32,8 +34,9 @@ const sspWWW = "/usr/share/simplesamlphp/www"
 // startSimpleSAMLphp runs SimpleSAMLphp from Debian as an IdP on a
 // loopback port with PHP's built-in server and this package's private
 // configuration (testdata/simplesamlphp), or skips (fails when
-// GATEHOUSE_TEST_REQUIRE lists simplesamlphp). It returns the IdP's base URL.
-func startSimpleSAMLphp(t *testing.T) string {
+// GATEHOUSE_TEST_REQUIRE lists simplesamlphp), serving the service provider
+// spEntity (Gatehouse's SITE_URL). It returns the IdP's base URL.
+func startSimpleSAMLphp(t *testing.T, spEntity string) string {
 	t.Helper()
 	php, err := exec.LookPath("php")
 	if err != nil {
@@ -64,7 +67,7 @@ func startSimpleSAMLphp(t *testing.T) string {
 	cmd := exec.CommandContext(ctx, php, "-S", "127.0.0.1:"+strconv.Itoa(port), "-t", sspWWW)
 	cmd.Dir = sspWWW
 	cmd.Env = append(os.Environ(), "SIMPLESAMLPHP_CONFIG_DIR="+confDir, "GATEHOUSE_SSP_DIR="+dir, "GATEHOUSE_SSP_BASE="+base,
-		"GATEHOUSE_SSP_SALT="+randomHex(16), "GATEHOUSE_SSP_SP_ENTITY="+testSiteURL)
+		"GATEHOUSE_SSP_SALT="+randomHex(16), "GATEHOUSE_SSP_SP_ENTITY="+spEntity)
 	logFile, err := os.Create(filepath.Join(dir, "php.log"))
 	if err != nil {
 		t.Fatal(err)
@@ -178,7 +181,7 @@ func postACS(t *testing.T, ts *testServer, b *browser, fields url.Values) *http.
 // IdP-initiated login (refused until allowed, then with RelayState = the
 // domain id), and enforcement of SAML refusing the password.
 func TestRealSimpleSAMLphp(t *testing.T) {
-	idp := startSimpleSAMLphp(t)
+	idp := startSimpleSAMLphp(t, testSiteURL)
 	forEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := newTestServer(t, engine, serverOptions{})
 		owner := ownerBrowser(t, ts)
@@ -251,4 +254,44 @@ func TestRealSimpleSAMLphp(t *testing.T) {
 			t.Fatalf("SAML under enforcement: %s", resp.Header.Get("Location"))
 		}
 	})
+}
+
+// In headless Chromium, a user who opens Gatehouse at 127.0.0.1 while
+// SITE_URL names localhost signs in through SimpleSAMLphp: the sign-in
+// page moves the browser to localhost first, so the SAML request cookie is
+// there when the IdP posts back (before, the login failed as
+// "IdP-initiated").
+func TestBrowserSimpleSAMLphpFromAnotherHost(t *testing.T) {
+	ctx := newBrowserContext(t)
+	ts := newTestServer(t, store.SQLite, serverOptions{siteURL: "http://localhost:{port}"})
+	site := strings.Replace(ts.url, "127.0.0.1", "localhost", 1)
+	idp := startSimpleSAMLphp(t, site)
+	owner := ownerBrowser(t, ts)
+	resp, err := http.Get(idp + "/saml2/idp/metadata.php")
+	if err != nil {
+		t.Fatal(err)
+	}
+	domainID := samlDomain(t, ts, owner, samlBody(t, resp))
+	if resp, body := owner.send("PATCH", "/api/organizations/@current/domains/"+domainID+"/saml/",
+		`{"attribute_mapping":{"uid":["uid"],"email":["mail"],"first_name":["givenName"],"last_name":["sn"]}}`, true); resp.StatusCode != 200 {
+		t.Fatalf("mapping: %d %v", resp.StatusCode, body)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(ts.url+"/login/saml/?email=ada@acme.example"), // 127.0.0.1
+		chromedp.WaitVisible(`input[name="username"]`),
+		chromedp.SendKeys(`input[name="username"]`, "ada"),
+		chromedp.SendKeys(`input[name="password"]`, "ada-password"),
+		chromedp.Submit(`input[name="username"]`),
+		chromedp.WaitVisible(`form[action="/logout"]`),
+	); err != nil {
+		t.Fatalf("SAML login from 127.0.0.1: %v\n%s", err, grepLines(ts.logs.String(), "refused"))
+	}
+	home, err := chromedp.Run(ctx, chromedp.Text(`main`))
+	if err != nil || !strings.Contains(home, "ada@acme.example") {
+		t.Fatalf("home after SAML login: %q %v", home, err)
+	}
+	loc, err := chromedp.Run(ctx, chromedp.Location())
+	if err != nil || !strings.HasPrefix(loc, site) {
+		t.Fatalf("ended at %q, want SITE_URL's host %s (%v)", loc, site, err)
+	}
 }
