@@ -183,6 +183,13 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	defer reset.Wait()
 	socialProviders := oauth.NewRegistry(cfg.SocialProviders, cfg.SiteURL, nil)
 	domains.ProviderConfigured = socialProviders.Configured
+	// Issuers that will fail at sign-in are reported now, not at the
+	// first login; start-up does not wait for the providers.
+	go func() {
+		for _, w := range socialProviders.CheckIssuers(ctx) {
+			logger.Warn(w)
+		}
+	}()
 	sso := &gatehouse.SSOService{Store: st, Domains: domains, MultiOrgEnabled: cfg.MultiOrgEnabled,
 		Invites: &gatehouse.InviteService{Store: st, Accounts: accounts, SSO: domains},
 		HasPasskeys: func(ctx context.Context, userID int64) (bool, error) {
@@ -226,7 +233,8 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		SSO:             sso,
 		SocialProviders: socialProviders,
 		SAML: &saml.Service{Admin: &gatehouse.SAMLAdmin{Domains: domains, Store: st}, Store: st, SiteURL: cfg.SiteURL,
-			Key: keyring.For(saml.PurposeRequest), Logger: logger},
+			Key: keyring.For(saml.PurposeRequest), Logger: logger, Skew: cfg.SAML.ClockSkew,
+			Organization: saml.SPOrganization{Name: cfg.SAML.Organization, ContactEmail: cfg.SAML.ContactEmail}, AllowPlainMetadataURL: cfg.Debug},
 		Version: version,
 		Redis:   redisProbe,
 	})

@@ -64,6 +64,10 @@ type NewOwner struct {
 	// Unverified marks the email as awaiting verification (signup when
 	// email is configured); otherwise verification is left unset.
 	Unverified bool
+	// Verified marks the email as verified: the operator who runs
+	// createuser vouches for the address, so a later single sign-on with it
+	// links to the account instead of claiming it.
+	Verified bool
 }
 
 // CreatedOrganization is what CreateOrganizationWithOwner made. ProjectSecret
@@ -101,7 +105,7 @@ func (a *AccountService) CreateOrganizationWithOwner(ctx context.Context, in New
 		Project: &Project{Name: "Default project", APIToken: NewProjectToken(),
 			SecretTokenHash: HashToken(secret), SecretTokenMask: MaskToken(secret)},
 		User: &User{UUID: NewUUID(), Email: email, FirstName: strings.TrimSpace(in.FirstName), LastName: strings.TrimSpace(in.LastName),
-			PasswordHash: a.HashPassword(in.Password), IsActive: true, IsStaff: in.IsStaff, IsEmailVerified: unverified(in.Unverified)},
+			PasswordHash: a.HashPassword(in.Password), IsActive: true, IsStaff: in.IsStaff, IsEmailVerified: emailVerification(in)},
 		ProjectSecret: secret,
 	}
 	create := a.Store.CreateOrganizationWithOwner
@@ -338,6 +342,16 @@ func (a *AccountService) RevokeOtherSessions(ctx context.Context, userID int64, 
 		return 0, err
 	}
 	return a.Store.DeleteUserSessions(ctx, userID, currentKeyHash)
+}
+
+// emailVerification is the new owner's is_email_verified: true when
+// vouched for, false when awaiting verification, else unset.
+func emailVerification(in NewOwner) *bool {
+	if in.Verified {
+		t := true
+		return &t
+	}
+	return unverified(in.Unverified)
 }
 
 func unverified(yes bool) *bool {

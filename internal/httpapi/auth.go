@@ -272,7 +272,11 @@ func handlePrecheck(d Deps) http.Handler {
 				return
 			}
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"sso_enforcement": enforced, "saml_available": saml})
+		out := map[string]any{"sso_enforcement": enforced, "saml_available": saml}
+		if p, ok := enforced.(string); ok {
+			out["sso_provider_name"] = providerName(d, p) // what the page calls it
+		}
+		writeJSON(w, http.StatusOK, out)
 	})
 }
 

@@ -86,6 +86,8 @@ type pageData struct {
 	// SSOProvider is the sign-in method the email's domain enforces (login
 	// page): the password field is hidden and the user told to use it.
 	SSOProvider string
+	// SSOProviderName is what the page calls SSOProvider ("Google", "SAML").
+	SSOProviderName string
 	// SignedInAs is the signed-in user's email on pages that offer them
 	// something other than a new account (the invite page).
 	SignedInAs string
@@ -258,7 +260,7 @@ var loginFields = []string{"email", "password"}
 func handleLoginPage(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		data := pageData{CSRFToken: pageCSRFToken(w, r, d), Notice: loginMessage(r),
-			Error: socialErrorMessage(r.URL.Query().Get("error_code")), SocialProviders: socialProviderViews(d)}
+			Error: ssoErrorMessage(d, r.URL.Query().Get("error_code"), r.URL.Query().Get("provider")), SocialProviders: socialProviderViews(d)}
 		if next := safeNext(r.URL.Query().Get("next")); next != "/" {
 			data.Next = next
 		}
@@ -290,7 +292,7 @@ func handleLoginForm(d Deps) http.Handler {
 			status := showError(w, r, d, &data, loginFields, err)
 			if e, ok := gatehouse.AsError(err); ok && e.Code == "sso_enforced" && d.Domains != nil {
 				if provider, perr := d.Domains.EnforcedProvider(r.Context(), email); perr == nil {
-					data.SSOProvider = provider
+					data.SSOProvider, data.SSOProviderName = provider, providerName(d, provider)
 				}
 			}
 			renderPage(w, r, d.Logger, status, "login", data)
@@ -394,7 +396,7 @@ func handleSettingsPage(d Deps) http.Handler {
 		}
 		data := pageData{Notice: settingsNotice(d, r)}
 		if code := r.URL.Query().Get("error_code"); code != "" {
-			data.Error = socialErrorMessage(code)
+			data.Error = ssoErrorMessage(d, code, r.URL.Query().Get("provider"))
 		}
 		renderSettings(w, r, d, a, http.StatusOK, data)
 	}))

@@ -119,6 +119,7 @@ func NewServer(d Deps) http.Handler {
 	addRoutes(mux, d)
 	var h http.Handler = metrics.Route(mux)
 	h = checkRequestText(mux, d, h)
+	h = canonicalHost(d.SiteURL, h)
 	h = securityHeaders(h)
 	h = netguard.Middleware(d.Resolver, d.AllowList, h)
 	h = stripTrailingSlash(h)
