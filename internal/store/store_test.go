@@ -268,7 +268,7 @@ func TestConcurrentMigrationsOnOneDatabase(t *testing.T) {
 }
 
 // TestOneBadWriteDoesNotFailOthers checks that concurrent writers sharing a
-// commit (SQLite's group commit) are isolated: a write that violates a
+// commit (group commit) are isolated: a write that violates a
 // constraint fails alone and every other write is stored.
 func TestOneBadWriteDoesNotFailOthers(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, s *store.Store) {
