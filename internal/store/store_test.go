@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
@@ -324,6 +325,7 @@ func TestGroupedWritesCountTheirOwnEvents(t *testing.T) {
 			shared[i] = gatehouse.NewUUID()
 		}
 		const writers = 32
+		received := time.Date(2026, 11, 23, 10, 0, 1, 123456000, time.UTC)
 		counts := make([]int, writers)
 		errs := make([]error, writers)
 		var wg sync.WaitGroup
@@ -335,6 +337,9 @@ func TestGroupedWritesCountTheirOwnEvents(t *testing.T) {
 				evs := []gatehouse.Event{event(p.ID, gatehouse.NewUUID(), fmt.Sprint("own ", w))}
 				for _, u := range shared[w%3 : w%3+5] {
 					evs = append(evs, event(p.ID, u, fmt.Sprint("shared from ", w)))
+				}
+				for i := range evs {
+					evs[i].ReceivedAt = received
 				}
 				<-start
 				counts[w], errs[w] = s.InsertEvents(ctx, evs)
@@ -357,7 +362,7 @@ func TestGroupedWritesCountTheirOwnEvents(t *testing.T) {
 			t.Fatalf("stored %d events, writes counted %d, want %d", len(stored), total, want)
 		}
 		for _, e := range stored {
-			if !strings.HasPrefix(e.Name, "own ") && !strings.HasPrefix(e.Name, "shared from ") {
+			if !strings.HasPrefix(e.Name, "own ") && !strings.HasPrefix(e.Name, "shared from ") || !e.ReceivedAt.Equal(received) {
 				t.Fatalf("unexpected event %+v", e)
 			}
 		}
