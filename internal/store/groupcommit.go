@@ -26,15 +26,20 @@ var errStoreClosed = errors.New("store: closed")
 // wait for sixteen fsyncs in a row; committed together they wait for one.
 // On SQLite, which has one writer, the requests would queue anyway; on
 // PostgreSQL a group also costs three round trips instead of three per
-// request (insertEventGroupPostgres). Every caller still returns only
-// after the transaction holding its events is durable.
+// request (insertEventGroupPostgres), and a few groups commit at once, on
+// connections of their own, because there inserting rows costs the
+// database more CPU than one server process has. Every caller still
+// returns only after the transaction holding its events is durable.
 type eventCommitter struct {
 	s     *Store
 	queue chan *eventWrite
 	stop  chan struct{}
-	dead  chan struct{} // closed when run has returned
+	dead  chan struct{} // closed when every run has returned
 	once  sync.Once
 }
+
+// postgresCommitters is how many groups commit at once on PostgreSQL.
+const postgresCommitters = 4
 
 type eventWrite struct {
 	events   []gatehouse.Event
@@ -45,7 +50,22 @@ type eventWrite struct {
 
 func newEventCommitter(s *Store) *eventCommitter {
 	c := &eventCommitter{s: s, queue: make(chan *eventWrite, 256), stop: make(chan struct{}), dead: make(chan struct{})}
-	go c.run()
+	workers := 1 // SQLite has one writer
+	if s.engine == Postgres {
+		workers = postgresCommitters
+	}
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.run()
+		}()
+	}
+	go func() {
+		wg.Wait()
+		close(c.dead)
+	}()
 	return c
 }
 
@@ -84,7 +104,6 @@ func (c *eventCommitter) insert(ctx context.Context, events []gatehouse.Event) (
 }
 
 func (c *eventCommitter) run() {
-	defer close(c.dead)
 	for {
 		var first *eventWrite
 		select {
