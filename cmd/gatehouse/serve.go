@@ -94,7 +94,7 @@ func newLogHandler(cfg *config.Config, w io.Writer) slog.Handler {
 
 // storeOptions are the configured database's.
 func storeOptions(cfg *config.Config) store.Options {
-	return store.Options{DatabaseURL: cfg.DatabaseURL.Reveal(), DataDir: cfg.DataDir, Timeout: cfg.DatabaseTimeout}
+	return store.Options{DatabaseURL: cfg.DatabaseURL.Reveal(), DataDir: cfg.DataDir, Timeout: cfg.DatabaseTimeout, MaxConns: cfg.DatabasePoolSize}
 }
 
 // openStore opens and migrates the configured database.

@@ -70,6 +70,10 @@ type Config struct {
 	// call: the server's statement and lock timeouts, connecting, and the
 	// wait for an answer. A frozen database then gives a quick 503.
 	DatabaseTimeout time.Duration
+	// DatabasePoolSize (DATABASE_POOL_SIZE) bounds the PostgreSQL
+	// connections one instance opens (and SQLite's readers); each
+	// PostgreSQL instance holds one more for the auth-generation read.
+	DatabasePoolSize int
 	// RedisTimeout (REDIS_TIMEOUT) bounds connecting to Redis and each
 	// read and write.
 	RedisTimeout time.Duration
@@ -98,6 +102,7 @@ const (
 	DefaultAxesFailureLimit = 5
 	DefaultAxesCooloffTime  = 30 * time.Minute
 	DefaultDatabaseTimeout  = 5 * time.Second
+	DefaultDatabasePoolSize = 16
 	DefaultRedisTimeout     = 2 * time.Second
 	DefaultShutdownGrace    = 25 * time.Second
 )
@@ -140,6 +145,7 @@ func Load(lookup func(string) (string, bool)) (*Config, error) {
 	c.DatabaseURL = gatehouse.Secret(p.databaseURL("DATABASE_URL"))
 	c.RedisURL = gatehouse.Secret(p.redisURL("REDIS_URL"))
 	c.DatabaseTimeout = p.duration("DATABASE_STATEMENT_TIMEOUT", DefaultDatabaseTimeout)
+	c.DatabasePoolSize = p.positiveInt("DATABASE_POOL_SIZE", DefaultDatabasePoolSize)
 	c.RedisTimeout = p.duration("REDIS_TIMEOUT", DefaultRedisTimeout)
 	c.ShutdownGrace = p.duration("SHUTDOWN_GRACE", DefaultShutdownGrace)
 
