@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -33,6 +34,10 @@ type FeatureFlag struct {
 	// Version counts saves, starting at 1; an update that names the
 	// version it read fails if someone saved in between.
 	Version int
+	// RemoteConfiguration marks a flag whose "true" payload server SDKs
+	// fetch as configuration (the remote_config endpoint serves only
+	// these flags).
+	RemoteConfiguration bool
 }
 
 // Definition is the flag as the evaluator sees it.
@@ -101,6 +106,8 @@ type FlagInput struct {
 	Deleted *bool
 	// Version, when set, must be the flag's current version.
 	Version *int
+	// RemoteConfiguration sets is_remote_configuration.
+	RemoteConfiguration *bool
 }
 
 // maxFlagNameLength bounds a flag's name (PostHog's is unbounded text; a
@@ -181,6 +188,28 @@ func (s *FlagService) Update(ctx context.Context, projectID, id int64, in FlagIn
 	return f, nil
 }
 
+// RemoteConfigPayload returns the "true" payload (JSON text, "" when
+// there is none) of the project's live flag named by ref, a numeric ID or
+// a key, if that flag is marked as remote configuration; NotFound
+// otherwise.
+func (s *FlagService) RemoteConfigPayload(ctx context.Context, projectID int64, ref string) (string, error) {
+	list, err := s.Store.FeatureFlags(ctx, projectID)
+	if err != nil {
+		return "", err
+	}
+	id, _ := strconv.ParseInt(ref, 10, 64)
+	for i := range list {
+		f := &list[i]
+		if (id > 0 && f.ID == id) || (id <= 0 && f.Key == ref) {
+			if !f.RemoteConfiguration {
+				break
+			}
+			return f.Filters.Payloads["true"], nil
+		}
+	}
+	return "", NotFound()
+}
+
 // Delete soft-deletes a flag.
 func (s *FlagService) Delete(ctx context.Context, projectID, id int64) error {
 	ok, err := s.Store.DeleteFeatureFlag(ctx, projectID, id, s.now())
@@ -225,6 +254,9 @@ func applyFlagInput(f *FeatureFlag, in FlagInput) error {
 	}
 	if in.Active != nil {
 		f.Active = *in.Active
+	}
+	if in.RemoteConfiguration != nil {
+		f.RemoteConfiguration = *in.RemoteConfiguration
 	}
 	if in.Filters != nil {
 		filters := *in.Filters

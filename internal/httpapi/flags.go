@@ -96,6 +96,7 @@ func flagJSON(f *gatehouse.FeatureFlag) map[string]any {
 		"created_at": f.CreatedAt.Format(time.RFC3339Nano), "updated_at": f.UpdatedAt.Format(time.RFC3339Nano),
 		"version": f.Version, "ensure_experience_continuity": false, "is_simple_flag": simple,
 		"rollout_percentage": rollout, "has_encrypted_payloads": false, "evaluation_runtime": "all", "tags": []string{},
+		"is_remote_configuration": f.RemoteConfiguration,
 	}
 }
 
@@ -107,10 +108,12 @@ type flagInputJSON struct {
 	Filters *json.RawMessage `json:"filters"`
 	Deleted *bool            `json:"deleted"`
 	Version *int             `json:"version"`
+
+	RemoteConfiguration *bool `json:"is_remote_configuration"`
 }
 
 func (in flagInputJSON) toInput() (gatehouse.FlagInput, error) {
-	out := gatehouse.FlagInput{Key: in.Key, Name: in.Name, Active: in.Active, Deleted: in.Deleted, Version: in.Version}
+	out := gatehouse.FlagInput{Key: in.Key, Name: in.Name, Active: in.Active, Deleted: in.Deleted, Version: in.Version, RemoteConfiguration: in.RemoteConfiguration}
 	if in.Filters != nil && string(*in.Filters) != "null" {
 		var f flags.Filters
 		d := json.NewDecoder(bytes.NewReader(*in.Filters))
