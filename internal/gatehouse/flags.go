@@ -153,6 +153,11 @@ func (s *FlagService) Create(ctx context.Context, user *User, projectID int64, i
 	if in.Key == nil {
 		return nil, Invalid("required", "key", "This field is required.")
 	}
+	// A new flag needs a condition set; an edit may leave none (PostHog
+	// allows that for scheduled changes).
+	if in.Filters != nil && len(in.Filters.Groups) == 0 {
+		return nil, Invalid("invalid_input", "filters", "Feature flags must have at least one condition set (group).")
+	}
 	f := &FeatureFlag{ProjectID: projectID, Active: true, CreatedByID: user.ID, CreatedByUUID: user.UUID, CreatedByEmail: user.Email}
 	if err := applyFlagInput(f, in); err != nil {
 		return nil, err

@@ -136,11 +136,15 @@ func handleFlagList(d Deps) func(http.ResponseWriter, *http.Request, *authInfo) 
 			writeError(w, r, d.Logger, err)
 			return
 		}
-		results := make([]map[string]any, len(list))
-		for i := range list {
-			results[i] = flagJSON(&list[i])
+		keep := flagListFilter(r)
+		results := make([]map[string]any, 0, len(list))
+		// Newest first, as PostHog orders by -created_at.
+		for i := len(list) - 1; i >= 0; i-- {
+			if keep(&list[i]) {
+				results = append(results, flagJSON(&list[i]))
+			}
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"count": len(results), "next": nil, "previous": nil, "results": results})
+		paginated(w, r, d, results)
 	}
 }
 
@@ -215,11 +219,11 @@ func handleFlagDelete(d Deps) func(http.ResponseWriter, *http.Request, *authInfo
 		if pid == 0 {
 			return
 		}
-		if err := d.Flags.Delete(r.Context(), pid, flagIDOfPath(r)); err != nil {
-			writeError(w, r, d.Logger, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
+		// PostHog never hard-deletes a flag: DELETE is refused with an
+		// empty 405, and PATCH {"deleted": true} soft-deletes.
+		w.Header().Set("Allow", "GET, PUT, PATCH, HEAD, OPTIONS")
+		w.Header().Set("Content-Length", "0")
+		w.WriteHeader(http.StatusMethodNotAllowed)
 	}
 }
 
@@ -481,7 +485,7 @@ func handleFlags(d Deps, decide bool) http.Handler {
 			}
 			out = map[string]any{"featureFlags": enabled}
 		case version >= 2 && !(decide && version == 3):
-			out = detailedFlags(evals)
+			out = detailedFlags(evals, !decide && version >= 4)
 		default:
 			out = legacyFlags(evals)
 		}
@@ -514,8 +518,10 @@ func legacyFlags(evals []gatehouse.Evaluation) map[string]any {
 }
 
 // detailedFlags is the v2 shape: per flag, its value, the reason and
-// metadata (payloads are JSON text in a string).
-func detailedFlags(evals []gatehouse.Evaluation) map[string]any {
+// metadata (payloads are JSON text in a string). typed adds what /flags
+// v4 clients read first: each flag's value as one typed field, false,
+// true or the variant key.
+func detailedFlags(evals []gatehouse.Evaluation, typed bool) map[string]any {
 	detail := map[string]any{}
 	for _, e := range evals {
 		res := e.Result
@@ -529,11 +535,58 @@ func detailedFlags(evals []gatehouse.Evaluation) map[string]any {
 		if res.ConditionIndex >= 0 {
 			condition = res.ConditionIndex
 		}
-		detail[e.Flag.Key] = map[string]any{
+		record := map[string]any{
 			"key": e.Flag.Key, "enabled": res.Enabled, "variant": variant,
 			"reason":   map[string]any{"code": res.Reason, "condition_index": condition, "description": res.Description()},
 			"metadata": map[string]any{"id": e.Flag.ID, "version": e.Flag.Version, "description": e.Flag.Name, "payload": payload},
 		}
+		if typed {
+			record["value"] = res.Value()
+		}
+		detail[e.Flag.Key] = record
 	}
 	return map[string]any{"flags": detail, "evaluatedAt": time.Now().UnixMilli()}
+}
+
+// flagListFilter is the flag list's ?search= (case-insensitive, in the
+// key or the name), ?active= ("true" the active flags, "STALE" the stale
+// ones, which Gatehouse cannot tell without usage data, so none, anything
+// else the inactive ones) and ?type= (boolean, multivariant,
+// remote_config; experiment matches none: Gatehouse has no experiments).
+func flagListFilter(r *http.Request) func(*gatehouse.FeatureFlag) bool {
+	q := r.URL.Query()
+	search := strings.ToLower(q.Get("search"))
+	active, hasActive := q.Get("active"), q.Has("active")
+	typ := q.Get("type")
+	return func(f *gatehouse.FeatureFlag) bool {
+		if search != "" && !strings.Contains(strings.ToLower(f.Key), search) && !strings.Contains(strings.ToLower(f.Name), search) {
+			return false
+		}
+		if hasActive {
+			switch active {
+			case "true":
+				if !f.Active {
+					return false
+				}
+			case "STALE":
+				return false
+			default:
+				if f.Active {
+					return false
+				}
+			}
+		}
+		multivariate := f.Filters.Multivariate != nil && len(f.Filters.Multivariate.Variants) > 0
+		switch typ {
+		case "boolean":
+			return !multivariate && !f.RemoteConfiguration
+		case "multivariant":
+			return multivariate
+		case "remote_config":
+			return f.RemoteConfiguration
+		case "experiment":
+			return false
+		}
+		return true
+	}
 }

@@ -77,7 +77,7 @@ func handleListProjects(d Deps) http.Handler {
 		for i := range list {
 			results = append(results, projectJSON(&list[i], ""))
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"count": len(results), "next": nil, "previous": nil, "results": results})
+		paginated(w, r, d, results)
 	})
 }
 
@@ -142,7 +142,7 @@ func handleListProjectKeys(d Deps) http.Handler {
 		for i := range list {
 			out = append(out, projectKeyJSON(&list[i], ""))
 		}
-		writeJSON(w, http.StatusOK, out)
+		paginated(w, r, d, out)
 	})
 }
 
