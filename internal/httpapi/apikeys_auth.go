@@ -213,7 +213,8 @@ func serveWithAPIKey(d Deps, w http.ResponseWriter, r *http.Request, raw string,
 	user, key, err := d.APIKeys.Authenticate(r.Context(), raw, where)
 	if err != nil {
 		metrics.KeyAuthFailed(transportLabel(where))
-		writeError(w, r, d.Logger, err)
+		// The key authenticator advertises Bearer, as for project secrets.
+		writeError(&challengeWriter{ResponseWriter: w, challenge: "Bearer"}, r, d.Logger, err)
 		return
 	}
 	metrics.KeyAuth(transportLabel(where))

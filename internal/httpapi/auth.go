@@ -192,6 +192,9 @@ func requireUser(d Deps, next func(w http.ResponseWriter, r *http.Request, a *au
 	return withSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a := authFrom(r.Context())
 		if a == nil {
+			if projectSecretOnWrongRoute(w, r, d) {
+				return
+			}
 			writeError(w, r, d.Logger, errNotAuthenticated())
 			return
 		}

@@ -143,3 +143,67 @@ func TestFlagsV4TypedValues(t *testing.T) {
 		}
 	})
 }
+
+// TestKeyEditsProfile checks that a personal API key with user:write may
+// PATCH its user's profile, but never the email, the password or the
+// second factor, and that user:read is not enough.
+func TestKeyEditsProfile(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := newTestServer(t, engine, serverOptions{})
+		b := ownerBrowser(t, ts)
+		writer, reader := mustKey(t, b, "user:write"), mustKey(t, b, "user:read")
+		resp, out := keyRequest(t, ts, "PATCH", "/api/users/@me/", writer, `{"first_name":"Ada","last_name":"Lovelace"}`)
+		if resp.StatusCode != 200 || out["first_name"] != "Ada" || out["last_name"] != "Lovelace" {
+			t.Fatalf("names with user:write: %d %v", resp.StatusCode, out)
+		}
+		resp, out = keyRequest(t, ts, "PATCH", "/api/users/@me/", reader, `{"first_name":"Eve"}`)
+		if resp.StatusCode != 403 || out["detail"] != "API key missing required scope 'user:write'" {
+			t.Fatalf("user:read: %d %v", resp.StatusCode, out)
+		}
+		for _, body := range []string{
+			`{"password":"a brand new passphrase 42","current_password":"` + ownerPassword + `"}`,
+			`{"email":"someone@example.com"}`,
+			`{"first_name":"Eve","password":"x"}`,
+		} {
+			resp, out := keyRequest(t, ts, "PATCH", "/api/users/@me/", writer, body)
+			if resp.StatusCode != 403 || out["detail"] != "You can only change your email or password from the PostHog app, not with an API key or token." {
+				t.Errorf("%s: %d %v", body, resp.StatusCode, out)
+			}
+		}
+		if resp, out := keyRequest(t, ts, "PATCH", "/api/users/@me/", writer, `{"passkeys_enabled_for_2fa":true}`); resp.StatusCode != 403 {
+			t.Errorf("second factor by key: %d %v", resp.StatusCode, out)
+		}
+		// Nothing refused was applied; the owner still signs in with the old password.
+		_, me := b.send("GET", "/api/users/@me/", "", false)
+		if me["first_name"] != "Ada" || me["email"] != "owner@example.com" {
+			t.Fatalf("profile after refused edits: %v", me)
+		}
+		if resp, _ := newBrowser(t, ts).login("owner@example.com", ownerPassword); resp.StatusCode != 200 {
+			t.Fatalf("password changed by a key: %d", resp.StatusCode)
+		}
+	})
+}
+
+// TestProjectSecretOnOtherRoutes checks the answers to a project secret
+// where it cannot be used: 403 for a valid one (it did authenticate), 401
+// with a Bearer challenge for an invalid one; and that an invalid personal
+// key on local evaluation also advertises Bearer.
+func TestProjectSecretOnOtherRoutes(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := newTestServer(t, engine, serverOptions{})
+		for _, path := range []string{"/api/users/@me/", fmt.Sprintf("/api/projects/%d/feature_flags/", ts.project.ID), "/api/organizations/@current/"} {
+			resp, body := getWith(t, ts, path, "Authorization", "Bearer "+ts.secret.Reveal())
+			if resp.StatusCode != 403 || !strings.Contains(body, "You do not have permission to perform this action.") {
+				t.Errorf("valid secret on %s: %d %s", path, resp.StatusCode, body)
+			}
+			resp, body = getWith(t, ts, path, "Authorization", "Bearer phs_"+strings.Repeat("Z", 48))
+			if resp.StatusCode != 401 || strings.Contains(body, "were not provided") || resp.Header.Get("WWW-Authenticate") != "Bearer" {
+				t.Errorf("invalid secret on %s: %d %v %s", path, resp.StatusCode, resp.Header, body)
+			}
+		}
+		resp, _ := getWith(t, ts, "/api/feature_flag/local_evaluation?token="+ts.project.APIToken, "Authorization", "Bearer phx_"+strings.Repeat("Z", 48))
+		if resp.StatusCode != 401 || resp.Header.Get("WWW-Authenticate") != "Bearer" {
+			t.Fatalf("invalid personal key on local evaluation: %d %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+		}
+	})
+}
