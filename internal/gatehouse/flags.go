@@ -29,8 +29,12 @@ type FeatureFlag struct {
 	CreatedByID    int64
 	CreatedByUUID  string
 	CreatedByEmail string
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// CreatedByFirstName and CreatedByLastName are the creator's names
+	// when reading ("" when the account is gone).
+	CreatedByFirstName string
+	CreatedByLastName  string
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
 	// Version counts saves, starting at 1; an update that names the
 	// version it read fails if someone saved in between.
 	Version int
@@ -158,7 +162,8 @@ func (s *FlagService) Create(ctx context.Context, user *User, projectID int64, i
 	if in.Filters != nil && len(in.Filters.Groups) == 0 {
 		return nil, Invalid("invalid_input", "filters", "Feature flags must have at least one condition set (group).")
 	}
-	f := &FeatureFlag{ProjectID: projectID, Active: true, CreatedByID: user.ID, CreatedByUUID: user.UUID, CreatedByEmail: user.Email}
+	f := &FeatureFlag{ProjectID: projectID, Active: true, CreatedByID: user.ID, CreatedByUUID: user.UUID, CreatedByEmail: user.Email,
+		CreatedByFirstName: user.FirstName, CreatedByLastName: user.LastName}
 	if err := applyFlagInput(f, in); err != nil {
 		return nil, err
 	}

@@ -459,3 +459,9 @@ func (s *OrganizationService) KeyTarget(ctx context.Context, user *User, orgRef,
 	t.Organization, t.Level = org, level
 	return t, nil
 }
+
+// ProjectsOf lists the projects of org, which the caller has resolved
+// with Organization (so the user is a member).
+func (s *OrganizationService) ProjectsOf(ctx context.Context, org *Organization) ([]Project, error) {
+	return s.Store.ProjectsOfOrganization(ctx, org.ID)
+}

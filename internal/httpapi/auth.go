@@ -367,6 +367,7 @@ type meBody struct {
 	SensitiveSessionExpiresAt *string         `json:"sensitive_session_expires_at"`
 	Team                      *meTeam         `json:"team"`
 	UUID                      string          `json:"uuid"`
+	meParity
 }
 
 type meOrganization struct {
@@ -397,6 +398,7 @@ func meJSON(p *gatehouse.Profile, s *gatehouse.Session) *meBody {
 		IsStaff: u.IsStaff, IsActive: u.IsActive, IsEmailVerified: u.IsEmailVerified,
 		HasPassword: u.PasswordHash != "", DateJoined: u.CreatedAt.Format(time.RFC3339),
 		Organizations: make([]meMembership, 0, len(p.Memberships)),
+		meParity:      newMeParity(u),
 	}
 	if s != nil {
 		at := s.CreatedAt.Add(sensitiveActionAge).UTC().Format(time.RFC3339)

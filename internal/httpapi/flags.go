@@ -83,14 +83,15 @@ func flagIDOfPath(r *http.Request) int64 {
 func flagJSON(f *gatehouse.FeatureFlag) map[string]any {
 	var createdBy any
 	if f.CreatedByUUID != "" {
-		createdBy = map[string]any{"id": f.CreatedByID, "uuid": f.CreatedByUUID, "email": f.CreatedByEmail}
+		createdBy = map[string]any{"id": f.CreatedByID, "uuid": f.CreatedByUUID, "distinct_id": f.CreatedByUUID, "email": f.CreatedByEmail,
+			"first_name": f.CreatedByFirstName, "last_name": f.CreatedByLastName, "is_email_verified": nil, "hedgehog_config": nil, "role_at_organization": nil}
 	}
 	var rollout any
 	simple := len(f.Filters.Groups) == 1 && len(f.Filters.Groups[0].Properties) == 0 && f.Filters.Multivariate == nil
 	if simple && f.Filters.Groups[0].RolloutPercentage != nil {
 		rollout = *f.Filters.Groups[0].RolloutPercentage
 	}
-	return map[string]any{
+	out := map[string]any{
 		"id": f.ID, "team_id": f.ProjectID, "name": f.Name, "key": f.Key, "filters": f.Filters,
 		"deleted": f.Deleted, "active": f.Active, "created_by": createdBy,
 		"created_at": f.CreatedAt.Format(time.RFC3339Nano), "updated_at": f.UpdatedAt.Format(time.RFC3339Nano),
@@ -98,6 +99,8 @@ func flagJSON(f *gatehouse.FeatureFlag) map[string]any {
 		"rollout_percentage": rollout, "has_encrypted_payloads": false, "evaluation_runtime": "all", "tags": []string{},
 		"is_remote_configuration": f.RemoteConfiguration,
 	}
+	addFlagParity(out, f)
+	return out
 }
 
 // flagInputJSON is the body of a create or PATCH.

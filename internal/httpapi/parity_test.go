@@ -207,3 +207,47 @@ func TestProjectSecretOnOtherRoutes(t *testing.T) {
 		}
 	})
 }
+
+// TestPostHogFieldsPresent checks that @me, projects, organizations and
+// flags carry PostHog's fields, with empty values for features Gatehouse
+// does not have.
+func TestPostHogFieldsPresent(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := newTestServer(t, engine, serverOptions{})
+		b := ownerBrowser(t, ts)
+		has := func(what string, obj map[string]any, fields ...string) {
+			t.Helper()
+			for _, f := range fields {
+				if _, ok := obj[f]; !ok {
+					t.Errorf("%s lacks %s: %v", what, f, obj)
+				}
+			}
+		}
+		_, me := b.send("GET", "/api/users/@me/", "", false)
+		has("@me", me, "id", "distinct_id", "pending_email", "has_social_auth", "has_sso_enforcement", "notification_settings",
+			"is_impersonated", "is_impersonated_until", "scene_personalisation", "pending_invites")
+		if me["id"] != float64(ts.user.ID) || me["distinct_id"] != ts.user.UUID || me["is_impersonated"] != false {
+			t.Errorf("@me values: %v", me)
+		}
+		_, project := b.send("GET", "/api/projects/@current/", "", false)
+		has("project", project, "uuid", "timezone", "app_urls", "anonymize_ips", "project_id")
+		_, again := b.send("GET", fmt.Sprintf("/api/projects/%d/", ts.project.ID), "", false)
+		if u, _ := project["uuid"].(string); len(u) != 36 || again["uuid"] != u {
+			t.Errorf("project uuid %v, then %v", project["uuid"], again["uuid"])
+		}
+		_, org := b.send("GET", "/api/organizations/@current/", "", false)
+		has("organization", org, "slug", "teams", "projects", "members_can_invite")
+		if teams, _ := org["teams"].([]any); len(teams) != 1 || teams[0].(map[string]any)["id"] != float64(ts.project.ID) {
+			t.Errorf("organization teams: %v", org["teams"])
+		}
+		if s, _ := org["slug"].(string); !strings.HasPrefix(s, "acme-") {
+			t.Errorf("slug %v", org["slug"])
+		}
+		b.send("PATCH", "/api/users/@me/", `{"first_name":"Ada"}`, true)
+		f := createFlag(t, b, ts.project.ID, `{"key":"fields"}`)
+		has("flag", f, "last_modified_by", "status", "can_edit", "evaluation_tags", "experiment_set", "surveys", "features")
+		if cb := f["created_by"].(map[string]any); cb["first_name"] != "Ada" || cb["distinct_id"] != ts.user.UUID {
+			t.Errorf("created_by %v", cb)
+		}
+	})
+}

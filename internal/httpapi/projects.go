@@ -59,11 +59,13 @@ func projectJSON(p *gatehouse.Project, secret gatehouse.Secret) map[string]any {
 	if secret != "" {
 		sec = secret.Reveal()
 	}
-	return map[string]any{
+	out := map[string]any{
 		"id": p.ID, "organization": p.OrganizationID, "name": p.Name, "api_token": p.APIToken,
 		"created_at": p.CreatedAt.UTC().Format(time.RFC3339Nano), "secret_api_token": sec,
 		"secret_api_token_mask": p.SecretTokenMask, "secret_api_token_backup_mask": backupMask,
 	}
+	addProjectParity(out, p)
+	return out
 }
 
 func handleListProjects(d Deps) http.Handler {

@@ -10,7 +10,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 )
 
-const flagColumns = `f.id, f.project_id, f.key, f.name, f.active, f.filters, f.deleted, f.created_by, COALESCE(u.uuid, ''), COALESCE(u.email, ''), f.created_at, f.updated_at, f.version`
+const flagColumns = `f.id, f.project_id, f.key, f.name, f.active, f.filters, f.deleted, f.created_by, COALESCE(u.uuid, ''), COALESCE(u.email, ''), COALESCE(u.first_name, ''), COALESCE(u.last_name, ''), f.created_at, f.updated_at, f.version`
 
 const flagFrom = ` FROM feature_flags f LEFT JOIN users u ON u.id = f.created_by `
 
@@ -20,7 +20,7 @@ func scanFlag(row interface{ Scan(...any) error }) (*gatehouse.FeatureFlag, erro
 		filters   string
 		createdBy sql.NullInt64
 	)
-	err := row.Scan(&f.ID, &f.ProjectID, &f.Key, &f.Name, &f.Active, &filters, &f.Deleted, &createdBy, &f.CreatedByUUID, &f.CreatedByEmail, &f.CreatedAt, &f.UpdatedAt, &f.Version)
+	err := row.Scan(&f.ID, &f.ProjectID, &f.Key, &f.Name, &f.Active, &filters, &f.Deleted, &createdBy, &f.CreatedByUUID, &f.CreatedByEmail, &f.CreatedByFirstName, &f.CreatedByLastName, &f.CreatedAt, &f.UpdatedAt, &f.Version)
 	if err != nil {
 		return nil, mapErr(err)
 	}
