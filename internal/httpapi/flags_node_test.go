@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,6 +23,12 @@ type nodeClientResult struct {
 	Wrong       map[string]map[string]any `json:"wrong"`
 	Errors      []string                  `json:"errors"`
 	WrongErrors []string                  `json:"wrongErrors"`
+	// 5.x only (cfg "extras").
+	RemoteConfig    any                       `json:"remoteConfig"`
+	NotRemoteConfig any                       `json:"notRemoteConfig"`
+	Evaluated       map[string]map[string]any `json:"evaluated"`
+	V4Warnings      []string                  `json:"v4Warnings"`
+	V1Mode          string                    `json:"v1Mode"`
 }
 
 // runNodeClient runs client.js with posthog-node from dir, or skips (fails
@@ -85,6 +92,8 @@ func TestPostHogNodeClient(t *testing.T) {
 		createFlag(t, b, ts.project.ID, `{"key":"company","filters":{"groups":[{"properties":[{"key":"email","operator":"icontains","value":"@acme.test","type":"person"}],"rollout_percentage":70},{"properties":[{"key":"plan","operator":"exact","value":["pro","team"],"type":"person"}]}]}}`)
 		createFlag(t, b, ts.project.ID, `{"key":"numbers","filters":{"groups":[{"properties":[{"key":"age","operator":"gte","value":"30","type":"person"}]}]}}`)
 		createFlag(t, b, ts.project.ID, `{"key":"dark","active":false,"filters":{"groups":[{}]}}`)
+		createFlag(t, b, ts.project.ID, `{"key":"site-config","is_remote_configuration":true,"active":false,"filters":{"groups":[{}],"payloads":{"true":{"theme":"dark"}}}}`)
+		flagKeys := []string{"everyone", "half", "split", "company", "numbers"}
 
 		ids := make([]string, 120)
 		props := map[string]map[string]any{}
@@ -98,12 +107,23 @@ func TestPostHogNodeClient(t *testing.T) {
 			for _, k := range keys {
 				t.Run(c.name+"/"+k.name, func(t *testing.T) {
 					before := ts.count(t)
+					extras := strings.HasSuffix(c.name, "5")
 					res := runNodeClient(t, c.dir, map[string]any{
 						"host": ts.url, "token": ts.project.APIToken, "key": k.key(t, ts, b), "wrongKey": "phs_" + "Wr0ngSecretKeyWr0ngSecretKeyWr0ngSecretKey123",
 						"ids": ids, "props": props, "events": 5, "label": c.name,
+						"extras": extras, "remoteConfigKey": "site-config", "flagKeys": flagKeys,
 					})
-					if got := ts.count(t) - before; got != 5 {
-						t.Fatalf("%d events landed, want 5", got)
+					want := 5
+					if extras {
+						// Two AI events (/i/v0/ai/batch/) and three v1 events
+						// (/i/v1/analytics/events).
+						want = 10
+					}
+					if got := ts.count(t) - before; got != want {
+						t.Fatalf("%d events landed, want %d", got, want)
+					}
+					if extras {
+						checkNodeExtras(t, ts, res, ids, flagKeys)
 					}
 					if len(res.Errors) > 0 {
 						t.Fatalf("local evaluation errors: %v", res.Errors)
@@ -111,11 +131,11 @@ func TestPostHogNodeClient(t *testing.T) {
 					enabled := 0
 					for _, id := range ids {
 						local, remote := res.Local[id], res.Remote[id]
-						if len(local) != 6 {
+						if len(local) != 7 {
 							t.Fatalf("%s: local evaluation returned %v", id, local)
 						}
 						for key, lv := range local {
-							if key == "dark" {
+							if key == "dark" || key == "site-config" {
 								if lv != false {
 									t.Fatalf("inactive flag evaluated to %v", lv)
 								}
@@ -146,4 +166,43 @@ func TestPostHogNodeClient(t *testing.T) {
 			t.Fatalf("wrong secret: %d", resp.StatusCode)
 		}
 	})
+}
+
+// checkNodeExtras checks what only posthog-node 5.x does: the remote
+// config payload (parsed by the client), evaluateFlags over /flags?v=4
+// without the client's "may not support v4" notice and with the same
+// answers as getAllFlags, and events sent by the AI lane and the v1
+// capture mode, stored as sent.
+func checkNodeExtras(t *testing.T, ts *testServer, res nodeClientResult, ids []string, flagKeys []string) {
+	t.Helper()
+	if m, ok := res.RemoteConfig.(map[string]any); !ok || m["theme"] != "dark" {
+		t.Errorf("remote config payload %#v", res.RemoteConfig)
+	}
+	if res.NotRemoteConfig != nil {
+		t.Errorf("a flag that is not remote configuration gave %#v", res.NotRemoteConfig)
+	}
+	if len(res.V4Warnings) > 0 {
+		t.Errorf("posthog-node doubts /flags?v=4: %v", res.V4Warnings)
+	}
+	for _, id := range ids {
+		for _, key := range flagKeys {
+			if got, want := fmt.Sprint(res.Evaluated[id][key]), fmt.Sprint(res.Remote[id][key]); got != want {
+				t.Fatalf("%s %s: evaluateFlags %s, getAllFlags %s", id, key, got, want)
+			}
+		}
+	}
+	if res.V1Mode != "v1" {
+		t.Errorf("the client did not use capture v1: %q", res.V1Mode)
+	}
+	evs, err := ts.store.EventsOfProject(t.Context(), ts.project.ID, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, e := range evs {
+		seen[e.Name]++
+	}
+	if seen["$ai_generation"] == 0 || seen["$ai_span"] == 0 || seen["node v1 event"] < 3 {
+		t.Errorf("AI and v1 events stored: %v", seen)
+	}
 }
