@@ -86,14 +86,13 @@ func TestPostHogNodeClient(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := newTestServer(t, engine, serverOptions{})
 		b := ownerBrowser(t, ts)
-		createFlag(t, b, ts.project.ID, `{"key":"everyone","filters":{"groups":[{"rollout_percentage":100}]}}`)
-		createFlag(t, b, ts.project.ID, `{"key":"half","filters":{"groups":[{"rollout_percentage":50}]}}`)
-		createFlag(t, b, ts.project.ID, `{"key":"split","filters":{"groups":[{"rollout_percentage":90}],"multivariate":{"variants":[{"key":"control","rollout_percentage":33.3},{"key":"test","rollout_percentage":33.3},{"key":"third","rollout_percentage":33.4}]}}}`)
-		createFlag(t, b, ts.project.ID, `{"key":"company","filters":{"groups":[{"properties":[{"key":"email","operator":"icontains","value":"@acme.test","type":"person"}],"rollout_percentage":70},{"properties":[{"key":"plan","operator":"exact","value":["pro","team"],"type":"person"}]}]}}`)
-		createFlag(t, b, ts.project.ID, `{"key":"numbers","filters":{"groups":[{"properties":[{"key":"age","operator":"gte","value":"30","type":"person"}]}]}}`)
-		createFlag(t, b, ts.project.ID, `{"key":"dark","active":false,"filters":{"groups":[{}]}}`)
+		// The flags of posthog_go_test.go: every filter kind, judged by the
+		// test's own implementation of PostHog's rules (refEvaluate).
+		for _, rf := range refFlags {
+			createFlag(t, b, ts.project.ID, rf.flag.json())
+		}
 		createFlag(t, b, ts.project.ID, `{"key":"site-config","is_remote_configuration":true,"active":false,"filters":{"groups":[{}],"payloads":{"true":{"theme":"dark"}}}}`)
-		flagKeys := []string{"everyone", "half", "split", "company", "numbers"}
+		flagKeys := []string{"everyone", "half", "split", "company", "older", "paid", "two-groups"}
 
 		ids := make([]string, 120)
 		props := map[string]map[string]any{}
@@ -128,28 +127,40 @@ func TestPostHogNodeClient(t *testing.T) {
 					if len(res.Errors) > 0 {
 						t.Fatalf("local evaluation errors: %v", res.Errors)
 					}
+					// Person by person: /flags and the client's local
+					// evaluation both give the reference's answer.
 					enabled := 0
+					leftToServer := map[string]int{}
 					for _, id := range ids {
 						local, remote := res.Local[id], res.Remote[id]
-						if len(local) != 7 {
-							t.Fatalf("%s: local evaluation returned %v", id, local)
-						}
-						for key, lv := range local {
-							if key == "dark" || key == "site-config" {
-								if lv != false {
-									t.Fatalf("inactive flag evaluated to %v", lv)
-								}
+						for _, rf := range refFlags {
+							want := fmt.Sprint(refEvaluate(rf.flag, id, props[id], false))
+							if rv, ok := remote[rf.flag.key]; rf.flag.active && (!ok || fmt.Sprint(rv) != want) {
+								t.Fatalf("%s %s: /flags %v, reference %s", id, rf.flag.key, rv, want)
+							}
+							lv, ok := local[rf.flag.key]
+							if !ok {
+								leftToServer[rf.flag.key]++
 								continue
 							}
-							if rv := remote[key]; fmt.Sprint(rv) != fmt.Sprint(lv) {
-								t.Fatalf("%s %s: local %v, /flags %v", id, key, lv, rv)
+							if fmt.Sprint(lv) != want {
+								t.Fatalf("%s %s: local %v, reference %s", id, rf.flag.key, lv, want)
 							}
 							if lv != false {
 								enabled++
 							}
 						}
+						if lv, ok := local["site-config"]; !ok || lv != false {
+							t.Fatalf("%s: inactive flag evaluated to %v", id, lv)
+						}
 					}
-					if enabled < len(ids) || enabled == len(ids)*5 {
+					// Only is_not_set is left to the server by posthog-node.
+					for key := range leftToServer {
+						if key != "no-phone" {
+							t.Errorf("posthog-node did not evaluate %s locally (%d people)", key, leftToServer[key])
+						}
+					}
+					if enabled < len(ids) || enabled == len(ids)*len(refFlags) {
 						t.Fatalf("implausible spread: %d enabled values", enabled)
 					}
 					for id, v := range res.Wrong {
