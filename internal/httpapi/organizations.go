@@ -37,12 +37,13 @@ func handleGetOrganization(d Deps) http.Handler {
 			return
 		}
 		out := organizationJSON(org, level)
-		projects, err := d.Organizations.ProjectsOf(r.Context(), org)
+		projects, members, err := d.Organizations.ProjectsOf(r.Context(), org)
 		if err != nil {
 			writeError(w, r, d.Logger, err)
 			return
 		}
 		addOrganizationParity(out, org, projects)
+		out["member_count"] = members
 		writeJSON(w, http.StatusOK, out)
 	})
 }
@@ -78,12 +79,13 @@ func handleUpdateOrganization(d Deps) http.Handler {
 			return
 		}
 		out := organizationJSON(org, level)
-		projects, err := d.Organizations.ProjectsOf(r.Context(), org)
+		projects, members, err := d.Organizations.ProjectsOf(r.Context(), org)
 		if err != nil {
 			writeError(w, r, d.Logger, err)
 			return
 		}
 		addOrganizationParity(out, org, projects)
+		out["member_count"] = members
 		writeJSON(w, http.StatusOK, out)
 	})
 }

@@ -236,7 +236,10 @@ func TestPostHogFieldsPresent(t *testing.T) {
 			t.Errorf("project uuid %v, then %v", project["uuid"], again["uuid"])
 		}
 		_, org := b.send("GET", "/api/organizations/@current/", "", false)
-		has("organization", org, "slug", "teams", "projects", "members_can_invite")
+		has("organization", org, "slug", "teams", "projects", "members_can_invite", "member_count")
+		if org["member_count"] != float64(1) {
+			t.Errorf("member_count %v", org["member_count"])
+		}
 		if teams, _ := org["teams"].([]any); len(teams) != 1 || teams[0].(map[string]any)["id"] != float64(ts.project.ID) {
 			t.Errorf("organization teams: %v", org["teams"])
 		}
