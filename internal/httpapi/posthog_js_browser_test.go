@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -84,6 +85,34 @@ func (l *networkLog) to(prefix string) []loggedRequest {
 // pointed at Gatehouse, sending a custom event and an identify once loaded.
 const posthogJSPage = `<!doctype html>
 <html><head><meta charset="utf-8"><title>posthog-js test</title>
+<script>
+// Count the /flags answers, so that a person's flags are read only from
+// the answer to their own request (installed before posthog-js loads,
+// which calls window.fetch).
+var flagsAnswers = 0
+var pageFetch = window.fetch
+window.fetch = function (url) {
+  var p = pageFetch.apply(this, arguments)
+  if (String(url).indexOf('/flags/') >= 0) p.then(function () { flagsAnswers++ }, function () {})
+  return p
+}
+// flagsFor identifies as id with the person properties and resolves with
+// posthog-js's value of every key once /flags has answered for them.
+window.flagsFor = function (id, props, keys) {
+  return new Promise(function (resolve) {
+    var target = flagsAnswers + 1
+    posthog.setPersonPropertiesForFlags(props, false)
+    var off = posthog.onFeatureFlags(function () {
+      if (flagsAnswers < target || posthog.get_distinct_id() !== id) return
+      var out = {}
+      keys.forEach(function (k) { var v = posthog.getFeatureFlag(k, { send_event: false }); out[k] = v === undefined ? false : v })
+      if (typeof off === 'function') setTimeout(off, 0)
+      resolve(out)
+    })
+    posthog.identify(id)
+  })
+}
+</script>
 <script src="/posthog.js"></script>
 <script>
 posthog.init(%q, {
@@ -108,7 +137,8 @@ posthog.init(%q, {
 // testdata/posthog-js) in headless Chromium on a page of another origin,
 // pointed at Gatehouse: the page load fetches the remote config and
 // /flags, sends $pageview, a custom event and an identify (gzip bodies),
-// and $pageleave when the page goes away. Every request the
+// and $pageleave when the page goes away; for 20 people its flag values
+// match the test's own PostHog hashing. Every request the
 // library makes is answered 2xx, as the browser's network log shows, and
 // the events are in the store.
 func TestPostHogJSBrowser(t *testing.T) {
@@ -178,6 +208,29 @@ func TestPostHogJSBrowser(t *testing.T) {
 		s := events()
 		return s["$pageview"] > 0 && s["js custom event"] > 0 && s["$identify"] > 0
 	})
+	// Person by person, posthog-js shows /flags' answers, which agree
+	// with the test's own implementation of PostHog's rules.
+	ids, props := refPeople(20)
+	var keys []string
+	for _, rf := range refFlags {
+		keys = append(keys, rf.flag.key)
+	}
+	for _, rf := range refFlags {
+		createFlag(t, b, ts.project.ID, rf.flag.json())
+	}
+	for _, id := range ids {
+		call := fmt.Sprintf(`flagsFor(%s, %s, %s)`, mustJSON(t, id), mustJSON(t, props[id]), mustJSON(t, keys))
+		got, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]any](call, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatalf("%s: %v", id, err)
+		}
+		for _, rf := range refFlags {
+			if want := fmt.Sprint(refEvaluate(rf.flag, id, props[id], false)); fmt.Sprint(got[rf.flag.key]) != want {
+				t.Errorf("%s %s: posthog-js %v, reference %s", id, rf.flag.key, got[rf.flag.key], want)
+			}
+		}
+	}
+
 	// Leaving the page sends $pageleave from the unload handler (a request
 	// the browser completes after the page is gone).
 	if err := chromedp.Do(ctx, chromedp.Navigate(pageBase+"/next")); err != nil {
@@ -199,4 +252,13 @@ func TestPostHogJSBrowser(t *testing.T) {
 		t.Fatalf("config %v, flags %v, gzip %v; requests: %+v", config, flags, gzipped, reqs)
 	}
 	t.Logf("%d requests to Gatehouse, all 2xx; events %v", len(reqs), events())
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
