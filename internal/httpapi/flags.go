@@ -492,6 +492,18 @@ func handleFlags(d Deps, decide bool) http.Handler {
 		default:
 			out = legacyFlags(evals)
 		}
+		if !decide && r.URL.Query().Get("config") == "true" {
+			// config=true adds the project's remote-config document.
+			active := false
+			for _, e := range evals {
+				active = active || e.Flag.Active
+			}
+			for k, v := range projectConfigJSON(req.Token, active) {
+				if _, taken := out[k]; !taken {
+					out[k] = v
+				}
+			}
+		}
 		out["errorsWhileComputingFlags"] = false
 		out["requestId"] = gatehouse.NewUUID()
 		if decide {

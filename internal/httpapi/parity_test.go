@@ -126,10 +126,17 @@ func TestFlagsV4TypedValues(t *testing.T) {
 		get := func(v string) map[string]map[string]any {
 			resp, raw := ts.do(t, "POST", "/flags/?v="+v+"&config=true", strings.NewReader(body), "Content-Type", "application/json")
 			var out struct {
-				Flags map[string]map[string]any `json:"flags"`
+				Flags          map[string]map[string]any `json:"flags"`
+				Token          string                    `json:"token"`
+				SessionRecord  any                       `json:"sessionRecording"`
+				HasFeatureFlag bool                      `json:"hasFeatureFlags"`
 			}
 			if resp.StatusCode != 200 || json.Unmarshal([]byte(raw), &out) != nil {
 				t.Fatalf("v=%s: %d %s", v, resp.StatusCode, raw)
+			}
+			// config=true merges the remote-config document.
+			if out.Token != ts.project.APIToken || out.SessionRecord != false || !out.HasFeatureFlag {
+				t.Fatalf("v=%s config=true: %s", v, raw)
 			}
 			return out.Flags
 		}
