@@ -15,6 +15,8 @@ require (
 
 require github.com/go-jose/go-jose/v4 v4.1.4
 
+require github.com/posthog/posthog-go v1.5.2
+
 require (
 	github.com/beevik/etree v1.7.0
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect

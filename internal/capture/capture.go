@@ -23,7 +23,8 @@ const (
 	EndpointEvent Endpoint = iota
 	// EndpointEngage is /engage: events without a name become $identify.
 	EndpointEngage
-	// EndpointBatch is /batch, with the larger body limit.
+	// EndpointBatch is /batch and posthog-node's AI lane /i/v0/ai/batch,
+	// with the larger body limit.
 	EndpointBatch
 )
 
@@ -42,7 +43,7 @@ func EndpointFor(path string) (Endpoint, bool) {
 		return EndpointEvent, true
 	case "/engage":
 		return EndpointEngage, true
-	case "/batch":
+	case "/batch", "/i/v0/ai/batch":
 		return EndpointBatch, true
 	}
 	return 0, false

@@ -618,6 +618,7 @@ func TestEndpointFor(t *testing.T) {
 		{"/track", EndpointEvent, true}, {"/track/", EndpointEvent, true},
 		{"/engage", EndpointEngage, true}, {"/engage/", EndpointEngage, true},
 		{"/batch", EndpointBatch, true}, {"/batch/", EndpointBatch, true},
+		{"/i/v0/ai/batch", EndpointBatch, true}, {"/i/v0/ai/batch/", EndpointBatch, true}, {"/i/v0/ai", 0, false},
 		{"/", 0, false}, {"", 0, false}, {"/decide", 0, false}, {"/e//", 0, false},
 		{"/E", 0, false}, {"/batch/x", 0, false}, {"e", 0, false}, {"/i/v0/e/x", 0, false},
 	}

@@ -99,6 +99,17 @@ func ValidateFilters(f *Filters) error {
 	return nil
 }
 
+// stringValued reports whether op takes only a string value, as PostHog
+// requires of the pattern, substring and ordering operators (a number for
+// gt is written "30").
+func stringValued(op string) bool {
+	switch op {
+	case "regex", "not_regex", "icontains", "not_icontains", "gt", "gte", "lt", "lte":
+		return true
+	}
+	return false
+}
+
 func validateProperty(group int, p Property) error {
 	if strings.TrimSpace(p.Key) == "" {
 		return filtersError("Condition set %d: every property needs a key.", group+1)
@@ -124,6 +135,11 @@ func validateProperty(group int, p Property) error {
 	}
 	if _, isObject := v.(map[string]any); isObject {
 		return filtersError("Condition set %d: the value of %q must be a scalar or a list.", group+1, p.Key)
+	}
+	if stringValued(op) {
+		if _, ok := v.(string); !ok {
+			return &ValidationError{Attr: "filters", Code: "invalid_value", Detail: fmt.Sprintf("Invalid value for operator %s: %s", op, strings.TrimSpace(string(p.Value)))}
+		}
 	}
 	if op == "regex" || op == "not_regex" {
 		if _, ok := matchRegex(stringOf(v), ""); !ok {

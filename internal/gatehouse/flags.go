@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -28,11 +29,19 @@ type FeatureFlag struct {
 	CreatedByID    int64
 	CreatedByUUID  string
 	CreatedByEmail string
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// CreatedByFirstName and CreatedByLastName are the creator's names
+	// when reading ("" when the account is gone).
+	CreatedByFirstName string
+	CreatedByLastName  string
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
 	// Version counts saves, starting at 1; an update that names the
 	// version it read fails if someone saved in between.
 	Version int
+	// RemoteConfiguration marks a flag whose "true" payload server SDKs
+	// fetch as configuration (the remote_config endpoint serves only
+	// these flags).
+	RemoteConfiguration bool
 }
 
 // Definition is the flag as the evaluator sees it.
@@ -101,6 +110,8 @@ type FlagInput struct {
 	Deleted *bool
 	// Version, when set, must be the flag's current version.
 	Version *int
+	// RemoteConfiguration sets is_remote_configuration.
+	RemoteConfiguration *bool
 }
 
 // maxFlagNameLength bounds a flag's name (PostHog's is unbounded text; a
@@ -146,7 +157,13 @@ func (s *FlagService) Create(ctx context.Context, user *User, projectID int64, i
 	if in.Key == nil {
 		return nil, Invalid("required", "key", "This field is required.")
 	}
-	f := &FeatureFlag{ProjectID: projectID, Active: true, CreatedByID: user.ID, CreatedByUUID: user.UUID, CreatedByEmail: user.Email}
+	// A new flag needs a condition set; an edit may leave none (PostHog
+	// allows that for scheduled changes).
+	if in.Filters != nil && len(in.Filters.Groups) == 0 {
+		return nil, Invalid("invalid_input", "filters", "Feature flags must have at least one condition set (group).")
+	}
+	f := &FeatureFlag{ProjectID: projectID, Active: true, CreatedByID: user.ID, CreatedByUUID: user.UUID, CreatedByEmail: user.Email,
+		CreatedByFirstName: user.FirstName, CreatedByLastName: user.LastName}
 	if err := applyFlagInput(f, in); err != nil {
 		return nil, err
 	}
@@ -179,6 +196,28 @@ func (s *FlagService) Update(ctx context.Context, projectID, id int64, in FlagIn
 		return nil, flagStoreError(err)
 	}
 	return f, nil
+}
+
+// RemoteConfigPayload returns the "true" payload (JSON text, "" when
+// there is none) of the project's live flag named by ref, a numeric ID or
+// a key, if that flag is marked as remote configuration; NotFound
+// otherwise.
+func (s *FlagService) RemoteConfigPayload(ctx context.Context, projectID int64, ref string) (string, error) {
+	list, err := s.Store.FeatureFlags(ctx, projectID)
+	if err != nil {
+		return "", err
+	}
+	id, _ := strconv.ParseInt(ref, 10, 64)
+	for i := range list {
+		f := &list[i]
+		if (id > 0 && f.ID == id) || (id <= 0 && f.Key == ref) {
+			if !f.RemoteConfiguration {
+				break
+			}
+			return f.Filters.Payloads["true"], nil
+		}
+	}
+	return "", NotFound()
 }
 
 // Delete soft-deletes a flag.
@@ -225,6 +264,9 @@ func applyFlagInput(f *FeatureFlag, in FlagInput) error {
 	}
 	if in.Active != nil {
 		f.Active = *in.Active
+	}
+	if in.RemoteConfiguration != nil {
+		f.RemoteConfiguration = *in.RemoteConfiguration
 	}
 	if in.Filters != nil {
 		filters := *in.Filters

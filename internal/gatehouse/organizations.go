@@ -21,6 +21,8 @@ type OrganizationStore interface {
 	OrganizationByID(ctx context.Context, id string) (*Organization, error)
 	ProjectByID(ctx context.Context, id int64) (*Project, error)
 	ProjectsOfOrganization(ctx context.Context, orgID string) ([]Project, error)
+	// CountMembers counts the organization's active members.
+	CountMembers(ctx context.Context, orgID string) (int, error)
 	// UpdateOrganization writes name and security settings.
 	UpdateOrganization(ctx context.Context, org *Organization) error
 	SetProjectAPIToken(ctx context.Context, projectID int64, token string) error
@@ -458,4 +460,15 @@ func (s *OrganizationService) KeyTarget(ctx context.Context, user *User, orgRef,
 	}
 	t.Organization, t.Level = org, level
 	return t, nil
+}
+
+// ProjectsOf lists the projects of org, which the caller has resolved
+// with Organization (so the user is a member), and counts its members.
+func (s *OrganizationService) ProjectsOf(ctx context.Context, org *Organization) ([]Project, int, error) {
+	projects, err := s.Store.ProjectsOfOrganization(ctx, org.ID)
+	if err != nil {
+		return nil, 0, err
+	}
+	members, err := s.Store.CountMembers(ctx, org.ID)
+	return projects, members, err
 }

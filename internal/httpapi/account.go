@@ -27,10 +27,19 @@ func handleUpdateMe(d Deps) http.Handler {
 			CurrentPassword *string `json:"current_password"`
 			// PasskeysEnabledFor2FA makes passkeys the second factor.
 			PasskeysEnabledFor2FA *bool `json:"passkeys_enabled_for_2fa"`
+			// Email is named only so that a key request carrying it is
+			// refused (keyProfileChange).
+			Email *string `json:"email"`
 		}
 		if err := decodeJSON(w, r, &in); err != nil {
 			writeError(w, r, d.Logger, err)
 			return
+		}
+		if a.apiKey != nil {
+			if err := keyProfileChange(in.Email != nil || in.Password != nil || in.CurrentPassword != nil, in.PasskeysEnabledFor2FA != nil); err != nil {
+				writeError(w, r, d.Logger, err)
+				return
+			}
 		}
 		ch := gatehouse.ProfileChange{FirstName: in.FirstName, LastName: in.LastName, ClientIP: clientIP(r)}
 		if in.Password != nil {

@@ -14,7 +14,14 @@ func (b *browser) list(path string) (int, []map[string]any) {
 	b.t.Helper()
 	resp, body := b.page("GET", path, nil)
 	var out []map[string]any
-	json.Unmarshal([]byte(body), &out)
+	if json.Unmarshal([]byte(body), &out) != nil {
+		// A paginated collection: its results.
+		var page struct {
+			Results []map[string]any `json:"results"`
+		}
+		json.Unmarshal([]byte(body), &page)
+		out = page.Results
+	}
 	return resp.StatusCode, out
 }
 

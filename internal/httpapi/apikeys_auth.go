@@ -69,8 +69,8 @@ func scopedRoute(kr keyRoute, h http.Handler) http.Handler {
 
 // requestTarget resolves the organization and project a request works on,
 // for the key rules and the organization's 2FA requirement alike: the
-// project of the path's {project} or, on projectByToken routes, of
-// ?token= or else the user's current project; the project's organization,
+// project of the path's {project} or, on projectByToken routes whose path
+// names none or @current, of ?token= or else the user's current project; the project's organization,
 // or else the path's {org}, or else, on currentOrg routes, the user's
 // current organization. named reports whether the request names an
 // organization or project at all (the current one of a list route does not
@@ -78,7 +78,7 @@ func scopedRoute(kr keyRoute, h http.Handler) http.Handler {
 // organization, or the project does not exist.
 func requestTarget(r *http.Request, d Deps, user *gatehouse.User, route keyRoute) (t gatehouse.Target, named bool, err error) {
 	orgRef, projectRef := r.PathValue("org"), r.PathValue("project")
-	if projectRef == "" && route.projectByToken {
+	if route.projectByToken && (projectRef == "" || projectRef == gatehouse.CurrentProject) {
 		projectRef = gatehouse.CurrentProject
 		if tok := r.URL.Query().Get("token"); tok != "" {
 			if d.Flags == nil {
@@ -213,7 +213,8 @@ func serveWithAPIKey(d Deps, w http.ResponseWriter, r *http.Request, raw string,
 	user, key, err := d.APIKeys.Authenticate(r.Context(), raw, where)
 	if err != nil {
 		metrics.KeyAuthFailed(transportLabel(where))
-		writeError(w, r, d.Logger, err)
+		// The key authenticator advertises Bearer, as for project secrets.
+		writeError(&challengeWriter{ResponseWriter: w, challenge: "Bearer"}, r, d.Logger, err)
 		return
 	}
 	metrics.KeyAuth(transportLabel(where))

@@ -175,6 +175,9 @@ func requireUser(d Deps, next func(w http.ResponseWriter, r *http.Request, a *au
 	return withSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a := authFrom(r.Context())
 		if a == nil {
+			if projectSecretOnWrongRoute(w, r, d) {
+				return
+			}
 			writeError(w, r, d.Logger, errNotAuthenticated())
 			return
 		}
@@ -351,6 +354,7 @@ type meBody struct {
 	SensitiveSessionExpiresAt *string         `json:"sensitive_session_expires_at"`
 	Team                      *meTeam         `json:"team"`
 	UUID                      string          `json:"uuid"`
+	meParity
 }
 
 type meOrganization struct {
@@ -381,6 +385,7 @@ func meJSON(p *gatehouse.Profile, s *gatehouse.Session) *meBody {
 		IsStaff: u.IsStaff, IsActive: u.IsActive, IsEmailVerified: u.IsEmailVerified,
 		HasPassword: u.PasswordHash != "", DateJoined: u.CreatedAt.Format(time.RFC3339),
 		Organizations: make([]meMembership, 0, len(p.Memberships)),
+		meParity:      newMeParity(u),
 	}
 	if s != nil {
 		at := s.CreatedAt.Add(sensitiveActionAge).UTC().Format(time.RFC3339)

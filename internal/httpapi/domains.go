@@ -42,7 +42,7 @@ func handleListDomains(d Deps) http.Handler {
 		for i := range list {
 			out = append(out, domainJSON(&list[i]))
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"count": len(out), "next": nil, "previous": nil, "results": out})
+		paginated(w, r, d, out)
 	})
 }
 

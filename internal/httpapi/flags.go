@@ -83,20 +83,24 @@ func flagIDOfPath(r *http.Request) int64 {
 func flagJSON(f *gatehouse.FeatureFlag) map[string]any {
 	var createdBy any
 	if f.CreatedByUUID != "" {
-		createdBy = map[string]any{"id": f.CreatedByID, "uuid": f.CreatedByUUID, "email": f.CreatedByEmail}
+		createdBy = map[string]any{"id": f.CreatedByID, "uuid": f.CreatedByUUID, "distinct_id": f.CreatedByUUID, "email": f.CreatedByEmail,
+			"first_name": f.CreatedByFirstName, "last_name": f.CreatedByLastName, "is_email_verified": nil, "hedgehog_config": nil, "role_at_organization": nil}
 	}
 	var rollout any
 	simple := len(f.Filters.Groups) == 1 && len(f.Filters.Groups[0].Properties) == 0 && f.Filters.Multivariate == nil
 	if simple && f.Filters.Groups[0].RolloutPercentage != nil {
 		rollout = *f.Filters.Groups[0].RolloutPercentage
 	}
-	return map[string]any{
+	out := map[string]any{
 		"id": f.ID, "team_id": f.ProjectID, "name": f.Name, "key": f.Key, "filters": f.Filters,
 		"deleted": f.Deleted, "active": f.Active, "created_by": createdBy,
 		"created_at": f.CreatedAt.Format(time.RFC3339Nano), "updated_at": f.UpdatedAt.Format(time.RFC3339Nano),
 		"version": f.Version, "ensure_experience_continuity": false, "is_simple_flag": simple,
 		"rollout_percentage": rollout, "has_encrypted_payloads": false, "evaluation_runtime": "all", "tags": []string{},
+		"is_remote_configuration": f.RemoteConfiguration,
 	}
+	addFlagParity(out, f)
+	return out
 }
 
 // flagInputJSON is the body of a create or PATCH.
@@ -107,10 +111,12 @@ type flagInputJSON struct {
 	Filters *json.RawMessage `json:"filters"`
 	Deleted *bool            `json:"deleted"`
 	Version *int             `json:"version"`
+
+	RemoteConfiguration *bool `json:"is_remote_configuration"`
 }
 
 func (in flagInputJSON) toInput() (gatehouse.FlagInput, error) {
-	out := gatehouse.FlagInput{Key: in.Key, Name: in.Name, Active: in.Active, Deleted: in.Deleted, Version: in.Version}
+	out := gatehouse.FlagInput{Key: in.Key, Name: in.Name, Active: in.Active, Deleted: in.Deleted, Version: in.Version, RemoteConfiguration: in.RemoteConfiguration}
 	if in.Filters != nil && string(*in.Filters) != "null" {
 		var f flags.Filters
 		d := json.NewDecoder(bytes.NewReader(*in.Filters))
@@ -133,11 +139,15 @@ func handleFlagList(d Deps) func(http.ResponseWriter, *http.Request, *authInfo) 
 			writeError(w, r, d.Logger, err)
 			return
 		}
-		results := make([]map[string]any, len(list))
-		for i := range list {
-			results[i] = flagJSON(&list[i])
+		keep := flagListFilter(r)
+		results := make([]map[string]any, 0, len(list))
+		// Newest first, as PostHog orders by -created_at.
+		for i := len(list) - 1; i >= 0; i-- {
+			if keep(&list[i]) {
+				results = append(results, flagJSON(&list[i]))
+			}
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"count": len(results), "next": nil, "previous": nil, "results": results})
+		paginated(w, r, d, results)
 	}
 }
 
@@ -212,11 +222,11 @@ func handleFlagDelete(d Deps) func(http.ResponseWriter, *http.Request, *authInfo
 		if pid == 0 {
 			return
 		}
-		if err := d.Flags.Delete(r.Context(), pid, flagIDOfPath(r)); err != nil {
-			writeError(w, r, d.Logger, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
+		// PostHog never hard-deletes a flag: DELETE is refused with an
+		// empty 405, and PATCH {"deleted": true} soft-deletes.
+		w.Header().Set("Allow", "GET, PUT, PATCH, HEAD, OPTIONS")
+		w.Header().Set("Content-Length", "0")
+		w.WriteHeader(http.StatusMethodNotAllowed)
 	}
 }
 
@@ -478,9 +488,21 @@ func handleFlags(d Deps, decide bool) http.Handler {
 			}
 			out = map[string]any{"featureFlags": enabled}
 		case version >= 2 && !(decide && version == 3):
-			out = detailedFlags(evals)
+			out = detailedFlags(evals, !decide && version >= 4)
 		default:
 			out = legacyFlags(evals)
+		}
+		if !decide && r.URL.Query().Get("config") == "true" {
+			// config=true adds the project's remote-config document.
+			active := false
+			for _, e := range evals {
+				active = active || e.Flag.Active
+			}
+			for k, v := range projectConfigJSON(req.Token, active) {
+				if _, taken := out[k]; !taken {
+					out[k] = v
+				}
+			}
 		}
 		out["errorsWhileComputingFlags"] = false
 		out["requestId"] = gatehouse.NewUUID()
@@ -511,8 +533,10 @@ func legacyFlags(evals []gatehouse.Evaluation) map[string]any {
 }
 
 // detailedFlags is the v2 shape: per flag, its value, the reason and
-// metadata (payloads are JSON text in a string).
-func detailedFlags(evals []gatehouse.Evaluation) map[string]any {
+// metadata (payloads are JSON text in a string). typed adds what /flags
+// v4 clients read first: each flag's value as one typed field, false,
+// true or the variant key.
+func detailedFlags(evals []gatehouse.Evaluation, typed bool) map[string]any {
 	detail := map[string]any{}
 	for _, e := range evals {
 		res := e.Result
@@ -526,11 +550,58 @@ func detailedFlags(evals []gatehouse.Evaluation) map[string]any {
 		if res.ConditionIndex >= 0 {
 			condition = res.ConditionIndex
 		}
-		detail[e.Flag.Key] = map[string]any{
+		record := map[string]any{
 			"key": e.Flag.Key, "enabled": res.Enabled, "variant": variant,
 			"reason":   map[string]any{"code": res.Reason, "condition_index": condition, "description": res.Description()},
 			"metadata": map[string]any{"id": e.Flag.ID, "version": e.Flag.Version, "description": e.Flag.Name, "payload": payload},
 		}
+		if typed {
+			record["value"] = res.Value()
+		}
+		detail[e.Flag.Key] = record
 	}
 	return map[string]any{"flags": detail, "evaluatedAt": time.Now().UnixMilli()}
+}
+
+// flagListFilter is the flag list's ?search= (case-insensitive, in the
+// key or the name), ?active= ("true" the active flags, "STALE" the stale
+// ones, which Gatehouse cannot tell without usage data, so none, anything
+// else the inactive ones) and ?type= (boolean, multivariant,
+// remote_config; experiment matches none: Gatehouse has no experiments).
+func flagListFilter(r *http.Request) func(*gatehouse.FeatureFlag) bool {
+	q := r.URL.Query()
+	search := strings.ToLower(q.Get("search"))
+	active, hasActive := q.Get("active"), q.Has("active")
+	typ := q.Get("type")
+	return func(f *gatehouse.FeatureFlag) bool {
+		if search != "" && !strings.Contains(strings.ToLower(f.Key), search) && !strings.Contains(strings.ToLower(f.Name), search) {
+			return false
+		}
+		if hasActive {
+			switch active {
+			case "true":
+				if !f.Active {
+					return false
+				}
+			case "STALE":
+				return false
+			default:
+				if f.Active {
+					return false
+				}
+			}
+		}
+		multivariate := f.Filters.Multivariate != nil && len(f.Filters.Multivariate.Variants) > 0
+		switch typ {
+		case "boolean":
+			return !multivariate && !f.RemoteConfiguration
+		case "multivariant":
+			return multivariate
+		case "remote_config":
+			return f.RemoteConfiguration
+		case "experiment":
+			return false
+		}
+		return true
+	}
 }

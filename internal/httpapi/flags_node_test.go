@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,6 +23,12 @@ type nodeClientResult struct {
 	Wrong       map[string]map[string]any `json:"wrong"`
 	Errors      []string                  `json:"errors"`
 	WrongErrors []string                  `json:"wrongErrors"`
+	// 5.x only (cfg "extras").
+	RemoteConfig    any                       `json:"remoteConfig"`
+	NotRemoteConfig any                       `json:"notRemoteConfig"`
+	Evaluated       map[string]map[string]any `json:"evaluated"`
+	V4Warnings      []string                  `json:"v4Warnings"`
+	V1Mode          string                    `json:"v1Mode"`
 }
 
 // runNodeClient runs client.js with posthog-node from dir, or skips (fails
@@ -79,12 +86,13 @@ func TestPostHogNodeClient(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := newTestServer(t, engine, serverOptions{})
 		b := ownerBrowser(t, ts)
-		createFlag(t, b, ts.project.ID, `{"key":"everyone","filters":{"groups":[{"rollout_percentage":100}]}}`)
-		createFlag(t, b, ts.project.ID, `{"key":"half","filters":{"groups":[{"rollout_percentage":50}]}}`)
-		createFlag(t, b, ts.project.ID, `{"key":"split","filters":{"groups":[{"rollout_percentage":90}],"multivariate":{"variants":[{"key":"control","rollout_percentage":33.3},{"key":"test","rollout_percentage":33.3},{"key":"third","rollout_percentage":33.4}]}}}`)
-		createFlag(t, b, ts.project.ID, `{"key":"company","filters":{"groups":[{"properties":[{"key":"email","operator":"icontains","value":"@acme.test","type":"person"}],"rollout_percentage":70},{"properties":[{"key":"plan","operator":"exact","value":["pro","team"],"type":"person"}]}]}}`)
-		createFlag(t, b, ts.project.ID, `{"key":"numbers","filters":{"groups":[{"properties":[{"key":"age","operator":"gte","value":"30","type":"person"}]}]}}`)
-		createFlag(t, b, ts.project.ID, `{"key":"dark","active":false,"filters":{"groups":[{}]}}`)
+		// The flags of posthog_go_test.go: every filter kind, judged by the
+		// test's own implementation of PostHog's rules (refEvaluate).
+		for _, rf := range refFlags {
+			createFlag(t, b, ts.project.ID, rf.flag.json())
+		}
+		createFlag(t, b, ts.project.ID, `{"key":"site-config","is_remote_configuration":true,"active":false,"filters":{"groups":[{}],"payloads":{"true":{"theme":"dark"}}}}`)
+		flagKeys := []string{"everyone", "half", "split", "company", "older", "paid", "two-groups"}
 
 		ids := make([]string, 120)
 		props := map[string]map[string]any{}
@@ -98,38 +106,61 @@ func TestPostHogNodeClient(t *testing.T) {
 			for _, k := range keys {
 				t.Run(c.name+"/"+k.name, func(t *testing.T) {
 					before := ts.count(t)
+					extras := strings.HasSuffix(c.name, "5")
 					res := runNodeClient(t, c.dir, map[string]any{
 						"host": ts.url, "token": ts.project.APIToken, "key": k.key(t, ts, b), "wrongKey": "phs_" + "Wr0ngSecretKeyWr0ngSecretKeyWr0ngSecretKey123",
 						"ids": ids, "props": props, "events": 5, "label": c.name,
+						"extras": extras, "remoteConfigKey": "site-config", "flagKeys": flagKeys,
 					})
-					if got := ts.count(t) - before; got != 5 {
-						t.Fatalf("%d events landed, want 5", got)
+					want := 5
+					if extras {
+						// Two AI events (/i/v0/ai/batch/) and three v1 events
+						// (/i/v1/analytics/events).
+						want = 10
+					}
+					if got := ts.count(t) - before; got != want {
+						t.Fatalf("%d events landed, want %d", got, want)
+					}
+					if extras {
+						checkNodeExtras(t, ts, res, ids, flagKeys)
 					}
 					if len(res.Errors) > 0 {
 						t.Fatalf("local evaluation errors: %v", res.Errors)
 					}
+					// Person by person: /flags and the client's local
+					// evaluation both give the reference's answer.
 					enabled := 0
+					leftToServer := map[string]int{}
 					for _, id := range ids {
 						local, remote := res.Local[id], res.Remote[id]
-						if len(local) != 6 {
-							t.Fatalf("%s: local evaluation returned %v", id, local)
-						}
-						for key, lv := range local {
-							if key == "dark" {
-								if lv != false {
-									t.Fatalf("inactive flag evaluated to %v", lv)
-								}
+						for _, rf := range refFlags {
+							want := fmt.Sprint(refEvaluate(rf.flag, id, props[id], false))
+							if rv, ok := remote[rf.flag.key]; rf.flag.active && (!ok || fmt.Sprint(rv) != want) {
+								t.Fatalf("%s %s: /flags %v, reference %s", id, rf.flag.key, rv, want)
+							}
+							lv, ok := local[rf.flag.key]
+							if !ok {
+								leftToServer[rf.flag.key]++
 								continue
 							}
-							if rv := remote[key]; fmt.Sprint(rv) != fmt.Sprint(lv) {
-								t.Fatalf("%s %s: local %v, /flags %v", id, key, lv, rv)
+							if fmt.Sprint(lv) != want {
+								t.Fatalf("%s %s: local %v, reference %s", id, rf.flag.key, lv, want)
 							}
 							if lv != false {
 								enabled++
 							}
 						}
+						if lv, ok := local["site-config"]; !ok || lv != false {
+							t.Fatalf("%s: inactive flag evaluated to %v", id, lv)
+						}
 					}
-					if enabled < len(ids) || enabled == len(ids)*5 {
+					// Only is_not_set is left to the server by posthog-node.
+					for key := range leftToServer {
+						if key != "no-phone" {
+							t.Errorf("posthog-node did not evaluate %s locally (%d people)", key, leftToServer[key])
+						}
+					}
+					if enabled < len(ids) || enabled == len(ids)*len(refFlags) {
 						t.Fatalf("implausible spread: %d enabled values", enabled)
 					}
 					for id, v := range res.Wrong {
@@ -146,4 +177,43 @@ func TestPostHogNodeClient(t *testing.T) {
 			t.Fatalf("wrong secret: %d", resp.StatusCode)
 		}
 	})
+}
+
+// checkNodeExtras checks what only posthog-node 5.x does: the remote
+// config payload (parsed by the client), evaluateFlags over /flags?v=4
+// without the client's "may not support v4" notice and with the same
+// answers as getAllFlags, and events sent by the AI lane and the v1
+// capture mode, stored as sent.
+func checkNodeExtras(t *testing.T, ts *testServer, res nodeClientResult, ids []string, flagKeys []string) {
+	t.Helper()
+	if m, ok := res.RemoteConfig.(map[string]any); !ok || m["theme"] != "dark" {
+		t.Errorf("remote config payload %#v", res.RemoteConfig)
+	}
+	if res.NotRemoteConfig != nil {
+		t.Errorf("a flag that is not remote configuration gave %#v", res.NotRemoteConfig)
+	}
+	if len(res.V4Warnings) > 0 {
+		t.Errorf("posthog-node doubts /flags?v=4: %v", res.V4Warnings)
+	}
+	for _, id := range ids {
+		for _, key := range flagKeys {
+			if got, want := fmt.Sprint(res.Evaluated[id][key]), fmt.Sprint(res.Remote[id][key]); got != want {
+				t.Fatalf("%s %s: evaluateFlags %s, getAllFlags %s", id, key, got, want)
+			}
+		}
+	}
+	if res.V1Mode != "v1" {
+		t.Errorf("the client did not use capture v1: %q", res.V1Mode)
+	}
+	evs, err := ts.store.EventsOfProject(t.Context(), ts.project.ID, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, e := range evs {
+		seen[e.Name]++
+	}
+	if seen["$ai_generation"] == 0 || seen["$ai_span"] == 0 || seen["node v1 event"] < 3 {
+		t.Errorf("AI and v1 events stored: %v", seen)
+	}
 }

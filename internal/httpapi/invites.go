@@ -78,7 +78,7 @@ func handleListInvites(d Deps) http.Handler {
 		for i := range list {
 			out = append(out, inviteJSON(&list[i], now))
 		}
-		writeJSON(w, http.StatusOK, out)
+		paginated(w, r, d, out)
 	})
 }
 

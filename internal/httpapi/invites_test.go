@@ -95,11 +95,14 @@ func TestInvitesCreateListDelete(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer r.Body.Close()
-			var out []map[string]any
-			if r.StatusCode != 200 || json.NewDecoder(r.Body).Decode(&out) != nil {
+			var page struct {
+				Count   int              `json:"count"`
+				Results []map[string]any `json:"results"`
+			}
+			if r.StatusCode != 200 || json.NewDecoder(r.Body).Decode(&page) != nil || page.Count != len(page.Results) {
 				t.Fatalf("list: %d", r.StatusCode)
 			}
-			return out
+			return page.Results
 		}
 		list := getList()
 		if len(list) != 2 || list[0]["id"] != replaced || list[1]["id"] != second["id"] {

@@ -36,7 +36,15 @@ func handleGetOrganization(d Deps) http.Handler {
 			writeError(w, r, d.Logger, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, organizationJSON(org, level))
+		out := organizationJSON(org, level)
+		projects, members, err := d.Organizations.ProjectsOf(r.Context(), org)
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		addOrganizationParity(out, org, projects)
+		out["member_count"] = members
+		writeJSON(w, http.StatusOK, out)
 	})
 }
 
@@ -70,6 +78,14 @@ func handleUpdateOrganization(d Deps) http.Handler {
 			writeError(w, r, d.Logger, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, organizationJSON(org, level))
+		out := organizationJSON(org, level)
+		projects, members, err := d.Organizations.ProjectsOf(r.Context(), org)
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		addOrganizationParity(out, org, projects)
+		out["member_count"] = members
+		writeJSON(w, http.StatusOK, out)
 	})
 }

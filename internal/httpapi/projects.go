@@ -59,11 +59,13 @@ func projectJSON(p *gatehouse.Project, secret gatehouse.Secret) map[string]any {
 	if secret != "" {
 		sec = secret.Reveal()
 	}
-	return map[string]any{
+	out := map[string]any{
 		"id": p.ID, "organization": p.OrganizationID, "name": p.Name, "api_token": p.APIToken,
 		"created_at": p.CreatedAt.UTC().Format(time.RFC3339Nano), "secret_api_token": sec,
 		"secret_api_token_mask": p.SecretTokenMask, "secret_api_token_backup_mask": backupMask,
 	}
+	addProjectParity(out, p)
+	return out
 }
 
 func handleListProjects(d Deps) http.Handler {
@@ -77,7 +79,7 @@ func handleListProjects(d Deps) http.Handler {
 		for i := range list {
 			results = append(results, projectJSON(&list[i], ""))
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"count": len(results), "next": nil, "previous": nil, "results": results})
+		paginated(w, r, d, results)
 	})
 }
 
@@ -142,7 +144,7 @@ func handleListProjectKeys(d Deps) http.Handler {
 		for i := range list {
 			out = append(out, projectKeyJSON(&list[i], ""))
 		}
-		writeJSON(w, http.StatusOK, out)
+		paginated(w, r, d, out)
 	})
 }
 

@@ -9,9 +9,10 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	mux.Handle("GET /_readyz", handleReady(d.Logger, d.Database, d.Redis))
 
 	capture := handleCapture(d.Logger, d.Capture)
-	for _, path := range []string{"/e", "/i/v0/e", "/capture", "/track", "/engage", "/batch"} {
+	for _, path := range []string{"/e", "/i/v0/e", "/capture", "/track", "/engage", "/batch", "/i/v0/ai/batch"} {
 		mux.Handle(path, capture)
 	}
+	mux.Handle("/i/v1/analytics/events", handleCaptureV1(d.Logger, d.Capture))
 
 	// signInEndpoint: these set the session cookie, so they refuse
 	// cross-site requests and non-JSON bodies (csrf.go).
@@ -32,6 +33,7 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	addWebAuthnRoutes(mux, d)
 	addAPIKeyRoutes(mux, d)
 	addFlagRoutes(mux, d)
+	addRemoteConfigRoutes(mux, d)
 	addPageRoutes(mux, d)
 	addTwoFactorPageRoutes(mux, d)
 	addSocialRoutes(mux, d)

@@ -70,6 +70,7 @@ func parsePrefix(item string) (netip.Prefix, bool) {
 var exemptPaths = map[string]bool{
 	"/e": true, "/s": true, "/i/v0/e": true, "/capture": true, "/batch": true, "/engage": true, "/track": true,
 	"/decide": true, "/flags": true, "/_health": true,
+	"/i/v0/ai/batch": true, "/i/v1/analytics/events": true,
 }
 
 // IsExemptPath reports whether path is exempt from the allow-list: one of

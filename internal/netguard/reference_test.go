@@ -21,7 +21,7 @@ type refSettings struct {
 
 var refExemptPaths = []string{
 	"/e", "/s", "/i/v0/e", "/capture", "/batch", "/engage", "/track", "/decide",
-	"/flags", "/_health",
+	"/flags", "/_health", "/i/v0/ai/batch", "/i/v1/analytics/events",
 }
 
 func refContains(blocks []netip.Prefix, a netip.Addr) bool {

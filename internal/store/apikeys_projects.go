@@ -134,3 +134,11 @@ func (s *Store) TouchProjectSecretAPIKey(ctx context.Context, id string, now tim
 	_, err := s.write.ExecContext(ctx, s.q(`UPDATE project_secret_api_keys SET last_used_at = ? WHERE id = ?`), now.UTC(), id)
 	return mapErr(err)
 }
+
+// CountMembers counts the organization's members whose accounts are
+// active.
+func (s *Store) CountMembers(ctx context.Context, orgID string) (int, error) {
+	var n int
+	err := s.read.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.organization_id = ? AND u.is_active`), orgID).Scan(&n)
+	return n, mapErr(err)
+}

@@ -10,7 +10,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 )
 
-const flagColumns = `f.id, f.project_id, f.key, f.name, f.active, f.filters, f.deleted, f.created_by, COALESCE(u.uuid, ''), COALESCE(u.email, ''), f.created_at, f.updated_at, f.version`
+const flagColumns = `f.id, f.project_id, f.key, f.name, f.active, f.filters, f.deleted, f.created_by, COALESCE(u.uuid, ''), COALESCE(u.email, ''), COALESCE(u.first_name, ''), COALESCE(u.last_name, ''), f.created_at, f.updated_at, f.version`
 
 const flagFrom = ` FROM feature_flags f LEFT JOIN users u ON u.id = f.created_by `
 
@@ -20,23 +20,54 @@ func scanFlag(row interface{ Scan(...any) error }) (*gatehouse.FeatureFlag, erro
 		filters   string
 		createdBy sql.NullInt64
 	)
-	err := row.Scan(&f.ID, &f.ProjectID, &f.Key, &f.Name, &f.Active, &filters, &f.Deleted, &createdBy, &f.CreatedByUUID, &f.CreatedByEmail, &f.CreatedAt, &f.UpdatedAt, &f.Version)
+	err := row.Scan(&f.ID, &f.ProjectID, &f.Key, &f.Name, &f.Active, &filters, &f.Deleted, &createdBy, &f.CreatedByUUID, &f.CreatedByEmail, &f.CreatedByFirstName, &f.CreatedByLastName, &f.CreatedAt, &f.UpdatedAt, &f.Version)
 	if err != nil {
 		return nil, mapErr(err)
 	}
 	if err := json.Unmarshal([]byte(filters), &f.Filters); err != nil {
 		return nil, fmt.Errorf("store: feature flag %d has unreadable filters: %w", f.ID, err)
 	}
+	var extra flagExtra
+	if err := json.Unmarshal([]byte(filters), &extra); err != nil {
+		return nil, fmt.Errorf("store: feature flag %d has unreadable filters: %w", f.ID, err)
+	}
+	f.RemoteConfiguration = extra.RemoteConfiguration
 	f.CreatedByID = createdBy.Int64
 	f.CreatedAt = f.CreatedAt.UTC()
 	f.UpdatedAt = f.UpdatedAt.UTC()
 	return &f, nil
 }
 
+// flagExtra holds the flag attributes kept beside the filters in the
+// filters column, so that they need no column of their own. The key is
+// one PostHog's filters never use.
+type flagExtra struct {
+	RemoteConfiguration bool `json:"gatehouse_is_remote_configuration,omitempty"`
+}
+
+// flagFiltersText is the filters column of f: its filters as JSON plus
+// the flagExtra attributes that are set.
+func flagFiltersText(f *gatehouse.FeatureFlag) (string, error) {
+	filters, err := json.Marshal(f.Filters)
+	if err != nil {
+		return "", err
+	}
+	if !f.RemoteConfiguration {
+		return string(filters), nil
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(filters, &fields); err != nil {
+		return "", err
+	}
+	fields["gatehouse_is_remote_configuration"] = json.RawMessage("true")
+	out, err := json.Marshal(fields)
+	return string(out), err
+}
+
 // CreateFeatureFlag stores a new flag and fills its ID, times and version.
 // A live flag of the project with the same key is gatehouse.ErrConflict.
 func (s *Store) CreateFeatureFlag(ctx context.Context, f *gatehouse.FeatureFlag) error {
-	filters, err := json.Marshal(f.Filters)
+	filters, err := flagFiltersText(f)
 	if err != nil {
 		return err
 	}
@@ -66,7 +97,7 @@ func (s *Store) FeatureFlags(ctx context.Context, projectID int64) ([]gatehouse.
 // new version and time. A concurrent save makes it fail with
 // gatehouse.ErrVersionConflict, so one of two racing edits wins whole.
 func (s *Store) UpdateFeatureFlag(ctx context.Context, f *gatehouse.FeatureFlag) error {
-	filters, err := json.Marshal(f.Filters)
+	filters, err := flagFiltersText(f)
 	if err != nil {
 		return err
 	}

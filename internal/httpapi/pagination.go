@@ -1,0 +1,72 @@
+package httpapi
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+)
+
+// defaultPageLimit is the page size when ?limit= is absent or not a
+// positive integer; PostHog sets no maximum.
+const defaultPageLimit = 100
+
+// pageWindow reads ?limit= and ?offset= as PostHog's limit/offset
+// pagination does: a limit that is not a positive integer is the default,
+// an offset that is not a non-negative integer is 0.
+func pageWindow(r *http.Request) (limit, offset int) {
+	q := r.URL.Query()
+	limit = defaultPageLimit
+	if n, err := strconv.Atoi(q.Get("limit")); err == nil && n > 0 {
+		limit = n
+	}
+	if n, err := strconv.Atoi(q.Get("offset")); err == nil && n > 0 {
+		offset = n
+	}
+	return limit, offset
+}
+
+// paginated writes one page of results as PostHog lists a collection:
+// {"count", "next", "previous", "results"}, with next and previous the
+// absolute URL of the request with limit and offset replaced (previous
+// drops offset when it would be 0), or null at either end.
+func paginated[T any](w http.ResponseWriter, r *http.Request, d Deps, results []T) {
+	limit, offset := pageWindow(r)
+	count := len(results)
+	start, end := min(offset, count), min(offset+limit, count)
+	page := results[start:end]
+	if page == nil {
+		page = []T{}
+	}
+	var next, previous any
+	if offset+limit < count {
+		next = pageURL(r, d, limit, offset+limit)
+	}
+	if offset > 0 {
+		previous = pageURL(r, d, limit, max(offset-limit, 0))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"count": count, "next": next, "previous": previous, "results": page})
+}
+
+// pageURL is the request's own URL, on the configured site address, with
+// limit and offset set (offset left out when 0).
+func pageURL(r *http.Request, d Deps, limit, offset int) string {
+	u := url.URL{Scheme: "http", Host: r.Host, Path: r.URL.Path}
+	if orig, err := url.ParseRequestURI(r.RequestURI); err == nil && orig.Path != "" {
+		u.Path = orig.Path
+	}
+	if r.TLS != nil {
+		u.Scheme = "https"
+	}
+	if d.SiteURL != nil && d.SiteURL.Host != "" {
+		u.Scheme, u.Host = d.SiteURL.Scheme, d.SiteURL.Host
+	}
+	q := r.URL.Query()
+	q.Set("limit", strconv.Itoa(limit))
+	if offset > 0 {
+		q.Set("offset", strconv.Itoa(offset))
+	} else {
+		q.Del("offset")
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
