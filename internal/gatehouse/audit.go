@@ -1,0 +1,312 @@
+package gatehouse
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// AuditSchemaVersion is the version field of every audit event's JSON
+// line (docs/audit-log.md). It changes only when a field changes meaning
+// or goes away; new fields may appear without a new version.
+const AuditSchemaVersion = 1
+
+// AuditEventType names what an audit event records ("invite.created").
+// The full list is in docs/audit-log.md.
+type AuditEventType string
+
+// The audit event types Gatehouse records.
+const (
+	AuditLoginSucceeded        AuditEventType = "login.succeeded"
+	AuditLoginFailed           AuditEventType = "login.failed"
+	AuditLoginLocked           AuditEventType = "login.locked"
+	AuditLogout                AuditEventType = "logout"
+	AuditSessionRevoked        AuditEventType = "session.revoked"
+	AuditPasswordChanged       AuditEventType = "password.changed"
+	AuditPasswordResetDone     AuditEventType = "password.reset_completed"
+	AuditInviteCreated         AuditEventType = "invite.created"
+	AuditInviteAccepted        AuditEventType = "invite.accepted"
+	AuditInviteRevoked         AuditEventType = "invite.revoked"
+	AuditMemberLevelChanged    AuditEventType = "member.level_changed"
+	AuditMemberRemoved         AuditEventType = "member.removed"
+	AuditOrgSettingsChanged    AuditEventType = "organization.security_settings_changed"
+	AuditDomainAdded           AuditEventType = "domain.added"
+	AuditDomainVerified        AuditEventType = "domain.verified"
+	AuditDomainChanged         AuditEventType = "domain.sso_settings_changed"
+	AuditDomainRemoved         AuditEventType = "domain.removed"
+	AuditSAMLConfigChanged     AuditEventType = "domain.saml_config_changed"
+	AuditPersonalKeyCreated    AuditEventType = "personal_api_key.created"
+	AuditPersonalKeyChanged    AuditEventType = "personal_api_key.changed"
+	AuditPersonalKeyRolled     AuditEventType = "personal_api_key.rolled"
+	AuditPersonalKeyDeleted    AuditEventType = "personal_api_key.deleted"
+	AuditProjectKeyCreated     AuditEventType = "project_secret_key.created"
+	AuditProjectKeyChanged     AuditEventType = "project_secret_key.changed"
+	AuditProjectKeyRolled      AuditEventType = "project_secret_key.rolled"
+	AuditProjectKeyDeleted     AuditEventType = "project_secret_key.deleted"
+	AuditProjectTokenReset     AuditEventType = "project.api_token_reset"
+	AuditProjectSecretRotated  AuditEventType = "project.secret_token_rotated"
+	AuditProjectSecretDropped  AuditEventType = "project.secret_token_backup_deleted"
+	AuditSocialLinkRemoved     AuditEventType = "social_link.removed"
+	AuditSSOClaimed            AuditEventType = "sso.account_claimed"
+	AuditTwoFactorResetByAdmin AuditEventType = "two_factor.admin_reset"
+	AuditAllowListRefused      AuditEventType = "ip_allow_list.refused"
+)
+
+// The outcomes of an audit event.
+const (
+	AuditSuccess = "success"
+	AuditFailure = "failure"
+	AuditRefused = "refused"
+)
+
+// AuditActor is who did what an audit event records: a user (by uuid and
+// email), a personal API key (id and label, with its owner), or the system.
+type AuditActor struct {
+	Type     string `json:"type"` // "user", "personal_api_key" or "system"
+	UUID     string `json:"uuid,omitempty"`
+	Email    string `json:"email,omitempty"`
+	KeyID    string `json:"key_id,omitempty"`
+	KeyLabel string `json:"key_label,omitempty"`
+}
+
+// AuditSystem is the actor of what Gatehouse does on its own (expiry,
+// sweeps, command-line tools).
+var AuditSystem = AuditActor{Type: "system"}
+
+// AuditUser is the actor for a signed-in user.
+func AuditUser(u *User) AuditActor {
+	if u == nil {
+		return AuditSystem
+	}
+	return AuditActor{Type: "user", UUID: u.UUID, Email: u.Email}
+}
+
+// AuditKey is the actor for a request authenticated with a personal API
+// key; the key's owner is named too.
+func AuditKey(k *PersonalAPIKey, owner *User) AuditActor {
+	a := AuditActor{Type: "personal_api_key", KeyID: k.ID, KeyLabel: k.Label}
+	if owner != nil {
+		a.UUID, a.Email = owner.UUID, owner.Email
+	}
+	return a
+}
+
+// AuditTarget is what an audit event acted on.
+type AuditTarget struct {
+	Type  string `json:"type"` // "user", "invite", "membership", "organization", "domain", …
+	ID    string `json:"id,omitempty"`
+	Label string `json:"label,omitempty"`
+}
+
+// AuditChange is one field an event changed, old value to new. Values are
+// never secrets: a changed secret is recorded as the fact of the change.
+type AuditChange struct {
+	Field string `json:"field"`
+	Old   any    `json:"old"`
+	New   any    `json:"new"`
+}
+
+// AuditEvent is one entry of the security audit log. It never carries a
+// password, token, key, code or assertion.
+type AuditEvent struct {
+	// Seq is the event's place in the chain, set when it is stored.
+	Seq int64
+	// ID is a random uuid, set when the event is stored if empty.
+	ID   string
+	Time time.Time
+	Type AuditEventType
+	// Actor defaults to the actor attached to the context.
+	Actor AuditActor
+	// ClientAddr and UserAgent (the browser family only) default to the
+	// request's, attached to the context.
+	ClientAddr string
+	UserAgent  string
+	// OrganizationID and ProjectID scope the event; empty/0 when it has none.
+	OrganizationID string
+	ProjectID      int64
+	// SubjectUUID is the user whose account the event concerns, when there
+	// is one: the user's own audit log lists events they did or that were
+	// done to their account.
+	SubjectUUID string
+	Target      AuditTarget
+	Outcome     string // AuditSuccess when empty
+	Reason      string // a reason code for failures and refusals
+	Changes     []AuditChange
+	// MAC is the event's link in the chain (hex), set when it is stored.
+	MAC string
+}
+
+// auditRequest is what the HTTP layer knows about who is asking.
+type auditRequest struct {
+	actor      AuditActor
+	clientAddr string
+	userAgent  string
+}
+
+type auditRequestKey struct{}
+
+// WithAuditClient records the request's client address (as the resolver
+// saw it) and browser family for the events recorded under ctx.
+func WithAuditClient(ctx context.Context, clientAddr, userAgent string) context.Context {
+	r := auditRequestFrom(ctx)
+	r.clientAddr, r.userAgent = clientAddr, BrowserFamily(userAgent)
+	return context.WithValue(ctx, auditRequestKey{}, r)
+}
+
+// WithAuditActor records who is acting for the events recorded under ctx.
+func WithAuditActor(ctx context.Context, a AuditActor) context.Context {
+	r := auditRequestFrom(ctx)
+	r.actor = a
+	return context.WithValue(ctx, auditRequestKey{}, r)
+}
+
+func auditRequestFrom(ctx context.Context) auditRequest {
+	r, _ := ctx.Value(auditRequestKey{}).(auditRequest)
+	if r.actor.Type == "" {
+		r.actor = AuditSystem
+	}
+	return r
+}
+
+// AuditActorFrom is the actor attached to ctx (AuditSystem when none).
+func AuditActorFrom(ctx context.Context) AuditActor { return auditRequestFrom(ctx).actor }
+
+// CompleteAuditEvent fills what ev leaves empty from the request attached
+// to ctx: actor, client address, browser, time and outcome.
+func CompleteAuditEvent(ctx context.Context, ev AuditEvent) AuditEvent {
+	r := auditRequestFrom(ctx)
+	if ev.Actor.Type == "" {
+		ev.Actor = r.actor
+	}
+	if ev.ClientAddr == "" {
+		ev.ClientAddr = r.clientAddr
+	}
+	if ev.UserAgent == "" {
+		ev.UserAgent = r.userAgent
+	}
+	if ev.Outcome == "" {
+		ev.Outcome = AuditSuccess
+	}
+	if ev.Time.IsZero() {
+		ev.Time = time.Now()
+	}
+	return ev
+}
+
+// pendingAudit holds events waiting for the write that records the change
+// they describe.
+type pendingAudit struct {
+	mu     sync.Mutex
+	events []AuditEvent
+}
+
+type pendingAuditKey struct{}
+
+// WithAuditEvents attaches events to ctx; the next store write made with
+// ctx (or a context derived from it) commits them in the same transaction
+// as its change, and a write that does not commit drops them with it.
+// Attach right before the store call that makes the change. Events are
+// completed from the request (CompleteAuditEvent) when attached.
+func WithAuditEvents(ctx context.Context, events ...AuditEvent) context.Context {
+	p := &pendingAudit{}
+	for _, ev := range events {
+		p.events = append(p.events, CompleteAuditEvent(ctx, ev))
+	}
+	return context.WithValue(ctx, pendingAuditKey{}, p)
+}
+
+// TakeAuditEvents removes and returns the events attached to ctx; a store
+// calls it inside the transaction that records them. If that transaction
+// then fails, give them back with restore so a retry records them.
+func TakeAuditEvents(ctx context.Context) (events []AuditEvent, restore func()) {
+	p, _ := ctx.Value(pendingAuditKey{}).(*pendingAudit)
+	if p == nil {
+		return nil, func() {}
+	}
+	p.mu.Lock()
+	events, p.events = p.events, nil
+	p.mu.Unlock()
+	return events, func() {
+		p.mu.Lock()
+		p.events = append(events, p.events...)
+		p.mu.Unlock()
+	}
+}
+
+// HasAuditEvents reports whether events wait on ctx.
+func HasAuditEvents(ctx context.Context) bool {
+	p, _ := ctx.Value(pendingAuditKey{}).(*pendingAudit)
+	if p == nil {
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.events) > 0
+}
+
+// AuditFilter selects audit events for reading. Zero fields select all.
+type AuditFilter struct {
+	OrganizationID string
+	// AccountUUID selects events a user did or that concern their account.
+	AccountUUID string
+	ActorUUID   string
+	Type        AuditEventType
+	TargetID    string
+	After       time.Time // inclusive
+	Before      time.Time // exclusive
+	Limit       int
+	Offset      int
+}
+
+// AuditLine is the JSON form of an audit event: one line of
+// AUDIT_LOG_STREAM and of `gatehouse audit export`, and, without MAC, the
+// content the chain signs. docs/audit-log.md documents it.
+type AuditLine struct {
+	Version        int           `json:"version"`
+	Seq            int64         `json:"seq"`
+	ID             string        `json:"id"`
+	Time           string        `json:"time"` // RFC 3339, UTC, milliseconds
+	Type           string        `json:"type"`
+	Actor          AuditActor    `json:"actor"`
+	Client         AuditClient   `json:"client"`
+	OrganizationID string        `json:"organization_id,omitempty"`
+	ProjectID      int64         `json:"project_id,omitempty"`
+	SubjectUUID    string        `json:"subject_uuid,omitempty"`
+	Target         AuditTarget   `json:"target"`
+	Outcome        string        `json:"outcome"`
+	Reason         string        `json:"reason,omitempty"`
+	Changes        []AuditChange `json:"changes,omitempty"`
+	MAC            string        `json:"mac,omitempty"`
+}
+
+// AuditClient is where a request came from.
+type AuditClient struct {
+	Address   string `json:"address,omitempty"`
+	UserAgent string `json:"user_agent,omitempty"` // browser family
+}
+
+// AuditTimeFormat is how AuditLine writes times.
+const AuditTimeFormat = "2006-01-02T15:04:05.000Z07:00"
+
+// Line is ev's JSON form.
+func (ev *AuditEvent) Line() AuditLine {
+	return AuditLine{
+		Version: AuditSchemaVersion, Seq: ev.Seq, ID: ev.ID, Time: ev.Time.UTC().Format(AuditTimeFormat),
+		Type: string(ev.Type), Actor: ev.Actor, Client: AuditClient{Address: ev.ClientAddr, UserAgent: ev.UserAgent},
+		OrganizationID: ev.OrganizationID, ProjectID: ev.ProjectID, SubjectUUID: ev.SubjectUUID, Target: ev.Target,
+		Outcome: ev.Outcome, Reason: ev.Reason, Changes: ev.Changes, MAC: ev.MAC,
+	}
+}
+
+// Event is the event a line describes.
+func (l *AuditLine) Event() (AuditEvent, error) {
+	t, err := time.Parse(AuditTimeFormat, l.Time)
+	if err != nil {
+		return AuditEvent{}, err
+	}
+	return AuditEvent{
+		Seq: l.Seq, ID: l.ID, Time: t, Type: AuditEventType(l.Type), Actor: l.Actor, ClientAddr: l.Client.Address,
+		UserAgent: l.Client.UserAgent, OrganizationID: l.OrganizationID, ProjectID: l.ProjectID, SubjectUUID: l.SubjectUUID,
+		Target: l.Target, Outcome: l.Outcome, Reason: l.Reason, Changes: l.Changes, MAC: l.MAC,
+	}, nil
+}
