@@ -518,7 +518,7 @@ func (s *Store) VerifyAudit(ctx context.Context) (*AuditVerification, error) {
 			return nil, mapErr(err)
 		}
 		type stored struct {
-			seq, created                                int64
+			seq, created                                    int64
 			id, typ, actor, subject, org, target, body, mac string
 		}
 		var batch []stored
