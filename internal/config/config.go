@@ -74,6 +74,13 @@ type Config struct {
 	// ShutdownGrace (SHUTDOWN_GRACE) is how long requests in flight get to
 	// finish after SIGTERM.
 	ShutdownGrace time.Duration
+
+	// AuditLogStream (AUDIT_LOG_STREAM) also writes each audit event as a
+	// JSON line: "stdout", or "file:/path" (appended); empty: database only.
+	AuditLogStream string
+	// AuditLogRetention (AUDIT_LOG_RETENTION_DAYS, default 365) is how long
+	// audit events are kept; the sweep deletes whole older days.
+	AuditLogRetention time.Duration
 }
 
 // Email is the outbound mail configuration (EMAIL_*).
@@ -98,6 +105,7 @@ const (
 	DefaultDatabaseTimeout  = 5 * time.Second
 	DefaultRedisTimeout     = 2 * time.Second
 	DefaultShutdownGrace    = 25 * time.Second
+	DefaultAuditRetention   = 365 * 24 * time.Hour
 )
 
 // FromEnviron reads the process environment.
@@ -140,6 +148,8 @@ func Load(lookup func(string) (string, bool)) (*Config, error) {
 	c.DatabaseTimeout = p.duration("DATABASE_STATEMENT_TIMEOUT", DefaultDatabaseTimeout)
 	c.RedisTimeout = p.duration("REDIS_TIMEOUT", DefaultRedisTimeout)
 	c.ShutdownGrace = p.duration("SHUTDOWN_GRACE", DefaultShutdownGrace)
+	c.AuditLogStream = p.auditStream("AUDIT_LOG_STREAM")
+	c.AuditLogRetention = time.Duration(p.positiveInt("AUDIT_LOG_RETENTION_DAYS", int(DefaultAuditRetention/(24*time.Hour)))) * 24 * time.Hour
 
 	c.Email = Email{
 		Host:        p.str("EMAIL_HOST", ""),
@@ -359,4 +369,17 @@ func (p *parser) redisURL(name string) string {
 		return ""
 	}
 	return v
+}
+
+// auditStream accepts "", "stdout" or "file:<absolute path>".
+func (p *parser) auditStream(name string) string {
+	v := p.str(name, "")
+	if v == "" || v == "stdout" {
+		return v
+	}
+	if path, ok := strings.CutPrefix(v, "file:"); ok && strings.HasPrefix(path, "/") {
+		return v
+	}
+	p.fail(name, "must be stdout or file:/absolute/path, not %q", v)
+	return ""
 }
