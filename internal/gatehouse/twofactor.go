@@ -290,6 +290,7 @@ func (s *TwoFactorService) ValidateSetup(ctx context.Context, u *User, sess *Ses
 		return nil, Invalid("token_invalid", "token", "Token is not valid")
 	}
 	codes := mfa.NewBackupCodes(mfa.BackupCodeCount)
+	ctx = WithAuditEvents(ctx, AccountEvent(AuditTOTPEnabled, u)) // audit log
 	if err := s.Store.EnableTOTP(ctx, u.ID, s.Secrets.Seal(secret, totpAD(u)), step, hashCodes(secret, codes), now); err != nil {
 		return nil, err
 	}
@@ -368,6 +369,7 @@ func (s *TwoFactorService) RegenerateBackupCodes(ctx context.Context, u *User, s
 		return nil, err
 	}
 	codes := mfa.NewBackupCodes(mfa.BackupCodeCount)
+	ctx = WithAuditEvents(ctx, AccountEvent(AuditBackupCodesRenewed, u)) // audit log
 	if err := s.Store.ReplaceBackupCodes(ctx, u.ID, hashCodes(secret, codes)); err != nil {
 		return nil, err
 	}
@@ -385,6 +387,7 @@ func (s *TwoFactorService) Disable(ctx context.Context, u *User, sess *Session) 
 	if err != nil {
 		return false, err
 	}
+	ctx = WithAuditEvents(ctx, AccountEvent(AuditTwoFactorDisabled, u)) // audit log
 	hadTOTP, err := s.Store.ResetTwoFactor(ctx, u.ID)
 	return hadTOTP || passkeys, err
 }
@@ -420,6 +423,7 @@ func (s *TwoFactorService) AdminReset(ctx context.Context, actor *User, actorSes
 				Detail: "You must be an admin of an organization this user belongs to, and an owner to reset an owner's 2FA."}
 		}
 	}
+	ctx = WithAuditEvents(ctx, AccountEvent(AuditTwoFactorResetByAdmin, target)) // audit log
 	if _, err := s.Store.ResetTwoFactor(ctx, target.ID); err != nil {
 		return nil, err
 	}
@@ -479,6 +483,7 @@ func (s *TwoFactorService) OperatorReset(ctx context.Context, email string) (u *
 	if err != nil {
 		return nil, false, err
 	}
+	ctx = WithAuditEvents(ctx, AccountEvent(AuditTwoFactorResetByAdmin, u)) // audit log
 	hadTOTP, err = s.Store.ResetTwoFactor(ctx, u.ID)
 	return u, hadTOTP, err
 }

@@ -104,6 +104,7 @@ func withSession(d Deps, next http.Handler) http.Handler {
 			return
 		}
 		ctx := context.WithValue(r.Context(), authKey, &authInfo{user: user, session: sess, sessionKey: c.Value})
+		ctx = gatehouse.WithAuditActor(ctx, gatehouse.AuditUser(user)) // audit log
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }

@@ -34,6 +34,7 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	addTwoFactorPageRoutes(mux, d)
 	addSocialRoutes(mux, d)
 	addSAMLRoutes(mux, d)
+	addAuditRoutes(mux, d)
 
 	mux.Handle("/", handleNotFound(d.Logger))
 }

@@ -52,6 +52,8 @@ type Deps struct {
 	// SiteURL is this instance's public URL; browsers' Origin must match
 	// it on state-changing requests.
 	SiteURL *url.URL
+	// Audit reads the security audit log; nil: its endpoints are absent.
+	Audit *gatehouse.AuditService
 	// Mail queues security emails; nil drops them (tests that do not care).
 	Mail Mailer
 	// Limiter applies throttles (reset requests, signup, …).
@@ -111,6 +113,7 @@ func NewServer(d Deps) http.Handler {
 	addRoutes(mux, d)
 	var h http.Handler = metrics.Route(mux)
 	h = securityHeaders(h)
+	h = withAuditClient(h) // needs the client address netguard resolves
 	h = netguard.Middleware(d.Resolver, d.AllowList, h)
 	h = stripTrailingSlash(h)
 	h = logRequests(d.Logger, d.Resolver, h)

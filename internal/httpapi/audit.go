@@ -1,0 +1,135 @@
+package httpapi
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
+)
+
+// addAuditRoutes registers the audit log: an organization's for its
+// admins, and each user's own account events. Personal API keys need the
+// audit_log:read scope.
+func addAuditRoutes(mux *http.ServeMux, d Deps) {
+	if d.Audit == nil {
+		return
+	}
+	mux.Handle("GET /api/organizations/{org}/audit_log", scoped("audit_log", handleOrganizationAuditLog(d)))
+	mux.Handle("GET /api/users/@me/audit_log", scopedRoute(keyRoute{object: "audit_log"}, handleAccountAuditLog(d)))
+}
+
+// withAuditClient attaches the client address (as the resolver saw it)
+// and browser to the request's context, for the audit events it records.
+func withAuditClient(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(gatehouse.WithAuditClient(r.Context(), clientIP(r), r.UserAgent())))
+	})
+}
+
+func handleOrganizationAuditLog(d Deps) http.Handler {
+	return requireUser(d, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
+		f, err := auditFilter(r)
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		events, count, err := d.Audit.OrganizationLog(r.Context(), a.user, r.PathValue("org"), f)
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, auditPage(r, d, f, events, count))
+	})
+}
+
+func handleAccountAuditLog(d Deps) http.Handler {
+	return requireUser(d, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
+		f, err := auditFilter(r)
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		events, count, err := d.Audit.AccountLog(r.Context(), a.user, f)
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, auditPage(r, d, f, events, count))
+	})
+}
+
+// auditFilter reads the query: actor (a user uuid), event_type, target
+// (a target id), after and before (RFC 3339 or a date), limit, offset.
+func auditFilter(r *http.Request) (gatehouse.AuditFilter, error) {
+	q := r.URL.Query()
+	f := gatehouse.AuditFilter{ActorUUID: q.Get("actor"), Type: gatehouse.AuditEventType(q.Get("event_type")), TargetID: q.Get("target")}
+	for _, p := range []struct {
+		name string
+		out  *int
+		def  int
+	}{{"limit", &f.Limit, 100}, {"offset", &f.Offset, 0}} {
+		*p.out = p.def
+		if v := q.Get(p.name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return f, gatehouse.Invalid("invalid_input", p.name, "A valid non-negative integer is required.")
+			}
+			*p.out = n
+		}
+	}
+	if f.Limit == 0 {
+		f.Limit = 100
+	}
+	f.Limit = min(f.Limit, gatehouse.MaxAuditPage)
+	for _, p := range []struct {
+		name string
+		out  *time.Time
+	}{{"after", &f.After}, {"before", &f.Before}} {
+		v := q.Get(p.name)
+		if v == "" {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			t, err = time.Parse(time.DateOnly, v)
+		}
+		if err != nil {
+			return f, gatehouse.Invalid("invalid_input", p.name, "Enter a valid date or RFC 3339 time.")
+		}
+		*p.out = t
+	}
+	return f, nil
+}
+
+// auditPage is PostHog's limit/offset page: count, next, previous, results.
+func auditPage(r *http.Request, d Deps, f gatehouse.AuditFilter, events []gatehouse.AuditEvent, count int) map[string]any {
+	results := make([]gatehouse.AuditLine, 0, len(events))
+	for i := range events {
+		results = append(results, events[i].Line())
+	}
+	page := func(offset int) any {
+		u := url.URL{Path: r.URL.Path}
+		if d.SiteURL != nil {
+			u.Scheme, u.Host = d.SiteURL.Scheme, d.SiteURL.Host
+		}
+		q := r.URL.Query()
+		q.Set("limit", strconv.Itoa(f.Limit))
+		if offset > 0 {
+			q.Set("offset", strconv.Itoa(offset))
+		} else {
+			q.Del("offset")
+		}
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	var next, previous any
+	if f.Offset+f.Limit < count {
+		next = page(f.Offset + f.Limit)
+	}
+	if f.Offset > 0 {
+		previous = page(max(f.Offset-f.Limit, 0))
+	}
+	return map[string]any{"count": count, "next": next, "previous": previous, "results": results}
+}
