@@ -122,6 +122,7 @@ func newTestServer(t testing.TB, engine store.Engine, o serverOptions) *testServ
 		if _, err := st.Migrate(context.Background()); err != nil {
 			t.Fatal(err)
 		}
+		st.SetAudit(store.AuditOptions{Signer: storetest.AuditKey()})
 	} else {
 		st = storetest.Open(t, engine)
 	}

@@ -1,0 +1,145 @@
+package httpapi
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/store"
+)
+
+// auditResults returns the types of a page's events, newest first.
+func auditTypes(body map[string]any) []string {
+	var out []string
+	for _, r := range body["results"].([]any) {
+		out = append(out, r.(map[string]any)["type"].(string))
+	}
+	return out
+}
+
+func findAudit(body map[string]any, typ string) map[string]any {
+	for _, r := range body["results"].([]any) {
+		if ev := r.(map[string]any); ev["type"] == typ {
+			return ev
+		}
+	}
+	return nil
+}
+
+// Admins read their organization's audit log with filters and pages;
+// members cannot; a user reads their own account's events; personal API
+// keys need audit_log:read; no secret reaches the log.
+func TestAuditLogEndpoints(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := newTestServer(t, engine, serverOptions{})
+		owner := ownerBrowser(t, ts)
+		if resp, body := owner.send("PATCH", "/api/organizations/@current/", `{"name":"Acme Audited"}`, true); resp.StatusCode != 200 {
+			t.Fatalf("renaming the organization: %d %v", resp.StatusCode, body)
+		}
+		member := joinByInvite(t, ts, owner, "member@example.com", 1)
+		inviteID := mustInvite(t, owner, "later@example.com", 1)
+		readKey := mustKey(t, owner, "audit_log:read")
+		otherKey := mustKey(t, owner, "organization:read")
+
+		resp, body := owner.send("GET", "/api/organizations/@current/audit_log/", "", false)
+		if resp.StatusCode != 200 {
+			t.Fatalf("admin reading the audit log: %d %v", resp.StatusCode, body)
+		}
+		types := strings.Join(auditTypes(body), " ")
+		for _, want := range []string{"organization.security_settings_changed", "invite.created", "invite.accepted"} {
+			if !strings.Contains(types, want) {
+				t.Fatalf("the organization's log lacks %s: %s", want, types)
+			}
+		}
+		if strings.Contains(types, "personal_api_key.created") {
+			t.Fatalf("a user's key events leaked into the organization log: %s", types)
+		}
+		renamed := findAudit(body, "organization.security_settings_changed")
+		change := renamed["changes"].([]any)[0].(map[string]any)
+		if change["field"] != "name" || change["old"] != "Acme" || change["new"] != "Acme Audited" {
+			t.Fatalf("the rename was recorded as %v", renamed)
+		}
+		actor := renamed["actor"].(map[string]any)
+		client := renamed["client"].(map[string]any)
+		if actor["type"] != "user" || actor["email"] != "owner@example.com" || client["address"] == "" || client["address"] == nil {
+			t.Fatalf("the rename's actor or client: %v", renamed)
+		}
+		accepted := findAudit(body, "invite.accepted")
+		if accepted["actor"].(map[string]any)["email"] != "member@example.com" {
+			t.Fatalf("the invite acceptance's actor: %v", accepted)
+		}
+		raw := fmt.Sprint(body)
+		if strings.Contains(raw, inviteID) || strings.Contains(raw, readKey) {
+			t.Fatal("the audit log carries an invite link's id or a key")
+		}
+
+		// Filters and limit/offset pages.
+		_, body = owner.send("GET", "/api/organizations/@current/audit_log/?event_type=invite.created&limit=1", "", false)
+		if body["count"] != float64(2) || len(body["results"].([]any)) != 1 || body["next"] == nil || body["previous"] != nil {
+			t.Fatalf("first page of invite.created: %v", body)
+		}
+		_, body = owner.send("GET", "/api/organizations/@current/audit_log/?event_type=invite.created&limit=1&offset=1", "", false)
+		if len(body["results"].([]any)) != 1 || body["next"] != nil || body["previous"] == nil {
+			t.Fatalf("second page of invite.created: %v", body)
+		}
+		_, body = owner.send("GET", "/api/organizations/@current/audit_log/?before=2000-01-01", "", false)
+		if body["count"] != float64(0) {
+			t.Fatalf("events before 2000: %v", body)
+		}
+		if resp, body := owner.send("GET", "/api/organizations/@current/audit_log/?limit=-1", "", false); resp.StatusCode != 400 || body["attr"] != "limit" {
+			t.Fatalf("a negative limit: %d %v", resp.StatusCode, body)
+		}
+
+		// Members are refused; a user reads their own account's events.
+		if resp, body := member.send("GET", "/api/organizations/@current/audit_log/", "", false); resp.StatusCode != 403 {
+			t.Fatalf("a member read the organization's audit log: %d %v", resp.StatusCode, body)
+		}
+		_, body = member.send("GET", "/api/users/@me/audit_log/", "", false)
+		if types := strings.Join(auditTypes(body), " "); types != "invite.accepted" {
+			t.Fatalf("the member's own events: %s", types)
+		}
+		_, body = owner.send("GET", "/api/users/@me/audit_log/?event_type=personal_api_key.created", "", false)
+		if body["count"] != float64(2) {
+			t.Fatalf("the owner's key events: %v", body)
+		}
+
+		// Personal API keys need the audit_log scope.
+		if resp, body := keyRequest(t, ts, "GET", "/api/organizations/@current/audit_log/", readKey, ""); resp.StatusCode != 200 {
+			t.Fatalf("a key with audit_log:read: %d %v", resp.StatusCode, body)
+		}
+		if resp, _ := keyRequest(t, ts, "GET", "/api/users/@me/audit_log/", readKey, ""); resp.StatusCode != 200 {
+			t.Fatalf("a key with audit_log:read on @me: %d", resp.StatusCode)
+		}
+		if resp, _ := keyRequest(t, ts, "GET", "/api/organizations/@current/audit_log/", otherKey, ""); resp.StatusCode != 403 {
+			t.Fatalf("a key without audit_log:read: %d", resp.StatusCode)
+		}
+
+		v, err := ts.store.VerifyAudit(context.Background())
+		if err != nil || v.Problem != nil || v.Events == 0 {
+			t.Fatalf("the chain after the requests: %+v, %v", v, err)
+		}
+	})
+}
+
+// A change made with a personal API key names the key (id and label) and
+// its owner as the actor.
+func TestAuditActorIsTheKey(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := newTestServer(t, engine, serverOptions{})
+		owner := ownerBrowser(t, ts)
+		key := mustKey(t, owner, "organization_member:write")
+		if resp, body := keyRequest(t, ts, "POST", "/api/organizations/@current/invites/", key, `{"target_email":"k@example.com"}`); resp.StatusCode != 201 {
+			t.Fatalf("inviting with a key: %d %v", resp.StatusCode, body)
+		}
+		events, _, err := ts.store.AuditEvents(context.Background(), gatehouse.AuditFilter{Type: gatehouse.AuditInviteCreated})
+		if err != nil || len(events) != 1 {
+			t.Fatalf("invite events: %v, %v", events, err)
+		}
+		a := events[0].Actor
+		if a.Type != "personal_api_key" || a.KeyID == "" || a.KeyLabel != "test" || a.Email != "owner@example.com" {
+			t.Fatalf("the actor of a key's change: %+v", a)
+		}
+	})
+}
