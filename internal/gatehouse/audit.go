@@ -55,7 +55,18 @@ const (
 	AuditBackupCodesRenewed    AuditEventType = "two_factor.backup_codes_regenerated"
 	AuditSAMLOptionsChanged    AuditEventType = "domain.saml_options_changed"
 	AuditSocialLinkAdded       AuditEventType = "social_link.added"
+	AuditPasswordResetAsked    AuditEventType = "password.reset_requested"
+	AuditPasskeyAdded          AuditEventType = "passkey.added"
+	AuditPasskeyRemoved        AuditEventType = "passkey.removed"
+	AuditTrustedDeviceAdded    AuditEventType = "trusted_device.added"
+	AuditTrustedDeviceRemoved  AuditEventType = "trusted_device.removed"
+	AuditTrustedDevicesCleared AuditEventType = "trusted_device.cleared"
 )
+
+// sessionEvent records a change to the signed-in user's sessions.
+func sessionEvent(ctx context.Context, typ AuditEventType, publicID string) AuditEvent {
+	return AuditEvent{Type: typ, SubjectUUID: AuditActorFrom(ctx).UUID, Target: AuditTarget{Type: "session", ID: publicID}}
+}
 
 // socialLinkEvent names the provider and the provider's email, never the
 // provider's tokens.
@@ -342,6 +353,8 @@ type AuditReader interface {
 type AuditService struct {
 	Store         AuditReader
 	Organizations *OrganizationService
+	// Refusals writes refusal events in batches; nil: they are not kept.
+	Refusals AuditRefusals
 }
 
 // MaxAuditPage bounds one page of audit events.
@@ -375,4 +388,36 @@ func clampAuditPage(f AuditFilter) AuditFilter {
 	f.Limit = min(f.Limit, MaxAuditPage)
 	f.Offset = max(f.Offset, 0)
 	return f
+}
+
+func withActor(ev AuditEvent, u *User) AuditEvent {
+	ev.Actor = AuditUser(u)
+	return ev
+}
+
+func withTarget(ev AuditEvent, typ, id, label string) AuditEvent {
+	ev.Target = AuditTarget{Type: typ, ID: id, Label: label}
+	return ev
+}
+
+// loginEvent records a sign-in (the session it started, by its public id,
+// and how: password, SSO backend, passkey, …). The user signing in is the
+// actor: the request had no session yet.
+func loginEvent(u *User, sess *Session) AuditEvent {
+	return AuditEvent{Type: AuditLoginSucceeded, Actor: AuditUser(u), SubjectUUID: u.UUID,
+		Target: AuditTarget{Type: "session", ID: sess.PublicID, Label: sess.LoginMethod}}
+}
+
+// RecordRefusal records a refused attempt (a failed sign-in) through the
+// store's batching writer, without waiting; nil-safe.
+func (s *AuditService) RecordRefusal(ctx context.Context, ev AuditEvent) {
+	if s == nil || s.Refusals == nil {
+		return
+	}
+	s.Refusals.RecordAuditRefusal(ctx, ev)
+}
+
+// AuditRefusals queues refusal events (store.RecordAuditRefusal).
+type AuditRefusals interface {
+	RecordAuditRefusal(ctx context.Context, ev AuditEvent)
 }

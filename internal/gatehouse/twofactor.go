@@ -723,6 +723,7 @@ func (s *TwoFactorService) Remember(ctx context.Context, u *User, clientIP, user
 	now := s.now()
 	d := &RememberedDevice{ID: NewUUID(), UserID: u.ID, TokenHash: hashToken(token), PasswordMark: passwordMark(u),
 		CreatedAt: now, ExpiresAt: now.Add(RememberDeviceTTL), LastUsedAt: now, ClientIP: clientIP, UserAgent: truncate(userAgent, 512)}
+	ctx = WithAuditEvents(ctx, withTarget(AccountEvent(AuditTrustedDeviceAdded, u), "trusted_device", d.ID, BrowserFamily(userAgent))) // audit log
 	if err := s.Store.CreateRememberedDevice(ctx, d); err != nil {
 		return nil, "", err
 	}
@@ -748,6 +749,7 @@ func (s *TwoFactorService) TrustedDevices(ctx context.Context, u *User) ([]Remem
 
 // ForgetDevice stops trusting one of the user's devices.
 func (s *TwoFactorService) ForgetDevice(ctx context.Context, u *User, id string) error {
+	ctx = WithAuditEvents(ctx, withTarget(AccountEvent(AuditTrustedDeviceRemoved, u), "trusted_device", id, "")) // audit log
 	ok, err := s.Store.DeleteRememberedDevice(ctx, u.ID, id)
 	if err != nil {
 		return err
@@ -760,6 +762,7 @@ func (s *TwoFactorService) ForgetDevice(ctx context.Context, u *User, id string)
 
 // ForgetDevices stops trusting all of the user's devices.
 func (s *TwoFactorService) ForgetDevices(ctx context.Context, u *User) (int64, error) {
+	ctx = WithAuditEvents(ctx, AccountEvent(AuditTrustedDevicesCleared, u)) // audit log
 	return s.Store.DeleteRememberedDevices(ctx, u.ID)
 }
 

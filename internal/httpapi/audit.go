@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
@@ -132,4 +133,29 @@ func auditPage(r *http.Request, d Deps, f gatehouse.AuditFilter, events []gateho
 		previous = page(max(f.Offset-f.Limit, 0))
 	}
 	return map[string]any{"count": count, "next": next, "previous": previous, "results": results}
+}
+
+// auditLoginRefused records a refused password sign-in: wrong email or
+// password (login.failed, reason invalid_credentials) or a locked-out
+// email or address (login.locked). Other answers (bad input, a second
+// step due, an unverified email) are not refusals. The event goes through
+// the batching writer: a flood of wrong passwords never waits on it.
+func auditLoginRefused(r *http.Request, d Deps, email string, err error) {
+	e, ok := gatehouse.AsError(err)
+	if err == nil || !ok {
+		return
+	}
+	typ := gatehouse.AuditLoginFailed
+	switch e.Code {
+	case "invalid_credentials":
+	case "too_many_failed_attempts":
+		typ = gatehouse.AuditLoginLocked
+	default:
+		return
+	}
+	if len(email) > 254 {
+		email = email[:254]
+	}
+	d.Audit.RecordRefusal(r.Context(), gatehouse.AuditEvent{Type: typ, Outcome: gatehouse.AuditFailure, Reason: e.Code,
+		Actor: gatehouse.AuditActor{Type: "anonymous"}, Target: gatehouse.AuditTarget{Type: "login", Label: strings.ToLower(strings.TrimSpace(email))}})
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
@@ -97,7 +98,7 @@ func TestAuditLogEndpoints(t *testing.T) {
 			t.Fatalf("a member read the organization's audit log: %d %v", resp.StatusCode, body)
 		}
 		_, body = member.send("GET", "/api/users/@me/audit_log/", "", false)
-		if types := strings.Join(auditTypes(body), " "); types != "invite.accepted" {
+		if types := strings.Join(auditTypes(body), " "); types != "login.succeeded invite.accepted" {
 			t.Fatalf("the member's own events: %s", types)
 		}
 		_, body = owner.send("GET", "/api/users/@me/audit_log/?event_type=personal_api_key.created", "", false)
@@ -140,6 +141,63 @@ func TestAuditActorIsTheKey(t *testing.T) {
 		a := events[0].Actor
 		if a.Type != "personal_api_key" || a.KeyID == "" || a.KeyLabel != "test" || a.Email != "owner@example.com" {
 			t.Fatalf("the actor of a key's change: %+v", a)
+		}
+	})
+}
+
+// A user's own log shows their sign-ins (with address and browser),
+// refused attempts against their email, password changes and logouts;
+// no password reaches the log.
+func TestAuditAccountEvents(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := newTestServer(t, engine, serverOptions{})
+		wrong := newBrowser(t, ts)
+		if resp, _ := wrong.login("owner@example.com", "not the password"); resp.StatusCode == 200 {
+			t.Fatal("a wrong password signed in")
+		}
+		owner := ownerBrowser(t, ts)
+		if resp, body := owner.send("PATCH", "/api/users/@me/", `{"current_password":"`+ownerPassword+`","password":"`+goodPassword+`"}`, true); resp.StatusCode != 200 {
+			t.Fatalf("changing the password: %d %v", resp.StatusCode, body)
+		}
+		_, body := owner.send("GET", "/api/users/@me/audit_log/", "", false)
+		types := strings.Join(auditTypes(body), " ")
+		if types != "password.changed login.succeeded" {
+			t.Fatalf("the owner's own events: %s", types)
+		}
+		login := findAudit(body, "login.succeeded")
+		if c := login["client"].(map[string]any); c["address"] != "127.0.0.1" {
+			t.Fatalf("the sign-in's client: %v", login)
+		}
+		if resp, _ := owner.send("POST", "/api/logout/", "", true); resp.StatusCode != 200 {
+			t.Fatalf("logout: %d", resp.StatusCode)
+		}
+		if err := ts.store.FlushAudit(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		events, _, err := ts.store.AuditEvents(context.Background(), gatehouse.AuditFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var seen []string
+		for _, ev := range events {
+			seen = append(seen, string(ev.Type))
+			if ev.Type == gatehouse.AuditLoginFailed && (ev.Reason != "invalid_credentials" || ev.Target.Label != "owner@example.com" || ev.Outcome != "failure") {
+				t.Fatalf("the failed sign-in: %+v", ev)
+			}
+			if ev.Type == gatehouse.AuditLogout && ev.SubjectUUID == "" {
+				t.Fatalf("the logout names no account: %+v", ev)
+			}
+		}
+		all := strings.Join(seen, " ")
+		for _, want := range []string{"login.failed", "logout"} {
+			if !strings.Contains(all, want) {
+				t.Fatalf("no %s event: %s", want, all)
+			}
+		}
+		var dump strings.Builder
+		ts.store.ExportAudit(context.Background(), time.Time{}, time.Time{}, func(l []byte) error { dump.Write(l); return nil })
+		if strings.Contains(dump.String(), "not the password") || strings.Contains(dump.String(), ownerPassword) || strings.Contains(dump.String(), goodPassword) {
+			t.Fatal("a password reached the audit log")
 		}
 	})
 }

@@ -217,6 +217,7 @@ func handleLogin(d Deps) http.Handler {
 		res, err := d.Auth.Login(r.Context(), gatehouse.LoginInput{Email: in.Email, Password: gatehouse.Secret(in.Password),
 			ClientIP: clientIP(r), UserAgent: r.UserAgent(), PreviousSessionKey: previousSessionKey(r), RememberDevices: rememberCookies(r)})
 		countLogin("password", err)
+		auditLoginRefused(r, d, in.Email, err)
 		if err != nil {
 			notVerified(r, d, err)
 			secondStepDue(w, r, d, err)

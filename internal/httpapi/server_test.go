@@ -214,7 +214,7 @@ func newTestServer(t testing.TB, engine store.Engine, o serverOptions) *testServ
 		SignupRate:      mustRate(o.signupRate),
 		APIKeys:         apiKeys,
 		Organizations:   &gatehouse.OrganizationService{Store: st, Now: o.now, TwoFactorEnabled: twoFactor.IsEnabled},
-		Audit:           &gatehouse.AuditService{Store: st, Organizations: &gatehouse.OrganizationService{Store: st, Now: o.now}},
+		Audit:           &gatehouse.AuditService{Store: st, Refusals: st, Organizations: &gatehouse.OrganizationService{Store: st, Now: o.now}},
 		Flags:           &gatehouse.FlagService{Store: st, Now: o.now},
 		TwoFactor:       twoFactor,
 		Passkeys:        passkeys,
