@@ -2,12 +2,15 @@ package httpapi
 
 import (
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/netguard"
 )
 
 // addAuditRoutes registers the audit log: an organization's for its
@@ -158,4 +161,70 @@ func auditLoginRefused(r *http.Request, d Deps, email string, err error) {
 	}
 	d.Audit.RecordRefusal(r.Context(), gatehouse.AuditEvent{Type: typ, Outcome: gatehouse.AuditFailure, Reason: e.Code,
 		Actor: gatehouse.AuditActor{Type: "anonymous"}, Target: gatehouse.AuditTarget{Type: "login", Label: strings.ToLower(strings.TrimSpace(email))}})
+}
+
+// auditAllowListRefusals records requests the IP allow-list refuses,
+// sampled: per client address and UTC hour, the 1st, 10th, 100th, …
+// refusal is recorded, carrying the count so far, so a scanner costs a
+// handful of events, not one per request. It mirrors the allow-list's own
+// decision (netguard.Middleware, which it wraps) and costs nothing when no
+// allow-list is set.
+func auditAllowListRefusals(d Deps, next http.Handler) http.Handler {
+	if !d.AllowList.Enabled() || d.Audit == nil {
+		return next
+	}
+	sampler := &refusalSampler{}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		addr, known := d.Resolver.ClientAddr(r)
+		if !netguard.IsExemptPath(r.URL.Path) && !(known && d.AllowList.Contains(addr)) {
+			if n, record := sampler.count(addr, time.Now()); record {
+				path := r.URL.Path
+				if len(path) > 200 {
+					path = path[:200]
+				}
+				d.Audit.RecordRefusal(r.Context(), gatehouse.AuditEvent{Type: gatehouse.AuditAllowListRefused,
+					Actor: gatehouse.AuditActor{Type: "anonymous"}, ClientAddr: addrText(addr), UserAgent: gatehouse.BrowserFamily(r.UserAgent()),
+					Target: gatehouse.AuditTarget{Type: "path", Label: path}, Outcome: gatehouse.AuditRefused, Reason: "ip_not_allowed",
+					Changes: []gatehouse.AuditChange{{Field: "refusals_this_hour", Old: nil, New: n}}})
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func addrText(a netip.Addr) string {
+	if !a.IsValid() {
+		return ""
+	}
+	return a.String()
+}
+
+// refusalSampler counts refusals per address in the current hour.
+type refusalSampler struct {
+	mu     sync.Mutex
+	hour   int64
+	counts map[netip.Addr]int64
+}
+
+// maxSampledAddrs bounds the addresses counted in one hour; beyond it the
+// rest are counted together (under the zero address).
+const maxSampledAddrs = 10_000
+
+func (s *refusalSampler) count(addr netip.Addr, now time.Time) (n int64, record bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if h := now.Unix() / 3600; h != s.hour || s.counts == nil {
+		s.hour, s.counts = h, map[netip.Addr]int64{}
+	}
+	if _, ok := s.counts[addr]; !ok && len(s.counts) >= maxSampledAddrs {
+		addr = netip.Addr{}
+	}
+	s.counts[addr]++
+	n = s.counts[addr]
+	for p := int64(1); p <= n; p *= 10 {
+		if p == n {
+			return n, true
+		}
+	}
+	return n, false
 }

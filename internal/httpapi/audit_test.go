@@ -201,3 +201,30 @@ func TestAuditAccountEvents(t *testing.T) {
 		}
 	})
 }
+
+// Allow-list refusals are recorded sampled (1st, 10th, … per address and
+// hour) with the count so far, not one event per request.
+func TestAuditAllowListRefusalsSampled(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := newTestServer(t, engine, serverOptions{allowed: "10.0.0.0/8"})
+		for range 25 {
+			if resp, _ := ts.do(t, "GET", "/api/users/@me/", nil); resp.StatusCode != 403 {
+				t.Fatalf("a refused address got %d", resp.StatusCode)
+			}
+		}
+		if resp, _ := ts.do(t, "GET", "/_health", nil); resp.StatusCode != 200 {
+			t.Fatalf("/_health: %d", resp.StatusCode)
+		}
+		if err := ts.store.FlushAudit(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		events, n, err := ts.store.AuditEvents(context.Background(), gatehouse.AuditFilter{Type: gatehouse.AuditAllowListRefused})
+		if err != nil || n != 2 {
+			t.Fatalf("%d refusal events (%v), want 2 (the 1st and the 10th)", n, err)
+		}
+		ev := events[0]
+		if ev.ClientAddr != "127.0.0.1" || ev.Outcome != "refused" || ev.Target.Label != "/api/users/@me" || ev.Changes[0].New != float64(10) {
+			t.Fatalf("the sampled refusal: %+v", ev)
+		}
+	})
+}

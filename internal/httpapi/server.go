@@ -115,6 +115,7 @@ func NewServer(d Deps) http.Handler {
 	h = securityHeaders(h)
 	h = withAuditClient(h) // needs the client address netguard resolves
 	h = netguard.Middleware(d.Resolver, d.AllowList, h)
+	h = auditAllowListRefusals(d, h)
 	h = stripTrailingSlash(h)
 	h = logRequests(d.Logger, d.Resolver, h)
 	h = recoverPanics(d.Logger, h)
