@@ -2,6 +2,7 @@ package gatehouse
 
 import (
 	"context"
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -163,53 +164,51 @@ type AuditEvent struct {
 	MAC string
 }
 
-// auditRequest is what the HTTP layer knows about who is asking.
-type auditRequest struct {
-	actor      AuditActor
-	clientAddr string
-	userAgent  string
+// auditClient is where a request comes from. The address and User-Agent
+// are kept raw and formatted only when an event is recorded, so requests
+// that record nothing pay one small allocation.
+type auditClient struct {
+	addr      netip.Addr
+	userAgent string
 }
 
-type auditRequestKey struct{}
+type auditClientKey struct{}
+
+type auditActorKey struct{}
 
 // WithAuditClient records the request's client address (as the resolver
-// saw it) and browser family for the events recorded under ctx.
-func WithAuditClient(ctx context.Context, clientAddr, userAgent string) context.Context {
-	r := auditRequestFrom(ctx)
-	r.clientAddr, r.userAgent = clientAddr, BrowserFamily(userAgent)
-	return context.WithValue(ctx, auditRequestKey{}, r)
+// saw it) and User-Agent (events keep its browser family) for the events
+// recorded under ctx.
+func WithAuditClient(ctx context.Context, clientAddr netip.Addr, userAgent string) context.Context {
+	return context.WithValue(ctx, auditClientKey{}, &auditClient{clientAddr, userAgent})
 }
 
 // WithAuditActor records who is acting for the events recorded under ctx.
 func WithAuditActor(ctx context.Context, a AuditActor) context.Context {
-	r := auditRequestFrom(ctx)
-	r.actor = a
-	return context.WithValue(ctx, auditRequestKey{}, r)
-}
-
-func auditRequestFrom(ctx context.Context) auditRequest {
-	r, _ := ctx.Value(auditRequestKey{}).(auditRequest)
-	if r.actor.Type == "" {
-		r.actor = AuditSystem
-	}
-	return r
+	return context.WithValue(ctx, auditActorKey{}, a)
 }
 
 // AuditActorFrom is the actor attached to ctx (AuditSystem when none).
-func AuditActorFrom(ctx context.Context) AuditActor { return auditRequestFrom(ctx).actor }
+func AuditActorFrom(ctx context.Context) AuditActor {
+	if a, ok := ctx.Value(auditActorKey{}).(AuditActor); ok {
+		return a
+	}
+	return AuditSystem
+}
 
 // CompleteAuditEvent fills what ev leaves empty from the request attached
 // to ctx: actor, client address, browser, time and outcome.
 func CompleteAuditEvent(ctx context.Context, ev AuditEvent) AuditEvent {
-	r := auditRequestFrom(ctx)
 	if ev.Actor.Type == "" {
-		ev.Actor = r.actor
+		ev.Actor = AuditActorFrom(ctx)
 	}
-	if ev.ClientAddr == "" {
-		ev.ClientAddr = r.clientAddr
-	}
-	if ev.UserAgent == "" {
-		ev.UserAgent = r.userAgent
+	if c, ok := ctx.Value(auditClientKey{}).(*auditClient); ok {
+		if ev.ClientAddr == "" && c.addr.IsValid() {
+			ev.ClientAddr = c.addr.String()
+		}
+		if ev.UserAgent == "" && c.userAgent != "" {
+			ev.UserAgent = BrowserFamily(c.userAgent)
+		}
 	}
 	if ev.Outcome == "" {
 		ev.Outcome = AuditSuccess

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -25,11 +26,10 @@ func addAuditRoutes(mux *http.ServeMux, d Deps) {
 }
 
 // withAuditClient attaches the client address (as the resolver saw it)
-// and browser to the request's context, for the audit events it records.
-func withAuditClient(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next.ServeHTTP(w, r.WithContext(gatehouse.WithAuditClient(r.Context(), clientIP(r), r.UserAgent())))
-	})
+// and User-Agent to the request's context, for the audit events it
+// records; netguard's middleware calls it (netguard.MiddlewareWith).
+func withAuditClient(ctx context.Context, r *http.Request, client netip.Addr) context.Context {
+	return gatehouse.WithAuditClient(ctx, client, r.UserAgent())
 }
 
 func handleOrganizationAuditLog(d Deps) http.Handler {

@@ -113,8 +113,7 @@ func NewServer(d Deps) http.Handler {
 	addRoutes(mux, d)
 	var h http.Handler = metrics.Route(mux)
 	h = securityHeaders(h)
-	h = withAuditClient(h) // needs the client address netguard resolves
-	h = netguard.Middleware(d.Resolver, d.AllowList, h)
+	h = netguard.MiddlewareWith(d.Resolver, d.AllowList, withAuditClient, h)
 	h = auditAllowListRefusals(d, h)
 	h = stripTrailingSlash(h)
 	h = logRequests(d.Logger, d.Resolver, h)

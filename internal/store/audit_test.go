@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -262,7 +263,7 @@ func TestAuditStreamLines(t *testing.T) {
 			lines = append(lines, string(line))
 			mu.Unlock()
 		}})
-		ctx := gatehouse.WithAuditClient(context.Background(), "203.0.113.9", "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0")
+		ctx := gatehouse.WithAuditClient(context.Background(), netip.MustParseAddr("203.0.113.9"), "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0")
 		ctx = gatehouse.WithAuditActor(ctx, gatehouse.AuditActor{Type: "user", UUID: "u-1", Email: "a@example.com"})
 		if err := s.RecordAuditEvents(ctx, auditEvent("test.stream", "t1")); err != nil {
 			t.Fatal(err)
