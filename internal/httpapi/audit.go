@@ -23,6 +23,7 @@ func addAuditRoutes(mux *http.ServeMux, d Deps) {
 	}
 	mux.Handle("GET /api/organizations/{org}/audit_log", scoped("audit_log", handleOrganizationAuditLog(d)))
 	mux.Handle("GET /api/users/@me/audit_log", scopedRoute(keyRoute{object: "audit_log"}, handleAccountAuditLog(d)))
+	addAuditPageRoutes(mux, d)
 }
 
 // withAuditClient attaches the client address (as the resolver saw it)

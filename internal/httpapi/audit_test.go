@@ -254,3 +254,38 @@ func BenchmarkAuditClientMiddleware(b *testing.B) {
 		})
 	}
 }
+
+// The Organization → Audit log page lists the organization's events for
+// admins, with the filters; the security activity page lists the user's
+// sign-ins with address and browser.
+func TestAuditPages(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := newTestServer(t, engine, serverOptions{})
+		owner := ownerBrowser(t, ts)
+		if resp, body := owner.send("PATCH", "/api/organizations/@current/", `{"name":"Acme Paged"}`, true); resp.StatusCode != 200 {
+			t.Fatalf("renaming: %d %v", resp.StatusCode, body)
+		}
+		member := joinByInvite(t, ts, owner, "paged@example.com", 1)
+
+		resp, html := owner.page("GET", "/settings/audit_log", nil)
+		if resp.StatusCode != 200 || !strings.Contains(html, `data-type="organization.security_settings_changed"`) ||
+			!strings.Contains(html, "name: Acme → Acme Paged") || !strings.Contains(html, `data-type="invite.accepted"`) {
+			t.Fatalf("the audit log page: %d\n%s", resp.StatusCode, html)
+		}
+		_, html = owner.page("GET", "/settings/audit_log?event_type=invite.created", nil)
+		if strings.Contains(html, `data-type="invite.accepted"`) || !strings.Contains(html, `data-type="invite.created"`) {
+			t.Fatalf("the filtered page:\n%s", html)
+		}
+		if resp, _ := member.page("GET", "/settings/audit_log", nil); resp.StatusCode != 403 {
+			t.Fatalf("a member opened the organization's audit log: %d", resp.StatusCode)
+		}
+		resp, html = member.page("GET", "/settings/security", nil)
+		if resp.StatusCode != 200 || !strings.Contains(html, `data-type="login.succeeded"`) || !strings.Contains(html, "<td>127.0.0.1</td>") ||
+			strings.Contains(html, "organization.security_settings_changed") {
+			t.Fatalf("the member's security activity: %d\n%s", resp.StatusCode, html)
+		}
+		if resp, _ := newBrowser(t, ts).page("GET", "/settings/security", nil); resp.StatusCode != 302 && resp.StatusCode != 200 {
+			t.Fatalf("signed out: %d", resp.StatusCode)
+		}
+	})
+}
