@@ -62,7 +62,15 @@ const (
 	AuditTrustedDeviceAdded    AuditEventType = "trusted_device.added"
 	AuditTrustedDeviceRemoved  AuditEventType = "trusted_device.removed"
 	AuditTrustedDevicesCleared AuditEventType = "trusted_device.cleared"
+	AuditSecondFactorPassed    AuditEventType = "two_factor.passed"
+	AuditBackupCodeUsed        AuditEventType = "two_factor.backup_code_used"
 )
+
+// secondFactorEvent records a second sign-in step passed with method
+// ("totp", "backup_code"); it commits with the code's use.
+func secondFactorEvent(u *User, method string) AuditEvent {
+	return withActor(withTarget(AccountEvent(AuditSecondFactorPassed, u), "second_factor", method, ""), u)
+}
 
 // sessionEvent records a change to the signed-in user's sessions.
 func sessionEvent(ctx context.Context, typ AuditEventType, publicID string) AuditEvent {

@@ -633,12 +633,14 @@ func (s *TwoFactorService) CompleteLogin(ctx context.Context, key string, code s
 		if !ok {
 			return nil, invalid
 		}
+		ctx := WithAuditEvents(ctx, secondFactorEvent(u, "totp")) // audit log
 		if ok, err = s.Store.UseTOTPStep(ctx, u.ID, step); err != nil {
 			return nil, err
 		} else if !ok {
 			return nil, invalid // the same code, used concurrently
 		}
 	case mfa.IsBackupCodeFormat(mfa.NormalizeBackupCode(code)):
+		ctx := WithAuditEvents(ctx, secondFactorEvent(u, "backup_code"), withActor(AccountEvent(AuditBackupCodeUsed, u), u)) // audit log
 		ok, err := s.Store.ConsumeBackupCode(ctx, u.ID, mfa.HashBackupCode(secret, code))
 		if err != nil {
 			return nil, err
