@@ -289,3 +289,29 @@ func TestAuditPages(t *testing.T) {
 		}
 	})
 }
+
+// Enabling TOTP, passing the second step and using a backup code are in
+// the user's own log; the codes are not.
+func TestAuditTwoFactorEvents(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+		clock := newTestClock()
+		ts := newTestServer(t, engine, serverOptions{now: clock.now})
+		secret, codes := enableTOTP(t, ownerBrowser(t, ts), clock.now())
+		ownerBrowserWith2FA(t, ts, secret, clock)
+		b := newBrowser(t, ts)
+		b.login("owner@example.com", ownerPassword)
+		if resp, body := b.token(codes[0]); resp.StatusCode != 200 {
+			t.Fatalf("backup code step: %d %v", resp.StatusCode, body)
+		}
+		_, body := b.send("GET", "/api/users/@me/audit_log/", "", false)
+		types := strings.Join(auditTypes(body), " ")
+		for _, want := range []string{"two_factor.totp_enabled", "two_factor.passed", "two_factor.backup_code_used"} {
+			if !strings.Contains(types, want) {
+				t.Fatalf("no %s in the owner's events: %s", want, types)
+			}
+		}
+		if raw := fmt.Sprint(body); strings.Contains(raw, codes[0]) || strings.Contains(raw, codes[1]) {
+			t.Fatal("a backup code reached the audit log")
+		}
+	})
+}
