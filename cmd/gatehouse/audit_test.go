@@ -200,12 +200,12 @@ func TestAuditCommands(t *testing.T) {
 				t.Fatalf("export: %d %s", code, stderr)
 			}
 			lines := strings.Split(strings.TrimSpace(out), "\n")
-			if len(lines) != 4 { // the key and three invites
-				t.Fatalf("exported %d lines, want 4:\n%s", len(lines), out)
+			if len(lines) != 5 { // the sign-in, the key and three invites
+				t.Fatalf("exported %d lines, want 5:\n%s", len(lines), out)
 			}
 			var last gatehouse.AuditLine
-			if err := json.Unmarshal([]byte(lines[3]), &last); err != nil || last.Version != 1 || last.Type != "invite.created" || last.MAC == "" {
-				t.Fatalf("exported line %s (%v)", lines[3], err)
+			if err := json.Unmarshal([]byte(lines[4]), &last); err != nil || last.Version != 1 || last.Type != "invite.created" || last.MAC == "" {
+				t.Fatalf("exported line %s (%v)", lines[4], err)
 			}
 			streamed, err := os.ReadFile(stream)
 			if err != nil || string(streamed) != out {
@@ -214,7 +214,7 @@ func TestAuditCommands(t *testing.T) {
 			if out, _, _ := runCmd(t, env, "audit", "export", "--data-dir", dir, "--since", time.Now().Add(time.Hour).Format(time.RFC3339)); out != "" {
 				t.Fatalf("export of the future printed %q", out)
 			}
-			if out, _, code := runCmd(t, env, "audit", "verify", "--data-dir", dir); code != 0 || !strings.Contains(out, "4 events, 1 to 4") {
+			if out, _, code := runCmd(t, env, "audit", "verify", "--data-dir", dir); code != 0 || !strings.Contains(out, "5 events, 1 to 5") {
 				t.Fatalf("verify: %d %s", code, out)
 			}
 
@@ -223,11 +223,11 @@ func TestAuditCommands(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer st.Close()
-			if _, err := st.DB().Exec(`UPDATE audit_log SET body = REPLACE(body, 'cmd-1@', 'cmd-9@') WHERE seq = 3`); err != nil {
+			if _, err := st.DB().Exec(`UPDATE audit_log SET body = REPLACE(body, 'cmd-1@', 'cmd-9@') WHERE seq = 4`); err != nil {
 				t.Fatal(err)
 			}
 			_, stderr, code = runCmd(t, env, "audit", "verify", "--data-dir", dir)
-			if code != 1 || !strings.Contains(stderr, "event 3 altered") {
+			if code != 1 || !strings.Contains(stderr, "event 4 altered") {
 				t.Fatalf("verify of an edited event: %d %s", code, stderr)
 			}
 		})
