@@ -428,3 +428,28 @@ func (s *AuditService) RecordRefusal(ctx context.Context, ev AuditEvent) {
 type AuditRefusals interface {
 	RecordAuditRefusal(ctx context.Context, ev AuditEvent)
 }
+
+// adminResetEvent records an admin's reset of target's 2FA in the
+// organization that allowed it (the first shared one where actor is an
+// admin at target's level or above), so it shows in that organization's
+// log; staff resets outside such an organization have none.
+func (s *TwoFactorService) adminResetEvent(ctx context.Context, actor, target *User) AuditEvent {
+	ev := AccountEvent(AuditTwoFactorResetByAdmin, target)
+	mine, err := s.Store.MembershipsOfUser(ctx, actor.ID)
+	if err != nil {
+		return ev
+	}
+	theirs, err := s.Store.MembershipsOfUser(ctx, target.ID)
+	if err != nil {
+		return ev
+	}
+	for _, t := range theirs {
+		for _, m := range mine {
+			if m.OrganizationID == t.OrganizationID && m.Level >= LevelAdmin && m.Level >= t.Level {
+				ev.OrganizationID = t.OrganizationID
+				return ev
+			}
+		}
+	}
+	return ev
+}

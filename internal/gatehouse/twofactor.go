@@ -423,7 +423,7 @@ func (s *TwoFactorService) AdminReset(ctx context.Context, actor *User, actorSes
 				Detail: "You must be an admin of an organization this user belongs to, and an owner to reset an owner's 2FA."}
 		}
 	}
-	ctx = WithAuditEvents(ctx, AccountEvent(AuditTwoFactorResetByAdmin, target)) // audit log
+	ctx = WithAuditEvents(ctx, s.adminResetEvent(ctx, actor, target)) // audit log
 	if _, err := s.Store.ResetTwoFactor(ctx, target.ID); err != nil {
 		return nil, err
 	}

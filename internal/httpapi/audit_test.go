@@ -315,3 +315,31 @@ func TestAuditTwoFactorEvents(t *testing.T) {
 		}
 	})
 }
+
+// An admin's reset of a member's 2FA is in the organization's log (actor
+// the admin) and in the member's own log.
+func TestAuditAdminTwoFactorReset(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+		clock := newTestClock()
+		ts := newTestServer(t, engine, serverOptions{now: clock.now})
+		owner := ownerBrowser(t, ts)
+		member := joinByInvite(t, ts, owner, "reset-me@example.com", 1)
+		enableTOTP(t, member, clock.now())
+		_, me := member.send("GET", "/api/users/@me/", "", false)
+		if resp, body := owner.send("POST", "/api/users/"+me["uuid"].(string)+"/two_factor_reset/", "", true); resp.StatusCode != 200 {
+			t.Fatalf("admin reset: %d %v", resp.StatusCode, body)
+		}
+		_, body := owner.send("GET", "/api/organizations/@current/audit_log/?event_type=two_factor.admin_reset", "", false)
+		if body["count"] != float64(1) {
+			t.Fatalf("the organization's log: %v", body)
+		}
+		ev := body["results"].([]any)[0].(map[string]any)
+		if ev["actor"].(map[string]any)["email"] != "owner@example.com" || ev["target"].(map[string]any)["label"] != "reset-me@example.com" {
+			t.Fatalf("the reset event: %v", ev)
+		}
+		_, body = member.send("GET", "/api/users/@me/audit_log/?event_type=two_factor.admin_reset", "", false)
+		if body["count"] != float64(1) {
+			t.Fatalf("the member's own log: %v", body)
+		}
+	})
+}
