@@ -484,10 +484,6 @@ func (s *Store) VerifyAudit(ctx context.Context) (*AuditVerification, error) {
 		return nil, fmt.Errorf("store: verifying the audit log needs its key (SetAudit)")
 	}
 	res := &AuditVerification{}
-	var headMAC string
-	if err := s.read.QueryRowContext(ctx, `SELECT seq, mac FROM audit_chain WHERE id = 1`).Scan(&res.Last, &headMAC); err != nil {
-		return nil, mapErr(err)
-	}
 	rows, err := s.read.QueryContext(ctx, `SELECT day, last_seq, last_mac, mac FROM audit_checkpoints ORDER BY last_seq`)
 	cps, err := appendRows(nil, rows, err, func(r interface{ Scan(...any) error }) (*auditCheckpoint, error) {
 		var c auditCheckpoint
@@ -509,9 +505,23 @@ func (s *Store) VerifyAudit(ctx context.Context) (*AuditVerification, error) {
 		res.Problem = &AuditProblem{Seq: seq, Kind: kind, Detail: detail}
 		return res, nil
 	}
+	// Other instances may append while this walks: the head is read before
+	// each batch, every event up to it committed before the batch's query,
+	// and an event beyond it is checked against a fresh read of the head.
+	readHead := func() (int64, string, error) {
+		var seq int64
+		var mac string
+		err := s.read.QueryRowContext(ctx, `SELECT seq, mac FROM audit_chain WHERE id = 1`).Scan(&seq, &mac)
+		return seq, mac, mapErr(err)
+	}
 	next, prev := int64(0), ""
 	var after int64 = -1 << 62
 	for {
+		head, headMAC, err := readHead()
+		if err != nil {
+			return nil, err
+		}
+		res.Last = max(res.Last, head)
 		rows, err := s.read.QueryContext(ctx, s.q(`SELECT seq, id, created_at, event_type, actor_uuid, subject_uuid,
 			organization_id, target_id, body, mac FROM audit_log WHERE seq > ? ORDER BY seq LIMIT 1000`), after)
 		if err != nil {
@@ -537,6 +547,11 @@ func (s *Store) VerifyAudit(ctx context.Context) (*AuditVerification, error) {
 		}
 		for _, r := range batch {
 			after = r.seq
+			if r.seq > res.Last {
+				if res.Last, _, err = readHead(); err != nil {
+					return nil, err
+				}
+			}
 			if r.seq < 1 || r.seq > res.Last {
 				return fail(r.seq, "inserted", "the event is outside the chain (its head is at "+strconv.FormatInt(res.Last, 10)+")")
 			}
@@ -576,22 +591,25 @@ func (s *Store) VerifyAudit(ctx context.Context) (*AuditVerification, error) {
 			next++
 			res.Events++
 		}
-		if len(batch) < 1000 {
-			break
+		if len(batch) == 1000 {
+			continue
 		}
-	}
-	switch {
-	case next == 0 && res.Last > 0:
-		// Nothing stored: everything was pruned, or removed.
-		if cp, ok := bySeq[res.Last]; !ok || cp.lastMAC != headMAC {
-			return fail(res.Last, "removed", "no event is stored and no checkpoint covers the chain head")
+		// The last batch: every event up to head was committed before its
+		// query, so the walk must have reached head.
+		switch {
+		case next == 0 && head > 0:
+			// Nothing stored: everything was pruned, or removed.
+			if cp, ok := bySeq[head]; !ok || cp.lastMAC != headMAC {
+				return fail(head, "removed", "no event is stored and no checkpoint covers the chain head")
+			}
+		case next != 0 && next-1 < head:
+			return fail(next, "removed", "the chain ends at "+strconv.FormatInt(next-1, 10)+" but its head is at "+strconv.FormatInt(head, 10))
+		case next != 0 && next-1 == head && prev != headMAC:
+			return fail(next-1, "altered", "the last event does not match the chain head")
 		}
-	case next != 0 && next-1 < res.Last:
-		return fail(next, "removed", "the chain ends at "+strconv.FormatInt(next-1, 10)+" but its head is at "+strconv.FormatInt(res.Last, 10))
-	case next != 0 && prev != headMAC:
-		return fail(next-1, "altered", "the last event does not match the chain head")
+		res.Last = max(res.Last, next-1)
+		return res, nil
 	}
-	return res, nil
 }
 
 // PruneAudit deletes the events of whole UTC days before cutoff that a

@@ -112,7 +112,33 @@ func TestAuditChainUnderConcurrentWriters(t *testing.T) {
 				}
 			}()
 		}
+		// Verification while others append reports nothing.
+		done := make(chan struct{})
+		verified := make(chan error, 1)
+		go func() {
+			for {
+				v, err := s.VerifyAudit(context.Background())
+				if err == nil && v.Problem != nil {
+					err = fmt.Errorf("verification during writes reported %s", v.Problem)
+				}
+				select {
+				case <-done:
+					verified <- err
+					return
+				default:
+				}
+				if err != nil {
+					<-done
+					verified <- err
+					return
+				}
+			}
+		}()
 		wg.Wait()
+		close(done)
+		if err := <-verified; err != nil {
+			t.Fatal(err)
+		}
 		close(errs)
 		for err := range errs {
 			if err != nil {
