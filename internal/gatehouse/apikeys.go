@@ -136,6 +136,9 @@ type APIKeyService struct {
 	// keys holds keys and their users loaded under the request's auth
 	// generation (see gencache.go), by hash.
 	keys genCache[string, authenticatedKey]
+	// keyNets remembers the networks keys were recently used from, for
+	// the audit log's "used from a new address" (audit.go).
+	keyNets keyNetworks
 }
 
 // authenticatedKey is a cached key lookup.
@@ -400,6 +403,7 @@ func (s *APIKeyService) Authenticate(ctx context.Context, raw string, where KeyT
 			s.keys.put(ctx, hash, authenticatedKey{key: *k, user: *user})
 		}
 	}
+	s.noteKeyUse(ctx, k, user) // audit log
 	return user, k, nil
 }
 

@@ -64,6 +64,7 @@ const (
 	AuditTrustedDevicesCleared AuditEventType = "trusted_device.cleared"
 	AuditSecondFactorPassed    AuditEventType = "two_factor.passed"
 	AuditBackupCodeUsed        AuditEventType = "two_factor.backup_code_used"
+	AuditPersonalKeyNewAddress AuditEventType = "personal_api_key.used_from_new_address"
 )
 
 // secondFactorEvent records a second sign-in step passed with method
@@ -452,4 +453,82 @@ func (s *TwoFactorService) adminResetEvent(ctx context.Context, actor, target *U
 		}
 	}
 	return ev
+}
+
+// keyNetworkWindow is how long a network stays known for a key: a use
+// from a network not recorded for this long is "from a new address".
+const keyNetworkWindow = 30 * 24 * time.Hour
+
+// keyNetworkRecheck is how long an instance trusts its own memory of a
+// key's network before asking the database again.
+const keyNetworkRecheck = 24 * time.Hour
+
+// maxKeyNetworks bounds that memory; when full it starts over.
+const maxKeyNetworks = 100_000
+
+// keyNetworks is an instance's memory of the networks (/24, /48) keys
+// were used from, so the key-authenticated path pays a map lookup and the
+// database is asked once a day per key and network.
+type keyNetworks struct {
+	mu   sync.RWMutex
+	seen map[keyNetwork]time.Time
+}
+
+type keyNetwork struct {
+	keyID   string
+	network netip.Prefix
+}
+
+// keyUseAudit is what recording a key's new address needs from the store.
+type keyUseAudit interface {
+	AuditReader
+	AuditRefusals
+}
+
+// noteKeyUse records personal_api_key.used_from_new_address the first
+// time a key is used from a network not recorded for it in the last
+// keyNetworkWindow (through the batching writer: the request does not
+// wait for the write).
+func (s *APIKeyService) noteKeyUse(ctx context.Context, k *PersonalAPIKey, user *User) {
+	st, ok := s.Store.(keyUseAudit)
+	if !ok {
+		return
+	}
+	c, ok := ctx.Value(auditClientKey{}).(*auditClient)
+	if !ok || !c.addr.IsValid() {
+		return
+	}
+	addr := c.addr.Unmap()
+	bits := 48
+	if addr.Is4() {
+		bits = 24
+	}
+	network, err := addr.Prefix(bits)
+	if err != nil {
+		return
+	}
+	kn, now := keyNetwork{k.ID, network}, time.Now()
+	s.keyNets.mu.RLock()
+	last, seen := s.keyNets.seen[kn]
+	s.keyNets.mu.RUnlock()
+	if seen && now.Sub(last) < keyNetworkRecheck {
+		return
+	}
+	s.keyNets.mu.Lock()
+	if s.keyNets.seen == nil || len(s.keyNets.seen) >= maxKeyNetworks {
+		s.keyNets.seen = map[keyNetwork]time.Time{}
+	}
+	s.keyNets.seen[kn] = now
+	s.keyNets.mu.Unlock()
+	events, _, err := st.AuditEvents(ctx, AuditFilter{Type: AuditPersonalKeyNewAddress, TargetID: k.ID, After: now.Add(-keyNetworkWindow), Limit: MaxAuditPage})
+	if err != nil {
+		return
+	}
+	for _, ev := range events {
+		if len(ev.Changes) == 1 && ev.Changes[0].New == network.String() {
+			return
+		}
+	}
+	st.RecordAuditRefusal(ctx, AuditEvent{Type: AuditPersonalKeyNewAddress, Actor: AuditKey(k, user), SubjectUUID: user.UUID,
+		Target: AuditTarget{Type: "personal_api_key", ID: k.ID, Label: k.Label}, Changes: []AuditChange{{Field: "network", Old: nil, New: network.String()}}})
 }

@@ -343,3 +343,27 @@ func TestAuditAdminTwoFactorReset(t *testing.T) {
 		}
 	})
 }
+
+// A personal API key's first use from a network is recorded once, with
+// the network, and repeated uses add nothing.
+func TestAuditKeyUsedFromNewAddress(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := newTestServer(t, engine, serverOptions{})
+		key := mustKey(t, ownerBrowser(t, ts), "user:read")
+		for range 5 {
+			if resp, _ := keyRequest(t, ts, "GET", "/api/users/@me/", key, ""); resp.StatusCode != 200 {
+				t.Fatalf("key request: %d", resp.StatusCode)
+			}
+		}
+		if err := ts.store.FlushAudit(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		events, n, err := ts.store.AuditEvents(context.Background(), gatehouse.AuditFilter{Type: gatehouse.AuditPersonalKeyNewAddress})
+		if err != nil || n != 1 {
+			t.Fatalf("%d new-address events (%v), want 1", n, err)
+		}
+		if ev := events[0]; ev.Changes[0].New != "127.0.0.0/24" || ev.Actor.Type != "personal_api_key" || ev.SubjectUUID == "" {
+			t.Fatalf("the new-address event: %+v", ev)
+		}
+	})
+}
