@@ -13,8 +13,10 @@ type auditStub struct {
 	recorded int
 }
 
-func (s *auditStub) AuditEvents(context.Context, AuditFilter) ([]AuditEvent, int, error) { return nil, 0, nil }
-func (s *auditStub) RecordAuditRefusal(context.Context, AuditEvent)                      { s.recorded++ }
+func (s *auditStub) AuditEvents(context.Context, AuditFilter) ([]AuditEvent, int, error) {
+	return nil, 0, nil
+}
+func (s *auditStub) RecordAuditRefusal(context.Context, AuditEvent) { s.recorded++ }
 
 // A key's network is looked up once per instance and day: later uses
 // from the same network cost a map lookup and record nothing.
