@@ -10,6 +10,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -142,5 +143,77 @@ func TestClusterSharesSessionsAndLockouts(t *testing.T) {
 	// The account that exists is unaffected: its counter is its own.
 	if code, body, _ := c.call(t, "POST", "/api/login", `{"email":"ops@example.com","password":"correct horse battery staple"}`, nil); code != 200 {
 		t.Fatalf("another account locked too: %d %s", code, body)
+	}
+}
+
+// TestClusterLockoutConcurrentGuesses: 40 wrong passwords sent at once for
+// one email from one address, spread over two instances sharing PostgreSQL
+// and Redis, get at most 5 password checks between them; the right password
+// is refused afterwards.
+func TestClusterLockoutConcurrentGuesses(t *testing.T) {
+	c := startCluster(t, 2)
+	const email = "ops@example.com"
+	emailKey := ratelimit.RedisPrefix + ratelimit.Key("login-email", email, c.client)
+	accountKey := ratelimit.RedisPrefix + ratelimit.Key("login-account", email)
+	opt, err := redis.ParseURL(testenv.RedisURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc := redis.NewClient(opt)
+	t.Cleanup(func() {
+		// The account counter outlives the test's random address: forget it.
+		rc.Del(context.Background(), emailKey, accountKey)
+		rc.Close()
+	})
+	rc.Del(context.Background(), accountKey)
+
+	codes := make([]int, 40)
+	bodies := make([]string, 40)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range codes {
+		wg.Go(func() {
+			<-start
+			req, _ := http.NewRequest("POST", c.proxy.URL+"/api/login", strings.NewReader(`{"email":"`+email+`","password":"wrong guess"}`))
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			codes[i], bodies[i] = resp.StatusCode, string(b)
+		})
+	}
+	close(start)
+	wg.Wait()
+	invalid := 0
+	for i, code := range codes {
+		switch {
+		case code == 400 && strings.Contains(bodies[i], `"invalid_credentials"`):
+			invalid++
+		case code == 403 && strings.Contains(bodies[i], `"too_many_failed_attempts"`), code == 503:
+		default:
+			t.Fatalf("answer %d: %d %s", i, code, bodies[i])
+		}
+	}
+	// Every checked wrong password stays counted on the (email, address)
+	// counter in Redis; refused attempts gave their reservation back.
+	checked, err := rc.Get(context.Background(), emailKey).Int64()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("40 concurrent wrong logins over 2 instances: %d checked, %d \"invalid credentials\" answers", checked, invalid)
+	if checked > 5 || invalid > 5 {
+		t.Fatalf("%d passwords checked, %d invalid_credentials answers; want at most 5", checked, invalid)
+	}
+	for i := range c.hits {
+		if c.hits[i].Load() < 10 {
+			t.Fatalf("instance %d got %d requests: the proxy did not spread them", i, c.hits[i].Load())
+		}
+	}
+	if code, body, _ := c.call(t, "POST", "/api/login", `{"email":"`+email+`","password":"correct horse battery staple"}`, nil); code != 403 {
+		t.Fatalf("right password after the burst: %d %s", code, body)
 	}
 }

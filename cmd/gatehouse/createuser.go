@@ -14,7 +14,7 @@ import (
 
 func cmdCreateUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	var email, pw, org, first, last string
-	var pwStdin, staff bool
+	var pwStdin, staff, unverifiedEmail bool
 	cfg, err := loadConfig("createuser", args, stderr, false, func(fs *flag.FlagSet) {
 		fs.StringVar(&email, "email", "", "the owner's email address (required)")
 		fs.StringVar(&pw, "password", "", "the owner's password (or use --password-stdin)")
@@ -23,6 +23,7 @@ func cmdCreateUser(ctx context.Context, args []string, stdin io.Reader, stdout, 
 		fs.StringVar(&first, "first-name", "", "the owner's first name")
 		fs.StringVar(&last, "last-name", "", "the owner's last name")
 		fs.BoolVar(&staff, "staff", false, "make the user instance staff")
+		fs.BoolVar(&unverifiedEmail, "unverified", false, "leave the email unverified (by default the operator vouches for it, so a single sign-on with this address links to the account instead of taking it over)")
 	})
 	if err != nil {
 		return err
@@ -46,6 +47,7 @@ func cmdCreateUser(ctx context.Context, args []string, stdin io.Reader, stdout, 
 	accounts := &gatehouse.AccountService{Store: st, HashPassword: password.Hash, CheckPassword: password.CheckStrength}
 	created, err := accounts.CreateOrganizationWithOwner(ctx, gatehouse.NewOwner{
 		Email: email, Password: gatehouse.Secret(pw), FirstName: first, LastName: last, OrganizationName: org, IsStaff: staff,
+		Verified: !unverifiedEmail, Unverified: unverifiedEmail,
 	})
 	if err != nil {
 		if e, ok := gatehouse.AsError(err); ok {

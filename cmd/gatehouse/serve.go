@@ -23,6 +23,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi"
 	"github.com/gatehouse-auth/gatehouse/internal/logbuf"
 	"github.com/gatehouse-auth/gatehouse/internal/mail"
+	"github.com/gatehouse-auth/gatehouse/internal/metrics"
 	"github.com/gatehouse-auth/gatehouse/internal/netguard"
 	"github.com/gatehouse-auth/gatehouse/internal/password"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
@@ -93,7 +94,7 @@ func newLogHandler(cfg *config.Config, w io.Writer) slog.Handler {
 
 // storeOptions are the configured database's.
 func storeOptions(cfg *config.Config) store.Options {
-	return store.Options{DatabaseURL: cfg.DatabaseURL.Reveal(), DataDir: cfg.DataDir, Timeout: cfg.DatabaseTimeout}
+	return store.Options{DatabaseURL: cfg.DatabaseURL.Reveal(), DataDir: cfg.DataDir, Timeout: cfg.DatabaseTimeout, MaxConns: cfg.DatabasePoolSize}
 }
 
 // openStore opens and migrates the configured database.
@@ -131,6 +132,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	// Packages without a logger of their own (the store, best-effort
 	// bookkeeping) log through the default.
 	slog.SetDefault(logger)
+	gatehouse.CountBookkeepingFailure = metrics.BookkeepingFailed
 	keyring, keyWarnings, err := secretkey.Resolve(secretkey.Settings{
 		Key: cfg.SecretKey, Fallbacks: cfg.SecretKeyFallbacks, Development: cfg.Debug || cfg.Test, DataDir: cfg.DataDir,
 	})
@@ -170,7 +172,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	defer func() { stopSweep(); <-sweepDone }()
 
 	hasher := password.NewHasher(0, 0)
-	accounts := &gatehouse.AccountService{Store: st, HashPassword: password.Hash, CheckPassword: password.CheckStrength, Passwords: hasher}
+	accounts := &gatehouse.AccountService{Store: st, HashPassword: password.Hash, CheckPassword: password.CheckStrength, Passwords: hasher, Guard: lockout}
 	var verifier *gatehouse.EmailVerifier
 	if cfg.EmailConfigured() {
 		verifier = &gatehouse.EmailVerifier{Store: st, Key: keyring.For(secretkey.PurposeEmailVerify)}
@@ -179,12 +181,19 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	domains := &gatehouse.DomainService{Store: st, Resolver: dnsResolver(cfg.DNSResolver), Logger: logger}
 	reset := httpapi.NewResetService(st, keyring.For(secretkey.PurposePasswordReset), limiter, mailer,
 		hasher.Hash, password.CheckStrength, cfg.SiteURL.String())
-	reset.SSO = domains
+	reset.SSO, reset.Lockout = domains, lockout
 	reset.Logger = logger
 	// Links of answered reset requests may still be queueing.
 	defer reset.Wait()
 	socialProviders := oauth.NewRegistry(cfg.SocialProviders, cfg.SiteURL, nil)
 	domains.ProviderConfigured = socialProviders.Configured
+	// Issuers that will fail at sign-in are reported now, not at the
+	// first login; start-up does not wait for the providers.
+	go func() {
+		for _, w := range socialProviders.CheckIssuers(ctx) {
+			logger.Warn(w)
+		}
+	}()
 	sso := &gatehouse.SSOService{Store: st, Domains: domains, MultiOrgEnabled: cfg.MultiOrgEnabled,
 		Invites: &gatehouse.InviteService{Store: st, Accounts: accounts, SSO: domains},
 		HasPasskeys: func(ctx context.Context, userID int64) (bool, error) {
@@ -229,7 +238,8 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		SSO:             sso,
 		SocialProviders: socialProviders,
 		SAML: &saml.Service{Admin: &gatehouse.SAMLAdmin{Domains: domains, Store: st}, Store: st, SiteURL: cfg.SiteURL,
-			Key: keyring.For(saml.PurposeRequest), Logger: logger},
+			Key: keyring.For(saml.PurposeRequest), Logger: logger, Skew: cfg.SAML.ClockSkew,
+			Organization: saml.SPOrganization{Name: cfg.SAML.Organization, ContactEmail: cfg.SAML.ContactEmail}, AllowPlainMetadataURL: cfg.Debug},
 		Version: version,
 		Redis:   redisProbe,
 	})

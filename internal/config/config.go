@@ -38,6 +38,8 @@ type Config struct {
 	SecureCookies bool     // SECURE_COOKIES, default true unless DEBUG or TEST
 	SiteURL       *url.URL // SITE_URL, default http://localhost:8000
 
+	SAML SAMLSettings // SAML_SP_ORGANIZATION, SAML_SP_CONTACT_EMAIL, SAML_CLOCK_SKEW
+
 	AllowedIPBlocks []netip.Prefix // ALLOWED_IP_BLOCKS
 	TrustedProxies  []netip.Prefix // TRUSTED_PROXIES
 	TrustAllProxies bool           // TRUST_ALL_PROXIES
@@ -68,6 +70,10 @@ type Config struct {
 	// call: the server's statement and lock timeouts, connecting, and the
 	// wait for an answer. A frozen database then gives a quick 503.
 	DatabaseTimeout time.Duration
+	// DatabasePoolSize (DATABASE_POOL_SIZE) bounds the PostgreSQL
+	// connections one instance opens (and SQLite's readers); each
+	// PostgreSQL instance holds one more for the auth-generation read.
+	DatabasePoolSize int
 	// RedisTimeout (REDIS_TIMEOUT) bounds connecting to Redis and each
 	// read and write.
 	RedisTimeout time.Duration
@@ -103,6 +109,7 @@ const (
 	DefaultAxesFailureLimit = 5
 	DefaultAxesCooloffTime  = 30 * time.Minute
 	DefaultDatabaseTimeout  = 5 * time.Second
+	DefaultDatabasePoolSize = 16
 	DefaultRedisTimeout     = 2 * time.Second
 	DefaultShutdownGrace    = 25 * time.Second
 	DefaultAuditRetention   = 365 * 24 * time.Hour
@@ -146,6 +153,7 @@ func Load(lookup func(string) (string, bool)) (*Config, error) {
 	c.DatabaseURL = gatehouse.Secret(p.databaseURL("DATABASE_URL"))
 	c.RedisURL = gatehouse.Secret(p.redisURL("REDIS_URL"))
 	c.DatabaseTimeout = p.duration("DATABASE_STATEMENT_TIMEOUT", DefaultDatabaseTimeout)
+	c.DatabasePoolSize = p.positiveInt("DATABASE_POOL_SIZE", DefaultDatabasePoolSize)
 	c.RedisTimeout = p.duration("REDIS_TIMEOUT", DefaultRedisTimeout)
 	c.ShutdownGrace = p.duration("SHUTDOWN_GRACE", DefaultShutdownGrace)
 	c.AuditLogStream = p.auditStream("AUDIT_LOG_STREAM")
@@ -173,6 +181,7 @@ func Load(lookup func(string) (string, bool)) (*Config, error) {
 	}
 	c.SignupRate = p.rate("SIGNUP_RATE", "5/day")
 	c.SocialProviders = p.socialProviders()
+	c.SAML = p.samlSettings(c.SiteURL)
 	if c.Email.UseTLS && c.Email.UseSSL {
 		p.fail("EMAIL_USE_TLS", "EMAIL_USE_TLS and EMAIL_USE_SSL are mutually exclusive; set at most one")
 	}
@@ -186,8 +195,11 @@ func Load(lookup func(string) (string, bool)) (*Config, error) {
 // probably wrong.
 func (c *Config) Warnings() []string {
 	var w []string
-	if c.SecureCookies && c.SiteURL.Scheme == "http" {
-		w = append(w, "SECURE_COOKIES is true but SITE_URL is http://: browsers will not send the session cookie and logins will fail; serve over https or set SECURE_COOKIES=false for local use")
+	// Browsers treat http://localhost and loopback addresses as secure
+	// contexts and send Secure cookies there; any other http host loses
+	// them.
+	if c.SecureCookies && c.SiteURL.Scheme == "http" && !loopbackHost(c.SiteURL.Hostname()) {
+		w = append(w, "SECURE_COOKIES is true but SITE_URL is http:// on "+c.SiteURL.Hostname()+": browsers will not send the session cookie and logins will fail; serve over https or set SECURE_COOKIES=false for local use")
 	}
 	if !c.SecureCookies && !c.Debug && !c.Test {
 		w = append(w, "SECURE_COOKIES is false outside DEBUG/TEST: session cookies can travel over plain http")
@@ -199,6 +211,16 @@ func (c *Config) Warnings() []string {
 		w = append(w, "TRUST_ALL_PROXIES has no effect without IS_BEHIND_PROXY")
 	}
 	return w
+}
+
+// loopbackHost reports whether host is localhost (or a name under
+// .localhost) or a loopback address.
+func loopbackHost(host string) bool {
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }
 
 // CheckListenAddr accepts "" (off) or a host:port to listen on, such as

@@ -160,14 +160,21 @@ func TestDependencyTimeoutsAndShutdownGrace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.DatabaseTimeout != DefaultDatabaseTimeout || c.RedisTimeout != DefaultRedisTimeout || c.ShutdownGrace != DefaultShutdownGrace {
-		t.Fatalf("defaults: %v %v %v", c.DatabaseTimeout, c.RedisTimeout, c.ShutdownGrace)
+	if c.DatabaseTimeout != DefaultDatabaseTimeout || c.RedisTimeout != DefaultRedisTimeout || c.ShutdownGrace != DefaultShutdownGrace ||
+		c.DatabasePoolSize != DefaultDatabasePoolSize {
+		t.Fatalf("defaults: %v %v %v %v", c.DatabaseTimeout, c.RedisTimeout, c.ShutdownGrace, c.DatabasePoolSize)
 	}
-	c, err = Load(env("DATABASE_STATEMENT_TIMEOUT", "2.5", "REDIS_TIMEOUT", "500ms", "SHUTDOWN_GRACE", "1m"))
+	c, err = Load(env("DATABASE_STATEMENT_TIMEOUT", "2.5", "REDIS_TIMEOUT", "500ms", "SHUTDOWN_GRACE", "1m", "DATABASE_POOL_SIZE", "40"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.DatabaseTimeout != 2500*time.Millisecond || c.RedisTimeout != 500*time.Millisecond || c.ShutdownGrace != time.Minute {
-		t.Fatalf("parsed: %v %v %v", c.DatabaseTimeout, c.RedisTimeout, c.ShutdownGrace)
+	if c.DatabaseTimeout != 2500*time.Millisecond || c.RedisTimeout != 500*time.Millisecond || c.ShutdownGrace != time.Minute ||
+		c.DatabasePoolSize != 40 {
+		t.Fatalf("parsed: %v %v %v %v", c.DatabaseTimeout, c.RedisTimeout, c.ShutdownGrace, c.DatabasePoolSize)
+	}
+	for _, bad := range []string{"0", "-3", "many"} {
+		if _, err := Load(env("DATABASE_POOL_SIZE", bad)); err == nil || !strings.Contains(err.Error(), "DATABASE_POOL_SIZE") {
+			t.Fatalf("DATABASE_POOL_SIZE=%s: %v", bad, err)
+		}
 	}
 }

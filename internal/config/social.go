@@ -1,9 +1,12 @@
 package config
 
 import (
+	"fmt"
+	"net/mail"
 	"net/url"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 )
@@ -66,7 +69,7 @@ func (p *parser) socialProviders() []SocialProvider {
 	}
 
 	pre := "SOCIAL_AUTH_GITHUB_"
-	gh := SocialProvider{Name: "github", Kind: ProviderGitHub, DisplayName: "GitHub", Scopes: []string{"user:email"}}
+	gh := SocialProvider{Name: "github", Kind: ProviderGitHub, DisplayName: p.str(pre+"DISPLAY_NAME", "GitHub"), Scopes: []string{"user:email"}}
 	gh.ClientID, gh.ClientSecret = keys(pre)
 	gh.APIURL = p.endpoint(pre+"API_URL", "https://api.github.com")
 	gh.AuthURL = p.endpoint(pre+"AUTH_URL", "https://github.com/login/oauth/authorize")
@@ -74,7 +77,7 @@ func (p *parser) socialProviders() []SocialProvider {
 	add(gh, pre)
 
 	pre = "SOCIAL_AUTH_GITLAB_"
-	gl := SocialProvider{Name: "gitlab", Kind: ProviderGitLab, DisplayName: "GitLab", Scopes: []string{"read_user"}}
+	gl := SocialProvider{Name: "gitlab", Kind: ProviderGitLab, DisplayName: p.str(pre+"DISPLAY_NAME", "GitLab"), Scopes: []string{"read_user"}}
 	gl.ClientID, gl.ClientSecret = keys(pre)
 	gl.APIURL = strings.TrimRight(p.endpoint(pre+"API_URL", "https://gitlab.com"), "/")
 	gl.AuthURL = p.endpoint(pre+"AUTH_URL", gl.APIURL+"/oauth/authorize")
@@ -82,7 +85,7 @@ func (p *parser) socialProviders() []SocialProvider {
 	add(gl, pre)
 
 	pre = "SOCIAL_AUTH_GOOGLE_OAUTH2_"
-	g := SocialProvider{Name: "google-oauth2", Kind: ProviderOIDC, DisplayName: "Google", Scopes: []string{"openid", "email", "profile"}}
+	g := SocialProvider{Name: "google-oauth2", Kind: ProviderOIDC, DisplayName: p.str(pre+"DISPLAY_NAME", "Google"), Scopes: []string{"openid", "email", "profile"}}
 	g.ClientID, g.ClientSecret = keys(pre)
 	g.Issuer = p.endpoint(pre+"ISSUER", "https://accounts.google.com")
 	g.AuthURL = p.endpoint(pre+"AUTH_URL", "")
@@ -154,4 +157,45 @@ func (c *Config) SocialProvider(name string) (SocialProvider, bool) {
 		}
 	}
 	return SocialProvider{}, false
+}
+
+// SAMLSettings are the instance-wide SAML service-provider settings.
+type SAMLSettings struct {
+	// Organization is the SP metadata's organization name
+	// (SAML_SP_ORGANIZATION, default SITE_URL's host).
+	Organization string
+	// ContactEmail is the SP metadata's technical and support contact
+	// (SAML_SP_CONTACT_EMAIL); empty: no contact is advertised.
+	ContactEmail string
+	// ClockSkew is how far the IdP's clock may differ from ours
+	// (SAML_CLOCK_SKEW, a duration such as 90s or 5m, or seconds; default
+	// 2 minutes, at most 10 minutes).
+	ClockSkew time.Duration
+}
+
+// DefaultSAMLClockSkew is SAML_CLOCK_SKEW's default.
+const DefaultSAMLClockSkew = 2 * time.Minute
+
+func (p *parser) samlSettings(site *url.URL) SAMLSettings {
+	s := SAMLSettings{Organization: p.str("SAML_SP_ORGANIZATION", site.Hostname()), ContactEmail: p.str("SAML_SP_CONTACT_EMAIL", ""), ClockSkew: DefaultSAMLClockSkew}
+	if s.ContactEmail != "" {
+		if a, err := mail.ParseAddress(s.ContactEmail); err != nil || a.Address != s.ContactEmail {
+			p.fail("SAML_SP_CONTACT_EMAIL", "expected an email address such as it@example.com, got %q", s.ContactEmail)
+		}
+	}
+	if raw := p.str("SAML_CLOCK_SKEW", ""); raw != "" {
+		d, err := time.ParseDuration(raw)
+		if err != nil {
+			var secs int
+			if _, serr := fmt.Sscanf(raw, "%d", &secs); serr == nil && fmt.Sprint(secs) == raw {
+				d, err = time.Duration(secs)*time.Second, nil
+			}
+		}
+		if err != nil || d <= 0 || d > 10*time.Minute {
+			p.fail("SAML_CLOCK_SKEW", "expected a duration from 1s to 10m (such as 90s or 5m) or a number of seconds, got %q", raw)
+		} else {
+			s.ClockSkew = d
+		}
+	}
+	return s
 }

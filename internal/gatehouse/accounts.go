@@ -32,6 +32,9 @@ type AccountService struct {
 	// Passwords verifies current passwords and hashes new ones with
 	// bounded concurrency (profile changes).
 	Passwords PasswordChecker
+	// Guard is the login lockout: current-password checks count toward
+	// it like logins; nil: no lockout (tests only).
+	Guard LoginGuard
 
 	// profiles holds profiles loaded under the request's auth generation
 	// (see gencache.go).
@@ -61,6 +64,10 @@ type NewOwner struct {
 	// Unverified marks the email as awaiting verification (signup when
 	// email is configured); otherwise verification is left unset.
 	Unverified bool
+	// Verified marks the email as verified: the operator who runs
+	// createuser vouches for the address, so a later single sign-on with it
+	// links to the account instead of claiming it.
+	Verified bool
 }
 
 // CreatedOrganization is what CreateOrganizationWithOwner made. ProjectSecret
@@ -98,7 +105,7 @@ func (a *AccountService) CreateOrganizationWithOwner(ctx context.Context, in New
 		Project: &Project{Name: "Default project", APIToken: NewProjectToken(),
 			SecretTokenHash: HashToken(secret), SecretTokenMask: MaskToken(secret)},
 		User: &User{UUID: NewUUID(), Email: email, FirstName: strings.TrimSpace(in.FirstName), LastName: strings.TrimSpace(in.LastName),
-			PasswordHash: a.HashPassword(in.Password), IsActive: true, IsStaff: in.IsStaff, IsEmailVerified: unverified(in.Unverified)},
+			PasswordHash: a.HashPassword(in.Password), IsActive: true, IsStaff: in.IsStaff, IsEmailVerified: emailVerification(in)},
 		ProjectSecret: secret,
 	}
 	create := a.Store.CreateOrganizationWithOwner
@@ -208,6 +215,9 @@ type ProfileChange struct {
 	LastName        *string
 	Password        *Secret
 	CurrentPassword *Secret
+	// ClientIP is where the change comes from: a wrong current password
+	// counts toward the login lockout of the user's email and this address.
+	ClientIP string
 }
 
 // RecentAuthAge is how long after signing in a session may take sensitive
@@ -256,12 +266,25 @@ func (a *AccountService) UpdateProfile(ctx context.Context, u *User, sess *Sessi
 			if ch.CurrentPassword == nil || *ch.CurrentPassword == "" {
 				return false, Invalid("required", "current_password", "This field is required when updating your password.")
 			}
+			// Reserved like a login's check, so that a stolen session
+			// cannot guess the password faster than the lockout allows.
+			attempt, err := reservePassword(ctx, a.Guard, u.Email, ch.ClientIP)
+			if err != nil {
+				return false, err
+			}
 			ok, _, err := a.Passwords.Verify(ctx, *ch.CurrentPassword, u.PasswordHash)
 			if e, isDomain := AsError(err); isDomain {
+				attempt.Release(ctx)
 				return false, e
 			}
 			if !ok {
+				if err := attempt.Failed(ctx); err != nil {
+					return false, err
+				}
 				return false, Invalid("incorrect_password", "current_password", "Your current password is incorrect.")
+			}
+			if err := attempt.Succeeded(ctx); err != nil {
+				return false, err
 			}
 		}
 		if err := a.checkPassword(*ch.Password, u.Email, first, last); err != nil {
@@ -322,6 +345,16 @@ func (a *AccountService) RevokeOtherSessions(ctx context.Context, userID int64, 
 	}
 	ctx = WithAuditEvents(ctx, sessionEvent(ctx, AuditSessionRevoked, "all_others")) // audit log
 	return a.Store.DeleteUserSessions(ctx, userID, currentKeyHash)
+}
+
+// emailVerification is the new owner's is_email_verified: true when
+// vouched for, false when awaiting verification, else unset.
+func emailVerification(in NewOwner) *bool {
+	if in.Verified {
+		t := true
+		return &t
+	}
+	return unverified(in.Unverified)
 }
 
 func unverified(yes bool) *bool {

@@ -65,6 +65,7 @@ const (
 	AuditSecondFactorPassed    AuditEventType = "two_factor.passed"
 	AuditBackupCodeUsed        AuditEventType = "two_factor.backup_code_used"
 	AuditPersonalKeyNewAddress AuditEventType = "personal_api_key.used_from_new_address"
+	AuditSecondFactorFailed    AuditEventType = "two_factor.failed"
 )
 
 // secondFactorEvent records a second sign-in step passed with method
@@ -531,4 +532,13 @@ func (s *APIKeyService) noteKeyUse(ctx context.Context, k *PersonalAPIKey, user 
 	}
 	st.RecordAuditRefusal(ctx, AuditEvent{Type: AuditPersonalKeyNewAddress, Actor: AuditKey(k, user), SubjectUUID: user.UUID,
 		Target: AuditTarget{Type: "personal_api_key", ID: k.ID, Label: k.Label}, Changes: []AuditChange{{Field: "network", Old: nil, New: network.String()}}})
+}
+
+// recordSecondFactorFailure records a wrong code at the second sign-in
+// step through the store's batching writer, when the store has one.
+func (s *TwoFactorService) recordSecondFactorFailure(ctx context.Context, u *User) {
+	if r, ok := s.Store.(AuditRefusals); ok {
+		r.RecordAuditRefusal(ctx, AuditEvent{Type: AuditSecondFactorFailed, Actor: AuditUser(u), SubjectUUID: u.UUID, Outcome: AuditFailure,
+			Reason: "2fa_invalid", Target: AuditTarget{Type: "user", ID: u.UUID, Label: u.Email}})
+	}
 }

@@ -26,13 +26,58 @@ type PasswordChecker interface {
 	Hash(ctx context.Context, pw Secret) (Secret, error)
 }
 
-// LoginGuard is the lockout: it refuses logins for an (email, address) or
-// an address with too many recent failures.
+// LoginGuard is the lockout: it refuses logins for an (email, address), an
+// address or an account with too many recent failures.
 type LoginGuard interface {
-	// Check returns a *Error (too_many_failed_attempts) when locked out.
+	// Reserve claims one password check for email from clientIP before the
+	// password is hashed, so that concurrent guesses cannot all pass the
+	// lockout: it returns a *Error (too_many_failed_attempts when locked
+	// out, server_busy when the last allowed checks are already running)
+	// and claims nothing, or an attempt that must be settled once.
+	Reserve(ctx context.Context, email, clientIP string) (LoginAttempt, error)
+	// Check returns a *Error (too_many_failed_attempts) when locked out;
+	// it claims nothing (logins that cannot be guessed, such as passkeys).
 	Check(ctx context.Context, email, clientIP string) error
+	// Failed counts a failure that was not reserved.
 	Failed(ctx context.Context, email, clientIP string) error
+	// Succeeded clears the (email, address) failures after a sign-in that
+	// was not reserved.
 	Succeeded(ctx context.Context, email, clientIP string) error
+}
+
+// LoginAttempt is a password check reserved by LoginGuard.Reserve. Exactly
+// one of its methods is called, once the check's outcome is known.
+type LoginAttempt interface {
+	// Failed keeps the attempt as a failure; it returns the lockout
+	// *Error when this failure reached a limit.
+	Failed(ctx context.Context) error
+	// Succeeded gives the attempt back and clears the (email, address)
+	// failures.
+	Succeeded(ctx context.Context) error
+	// Release gives the attempt back: no password was checked.
+	Release(ctx context.Context) error
+}
+
+// AccountUnlocker lifts the account-wide login lock of an email, once its
+// owner has proved control of the mailbox (a completed password reset).
+type AccountUnlocker interface {
+	Unlock(ctx context.Context, email string) error
+}
+
+// noAttempt is the attempt of a service without a guard (tests only).
+type noAttempt struct{}
+
+func (noAttempt) Failed(context.Context) error    { return nil }
+func (noAttempt) Succeeded(context.Context) error { return nil }
+func (noAttempt) Release(context.Context) error   { return nil }
+
+// reservePassword claims a password check from guard; a nil guard claims
+// nothing.
+func reservePassword(ctx context.Context, guard LoginGuard, email, clientIP string) (LoginAttempt, error) {
+	if guard == nil {
+		return noAttempt{}, nil
+	}
+	return guard.Reserve(ctx, email, clientIP)
 }
 
 // AuthService signs people in and out and resolves sessions.
@@ -119,19 +164,23 @@ func (a *AuthService) Login(ctx context.Context, in LoginInput) (*LoginResult, e
 	if err := checkSSO(ctx, a.SSO, email); err != nil {
 		return nil, err
 	}
-	if a.Guard != nil {
-		if err := a.Guard.Check(ctx, email, in.ClientIP); err != nil {
-			return nil, err
-		}
+	// The attempt is reserved before the slow hash and settled after it:
+	// however many guesses arrive at once, no more are checked than the
+	// lockout allows.
+	attempt, err := reservePassword(ctx, a.Guard, email, in.ClientIP)
+	if err != nil {
+		return nil, err
 	}
 	user, err := a.Store.UserByEmail(ctx, email)
 	if errors.Is(err, ErrNotFound) {
 		if err := a.Passwords.VerifyNothing(ctx, in.Password); err != nil {
+			attempt.Release(ctx)
 			return nil, err
 		}
-		return nil, a.fail(ctx, email, in.ClientIP)
+		return nil, failAttempt(ctx, attempt)
 	}
 	if err != nil {
+		attempt.Release(ctx)
 		return nil, fmt.Errorf("login: finding user: %w", err)
 	}
 	ok, rehash := false, false
@@ -139,25 +188,25 @@ func (a *AuthService) Login(ctx context.Context, in LoginInput) (*LoginResult, e
 		ok, rehash, err = a.Passwords.Verify(ctx, in.Password, user.PasswordHash)
 		if err != nil {
 			if e, isDomain := AsError(err); isDomain {
+				attempt.Release(ctx)
 				return nil, e // busy: 503, not a failed attempt
 			}
 			ok = false // an unreadable stored hash counts as a mismatch
 		}
 	} else if err := a.Passwords.VerifyNothing(ctx, in.Password); err != nil {
+		attempt.Release(ctx)
 		return nil, err
 	}
 	if !ok || !user.IsActive {
-		return nil, a.fail(ctx, email, in.ClientIP)
+		return nil, failAttempt(ctx, attempt)
+	}
+	if err := attempt.Succeeded(ctx); err != nil {
+		return nil, err
 	}
 	if a.RequireVerifiedEmail && user.IsEmailVerified != nil && !*user.IsEmailVerified {
 		return nil, &Error{Kind: KindInvalid, Code: "not_verified",
 			Detail: "Your account is awaiting verification. Please check your email for a verification link.",
 			Err:    &UnverifiedEmailError{User: user}}
-	}
-	if a.Guard != nil {
-		if err := a.Guard.Succeeded(ctx, email, in.ClientIP); err != nil {
-			return nil, err
-		}
 	}
 	if rehash {
 		if h, err := a.Passwords.Hash(ctx, in.Password); err == nil {
@@ -181,11 +230,11 @@ func (a *AuthService) Login(ctx context.Context, in LoginInput) (*LoginResult, e
 	return res, err
 }
 
-func (a *AuthService) fail(ctx context.Context, email, clientIP string) error {
-	if a.Guard != nil {
-		if err := a.Guard.Failed(ctx, email, clientIP); err != nil {
-			return err
-		}
+// failAttempt settles a wrong password: the lockout when it reached a
+// limit, else the invalid-credentials answer.
+func failAttempt(ctx context.Context, attempt LoginAttempt) error {
+	if err := attempt.Failed(ctx); err != nil {
+		return err
 	}
 	return errInvalidCredentials()
 }

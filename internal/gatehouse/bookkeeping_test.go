@@ -32,6 +32,9 @@ func (failingBookkeeping) SeeDevice(context.Context, int64, string, time.Time) (
 	return time.Time{}, errDiskFull
 }
 
+// Count failures in the metrics registry, as serve does.
+func init() { gatehouse.CountBookkeepingFailure = metrics.BookkeepingFailed }
+
 // bookkeepingFailures reads gatehouse_bookkeeping_failures_total{write}.
 func bookkeepingFailures(t *testing.T, write string) float64 {
 	t.Helper()

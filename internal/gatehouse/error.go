@@ -27,6 +27,7 @@ const (
 	KindMalformed                    // 400 invalid_request (unparsable body)
 	KindMethodNotAllowed             // 405 invalid_request
 	KindStepRequired                 // 401 server_error (a second login step is due, as PostHog answers it)
+	KindBadMediaType                 // 415 invalid_request (a body type the endpoint does not parse)
 )
 
 // Error is a domain failure that carries PostHog's error envelope fields:

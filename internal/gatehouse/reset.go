@@ -73,6 +73,9 @@ type ResetService struct {
 	CheckPassword func(pw Secret, userInputs ...string) error
 	// SiteURL is the public base URL the reset link points at.
 	SiteURL string
+	// Lockout lifts the account-wide login lock once the owner has reset
+	// the password; nil: nothing to lift.
+	Lockout AccountUnlocker
 	Now     func() time.Time
 	// Logger records failures of the work done after answering; nil
 	// discards them.
@@ -232,6 +235,11 @@ func (s *ResetService) Complete(ctx context.Context, userUUID, token string, new
 	}
 	if !ok {
 		return nil, errInvalidResetToken()
+	}
+	if s.Lockout != nil {
+		if err := s.Lockout.Unlock(ctx, user.Email); err != nil {
+			return nil, fmt.Errorf("reset: lifting the login lock: %w", err)
+		}
 	}
 	s.notify(ctx, user.Email, resetDoneSubject, fmt.Sprintf(
 		"The password of your Gatehouse account %s was just changed with a reset link, and every session was signed out.\n\n"+

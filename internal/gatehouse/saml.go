@@ -184,19 +184,23 @@ func (s *SAMLAdmin) SAMLDomainForLogin(ctx context.Context, email string) (*Orga
 // SAMLDomainForResponse is the domain a RelayState names, which must be
 // verified and have SAML configured.
 func (s *SAMLAdmin) SAMLDomainForResponse(ctx context.Context, relayState string) (*OrganizationDomain, error) {
-	invalid := Invalid("invalid_relay_state", "", "Authentication request is invalid. Invalid RelayState.")
+	invalid := func(reason string) error {
+		e := Invalid("invalid_relay_state", "", "Authentication request is invalid. Invalid RelayState.")
+		e.Err = errors.New(reason)
+		return e
+	}
 	if relayState == "" || len(relayState) > 64 {
-		return nil, invalid
+		return nil, invalid("the response carries no usable RelayState: an IdP-initiated login must send the organization domain's id as RelayState")
 	}
 	d, err := s.Domains.Store.DomainByID(ctx, relayState)
 	if errors.Is(err, ErrNotFound) {
-		return nil, invalid
+		return nil, invalid("the RelayState names no organization domain")
 	}
 	if err != nil {
 		return nil, err
 	}
 	if !d.IsVerified() || !d.HasSAML() {
-		return nil, invalid
+		return nil, invalid("the RelayState names the domain " + d.Domain + ", which is not verified or has no complete SAML configuration")
 	}
 	return d, nil
 }

@@ -40,9 +40,10 @@ type SSOResult struct {
 	// Link is the provider link that was made or used.
 	Link *SocialLink
 	// TookOver: the account's email was unverified, so the provider's
-	// proof of the address took it over: its password was made unusable
-	// and every session, personal API key and trusted device revoked (an
-	// email goes out). RevokedKeys are the labels of those keys.
+	// proof of the address took it over (claimed it): its password was
+	// made unusable and every session, personal API key and trusted device
+	// revoked; it is logged and the address is told. RevokedKeys are the
+	// labels of those keys.
 	TookOver    bool
 	RevokedKeys []string
 }
@@ -82,6 +83,8 @@ type SSOStore interface {
 	// factors), in one transaction; revokedKeys are the deleted keys'
 	// labels.
 	ClaimForSSO(ctx context.Context, userID int64) (revokedKeys []string, err error)
+	// UpdateUserNames sets a user's first and last name.
+	UpdateUserNames(ctx context.Context, userID int64, first, last string) error
 	// CreateSSOUser creates user as a member of orgID at level with that
 	// organization and its first project as current, together with link
 	// (its UserID is filled), in one transaction; ErrConflict when the
@@ -210,6 +213,7 @@ func (s *SSOService) Complete(ctx context.Context, id SSOIdentity, in SSOLogin) 
 		if !user.IsActive {
 			return nil, errInactive()
 		}
+		s.fillNames(ctx, user, id)
 		return &SSOResult{User: user, Link: link}, nil
 	}
 	if err := s.checkEnforcement(ctx, id.Backend, id.Email); err != nil {
@@ -307,6 +311,7 @@ func (s *SSOService) existing(ctx context.Context, id SSOIdentity, in SSOLogin, 
 		return nil, err
 	}
 	s.joinPending(ctx, in, user)
+	s.fillNames(ctx, user, id)
 	fresh, err := s.Store.UserByID(ctx, user.ID)
 	if err != nil {
 		return nil, fmt.Errorf("sso: reloading user: %w", err)
@@ -348,6 +353,32 @@ func (s *SSOService) verifiedDomain(ctx context.Context, email string) *Organiza
 		return nil
 	}
 	return d
+}
+
+// ProposedFirstName is the first name the confirm-creation form starts
+// with: the provider's first name, or the first word of its full name.
+func (id SSOIdentity) ProposedFirstName() string {
+	first, _, _ := id.names()
+	return first
+}
+
+// fillNames fills the user's empty first or last name from what the
+// provider sent; names the user set are never replaced. Not needed for
+// signing in, so a failure is ignored.
+func (s *SSOService) fillNames(ctx context.Context, user *User, id SSOIdentity) {
+	first, last, err := id.names()
+	if err != nil || (user.FirstName != "" || first == "") && (user.LastName != "" || last == "") {
+		return
+	}
+	if user.FirstName != "" {
+		first = user.FirstName
+	}
+	if user.LastName != "" {
+		last = user.LastName
+	}
+	if s.Store.UpdateUserNames(ctx, user.ID, first, last) == nil {
+		user.FirstName, user.LastName = first, last
+	}
 }
 
 // names returns the first and last name of a new user, or the error
@@ -461,10 +492,12 @@ func (s *SSOService) CreateWithOrganization(ctx context.Context, id SSOIdentity,
 	if !can {
 		return nil, &Error{Kind: KindPermissionDenied, Code: "permission_denied", Detail: "New organizations cannot be created on this instance. Ask an administrator for an invite."}
 	}
-	if f := strings.TrimSpace(in.FirstName); f != "" {
-		id.FirstName, id.LastName, id.FullName = f, "", ""
-	}
+	// The form's first name replaces the provider's; the provider's last
+	// name stays.
 	first, last, err := id.names()
+	if f := strings.TrimSpace(in.FirstName); f != "" {
+		first, err = clip(f, 128), nil
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -141,6 +141,69 @@ type Sealer interface {
 // limit is passed.
 type TwoFactorLimit func(ctx context.Context, kind string, userID int64) error
 
+// PendingLoginCodeLimit is how many wrong codes end a pending login: the
+// password step must be passed again.
+const PendingLoginCodeLimit = 10
+
+// SecondStepGuard limits wrong codes at the second login step.
+type SecondStepGuard interface {
+	// Reserve claims one code check for the user's pending login (the
+	// hash of its key) before the code is compared, so concurrent guesses
+	// count too. It returns a *Error instead: ErrPendingCodesUsed when the
+	// pending login has used its tries (the caller ends it), or
+	// 2fa_too_many_attempts with a Retry-After while the user's delay
+	// after repeated wrong codes runs.
+	Reserve(ctx context.Context, userID int64, pendingKeyHash string) (CodeAttempt, error)
+}
+
+// CodeAttempt is a code check reserved by SecondStepGuard.Reserve. Exactly
+// one of its methods is called once the outcome is known.
+type CodeAttempt interface {
+	// Failed keeps the attempt as a wrong code.
+	Failed(ctx context.Context) (CodeFailures, error)
+	// Succeeded clears the user's wrong codes and delay.
+	Succeeded(ctx context.Context) error
+	// Release gives the attempt back: no code was compared.
+	Release(ctx context.Context) error
+}
+
+// CodeFailures is what a wrong code leaves behind.
+type CodeFailures struct {
+	// EndPending is true when the pending login has used its last try.
+	EndPending bool
+	// Count is the user's recent wrong codes, this one included.
+	Count int64
+	// Notify is true when the owner should be told by email.
+	Notify bool
+}
+
+// CodeFailuresError is the cause of a wrong code's answer when the owner
+// should be told of repeated wrong codes: the caller sends the notice.
+type CodeFailuresError struct {
+	User  *User
+	Count int64
+}
+
+func (e *CodeFailuresError) Error() string { return "repeated wrong second-step codes" }
+
+// ErrPendingLoginEnded is the cause of ErrPendingCodesUsed: the caller
+// forgets the pending-login cookie.
+var ErrPendingLoginEnded = errors.New("pending login ended after too many wrong codes")
+
+// ErrPendingCodesUsed is the answer once a pending login has used its
+// PendingLoginCodeLimit tries: it has ended.
+func ErrPendingCodesUsed() *Error {
+	return &Error{Kind: KindInvalid, Code: "2fa_too_many_attempts",
+		Detail: "Too many attempts. Sign in again with your email and password.", Err: ErrPendingLoginEnded}
+}
+
+// noCodeAttempt is the attempt of a service without a guard (tests only).
+type noCodeAttempt struct{}
+
+func (noCodeAttempt) Failed(context.Context) (CodeFailures, error) { return CodeFailures{}, nil }
+func (noCodeAttempt) Succeeded(context.Context) error              { return nil }
+func (noCodeAttempt) Release(context.Context) error                { return nil }
+
 // TwoFactorService runs TOTP set-up and management, backup codes, the
 // second login step, email MFA, remembered devices, organization
 // enforcement and admin resets.
@@ -159,6 +222,9 @@ type TwoFactorService struct {
 	EmailMFA bool
 	// Limit applies the per-user limits; nil: none (tests only).
 	Limit TwoFactorLimit
+	// Codes limits wrong codes at the second login step: per pending
+	// login, and per user with a growing delay; nil: none (tests only).
+	Codes SecondStepGuard
 	// Passkeys makes passkeys a second factor for users who turn
 	// passkeys_enabled_for_2fa on; nil: no passkey 2FA.
 	Passkeys *PasskeyService
@@ -585,8 +651,10 @@ type SecondStep struct {
 
 // CompleteLogin checks a TOTP or backup code against the pending login of
 // key (the pending-login cookie). At most 10 attempts a minute count per
-// user; a code's time step is used once; a backup code is consumed. On
-// success the pending login ends and the caller starts the session.
+// user; PendingLoginCodeLimit wrong codes end the pending login, and the
+// user's repeated wrong codes meet a growing delay (Codes); a code's time
+// step is used once; a backup code is consumed. On success the pending
+// login ends and the caller starts the session.
 func (s *TwoFactorService) CompleteLogin(ctx context.Context, key string, code string) (*SecondStep, error) {
 	p, hash, err := s.pending(ctx, key, PendingTOTP, TwoFactorLoginTTL)
 	if err != nil {
@@ -622,40 +690,85 @@ func (s *TwoFactorService) CompleteLogin(ctx context.Context, key string, code s
 	if code == "" {
 		return nil, Invalid("required", "token", "This field is required.")
 	}
+	if !mfa.IsTOTPFormat(code) && !mfa.IsBackupCodeFormat(mfa.NormalizeBackupCode(code)) {
+		return nil, invalid // no code of this shape exists: nothing is guessed
+	}
 	secret, err := s.openDevice(ctx, u, d)
 	if err != nil {
 		return nil, err
 	}
-	out := &SecondStep{User: u}
-	switch {
-	case mfa.IsTOTPFormat(code):
-		step, ok := mfa.Match(secret, code, s.now(), d.LastStep)
-		if !ok {
+	var attempt CodeAttempt = noCodeAttempt{}
+	if s.Codes != nil {
+		if attempt, err = s.Codes.Reserve(ctx, u.ID, hash); err != nil {
+			if errors.Is(err, ErrPendingLoginEnded) {
+				if err := s.Store.DeletePendingLogin(ctx, hash); err != nil {
+					return nil, err
+				}
+			}
+			return nil, err
+		}
+	}
+	ok, backup, err := s.checkCode(ctx, u, d, secret, code)
+	if err != nil {
+		attempt.Release(ctx)
+		if errors.Is(err, errCodeSpent) {
 			return nil, invalid
 		}
-		ctx := WithAuditEvents(ctx, secondFactorEvent(u, "totp")) // audit log
-		if ok, err = s.Store.UseTOTPStep(ctx, u.ID, step); err != nil {
-			return nil, err
-		} else if !ok {
-			return nil, invalid // the same code, used concurrently
-		}
-	case mfa.IsBackupCodeFormat(mfa.NormalizeBackupCode(code)):
-		ctx := WithAuditEvents(ctx, secondFactorEvent(u, "backup_code"), withActor(AccountEvent(AuditBackupCodeUsed, u), u)) // audit log
-		ok, err := s.Store.ConsumeBackupCode(ctx, u.ID, mfa.HashBackupCode(secret, code))
+		return nil, err
+	}
+	if !ok {
+		s.recordSecondFactorFailure(ctx, u) // audit log
+		f, err := attempt.Failed(ctx)
 		if err != nil {
 			return nil, err
 		}
-		if !ok {
-			return nil, invalid
+		answer := Invalid("2fa_invalid", "", "Invalid authentication code")
+		if f.EndPending {
+			if err := s.Store.DeletePendingLogin(ctx, hash); err != nil {
+				return nil, err
+			}
+			answer = ErrPendingCodesUsed()
 		}
-		out.BackupCodeUsed = true
-	default:
-		return nil, invalid
+		if f.Notify {
+			answer.Err = errors.Join(answer.Err, &CodeFailuresError{User: u, Count: f.Count})
+		}
+		return nil, answer
+	}
+	if err := attempt.Succeeded(ctx); err != nil {
+		return nil, err
 	}
 	if err := s.Store.DeletePendingLogin(ctx, hash); err != nil {
 		return nil, err
 	}
-	return out, nil
+	return &SecondStep{User: u, BackupCodeUsed: backup}, nil
+}
+
+// errCodeSpent is a right TOTP code that a concurrent request used first:
+// refused, but not a guess.
+var errCodeSpent = errors.New("code used concurrently")
+
+// checkCode compares a TOTP or backup code with the user's device: a TOTP
+// code's time step is used once, a backup code is consumed.
+func (s *TwoFactorService) checkCode(ctx context.Context, u *User, d *TOTPDevice, secret []byte, code string) (ok, backup bool, err error) {
+	switch {
+	case mfa.IsTOTPFormat(code):
+		step, ok := mfa.Match(secret, code, s.now(), d.LastStep)
+		if !ok {
+			return false, false, nil
+		}
+		// Of the same code used concurrently, only one wins.
+		ctx := WithAuditEvents(ctx, secondFactorEvent(u, "totp")) // audit log
+		if ok, err = s.Store.UseTOTPStep(ctx, u.ID, step); err == nil && !ok {
+			err = errCodeSpent
+		}
+		return ok, false, err
+	case mfa.IsBackupCodeFormat(mfa.NormalizeBackupCode(code)):
+		ctx := WithAuditEvents(ctx, secondFactorEvent(u, "backup_code"), withActor(AccountEvent(AuditBackupCodeUsed, u), u)) // audit log
+		ok, err := s.Store.ConsumeBackupCode(ctx, u.ID, mfa.HashBackupCode(secret, code))
+		return ok, ok, err
+	default:
+		return false, false, nil
+	}
 }
 
 // MarkSessionVerified records that the new session passed a second factor.

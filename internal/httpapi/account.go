@@ -32,7 +32,7 @@ func handleUpdateMe(d Deps) http.Handler {
 			writeError(w, r, d.Logger, err)
 			return
 		}
-		ch := gatehouse.ProfileChange{FirstName: in.FirstName, LastName: in.LastName}
+		ch := gatehouse.ProfileChange{FirstName: in.FirstName, LastName: in.LastName, ClientIP: clientIP(r)}
 		if in.Password != nil {
 			pw := gatehouse.Secret(*in.Password)
 			ch.Password = &pw

@@ -182,7 +182,7 @@ func TestAttackInvitePreClaimEndsWithSSOTakeover(t *testing.T) {
 		if status, email := owner.me(); status != 200 || email != "victim@example.com" {
 			t.Fatalf("SSO sign-in of the owner: %d %s", status, email)
 		}
-		wantAccessRevoked(t, ts, attacker, u, key, "Your Gatehouse account was secured")
+		wantAccessRevoked(t, ts, attacker, u, key, "Your Gatehouse account was taken over by a single sign-on")
 		if resp, _ := newBrowser(t, ts).login("victim@example.com", goodPassword); resp.StatusCode == 200 {
 			t.Fatal("the admin's password still works after the takeover")
 		}

@@ -303,9 +303,17 @@ func TestAuditTwoFactorEvents(t *testing.T) {
 		if resp, body := b.token(codes[0]); resp.StatusCode != 200 {
 			t.Fatalf("backup code step: %d %v", resp.StatusCode, body)
 		}
+		wrong := newBrowser(t, ts)
+		wrong.login("owner@example.com", ownerPassword)
+		if resp, _ := wrong.token("aaaaaaaa"); resp.StatusCode == 200 {
+			t.Fatal("a wrong backup code passed")
+		}
+		if err := ts.store.FlushAudit(context.Background()); err != nil {
+			t.Fatal(err)
+		}
 		_, body := b.send("GET", "/api/users/@me/audit_log/", "", false)
 		types := strings.Join(auditTypes(body), " ")
-		for _, want := range []string{"two_factor.totp_enabled", "two_factor.passed", "two_factor.backup_code_used"} {
+		for _, want := range []string{"two_factor.totp_enabled", "two_factor.passed", "two_factor.backup_code_used", "two_factor.failed"} {
 			if !strings.Contains(types, want) {
 				t.Fatalf("no %s in the owner's events: %s", want, types)
 			}

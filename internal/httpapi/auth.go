@@ -2,20 +2,17 @@ package httpapi
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/subtle"
-	"encoding/base64"
 	"errors"
 	"log/slog"
 	"mime"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/cookies"
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/mail"
 	"github.com/gatehouse-auth/gatehouse/internal/netguard"
+	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 )
 
 // Cookie and header names, as PostHog (Django) uses them.
@@ -64,11 +61,18 @@ func clientIP(r *http.Request) string {
 	return ""
 }
 
+// throttleAddress is the client address as every per-address throttle
+// counts it: IPv6 grouped by /64 (ratelimit.AddressKey).
+func throttleAddress(r *http.Request) string {
+	return ratelimit.AddressKey(clientIP(r))
+}
+
 // withSession resolves the session cookie (when there is one) and, for
 // unsafe methods on a session-authenticated request, enforces CSRF: the
-// X-CSRFToken header must match the posthog_csrftoken cookie, and a
-// browser's Origin must be this site. On the paths exempt from the IP
-// allow-list nothing authenticates: a cookie or key sent there is ignored.
+// X-CSRFToken header (or form field) must be the session's token, and a
+// browser's Origin must be this site (csrf.go). On the paths exempt from
+// the IP allow-list nothing authenticates: a cookie or key sent there is
+// ignored.
 func withSession(d Deps, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if netguard.IsExemptPath(r.URL.Path) {
@@ -96,9 +100,17 @@ func withSession(d Deps, next http.Handler) http.Handler {
 			writeError(w, r, d.Logger, err)
 			return
 		}
-		if !safeMethod(r.Method) && !csrfOK(r, d.SiteURL) {
-			writeError(w, r, d.Logger, errCSRF())
-			return
+		if !safeMethod(r.Method) {
+			if isFormPost(r) {
+				if err := parseFormBody(w, r); err != nil {
+					writeError(w, r, d.Logger, err)
+					return
+				}
+			}
+			if !csrfOK(r, d, c.Value) {
+				writeError(w, r, d.Logger, errCSRF())
+				return
+			}
 		}
 		if !twoFactorGate(w, r, d, user, sess, c.Value) {
 			return
@@ -111,23 +123,6 @@ func withSession(d Deps, next http.Handler) http.Handler {
 
 func safeMethod(m string) bool {
 	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
-}
-
-func csrfOK(r *http.Request, site *url.URL) bool {
-	if origin := r.Header.Get("Origin"); origin != "" && site != nil {
-		if origin != site.Scheme+"://"+site.Host && !sameHost(origin, r) {
-			return false
-		}
-	}
-	c, err := r.Cookie(csrfCookie)
-	if err != nil || len(c.Value) < 16 {
-		return false
-	}
-	h := r.Header.Get(csrfHeader)
-	if h == "" {
-		h = formCSRFToken(r)
-	}
-	return subtle.ConstantTimeCompare([]byte(h), []byte(c.Value)) == 1
 }
 
 // csrfFormField is the hidden form field that carries the CSRF token in
@@ -157,35 +152,23 @@ func isFormPost(r *http.Request) bool {
 }
 
 // parseFormBody parses a url-encoded body into r.PostForm, bounded by
-// maxFormBody. w may be nil (then the connection is not told to close).
+// maxFormBody, and refuses fields that are not clean text (input.go). w
+// may be nil (then the connection is not told to close). Its errors are
+// domain errors.
 func parseFormBody(w http.ResponseWriter, r *http.Request) error {
-	if r.PostForm != nil {
-		return nil
+	if r.PostForm == nil {
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
+		}
+		if err := r.ParseForm(); err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				return &gatehouse.Error{Kind: gatehouse.KindTooLarge, Code: "request_too_large", Detail: "Request body is too large."}
+			}
+			return &gatehouse.Error{Kind: gatehouse.KindMalformed, Code: "parse_error", Detail: "Could not read the form."}
+		}
 	}
-	if r.Body != nil {
-		r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
-	}
-	return r.ParseForm()
-}
-
-// sameHost accepts an Origin equal to the host the request was sent to, so
-// a local instance reached by another name than SITE_URL still works.
-func sameHost(origin string, r *http.Request) bool {
-	u, err := url.Parse(origin)
-	return err == nil && u.Host == r.Host
-}
-
-// ensureCSRFCookie sets the CSRF cookie when the request has none, and
-// returns the token the browser will hold (for forms' hidden field).
-func ensureCSRFCookie(w http.ResponseWriter, r *http.Request, p cookies.Policy, age time.Duration) string {
-	if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) >= 16 {
-		return c.Value
-	}
-	b := make([]byte, 24)
-	rand.Read(b)
-	token := base64.RawURLEncoding.EncodeToString(b)
-	p.Set(w, csrfCookie, token, cookies.Options{ReadableByScript: true, MaxAge: age})
-	return token
+	return checkFormText(r.PostForm)
 }
 
 // requireUser answers 401 unless the request is signed in.
@@ -244,7 +227,7 @@ func previousSessionKey(r *http.Request) string {
 // setSignedIn writes the cookies of a new session.
 func setSignedIn(w http.ResponseWriter, r *http.Request, d Deps, res *gatehouse.LoginResult) {
 	setSessionCookie(w, d.Cookies, res.SessionKey, res.Session)
-	ensureCSRFCookie(w, r, d.Cookies, time.Until(res.Session.ExpiresAt).Round(time.Second))
+	setSessionCSRFCookie(w, d, res.SessionKey.Reveal(), time.Until(res.Session.ExpiresAt).Round(time.Second))
 }
 
 // signIn starts a session for a user another step has already
@@ -291,7 +274,11 @@ func handlePrecheck(d Deps) http.Handler {
 				return
 			}
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"sso_enforcement": enforced, "saml_available": saml})
+		out := map[string]any{"sso_enforcement": enforced, "saml_available": saml}
+		if p, ok := enforced.(string); ok {
+			out["sso_provider_name"] = providerName(d, p) // what the page calls it
+		}
+		writeJSON(w, http.StatusOK, out)
 	})
 }
 
@@ -334,7 +321,7 @@ func handleMe(d Deps) http.Handler {
 			return
 		}
 		if a.session != nil {
-			ensureCSRFCookie(w, r, d.Cookies, time.Until(a.session.ExpiresAt))
+			ensureCSRFCookie(w, r, d, a.sessionKey, time.Until(a.session.ExpiresAt).Round(time.Second))
 		}
 		out := meJSON(p, a.session)
 		if !twoFactorFields(r, d, a.user, out) || a.session != nil {

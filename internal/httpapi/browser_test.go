@@ -45,7 +45,7 @@ func newBrowserContext(t *testing.T) context.Context {
 // settings, and log in with the new one.
 func TestBrowserSignupLogoutLogin(t *testing.T) {
 	ctx := newBrowserContext(t)
-	ts := newTestServer(t, store.SQLite, serverOptions{empty: true})
+	ts := newTestServer(t, store.SQLite, serverOptions{empty: true, siteURL: "http://localhost:{port}"})
 	// localhost is a secure context, so the Secure session cookie works
 	// over plain http here as it does over https in production.
 	base := strings.Replace(ts.url, "127.0.0.1", "localhost", 1)

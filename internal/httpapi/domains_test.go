@@ -277,7 +277,7 @@ func TestLoginPageUnderSSOEnforcement(t *testing.T) {
 	enforceSAML(t, ts, owner)
 	b := newBrowser(t, ts)
 	resp, html := b.submit("/login", "/login", map[string]string{"email": "grace@acme.example", "password": goodPassword})
-	if resp.StatusCode != 400 || !strings.Contains(html, `<div id="password-area" hidden>`) || !strings.Contains(html, `<strong id="sso-provider">saml</strong>`) ||
+	if resp.StatusCode != 400 || !strings.Contains(html, `<div id="password-area" hidden>`) || !strings.Contains(html, `<strong id="sso-provider">SAML</strong>`) ||
 		!strings.Contains(html, "You can only login with SSO for this account (saml).") {
 		t.Fatalf("login page under enforcement: %d\n%s", resp.StatusCode, html)
 	}
@@ -291,7 +291,7 @@ func TestLoginPageUnderSSOEnforcement(t *testing.T) {
 // enforced email is entered, and keeps it for other emails.
 func TestBrowserLoginPrecheckHidesPassword(t *testing.T) {
 	ctx := newBrowserContext(t)
-	ts := newTestServer(t, store.SQLite, serverOptions{})
+	ts := newTestServer(t, store.SQLite, serverOptions{siteURL: "http://localhost:{port}"})
 	enforceSAML(t, ts, ownerBrowser(t, ts))
 	base := strings.Replace(ts.url, "127.0.0.1", "localhost", 1)
 	if err := chromedp.Do(ctx,
@@ -303,7 +303,7 @@ func TestBrowserLoginPrecheckHidesPassword(t *testing.T) {
 	); err != nil {
 		t.Fatalf("enforced email: %v", err)
 	}
-	if provider, err := chromedp.Run(ctx, chromedp.Text(`#sso-provider`)); err != nil || provider != "saml" {
+	if provider, err := chromedp.Run(ctx, chromedp.Text(`#sso-provider`)); err != nil || provider != "SAML" {
 		t.Fatalf("named provider %q, %v", provider, err)
 	}
 	if href, err := chromedp.Run(ctx, chromedp.AttributeValue(`#sso-link`, "href")); err != nil || !strings.Contains(href.Value, "/login/saml/?email=grace%40acme.example") {

@@ -14,6 +14,7 @@ import (
 const maxJSONBody = 1 << 20
 
 // decodeJSON reads a JSON object body into v. An empty body decodes as {}.
+// A string that is not clean text (input.go) is refused with its field.
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	body := http.MaxBytesReader(w, r.Body, maxJSONBody)
 	data, err := io.ReadAll(body)
@@ -30,7 +31,7 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	if err := json.Unmarshal(data, v); err != nil {
 		return &gatehouse.Error{Kind: gatehouse.KindMalformed, Code: "parse_error", Detail: "JSON parse error - " + jsonProblem(err)}
 	}
-	return nil
+	return checkJSONText(data)
 }
 
 // jsonProblem describes a JSON error without echoing the input.

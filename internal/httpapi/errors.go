@@ -44,6 +44,8 @@ func statusAndType(k gatehouse.Kind) (int, string) {
 		return http.StatusMethodNotAllowed, "invalid_request"
 	case gatehouse.KindStepRequired:
 		return http.StatusUnauthorized, "server_error"
+	case gatehouse.KindBadMediaType:
+		return http.StatusUnsupportedMediaType, "invalid_request"
 	}
 	return http.StatusInternalServerError, "server_error"
 }

@@ -19,7 +19,7 @@ func addInviteRoutes(mux *http.ServeMux, d Deps) {
 	mux.Handle("POST /api/organizations/{org}/invites", handleCreateInvite(d))
 	mux.Handle("DELETE /api/organizations/{org}/invites/{id}", handleDeleteInvite(d))
 	mux.Handle("GET /api/signup/{invite}", handleInviteInfo(d))
-	mux.Handle("POST /api/signup/{invite}", withSession(d, handleInviteSignup(d)))
+	mux.Handle("POST /api/signup/{invite}", signInEndpoint(d, withSession(d, handleInviteSignup(d))))
 }
 
 func inviteJSON(inv *gatehouse.Invite, now time.Time) map[string]any {

@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 )
@@ -47,9 +46,6 @@ const pageCSP = "default-src 'self'; form-action 'self'; frame-ancestors 'self';
 
 // csrfFailedText is the answer to a form post without the right token.
 const csrfFailedText = "CSRF verification failed. Reload the page and try again."
-
-// maxMessageLength bounds the ?message= text shown on the login page.
-const maxMessageLength = 300
 
 // addPageRoutes registers the HTML pages and their stylesheet.
 func addPageRoutes(mux *http.ServeMux, d Deps) {
@@ -90,6 +86,8 @@ type pageData struct {
 	// SSOProvider is the sign-in method the email's domain enforces (login
 	// page): the password field is hidden and the user told to use it.
 	SSOProvider string
+	// SSOProviderName is what the page calls SSOProvider ("Google", "SAML").
+	SSOProviderName string
 	// SignedInAs is the signed-in user's email on pages that offer them
 	// something other than a new account (the invite page).
 	SignedInAs string
@@ -178,18 +176,36 @@ func showError(w http.ResponseWriter, r *http.Request, d Deps, data *pageData, f
 	return status
 }
 
-// requireFormCSRF checks a form post's CSRF token (and Origin) and answers
-// 403 when it is wrong. Login and signup have no session yet, so this is
-// what stops login CSRF.
+// requireFormCSRF checks a form post: a url-encoded body of clean text,
+// sent from this site (Origin), with the right CSRF token (the session's
+// own when signed in). It answers 415, 400 or 403 when something is wrong.
+// Login and signup have no session yet, so this is what stops login CSRF.
 func requireFormCSRF(w http.ResponseWriter, r *http.Request, d Deps) bool {
-	if err := parseFormBody(w, r); err != nil || !csrfOK(r, d.SiteURL) {
-		h := w.Header()
-		h.Set("Content-Security-Policy", pageCSP)
-		h.Set("Cache-Control", "no-store")
-		writeText(w, http.StatusForbidden, csrfFailedText)
-		return false
+	var err error
+	switch {
+	case crossOrigin(r, d.SiteURL) != nil:
+	case !isFormPost(r):
+		err = errUnsupportedMediaType(r.Header.Get("Content-Type"))
+	default:
+		if err = parseFormBody(w, r); err == nil {
+			sessionKey := ""
+			if a := pageUser(r); a != nil {
+				sessionKey = a.sessionKey
+			}
+			if csrfOK(r, d, sessionKey) {
+				return true
+			}
+		}
 	}
-	return true
+	h := w.Header()
+	h.Set("Content-Security-Policy", pageCSP)
+	h.Set("Cache-Control", "no-store")
+	if err != nil {
+		writeError(w, r, d.Logger, err)
+	} else {
+		writeText(w, http.StatusForbidden, csrfFailedText)
+	}
+	return false
 }
 
 // safeNext returns next when it is a path on this site, "/" otherwise.
@@ -211,23 +227,32 @@ func safeNext(next string) string {
 	return next
 }
 
-// loginMessage is the ?message= text (PostHog sends expired sessions to
-// /login?message=…), shortened; the template escapes it.
-func loginMessage(r *http.Request) string {
-	m := strings.TrimSpace(r.URL.Query().Get("message"))
-	if !utf8.ValidString(m) {
-		return ""
-	}
-	if utf8.RuneCountInString(m) > maxMessageLength {
-		m = string([]rune(m)[:maxMessageLength]) + "…"
-	}
-	return m
+// loginNotices are the notices the login page shows, by the code in its
+// ?message= parameter. Only these texts can appear in the notice box: a
+// link cannot make the page say anything else.
+var loginNotices = map[string]string{
+	"password_changed":  "Your password was changed. Log in with the new one.",
+	"login_first":       "Log in with your email and password first.",
+	"login_again":       "Log in with your email and password.",
+	"2fa_expired":       "Login attempt has expired. Re-enter username/password.",
+	"email_mfa_expired": "Your sign-in attempt expired. Log in again to get a new link.",
+	"session_expired":   "Your session has expired. Please log in again.",
 }
 
-// pageCSRFToken sets the CSRF cookie (a browser-session cookie before
-// sign-in) and returns the token for the form's hidden field.
+// loginMessage is the login page's notice for its ?message= code; an
+// unknown code shows nothing.
+func loginMessage(r *http.Request) string {
+	return loginNotices[r.URL.Query().Get("message")]
+}
+
+// pageCSRFToken sets the CSRF cookie and returns the token for the form's
+// hidden field: the session's own when signed in, otherwise a random
+// browser-session token.
 func pageCSRFToken(w http.ResponseWriter, r *http.Request, d Deps) string {
-	return ensureCSRFCookie(w, r, d.Cookies, 0)
+	if a := pageUser(r); a != nil {
+		return ensureCSRFCookie(w, r, d, a.sessionKey, time.Until(a.session.ExpiresAt).Round(time.Second))
+	}
+	return ensureCSRFCookie(w, r, d, "", 0)
 }
 
 var loginFields = []string{"email", "password"}
@@ -235,7 +260,7 @@ var loginFields = []string{"email", "password"}
 func handleLoginPage(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		data := pageData{CSRFToken: pageCSRFToken(w, r, d), Notice: loginMessage(r),
-			Error: socialErrorMessage(r.URL.Query().Get("error_code")), SocialProviders: socialProviderViews(d)}
+			Error: ssoErrorMessage(d, r.URL.Query().Get("error_code"), r.URL.Query().Get("provider")), SocialProviders: socialProviderViews(d)}
 		if next := safeNext(r.URL.Query().Get("next")); next != "/" {
 			data.Next = next
 		}
@@ -267,7 +292,7 @@ func handleLoginForm(d Deps) http.Handler {
 			status := showError(w, r, d, &data, loginFields, err)
 			if e, ok := gatehouse.AsError(err); ok && e.Code == "sso_enforced" && d.Domains != nil {
 				if provider, perr := d.Domains.EnforcedProvider(r.Context(), email); perr == nil {
-					data.SSOProvider = provider
+					data.SSOProvider, data.SSOProviderName = provider, providerName(d, provider)
 				}
 			}
 			renderPage(w, r, d.Logger, status, "login", data)
@@ -343,7 +368,7 @@ func handleHomePage(d Deps) http.Handler {
 			http.Redirect(w, r, "/login", http.StatusFound)
 			return
 		}
-		token := ensureCSRFCookie(w, r, d.Cookies, time.Until(a.session.ExpiresAt).Round(time.Second))
+		token := ensureCSRFCookie(w, r, d, a.sessionKey, time.Until(a.session.ExpiresAt).Round(time.Second))
 		renderPage(w, r, d.Logger, http.StatusOK, "home", pageData{CSRFToken: token, Email: a.user.Email})
 	}))
 }
@@ -369,30 +394,42 @@ func handleSettingsPage(d Deps) http.Handler {
 			http.Redirect(w, r, "/login?next=/settings", http.StatusFound)
 			return
 		}
-		data := pageData{Notice: r.URL.Query().Get("done")}
-		switch data.Notice {
-		case "profile":
-			data.Notice = "Your name was saved."
-		case "password":
-			data.Notice = "Your password was changed. Your other sessions were signed out."
-		case "revoke":
-			data.Notice = "That session was signed out."
-		default:
-			data.Notice = ""
-		}
-		// Linking and unlinking providers come back here (social.go).
-		if m := r.URL.Query().Get("message"); m != "" && data.Notice == "" {
-			data.Notice = m
-		}
+		data := pageData{Notice: settingsNotice(d, r)}
 		if code := r.URL.Query().Get("error_code"); code != "" {
-			data.Error = socialErrorMessage(code)
+			data.Error = ssoErrorMessage(d, code, r.URL.Query().Get("provider"))
 		}
 		renderSettings(w, r, d, a, http.StatusOK, data)
 	}))
 }
 
+// settingsNotices are the notices the settings page shows, by the code in
+// its ?done= (or ?message=) parameter; an unknown code shows nothing.
+var settingsNotices = map[string]string{
+	"profile":  "Your name was saved.",
+	"password": "Your password was changed. Your other sessions were signed out.",
+	"revoke":   "That session was signed out.",
+	"linked":   "The sign-in account was linked.",
+	"unlinked": "The sign-in account was unlinked.",
+}
+
+// settingsNotice is the settings page's notice. Linking and unlinking a
+// provider (social.go) also name it, when it is one this instance has.
+func settingsNotice(d Deps, r *http.Request) string {
+	q := r.URL.Query()
+	code := q.Get("done")
+	if code == "" {
+		code = q.Get("message")
+	}
+	if code == "linked" || code == "unlinked" {
+		if name, ok := knownProviderName(d, q.Get("backend")); ok {
+			return "Your " + name + " account was " + code + "."
+		}
+	}
+	return settingsNotices[code]
+}
+
 func renderSettings(w http.ResponseWriter, r *http.Request, d Deps, a *authInfo, status int, data pageData) {
-	data.CSRFToken = ensureCSRFCookie(w, r, d.Cookies, time.Until(a.session.ExpiresAt).Round(time.Second))
+	data.CSRFToken = ensureCSRFCookie(w, r, d, a.sessionKey, time.Until(a.session.ExpiresAt).Round(time.Second))
 	data.Email = a.user.Email
 	if data.Values == nil {
 		data.Values = map[string]string{"first_name": a.user.FirstName, "last_name": a.user.LastName}
@@ -446,7 +483,7 @@ func handleSettingsForm(d Deps, form string) http.Handler {
 			current, next := gatehouse.Secret(r.PostForm.Get("current_password")), gatehouse.Secret(r.PostForm.Get("password"))
 			var changed bool
 			changed, err = d.Accounts.UpdateProfile(r.Context(), a.user, a.session, gatehouse.HashSessionKey(a.sessionKey),
-				gatehouse.ProfileChange{Password: &next, CurrentPassword: &current}, time.Now())
+				gatehouse.ProfileChange{Password: &next, CurrentPassword: &current, ClientIP: clientIP(r)}, time.Now())
 			if changed {
 				queueMail(r, d, passwordChangedMail(a.user))
 			}
@@ -528,7 +565,7 @@ func handleResetForm(d Deps) http.Handler {
 			renderPage(w, r, d.Logger, status, "reset_form", data)
 			return
 		}
-		http.Redirect(w, r, "/login?message="+url.QueryEscape("Your password was changed. Log in with the new one."), http.StatusSeeOther)
+		http.Redirect(w, r, "/login?message=password_changed", http.StatusSeeOther)
 	})
 }
 

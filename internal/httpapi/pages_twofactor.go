@@ -152,7 +152,7 @@ func handleTwoFactorPage(d Deps) http.Handler {
 // whatever data already holds (a set-up, new backup codes, an error).
 func renderTwoFactor(w http.ResponseWriter, r *http.Request, d Deps, a *authInfo, status int, data pageData) {
 	ctx := r.Context()
-	data.CSRFToken = ensureCSRFCookie(w, r, d.Cookies, time.Until(a.session.ExpiresAt).Round(time.Second))
+	data.CSRFToken = ensureCSRFCookie(w, r, d, a.sessionKey, time.Until(a.session.ExpiresAt).Round(time.Second))
 	data.Email = a.user.Email
 	if data.TwoFactor == nil {
 		data.TwoFactor = &twoFactorView{}
@@ -330,10 +330,10 @@ func secondStepPage(w http.ResponseWriter, r *http.Request, d Deps, err error, n
 	return true
 }
 
-// loginAgain sends the browser back to the login form with a message,
-// keeping where it was going.
-func loginAgain(w http.ResponseWriter, r *http.Request, message, next string) {
-	q := url.Values{"message": {message}}
+// loginAgain sends the browser back to the login form with a notice (a
+// code of loginNotices), keeping where it was going.
+func loginAgain(w http.ResponseWriter, r *http.Request, notice, next string) {
+	q := url.Values{"message": {notice}}
 	if next != "/" {
 		q.Set("next", next)
 	}
@@ -344,7 +344,7 @@ func handleLoginTokenPage(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		next := safeNext(r.URL.Query().Get("next"))
 		if pendingKey(r) == "" {
-			loginAgain(w, r, "Log in with your email and password first.", next)
+			loginAgain(w, r, "login_first", next)
 			return
 		}
 		data := pageData{CSRFToken: pageCSRFToken(w, r, d)}
@@ -365,7 +365,7 @@ func handleLoginTokenForm(d Deps) http.Handler {
 		}
 		next := safeNext(r.PostForm.Get("next"))
 		if d.TwoFactor == nil {
-			loginAgain(w, r, "Log in with your email and password.", next)
+			loginAgain(w, r, "login_again", next)
 			return
 		}
 		step, err := d.TwoFactor.CompleteLogin(r.Context(), pendingKey(r), r.PostForm.Get("token"))
@@ -373,9 +373,14 @@ func handleLoginTokenForm(d Deps) http.Handler {
 			err = finishLogin(w, r, d, step.User, "password")
 		}
 		if err != nil {
-			if e, ok := gatehouse.AsError(err); ok && (e.Code == "2fa_expired" || e.Code == "not_authenticated") {
+			noteCodeFailures(r, d, err)
+			if e, ok := gatehouse.AsError(err); ok && pendingLoginOver(err) {
 				d.Cookies.Clear(w, pendingLoginCookie, cookies.Options{})
-				loginAgain(w, r, e.Detail, next)
+				notice := "2fa_expired"
+				if e.Code == "not_authenticated" {
+					notice = "login_first"
+				}
+				loginAgain(w, r, notice, next)
 				return
 			}
 			data := pageData{CSRFToken: pageCSRFToken(w, r, d)}
@@ -404,7 +409,8 @@ func handleEmailMFAPage(d Deps) http.Handler {
 		q := r.URL.Query()
 		data := pageData{CSRFToken: pageCSRFToken(w, r, d), Email: q.Get("email"), TwoFactor: &twoFactorView{EmailToken: q.Get("token")}}
 		status := http.StatusOK
-		if data.Email == "" || data.TwoFactor.EmailToken == "" {
+		// The page shows the email: only an address, never free text.
+		if _, err := gatehouse.NormalizeEmail(data.Email); err != nil || data.TwoFactor.EmailToken == "" {
 			status = http.StatusBadRequest
 			data.Error, data.Email, data.TwoFactor.EmailToken = emailMFALinkBroken, "", ""
 		}
@@ -461,7 +467,7 @@ func handleEmailMFAResendForm(d Deps) http.Handler {
 			e, _ := gatehouse.AsError(err)
 			if e != nil && (e.Code == "no_pending_verification" || e.Code == "2fa_expired") {
 				d.Cookies.Clear(w, pendingLoginCookie, cookies.Options{})
-				loginAgain(w, r, "Your sign-in attempt expired. Log in again to get a new link.", "/")
+				loginAgain(w, r, "email_mfa_expired", "/")
 				return
 			}
 			status, _, msg := pageError(w, r, d.Logger, err)

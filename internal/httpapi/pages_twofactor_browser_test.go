@@ -18,7 +18,7 @@ import (
 // browser is then remembered and skips the step.
 func TestBrowserTwoFactor(t *testing.T) {
 	ctx := newBrowserContext(t)
-	ts := newTestServer(t, store.SQLite, serverOptions{empty: true})
+	ts := newTestServer(t, store.SQLite, serverOptions{empty: true, siteURL: "http://localhost:{port}"})
 	base := strings.Replace(ts.url, "127.0.0.1", "localhost", 1)
 
 	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {

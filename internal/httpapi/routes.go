@@ -13,14 +13,16 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 		mux.Handle(path, capture)
 	}
 
-	mux.Handle("POST /api/login", handleLogin(d))
+	// signInEndpoint: these set the session cookie, so they refuse
+	// cross-site requests and non-JSON bodies (csrf.go).
+	mux.Handle("POST /api/login", signInEndpoint(d, handleLogin(d)))
 	mux.Handle("POST /api/login/precheck", handlePrecheck(d))
 	mux.Handle("POST /api/logout", handleLogout(d, false))
 	mux.Handle("POST /logout", handleLogout(d, true))
 	mux.Handle("GET /api/users/@me", handleMe(d))
 
-	mux.Handle("POST /api/signup", handleSignup(d))
-	mux.Handle("POST /api/users/verify_email", handleVerifyEmail(d))
+	mux.Handle("POST /api/signup", signInEndpoint(d, handleSignup(d)))
+	mux.Handle("POST /api/users/verify_email", signInEndpoint(d, handleVerifyEmail(d)))
 	mux.Handle("POST /api/users/request_email_verification", handleRequestVerification(d))
 	addAccountRoutes(mux, d)
 	addResetRoutes(mux, d)

@@ -47,12 +47,12 @@ func samlAvailable(d Deps) bool { return d.SAML != nil && d.SSO != nil }
 func handleSAMLBegin(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !samlAvailable(d) {
-			socialRedirect(w, r, "improperly_configured_sso", false)
+			failSSO(w, r, d, ssoFailure{Provider: "saml", Code: "improperly_configured_sso", Reason: "SAML is not available on this instance"}, false)
 			return
 		}
 		redirect, pending, err := d.SAML.Begin(r.Context(), r.URL.Query().Get("email"))
 		if err != nil {
-			socialRedirect(w, r, errorCode(d, r, err), false)
+			failSSO(w, r, d, ssoFailureOf("saml", err), false)
 			return
 		}
 		samlCookies.Set(w, samlRequestCookie, pending, samlRequestCookieOptions)
@@ -67,7 +67,7 @@ func handleSAMLBegin(d Deps) http.Handler {
 func handleSAMLComplete(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !samlAvailable(d) {
-			socialRedirect(w, r, "improperly_configured_sso", false)
+			failSSO(w, r, d, ssoFailure{Provider: "saml", Code: "improperly_configured_sso", Reason: "SAML is not available on this instance"}, false)
 			return
 		}
 		var pending string
@@ -79,7 +79,7 @@ func handleSAMLComplete(d Deps) http.Handler {
 		if r.Method == http.MethodPost {
 			r.Body = http.MaxBytesReader(w, r.Body, saml.MaxEncodedResponse+8<<10)
 			if err := r.ParseForm(); err != nil {
-				socialRedirect(w, r, "saml_invalid_response", false)
+				failSSO(w, r, d, ssoFailure{Provider: "saml", Code: "saml_invalid_response", Reason: "the posted form could not be read", Err: err}, false)
 				return
 			}
 			values = r.PostForm
@@ -87,7 +87,7 @@ func handleSAMLComplete(d Deps) http.Handler {
 		id, err := d.SAML.Complete(r.Context(), values.Get("RelayState"), values.Get("SAMLResponse"), pending)
 		countLogin("saml", err)
 		if err != nil {
-			socialRedirect(w, r, errorCode(d, r, err), false)
+			failSSO(w, r, d, ssoFailureOf("saml", err), false)
 			return
 		}
 		completeSSO(w, r, d, gatehouse.SSOIdentity{Backend: "saml", UID: id.UID, Email: id.Email, EmailVerified: true,

@@ -20,7 +20,7 @@ func TestBrowserSAMLLogin(t *testing.T) {
 	ts := newTestServer(t, store.SQLite, serverOptions{dnsAddr: dns.Addr, siteURL: "http://localhost:{port}"})
 	base := strings.Replace(ts.url, "127.0.0.1", "localhost", 1)
 	idp := startCrewjamIdP(t)
-	idp.register(t, string(saml.SPMetadata(base, base+saml.ACSPath)))
+	idp.register(t, string(saml.SPMetadata(base, base+saml.ACSPath, saml.SPOrganization{Name: "localhost"})))
 
 	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()

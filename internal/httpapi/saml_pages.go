@@ -26,10 +26,10 @@ func init() {
 	for code, msg := range map[string]string{
 		"missing_email":         "Enter your email address to sign in with SAML.",
 		"saml_not_configured":   "SAML not configured for this user.",
-		"invalid_relay_state":   "Authentication request is invalid. Invalid RelayState.",
-		"saml_invalid_response": "The response from your identity provider could not be accepted. Please try again.",
+		"invalid_relay_state":   "Authentication request is invalid. Invalid RelayState: your identity provider did not say which organization the sign-in is for. Ask your administrator to set the RelayState.",
+		"saml_invalid_response": "The response from your identity provider could not be accepted: ask your administrator (the reason is in Gatehouse's log).",
 		"saml_idp_initiated":    "Logins started at your identity provider are not allowed for this domain. Sign in here instead.",
-		"saml_email_domain":     "Your identity provider asserted an email address outside your organization's verified domains.",
+		"saml_email_domain":     "Your identity provider asserted an email address outside your organization's verified domains: ask your administrator.",
 	} {
 		socialLoginErrors[code] = msg
 	}
@@ -88,7 +88,7 @@ func handleDomainsPage(d Deps) http.Handler {
 }
 
 func renderDomains(w http.ResponseWriter, r *http.Request, d Deps, a *authInfo, status int, page domainsPage) {
-	page.CSRFToken = ensureCSRFCookie(w, r, d.Cookies, time.Until(a.session.ExpiresAt).Round(time.Second))
+	page.CSRFToken = ensureCSRFCookie(w, r, d, a.sessionKey, time.Until(a.session.ExpiresAt).Round(time.Second))
 	page.Backends = gatehouse.KnownSSOBackends
 	if d.SAML != nil {
 		page.EntityID, page.ACSURL = d.SAML.EntityID(), d.SAML.ACSURL()

@@ -96,6 +96,10 @@ type Deps struct {
 	// Redis, when counters live there, is probed by /_readyz with the
 	// database; nil: no Redis.
 	Redis Pinger
+
+	// csrfKey signs the session-bound CSRF tokens (csrf.go); NewServer
+	// derives it from Keys.
+	csrfKey *secretkey.Key
 }
 
 // Mailer queues an email; delivery happens in the background.
@@ -109,9 +113,15 @@ func NewServer(d Deps) http.Handler {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
 	d.AuthGeneration = gatehouse.SharedGenerationReads(d.AuthGeneration)
+	if d.Keys == nil {
+		d.Keys = secretkey.NewKeyring(secretkey.Generate())
+	}
+	d.csrfKey = d.Keys.For(secretkey.PurposeCSRF)
 	mux := http.NewServeMux()
 	addRoutes(mux, d)
 	var h http.Handler = metrics.Route(mux)
+	h = checkRequestText(mux, d, h)
+	h = canonicalHost(d.SiteURL, h)
 	h = securityHeaders(h)
 	h = netguard.MiddlewareWith(d.Resolver, d.AllowList, withAuditClient, h)
 	h = auditAllowListRefusals(d, h)

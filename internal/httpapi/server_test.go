@@ -89,6 +89,9 @@ type serverOptions struct {
 	siteURL string
 	// social are the configured social login providers (social_test.go).
 	social []config.SocialProvider
+	// passwords wraps the password checker of logins and profile changes
+	// (attack tests count the checks); nil leaves it as it is.
+	passwords func(gatehouse.PasswordChecker) gatehouse.PasswordChecker
 }
 
 func mustRate(s string) ratelimit.Rate {
@@ -133,7 +136,11 @@ func newTestServer(t testing.TB, engine store.Engine, o serverOptions) *testServ
 	accounts := &gatehouse.AccountService{Store: st, HashPassword: func(s gatehouse.Secret) gatehouse.Secret { return "test$" + s }}
 	accounts.HashPassword = password.Hash
 	accounts.CheckPassword = password.CheckStrength
-	accounts.Passwords = password.NewHasher(0, 0)
+	var hasher gatehouse.PasswordChecker = password.NewHasher(0, 0)
+	if o.passwords != nil {
+		hasher = o.passwords(hasher)
+	}
+	accounts.Passwords = hasher
 	var created *gatehouse.CreatedOrganization
 	var err error
 	if o.empty {
@@ -184,6 +191,7 @@ func newTestServer(t testing.TB, engine store.Engine, o serverOptions) *testServ
 		site = mustURL(strings.ReplaceAll(o.siteURL, "{port}", strconv.Itoa(listener.Addr().(*net.TCPAddr).Port)))
 	}
 	guard := ratelimit.NewLoginLockout(ratelimit.New(counters), 5, 30*time.Minute)
+	reset.Lockout, accounts.Guard = guard, guard
 	passkeys, err := NewPasskeyService(st, site, domains, guard, slog.New(slog.NewJSONHandler(logs, nil)), twoFactor, o.now)
 	if err != nil {
 		t.Fatal(err)
@@ -197,7 +205,7 @@ func newTestServer(t testing.TB, engine store.Engine, o serverOptions) *testServ
 		Cookies:   cookies.Policy{Secure: true},
 		Database:  db,
 		Capture:   &gatehouse.CaptureService{Store: st},
-		Auth: &gatehouse.AuthService{Store: st, Passwords: password.NewHasher(0, 0), SessionAge: 90 * 24 * time.Hour, Now: o.now,
+		Auth: &gatehouse.AuthService{Store: st, Passwords: hasher, SessionAge: 90 * 24 * time.Hour, Now: o.now,
 			Guard: guard, Devices: st, RequireVerifiedEmail: o.verifyEmail, TwoFactor: twoFactor, SSO: domains},
 		Accounts: accounts,
 		Invites:  &gatehouse.InviteService{Store: st, Accounts: accounts, Now: o.now, SSO: domains},

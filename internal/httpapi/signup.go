@@ -55,7 +55,7 @@ func withSignupThrottle(r *http.Request, d Deps, create func() error) error {
 	if d.Limiter == nil || rate.Limit <= 0 || rate.Period <= 0 {
 		return create()
 	}
-	key := ratelimit.Key("signup-address", clientIP(r))
+	key := ratelimit.Key("signup-address", throttleAddress(r))
 	mu := &signupLocks[maphash.String(signupLockSeed, key)%uint64(len(signupLocks))]
 	mu.Lock()
 	defer mu.Unlock()

@@ -46,7 +46,7 @@ func addSocialRoutes(mux *http.ServeMux, d Deps) {
 	mux.Handle("POST /connect/{backend}", handleSocialConnect(d))
 	mux.Handle("GET /complete/{backend}", handleSocialComplete(d))
 	mux.Handle("POST /complete/{backend}", handleSocialComplete(d))
-	mux.Handle("POST /api/social_signup", handleSocialSignup(d))
+	mux.Handle("POST /api/social_signup", signInEndpoint(d, handleSocialSignup(d)))
 	mux.Handle("GET /organization/confirm-creation", handleConfirmCreationPage(d))
 	mux.Handle("POST /organization/confirm-creation", handleConfirmCreationForm(d))
 	mux.Handle("GET "+socialAccountsPath, handleSocialAccounts(d))
@@ -93,25 +93,20 @@ func openCookie(r *http.Request, d Deps, name, purpose string, v any) bool {
 	return err == nil && json.Unmarshal(pt, v) == nil
 }
 
-// socialRedirect sends the browser to the login page with an error code
-// (or, for a signed-in user linking an account, to the settings page).
-func socialRedirect(w http.ResponseWriter, r *http.Request, code string, linking bool) {
-	target := "/login?"
-	if linking {
-		target = "/settings?"
+// flowMismatch says why a callback does not belong to this browser's
+// round trip, or "" when it does.
+func flowMismatch(haveFlow bool, f socialFlow, backend, state string) string {
+	switch {
+	case !haveFlow:
+		return "the browser brought no valid flow cookie (started in another browser, on another host than SITE_URL's, or expired)"
+	case f.Backend != backend:
+		return "the flow was started for another provider (" + f.Backend + ")"
+	case time.Now().Unix() > f.Expires:
+		return "the round trip took longer than allowed"
+	case state == "" || subtle.ConstantTimeCompare([]byte(state), []byte(f.State)) != 1:
+		return "the state does not match this browser's flow"
 	}
-	http.Redirect(w, r, target+url.Values{"error_code": {code}}.Encode(), http.StatusFound)
-}
-
-func errorCode(d Deps, r *http.Request, err error) string {
-	if e, ok := gatehouse.AsError(err); ok && e.Kind != gatehouse.KindInternal {
-		if e.Err != nil {
-			d.Logger.LogAttrs(r.Context(), slog.LevelWarn, "social login refused", slog.String("code", e.Code), slog.String("error", e.Err.Error()))
-		}
-		return e.Code
-	}
-	d.Logger.LogAttrs(r.Context(), slog.LevelError, "social login failed", slog.String("error", err.Error()))
-	return "sso_error"
+	return ""
 }
 
 // socialProvider resolves the path's backend, or redirects with
@@ -122,11 +117,11 @@ func socialProvider(w http.ResponseWriter, r *http.Request, d Deps, linking bool
 	if ok && d.Keys != nil && d.SSO != nil {
 		return p, true
 	}
-	code := "invalid_sso_provider"
+	f := ssoFailure{Provider: name, Code: "invalid_sso_provider", Reason: "no such provider"}
 	if d.SocialProviders.Known(name) {
-		code = "improperly_configured_sso"
+		f.Code, f.Reason = "improperly_configured_sso", "the provider is not configured on this instance"
 	}
-	socialRedirect(w, r, code, linking)
+	failSSO(w, r, d, f, linking)
 	return nil, false
 }
 
@@ -137,7 +132,7 @@ func startFlow(w http.ResponseWriter, r *http.Request, d Deps, p *oauth.Provider
 	f.Expires = time.Now().Add(socialFlowTTL).Unix()
 	target, err := p.AuthCodeURL(r.Context(), flow, loginHint)
 	if err != nil {
-		socialRedirect(w, r, errorCode(d, r, err), f.LinkUser != 0)
+		failSSO(w, r, d, ssoFailureOf(p.Name(), err), f.LinkUser != 0)
 		return
 	}
 	d.Cookies.Set(w, socialFlowCookie, sealCookie(d, "flow", f), cookies.Options{MaxAge: socialFlowTTL})
@@ -197,7 +192,7 @@ func handleSocialComplete(d Deps) http.Handler {
 		}
 		if r.Method == http.MethodPost {
 			if err := parseFormBody(w, r); err != nil {
-				socialRedirect(w, r, "invalid_request", linking)
+				failSSO(w, r, d, ssoFailure{Provider: p.Name(), Code: "invalid_request", Reason: "the callback's form could not be read"}, linking)
 				return
 			}
 		}
@@ -208,22 +203,19 @@ func handleSocialComplete(d Deps) http.Handler {
 			return r.URL.Query().Get(k)
 		}
 		state := get("state")
-		if !haveFlow || f.Backend != p.Name() || time.Now().Unix() > f.Expires || state == "" ||
-			subtle.ConstantTimeCompare([]byte(state), []byte(f.State)) != 1 {
-			socialRedirect(w, r, "invalid_state", linking)
+		if reason := flowMismatch(haveFlow, f, p.Name(), state); reason != "" {
+			failSSO(w, r, d, ssoFailure{Provider: p.Name(), Code: "invalid_state", Reason: reason,
+				IdPError: get("error"), IdPDescription: get("error_description")}, linking)
 			return
 		}
 		if e := get("error"); e != "" {
-			code := "sso_provider_error"
-			if e == "access_denied" {
-				code = "access_denied"
-			}
-			socialRedirect(w, r, code, linking)
+			failSSO(w, r, d, ssoFailure{Provider: p.Name(), Code: idpErrorCode(e), Reason: "the identity provider sent an error back instead of a code",
+				IdPError: e, IdPDescription: get("error_description")}, linking)
 			return
 		}
 		code := get("code")
 		if code == "" || len(code) > 2048 {
-			socialRedirect(w, r, "missing_code", linking)
+			failSSO(w, r, d, ssoFailure{Provider: p.Name(), Code: "missing_code", Reason: "the callback carries no usable code"}, linking)
 			return
 		}
 		// A state completes once, on every instance: a replayed callback
@@ -233,25 +225,25 @@ func handleSocialComplete(d Deps) http.Handler {
 			sum := sha256.Sum256([]byte(f.State))
 			ok, _, err := d.Limiter.Allow(r.Context(), ratelimit.Key("sso-state", hex.EncodeToString(sum[:])), ratelimit.Rate{Limit: 1, Period: socialFlowTTL + time.Minute})
 			if err != nil {
-				socialRedirect(w, r, errorCode(d, r, err), linking)
+				failSSO(w, r, d, ssoFailureOf(p.Name(), err), linking)
 				return
 			}
 			if !ok {
-				socialRedirect(w, r, "invalid_state", linking)
+				failSSO(w, r, d, ssoFailure{Provider: p.Name(), Code: "invalid_state", Reason: "this sign-in attempt was completed already (a replayed callback)"}, linking)
 				return
 			}
 		}
 		id, err := p.Exchange(r.Context(), oauth.Flow{State: f.State, Verifier: f.Verifier, Nonce: f.Nonce}, code)
 		countLogin(p.Name(), err)
 		if err != nil {
-			socialRedirect(w, r, errorCode(d, r, err), linking)
+			failSSO(w, r, d, ssoFailureOf(p.Name(), err), linking)
 			return
 		}
 		in := gatehouse.SSOLogin{InviteID: f.Invite, ClientIP: clientIP(r), UserAgent: r.UserAgent(), PreviousSessionKey: previousSessionKey(r)}
 		if linking {
 			user, _, err := d.Auth.Authenticate(r.Context(), previousSessionKey(r))
 			if err != nil || user.ID != f.LinkUser {
-				socialRedirect(w, r, "not_authenticated", true)
+				failSSO(w, r, d, ssoFailure{Provider: p.Name(), Code: "not_authenticated", Reason: "the user who started linking is no longer signed in"}, true)
 				return
 			}
 			in.LinkTo = user
@@ -268,32 +260,32 @@ func completeSSO(w http.ResponseWriter, r *http.Request, d Deps, id gatehouse.SS
 	linking := in.LinkTo != nil
 	res, err := d.SSO.Complete(r.Context(), id, in)
 	if err != nil {
-		socialRedirect(w, r, errorCode(d, r, err), linking)
+		failSSO(w, r, d, ssoFailureOf(id.Backend, err), linking)
 		return
+	}
+	if res.TookOver {
+		d.Logger.LogAttrs(r.Context(), slog.LevelWarn, "sso claimed an account", slog.String("user", res.User.UUID),
+			slog.String("provider", id.Backend), slog.String("client", clientIP(r)), slog.Int("revoked_keys", len(res.RevokedKeys)),
+			slog.String("reason", "the account's email was never verified: its password was made unusable and its sessions, keys and trusted devices revoked"))
+		queueMail(r, d, takeoverMail(res.User, providerName(d, id.Backend), res.RevokedKeys))
 	}
 	if res.Linked {
 		queueMail(r, d, linkedMail(res.User, id.Backend, providerName(d, id.Backend)))
 	}
-	if res.TookOver {
-		queueMail(r, d, takeoverMail(res.User, providerName(d, id.Backend), res.RevokedKeys))
-	}
 	if linking {
-		http.Redirect(w, r, "/settings?"+url.Values{"message": {providerName(d, id.Backend) + " account linked."}}.Encode(), http.StatusFound)
+		http.Redirect(w, r, "/settings?"+url.Values{"done": {"linked"}, "backend": {id.Backend}}.Encode(), http.StatusFound)
 		return
 	}
 	if res.ConfirmOrganization {
 		d.Cookies.Set(w, socialPendingCookie, sealCookie(d, "pending", socialPending{Identity: id, Next: next, Expires: time.Now().Add(socialPendingTTL).Unix()}),
 			cookies.Options{MaxAge: socialPendingTTL})
-		first, _, _ := strings.Cut(strings.TrimSpace(id.FullName), " ")
-		if id.FirstName != "" {
-			first = id.FirstName
-		}
+		first := id.ProposedFirstName()
 		q := url.Values{"organization_name": {""}, "first_name": {first}, "email": {id.Email}, "next": {next}}
 		http.Redirect(w, r, "/organization/confirm-creation?"+q.Encode(), http.StatusFound)
 		return
 	}
 	if err := finishSSOLogin(w, r, d, res.User, id.Backend, res.Created); err != nil {
-		socialRedirect(w, r, errorCode(d, r, err), false)
+		failSSO(w, r, d, ssoFailureOf(id.Backend, err), false)
 		return
 	}
 	http.Redirect(w, r, safeNext(next), http.StatusFound)
@@ -313,6 +305,15 @@ func finishSSOLogin(w http.ResponseWriter, r *http.Request, d Deps, user *gateho
 		queueMail(r, d, newDeviceMail(res.User, res.Session))
 	}
 	return nil
+}
+
+// knownProviderName is the display name of backend when it is a sign-in
+// method of this instance.
+func knownProviderName(d Deps, backend string) (string, bool) {
+	if _, ok := d.SocialProviders.Get(backend); ok || (backend == "saml" && d.SAML != nil) {
+		return providerName(d, backend), true
+	}
+	return "", false
 }
 
 func providerName(d Deps, backend string) string {
@@ -336,11 +337,11 @@ func linkedMail(u *gatehouse.User, backend, name string) mail.Message {
 // provider took over an account registered with it but never verified,
 // and what that revoked (key labels, never values).
 func takeoverMail(u *gatehouse.User, name string, revokedKeys []string) mail.Message {
-	return mail.Message{To: u.Email, Subject: "Your Gatehouse account was secured",
-		Text: "You signed in with " + name + " as " + u.Email + ". The account with this address had not been verified, " +
-			"so whoever set it up before may have known its password: that password no longer works and every session was signed out.\n\n" +
+	return mail.Message{To: u.Email, Subject: "Your Gatehouse account was taken over by a single sign-on",
+		Text: "Someone signed in with " + name + " as " + u.Email + ". The Gatehouse account registered with this address had never verified it, " +
+			"so whoever set it up before may have known its password: the sign-in took the account over, that password no longer works and every session was signed out.\n\n" +
 			gatehouse.RevokedAccessText(revokedKeys) +
-			"Sign in with " + name + ", or set a new password with \"Forgot password\".\n"}
+			"If this was you, sign in with " + name + " from now on, or set a new password with \"Forgot password\". If not, contact your administrator at once.\n"}
 }
 
 // pendingSignup reads the confirm-creation cookie.
@@ -381,12 +382,6 @@ func handleSocialSignup(d Deps) http.Handler {
 		}
 		if err := decodeJSON(w, r, &in); err != nil {
 			writeError(w, r, d.Logger, err)
-			return
-		}
-		// The pending cookie is SameSite=Lax, so other sites cannot post
-		// with it; a browser's Origin must still be this site.
-		if o := r.Header.Get("Origin"); o != "" && d.SiteURL != nil && o != d.SiteURL.Scheme+"://"+d.SiteURL.Host && !sameHost(o, r) {
-			writeError(w, r, d.Logger, errCSRF())
 			return
 		}
 		next, err := socialSignup(w, r, d, in.OrganizationName, in.FirstName)
@@ -482,7 +477,7 @@ func handleSocialUnlink(d Deps, form bool) http.Handler {
 				http.Redirect(w, r, "/settings?"+url.Values{"error_code": {code}}.Encode(), http.StatusSeeOther)
 				return
 			}
-			http.Redirect(w, r, "/settings?"+url.Values{"message": {providerName(d, removed.Backend) + " account unlinked."}}.Encode(), http.StatusSeeOther)
+			http.Redirect(w, r, "/settings?"+url.Values{"done": {"unlinked"}, "backend": {removed.Backend}}.Encode(), http.StatusSeeOther)
 			return
 		}
 		if err != nil {
@@ -499,10 +494,15 @@ var socialLoginErrors = map[string]string{
 	"improperly_configured_sso": "That sign-in provider is not configured on this instance.",
 	"invalid_state":             "The sign-in attempt expired or was not started in this browser. Please try again.",
 	"missing_code":              "The identity provider did not complete the sign-in. Please try again.",
-	"invalid_code":              "The sign-in code was refused: it may have been used already. Please try again.",
-	"access_denied":             "The sign-in was cancelled at the identity provider.",
-	"sso_provider_error":        "The identity provider could not be reached. Please try again later.",
-	"invalid_sso_response":      "The identity provider's answer could not be verified.",
+	"invalid_code":              "{provider} refused the sign-in code: it expired or was used already. Please try again.",
+	"access_denied":             "The sign-in was cancelled at {provider}.",
+	"sso_provider_error":        "{provider} could not be reached or failed. Please try again later; if it keeps happening, ask your administrator.",
+	"sso_provider_refused":      "{provider} refused the sign-in. Please try again; if it keeps happening, ask your administrator (the reason is in Gatehouse's log).",
+	"sso_client_rejected":       "Gatehouse's client ID or secret for {provider} is wrong: ask your administrator.",
+	"sso_request_rejected":      "{provider} refused Gatehouse's sign-in request: its settings for Gatehouse (redirect URI, scopes, client) do not match. Ask your administrator.",
+	"sso_issuer_mismatch":       "Gatehouse's issuer setting for {provider} does not match the provider: ask your administrator.",
+	"invalid_sso_response":      "The answer from {provider} could not be verified: ask your administrator to check Gatehouse's settings for it.",
+	"required":                  "{provider} did not send your email address or user id: ask your administrator to check the attributes it sends.",
 	"email_not_verified":        "Your email address is not verified at the identity provider. Verify it there and try again.",
 	"email_mismatch":            "That account's email does not match yours.",
 	"social_account_in_use":     "That account is already linked to another user.",
@@ -528,7 +528,7 @@ func socialErrorMessage(code string) string {
 	if m, ok := socialLoginErrors[code]; ok {
 		return m
 	}
-	return "Single sign-on failed. Please try again."
+	return "Single sign-on failed. Please try again; if it keeps happening, ask your administrator."
 }
 
 // socialProviderView is a provider button on the login page.

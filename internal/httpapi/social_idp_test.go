@@ -153,6 +153,7 @@ func (p *testIdP) token(w http.ResponseWriter, r *http.Request) {
 	p.tokenCalls++
 	if id != p.clientID || subtle.ConstantTimeCompare([]byte(secret), []byte(p.secret)) != 1 {
 		w.Header().Set("WWW-Authenticate", "Basic")
+		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(401)
 		json.NewEncoder(w).Encode(map[string]string{"error": "invalid_client"})
 		return
@@ -197,7 +198,7 @@ func (p *testIdP) bearer(w http.ResponseWriter, r *http.Request) (idpUser, bool)
 	u, known := p.tokens[tok]
 	p.mu.Unlock()
 	if !ok || !known {
-		http.Error(w, `{"message":"Bad credentials"}`, 401)
+		http.Error(w, `{"message":"Bad credentials"}`, http.StatusUnauthorized)
 		return idpUser{}, false
 	}
 	return u, true

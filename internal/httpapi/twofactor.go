@@ -57,6 +57,7 @@ func NewTwoFactorService(st gatehouse.TwoFactorStore, keys *secretkey.Keyring, l
 			}
 			return nil
 		}
+		s.Codes = ratelimit.NewTwoFactorGuard(limiter)
 	}
 	return s
 }
@@ -78,8 +79,8 @@ func addTwoFactorRoutes(mux *http.ServeMux, d Deps) {
 	mux.Handle("DELETE /api/users/@me/trusted_devices/{id}", handleForgetDevice(d))
 	mux.Handle("POST /api/users/{uuid}/two_factor_reset", handleTwoFactorReset(d))
 
-	mux.Handle("POST /api/login/token", handleLoginToken(d))
-	mux.Handle("POST /api/login/email-mfa", handleEmailMFA(d))
+	mux.Handle("POST /api/login/token", signInEndpoint(d, handleLoginToken(d)))
+	mux.Handle("POST /api/login/email-mfa", signInEndpoint(d, handleEmailMFA(d)))
 	mux.Handle("POST /api/login/email-mfa/resend", handleEmailMFAResend(d))
 }
 
@@ -209,6 +210,33 @@ func noteBackupCodeUsed(r *http.Request, d Deps, u *gatehouse.User) {
 	queueMail(r, d, twoFactorMail(u, "A backup code was used for your account",
 		"One of the backup codes of your account "+u.Email+" was just used to sign in (IP address "+clientIP(r)+"). That code no longer works.\n\n"+
 			"If this was not you, reset your password and 2FA now."))
+}
+
+// pendingLoginOver reports whether err ended the pending login (or found
+// none), so its cookie is useless.
+func pendingLoginOver(err error) bool {
+	e, ok := gatehouse.AsError(err)
+	return ok && (e.Code == "2fa_expired" || e.Code == "not_authenticated" || errors.Is(err, gatehouse.ErrPendingLoginEnded))
+}
+
+// noteCodeFailures mails the owner when a wrong second-step code was one
+// of repeated ones: their password is known to whoever typed them.
+func noteCodeFailures(r *http.Request, d Deps, err error) {
+	var f *gatehouse.CodeFailuresError
+	if !errors.As(err, &f) {
+		return
+	}
+	d.Logger.LogAttrs(r.Context(), slog.LevelWarn, "repeated wrong 2fa codes", slog.String("user", f.User.UUID),
+		slog.Int64("count", f.Count), slog.String("client", clientIP(r)))
+	queueMail(r, d, twoFactorFailuresMail(f.User, f.Count, clientIP(r)))
+}
+
+// twoFactorFailuresMail is the notice of repeated wrong second-step codes.
+func twoFactorFailuresMail(u *gatehouse.User, count int64, client string) mail.Message {
+	return twoFactorMail(u, "Repeated wrong 2FA codes for your account",
+		"Someone signed in to your account "+u.Email+" with the right password, then entered a wrong two-factor code "+
+			strconv.FormatInt(count, 10)+" times (last from IP address "+client+"). Further codes are now delayed.\n\n"+
+			"If this was not you, someone knows your password: change it now and review your trusted devices.")
 }
 
 func twoFactorMail(u *gatehouse.User, subject, text string) mail.Message {
@@ -374,7 +402,8 @@ func handleLoginToken(d Deps) http.Handler {
 			err = finishLogin(w, r, d, step.User, "password")
 		}
 		if err != nil {
-			if e, ok := gatehouse.AsError(err); ok && (e.Code == "2fa_expired" || e.Code == "not_authenticated") {
+			noteCodeFailures(r, d, err)
+			if pendingLoginOver(err) {
 				d.Cookies.Clear(w, pendingLoginCookie, cookies.Options{})
 			}
 			writeError(w, r, d.Logger, err)

@@ -42,7 +42,7 @@ func addWebAuthnRoutes(mux *http.ServeMux, d Deps) {
 	mux.Handle("POST /api/webauthn/credentials/{id}/verify", handleWebAuthnVerifyBegin(d))
 	mux.Handle("POST /api/webauthn/credentials/{id}/verify_complete", handleWebAuthnVerifyComplete(d))
 	mux.Handle("POST /api/webauthn/login/begin", handleWebAuthnLoginBegin(d))
-	mux.Handle("POST /api/webauthn/login/complete", handleWebAuthnLoginComplete(d))
+	mux.Handle("POST /api/webauthn/login/complete", signInEndpoint(d, handleWebAuthnLoginComplete(d)))
 	mux.Handle("GET /api/login/2fa/passkey/methods", handlePasskeyMethods(d))
 	mux.Handle("POST /api/login/2fa/passkey/begin", handlePasskeyTwoFactorBegin(d))
 	mux.Handle("GET /static/webauthn.js", handleStatic("text/javascript; charset=utf-8", webauthnScript))
@@ -97,17 +97,18 @@ func readWebAuthnBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 		}
 		return nil, &gatehouse.Error{Kind: gatehouse.KindMalformed, Code: "parse_error", Detail: "Could not read the request body."}
 	}
+	if json.Valid(b) {
+		if err := checkJSONText(b); err != nil {
+			return nil, err
+		}
+	}
 	return b, nil
 }
 
-// sameOrigin refuses a browser request whose Origin is another site: the
+// sameOrigin refuses a cross-site browser request (csrf.go): the
 // anonymous passkey endpoints have no session, hence no CSRF token.
 func sameOrigin(r *http.Request, d Deps) bool {
-	origin := r.Header.Get("Origin")
-	if origin == "" || d.SiteURL == nil {
-		return true
-	}
-	return origin == d.SiteURL.Scheme+"://"+d.SiteURL.Host || sameHost(origin, r)
+	return crossOrigin(r, d.SiteURL) == nil
 }
 
 func passkeyID(r *http.Request) (int64, bool) {
@@ -317,7 +318,7 @@ func handleWebAuthnLoginBegin(d Deps) http.Handler {
 			writeError(w, r, d.Logger, errCSRF())
 			return
 		}
-		if err := throttle(r, d, webauthnBeginRate, "webauthn-begin", clientIP(r)); err != nil {
+		if err := throttle(r, d, webauthnBeginRate, "webauthn-begin", throttleAddress(r)); err != nil {
 			writeError(w, r, d.Logger, err)
 			return
 		}

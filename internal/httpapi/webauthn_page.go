@@ -50,7 +50,7 @@ func handlePasskeysPage(d Deps) http.Handler {
 			return
 		}
 		data := pageData{Email: a.user.Email, Notice: passkeyNotices[r.URL.Query().Get("done")],
-			CSRFToken: ensureCSRFCookie(w, r, d.Cookies, time.Until(a.session.ExpiresAt).Round(time.Second))}
+			CSRFToken: ensureCSRFCookie(w, r, d, a.sessionKey, time.Until(a.session.ExpiresAt).Round(time.Second))}
 		view := &passkeysView{}
 		status := http.StatusOK
 		if d.Passkeys == nil {

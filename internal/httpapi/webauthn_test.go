@@ -482,12 +482,12 @@ func TestPasskeyRegistrationAttacks(t *testing.T) {
 		// A registration challenge does not answer a login, nor the other
 		// way round.
 		o := begin(t, owner, "/api/webauthn/register/begin/", true)
-		cred, body := newCredential(t, o, answer{})
+		cred, _ := newCredential(t, o, answer{})
 		if resp, out := owner.send("POST", "/api/webauthn/login/complete/", cred.assertion(t, o.Challenge, answer{}), false); resp.StatusCode != 400 {
 			t.Fatalf("registration challenge used for login: %d %v", resp.StatusCode, out)
 		}
 		o = begin(t, owner, "/api/webauthn/register/begin/", true)
-		_, body = newCredential(t, o, answer{})
+		_, body := newCredential(t, o, answer{})
 		// Another user's registration challenge does not fit this user.
 		member := joinByInvite(t, ts, owner, "ada@example.com", 1)
 		member.setCookie(webauthnCookie, owner.cookie(webauthnCookie))

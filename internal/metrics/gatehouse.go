@@ -58,8 +58,9 @@ func Login(method, outcome string) {
 }
 
 // Lockout counts a lockout that has just started; scope is "email" (an
-// email from one address) or "address" (an address across all emails).
-func Lockout(scope string) { lockouts.Inc(bounded(scope, "email", "address")) }
+// email from one address), "address" (an address across all emails) or
+// "account" (an email across all addresses).
+func Lockout(scope string) { lockouts.Inc(bounded(scope, "email", "address", "account")) }
 
 // KeyAuth counts a request authenticated with a personal API key found in
 // transport: "header" (Authorization: Bearer), "body" or "query".

@@ -126,6 +126,21 @@ func (m *Memory) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
+// Decr takes 1 back from key's counter; see Counters.
+func (m *Memory) Decr(ctx context.Context, key string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if el, ok := m.m[key]; ok {
+		if e := el.Value.(*memEntry); m.now().Before(e.expires) && e.count > 0 {
+			e.count--
+		}
+	}
+	return nil
+}
+
 // Len returns how many counters m holds, expired ones included until they
 // are dropped.
 func (m *Memory) Len() int {

@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -35,6 +36,10 @@ type Counters interface {
 	Get(ctx context.Context, key string) (count int64, expires time.Time, err error)
 	// Delete removes the counter; a missing counter is not an error.
 	Delete(ctx context.Context, key string) error
+	// Decr takes 1 back from a live counter above zero, keeping its expiry
+	// (a reserved attempt that was not used); a missing, expired or zero
+	// counter is left alone. It must be atomic like Incr.
+	Decr(ctx context.Context, key string) error
 }
 
 // Rate is a limit per period, such as 5 per hour.
@@ -127,6 +132,31 @@ func Key(parts ...string) string {
 		h.Write([]byte(p))
 	}
 	return parts[0] + ":" + hex.EncodeToString(h.Sum(nil))
+}
+
+// AddressKey is the part of a client address that every per-address limit
+// and lockout counts under: an IPv4 address as it is (an IPv4-mapped IPv6
+// address as its IPv4 form), and an IPv6 address by its /64 network, since
+// one subscriber or host usually holds a whole /64 and can pick any address
+// in it. An empty address is "unknown"; one that does not parse is used as
+// it is.
+func AddressKey(clientIP string) string {
+	if clientIP == "" {
+		return "unknown"
+	}
+	addr, err := netip.ParseAddr(clientIP)
+	if err != nil {
+		return clientIP
+	}
+	addr = addr.Unmap().WithZone("")
+	if addr.Is4() {
+		return addr.String()
+	}
+	network, err := addr.Prefix(64)
+	if err != nil {
+		return clientIP
+	}
+	return network.String()
 }
 
 // Limiter applies rates and lockouts to counters. It is safe for concurrent
@@ -222,6 +252,30 @@ func (lo *Lockout) Fail(ctx context.Context, key string) (nowLocked bool, err er
 		return false, fmt.Errorf("ratelimit: counting failure on %s: %w", key, err)
 	}
 	return count >= lo.Limit, nil
+}
+
+// Reserve counts one attempt on key before its outcome is known, so that
+// concurrent attempts cannot all pass a check made before any of them
+// failed. It reports the attempt's place: an attempt whose count is above
+// Limit must not run, and is given back with Release. A reserved attempt
+// that fails simply stays counted.
+func (lo *Lockout) Reserve(ctx context.Context, key string) (count int64, err error) {
+	if lo.Limit <= 0 || lo.Cooloff <= 0 {
+		return 0, ErrInvalidLockout
+	}
+	count, _, err = lo.l.c.Incr(ctx, key, lo.Cooloff, true)
+	if err != nil {
+		return 0, fmt.Errorf("ratelimit: reserving an attempt on %s: %w", key, err)
+	}
+	return count, nil
+}
+
+// Release gives back an attempt reserved on key that did not fail.
+func (lo *Lockout) Release(ctx context.Context, key string) error {
+	if err := lo.l.c.Decr(ctx, key); err != nil {
+		return fmt.Errorf("ratelimit: releasing an attempt on %s: %w", key, err)
+	}
+	return nil
 }
 
 // Reset forgets key's failures, unlocking it (after a successful login).

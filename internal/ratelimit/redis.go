@@ -43,6 +43,16 @@ end
 return {tonumber(v), redis.call('PTTL', KEYS[1])}
 `)
 
+// decrScript takes one from KEYS[1] when it exists and is above zero,
+// keeping its expiry.
+var decrScript = redis.NewScript(`
+local v = tonumber(redis.call('GET', KEYS[1]))
+if v and v > 0 then
+	redis.call('DECR', KEYS[1])
+end
+return 0
+`)
+
 // Redis keeps counters in Redis, shared by every instance using the same
 // Redis and kept across restarts (as far as Redis keeps them). It is safe for
 // concurrent use.
@@ -119,6 +129,14 @@ func (r *Redis) Get(ctx context.Context, key string) (int64, time.Time, error) {
 func (r *Redis) Delete(ctx context.Context, key string) error {
 	if err := r.client.Del(ctx, r.Prefix+key).Err(); err != nil {
 		return fmt.Errorf("ratelimit: redis delete: %w", unavailable(err))
+	}
+	return nil
+}
+
+// Decr takes 1 back from key's counter atomically; see Counters.
+func (r *Redis) Decr(ctx context.Context, key string) error {
+	if err := decrScript.Run(ctx, r.client, []string{r.Prefix + key}).Err(); err != nil && err != redis.Nil {
+		return fmt.Errorf("ratelimit: redis decr: %w", err)
 	}
 	return nil
 }

@@ -60,6 +60,15 @@ func (s *Store) CounterDelete(ctx context.Context, key string) error {
 	return nil
 }
 
+// CounterDecr takes 1 back from key's live counter at time now when it is
+// above zero, keeping its expiry; otherwise it does nothing.
+func (s *Store) CounterDecr(ctx context.Context, key string, now time.Time) error {
+	if _, err := s.write.ExecContext(ctx, s.q(`UPDATE rate_counters SET count = count - 1 WHERE key = ? AND expires_at > ? AND count > 0`), key, now.UnixMilli()); err != nil {
+		return fmt.Errorf("store: decrementing counter: %w", err)
+	}
+	return nil
+}
+
 // DeleteExpiredCounters removes the counters expired at now and returns how
 // many it removed. Expired counters are already ignored; this only reclaims
 // their space.
@@ -105,4 +114,9 @@ func (c Counters) Get(ctx context.Context, key string) (int64, time.Time, error)
 // Delete removes key's counter; see Store.CounterDelete.
 func (c Counters) Delete(ctx context.Context, key string) error {
 	return c.S.CounterDelete(ctx, key)
+}
+
+// Decr takes 1 back from key's counter; see Store.CounterDecr.
+func (c Counters) Decr(ctx context.Context, key string) error {
+	return c.S.CounterDecr(ctx, key, c.now())
 }

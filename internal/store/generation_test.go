@@ -2,10 +2,13 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/store"
+	"github.com/gatehouse-auth/gatehouse/internal/store/storetest"
 )
 
 // notAuthState are the tables whose rows neither authenticate a key nor
@@ -58,4 +61,74 @@ func TestEveryAuthTableMovesTheGeneration(t *testing.T) {
 			t.Fatalf("only %d tables move the generation: %v", len(triggered), triggered)
 		}
 	})
+}
+
+// TestAuthGenerationSeesAnotherInstancesCommitAtOnce runs two stores on one
+// database, as two instances would: every auth change committed through
+// one is seen by the very next generation read of the other. On
+// PostgreSQL that read goes over a connection of its own; when that
+// connection is killed, reads stay correct (through the pool) and a new
+// connection takes over.
+func TestAuthGenerationSeesAnotherInstancesCommitAtOnce(t *testing.T) {
+	for _, engine := range storetest.Engines {
+		t.Run(string(engine), func(t *testing.T) {
+			ctx := context.Background()
+			opts := storetest.Options(t, engine)
+			a, err := store.Open(ctx, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer a.Close()
+			if _, err := a.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			b, err := store.Open(ctx, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			newOwner(t, b, "gen@example.com")
+
+			seesNextChange := func(step string) {
+				t.Helper()
+				before, err := a.AuthGeneration(ctx)
+				if err != nil {
+					t.Fatalf("%s: %v", step, err)
+				}
+				if _, err := b.DB().ExecContext(ctx, `UPDATE users SET first_name = 'Changed'`); err != nil {
+					t.Fatalf("%s: %v", step, err)
+				}
+				after, err := a.AuthGeneration(ctx)
+				if err != nil || after <= before {
+					t.Fatalf("%s: generation %d after a committed change, %d before (err %v)", step, after, before, err)
+				}
+			}
+			for i := range 20 {
+				seesNextChange(fmt.Sprint("change ", i))
+			}
+			if engine != store.Postgres {
+				return
+			}
+			pid := store.GenerationConnPID(a)
+			if pid == 0 {
+				t.Fatal("no dedicated connection reads the generation")
+			}
+			if _, err := b.DB().ExecContext(ctx, `SELECT pg_terminate_backend($1)`, int64(pid)); err != nil {
+				t.Fatal(err)
+			}
+			seesNextChange("right after the connection was killed")
+			seesNextChange("again")
+			for i := 0; ; i++ {
+				if p := store.GenerationConnPID(a); p != 0 && p != pid {
+					break
+				}
+				if i == 100 {
+					t.Fatal("no new connection for the generation after the old one was killed")
+				}
+				time.Sleep(50 * time.Millisecond)
+				seesNextChange(fmt.Sprint("while reconnecting ", i))
+			}
+			seesNextChange("after reconnecting")
+		})
+	}
 }

@@ -62,8 +62,11 @@ type Store struct {
 
 	rebound sync.Map // query text with ? → PostgreSQL's $n form
 
-	// events group-commits event inserts on SQLite; nil on PostgreSQL.
+	// events group-commits event inserts.
 	events *eventCommitter
+	// pgGen reads the auth generation on PostgreSQL over a connection of
+	// its own (pggen.go); nil on SQLite.
+	pgGen *pgGeneration
 	// wal tells, on SQLite, whether anything has committed since the auth
 	// generation was last read (walwatch.go); nil on PostgreSQL.
 	wal *walWatch
@@ -101,6 +104,8 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 			db.Close()
 			return nil, fmt.Errorf("store: cannot connect to PostgreSQL: %w", redactURLError(err))
 		}
+		s.events = newEventCommitter(s)
+		s.pgGen = newPGGeneration(opts.DatabaseURL)
 		return s, nil
 	}
 	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
@@ -188,6 +193,9 @@ func (s *Store) Close() error {
 	if s.wal != nil {
 		s.wal.close()
 	}
+	if s.pgGen != nil {
+		s.pgGen.close()
+	}
 	err := s.write.Close()
 	if s.read != s.write {
 		err = errors.Join(err, s.read.Close())
@@ -274,6 +282,11 @@ func (s *Store) DB() *sql.DB { return s.write.DB }
 func (s *Store) AuthGeneration(ctx context.Context) (int64, error) {
 	if s.wal != nil {
 		return s.wal.generation(ctx, s.readAuthGeneration)
+	}
+	if s.pgGen != nil {
+		if gen, ok := s.pgGen.read(ctx); ok {
+			return gen, nil
+		}
 	}
 	return s.readAuthGeneration(ctx)
 }

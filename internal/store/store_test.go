@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
@@ -268,7 +269,7 @@ func TestConcurrentMigrationsOnOneDatabase(t *testing.T) {
 }
 
 // TestOneBadWriteDoesNotFailOthers checks that concurrent writers sharing a
-// commit (SQLite's group commit) are isolated: a write that violates a
+// commit (group commit) are isolated: a write that violates a
 // constraint fails alone and every other write is stored.
 func TestOneBadWriteDoesNotFailOthers(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, s *store.Store) {
@@ -307,6 +308,63 @@ func TestOneBadWriteDoesNotFailOthers(t *testing.T) {
 		}
 		if n, _ := s.CountEvents(ctx, p.ID); n != good {
 			t.Fatalf("stored %d, want %d", n, good)
+		}
+	})
+}
+
+// TestGroupedWritesCountTheirOwnEvents sends concurrent writes that share
+// some events, so group commit puts overlapping writes in one transaction:
+// every event is stored once, with the content of the write that stored
+// it, and the counts the writes return add up to the events stored.
+func TestGroupedWritesCountTheirOwnEvents(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		_, p, _ := newOwner(t, s, "group@example.com")
+		shared := make([]string, 10)
+		for i := range shared {
+			shared[i] = gatehouse.NewUUID()
+		}
+		const writers = 32
+		received := time.Date(2026, 11, 23, 10, 0, 1, 123456000, time.UTC)
+		counts := make([]int, writers)
+		errs := make([]error, writers)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for w := range writers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				evs := []gatehouse.Event{event(p.ID, gatehouse.NewUUID(), fmt.Sprint("own ", w))}
+				for _, u := range shared[w%3 : w%3+5] {
+					evs = append(evs, event(p.ID, u, fmt.Sprint("shared from ", w)))
+				}
+				for i := range evs {
+					evs[i].ReceivedAt = received
+				}
+				<-start
+				counts[w], errs[w] = s.InsertEvents(ctx, evs)
+			}()
+		}
+		close(start)
+		wg.Wait()
+		total := 0
+		for w := range writers {
+			if errs[w] != nil {
+				t.Fatalf("writer %d: %v", w, errs[w])
+			}
+			total += counts[w]
+		}
+		stored, err := s.EventsOfProject(ctx, p.ID, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := writers + 7; len(stored) != want || total != want {
+			t.Fatalf("stored %d events, writes counted %d, want %d", len(stored), total, want)
+		}
+		for _, e := range stored {
+			if !strings.HasPrefix(e.Name, "own ") && !strings.HasPrefix(e.Name, "shared from ") || !e.ReceivedAt.Equal(received) {
+				t.Fatalf("unexpected event %+v", e)
+			}
 		}
 	})
 }

@@ -24,7 +24,7 @@
       var enforced = body.sso_enforcement;
       area.hidden = !!enforced;
       notice.hidden = !enforced;
-      provider.textContent = enforced || "";
+      provider.textContent = body.sso_provider_name || enforced || "";
       var link = document.getElementById("sso-link");
       if (link && enforced) {
         link.href = "/login/" + encodeURIComponent(enforced) + "/?email=" + encodeURIComponent(value);

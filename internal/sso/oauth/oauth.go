@@ -141,6 +141,11 @@ func (p *Provider) setup(ctx context.Context) (oauth2.Endpoint, *oidc.IDTokenVer
 		defer cancel()
 		op, err := oidc.NewProvider(dctx, p.cfg.Issuer)
 		if err != nil {
+			var mismatch *oidc.IssuerMismatchError
+			if errors.As(err, &mismatch) {
+				return ep, nil, &gatehouse.Error{Kind: gatehouse.KindUnavailable, Code: "sso_issuer_mismatch",
+					Detail: "The configured issuer does not match the one the provider announces.", Err: err}
+			}
 			return ep, nil, providerError(fmt.Errorf("oauth: discovery of %s: %w", p.cfg.Name, err))
 		}
 		disc := op.Endpoint()
@@ -217,12 +222,7 @@ func (p *Provider) Exchange(ctx context.Context, f Flow, code string) (gatehouse
 	defer cancel()
 	tok, err := p.oauth2Config(ep).Exchange(cctx, code, oauth2.VerifierOption(f.Verifier))
 	if err != nil {
-		var re *oauth2.RetrieveError
-		if errors.As(err, &re) && (re.ErrorCode == "invalid_grant" || re.Response != nil && re.Response.StatusCode/100 == 4) {
-			return gatehouse.SSOIdentity{}, &gatehouse.Error{Kind: gatehouse.KindInvalid, Code: "invalid_code",
-				Detail: "The sign-in code was refused by the identity provider: it may have been used already or expired.", Err: err}
-		}
-		return gatehouse.SSOIdentity{}, providerError(fmt.Errorf("oauth: exchanging the code at %s: %w", p.cfg.Name, err))
+		return gatehouse.SSOIdentity{}, exchangeError(err)
 	}
 	var id gatehouse.SSOIdentity
 	switch p.cfg.Kind {
@@ -250,6 +250,50 @@ func (p *Provider) Exchange(ctx context.Context, f Flow, code string) (gatehouse
 			Detail: "Sign-in with this email domain is not allowed on this instance."}
 	}
 	return id, nil
+}
+
+// TokenError is the provider's refusal at its token endpoint: the HTTP
+// status and the OAuth2 error and error_description it sent (never the
+// rest of the body).
+type TokenError struct {
+	Status            int
+	Code, Description string
+}
+
+func (e *TokenError) Error() string {
+	return fmt.Sprintf("oauth: the token endpoint answered %d, error %q: %q", e.Status, e.Code, e.Description)
+}
+
+// exchangeError tells apart why a code could not be redeemed: Gatehouse's
+// client credentials refused (sso_client_rejected), the code refused
+// (invalid_code), the request refused otherwise (sso_request_rejected), or
+// the provider unreachable or failing (sso_provider_error).
+func exchangeError(err error) error {
+	var re *oauth2.RetrieveError
+	if !errors.As(err, &re) || re.Response == nil {
+		return providerError(fmt.Errorf("oauth: exchanging the code: %w", err))
+	}
+	te := &TokenError{Status: re.Response.StatusCode, Code: clipText(re.ErrorCode, 100), Description: clipText(re.ErrorDescription, 300)}
+	switch {
+	case te.Code == "invalid_client" || te.Code == "unauthorized_client" || te.Status == http.StatusUnauthorized:
+		return &gatehouse.Error{Kind: gatehouse.KindInvalid, Code: "sso_client_rejected",
+			Detail: "The identity provider refused Gatehouse's client ID or secret.", Err: te}
+	case te.Code == "invalid_grant":
+		return &gatehouse.Error{Kind: gatehouse.KindInvalid, Code: "invalid_code",
+			Detail: "The sign-in code was refused by the identity provider: it may have been used already or expired.", Err: te}
+	case te.Status/100 == 4:
+		return &gatehouse.Error{Kind: gatehouse.KindInvalid, Code: "sso_request_rejected",
+			Detail: "The identity provider refused Gatehouse's token request.", Err: te}
+	}
+	return providerError(te)
+}
+
+// clipText bounds text a provider sent before it reaches a log line.
+func clipText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }
 
 func allowedDomain(email string, allowed []string) bool {

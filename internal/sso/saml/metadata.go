@@ -135,7 +135,10 @@ func rootElement(doc []byte) (xml.Name, error) {
 	for {
 		tok, err := d.Token()
 		if err == io.EOF {
-			return xml.Name{}, errors.New("the metadata is empty")
+			if len(bytes.TrimSpace(doc)) == 0 {
+				return xml.Name{}, errors.New("the metadata is empty")
+			}
+			return xml.Name{}, errors.New("the metadata must be the identity provider's metadata XML (or its https:// URL)")
 		}
 		if err != nil {
 			return xml.Name{}, fmt.Errorf("the metadata is not well-formed XML: %v", err)
@@ -149,11 +152,27 @@ func rootElement(doc []byte) (xml.Name, error) {
 	}
 }
 
+// SPOrganization is who runs this service provider, as its metadata
+// names it for IdP administrators.
+type SPOrganization struct {
+	Name         string // the organization (default: SITE_URL's host)
+	URL          string // its web address (default: SITE_URL)
+	ContactEmail string // technical and support contact; "" for none
+}
+
+// SPNameIDFormats are the NameID formats the metadata advertises: ones an
+// IdP can fill from a stable identifier (persistent) or the email address.
+// The uid comes from an attribute, so the NameID is informative only.
+var SPNameIDFormats = []string{
+	"urn:oasis:names:tc:SAML:2.0:nameid-format:persistent",
+	"urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress",
+}
+
 // SPMetadata is Gatehouse's service-provider metadata for IdP admins
 // (docs/posthog-compat.md#saml): entity id SITE_URL, unsigned AuthnRequests, signed assertions
-// wanted, the ACS for the HTTP-POST binding, PostHog's organization and
-// contacts.
-func SPMetadata(entityID, acsURL string) []byte {
+// wanted, the ACS for the HTTP-POST binding, and the instance's own
+// organization and contact.
+func SPMetadata(entityID, acsURL string, org SPOrganization) []byte {
 	type contact struct {
 		Type  string `xml:"contactType,attr"`
 		Name  string `xml:"md:GivenName"`
@@ -173,11 +192,11 @@ func SPMetadata(entityID, acsURL string) []byte {
 		NS       string   `xml:"xmlns:md,attr"`
 		EntityID string   `xml:"entityID,attr"`
 		SP       struct {
-			AuthnRequestsSigned  bool   `xml:"AuthnRequestsSigned,attr"`
-			WantAssertionsSigned bool   `xml:"WantAssertionsSigned,attr"`
-			Protocols            string `xml:"protocolSupportEnumeration,attr"`
-			NameIDFormat         string `xml:"md:NameIDFormat"`
-			ACS                  acs    `xml:"md:AssertionConsumerService"`
+			AuthnRequestsSigned  bool     `xml:"AuthnRequestsSigned,attr"`
+			WantAssertionsSigned bool     `xml:"WantAssertionsSigned,attr"`
+			Protocols            string   `xml:"protocolSupportEnumeration,attr"`
+			NameIDFormats        []string `xml:"md:NameIDFormat"`
+			ACS                  acs      `xml:"md:AssertionConsumerService"`
 		} `xml:"md:SPSSODescriptor"`
 		Organization struct {
 			Name        localized `xml:"md:OrganizationName"`
@@ -188,12 +207,14 @@ func SPMetadata(entityID, acsURL string) []byte {
 	}{NS: nsMetadata, EntityID: entityID}
 	doc.SP.WantAssertionsSigned = true
 	doc.SP.Protocols = nsProtocol
-	doc.SP.NameIDFormat = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"
+	doc.SP.NameIDFormats = SPNameIDFormats
 	doc.SP.ACS = acs{Binding: bindingPost, Location: acsURL, Index: 1}
-	doc.Organization.Name = localized{"en-US", "posthog"}
-	doc.Organization.DisplayName = localized{"en-US", "PostHog"}
-	doc.Organization.URL = localized{"en-US", "https://posthog.com"}
-	doc.Contacts = []contact{{"technical", "PostHog Support", "hey@posthog.com"}, {"support", "PostHog Support", "hey@posthog.com"}}
+	doc.Organization.Name = localized{"en-US", org.Name}
+	doc.Organization.DisplayName = localized{"en-US", org.Name}
+	doc.Organization.URL = localized{"en-US", org.URL}
+	if org.ContactEmail != "" {
+		doc.Contacts = []contact{{"technical", org.Name, org.ContactEmail}, {"support", org.Name, org.ContactEmail}}
+	}
 	out, err := xml.MarshalIndent(doc, "", "  ")
 	if err != nil {
 		panic("saml: marshalling SP metadata: " + err.Error())

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"sort"
 	"strings"
 	"time"
 
@@ -38,6 +39,12 @@ type Service struct {
 	Now    func() time.Time
 	// Skew is the clock difference tolerated; 0 means DefaultSkew.
 	Skew time.Duration
+	// Organization names the instance in the SP metadata; an empty Name
+	// is SITE_URL's host, an empty URL SITE_URL.
+	Organization SPOrganization
+	// AllowPlainMetadataURL (DEBUG) lets a metadata URL be http and on a
+	// private or loopback address.
+	AllowPlainMetadataURL bool
 }
 
 func (s *Service) now() time.Time {
@@ -54,7 +61,16 @@ func (s *Service) EntityID() string { return strings.TrimSuffix(s.SiteURL.String
 func (s *Service) ACSURL() string { return s.EntityID() + ACSPath }
 
 // Metadata is the SP metadata XML for IdP administrators.
-func (s *Service) Metadata() []byte { return SPMetadata(s.EntityID(), s.ACSURL()) }
+func (s *Service) Metadata() []byte {
+	org := s.Organization
+	if org.Name == "" {
+		org.Name = s.SiteURL.Hostname()
+	}
+	if org.URL == "" {
+		org.URL = s.EntityID() + "/"
+	}
+	return SPMetadata(s.EntityID(), s.ACSURL(), org)
+}
 
 // sp builds the service provider facing d's IdP.
 func (s *Service) sp(d *gatehouse.OrganizationDomain) (*SP, error) {
@@ -86,8 +102,9 @@ func (s *Service) Begin(ctx context.Context, email string) (redirect, pending st
 	}
 	sp, err := s.sp(d)
 	if err != nil {
-		s.log(ctx, d, err)
-		return "", "", gatehouse.Invalid("saml_not_configured", "", "SAML not configured for this user.")
+		e := gatehouse.Invalid("saml_not_configured", "", "SAML not configured for this user.")
+		e.Err = refusal(d, err)
+		return "", "", e
 	}
 	now := s.now()
 	redirect, id, err := sp.AuthnRequestURL(d.ID, now)
@@ -131,9 +148,16 @@ type Identity struct {
 }
 
 // errInvalidResponse is what the user sees for any refused response; the
-// reason goes to the log.
-func errInvalidResponse() *gatehouse.Error {
-	return gatehouse.Invalid("saml_invalid_response", "", "The SAML response from your identity provider could not be accepted. Please try again.")
+// reason, which the ACS logs, is its Err.
+func errInvalidResponse(d *gatehouse.OrganizationDomain, reason error) *gatehouse.Error {
+	e := gatehouse.Invalid("saml_invalid_response", "", "The SAML response from your identity provider could not be accepted. Please try again.")
+	e.Err = refusal(d, reason)
+	return e
+}
+
+// refusal names the domain whose IdP a refusal concerns.
+func refusal(d *gatehouse.OrganizationDomain, reason error) error {
+	return fmt.Errorf("domain %s (%s): %w", d.Domain, d.ID, reason)
 }
 
 // Complete consumes a response posted to the ACS. relayState names the
@@ -152,27 +176,25 @@ func (s *Service) Complete(ctx context.Context, relayState, samlResponse, pendin
 	}
 	requestID := s.openPending(pending, d.ID)
 	if requestID == "" && !opts.AllowIdPInitiated {
-		s.log(ctx, d, errors.New("an IdP-initiated response (no pending request) on a domain that does not allow them"))
-		return nil, gatehouse.Invalid("saml_idp_initiated", "", "Logins started at the identity provider are not allowed for this domain. Start the login here.")
+		e := gatehouse.Invalid("saml_idp_initiated", "", "Logins started at the identity provider are not allowed for this domain. Start the login here.")
+		e.Err = refusal(d, errors.New("no pending request cookie came with the response (an IdP-initiated login, or a browser on another host than SITE_URL's) and the domain does not allow IdP-initiated logins"))
+		return nil, e
 	}
 	sp, err := s.sp(d)
 	if err != nil {
-		s.log(ctx, d, err)
-		return nil, errInvalidResponse()
+		return nil, errInvalidResponse(d, err)
 	}
 	now := s.now()
 	a, err := sp.ParseResponse(samlResponse, requestID, now)
 	if err != nil {
-		s.log(ctx, d, err)
-		return nil, errInvalidResponse()
+		return nil, errInvalidResponse(d, err)
 	}
 	fresh, err := s.Store.UseSAMLAssertionID(ctx, d.ID, a.ID, a.ValidUntil, now)
 	if err != nil {
 		return nil, err
 	}
 	if !fresh {
-		s.log(ctx, d, errors.New("a replayed assertion"))
-		return nil, errInvalidResponse()
+		return nil, errInvalidResponse(d, errors.New("a replayed assertion"))
 	}
 	id := &Identity{DomainID: d.ID, OrganizationID: d.OrganizationID}
 	uid := first(a.Attributes, opts.SAMLAttributeNames("uid"))
@@ -181,10 +203,10 @@ func (s *Service) Complete(ctx context.Context, relayState, samlResponse, pendin
 	id.LastName = first(a.Attributes, opts.SAMLAttributeNames("last_name"))
 	id.FullName = first(a.Attributes, opts.SAMLAttributeNames("full_name"))
 	if uid == "" {
-		return nil, gatehouse.Invalid("required", "uid", "This field is required and was not provided by the IdP.")
+		return nil, missingAttribute(d, a.Attributes, "uid", opts.SAMLAttributeNames("uid"))
 	}
 	if id.Email == "" {
-		return nil, gatehouse.Invalid("required", "email", "This field is required and was not provided by the IdP.")
+		return nil, missingAttribute(d, a.Attributes, "email", opts.SAMLAttributeNames("email"))
 	}
 	id.UID = d.ID + ":" + uid
 	ok, err := s.Admin.EmailInOrganizationDomains(ctx, d.OrganizationID, id.Email)
@@ -192,8 +214,9 @@ func (s *Service) Complete(ctx context.Context, relayState, samlResponse, pendin
 		return nil, err
 	}
 	if !ok {
-		s.log(ctx, d, fmt.Errorf("the IdP asserted an email outside the organization's verified domains"))
-		return nil, gatehouse.Invalid("saml_email_domain", "email", "Your identity provider asserted an email address outside your organization's verified domains.")
+		e := gatehouse.Invalid("saml_email_domain", "email", "Your identity provider asserted an email address outside your organization's verified domains.")
+		e.Err = refusal(d, fmt.Errorf("the IdP asserted the email %s, outside the organization's verified domains", id.Email))
+		return nil, e
 	}
 	return id, nil
 }
@@ -210,15 +233,36 @@ func first(attrs map[string][]string, names []string) string {
 	return ""
 }
 
-func (s *Service) log(ctx context.Context, d *gatehouse.OrganizationDomain, err error) {
-	if s.Logger != nil {
-		s.Logger.LogAttrs(ctx, slog.LevelWarn, "saml response refused", slog.String("domain", d.Domain), slog.String("domain_id", d.ID), slog.String("reason", err.Error()))
+// missingAttribute is the refusal of an assertion without a required
+// field; its reason names the attribute names tried and those the
+// assertion had (names only: values are not logged).
+func missingAttribute(d *gatehouse.OrganizationDomain, attrs map[string][]string, field string, tried []string) error {
+	have := make([]string, 0, len(attrs))
+	for n := range attrs {
+		have = append(have, n)
 	}
+	sort.Strings(have)
+	e := gatehouse.Invalid("required", field, "This field is required and was not provided by the IdP.")
+	e.Err = refusal(d, fmt.Errorf("the assertion has no %s attribute: none of %s is present (it has %s); send one of them or map %s in the domain's SAML options",
+		field, strings.Join(tried, ", "), strings.Join(have, ", "), field))
+	return e
 }
 
 // ConfigureFromMetadata sets a domain's IdP from uploaded metadata XML
 // (admins only) and returns the updated domain.
+// The upload may be the metadata's URL instead, fetched once (see
+// FetchMetadata); only an admin of the organization may make it fetch.
 func (s *Service) ConfigureFromMetadata(ctx context.Context, user *gatehouse.User, orgRef, domainID string, metadata []byte) (*gatehouse.OrganizationDomain, error) {
+	if u := metadataURL(metadata); u != nil {
+		if _, err := s.Admin.RequireAdmin(ctx, user, orgRef); err != nil {
+			return nil, err
+		}
+		fetched, err := FetchMetadata(ctx, u, s.AllowPlainMetadataURL)
+		if err != nil {
+			return nil, gatehouse.Invalid("invalid_metadata", "saml_metadata", "%s", err.Error())
+		}
+		metadata = fetched
+	}
 	idp, err := ParseMetadata(metadata)
 	if err != nil {
 		return nil, gatehouse.Invalid("invalid_metadata", "saml_metadata", "%s", err.Error())

@@ -331,12 +331,25 @@ func TestParseMetadata(t *testing.T) {
 			t.Errorf("%s: accepted", name)
 		}
 	}
-	md := string(SPMetadata(testEntity, testACS))
+	// The metadata names this instance, not PostHog, and advertises
+	// NameID formats an IdP can satisfy (not "unspecified").
+	md := string(SPMetadata(testEntity, testACS, SPOrganization{Name: "Acme Auth", URL: "https://gatehouse.example.com/", ContactEmail: "it@acme.example"}))
 	for _, want := range []string{`entityID="https://gatehouse.example.com"`, `Location="https://gatehouse.example.com/complete/saml/"`,
-		`WantAssertionsSigned="true"`, `AuthnRequestsSigned="false"`, "hey@posthog.com"} {
+		`WantAssertionsSigned="true"`, `AuthnRequestsSigned="false"`, ">Acme Auth</md:OrganizationName>", "<md:EmailAddress>it@acme.example</md:EmailAddress>",
+		"<md:NameIDFormat>urn:oasis:names:tc:SAML:2.0:nameid-format:persistent</md:NameIDFormat>",
+		"<md:NameIDFormat>urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress</md:NameIDFormat>"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("SP metadata lacks %s:\n%s", want, md)
 		}
+	}
+	for _, unwanted := range []string{"posthog", "PostHog", "nameid-format:unspecified"} {
+		if strings.Contains(md, unwanted) {
+			t.Errorf("SP metadata contains %s:\n%s", unwanted, md)
+		}
+	}
+	// Without a contact email no contact is advertised.
+	if md := string(SPMetadata(testEntity, testACS, SPOrganization{Name: "gatehouse.example.com"})); strings.Contains(md, "ContactPerson") {
+		t.Errorf("contact without SAML_SP_CONTACT_EMAIL:\n%s", md)
 	}
 }
 

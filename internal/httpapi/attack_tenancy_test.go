@@ -1,0 +1,122 @@
+package httpapi
+
+import (
+	"fmt"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/sso/saml/samltest"
+	"github.com/gatehouse-auth/gatehouse/internal/store"
+)
+
+// crossOrgRequests are the requests on the target's organization-owned
+// objects, addressed by their ids; otherProject is the attacker's own
+// project, used to pair it with the target's object ids.
+func crossOrgRequests(a *attackTarget, otherProject int64) []attackRequest {
+	evilMetadata := samltest.NewIdP("https://evil.example/idp", 0).Metadata("https://evil.example/sso")
+	P := fmt.Sprint(a.projectID)
+	Q := fmt.Sprint(otherProject)
+	O := a.orgID
+	var rs []attackRequest
+	add := func(method, path, body string) { rs = append(rs, attackRequest{method, path, body}) }
+	for _, prefix := range []string{"/api/projects/", "/api/environments/"} {
+		add("GET", prefix+P+"/", "")
+		add("PATCH", prefix+P+"/reset_token/", "{}")
+		add("PATCH", prefix+P+"/rotate_secret_token/", "{}")
+		add("PATCH", prefix+P+"/delete_secret_token_backup/", "{}")
+		add("GET", prefix+P+"/feature_flags/", "")
+		add("POST", prefix+P+"/feature_flags/", `{"key":"planted","filters":{"groups":[]}}`)
+		for _, proj := range []string{P, Q} {
+			add("GET", prefix+proj+"/feature_flags/"+a.flagID+"/", "")
+			add("PATCH", prefix+proj+"/feature_flags/"+a.flagID+"/", `{"name":"taken"}`)
+			add("DELETE", prefix+proj+"/feature_flags/"+a.flagID+"/", "")
+		}
+	}
+	add("GET", "/api/projects/"+P+"/project_secret_api_keys/", "")
+	add("POST", "/api/projects/"+P+"/project_secret_api_keys/", `{"label":"planted","scopes":["feature_flag:read"]}`)
+	for _, proj := range []string{P, Q} {
+		base := "/api/projects/" + proj + "/project_secret_api_keys/" + a.secretKeyID + "/"
+		add("GET", base, "")
+		add("PATCH", base, `{"label":"taken"}`)
+		add("POST", base+"roll/", "")
+		add("DELETE", base, "")
+	}
+	add("GET", "/api/organizations/"+O+"/", "")
+	add("PATCH", "/api/organizations/"+O+"/", `{"name":"Taken"}`)
+	add("GET", "/api/organizations/"+O+"/invites/", "")
+	add("POST", "/api/organizations/"+O+"/invites/", `{"target_email":"planted@example.com"}`)
+	for _, org := range []string{O, "@current"} {
+		add("DELETE", "/api/organizations/"+org+"/invites/"+a.inviteID+"/", "")
+	}
+	add("GET", "/api/organizations/"+O+"/domains/", "")
+	add("POST", "/api/organizations/"+O+"/domains/", `{"domain":"planted.example"}`)
+	for _, org := range []string{O, "@current"} {
+		base := "/api/organizations/" + org + "/domains/" + a.domainID + "/"
+		add("GET", base, "")
+		add("PATCH", base, `{"jit_provisioning_enabled":true}`)
+		add("POST", base+"verify/", "")
+		add("GET", base+"saml/", "")
+		add("PATCH", base+"saml/", `{"saml_entity_id":"https://evil.example"}`)
+		add("POST", base+"saml_metadata/", `{"metadata":`+atkJSON(evilMetadata)+`}`)
+		add("DELETE", base, "")
+	}
+	return rs
+}
+
+// TestAttackCrossOrganizationByID: a user of another organization reaches
+// none of this organization's projects, flags, project secret keys,
+// invites, domains or settings by naming their ids, alone or paired with
+// an id of the attacker's own organization; nothing changes.
+func TestAttackCrossOrganizationByID(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+		a := newAttackTarget(t, engine, serverOptions{})
+		attacker, otherProject := outsider(t, a.ts)
+		for _, r := range crossOrgRequests(a, otherProject.ID) {
+			resp, body := attacker.send(r.method, r.path, r.body, true)
+			wantRefused(t, r.String(), resp, body, 403, 404)
+		}
+		a.wantUnchanged(t)
+	})
+}
+
+// TestAttackOtherUsersObjectsByID: a user reaches none of another user's
+// personal API keys, login sessions or passkeys by id, whether the other
+// user is in the same organization or not, and cannot reset the 2FA of a
+// user of another organization; nothing changes.
+func TestAttackOtherUsersObjectsByID(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+		a := newAttackTarget(t, engine, serverOptions{})
+		enableTOTP(t, a.member, time.Now())
+		stranger, _ := outsider(t, a.ts)
+		for name, attacker := range map[string]*browser{"member of the same organization": a.member, "user of another organization": stranger} {
+			key := "/api/personal_api_keys/" + a.ownerKeyID + "/"
+			passkey := "/api/webauthn/credentials/" + a.passkeyID + "/"
+			for _, r := range []attackRequest{
+				{"GET", key, ""},
+				{"PATCH", key, `{"label":"taken"}`},
+				{"PUT", key, `{"label":"taken","scopes":["*"]}`},
+				{"POST", key + "roll/", ""},
+				{"DELETE", key, ""},
+				{"DELETE", "/api/users/@me/login_sessions/" + a.ownerSessionID + "/", ""},
+				{"PATCH", passkey, `{"label":"taken"}`},
+				{"POST", passkey + "verify/", "{}"},
+				{"DELETE", passkey, ""},
+			} {
+				resp, body := attacker.send(r.method, r.path, r.body, true)
+				wantRefused(t, name+": "+r.String(), resp, body, 403, 404)
+			}
+			// The settings page's revoke form with the attacker's own
+			// valid form token.
+			_, html := attacker.page("GET", "/settings", nil)
+			form := url.Values{csrfFormField: {formToken(t, html)}}
+			attacker.page("POST", "/settings/sessions/"+a.ownerSessionID+"/revoke", form)
+		}
+		resp, body := stranger.send("POST", "/api/users/"+a.memberUUID+"/two_factor_reset/", "", true)
+		wantRefused(t, "2FA reset of a user in another organization", resp, body, 403, 404)
+		if _, st := a.member.send("GET", "/api/users/@me/two_factor_status/", "", false); st["is_enabled"] != true {
+			t.Errorf("the member's 2FA: %v", st)
+		}
+		a.wantUnchanged(t)
+	})
+}

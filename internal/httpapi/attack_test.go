@@ -1,0 +1,201 @@
+package httpapi
+
+// The attack suite: HTTP-level tests that try an attack on a running server
+// (both engines) and check that it is refused and changes nothing. Each test
+// is named TestAttack<Rule> after the rule it checks. Index, by rule:
+//
+// attack_tenancy_test.go — one organization's objects are out of reach of another's users
+//   TestAttackCrossOrganizationByID        projects, flags, project secret keys, invites, domains and
+//                                          the organization itself, by id from another organization
+//   TestAttackOtherUsersObjectsByID        personal API keys, login sessions and passkeys of another
+//                                          user; 2FA reset of a user in another organization
+// attack_roles_test.go — admin-only actions need admin
+//   TestAttackMemberTriesAdminActions      every admin-only action tried as a plain member
+// attack_scopes_test.go — a personal API key does only what its scopes say
+//   TestAttackKeyScopes                    no scope for the resource, :read trying :write,
+//                                          scoped_teams / scoped_organizations reaching another
+//                                          project or organization, actions keys may not do
+// attack_csrf_test.go — a signed-in browser's unsafe request needs the CSRF token and this site's Origin
+//   TestAttackCSRFVariants                 missing token, token of another cookie, wrong Origin,
+//                                          Referer alone, on API calls and on HTML forms
+// attack_redirect_test.go — redirects after sign-in stay on this site
+//   TestAttackOpenRedirect                 //evil, /\evil, https:evil, %2F%2Fevil, javascript:,
+//                                          encoded CR/LF on every next/redirect parameter
+// attack_proxy_test.go — the client address comes from the peer unless a trusted proxy says otherwise
+//   TestAttackForwardedHeaderSpoofing      X-Forwarded-For, Forwarded, X-Real-IP with and without
+//                                          a trusted proxy
+//   TestAttackAllowListPathTricks          /api/../e, //e, /E, /e%2F..%2Fapi, trailing dots: the
+//                                          allow-list cannot be walked around through a capture path
+// attack_replay_test.go — single-use secrets work once
+//   TestAttackReplaySingleUseTokens        reset token, invite, verification link, TOTP code, backup
+//                                          code used twice
+//   TestAttackRaceSingleUseTokens          the same single-use token sent at once by many clients:
+//                                          exactly one wins
+//
+// The fixes of the security review (TestAttackIndexIsComplete keeps this
+// index complete):
+//
+// attack_access_test.go — key scoping, the allow-list's exemptions, enforced 2FA
+//   TestAttackKeyScopingOnFlagRoutes, TestAttackKeyScopingOnEveryKeyRoute,
+//   TestAttackLegacyKeyHashAmplification, TestAttackAllowListExemptionNarrow,
+//   TestAttackExemptPathIgnoresCredentials, TestAttackTwoFactorEnforcedPerTargetOrganization
+// attack_integrity_test.go — invites, verification, signup throttle
+//   TestAttackInviteAcceptanceDoesNotVerifyEmail, TestAttackInvitePageAcceptanceDoesNotVerifyEmail,
+//   TestAttackInvitePreClaimEndsWithPasswordReset,
+//   TestAttackInvitePreClaimEndsWithSSOTakeover, TestAttackSignupThrottleCountsOnlySuccesses,
+//   TestAttackSignupThrottleConcurrentSuccesses
+// attack_lockout_test.go — password guesses are bounded per (email, address) and per account
+//   TestAttackLockoutConcurrentGuesses, TestAttackLockoutBurstWithRightPassword,
+//   TestAttackLockoutIPv6Rotation, TestAttackLockoutAccountCeiling,
+//   TestAttackLockoutCurrentPassword, TestAttackLockoutConcurrentGuessesTwoInstances
+// attack_twofactor_test.go — second-factor guessing is slowed down
+//   TestAttackTOTPGuessing
+// attack_web_test.go — login CSRF, session-bound CSRF tokens, page input
+//   TestAttackLoginCSRFOriginVariants, TestAttackLoginCSRFEverySignInEndpoint,
+//   TestAttackLoginCSRFBodyType, TestAttackCSRFTokenBoundToSession,
+//   TestAttackInjectedNotice, TestAttackBadBytes
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"testing"
+
+	"github.com/gatehouse-auth/gatehouse/internal/store"
+)
+
+// attackTarget is one organization's world, built through the API: the
+// owner and a member, and one object of every kind an attacker aims at.
+type attackTarget struct {
+	ts             *testServer
+	owner, member  *browser
+	orgID          string
+	projectID      int64
+	flagID         string
+	ownerKeyID     string // the owner's personal API key
+	ownerKey       string // its value
+	secretKeyID    string // a project secret key
+	inviteID       string
+	domainID       string
+	ownerSessionID string // the owner's login session
+	passkeyID      string // the owner's passkey
+	memberUUID     string
+	projectToken   string
+}
+
+// newAttackTarget builds the target organization on a fresh server.
+func newAttackTarget(t *testing.T, engine store.Engine, o serverOptions) *attackTarget {
+	t.Helper()
+	ts := newTestServer(t, engine, o)
+	owner := ownerBrowser(t, ts)
+	a := &attackTarget{ts: ts, owner: owner, orgID: ts.user.CurrentOrganizationID, projectID: ts.project.ID, projectToken: ts.project.APIToken}
+	a.member = joinByInvite(t, ts, owner, "member@example.com", 1)
+	_, me := a.member.send("GET", "/api/users/@me/", "", false)
+	a.memberUUID, _ = me["uuid"].(string)
+	flag := createFlag(t, owner, a.projectID, `{"key":"target-flag","name":"Target","filters":{"groups":[{"properties":[],"rollout_percentage":100}]}}`)
+	a.flagID = fmt.Sprint(int64(flag["id"].(float64)))
+	key := createKey(t, owner, map[string]any{"label": "owner key", "scopes": []string{"*"}})
+	a.ownerKeyID, a.ownerKey = key["id"].(string), key["value"].(string)
+	resp, sk := owner.send("POST", fmt.Sprintf("/api/projects/%d/project_secret_api_keys/", a.projectID), `{"label":"sdk","scopes":["feature_flag:read"]}`, true)
+	if resp.StatusCode != 201 {
+		t.Fatalf("project secret key: %d %v", resp.StatusCode, sk)
+	}
+	a.secretKeyID = sk["id"].(string)
+	a.inviteID = mustInvite(t, owner, "invitee@example.com", 1)
+	a.domainID, _ = addDomain(t, owner, "target.example")
+	code, sessions := owner.list("/api/users/@me/login_sessions/")
+	if code != 200 || len(sessions) == 0 {
+		t.Fatalf("owner sessions: %d %v", code, sessions)
+	}
+	a.ownerSessionID = sessions[0]["id"].(string)
+	_, a.passkeyID = registerPasskey(t, owner, "Owner passkey")
+	return a
+}
+
+// wantUnchanged fails unless every object of the target is still there as
+// it was built, and the owner is still signed in.
+func (a *attackTarget) wantUnchanged(t *testing.T) {
+	t.Helper()
+	o := a.owner
+	P := fmt.Sprint(a.projectID)
+	if resp, p := o.send("GET", "/api/projects/"+P+"/", "", false); resp.StatusCode != 200 || p["api_token"] != a.projectToken {
+		t.Errorf("project: %d %v", resp.StatusCode, p)
+	}
+	if resp, f := o.send("GET", "/api/projects/"+P+"/feature_flags/"+a.flagID+"/", "", false); resp.StatusCode != 200 || f["name"] != "Target" || f["deleted"] != false {
+		t.Errorf("flag: %d %v", resp.StatusCode, f)
+	}
+	if code, flags := atkList(o, "/api/projects/"+P+"/feature_flags/"); code != 200 || len(flags) != 1 {
+		t.Errorf("flags: %d %v", code, flags)
+	}
+	if resp, k := keyRequest(t, a.ts, "GET", "/api/users/@me/", a.ownerKey, ""); resp.StatusCode != 200 {
+		t.Errorf("the owner's key stopped working: %d %v", resp.StatusCode, k)
+	}
+	if resp, k := o.send("GET", "/api/personal_api_keys/"+a.ownerKeyID+"/", "", false); resp.StatusCode != 200 || k["label"] != "owner key" {
+		t.Errorf("personal key: %d %v", resp.StatusCode, k)
+	}
+	if code, keys := atkList(o, "/api/projects/"+P+"/project_secret_api_keys/"); code != 200 || len(keys) != 1 || keys[0]["id"] != a.secretKeyID || keys[0]["label"] != "sdk" {
+		t.Errorf("project secret keys: %d %v", code, keys)
+	}
+	if resp, org := o.send("GET", "/api/organizations/"+a.orgID+"/", "", false); resp.StatusCode != 200 || org["name"] != "Acme" {
+		t.Errorf("organization: %d %v", resp.StatusCode, org)
+	}
+	if code, invites := atkList(o, "/api/organizations/"+a.orgID+"/invites/"); code != 200 || len(invites) != 1 || invites[0]["id"] != a.inviteID {
+		t.Errorf("invites: %d %v", code, invites)
+	}
+	if code, domains := atkList(o, "/api/organizations/"+a.orgID+"/domains/"); code != 200 || len(domains) != 1 || domains[0]["id"] != a.domainID ||
+		domains[0]["jit_provisioning_enabled"] != false || domains[0]["saml_entity_id"] != nil && domains[0]["saml_entity_id"] != "" {
+		t.Errorf("domains: %d %v", code, domains)
+	}
+	if code, sessions := atkList(o, "/api/users/@me/login_sessions/"); code != 200 || !slices.ContainsFunc(sessions, func(s map[string]any) bool { return s["id"] == a.ownerSessionID }) {
+		t.Errorf("the owner's login session: %d %v", code, sessions)
+	}
+	if code, passkeys := atkList(o, "/api/webauthn/credentials/"); code != 200 || len(passkeys) != 1 || passkeys[0]["label"] != "Owner passkey" {
+		t.Errorf("passkeys: %d %v", code, passkeys)
+	}
+}
+
+// atkList GETs a list, bare or paginated ({"results": [...]}).
+func atkList(b *browser, path string) (int, []map[string]any) {
+	b.t.Helper()
+	resp, body := b.page("GET", path, nil)
+	var out []map[string]any
+	if json.Unmarshal([]byte(body), &out) != nil {
+		var page struct {
+			Results []map[string]any `json:"results"`
+		}
+		json.Unmarshal([]byte(body), &page)
+		out = page.Results
+	}
+	return resp.StatusCode, out
+}
+
+// wantRefused fails unless the answer has one of the statuses and
+// PostHog's error shape ({type, code, detail, attr}, or {error} where
+// PostHog's passkey endpoints use it).
+func wantRefused(t *testing.T, what string, resp *http.Response, body map[string]any, statuses ...int) {
+	t.Helper()
+	if !slices.Contains(statuses, resp.StatusCode) {
+		t.Errorf("%s: status %d %v, want one of %v", what, resp.StatusCode, body, statuses)
+		return
+	}
+	if e, ok := body["error"].(string); ok && e != "" {
+		return // the passkey endpoints answer {"error": ...}, as PostHog's do
+	}
+	for _, k := range []string{"type", "code", "detail"} {
+		if _, ok := body[k]; !ok {
+			t.Errorf("%s: %d answer %v lacks %q", what, resp.StatusCode, body, k)
+			return
+		}
+	}
+}
+
+// attackRequest is one request an attacker sends.
+type attackRequest struct {
+	method, path, body string
+}
+
+func (r attackRequest) String() string { return r.method + " " + r.path }
+
+// atkJSON renders a value as a JSON string literal.
+func atkJSON(s string) string { return mustJSONString(s) }
