@@ -54,10 +54,11 @@ type auditLog struct {
 	opts    AuditOptions
 	dropped atomic.Int64 // refusal events dropped because the queue was full
 
-	once  sync.Once
-	queue chan auditQueued
-	stop  chan struct{}
-	done  chan struct{}
+	once      sync.Once
+	closeOnce sync.Once
+	queue     chan auditQueued
+	stop      chan struct{}
+	done      chan struct{}
 }
 
 type auditQueued struct {
@@ -83,8 +84,12 @@ func (s *Store) auditState() *auditLog { return &s.audit }
 func (s *Store) closeAudit() {
 	a := &s.audit
 	a.once.Do(func() {}) // no writer starts after this
-	if a.stop != nil {
-		close(a.stop)
+	a.closeOnce.Do(func() {
+		if a.stop != nil {
+			close(a.stop)
+		}
+	})
+	if a.done != nil {
 		<-a.done
 	}
 }

@@ -167,6 +167,12 @@ func TestAuditRefusalsAreBatched(t *testing.T) {
 			t.Fatalf("%d refusals written or counted as dropped, want 300", got)
 		}
 		mustVerify(t, s)
+		// Closing writes what is queued, twice is harmless, and a refusal
+		// after it is dropped, not a panic.
+		s.RecordAuditRefusal(ctx, gatehouse.AuditEvent{Type: gatehouse.AuditLoginFailed})
+		s.Close()
+		s.Close()
+		s.RecordAuditRefusal(ctx, gatehouse.AuditEvent{Type: gatehouse.AuditLoginFailed})
 	})
 }
 
