@@ -242,7 +242,7 @@ func TestAuditCommands(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer st.Close()
-			if _, err := st.DB().Exec(`UPDATE audit_log SET body = REPLACE(body, 'cmd-1@', 'cmd-9@') WHERE seq = `+fmt.Sprint(editSeq)); err != nil {
+			if _, err := st.DB().Exec(`UPDATE audit_log SET body = REPLACE(body, 'cmd-1@', 'cmd-9@') WHERE seq = ` + fmt.Sprint(editSeq)); err != nil {
 				t.Fatal(err)
 			}
 			_, stderr, code = runCmd(t, env, "audit", "verify", "--data-dir", dir)
