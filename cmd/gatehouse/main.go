@@ -30,6 +30,10 @@ Usage:
   gatehouse domain verify --domain D [--force]                   check an organization domain's DNS challenge
                                                                   now, or mark it verified without DNS
   gatehouse outbox [--limit 50]                                  list queued, sent and failed emails
+  gatehouse audit verify                                         check the audit log's hash chain; names
+                                                                  the first altered, removed or inserted event
+  gatehouse audit export --since 2026-01-02 [--until …] [--format jsonl]
+                                                                  print audit events as JSON lines
   gatehouse version                                               print the version
 
 Configuration comes from the environment with PostHog's names (SECRET_KEY, DEBUG,
@@ -82,6 +86,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cmdDomain(ctx, rest, stdout, stderr)
 	case "two-factor-reset":
 		return cmdTwoFactorReset(ctx, rest, stdout, stderr)
+	case "audit":
+		return cmdAudit(ctx, rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "gatehouse", versionString())
 		return nil

@@ -111,6 +111,10 @@ func openStore(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*s
 	for _, name := range applied {
 		logger.Info("applied migration", "name", name)
 	}
+	if err := configureAudit(cfg, st); err != nil {
+		st.Close()
+		return nil, err
+	}
 	return st, nil
 }
 
@@ -164,7 +168,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	defer func() { stopMail(); <-mailDone }()
 	sweepCtx, stopSweep := context.WithCancel(context.Background())
 	sweepDone := make(chan struct{})
-	go func() { sweepLoop(sweepCtx, st, logger); close(sweepDone) }()
+	go func() { sweepLoop(sweepCtx, st, logger, cfg.AuditLogRetention); close(sweepDone) }()
 	defer func() { stopSweep(); <-sweepDone }()
 
 	hasher := password.NewHasher(0, 0)
@@ -227,6 +231,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		// as keys never take more than a core, nor the sign-ins' slots.
 		APIKeys:         &gatehouse.APIKeyService{Store: st, LegacyHashes: password.NewHasher(1, 0), Generation: st},
 		Organizations:   &gatehouse.OrganizationService{Store: st, TwoFactorEnabled: twoFactor.IsEnabled},
+		Audit:           &gatehouse.AuditService{Store: st, Refusals: st, Organizations: &gatehouse.OrganizationService{Store: st}},
 		Flags:           &gatehouse.FlagService{Store: st},
 		TwoFactor:       twoFactor,
 		Passkeys:        passkeys,

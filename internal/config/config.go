@@ -80,6 +80,13 @@ type Config struct {
 	// ShutdownGrace (SHUTDOWN_GRACE) is how long requests in flight get to
 	// finish after SIGTERM.
 	ShutdownGrace time.Duration
+
+	// AuditLogStream (AUDIT_LOG_STREAM) also writes each audit event as a
+	// JSON line: "stdout", or "file:/path" (appended); empty: database only.
+	AuditLogStream string
+	// AuditLogRetention (AUDIT_LOG_RETENTION_DAYS, default 365) is how long
+	// audit events are kept; the sweep deletes whole older days.
+	AuditLogRetention time.Duration
 }
 
 // Email is the outbound mail configuration (EMAIL_*).
@@ -105,6 +112,7 @@ const (
 	DefaultDatabasePoolSize = 16
 	DefaultRedisTimeout     = 2 * time.Second
 	DefaultShutdownGrace    = 25 * time.Second
+	DefaultAuditRetention   = 365 * 24 * time.Hour
 )
 
 // FromEnviron reads the process environment.
@@ -148,6 +156,8 @@ func Load(lookup func(string) (string, bool)) (*Config, error) {
 	c.DatabasePoolSize = p.positiveInt("DATABASE_POOL_SIZE", DefaultDatabasePoolSize)
 	c.RedisTimeout = p.duration("REDIS_TIMEOUT", DefaultRedisTimeout)
 	c.ShutdownGrace = p.duration("SHUTDOWN_GRACE", DefaultShutdownGrace)
+	c.AuditLogStream = p.auditStream("AUDIT_LOG_STREAM")
+	c.AuditLogRetention = time.Duration(p.positiveInt("AUDIT_LOG_RETENTION_DAYS", int(DefaultAuditRetention/(24*time.Hour)))) * 24 * time.Hour
 
 	c.Email = Email{
 		Host:        p.str("EMAIL_HOST", ""),
@@ -381,4 +391,17 @@ func (p *parser) redisURL(name string) string {
 		return ""
 	}
 	return v
+}
+
+// auditStream accepts "", "stdout" or "file:<absolute path>".
+func (p *parser) auditStream(name string) string {
+	v := p.str(name, "")
+	if v == "" || v == "stdout" {
+		return v
+	}
+	if path, ok := strings.CutPrefix(v, "file:"); ok && strings.HasPrefix(path, "/") {
+		return v
+	}
+	p.fail(name, "must be stdout or file:/absolute/path, not %q", v)
+	return ""
 }

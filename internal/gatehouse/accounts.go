@@ -302,6 +302,7 @@ func (a *AccountService) UpdateProfile(ctx context.Context, u *User, sess *Sessi
 		u.FirstName, u.LastName = first, last
 	}
 	if newHash != "" {
+		ctx := WithAuditEvents(ctx, AccountEvent(AuditPasswordChanged, u)) // audit log
 		if err := a.Store.SetPasswordHash(ctx, u.ID, newHash); err != nil {
 			return false, err
 		}
@@ -325,6 +326,7 @@ func (a *AccountService) RevokeSession(ctx context.Context, userID int64, curren
 	if err := RequireRecentAuth(current, now); err != nil {
 		return err
 	}
+	ctx = WithAuditEvents(ctx, sessionEvent(ctx, AuditSessionRevoked, publicID)) // audit log
 	ok, err := a.Store.DeleteSessionByPublicID(ctx, userID, publicID)
 	if err != nil {
 		return err
@@ -341,6 +343,7 @@ func (a *AccountService) RevokeOtherSessions(ctx context.Context, userID int64, 
 	if err := RequireRecentAuth(current, now); err != nil {
 		return 0, err
 	}
+	ctx = WithAuditEvents(ctx, sessionEvent(ctx, AuditSessionRevoked, "all_others")) // audit log
 	return a.Store.DeleteUserSessions(ctx, userID, currentKeyHash)
 }
 

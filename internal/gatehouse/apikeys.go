@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -135,6 +136,9 @@ type APIKeyService struct {
 	// keys holds keys and their users loaded under the request's auth
 	// generation (see gencache.go), by hash.
 	keys genCache[string, authenticatedKey]
+	// keyNets remembers the networks keys were recently used from, for
+	// the audit log's "used from a new address" (audit.go).
+	keyNets keyNetworks
 }
 
 // authenticatedKey is a cached key lookup.
@@ -188,6 +192,8 @@ func (s *APIKeyService) Create(ctx context.Context, user *User, in NewAPIKey) (*
 	}
 	value := NewPersonalAPIKey()
 	k.SecureValue, k.MaskValue = HashToken(value), MaskToken(value)
+	ctx = WithAuditEvents(ctx, AuditEvent{Type: AuditPersonalKeyCreated, SubjectUUID: user.UUID, Target: personalKeyTarget(k),
+		Changes: []AuditChange{{Field: "scopes", Old: nil, New: k.Scopes}}})
 	err := s.Store.CreatePersonalAPIKey(ctx, k, MaxPersonalAPIKeys)
 	if errors.Is(err, ErrKeyLimit) {
 		return nil, errKeyLimit()
@@ -277,9 +283,12 @@ func (s *APIKeyService) Update(ctx context.Context, user *User, id string, in Ne
 	if err != nil {
 		return nil, err
 	}
+	old := *k
 	if err := s.apply(ctx, user, k, in); err != nil {
 		return nil, err
 	}
+	ctx = WithAuditEvents(ctx, AuditEvent{Type: AuditPersonalKeyChanged, SubjectUUID: user.UUID, Target: personalKeyTarget(k),
+		Changes: personalKeyChanges(&old, k)})
 	if err := s.Store.UpdatePersonalAPIKey(ctx, k); err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return nil, NotFound()
@@ -293,6 +302,7 @@ func (s *APIKeyService) Update(ctx context.Context, user *User, id string, in Ne
 func (s *APIKeyService) Roll(ctx context.Context, user *User, id string) (*CreatedAPIKey, error) {
 	value := NewPersonalAPIKey()
 	now := s.now()
+	ctx = WithAuditEvents(ctx, AuditEvent{Type: AuditPersonalKeyRolled, SubjectUUID: user.UUID, Target: AuditTarget{Type: "personal_api_key", ID: id}})
 	err := s.Store.RollPersonalAPIKey(ctx, user.ID, id, HashToken(value), MaskToken(value), now)
 	if errors.Is(err, ErrNotFound) {
 		return nil, NotFound()
@@ -312,6 +322,7 @@ func (s *APIKeyService) Roll(ctx context.Context, user *User, id string) (*Creat
 
 // Delete removes one of the user's keys.
 func (s *APIKeyService) Delete(ctx context.Context, user *User, id string) error {
+	ctx = WithAuditEvents(ctx, AuditEvent{Type: AuditPersonalKeyDeleted, SubjectUUID: user.UUID, Target: AuditTarget{Type: "personal_api_key", ID: id}})
 	ok, err := s.Store.DeletePersonalAPIKey(ctx, user.ID, id)
 	if err != nil {
 		return err
@@ -392,6 +403,7 @@ func (s *APIKeyService) Authenticate(ctx context.Context, raw string, where KeyT
 			s.keys.put(ctx, hash, authenticatedKey{key: *k, user: *user})
 		}
 	}
+	s.noteKeyUse(ctx, k, user) // audit log
 	return user, k, nil
 }
 
@@ -542,4 +554,27 @@ func (c *missCache) add(gen int64, hash string, until time.Time) {
 
 func constantTimeEqual(a, b string) bool {
 	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}
+
+func personalKeyTarget(k *PersonalAPIKey) AuditTarget {
+	return AuditTarget{Type: "personal_api_key", ID: k.ID, Label: k.Label}
+}
+
+// personalKeyChanges lists what an update changed on a key (never its
+// secret, which an update cannot change).
+func personalKeyChanges(old, k *PersonalAPIKey) []AuditChange {
+	var out []AuditChange
+	if old.Label != k.Label {
+		out = append(out, AuditChange{Field: "label", Old: old.Label, New: k.Label})
+	}
+	if !slices.Equal(old.Scopes, k.Scopes) {
+		out = append(out, AuditChange{Field: "scopes", Old: old.Scopes, New: k.Scopes})
+	}
+	if !slices.Equal(old.ScopedOrganizations, k.ScopedOrganizations) {
+		out = append(out, AuditChange{Field: "scoped_organizations", Old: old.ScopedOrganizations, New: k.ScopedOrganizations})
+	}
+	if !slices.Equal(old.ScopedTeams, k.ScopedTeams) {
+		out = append(out, AuditChange{Field: "scoped_teams", Old: old.ScopedTeams, New: k.ScopedTeams})
+	}
+	return out
 }

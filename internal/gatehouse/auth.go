@@ -278,6 +278,7 @@ func (a *AuthService) startSession(ctx context.Context, user *User, in LoginInpu
 	key, hash := NewSessionKey()
 	sess := &Session{PublicID: NewUUID(), UserID: user.ID, CreatedAt: now, LastActivityAt: now,
 		ExpiresAt: now.Add(SessionLifetime(org, a.SessionAge)), ClientIP: in.ClientIP, UserAgent: truncate(in.UserAgent, 512), LoginMethod: method}
+	ctx = WithAuditEvents(ctx, loginEvent(user, sess)) // audit log
 	if err := a.Store.CreateSession(ctx, hash, sess); err != nil {
 		return nil, fmt.Errorf("login: creating session: %w", err)
 	}
@@ -341,6 +342,7 @@ func (a *AuthService) Logout(ctx context.Context, key string) error {
 	if key == "" {
 		return nil
 	}
+	ctx = WithAuditEvents(ctx, sessionEvent(ctx, AuditLogout, "")) // audit log
 	return a.Store.DeleteSession(ctx, HashSessionKey(key))
 }
 

@@ -3,8 +3,10 @@ package gatehouse
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -197,6 +199,7 @@ func (s *DomainService) Create(ctx context.Context, user *User, orgRef, domain s
 		return nil, Invalid("invalid_input", "domain", "Please enter a valid domain or subdomain name.")
 	}
 	d := &OrganizationDomain{ID: NewUUID(), OrganizationID: org.ID, Domain: domain, VerificationChallenge: newChallenge(), CreatedAt: s.now()}
+	ctx = WithAuditEvents(ctx, AuditEvent{Type: AuditDomainAdded, OrganizationID: org.ID, Target: domainTarget(d)})
 	if err := s.Store.CreateDomain(ctx, d); err != nil {
 		if errors.Is(err, ErrConflict) {
 			return nil, Invalid("unique", "domain", "domain with this domain already exists.")
@@ -237,6 +240,7 @@ func (s *DomainService) Update(ctx context.Context, user *User, orgRef, id strin
 	if err != nil {
 		return nil, err
 	}
+	before := *d
 	changesPolicy := (in.JITProvisioningEnabled != nil && *in.JITProvisioningEnabled != d.JITProvisioningEnabled) ||
 		(in.SSOEnforcement != nil && *in.SSOEnforcement != d.SSOEnforcement)
 	if changesPolicy && !d.IsVerified() {
@@ -267,6 +271,7 @@ func (s *DomainService) Update(ctx context.Context, user *User, orgRef, id strin
 		}
 		*f.out = v
 	}
+	ctx = WithAuditEvents(ctx, domainChangeEvents(&before, d)...)
 	if err := s.Store.UpdateDomain(ctx, d); err != nil {
 		return nil, fmt.Errorf("updating domain: %w", err)
 	}
@@ -288,6 +293,11 @@ func (s *DomainService) Delete(ctx context.Context, user *User, orgRef, id strin
 	if err != nil {
 		return err
 	}
+	target := AuditTarget{Type: "domain", ID: id}
+	if d, err := s.domainOf(ctx, org.ID, id); err == nil {
+		target = domainTarget(d)
+	}
+	ctx = WithAuditEvents(ctx, AuditEvent{Type: AuditDomainRemoved, OrganizationID: org.ID, Target: target})
 	ok, err := s.Store.DeleteDomain(ctx, org.ID, id)
 	if err != nil {
 		return fmt.Errorf("deleting domain: %w", err)
@@ -322,6 +332,7 @@ func (s *DomainService) attempt(ctx context.Context, d *OrganizationDomain) (*Or
 	now := s.now()
 	if s.challengePublished(ctx, d) {
 		d.VerifiedAt, d.LastVerificationRetry = &now, nil
+		ctx = WithAuditEvents(ctx, AuditEvent{Type: AuditDomainVerified, OrganizationID: d.OrganizationID, Target: domainTarget(d)})
 	} else {
 		d.LastVerificationRetry = &now
 	}
@@ -378,6 +389,7 @@ func (s *DomainService) ForceVerify(ctx context.Context, domain string) (*Organi
 	}
 	now := s.now()
 	d.VerifiedAt, d.LastVerificationRetry = &now, nil
+	ctx = WithAuditEvents(ctx, AuditEvent{Type: AuditDomainVerified, OrganizationID: d.OrganizationID, Target: domainTarget(d), Reason: "forced_by_operator"})
 	if err := s.Store.UpdateDomain(ctx, d); err != nil {
 		return nil, fmt.Errorf("recording verification: %w", err)
 	}
@@ -460,4 +472,48 @@ func checkSSO(ctx context.Context, policy SSOPolicy, email string) error {
 		return SSOEnforcedError(provider)
 	}
 	return nil
+}
+
+func domainTarget(d *OrganizationDomain) AuditTarget {
+	return AuditTarget{Type: "domain", ID: d.ID, Label: d.Domain}
+}
+
+// domainChangeEvents records an update: the sign-in policy (SSO
+// enforcement, JIT provisioning) and the SAML configuration as separate
+// events, each field old → new; a certificate is named by its digest.
+func domainChangeEvents(old, d *OrganizationDomain) []AuditEvent {
+	var policy, saml []AuditChange
+	if old.SSOEnforcement != d.SSOEnforcement {
+		policy = append(policy, AuditChange{Field: "sso_enforcement", Old: old.SSOEnforcement, New: d.SSOEnforcement})
+	}
+	if old.JITProvisioningEnabled != d.JITProvisioningEnabled {
+		policy = append(policy, AuditChange{Field: "jit_provisioning_enabled", Old: old.JITProvisioningEnabled, New: d.JITProvisioningEnabled})
+	}
+	if old.SAMLEntityID != d.SAMLEntityID {
+		saml = append(saml, AuditChange{Field: "saml_entity_id", Old: old.SAMLEntityID, New: d.SAMLEntityID})
+	}
+	if old.SAMLACSURL != d.SAMLACSURL {
+		saml = append(saml, AuditChange{Field: "saml_acs_url", Old: old.SAMLACSURL, New: d.SAMLACSURL})
+	}
+	if old.SAMLX509Cert != d.SAMLX509Cert {
+		saml = append(saml, AuditChange{Field: "saml_x509_cert", Old: certDigest(old.SAMLX509Cert), New: certDigest(d.SAMLX509Cert)})
+	}
+	var out []AuditEvent
+	if len(policy) > 0 {
+		out = append(out, AuditEvent{Type: AuditDomainChanged, OrganizationID: d.OrganizationID, Target: domainTarget(d), Changes: policy})
+	}
+	if len(saml) > 0 {
+		out = append(out, AuditEvent{Type: AuditSAMLConfigChanged, OrganizationID: d.OrganizationID, Target: domainTarget(d), Changes: saml})
+	}
+	return out
+}
+
+// certDigest names a certificate in the audit log: "sha256:" and the
+// first 16 hex digits of its text's digest; "" for none.
+func certDigest(pem string) string {
+	if pem == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(pem))
+	return "sha256:" + hex.EncodeToString(sum[:8])
 }

@@ -2,6 +2,8 @@ package gatehouse
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"sort"
@@ -174,6 +176,8 @@ func (s *InviteService) Create(ctx context.Context, inviter *User, orgRef string
 	now := s.now()
 	inv := &Invite{ID: NewInviteID(), OrganizationID: org.ID, TargetEmail: email, FirstName: first, Level: in.Level,
 		CreatedByUserID: inviter.ID, CreatedByUUID: inviter.UUID, CreatedByEmail: inviter.Email, CreatedAt: now, ExpiresAt: now.Add(InviteTTL)}
+	ctx = WithAuditEvents(ctx, AuditEvent{Type: AuditInviteCreated, OrganizationID: org.ID, Target: inviteTarget(inv),
+		Changes: []AuditChange{{Field: "level", Old: nil, New: int(inv.Level)}}})
 	if err := s.Store.CreateInvite(ctx, inv); err != nil {
 		return nil, nil, fmt.Errorf("creating invite: %w", err)
 	}
@@ -200,6 +204,11 @@ func (s *InviteService) Delete(ctx context.Context, user *User, orgRef, id strin
 	if err != nil {
 		return err
 	}
+	target := AuditTarget{Type: "invite", ID: inviteRef(id)}
+	if inv, err := s.Store.InviteByID(ctx, id); err == nil {
+		target = inviteTarget(inv)
+	}
+	ctx = WithAuditEvents(ctx, AuditEvent{Type: AuditInviteRevoked, OrganizationID: org.ID, Target: target})
 	ok, err := s.Store.DeleteInvite(ctx, org.ID, id)
 	if err != nil {
 		return err
@@ -274,6 +283,8 @@ func (s *InviteService) SignupWithInvite(ctx context.Context, inviteID, first, l
 	// address is used, so SSO by the address's real owner takes it over.
 	verified := false
 	user := &User{UUID: NewUUID(), Email: inv.TargetEmail, FirstName: first, LastName: last, PasswordHash: hash, IsActive: true, IsEmailVerified: &verified}
+	ctx = WithAuditEvents(ctx, AuditEvent{Type: AuditInviteAccepted, Actor: AuditUser(user), OrganizationID: inv.OrganizationID,
+		SubjectUUID: user.UUID, Target: inviteTarget(inv), Changes: []AuditChange{{Field: "level", Old: nil, New: int(inv.Level)}}})
 	err = s.Store.AcceptInvite(ctx, inviteID, s.now(), user)
 	switch {
 	case errors.Is(err, ErrInviteInvalid):
@@ -298,6 +309,8 @@ func (s *InviteService) JoinWithInvite(ctx context.Context, inviteID string, use
 	if !strings.EqualFold(strings.TrimSpace(inv.TargetEmail), strings.TrimSpace(user.Email)) {
 		return Invalid("invalid_recipient", "", "This invite is intended for another email address.")
 	}
+	ctx = WithAuditEvents(ctx, AuditEvent{Type: AuditInviteAccepted, Actor: AuditUser(user), OrganizationID: inv.OrganizationID,
+		SubjectUUID: user.UUID, Target: inviteTarget(inv), Changes: []AuditChange{{Field: "level", Old: nil, New: int(inv.Level)}}})
 	err = s.Store.JoinByInvite(ctx, inviteID, s.now(), user.ID)
 	switch {
 	case errors.Is(err, ErrInviteInvalid):
@@ -313,4 +326,15 @@ func (s *InviteService) JoinWithInvite(ctx context.Context, inviteID string, use
 	}
 	*user = *joined
 	return nil
+}
+
+// inviteTarget names an invite in the audit log by its email and a digest
+// of its id: the id itself is the signup link's secret.
+func inviteTarget(inv *Invite) AuditTarget {
+	return AuditTarget{Type: "invite", ID: inviteRef(inv.ID), Label: inv.TargetEmail}
+}
+
+func inviteRef(id string) string {
+	sum := sha256.Sum256([]byte("invite\x00" + id))
+	return "inv_" + hex.EncodeToString(sum[:8])
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -105,6 +106,7 @@ func (s *OrganizationService) UpdateOrganization(ctx context.Context, user *User
 			return nil, 0, &Error{Kind: KindPermissionDenied, Code: "two_factor_setup_required", Detail: "2FA setup required"}
 		}
 	}
+	before := *org
 	if ch.Name != nil {
 		name := strings.TrimSpace(*ch.Name)
 		if name == "" {
@@ -128,6 +130,10 @@ func (s *OrganizationService) UpdateOrganization(ctx context.Context, user *User
 			return nil, 0, Invalid("invalid_input", "session_cookie_age", "Session cookie age must be between 60 and %d seconds.", MaxSessionCookieAge)
 		}
 		org.SessionCookieAge = ch.SessionCookieAge
+	}
+	if changes := organizationChanges(&before, org); len(changes) > 0 {
+		ctx = WithAuditEvents(ctx, AuditEvent{Type: AuditOrgSettingsChanged, OrganizationID: org.ID,
+			Target: AuditTarget{Type: "organization", ID: org.ID, Label: org.Name}, Changes: changes})
 	}
 	if err := s.Store.UpdateOrganization(ctx, org); err != nil {
 		return nil, 0, fmt.Errorf("updating organization: %w", err)
@@ -208,6 +214,7 @@ func (s *OrganizationService) ResetProjectToken(ctx context.Context, user *User,
 		return nil, err
 	}
 	tok := NewProjectToken()
+	ctx = WithAuditEvents(ctx, projectEvent(AuditProjectTokenReset, p))
 	if err := s.Store.SetProjectAPIToken(ctx, p.ID, tok); err != nil {
 		return nil, err
 	}
@@ -224,6 +231,7 @@ func (s *OrganizationService) RotateProjectSecret(ctx context.Context, user *Use
 		return nil, "", err
 	}
 	sec := NewProjectSecret()
+	ctx = WithAuditEvents(ctx, projectEvent(AuditProjectSecretRotated, p))
 	if err := s.Store.RotateProjectSecret(ctx, p.ID, HashToken(sec), MaskToken(sec)); err != nil {
 		return nil, "", err
 	}
@@ -237,6 +245,7 @@ func (s *OrganizationService) DeleteProjectSecretBackup(ctx context.Context, use
 	if err != nil {
 		return nil, err
 	}
+	ctx = WithAuditEvents(ctx, projectEvent(AuditProjectSecretDropped, p))
 	if err := s.Store.DeleteProjectSecretBackup(ctx, p.ID); err != nil {
 		return nil, err
 	}
@@ -336,6 +345,7 @@ func (s *OrganizationService) CreateProjectSecretKey(ctx context.Context, user *
 	value := NewProjectSecret()
 	k := &ProjectSecretAPIKey{ID: RandomToken(20), ProjectID: p.ID, Label: label, Scopes: scopes, CreatedAt: s.now(), CreatedByID: user.ID,
 		SecureValue: HashToken(value), MaskValue: MaskToken(value)}
+	ctx = WithAuditEvents(ctx, projectKeyEvent(AuditProjectKeyCreated, p, k.ID, k.Label, AuditChange{Field: "scopes", Old: nil, New: k.Scopes}))
 	err = s.Store.CreateProjectSecretAPIKey(ctx, k, MaxProjectSecretAPIKeys)
 	switch {
 	case errors.Is(err, ErrKeyLimit):
@@ -362,6 +372,7 @@ func (s *OrganizationService) UpdateProjectSecretKey(ctx context.Context, user *
 	if err != nil {
 		return nil, err
 	}
+	old := *k
 	if label != nil {
 		if k.Label, err = validateKeyLabel(*label); err != nil {
 			return nil, err
@@ -372,6 +383,14 @@ func (s *OrganizationService) UpdateProjectSecretKey(ctx context.Context, user *
 			return nil, err
 		}
 	}
+	var changes []AuditChange
+	if old.Label != k.Label {
+		changes = append(changes, AuditChange{Field: "label", Old: old.Label, New: k.Label})
+	}
+	if !slices.Equal(old.Scopes, k.Scopes) {
+		changes = append(changes, AuditChange{Field: "scopes", Old: old.Scopes, New: k.Scopes})
+	}
+	ctx = WithAuditEvents(ctx, projectKeyEvent(AuditProjectKeyChanged, p, k.ID, k.Label, changes...))
 	err = s.Store.UpdateProjectSecretAPIKey(ctx, k)
 	if errors.Is(err, ErrConflict) {
 		return nil, errProjectKeyLabel()
@@ -387,6 +406,7 @@ func (s *OrganizationService) RollProjectSecretKey(ctx context.Context, user *Us
 	}
 	value := NewProjectSecret()
 	now := s.now()
+	ctx = WithAuditEvents(ctx, projectKeyEvent(AuditProjectKeyRolled, p, id, ""))
 	err = s.Store.RollProjectSecretAPIKey(ctx, p.ID, id, HashToken(value), MaskToken(value), now)
 	if errors.Is(err, ErrNotFound) {
 		return nil, "", NotFound()
@@ -408,6 +428,7 @@ func (s *OrganizationService) DeleteProjectSecretKey(ctx context.Context, user *
 	if err != nil {
 		return err
 	}
+	ctx = WithAuditEvents(ctx, projectKeyEvent(AuditProjectKeyDeleted, p, id, ""))
 	ok, err := s.Store.DeleteProjectSecretAPIKey(ctx, p.ID, id)
 	if err != nil {
 		return err
@@ -471,4 +492,41 @@ func (s *OrganizationService) ProjectsOf(ctx context.Context, org *Organization)
 	}
 	members, err := s.Store.CountMembers(ctx, org.ID)
 	return projects, members, err
+}
+
+// organizationChanges lists the settings an update changed, old → new.
+func organizationChanges(old, org *Organization) []AuditChange {
+	var out []AuditChange
+	if old.Name != org.Name {
+		out = append(out, AuditChange{Field: "name", Old: old.Name, New: org.Name})
+	}
+	if old.Enforce2FA != org.Enforce2FA {
+		out = append(out, AuditChange{Field: "enforce_2fa", Old: old.Enforce2FA, New: org.Enforce2FA})
+	}
+	if old.MembersCanUsePersonalAPIKeys != org.MembersCanUsePersonalAPIKeys {
+		out = append(out, AuditChange{Field: "members_can_use_personal_api_keys", Old: old.MembersCanUsePersonalAPIKeys, New: org.MembersCanUsePersonalAPIKeys})
+	}
+	if !equalIntPtr(old.SessionCookieAge, org.SessionCookieAge) {
+		out = append(out, AuditChange{Field: "session_cookie_age", Old: old.SessionCookieAge, New: org.SessionCookieAge})
+	}
+	return out
+}
+
+func equalIntPtr(a, b *int) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
+}
+
+// projectEvent records a change to a project's tokens: the fact, never
+// the token.
+func projectEvent(typ AuditEventType, p *Project) AuditEvent {
+	return AuditEvent{Type: typ, OrganizationID: p.OrganizationID, ProjectID: p.ID,
+		Target: AuditTarget{Type: "project", ID: strconv.FormatInt(p.ID, 10), Label: p.Name}}
+}
+
+func projectKeyEvent(typ AuditEventType, p *Project, id, label string, changes ...AuditChange) AuditEvent {
+	return AuditEvent{Type: typ, OrganizationID: p.OrganizationID, ProjectID: p.ID,
+		Target: AuditTarget{Type: "project_secret_api_key", ID: id, Label: label}, Changes: changes}
 }

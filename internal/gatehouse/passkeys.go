@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -405,6 +406,7 @@ func (s *PasskeyService) FinishRegistration(ctx context.Context, u *User, key st
 	p := &Passkey{UserID: u.ID, CredentialID: cred.ID, Label: label, PublicKey: cred.PublicKey, Algorithm: alg,
 		SignCount: cred.Authenticator.SignCount, Transports: transports, BackupEligible: cred.Flags.BackupEligible,
 		BackupState: cred.Flags.BackupState, AAGUID: cred.Authenticator.AAGUID, AttestationType: cred.AttestationType, CreatedAt: s.now()}
+	ctx = WithAuditEvents(ctx, withTarget(AccountEvent(AuditPasskeyAdded, u), "passkey", "", label)) // audit log
 	if err := s.Store.CreatePasskey(ctx, p); err != nil {
 		if errors.Is(err, ErrConflict) {
 			return nil, passkeyFailure("This passkey is already registered.", nil)
@@ -581,6 +583,7 @@ func (s *PasskeyService) Delete(ctx context.Context, u *User, sess *Session, id 
 	if err := RequireRecentAuth(sess, s.now()); err != nil {
 		return false, err
 	}
+	ctx = WithAuditEvents(ctx, withTarget(AccountEvent(AuditPasskeyRemoved, u), "passkey", strconv.FormatInt(id, 10), "")) // audit log
 	deleted, off, err := s.Store.DeletePasskey(ctx, u.ID, id)
 	if err != nil {
 		return false, err

@@ -183,6 +183,7 @@ func (s *ResetService) send(ctx context.Context, user *User) {
 		if pending && !requestedAt.After(previous) {
 			requestedAt = previous.Add(time.Millisecond)
 		}
+		ctx := WithAuditEvents(ctx, AccountEvent(AuditPasswordResetAsked, user)) // audit log
 		err = s.Store.SetPasswordResetRequestedAt(ctx, user.ID, requestedAt)
 	}
 	if err != nil {
@@ -227,6 +228,7 @@ func (s *ResetService) Complete(ctx context.Context, userUUID, token string, new
 	if err != nil {
 		return nil, err
 	}
+	ctx = WithAuditEvents(ctx, withActor(AccountEvent(AuditPasswordResetDone, user), user)) // audit log
 	revoked, ok, err := s.Store.CompletePasswordReset(ctx, user.ID, requestedAt, user.PasswordHash, hash)
 	if err != nil {
 		return nil, fmt.Errorf("reset: setting password: %w", err)

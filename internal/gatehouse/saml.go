@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 )
@@ -123,6 +125,7 @@ func (s *SAMLAdmin) UpdateOptions(ctx context.Context, user *User, orgRef, id st
 	if err != nil {
 		return nil, err
 	}
+	before := *o
 	if in.AllowIdPInitiated != nil {
 		o.AllowIdPInitiated = *in.AllowIdPInitiated
 	}
@@ -132,6 +135,11 @@ func (s *SAMLAdmin) UpdateOptions(ctx context.Context, user *User, orgRef, id st
 			return nil, err
 		}
 		o.AttributeMapping = m
+	}
+	if before.AllowIdPInitiated != o.AllowIdPInitiated || !maps.EqualFunc(before.AttributeMapping, o.AttributeMapping, func(a, b []string) bool { return slices.Equal(a, b) }) {
+		ctx = WithAuditEvents(ctx, AuditEvent{Type: AuditSAMLOptionsChanged, OrganizationID: org.ID, Target: domainTarget(d),
+			Changes: []AuditChange{{Field: "allow_idp_initiated", Old: before.AllowIdPInitiated, New: o.AllowIdPInitiated},
+				{Field: "attribute_mapping", Old: before.AttributeMapping, New: o.AttributeMapping}}})
 	}
 	if err := s.Store.UpdateSAMLOptions(ctx, d.ID, o); err != nil {
 		return nil, fmt.Errorf("updating SAML options: %w", err)

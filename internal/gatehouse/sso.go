@@ -261,6 +261,7 @@ func (s *SSOService) link(ctx context.Context, id SSOIdentity, user *User, exist
 	if !strings.EqualFold(id.Email, strings.TrimSpace(user.Email)) {
 		return nil, ssoError("email_mismatch", "The email of this account at the provider does not match yours.")
 	}
+	ctx = WithAuditEvents(ctx, socialLinkEvent(AuditSocialLinkAdded, user, &SocialLink{Backend: id.Backend, Email: id.Email})) // audit log
 	l, err := s.newLink(ctx, id, user.ID)
 	if err != nil {
 		return nil, err
@@ -298,6 +299,7 @@ func (s *SSOService) existing(ctx context.Context, id SSOIdentity, in SSOLogin, 
 		// trusted devices, sessions, and the passkeys and second factors of
 		// an account awaiting verification) goes with the password.
 		var err error
+		ctx := WithAuditEvents(ctx, AccountEvent(AuditSSOClaimed, user)) // audit log
 		if revoked, err = s.Store.ClaimForSSO(ctx, user.ID); err != nil {
 			return nil, fmt.Errorf("sso: claiming account: %w", err)
 		}
@@ -565,6 +567,7 @@ func (s *SSOService) Unlink(ctx context.Context, user *User, backend, id string)
 		}
 		keepOne = !has
 	}
+	ctx = WithAuditEvents(ctx, socialLinkEvent(AuditSocialLinkRemoved, user, target)) // audit log
 	deleted, err := s.Store.DeleteSocialLink(ctx, user.ID, target.ID, keepOne)
 	if err != nil {
 		return nil, err

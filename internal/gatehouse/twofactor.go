@@ -356,6 +356,7 @@ func (s *TwoFactorService) ValidateSetup(ctx context.Context, u *User, sess *Ses
 		return nil, Invalid("token_invalid", "token", "Token is not valid")
 	}
 	codes := mfa.NewBackupCodes(mfa.BackupCodeCount)
+	ctx = WithAuditEvents(ctx, AccountEvent(AuditTOTPEnabled, u)) // audit log
 	if err := s.Store.EnableTOTP(ctx, u.ID, s.Secrets.Seal(secret, totpAD(u)), step, hashCodes(secret, codes), now); err != nil {
 		return nil, err
 	}
@@ -434,6 +435,7 @@ func (s *TwoFactorService) RegenerateBackupCodes(ctx context.Context, u *User, s
 		return nil, err
 	}
 	codes := mfa.NewBackupCodes(mfa.BackupCodeCount)
+	ctx = WithAuditEvents(ctx, AccountEvent(AuditBackupCodesRenewed, u)) // audit log
 	if err := s.Store.ReplaceBackupCodes(ctx, u.ID, hashCodes(secret, codes)); err != nil {
 		return nil, err
 	}
@@ -451,6 +453,7 @@ func (s *TwoFactorService) Disable(ctx context.Context, u *User, sess *Session) 
 	if err != nil {
 		return false, err
 	}
+	ctx = WithAuditEvents(ctx, AccountEvent(AuditTwoFactorDisabled, u)) // audit log
 	hadTOTP, err := s.Store.ResetTwoFactor(ctx, u.ID)
 	return hadTOTP || passkeys, err
 }
@@ -486,6 +489,7 @@ func (s *TwoFactorService) AdminReset(ctx context.Context, actor *User, actorSes
 				Detail: "You must be an admin of an organization this user belongs to, and an owner to reset an owner's 2FA."}
 		}
 	}
+	ctx = WithAuditEvents(ctx, s.adminResetEvent(ctx, actor, target)) // audit log
 	if _, err := s.Store.ResetTwoFactor(ctx, target.ID); err != nil {
 		return nil, err
 	}
@@ -545,6 +549,7 @@ func (s *TwoFactorService) OperatorReset(ctx context.Context, email string) (u *
 	if err != nil {
 		return nil, false, err
 	}
+	ctx = WithAuditEvents(ctx, AccountEvent(AuditTwoFactorResetByAdmin, u)) // audit log
 	hadTOTP, err = s.Store.ResetTwoFactor(ctx, u.ID)
 	return u, hadTOTP, err
 }
@@ -712,6 +717,7 @@ func (s *TwoFactorService) CompleteLogin(ctx context.Context, key string, code s
 		return nil, err
 	}
 	if !ok {
+		s.recordSecondFactorFailure(ctx, u) // audit log
 		f, err := attempt.Failed(ctx)
 		if err != nil {
 			return nil, err
@@ -751,11 +757,13 @@ func (s *TwoFactorService) checkCode(ctx context.Context, u *User, d *TOTPDevice
 			return false, false, nil
 		}
 		// Of the same code used concurrently, only one wins.
+		ctx := WithAuditEvents(ctx, secondFactorEvent(u, "totp")) // audit log
 		if ok, err = s.Store.UseTOTPStep(ctx, u.ID, step); err == nil && !ok {
 			err = errCodeSpent
 		}
 		return ok, false, err
 	case mfa.IsBackupCodeFormat(mfa.NormalizeBackupCode(code)):
+		ctx := WithAuditEvents(ctx, secondFactorEvent(u, "backup_code"), withActor(AccountEvent(AuditBackupCodeUsed, u), u)) // audit log
 		ok, err := s.Store.ConsumeBackupCode(ctx, u.ID, mfa.HashBackupCode(secret, code))
 		return ok, ok, err
 	default:
@@ -830,6 +838,7 @@ func (s *TwoFactorService) Remember(ctx context.Context, u *User, clientIP, user
 	now := s.now()
 	d := &RememberedDevice{ID: NewUUID(), UserID: u.ID, TokenHash: hashToken(token), PasswordMark: passwordMark(u),
 		CreatedAt: now, ExpiresAt: now.Add(RememberDeviceTTL), LastUsedAt: now, ClientIP: clientIP, UserAgent: truncate(userAgent, 512)}
+	ctx = WithAuditEvents(ctx, withTarget(AccountEvent(AuditTrustedDeviceAdded, u), "trusted_device", d.ID, BrowserFamily(userAgent))) // audit log
 	if err := s.Store.CreateRememberedDevice(ctx, d); err != nil {
 		return nil, "", err
 	}
@@ -855,6 +864,7 @@ func (s *TwoFactorService) TrustedDevices(ctx context.Context, u *User) ([]Remem
 
 // ForgetDevice stops trusting one of the user's devices.
 func (s *TwoFactorService) ForgetDevice(ctx context.Context, u *User, id string) error {
+	ctx = WithAuditEvents(ctx, withTarget(AccountEvent(AuditTrustedDeviceRemoved, u), "trusted_device", id, "")) // audit log
 	ok, err := s.Store.DeleteRememberedDevice(ctx, u.ID, id)
 	if err != nil {
 		return err
@@ -867,6 +877,7 @@ func (s *TwoFactorService) ForgetDevice(ctx context.Context, u *User, id string)
 
 // ForgetDevices stops trusting all of the user's devices.
 func (s *TwoFactorService) ForgetDevices(ctx context.Context, u *User) (int64, error) {
+	ctx = WithAuditEvents(ctx, AccountEvent(AuditTrustedDevicesCleared, u)) // audit log
 	return s.Store.DeleteRememberedDevices(ctx, u.ID)
 }
 

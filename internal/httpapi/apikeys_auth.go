@@ -244,5 +244,6 @@ func serveWithAPIKey(d Deps, w http.ResponseWriter, r *http.Request, raw string,
 		}
 	}
 	ctx := context.WithValue(r.Context(), authKey, &authInfo{user: user, apiKey: key})
+	ctx = gatehouse.WithAuditActor(ctx, gatehouse.AuditKey(key, user)) // audit log
 	next.ServeHTTP(w, r.WithContext(ctx))
 }

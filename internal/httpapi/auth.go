@@ -116,6 +116,7 @@ func withSession(d Deps, next http.Handler) http.Handler {
 			return
 		}
 		ctx := context.WithValue(r.Context(), authKey, &authInfo{user: user, session: sess, sessionKey: c.Value})
+		ctx = gatehouse.WithAuditActor(ctx, gatehouse.AuditUser(user)) // audit log
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
@@ -202,6 +203,7 @@ func handleLogin(d Deps) http.Handler {
 		res, err := d.Auth.Login(r.Context(), gatehouse.LoginInput{Email: in.Email, Password: gatehouse.Secret(in.Password),
 			ClientIP: clientIP(r), UserAgent: r.UserAgent(), PreviousSessionKey: previousSessionKey(r), RememberDevices: rememberCookies(r)})
 		countLogin("password", err)
+		auditLoginRefused(r, d, in.Email, err)
 		if err != nil {
 			notVerified(r, d, err)
 			secondStepDue(w, r, d, err)

@@ -38,6 +38,7 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	addTwoFactorPageRoutes(mux, d)
 	addSocialRoutes(mux, d)
 	addSAMLRoutes(mux, d)
+	addAuditRoutes(mux, d)
 
 	mux.Handle("/", handleNotFound(d.Logger))
 }

@@ -52,6 +52,8 @@ type Deps struct {
 	// SiteURL is this instance's public URL; browsers' Origin must match
 	// it on state-changing requests.
 	SiteURL *url.URL
+	// Audit reads the security audit log; nil: its endpoints are absent.
+	Audit *gatehouse.AuditService
 	// Mail queues security emails; nil drops them (tests that do not care).
 	Mail Mailer
 	// Limiter applies throttles (reset requests, signup, …).
@@ -121,7 +123,8 @@ func NewServer(d Deps) http.Handler {
 	h = checkRequestText(mux, d, h)
 	h = canonicalHost(d.SiteURL, h)
 	h = securityHeaders(h)
-	h = netguard.Middleware(d.Resolver, d.AllowList, h)
+	h = netguard.MiddlewareWith(d.Resolver, d.AllowList, withAuditClient, h)
+	h = auditAllowListRefusals(d, h)
 	h = stripTrailingSlash(h)
 	h = logRequests(d.Logger, d.Resolver, h)
 	h = recoverPanics(d.Logger, h)

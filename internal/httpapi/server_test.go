@@ -125,6 +125,7 @@ func newTestServer(t testing.TB, engine store.Engine, o serverOptions) *testServ
 		if _, err := st.Migrate(context.Background()); err != nil {
 			t.Fatal(err)
 		}
+		st.SetAudit(store.AuditOptions{Signer: storetest.AuditKey()})
 	} else {
 		st = storetest.Open(t, engine)
 	}
@@ -221,6 +222,7 @@ func newTestServer(t testing.TB, engine store.Engine, o serverOptions) *testServ
 		SignupRate:      mustRate(o.signupRate),
 		APIKeys:         apiKeys,
 		Organizations:   &gatehouse.OrganizationService{Store: st, Now: o.now, TwoFactorEnabled: twoFactor.IsEnabled},
+		Audit:           &gatehouse.AuditService{Store: st, Refusals: st, Organizations: &gatehouse.OrganizationService{Store: st, Now: o.now}},
 		Flags:           &gatehouse.FlagService{Store: st, Now: o.now},
 		TwoFactor:       twoFactor,
 		Passkeys:        passkeys,

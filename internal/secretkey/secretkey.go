@@ -177,6 +177,8 @@ const (
 	// PurposeSocialLogin seals the short-lived cookie that binds a social
 	// login's state, PKCE verifier and nonce to the browser.
 	PurposeSocialLogin Purpose = "social-login"
+	// PurposeAuditLog signs the security audit log's hash chain.
+	PurposeAuditLog Purpose = "audit-log"
 )
 
 // For returns the keys for one purpose, derived with HKDF-SHA256 from every

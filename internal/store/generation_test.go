@@ -23,6 +23,7 @@ var notAuthState = []string{
 	"totp_setups", "backup_codes", "remembered_devices", "pending_logins", "email_mfa_tokens",
 	"two_factor_verified_sessions", "organization_domains",
 	"social_links", "saml_assertion_ids", "webauthn_challenges",
+	"audit_log", "audit_chain", "audit_checkpoints",
 }
 
 func TestEveryAuthTableMovesTheGeneration(t *testing.T) {

@@ -38,8 +38,15 @@ func TestUpgradeFromPerEngineMigrationDirectories(t *testing.T) {
 			}
 			defer upgraded.Close()
 			applied, err := upgraded.Migrate(ctx)
-			if err != nil || len(applied) != 0 {
-				t.Fatalf("migrating a database of the old layout: applied %v, %v", applied, err)
+			if err != nil {
+				t.Fatalf("migrating a database of the old layout: %v", err)
+			}
+			// Only steps added after the per-engine layout (after 0015) may
+			// apply; everything the old layout had is recognised.
+			for _, name := range applied {
+				if name <= "0015_~" {
+					t.Fatalf("migrating a database of the old layout re-applied %s (applied %v)", name, applied)
+				}
 			}
 			fresh := storetest.Open(t, engine)
 

@@ -40,10 +40,13 @@ func scanPasskey(row interface{ Scan(...any) error }) (*gatehouse.Passkey, error
 // CreatePasskey stores a new passkey and sets its ID. A credential id that
 // is already registered, to anyone, is gatehouse.ErrConflict.
 func (s *Store) CreatePasskey(ctx context.Context, p *gatehouse.Passkey) error {
-	err := s.write.QueryRowContext(ctx, s.q(`INSERT INTO webauthn_credentials (user_id, credential_id, label, public_key, algorithm, sign_count,
+	// In a transaction so the audit events attached to ctx commit with it.
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, s.q(`INSERT INTO webauthn_credentials (user_id, credential_id, label, public_key, algorithm, sign_count,
 		transports, verified, backup_eligible, backup_state, aaguid, attestation_type, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
-		p.UserID, p.CredentialID, p.Label, p.PublicKey, p.Algorithm, int64(p.SignCount), strings.Join(p.Transports, ","), p.Verified,
-		p.BackupEligible, p.BackupState, p.AAGUID, p.AttestationType, ms(p.CreatedAt)).Scan(&p.ID)
+			p.UserID, p.CredentialID, p.Label, p.PublicKey, p.Algorithm, int64(p.SignCount), strings.Join(p.Transports, ","), p.Verified,
+			p.BackupEligible, p.BackupState, p.AAGUID, p.AttestationType, ms(p.CreatedAt)).Scan(&p.ID)
+	})
 	if err != nil {
 		return fmt.Errorf("store: creating passkey: %w", mapErr(err))
 	}

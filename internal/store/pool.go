@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"sync"
 	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 )
 
 // maxCachedStatements bounds the prepared-statement cache: the store's
@@ -27,6 +29,10 @@ type pool struct {
 
 	mu    sync.RWMutex
 	stmts map[string]*sql.Stmt
+
+	// audited, when set, runs a statement whose context carries audit
+	// events in one transaction with them (Store.execAudited).
+	audited func(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
 func newPool(db *sql.DB, cache bool) *pool {
@@ -129,6 +135,9 @@ func (p *pool) QueryContext(ctx context.Context, query string, args ...any) (*ro
 func (p *pool) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	ctx, cancel := p.bound(ctx)
 	defer cancel()
+	if p.audited != nil && gatehouse.HasAuditEvents(ctx) {
+		return p.audited(ctx, query, args...)
+	}
 	if st := p.stmt(ctx, query); st != nil {
 		return st.ExecContext(ctx, args...)
 	}

@@ -73,6 +73,8 @@ type Store struct {
 	// io bounds each network wait on PostgreSQL (deadline.go); nil on
 	// SQLite.
 	io *ioDeadline
+	// audit is the audit log's signer, stream and refusal writer (audit.go).
+	audit auditLog
 }
 
 // Open connects to the database named by opts. It does not migrate: call
@@ -97,6 +99,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		p := newPool(db, false)
 		p.timeout = timeout
 		s := &Store{engine: Postgres, write: p, read: p, io: io}
+		p.audited = s.execAudited
 		if err := s.Ping(ctx); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("store: cannot connect to PostgreSQL: %w", redactURLError(err))
@@ -129,6 +132,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, err
 	}
 	s.events = newEventCommitter(s)
+	s.write.audited = s.execAudited
 	if w, err := openWalWatch(ctx, path); err == nil {
 		s.wal = w
 	} else {
@@ -182,6 +186,7 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close releases the connections.
 func (s *Store) Close() error {
+	s.closeAudit()
 	if s.events != nil {
 		s.events.close()
 	}
@@ -231,9 +236,17 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		tx.Rollback()
 		return err
 	}
+	// Audit events waiting on ctx commit with the change they describe.
+	finish, err := s.takeAudit(ctx, tx)
+	if err != nil {
+		tx.Rollback()
+		return err
+	}
 	if err := tx.Commit(); err != nil {
+		finish(false)
 		return fmt.Errorf("store: commit: %w", mapErr(err))
 	}
+	finish(true)
 	return nil
 }
 

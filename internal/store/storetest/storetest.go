@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"testing"
 
+	"github.com/gatehouse-auth/gatehouse/internal/secretkey"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/internal/testenv"
 )
@@ -31,7 +32,13 @@ func Open(t testing.TB, engine store.Engine) *store.Store {
 	if _, err := s.Migrate(context.Background()); err != nil {
 		t.Fatalf("migrating %s store: %v", engine, err)
 	}
+	s.SetAudit(store.AuditOptions{Signer: AuditKey()})
 	return s
+}
+
+// AuditKey is the audit-log key of the stores Open returns.
+func AuditKey() *secretkey.Key {
+	return secretkey.NewKeyring("storetest-audit-log-key").For(secretkey.PurposeAuditLog)
 }
 
 // Options returns store options for a fresh database on engine: a new
