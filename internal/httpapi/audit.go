@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/netip"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -114,27 +113,12 @@ func auditPage(r *http.Request, d Deps, f gatehouse.AuditFilter, events []gateho
 	for i := range events {
 		results = append(results, events[i].Line())
 	}
-	page := func(offset int) any {
-		u := url.URL{Path: r.URL.Path}
-		if d.SiteURL != nil {
-			u.Scheme, u.Host = d.SiteURL.Scheme, d.SiteURL.Host
-		}
-		q := r.URL.Query()
-		q.Set("limit", strconv.Itoa(f.Limit))
-		if offset > 0 {
-			q.Set("offset", strconv.Itoa(offset))
-		} else {
-			q.Del("offset")
-		}
-		u.RawQuery = q.Encode()
-		return u.String()
-	}
 	var next, previous any
 	if f.Offset+f.Limit < count {
-		next = page(f.Offset + f.Limit)
+		next = pageURL(r, d, f.Limit, f.Offset+f.Limit)
 	}
 	if f.Offset > 0 {
-		previous = page(max(f.Offset-f.Limit, 0))
+		previous = pageURL(r, d, f.Limit, max(f.Offset-f.Limit, 0))
 	}
 	return map[string]any{"count": count, "next": next, "previous": previous, "results": results}
 }
