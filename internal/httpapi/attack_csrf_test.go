@@ -30,7 +30,7 @@ func TestAttackCSRFVariants(t *testing.T) {
 		targets := []attackRequest{
 			{"PATCH", "/api/users/@me/", `{"first_name":"Pwned"}`},
 			{"POST", "/api/personal_api_keys/", `{"label":"planted","scopes":["*"]}`},
-			{"DELETE", "/api/projects/@current/feature_flags/" + a.flagID + "/", ""},
+			{"PATCH", "/api/projects/@current/feature_flags/" + a.flagID + "/", `{"deleted":true}`},
 			{"PATCH", "/api/organizations/@current/", `{"name":"Taken"}`},
 			{"DELETE", "/api/webauthn/credentials/" + a.passkeyID + "/", ""},
 		}

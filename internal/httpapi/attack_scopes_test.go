@@ -25,7 +25,7 @@ func TestAttackKeyScopes(t *testing.T) {
 			otherOrg, ts.user.ID, 15, time.Now().UTC()); err != nil {
 			t.Fatal(err)
 		}
-		otherFlag := createFlag(t, other, otherProject.ID, `{"key":"other-flag","name":"Other","filters":{"groups":[]}}`)
+		otherFlag := createFlag(t, other, otherProject.ID, `{"key":"other-flag","name":"Other","filters":{"groups":[{"rollout_percentage":100}]}}`)
 		P, Q := fmt.Sprint(a.projectID), fmt.Sprint(otherProject.ID)
 		flagsP := "/api/projects/" + P + "/feature_flags/"
 		flagsQ := "/api/projects/" + Q + "/feature_flags/"
@@ -52,9 +52,9 @@ func TestAttackKeyScopes(t *testing.T) {
 			r         attackRequest
 		}{
 			{"no feature_flag scope: list", userRead, attackRequest{"GET", flagsP, ""}},
-			{"no feature_flag scope: create", userRead, attackRequest{"POST", flagsP, `{"key":"planted","filters":{"groups":[]}}`}},
+			{"no feature_flag scope: create", userRead, attackRequest{"POST", flagsP, `{"key":"planted","filters":{"groups":[{"rollout_percentage":100}]}}`}},
 			{"no feature_flag scope: read one", userRead, attackRequest{"GET", flagsP + a.flagID + "/", ""}},
-			{"read key creates", flagRead, attackRequest{"POST", flagsP, `{"key":"planted","filters":{"groups":[]}}`}},
+			{"read key creates", flagRead, attackRequest{"POST", flagsP, `{"key":"planted","filters":{"groups":[{"rollout_percentage":100}]}}`}},
 			{"read key updates", flagRead, attackRequest{"PATCH", flagsP + a.flagID + "/", `{"name":"taken"}`}},
 			{"read key deletes", flagRead, attackRequest{"DELETE", flagsP + a.flagID + "/", ""}},
 			{"project:read resets the token", projectRead, attackRequest{"PATCH", "/api/projects/" + P + "/reset_token/", "{}"}},

@@ -26,11 +26,11 @@ func crossOrgRequests(a *attackTarget, otherProject int64) []attackRequest {
 		add("PATCH", prefix+P+"/rotate_secret_token/", "{}")
 		add("PATCH", prefix+P+"/delete_secret_token_backup/", "{}")
 		add("GET", prefix+P+"/feature_flags/", "")
-		add("POST", prefix+P+"/feature_flags/", `{"key":"planted","filters":{"groups":[]}}`)
+		add("POST", prefix+P+"/feature_flags/", `{"key":"planted","filters":{"groups":[{"rollout_percentage":100}]}}`)
 		for _, proj := range []string{P, Q} {
 			add("GET", prefix+proj+"/feature_flags/"+a.flagID+"/", "")
 			add("PATCH", prefix+proj+"/feature_flags/"+a.flagID+"/", `{"name":"taken"}`)
-			add("DELETE", prefix+proj+"/feature_flags/"+a.flagID+"/", "")
+			add("PATCH", prefix+proj+"/feature_flags/"+a.flagID+"/", `{"deleted":true}`) // flags are soft-deleted
 		}
 	}
 	add("GET", "/api/projects/"+P+"/project_secret_api_keys/", "")
