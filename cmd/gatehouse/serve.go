@@ -227,6 +227,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		// as keys never take more than a core, nor the sign-ins' slots.
 		APIKeys:         &gatehouse.APIKeyService{Store: st, LegacyHashes: password.NewHasher(1, 0), Generation: st},
 		Organizations:   &gatehouse.OrganizationService{Store: st, TwoFactorEnabled: twoFactor.IsEnabled},
+		Members:         &gatehouse.MemberService{Store: st},
 		Flags:           &gatehouse.FlagService{Store: st},
 		TwoFactor:       twoFactor,
 		Passkeys:        passkeys,

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"sort"
@@ -27,8 +28,16 @@ func handleUpdateMe(d Deps) http.Handler {
 			CurrentPassword *string `json:"current_password"`
 			// PasskeysEnabledFor2FA makes passkeys the second factor.
 			PasskeysEnabledFor2FA *bool `json:"passkeys_enabled_for_2fa"`
+			// SetCurrentOrganization and SetCurrentTeam switch the
+			// current organization and project (members.go).
+			SetCurrentOrganization *string          `json:"set_current_organization"`
+			SetCurrentTeam         *json.RawMessage `json:"set_current_team"`
 		}
 		if err := decodeJSON(w, r, &in); err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		if err := switchCurrent(r, d, a, in.SetCurrentOrganization, in.SetCurrentTeam); err != nil {
 			writeError(w, r, d.Logger, err)
 			return
 		}

@@ -31,6 +31,7 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	addTwoFactorRoutes(mux, d)
 	addWebAuthnRoutes(mux, d)
 	addAPIKeyRoutes(mux, d)
+	addMemberRoutes(mux, d)
 	addFlagRoutes(mux, d)
 	addPageRoutes(mux, d)
 	addTwoFactorPageRoutes(mux, d)

@@ -221,6 +221,7 @@ func newTestServer(t testing.TB, engine store.Engine, o serverOptions) *testServ
 		SignupRate:      mustRate(o.signupRate),
 		APIKeys:         apiKeys,
 		Organizations:   &gatehouse.OrganizationService{Store: st, Now: o.now, TwoFactorEnabled: twoFactor.IsEnabled},
+		Members:         &gatehouse.MemberService{Store: st, Now: o.now},
 		Flags:           &gatehouse.FlagService{Store: st, Now: o.now},
 		TwoFactor:       twoFactor,
 		Passkeys:        passkeys,
