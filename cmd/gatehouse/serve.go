@@ -228,6 +228,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		APIKeys:         &gatehouse.APIKeyService{Store: st, LegacyHashes: password.NewHasher(1, 0), Generation: st},
 		Organizations:   &gatehouse.OrganizationService{Store: st, TwoFactorEnabled: twoFactor.IsEnabled},
 		Members:         &gatehouse.MemberService{Store: st},
+		Lifecycle:       &gatehouse.AccountLifecycle{Store: st, SSO: domains, Key: keyring.For(secretkey.PurposeEmailVerify)},
 		Flags:           &gatehouse.FlagService{Store: st},
 		TwoFactor:       twoFactor,
 		Passkeys:        passkeys,

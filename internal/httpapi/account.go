@@ -32,12 +32,18 @@ func handleUpdateMe(d Deps) http.Handler {
 			// current organization and project (members.go).
 			SetCurrentOrganization *string          `json:"set_current_organization"`
 			SetCurrentTeam         *json.RawMessage `json:"set_current_team"`
+			// Email asks for an email change (account_lifecycle.go).
+			Email *string `json:"email"`
 		}
 		if err := decodeJSON(w, r, &in); err != nil {
 			writeError(w, r, d.Logger, err)
 			return
 		}
 		if err := switchCurrent(r, d, a, in.SetCurrentOrganization, in.SetCurrentTeam); err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		if err := requestEmailChange(r, d, a, in.Email); err != nil {
 			writeError(w, r, d.Logger, err)
 			return
 		}

@@ -671,6 +671,15 @@ func handleVerifyEmailForm(d Deps) http.Handler {
 			data.Error = msg
 			renderPage(w, r, d.Logger, status, "verify_email", data)
 		}
+		if gatehouse.IsEmailChangeToken(r.PathValue("token")) {
+			// An email change signs nobody in: the user signs in anew.
+			if err := confirmEmailChange(r, d, r.PathValue("uuid"), r.PathValue("token")); err != nil {
+				fail(err)
+				return
+			}
+			http.Redirect(w, r, "/login", http.StatusSeeOther)
+			return
+		}
 		if d.Verifier == nil {
 			fail(gatehouse.Invalid("email_not_available", "", "Email verification is not available on this instance."))
 			return

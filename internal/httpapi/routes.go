@@ -32,6 +32,7 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	addWebAuthnRoutes(mux, d)
 	addAPIKeyRoutes(mux, d)
 	addMemberRoutes(mux, d)
+	addLifecycleRoutes(mux, d)
 	addFlagRoutes(mux, d)
 	addPageRoutes(mux, d)
 	addTwoFactorPageRoutes(mux, d)

@@ -74,6 +74,8 @@ type Deps struct {
 	// Members runs the members API and switching the current
 	// organization.
 	Members *gatehouse.MemberService
+	// Lifecycle runs email changes and account deletion.
+	Lifecycle *gatehouse.AccountLifecycle
 	// Flags manages feature flags, serves their definitions to server SDKs
 	// and evaluates them for /flags and /decide.
 	Flags *gatehouse.FlagService

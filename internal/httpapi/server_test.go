@@ -28,6 +28,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/netguard"
 	"github.com/gatehouse-auth/gatehouse/internal/password"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
+	"github.com/gatehouse-auth/gatehouse/internal/secretkey"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/internal/store/storetest"
 )
@@ -222,6 +223,8 @@ func newTestServer(t testing.TB, engine store.Engine, o serverOptions) *testServ
 		APIKeys:         apiKeys,
 		Organizations:   &gatehouse.OrganizationService{Store: st, Now: o.now, TwoFactorEnabled: twoFactor.IsEnabled},
 		Members:         &gatehouse.MemberService{Store: st, Now: o.now},
+		Lifecycle: &gatehouse.AccountLifecycle{Store: st, SSO: domains, Now: o.now,
+			Key: secretkey.NewKeyring("test-key-email-change-0123456789abcdef").For(secretkey.PurposeEmailVerify)},
 		Flags:           &gatehouse.FlagService{Store: st, Now: o.now},
 		TwoFactor:       twoFactor,
 		Passkeys:        passkeys,
