@@ -161,4 +161,3 @@ func TestEmailChangeRefusals(t *testing.T) {
 		}
 	})
 }
-
