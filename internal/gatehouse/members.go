@@ -41,6 +41,7 @@ type MemberStore interface {
 	// SetCurrentOrganization makes orgID and projectID the user's current
 	// organization and project.
 	SetCurrentOrganization(ctx context.Context, userID int64, orgID string, projectID int64) error
+	CountOrganizations(ctx context.Context) (int, error)
 }
 
 // ErrLastOwner is returned by stores when a change would leave an
@@ -309,4 +310,11 @@ func (s *MemberService) SwitchCurrent(ctx context.Context, user *User, orgID *st
 	}
 	user.CurrentOrganizationID, user.CurrentProjectID = org.ID, projectID
 	return nil
+}
+
+// FirstRun reports whether the instance has no organization, so no
+// account, yet. A failed read answers false.
+func (s *MemberService) FirstRun(ctx context.Context) bool {
+	n, err := s.Store.CountOrganizations(ctx)
+	return err == nil && n == 0
 }

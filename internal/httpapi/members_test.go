@@ -242,3 +242,21 @@ func TestOrganizationsListAndSwitching(t *testing.T) {
 		}
 	})
 }
+
+// On a first run (no account yet) the home page sends a visitor to
+// signup; afterwards to login.
+func TestFirstRunHomeGoesToSignup(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := newTestServer(t, engine, serverOptions{empty: true})
+		b := newBrowser(t, ts)
+		if resp, _ := b.page("GET", "/", nil); resp.StatusCode != 302 || resp.Header.Get("Location") != "/signup" {
+			t.Fatalf("first run: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+		}
+		if resp, body := b.send("POST", "/api/signup/", signupBody("grace@example.com", goodPassword), false); resp.StatusCode != 201 {
+			t.Fatalf("signup: %d %v", resp.StatusCode, body)
+		}
+		if resp, _ := newBrowser(t, ts).page("GET", "/", nil); resp.StatusCode != 302 || resp.Header.Get("Location") != "/login" {
+			t.Fatalf("after the first account: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+		}
+	})
+}

@@ -365,7 +365,12 @@ func handleHomePage(d Deps) http.Handler {
 	return withSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a := authFrom(r.Context())
 		if a == nil {
-			http.Redirect(w, r, "/login", http.StatusFound)
+			// A first run (no account yet) starts at signup.
+			to := "/login"
+			if d.Members != nil && d.Members.FirstRun(r.Context()) {
+				to = "/signup"
+			}
+			http.Redirect(w, r, to, http.StatusFound)
 			return
 		}
 		token := ensureCSRFCookie(w, r, d, a.sessionKey, time.Until(a.session.ExpiresAt).Round(time.Second))
