@@ -161,3 +161,25 @@ func TestEmailChangeRefusals(t *testing.T) {
 		}
 	})
 }
+
+// The mailed link's page confirms the change with a click and sends the
+// browser to sign in, signed in as nobody.
+func TestEmailChangeLinkPage(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := newTestServer(t, engine, serverOptions{})
+		owner := ownerBrowser(t, ts)
+		token := requestEmailChangeToken(t, ts, owner, "page@new.example")
+		path := "/verify_email/" + ts.user.UUID + "/" + token
+		b := newBrowser(t, ts)
+		resp, _ := b.submit(path, path, nil)
+		if resp.StatusCode != 303 || resp.Header.Get("Location") != "/login" {
+			t.Fatalf("confirming by page: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+		}
+		if got := storedEmail(t, ts); got != "page@new.example" {
+			t.Fatalf("email: %s", got)
+		}
+		if resp, _ := b.send("GET", "/api/users/@me/", "", false); resp.StatusCode == 200 {
+			t.Fatal("the link signed the browser in")
+		}
+	})
+}

@@ -38,8 +38,14 @@ func TestUpgradeFromPerEngineMigrationDirectories(t *testing.T) {
 			}
 			defer upgraded.Close()
 			applied, err := upgraded.Migrate(ctx)
-			if err != nil || len(applied) != 0 {
-				t.Fatalf("migrating a database of the old layout: applied %v, %v", applied, err)
+			if err != nil {
+				t.Fatalf("migrating a database of the old layout: %v", err)
+			}
+			// Only the steps added after the old layout's 15 are new to it.
+			for _, name := range applied {
+				if v, _ := strconv.Atoi(name[:4]); v <= 15 {
+					t.Fatalf("migrating a database of the old layout applied %s again (applied %v)", name, applied)
+				}
 			}
 			fresh := storetest.Open(t, engine)
 
