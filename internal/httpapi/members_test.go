@@ -209,6 +209,11 @@ func TestOrganizationsListAndSwitching(t *testing.T) {
 		if resp.StatusCode != 200 || body["count"] != float64(2) {
 			t.Fatalf("organizations: %d %v", resp.StatusCode, body)
 		}
+		scoped := createKey(t, owner, map[string]any{"label": "b", "scopes": []string{"organization:read"}, "scoped_organizations": []string{orgB}})["value"].(string)
+		resp, body = keyRequest(t, ts, "GET", "/api/organizations/", scoped, "")
+		if results, _ := body["results"].([]any); resp.StatusCode != 200 || body["count"] != float64(1) || results[0].(map[string]any)["id"] != orgB {
+			t.Fatalf("organizations with a key scoped to B: %d %v", resp.StatusCode, body)
+		}
 		resp, body = owner.send("GET", "/api/organizations/"+orgB+"/projects/", "", false)
 		if results, _ := body["results"].([]any); resp.StatusCode != 200 || len(results) != 1 || results[0].(map[string]any)["id"] != float64(projectB.ID) {
 			t.Fatalf("projects of B: %d %v", resp.StatusCode, body)
