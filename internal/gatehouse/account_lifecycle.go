@@ -52,9 +52,9 @@ type AccountLifecycle struct {
 	Store LifecycleStore
 	// Key signs email-change tokens.
 	Key Signer
-	// SSO refuses addresses whose domain enforces single sign-on; nil:
-	// not checked.
-	SSO SSOPolicy
+	// SSO refuses changes onto or off a domain that enforces single
+	// sign-on; nil: not checked.
+	SSO EmailSSOPolicy
 	Now func() time.Time
 }
 
@@ -102,7 +102,7 @@ func (s *AccountLifecycle) RequestEmailChange(ctx context.Context, u *User, sess
 	} else if err != nil && !errors.Is(err, ErrNotFound) {
 		return nil, err
 	}
-	if err := checkSSO(ctx, s.SSO, email); err != nil {
+	if err := s.checkSSOMove(ctx, u.Email, email); err != nil {
 		return nil, err
 	}
 	at := s.now().UnixMilli()
@@ -111,6 +111,41 @@ func (s *AccountLifecycle) RequestEmailChange(ctx context.Context, u *User, sess
 	}
 	token := emailChangePrefix + strconv.FormatInt(at, 36) + "-" + hex.EncodeToString(s.Key.Sign(emailChangeMessage(u, email, at)))
 	return &EmailChange{NewEmail: email, Token: token}, nil
+}
+
+// EmailSSOPolicy tells, for an address, the sign-in method its domain
+// enforces and the organization that enforces it ("", "" when none).
+// *DomainService satisfies it.
+type EmailSSOPolicy interface {
+	EnforcingOrganization(ctx context.Context, email string) (orgID, provider string, err error)
+}
+
+// checkSSOMove refuses an email change off a domain that enforces SSO (it
+// would escape the enforcement) or onto one (the account would bypass the
+// provider's provisioning), except between two domains one organization
+// enforces with the same method.
+func (s *AccountLifecycle) checkSSOMove(ctx context.Context, current, next string) error {
+	if s.SSO == nil {
+		return nil
+	}
+	curOrg, curProvider, err := s.SSO.EnforcingOrganization(ctx, current)
+	if err != nil {
+		return err
+	}
+	nextOrg, nextProvider, err := s.SSO.EnforcingOrganization(ctx, next)
+	if err != nil {
+		return err
+	}
+	switch {
+	case curProvider == "" && nextProvider == "":
+		return nil
+	case curProvider != "" && nextProvider != "" && curOrg == nextOrg && curProvider == nextProvider:
+		return nil
+	case curProvider != "":
+		return Invalid("sso_enforced_current_email", "email", "Your current email domain enforces single sign-on (%s): its address cannot be changed here.", curProvider)
+	default:
+		return Invalid("sso_enforced_new_email", "email", "That email domain enforces single sign-on (%s): sign in with it instead.", nextProvider)
+	}
 }
 
 // emailChangeMessage binds a token to the user, their current address,

@@ -128,25 +128,31 @@ func TestEmailChangeLinkAfterAnotherChange(t *testing.T) {
 	})
 }
 
-// Refusals: another account's address, a domain that enforces SSO, a
-// key, an old session; none changes anything or mails a link.
+// Refusals: another account's address, moving onto or off a domain that
+// enforces SSO, a key, an old session; none changes anything or mails a
+// link.
 func TestEmailChangeRefusals(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := newTestServer(t, engine, serverOptions{})
 		owner := ownerBrowser(t, ts)
 		joinByInvite(t, ts, owner, "member@example.com", 1)
+		dev := joinByInvite(t, ts, owner, "dev@acme.example", 1)
 		enforceSAML(t, ts, owner)
 		key := mustKey(t, owner)
 		before := len(ts.mail.messages())
 		for _, c := range []struct{ email, code string }{
 			{"MEMBER@example.com", "unique"},
-			{"someone@acme.example", "sso_enforced"},
+			{"someone@acme.example", "sso_enforced_new_email"},
 			{"not an address", ""},
 		} {
 			resp, body := owner.send("PATCH", "/api/users/@me/", `{"email":"`+c.email+`"}`, true)
 			if resp.StatusCode != 400 || (c.code != "" && body["code"] != c.code) {
 				t.Fatalf("%s: %d %v", c.email, resp.StatusCode, body)
 			}
+		}
+		// Moving off a domain that enforces SSO would escape it.
+		if resp, body := dev.send("PATCH", "/api/users/@me/", `{"email":"dev@elsewhere.example"}`, true); resp.StatusCode != 400 || body["code"] != "sso_enforced_current_email" {
+			t.Fatalf("off an enforced domain: %d %v", resp.StatusCode, body)
 		}
 		if resp, _ := keyRequest(t, ts, "PATCH", "/api/users/@me/", key, `{"email":"k@new.example"}`); resp.StatusCode != 403 {
 			t.Fatalf("key: %d", resp.StatusCode)
