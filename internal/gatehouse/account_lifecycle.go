@@ -199,6 +199,10 @@ func (s *AccountLifecycle) ConfirmEmailChange(ctx context.Context, userUUID, tok
 	if !s.Key.Verify(emailChangeMessage(u, pending, at), mac) {
 		return nil, errInvalidEmailChange()
 	}
+	// Enforcement may have begun since the request.
+	if err := s.checkSSOMove(ctx, u.Email, pending); err != nil {
+		return nil, err
+	}
 	err = s.Store.ConfirmEmailChange(ctx, u.ID, u.Email, pending, at)
 	switch {
 	case errors.Is(err, ErrNotFound):
