@@ -6,16 +6,23 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 
+	"github.com/gatehouse-auth/gatehouse/internal/config"
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/password"
+	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
 func cmdCreateUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	var email, pw, org, first, last string
-	var pwStdin, staff, unverifiedEmail bool
+	var pwStdin, staff, unverifiedEmail, initDB bool
+	var flags *flag.FlagSet
 	cfg, err := loadConfig("createuser", args, stderr, false, func(fs *flag.FlagSet) {
+		flags = fs
+		fs.BoolVar(&initDB, "init", false, "create a new SQLite database when the data directory has none")
 		fs.StringVar(&email, "email", "", "the owner's email address (required)")
 		fs.StringVar(&pw, "password", "", "the owner's password (or use --password-stdin)")
 		fs.BoolVar(&pwStdin, "password-stdin", false, "read the password from the first line of standard input")
@@ -37,6 +44,9 @@ func cmdCreateUser(ctx context.Context, args []string, stdin io.Reader, stdout, 
 	}
 	if email == "" || pw == "" || org == "" {
 		return exitError{code: 2, msg: "gatehouse createuser: --email, --password (or --password-stdin) and --organization are required"}
+	}
+	if err := checkDatabaseExists(cfg, flags, initDB); err != nil {
+		return err
 	}
 	logger := newLogger(cfg, stderr)
 	st, err := openStore(ctx, cfg, logger)
@@ -61,4 +71,26 @@ func cmdCreateUser(ctx context.Context, args []string, stdin io.Reader, stdout, 
 	fmt.Fprintf(stdout, "  project secret token:       %s\n", created.ProjectSecret.Reveal())
 	fmt.Fprintln(stdout, "The secret token is shown only now; Gatehouse stores only its hash.")
 	return nil
+}
+
+// checkDatabaseExists refuses to create a SQLite database silently: an
+// operator who runs createuser from another directory than the server's
+// would otherwise make an account in a new, unused database. Naming the
+// directory (--data-dir, or GATEHOUSE_DATA_DIR other than the default)
+// or passing --init allows a new one.
+func checkDatabaseExists(cfg *config.Config, fs *flag.FlagSet, initDB bool) error {
+	if initDB || cfg.DatabaseURL.Reveal() != "" || cfg.DataDir != config.DefaultDataDir {
+		return nil
+	}
+	named := false
+	fs.Visit(func(f *flag.Flag) { named = named || f.Name == "data-dir" })
+	if named {
+		return nil
+	}
+	path := filepath.Join(cfg.DataDir, store.SQLiteFile)
+	if _, err := os.Stat(path); err == nil {
+		return nil
+	}
+	return exitError{code: 2, msg: "gatehouse createuser: there is no database at " + path + ".\n" +
+		"Pass --data-dir with the directory the server uses, or --init to create a new database there."}
 }

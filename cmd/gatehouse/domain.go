@@ -27,6 +27,10 @@ func dnsResolver(addr string) *net.Resolver {
 // domain's DNS challenge now, or with --force mark it verified without DNS,
 // for operators who cannot publish TXT records.
 func cmdDomain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && wantsHelp(args[:1]) {
+		printHelp(helpOutput, "domain verify", nil)
+		return nil
+	}
 	if len(args) == 0 || args[0] != "verify" {
 		return exitError{code: 2, msg: "usage: gatehouse domain verify --domain D [--force]"}
 	}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 )
 
@@ -19,7 +20,7 @@ var version = "dev"
 const usage = `gatehouse — authentication and access security for PostHog-compatible stacks
 
 Usage:
-  gatehouse serve [--addr 127.0.0.1:8000] [--data-dir ./data]   run the server (applies migrations)
+  gatehouse serve [--addr localhost:8000] [--data-dir ./data]   run the server (applies migrations)
         [--metrics-addr 127.0.0.1:9102]                           also serve Prometheus /metrics there
   gatehouse migrate [--data-dir ./data]                           apply database migrations and exit
   gatehouse generate-secret                                       print a new SECRET_KEY
@@ -29,13 +30,15 @@ Usage:
                                                                   trusted devices) and email them
   gatehouse domain verify --domain D [--force]                   check an organization domain's DNS challenge
                                                                   now, or mark it verified without DNS
-  gatehouse outbox [--limit 50]                                  list queued, sent and failed emails
+  gatehouse outbox [--limit 50] [--show ID]                      list queued, sent and failed emails, or
+                                                                  print one with its text
   gatehouse audit verify                                         check the audit log's hash chain; names
                                                                   the first altered, removed or inserted event
   gatehouse audit export --since 2026-01-02 [--until …] [--format jsonl]
                                                                   print audit events as JSON lines
   gatehouse version                                               print the version
 
+Every command takes --help for its flags and examples.
 Configuration comes from the environment with PostHog's names (SECRET_KEY, DEBUG,
 DATABASE_URL, ALLOWED_IP_BLOCKS, …); see the README.
 `
@@ -71,12 +74,17 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprint(stderr, usage)
 		return exitError{code: 2}
 	}
+	helpOutput = stdout
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "serve":
 		return cmdServe(ctx, rest, stderr)
 	case "migrate":
 		return cmdMigrate(ctx, rest, stdout, stderr)
 	case "generate-secret":
+		if wantsHelp(rest) {
+			printHelp(stdout, cmd, nil)
+			return nil
+		}
 		return cmdGenerateSecret(stdout)
 	case "createuser":
 		return cmdCreateUser(ctx, rest, stdin, stdout, stderr)
@@ -89,9 +97,19 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "audit":
 		return cmdAudit(ctx, rest, stdout, stderr)
 	case "version", "--version":
+		if wantsHelp(rest) {
+			printHelp(stdout, "version", nil)
+			return nil
+		}
 		fmt.Fprintln(stdout, "gatehouse", versionString())
 		return nil
 	case "help", "-h", "--help":
+		if len(rest) > 0 {
+			if _, ok := helps[strings.Join(rest, " ")]; ok {
+				printHelp(stdout, strings.Join(rest, " "), nil)
+				return nil
+			}
+		}
 		fmt.Fprint(stdout, usage)
 		return nil
 	default:

@@ -37,8 +37,15 @@ import (
 // common ones (--data-dir, and --addr when withAddr) and those that extra
 // registers, on one flag set. A bad value stops the process with exit code
 // 2 and a message per variable.
+//
+// --help prints the command's description, flags and examples and ends
+// the command with exit code 0, whatever the environment holds.
 func loadConfig(name string, args []string, stderr io.Writer, withAddr bool, extra func(*flag.FlagSet)) (*config.Config, error) {
+	help := wantsHelp(args)
 	cfg, err := config.FromEnviron()
+	if err != nil && help {
+		cfg, err = &config.Config{DataDir: config.DefaultDataDir, Addr: config.DefaultAddr}, nil
+	}
 	if err != nil {
 		var lines []string
 		for _, line := range strings.Split(err.Error(), "\n") {
@@ -56,7 +63,11 @@ func loadConfig(name string, args []string, stderr io.Writer, withAddr bool, ext
 	if extra != nil {
 		extra(fs)
 	}
+	fs.Usage = func() { printHelp(helpOutput, name, fs) }
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, exitError{code: 0}
+		}
 		return nil, exitError{code: 2}
 	}
 	if fs.NArg() > 0 {
@@ -232,6 +243,8 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		APIKeys:         &gatehouse.APIKeyService{Store: st, LegacyHashes: password.NewHasher(1, 0), Generation: st},
 		Organizations:   &gatehouse.OrganizationService{Store: st, TwoFactorEnabled: twoFactor.IsEnabled},
 		Audit:           &gatehouse.AuditService{Store: st, Refusals: st, Organizations: &gatehouse.OrganizationService{Store: st}},
+		Members:         &gatehouse.MemberService{Store: st},
+		Lifecycle:       &gatehouse.AccountLifecycle{Store: st, SSO: domains, Key: keyring.For(secretkey.PurposeEmailVerify)},
 		Flags:           &gatehouse.FlagService{Store: st},
 		TwoFactor:       twoFactor,
 		Passkeys:        passkeys,
@@ -263,6 +276,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	logger.Info("gatehouse listening", "addr", ln.Addr().String(), "version", version, "database", string(st.Engine()),
 		"ip_allow_list", len(cfg.AllowedIPBlocks) > 0, "secure_cookies", cfg.SecureCookies, "debug", cfg.Debug)
+	logOpenURL(ctx, cfg, st, logger)
 
 	inFlight := trackInFlight(srv)
 	served := make(chan error, 1)
@@ -392,5 +406,39 @@ func newMailer(cfg *config.Config, st *store.Store, logger *slog.Logger) *mail.M
 		sender = &mail.SMTP{Host: cfg.Email.Host, Port: cfg.Email.Port, User: cfg.Email.User, Password: cfg.Email.Password,
 			UseTLS: cfg.Email.UseTLS, UseSSL: cfg.Email.UseSSL}
 	}
-	return mail.NewMailer(st, sender, cfg.Email.DefaultFrom, logger)
+	m := mail.NewMailer(st, sender, cfg.Email.DefaultFrom, logger)
+	// Development without email: the log shows each message's text
+	// (links included) as it is queued.
+	m.LogText = cfg.Debug && sender == nil
+	return m
+}
+
+// logOpenURL tells the operator where to point a browser: SITE_URL, or on
+// a first run (no organization, so no account yet) its /signup page. It
+// warns when --addr listens on another port than SITE_URL names, unless a
+// proxy stands between them (IS_BEHIND_PROXY): browsers then reach a
+// server that is not this one, or none.
+func logOpenURL(ctx context.Context, cfg *config.Config, st *store.Store, logger *slog.Logger) {
+	site := strings.TrimSuffix(cfg.SiteURL.String(), "/")
+	if n, err := st.CountOrganizations(ctx); err == nil && n == 0 {
+		logger.Info("no account yet: open this URL to create the first one", "url", site+"/signup")
+	} else {
+		logger.Info("open Gatehouse at", "url", site)
+	}
+	if cfg.IsBehindProxy {
+		return
+	}
+	_, port, err := net.SplitHostPort(cfg.Addr)
+	if err != nil || port == "0" {
+		return
+	}
+	sitePort := cfg.SiteURL.Port()
+	if sitePort == "" {
+		sitePort = map[string]string{"http": "80", "https": "443"}[cfg.SiteURL.Scheme]
+	}
+	if port != sitePort {
+		logger.Warn("--addr listens on port "+port+" but SITE_URL names port "+sitePort+
+			": links in emails and browser origin checks use SITE_URL; set SITE_URL to the address browsers use, or IS_BEHIND_PROXY when a proxy serves SITE_URL",
+			"addr", cfg.Addr, "site_url", site)
+	}
 }

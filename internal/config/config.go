@@ -100,9 +100,10 @@ type Email struct {
 	DefaultFrom string           // EMAIL_DEFAULT_FROM
 }
 
-// Defaults that are not zero values.
+// Defaults that are not zero values. DefaultAddr and DefaultSiteURL name
+// the same host and port, so that a first run opens where it listens.
 const (
-	DefaultAddr             = "127.0.0.1:8000"
+	DefaultAddr             = "localhost:8000"
 	DefaultDataDir          = "./data"
 	DefaultSiteURL          = "http://localhost:8000"
 	DefaultSessionCookieAge = 90 * 24 * time.Hour

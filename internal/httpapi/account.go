@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"sort"
@@ -27,8 +28,11 @@ func handleUpdateMe(d Deps) http.Handler {
 			CurrentPassword *string `json:"current_password"`
 			// PasskeysEnabledFor2FA makes passkeys the second factor.
 			PasskeysEnabledFor2FA *bool `json:"passkeys_enabled_for_2fa"`
-			// Email is named only so that a key request carrying it is
-			// refused (keyProfileChange).
+			// SetCurrentOrganization and SetCurrentTeam switch the
+			// current organization and project (members.go).
+			SetCurrentOrganization *string          `json:"set_current_organization"`
+			SetCurrentTeam         *json.RawMessage `json:"set_current_team"`
+			// Email asks for an email change (account_lifecycle.go).
 			Email *string `json:"email"`
 		}
 		if err := decodeJSON(w, r, &in); err != nil {
@@ -40,6 +44,14 @@ func handleUpdateMe(d Deps) http.Handler {
 				writeError(w, r, d.Logger, err)
 				return
 			}
+		}
+		if err := switchCurrent(r, d, a, in.SetCurrentOrganization, in.SetCurrentTeam); err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		if err := requestEmailChange(r, d, a, in.Email); err != nil {
+			writeError(w, r, d.Logger, err)
+			return
 		}
 		ch := gatehouse.ProfileChange{FirstName: in.FirstName, LastName: in.LastName, ClientIP: clientIP(r)}
 		if in.Password != nil {

@@ -44,10 +44,14 @@ package httpapi
 //   TestAttackInvitePreClaimEndsWithPasswordReset,
 //   TestAttackInvitePreClaimEndsWithSSOTakeover, TestAttackSignupThrottleCountsOnlySuccesses,
 //   TestAttackSignupThrottleConcurrentSuccesses
+// attack_lifecycle_test.go — account deletion
+//   TestAttackAccountDeletion
 // attack_lockout_test.go — password guesses are bounded per (email, address) and per account
 //   TestAttackLockoutConcurrentGuesses, TestAttackLockoutBurstWithRightPassword,
 //   TestAttackLockoutIPv6Rotation, TestAttackLockoutAccountCeiling,
 //   TestAttackLockoutCurrentPassword, TestAttackLockoutConcurrentGuessesTwoInstances
+// attack_members_test.go — membership changes take effect on the next request
+//   TestAttackRemovedMemberLosesAccessAtOnce, TestAttackDemotedAdminLosesAdminAtOnce
 // attack_twofactor_test.go — second-factor guessing is slowed down
 //   TestAttackTOTPGuessing
 // attack_web_test.go — login CSRF, session-bound CSRF tokens, page input

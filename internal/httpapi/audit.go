@@ -113,14 +113,7 @@ func auditPage(r *http.Request, d Deps, f gatehouse.AuditFilter, events []gateho
 	for i := range events {
 		results = append(results, events[i].Line())
 	}
-	var next, previous any
-	if f.Offset+f.Limit < count {
-		next = pageURL(r, d, f.Limit, f.Offset+f.Limit)
-	}
-	if f.Offset > 0 {
-		previous = pageURL(r, d, f.Limit, max(f.Offset-f.Limit, 0))
-	}
-	return map[string]any{"count": count, "next": next, "previous": previous, "results": results}
+	return pageJSON(r, d, results, count, f.Limit, f.Offset)
 }
 
 // auditLoginRefused records a refused password sign-in: wrong email or

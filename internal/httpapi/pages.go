@@ -365,7 +365,12 @@ func handleHomePage(d Deps) http.Handler {
 	return withSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a := authFrom(r.Context())
 		if a == nil {
-			http.Redirect(w, r, "/login", http.StatusFound)
+			// A first run (no account yet) starts at signup.
+			to := "/login"
+			if d.Members != nil && d.Members.FirstRun(r.Context()) {
+				to = "/signup"
+			}
+			http.Redirect(w, r, to, http.StatusFound)
 			return
 		}
 		token := ensureCSRFCookie(w, r, d, a.sessionKey, time.Until(a.session.ExpiresAt).Round(time.Second))
@@ -670,6 +675,15 @@ func handleVerifyEmailForm(d Deps) http.Handler {
 			status, _, msg := pageError(w, r, d.Logger, err)
 			data.Error = msg
 			renderPage(w, r, d.Logger, status, "verify_email", data)
+		}
+		if gatehouse.IsEmailChangeToken(r.PathValue("token")) {
+			// An email change signs nobody in: the user signs in anew.
+			if err := confirmEmailChange(r, d, r.PathValue("uuid"), r.PathValue("token")); err != nil {
+				fail(err)
+				return
+			}
+			http.Redirect(w, r, "/login", http.StatusSeeOther)
+			return
 		}
 		if d.Verifier == nil {
 			fail(gatehouse.Invalid("email_not_available", "", "Email verification is not available on this instance."))

@@ -70,3 +70,27 @@ func pageURL(r *http.Request, d Deps, limit, offset int) string {
 	u.RawQuery = q.Encode()
 	return u.String()
 }
+
+// maxPageLimit bounds one page of a list the store pages itself (members),
+// so that one request cannot ask for a whole table; PostHog sets no maximum.
+const maxPageLimit = 1000
+
+// pageParams is pageWindow with the limit capped at maxPageLimit, for lists
+// whose page the store reads.
+func pageParams(r *http.Request) (limit, offset int) {
+	limit, offset = pageWindow(r)
+	return min(limit, maxPageLimit), offset
+}
+
+// pageJSON is one page of a list the store paged: count, the links to the
+// next and previous pages (null at either end), and results.
+func pageJSON(r *http.Request, d Deps, results any, count, limit, offset int) map[string]any {
+	var next, previous any
+	if offset+limit < count {
+		next = pageURL(r, d, limit, offset+limit)
+	}
+	if offset > 0 {
+		previous = pageURL(r, d, limit, max(offset-limit, 0))
+	}
+	return map[string]any{"count": count, "next": next, "previous": previous, "results": results}
+}

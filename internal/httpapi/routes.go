@@ -32,6 +32,8 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	addTwoFactorRoutes(mux, d)
 	addWebAuthnRoutes(mux, d)
 	addAPIKeyRoutes(mux, d)
+	addMemberRoutes(mux, d)
+	addLifecycleRoutes(mux, d)
 	addFlagRoutes(mux, d)
 	addRemoteConfigRoutes(mux, d)
 	addPageRoutes(mux, d)

@@ -73,6 +73,11 @@ type Deps struct {
 	APIKeys *gatehouse.APIKeyService
 	// Organizations serves the organization and project APIs.
 	Organizations *gatehouse.OrganizationService
+	// Members runs the members API and switching the current
+	// organization.
+	Members *gatehouse.MemberService
+	// Lifecycle runs email changes and account deletion.
+	Lifecycle *gatehouse.AccountLifecycle
 	// Flags manages feature flags, serves their definitions to server SDKs
 	// and evaluates them for /flags and /decide.
 	Flags *gatehouse.FlagService

@@ -28,6 +28,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/netguard"
 	"github.com/gatehouse-auth/gatehouse/internal/password"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
+	"github.com/gatehouse-auth/gatehouse/internal/secretkey"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/internal/store/storetest"
 )
@@ -223,6 +224,9 @@ func newTestServer(t testing.TB, engine store.Engine, o serverOptions) *testServ
 		APIKeys:         apiKeys,
 		Organizations:   &gatehouse.OrganizationService{Store: st, Now: o.now, TwoFactorEnabled: twoFactor.IsEnabled},
 		Audit:           &gatehouse.AuditService{Store: st, Refusals: st, Organizations: &gatehouse.OrganizationService{Store: st, Now: o.now}},
+		Members:         &gatehouse.MemberService{Store: st, Now: o.now},
+		Lifecycle: &gatehouse.AccountLifecycle{Store: st, SSO: domains, Now: o.now,
+			Key: secretkey.NewKeyring("test-key-email-change-0123456789abcdef").For(secretkey.PurposeEmailVerify)},
 		Flags:           &gatehouse.FlagService{Store: st, Now: o.now},
 		TwoFactor:       twoFactor,
 		Passkeys:        passkeys,

@@ -50,6 +50,14 @@ func handleVerifyEmail(d Deps) http.Handler {
 			writeError(w, r, d.Logger, err)
 			return
 		}
+		if gatehouse.IsEmailChangeToken(in.Token) {
+			if err := confirmEmailChange(r, d, in.UUID, in.Token); err != nil {
+				writeError(w, r, d.Logger, err)
+				return
+			}
+			writeJSON(w, http.StatusOK, map[string]any{"success": true})
+			return
+		}
 		if d.Verifier == nil {
 			writeError(w, r, d.Logger, gatehouse.Invalid("email_not_available", "", "Email verification is not available on this instance."))
 			return

@@ -688,3 +688,27 @@ func TestSenderAddressInvalid(t *testing.T) {
 		t.Fatalf("Send: %v", err)
 	}
 }
+
+// TestDevelopmentLogsTextWhenQueued: with LogText (DEBUG and no email
+// configured) the text, links included, is in the log from the moment the
+// message is queued; with a sender it is never logged.
+func TestDevelopmentLogsTextWhenQueued(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *store.Store) {
+		const link = "https://gatehouse.test/reset/DEV-TOKEN-456"
+		for _, withSender := range []bool{false, true} {
+			var logs syncBuffer
+			var sender Sender
+			if withSender {
+				sender = &failingSender{}
+			}
+			m := NewMailer(s, sender, from, slog.New(slog.NewJSONHandler(&logs, nil)))
+			m.LogText = true
+			if err := m.Queue(context.Background(), Message{To: "ada@example.com", Subject: "Reset your password", Text: "Reset: " + link}); err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Contains(logs.String(), "DEV-TOKEN-456"); got == withSender {
+				t.Fatalf("sender %v: text logged %v:\n%s", withSender, got, logs.String())
+			}
+		}
+	})
+}

@@ -205,3 +205,13 @@ func (s *Store) ListMail(ctx context.Context, limit int) ([]gatehouse.OutboxMess
 	}
 	return out, nil
 }
+
+// MailByID returns one outbox message, body included (empty once sent),
+// for an operator to read; gatehouse.ErrNotFound when there is none.
+func (s *Store) MailByID(ctx context.Context, id int64) (*gatehouse.OutboxMessage, error) {
+	m, err := scanOutboxMessage(s.read.QueryRowContext(ctx, s.q(`SELECT `+outboxColumns+` FROM mail_outbox WHERE id = ?`), id))
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	return &m, nil
+}

@@ -1,0 +1,232 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
+)
+
+func init() {
+	keyRoutes["GET /api/organizations"] = keyRoute{object: "organization"}
+	keyRoutes["GET /api/organizations/{org}/projects"] = keyRoute{object: "project"}
+	for _, route := range []string{
+		"GET /api/organizations/{org}/members",
+		"GET /api/organizations/{org}/members/{user}",
+		"PATCH /api/organizations/{org}/members/{user}",
+		"PUT /api/organizations/{org}/members/{user}",
+		"DELETE /api/organizations/{org}/members/{user}",
+	} {
+		keyRoutes[route] = keyRoute{object: "organization_member"}
+	}
+}
+
+// addMemberRoutes registers the members API, the list of the user's
+// organizations and an organization's projects.
+func addMemberRoutes(mux *http.ServeMux, d Deps) {
+	mux.Handle("GET /api/organizations", handleListOrganizations(d))
+	mux.Handle("GET /api/organizations/{org}/projects", handleOrganizationProjects(d))
+	mux.Handle("GET /api/organizations/{org}/members", handleListMembers(d))
+	mux.Handle("GET /api/organizations/{org}/members/{user}", handleGetMember(d))
+	mux.Handle("PATCH /api/organizations/{org}/members/{user}", handleSetMemberLevel(d))
+	mux.Handle("PUT /api/organizations/{org}/members/{user}", handleSetMemberLevel(d))
+	mux.Handle("DELETE /api/organizations/{org}/members/{user}", handleRemoveMember(d))
+}
+
+// membershipID names a membership stably without a column of its own: a
+// name-based UUID of the organization and the user.
+func membershipID(orgID, userUUID string) string {
+	return uuid.NewSHA1(uuid.NameSpaceURL, []byte("gatehouse:membership:"+orgID+":"+userUUID)).String()
+}
+
+// pathOrgID is the organization id the path's {org} names.
+func pathOrgID(r *http.Request, a *authInfo) string {
+	if org := r.PathValue("org"); org != gatehouse.CurrentOrganization {
+		return org
+	}
+	return a.user.CurrentOrganizationID
+}
+
+func memberJSON(orgID string, m *gatehouse.Member) map[string]any {
+	var lastLogin any
+	if !m.LastLoginAt.IsZero() {
+		lastLogin = m.LastLoginAt.Format(time.RFC3339Nano)
+	}
+	verified := m.User.IsEmailVerified != nil && *m.User.IsEmailVerified
+	return map[string]any{
+		"id": membershipID(orgID, m.User.UUID),
+		"user": map[string]any{
+			"id": m.User.ID, "uuid": m.User.UUID, "distinct_id": m.User.UUID, "email": m.User.Email,
+			"first_name": m.User.FirstName, "last_name": m.User.LastName, "is_email_verified": verified,
+		},
+		"level": int(m.Level), "joined_at": m.JoinedAt.Format(time.RFC3339Nano), "updated_at": m.UpdatedAt.Format(time.RFC3339Nano),
+		"is_2fa_enabled": m.TwoFactor, "has_social_auth": m.HasSocialAuth, "last_login": lastLogin,
+	}
+}
+
+func handleListOrganizations(d Deps) http.Handler {
+	return requireUser(d, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
+		orgs, levels, err := d.Members.Organizations(r.Context(), a.user)
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		// A key scoped to organizations lists only those.
+		var scopedTo []string
+		if a.apiKey != nil {
+			scopedTo = a.apiKey.ScopedOrganizations
+		}
+		results := []map[string]any{}
+		for i := range orgs {
+			if len(scopedTo) > 0 && !containsOrg(scopedTo, orgs[i].ID) {
+				continue
+			}
+			results = append(results, organizationJSON(&orgs[i], levels[i]))
+		}
+		limit, offset := pageParams(r)
+		count := len(results)
+		results = results[min(offset, count):min(offset+limit, count)]
+		writeJSON(w, http.StatusOK, pageJSON(r, d, results, count, limit, offset))
+	})
+}
+
+func containsOrg(list []string, id string) bool {
+	for _, x := range list {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}
+
+func handleOrganizationProjects(d Deps) http.Handler {
+	return requireUser(d, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
+		list, err := d.Members.OrganizationProjects(r.Context(), a.user, r.PathValue("org"))
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		results := make([]map[string]any, 0, len(list))
+		for i := range list {
+			if a.apiKey != nil && len(a.apiKey.ScopedTeams) > 0 && !containsProject(a.apiKey.ScopedTeams, list[i].ID) {
+				continue
+			}
+			results = append(results, projectJSON(&list[i], ""))
+		}
+		limit, offset := pageParams(r)
+		count := len(results)
+		results = results[min(offset, count):min(offset+limit, count)]
+		writeJSON(w, http.StatusOK, pageJSON(r, d, results, count, limit, offset))
+	})
+}
+
+func containsProject(list []int64, id int64) bool {
+	for _, x := range list {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}
+
+func handleListMembers(d Deps) http.Handler {
+	return requireUser(d, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
+		limit, offset := pageParams(r)
+		list, count, err := d.Members.Members(r.Context(), a.user, r.PathValue("org"), limit, offset)
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		orgID := pathOrgID(r, a)
+		results := make([]map[string]any, 0, len(list))
+		for i := range list {
+			results = append(results, memberJSON(orgID, &list[i]))
+		}
+		writeJSON(w, http.StatusOK, pageJSON(r, d, results, count, limit, offset))
+	})
+}
+
+// handleGetMember answers as PostHog does: the members API has no
+// retrieve, so a member gets 405 and an outsider the permission error.
+func handleGetMember(d Deps) http.Handler {
+	return requireUser(d, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
+		if _, _, err := d.Members.Members(r.Context(), a.user, r.PathValue("org"), 1, 0); err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		writeError(w, r, d.Logger, &gatehouse.Error{Kind: gatehouse.KindMethodNotAllowed, Code: "method_not_allowed", Detail: `Method "GET" not allowed.`})
+	})
+}
+
+func handleSetMemberLevel(d Deps) http.Handler {
+	return requireUser(d, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
+		var in struct {
+			Level *int `json:"level"`
+		}
+		if err := decodeJSON(w, r, &in); err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		if in.Level == nil {
+			writeError(w, r, d.Logger, gatehouse.Invalid("required", "level", "This field is required."))
+			return
+		}
+		level, err := gatehouse.ParseMembershipLevel(*in.Level)
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		m, err := d.Members.SetLevel(r.Context(), a.user, a.session, r.PathValue("org"), r.PathValue("user"), level)
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "membership level changed", slog.String("by", a.user.UUID), slog.String("user", m.User.UUID),
+			slog.String("organization", r.PathValue("org")), slog.String("level", strconv.Itoa(int(level))))
+		writeJSON(w, http.StatusOK, memberJSON(pathOrgID(r, a), m))
+	})
+}
+
+func handleRemoveMember(d Deps) http.Handler {
+	return requireUser(d, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
+		m, err := d.Members.RemoveMember(r.Context(), a.user, a.session, r.PathValue("org"), r.PathValue("user"))
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "member removed", slog.String("by", a.user.UUID), slog.String("user", m.User.UUID),
+			slog.String("organization", r.PathValue("org")))
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+// switchCurrent applies PATCH /api/users/@me's set_current_organization
+// and set_current_team (a project id, as a number or a string).
+func switchCurrent(r *http.Request, d Deps, a *authInfo, org *string, team *json.RawMessage) error {
+	if org == nil && team == nil {
+		return nil
+	}
+	var project *string
+	if team != nil {
+		var id json.Number
+		var text string
+		switch {
+		case json.Unmarshal(*team, &id) == nil:
+			s := id.String()
+			project = &s
+		case json.Unmarshal(*team, &text) == nil:
+			project = &text
+		default:
+			return gatehouse.Invalid("incorrect_type", "set_current_team", "Incorrect type. Expected pk value.")
+		}
+	}
+	if d.Members == nil {
+		return gatehouse.NotFound()
+	}
+	return d.Members.SwitchCurrent(r.Context(), a.user, org, project)
+}
