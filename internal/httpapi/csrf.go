@@ -143,7 +143,7 @@ func sessionCSRFToken(d Deps, sessionKey string) string {
 // sessionCSRFTokenOK checks a presented token against the session's, under
 // the current key or a fallback, in constant time.
 func sessionCSRFTokenOK(d Deps, sessionKey, token string) bool {
-	mac, err := base64.RawURLEncoding.DecodeString(token)
+	mac, err := base64.RawURLEncoding.Strict().DecodeString(token) // one spelling per token
 	return err == nil && len(mac) > 0 && d.csrfKey.Verify([]byte(sessionKey), mac)
 }
 
