@@ -44,6 +44,7 @@ type LifecycleStore interface {
 	// ErrLastOwner when they are the only owner of an organization that
 	// has other members.
 	DeleteAccount(ctx context.Context, userID int64) error
+	MembershipsOfUser(ctx context.Context, userID int64) ([]Membership, error)
 }
 
 // AccountLifecycle changes a user's email address (confirmed by a link to
@@ -106,6 +107,9 @@ func (s *AccountLifecycle) RequestEmailChange(ctx context.Context, u *User, sess
 		return nil, err
 	}
 	at := s.now().UnixMilli()
+	ev := AccountEvent(AuditEmailChangeRequested, u)
+	ev.Changes = []AuditChange{{Field: "email", Old: u.Email, New: email}}
+	ctx = WithAuditEvents(ctx, ev)
 	if err := s.Store.SetPendingEmail(ctx, u.ID, email, at); err != nil {
 		return nil, fmt.Errorf("storing pending email: %w", err)
 	}
@@ -203,7 +207,9 @@ func (s *AccountLifecycle) ConfirmEmailChange(ctx context.Context, userUUID, tok
 	if err := s.checkSSOMove(ctx, u.Email, pending); err != nil {
 		return nil, err
 	}
-	err = s.Store.ConfirmEmailChange(ctx, u.ID, u.Email, pending, at)
+	ev := AccountEvent(AuditEmailChangeConfirmed, u)
+	ev.Changes = []AuditChange{{Field: "email", Old: u.Email, New: pending}}
+	err = s.Store.ConfirmEmailChange(WithAuditEvents(ctx, ev), u.ID, u.Email, pending, at)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return nil, errInvalidEmailChange()
@@ -235,7 +241,19 @@ func (s *AccountLifecycle) DeleteAccount(ctx context.Context, u *User, sess *Ses
 	if err := RequireRecentAuth(sess, s.now()); err != nil {
 		return err
 	}
-	err := s.Store.DeleteAccount(ctx, u.ID)
+	// The deletion is recorded in every organization the account was in
+	// (its own log goes with it).
+	memberships, err := s.Store.MembershipsOfUser(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	events := []AuditEvent{AccountEvent(AuditAccountDeleted, u)}
+	for _, m := range memberships {
+		ev := AccountEvent(AuditAccountDeleted, u)
+		ev.OrganizationID = m.OrganizationID
+		events = append(events, ev)
+	}
+	err = s.Store.DeleteAccount(WithAuditEvents(ctx, events...), u.ID)
 	if errors.Is(err, ErrLastOwner) {
 		return &Error{Kind: KindConflict, Code: "conflict",
 			Detail: "Cannot delete the only owner of an organization that has other members. Make another member owner first."}

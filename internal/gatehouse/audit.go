@@ -66,6 +66,9 @@ const (
 	AuditBackupCodeUsed        AuditEventType = "two_factor.backup_code_used"
 	AuditPersonalKeyNewAddress AuditEventType = "personal_api_key.used_from_new_address"
 	AuditSecondFactorFailed    AuditEventType = "two_factor.failed"
+	AuditEmailChangeRequested  AuditEventType = "email.change_requested"
+	AuditEmailChangeConfirmed  AuditEventType = "email.change_confirmed"
+	AuditAccountDeleted        AuditEventType = "account.deleted"
 )
 
 // secondFactorEvent records a second sign-in step passed with method

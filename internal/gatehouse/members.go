@@ -196,6 +196,8 @@ func (s *MemberService) SetLevel(ctx context.Context, user *User, sess *Session,
 		return nil, err
 	}
 	now := s.now()
+	ctx = WithAuditEvents(ctx, memberEvent(AuditMemberLevelChanged, org, target,
+		AuditChange{Field: "level", Old: int(target.Level), New: int(level)}))
 	err = s.Store.SetMembershipLevel(ctx, org.ID, target.User.ID, level, now)
 	if errors.Is(err, ErrLastOwner) {
 		return nil, memberDenied("An organization must keep at least one owner.")
@@ -205,6 +207,12 @@ func (s *MemberService) SetLevel(ctx context.Context, user *User, sess *Session,
 	}
 	target.Level, target.UpdatedAt = level, now
 	return target, nil
+}
+
+// memberEvent records a change to a membership of org.
+func memberEvent(typ AuditEventType, org *Organization, target *Member, changes ...AuditChange) AuditEvent {
+	return AuditEvent{Type: typ, OrganizationID: org.ID, SubjectUUID: target.User.UUID,
+		Target: AuditTarget{Type: "member", ID: target.User.UUID, Label: target.User.Email}, Changes: changes}
 }
 
 // errOwnerCannotLeave is PostHog's refusal to remove an owner membership,
@@ -233,6 +241,7 @@ func (s *MemberService) RemoveMember(ctx context.Context, user *User, sess *Sess
 	if err := RequireRecentAuth(sess, s.now()); err != nil {
 		return nil, err
 	}
+	ctx = WithAuditEvents(ctx, memberEvent(AuditMemberRemoved, org, target))
 	err = s.Store.RemoveMembership(ctx, org.ID, target.User.ID)
 	if errors.Is(err, ErrLastOwner) {
 		return nil, errOwnerCannotLeave()

@@ -20,7 +20,7 @@ func (s *Store) PendingEmail(ctx context.Context, userID int64) (string, int64, 
 // SetPendingEmail records an email change waiting for confirmation; it
 // replaces any earlier one.
 func (s *Store) SetPendingEmail(ctx context.Context, userID int64, email string, requestedAt int64) error {
-	_, err := s.write.ExecContext(ctx, s.q(`UPDATE users SET pending_email = ?, pending_email_at = ? WHERE id = ?`), email, requestedAt, userID)
+	_, err := s.execAudited(ctx, s.q(`UPDATE users SET pending_email = ?, pending_email_at = ? WHERE id = ?`), email, requestedAt, userID)
 	return mapErr(err)
 }
 
@@ -29,7 +29,7 @@ func (s *Store) SetPendingEmail(ctx context.Context, userID int64, email string,
 // (gatehouse.ErrNotFound otherwise); gatehouse.ErrConflict when another
 // account has the address.
 func (s *Store) ConfirmEmailChange(ctx context.Context, userID int64, oldEmail, newEmail string, requestedAt int64) error {
-	res, err := s.write.ExecContext(ctx, s.q(`UPDATE users SET email = ?, is_email_verified = ?, pending_email = '', pending_email_at = 0
+	res, err := s.execAudited(ctx, s.q(`UPDATE users SET email = ?, is_email_verified = ?, pending_email = '', pending_email_at = 0
 		WHERE id = ? AND email = ? AND pending_email = ? AND pending_email_at = ?`), newEmail, true, userID, oldEmail, newEmail, requestedAt)
 	if err != nil {
 		return mapErr(err)
