@@ -71,6 +71,9 @@ type User struct {
 	CurrentOrganizationID string
 	CurrentProjectID      int64
 	CreatedAt             time.Time
+	// PendingEmail is the address an email change waits to confirm ("":
+	// none).
+	PendingEmail string
 }
 
 // Membership links a user to an organization at a level.

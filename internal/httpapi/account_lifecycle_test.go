@@ -62,6 +62,9 @@ func TestEmailChangeByLink(t *testing.T) {
 		if pending, _, _ := ts.store.PendingEmail(t.Context(), ts.user.ID); pending != "ada@new.example" {
 			t.Fatalf("pending: %q", pending)
 		}
+		if resp, me := owner.send("GET", "/api/users/@me/", "", false); resp.StatusCode != 200 || me["pending_email"] != "ada@new.example" || me["email"] != "owner@example.com" {
+			t.Fatalf("@me while the change waits: %d pending_email=%v email=%v", resp.StatusCode, me["pending_email"], me["email"])
+		}
 		notice := false
 		for _, m := range ts.mail.messages() {
 			notice = notice || (m.To == "owner@example.com" && strings.Contains(m.Text, "ada@new.example") && !strings.Contains(m.Text, token))

@@ -43,8 +43,12 @@ type meParity struct {
 // newMeParity fills meParity for u. PostHog's distinct_id is the id its
 // own analytics know the user by; Gatehouse's is the user's UUID.
 func newMeParity(u *gatehouse.User) meParity {
-	return meParity{ID: u.ID, DistinctID: u.UUID, ScenePersonalisation: []any{}, PendingInvites: []any{},
+	p := meParity{ID: u.ID, DistinctID: u.UUID, ScenePersonalisation: []any{}, PendingInvites: []any{},
 		NotificationLocks: []any{}, ActiveRealtimeNotificationTypes: []any{}}
+	if u.PendingEmail != "" {
+		p.PendingEmail = &u.PendingEmail
+	}
+	return p
 }
 
 // projectUUID is a project's uuid: PostHog gives every team a UUID;

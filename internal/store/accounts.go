@@ -107,7 +107,7 @@ func (s *Store) insertMembership(ctx context.Context, tx *sql.Tx, m *gatehouse.M
 	return nil
 }
 
-const userColumns = `id, uuid, email, first_name, last_name, password_hash, is_active, is_staff, is_email_verified, current_organization_id, current_project_id, created_at`
+const userColumns = `id, uuid, email, first_name, last_name, password_hash, is_active, is_staff, is_email_verified, current_organization_id, current_project_id, created_at, pending_email`
 
 func scanUser(row interface{ Scan(...any) error }) (*gatehouse.User, error) {
 	var (
@@ -117,7 +117,7 @@ func scanUser(row interface{ Scan(...any) error }) (*gatehouse.User, error) {
 		org      sql.NullString
 		project  sql.NullInt64
 	)
-	err := row.Scan(&u.ID, &u.UUID, &u.Email, &u.FirstName, &u.LastName, &pw, &u.IsActive, &u.IsStaff, &verified, &org, &project, &u.CreatedAt)
+	err := row.Scan(&u.ID, &u.UUID, &u.Email, &u.FirstName, &u.LastName, &pw, &u.IsActive, &u.IsStaff, &verified, &org, &project, &u.CreatedAt, &u.PendingEmail)
 	if err != nil {
 		return nil, mapErr(err)
 	}

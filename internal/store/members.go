@@ -34,7 +34,7 @@ func (s *Store) scanMember(ctx context.Context, row interface{ Scan(...any) erro
 		updated               sql.NullTime
 		totp, passkey, social bool
 	)
-	err := row.Scan(&u.ID, &u.UUID, &u.Email, &u.FirstName, &u.LastName, &pw, &u.IsActive, &u.IsStaff, &verified, &org, &project, &u.CreatedAt,
+	err := row.Scan(&u.ID, &u.UUID, &u.Email, &u.FirstName, &u.LastName, &pw, &u.IsActive, &u.IsStaff, &verified, &org, &project, &u.CreatedAt, &u.PendingEmail,
 		&level, &m.JoinedAt, &updated, &totp, &passkey, &social)
 	if err != nil {
 		return nil, mapErr(err)
