@@ -24,7 +24,7 @@ const domainPackage = "internal/gatehouse"
 // import the standard library only, so that nothing reaches an adapter
 // through it.
 var domainMayImport = map[string]string{
-	"internal/flags":         "feature-flag matching: pure functions over property values",
+	"internal/featureflag":   "feature-flag matching: pure functions over property values",
 	"internal/mfa":           "TOTP and backup-code arithmetic: pure functions",
 	"github.com/google/uuid": "the UUID type used for ids; no I/O",
 	"github.com/go-webauthn/webauthn": "the one exception: the passkey service verifies " +
@@ -253,12 +253,12 @@ func TestImportRules(t *testing.T) {
 			own("internal/httpapi", "internal/httpapi/web"),
 			own("internal/store", "internal/gatehouse"),
 			own("internal/mail", "internal/gatehouse"),
-			own("internal/gatehouse", "internal/flags"),
+			own("internal/gatehouse", "internal/featureflag"),
 			own("internal/gatehouse", "internal/mfa"),
 			ext("internal/gatehouse", "net/netip"),
 			ext("internal/gatehouse", "github.com/google/uuid"),
 			ext("internal/gatehouse", "github.com/go-webauthn/webauthn/protocol/webauthncose"),
-			ext("internal/flags", "regexp"),
+			ext("internal/featureflag", "regexp"),
 			xtest(own("internal/gatehouse", "internal/secretkey")),
 		}, ""},
 		{"domain imports the store", []importEdge{own("internal/gatehouse", "internal/store")}, "the domain package imports no adapter"},

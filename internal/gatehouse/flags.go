@@ -12,7 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/gatehouse-auth/gatehouse/internal/flags"
+	"github.com/gatehouse-auth/gatehouse/internal/featureflag"
 )
 
 // FeatureFlag is a stored feature flag of a project.
@@ -22,7 +22,7 @@ type FeatureFlag struct {
 	Key       string
 	Name      string
 	Active    bool
-	Filters   flags.Filters
+	Filters   featureflag.Filters
 	Deleted   bool
 	// CreatedByID is 0 when the creator's account is gone; stores fill
 	// CreatedByUUID and CreatedByEmail when reading.
@@ -45,8 +45,8 @@ type FeatureFlag struct {
 }
 
 // Definition is the flag as the evaluator sees it.
-func (f *FeatureFlag) Definition() *flags.Flag {
-	return &flags.Flag{ID: f.ID, Key: f.Key, Name: f.Name, Active: f.Active, Version: f.Version, Filters: f.Filters}
+func (f *FeatureFlag) Definition() *featureflag.Flag {
+	return &featureflag.Flag{ID: f.ID, Key: f.Key, Name: f.Name, Active: f.Active, Version: f.Version, Filters: f.Filters}
 }
 
 // ErrVersionConflict is returned by stores when an update names a version
@@ -105,7 +105,7 @@ type FlagInput struct {
 	Key     *string
 	Name    *string
 	Active  *bool
-	Filters *flags.Filters
+	Filters *featureflag.Filters
 	// Deleted true soft-deletes, as PostHog's PATCH {"deleted": true} does.
 	Deleted *bool
 	// Version, when set, must be the flag's current version.
@@ -251,7 +251,7 @@ func flagStoreError(err error) error {
 
 func applyFlagInput(f *FeatureFlag, in FlagInput) error {
 	if in.Key != nil {
-		if err := flags.ValidateKey(*in.Key); err != nil {
+		if err := featureflag.ValidateKey(*in.Key); err != nil {
 			return asInvalid(err)
 		}
 		f.Key = *in.Key
@@ -270,7 +270,7 @@ func applyFlagInput(f *FeatureFlag, in FlagInput) error {
 	}
 	if in.Filters != nil {
 		filters := *in.Filters
-		if err := flags.ValidateFilters(&filters); err != nil {
+		if err := featureflag.ValidateFilters(&filters); err != nil {
 			return asInvalid(err)
 		}
 		f.Filters = filters
@@ -279,7 +279,7 @@ func applyFlagInput(f *FeatureFlag, in FlagInput) error {
 }
 
 func asInvalid(err error) error {
-	var ve *flags.ValidationError
+	var ve *featureflag.ValidationError
 	if errors.As(err, &ve) {
 		return &Error{Kind: KindInvalid, Code: ve.Code, Attr: ve.Attr, Detail: ve.Detail}
 	}
@@ -392,7 +392,7 @@ type FlagsRequest struct {
 // Evaluation is one flag's result for a request.
 type Evaluation struct {
 	Flag   *FeatureFlag
-	Result flags.Result
+	Result featureflag.Result
 }
 
 // Evaluate answers /flags: the active flags of the project whose public
@@ -432,7 +432,7 @@ func (s *FlagService) Evaluate(ctx context.Context, req FlagsRequest) ([]Evaluat
 		if !f.Active || (len(req.FlagKeys) > 0 && !slices.Contains(req.FlagKeys, f.Key)) {
 			continue
 		}
-		out = append(out, Evaluation{Flag: f, Result: flags.Evaluate(f.Definition(), req.DistinctID, props)})
+		out = append(out, Evaluation{Flag: f, Result: featureflag.Evaluate(f.Definition(), req.DistinctID, props)})
 	}
 	return out, nil
 }

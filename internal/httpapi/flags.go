@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/capture"
-	"github.com/gatehouse-auth/gatehouse/internal/flags"
+	"github.com/gatehouse-auth/gatehouse/internal/featureflag"
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 )
 
@@ -118,7 +118,7 @@ type flagInputJSON struct {
 func (in flagInputJSON) toInput() (gatehouse.FlagInput, error) {
 	out := gatehouse.FlagInput{Key: in.Key, Name: in.Name, Active: in.Active, Deleted: in.Deleted, Version: in.Version, RemoteConfiguration: in.RemoteConfiguration}
 	if in.Filters != nil && string(*in.Filters) != "null" {
-		var f flags.Filters
+		var f featureflag.Filters
 		d := json.NewDecoder(bytes.NewReader(*in.Filters))
 		if err := d.Decode(&f); err != nil {
 			return out, gatehouse.Invalid("invalid_input", "filters", "Filters are not valid: %s", jsonProblem(err))

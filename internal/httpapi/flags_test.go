@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gatehouse-auth/gatehouse/internal/flags"
+	"github.com/gatehouse-auth/gatehouse/internal/featureflag"
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/password"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
@@ -295,8 +295,8 @@ func TestFlagsEndpointShapesAndEncodings(t *testing.T) {
 		createFlag(t, b, ts.project.ID, `{"key":"disabled","active":false,"filters":{"groups":[{}]}}`)
 		tok := ts.project.APIToken
 		body := fmt.Sprintf(`{"token":%q,"distinct_id":"user-1","person_properties":{"plan":"pro"}}`, tok)
-		variant := flags.Evaluate(&flags.Flag{Key: "mv", Active: true, Filters: flags.Filters{Groups: []flags.Group{{}},
-			Multivariate: &flags.Multivariate{Variants: []flags.Variant{{Key: "control", RolloutPercentage: 50}, {Key: "test", RolloutPercentage: 50}}}}}, "user-1", nil).Variant
+		variant := featureflag.Evaluate(&featureflag.Flag{Key: "mv", Active: true, Filters: featureflag.Filters{Groups: []featureflag.Group{{}},
+			Multivariate: &featureflag.Multivariate{Variants: []featureflag.Variant{{Key: "control", RolloutPercentage: 50}, {Key: "test", RolloutPercentage: 50}}}}}, "user-1", nil).Variant
 
 		status, out := postFlags(t, ts, "/flags", []byte(body))
 		want := map[string]any{"everyone": true, "pro-only": true, "mv": variant}
@@ -432,14 +432,14 @@ func TestFlagsAgreeWithEvaluator(t *testing.T) {
 		"mv3":  `{"key":"mv3","filters":{"groups":[{"rollout_percentage":80}],"multivariate":{"variants":[{"key":"a","rollout_percentage":33.3},{"key":"b","rollout_percentage":33.3},{"key":"c","rollout_percentage":33.4}]}}}`,
 		"cond": `{"key":"cond","filters":{"groups":[{"properties":[{"key":"email","operator":"icontains","value":"@example.com"}],"rollout_percentage":60},{"rollout_percentage":10}]}}`,
 	}
-	parsed := map[string]*flags.Flag{}
+	parsed := map[string]*featureflag.Flag{}
 	for k, d := range defs {
 		createFlag(t, b, ts.project.ID, d)
 		var in struct {
-			Filters flags.Filters `json:"filters"`
+			Filters featureflag.Filters `json:"filters"`
 		}
 		json.Unmarshal([]byte(d), &in)
-		parsed[k] = &flags.Flag{Key: k, Active: true, Filters: in.Filters}
+		parsed[k] = &featureflag.Flag{Key: k, Active: true, Filters: in.Filters}
 	}
 	for i := 0; i < 200; i++ {
 		id := fmt.Sprintf("person-%d", i)
@@ -454,7 +454,7 @@ func TestFlagsAgreeWithEvaluator(t *testing.T) {
 		}
 		withID := map[string]any{"email": props["email"], "distinct_id": id}
 		for k, f := range parsed {
-			if want := flags.Evaluate(f, id, withID).Value(); out.FeatureFlags[k] != want {
+			if want := featureflag.Evaluate(f, id, withID).Value(); out.FeatureFlags[k] != want {
 				t.Fatalf("%s %s: server %v, evaluator %v", id, k, out.FeatureFlags[k], want)
 			}
 		}

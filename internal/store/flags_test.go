@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-auth/gatehouse/internal/flags"
+	"github.com/gatehouse-auth/gatehouse/internal/featureflag"
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
@@ -18,7 +18,7 @@ func TestFeatureFlagLifecycle(t *testing.T) {
 		_, other, _ := newOwner(t, s, "other@example.com")
 		r := 30.0
 		f := &gatehouse.FeatureFlag{ProjectID: project.ID, Key: "beta", Name: "Beta", Active: true, CreatedByID: user.ID,
-			Filters: flags.Filters{Groups: []flags.Group{{RolloutPercentage: &r}}, Payloads: map[string]string{"true": `{"a":1}`}}}
+			Filters: featureflag.Filters{Groups: []featureflag.Group{{RolloutPercentage: &r}}, Payloads: map[string]string{"true": `{"a":1}`}}}
 		if err := s.CreateFeatureFlag(ctx, f); err != nil {
 			t.Fatal(err)
 		}

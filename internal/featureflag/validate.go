@@ -1,4 +1,4 @@
-package flags
+package featureflag
 
 import (
 	"encoding/json"

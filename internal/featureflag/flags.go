@@ -1,11 +1,11 @@
-// Package flags holds feature-flag definitions and their evaluation, with no
+// Package featureflag holds feature-flag definitions and their evaluation, with no
 // I/O: the filters PostHog stores on a flag (groups of property conditions,
 // rollout percentages, multivariate variants, payloads), their validation,
 // and the deterministic hashing that decides who is in a rollout and which
 // variant they see. The hashing is PostHog's, bit for bit, so that a person
 // gets the same answer from Gatehouse's /flags as from a server SDK
 // (posthog-node, posthog-python) that evaluates the definitions locally.
-package flags
+package featureflag
 
 import (
 	"bytes"
