@@ -267,7 +267,12 @@ func TestAuditPages(t *testing.T) {
 		}
 		member := joinByInvite(t, ts, owner, "paged@example.com", 1)
 
-		resp, html := owner.page("GET", "/settings/audit_log", nil)
+		// The account settings page leads to both.
+		resp, html := owner.page("GET", "/settings", nil)
+		if resp.StatusCode != 200 || !strings.Contains(html, `href="/settings/security"`) || !strings.Contains(html, `href="/settings/audit_log"`) {
+			t.Fatalf("the settings page does not link the audit pages: %d\n%s", resp.StatusCode, html)
+		}
+		resp, html = owner.page("GET", "/settings/audit_log", nil)
 		if resp.StatusCode != 200 || !strings.Contains(html, `data-type="organization.security_settings_changed"`) ||
 			!strings.Contains(html, "name: Acme → Acme Paged") || !strings.Contains(html, `data-type="invite.accepted"`) {
 			t.Fatalf("the audit log page: %d\n%s", resp.StatusCode, html)
