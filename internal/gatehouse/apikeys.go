@@ -139,6 +139,9 @@ type APIKeyService struct {
 	// keyNets remembers the networks keys were recently used from, for
 	// the audit log's "used from a new address" (audit.go).
 	keyNets keyNetworks
+	// expired remembers the expired keys whose refusal was recorded
+	// (audit.go).
+	expired expiredKeys
 }
 
 // authenticatedKey is a cached key lookup.
@@ -385,6 +388,7 @@ func (s *APIKeyService) Authenticate(ctx context.Context, raw string, where KeyT
 		since = k.CreatedAt
 	}
 	if now.Sub(since) > APIKeyInactivityExpiry {
+		s.noteExpiredKey(ctx, k, user) // audit log
 		return nil, nil, ErrExpiredAPIKey()
 	}
 	if where == KeyInQuery {

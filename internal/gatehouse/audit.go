@@ -69,10 +69,14 @@ const (
 	AuditEmailChangeRequested  AuditEventType = "email.change_requested"
 	AuditEmailChangeConfirmed  AuditEventType = "email.change_confirmed"
 	AuditAccountDeleted        AuditEventType = "account.deleted"
+	AuditEmailMFASent          AuditEventType = "email_mfa.sent"
+	AuditEmailMFAUsed          AuditEventType = "email_mfa.used"
+	AuditPersonalKeyExpired    AuditEventType = "personal_api_key.expired"
 )
 
 // secondFactorEvent records a second sign-in step passed with method
-// ("totp", "backup_code"); it commits with the code's use.
+// ("totp", "backup_code", "passkey"); it commits with the code's use (a
+// passkey's: with its new sign counter).
 func secondFactorEvent(u *User, method string) AuditEvent {
 	return withActor(withTarget(AccountEvent(AuditSecondFactorPassed, u), "second_factor", method, ""), u)
 }
@@ -535,6 +539,40 @@ func (s *APIKeyService) noteKeyUse(ctx context.Context, k *PersonalAPIKey, user 
 	}
 	st.RecordAuditRefusal(ctx, AuditEvent{Type: AuditPersonalKeyNewAddress, Actor: AuditKey(k, user), SubjectUUID: user.UUID,
 		Target: AuditTarget{Type: "personal_api_key", ID: k.ID, Label: k.Label}, Changes: []AuditChange{{Field: "network", Old: nil, New: network.String()}}})
+}
+
+// expiredKeyRecheck is how long an instance stays quiet about an expired
+// key it recorded: at most one personal_api_key.expired per key and hour.
+const expiredKeyRecheck = time.Hour
+
+// expiredKeys is an instance's memory of the expired keys it recorded
+// refusals of (bounded by maxKeyNetworks; when full it starts over).
+type expiredKeys struct {
+	mu   sync.Mutex
+	seen map[string]time.Time
+}
+
+// noteExpiredKey records personal_api_key.expired, outcome refused, for a
+// key refused because it went unused too long, through the batching
+// writer, at most once per key per instance per expiredKeyRecheck.
+func (s *APIKeyService) noteExpiredKey(ctx context.Context, k *PersonalAPIKey, user *User) {
+	r, ok := s.Store.(AuditRefusals)
+	if !ok {
+		return
+	}
+	now := time.Now()
+	s.expired.mu.Lock()
+	if last, seen := s.expired.seen[k.ID]; seen && now.Sub(last) < expiredKeyRecheck {
+		s.expired.mu.Unlock()
+		return
+	}
+	if s.expired.seen == nil || len(s.expired.seen) >= maxKeyNetworks {
+		s.expired.seen = map[string]time.Time{}
+	}
+	s.expired.seen[k.ID] = now
+	s.expired.mu.Unlock()
+	r.RecordAuditRefusal(ctx, AuditEvent{Type: AuditPersonalKeyExpired, Actor: AuditKey(k, user), SubjectUUID: user.UUID,
+		Outcome: AuditRefused, Reason: "api_key_expired", Target: AuditTarget{Type: "personal_api_key", ID: k.ID, Label: k.Label}})
 }
 
 // recordSecondFactorFailure records a wrong code at the second sign-in

@@ -791,6 +791,8 @@ func (s *PasskeyService) FinishSecondFactor(ctx context.Context, u *User, key st
 			usable = append(usable, k)
 		}
 	}
+	// The event commits with the passkey's new sign counter (recordUse).
+	ctx = WithAuditEvents(ctx, secondFactorEvent(u, "passkey")) // audit log
 	_, err = s.checkAssertion(ctx, u, usable, sd, body, false)
 	return err
 }

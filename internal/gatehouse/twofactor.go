@@ -905,6 +905,7 @@ func (s *TwoFactorService) mintEmailToken(ctx context.Context, u *User) (Secret,
 	}
 	ts, nonce := strconv.FormatInt(now.Unix(), 36), hex.EncodeToString(b)
 	token := ts + "-" + nonce + "-" + hex.EncodeToString(s.EmailKey.Sign(emailMFAMessage(u, ts, nonce)))
+	ctx = WithAuditEvents(ctx, withActor(AccountEvent(AuditEmailMFASent, u), u)) // audit log; never the link
 	if err := s.Store.CreateEmailMFAToken(ctx, hashToken(token), u.ID, now.Add(EmailMFATTL)); err != nil {
 		return "", err
 	}
@@ -954,7 +955,8 @@ func (s *TwoFactorService) CompleteEmailLogin(ctx context.Context, email, token 
 	if !u.IsActive || s.EmailKey == nil || !s.EmailKey.Verify(emailMFAMessage(u, parts[0], parts[1]), mac) {
 		return nil, errInvalidEmailMFA()
 	}
-	ok, err := s.Store.ConsumeEmailMFAToken(ctx, hashToken(token), u.ID, now)
+	used := WithAuditEvents(ctx, withActor(AccountEvent(AuditEmailMFAUsed, u), u)) // audit log; never the link
+	ok, err := s.Store.ConsumeEmailMFAToken(used, hashToken(token), u.ID, now)
 	if err != nil {
 		return nil, err
 	}
