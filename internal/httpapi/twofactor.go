@@ -1,21 +1,17 @@
 package httpapi
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/cookies"
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/mail"
-	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
-	"github.com/gatehouse-auth/gatehouse/internal/secretkey"
 )
 
 // Two-factor cookies.
@@ -29,38 +25,6 @@ const (
 	// requires to set up or verify 2FA.
 	twoFactorSetupPage = "/settings/two_factor"
 )
-
-// Per-user limits (docs/posthog-compat.md#rate-limits-and-lockout).
-var (
-	twoFactorAttemptRate = ratelimit.Rate{Limit: 10, Period: time.Minute}
-	emailMFASendRate     = ratelimit.Rate{Limit: 5, Period: time.Hour}
-)
-
-// NewTwoFactorService wires two-factor authentication to the keyring
-// (TOTP-secret encryption and email-MFA links) and the limiter; serve.go and
-// the tests build it. A nil limiter disables the per-user limits.
-func NewTwoFactorService(st gatehouse.TwoFactorStore, keys *secretkey.Keyring, limiter *ratelimit.Limiter, emailMFA bool, now func() time.Time) *gatehouse.TwoFactorService {
-	s := &gatehouse.TwoFactorService{Store: st, Secrets: keys.For(secretkey.PurposeTOTPSecret), EmailKey: keys.For(secretkey.PurposeEmailMFA),
-		EmailMFA: emailMFA, Now: now}
-	if limiter != nil {
-		s.Limit = func(ctx context.Context, kind string, userID int64) error {
-			rate := twoFactorAttemptRate
-			if kind == "email-mfa" {
-				rate = emailMFASendRate
-			}
-			ok, retry, err := limiter.Allow(ctx, ratelimit.Key(kind, strconv.FormatInt(userID, 10)), rate)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				return gatehouse.ThrottledError(retry)
-			}
-			return nil
-		}
-		s.Codes = ratelimit.NewTwoFactorGuard(limiter)
-	}
-	return s
-}
 
 // addTwoFactorRoutes registers TOTP management, the second login step,
 // email MFA, trusted devices and the admin reset.

@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strconv"
 	"time"
 
@@ -427,21 +426,4 @@ func notePasskeyTwoFactor(r *http.Request, d Deps, u *gatehouse.User, on bool) {
 	}
 	d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "2fa disabled", slog.String("user", u.UUID), slog.String("method", "passkey"), slog.String("client", clientIP(r)))
 	queueMail(r, d, mail.PasskeyTwoFactorDisabledNotice(u.Email))
-}
-
-// NewPasskeyService wires passkeys: the relying party from site
-// (SITE_URL), the SSO policy, the login lockout and the logger; it also
-// makes passkeys a second factor of twoFactor (when not nil). serve.go and
-// the tests build it.
-func NewPasskeyService(st gatehouse.PasskeyStore, site *url.URL, sso gatehouse.SSOPolicy, guard gatehouse.LoginGuard, logger *slog.Logger,
-	twoFactor *gatehouse.TwoFactorService, now func() time.Time) (*gatehouse.PasskeyService, error) {
-	p, err := gatehouse.NewPasskeyService(st, site)
-	if err != nil {
-		return nil, err
-	}
-	p.SSO, p.Guard, p.Logger, p.Now = sso, guard, logger, now
-	if twoFactor != nil {
-		twoFactor.Passkeys = p
-	}
-	return p, nil
 }
