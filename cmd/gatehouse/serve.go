@@ -25,11 +25,8 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/mail"
 	"github.com/gatehouse-auth/gatehouse/internal/metrics"
 	"github.com/gatehouse-auth/gatehouse/internal/netguard"
-	"github.com/gatehouse-auth/gatehouse/internal/password"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/internal/secretkey"
-	"github.com/gatehouse-auth/gatehouse/internal/sso/oauth"
-	"github.com/gatehouse-auth/gatehouse/internal/sso/saml"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
@@ -182,79 +179,49 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	go func() { sweepLoop(sweepCtx, st, logger, cfg.AuditLogRetention); close(sweepDone) }()
 	defer func() { stopSweep(); <-sweepDone }()
 
-	hasher := password.NewHasher(0, 0)
-	accounts := &gatehouse.AccountService{Store: st, HashPassword: password.Hash, CheckPassword: password.CheckStrength, Passwords: hasher, Guard: lockout}
-	var verifier *gatehouse.EmailVerifier
-	if cfg.EmailConfigured() {
-		verifier = &gatehouse.EmailVerifier{Store: st, Key: keyring.For(secretkey.PurposeEmailVerify)}
-	}
-	twoFactor := httpapi.NewTwoFactorService(st, keyring, limiter, cfg.EmailMFAEnabled, nil)
-	domains := &gatehouse.DomainService{Store: st, Resolver: dnsResolver(cfg.DNSResolver), Logger: logger}
-	reset := httpapi.NewResetService(st, keyring.For(secretkey.PurposePasswordReset), limiter, mailer,
-		hasher.Hash, password.CheckStrength, cfg.SiteURL.String())
-	reset.SSO, reset.Lockout = domains, lockout
-	reset.Logger = logger
+	svc := newServices(cfg, st, keyring, limiter, lockout, mailer, logger)
 	// Links of answered reset requests may still be queueing.
-	defer reset.Wait()
-	socialProviders := oauth.NewRegistry(cfg.SocialProviders, cfg.SiteURL, nil)
-	domains.ProviderConfigured = socialProviders.Configured
+	defer svc.Reset.Wait()
 	// Issuers that will fail at sign-in are reported now, not at the
 	// first login; start-up does not wait for the providers.
 	go func() {
-		for _, w := range socialProviders.CheckIssuers(ctx) {
+		for _, w := range svc.SocialProviders.CheckIssuers(ctx) {
 			logger.Warn(w)
 		}
 	}()
-	sso := &gatehouse.SSOService{Store: st, Domains: domains, MultiOrgEnabled: cfg.MultiOrgEnabled,
-		Invites: &gatehouse.InviteService{Store: st, Accounts: accounts, SSO: domains},
-		HasPasskeys: func(ctx context.Context, userID int64) (bool, error) {
-			ps, err := st.Passkeys(ctx, userID)
-			return len(ps) > 0, err
-		}}
-	passkeys, err := httpapi.NewPasskeyService(st, cfg.SiteURL, domains, lockout, logger, twoFactor, nil)
-	if err != nil {
-		// An RP ID must be a domain name: SITE_URL with an IP address
-		// cannot have passkeys.
-		logger.Warn("passkeys disabled", "error", err.Error())
-		passkeys = nil
-	}
 	handler := httpapi.NewServer(httpapi.Deps{
 		Logger:          logger,
 		Resolver:        netguard.NewResolver(cfg.TrustedProxies, cfg.TrustAllProxies, cfg.IsBehindProxy),
 		AllowList:       netguard.NewAllowList(cfg.AllowedIPBlocks),
 		Cookies:         cookies.Policy{Secure: cfg.SecureCookies},
 		Database:        st,
-		Capture:         &gatehouse.CaptureService{Store: st},
-		Auth:            &gatehouse.AuthService{Store: st, Passwords: hasher, SessionAge: cfg.SessionCookieAge, Guard: lockout, Devices: st, RequireVerifiedEmail: cfg.EmailConfigured(), SSO: domains, TwoFactor: twoFactor},
-		Accounts:        accounts,
+		Capture:         svc.Capture,
+		Auth:            svc.Auth,
+		Accounts:        svc.Accounts,
 		SiteURL:         cfg.SiteURL,
 		Mail:            mailer,
 		Limiter:         limiter,
 		Keys:            keyring,
 		MultiOrgEnabled: cfg.MultiOrgEnabled,
 		SignupRate:      cfg.SignupRate,
-		Verifier:        verifier,
-		Reset:           reset,
-		Invites:         &gatehouse.InviteService{Store: st, Accounts: accounts, SSO: domains},
-		Domains:         domains,
+		Verifier:        svc.Verifier,
+		Reset:           svc.Reset,
+		Invites:         svc.Invites,
+		Domains:         svc.Domains,
 		AuthGeneration:  st,
-		// Legacy key hashes get one slot of their own: strings presented
-		// as keys never take more than a core, nor the sign-ins' slots.
-		APIKeys:         &gatehouse.APIKeyService{Store: st, LegacyHashes: password.NewHasher(1, 0), Generation: st},
-		Organizations:   &gatehouse.OrganizationService{Store: st, TwoFactorEnabled: twoFactor.IsEnabled},
-		Audit:           &gatehouse.AuditService{Store: st, Refusals: st, Organizations: &gatehouse.OrganizationService{Store: st}},
-		Members:         &gatehouse.MemberService{Store: st},
-		Lifecycle:       &gatehouse.AccountLifecycle{Store: st, SSO: domains, Key: keyring.For(secretkey.PurposeEmailVerify)},
-		Flags:           &gatehouse.FlagService{Store: st},
-		TwoFactor:       twoFactor,
-		Passkeys:        passkeys,
-		SSO:             sso,
-		SocialProviders: socialProviders,
-		SAML: &saml.Service{Admin: &gatehouse.SAMLAdmin{Domains: domains, Store: st}, Store: st, SiteURL: cfg.SiteURL,
-			Key: keyring.For(saml.PurposeRequest), Logger: logger, Skew: cfg.SAML.ClockSkew,
-			Organization: saml.SPOrganization{Name: cfg.SAML.Organization, ContactEmail: cfg.SAML.ContactEmail}, AllowPlainMetadataURL: cfg.Debug},
-		Version: version,
-		Redis:   redisProbe,
+		APIKeys:         svc.APIKeys,
+		Organizations:   svc.Organizations,
+		Audit:           svc.Audit,
+		Members:         svc.Members,
+		Lifecycle:       svc.Lifecycle,
+		Flags:           svc.Flags,
+		TwoFactor:       svc.TwoFactor,
+		Passkeys:        svc.Passkeys,
+		SSO:             svc.SSO,
+		SocialProviders: svc.SocialProviders,
+		SAML:            svc.SAML,
+		Version:         version,
+		Redis:           redisProbe,
 	})
 	srv := &http.Server{
 		Handler:           handler,

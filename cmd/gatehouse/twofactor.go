@@ -8,7 +8,7 @@ import (
 	"io"
 
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
-	"github.com/gatehouse-auth/gatehouse/internal/httpapi"
+	"github.com/gatehouse-auth/gatehouse/internal/mail"
 )
 
 // cmdTwoFactorReset removes a user's second factors (TOTP, backup codes,
@@ -39,7 +39,7 @@ func cmdTwoFactorReset(ctx context.Context, args []string, stdout, stderr io.Wri
 	if err != nil {
 		return err
 	}
-	if err := newMailer(cfg, st, logger).Queue(ctx, httpapi.TwoFactorResetMail(u, "an operator of this Gatehouse instance")); err != nil {
+	if err := newMailer(cfg, st, logger).Queue(ctx, mail.TwoFactorResetNotice(u.Email, "an operator of this Gatehouse instance")); err != nil {
 		logger.Error("queueing the 2FA reset email failed", "error", err)
 	}
 	logger.Info("2fa reset by operator", "user", u.UUID)

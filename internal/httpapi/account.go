@@ -68,7 +68,7 @@ func handleUpdateMe(d Deps) http.Handler {
 			return
 		}
 		if changed {
-			queueMail(r, d, passwordChangedMail(a.user))
+			queueMail(r, d, mail.PasswordChangedNotice(a.user.Email))
 			d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "password changed", slog.String("user", a.user.UUID), slog.String("client", clientIP(r)))
 		}
 		if in.PasskeysEnabledFor2FA != nil {
@@ -94,13 +94,6 @@ func handleUpdateMe(d Deps) http.Handler {
 		twoFactorFields(r, d, a.user, out)
 		writeJSON(w, http.StatusOK, out)
 	})
-}
-
-// passwordChangedMail is the notice of a password change from settings.
-func passwordChangedMail(u *gatehouse.User) mail.Message {
-	return mail.Message{To: u.Email, Subject: "Your Gatehouse password was changed",
-		Text: "The password of your account " + u.Email + " was changed at " + time.Now().UTC().Format("January 2, 2006 at 15:04 UTC") +
-			". Every other session was signed out.\n\nIf this was not you, reset your password now and contact your administrator."}
 }
 
 // queueMail queues a notification; a failure is logged, never returned:

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/cookies"
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
@@ -33,8 +32,8 @@ func requestEmailChange(r *http.Request, d Deps, a *authInfo, email *string) err
 		return err
 	}
 	link := d.SiteURL.String() + "/verify_email/" + url.PathEscape(a.user.UUID) + "/" + ch.Token
-	queueMail(r, d, emailChangeLinkMail(a.user, ch.NewEmail, link))
-	queueMail(r, d, emailChangeRequestedMail(a.user, ch.NewEmail))
+	queueMail(r, d, mail.EmailChangeLinkNotice(a.user.Email, ch.NewEmail, link))
+	queueMail(r, d, mail.EmailChangeRequestedNotice(a.user.Email, ch.NewEmail))
 	d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "email change requested", slog.String("user", a.user.UUID), slog.String("client", clientIP(r)))
 	return nil
 }
@@ -50,7 +49,7 @@ func confirmEmailChange(r *http.Request, d Deps, uuid, token string) error {
 	if err != nil {
 		return err
 	}
-	queueMail(r, d, emailChangedMail(done))
+	queueMail(r, d, mail.EmailChangedNotice(done.OldEmail, done.User.Email, len(done.SocialLinks) > 0))
 	attrs := []slog.Attr{slog.String("user", done.User.UUID), slog.Int64("sessions_ended", done.SessionsEnded)}
 	if len(done.SocialLinks) > 0 {
 		// Links made under the old address stay: they identify the
@@ -75,45 +74,9 @@ func handleDeleteMe(d Deps) http.Handler {
 			writeError(w, r, d.Logger, err)
 			return
 		}
-		queueMail(r, d, accountDeletedMail(a.user))
+		queueMail(r, d, mail.AccountDeletedNotice(a.user.Email))
 		d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "account deleted", slog.String("user", a.user.UUID), slog.String("client", clientIP(r)))
 		d.Cookies.Clear(w, sessionCookie, cookies.Options{})
 		w.WriteHeader(http.StatusNoContent)
 	})
-}
-
-// emailChangeLinkMail carries the confirmation link to the new address.
-func emailChangeLinkMail(u *gatehouse.User, newEmail, link string) mail.Message {
-	return mail.Message{To: newEmail, Subject: "Confirm your new email address for Gatehouse",
-		Text: "Someone signed in as " + u.Email + " asked to change the account's email address to " + newEmail + ".\n\n" +
-			"Confirm it by opening this link within 24 hours (it works once):\n\n" + link +
-			"\n\nUntil then the address stays " + u.Email + ". If you did not ask for this, ignore this message."}
-}
-
-// emailChangeRequestedMail tells the current address that a change was
-// asked for.
-func emailChangeRequestedMail(u *gatehouse.User, newEmail string) mail.Message {
-	return mail.Message{To: u.Email, Subject: "Your Gatehouse email address is about to change",
-		Text: "At " + time.Now().UTC().Format("January 2, 2006 at 15:04 UTC") + " someone signed in to your account " + u.Email +
-			" asked to change its email address to " + newEmail + ". The change happens only when the link sent to the new address is used.\n\n" +
-			"If this was not you, change your password now and contact your administrator."}
-}
-
-// emailChangedMail tells the old address that the change is done.
-func emailChangedMail(c *gatehouse.ConfirmedEmailChange) mail.Message {
-	text := "The email address of your Gatehouse account was changed from " + c.OldEmail + " to " + c.User.Email + " at " +
-		time.Now().UTC().Format("January 2, 2006 at 15:04 UTC") + ". Every session was signed out."
-	if len(c.SocialLinks) > 0 {
-		text += "\n\nThe account's social sign-in links are kept; they were made while the address was " + c.OldEmail + "."
-	}
-	return mail.Message{To: c.OldEmail, Subject: "Your Gatehouse email address was changed",
-		Text: text + "\n\nIf this was not you, contact your administrator now."}
-}
-
-// accountDeletedMail confirms a deletion to the deleted account's address.
-func accountDeletedMail(u *gatehouse.User) mail.Message {
-	return mail.Message{To: u.Email, Subject: "Your Gatehouse account was deleted",
-		Text: "The Gatehouse account " + u.Email + " was deleted at " + time.Now().UTC().Format("January 2, 2006 at 15:04 UTC") +
-			", with its sessions, personal API keys, passkeys, two-factor settings, trusted devices and social sign-in links.\n\n" +
-			"If this was not you, contact your administrator."}
 }

@@ -412,18 +412,5 @@ func meJSON(p *gatehouse.Profile, s *gatehouse.Session) *meBody {
 
 // newDeviceMail is the notice of a sign-in from a device not seen lately.
 func newDeviceMail(u *gatehouse.User, s *gatehouse.Session) mail.Message {
-	ip := s.ClientIP
-	if ip == "" {
-		ip = "unknown"
-	}
-	method := "Email/password"
-	if s.LoginMethod != "password" && s.LoginMethod != "" {
-		method = s.LoginMethod
-	}
-	return mail.Message{To: u.Email, Subject: "A new device logged into your account", Text: "Your account " + u.Email + " was signed in to from a new device.\n\n" +
-		"Time: " + s.CreatedAt.UTC().Format("January 2, 2006 at 15:04 UTC") + "\n" +
-		"IP address: " + ip + "\n" +
-		"Browser: " + shortUserAgent(s.UserAgent) + "\n" +
-		"Login method: " + method + "\n\n" +
-		"If this was you, there is nothing to do. If not, change your password now and sign out your other sessions in your account settings."}
+	return mail.NewDeviceNotice(u.Email, s.CreatedAt, s.ClientIP, shortUserAgent(s.UserAgent), s.LoginMethod)
 }

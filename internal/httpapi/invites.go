@@ -59,9 +59,7 @@ func handleCreateInvite(d Deps) http.Handler {
 		if d.SiteURL != nil {
 			link = strings.TrimSuffix(d.SiteURL.String(), "/") + link
 		}
-		queueMail(r, d, mail.Message{To: inv.TargetEmail, Subject: inviter + " invited you to " + org.Name + " on Gatehouse",
-			Text: inviter + " (" + a.user.Email + ") invited you to join " + org.Name + " on Gatehouse.\n\n" +
-				"Create your account here:\n\n" + link + "\n\nThe invite expires in 3 days.\n"})
+		queueMail(r, d, mail.InviteNotice(inv.TargetEmail, inviter, a.user.Email, org.Name, link))
 		writeJSON(w, http.StatusCreated, inviteJSON(inv, time.Now()))
 	})
 }

@@ -8,34 +8,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/metrics"
 	"github.com/gatehouse-auth/gatehouse/internal/netguard"
 )
-
-// statusRecorder remembers the status and size of a response for the log.
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-	bytes  int
-}
-
-func (s *statusRecorder) WriteHeader(code int) {
-	if s.status == 0 {
-		s.status = code
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusRecorder) Write(b []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
-	}
-	n, err := s.ResponseWriter.Write(b)
-	s.bytes += n
-	return n, err
-}
-
-// Unwrap lets http.ResponseController reach the underlying writer.
-func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 // logRequests writes one line per request: method, path (never the query
 // string, which can carry tokens and keys), status, duration and client
@@ -43,10 +18,10 @@ func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter 
 func logRequests(logger *slog.Logger, res *netguard.Resolver, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		rec := &statusRecorder{ResponseWriter: w}
+		rec := &metrics.StatusRecorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r)
-		if rec.status == 0 {
-			rec.status = http.StatusOK
+		if rec.Status == 0 {
+			rec.Status = http.StatusOK
 		}
 		client, known := res.ClientAddr(r)
 		clientText := "unknown"
@@ -54,17 +29,17 @@ func logRequests(logger *slog.Logger, res *netguard.Resolver, next http.Handler)
 			clientText = client.String()
 		}
 		level := slog.LevelInfo
-		if rec.status >= 500 {
+		if rec.Status >= 500 {
 			level = slog.LevelError
 		}
 		logger.LogAttrs(r.Context(), level, "request",
 			slog.String("method", r.Method),
 			slog.String("path", loggablePath(r.URL.Path)),
-			slog.Int("status", rec.status),
+			slog.Int("status", rec.Status),
 			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
 			slog.String("client", clientText),
 			slog.Bool("client_known", known),
-			slog.Int("bytes", rec.bytes),
+			slog.Int("bytes", rec.Bytes),
 		)
 	})
 }

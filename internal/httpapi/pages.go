@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/mail"
 )
 
 // The server-rendered pages: login, signup and a minimal home page. They
@@ -490,7 +491,7 @@ func handleSettingsForm(d Deps, form string) http.Handler {
 			changed, err = d.Accounts.UpdateProfile(r.Context(), a.user, a.session, gatehouse.HashSessionKey(a.sessionKey),
 				gatehouse.ProfileChange{Password: &next, CurrentPassword: &current, ClientIP: clientIP(r)}, time.Now())
 			if changed {
-				queueMail(r, d, passwordChangedMail(a.user))
+				queueMail(r, d, mail.PasswordChangedNotice(a.user.Email))
 			}
 		case "revoke":
 			err = d.Accounts.RevokeSession(r.Context(), a.user.ID, a.session, r.PathValue("id"), time.Now())

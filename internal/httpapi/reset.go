@@ -1,14 +1,10 @@
 package httpapi
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
-	"github.com/gatehouse-auth/gatehouse/internal/mail"
-	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 )
 
 // addResetRoutes registers the password-reset endpoints. They allow
@@ -18,28 +14,6 @@ func addResetRoutes(mux *http.ServeMux, d Deps) {
 	mux.Handle("POST /api/reset", handleResetRequest(d))
 	mux.Handle("GET /api/reset/{uuid}", handleResetValidate(d))
 	mux.Handle("POST /api/reset/{uuid}", handleResetComplete(d))
-}
-
-// NewResetService wires the password-reset service to the limiter (3
-// requests per hour per email) and the mailer; cmd/gatehouse and the tests
-// build it. A nil limiter disables the throttle and a nil mailer drops the
-// emails.
-func NewResetService(st gatehouse.ResetStore, key gatehouse.Signer, limiter *ratelimit.Limiter, mailer Mailer,
-	hash func(context.Context, gatehouse.Secret) (gatehouse.Secret, error), check func(gatehouse.Secret, ...string) error, siteURL string,
-) *gatehouse.ResetService {
-	s := &gatehouse.ResetService{Store: st, Key: key, HashPassword: hash, CheckPassword: check, SiteURL: siteURL}
-	if limiter != nil {
-		rate := ratelimit.Rate{Limit: gatehouse.ResetRequestLimit, Period: gatehouse.ResetRequestPeriod}
-		s.Throttle = func(ctx context.Context, email string) (bool, time.Duration, error) {
-			return limiter.Allow(ctx, ratelimit.Key("reset-request", email), rate)
-		}
-	}
-	if mailer != nil {
-		s.Notify = func(ctx context.Context, to, subject, text string) error {
-			return mailer.Queue(ctx, mail.Message{To: to, Subject: subject, Text: text})
-		}
-	}
-	return s
 }
 
 // handleResetRequest mails a reset link: 204 whether or not the email has

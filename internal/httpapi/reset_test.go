@@ -48,9 +48,13 @@ const testResetSecret = "test-key-password-reset-0123456789abcdef"
 
 // newTestReset builds the reset service of the test server.
 func newTestReset(st *store.Store, counters ratelimit.Counters, m *fakeMailer, now func() time.Time) *gatehouse.ResetService {
-	s := NewResetService(st, secretkey.NewKeyring(testResetSecret).For(secretkey.PurposePasswordReset), ratelimit.New(counters), m,
-		password.NewHasher(0, 0).Hash, password.CheckStrength, "https://gatehouse.example.com")
-	s.Now = now
+	s := &gatehouse.ResetService{Store: st, Key: secretkey.NewKeyring(testResetSecret).For(secretkey.PurposePasswordReset),
+		HashPassword: password.NewHasher(0, 0).Hash, CheckPassword: password.CheckStrength, SiteURL: "https://gatehouse.example.com",
+		Throttle: ratelimit.ResetThrottle(ratelimit.New(counters)),
+		Notify: func(ctx context.Context, to, subject, text string) error {
+			return m.Queue(ctx, mail.Message{To: to, Subject: subject, Text: text})
+		},
+		Now: now}
 	m.wait = s.Wait
 	return s
 }

@@ -46,8 +46,7 @@ type Deps struct {
 	// Domains manages organization domains and answers which sign-in
 	// method an email's domain enforces (precheck).
 	Domains *gatehouse.DomainService
-	// Reset runs the password-reset flow (/api/reset/); build it with
-	// NewResetService.
+	// Reset runs the password-reset flow (/api/reset/).
 	Reset *gatehouse.ResetService
 	// SiteURL is this instance's public URL; browsers' Origin must match
 	// it on state-changing requests.
@@ -82,8 +81,7 @@ type Deps struct {
 	// and evaluates them for /flags and /decide.
 	Flags *gatehouse.FlagService
 	// TwoFactor runs TOTP, backup codes, the second login step, email
-	// MFA, trusted devices and 2FA enforcement; build it with
-	// NewTwoFactorService.
+	// MFA, trusted devices and 2FA enforcement.
 	TwoFactor *gatehouse.TwoFactorService
 	// Passkeys runs WebAuthn: registration, passwordless login and the
 	// passkey second step; nil: no passkeys.

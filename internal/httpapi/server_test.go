@@ -134,8 +134,7 @@ func newTestServer(t testing.TB, engine store.Engine, o serverOptions) *testServ
 	if counters == nil {
 		counters = store.Counters{S: st, Now: o.now}
 	}
-	accounts := &gatehouse.AccountService{Store: st, HashPassword: func(s gatehouse.Secret) gatehouse.Secret { return "test$" + s }}
-	accounts.HashPassword = password.Hash
+	accounts := &gatehouse.AccountService{Store: st, HashPassword: password.Hash}
 	accounts.CheckPassword = password.CheckStrength
 	var hasher gatehouse.PasswordChecker = password.NewHasher(0, 0)
 	if o.passwords != nil {
@@ -193,10 +192,13 @@ func newTestServer(t testing.TB, engine store.Engine, o serverOptions) *testServ
 	}
 	guard := ratelimit.NewLoginLockout(ratelimit.New(counters), 5, 30*time.Minute)
 	reset.Lockout, accounts.Guard = guard, guard
-	passkeys, err := NewPasskeyService(st, site, domains, guard, slog.New(slog.NewJSONHandler(logs, nil)), twoFactor, o.now)
+	passkeys, err := gatehouse.NewPasskeyService(st, site)
 	if err != nil {
 		t.Fatal(err)
 	}
+	passkeys.SSO, passkeys.Guard, passkeys.Logger, passkeys.Now = domains, guard, slog.New(slog.NewJSONHandler(logs, nil)), o.now
+	// Passkeys are a second factor too.
+	twoFactor.Passkeys = passkeys
 	keys, sso, socialProviders := newTestSocial(st, domains, accounts, site, o)
 	apiKeys := &gatehouse.APIKeyService{Store: st, Now: o.now, LegacyHashes: password.NewHasher(1, 0), Generation: st}
 	h := NewServer(Deps{

@@ -267,10 +267,10 @@ func completeSSO(w http.ResponseWriter, r *http.Request, d Deps, id gatehouse.SS
 		d.Logger.LogAttrs(r.Context(), slog.LevelWarn, "sso claimed an account", slog.String("user", res.User.UUID),
 			slog.String("provider", id.Backend), slog.String("client", clientIP(r)), slog.Int("revoked_keys", len(res.RevokedKeys)),
 			slog.String("reason", "the account's email was never verified: its password was made unusable and its sessions, keys and trusted devices revoked"))
-		queueMail(r, d, takeoverMail(res.User, providerName(d, id.Backend), res.RevokedKeys))
+		queueMail(r, d, mail.SocialTakeoverNotice(res.User.Email, providerName(d, id.Backend), res.RevokedKeys))
 	}
 	if res.Linked {
-		queueMail(r, d, linkedMail(res.User, id.Backend, providerName(d, id.Backend)))
+		queueMail(r, d, mail.SocialLinkedNotice(res.User.Email, id.Backend, providerName(d, id.Backend)))
 	}
 	if linking {
 		http.Redirect(w, r, "/settings?"+url.Values{"done": {"linked"}, "backend": {id.Backend}}.Encode(), http.StatusFound)
@@ -324,24 +324,6 @@ func providerName(d Deps, backend string) string {
 		return "SAML"
 	}
 	return backend
-}
-
-// linkedMail is the notice that a sign-in method was linked (A.4).
-func linkedMail(u *gatehouse.User, backend, name string) mail.Message {
-	return mail.Message{To: u.Email, Subject: "A new sign-in method was linked to your account",
-		Text: "A " + name + " account (" + backend + ") was linked to your account " + u.Email + ": it can now be used to sign in.\n\n" +
-			"If this was you, there is nothing to do. If not, remove it in your account settings and change your password."}
-}
-
-// takeoverMail tells the owner of an address that signing in through a
-// provider took over an account registered with it but never verified,
-// and what that revoked (key labels, never values).
-func takeoverMail(u *gatehouse.User, name string, revokedKeys []string) mail.Message {
-	return mail.Message{To: u.Email, Subject: "Your Gatehouse account was taken over by a single sign-on",
-		Text: "Someone signed in with " + name + " as " + u.Email + ". The Gatehouse account registered with this address had never verified it, " +
-			"so whoever set it up before may have known its password: the sign-in took the account over, that password no longer works and every session was signed out.\n\n" +
-			gatehouse.RevokedAccessText(revokedKeys) +
-			"If this was you, sign in with " + name + " from now on, or set a new password with \"Forgot password\". If not, contact your administrator at once.\n"}
 }
 
 // pendingSignup reads the confirm-creation cookie.

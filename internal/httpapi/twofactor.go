@@ -1,21 +1,17 @@
 package httpapi
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/cookies"
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/mail"
-	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
-	"github.com/gatehouse-auth/gatehouse/internal/secretkey"
 )
 
 // Two-factor cookies.
@@ -29,38 +25,6 @@ const (
 	// requires to set up or verify 2FA.
 	twoFactorSetupPage = "/settings/two_factor"
 )
-
-// Per-user limits (docs/posthog-compat.md#rate-limits-and-lockout).
-var (
-	twoFactorAttemptRate = ratelimit.Rate{Limit: 10, Period: time.Minute}
-	emailMFASendRate     = ratelimit.Rate{Limit: 5, Period: time.Hour}
-)
-
-// NewTwoFactorService wires two-factor authentication to the keyring
-// (TOTP-secret encryption and email-MFA links) and the limiter; serve.go and
-// the tests build it. A nil limiter disables the per-user limits.
-func NewTwoFactorService(st gatehouse.TwoFactorStore, keys *secretkey.Keyring, limiter *ratelimit.Limiter, emailMFA bool, now func() time.Time) *gatehouse.TwoFactorService {
-	s := &gatehouse.TwoFactorService{Store: st, Secrets: keys.For(secretkey.PurposeTOTPSecret), EmailKey: keys.For(secretkey.PurposeEmailMFA),
-		EmailMFA: emailMFA, Now: now}
-	if limiter != nil {
-		s.Limit = func(ctx context.Context, kind string, userID int64) error {
-			rate := twoFactorAttemptRate
-			if kind == "email-mfa" {
-				rate = emailMFASendRate
-			}
-			ok, retry, err := limiter.Allow(ctx, ratelimit.Key(kind, strconv.FormatInt(userID, 10)), rate)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				return gatehouse.ThrottledError(retry)
-			}
-			return nil
-		}
-		s.Codes = ratelimit.NewTwoFactorGuard(limiter)
-	}
-	return s
-}
 
 // addTwoFactorRoutes registers TOTP management, the second login step,
 // email MFA, trusted devices and the admin reset.
@@ -172,44 +136,28 @@ func handleTwoFactorReset(d Deps) http.Handler {
 		}
 		d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "2fa reset by admin", slog.String("user", target.UUID), slog.String("admin", a.user.UUID),
 			slog.String("client", clientIP(r)))
-		queueMail(r, d, twoFactorResetMail(target, a.user.Email))
+		queueMail(r, d, mail.TwoFactorResetNotice(target.Email, a.user.Email))
 		writeJSON(w, http.StatusOK, map[string]bool{"success": true})
 	})
-}
-
-// TwoFactorResetMail is the notice that an administrator removed a user's
-// second factors; by names who did it. The command line sends it too.
-func TwoFactorResetMail(u *gatehouse.User, by string) mail.Message { return twoFactorResetMail(u, by) }
-
-func twoFactorResetMail(u *gatehouse.User, by string) mail.Message {
-	return twoFactorMail(u, "Your 2FA was reset by an administrator",
-		"The two-factor authentication of your account "+u.Email+" was reset by "+by+". Your authenticator, backup codes and trusted devices were removed; "+
-			"set up 2FA again from your account settings.\n\nIf you did not ask for this, contact your administrator.")
 }
 
 // noteTwoFactorEnabled logs TOTP being turned on and mails the user (the
 // API and the settings page).
 func noteTwoFactorEnabled(r *http.Request, d Deps, u *gatehouse.User) {
 	d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "2fa enabled", slog.String("user", u.UUID), slog.String("client", clientIP(r)))
-	queueMail(r, d, twoFactorMail(u, "You've enabled 2FA protection",
-		"Two-factor authentication is now on for your account "+u.Email+". Signing in will ask for a code from your authenticator app.\n\n"+
-			"If this was not you, reset your password now and contact your administrator."))
+	queueMail(r, d, mail.TwoFactorEnabledNotice(u.Email))
 }
 
 // noteTwoFactorDisabled logs TOTP being turned off and mails the user.
 func noteTwoFactorDisabled(r *http.Request, d Deps, u *gatehouse.User) {
 	d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "2fa disabled", slog.String("user", u.UUID), slog.String("client", clientIP(r)))
-	queueMail(r, d, twoFactorMail(u, "You've disabled 2FA protection",
-		"Two-factor authentication was turned off for your account "+u.Email+". Your backup codes and trusted devices were removed.\n\n"+
-			"If this was not you, reset your password now, turn 2FA back on and contact your administrator."))
+	queueMail(r, d, mail.TwoFactorDisabledNotice(u.Email))
 }
 
 // noteBackupCodeUsed logs a sign-in with a backup code and mails the user.
 func noteBackupCodeUsed(r *http.Request, d Deps, u *gatehouse.User) {
 	d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "backup code used", slog.String("user", u.UUID), slog.String("client", clientIP(r)))
-	queueMail(r, d, twoFactorMail(u, "A backup code was used for your account",
-		"One of the backup codes of your account "+u.Email+" was just used to sign in (IP address "+clientIP(r)+"). That code no longer works.\n\n"+
-			"If this was not you, reset your password and 2FA now."))
+	queueMail(r, d, mail.BackupCodeUsedNotice(u.Email, clientIP(r)))
 }
 
 // pendingLoginOver reports whether err ended the pending login (or found
@@ -228,19 +176,7 @@ func noteCodeFailures(r *http.Request, d Deps, err error) {
 	}
 	d.Logger.LogAttrs(r.Context(), slog.LevelWarn, "repeated wrong 2fa codes", slog.String("user", f.User.UUID),
 		slog.Int64("count", f.Count), slog.String("client", clientIP(r)))
-	queueMail(r, d, twoFactorFailuresMail(f.User, f.Count, clientIP(r)))
-}
-
-// twoFactorFailuresMail is the notice of repeated wrong second-step codes.
-func twoFactorFailuresMail(u *gatehouse.User, count int64, client string) mail.Message {
-	return twoFactorMail(u, "Repeated wrong 2FA codes for your account",
-		"Someone signed in to your account "+u.Email+" with the right password, then entered a wrong two-factor code "+
-			strconv.FormatInt(count, 10)+" times (last from IP address "+client+"). Further codes are now delayed.\n\n"+
-			"If this was not you, someone knows your password: change it now and review your trusted devices.")
-}
-
-func twoFactorMail(u *gatehouse.User, subject, text string) mail.Message {
-	return mail.Message{To: u.Email, Subject: subject, Text: text + "\n\nTime: " + time.Now().UTC().Format("January 2, 2006 at 15:04 UTC")}
+	queueMail(r, d, mail.TwoFactorFailuresNotice(f.User.Email, f.Count, clientIP(r)))
 }
 
 // --- trusted devices ---
@@ -335,9 +271,7 @@ func emailMFAMail(d Deps, u *gatehouse.User, token gatehouse.Secret) mail.Messag
 	if d.SiteURL != nil {
 		link = strings.TrimRight(d.SiteURL.String(), "/") + link
 	}
-	return mail.Message{To: u.Email, Subject: "Confirm your sign-in to Gatehouse",
-		Text: "Someone signed in to " + u.Email + " with the right password. To finish signing in, open this link within 15 minutes:\n\n" + link +
-			"\n\nThe link works once. If this was not you, change your password now: someone knows it."}
+	return mail.EmailMFANotice(u.Email, link)
 }
 
 func pendingKey(r *http.Request) string {

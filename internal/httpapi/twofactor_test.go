@@ -25,7 +25,10 @@ const testTwoFactorSecret = "test-key-two-factor-0123456789abcdefghij"
 
 // newTestTwoFactor builds the two-factor service of the test server.
 func newTestTwoFactor(st *store.Store, counters ratelimit.Counters, o serverOptions) *gatehouse.TwoFactorService {
-	return NewTwoFactorService(st, secretkey.NewKeyring(testTwoFactorSecret), ratelimit.New(counters), o.emailMFA, o.now)
+	keys := secretkey.NewKeyring(testTwoFactorSecret)
+	limiter := ratelimit.New(counters)
+	return &gatehouse.TwoFactorService{Store: st, Secrets: keys.For(secretkey.PurposeTOTPSecret), EmailKey: keys.For(secretkey.PurposeEmailMFA),
+		EmailMFA: o.emailMFA, Now: o.now, Limit: ratelimit.TwoFactorLimit(limiter), Codes: ratelimit.NewTwoFactorGuard(limiter)}
 }
 
 // testClock is a settable clock safe for concurrent handlers. It starts in

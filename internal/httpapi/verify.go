@@ -25,9 +25,7 @@ func sendVerification(r *http.Request, d Deps, u *gatehouse.User) bool {
 		return false
 	}
 	link := d.SiteURL.String() + "/verify_email/" + url.PathEscape(u.UUID) + "/" + d.Verifier.Token(u)
-	queueMail(r, d, mail.Message{To: u.Email, Subject: "Verify your email address for Gatehouse",
-		Text: "Confirm that " + u.Email + " is your email address by opening this link within 24 hours:\n\n" + link +
-			"\n\nIf you did not sign up, ignore this message."})
+	queueMail(r, d, mail.VerificationNotice(u.Email, link))
 	return true
 }
 

@@ -6,12 +6,12 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strconv"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/cookies"
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/mail"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 )
 
@@ -421,30 +421,9 @@ func passkeyTokenBody(credentialID string, response json.RawMessage) []byte {
 func notePasskeyTwoFactor(r *http.Request, d Deps, u *gatehouse.User, on bool) {
 	if on {
 		d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "2fa enabled", slog.String("user", u.UUID), slog.String("method", "passkey"), slog.String("client", clientIP(r)))
-		queueMail(r, d, twoFactorMail(u, "You've enabled 2FA protection",
-			"Passkeys are now a second factor for your account "+u.Email+". Signing in with a password will ask for one of your passkeys.\n\n"+
-				"If this was not you, reset your password now and contact your administrator."))
+		queueMail(r, d, mail.PasskeyTwoFactorEnabledNotice(u.Email))
 		return
 	}
 	d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "2fa disabled", slog.String("user", u.UUID), slog.String("method", "passkey"), slog.String("client", clientIP(r)))
-	queueMail(r, d, twoFactorMail(u, "You've disabled 2FA protection",
-		"Passkeys are no longer a second factor for your account "+u.Email+".\n\n"+
-			"If this was not you, reset your password now, turn 2FA back on and contact your administrator."))
-}
-
-// NewPasskeyService wires passkeys: the relying party from site
-// (SITE_URL), the SSO policy, the login lockout and the logger; it also
-// makes passkeys a second factor of twoFactor (when not nil). serve.go and
-// the tests build it.
-func NewPasskeyService(st gatehouse.PasskeyStore, site *url.URL, sso gatehouse.SSOPolicy, guard gatehouse.LoginGuard, logger *slog.Logger,
-	twoFactor *gatehouse.TwoFactorService, now func() time.Time) (*gatehouse.PasskeyService, error) {
-	p, err := gatehouse.NewPasskeyService(st, site)
-	if err != nil {
-		return nil, err
-	}
-	p.SSO, p.Guard, p.Logger, p.Now = sso, guard, logger, now
-	if twoFactor != nil {
-		twoFactor.Passkeys = p
-	}
-	return p, nil
+	queueMail(r, d, mail.PasskeyTwoFactorDisabledNotice(u.Email))
 }

@@ -122,3 +122,42 @@ func (a *codeAttempt) Release(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Per-user limits of two-factor authentication
+// (docs/posthog-compat.md#rate-limits-and-lockout).
+var (
+	// TwoFactorAttemptRate bounds second-step attempts per user.
+	TwoFactorAttemptRate = Rate{Limit: 10, Period: time.Minute}
+	// EmailMFASendRate bounds email-MFA links sent per user.
+	EmailMFASendRate = Rate{Limit: 5, Period: time.Hour}
+)
+
+// TwoFactorLimit is gatehouse.TwoFactorService's Limit over l: kind
+// "email-mfa" at EmailMFASendRate, every other kind at
+// TwoFactorAttemptRate, per user.
+func TwoFactorLimit(l *Limiter) func(ctx context.Context, kind string, userID int64) error {
+	return func(ctx context.Context, kind string, userID int64) error {
+		rate := TwoFactorAttemptRate
+		if kind == "email-mfa" {
+			rate = EmailMFASendRate
+		}
+		ok, retry, err := l.Allow(ctx, Key(kind, strconv.FormatInt(userID, 10)), rate)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return gatehouse.ThrottledError(retry)
+		}
+		return nil
+	}
+}
+
+// ResetThrottle is gatehouse.ResetService's Throttle over l:
+// gatehouse.ResetRequestLimit requests per gatehouse.ResetRequestPeriod per
+// email.
+func ResetThrottle(l *Limiter) func(ctx context.Context, email string) (bool, time.Duration, error) {
+	rate := Rate{Limit: gatehouse.ResetRequestLimit, Period: gatehouse.ResetRequestPeriod}
+	return func(ctx context.Context, email string) (bool, time.Duration, error) {
+		return l.Allow(ctx, Key("reset-request", email), rate)
+	}
+}
