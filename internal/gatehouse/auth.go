@@ -35,8 +35,10 @@ type LoginGuard interface {
 	// out, server_busy when the last allowed checks are already running)
 	// and claims nothing, or an attempt that must be settled once.
 	Reserve(ctx context.Context, email, clientIP string) (LoginAttempt, error)
-	// Check returns a *Error (too_many_failed_attempts) when locked out;
-	// it claims nothing (logins that cannot be guessed, such as passkeys).
+	// Check returns a *Error (too_many_failed_attempts) when the email is
+	// locked out from clientIP or clientIP is; it claims nothing, and the
+	// account-wide ceiling on password guesses does not apply (logins that
+	// cannot be guessed, such as passkeys).
 	Check(ctx context.Context, email, clientIP string) error
 	// Failed counts a failure that was not reserved.
 	Failed(ctx context.Context, email, clientIP string) error

@@ -84,9 +84,18 @@ func errCheckInFlight() *gatehouse.Error {
 		Detail: "Another sign-in for this account is being checked. Please try again in a moment.", RetryAfter: 1}
 }
 
-// Check refuses the attempt while any counter is locked.
+// Check refuses a sign-in that cannot be guessed (a passkey) while the
+// (email, address) or the address counter is locked. The account-wide
+// ceiling is left out: it stops password guessing from many addresses, and
+// holding passkeys to it would let anyone lock an owner out of the one
+// sign-in that guessing cannot reach.
 func (g *LoginLockout) Check(ctx context.Context, email, clientIP string) error {
-	for _, c := range g.counters(email, clientIP) {
+	return g.check(ctx, g.counters(email, clientIP)[:2])
+}
+
+// check refuses while any of cs is locked.
+func (g *LoginLockout) check(ctx context.Context, cs []lockCounter) error {
+	for _, c := range cs {
 		locked, _, err := c.lo.Locked(ctx, c.key)
 		if err != nil {
 			return fmt.Errorf("lockout: %w", err)
@@ -105,10 +114,10 @@ func (g *LoginLockout) Check(ctx context.Context, email, clientIP string) error 
 // places meanwhile: everything is given back and the attempt is refused as
 // busy.
 func (g *LoginLockout) Reserve(ctx context.Context, email, clientIP string) (gatehouse.LoginAttempt, error) {
-	if err := g.Check(ctx, email, clientIP); err != nil {
+	cs := g.counters(email, clientIP)
+	if err := g.check(ctx, cs); err != nil {
 		return nil, err
 	}
-	cs := g.counters(email, clientIP)
 	a := &loginAttempt{g: g, counters: cs, counts: make([]int64, 0, len(cs))}
 	for _, c := range cs {
 		n, err := c.lo.Reserve(ctx, c.key)

@@ -160,6 +160,14 @@ func TestAccountCeilingAcrossAddresses(t *testing.T) {
 		if checks != PerAccountFailureLimit {
 			t.Fatalf("%d checks across addresses, want %d", checks, PerAccountFailureLimit)
 		}
+		// A password from a fresh address is refused; a passkey sign-in,
+		// which cannot be guessed, is not held to the account ceiling.
+		if _, err := g.Reserve(ctx, email, "203.0.113.7"); err == nil {
+			t.Fatal("a password check passed the account ceiling")
+		}
+		if err := g.Check(ctx, email, "203.0.113.7"); err != nil {
+			t.Fatalf("the account ceiling locked a passkey sign-in out: %v", err)
+		}
 		if err := g.Unlock(ctx, email); err != nil {
 			t.Fatal(err)
 		}
