@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
-	"github.com/gatehouse-auth/gatehouse/internal/netguard"
 )
 
 // addAuditRoutes registers the audit log: an organization's for its
@@ -141,33 +140,30 @@ func auditLoginRefused(r *http.Request, d Deps, email string, err error) {
 		Actor: gatehouse.AuditActor{Type: "anonymous"}, Target: gatehouse.AuditTarget{Type: "login", Label: strings.ToLower(strings.TrimSpace(email))}})
 }
 
-// auditAllowListRefusals records requests the IP allow-list refuses,
-// sampled: per client address and UTC hour, the 1st, 10th, 100th, …
-// refusal is recorded, carrying the count so far, so a scanner costs a
-// handful of events, not one per request. It mirrors the allow-list's own
-// decision (netguard.Middleware, which it wraps) and costs nothing when no
-// allow-list is set.
-func auditAllowListRefusals(d Deps, next http.Handler) http.Handler {
+// auditAllowListRefusal returns what records a request the IP allow-list
+// refuses (netguard calls it with the address it resolved), sampled: per
+// client address and UTC hour, the 1st, 10th, 100th, … refusal is
+// recorded, carrying the count so far, so a scanner costs a handful of
+// events, not one per request. nil when nothing is recorded.
+func auditAllowListRefusal(d Deps) func(r *http.Request, addr netip.Addr) {
 	if !d.AllowList.Enabled() || d.Audit == nil {
-		return next
+		return nil
 	}
 	sampler := &refusalSampler{}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		addr, known := d.Resolver.ClientAddr(r)
-		if !netguard.IsExemptPath(r.URL.Path) && !(known && d.AllowList.Contains(addr)) {
-			if n, record := sampler.count(addr, time.Now()); record {
-				path := r.URL.Path
-				if len(path) > 200 {
-					path = path[:200]
-				}
-				d.Audit.RecordRefusal(r.Context(), gatehouse.AuditEvent{Type: gatehouse.AuditAllowListRefused,
-					Actor: gatehouse.AuditActor{Type: "anonymous"}, ClientAddr: addrText(addr), UserAgent: gatehouse.BrowserFamily(r.UserAgent()),
-					Target: gatehouse.AuditTarget{Type: "path", Label: path}, Outcome: gatehouse.AuditRefused, Reason: "ip_not_allowed",
-					Changes: []gatehouse.AuditChange{{Field: "refusals_this_hour", Old: nil, New: n}}})
-			}
+	return func(r *http.Request, addr netip.Addr) {
+		n, record := sampler.count(addr, time.Now())
+		if !record {
+			return
 		}
-		next.ServeHTTP(w, r)
-	})
+		path := r.URL.Path
+		if len(path) > 200 {
+			path = path[:200]
+		}
+		d.Audit.RecordRefusal(r.Context(), gatehouse.AuditEvent{Type: gatehouse.AuditAllowListRefused,
+			Actor: gatehouse.AuditActor{Type: "anonymous"}, ClientAddr: addrText(addr), UserAgent: gatehouse.BrowserFamily(r.UserAgent()),
+			Target: gatehouse.AuditTarget{Type: "path", Label: path}, Outcome: gatehouse.AuditRefused, Reason: "ip_not_allowed",
+			Changes: []gatehouse.AuditChange{{Field: "refusals_this_hour", Old: nil, New: n}}})
+	}
 }
 
 func addrText(a netip.Addr) string {

@@ -20,22 +20,32 @@ type clientInfo struct {
 // request gets a 403 with BlockedMessage and never reaches next. res may be
 // nil, in which case the peer address is the client.
 func Middleware(res *Resolver, allow *AllowList, next http.Handler) http.Handler {
-	return MiddlewareWith(res, allow, nil, next)
+	return MiddlewareWith(res, allow, Hooks{}, next)
 }
 
-// MiddlewareWith is Middleware that also lets with add to the request's
-// context, given the resolved client address, in the same step: one copy
-// of the request instead of two. with may be nil.
-func MiddlewareWith(res *Resolver, allow *AllowList, with func(ctx context.Context, req *http.Request, client netip.Addr) context.Context, next http.Handler) http.Handler {
+// Hooks let a caller act in the step that resolves the client address,
+// without resolving it again: Context adds to an allowed request's context
+// (one copy of the request instead of two), Blocked hears of a request the
+// allow-list refuses, before the 403 is written. Either may be nil.
+type Hooks struct {
+	Context func(ctx context.Context, req *http.Request, client netip.Addr) context.Context
+	Blocked func(req *http.Request, client netip.Addr)
+}
+
+// MiddlewareWith is Middleware with hooks.
+func MiddlewareWith(res *Resolver, allow *AllowList, hooks Hooks, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		addr, known := res.ClientAddr(req)
 		if allow.Enabled() && !IsExemptPath(requestPath(req)) && !(known && allow.Contains(addr)) {
+			if hooks.Blocked != nil {
+				hooks.Blocked(req, addr)
+			}
 			writeBlocked(w)
 			return
 		}
 		ctx := context.WithValue(req.Context(), clientKey{}, &clientInfo{addr: addr, known: known})
-		if with != nil {
-			ctx = with(ctx, req, addr)
+		if hooks.Context != nil {
+			ctx = hooks.Context(ctx, req, addr)
 		}
 		next.ServeHTTP(w, req.WithContext(ctx))
 	})
