@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -83,25 +84,14 @@ func handleListOrganizations(d Deps) http.Handler {
 		}
 		results := []map[string]any{}
 		for i := range orgs {
-			if len(scopedTo) > 0 && !containsOrg(scopedTo, orgs[i].ID) {
+			if len(scopedTo) > 0 && !slices.Contains(scopedTo, orgs[i].ID) {
 				continue
 			}
 			results = append(results, organizationJSON(&orgs[i], levels[i]))
 		}
 		limit, offset := pageParams(r)
-		count := len(results)
-		results = results[min(offset, count):min(offset+limit, count)]
-		writeJSON(w, http.StatusOK, pageJSON(r, d, results, count, limit, offset))
+		writePage(w, r, d, results, limit, offset)
 	})
-}
-
-func containsOrg(list []string, id string) bool {
-	for _, x := range list {
-		if x == id {
-			return true
-		}
-	}
-	return false
 }
 
 func handleOrganizationProjects(d Deps) http.Handler {
@@ -113,25 +103,14 @@ func handleOrganizationProjects(d Deps) http.Handler {
 		}
 		results := make([]map[string]any, 0, len(list))
 		for i := range list {
-			if a.apiKey != nil && len(a.apiKey.ScopedTeams) > 0 && !containsProject(a.apiKey.ScopedTeams, list[i].ID) {
+			if a.apiKey != nil && len(a.apiKey.ScopedTeams) > 0 && !slices.Contains(a.apiKey.ScopedTeams, list[i].ID) {
 				continue
 			}
 			results = append(results, projectJSON(&list[i], ""))
 		}
 		limit, offset := pageParams(r)
-		count := len(results)
-		results = results[min(offset, count):min(offset+limit, count)]
-		writeJSON(w, http.StatusOK, pageJSON(r, d, results, count, limit, offset))
+		writePage(w, r, d, results, limit, offset)
 	})
-}
-
-func containsProject(list []int64, id int64) bool {
-	for _, x := range list {
-		if x == id {
-			return true
-		}
-	}
-	return false
 }
 
 func handleListMembers(d Deps) http.Handler {

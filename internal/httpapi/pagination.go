@@ -31,20 +31,17 @@ func pageWindow(r *http.Request) (limit, offset int) {
 // drops offset when it would be 0), or null at either end.
 func paginated[T any](w http.ResponseWriter, r *http.Request, d Deps, results []T) {
 	limit, offset := pageWindow(r)
+	writePage(w, r, d, results, limit, offset)
+}
+
+// writePage writes the page of results at limit and offset.
+func writePage[T any](w http.ResponseWriter, r *http.Request, d Deps, results []T, limit, offset int) {
 	count := len(results)
-	start, end := min(offset, count), min(offset+limit, count)
-	page := results[start:end]
+	page := results[min(offset, count):min(offset+limit, count)]
 	if page == nil {
 		page = []T{}
 	}
-	var next, previous any
-	if offset+limit < count {
-		next = pageURL(r, d, limit, offset+limit)
-	}
-	if offset > 0 {
-		previous = pageURL(r, d, limit, max(offset-limit, 0))
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"count": count, "next": next, "previous": previous, "results": page})
+	writeJSON(w, http.StatusOK, pageJSON(r, d, page, count, limit, offset))
 }
 
 // pageURL is the request's own URL, on the configured site address, with
