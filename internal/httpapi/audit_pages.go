@@ -1,10 +1,8 @@
 package httpapi
 
 import (
-	"bytes"
 	"fmt"
 	"html/template"
-	"log/slog"
 	"net/http"
 	"strings"
 
@@ -84,18 +82,7 @@ func handleAuditPage(d Deps, organization bool) http.Handler {
 				page.Newer = s
 			}
 		}
-		var buf bytes.Buffer
-		if err := pageTemplates["audit"].ExecuteTemplate(&buf, "layout", page); err != nil {
-			d.Logger.LogAttrs(r.Context(), slog.LevelError, "rendering page failed", slog.String("page", "audit"), slog.String("error", err.Error()))
-			writeText(w, http.StatusInternalServerError, "A server error occurred.")
-			return
-		}
-		h := w.Header()
-		h.Set("Content-Type", "text/html; charset=utf-8")
-		h.Set("Content-Security-Policy", pageCSP)
-		h.Set("Cache-Control", "no-store")
-		w.WriteHeader(status)
-		w.Write(buf.Bytes())
+		renderPage(w, r, d.Logger, status, "audit", page)
 	}))
 }
 

@@ -128,7 +128,7 @@ func (p pageData) Field(name, label, typ, autocomplete string) fieldView {
 
 // renderPage writes a page. Pages carry forms and per-user content, so
 // none is cached.
-func renderPage(w http.ResponseWriter, r *http.Request, logger *slog.Logger, status int, name string, data pageData) {
+func renderPage(w http.ResponseWriter, r *http.Request, logger *slog.Logger, status int, name string, data any) {
 	var buf bytes.Buffer
 	if err := pageTemplates[name].ExecuteTemplate(&buf, "layout", data); err != nil {
 		logger.LogAttrs(r.Context(), slog.LevelError, "rendering page failed", slog.String("page", name), slog.String("error", err.Error()))

@@ -1,9 +1,7 @@
 package httpapi
 
 import (
-	"bytes"
 	"html/template"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -126,18 +124,7 @@ func renderDomains(w http.ResponseWriter, r *http.Request, d Deps, a *authInfo, 
 		}
 		page.Domains = append(page.Domains, v)
 	}
-	var buf bytes.Buffer
-	if err := pageTemplates["domains"].ExecuteTemplate(&buf, "layout", page); err != nil {
-		d.Logger.LogAttrs(r.Context(), slog.LevelError, "rendering page failed", slog.String("page", "domains"), slog.String("error", err.Error()))
-		writeText(w, http.StatusInternalServerError, "A server error occurred.")
-		return
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Security-Policy", pageCSP)
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	renderPage(w, r, d.Logger, status, "domains", page)
 }
 
 // handleDomainsForm applies one of the domains page's forms and returns
