@@ -9,38 +9,15 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
+	"github.com/gatehouse-auth/gatehouse/internal/store/storetest"
 )
-
-func enqueue(t *testing.T, s *store.Store, m gatehouse.OutboxMessage) int64 {
-	t.Helper()
-	id, err := s.EnqueueMail(context.Background(), m)
-	if err != nil {
-		t.Fatalf("EnqueueMail: %v", err)
-	}
-	return id
-}
-
-func mailByID(t *testing.T, s *store.Store, id int64) gatehouse.OutboxMessage {
-	t.Helper()
-	all, err := s.ListMail(context.Background(), 1000)
-	if err != nil {
-		t.Fatalf("ListMail: %v", err)
-	}
-	for _, m := range all {
-		if m.ID == id {
-			return m
-		}
-	}
-	t.Fatalf("message %d not listed", id)
-	return gatehouse.OutboxMessage{}
-}
 
 func TestOutboxRoundTrip(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		now := time.Now().UTC().Truncate(time.Millisecond)
-		id := enqueue(t, s, gatehouse.OutboxMessage{To: "ada@example.com", Subject: "Réinitialiser", Text: "link", HTML: "<p>link</p>", CreatedAt: now})
-		got := mailByID(t, s, id)
+		id := storetest.Enqueue(t, s, gatehouse.OutboxMessage{To: "ada@example.com", Subject: "Réinitialiser", Text: "link", HTML: "<p>link</p>", CreatedAt: now})
+		got := storetest.MailByID(t, s, id)
 		want := gatehouse.OutboxMessage{ID: id, To: "ada@example.com", Subject: "Réinitialiser", Text: "link", HTML: "<p>link</p>",
 			Status: gatehouse.OutboxPending, NextAttemptAt: now, CreatedAt: now}
 		if fmt.Sprint(got) != fmt.Sprint(want) {
@@ -50,7 +27,7 @@ func TestOutboxRoundTrip(t *testing.T) {
 		if err := s.MarkMailSent(ctx, id, sentAt); err != nil {
 			t.Fatal(err)
 		}
-		got = mailByID(t, s, id)
+		got = storetest.MailByID(t, s, id)
 		if got.Status != gatehouse.OutboxSent || got.SentAt == nil || !got.SentAt.Equal(sentAt) {
 			t.Fatalf("after MarkMailSent: %+v", got)
 		}
@@ -67,7 +44,7 @@ func TestOutboxBodyBlankedOnceSentOrGivenUp(t *testing.T) {
 		ctx := context.Background()
 		now := time.Now().UTC().Truncate(time.Millisecond)
 		msg := gatehouse.OutboxMessage{To: "ada@example.com", Subject: "Reset", Text: "https://x/reset/secret", HTML: "<a>secret</a>", CreatedAt: now}
-		sent, retried, dead := enqueue(t, s, msg), enqueue(t, s, msg), enqueue(t, s, msg)
+		sent, retried, dead := storetest.Enqueue(t, s, msg), storetest.Enqueue(t, s, msg), storetest.Enqueue(t, s, msg)
 		if err := s.MarkMailSent(ctx, sent, now); err != nil {
 			t.Fatal(err)
 		}
@@ -87,7 +64,7 @@ func TestOutboxBodyBlankedOnceSentOrGivenUp(t *testing.T) {
 			{retried, gatehouse.OutboxPending, true, "421 busy"},
 			{dead, gatehouse.OutboxFailed, false, "550 no such user"},
 		} {
-			got := mailByID(t, s, tc.id)
+			got := storetest.MailByID(t, s, tc.id)
 			if got.Status != tc.status || got.To != msg.To || got.Subject != msg.Subject || got.LastError != tc.lastErr || !got.CreatedAt.Equal(now) {
 				t.Fatalf("message %d metadata: %+v", tc.id, got)
 			}
@@ -105,16 +82,16 @@ func TestSweepDeletesOldMail(t *testing.T) {
 		ctx := context.Background()
 		now := time.Now().UTC().Truncate(time.Millisecond)
 		old := now.Add(-store.OutboxRetention - time.Minute)
-		oldSent := enqueue(t, s, gatehouse.OutboxMessage{To: "a@example.com", Subject: "s", Text: "t", CreatedAt: old})
+		oldSent := storetest.Enqueue(t, s, gatehouse.OutboxMessage{To: "a@example.com", Subject: "s", Text: "t", CreatedAt: old})
 		if err := s.MarkMailSent(ctx, oldSent, old.Add(time.Second)); err != nil {
 			t.Fatal(err)
 		}
-		oldDead := enqueue(t, s, gatehouse.OutboxMessage{To: "a@example.com", Subject: "s", Text: "t", CreatedAt: old})
+		oldDead := storetest.Enqueue(t, s, gatehouse.OutboxMessage{To: "a@example.com", Subject: "s", Text: "t", CreatedAt: old})
 		if err := s.MarkMailFailed(ctx, oldDead, 10, old, "550", true); err != nil {
 			t.Fatal(err)
 		}
-		enqueue(t, s, gatehouse.OutboxMessage{To: "a@example.com", Subject: "s", Text: "t", CreatedAt: old}) // pending, never sent
-		young := enqueue(t, s, gatehouse.OutboxMessage{To: "a@example.com", Subject: "s", Text: "t", CreatedAt: now.Add(-store.OutboxRetention + time.Hour)})
+		storetest.Enqueue(t, s, gatehouse.OutboxMessage{To: "a@example.com", Subject: "s", Text: "t", CreatedAt: old}) // pending, never sent
+		young := storetest.Enqueue(t, s, gatehouse.OutboxMessage{To: "a@example.com", Subject: "s", Text: "t", CreatedAt: now.Add(-store.OutboxRetention + time.Hour)})
 		if err := s.MarkMailSent(ctx, young, now); err != nil {
 			t.Fatal(err)
 		}

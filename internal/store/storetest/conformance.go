@@ -639,7 +639,8 @@ func testCounters(t *testing.T, s *store.Store) {
 	}
 }
 
-func enqueue(t *testing.T, s *store.Store, m gatehouse.OutboxMessage) int64 {
+// Enqueue queues m and returns its id.
+func Enqueue(t *testing.T, s *store.Store, m gatehouse.OutboxMessage) int64 {
 	t.Helper()
 	id, err := s.EnqueueMail(context.Background(), m)
 	if err != nil {
@@ -648,7 +649,8 @@ func enqueue(t *testing.T, s *store.Store, m gatehouse.OutboxMessage) int64 {
 	return id
 }
 
-func mailByID(t *testing.T, s *store.Store, id int64) gatehouse.OutboxMessage {
+// MailByID is the outbox message id, as ListMail shows it.
+func MailByID(t *testing.T, s *store.Store, id int64) gatehouse.OutboxMessage {
 	t.Helper()
 	all, err := s.ListMail(context.Background(), 1000)
 	if err != nil {
@@ -669,10 +671,10 @@ func mailByID(t *testing.T, s *store.Store, id int64) gatehouse.OutboxMessage {
 func testOutboxLeases(t *testing.T, s *store.Store) {
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Millisecond)
-	due1 := enqueue(t, s, gatehouse.OutboxMessage{To: "a@example.com", Subject: "1", CreatedAt: now.Add(-time.Minute)})
-	later := enqueue(t, s, gatehouse.OutboxMessage{To: "b@example.com", Subject: "2", NextAttemptAt: now.Add(time.Hour)})
-	due2 := enqueue(t, s, gatehouse.OutboxMessage{To: "c@example.com", Subject: "3", CreatedAt: now})
-	sent := enqueue(t, s, gatehouse.OutboxMessage{To: "d@example.com", Subject: "4", CreatedAt: now})
+	due1 := Enqueue(t, s, gatehouse.OutboxMessage{To: "a@example.com", Subject: "1", CreatedAt: now.Add(-time.Minute)})
+	later := Enqueue(t, s, gatehouse.OutboxMessage{To: "b@example.com", Subject: "2", NextAttemptAt: now.Add(time.Hour)})
+	due2 := Enqueue(t, s, gatehouse.OutboxMessage{To: "c@example.com", Subject: "3", CreatedAt: now})
+	sent := Enqueue(t, s, gatehouse.OutboxMessage{To: "d@example.com", Subject: "4", CreatedAt: now})
 	if err := s.MarkMailSent(ctx, sent, now); err != nil {
 		t.Fatal(err)
 	}
@@ -715,11 +717,11 @@ func testOutboxLeases(t *testing.T, s *store.Store) {
 			step.after()
 		}
 	}
-	m := mailByID(t, s, due1)
+	m := MailByID(t, s, due1)
 	if m.Status != gatehouse.OutboxPending || m.Attempts != 1 || m.LastError != "boom" {
 		t.Fatalf("failed message: %+v", m)
 	}
-	if m := mailByID(t, s, due2); m.Status != gatehouse.OutboxFailed || m.Attempts != 10 {
+	if m := MailByID(t, s, due2); m.Status != gatehouse.OutboxFailed || m.Attempts != 10 {
 		t.Fatalf("dead message: %+v", m)
 	}
 }
@@ -729,7 +731,7 @@ func testOutboxLeaseUnderConcurrency(t *testing.T, s *store.Store) {
 	ctx := context.Background()
 	const total = 60
 	for i := range total {
-		enqueue(t, s, gatehouse.OutboxMessage{To: fmt.Sprintf("u%d@example.com", i), Subject: "s"})
+		Enqueue(t, s, gatehouse.OutboxMessage{To: fmt.Sprintf("u%d@example.com", i), Subject: "s"})
 	}
 	var (
 		mu      sync.Mutex
