@@ -6,7 +6,7 @@ func init() {
 	// A personal API key with user:write may edit its user's profile, as
 	// PostHog's users endpoint allows; keyProfileChange keeps the
 	// sign-in credentials out of its reach.
-	keyRoutes["PATCH /api/users/@me"] = keyRoute{object: "user"}
+	keyRoutes["PATCH /api/users/@me"] = KeyRoute{Object: "user"}
 }
 
 // keyProfileChange refuses, for a request authenticated by a personal API
@@ -14,7 +14,7 @@ func init() {
 // and the password (PostHog's own 403, given before any validation so that
 // nothing about addresses or passwords leaks), and the second-factor
 // setting, which Gatehouse keeps to sessions.
-func keyProfileChange(credentials, secondFactor bool) error {
+func KeyProfileChange(credentials, secondFactor bool) error {
 	if credentials {
 		return &gatehouse.Error{Kind: gatehouse.KindPermissionDenied, Code: "permission_denied",
 			Detail: "You can only change your email or password from the PostHog app, not with an API key or token."}

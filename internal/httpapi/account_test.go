@@ -160,7 +160,7 @@ func TestShortUserAgent(t *testing.T) {
 		"curl/8.5.0": "curl",
 		"":           "Unknown browser",
 	} {
-		if got := shortUserAgent(ua); !strings.EqualFold(got, want) {
+		if got := ShortUserAgent(ua); !strings.EqualFold(got, want) {
 			t.Errorf("%q → %q, want %q", ua, got, want)
 		}
 	}

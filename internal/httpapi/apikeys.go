@@ -7,20 +7,6 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 )
 
-// addAPIKeyRoutes registers personal API key management and the
-// organization and project APIs around keys.
-func addAPIKeyRoutes(mux *http.ServeMux, d Deps) {
-	mux.Handle("GET /api/personal_api_keys", handleListAPIKeys(d))
-	mux.Handle("POST /api/personal_api_keys", handleCreateAPIKey(d))
-	mux.Handle("GET /api/personal_api_keys/{id}", handleGetAPIKey(d))
-	mux.Handle("PATCH /api/personal_api_keys/{id}", handleUpdateAPIKey(d))
-	mux.Handle("PUT /api/personal_api_keys/{id}", handleUpdateAPIKey(d))
-	mux.Handle("DELETE /api/personal_api_keys/{id}", handleDeleteAPIKey(d))
-	mux.Handle("POST /api/personal_api_keys/{id}/roll", handleRollAPIKey(d))
-	addOrganizationRoutes(mux, d)
-	addProjectRoutes(mux, d)
-}
-
 // currentKey is the key-management reference to the calling key.
 const currentKey = "@current"
 
@@ -61,16 +47,16 @@ func apiKeyJSON(k *gatehouse.PersonalAPIKey, value gatehouse.Secret) map[string]
 
 // keyManagement runs a key-management handler: session requests must be
 // recent to write; a key may only read itself.
-func keyManagement(d Deps, write bool, next func(w http.ResponseWriter, r *http.Request, a *authInfo)) http.Handler {
-	return requireUser(d, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
-		if a.apiKey != nil {
-			if id := r.PathValue("id"); write || (id != currentKey && id != a.apiKey.ID) {
-				writeError(w, r, d.Logger, gatehouse.ErrKeyNotSupported())
+func keyManagement(d Deps, write bool, next func(w http.ResponseWriter, r *http.Request, a *Caller)) http.Handler {
+	return RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *Caller) {
+		if a.APIKey != nil {
+			if id := r.PathValue("id"); write || (id != currentKey && id != a.APIKey.ID) {
+				WriteError(w, r, d.Logger, gatehouse.ErrKeyNotSupported())
 				return
 			}
 		} else if write {
-			if err := gatehouse.RequireRecentAuth(a.session, time.Now()); err != nil {
-				writeError(w, r, d.Logger, err)
+			if err := gatehouse.RequireRecentAuth(a.Session, time.Now()); err != nil {
+				WriteError(w, r, d.Logger, err)
 				return
 			}
 		}
@@ -78,22 +64,22 @@ func keyManagement(d Deps, write bool, next func(w http.ResponseWriter, r *http.
 	})
 }
 
-func handleListAPIKeys(d Deps) http.Handler {
-	return keyManagement(d, false, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
-		if a.apiKey != nil { // only reachable through a route without {id}
-			writeError(w, r, d.Logger, gatehouse.ErrKeyNotSupported())
+func HandleListAPIKeys(d Deps) http.Handler {
+	return keyManagement(d, false, func(w http.ResponseWriter, r *http.Request, a *Caller) {
+		if a.APIKey != nil { // only reachable through a route without {id}
+			WriteError(w, r, d.Logger, gatehouse.ErrKeyNotSupported())
 			return
 		}
-		list, err := d.APIKeys.List(r.Context(), a.user)
+		list, err := d.APIKeys.List(r.Context(), a.User)
 		if err != nil {
-			writeError(w, r, d.Logger, err)
+			WriteError(w, r, d.Logger, err)
 			return
 		}
 		out := make([]map[string]any, 0, len(list))
 		for i := range list {
 			out = append(out, apiKeyJSON(&list[i], ""))
 		}
-		writeJSON(w, http.StatusOK, out)
+		WriteJSON(w, http.StatusOK, out)
 	})
 }
 
@@ -109,74 +95,74 @@ func (in apiKeyInput) change() gatehouse.NewAPIKey {
 	return gatehouse.NewAPIKey{Label: in.Label, Scopes: in.Scopes, ScopedTeams: in.ScopedTeams, ScopedOrganizations: in.ScopedOrganizations}
 }
 
-func handleCreateAPIKey(d Deps) http.Handler {
-	return keyManagement(d, true, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
+func HandleCreateAPIKey(d Deps) http.Handler {
+	return keyManagement(d, true, func(w http.ResponseWriter, r *http.Request, a *Caller) {
 		var in apiKeyInput
-		if err := decodeJSON(w, r, &in); err != nil {
-			writeError(w, r, d.Logger, err)
+		if err := DecodeJSON(w, r, &in); err != nil {
+			WriteError(w, r, d.Logger, err)
 			return
 		}
-		created, err := d.APIKeys.Create(r.Context(), a.user, in.change())
+		created, err := d.APIKeys.Create(r.Context(), a.User, in.change())
 		if err != nil {
-			writeError(w, r, d.Logger, err)
+			WriteError(w, r, d.Logger, err)
 			return
 		}
-		writeJSON(w, http.StatusCreated, apiKeyJSON(created.Key, created.Value))
+		WriteJSON(w, http.StatusCreated, apiKeyJSON(created.Key, created.Value))
 	})
 }
 
-func handleGetAPIKey(d Deps) http.Handler {
-	return keyManagement(d, false, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
+func HandleGetAPIKey(d Deps) http.Handler {
+	return keyManagement(d, false, func(w http.ResponseWriter, r *http.Request, a *Caller) {
 		id := r.PathValue("id")
 		if id == currentKey {
-			if a.apiKey == nil {
-				writeError(w, r, d.Logger, gatehouse.NotFound())
+			if a.APIKey == nil {
+				WriteError(w, r, d.Logger, gatehouse.NotFound())
 				return
 			}
-			id = a.apiKey.ID
+			id = a.APIKey.ID
 		}
-		k, err := d.APIKeys.Get(r.Context(), a.user, id)
+		k, err := d.APIKeys.Get(r.Context(), a.User, id)
 		if err != nil {
-			writeError(w, r, d.Logger, err)
+			WriteError(w, r, d.Logger, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, apiKeyJSON(k, ""))
+		WriteJSON(w, http.StatusOK, apiKeyJSON(k, ""))
 	})
 }
 
-func handleUpdateAPIKey(d Deps) http.Handler {
-	return keyManagement(d, true, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
+func HandleUpdateAPIKey(d Deps) http.Handler {
+	return keyManagement(d, true, func(w http.ResponseWriter, r *http.Request, a *Caller) {
 		var in apiKeyInput
-		if err := decodeJSON(w, r, &in); err != nil {
-			writeError(w, r, d.Logger, err)
+		if err := DecodeJSON(w, r, &in); err != nil {
+			WriteError(w, r, d.Logger, err)
 			return
 		}
-		k, err := d.APIKeys.Update(r.Context(), a.user, r.PathValue("id"), in.change())
+		k, err := d.APIKeys.Update(r.Context(), a.User, r.PathValue("id"), in.change())
 		if err != nil {
-			writeError(w, r, d.Logger, err)
+			WriteError(w, r, d.Logger, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, apiKeyJSON(k, ""))
+		WriteJSON(w, http.StatusOK, apiKeyJSON(k, ""))
 	})
 }
 
-func handleDeleteAPIKey(d Deps) http.Handler {
-	return keyManagement(d, true, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
-		if err := d.APIKeys.Delete(r.Context(), a.user, r.PathValue("id")); err != nil {
-			writeError(w, r, d.Logger, err)
+func HandleDeleteAPIKey(d Deps) http.Handler {
+	return keyManagement(d, true, func(w http.ResponseWriter, r *http.Request, a *Caller) {
+		if err := d.APIKeys.Delete(r.Context(), a.User, r.PathValue("id")); err != nil {
+			WriteError(w, r, d.Logger, err)
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
 	})
 }
 
-func handleRollAPIKey(d Deps) http.Handler {
-	return keyManagement(d, true, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
-		rolled, err := d.APIKeys.Roll(r.Context(), a.user, r.PathValue("id"))
+func HandleRollAPIKey(d Deps) http.Handler {
+	return keyManagement(d, true, func(w http.ResponseWriter, r *http.Request, a *Caller) {
+		rolled, err := d.APIKeys.Roll(r.Context(), a.User, r.PathValue("id"))
 		if err != nil {
-			writeError(w, r, d.Logger, err)
+			WriteError(w, r, d.Logger, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, apiKeyJSON(rolled.Key, rolled.Value))
+		WriteJSON(w, http.StatusOK, apiKeyJSON(rolled.Key, rolled.Value))
 	})
 }

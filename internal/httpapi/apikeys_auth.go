@@ -23,11 +23,11 @@ import (
 // public token is ?token= or else the caller's current project (the
 // local-evaluation routes), and self, for the key-management routes where
 // a key may only read itself (the handler enforces that).
-type keyRoute struct {
-	object         string
-	currentOrg     bool
-	projectByToken bool
-	self           bool
+type KeyRoute struct {
+	Object         string
+	CurrentOrg     bool
+	ProjectByToken bool
+	Self           bool
 }
 
 // keyRoutes declares, by mux pattern, every route that accepts personal API
@@ -35,33 +35,33 @@ type keyRoute struct {
 // with 403 "This action does not support Personal API Key access": session
 // flows such as password change, login sessions and pages never take keys.
 // Other files may add their routes from an init function.
-var keyRoutes = map[string]keyRoute{
-	"GET /api/users/@me": {object: "user"},
+var keyRoutes = map[string]KeyRoute{
+	"GET /api/users/@me": {Object: "user"},
 
-	"GET /api/organizations/{org}/invites":         {object: "organization_member"},
-	"POST /api/organizations/{org}/invites":        {object: "organization_member"},
-	"DELETE /api/organizations/{org}/invites/{id}": {object: "organization_member"},
+	"GET /api/organizations/{org}/invites":         {Object: "organization_member"},
+	"POST /api/organizations/{org}/invites":        {Object: "organization_member"},
+	"DELETE /api/organizations/{org}/invites/{id}": {Object: "organization_member"},
 
-	"GET /api/personal_api_keys/{id}": {self: true},
+	"GET /api/personal_api_keys/{id}": {Self: true},
 
-	"GET /api/organizations/{org}/domains":              {object: "organization"},
-	"POST /api/organizations/{org}/domains":             {object: "organization"},
-	"GET /api/organizations/{org}/domains/{id}":         {object: "organization"},
-	"PATCH /api/organizations/{org}/domains/{id}":       {object: "organization"},
-	"DELETE /api/organizations/{org}/domains/{id}":      {object: "organization"},
-	"POST /api/organizations/{org}/domains/{id}/verify": {object: "organization"},
+	"GET /api/organizations/{org}/domains":              {Object: "organization"},
+	"POST /api/organizations/{org}/domains":             {Object: "organization"},
+	"GET /api/organizations/{org}/domains/{id}":         {Object: "organization"},
+	"PATCH /api/organizations/{org}/domains/{id}":       {Object: "organization"},
+	"DELETE /api/organizations/{org}/domains/{id}":      {Object: "organization"},
+	"POST /api/organizations/{org}/domains/{id}/verify": {Object: "organization"},
 }
 
 type keyRouteCtx struct{}
 
 // scoped declares h's scope object for personal API keys, for handlers
 // registered outside the keyRoutes table.
-func scoped(object string, h http.Handler) http.Handler {
-	return scopedRoute(keyRoute{object: object}, h)
+func Scoped(object string, h http.Handler) http.Handler {
+	return ScopedRoute(KeyRoute{Object: object}, h)
 }
 
 // scopedRoute declares everything keyRoute says about h.
-func scopedRoute(kr keyRoute, h http.Handler) http.Handler {
+func ScopedRoute(kr KeyRoute, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyRouteCtx{}, kr)))
 	})
@@ -76,9 +76,9 @@ func scopedRoute(kr keyRoute, h http.Handler) http.Handler {
 // organization or project at all (the current one of a list route does not
 // count). t.Organization is nil when the user is not a member of the
 // organization, or the project does not exist.
-func requestTarget(r *http.Request, d Deps, user *gatehouse.User, route keyRoute) (t gatehouse.Target, named bool, err error) {
+func RequestTarget(r *http.Request, d Deps, user *gatehouse.User, route KeyRoute) (t gatehouse.Target, named bool, err error) {
 	orgRef, projectRef := r.PathValue("org"), r.PathValue("project")
-	if route.projectByToken && (projectRef == "" || projectRef == gatehouse.CurrentProject) {
+	if route.ProjectByToken && (projectRef == "" || projectRef == gatehouse.CurrentProject) {
 		projectRef = gatehouse.CurrentProject
 		if tok := r.URL.Query().Get("token"); tok != "" {
 			if d.Flags == nil {
@@ -92,7 +92,7 @@ func requestTarget(r *http.Request, d Deps, user *gatehouse.User, route keyRoute
 		}
 	}
 	named = orgRef != "" || projectRef != ""
-	if !named && route.currentOrg {
+	if !named && route.CurrentOrg {
 		orgRef = gatehouse.CurrentOrganization
 	}
 	if d.Organizations == nil {
@@ -102,8 +102,8 @@ func requestTarget(r *http.Request, d Deps, user *gatehouse.User, route keyRoute
 	return t, named, err
 }
 
-func routeOf(r *http.Request) keyRoute {
-	if kr, ok := r.Context().Value(keyRouteCtx{}).(keyRoute); ok {
+func routeOf(r *http.Request) KeyRoute {
+	if kr, ok := r.Context().Value(keyRouteCtx{}).(KeyRoute); ok {
 		return kr
 	}
 	return keyRoutes[r.Pattern]
@@ -165,7 +165,7 @@ func bodyAPIKey(r *http.Request) string {
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch {
 	case mt == "application/x-www-form-urlencoded":
-		if err := parseFormBody(nil, r); err != nil {
+		if err := ParseFormBody(nil, r); err != nil {
 			return ""
 		}
 		return r.PostForm.Get("personal_api_key")
@@ -214,36 +214,36 @@ func serveWithAPIKey(d Deps, w http.ResponseWriter, r *http.Request, raw string,
 	if err != nil {
 		metrics.KeyAuthFailed(transportLabel(where))
 		// The key authenticator advertises Bearer, as for project secrets.
-		writeError(&challengeWriter{ResponseWriter: w, challenge: "Bearer"}, r, d.Logger, err)
+		WriteError(&ChallengeWriter{ResponseWriter: w, challenge: "Bearer"}, r, d.Logger, err)
 		return
 	}
 	metrics.KeyAuth(transportLabel(where))
 	route := routeOf(r)
-	if !route.self {
-		req := gatehouse.KeyRequest{Object: route.object, Action: gatehouse.ScopeAction(r.Method)}
+	if !route.Self {
+		req := gatehouse.KeyRequest{Object: route.Object, Action: gatehouse.ScopeAction(r.Method)}
 		// The target is resolved before any key rule is applied.
 		outsider := false
-		if route.object != "" && route.object != "user" {
-			target, named, err := requestTarget(r, d, user, route)
+		if route.Object != "" && route.Object != "user" {
+			target, named, err := RequestTarget(r, d, user, route)
 			if err != nil {
-				writeError(w, r, d.Logger, err)
+				WriteError(w, r, d.Logger, err)
 				return
 			}
 			outsider = named && target.Organization == nil
 			req.Organization, req.Level, req.ProjectID = target.Organization, target.Level, target.ProjectID
 		}
 		if err := gatehouse.CheckKeyAccess(key, req); err != nil {
-			writeError(w, r, d.Logger, err)
+			WriteError(w, r, d.Logger, err)
 			return
 		}
 		// A key never reaches an organization, or a project of one, that
 		// its user is not a member of.
 		if outsider {
-			writeError(w, r, d.Logger, gatehouse.NotFound())
+			WriteError(w, r, d.Logger, gatehouse.NotFound())
 			return
 		}
 	}
-	ctx := context.WithValue(r.Context(), authKey, &authInfo{user: user, apiKey: key})
+	ctx := context.WithValue(r.Context(), authKey, &Caller{User: user, APIKey: key})
 	ctx = gatehouse.WithAuditActor(ctx, gatehouse.AuditKey(key, user)) // audit log
 	next.ServeHTTP(w, r.WithContext(ctx))
 }

@@ -306,16 +306,16 @@ func TestAttackExemptPathIgnoresCredentials(t *testing.T) {
 		ts := newTestServer(t, engine, serverOptions{})
 		owner := ownerBrowser(t, ts)
 		key := mustKey(t, owner, "*")
-		session := owner.cookie(sessionCookie)
+		session := owner.cookie(SessionCookie)
 		d := Deps{Logger: slog.New(slog.DiscardHandler), APIKeys: ts.apiKeys,
 			Auth: &gatehouse.AuthService{Store: ts.store, SessionAge: 90 * 24 * time.Hour}}
 		var reached bool
-		var seen *authInfo
-		h := withSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			reached, seen = true, authFrom(r.Context())
+		var seen *Caller
+		h := WithSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			reached, seen = true, CallerFrom(r.Context())
 		}))
 		credentials := map[string]func(r *http.Request){
-			"session cookie": func(r *http.Request) { r.AddCookie(&http.Cookie{Name: sessionCookie, Value: session}) },
+			"session cookie": func(r *http.Request) { r.AddCookie(&http.Cookie{Name: SessionCookie, Value: session}) },
 			"bearer key":     func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+key) },
 			"query key":      func(r *http.Request) { r.URL.RawQuery = "personal_api_key=" + url.QueryEscape(key) },
 		}
@@ -335,7 +335,7 @@ func TestAttackExemptPathIgnoresCredentials(t *testing.T) {
 		credentials["session cookie"](req)
 		reached, seen = false, nil
 		h.ServeHTTP(httptest.NewRecorder(), req)
-		if !reached || seen == nil || seen.user.ID != ts.user.ID {
+		if !reached || seen == nil || seen.User.ID != ts.user.ID {
 			t.Fatalf("control: the session does not authenticate a normal path")
 		}
 	})

@@ -72,7 +72,7 @@ func TestAttackTOTPGuessing(t *testing.T) {
 		clock.add(61 * time.Second)
 		b3 := newBrowser(t, ts)
 		b3.login("owner@example.com", ownerPassword)
-		codes := codeBurst(t, ts.url, b3.cookie(pendingLoginCookie), wrong(), 20)
+		codes := codeBurst(t, ts.url, b3.cookie(PendingLoginCookie), wrong(), 20)
 		t.Logf("20 concurrent wrong codes: %v", tally(codes))
 		if got := tally(codes); got["2fa_invalid"] > ratelimit.TwoFactorFreeFailures+1 {
 			t.Fatalf("20 concurrent wrong codes: %v, want at most %d checked", got, ratelimit.TwoFactorFreeFailures+1)
@@ -95,7 +95,7 @@ func codeBurst(t *testing.T, url, pending, code string, n int) []string {
 			raw, _ := json.Marshal(map[string]string{"token": code})
 			req, _ := http.NewRequest("POST", url+"/api/login/token/", strings.NewReader(string(raw)))
 			req.Header.Set("Content-Type", "application/json")
-			req.AddCookie(&http.Cookie{Name: pendingLoginCookie, Value: pending})
+			req.AddCookie(&http.Cookie{Name: PendingLoginCookie, Value: pending})
 			<-start
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {

@@ -14,7 +14,7 @@ import (
 // sessionSet reports whether a response sets a non-empty session cookie.
 func sessionSet(resp *http.Response) bool {
 	for _, c := range resp.Cookies() {
-		if c.Name == sessionCookie && c.Value != "" {
+		if c.Name == SessionCookie && c.Value != "" {
 			return true
 		}
 	}

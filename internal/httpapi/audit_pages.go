@@ -18,11 +18,6 @@ func init() {
 	pageTemplates["audit"] = template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/audit.html"))
 }
 
-func addAuditPageRoutes(mux *http.ServeMux, d Deps) {
-	mux.Handle("GET /settings/audit_log", handleAuditPage(d, true))
-	mux.Handle("GET /settings/security", handleAuditPage(d, false))
-}
-
 // auditPageData is what audit.html sees; Notice and Error feed the layout.
 type auditPageData struct {
 	Notice, Error, Title, Path, Organization string
@@ -36,14 +31,14 @@ type auditRow struct {
 	Time, Type, Actor, Address, Browser, Target, Outcome, Changes string
 }
 
-func handleAuditPage(d Deps, organization bool) http.Handler {
+func HandleAuditPage(d Deps, organization bool) http.Handler {
 	path := "/settings/security"
 	if organization {
 		path = "/settings/audit_log"
 	}
-	return withSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a := authFrom(r.Context())
-		if a == nil || a.session == nil {
+	return WithSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a := CallerFrom(r.Context())
+		if a == nil || a.Session == nil {
 			http.Redirect(w, r, "/login?next="+path, http.StatusFound)
 			return
 		}
@@ -51,7 +46,7 @@ func handleAuditPage(d Deps, organization bool) http.Handler {
 		page := auditPageData{Title: "Your recent security activity", Path: path, EventType: q.Get("event_type"), Actor: q.Get("actor"),
 			Target: q.Get("target"), After: q.Get("after"), Before: q.Get("before")}
 		status := http.StatusOK
-		f, err := auditFilter(r)
+		f, err := AuditFilter(r)
 		if err == nil && f.Limit == 100 && q.Get("limit") == "" {
 			f.Limit = 50
 		}
@@ -59,12 +54,12 @@ func handleAuditPage(d Deps, organization bool) http.Handler {
 		if err == nil {
 			if organization {
 				page.Title = "Audit log"
-				if p, perr := d.Accounts.Profile(r.Context(), a.user); perr == nil && p.Organization != nil {
+				if p, perr := d.Accounts.Profile(r.Context(), a.User); perr == nil && p.Organization != nil {
 					page.Organization = p.Organization.Name
 				}
-				events, page.Count, err = d.Audit.OrganizationLog(r.Context(), a.user, gatehouse.CurrentOrganization, f)
+				events, page.Count, err = d.Audit.OrganizationLog(r.Context(), a.User, gatehouse.CurrentOrganization, f)
 			} else {
-				events, page.Count, err = d.Audit.AccountLog(r.Context(), a.user, f)
+				events, page.Count, err = d.Audit.AccountLog(r.Context(), a.User, f)
 			}
 		}
 		if err != nil {
@@ -74,7 +69,7 @@ func handleAuditPage(d Deps, organization bool) http.Handler {
 			page.Events = append(page.Events, auditRowOf(&events[i]))
 		}
 		if err == nil {
-			links := auditPage(r, Deps{}, f, nil, page.Count)
+			links := AuditPage(r, Deps{}, f, nil, page.Count)
 			if s, ok := links["next"].(string); ok {
 				page.Older = s
 			}

@@ -244,7 +244,7 @@ func BenchmarkAuditClientMiddleware(b *testing.B) {
 	for _, tc := range []struct {
 		name string
 		h    http.Handler
-	}{{"bare", netguard.Middleware(res, nil, bare)}, {"audit-client", netguard.MiddlewareWith(res, nil, netguard.Hooks{Context: withAuditClient}, bare)}} {
+	}{{"bare", netguard.Middleware(res, nil, bare)}, {"audit-client", netguard.MiddlewareWith(res, nil, netguard.Hooks{Context: WithAuditClient}, bare)}} {
 		b.Run(tc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			w := httptest.NewRecorder()

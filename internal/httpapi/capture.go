@@ -12,7 +12,7 @@ import (
 // handleCapture serves PostHog's event endpoints (/e, /i/v0/e, /capture,
 // /track, /engage, /batch). Its errors are plain text, as PostHog's capture
 // service answers, and a 200 is written only after the events are durable.
-func handleCapture(logger *slog.Logger, svc *gatehouse.CaptureService) http.Handler {
+func HandleCapture(logger *slog.Logger, svc *gatehouse.CaptureService) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		captureCORS(w, r)
 		switch r.Method {
@@ -22,22 +22,22 @@ func handleCapture(logger *slog.Logger, svc *gatehouse.CaptureService) http.Hand
 		case http.MethodGet, http.MethodPost:
 		default:
 			w.Header().Set("Allow", "GET, POST, OPTIONS")
-			writeText(w, http.StatusMethodNotAllowed, "method not allowed")
+			WriteText(w, http.StatusMethodNotAllowed, "method not allowed")
 			return
 		}
 		ep, ok := capture.EndpointFor(r.URL.Path)
 		if !ok {
-			writeText(w, http.StatusNotFound, "not found")
+			WriteText(w, http.StatusNotFound, "not found")
 			return
 		}
 		batch, err := capture.Decode(r, ep)
 		if err != nil {
 			if ce, ok := err.(*capture.Error); ok {
-				writeText(w, ce.Status, ce.Message)
+				WriteText(w, ce.Status, ce.Message)
 				return
 			}
 			logger.Error("capture decode failed", "error", err.Error())
-			writeText(w, http.StatusInternalServerError, "internal error")
+			WriteText(w, http.StatusInternalServerError, "internal error")
 			return
 		}
 		events := make([]gatehouse.Event, len(batch.Events))
@@ -46,19 +46,19 @@ func handleCapture(logger *slog.Logger, svc *gatehouse.CaptureService) http.Hand
 		}
 		if err := svc.Ingest(r.Context(), batch.Token, events); err != nil {
 			if de, ok := gatehouse.AsError(err); ok && de.Kind == gatehouse.KindUnauthenticated {
-				writeText(w, http.StatusUnauthorized, de.Detail)
+				WriteText(w, http.StatusUnauthorized, de.Detail)
 				return
 			}
 			logger.Error("capture failed", "error", err.Error())
 			w.Header().Set("Retry-After", strconv.Itoa(gatehouse.UnavailableRetryAfter))
-			writeText(w, http.StatusServiceUnavailable, "events could not be stored; retry")
+			WriteText(w, http.StatusServiceUnavailable, "events could not be stored; retry")
 			return
 		}
 		if r.URL.Query().Get("beacon") == "1" {
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]int{"status": 1})
+		WriteJSON(w, http.StatusOK, map[string]int{"status": 1})
 	})
 }
 

@@ -29,7 +29,7 @@ type v1Event struct {
 
 // v1Error is the error body of the v1 capture API.
 func v1Error(w http.ResponseWriter, status int, tag, description string) {
-	writeJSON(w, status, map[string]any{"error": tag, "error_description": description, "error_uri": nil})
+	WriteJSON(w, status, map[string]any{"error": tag, "error_description": description, "error_uri": nil})
 }
 
 // handleCaptureV1 serves POST /i/v1/analytics/events, the capture API
@@ -37,7 +37,7 @@ func v1Error(w http.ResponseWriter, status int, tag, description string) {
 // "Authorization: Bearer phc_…", the body is {"created_at", "batch": [...]}
 // (gzip allowed), and a 200 lists every event's result once all of them
 // are durable. Errors are {"error", "error_description", "error_uri"}.
-func handleCaptureV1(logger *slog.Logger, svc *gatehouse.CaptureService) http.Handler {
+func HandleCaptureV1(logger *slog.Logger, svc *gatehouse.CaptureService) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		captureCORS(w, r)
 		switch r.Method {
@@ -50,7 +50,7 @@ func handleCaptureV1(logger *slog.Logger, svc *gatehouse.CaptureService) http.Ha
 			v1Error(w, http.StatusMethodNotAllowed, "method_not_allowed", "Only POST is accepted.")
 			return
 		}
-		token, ok := bearerToken(r)
+		token, ok := BearerToken(r)
 		if !ok || token == "" {
 			v1Error(w, http.StatusUnauthorized, "invalid_api_token", "The Authorization header must carry the project token as a Bearer credential.")
 			return
@@ -122,7 +122,7 @@ func handleCaptureV1(logger *slog.Logger, svc *gatehouse.CaptureService) http.Ha
 		for _, e := range events {
 			results[e.UUID] = map[string]string{"result": "ok"}
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"results": results})
+		WriteJSON(w, http.StatusOK, map[string]any{"results": results})
 	})
 }
 

@@ -79,7 +79,7 @@ func trustedOrigin(r *http.Request, site *url.URL, origin string) bool {
 
 // crossOrigin returns the refusal of a cross-site request with an unsafe
 // method, or nil. GET, HEAD and OPTIONS are never refused.
-func crossOrigin(r *http.Request, site *url.URL) error {
+func CrossOrigin(r *http.Request, site *url.URL) error {
 	if safeMethod(r.Method) {
 		return nil
 	}
@@ -97,7 +97,7 @@ func crossOrigin(r *http.Request, site *url.URL) error {
 }
 
 // errUnsupportedMediaType is DRF's answer to a body it has no parser for.
-func errUnsupportedMediaType(contentType string) error {
+func ErrUnsupportedMediaType(contentType string) error {
 	mt, _, _ := mime.ParseMediaType(contentType)
 	if mt == "" {
 		mt = "none"
@@ -120,14 +120,14 @@ func jsonBody(r *http.Request) bool {
 // signInEndpoint guards a JSON endpoint that can set the session cookie:
 // it refuses cross-site browser requests (login CSRF) and any body other
 // than JSON before the handler runs.
-func signInEndpoint(d Deps, next http.Handler) http.Handler {
+func SignInEndpoint(d Deps, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := crossOrigin(r, d.SiteURL); err != nil {
-			writeError(w, r, d.Logger, err)
+		if err := CrossOrigin(r, d.SiteURL); err != nil {
+			WriteError(w, r, d.Logger, err)
 			return
 		}
 		if !jsonBody(r) {
-			writeError(w, r, d.Logger, errUnsupportedMediaType(r.Header.Get("Content-Type")))
+			WriteError(w, r, d.Logger, ErrUnsupportedMediaType(r.Header.Get("Content-Type")))
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -137,21 +137,21 @@ func signInEndpoint(d Deps, next http.Handler) http.Handler {
 // sessionCSRFToken is the CSRF token of a session: the HMAC of its key
 // under the CSRF sub-key of SECRET_KEY.
 func sessionCSRFToken(d Deps, sessionKey string) string {
-	return base64.RawURLEncoding.EncodeToString(d.csrfKey.Sign([]byte(sessionKey)))
+	return base64.RawURLEncoding.EncodeToString(d.CSRFKey.Sign([]byte(sessionKey)))
 }
 
 // sessionCSRFTokenOK checks a presented token against the session's, under
 // the current key or a fallback, in constant time.
 func sessionCSRFTokenOK(d Deps, sessionKey, token string) bool {
 	mac, err := base64.RawURLEncoding.Strict().DecodeString(token) // one spelling per token
-	return err == nil && len(mac) > 0 && d.csrfKey.Verify([]byte(sessionKey), mac)
+	return err == nil && len(mac) > 0 && d.CSRFKey.Verify([]byte(sessionKey), mac)
 }
 
 // csrfOK checks an unsafe request's Origin and CSRF token. With a session
 // the token must be the session's own; without one (the sign-in pages) the
 // form field must equal the CSRF cookie.
-func csrfOK(r *http.Request, d Deps, sessionKey string) bool {
-	if crossOrigin(r, d.SiteURL) != nil {
+func CsrfOK(r *http.Request, d Deps, sessionKey string) bool {
+	if CrossOrigin(r, d.SiteURL) != nil {
 		return false
 	}
 	h := r.Header.Get(csrfHeader)
@@ -172,7 +172,7 @@ func csrfOK(r *http.Request, d Deps, sessionKey string) bool {
 // it (for forms' hidden field). With a session the token is the session's
 // own, rewritten when the cookie holds another; without one a random token
 // is set when the request has none.
-func ensureCSRFCookie(w http.ResponseWriter, r *http.Request, d Deps, sessionKey string, age time.Duration) string {
+func EnsureCSRFCookie(w http.ResponseWriter, r *http.Request, d Deps, sessionKey string, age time.Duration) string {
 	c, err := r.Cookie(csrfCookie)
 	if sessionKey != "" {
 		token := sessionCSRFToken(d, sessionKey)

@@ -35,18 +35,18 @@ func TestCrossOriginRules(t *testing.T) {
 		if tc.fetchSite != "" {
 			r.Header.Set("Sec-Fetch-Site", tc.fetchSite)
 		}
-		if got := crossOrigin(r, site) == nil; got != tc.ok {
+		if got := CrossOrigin(r, site) == nil; got != tc.ok {
 			t.Errorf("%s Origin=%q Sec-Fetch-Site=%q: allowed %v, want %v", tc.method, tc.origin, tc.fetchSite, got, tc.ok)
 		}
 	}
 	// Without a SITE_URL, the Host the request was sent to is the origin.
 	r := httptest.NewRequest("POST", "http://127.0.0.1:8000/api/login/", nil)
 	r.Header.Set("Origin", "http://127.0.0.1:8000")
-	if crossOrigin(r, nil) != nil {
+	if CrossOrigin(r, nil) != nil {
 		t.Error("same host refused without a SITE_URL")
 	}
 	r.Header.Set("Origin", "http://127.0.0.1:8001")
-	if crossOrigin(r, nil) == nil {
+	if CrossOrigin(r, nil) == nil {
 		t.Error("other port accepted without a SITE_URL")
 	}
 }

@@ -100,7 +100,7 @@ func TestReauthSendsNoNewDeviceNotice(t *testing.T) {
 		if resp, _ := b.login("owner@example.com", ownerPassword); resp.StatusCode != 200 {
 			t.Fatal("login failed")
 		}
-		first := b.cookie(sessionCookie)
+		first := b.cookie(SessionCookie)
 		// The same browser moves to another network and re-authenticates.
 		b.extra = []string{"X-Forwarded-For", "198.51.100.7", "User-Agent", firefox}
 		if resp, body := b.login("owner@example.com", ownerPassword); resp.StatusCode != 200 {
@@ -109,7 +109,7 @@ func TestReauthSendsNoNewDeviceNotice(t *testing.T) {
 		if n := len(newDeviceMails(ts)); n != 1 {
 			t.Fatalf("re-auth sent a new-device notice: %d notices", n)
 		}
-		if second := b.cookie(sessionCookie); second == "" || second == first {
+		if second := b.cookie(SessionCookie); second == "" || second == first {
 			t.Fatal("re-auth must rotate the session id")
 		}
 		if resp, _ := b.send("GET", "/api/users/@me", "", false); resp.StatusCode != 200 {
@@ -126,11 +126,11 @@ func TestReauthSendsNoNewDeviceNotice(t *testing.T) {
 			t.Fatalf("a login over another user's session must be a normal login: %d notices", n)
 		}
 		// An ended session in the cookie is no re-auth either.
-		stale := b.cookie(sessionCookie)
+		stale := b.cookie(SessionCookie)
 		if resp, _ := b.send("POST", "/api/logout", "", true); resp.StatusCode >= 400 {
 			t.Fatalf("logout: %d", resp.StatusCode)
 		}
-		b.setCookie(sessionCookie, stale)
+		b.setCookie(SessionCookie, stale)
 		b.extra = []string{"X-Forwarded-For", "100.64.0.9", "User-Agent", firefox}
 		if resp, _ := b.login("owner@example.com", ownerPassword); resp.StatusCode != 200 {
 			t.Fatal("login failed")

@@ -15,7 +15,7 @@ const maxJSONBody = 1 << 20
 
 // decodeJSON reads a JSON object body into v. An empty body decodes as {}.
 // A string that is not clean text (input.go) is refused with its field.
-func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	body := http.MaxBytesReader(w, r.Body, maxJSONBody)
 	data, err := io.ReadAll(body)
 	if err != nil {
@@ -29,13 +29,13 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 		data = []byte("{}")
 	}
 	if err := json.Unmarshal(data, v); err != nil {
-		return &gatehouse.Error{Kind: gatehouse.KindMalformed, Code: "parse_error", Detail: "JSON parse error - " + jsonProblem(err)}
+		return &gatehouse.Error{Kind: gatehouse.KindMalformed, Code: "parse_error", Detail: "JSON parse error - " + JsonProblem(err)}
 	}
-	return checkJSONText(data)
+	return CheckJSONText(data)
 }
 
 // jsonProblem describes a JSON error without echoing the input.
-func jsonProblem(err error) string {
+func JsonProblem(err error) string {
 	var syntax *json.SyntaxError
 	var typ *json.UnmarshalTypeError
 	switch {

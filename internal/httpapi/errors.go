@@ -20,7 +20,7 @@ type envelope struct {
 
 // statusAndType maps a domain error kind to its HTTP status and PostHog
 // error type.
-func statusAndType(k gatehouse.Kind) (int, string) {
+func StatusAndType(k gatehouse.Kind) (int, string) {
 	switch k {
 	case gatehouse.KindInvalid:
 		return http.StatusBadRequest, "validation_error"
@@ -54,7 +54,7 @@ func statusAndType(k gatehouse.Kind) (int, string) {
 // outage (the database or Redis down, frozen or overloaded) becomes the
 // 503 unavailable error, anything else keeps its own kind; ok is false for
 // errors that are neither (bugs, answered 500).
-func domainError(err error) (e *gatehouse.Error, ok bool) {
+func DomainError(err error) (e *gatehouse.Error, ok bool) {
 	e, ok = gatehouse.AsError(err)
 	if (!ok || e.Kind == gatehouse.KindInternal) && gatehouse.IsUnavailable(err) {
 		return gatehouse.Unavailable(err), true
@@ -66,18 +66,18 @@ func domainError(err error) (e *gatehouse.Error, ok bool) {
 // errors keep their code, detail and attr; a dependency outage is a 503
 // with Retry-After (logged as a warning); anything else is logged and
 // answered with a generic 500 that reveals nothing.
-func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error) {
-	e, ok := domainError(err)
+func WriteError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error) {
+	e, ok := DomainError(err)
 	if ok && e.Code == "service_unavailable" && e.Err != nil {
-		logger.LogAttrs(r.Context(), slog.LevelWarn, "dependency unavailable", slog.String("path", loggablePath(r.URL.Path)), slog.String("error", e.Err.Error()))
+		logger.LogAttrs(r.Context(), slog.LevelWarn, "dependency unavailable", slog.String("path", LoggablePath(r.URL.Path)), slog.String("error", e.Err.Error()))
 	}
 	if !ok {
-		logger.LogAttrs(r.Context(), slog.LevelError, "internal error", slog.String("path", loggablePath(r.URL.Path)), slog.String("error", err.Error()))
+		logger.LogAttrs(r.Context(), slog.LevelError, "internal error", slog.String("path", LoggablePath(r.URL.Path)), slog.String("error", err.Error()))
 		e = &gatehouse.Error{Kind: gatehouse.KindInternal, Code: "error", Detail: "A server error occurred."}
 	} else if e.Kind == gatehouse.KindInternal && e.Err != nil {
-		logger.LogAttrs(r.Context(), slog.LevelError, "internal error", slog.String("path", loggablePath(r.URL.Path)), slog.String("error", e.Err.Error()))
+		logger.LogAttrs(r.Context(), slog.LevelError, "internal error", slog.String("path", LoggablePath(r.URL.Path)), slog.String("error", e.Err.Error()))
 	}
-	status, typ := statusAndType(e.Kind)
+	status, typ := StatusAndType(e.Kind)
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", "Session")
 	}
@@ -90,16 +90,16 @@ func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 	if e.Attr != "" {
 		body.Attr = &e.Attr
 	}
-	writeJSON(w, status, body)
+	WriteJSON(w, status, body)
 }
 
 // writeJSON writes v as a JSON response.
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	writeJSONBytes(w, status, encodeJSON(v))
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	WriteJSONBytes(w, status, EncodeJSON(v))
 }
 
 // encodeJSON is v as the API writes it: no HTML escaping, a final newline.
-func encodeJSON(v any) []byte {
+func EncodeJSON(v any) []byte {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
@@ -108,22 +108,22 @@ func encodeJSON(v any) []byte {
 }
 
 // writeJSONBytes writes an answer encodeJSON made.
-func writeJSONBytes(w http.ResponseWriter, status int, body []byte) {
+func WriteJSONBytes(w http.ResponseWriter, status int, body []byte) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	w.Write(body)
 }
 
 // writeText writes a plain-text response (capture errors, blocked IPs).
-func writeText(w http.ResponseWriter, status int, msg string) {
+func WriteText(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(status)
 	w.Write([]byte(msg))
 }
 
 // handleNotFound answers every path no route claims.
-func handleNotFound(logger *slog.Logger) http.Handler {
+func HandleNotFound(logger *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, logger, gatehouse.NotFound())
+		WriteError(w, r, logger, gatehouse.NotFound())
 	})
 }

@@ -17,29 +17,10 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 )
 
-// addFlagRoutes registers the feature-flag API (session or personal key
-// with feature_flag scopes), the local-evaluation endpoints server SDKs
-// poll, and the public /flags and /decide.
-func addFlagRoutes(mux *http.ServeMux, d Deps) {
-	for _, prefix := range []string{"/api/projects/{project}", "/api/environments/{project}"} {
-		base := prefix + "/feature_flags"
-		mux.Handle("GET "+base, scoped("feature_flag", requireUser(d, handleFlagList(d))))
-		mux.Handle("POST "+base, scoped("feature_flag", requireUser(d, handleFlagCreate(d))))
-		mux.Handle("GET "+base+"/{id}", scoped("feature_flag", requireUser(d, handleFlagGet(d))))
-		mux.Handle("PATCH "+base+"/{id}", scoped("feature_flag", requireUser(d, handleFlagUpdate(d))))
-		mux.Handle("DELETE "+base+"/{id}", scoped("feature_flag", requireUser(d, handleFlagDelete(d))))
-		mux.Handle("GET "+base+"/local_evaluation", scopedRoute(localEvalRoute, handleLocalEvaluation(d)))
-	}
-	mux.Handle("GET /api/feature_flag/local_evaluation", scopedRoute(localEvalRoute, handleLocalEvaluation(d)))
-	mux.Handle("GET /flags/definitions", scopedRoute(localEvalRoute, handleLocalEvaluation(d)))
-	mux.Handle("/flags", handleFlags(d, false))
-	mux.Handle("/decide", handleFlags(d, true))
-}
-
 // localEvalRoute is what the local-evaluation routes declare about keys:
 // feature_flag scopes, and a project chosen by the path, else ?token=,
 // else the user's current project.
-var localEvalRoute = keyRoute{object: "feature_flag", projectByToken: true}
+var LocalEvalRoute = KeyRoute{Object: "feature_flag", ProjectByToken: true}
 
 // projectOfPath is the {project} of the path: a numeric ID or @current.
 // It returns 0 when the segment is neither.
@@ -57,15 +38,15 @@ func projectOfPath(r *http.Request, u *gatehouse.User) int64 {
 
 // memberProject resolves the path's project for a signed-in member, or
 // writes 404 and returns 0.
-func memberProject(w http.ResponseWriter, r *http.Request, d Deps, a *authInfo) int64 {
-	id := projectOfPath(r, a.user)
+func memberProject(w http.ResponseWriter, r *http.Request, d Deps, a *Caller) int64 {
+	id := projectOfPath(r, a.User)
 	if id == 0 {
-		writeError(w, r, d.Logger, gatehouse.NotFound())
+		WriteError(w, r, d.Logger, gatehouse.NotFound())
 		return 0
 	}
-	p, err := d.Flags.ProjectForMember(r.Context(), a.user, id)
+	p, err := d.Flags.ProjectForMember(r.Context(), a.User, id)
 	if err != nil {
-		writeError(w, r, d.Logger, err)
+		WriteError(w, r, d.Logger, err)
 		return 0
 	}
 	return p.ID
@@ -121,22 +102,22 @@ func (in flagInputJSON) toInput() (gatehouse.FlagInput, error) {
 		var f featureflag.Filters
 		d := json.NewDecoder(bytes.NewReader(*in.Filters))
 		if err := d.Decode(&f); err != nil {
-			return out, gatehouse.Invalid("invalid_input", "filters", "Filters are not valid: %s", jsonProblem(err))
+			return out, gatehouse.Invalid("invalid_input", "filters", "Filters are not valid: %s", JsonProblem(err))
 		}
 		out.Filters = &f
 	}
 	return out, nil
 }
 
-func handleFlagList(d Deps) func(http.ResponseWriter, *http.Request, *authInfo) {
-	return func(w http.ResponseWriter, r *http.Request, a *authInfo) {
+func HandleFlagList(d Deps) func(http.ResponseWriter, *http.Request, *Caller) {
+	return func(w http.ResponseWriter, r *http.Request, a *Caller) {
 		pid := memberProject(w, r, d, a)
 		if pid == 0 {
 			return
 		}
 		list, err := d.Flags.List(r.Context(), pid)
 		if err != nil {
-			writeError(w, r, d.Logger, err)
+			WriteError(w, r, d.Logger, err)
 			return
 		}
 		keep := flagListFilter(r)
@@ -151,73 +132,73 @@ func handleFlagList(d Deps) func(http.ResponseWriter, *http.Request, *authInfo) 
 	}
 }
 
-func handleFlagCreate(d Deps) func(http.ResponseWriter, *http.Request, *authInfo) {
-	return func(w http.ResponseWriter, r *http.Request, a *authInfo) {
+func HandleFlagCreate(d Deps) func(http.ResponseWriter, *http.Request, *Caller) {
+	return func(w http.ResponseWriter, r *http.Request, a *Caller) {
 		pid := memberProject(w, r, d, a)
 		if pid == 0 {
 			return
 		}
 		var body flagInputJSON
-		if err := decodeJSON(w, r, &body); err != nil {
-			writeError(w, r, d.Logger, err)
+		if err := DecodeJSON(w, r, &body); err != nil {
+			WriteError(w, r, d.Logger, err)
 			return
 		}
 		in, err := body.toInput()
 		if err != nil {
-			writeError(w, r, d.Logger, err)
+			WriteError(w, r, d.Logger, err)
 			return
 		}
-		f, err := d.Flags.Create(r.Context(), a.user, pid, in)
+		f, err := d.Flags.Create(r.Context(), a.User, pid, in)
 		if err != nil {
-			writeError(w, r, d.Logger, err)
+			WriteError(w, r, d.Logger, err)
 			return
 		}
-		writeJSON(w, http.StatusCreated, flagJSON(f))
+		WriteJSON(w, http.StatusCreated, flagJSON(f))
 	}
 }
 
-func handleFlagGet(d Deps) func(http.ResponseWriter, *http.Request, *authInfo) {
-	return func(w http.ResponseWriter, r *http.Request, a *authInfo) {
+func HandleFlagGet(d Deps) func(http.ResponseWriter, *http.Request, *Caller) {
+	return func(w http.ResponseWriter, r *http.Request, a *Caller) {
 		pid := memberProject(w, r, d, a)
 		if pid == 0 {
 			return
 		}
 		f, err := d.Flags.Get(r.Context(), pid, flagIDOfPath(r))
 		if err != nil {
-			writeError(w, r, d.Logger, err)
+			WriteError(w, r, d.Logger, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, flagJSON(f))
+		WriteJSON(w, http.StatusOK, flagJSON(f))
 	}
 }
 
-func handleFlagUpdate(d Deps) func(http.ResponseWriter, *http.Request, *authInfo) {
-	return func(w http.ResponseWriter, r *http.Request, a *authInfo) {
+func HandleFlagUpdate(d Deps) func(http.ResponseWriter, *http.Request, *Caller) {
+	return func(w http.ResponseWriter, r *http.Request, a *Caller) {
 		pid := memberProject(w, r, d, a)
 		if pid == 0 {
 			return
 		}
 		var body flagInputJSON
-		if err := decodeJSON(w, r, &body); err != nil {
-			writeError(w, r, d.Logger, err)
+		if err := DecodeJSON(w, r, &body); err != nil {
+			WriteError(w, r, d.Logger, err)
 			return
 		}
 		in, err := body.toInput()
 		if err != nil {
-			writeError(w, r, d.Logger, err)
+			WriteError(w, r, d.Logger, err)
 			return
 		}
 		f, err := d.Flags.Update(r.Context(), pid, flagIDOfPath(r), in)
 		if err != nil {
-			writeError(w, r, d.Logger, err)
+			WriteError(w, r, d.Logger, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, flagJSON(f))
+		WriteJSON(w, http.StatusOK, flagJSON(f))
 	}
 }
 
-func handleFlagDelete(d Deps) func(http.ResponseWriter, *http.Request, *authInfo) {
-	return func(w http.ResponseWriter, r *http.Request, a *authInfo) {
+func HandleFlagDelete(d Deps) func(http.ResponseWriter, *http.Request, *Caller) {
+	return func(w http.ResponseWriter, r *http.Request, a *Caller) {
 		pid := memberProject(w, r, d, a)
 		if pid == 0 {
 			return
@@ -228,11 +209,6 @@ func handleFlagDelete(d Deps) func(http.ResponseWriter, *http.Request, *authInfo
 		w.Header().Set("Content-Length", "0")
 		w.WriteHeader(http.StatusMethodNotAllowed)
 	}
-}
-
-// bearerToken is the token of an "Authorization: Bearer …" header.
-func bearerToken(r *http.Request) (string, bool) {
-	return bearerCredential(r.Header.Get("Authorization"))
 }
 
 func errWrongProject() error {
@@ -254,7 +230,7 @@ func errWrongProject() error {
 // must be a member of its organization.
 func localEvalAuth(d Deps, r *http.Request) (projectID int64, err error) {
 	ctx := r.Context()
-	if tok, ok := bearerToken(r); ok && strings.HasPrefix(tok, gatehouse.PrefixProjectSecret) {
+	if tok, ok := BearerToken(r); ok && strings.HasPrefix(tok, gatehouse.PrefixProjectSecret) {
 		p, err := d.Flags.ProjectBySecret(ctx, gatehouse.Secret(tok))
 		if err != nil {
 			return 0, err
@@ -267,16 +243,16 @@ func localEvalAuth(d Deps, r *http.Request) (projectID int64, err error) {
 		}
 		return p.ID, nil
 	}
-	a := authFrom(ctx)
+	a := CallerFrom(ctx)
 	if a == nil {
-		return 0, errNotAuthenticated()
+		return 0, ErrNotAuthenticated()
 	}
 	// A personal API key was authenticated by withSession
 	// (serveWithAPIKey), which resolved the same target with
 	// requestTarget and applied every key rule to it: scopes, scoped
 	// projects and organizations, the organization's switch for member
 	// keys, and membership.
-	t, _, err := requestTarget(r, d, a.user, localEvalRoute)
+	t, _, err := RequestTarget(r, d, a.User, LocalEvalRoute)
 	if err != nil {
 		return 0, err
 	}
@@ -306,16 +282,16 @@ type localEvalDoc struct {
 // locally, with an ETag so that an unchanged set costs a 304. Requests
 // authenticated by a key reuse the document encoded under the same auth
 // generation (flags are part of it), so the hot path encodes nothing.
-func handleLocalEvaluation(d Deps) http.Handler {
+func HandleLocalEvaluation(d Deps) http.Handler {
 	var docs gatehouse.GenerationCache[int64, localEvalDoc]
-	return withSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if tok, ok := bearerToken(r); ok && strings.HasPrefix(tok, gatehouse.PrefixProjectSecret) && authFrom(r.Context()) == nil {
+	return WithSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if tok, ok := BearerToken(r); ok && strings.HasPrefix(tok, gatehouse.PrefixProjectSecret) && CallerFrom(r.Context()) == nil {
 			r = r.WithContext(gatehouse.WithAuthGeneration(r.Context(), d.AuthGeneration))
 		}
 		projectID, err := localEvalAuth(d, r)
 		if err != nil {
 			// Key authenticators advertise Bearer (docs/posthog-compat.md#error-envelope).
-			writeError(&challengeWriter{ResponseWriter: w, challenge: "Bearer"}, r, d.Logger, err)
+			WriteError(&ChallengeWriter{ResponseWriter: w, challenge: "Bearer"}, r, d.Logger, err)
 			return
 		}
 		doc, ok := docs.Get(r.Context(), projectID)
@@ -323,11 +299,11 @@ func handleLocalEvaluation(d Deps) http.Handler {
 			defs, err := d.Flags.Definitions(r.Context(), projectID)
 			if err != nil {
 				if gatehouse.IsUnavailable(err) {
-					writeError(w, r, d.Logger, err)
+					WriteError(w, r, d.Logger, err)
 					return
 				}
 				d.Logger.Error("local evaluation failed", "error", err.Error())
-				writeJSON(w, http.StatusInternalServerError, map[string]string{"type": "server_error", "code": "unexpected_error", "detail": "An unexpected error occurred"})
+				WriteJSON(w, http.StatusInternalServerError, map[string]string{"type": "server_error", "code": "unexpected_error", "detail": "An unexpected error occurred"})
 				return
 			}
 			doc = encodeLocalEval(defs)
@@ -354,23 +330,9 @@ func encodeLocalEval(defs []gatehouse.FeatureFlag) localEvalDoc {
 	for i := range defs {
 		list[i] = definitionJSON(&defs[i])
 	}
-	body := encodeJSON(map[string]any{"flags": list, "group_type_mapping": map[string]string{}, "cohorts": map[string]any{}})
+	body := EncodeJSON(map[string]any{"flags": list, "group_type_mapping": map[string]string{}, "cohorts": map[string]any{}})
 	sum := sha256.Sum256(body)
 	return localEvalDoc{body: body, etag: `"` + hex.EncodeToString(sum[:16]) + `"`}
-}
-
-// challengeWriter sets its WWW-Authenticate value when the status is
-// written, replacing the "Session" that writeError puts on every 401.
-type challengeWriter struct {
-	http.ResponseWriter
-	challenge string
-}
-
-func (c *challengeWriter) WriteHeader(status int) {
-	if status == http.StatusUnauthorized {
-		c.Header().Set("WWW-Authenticate", c.challenge)
-	}
-	c.ResponseWriter.WriteHeader(status)
 }
 
 // etagMatches implements If-None-Match: "*", or any listed tag equal to
@@ -445,7 +407,7 @@ func parseFlagsRequest(r *http.Request) (gatehouse.FlagsRequest, error) {
 // the v2 detail shape for ?v=2 and above and the legacy maps otherwise;
 // /decide answers v1 (a list of enabled keys), v2 (enabled flags), v3 (all
 // flags and payloads) and v4+ (the detail shape).
-func handleFlags(d Deps, decide bool) http.Handler {
+func HandleFlags(d Deps, decide bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		captureCORS(w, r)
 		switch r.Method {
@@ -455,17 +417,17 @@ func handleFlags(d Deps, decide bool) http.Handler {
 		case http.MethodGet, http.MethodPost:
 		default:
 			w.Header().Set("Allow", "GET, POST, OPTIONS")
-			writeError(w, r, d.Logger, &gatehouse.Error{Kind: gatehouse.KindMethodNotAllowed, Code: "method_not_allowed", Detail: `Method "` + r.Method + `" not allowed.`})
+			WriteError(w, r, d.Logger, &gatehouse.Error{Kind: gatehouse.KindMethodNotAllowed, Code: "method_not_allowed", Detail: `Method "` + r.Method + `" not allowed.`})
 			return
 		}
 		req, err := parseFlagsRequest(r)
 		if err != nil {
-			writeError(w, r, d.Logger, err)
+			WriteError(w, r, d.Logger, err)
 			return
 		}
 		evals, err := d.Flags.Evaluate(r.Context(), req)
 		if err != nil {
-			writeError(w, r, d.Logger, err)
+			WriteError(w, r, d.Logger, err)
 			return
 		}
 		version, _ := strconv.Atoi(r.URL.Query().Get("v"))
@@ -514,7 +476,7 @@ func handleFlags(d Deps, decide bool) http.Handler {
 			out["sessionRecording"] = false
 			out["siteApps"] = []any{}
 		}
-		writeJSON(w, http.StatusOK, out)
+		WriteJSON(w, http.StatusOK, out)
 	})
 }
 

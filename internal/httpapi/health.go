@@ -9,9 +9,9 @@ import (
 )
 
 // handleHealth answers liveness probes: the process is up and serving.
-func handleHealth() http.Handler {
+func HandleHealth() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeText(w, http.StatusOK, "ok")
+		WriteText(w, http.StatusOK, "ok")
 	})
 }
 
@@ -20,7 +20,7 @@ func handleHealth() http.Handler {
 // when every one answers, 503 with Retry-After when any does not (an
 // instance that cannot check passwords or counters should get no traffic).
 // redis is nil when counters live in the database.
-func handleReady(logger *slog.Logger, db, redis Pinger) http.Handler {
+func HandleReady(logger *slog.Logger, db, redis Pinger) http.Handler {
 	type dependency struct {
 		name string
 		p    Pinger
@@ -45,6 +45,6 @@ func handleReady(logger *slog.Logger, db, redis Pinger) http.Handler {
 		if status != http.StatusOK {
 			w.Header().Set("Retry-After", strconv.Itoa(gatehouse.UnavailableRetryAfter))
 		}
-		writeJSON(w, status, body)
+		WriteJSON(w, status, body)
 	})
 }

@@ -64,7 +64,7 @@ func checkFormText(form url.Values) error {
 // is not clean text: raw invalid UTF-8 bytes, or a \u0000 escape. attr is
 // the path of the field, nested keys and array indexes joined by "__" as
 // PostHog names nested fields. data must be valid JSON.
-func checkJSONText(data []byte) error {
+func CheckJSONText(data []byte) error {
 	if utf8.Valid(data) && !bytes.Contains(data, []byte(`\u0000`)) {
 		return nil // the common case: nothing to look for
 	}
@@ -151,19 +151,19 @@ func checkJSONText(data []byte) error {
 // wildcard of the route the path matches ("path" when there is none).
 // The User-Agent, which sessions record, has its invalid bytes replaced
 // (net/http already refuses NUL in headers).
-func checkRequestText(mux *http.ServeMux, d Deps, next http.Handler) http.Handler {
+func CheckRequestText(mux *http.ServeMux, d Deps, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if ua := r.Header.Get("User-Agent"); !utf8.ValidString(ua) {
 			r.Header.Set("User-Agent", strings.ToValidUTF8(ua, "\uFFFD"))
 		}
 		if !cleanText(r.URL.Path) {
-			writeError(w, r, d.Logger, errBadText(pathField(mux, r)))
+			WriteError(w, r, d.Logger, errBadText(pathField(mux, r)))
 			return
 		}
 		if q := r.URL.RawQuery; q != "" && !(strings.IndexByte(q, '%') < 0 && cleanText(q)) {
 			values, _ := url.ParseQuery(q)
 			if err := checkFormText(values); err != nil {
-				writeError(w, r, d.Logger, err)
+				WriteError(w, r, d.Logger, err)
 				return
 			}
 		}

@@ -31,7 +31,7 @@ func TestCheckJSONTextNamesTheField(t *testing.T) {
 		{"NUL key", `{"k\u0000":1}`, "k\uFFFD", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := checkJSONText([]byte(tc.doc))
+			err := CheckJSONText([]byte(tc.doc))
 			if tc.ok {
 				if err != nil {
 					t.Fatalf("refused: %v", err)
@@ -61,7 +61,7 @@ func FuzzCheckJSONText(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, doc []byte) {
-		err := checkJSONText(doc)
+		err := CheckJSONText(doc)
 		if err == nil {
 			return
 		}

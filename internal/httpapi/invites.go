@@ -9,19 +9,6 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/mail"
 )
 
-// addInviteRoutes registers organization invites and invite signup. The
-// organization in the path is "@current" or an organization id the user
-// belongs to. Invite signup is open to anyone holding the invite id and
-// does not depend on MULTI_ORG_ENABLED: invites are how a single-org
-// instance grows.
-func addInviteRoutes(mux *http.ServeMux, d Deps) {
-	mux.Handle("GET /api/organizations/{org}/invites", handleListInvites(d))
-	mux.Handle("POST /api/organizations/{org}/invites", handleCreateInvite(d))
-	mux.Handle("DELETE /api/organizations/{org}/invites/{id}", handleDeleteInvite(d))
-	mux.Handle("GET /api/signup/{invite}", handleInviteInfo(d))
-	mux.Handle("POST /api/signup/{invite}", signInEndpoint(d, withSession(d, handleInviteSignup(d))))
-}
-
 func inviteJSON(inv *gatehouse.Invite, now time.Time) map[string]any {
 	var createdBy any
 	if inv.CreatedByUUID != "" {
@@ -34,41 +21,41 @@ func inviteJSON(inv *gatehouse.Invite, now time.Time) map[string]any {
 	}
 }
 
-func handleCreateInvite(d Deps) http.Handler {
-	return requireUser(d, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
+func HandleCreateInvite(d Deps) http.Handler {
+	return RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *Caller) {
 		var in struct {
 			TargetEmail string `json:"target_email"`
 			FirstName   string `json:"first_name"`
 			Level       int    `json:"level"`
 		}
-		if err := decodeJSON(w, r, &in); err != nil {
-			writeError(w, r, d.Logger, err)
+		if err := DecodeJSON(w, r, &in); err != nil {
+			WriteError(w, r, d.Logger, err)
 			return
 		}
-		inv, org, err := d.Invites.Create(r.Context(), a.user, r.PathValue("org"),
+		inv, org, err := d.Invites.Create(r.Context(), a.User, r.PathValue("org"),
 			gatehouse.NewInvite{TargetEmail: in.TargetEmail, FirstName: in.FirstName, Level: gatehouse.MembershipLevel(in.Level)})
 		if err != nil {
-			writeError(w, r, d.Logger, err)
+			WriteError(w, r, d.Logger, err)
 			return
 		}
-		inviter := a.user.FirstName
+		inviter := a.User.FirstName
 		if inviter == "" {
-			inviter = a.user.Email
+			inviter = a.User.Email
 		}
 		link := "/signup/" + inv.ID
 		if d.SiteURL != nil {
 			link = strings.TrimSuffix(d.SiteURL.String(), "/") + link
 		}
-		queueMail(r, d, mail.InviteNotice(inv.TargetEmail, inviter, a.user.Email, org.Name, link))
-		writeJSON(w, http.StatusCreated, inviteJSON(inv, time.Now()))
+		QueueMail(r, d, mail.InviteNotice(inv.TargetEmail, inviter, a.User.Email, org.Name, link))
+		WriteJSON(w, http.StatusCreated, inviteJSON(inv, time.Now()))
 	})
 }
 
-func handleListInvites(d Deps) http.Handler {
-	return requireUser(d, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
-		list, err := d.Invites.List(r.Context(), a.user, r.PathValue("org"))
+func HandleListInvites(d Deps) http.Handler {
+	return RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *Caller) {
+		list, err := d.Invites.List(r.Context(), a.User, r.PathValue("org"))
 		if err != nil {
-			writeError(w, r, d.Logger, err)
+			WriteError(w, r, d.Logger, err)
 			return
 		}
 		now := time.Now()
@@ -80,10 +67,10 @@ func handleListInvites(d Deps) http.Handler {
 	})
 }
 
-func handleDeleteInvite(d Deps) http.Handler {
-	return requireUser(d, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
-		if err := d.Invites.Delete(r.Context(), a.user, r.PathValue("org"), r.PathValue("id")); err != nil {
-			writeError(w, r, d.Logger, err)
+func HandleDeleteInvite(d Deps) http.Handler {
+	return RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *Caller) {
+		if err := d.Invites.Delete(r.Context(), a.User, r.PathValue("org"), r.PathValue("id")); err != nil {
+			WriteError(w, r, d.Logger, err)
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
@@ -91,14 +78,14 @@ func handleDeleteInvite(d Deps) http.Handler {
 }
 
 // handleInviteInfo shows a pending invite to the person holding its link.
-func handleInviteInfo(d Deps) http.Handler {
+func HandleInviteInfo(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		inv, org, err := d.Invites.Lookup(r.Context(), r.PathValue("invite"))
 		if err != nil {
-			writeError(w, r, d.Logger, err)
+			WriteError(w, r, d.Logger, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]any{
+		WriteJSON(w, http.StatusOK, map[string]any{
 			"id": inv.ID, "target_email": inv.TargetEmail, "first_name": inv.FirstName, "organization_name": org.Name,
 		})
 	})
@@ -108,14 +95,14 @@ func handleInviteInfo(d Deps) http.Handler {
 // signs them in. A signed-in user instead joins the invite's organization
 // with their existing account (the invite must be addressed to their
 // email); then no name or password is needed.
-func handleInviteSignup(d Deps) http.Handler {
+func HandleInviteSignup(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if a := authFrom(r.Context()); a != nil {
-			if err := d.Invites.JoinWithInvite(r.Context(), r.PathValue("invite"), a.user); err != nil {
-				writeError(w, r, d.Logger, err)
+		if a := CallerFrom(r.Context()); a != nil {
+			if err := d.Invites.JoinWithInvite(r.Context(), r.PathValue("invite"), a.User); err != nil {
+				WriteError(w, r, d.Logger, err)
 				return
 			}
-			writeInviteSignup(w, r, d, a.user)
+			writeInviteSignup(w, r, d, a.User)
 			return
 		}
 		var in struct {
@@ -123,28 +110,28 @@ func handleInviteSignup(d Deps) http.Handler {
 			LastName  string  `json:"last_name"`
 			Password  *string `json:"password"`
 		}
-		if err := decodeJSON(w, r, &in); err != nil {
-			writeError(w, r, d.Logger, err)
+		if err := DecodeJSON(w, r, &in); err != nil {
+			WriteError(w, r, d.Logger, err)
 			return
 		}
 		if in.Password == nil {
 			in.Password = new(string)
 		}
 		var user *gatehouse.User
-		err := withSignupThrottle(r, d, func() (err error) {
+		err := WithSignupThrottle(r, d, func() (err error) {
 			user, err = d.Invites.SignupWithInvite(r.Context(), r.PathValue("invite"), in.FirstName, in.LastName, gatehouse.Secret(*in.Password))
 			return err
 		})
 		if err != nil {
-			writeError(w, r, d.Logger, err)
+			WriteError(w, r, d.Logger, err)
 			return
 		}
-		if err := signIn(w, r, d, user, "password"); err != nil {
-			writeError(w, r, d.Logger, err)
+		if err := SignIn(w, r, d, user, "password"); err != nil {
+			WriteError(w, r, d.Logger, err)
 			return
 		}
 		// The invite does not prove the address: a mailed link does.
-		sendVerification(r, d, user)
+		SendVerification(r, d, user)
 		writeInviteSignup(w, r, d, user)
 	})
 }
@@ -164,5 +151,5 @@ func writeInviteSignup(w http.ResponseWriter, r *http.Request, d Deps, user *gat
 			out["team"] = map[string]any{"id": p.Project.ID, "api_token": p.Project.APIToken}
 		}
 	}
-	writeJSON(w, http.StatusCreated, out)
+	WriteJSON(w, http.StatusCreated, out)
 }

@@ -14,8 +14,8 @@ import (
 )
 
 func init() {
-	keyRoutes["GET /api/organizations"] = keyRoute{object: "organization"}
-	keyRoutes["GET /api/organizations/{org}/projects"] = keyRoute{object: "project"}
+	keyRoutes["GET /api/organizations"] = KeyRoute{Object: "organization"}
+	keyRoutes["GET /api/organizations/{org}/projects"] = KeyRoute{Object: "project"}
 	for _, route := range []string{
 		"GET /api/organizations/{org}/members",
 		"GET /api/organizations/{org}/members/{user}",
@@ -23,20 +23,8 @@ func init() {
 		"PUT /api/organizations/{org}/members/{user}",
 		"DELETE /api/organizations/{org}/members/{user}",
 	} {
-		keyRoutes[route] = keyRoute{object: "organization_member"}
+		keyRoutes[route] = KeyRoute{Object: "organization_member"}
 	}
-}
-
-// addMemberRoutes registers the members API, the list of the user's
-// organizations and an organization's projects.
-func addMemberRoutes(mux *http.ServeMux, d Deps) {
-	mux.Handle("GET /api/organizations", handleListOrganizations(d))
-	mux.Handle("GET /api/organizations/{org}/projects", handleOrganizationProjects(d))
-	mux.Handle("GET /api/organizations/{org}/members", handleListMembers(d))
-	mux.Handle("GET /api/organizations/{org}/members/{user}", handleGetMember(d))
-	mux.Handle("PATCH /api/organizations/{org}/members/{user}", handleSetMemberLevel(d))
-	mux.Handle("PUT /api/organizations/{org}/members/{user}", handleSetMemberLevel(d))
-	mux.Handle("DELETE /api/organizations/{org}/members/{user}", handleRemoveMember(d))
 }
 
 // membershipID names a membership stably without a column of its own: a
@@ -46,11 +34,11 @@ func membershipID(orgID, userUUID string) string {
 }
 
 // pathOrgID is the organization id the path's {org} names.
-func pathOrgID(r *http.Request, a *authInfo) string {
+func pathOrgID(r *http.Request, a *Caller) string {
 	if org := r.PathValue("org"); org != gatehouse.CurrentOrganization {
 		return org
 	}
-	return a.user.CurrentOrganizationID
+	return a.User.CurrentOrganizationID
 }
 
 func memberJSON(orgID string, m *gatehouse.Member) map[string]any {
@@ -70,17 +58,17 @@ func memberJSON(orgID string, m *gatehouse.Member) map[string]any {
 	}
 }
 
-func handleListOrganizations(d Deps) http.Handler {
-	return requireUser(d, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
-		orgs, levels, err := d.Members.Organizations(r.Context(), a.user)
+func HandleListOrganizations(d Deps) http.Handler {
+	return RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *Caller) {
+		orgs, levels, err := d.Members.Organizations(r.Context(), a.User)
 		if err != nil {
-			writeError(w, r, d.Logger, err)
+			WriteError(w, r, d.Logger, err)
 			return
 		}
 		// A key scoped to organizations lists only those.
 		var scopedTo []string
-		if a.apiKey != nil {
-			scopedTo = a.apiKey.ScopedOrganizations
+		if a.APIKey != nil {
+			scopedTo = a.APIKey.ScopedOrganizations
 		}
 		results := []map[string]any{}
 		for i := range orgs {
@@ -94,16 +82,16 @@ func handleListOrganizations(d Deps) http.Handler {
 	})
 }
 
-func handleOrganizationProjects(d Deps) http.Handler {
-	return requireUser(d, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
-		list, err := d.Members.OrganizationProjects(r.Context(), a.user, r.PathValue("org"))
+func HandleOrganizationProjects(d Deps) http.Handler {
+	return RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *Caller) {
+		list, err := d.Members.OrganizationProjects(r.Context(), a.User, r.PathValue("org"))
 		if err != nil {
-			writeError(w, r, d.Logger, err)
+			WriteError(w, r, d.Logger, err)
 			return
 		}
 		results := make([]map[string]any, 0, len(list))
 		for i := range list {
-			if a.apiKey != nil && len(a.apiKey.ScopedTeams) > 0 && !slices.Contains(a.apiKey.ScopedTeams, list[i].ID) {
+			if a.APIKey != nil && len(a.APIKey.ScopedTeams) > 0 && !slices.Contains(a.APIKey.ScopedTeams, list[i].ID) {
 				continue
 			}
 			results = append(results, projectJSON(&list[i], ""))
@@ -113,12 +101,12 @@ func handleOrganizationProjects(d Deps) http.Handler {
 	})
 }
 
-func handleListMembers(d Deps) http.Handler {
-	return requireUser(d, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
+func HandleListMembers(d Deps) http.Handler {
+	return RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *Caller) {
 		limit, offset := pageParams(r)
-		list, count, err := d.Members.Members(r.Context(), a.user, r.PathValue("org"), limit, offset)
+		list, count, err := d.Members.Members(r.Context(), a.User, r.PathValue("org"), limit, offset)
 		if err != nil {
-			writeError(w, r, d.Logger, err)
+			WriteError(w, r, d.Logger, err)
 			return
 		}
 		orgID := pathOrgID(r, a)
@@ -126,59 +114,59 @@ func handleListMembers(d Deps) http.Handler {
 		for i := range list {
 			results = append(results, memberJSON(orgID, &list[i]))
 		}
-		writeJSON(w, http.StatusOK, pageJSON(r, d, results, count, limit, offset))
+		WriteJSON(w, http.StatusOK, PageJSON(r, d, results, count, limit, offset))
 	})
 }
 
 // handleGetMember answers as PostHog does: the members API has no
 // retrieve, so a member gets 405 and an outsider the permission error.
-func handleGetMember(d Deps) http.Handler {
-	return requireUser(d, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
-		if _, _, err := d.Members.Members(r.Context(), a.user, r.PathValue("org"), 1, 0); err != nil {
-			writeError(w, r, d.Logger, err)
+func HandleGetMember(d Deps) http.Handler {
+	return RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *Caller) {
+		if _, _, err := d.Members.Members(r.Context(), a.User, r.PathValue("org"), 1, 0); err != nil {
+			WriteError(w, r, d.Logger, err)
 			return
 		}
-		writeError(w, r, d.Logger, &gatehouse.Error{Kind: gatehouse.KindMethodNotAllowed, Code: "method_not_allowed", Detail: `Method "GET" not allowed.`})
+		WriteError(w, r, d.Logger, &gatehouse.Error{Kind: gatehouse.KindMethodNotAllowed, Code: "method_not_allowed", Detail: `Method "GET" not allowed.`})
 	})
 }
 
-func handleSetMemberLevel(d Deps) http.Handler {
-	return requireUser(d, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
+func HandleSetMemberLevel(d Deps) http.Handler {
+	return RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *Caller) {
 		var in struct {
 			Level *int `json:"level"`
 		}
-		if err := decodeJSON(w, r, &in); err != nil {
-			writeError(w, r, d.Logger, err)
+		if err := DecodeJSON(w, r, &in); err != nil {
+			WriteError(w, r, d.Logger, err)
 			return
 		}
 		if in.Level == nil {
-			writeError(w, r, d.Logger, gatehouse.Invalid("required", "level", "This field is required."))
+			WriteError(w, r, d.Logger, gatehouse.Invalid("required", "level", "This field is required."))
 			return
 		}
 		level, err := gatehouse.ParseMembershipLevel(*in.Level)
 		if err != nil {
-			writeError(w, r, d.Logger, err)
+			WriteError(w, r, d.Logger, err)
 			return
 		}
-		m, err := d.Members.SetLevel(r.Context(), a.user, a.session, r.PathValue("org"), r.PathValue("user"), level)
+		m, err := d.Members.SetLevel(r.Context(), a.User, a.Session, r.PathValue("org"), r.PathValue("user"), level)
 		if err != nil {
-			writeError(w, r, d.Logger, err)
+			WriteError(w, r, d.Logger, err)
 			return
 		}
-		d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "membership level changed", slog.String("by", a.user.UUID), slog.String("user", m.User.UUID),
+		d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "membership level changed", slog.String("by", a.User.UUID), slog.String("user", m.User.UUID),
 			slog.String("organization", r.PathValue("org")), slog.String("level", strconv.Itoa(int(level))))
-		writeJSON(w, http.StatusOK, memberJSON(pathOrgID(r, a), m))
+		WriteJSON(w, http.StatusOK, memberJSON(pathOrgID(r, a), m))
 	})
 }
 
-func handleRemoveMember(d Deps) http.Handler {
-	return requireUser(d, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
-		m, err := d.Members.RemoveMember(r.Context(), a.user, a.session, r.PathValue("org"), r.PathValue("user"))
+func HandleRemoveMember(d Deps) http.Handler {
+	return RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *Caller) {
+		m, err := d.Members.RemoveMember(r.Context(), a.User, a.Session, r.PathValue("org"), r.PathValue("user"))
 		if err != nil {
-			writeError(w, r, d.Logger, err)
+			WriteError(w, r, d.Logger, err)
 			return
 		}
-		d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "member removed", slog.String("by", a.user.UUID), slog.String("user", m.User.UUID),
+		d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "member removed", slog.String("by", a.User.UUID), slog.String("user", m.User.UUID),
 			slog.String("organization", r.PathValue("org")))
 		w.WriteHeader(http.StatusNoContent)
 	})
@@ -186,7 +174,7 @@ func handleRemoveMember(d Deps) http.Handler {
 
 // switchCurrent applies PATCH /api/users/@me's set_current_organization
 // and set_current_team (a project id, as a number or a string).
-func switchCurrent(r *http.Request, d Deps, a *authInfo, org *string, team *json.RawMessage) error {
+func switchCurrent(r *http.Request, d Deps, a *Caller, org *string, team *json.RawMessage) error {
 	if org == nil && team == nil {
 		return nil
 	}
@@ -207,5 +195,5 @@ func switchCurrent(r *http.Request, d Deps, a *authInfo, org *string, team *json
 	if d.Members == nil {
 		return gatehouse.NotFound()
 	}
-	return d.Members.SwitchCurrent(r.Context(), a.user, org, project)
+	return d.Members.SwitchCurrent(r.Context(), a.User, org, project)
 }

@@ -7,7 +7,7 @@ import (
 
 // countLogin records a login attempt's outcome in the metrics: method is
 // how the user signed in ("password", …), err what the attempt returned.
-func countLogin(method string, err error) {
+func CountLogin(method string, err error) {
 	metrics.Login(method, loginOutcome(err))
 }
 

@@ -15,7 +15,7 @@ import (
 // logRequests writes one line per request: method, path (never the query
 // string, which can carry tokens and keys), status, duration and client
 // address. Headers and bodies are never logged.
-func logRequests(logger *slog.Logger, res *netguard.Resolver, next http.Handler) http.Handler {
+func LogRequests(logger *slog.Logger, res *netguard.Resolver, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &metrics.StatusRecorder{ResponseWriter: w}
@@ -34,7 +34,7 @@ func logRequests(logger *slog.Logger, res *netguard.Resolver, next http.Handler)
 		}
 		logger.LogAttrs(r.Context(), level, "request",
 			slog.String("method", r.Method),
-			slog.String("path", loggablePath(r.URL.Path)),
+			slog.String("path", LoggablePath(r.URL.Path)),
 			slog.Int("status", rec.Status),
 			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
 			slog.String("client", clientText),
@@ -45,15 +45,15 @@ func logRequests(logger *slog.Logger, res *netguard.Resolver, next http.Handler)
 }
 
 // recoverPanics turns a panic in a handler into a logged 500.
-func recoverPanics(logger *slog.Logger, next http.Handler) http.Handler {
+func RecoverPanics(logger *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				logger.Error("panic serving request", "path", loggablePath(r.URL.Path), "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-				writeError(w, r, logger, fmt.Errorf("panic: %v", v))
+				logger.Error("panic serving request", "path", LoggablePath(r.URL.Path), "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				WriteError(w, r, logger, fmt.Errorf("panic: %v", v))
 			}
 		}()
 		next.ServeHTTP(w, r)
@@ -62,7 +62,7 @@ func recoverPanics(logger *slog.Logger, next http.Handler) http.Handler {
 
 // stripTrailingSlash makes every path work with and without its trailing
 // slash, as PostHog's router does, by routing "/x/" as "/x".
-func stripTrailingSlash(next http.Handler) http.Handler {
+func StripTrailingSlash(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := r.URL.Path
 		if len(p) > 1 && strings.HasSuffix(p, "/") {
@@ -85,7 +85,7 @@ func stripTrailingSlash(next http.Handler) http.Handler {
 // are shared slices (len == cap, so an Add copies before appending) set
 // directly under their canonical names: three allocations fewer on every
 // request.
-func securityHeaders(next http.Handler) http.Handler {
+func SecurityHeaders(next http.Handler) http.Handler {
 	nosniff, sameOrigin, sameOriginRef := []string{"nosniff"}, []string{"SAMEORIGIN"}, []string{"same-origin"}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
@@ -101,7 +101,7 @@ func securityHeaders(next http.Handler) http.Handler {
 var tokenPathPrefixes = []string{"/reset/", "/verify_email/", "/login/email-mfa/", "/signup/", "/api/signup/"}
 
 // loggablePath returns the path with any secret-bearing part removed.
-func loggablePath(p string) string {
+func LoggablePath(p string) string {
 	for _, prefix := range tokenPathPrefixes {
 		if strings.HasPrefix(p, prefix) && len(p) > len(prefix) {
 			return prefix + "[REDACTED]"

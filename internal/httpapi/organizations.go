@@ -10,15 +10,8 @@ import (
 )
 
 func init() {
-	keyRoutes["GET /api/organizations/{org}"] = keyRoute{object: "organization"}
-	keyRoutes["PATCH /api/organizations/{org}"] = keyRoute{object: "organization"}
-}
-
-// addOrganizationRoutes registers the organization API. {org} is an
-// organization id or "@current".
-func addOrganizationRoutes(mux *http.ServeMux, d Deps) {
-	mux.Handle("GET /api/organizations/{org}", handleGetOrganization(d))
-	mux.Handle("PATCH /api/organizations/{org}", handleUpdateOrganization(d))
+	keyRoutes["GET /api/organizations/{org}"] = KeyRoute{Object: "organization"}
+	keyRoutes["PATCH /api/organizations/{org}"] = KeyRoute{Object: "organization"}
 }
 
 func organizationJSON(org *gatehouse.Organization, level gatehouse.MembershipLevel) map[string]any {
@@ -29,35 +22,35 @@ func organizationJSON(org *gatehouse.Organization, level gatehouse.MembershipLev
 	}
 }
 
-func handleGetOrganization(d Deps) http.Handler {
-	return requireUser(d, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
-		org, level, err := d.Organizations.Organization(r.Context(), a.user, r.PathValue("org"))
+func HandleGetOrganization(d Deps) http.Handler {
+	return RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *Caller) {
+		org, level, err := d.Organizations.Organization(r.Context(), a.User, r.PathValue("org"))
 		if err != nil {
-			writeError(w, r, d.Logger, err)
+			WriteError(w, r, d.Logger, err)
 			return
 		}
 		out := organizationJSON(org, level)
 		projects, members, err := d.Organizations.ProjectsOf(r.Context(), org)
 		if err != nil {
-			writeError(w, r, d.Logger, err)
+			WriteError(w, r, d.Logger, err)
 			return
 		}
 		addOrganizationParity(out, org, projects)
 		out["member_count"] = members
-		writeJSON(w, http.StatusOK, out)
+		WriteJSON(w, http.StatusOK, out)
 	})
 }
 
-func handleUpdateOrganization(d Deps) http.Handler {
-	return requireUser(d, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
+func HandleUpdateOrganization(d Deps) http.Handler {
+	return RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *Caller) {
 		var in struct {
 			Name                         *string         `json:"name"`
 			Enforce2FA                   *bool           `json:"enforce_2fa"`
 			MembersCanUsePersonalAPIKeys *bool           `json:"members_can_use_personal_api_keys"`
 			SessionCookieAge             json.RawMessage `json:"session_cookie_age"`
 		}
-		if err := decodeJSON(w, r, &in); err != nil {
-			writeError(w, r, d.Logger, err)
+		if err := DecodeJSON(w, r, &in); err != nil {
+			WriteError(w, r, d.Logger, err)
 			return
 		}
 		ch := gatehouse.OrganizationChange{Name: in.Name, Enforce2FA: in.Enforce2FA, MembersCanUsePersonalAPIKeys: in.MembersCanUsePersonalAPIKeys}
@@ -67,25 +60,25 @@ func handleUpdateOrganization(d Deps) http.Handler {
 			} else {
 				var age int
 				if err := json.Unmarshal(in.SessionCookieAge, &age); err != nil {
-					writeError(w, r, d.Logger, gatehouse.Invalid("invalid", "session_cookie_age", "A valid integer is required."))
+					WriteError(w, r, d.Logger, gatehouse.Invalid("invalid", "session_cookie_age", "A valid integer is required."))
 					return
 				}
 				ch.SessionCookieAge = &age
 			}
 		}
-		org, level, err := d.Organizations.UpdateOrganization(r.Context(), a.user, a.session, r.PathValue("org"), ch)
+		org, level, err := d.Organizations.UpdateOrganization(r.Context(), a.User, a.Session, r.PathValue("org"), ch)
 		if err != nil {
-			writeError(w, r, d.Logger, err)
+			WriteError(w, r, d.Logger, err)
 			return
 		}
 		out := organizationJSON(org, level)
 		projects, members, err := d.Organizations.ProjectsOf(r.Context(), org)
 		if err != nil {
-			writeError(w, r, d.Logger, err)
+			WriteError(w, r, d.Logger, err)
 			return
 		}
 		addOrganizationParity(out, org, projects)
 		out["member_count"] = members
-		writeJSON(w, http.StatusOK, out)
+		WriteJSON(w, http.StatusOK, out)
 	})
 }

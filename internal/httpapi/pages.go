@@ -24,13 +24,13 @@ import (
 var templateFS embed.FS
 
 //go:embed static/gatehouse.css
-var stylesheet []byte
+var Stylesheet []byte
 
 // loginScript hides the password field when the email's domain enforces
 // SSO (the login page works without it).
 //
 //go:embed static/login.js
-var loginScript []byte
+var LoginScript []byte
 
 // pageTemplates holds one template set per page, each with the layout.
 var pageTemplates = func() map[string]*template.Template {
@@ -47,29 +47,6 @@ const pageCSP = "default-src 'self'; form-action 'self'; frame-ancestors 'self';
 
 // csrfFailedText is the answer to a form post without the right token.
 const csrfFailedText = "CSRF verification failed. Reload the page and try again."
-
-// addPageRoutes registers the HTML pages and their stylesheet.
-func addPageRoutes(mux *http.ServeMux, d Deps) {
-	mux.Handle("GET /static/gatehouse.css", handleStatic("text/css; charset=utf-8", stylesheet))
-	mux.Handle("GET /static/login.js", handleStatic("text/javascript; charset=utf-8", loginScript))
-	mux.Handle("GET /login", handleLoginPage(d))
-	mux.Handle("POST /login", handleLoginForm(d))
-	mux.Handle("GET /signup", handleSignupPage(d))
-	mux.Handle("POST /signup", handleSignupForm(d))
-	mux.Handle("GET /{$}", handleHomePage(d))
-	mux.Handle("GET /reset", handleResetRequestPage(d))
-	mux.Handle("POST /reset", handleResetRequestForm(d))
-	mux.Handle("GET /reset/{uuid}/{token}", handleResetPage(d))
-	mux.Handle("POST /reset/{uuid}/{token}", handleResetForm(d))
-	mux.Handle("GET /signup/{invite}", handleInvitePage(d))
-	mux.Handle("POST /signup/{invite}", handleInviteForm(d))
-	mux.Handle("GET /verify_email/{uuid}/{token}", handleVerifyEmailPage(d))
-	mux.Handle("POST /verify_email/{uuid}/{token}", handleVerifyEmailForm(d))
-	mux.Handle("GET /settings", handleSettingsPage(d))
-	mux.Handle("POST /settings/profile", handleSettingsForm(d, "profile"))
-	mux.Handle("POST /settings/password", handleSettingsForm(d, "password"))
-	mux.Handle("POST /settings/sessions/{id}/revoke", handleSettingsForm(d, "revoke"))
-}
 
 // pageData is what the templates see.
 type pageData struct {
@@ -132,7 +109,7 @@ func renderPage(w http.ResponseWriter, r *http.Request, logger *slog.Logger, sta
 	var buf bytes.Buffer
 	if err := pageTemplates[name].ExecuteTemplate(&buf, "layout", data); err != nil {
 		logger.LogAttrs(r.Context(), slog.LevelError, "rendering page failed", slog.String("page", name), slog.String("error", err.Error()))
-		writeText(w, http.StatusInternalServerError, "A server error occurred.")
+		WriteText(w, http.StatusInternalServerError, "A server error occurred.")
 		return
 	}
 	h := w.Header()
@@ -147,16 +124,16 @@ func renderPage(w http.ResponseWriter, r *http.Request, logger *slog.Logger, sta
 // status (as the JSON API would answer), the field it is about (or "") and
 // the message. Internal errors are logged and shown as a generic message.
 func pageError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error) (status int, field, message string) {
-	e, ok := domainError(err)
+	e, ok := DomainError(err)
 	if !ok || e.Kind == gatehouse.KindInternal {
 		cause := err
 		if ok && e.Err != nil {
 			cause = e.Err
 		}
-		logger.LogAttrs(r.Context(), slog.LevelError, "internal error", slog.String("path", loggablePath(r.URL.Path)), slog.String("error", cause.Error()))
+		logger.LogAttrs(r.Context(), slog.LevelError, "internal error", slog.String("path", LoggablePath(r.URL.Path)), slog.String("error", cause.Error()))
 		return http.StatusInternalServerError, "", "A server error occurred. Please try again."
 	}
-	status, _ = statusAndType(e.Kind)
+	status, _ = StatusAndType(e.Kind)
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
 	}
@@ -184,16 +161,16 @@ func showError(w http.ResponseWriter, r *http.Request, d Deps, data *pageData, f
 func requireFormCSRF(w http.ResponseWriter, r *http.Request, d Deps) bool {
 	var err error
 	switch {
-	case crossOrigin(r, d.SiteURL) != nil:
-	case !isFormPost(r):
-		err = errUnsupportedMediaType(r.Header.Get("Content-Type"))
+	case CrossOrigin(r, d.SiteURL) != nil:
+	case !IsFormPost(r):
+		err = ErrUnsupportedMediaType(r.Header.Get("Content-Type"))
 	default:
-		if err = parseFormBody(w, r); err == nil {
+		if err = ParseFormBody(w, r); err == nil {
 			sessionKey := ""
 			if a := pageUser(r); a != nil {
-				sessionKey = a.sessionKey
+				sessionKey = a.SessionKey
 			}
-			if csrfOK(r, d, sessionKey) {
+			if CsrfOK(r, d, sessionKey) {
 				return true
 			}
 		}
@@ -202,9 +179,9 @@ func requireFormCSRF(w http.ResponseWriter, r *http.Request, d Deps) bool {
 	h.Set("Content-Security-Policy", pageCSP)
 	h.Set("Cache-Control", "no-store")
 	if err != nil {
-		writeError(w, r, d.Logger, err)
+		WriteError(w, r, d.Logger, err)
 	} else {
-		writeText(w, http.StatusForbidden, csrfFailedText)
+		WriteText(w, http.StatusForbidden, csrfFailedText)
 	}
 	return false
 }
@@ -251,14 +228,14 @@ func loginMessage(r *http.Request) string {
 // browser-session token.
 func pageCSRFToken(w http.ResponseWriter, r *http.Request, d Deps) string {
 	if a := pageUser(r); a != nil {
-		return ensureCSRFCookie(w, r, d, a.sessionKey, time.Until(a.session.ExpiresAt).Round(time.Second))
+		return EnsureCSRFCookie(w, r, d, a.SessionKey, time.Until(a.Session.ExpiresAt).Round(time.Second))
 	}
-	return ensureCSRFCookie(w, r, d, "", 0)
+	return EnsureCSRFCookie(w, r, d, "", 0)
 }
 
 var loginFields = []string{"email", "password"}
 
-func handleLoginPage(d Deps) http.Handler {
+func HandleLoginPage(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		data := pageData{CSRFToken: pageCSRFToken(w, r, d), Notice: loginMessage(r),
 			Error: ssoErrorMessage(d, r.URL.Query().Get("error_code"), r.URL.Query().Get("provider")), SocialProviders: socialProviderViews(d)}
@@ -271,7 +248,7 @@ func handleLoginPage(d Deps) http.Handler {
 
 // handleLoginForm signs in from the login form, as handleLogin does for
 // the JSON API, and redirects to next (a path on this site) or "/".
-func handleLoginForm(d Deps) http.Handler {
+func HandleLoginForm(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !requireFormCSRF(w, r, d) {
 			return
@@ -279,10 +256,10 @@ func handleLoginForm(d Deps) http.Handler {
 		email := r.PostForm.Get("email")
 		next := safeNext(r.PostForm.Get("next"))
 		res, err := d.Auth.Login(r.Context(), gatehouse.LoginInput{Email: email, Password: gatehouse.Secret(r.PostForm.Get("password")),
-			ClientIP: clientIP(r), UserAgent: r.UserAgent(), PreviousSessionKey: previousSessionKey(r), RememberDevices: rememberCookies(r)})
-		countLogin("password", err)
+			ClientIP: ClientIP(r), UserAgent: r.UserAgent(), PreviousSessionKey: PreviousSessionKey(r), RememberDevices: RememberCookies(r)})
+		CountLogin("password", err)
 		if err != nil {
-			notVerified(r, d, err)
+			NotVerified(r, d, err)
 			if secondStepPage(w, r, d, err, next) {
 				return
 			}
@@ -293,16 +270,16 @@ func handleLoginForm(d Deps) http.Handler {
 			status := showError(w, r, d, &data, loginFields, err)
 			if e, ok := gatehouse.AsError(err); ok && e.Code == "sso_enforced" && d.Domains != nil {
 				if provider, perr := d.Domains.EnforcedProvider(r.Context(), email); perr == nil {
-					data.SSOProvider, data.SSOProviderName = provider, providerName(d, provider)
+					data.SSOProvider, data.SSOProviderName = provider, ProviderName(d, provider)
 				}
 			}
 			renderPage(w, r, d.Logger, status, "login", data)
 			return
 		}
-		setSignedIn(w, r, d, res)
-		d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "login", slog.String("user", res.User.UUID), slog.String("method", "password"), slog.String("client", clientIP(r)))
+		SetSignedIn(w, r, d, res)
+		d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "login", slog.String("user", res.User.UUID), slog.String("method", "password"), slog.String("client", ClientIP(r)))
 		if res.NewDevice {
-			queueMail(r, d, newDeviceMail(res.User, res.Session))
+			QueueMail(r, d, NewDeviceMail(res.User, res.Session))
 		}
 		http.Redirect(w, r, next, http.StatusSeeOther)
 	})
@@ -310,7 +287,7 @@ func handleLoginForm(d Deps) http.Handler {
 
 var signupFields = []string{"first_name", "last_name", "email", "password", "organization_name"}
 
-func handleSignupPage(d Deps) http.Handler {
+func HandleSignupPage(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		renderPage(w, r, d.Logger, http.StatusOK, "signup", pageData{CSRFToken: pageCSRFToken(w, r, d)})
 	})
@@ -318,7 +295,7 @@ func handleSignupPage(d Deps) http.Handler {
 
 // handleSignupForm creates an account from the signup form, as
 // handleSignup does for the JSON API.
-func handleSignupForm(d Deps) http.Handler {
+func HandleSignupForm(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !requireFormCSRF(w, r, d) {
 			return
@@ -339,8 +316,8 @@ func handleSignupForm(d Deps) http.Handler {
 			pw = &p
 		}
 		var created *gatehouse.CreatedOrganization
-		err := withSignupThrottle(r, d, func() (err error) {
-			created, err = createOwner(r, d, values["first_name"], values["last_name"], values["email"], pw, values["organization_name"])
+		err := WithSignupThrottle(r, d, func() (err error) {
+			created, err = CreateOwner(r, d, values["first_name"], values["last_name"], values["email"], pw, values["organization_name"])
 			return err
 		})
 		if err != nil {
@@ -350,7 +327,7 @@ func handleSignupForm(d Deps) http.Handler {
 		u := created.User
 		if d.Verifier != nil {
 			// Email is configured: the address is proved before sign-in.
-			sendVerification(r, d, u)
+			SendVerification(r, d, u)
 			renderPage(w, r, d.Logger, http.StatusOK, "check_email", pageData{Email: u.Email})
 			return
 		}
@@ -362,9 +339,9 @@ func handleSignupForm(d Deps) http.Handler {
 
 // handleHomePage shows who is signed in, with a logout button; anonymous
 // visitors go to the login page.
-func handleHomePage(d Deps) http.Handler {
-	return withSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a := authFrom(r.Context())
+func HandleHomePage(d Deps) http.Handler {
+	return WithSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a := CallerFrom(r.Context())
 		if a == nil {
 			// A first run (no account yet) starts at signup.
 			to := "/login"
@@ -374,13 +351,13 @@ func handleHomePage(d Deps) http.Handler {
 			http.Redirect(w, r, to, http.StatusFound)
 			return
 		}
-		token := ensureCSRFCookie(w, r, d, a.sessionKey, time.Until(a.session.ExpiresAt).Round(time.Second))
-		renderPage(w, r, d.Logger, http.StatusOK, "home", pageData{CSRFToken: token, Email: a.user.Email})
+		token := EnsureCSRFCookie(w, r, d, a.SessionKey, time.Until(a.Session.ExpiresAt).Round(time.Second))
+		renderPage(w, r, d.Logger, http.StatusOK, "home", pageData{CSRFToken: token, Email: a.User.Email})
 	}))
 }
 
 // handleStatic serves an embedded file (the stylesheet, the login script).
-func handleStatic(contentType string, body []byte) http.Handler {
+func HandleStatic(contentType string, body []byte) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Content-Type", contentType)
@@ -393,9 +370,9 @@ func handleStatic(contentType string, body []byte) http.Handler {
 var settingsFields = []string{"first_name", "last_name", "current_password", "password"}
 
 // handleSettingsPage shows the account settings: name, password, sessions.
-func handleSettingsPage(d Deps) http.Handler {
-	return withSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a := authFrom(r.Context())
+func HandleSettingsPage(d Deps) http.Handler {
+	return WithSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a := CallerFrom(r.Context())
 		if a == nil {
 			http.Redirect(w, r, "/login?next=/settings", http.StatusFound)
 			return
@@ -434,27 +411,27 @@ func settingsNotice(d Deps, r *http.Request) string {
 	return settingsNotices[code]
 }
 
-func renderSettings(w http.ResponseWriter, r *http.Request, d Deps, a *authInfo, status int, data pageData) {
-	data.CSRFToken = ensureCSRFCookie(w, r, d, a.sessionKey, time.Until(a.session.ExpiresAt).Round(time.Second))
-	data.Email = a.user.Email
+func renderSettings(w http.ResponseWriter, r *http.Request, d Deps, a *Caller, status int, data pageData) {
+	data.CSRFToken = EnsureCSRFCookie(w, r, d, a.SessionKey, time.Until(a.Session.ExpiresAt).Round(time.Second))
+	data.Email = a.User.Email
 	if data.Values == nil {
-		data.Values = map[string]string{"first_name": a.user.FirstName, "last_name": a.user.LastName}
+		data.Values = map[string]string{"first_name": a.User.FirstName, "last_name": a.User.LastName}
 	}
-	sessions, err := d.Accounts.LoginSessions(r.Context(), a.user.ID, time.Now())
+	sessions, err := d.Accounts.LoginSessions(r.Context(), a.User.ID, time.Now())
 	if err != nil {
 		status, _, data.Error = pageError(w, r, d.Logger, err)
 	}
 	for _, s := range sessions {
-		data.Sessions = append(data.Sessions, sessionView{ID: s.PublicID, Device: shortUserAgent(s.UserAgent), IP: s.ClientIP,
-			LastActive: s.LastActivityAt.UTC().Format("2006-01-02 15:04 UTC"), Current: s.PublicID == a.session.PublicID})
+		data.Sessions = append(data.Sessions, sessionView{ID: s.PublicID, Device: ShortUserAgent(s.UserAgent), IP: s.ClientIP,
+			LastActive: s.LastActivityAt.UTC().Format("2006-01-02 15:04 UTC"), Current: s.PublicID == a.Session.PublicID})
 	}
 	if d.SSO != nil {
-		links, err := d.SSO.Links(r.Context(), a.user)
+		links, err := d.SSO.Links(r.Context(), a.User)
 		if err != nil {
 			status, _, data.Error = pageError(w, r, d.Logger, err)
 		}
 		for _, l := range links {
-			data.SocialLinks = append(data.SocialLinks, socialLinkView{ID: l.ID, Backend: l.Backend, Name: providerName(d, l.Backend), Email: l.Email})
+			data.SocialLinks = append(data.SocialLinks, socialLinkView{ID: l.ID, Backend: l.Backend, Name: ProviderName(d, l.Backend), Email: l.Email})
 		}
 	}
 	if d.SocialProviders != nil {
@@ -468,33 +445,33 @@ type socialLinkView struct{ ID, Backend, Name, Email string }
 
 // handleSettingsForm applies one of the settings forms. The session check
 // (withSession) has already verified the form's CSRF token.
-func handleSettingsForm(d Deps, form string) http.Handler {
-	return withSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a := authFrom(r.Context())
+func HandleSettingsForm(d Deps, form string) http.Handler {
+	return WithSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a := CallerFrom(r.Context())
 		if a == nil {
 			http.Redirect(w, r, "/login?next=/settings", http.StatusSeeOther)
 			return
 		}
-		if err := parseFormBody(w, r); err != nil {
-			writeText(w, http.StatusBadRequest, "The form could not be read.")
+		if err := ParseFormBody(w, r); err != nil {
+			WriteText(w, http.StatusBadRequest, "The form could not be read.")
 			return
 		}
 		var err error
 		switch form {
 		case "profile":
 			first, last := r.PostForm.Get("first_name"), r.PostForm.Get("last_name")
-			_, err = d.Accounts.UpdateProfile(r.Context(), a.user, a.session, gatehouse.HashSessionKey(a.sessionKey),
+			_, err = d.Accounts.UpdateProfile(r.Context(), a.User, a.Session, gatehouse.HashSessionKey(a.SessionKey),
 				gatehouse.ProfileChange{FirstName: &first, LastName: &last}, time.Now())
 		case "password":
 			current, next := gatehouse.Secret(r.PostForm.Get("current_password")), gatehouse.Secret(r.PostForm.Get("password"))
 			var changed bool
-			changed, err = d.Accounts.UpdateProfile(r.Context(), a.user, a.session, gatehouse.HashSessionKey(a.sessionKey),
-				gatehouse.ProfileChange{Password: &next, CurrentPassword: &current, ClientIP: clientIP(r)}, time.Now())
+			changed, err = d.Accounts.UpdateProfile(r.Context(), a.User, a.Session, gatehouse.HashSessionKey(a.SessionKey),
+				gatehouse.ProfileChange{Password: &next, CurrentPassword: &current, ClientIP: ClientIP(r)}, time.Now())
 			if changed {
-				queueMail(r, d, mail.PasswordChangedNotice(a.user.Email))
+				QueueMail(r, d, mail.PasswordChangedNotice(a.User.Email))
 			}
 		case "revoke":
-			err = d.Accounts.RevokeSession(r.Context(), a.user.ID, a.session, r.PathValue("id"), time.Now())
+			err = d.Accounts.RevokeSession(r.Context(), a.User.ID, a.Session, r.PathValue("id"), time.Now())
 		}
 		if err != nil {
 			data := pageData{}
@@ -513,20 +490,20 @@ func handleSettingsForm(d Deps, form string) http.Handler {
 // has an account.
 const resetSentNotice = "If an account uses that email, we sent it a link to reset the password. The link works for 24 hours."
 
-func handleResetRequestPage(d Deps) http.Handler {
+func HandleResetRequestPage(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		renderPage(w, r, d.Logger, http.StatusOK, "reset_request", pageData{CSRFToken: pageCSRFToken(w, r, d)})
 	})
 }
 
-func handleResetRequestForm(d Deps) http.Handler {
+func HandleResetRequestForm(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !requireFormCSRF(w, r, d) {
 			return
 		}
 		email := r.PostForm.Get("email")
 		data := pageData{CSRFToken: pageCSRFToken(w, r, d), Values: map[string]string{"email": email}}
-		if err := d.Reset.Request(r.Context(), email, clientIP(r)); err != nil {
+		if err := d.Reset.Request(r.Context(), email, ClientIP(r)); err != nil {
 			status := showError(w, r, d, &data, []string{"email"}, err)
 			renderPage(w, r, d.Logger, status, "reset_request", data)
 			return
@@ -542,7 +519,7 @@ func resetAction(r *http.Request) string {
 	return "/reset/" + url.PathEscape(r.PathValue("uuid")) + "/" + url.PathEscape(r.PathValue("token"))
 }
 
-func handleResetPage(d Deps) http.Handler {
+func HandleResetPage(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		data := pageData{CSRFToken: pageCSRFToken(w, r, d)}
 		if err := d.Reset.Validate(r.Context(), r.PathValue("uuid"), r.PathValue("token")); err != nil {
@@ -556,7 +533,7 @@ func handleResetPage(d Deps) http.Handler {
 	})
 }
 
-func handleResetForm(d Deps) http.Handler {
+func HandleResetForm(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !requireFormCSRF(w, r, d) {
 			return
@@ -597,11 +574,11 @@ func invitePage(w http.ResponseWriter, r *http.Request, d Deps, data *pageData) 
 
 // handleInvitePage shows the form that accepts an invite: a new account's
 // fields, or for a signed-in user a button that joins with their account.
-func handleInvitePage(d Deps) http.Handler {
-	return withSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+func HandleInvitePage(d Deps) http.Handler {
+	return WithSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		data := pageData{CSRFToken: pageCSRFToken(w, r, d)}
-		if a := authFrom(r.Context()); a != nil {
-			data.SignedInAs = a.user.Email
+		if a := CallerFrom(r.Context()); a != nil {
+			data.SignedInAs = a.User.Email
 		}
 		status, _ := invitePage(w, r, d, &data)
 		renderPage(w, r, d.Logger, status, "invite", data)
@@ -610,17 +587,17 @@ func handleInvitePage(d Deps) http.Handler {
 
 // handleInviteForm creates the invitee's account and signs them in, or
 // adds the signed-in user to the organization.
-func handleInviteForm(d Deps) http.Handler {
-	return withSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+func HandleInviteForm(d Deps) http.Handler {
+	return WithSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !requireFormCSRF(w, r, d) {
 			return
 		}
-		a := authFrom(r.Context())
+		a := CallerFrom(r.Context())
 		fail := func(err error) {
 			data := pageData{CSRFToken: pageCSRFToken(w, r, d),
 				Values: map[string]string{"first_name": r.PostForm.Get("first_name"), "last_name": r.PostForm.Get("last_name")}}
 			if a != nil {
-				data.SignedInAs = a.user.Email
+				data.SignedInAs = a.User.Email
 			}
 			status := showError(w, r, d, &data, inviteFields, err)
 			if s, ok := invitePage(w, r, d, &data); !ok {
@@ -629,7 +606,7 @@ func handleInviteForm(d Deps) http.Handler {
 			renderPage(w, r, d.Logger, status, "invite", data)
 		}
 		if a != nil {
-			if err := d.Invites.JoinWithInvite(r.Context(), r.PathValue("invite"), a.user); err != nil {
+			if err := d.Invites.JoinWithInvite(r.Context(), r.PathValue("invite"), a.User); err != nil {
 				fail(err)
 				return
 			}
@@ -637,7 +614,7 @@ func handleInviteForm(d Deps) http.Handler {
 			return
 		}
 		var user *gatehouse.User
-		err := withSignupThrottle(r, d, func() (err error) {
+		err := WithSignupThrottle(r, d, func() (err error) {
 			user, err = d.Invites.SignupWithInvite(r.Context(), r.PathValue("invite"), r.PostForm.Get("first_name"), r.PostForm.Get("last_name"),
 				gatehouse.Secret(r.PostForm.Get("password")))
 			return err
@@ -647,7 +624,7 @@ func handleInviteForm(d Deps) http.Handler {
 			return
 		}
 		// The invite does not prove the address: a mailed link does.
-		sendVerification(r, d, user)
+		SendVerification(r, d, user)
 		if err := signInAndGoHome(w, r, d, user); err != nil {
 			fail(err)
 		}
@@ -657,7 +634,7 @@ func handleInviteForm(d Deps) http.Handler {
 // handleVerifyEmailPage is where the verification link lands. It asks for
 // a click rather than verifying on GET, so mail scanners that fetch links
 // do not spend the token.
-func handleVerifyEmailPage(d Deps) http.Handler {
+func HandleVerifyEmailPage(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		data := pageData{CSRFToken: pageCSRFToken(w, r, d),
 			Next: "/verify_email/" + url.PathEscape(r.PathValue("uuid")) + "/" + url.PathEscape(r.PathValue("token"))}
@@ -666,7 +643,7 @@ func handleVerifyEmailPage(d Deps) http.Handler {
 }
 
 // handleVerifyEmailForm verifies the address and signs the user in.
-func handleVerifyEmailForm(d Deps) http.Handler {
+func HandleVerifyEmailForm(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !requireFormCSRF(w, r, d) {
 			return
@@ -679,7 +656,7 @@ func handleVerifyEmailForm(d Deps) http.Handler {
 		}
 		if gatehouse.IsEmailChangeToken(r.PathValue("token")) {
 			// An email change signs nobody in: the user signs in anew.
-			if err := confirmEmailChange(r, d, r.PathValue("uuid"), r.PathValue("token")); err != nil {
+			if err := ConfirmEmailChange(r, d, r.PathValue("uuid"), r.PathValue("token")); err != nil {
 				fail(err)
 				return
 			}
@@ -704,7 +681,7 @@ func handleVerifyEmailForm(d Deps) http.Handler {
 // signInAndGoHome starts a session for a user a page has just
 // authenticated (signup, invite, verified email) and sends the browser home.
 func signInAndGoHome(w http.ResponseWriter, r *http.Request, d Deps, user *gatehouse.User) error {
-	if err := signIn(w, r, d, user, "password"); err != nil {
+	if err := SignIn(w, r, d, user, "password"); err != nil {
 		return err
 	}
 	http.Redirect(w, r, "/", http.StatusSeeOther)

@@ -55,25 +55,6 @@ type trustedDeviceView struct {
 	Current                           bool
 }
 
-// addTwoFactorPageRoutes registers the two-factor pages. Everything under
-// /settings/two_factor is reachable under an organization's enforce_2fa
-// (twoFactorExempt), so a user sent there can comply.
-func addTwoFactorPageRoutes(mux *http.ServeMux, d Deps) {
-	mux.Handle("GET "+twoFactorSetupPage, handleTwoFactorPage(d))
-	mux.Handle("POST "+twoFactorSetupPage+"/setup", handleTwoFactorForm(d, "setup"))
-	mux.Handle("POST "+twoFactorSetupPage+"/confirm", handleTwoFactorForm(d, "confirm"))
-	mux.Handle("POST "+twoFactorSetupPage+"/backup_codes", handleTwoFactorForm(d, "backup_codes"))
-	mux.Handle("POST "+twoFactorSetupPage+"/disable", handleTwoFactorForm(d, "disable"))
-	mux.Handle("POST "+twoFactorSetupPage+"/devices/{id}/forget", handleTwoFactorForm(d, "forget_device"))
-	mux.Handle("POST "+twoFactorSetupPage+"/devices/forget", handleTwoFactorForm(d, "forget_devices"))
-
-	mux.Handle("GET /login/token", handleLoginTokenPage(d))
-	mux.Handle("POST /login/token", handleLoginTokenForm(d))
-	mux.Handle("GET /login/email-mfa", handleEmailMFAPage(d))
-	mux.Handle("POST /login/email-mfa", handleEmailMFAForm(d))
-	mux.Handle("POST /login/email-mfa/resend", handleEmailMFAResendForm(d))
-}
-
 // twoFactorNow is the two-factor service's clock.
 func twoFactorNow(d Deps) time.Time {
 	if d.TwoFactor != nil && d.TwoFactor.Now != nil {
@@ -124,8 +105,8 @@ func setupView(u *gatehouse.User, secret string, v *twoFactorView) error {
 
 // pageUser is the signed-in user of a page request, or nil (API-key
 // requests have no session and do not use the pages).
-func pageUser(r *http.Request) *authInfo {
-	if a := authFrom(r.Context()); a != nil && a.session != nil {
+func pageUser(r *http.Request) *Caller {
+	if a := CallerFrom(r.Context()); a != nil && a.Session != nil {
 		return a
 	}
 	return nil
@@ -137,11 +118,11 @@ var twoFactorDone = map[string]string{
 	"forget_devices": "No browser is trusted any more: each will be asked for a code at its next sign-in.",
 }
 
-func handleTwoFactorPage(d Deps) http.Handler {
-	return withSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+func HandleTwoFactorPage(d Deps) http.Handler {
+	return WithSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a := pageUser(r)
 		if a == nil {
-			http.Redirect(w, r, "/login?next="+twoFactorSetupPage, http.StatusFound)
+			http.Redirect(w, r, "/login?next="+TwoFactorSetupPage, http.StatusFound)
 			return
 		}
 		renderTwoFactor(w, r, d, a, http.StatusOK, pageData{Notice: twoFactorDone[r.URL.Query().Get("done")]})
@@ -150,10 +131,10 @@ func handleTwoFactorPage(d Deps) http.Handler {
 
 // renderTwoFactor draws /settings/two_factor in its current state, with
 // whatever data already holds (a set-up, new backup codes, an error).
-func renderTwoFactor(w http.ResponseWriter, r *http.Request, d Deps, a *authInfo, status int, data pageData) {
+func renderTwoFactor(w http.ResponseWriter, r *http.Request, d Deps, a *Caller, status int, data pageData) {
 	ctx := r.Context()
-	data.CSRFToken = ensureCSRFCookie(w, r, d, a.sessionKey, time.Until(a.session.ExpiresAt).Round(time.Second))
-	data.Email = a.user.Email
+	data.CSRFToken = EnsureCSRFCookie(w, r, d, a.SessionKey, time.Until(a.Session.ExpiresAt).Round(time.Second))
+	data.Email = a.User.Email
 	if data.TwoFactor == nil {
 		data.TwoFactor = &twoFactorView{}
 	}
@@ -171,13 +152,13 @@ func renderTwoFactor(w http.ResponseWriter, r *http.Request, d Deps, a *authInfo
 		return
 	}
 	v.EmailMFA = d.TwoFactor.EmailMFA
-	v.RecentAuthNeeded = gatehouse.RequireRecentAuth(a.session, twoFactorNow(d)) != nil
-	if st, err := d.TwoFactor.Status(ctx, a.user); err != nil {
+	v.RecentAuthNeeded = gatehouse.RequireRecentAuth(a.Session, twoFactorNow(d)) != nil
+	if st, err := d.TwoFactor.Status(ctx, a.User); err != nil {
 		fail(err)
 	} else {
 		v.Enabled, v.BackupCodesRemaining = st.HasTOTP, st.BackupCodesRemaining
 	}
-	if err := d.TwoFactor.CheckEnforcement(ctx, a.user, gatehouse.HashSessionKey(a.sessionKey)); err != nil {
+	if err := d.TwoFactor.CheckEnforcement(ctx, a.User, gatehouse.HashSessionKey(a.SessionKey)); err != nil {
 		switch e, _ := gatehouse.AsError(err); {
 		case e != nil && e.Code == "two_factor_setup_required":
 			v.SetupRequired = true
@@ -187,17 +168,17 @@ func renderTwoFactor(w http.ResponseWriter, r *http.Request, d Deps, a *authInfo
 			fail(err)
 		}
 	}
-	devices, err := d.TwoFactor.TrustedDevices(ctx, a.user)
+	devices, err := d.TwoFactor.TrustedDevices(ctx, a.User)
 	if err != nil {
 		fail(err)
 	}
 	current := map[string]bool{}
-	for _, c := range rememberCookies(r) {
+	for _, c := range RememberCookies(r) {
 		current[c.ID] = true
 	}
 	const day = "2006-01-02"
 	for _, dev := range devices {
-		v.Devices = append(v.Devices, trustedDeviceView{ID: dev.ID, Device: shortUserAgent(dev.UserAgent), IP: dev.ClientIP,
+		v.Devices = append(v.Devices, trustedDeviceView{ID: dev.ID, Device: ShortUserAgent(dev.UserAgent), IP: dev.ClientIP,
 			LastUsed: dev.LastUsedAt.UTC().Format(day), Expires: dev.ExpiresAt.UTC().Format(day),
 			Current: current[dev.ID]})
 	}
@@ -206,15 +187,15 @@ func renderTwoFactor(w http.ResponseWriter, r *http.Request, d Deps, a *authInfo
 
 // handleTwoFactorForm applies one of the /settings/two_factor forms. The
 // session check (withSession) has already verified the CSRF token.
-func handleTwoFactorForm(d Deps, form string) http.Handler {
-	return withSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+func HandleTwoFactorForm(d Deps, form string) http.Handler {
+	return WithSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a := pageUser(r)
 		if a == nil {
-			http.Redirect(w, r, "/login?next="+twoFactorSetupPage, http.StatusSeeOther)
+			http.Redirect(w, r, "/login?next="+TwoFactorSetupPage, http.StatusSeeOther)
 			return
 		}
-		if err := parseFormBody(w, r); err != nil {
-			writeText(w, http.StatusBadRequest, "The form could not be read.")
+		if err := ParseFormBody(w, r); err != nil {
+			WriteText(w, http.StatusBadRequest, "The form could not be read.")
 			return
 		}
 		if d.TwoFactor == nil {
@@ -231,37 +212,37 @@ func handleTwoFactorForm(d Deps, form string) http.Handler {
 		case "setup":
 			// Checked before a secret is shown: scanning it would be in
 			// vain if the confirmation were then refused.
-			if err := gatehouse.RequireRecentAuth(a.session, twoFactorNow(d)); err != nil {
+			if err := gatehouse.RequireRecentAuth(a.Session, twoFactorNow(d)); err != nil {
 				fail(err)
 				return
 			}
-			setup, err := d.TwoFactor.StartSetup(ctx, a.user)
+			setup, err := d.TwoFactor.StartSetup(ctx, a.User)
 			if err != nil {
 				fail(err)
 				return
 			}
-			if err := setupView(a.user, setup.Secret.Reveal(), data.TwoFactor); err != nil {
+			if err := setupView(a.User, setup.Secret.Reveal(), data.TwoFactor); err != nil {
 				fail(err)
 				return
 			}
 			renderTwoFactor(w, r, d, a, http.StatusOK, data)
 		case "confirm":
-			codes, err := d.TwoFactor.ValidateSetup(ctx, a.user, a.session, gatehouse.HashSessionKey(a.sessionKey), r.PostForm.Get("token"))
+			codes, err := d.TwoFactor.ValidateSetup(ctx, a.User, a.Session, gatehouse.HashSessionKey(a.SessionKey), r.PostForm.Get("token"))
 			if err != nil {
 				if e, ok := gatehouse.AsError(err); ok && (e.Code == "token_invalid" || e.Code == "required") {
 					// The set-up still waits: show the same secret again.
 					// It is only ever drawn for the user who posted it.
-					setupView(a.user, r.PostForm.Get("secret"), data.TwoFactor)
+					setupView(a.User, r.PostForm.Get("secret"), data.TwoFactor)
 				}
 				fail(err, "token")
 				return
 			}
-			noteTwoFactorEnabled(r, d, a.user)
+			NoteTwoFactorEnabled(r, d, a.User)
 			data.TwoFactor.BackupCodes = codes
 			data.Notice = "Two-factor authentication is on. Save your backup codes now: they are shown only once."
 			renderTwoFactor(w, r, d, a, http.StatusOK, data)
 		case "backup_codes":
-			codes, err := d.TwoFactor.RegenerateBackupCodes(ctx, a.user, a.session)
+			codes, err := d.TwoFactor.RegenerateBackupCodes(ctx, a.User, a.Session)
 			if err != nil {
 				fail(err)
 				return
@@ -270,39 +251,39 @@ func handleTwoFactorForm(d Deps, form string) http.Handler {
 			data.Notice = "New backup codes were made and the old ones no longer work. Save these now: they are shown only once."
 			renderTwoFactor(w, r, d, a, http.StatusOK, data)
 		case "disable":
-			was, err := d.TwoFactor.Disable(ctx, a.user, a.session)
+			was, err := d.TwoFactor.Disable(ctx, a.User, a.Session)
 			if err != nil {
 				fail(err)
 				return
 			}
 			if was {
-				noteTwoFactorDisabled(r, d, a.user)
+				NoteTwoFactorDisabled(r, d, a.User)
 			}
-			for _, c := range rememberCookies(r) {
-				d.Cookies.Clear(w, rememberCookiePrefix+c.ID, rememberCookieOptions())
+			for _, c := range RememberCookies(r) {
+				d.Cookies.Clear(w, RememberCookiePrefix+c.ID, RememberCookieOptions())
 			}
-			http.Redirect(w, r, twoFactorSetupPage+"?done=disabled", http.StatusSeeOther)
+			http.Redirect(w, r, TwoFactorSetupPage+"?done=disabled", http.StatusSeeOther)
 		case "forget_device":
 			id := r.PathValue("id")
-			if err := d.TwoFactor.ForgetDevice(ctx, a.user, id); err != nil {
+			if err := d.TwoFactor.ForgetDevice(ctx, a.User, id); err != nil {
 				fail(err)
 				return
 			}
-			for _, c := range rememberCookies(r) {
+			for _, c := range RememberCookies(r) {
 				if c.ID == id {
-					d.Cookies.Clear(w, rememberCookiePrefix+c.ID, rememberCookieOptions())
+					d.Cookies.Clear(w, RememberCookiePrefix+c.ID, RememberCookieOptions())
 				}
 			}
-			http.Redirect(w, r, twoFactorSetupPage+"?done=forget_device", http.StatusSeeOther)
+			http.Redirect(w, r, TwoFactorSetupPage+"?done=forget_device", http.StatusSeeOther)
 		case "forget_devices":
-			if _, err := d.TwoFactor.ForgetDevices(ctx, a.user); err != nil {
+			if _, err := d.TwoFactor.ForgetDevices(ctx, a.User); err != nil {
 				fail(err)
 				return
 			}
-			for _, c := range rememberCookies(r) {
-				d.Cookies.Clear(w, rememberCookiePrefix+c.ID, rememberCookieOptions())
+			for _, c := range RememberCookies(r) {
+				d.Cookies.Clear(w, RememberCookiePrefix+c.ID, RememberCookieOptions())
 			}
-			http.Redirect(w, r, twoFactorSetupPage+"?done=forget_devices", http.StatusSeeOther)
+			http.Redirect(w, r, TwoFactorSetupPage+"?done=forget_devices", http.StatusSeeOther)
 		}
 	}))
 }
@@ -317,7 +298,7 @@ func secondStepPage(w http.ResponseWriter, r *http.Request, d Deps, err error, n
 	if !errors.As(err, &p) {
 		return false
 	}
-	secondStepDue(w, r, d, err)
+	SecondStepDue(w, r, d, err)
 	if p.Method == gatehouse.PendingEmail {
 		renderPage(w, r, d.Logger, http.StatusOK, "email_mfa_sent", pageData{CSRFToken: pageCSRFToken(w, r, d), Email: p.User.Email})
 		return true
@@ -340,10 +321,10 @@ func loginAgain(w http.ResponseWriter, r *http.Request, notice, next string) {
 	http.Redirect(w, r, "/login?"+q.Encode(), http.StatusSeeOther)
 }
 
-func handleLoginTokenPage(d Deps) http.Handler {
+func HandleLoginTokenPage(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		next := safeNext(r.URL.Query().Get("next"))
-		if pendingKey(r) == "" {
+		if PendingKey(r) == "" {
 			loginAgain(w, r, "login_first", next)
 			return
 		}
@@ -358,7 +339,7 @@ func handleLoginTokenPage(d Deps) http.Handler {
 // handleLoginTokenForm is the second step of a page login: a TOTP or
 // backup code for the login pending in this browser. On success the
 // browser is remembered for 30 days, as the API does.
-func handleLoginTokenForm(d Deps) http.Handler {
+func HandleLoginTokenForm(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !requireFormCSRF(w, r, d) {
 			return
@@ -368,14 +349,14 @@ func handleLoginTokenForm(d Deps) http.Handler {
 			loginAgain(w, r, "login_again", next)
 			return
 		}
-		step, err := d.TwoFactor.CompleteLogin(r.Context(), pendingKey(r), r.PostForm.Get("token"))
+		step, err := d.TwoFactor.CompleteLogin(r.Context(), PendingKey(r), r.PostForm.Get("token"))
 		if err == nil {
-			err = finishLogin(w, r, d, step.User, "password")
+			err = FinishLogin(w, r, d, step.User, "password")
 		}
 		if err != nil {
-			noteCodeFailures(r, d, err)
-			if e, ok := gatehouse.AsError(err); ok && pendingLoginOver(err) {
-				d.Cookies.Clear(w, pendingLoginCookie, cookies.Options{})
+			NoteCodeFailures(r, d, err)
+			if e, ok := gatehouse.AsError(err); ok && PendingLoginOver(err) {
+				d.Cookies.Clear(w, PendingLoginCookie, cookies.Options{})
 				notice := "2fa_expired"
 				if e.Code == "not_authenticated" {
 					notice = "login_first"
@@ -395,7 +376,7 @@ func handleLoginTokenForm(d Deps) http.Handler {
 			return
 		}
 		if step.BackupCodeUsed {
-			noteBackupCodeUsed(r, d, step.User)
+			NoteBackupCodeUsed(r, d, step.User)
 		}
 		http.Redirect(w, r, next, http.StatusSeeOther)
 	})
@@ -404,7 +385,7 @@ func handleLoginTokenForm(d Deps) http.Handler {
 // handleEmailMFAPage is where the emailed sign-in link lands. It asks for
 // a click rather than signing in on GET, so mail scanners that fetch links
 // do not spend the token.
-func handleEmailMFAPage(d Deps) http.Handler {
+func HandleEmailMFAPage(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		data := pageData{CSRFToken: pageCSRFToken(w, r, d), Email: q.Get("email"), TwoFactor: &twoFactorView{EmailToken: q.Get("token")}}
@@ -422,7 +403,7 @@ const emailMFALinkBroken = "This sign-in link is invalid or has expired. Sign in
 
 // handleEmailMFAForm completes an email-MFA login from the landing page.
 // It works in any browser: the link is the proof, not the pending cookie.
-func handleEmailMFAForm(d Deps) http.Handler {
+func HandleEmailMFAForm(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !requireFormCSRF(w, r, d) {
 			return
@@ -434,7 +415,7 @@ func handleEmailMFAForm(d Deps) http.Handler {
 		if d.TwoFactor == nil {
 			err = gatehouse.Invalid("invalid_token", "", emailMFALinkBroken)
 		} else if u, err = d.TwoFactor.CompleteEmailLogin(r.Context(), r.PostForm.Get("email"), r.PostForm.Get("token")); err == nil {
-			err = finishLogin(w, r, d, u, "password")
+			err = FinishLogin(w, r, d, u, "password")
 		}
 		if err != nil {
 			data := pageData{CSRFToken: pageCSRFToken(w, r, d)}
@@ -449,7 +430,7 @@ func handleEmailMFAForm(d Deps) http.Handler {
 
 // handleEmailMFAResendForm mails a new link for the email-MFA login
 // pending in this browser (5 links an hour).
-func handleEmailMFAResendForm(d Deps) http.Handler {
+func HandleEmailMFAResendForm(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !requireFormCSRF(w, r, d) {
 			return
@@ -461,12 +442,12 @@ func handleEmailMFAResendForm(d Deps) http.Handler {
 			err   = error(gatehouse.Invalid("no_pending_verification", "", "No pending email MFA verification found"))
 		)
 		if d.TwoFactor != nil {
-			u, token, err = d.TwoFactor.ResendEmailLogin(r.Context(), pendingKey(r))
+			u, token, err = d.TwoFactor.ResendEmailLogin(r.Context(), PendingKey(r))
 		}
 		if err != nil {
 			e, _ := gatehouse.AsError(err)
 			if e != nil && (e.Code == "no_pending_verification" || e.Code == "2fa_expired") {
-				d.Cookies.Clear(w, pendingLoginCookie, cookies.Options{})
+				d.Cookies.Clear(w, PendingLoginCookie, cookies.Options{})
 				loginAgain(w, r, "email_mfa_expired", "/")
 				return
 			}
@@ -475,7 +456,7 @@ func handleEmailMFAResendForm(d Deps) http.Handler {
 			renderPage(w, r, d.Logger, status, "email_mfa_sent", data)
 			return
 		}
-		queueMail(r, d, emailMFAMail(d, u, token))
+		QueueMail(r, d, EmailMFAMail(d, u, token))
 		data.Email = u.Email
 		data.Notice = "We sent a new link. It works for 15 minutes."
 		renderPage(w, r, d.Logger, http.StatusOK, "email_mfa_sent", data)

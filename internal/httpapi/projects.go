@@ -9,11 +9,11 @@ import (
 )
 
 // projectPrefixes are PostHog's two names for a project's API.
-var projectPrefixes = []string{"/api/projects", "/api/environments"}
+var ProjectPrefixes = []string{"/api/projects", "/api/environments"}
 
 func init() {
-	for _, p := range projectPrefixes {
-		keyRoutes["GET "+p] = keyRoute{object: "project", currentOrg: true}
+	for _, p := range ProjectPrefixes {
+		keyRoutes["GET "+p] = KeyRoute{Object: "project", CurrentOrg: true}
 		for _, route := range []string{
 			"GET " + p + "/{project}",
 			"PATCH " + p + "/{project}/reset_token",
@@ -26,26 +26,8 @@ func init() {
 			"DELETE " + p + "/{project}/project_secret_api_keys/{id}",
 			"POST " + p + "/{project}/project_secret_api_keys/{id}/roll",
 		} {
-			keyRoutes[route] = keyRoute{object: "project"}
+			keyRoutes[route] = KeyRoute{Object: "project"}
 		}
-	}
-}
-
-// addProjectRoutes registers the project API. {project} is a project id or
-// "@current".
-func addProjectRoutes(mux *http.ServeMux, d Deps) {
-	for _, p := range projectPrefixes {
-		mux.Handle("GET "+p, handleListProjects(d))
-		mux.Handle("GET "+p+"/{project}", handleGetProject(d))
-		mux.Handle("PATCH "+p+"/{project}/reset_token", handleProjectAction(d, func(o *gatehouse.OrganizationService) projectAction { return o.ResetProjectToken }))
-		mux.Handle("PATCH "+p+"/{project}/rotate_secret_token", handleRotateSecret(d))
-		mux.Handle("PATCH "+p+"/{project}/delete_secret_token_backup", handleProjectAction(d, func(o *gatehouse.OrganizationService) projectAction { return o.DeleteProjectSecretBackup }))
-		mux.Handle("GET "+p+"/{project}/project_secret_api_keys", handleListProjectKeys(d))
-		mux.Handle("POST "+p+"/{project}/project_secret_api_keys", handleCreateProjectKey(d))
-		mux.Handle("GET "+p+"/{project}/project_secret_api_keys/{id}", handleGetProjectKey(d))
-		mux.Handle("PATCH "+p+"/{project}/project_secret_api_keys/{id}", handleUpdateProjectKey(d))
-		mux.Handle("DELETE "+p+"/{project}/project_secret_api_keys/{id}", handleDeleteProjectKey(d))
-		mux.Handle("POST "+p+"/{project}/project_secret_api_keys/{id}/roll", handleRollProjectKey(d))
 	}
 }
 
@@ -68,11 +50,11 @@ func projectJSON(p *gatehouse.Project, secret gatehouse.Secret) map[string]any {
 	return out
 }
 
-func handleListProjects(d Deps) http.Handler {
-	return requireUser(d, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
-		list, err := d.Organizations.Projects(r.Context(), a.user)
+func HandleListProjects(d Deps) http.Handler {
+	return RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *Caller) {
+		list, err := d.Organizations.Projects(r.Context(), a.User)
 		if err != nil {
-			writeError(w, r, d.Logger, err)
+			WriteError(w, r, d.Logger, err)
 			return
 		}
 		results := make([]map[string]any, 0, len(list))
@@ -83,38 +65,38 @@ func handleListProjects(d Deps) http.Handler {
 	})
 }
 
-func handleGetProject(d Deps) http.Handler {
-	return requireUser(d, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
-		p, _, err := d.Organizations.Project(r.Context(), a.user, r.PathValue("project"))
+func HandleGetProject(d Deps) http.Handler {
+	return RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *Caller) {
+		p, _, err := d.Organizations.Project(r.Context(), a.User, r.PathValue("project"))
 		if err != nil {
-			writeError(w, r, d.Logger, err)
+			WriteError(w, r, d.Logger, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, projectJSON(p, ""))
+		WriteJSON(w, http.StatusOK, projectJSON(p, ""))
 	})
 }
 
-type projectAction func(ctx context.Context, user *gatehouse.User, sess *gatehouse.Session, ref string) (*gatehouse.Project, error)
+type ProjectAction func(ctx context.Context, user *gatehouse.User, sess *gatehouse.Session, ref string) (*gatehouse.Project, error)
 
-func handleProjectAction(d Deps, action func(*gatehouse.OrganizationService) projectAction) http.Handler {
-	return requireUser(d, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
-		p, err := action(d.Organizations)(r.Context(), a.user, a.session, r.PathValue("project"))
+func HandleProjectAction(d Deps, action func(*gatehouse.OrganizationService) ProjectAction) http.Handler {
+	return RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *Caller) {
+		p, err := action(d.Organizations)(r.Context(), a.User, a.Session, r.PathValue("project"))
 		if err != nil {
-			writeError(w, r, d.Logger, err)
+			WriteError(w, r, d.Logger, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, projectJSON(p, ""))
+		WriteJSON(w, http.StatusOK, projectJSON(p, ""))
 	})
 }
 
-func handleRotateSecret(d Deps) http.Handler {
-	return requireUser(d, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
-		p, sec, err := d.Organizations.RotateProjectSecret(r.Context(), a.user, a.session, r.PathValue("project"))
+func HandleRotateSecret(d Deps) http.Handler {
+	return RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *Caller) {
+		p, sec, err := d.Organizations.RotateProjectSecret(r.Context(), a.User, a.Session, r.PathValue("project"))
 		if err != nil {
-			writeError(w, r, d.Logger, err)
+			WriteError(w, r, d.Logger, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, projectJSON(p, sec))
+		WriteJSON(w, http.StatusOK, projectJSON(p, sec))
 	})
 }
 
@@ -133,11 +115,11 @@ func projectKeyJSON(k *gatehouse.ProjectSecretAPIKey, value gatehouse.Secret) ma
 	return out
 }
 
-func handleListProjectKeys(d Deps) http.Handler {
-	return requireUser(d, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
-		list, err := d.Organizations.ProjectSecretKeys(r.Context(), a.user, r.PathValue("project"))
+func HandleListProjectKeys(d Deps) http.Handler {
+	return RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *Caller) {
+		list, err := d.Organizations.ProjectSecretKeys(r.Context(), a.User, r.PathValue("project"))
 		if err != nil {
-			writeError(w, r, d.Logger, err)
+			WriteError(w, r, d.Logger, err)
 			return
 		}
 		out := make([]map[string]any, 0, len(list))
@@ -153,11 +135,11 @@ type projectKeyInput struct {
 	Scopes *[]string `json:"scopes"`
 }
 
-func handleCreateProjectKey(d Deps) http.Handler {
-	return requireUser(d, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
+func HandleCreateProjectKey(d Deps) http.Handler {
+	return RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *Caller) {
 		var in projectKeyInput
-		if err := decodeJSON(w, r, &in); err != nil {
-			writeError(w, r, d.Logger, err)
+		if err := DecodeJSON(w, r, &in); err != nil {
+			WriteError(w, r, d.Logger, err)
 			return
 		}
 		var label string
@@ -168,59 +150,59 @@ func handleCreateProjectKey(d Deps) http.Handler {
 		if in.Scopes != nil {
 			scopes = *in.Scopes
 		}
-		k, value, err := d.Organizations.CreateProjectSecretKey(r.Context(), a.user, a.session, r.PathValue("project"), label, scopes)
+		k, value, err := d.Organizations.CreateProjectSecretKey(r.Context(), a.User, a.Session, r.PathValue("project"), label, scopes)
 		if err != nil {
-			writeError(w, r, d.Logger, err)
+			WriteError(w, r, d.Logger, err)
 			return
 		}
-		writeJSON(w, http.StatusCreated, projectKeyJSON(k, value))
+		WriteJSON(w, http.StatusCreated, projectKeyJSON(k, value))
 	})
 }
 
-func handleGetProjectKey(d Deps) http.Handler {
-	return requireUser(d, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
-		k, err := d.Organizations.ProjectSecretKey(r.Context(), a.user, r.PathValue("project"), r.PathValue("id"))
+func HandleGetProjectKey(d Deps) http.Handler {
+	return RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *Caller) {
+		k, err := d.Organizations.ProjectSecretKey(r.Context(), a.User, r.PathValue("project"), r.PathValue("id"))
 		if err != nil {
-			writeError(w, r, d.Logger, err)
+			WriteError(w, r, d.Logger, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, projectKeyJSON(k, ""))
+		WriteJSON(w, http.StatusOK, projectKeyJSON(k, ""))
 	})
 }
 
-func handleUpdateProjectKey(d Deps) http.Handler {
-	return requireUser(d, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
+func HandleUpdateProjectKey(d Deps) http.Handler {
+	return RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *Caller) {
 		var in projectKeyInput
-		if err := decodeJSON(w, r, &in); err != nil {
-			writeError(w, r, d.Logger, err)
+		if err := DecodeJSON(w, r, &in); err != nil {
+			WriteError(w, r, d.Logger, err)
 			return
 		}
-		k, err := d.Organizations.UpdateProjectSecretKey(r.Context(), a.user, a.session, r.PathValue("project"), r.PathValue("id"), in.Label, in.Scopes)
+		k, err := d.Organizations.UpdateProjectSecretKey(r.Context(), a.User, a.Session, r.PathValue("project"), r.PathValue("id"), in.Label, in.Scopes)
 		if err != nil {
-			writeError(w, r, d.Logger, err)
+			WriteError(w, r, d.Logger, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, projectKeyJSON(k, ""))
+		WriteJSON(w, http.StatusOK, projectKeyJSON(k, ""))
 	})
 }
 
-func handleDeleteProjectKey(d Deps) http.Handler {
-	return requireUser(d, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
-		if err := d.Organizations.DeleteProjectSecretKey(r.Context(), a.user, a.session, r.PathValue("project"), r.PathValue("id")); err != nil {
-			writeError(w, r, d.Logger, err)
+func HandleDeleteProjectKey(d Deps) http.Handler {
+	return RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *Caller) {
+		if err := d.Organizations.DeleteProjectSecretKey(r.Context(), a.User, a.Session, r.PathValue("project"), r.PathValue("id")); err != nil {
+			WriteError(w, r, d.Logger, err)
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
 	})
 }
 
-func handleRollProjectKey(d Deps) http.Handler {
-	return requireUser(d, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
-		k, value, err := d.Organizations.RollProjectSecretKey(r.Context(), a.user, a.session, r.PathValue("project"), r.PathValue("id"))
+func HandleRollProjectKey(d Deps) http.Handler {
+	return RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *Caller) {
+		k, value, err := d.Organizations.RollProjectSecretKey(r.Context(), a.User, a.Session, r.PathValue("project"), r.PathValue("id"))
 		if err != nil {
-			writeError(w, r, d.Logger, err)
+			WriteError(w, r, d.Logger, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, projectKeyJSON(k, value))
+		WriteJSON(w, http.StatusOK, projectKeyJSON(k, value))
 	})
 }

@@ -10,18 +10,6 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 )
 
-// addRemoteConfigRoutes registers what PostHog's SDKs read as
-// configuration: a remote-configuration flag's payload for server SDKs,
-// and the public per-project config document posthog-js loads on every
-// page.
-func addRemoteConfigRoutes(mux *http.ServeMux, d Deps) {
-	for _, prefix := range []string{"/api/projects/{project}", "/api/environments/{project}"} {
-		mux.Handle("GET "+prefix+"/feature_flags/{id}/remote_config", scopedRoute(localEvalRoute, handleRemoteConfigPayload(d)))
-	}
-	mux.Handle("/array/{token}/config", handleProjectConfig(d, false))
-	mux.Handle("/array/{token}/config.js", handleProjectConfig(d, true))
-}
-
 // handleRemoteConfigPayload serves the "true" payload of a flag marked as
 // remote configuration, to the same credentials as local evaluation (a
 // project secret, a personal API key with feature_flag:read, a member's
@@ -29,14 +17,14 @@ func addRemoteConfigRoutes(mux *http.ServeMux, d Deps) {
 // payload as stored, a JSON string holding JSON text (null when the flag
 // has none). A flag that does not exist in the project or is not remote
 // configuration is a 404 with an empty body.
-func handleRemoteConfigPayload(d Deps) http.Handler {
-	return withSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if tok, ok := bearerToken(r); ok && strings.HasPrefix(tok, gatehouse.PrefixProjectSecret) && authFrom(r.Context()) == nil {
+func HandleRemoteConfigPayload(d Deps) http.Handler {
+	return WithSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if tok, ok := BearerToken(r); ok && strings.HasPrefix(tok, gatehouse.PrefixProjectSecret) && CallerFrom(r.Context()) == nil {
 			r = r.WithContext(gatehouse.WithAuthGeneration(r.Context(), d.AuthGeneration))
 		}
 		projectID, err := localEvalAuth(d, r)
 		if err != nil {
-			writeError(&challengeWriter{ResponseWriter: w, challenge: "Bearer"}, r, d.Logger, err)
+			WriteError(&ChallengeWriter{ResponseWriter: w, challenge: "Bearer"}, r, d.Logger, err)
 			return
 		}
 		payload, err := d.Flags.RemoteConfigPayload(r.Context(), projectID, r.PathValue("id"))
@@ -46,15 +34,15 @@ func handleRemoteConfigPayload(d Deps) http.Handler {
 				w.WriteHeader(http.StatusNotFound)
 				return
 			}
-			writeError(w, r, d.Logger, err)
+			WriteError(w, r, d.Logger, err)
 			return
 		}
 		w.Header().Set("Cache-Control", "private, no-cache")
 		if payload == "" {
-			writeJSON(w, http.StatusOK, nil)
+			WriteJSON(w, http.StatusOK, nil)
 			return
 		}
-		writeJSON(w, http.StatusOK, payload)
+		WriteJSON(w, http.StatusOK, payload)
 	}))
 }
 
@@ -95,7 +83,7 @@ func projectConfigJSON(token string, hasFlags bool) map[string]any {
 // window._POSTHOG_REMOTE_CONFIG[<token>]. Both are public: the token is
 // the public project token, the answer is readable from any origin and
 // may be cached for five minutes, with an ETag for revalidation.
-func handleProjectConfig(d Deps, js bool) http.Handler {
+func HandleProjectConfig(d Deps, js bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Access-Control-Allow-Origin", "*")
@@ -111,22 +99,22 @@ func handleProjectConfig(d Deps, js bool) http.Handler {
 		case http.MethodGet, http.MethodHead:
 		default:
 			h.Set("Allow", "GET, HEAD, OPTIONS")
-			writeError(w, r, d.Logger, &gatehouse.Error{Kind: gatehouse.KindMethodNotAllowed, Code: "method_not_allowed", Detail: `Method "` + r.Method + `" not allowed.`})
+			WriteError(w, r, d.Logger, &gatehouse.Error{Kind: gatehouse.KindMethodNotAllowed, Code: "method_not_allowed", Detail: `Method "` + r.Method + `" not allowed.`})
 			return
 		}
 		token := r.PathValue("token")
 		if !projectTokenPattern.MatchString(token) {
-			writeError(w, r, d.Logger, gatehouse.Invalid("invalid_input", "token", "Invalid token"))
+			WriteError(w, r, d.Logger, gatehouse.Invalid("invalid_input", "token", "Invalid token"))
 			return
 		}
 		p, err := d.Flags.ProjectByToken(r.Context(), token)
 		if err != nil {
-			writeError(w, r, d.Logger, err)
+			WriteError(w, r, d.Logger, err)
 			return
 		}
 		defs, err := d.Flags.Definitions(r.Context(), p.ID)
 		if err != nil {
-			writeError(w, r, d.Logger, err)
+			WriteError(w, r, d.Logger, err)
 			return
 		}
 		hasFlags := false
@@ -138,11 +126,11 @@ func handleProjectConfig(d Deps, js bool) http.Handler {
 		contentType := "application/json"
 		if js {
 			contentType = "application/javascript"
-			state := encodeJSON(map[string]any{"config": doc, "siteApps": []any{}})
+			state := EncodeJSON(map[string]any{"config": doc, "siteApps": []any{}})
 			body = []byte("(function() {\n  window._POSTHOG_REMOTE_CONFIG = window._POSTHOG_REMOTE_CONFIG || {};\n  window._POSTHOG_REMOTE_CONFIG[" +
-				strings.TrimSpace(string(encodeJSON(p.APIToken))) + "] = " + strings.TrimSpace(string(state)) + ";\n})();\n")
+				strings.TrimSpace(string(EncodeJSON(p.APIToken))) + "] = " + strings.TrimSpace(string(state)) + ";\n})();\n")
 		} else {
-			body = encodeJSON(doc)
+			body = EncodeJSON(doc)
 		}
 		sum := sha256.Sum256(body)
 		etag := `"` + hex.EncodeToString(sum[:16]) + `"`
@@ -159,22 +147,4 @@ func handleProjectConfig(d Deps, js bool) http.Handler {
 			w.Write(body)
 		}
 	})
-}
-
-// projectSecretOnWrongRoute answers a request that carries a project
-// secret (Bearer phs_…) on a route project secrets cannot use, and
-// reports whether it did: a valid secret authenticates but is not
-// permitted here (403), an invalid one is refused as invalid (401 with a
-// Bearer challenge), rather than calling the request credential-less.
-func projectSecretOnWrongRoute(w http.ResponseWriter, r *http.Request, d Deps) bool {
-	tok, ok := bearerToken(r)
-	if !ok || !strings.HasPrefix(tok, gatehouse.PrefixProjectSecret) || d.Flags == nil {
-		return false
-	}
-	_, err := d.Flags.ProjectBySecret(r.Context(), gatehouse.Secret(tok))
-	if err == nil {
-		err = &gatehouse.Error{Kind: gatehouse.KindPermissionDenied, Code: "permission_denied", Detail: "You do not have permission to perform this action."}
-	}
-	writeError(&challengeWriter{ResponseWriter: w, challenge: "Bearer"}, r, d.Logger, err)
-	return true
 }

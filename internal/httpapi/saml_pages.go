@@ -33,15 +33,6 @@ func init() {
 	}
 }
 
-func addSAMLPageRoutes(mux *http.ServeMux, d Deps) {
-	mux.Handle("GET /settings/domains", handleDomainsPage(d))
-	mux.Handle("POST /settings/domains", handleDomainsForm(d, "add"))
-	mux.Handle("POST /settings/domains/{id}/verify", handleDomainsForm(d, "verify"))
-	mux.Handle("POST /settings/domains/{id}/policy", handleDomainsForm(d, "policy"))
-	mux.Handle("POST /settings/domains/{id}/saml", handleDomainsForm(d, "saml"))
-	mux.Handle("POST /settings/domains/{id}/delete", handleDomainsForm(d, "delete"))
-}
-
 // domainsPage is what domains.html sees; Notice and Error feed the layout.
 type domainsPage struct {
 	CSRFToken, Notice, Error string
@@ -69,10 +60,10 @@ var domainNotices = map[string]string{
 	"policy": "Sign-in policy saved.", "saml": "SAML settings saved.", "delete": "Domain removed.",
 }
 
-func handleDomainsPage(d Deps) http.Handler {
-	return withSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a := authFrom(r.Context())
-		if a == nil || a.session == nil {
+func HandleDomainsPage(d Deps) http.Handler {
+	return WithSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a := CallerFrom(r.Context())
+		if a == nil || a.Session == nil {
 			http.Redirect(w, r, "/login?next=/settings/domains", http.StatusFound)
 			return
 		}
@@ -85,21 +76,21 @@ func handleDomainsPage(d Deps) http.Handler {
 	}))
 }
 
-func renderDomains(w http.ResponseWriter, r *http.Request, d Deps, a *authInfo, status int, page domainsPage) {
-	page.CSRFToken = ensureCSRFCookie(w, r, d, a.sessionKey, time.Until(a.session.ExpiresAt).Round(time.Second))
+func renderDomains(w http.ResponseWriter, r *http.Request, d Deps, a *Caller, status int, page domainsPage) {
+	page.CSRFToken = EnsureCSRFCookie(w, r, d, a.SessionKey, time.Until(a.Session.ExpiresAt).Round(time.Second))
 	page.Backends = gatehouse.KnownSSOBackends
 	if d.SAML != nil {
 		page.EntityID, page.ACSURL = d.SAML.EntityID(), d.SAML.ACSURL()
 	}
 	if d.SAML != nil {
-		if org, err := d.SAML.Admin.RequireAdmin(r.Context(), a.user, gatehouse.CurrentOrganization); err == nil {
+		if org, err := d.SAML.Admin.RequireAdmin(r.Context(), a.User, gatehouse.CurrentOrganization); err == nil {
 			page.IsAdmin, page.Organization = true, org.Name
 		}
 	}
-	if p, err := d.Accounts.Profile(r.Context(), a.user); err == nil && p.Organization != nil {
+	if p, err := d.Accounts.Profile(r.Context(), a.User); err == nil && p.Organization != nil {
 		page.Organization = p.Organization.Name
 	}
-	list, err := d.Domains.List(r.Context(), a.user, gatehouse.CurrentOrganization)
+	list, err := d.Domains.List(r.Context(), a.User, gatehouse.CurrentOrganization)
 	if err != nil {
 		status, _, page.Error = pageError(w, r, d.Logger, err)
 	}
@@ -129,31 +120,31 @@ func renderDomains(w http.ResponseWriter, r *http.Request, d Deps, a *authInfo, 
 
 // handleDomainsForm applies one of the domains page's forms and returns
 // to the page, or shows it again with the error.
-func handleDomainsForm(d Deps, form string) http.Handler {
-	return withSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a := authFrom(r.Context())
-		if a == nil || a.session == nil {
+func HandleDomainsForm(d Deps, form string) http.Handler {
+	return WithSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a := CallerFrom(r.Context())
+		if a == nil || a.Session == nil {
 			http.Redirect(w, r, "/login?next=/settings/domains", http.StatusSeeOther)
 			return
 		}
-		if err := parseFormBody(w, r); err != nil {
-			writeText(w, http.StatusBadRequest, "The form could not be read.")
+		if err := ParseFormBody(w, r); err != nil {
+			WriteText(w, http.StatusBadRequest, "The form could not be read.")
 			return
 		}
 		ctx, org, id, f := r.Context(), gatehouse.CurrentOrganization, r.PathValue("id"), r.PostForm
 		var err error
 		switch form {
 		case "add":
-			_, err = d.Domains.Create(ctx, a.user, org, f.Get("domain"))
+			_, err = d.Domains.Create(ctx, a.User, org, f.Get("domain"))
 		case "verify":
-			_, err = d.Domains.Verify(ctx, a.user, org, id)
+			_, err = d.Domains.Verify(ctx, a.User, org, id)
 		case "policy":
 			jit, enforcement := f.Get("jit_provisioning_enabled") == "on", f.Get("sso_enforcement")
-			_, err = d.Domains.Update(ctx, a.user, org, id, gatehouse.DomainUpdate{JITProvisioningEnabled: &jit, SSOEnforcement: &enforcement})
+			_, err = d.Domains.Update(ctx, a.User, org, id, gatehouse.DomainUpdate{JITProvisioningEnabled: &jit, SSOEnforcement: &enforcement})
 		case "saml":
 			err = saveSAMLForm(r, d, a, id)
 		case "delete":
-			err = d.Domains.Delete(ctx, a.user, org, id)
+			err = d.Domains.Delete(ctx, a.User, org, id)
 		}
 		if err != nil {
 			page := domainsPage{}
@@ -171,13 +162,13 @@ func handleDomainsForm(d Deps, form string) http.Handler {
 
 // saveSAMLForm stores the SAML form: the IdP from pasted metadata when
 // given, else from the three fields; then the options.
-func saveSAMLForm(r *http.Request, d Deps, a *authInfo, id string) error {
+func saveSAMLForm(r *http.Request, d Deps, a *Caller, id string) error {
 	if d.SAML == nil {
 		return gatehouse.NotFound()
 	}
 	ctx, f := r.Context(), r.PostForm
 	if md := strings.TrimSpace(f.Get("metadata")); md != "" {
-		if _, err := d.SAML.ConfigureFromMetadata(ctx, a.user, gatehouse.CurrentOrganization, id, []byte(md)); err != nil {
+		if _, err := d.SAML.ConfigureFromMetadata(ctx, a.User, gatehouse.CurrentOrganization, id, []byte(md)); err != nil {
 			return err
 		}
 	} else {
@@ -185,7 +176,7 @@ func saveSAMLForm(r *http.Request, d Deps, a *authInfo, id string) error {
 		if err := saml.CheckIdPFields(&sso, &cert); err != nil {
 			return err
 		}
-		if _, err := d.Domains.Update(ctx, a.user, gatehouse.CurrentOrganization, id,
+		if _, err := d.Domains.Update(ctx, a.User, gatehouse.CurrentOrganization, id,
 			gatehouse.DomainUpdate{SAMLEntityID: &entity, SAMLACSURL: &sso, SAMLX509Cert: &cert}); err != nil {
 			return err
 		}
@@ -199,6 +190,6 @@ func saveSAMLForm(r *http.Request, d Deps, a *authInfo, id string) error {
 			}
 		}
 	}
-	_, err := d.SAML.Admin.UpdateOptions(ctx, a.user, gatehouse.CurrentOrganization, id, gatehouse.SAMLOptionsUpdate{AllowIdPInitiated: &allow, AttributeMapping: mapping})
+	_, err := d.SAML.Admin.UpdateOptions(ctx, a.User, gatehouse.CurrentOrganization, id, gatehouse.SAMLOptionsUpdate{AllowIdPInitiated: &allow, AttributeMapping: mapping})
 	return err
 }

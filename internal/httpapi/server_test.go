@@ -560,7 +560,7 @@ func TestWriteErrorMapping(t *testing.T) {
 		{fmt.Errorf("db password=hunter2 exploded"), 500, "server_error", "error", nil},
 	} {
 		rec := httptest.NewRecorder()
-		writeError(rec, httptest.NewRequest("GET", "/api/x", nil), logger, tc.err)
+		WriteError(rec, httptest.NewRequest("GET", "/api/x", nil), logger, tc.err)
 		var env map[string]any
 		json.Unmarshal(rec.Body.Bytes(), &env)
 		if rec.Code != tc.status || env["type"] != tc.typ || env["code"] != tc.code || env["attr"] != tc.attr {

@@ -1,109 +1,15 @@
 package httpapi
 
 import (
-	"fmt"
-	"hash/maphash"
-	"log/slog"
-	"math"
 	"net/http"
-	"strings"
-	"sync"
-	"time"
-	"unicode/utf8"
 
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
-	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 )
-
-// throttle counts one hit on key under rate; it returns the 429 error when
-// the hit is over the limit. Without a limiter nothing is throttled.
-func throttle(r *http.Request, d Deps, rate ratelimit.Rate, parts ...string) error {
-	if d.Limiter == nil || rate.Limit == 0 {
-		return nil
-	}
-	ok, retry, err := d.Limiter.Allow(r.Context(), ratelimit.Key(parts...), rate)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return gatehouse.ThrottledError(retry)
-	}
-	return nil
-}
-
-// signupLocks serialize, on this instance, the signups from one client
-// address (striped by a hash of the throttle key: unrelated addresses may
-// share a stripe, which only queues them behind each other).
-var (
-	signupLocks    [64]sync.Mutex
-	signupLockSeed = maphash.MakeSeed()
-)
-
-// withSignupThrottle runs create (a signup that makes an account) under
-// SIGNUP_RATE for the client's address. Only signups that succeed count:
-// one refused for a weak password, a taken email or any other error uses
-// up nothing. The exact rule: a signup is refused (429) when, as it
-// starts, SIGNUP_RATE.Limit successful signups from the address are
-// already counted in the current window, which opens at the first counted
-// success and lasts SIGNUP_RATE.Period. The check, the signup and the
-// count run under one lock per address on each instance, so one instance
-// never lets more than Limit succeed in a window; with K instances
-// sharing the counters, signups checked at the same moment on different
-// instances can each pass, so at most Limit+K-1 succeed.
-func withSignupThrottle(r *http.Request, d Deps, create func() error) error {
-	rate := d.SignupRate
-	if d.Limiter == nil || rate.Limit <= 0 || rate.Period <= 0 {
-		return create()
-	}
-	key := ratelimit.Key("signup-address", throttleAddress(r))
-	mu := &signupLocks[maphash.String(signupLockSeed, key)%uint64(len(signupLocks))]
-	mu.Lock()
-	defer mu.Unlock()
-	full, wait, err := d.Limiter.Lockout(rate.Limit, rate.Period).Locked(r.Context(), key)
-	if err != nil {
-		return err
-	}
-	if full {
-		e := gatehouse.ThrottledError(wait)
-		e.Detail = "Too many accounts were created from your network. Please try again in " + waitInWords(wait) + "."
-		return e
-	}
-	if err := create(); err != nil {
-		return err
-	}
-	if _, _, err := d.Limiter.Allow(r.Context(), key, rate); err != nil {
-		// The account exists: answer with it, and say why it went uncounted.
-		d.Logger.LogAttrs(r.Context(), slog.LevelError, "counting a signup failed", slog.String("error", err.Error()))
-	}
-	return nil
-}
-
-// waitInWords says how long a throttled caller must wait, rounded to the
-// nearest whole unit of the largest unit that fits and never to zero:
-// "1 second", "5 minutes", "23 hours", "3 days".
-func waitInWords(d time.Duration) string {
-	unit := func(n float64, name string) string {
-		v := int64(math.Max(1, math.Round(n)))
-		if v == 1 {
-			return "1 " + name
-		}
-		return fmt.Sprintf("%d %ss", v, name)
-	}
-	switch {
-	case d < 59*time.Second+500*time.Millisecond:
-		return unit(d.Seconds(), "second")
-	case d < 59*time.Minute+30*time.Second:
-		return unit(d.Minutes(), "minute")
-	case d < 47*time.Hour+30*time.Minute:
-		return unit(d.Hours(), "hour")
-	}
-	return unit(d.Hours()/24, "day")
-}
 
 // handleSignup creates a user, an organization and its default project,
 // and signs the user in. Without MULTI_ORG_ENABLED it works only while the
 // instance has no organization (first set-up).
-func handleSignup(d Deps) http.Handler {
+func HandleSignup(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var in struct {
 			FirstName        string  `json:"first_name"`
@@ -112,61 +18,38 @@ func handleSignup(d Deps) http.Handler {
 			Password         *string `json:"password"`
 			OrganizationName string  `json:"organization_name"`
 		}
-		if err := decodeJSON(w, r, &in); err != nil {
-			writeError(w, r, d.Logger, err)
+		if err := DecodeJSON(w, r, &in); err != nil {
+			WriteError(w, r, d.Logger, err)
 			return
 		}
 		var created *gatehouse.CreatedOrganization
-		err := withSignupThrottle(r, d, func() (err error) {
-			created, err = createOwner(r, d, in.FirstName, in.LastName, in.Email, in.Password, in.OrganizationName)
+		err := WithSignupThrottle(r, d, func() (err error) {
+			created, err = CreateOwner(r, d, in.FirstName, in.LastName, in.Email, in.Password, in.OrganizationName)
 			return err
 		})
 		if err != nil {
-			writeError(w, r, d.Logger, err)
+			WriteError(w, r, d.Logger, err)
 			return
 		}
 		u := created.User
 		if d.Verifier != nil {
 			// Email is configured: the address is proved before sign-in.
-			sendVerification(r, d, u)
-			writeJSON(w, http.StatusCreated, map[string]any{
+			SendVerification(r, d, u)
+			WriteJSON(w, http.StatusCreated, map[string]any{
 				"id": u.ID, "uuid": u.UUID, "email": u.Email, "first_name": u.FirstName, "last_name": u.LastName,
 				"is_email_verified": false, "redirect_url": "/verify_email/" + u.UUID,
 			})
 			return
 		}
-		if err := signIn(w, r, d, created.User, "password"); err != nil {
-			writeError(w, r, d.Logger, err)
+		if err := SignIn(w, r, d, created.User, "password"); err != nil {
+			WriteError(w, r, d.Logger, err)
 			return
 		}
-		writeJSON(w, http.StatusCreated, map[string]any{
+		WriteJSON(w, http.StatusCreated, map[string]any{
 			"id": u.ID, "uuid": u.UUID, "email": u.Email, "first_name": u.FirstName, "last_name": u.LastName,
 			"is_email_verified": u.IsEmailVerified, "redirect_url": "/",
 			"organization": map[string]any{"id": created.Organization.ID, "name": created.Organization.Name},
 			"team":         map[string]any{"id": created.Project.ID, "api_token": created.Project.APIToken},
 		})
-	})
-}
-
-// createOwner validates a signup (the JSON API's and the page's) and creates
-// the user, their organization and its default project. A nil password is
-// a missing field.
-func createOwner(r *http.Request, d Deps, firstName, lastName, email string, password *string, organizationName string) (*gatehouse.CreatedOrganization, error) {
-	firstName = strings.TrimSpace(firstName)
-	switch {
-	case firstName == "":
-		return nil, gatehouse.Invalid("required", "first_name", "This field is required.")
-	case utf8.RuneCountInString(firstName) > 128:
-		return nil, gatehouse.Invalid("max_length", "first_name", "Ensure this field has no more than 128 characters.")
-	case password == nil:
-		return nil, gatehouse.Invalid("required", "password", "This field is required.")
-	}
-	orgName := strings.TrimSpace(organizationName)
-	if orgName == "" {
-		orgName = firstName + "'s Organization"
-	}
-	return d.Accounts.CreateOrganizationWithOwner(r.Context(), gatehouse.NewOwner{
-		Email: email, Password: gatehouse.Secret(*password), FirstName: firstName, LastName: lastName,
-		OrganizationName: orgName, OnlyFirst: !d.MultiOrgEnabled, Unverified: d.Verifier != nil,
 	})
 }

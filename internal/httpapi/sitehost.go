@@ -17,7 +17,7 @@ import (
 // that start flows are redirected, only for GET and HEAD; the API and the
 // provider callbacks are left alone. Other host mismatches (a proxy's
 // internal name) are not guessed at.
-func canonicalHost(site *url.URL, next http.Handler) http.Handler {
+func CanonicalHost(site *url.URL, next http.Handler) http.Handler {
 	if site == nil || !loopbackName(site.Hostname()) {
 		return next
 	}

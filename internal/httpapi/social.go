@@ -34,25 +34,11 @@ const (
 	// socialPendingTTL is how long the confirm-creation step may take.
 	socialPendingTTL = 15 * time.Minute
 	// socialAccountsPath is the JSON API of the signed-in user's links.
-	socialAccountsPath = "/api/users/@me/social_accounts"
+	SocialAccountsPath = "/api/users/@me/social_accounts"
 )
 
 func init() {
 	pageTemplates["social_confirm"] = template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/social_confirm.html"))
-}
-
-func addSocialRoutes(mux *http.ServeMux, d Deps) {
-	mux.Handle("GET /login/{backend}", handleSocialBegin(d))
-	mux.Handle("POST /connect/{backend}", handleSocialConnect(d))
-	mux.Handle("GET /complete/{backend}", handleSocialComplete(d))
-	mux.Handle("POST /complete/{backend}", handleSocialComplete(d))
-	mux.Handle("POST /api/social_signup", signInEndpoint(d, handleSocialSignup(d)))
-	mux.Handle("GET /organization/confirm-creation", handleConfirmCreationPage(d))
-	mux.Handle("POST /organization/confirm-creation", handleConfirmCreationForm(d))
-	mux.Handle("GET "+socialAccountsPath, handleSocialAccounts(d))
-	mux.Handle("DELETE "+socialAccountsPath+"/{id}", handleSocialUnlink(d, false))
-	mux.Handle("POST /disconnect/{backend}", handleSocialUnlink(d, true))
-	mux.Handle("POST /disconnect/{backend}/{id}", handleSocialUnlink(d, true))
 }
 
 // socialFlow is what the flow cookie carries through the round trip.
@@ -142,7 +128,7 @@ func startFlow(w http.ResponseWriter, r *http.Request, d Deps, p *oauth.Provider
 // handleSocialBegin is GET /login/<backend>/: sign in (or sign up) with a
 // provider. ?next= (a path here), ?invite_id= and ?email= (login hint)
 // are carried through.
-func handleSocialBegin(d Deps) http.Handler {
+func HandleSocialBegin(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, ok := socialProvider(w, r, d, false)
 		if !ok {
@@ -163,10 +149,10 @@ func handleSocialBegin(d Deps) http.Handler {
 
 // handleSocialConnect is POST /connect/<backend>/ (signed in, CSRF): link
 // another provider to the signed-in account.
-func handleSocialConnect(d Deps) http.Handler {
-	return withSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a := authFrom(r.Context())
-		if a == nil || a.session == nil {
+func HandleSocialConnect(d Deps) http.Handler {
+	return WithSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a := CallerFrom(r.Context())
+		if a == nil || a.Session == nil {
 			http.Redirect(w, r, "/login?"+url.Values{"next": {"/settings"}}.Encode(), http.StatusFound)
 			return
 		}
@@ -174,12 +160,12 @@ func handleSocialConnect(d Deps) http.Handler {
 		if !ok {
 			return
 		}
-		startFlow(w, r, d, p, socialFlow{Next: "/settings", LinkUser: a.user.ID}, a.user.Email)
+		startFlow(w, r, d, p, socialFlow{Next: "/settings", LinkUser: a.User.ID}, a.User.Email)
 	}))
 }
 
 // handleSocialComplete is the provider's callback, /complete/<backend>/.
-func handleSocialComplete(d Deps) http.Handler {
+func HandleSocialComplete(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var f socialFlow
 		haveFlow := openCookie(r, d, socialFlowCookie, "flow", &f)
@@ -191,7 +177,7 @@ func handleSocialComplete(d Deps) http.Handler {
 			return
 		}
 		if r.Method == http.MethodPost {
-			if err := parseFormBody(w, r); err != nil {
+			if err := ParseFormBody(w, r); err != nil {
 				failSSO(w, r, d, ssoFailure{Provider: p.Name(), Code: "invalid_request", Reason: "the callback's form could not be read"}, linking)
 				return
 			}
@@ -234,14 +220,14 @@ func handleSocialComplete(d Deps) http.Handler {
 			}
 		}
 		id, err := p.Exchange(r.Context(), oauth.Flow{State: f.State, Verifier: f.Verifier, Nonce: f.Nonce}, code)
-		countLogin(p.Name(), err)
+		CountLogin(p.Name(), err)
 		if err != nil {
 			failSSO(w, r, d, ssoFailureOf(p.Name(), err), linking)
 			return
 		}
-		in := gatehouse.SSOLogin{InviteID: f.Invite, ClientIP: clientIP(r), UserAgent: r.UserAgent(), PreviousSessionKey: previousSessionKey(r)}
+		in := gatehouse.SSOLogin{InviteID: f.Invite, ClientIP: ClientIP(r), UserAgent: r.UserAgent(), PreviousSessionKey: PreviousSessionKey(r)}
 		if linking {
-			user, _, err := d.Auth.Authenticate(r.Context(), previousSessionKey(r))
+			user, _, err := d.Auth.Authenticate(r.Context(), PreviousSessionKey(r))
 			if err != nil || user.ID != f.LinkUser {
 				failSSO(w, r, d, ssoFailure{Provider: p.Name(), Code: "not_authenticated", Reason: "the user who started linking is no longer signed in"}, true)
 				return
@@ -265,12 +251,12 @@ func completeSSO(w http.ResponseWriter, r *http.Request, d Deps, id gatehouse.SS
 	}
 	if res.TookOver {
 		d.Logger.LogAttrs(r.Context(), slog.LevelWarn, "sso claimed an account", slog.String("user", res.User.UUID),
-			slog.String("provider", id.Backend), slog.String("client", clientIP(r)), slog.Int("revoked_keys", len(res.RevokedKeys)),
+			slog.String("provider", id.Backend), slog.String("client", ClientIP(r)), slog.Int("revoked_keys", len(res.RevokedKeys)),
 			slog.String("reason", "the account's email was never verified: its password was made unusable and its sessions, keys and trusted devices revoked"))
-		queueMail(r, d, mail.SocialTakeoverNotice(res.User.Email, providerName(d, id.Backend), res.RevokedKeys))
+		QueueMail(r, d, mail.SocialTakeoverNotice(res.User.Email, ProviderName(d, id.Backend), res.RevokedKeys))
 	}
 	if res.Linked {
-		queueMail(r, d, mail.SocialLinkedNotice(res.User.Email, id.Backend, providerName(d, id.Backend)))
+		QueueMail(r, d, mail.SocialLinkedNotice(res.User.Email, id.Backend, ProviderName(d, id.Backend)))
 	}
 	if linking {
 		http.Redirect(w, r, "/settings?"+url.Values{"done": {"linked"}, "backend": {id.Backend}}.Encode(), http.StatusFound)
@@ -295,14 +281,14 @@ func completeSSO(w http.ResponseWriter, r *http.Request, d Deps, id gatehouse.SS
 // sends the new-device notice when it is due (not for an account created
 // just now: its first device is simply registered).
 func finishSSOLogin(w http.ResponseWriter, r *http.Request, d Deps, user *gatehouse.User, backend string, created bool) error {
-	res, err := d.Auth.StartSession(r.Context(), user, gatehouse.LoginInput{ClientIP: clientIP(r), UserAgent: r.UserAgent(), PreviousSessionKey: previousSessionKey(r)}, backend)
+	res, err := d.Auth.StartSession(r.Context(), user, gatehouse.LoginInput{ClientIP: ClientIP(r), UserAgent: r.UserAgent(), PreviousSessionKey: PreviousSessionKey(r)}, backend)
 	if err != nil {
 		return err
 	}
-	setSignedIn(w, r, d, res)
-	d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "login", slog.String("user", user.UUID), slog.String("method", backend), slog.String("client", clientIP(r)))
+	SetSignedIn(w, r, d, res)
+	d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "login", slog.String("user", user.UUID), slog.String("method", backend), slog.String("client", ClientIP(r)))
 	if res.NewDevice && !created {
-		queueMail(r, d, newDeviceMail(res.User, res.Session))
+		QueueMail(r, d, NewDeviceMail(res.User, res.Session))
 	}
 	return nil
 }
@@ -311,19 +297,9 @@ func finishSSOLogin(w http.ResponseWriter, r *http.Request, d Deps, user *gateho
 // method of this instance.
 func knownProviderName(d Deps, backend string) (string, bool) {
 	if _, ok := d.SocialProviders.Get(backend); ok || (backend == "saml" && d.SAML != nil) {
-		return providerName(d, backend), true
+		return ProviderName(d, backend), true
 	}
 	return "", false
-}
-
-func providerName(d Deps, backend string) string {
-	if p, ok := d.SocialProviders.Get(backend); ok && p.DisplayName() != "" {
-		return p.DisplayName()
-	}
-	if backend == "saml" {
-		return "SAML"
-	}
-	return backend
 }
 
 // pendingSignup reads the confirm-creation cookie.
@@ -355,27 +331,27 @@ func socialSignup(w http.ResponseWriter, r *http.Request, d Deps, orgName, first
 // handleSocialSignup is POST /api/social_signup: the confirm-creation step
 // of a verified identity that matched no account, on an instance where
 // organizations may be created.
-func handleSocialSignup(d Deps) http.Handler {
+func HandleSocialSignup(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var in struct {
 			OrganizationName   string `json:"organization_name"`
 			FirstName          string `json:"first_name"`
 			RoleAtOrganization string `json:"role_at_organization"`
 		}
-		if err := decodeJSON(w, r, &in); err != nil {
-			writeError(w, r, d.Logger, err)
+		if err := DecodeJSON(w, r, &in); err != nil {
+			WriteError(w, r, d.Logger, err)
 			return
 		}
 		next, err := socialSignup(w, r, d, in.OrganizationName, in.FirstName)
 		if err != nil {
-			writeError(w, r, d.Logger, err)
+			WriteError(w, r, d.Logger, err)
 			return
 		}
-		writeJSON(w, http.StatusCreated, map[string]string{"continue_url": next})
+		WriteJSON(w, http.StatusCreated, map[string]string{"continue_url": next})
 	})
 }
 
-func handleConfirmCreationPage(d Deps) http.Handler {
+func HandleConfirmCreationPage(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := pendingSignup(r, d)
 		if err != nil {
@@ -388,7 +364,7 @@ func handleConfirmCreationPage(d Deps) http.Handler {
 	})
 }
 
-func handleConfirmCreationForm(d Deps) http.Handler {
+func HandleConfirmCreationForm(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !requireFormCSRF(w, r, d) {
 			return
@@ -405,68 +381,6 @@ func handleConfirmCreationForm(d Deps) http.Handler {
 			return
 		}
 		http.Redirect(w, r, next, http.StatusSeeOther)
-	})
-}
-
-// socialLinkJSON is one link in the social accounts API.
-func socialLinkJSON(l gatehouse.SocialLink) map[string]any {
-	return map[string]any{"id": l.ID, "provider": l.Backend, "uid": l.UID, "email": l.Email, "created_at": l.CreatedAt.UTC().Format(time.RFC3339)}
-}
-
-// handleSocialAccounts is GET /api/users/@me/social_accounts/: the
-// signed-in user's provider links.
-func handleSocialAccounts(d Deps) http.Handler {
-	return requireUser(d, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
-		if d.SSO == nil {
-			writeJSON(w, http.StatusOK, map[string]any{"results": []any{}})
-			return
-		}
-		links, err := d.SSO.Links(r.Context(), a.user)
-		if err != nil {
-			writeError(w, r, d.Logger, err)
-			return
-		}
-		out := make([]map[string]any, 0, len(links))
-		for _, l := range links {
-			out = append(out, socialLinkJSON(l))
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"results": out})
-	})
-}
-
-// handleSocialUnlink removes a link: DELETE /api/users/@me/social_accounts/<id>/
-// (JSON) or POST /disconnect/<backend>/[<id>/] (the settings form, which
-// returns to the settings page).
-func handleSocialUnlink(d Deps, form bool) http.Handler {
-	return requireUser(d, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
-		if a.session == nil {
-			writeError(w, r, d.Logger, errNotAuthenticated())
-			return
-		}
-		var err error
-		var removed *gatehouse.SocialLink
-		if d.SSO == nil {
-			err = gatehouse.NotFound()
-		} else {
-			removed, err = d.SSO.Unlink(r.Context(), a.user, r.PathValue("backend"), r.PathValue("id"))
-		}
-		if form {
-			if err != nil {
-				code := "sso_error"
-				if e, ok := gatehouse.AsError(err); ok {
-					code = e.Code
-				}
-				http.Redirect(w, r, "/settings?"+url.Values{"error_code": {code}}.Encode(), http.StatusSeeOther)
-				return
-			}
-			http.Redirect(w, r, "/settings?"+url.Values{"done": {"unlinked"}, "backend": {removed.Backend}}.Encode(), http.StatusSeeOther)
-			return
-		}
-		if err != nil {
-			writeError(w, r, d.Logger, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
 	})
 }
 

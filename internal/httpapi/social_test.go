@@ -349,7 +349,7 @@ func TestSocialAccountLinking(t *testing.T) {
 		if ms := ts.mail.messages(); len(ms) != before+1 || ms[before].To != "owner@example.com" || !strings.Contains(ms[before].Subject, "linked") {
 			t.Fatalf("link notice: %+v", ms)
 		}
-		resp, body := b.send("GET", socialAccountsPath+"/", "", false)
+		resp, body := b.send("GET", SocialAccountsPath+"/", "", false)
 		results, _ := body["results"].([]any)
 		if resp.StatusCode != 200 || len(results) != 1 || results[0].(map[string]any)["provider"] != "github" {
 			t.Fatalf("list: %d %v", resp.StatusCode, body)
@@ -363,7 +363,7 @@ func TestSocialAccountLinking(t *testing.T) {
 		if err := ts.store.SetPasswordHash(context.Background(), ts.user.ID, ""); err != nil {
 			t.Fatal(err)
 		}
-		if resp, body := b.send("DELETE", socialAccountsPath+"/"+id+"/", "", true); resp.StatusCode != 400 || body["code"] != "last_login_method" {
+		if resp, body := b.send("DELETE", SocialAccountsPath+"/"+id+"/", "", true); resp.StatusCode != 400 || body["code"] != "last_login_method" {
 			t.Fatalf("unlink the last way in: %d %v", resp.StatusCode, body)
 		}
 		idp.signInAs(idpUser{Sub: "g-55", Email: "owner@example.com", Verified: true, Name: "Owner"})
@@ -372,7 +372,7 @@ func TestSocialAccountLinking(t *testing.T) {
 		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/settings?backend=github&done=unlinked" {
 			t.Fatalf("disconnect: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 		}
-		_, body = b.send("GET", socialAccountsPath, "", false)
+		_, body = b.send("GET", SocialAccountsPath, "", false)
 		if results, _ := body["results"].([]any); len(results) != 1 || results[0].(map[string]any)["provider"] != "google-oauth2" {
 			t.Fatalf("after disconnect: %v", body)
 		}
@@ -391,7 +391,7 @@ func TestSocialAccountLinking(t *testing.T) {
 			t.Fatalf("the refusal is not shown:\n%s", html)
 		}
 		// Anonymous requests are refused.
-		if resp, _ := newBrowser(t, ts).send("GET", socialAccountsPath, "", false); resp.StatusCode != 401 {
+		if resp, _ := newBrowser(t, ts).send("GET", SocialAccountsPath, "", false); resp.StatusCode != 401 {
 			t.Fatalf("anonymous list: %d", resp.StatusCode)
 		}
 	})

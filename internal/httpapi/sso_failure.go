@@ -58,7 +58,7 @@ func failSSO(w http.ResponseWriter, r *http.Request, d Deps, f ssoFailure, linki
 	if f.Err != nil {
 		attrs = append(attrs, slog.String("cause", clipLog(f.Err.Error(), 1000)))
 	}
-	attrs = append(attrs, slog.String("client", clientIP(r)))
+	attrs = append(attrs, slog.String("client", ClientIP(r)))
 	level := slog.LevelWarn
 	if f.internal {
 		level = slog.LevelError

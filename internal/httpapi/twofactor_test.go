@@ -212,7 +212,7 @@ func TestLoginSecondStep(t *testing.T) {
 		if setCookieHeader(resp, "sessionid=") != "" || countSessions(t, ts) != sessionsBefore {
 			t.Fatal("the password step created a session")
 		}
-		if pending := setCookieHeader(resp, pendingLoginCookie+"="); !strings.Contains(pending, "HttpOnly") || !strings.Contains(pending, "Max-Age=600") {
+		if pending := setCookieHeader(resp, PendingLoginCookie+"="); !strings.Contains(pending, "HttpOnly") || !strings.Contains(pending, "Max-Age=600") {
 			t.Fatalf("pending cookie %q", pending)
 		}
 		if resp, _ := b.send("GET", "/api/users/@me/", "", false); resp.StatusCode != 401 {
@@ -239,7 +239,7 @@ func TestLoginSecondStep(t *testing.T) {
 		if setCookieHeader(resp, "sessionid=") == "" {
 			t.Fatal("no session after the second step")
 		}
-		remember := setCookieHeader(resp, rememberCookiePrefix)
+		remember := setCookieHeader(resp, RememberCookiePrefix)
 		for _, want := range []string{"HttpOnly", "Secure", "SameSite=Strict", "Path=/", "Max-Age=2592000"} {
 			if !strings.Contains(remember, want) {
 				t.Errorf("remember cookie %q lacks %s", remember, want)
@@ -404,7 +404,7 @@ func TestRememberDevice(t *testing.T) {
 		}
 		// A forged or another user's cookie does not skip the step.
 		other := newBrowser(t, ts)
-		other.setCookie(rememberCookiePrefix+devices[0]["id"].(string), "forged")
+		other.setCookie(RememberCookiePrefix+devices[0]["id"].(string), "forged")
 		if resp, _ := other.login("owner@example.com", ownerPassword); resp.StatusCode != 401 {
 			t.Fatalf("forged remember cookie: %d", resp.StatusCode)
 		}
@@ -482,7 +482,7 @@ func TestTwoFactorEnforcement(t *testing.T) {
 			}
 		}
 		// Web pages send the user to set-up instead.
-		if resp, _ := b.page("GET", "/settings", nil); resp.StatusCode != 302 || resp.Header.Get("Location") != twoFactorSetupPage {
+		if resp, _ := b.page("GET", "/settings", nil); resp.StatusCode != 302 || resp.Header.Get("Location") != TwoFactorSetupPage {
 			t.Fatalf("page under enforcement: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 		}
 		if keyValue != "" {
@@ -634,7 +634,7 @@ func TestEmailMFA(t *testing.T) {
 			}
 		}
 		resp, body = complete(b, email, token)
-		if resp.StatusCode != 200 || body["success"] != true || setCookieHeader(resp, rememberCookiePrefix) == "" {
+		if resp.StatusCode != 200 || body["success"] != true || setCookieHeader(resp, RememberCookiePrefix) == "" {
 			t.Fatalf("email MFA: %d %v", resp.StatusCode, body)
 		}
 		if resp, _ := b.send("GET", "/api/users/@me/", "", false); resp.StatusCode != 200 {
@@ -713,7 +713,7 @@ func TestEmailMFASkippedOnReauth(t *testing.T) {
 	}
 	// Only the session cookie, no remember-device cookie.
 	signedIn := newBrowser(t, ts)
-	signedIn.setCookie(sessionCookie, b.cookie(sessionCookie))
+	signedIn.setCookie(SessionCookie, b.cookie(SessionCookie))
 	mails := len(ts.mail.messages())
 	if resp, body := signedIn.login("owner@example.com", ownerPassword); resp.StatusCode != 200 {
 		t.Fatalf("re-auth: %d %v", resp.StatusCode, body)
@@ -744,7 +744,7 @@ func TestTwoFactorEnforcementSparesSSO(t *testing.T) {
 				t.Fatal(err)
 			}
 			b := newBrowser(t, ts)
-			b.setCookie(sessionCookie, key.Reveal())
+			b.setCookie(SessionCookie, key.Reveal())
 			return b
 		}
 		if resp, body := session("password").send("GET", blocked, "", false); resp.StatusCode != 403 || body["code"] != "two_factor_setup_required" {

@@ -36,7 +36,7 @@ func TestDependencyOutagesAnswer503(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := httptest.NewRecorder()
-			writeError(rec, httptest.NewRequest("GET", "/api/users/@me/", nil), slog.New(slog.DiscardHandler), tc.err)
+			WriteError(rec, httptest.NewRequest("GET", "/api/users/@me/", nil), slog.New(slog.DiscardHandler), tc.err)
 			if rec.Code != tc.want {
 				t.Fatalf("status %d, want %d: %s", rec.Code, tc.want, rec.Body)
 			}
@@ -81,7 +81,7 @@ func TestReadinessReportsEachDependency(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := httptest.NewRecorder()
-			handleReady(slog.New(slog.DiscardHandler), tc.db, tc.redis).ServeHTTP(rec, httptest.NewRequest("GET", "/_readyz", nil))
+			HandleReady(slog.New(slog.DiscardHandler), tc.db, tc.redis).ServeHTTP(rec, httptest.NewRequest("GET", "/_readyz", nil))
 			var body map[string]string
 			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
 				t.Fatal(err)

@@ -32,23 +32,6 @@ const maxWebAuthnBody = 64 << 10
 // webauthnBeginRate bounds the challenges one address can request.
 var webauthnBeginRate = ratelimit.Rate{Limit: 30, Period: time.Minute}
 
-// addWebAuthnRoutes registers the passkey endpoints.
-func addWebAuthnRoutes(mux *http.ServeMux, d Deps) {
-	mux.Handle("POST /api/webauthn/register/begin", handleWebAuthnRegisterBegin(d))
-	mux.Handle("POST /api/webauthn/register/complete", handleWebAuthnRegisterComplete(d))
-	mux.Handle("GET /api/webauthn/credentials", handleWebAuthnList(d))
-	mux.Handle("PATCH /api/webauthn/credentials/{id}", handleWebAuthnRename(d))
-	mux.Handle("DELETE /api/webauthn/credentials/{id}", handleWebAuthnDelete(d))
-	mux.Handle("POST /api/webauthn/credentials/{id}/verify", handleWebAuthnVerifyBegin(d))
-	mux.Handle("POST /api/webauthn/credentials/{id}/verify_complete", handleWebAuthnVerifyComplete(d))
-	mux.Handle("POST /api/webauthn/login/begin", handleWebAuthnLoginBegin(d))
-	mux.Handle("POST /api/webauthn/login/complete", signInEndpoint(d, handleWebAuthnLoginComplete(d)))
-	mux.Handle("GET /api/login/2fa/passkey/methods", handlePasskeyMethods(d))
-	mux.Handle("POST /api/login/2fa/passkey/begin", handlePasskeyTwoFactorBegin(d))
-	mux.Handle("GET /static/webauthn.js", handleStatic("text/javascript; charset=utf-8", webauthnScript))
-	mux.Handle("GET /settings/passkeys", handlePasskeysPage(d))
-}
-
 // writePasskeyError answers ceremony failures and unknown passkeys as
 // PostHog's webauthn views do ({"error": "..."}); anything else (lockout,
 // SSO enforcement on registration, authentication, throttling) keeps the
@@ -57,14 +40,14 @@ func writePasskeyError(w http.ResponseWriter, r *http.Request, d Deps, err error
 	if e, ok := gatehouse.AsError(err); ok {
 		switch {
 		case e.Code == gatehouse.PasskeyFailureCode:
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": e.Detail})
+			WriteJSON(w, http.StatusBadRequest, map[string]string{"error": e.Detail})
 			return
 		case e.Kind == gatehouse.KindNotFound:
-			writeJSON(w, http.StatusNotFound, map[string]string{"error": "Credential not found."})
+			WriteJSON(w, http.StatusNotFound, map[string]string{"error": "Credential not found."})
 			return
 		}
 	}
-	writeError(w, r, d.Logger, err)
+	WriteError(w, r, d.Logger, err)
 }
 
 func errPasskeysUnavailable() error {
@@ -98,17 +81,11 @@ func readWebAuthnBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 		return nil, &gatehouse.Error{Kind: gatehouse.KindMalformed, Code: "parse_error", Detail: "Could not read the request body."}
 	}
 	if json.Valid(b) {
-		if err := checkJSONText(b); err != nil {
+		if err := CheckJSONText(b); err != nil {
 			return nil, err
 		}
 	}
 	return b, nil
-}
-
-// sameOrigin refuses a cross-site browser request (csrf.go): the
-// anonymous passkey endpoints have no session, hence no CSRF token.
-func sameOrigin(r *http.Request, d Deps) bool {
-	return crossOrigin(r, d.SiteURL) == nil
 }
 
 func passkeyID(r *http.Request) (int64, bool) {
@@ -131,20 +108,20 @@ func passkeyJSON(p *gatehouse.Passkey) map[string]any {
 func writeCeremony(w http.ResponseWriter, d Deps, key gatehouse.Secret, opts any) {
 	setChallengeCookie(w, d, key)
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, opts)
+	WriteJSON(w, http.StatusOK, opts)
 }
 
-func handleWebAuthnRegisterBegin(d Deps) http.Handler {
-	return requireUser(d, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
+func HandleWebAuthnRegisterBegin(d Deps) http.Handler {
+	return RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *Caller) {
 		if d.Passkeys == nil {
-			writeError(w, r, d.Logger, errPasskeysUnavailable())
+			WriteError(w, r, d.Logger, errPasskeysUnavailable())
 			return
 		}
-		if a.session == nil { // session auth only, never an API key
-			writeError(w, r, d.Logger, errNotAuthenticated())
+		if a.Session == nil { // session auth only, never an API key
+			WriteError(w, r, d.Logger, ErrNotAuthenticated())
 			return
 		}
-		opts, key, err := d.Passkeys.BeginRegistration(r.Context(), a.user, a.session)
+		opts, key, err := d.Passkeys.BeginRegistration(r.Context(), a.User, a.Session)
 		if err != nil {
 			writePasskeyError(w, r, d, err)
 			return
@@ -153,15 +130,15 @@ func handleWebAuthnRegisterBegin(d Deps) http.Handler {
 	})
 }
 
-func handleWebAuthnRegisterComplete(d Deps) http.Handler {
-	return requireUser(d, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
-		if d.Passkeys == nil || a.session == nil {
-			writeError(w, r, d.Logger, errPasskeysUnavailable())
+func HandleWebAuthnRegisterComplete(d Deps) http.Handler {
+	return RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *Caller) {
+		if d.Passkeys == nil || a.Session == nil {
+			WriteError(w, r, d.Logger, errPasskeysUnavailable())
 			return
 		}
 		body, err := readWebAuthnBody(w, r)
 		if err != nil {
-			writeError(w, r, d.Logger, err)
+			WriteError(w, r, d.Logger, err)
 			return
 		}
 		var in struct {
@@ -171,26 +148,26 @@ func handleWebAuthnRegisterComplete(d Deps) http.Handler {
 			writePasskeyError(w, r, d, &gatehouse.Error{Kind: gatehouse.KindInvalid, Code: gatehouse.PasskeyFailureCode, Detail: "The passkey response could not be read."})
 			return
 		}
-		p, err := d.Passkeys.FinishRegistration(r.Context(), a.user, challengeKey(r), body, in.Label)
+		p, err := d.Passkeys.FinishRegistration(r.Context(), a.User, challengeKey(r), body, in.Label)
 		clearChallengeCookie(w, d)
 		if err != nil {
 			writePasskeyError(w, r, d, err)
 			return
 		}
-		d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "passkey registered", slog.String("user", a.user.UUID), slog.Int64("passkey", p.ID),
-			slog.String("client", clientIP(r)))
-		writeJSON(w, http.StatusOK, map[string]any{"success": true, "credential_id": strconv.FormatInt(p.ID, 10),
+		d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "passkey registered", slog.String("user", a.User.UUID), slog.Int64("passkey", p.ID),
+			slog.String("client", ClientIP(r)))
+		WriteJSON(w, http.StatusOK, map[string]any{"success": true, "credential_id": strconv.FormatInt(p.ID, 10),
 			"message": "Passkey registered. Verify it to start using it."})
 	})
 }
 
-func handleWebAuthnList(d Deps) http.Handler {
-	return requireUser(d, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
+func HandleWebAuthnList(d Deps) http.Handler {
+	return RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *Caller) {
 		if d.Passkeys == nil {
-			writeJSON(w, http.StatusOK, []any{})
+			WriteJSON(w, http.StatusOK, []any{})
 			return
 		}
-		keys, err := d.Passkeys.List(r.Context(), a.user)
+		keys, err := d.Passkeys.List(r.Context(), a.User)
 		if err != nil {
 			writePasskeyError(w, r, d, err)
 			return
@@ -199,12 +176,12 @@ func handleWebAuthnList(d Deps) http.Handler {
 		for i := range keys {
 			out = append(out, passkeyJSON(&keys[i]))
 		}
-		writeJSON(w, http.StatusOK, out)
+		WriteJSON(w, http.StatusOK, out)
 	})
 }
 
-func handleWebAuthnRename(d Deps) http.Handler {
-	return requireUser(d, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
+func HandleWebAuthnRename(d Deps) http.Handler {
+	return RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *Caller) {
 		id, ok := passkeyID(r)
 		if d.Passkeys == nil || !ok {
 			writePasskeyError(w, r, d, gatehouse.NotFound())
@@ -213,48 +190,48 @@ func handleWebAuthnRename(d Deps) http.Handler {
 		var in struct {
 			Label string `json:"label"`
 		}
-		if err := decodeJSON(w, r, &in); err != nil {
-			writeError(w, r, d.Logger, err)
+		if err := DecodeJSON(w, r, &in); err != nil {
+			WriteError(w, r, d.Logger, err)
 			return
 		}
-		p, err := d.Passkeys.Rename(r.Context(), a.user, id, in.Label)
+		p, err := d.Passkeys.Rename(r.Context(), a.User, id, in.Label)
 		if err != nil {
 			writePasskeyError(w, r, d, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, passkeyJSON(p))
+		WriteJSON(w, http.StatusOK, passkeyJSON(p))
 	})
 }
 
-func handleWebAuthnDelete(d Deps) http.Handler {
-	return requireUser(d, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
+func HandleWebAuthnDelete(d Deps) http.Handler {
+	return RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *Caller) {
 		id, ok := passkeyID(r)
 		if d.Passkeys == nil || !ok {
 			writePasskeyError(w, r, d, gatehouse.NotFound())
 			return
 		}
-		off, err := d.Passkeys.Delete(r.Context(), a.user, a.session, id)
+		off, err := d.Passkeys.Delete(r.Context(), a.User, a.Session, id)
 		if err != nil {
 			writePasskeyError(w, r, d, err)
 			return
 		}
-		d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "passkey deleted", slog.String("user", a.user.UUID), slog.Int64("passkey", id),
-			slog.String("client", clientIP(r)))
+		d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "passkey deleted", slog.String("user", a.User.UUID), slog.Int64("passkey", id),
+			slog.String("client", ClientIP(r)))
 		if off {
-			notePasskeyTwoFactor(r, d, a.user, false)
+			notePasskeyTwoFactor(r, d, a.User, false)
 		}
 		w.WriteHeader(http.StatusNoContent)
 	})
 }
 
-func handleWebAuthnVerifyBegin(d Deps) http.Handler {
-	return requireUser(d, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
+func HandleWebAuthnVerifyBegin(d Deps) http.Handler {
+	return RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *Caller) {
 		id, ok := passkeyID(r)
 		if d.Passkeys == nil || !ok {
 			writePasskeyError(w, r, d, gatehouse.NotFound())
 			return
 		}
-		opts, key, err := d.Passkeys.BeginVerify(r.Context(), a.user, id)
+		opts, key, err := d.Passkeys.BeginVerify(r.Context(), a.User, id)
 		if err != nil {
 			writePasskeyError(w, r, d, err)
 			return
@@ -263,8 +240,8 @@ func handleWebAuthnVerifyBegin(d Deps) http.Handler {
 	})
 }
 
-func handleWebAuthnVerifyComplete(d Deps) http.Handler {
-	return requireUser(d, func(w http.ResponseWriter, r *http.Request, a *authInfo) {
+func HandleWebAuthnVerifyComplete(d Deps) http.Handler {
+	return RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *Caller) {
 		id, ok := passkeyID(r)
 		if d.Passkeys == nil || !ok {
 			writePasskeyError(w, r, d, gatehouse.NotFound())
@@ -272,16 +249,16 @@ func handleWebAuthnVerifyComplete(d Deps) http.Handler {
 		}
 		body, err := readWebAuthnBody(w, r)
 		if err != nil {
-			writeError(w, r, d.Logger, err)
+			WriteError(w, r, d.Logger, err)
 			return
 		}
-		p, err := d.Passkeys.FinishVerify(r.Context(), a.user, id, challengeKey(r), normalizeAssertion(body))
+		p, err := d.Passkeys.FinishVerify(r.Context(), a.User, id, challengeKey(r), normalizeAssertion(body))
 		clearChallengeCookie(w, d)
 		if err != nil {
 			writePasskeyError(w, r, d, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, passkeyJSON(p))
+		WriteJSON(w, http.StatusOK, passkeyJSON(p))
 	})
 }
 
@@ -308,18 +285,18 @@ func normalizeAssertion(body []byte) []byte {
 	return out
 }
 
-func handleWebAuthnLoginBegin(d Deps) http.Handler {
+func HandleWebAuthnLoginBegin(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if d.Passkeys == nil {
-			writeError(w, r, d.Logger, errPasskeysUnavailable())
+			WriteError(w, r, d.Logger, errPasskeysUnavailable())
 			return
 		}
-		if !sameOrigin(r, d) {
-			writeError(w, r, d.Logger, errCSRF())
+		if !SameOrigin(r, d) {
+			WriteError(w, r, d.Logger, ErrCSRF())
 			return
 		}
-		if err := throttle(r, d, webauthnBeginRate, "webauthn-begin", throttleAddress(r)); err != nil {
-			writeError(w, r, d.Logger, err)
+		if err := Throttle(r, d, webauthnBeginRate, "webauthn-begin", ThrottleAddress(r)); err != nil {
+			WriteError(w, r, d.Logger, err)
 			return
 		}
 		opts, key, err := d.Passkeys.BeginLogin(r.Context())
@@ -334,74 +311,74 @@ func handleWebAuthnLoginBegin(d Deps) http.Handler {
 // handleWebAuthnLoginComplete signs in with a passkey: the session counts
 // as 2FA-verified, and a browser already signed in as the same user is
 // re-authenticated.
-func handleWebAuthnLoginComplete(d Deps) http.Handler {
+func HandleWebAuthnLoginComplete(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if d.Passkeys == nil {
-			writeError(w, r, d.Logger, errPasskeysUnavailable())
+			WriteError(w, r, d.Logger, errPasskeysUnavailable())
 			return
 		}
-		if !sameOrigin(r, d) {
-			writeError(w, r, d.Logger, errCSRF())
+		if !SameOrigin(r, d) {
+			WriteError(w, r, d.Logger, ErrCSRF())
 			return
 		}
 		body, err := readWebAuthnBody(w, r)
 		if err != nil {
-			writeError(w, r, d.Logger, err)
+			WriteError(w, r, d.Logger, err)
 			return
 		}
-		u, err := d.Passkeys.FinishLogin(r.Context(), challengeKey(r), normalizeAssertion(body), clientIP(r))
+		u, err := d.Passkeys.FinishLogin(r.Context(), challengeKey(r), normalizeAssertion(body), ClientIP(r))
 		clearChallengeCookie(w, d)
-		countLogin("passkey", err)
+		CountLogin("passkey", err)
 		if err != nil {
 			writePasskeyError(w, r, d, err)
 			return
 		}
-		res, err := d.Auth.StartSession(r.Context(), u, gatehouse.LoginInput{ClientIP: clientIP(r), UserAgent: r.UserAgent(),
-			PreviousSessionKey: previousSessionKey(r)}, "passkey")
+		res, err := d.Auth.StartSession(r.Context(), u, gatehouse.LoginInput{ClientIP: ClientIP(r), UserAgent: r.UserAgent(),
+			PreviousSessionKey: PreviousSessionKey(r)}, "passkey")
 		if err == nil && d.TwoFactor != nil {
 			err = d.TwoFactor.MarkSessionVerified(r.Context(), res)
 		}
 		if err != nil {
-			writeError(w, r, d.Logger, err)
+			WriteError(w, r, d.Logger, err)
 			return
 		}
-		setSignedIn(w, r, d, res)
-		d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "login", slog.String("user", u.UUID), slog.String("method", "passkey"), slog.String("client", clientIP(r)))
+		SetSignedIn(w, r, d, res)
+		d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "login", slog.String("user", u.UUID), slog.String("method", "passkey"), slog.String("client", ClientIP(r)))
 		if res.NewDevice {
-			queueMail(r, d, newDeviceMail(res.User, res.Session))
+			QueueMail(r, d, NewDeviceMail(res.User, res.Session))
 		}
-		writeJSON(w, http.StatusOK, map[string]bool{"success": true})
+		WriteJSON(w, http.StatusOK, map[string]bool{"success": true})
 	})
 }
 
-func handlePasskeyMethods(d Deps) http.Handler {
+func HandlePasskeyMethods(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if d.TwoFactor == nil {
-			writeError(w, r, d.Logger, errPasskeysUnavailable())
+			WriteError(w, r, d.Logger, errPasskeysUnavailable())
 			return
 		}
-		hasTOTP, hasPasskeys, err := d.TwoFactor.PasskeyMethods(r.Context(), pendingKey(r))
+		hasTOTP, hasPasskeys, err := d.TwoFactor.PasskeyMethods(r.Context(), PendingKey(r))
 		if err != nil {
-			writeError(w, r, d.Logger, err)
+			WriteError(w, r, d.Logger, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]bool{"has_totp": hasTOTP, "has_passkeys": hasPasskeys})
+		WriteJSON(w, http.StatusOK, map[string]bool{"has_totp": hasTOTP, "has_passkeys": hasPasskeys})
 	})
 }
 
-func handlePasskeyTwoFactorBegin(d Deps) http.Handler {
+func HandlePasskeyTwoFactorBegin(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if d.TwoFactor == nil {
-			writeError(w, r, d.Logger, errPasskeysUnavailable())
+			WriteError(w, r, d.Logger, errPasskeysUnavailable())
 			return
 		}
-		if !sameOrigin(r, d) {
-			writeError(w, r, d.Logger, errCSRF())
+		if !SameOrigin(r, d) {
+			WriteError(w, r, d.Logger, ErrCSRF())
 			return
 		}
-		opts, key, err := d.TwoFactor.BeginPasskeyLogin(r.Context(), pendingKey(r))
+		opts, key, err := d.TwoFactor.BeginPasskeyLogin(r.Context(), PendingKey(r))
 		if err != nil {
-			writeError(w, r, d.Logger, err)
+			WriteError(w, r, d.Logger, err)
 			return
 		}
 		writeCeremony(w, d, key, opts)
@@ -420,10 +397,10 @@ func passkeyTokenBody(credentialID string, response json.RawMessage) []byte {
 // the user.
 func notePasskeyTwoFactor(r *http.Request, d Deps, u *gatehouse.User, on bool) {
 	if on {
-		d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "2fa enabled", slog.String("user", u.UUID), slog.String("method", "passkey"), slog.String("client", clientIP(r)))
-		queueMail(r, d, mail.PasskeyTwoFactorEnabledNotice(u.Email))
+		d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "2fa enabled", slog.String("user", u.UUID), slog.String("method", "passkey"), slog.String("client", ClientIP(r)))
+		QueueMail(r, d, mail.PasskeyTwoFactorEnabledNotice(u.Email))
 		return
 	}
-	d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "2fa disabled", slog.String("user", u.UUID), slog.String("method", "passkey"), slog.String("client", clientIP(r)))
-	queueMail(r, d, mail.PasskeyTwoFactorDisabledNotice(u.Email))
+	d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "2fa disabled", slog.String("user", u.UUID), slog.String("method", "passkey"), slog.String("client", ClientIP(r)))
+	QueueMail(r, d, mail.PasskeyTwoFactorDisabledNotice(u.Email))
 }

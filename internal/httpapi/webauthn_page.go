@@ -15,7 +15,7 @@ import (
 // webauthnScript is the browser side of passkeys.
 //
 //go:embed static/webauthn.js
-var webauthnScript []byte
+var WebauthnScript []byte
 
 func init() {
 	pageTemplates["passkeys"] = template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/passkeys.html"))
@@ -42,15 +42,15 @@ var passkeyNotices = map[string]string{
 	"deleted": "Your passkey was deleted.", "2fa_on": "Passkeys are now your second factor.", "2fa_off": "Passkeys are no longer your second factor.",
 }
 
-func handlePasskeysPage(d Deps) http.Handler {
-	return withSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a := authFrom(r.Context())
-		if a == nil || a.session == nil {
+func HandlePasskeysPage(d Deps) http.Handler {
+	return WithSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a := CallerFrom(r.Context())
+		if a == nil || a.Session == nil {
 			http.Redirect(w, r, "/login?next=/settings/passkeys", http.StatusFound)
 			return
 		}
-		data := pageData{Email: a.user.Email, Notice: passkeyNotices[r.URL.Query().Get("done")],
-			CSRFToken: ensureCSRFCookie(w, r, d, a.sessionKey, time.Until(a.session.ExpiresAt).Round(time.Second))}
+		data := pageData{Email: a.User.Email, Notice: passkeyNotices[r.URL.Query().Get("done")],
+			CSRFToken: EnsureCSRFCookie(w, r, d, a.SessionKey, time.Until(a.Session.ExpiresAt).Round(time.Second))}
 		view := &passkeysView{}
 		status := http.StatusOK
 		if d.Passkeys == nil {
@@ -59,13 +59,13 @@ func handlePasskeysPage(d Deps) http.Handler {
 			renderPage(w, r, d.Logger, status, "passkeys", data)
 			return
 		}
-		keys, err := d.Passkeys.List(r.Context(), a.user)
+		keys, err := d.Passkeys.List(r.Context(), a.User)
 		if err == nil {
-			view.TwoFactor, err = d.Passkeys.TwoFactorEnabled(r.Context(), a.user.ID)
+			view.TwoFactor, err = d.Passkeys.TwoFactorEnabled(r.Context(), a.User.ID)
 		}
 		if err == nil && d.Domains != nil {
 			var provider string
-			provider, err = d.Domains.EnforcedProvider(r.Context(), a.user.Email)
+			provider, err = d.Domains.EnforcedProvider(r.Context(), a.User.Email)
 			view.SSOEnforced = provider != ""
 		}
 		if err != nil {

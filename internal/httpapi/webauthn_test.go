@@ -391,7 +391,7 @@ func TestPasskeyAssertionAttacks(t *testing.T) {
 				}
 				resp, out := b.send("POST", "/api/webauthn/login/complete/", body, false)
 				wantPasskeyError(t, tc.name, resp.StatusCode, out)
-				if b.cookie(sessionCookie) != "" {
+				if b.cookie(SessionCookie) != "" {
 					t.Fatal("a session cookie was set")
 				}
 			})
