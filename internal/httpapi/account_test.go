@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/httpauth"
+
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
@@ -160,7 +162,7 @@ func TestShortUserAgent(t *testing.T) {
 		"curl/8.5.0": "curl",
 		"":           "Unknown browser",
 	} {
-		if got := ShortUserAgent(ua); !strings.EqualFold(got, want) {
+		if got := httpauth.ShortUserAgent(ua); !strings.EqualFold(got, want) {
 			t.Errorf("%q → %q, want %q", ua, got, want)
 		}
 	}

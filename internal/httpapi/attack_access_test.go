@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/httpauth"
+
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/netguard"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
@@ -131,7 +133,7 @@ func TestAttackKeyScopingOnEveryKeyRoute(t *testing.T) {
 			"DELETE /api/projects/{project}/feature_flags/{id}", "GET /api/projects/{project}/feature_flags/local_evaluation",
 			"GET /api/environments/{project}/feature_flags", "GET /api/environments/{project}/feature_flags/local_evaluation",
 		}
-		for pattern := range keyRoutes {
+		for pattern := range httpauth.KeyRoutes {
 			patterns = append(patterns, pattern)
 		}
 		checked := 0
@@ -306,16 +308,16 @@ func TestAttackExemptPathIgnoresCredentials(t *testing.T) {
 		ts := newTestServer(t, engine, serverOptions{})
 		owner := ownerBrowser(t, ts)
 		key := mustKey(t, owner, "*")
-		session := owner.cookie(SessionCookie)
-		d := Deps{Logger: slog.New(slog.DiscardHandler), APIKeys: ts.apiKeys,
+		session := owner.cookie(httpauth.SessionCookie)
+		d := httpauth.Deps{Logger: slog.New(slog.DiscardHandler), APIKeys: ts.apiKeys,
 			Auth: &gatehouse.AuthService{Store: ts.store, SessionAge: 90 * 24 * time.Hour}}
 		var reached bool
-		var seen *Caller
-		h := WithSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			reached, seen = true, CallerFrom(r.Context())
+		var seen *httpauth.Caller
+		h := httpauth.WithSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			reached, seen = true, httpauth.CallerFrom(r.Context())
 		}))
 		credentials := map[string]func(r *http.Request){
-			"session cookie": func(r *http.Request) { r.AddCookie(&http.Cookie{Name: SessionCookie, Value: session}) },
+			"session cookie": func(r *http.Request) { r.AddCookie(&http.Cookie{Name: httpauth.SessionCookie, Value: session}) },
 			"bearer key":     func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+key) },
 			"query key":      func(r *http.Request) { r.URL.RawQuery = "personal_api_key=" + url.QueryEscape(key) },
 		}

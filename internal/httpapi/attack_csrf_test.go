@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/httpauth"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
@@ -19,10 +20,10 @@ func TestAttackCSRFVariants(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, engine store.Engine) {
 		a := newAttackTarget(t, engine, serverOptions{})
 		owner := a.owner
-		token := owner.cookie(csrfCookie)
+		token := owner.cookie(httpauth.CSRFCookie)
 		otherToken := newBrowser(t, a.ts)
 		otherToken.page("GET", "/login", nil)
-		foreign := otherToken.cookie(csrfCookie)
+		foreign := otherToken.cookie(httpauth.CSRFCookie)
 		if token == "" || foreign == "" || foreign == token {
 			t.Fatalf("tokens %q %q", token, foreign)
 		}
@@ -62,7 +63,7 @@ func TestAttackCSRFVariants(t *testing.T) {
 		// A short token the attacker planted in both places.
 		short := newBrowser(t, a.ts)
 		short.login("owner@example.com", ownerPassword)
-		short.setCookie(csrfCookie, "0123456789")
+		short.setCookie(httpauth.CSRFCookie, "0123456789")
 		resp, body = short.send("PATCH", "/api/users/@me/", `{"first_name":"Pwned"}`, false, "X-CSRFToken", "0123456789")
 		wantRefused(t, "short planted token", resp, body, 403)
 
@@ -82,7 +83,7 @@ func TestAttackCSRFVariants(t *testing.T) {
 		}
 		profile := url.Values{"first_name": {"Pwned"}, "last_name": {"Pwned"}}
 		with := func(tok string) url.Values {
-			v := url.Values{csrfFormField: {tok}}
+			v := url.Values{httpauth.CSRFFormField: {tok}}
 			for k, x := range profile {
 				v[k] = x
 			}

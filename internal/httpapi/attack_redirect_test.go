@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/httpauth"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
@@ -103,7 +104,7 @@ func TestAttackOpenRedirect(t *testing.T) {
 				t.Errorf("login page with next=%q: %d, form next %q", next, resp.StatusCode, m)
 			}
 			// The login form redirects to a path of this site.
-			form := url.Values{csrfFormField: {formToken(t, page)}, "email": {"owner@example.com"}, "password": {ownerPassword}, "next": {next}}
+			form := url.Values{httpauth.CSRFFormField: {formToken(t, page)}, "email": {"owner@example.com"}, "password": {ownerPassword}, "next": {next}}
 			resp, _ = b.page("POST", "/login", form)
 			if resp.StatusCode != 303 {
 				t.Errorf("login form with next=%q: %d", next, resp.StatusCode)
@@ -113,7 +114,7 @@ func TestAttackOpenRedirect(t *testing.T) {
 			// With 2FA: the redirect to the second step, its page, and its form.
 			b = newBrowser(t, ts)
 			_, page = b.page("GET", "/login", nil)
-			form = url.Values{csrfFormField: {formToken(t, page)}, "email": {"twofa@example.com"}, "password": {goodPassword}, "next": {next}}
+			form = url.Values{httpauth.CSRFFormField: {formToken(t, page)}, "email": {"twofa@example.com"}, "password": {goodPassword}, "next": {next}}
 			resp, _ = b.page("POST", "/login", form)
 			wantSameSite(t, "2FA step redirect next="+next, resp.Header.Get("Location"))
 			resp, page = b.page("GET", "/login/token?next="+url.QueryEscape(next), nil)
@@ -121,7 +122,7 @@ func TestAttackOpenRedirect(t *testing.T) {
 				t.Errorf("2FA page with next=%q: %d, form next %q", next, resp.StatusCode, m)
 			}
 			clock.add(30 * time.Second) // a fresh TOTP code each round
-			form = url.Values{csrfFormField: {formToken(t, page)}, "token": {clock.code(secret)}, "next": {next}}
+			form = url.Values{httpauth.CSRFFormField: {formToken(t, page)}, "token": {clock.code(secret)}, "next": {next}}
 			resp, _ = b.page("POST", "/login/token", form)
 			if resp.StatusCode != 303 {
 				t.Errorf("2FA form with next=%q: %d", next, resp.StatusCode)
@@ -160,7 +161,7 @@ func TestAttackOpenRedirect(t *testing.T) {
 		// The controls: a same-site next is kept.
 		b := newBrowser(t, ts)
 		_, page := b.page("GET", "/login?next=/settings", nil)
-		form := url.Values{csrfFormField: {formToken(t, page)}, "email": {"owner@example.com"}, "password": {ownerPassword}, "next": {"/settings"}}
+		form := url.Values{httpauth.CSRFFormField: {formToken(t, page)}, "email": {"owner@example.com"}, "password": {ownerPassword}, "next": {"/settings"}}
 		if resp, _ := b.page("POST", "/login", form); resp.Header.Get("Location") != "/settings" {
 			t.Errorf("control: %q", resp.Header.Get("Location"))
 		}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/httpauth"
 	"github.com/gatehouse-auth/gatehouse/internal/sso/saml/samltest"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
@@ -67,7 +68,7 @@ func TestAttackMemberTriesAdminActions(t *testing.T) {
 			{"/settings/domains/" + a.domainID + "/saml", url.Values{"saml_entity_id": {"https://evil.example/idp"}}},
 			{"/settings/domains/" + a.domainID + "/delete", nil},
 		} {
-			form := url.Values{csrfFormField: {token}}
+			form := url.Values{httpauth.CSRFFormField: {token}}
 			for k, v := range r.form {
 				form[k] = v
 			}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/httpauth"
 	"github.com/gatehouse-auth/gatehouse/internal/sso/saml/samltest"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
@@ -109,7 +110,7 @@ func TestAttackOtherUsersObjectsByID(t *testing.T) {
 			// The settings page's revoke form with the attacker's own
 			// valid form token.
 			_, html := attacker.page("GET", "/settings", nil)
-			form := url.Values{csrfFormField: {formToken(t, html)}}
+			form := url.Values{httpauth.CSRFFormField: {formToken(t, html)}}
 			attacker.page("POST", "/settings/sessions/"+a.ownerSessionID+"/revoke", form)
 		}
 		resp, body := stranger.send("POST", "/api/users/"+a.memberUUID+"/two_factor_reset/", "", true)

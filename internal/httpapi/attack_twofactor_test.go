@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/httpauth"
+
 	"github.com/gatehouse-auth/gatehouse/internal/mfa"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
@@ -72,7 +74,7 @@ func TestAttackTOTPGuessing(t *testing.T) {
 		clock.add(61 * time.Second)
 		b3 := newBrowser(t, ts)
 		b3.login("owner@example.com", ownerPassword)
-		codes := codeBurst(t, ts.url, b3.cookie(PendingLoginCookie), wrong(), 20)
+		codes := codeBurst(t, ts.url, b3.cookie(httpauth.PendingLoginCookie), wrong(), 20)
 		t.Logf("20 concurrent wrong codes: %v", tally(codes))
 		if got := tally(codes); got["2fa_invalid"] > ratelimit.TwoFactorFreeFailures+1 {
 			t.Fatalf("20 concurrent wrong codes: %v, want at most %d checked", got, ratelimit.TwoFactorFreeFailures+1)
@@ -95,7 +97,7 @@ func codeBurst(t *testing.T, url, pending, code string, n int) []string {
 			raw, _ := json.Marshal(map[string]string{"token": code})
 			req, _ := http.NewRequest("POST", url+"/api/login/token/", strings.NewReader(string(raw)))
 			req.Header.Set("Content-Type", "application/json")
-			req.AddCookie(&http.Cookie{Name: PendingLoginCookie, Value: pending})
+			req.AddCookie(&http.Cookie{Name: httpauth.PendingLoginCookie, Value: pending})
 			<-start
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {

@@ -8,13 +8,16 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/httpauth"
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/web"
+
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
 // sessionSet reports whether a response sets a non-empty session cookie.
 func sessionSet(resp *http.Response) bool {
 	for _, c := range resp.Cookies() {
-		if c.Name == SessionCookie && c.Value != "" {
+		if c.Name == httpauth.SessionCookie && c.Value != "" {
 			return true
 		}
 	}
@@ -131,11 +134,11 @@ func TestAttackLoginCSRFEverySignInEndpoint(t *testing.T) {
 		}
 		for path, form := range forms {
 			b := newBrowser(t, ts)
-			b.setCookie(csrfCookie, "a-valid-double-submit-token-0123456789")
-			form.Set(csrfFormField, "a-valid-double-submit-token-0123456789")
+			b.setCookie(httpauth.CSRFCookie, "a-valid-double-submit-token-0123456789")
+			form.Set(httpauth.CSRFFormField, "a-valid-double-submit-token-0123456789")
 			b.extra = evil
 			resp, html := b.page("POST", path, form)
-			if resp.StatusCode != 403 || !strings.Contains(html, csrfFailedText) || sessionSet(resp) {
+			if resp.StatusCode != 403 || !strings.Contains(html, web.CSRFFailedText) || sessionSet(resp) {
 				t.Errorf("POST %s cross-site: %d %s", path, resp.StatusCode, html)
 			}
 		}
@@ -200,12 +203,12 @@ func TestAttackCSRFTokenBoundToSession(t *testing.T) {
 		ts := newTestServer(t, engine, serverOptions{})
 		b := newBrowser(t, ts)
 		b.page("GET", "/login", nil)
-		before := b.cookie(csrfCookie)
+		before := b.cookie(httpauth.CSRFCookie)
 		if before == "" {
 			t.Fatal("the login page set no CSRF cookie")
 		}
 		b.login("owner@example.com", ownerPassword)
-		first := b.cookie(csrfCookie)
+		first := b.cookie(httpauth.CSRFCookie)
 		if first == "" || first == before {
 			t.Fatalf("token not rotated at login: %q -> %q", before, first)
 		}
@@ -215,14 +218,14 @@ func TestAttackCSRFTokenBoundToSession(t *testing.T) {
 			return resp.StatusCode
 		}
 		// The pre-login token, even as a matching cookie and header pair.
-		b.setCookie(csrfCookie, before)
+		b.setCookie(httpauth.CSRFCookie, before)
 		if got := patch(b, before); got != 403 {
 			t.Fatalf("pre-login token: %d", got)
 		}
 		// Another session's token, as a matching pair.
 		other := ownerBrowser(t, ts)
-		theirs := other.cookie(csrfCookie)
-		b.setCookie(csrfCookie, theirs)
+		theirs := other.cookie(httpauth.CSRFCookie)
+		b.setCookie(httpauth.CSRFCookie, theirs)
 		if got := patch(b, theirs); got != 403 {
 			t.Fatalf("another session's token: %d", got)
 		}
@@ -234,12 +237,12 @@ func TestAttackCSRFTokenBoundToSession(t *testing.T) {
 		}
 		// @me puts the session's token back in the cookie.
 		b.send("GET", "/api/users/@me/", "", false)
-		if b.cookie(csrfCookie) != first {
-			t.Fatalf("cookie not restored: %q", b.cookie(csrfCookie))
+		if b.cookie(httpauth.CSRFCookie) != first {
+			t.Fatalf("cookie not restored: %q", b.cookie(httpauth.CSRFCookie))
 		}
 		// A new login rotates it again; the old one is dead.
 		b.login("owner@example.com", ownerPassword)
-		second := b.cookie(csrfCookie)
+		second := b.cookie(httpauth.CSRFCookie)
 		if second == first || patch(b, first) != 403 || patch(b, second) != 200 {
 			t.Fatalf("second login: %q %q", first, second)
 		}
@@ -325,7 +328,7 @@ func TestAttackBadBytes(t *testing.T) {
 		resp, e = owner.send("PATCH", "/api/users/@me/", "{\"last_name\":\"\xfe\"}", true)
 		wantBad("PATCH @me raw", resp.StatusCode, e, "last_name")
 		_, html := owner.page("GET", "/settings", nil)
-		form := url.Values{csrfFormField: {formToken(t, html)}, "first_name": {"Ada\x00"}, "last_name": {"L"}}
+		form := url.Values{httpauth.CSRFFormField: {formToken(t, html)}, "first_name": {"Ada\x00"}, "last_name": {"L"}}
 		resp, body := owner.page("POST", "/settings/profile", form)
 		json.Unmarshal([]byte(body), &e)
 		wantBad("settings form", resp.StatusCode, e, "first_name")
@@ -340,7 +343,7 @@ func TestAttackBadBytes(t *testing.T) {
 		} {
 			b := newBrowser(t, ts)
 			_, html := b.page("GET", tc.page, nil)
-			tc.form.Set(csrfFormField, formToken(t, html))
+			tc.form.Set(httpauth.CSRFFormField, formToken(t, html))
 			resp, body := b.page("POST", tc.page, tc.form)
 			var e map[string]any
 			json.Unmarshal([]byte(body), &e)

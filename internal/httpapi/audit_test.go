@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/httpauth"
+
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/netguard"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
@@ -244,7 +246,7 @@ func BenchmarkAuditClientMiddleware(b *testing.B) {
 	for _, tc := range []struct {
 		name string
 		h    http.Handler
-	}{{"bare", netguard.Middleware(res, nil, bare)}, {"audit-client", netguard.MiddlewareWith(res, nil, netguard.Hooks{Context: WithAuditClient}, bare)}} {
+	}{{"bare", netguard.Middleware(res, nil, bare)}, {"audit-client", netguard.MiddlewareWith(res, nil, netguard.Hooks{Context: httpauth.WithAuditClient}, bare)}} {
 		b.Run(tc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			w := httptest.NewRecorder()

@@ -3,6 +3,8 @@ package httpapi
 import (
 	"net/http/httptest"
 	"testing"
+
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/httpauth"
 )
 
 func TestCrossOriginRules(t *testing.T) {
@@ -35,18 +37,18 @@ func TestCrossOriginRules(t *testing.T) {
 		if tc.fetchSite != "" {
 			r.Header.Set("Sec-Fetch-Site", tc.fetchSite)
 		}
-		if got := CrossOrigin(r, site) == nil; got != tc.ok {
+		if got := httpauth.CrossOrigin(r, site) == nil; got != tc.ok {
 			t.Errorf("%s Origin=%q Sec-Fetch-Site=%q: allowed %v, want %v", tc.method, tc.origin, tc.fetchSite, got, tc.ok)
 		}
 	}
 	// Without a SITE_URL, the Host the request was sent to is the origin.
 	r := httptest.NewRequest("POST", "http://127.0.0.1:8000/api/login/", nil)
 	r.Header.Set("Origin", "http://127.0.0.1:8000")
-	if CrossOrigin(r, nil) != nil {
+	if httpauth.CrossOrigin(r, nil) != nil {
 		t.Error("same host refused without a SITE_URL")
 	}
 	r.Header.Set("Origin", "http://127.0.0.1:8001")
-	if CrossOrigin(r, nil) == nil {
+	if httpauth.CrossOrigin(r, nil) == nil {
 		t.Error("other port accepted without a SITE_URL")
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/httpauth"
+
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/mail"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
@@ -100,7 +102,7 @@ func TestReauthSendsNoNewDeviceNotice(t *testing.T) {
 		if resp, _ := b.login("owner@example.com", ownerPassword); resp.StatusCode != 200 {
 			t.Fatal("login failed")
 		}
-		first := b.cookie(SessionCookie)
+		first := b.cookie(httpauth.SessionCookie)
 		// The same browser moves to another network and re-authenticates.
 		b.extra = []string{"X-Forwarded-For", "198.51.100.7", "User-Agent", firefox}
 		if resp, body := b.login("owner@example.com", ownerPassword); resp.StatusCode != 200 {
@@ -109,7 +111,7 @@ func TestReauthSendsNoNewDeviceNotice(t *testing.T) {
 		if n := len(newDeviceMails(ts)); n != 1 {
 			t.Fatalf("re-auth sent a new-device notice: %d notices", n)
 		}
-		if second := b.cookie(SessionCookie); second == "" || second == first {
+		if second := b.cookie(httpauth.SessionCookie); second == "" || second == first {
 			t.Fatal("re-auth must rotate the session id")
 		}
 		if resp, _ := b.send("GET", "/api/users/@me", "", false); resp.StatusCode != 200 {
@@ -126,11 +128,11 @@ func TestReauthSendsNoNewDeviceNotice(t *testing.T) {
 			t.Fatalf("a login over another user's session must be a normal login: %d notices", n)
 		}
 		// An ended session in the cookie is no re-auth either.
-		stale := b.cookie(SessionCookie)
+		stale := b.cookie(httpauth.SessionCookie)
 		if resp, _ := b.send("POST", "/api/logout", "", true); resp.StatusCode >= 400 {
 			t.Fatalf("logout: %d", resp.StatusCode)
 		}
-		b.setCookie(SessionCookie, stale)
+		b.setCookie(httpauth.SessionCookie, stale)
 		b.extra = []string{"X-Forwarded-For", "100.64.0.9", "User-Agent", firefox}
 		if resp, _ := b.login("owner@example.com", ownerPassword); resp.StatusCode != 200 {
 			t.Fatal("login failed")

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/httpauth"
+
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
@@ -50,7 +52,7 @@ func TestInvitePageSignedIn(t *testing.T) {
 	if resp, body := grace.send("POST", "/api/signup", signupBody("grace@example.com", goodPassword), false); resp.StatusCode != 201 {
 		t.Fatalf("signup: %d %v", resp.StatusCode, body)
 	}
-	session := grace.cookie(SessionCookie)
+	session := grace.cookie(httpauth.SessionCookie)
 	path := "/signup/" + mustInvite(t, owner, "grace@example.com", 1)
 	resp, html := grace.page("GET", path, nil)
 	if resp.StatusCode != 200 || !strings.Contains(html, "signed in as <strong>grace@example.com</strong>") || strings.Contains(html, `name="password"`) {
@@ -61,8 +63,8 @@ func TestInvitePageSignedIn(t *testing.T) {
 		t.Fatalf("join: %d %v", resp.StatusCode, resp.Header)
 	}
 	_, me := grace.send("GET", "/api/users/@me", "", false)
-	if org, _ := me["organization"].(map[string]any); org["id"] != ts.user.CurrentOrganizationID || grace.cookie(SessionCookie) != session {
-		t.Fatalf("after joining: organization %v, session kept %v", me["organization"], grace.cookie(SessionCookie) == session)
+	if org, _ := me["organization"].(map[string]any); org["id"] != ts.user.CurrentOrganizationID || grace.cookie(httpauth.SessionCookie) != session {
+		t.Fatalf("after joining: organization %v, session kept %v", me["organization"], grace.cookie(httpauth.SessionCookie) == session)
 	}
 	// Someone else's invite shows the reason next to the button.
 	other := mustInvite(t, owner, "ada@example.com", 1)

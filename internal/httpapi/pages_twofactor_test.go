@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/httpauth"
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/web"
+
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/mfa"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
@@ -29,7 +32,7 @@ func (b *browser) pageForm(formPath, postPath string, fields url.Values) (*http.
 	if resp.StatusCode != 200 {
 		b.t.Fatalf("GET %s: %d", formPath, resp.StatusCode)
 	}
-	form := url.Values{csrfFormField: {formToken(b.t, page)}}
+	form := url.Values{httpauth.CSRFFormField: {formToken(b.t, page)}}
 	for k, v := range fields {
 		form[k] = v
 	}
@@ -40,7 +43,7 @@ func (b *browser) pageForm(formPath, postPath string, fields url.Values) (*http.
 // the secret shown on the page and the page.
 func setupThroughPages(t *testing.T, b *browser) ([]byte, string) {
 	t.Helper()
-	resp, page := b.pageForm(TwoFactorSetupPage, TwoFactorSetupPage+"/setup", nil)
+	resp, page := b.pageForm(httpauth.TwoFactorSetupPage, httpauth.TwoFactorSetupPage+"/setup", nil)
 	m := totpSecretRE.FindStringSubmatch(page)
 	if resp.StatusCode != 200 || m == nil {
 		t.Fatalf("set-up: %d\n%s", resp.StatusCode, page)
@@ -54,7 +57,7 @@ func setupThroughPages(t *testing.T, b *browser) ([]byte, string) {
 
 func confirmThroughPages(b *browser, secret []byte, code string) (*http.Response, string) {
 	b.t.Helper()
-	return b.pageForm(TwoFactorSetupPage, TwoFactorSetupPage+"/confirm", url.Values{"token": {code}, "secret": {mfa.EncodeSecret(secret)}})
+	return b.pageForm(httpauth.TwoFactorSetupPage, httpauth.TwoFactorSetupPage+"/confirm", url.Values{"token": {code}, "secret": {mfa.EncodeSecret(secret)}})
 }
 
 func backupCodesOf(page string) []string {
@@ -69,11 +72,11 @@ func TestTwoFactorSettingsPage(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, engine store.Engine) {
 		clock := newTestClock()
 		ts := newTestServer(t, engine, serverOptions{now: clock.now})
-		if resp, _ := newBrowser(t, ts).page("GET", TwoFactorSetupPage, nil); resp.StatusCode != 302 || resp.Header.Get("Location") != "/login?next="+TwoFactorSetupPage {
+		if resp, _ := newBrowser(t, ts).page("GET", httpauth.TwoFactorSetupPage, nil); resp.StatusCode != 302 || resp.Header.Get("Location") != "/login?next="+httpauth.TwoFactorSetupPage {
 			t.Fatalf("anonymous: %d %v", resp.StatusCode, resp.Header)
 		}
 		b := ownerBrowser(t, ts)
-		resp, page := b.page("GET", TwoFactorSetupPage, nil)
+		resp, page := b.page("GET", httpauth.TwoFactorSetupPage, nil)
 		if resp.StatusCode != 200 || !strings.Contains(page, "is <strong>off</strong>") || !strings.Contains(page, `action="/settings/two_factor/setup"`) ||
 			!strings.HasPrefix(resp.Header.Get("Content-Security-Policy"), "default-src 'self'") || resp.Header.Get("Cache-Control") != "no-store" {
 			t.Fatalf("status page: %d %v\n%s", resp.StatusCode, resp.Header, page)
@@ -83,14 +86,14 @@ func TestTwoFactorSettingsPage(t *testing.T) {
 		}
 		// Forms without the CSRF token are refused.
 		for _, p := range []string{"/setup", "/confirm", "/backup_codes", "/disable", "/devices/forget"} {
-			if resp, _ := b.page("POST", TwoFactorSetupPage+p, url.Values{"token": {"123456"}}); resp.StatusCode != 403 {
+			if resp, _ := b.page("POST", httpauth.TwoFactorSetupPage+p, url.Values{"token": {"123456"}}); resp.StatusCode != 403 {
 				t.Fatalf("%s without CSRF: %d", p, resp.StatusCode)
 			}
 		}
 
 		secret, page := setupThroughPages(t, b)
 		// The QR code is drawn here, from the otpauth URI of that secret.
-		svg, err := qrSVG(mfa.URI(secret, gatehouse.TOTPIssuer, "owner@example.com"))
+		svg, err := web.QRSVG(mfa.URI(secret, gatehouse.TOTPIssuer, "owner@example.com"))
 		if err != nil || !strings.Contains(page, string(svg)) || strings.Contains(page, "<img") {
 			t.Fatalf("QR code missing or not the secret's (%v):\n%s", err, page)
 		}
@@ -100,7 +103,7 @@ func TestTwoFactorSettingsPage(t *testing.T) {
 			t.Fatalf("wrong code: %d\n%s", resp.StatusCode, page)
 		}
 		// A posted "secret" is only shown if it is one.
-		resp, page = b.pageForm(TwoFactorSetupPage, TwoFactorSetupPage+"/confirm", url.Values{"token": {"000000"}, "secret": {`<script>alert(1)</script>`}})
+		resp, page = b.pageForm(httpauth.TwoFactorSetupPage, httpauth.TwoFactorSetupPage+"/confirm", url.Values{"token": {"000000"}, "secret": {`<script>alert(1)</script>`}})
 		if resp.StatusCode != 400 || strings.Contains(page, "alert(1)") || strings.Contains(page, `id="totp-secret"`) {
 			t.Fatalf("forged secret field: %d\n%s", resp.StatusCode, page)
 		}
@@ -116,7 +119,7 @@ func TestTwoFactorSettingsPage(t *testing.T) {
 			t.Fatal("no 2FA-enabled email")
 		}
 		// The codes are never shown again, only their number.
-		_, page = b.page("GET", TwoFactorSetupPage, nil)
+		_, page = b.page("GET", httpauth.TwoFactorSetupPage, nil)
 		if !strings.Contains(page, "is <strong>on</strong>") || !strings.Contains(page, "10 of 10 backup codes left") || strings.Contains(page, codes[0]) {
 			t.Fatalf("status after set-up:\n%s", page)
 		}
@@ -127,7 +130,7 @@ func TestTwoFactorSettingsPage(t *testing.T) {
 		}
 
 		// New backup codes replace the old ones.
-		resp, page = b.pageForm(TwoFactorSetupPage, TwoFactorSetupPage+"/backup_codes", nil)
+		resp, page = b.pageForm(httpauth.TwoFactorSetupPage, httpauth.TwoFactorSetupPage+"/backup_codes", nil)
 		fresh := backupCodesOf(page)
 		if resp.StatusCode != 200 || len(fresh) != 10 || fresh[0] == codes[0] {
 			t.Fatalf("regenerate: %d %v\n%s", resp.StatusCode, fresh, page)
@@ -140,24 +143,24 @@ func TestTwoFactorSettingsPage(t *testing.T) {
 
 		// Past two hours, the sensitive actions are refused with the rule's message.
 		clock.add(2*time.Hour + time.Minute)
-		_, page = b.page("GET", TwoFactorSetupPage, nil)
+		_, page = b.page("GET", httpauth.TwoFactorSetupPage, nil)
 		if !strings.Contains(page, `id="reauth"`) {
 			t.Fatalf("no re-authentication notice:\n%s", page)
 		}
 		for _, p := range []string{"/backup_codes", "/disable"} {
-			resp, page := b.pageForm(TwoFactorSetupPage, TwoFactorSetupPage+p, nil)
+			resp, page := b.pageForm(httpauth.TwoFactorSetupPage, httpauth.TwoFactorSetupPage+p, nil)
 			if resp.StatusCode != 403 || !strings.Contains(page, recentAuthMsg) || len(backupCodesOf(page)) != 0 {
 				t.Fatalf("%s on an old session: %d\n%s", p, resp.StatusCode, page)
 			}
 		}
-		if _, page := b.page("GET", TwoFactorSetupPage, nil); !strings.Contains(page, "is <strong>on</strong>") {
+		if _, page := b.page("GET", httpauth.TwoFactorSetupPage, nil); !strings.Contains(page, "is <strong>on</strong>") {
 			t.Fatal("an old session turned 2FA off")
 		}
 
 		// A fresh sign-in turns it off.
 		b2 := ownerBrowserWith2FA(t, ts, secret, clock)
-		resp, _ = b2.pageForm(TwoFactorSetupPage, TwoFactorSetupPage+"/disable", nil)
-		if resp.StatusCode != 303 || resp.Header.Get("Location") != TwoFactorSetupPage+"?done=disabled" {
+		resp, _ = b2.pageForm(httpauth.TwoFactorSetupPage, httpauth.TwoFactorSetupPage+"/disable", nil)
+		if resp.StatusCode != 303 || resp.Header.Get("Location") != httpauth.TwoFactorSetupPage+"?done=disabled" {
 			t.Fatalf("disable: %d %v", resp.StatusCode, resp.Header)
 		}
 		if _, page := b2.page("GET", resp.Header.Get("Location"), nil); !strings.Contains(page, "is <strong>off</strong>") || !strings.Contains(page, "was turned off") {
@@ -168,7 +171,7 @@ func TestTwoFactorSettingsPage(t *testing.T) {
 		}
 		// An old session cannot start a set-up either: no secret is shown.
 		// (The page offers no set-up form then; post it as a stale tab would.)
-		resp, page = b.page("POST", TwoFactorSetupPage+"/setup", url.Values{csrfFormField: {b.cookie(csrfCookie)}})
+		resp, page = b.page("POST", httpauth.TwoFactorSetupPage+"/setup", url.Values{httpauth.CSRFFormField: {b.cookie(httpauth.CSRFCookie)}})
 		if resp.StatusCode != 403 || !strings.Contains(page, recentAuthMsg) || strings.Contains(page, `id="totp-secret"`) {
 			t.Fatalf("set-up on an old session: %d\n%s", resp.StatusCode, page)
 		}
@@ -195,7 +198,7 @@ func TestLoginSecondStepPages(t *testing.T) {
 
 		b := newBrowser(t, ts)
 		resp := loginForm(b, "/settings")
-		if resp.StatusCode != 303 || resp.Header.Get("Location") != "/login/token?next=%2Fsettings" || b.cookie("sessionid") != "" || b.cookie(PendingLoginCookie) == "" {
+		if resp.StatusCode != 303 || resp.Header.Get("Location") != "/login/token?next=%2Fsettings" || b.cookie("sessionid") != "" || b.cookie(httpauth.PendingLoginCookie) == "" {
 			t.Fatalf("password step: %d %v", resp.StatusCode, resp.Header)
 		}
 		resp, page := b.page("GET", resp.Header.Get("Location"), nil)
@@ -211,7 +214,7 @@ func TestLoginSecondStepPages(t *testing.T) {
 			if resp.StatusCode != 200 {
 				t.Fatalf("code page: %d", resp.StatusCode)
 			}
-			return b.page("POST", "/login/token", url.Values{csrfFormField: {formToken(t, page)}, "token": {code}, "next": {"/settings"}})
+			return b.page("POST", "/login/token", url.Values{httpauth.CSRFFormField: {formToken(t, page)}, "token": {code}, "next": {"/settings"}})
 		}
 		// Wrong codes, a replay of the set-up code and junk: next to the field.
 		for _, bad := range []string{mfa.Code(secret, mfa.Step(clock.now())+3), clock.code(secret), "abc", ""} {
@@ -221,7 +224,7 @@ func TestLoginSecondStepPages(t *testing.T) {
 			}
 		}
 		resp, _ = submitCode(b, mfa.Code(secret, mfa.Step(clock.now())+1))
-		if resp.StatusCode != 303 || resp.Header.Get("Location") != "/settings" || b.cookie("sessionid") == "" || setCookieHeader(resp, RememberCookiePrefix) == "" {
+		if resp.StatusCode != 303 || resp.Header.Get("Location") != "/settings" || b.cookie("sessionid") == "" || setCookieHeader(resp, httpauth.RememberCookiePrefix) == "" {
 			t.Fatalf("right code: %d %v", resp.StatusCode, resp.Header)
 		}
 		if resp, _ := b.page("GET", "/settings", nil); resp.StatusCode != 200 {
@@ -229,7 +232,7 @@ func TestLoginSecondStepPages(t *testing.T) {
 		}
 		// The remembered browser skips the step next time.
 		_, home := b.page("GET", "/", nil)
-		b.page("POST", "/logout", url.Values{csrfFormField: {formToken(t, home)}})
+		b.page("POST", "/logout", url.Values{httpauth.CSRFFormField: {formToken(t, home)}})
 		if resp := loginForm(b, ""); resp.StatusCode != 303 || resp.Header.Get("Location") != "/" {
 			t.Fatalf("remembered browser: %d %v", resp.StatusCode, resp.Header)
 		}
@@ -258,7 +261,7 @@ func TestLoginSecondStepPages(t *testing.T) {
 		resp, _ = submitCode(e, clock.code(secret))
 		loc, _ := url.Parse(resp.Header.Get("Location"))
 		if resp.StatusCode != 303 || loc.Path != "/login" || !strings.Contains(loc.Query().Get("message"), "expired") || loc.Query().Get("next") != "/settings" ||
-			e.cookie(PendingLoginCookie) != "" {
+			e.cookie(httpauth.PendingLoginCookie) != "" {
 			t.Fatalf("expired: %d %v", resp.StatusCode, resp.Header)
 		}
 		if resp, page := e.page("GET", loc.String(), nil); !strings.Contains(page, "Login attempt has expired") {
@@ -293,7 +296,7 @@ func TestEmailMFAPages(t *testing.T) {
 		b := newBrowser(t, ts)
 		resp, page := login(b)
 		if resp.StatusCode != 200 || !strings.Contains(page, "Check your email") || !strings.Contains(page, `action="/login/email-mfa/resend"`) ||
-			b.cookie("sessionid") != "" || b.cookie(PendingLoginCookie) == "" {
+			b.cookie("sessionid") != "" || b.cookie(httpauth.PendingLoginCookie) == "" {
 			t.Fatalf("password step: %d\n%s", resp.StatusCode, page)
 		}
 		email, token := emailMFAToken(t, ts)
@@ -319,7 +322,7 @@ func TestEmailMFAPages(t *testing.T) {
 		}
 		// Completed in another browser than the password step.
 		resp, _ = phone.pageForm(landing, "/login/email-mfa", url.Values{"email": {email}, "token": {token}})
-		if resp.StatusCode != 303 || resp.Header.Get("Location") != "/" || phone.cookie("sessionid") == "" || setCookieHeader(resp, RememberCookiePrefix) == "" {
+		if resp.StatusCode != 303 || resp.Header.Get("Location") != "/" || phone.cookie("sessionid") == "" || setCookieHeader(resp, httpauth.RememberCookiePrefix) == "" {
 			t.Fatalf("email MFA: %d %v", resp.StatusCode, resp.Header)
 		}
 		if resp, _ := phone.page("GET", "/settings", nil); resp.StatusCode != 200 {
@@ -368,42 +371,42 @@ func TestTrustedDevicesPage(t *testing.T) {
 		deviceOf := func(b *browser) string {
 			u, _ := url.Parse(ts.url)
 			for _, c := range b.jar.Cookies(u) {
-				if id, ok := strings.CutPrefix(c.Name, RememberCookiePrefix); ok {
+				if id, ok := strings.CutPrefix(c.Name, httpauth.RememberCookiePrefix); ok {
 					return id
 				}
 			}
 			t.Fatalf("no remember cookie in %v", b.jar.Cookies(u))
 			return ""
 		}
-		_, page := a.page("GET", TwoFactorSetupPage, nil)
+		_, page := a.page("GET", httpauth.TwoFactorSetupPage, nil)
 		ids := forgetFormRE.FindAllStringSubmatch(page, -1)
 		if len(ids) != 2 || strings.Count(page, "(this browser)") != 1 {
 			t.Fatalf("devices: %v\n%s", ids, page)
 		}
-		if resp, _ := a.page("POST", TwoFactorSetupPage+"/devices/"+deviceOf(b)+"/forget", url.Values{}); resp.StatusCode != 403 {
+		if resp, _ := a.page("POST", httpauth.TwoFactorSetupPage+"/devices/"+deviceOf(b)+"/forget", url.Values{}); resp.StatusCode != 403 {
 			t.Fatalf("forget without CSRF: %d", resp.StatusCode)
 		}
-		resp, page := a.pageForm(TwoFactorSetupPage, TwoFactorSetupPage+"/devices/"+gatehouse.NewUUID()+"/forget", nil)
+		resp, page := a.pageForm(httpauth.TwoFactorSetupPage, httpauth.TwoFactorSetupPage+"/devices/"+gatehouse.NewUUID()+"/forget", nil)
 		if resp.StatusCode != 404 || !strings.Contains(page, "Trusted device not found.") {
 			t.Fatalf("unknown device: %d\n%s", resp.StatusCode, page)
 		}
-		resp, _ = a.pageForm(TwoFactorSetupPage, TwoFactorSetupPage+"/devices/"+deviceOf(b)+"/forget", nil)
-		if resp.StatusCode != 303 || resp.Header.Get("Location") != TwoFactorSetupPage+"?done=forget_device" || setCookieHeader(resp, RememberCookiePrefix) != "" {
+		resp, _ = a.pageForm(httpauth.TwoFactorSetupPage, httpauth.TwoFactorSetupPage+"/devices/"+deviceOf(b)+"/forget", nil)
+		if resp.StatusCode != 303 || resp.Header.Get("Location") != httpauth.TwoFactorSetupPage+"?done=forget_device" || setCookieHeader(resp, httpauth.RememberCookiePrefix) != "" {
 			t.Fatalf("forget b: %d %v", resp.StatusCode, resp.Header)
 		}
 		b.send("POST", "/api/logout/", "", true)
 		if resp, body := b.login("owner@example.com", ownerPassword); resp.StatusCode != 401 || body["code"] != "2fa_required" {
 			t.Fatalf("forgotten browser skipped the step: %d %v", resp.StatusCode, body)
 		}
-		if _, page := a.page("GET", TwoFactorSetupPage, nil); len(forgetFormRE.FindAllString(page, -1)) != 1 || !strings.Contains(page, "(this browser)") {
+		if _, page := a.page("GET", httpauth.TwoFactorSetupPage, nil); len(forgetFormRE.FindAllString(page, -1)) != 1 || !strings.Contains(page, "(this browser)") {
 			t.Fatalf("after forgetting one:\n%s", page)
 		}
 		aID := deviceOf(a)
-		resp, _ = a.pageForm(TwoFactorSetupPage, TwoFactorSetupPage+"/devices/forget", nil)
-		if resp.StatusCode != 303 || !strings.Contains(setCookieHeader(resp, RememberCookiePrefix+aID+"="), "Max-Age=0") {
+		resp, _ = a.pageForm(httpauth.TwoFactorSetupPage, httpauth.TwoFactorSetupPage+"/devices/forget", nil)
+		if resp.StatusCode != 303 || !strings.Contains(setCookieHeader(resp, httpauth.RememberCookiePrefix+aID+"="), "Max-Age=0") {
 			t.Fatalf("forget all: %d %v", resp.StatusCode, resp.Header)
 		}
-		if _, page := a.page("GET", TwoFactorSetupPage+"?done=forget_devices", nil); !strings.Contains(page, `id="no-trusted-devices"`) || !strings.Contains(page, "No browser is trusted any more") {
+		if _, page := a.page("GET", httpauth.TwoFactorSetupPage+"?done=forget_devices", nil); !strings.Contains(page, `id="no-trusted-devices"`) || !strings.Contains(page, "No browser is trusted any more") {
 			t.Fatalf("after forgetting all:\n%s", page)
 		}
 	})
@@ -416,10 +419,10 @@ func TestTwoFactorPageUnderEnforcement(t *testing.T) {
 		b := ownerBrowser(t, ts)
 		old := ownerBrowser(t, ts)
 		enforce2FA(t, ts)
-		if resp, _ := b.page("GET", "/settings", nil); resp.StatusCode != 302 || resp.Header.Get("Location") != TwoFactorSetupPage {
+		if resp, _ := b.page("GET", "/settings", nil); resp.StatusCode != 302 || resp.Header.Get("Location") != httpauth.TwoFactorSetupPage {
 			t.Fatalf("settings under enforcement: %d %v", resp.StatusCode, resp.Header)
 		}
-		resp, page := b.page("GET", TwoFactorSetupPage, nil)
+		resp, page := b.page("GET", httpauth.TwoFactorSetupPage, nil)
 		if resp.StatusCode != 200 || !strings.Contains(page, "requires two-factor authentication. Set it up") {
 			t.Fatalf("set-up page under enforcement: %d\n%s", resp.StatusCode, page)
 		}
@@ -431,7 +434,7 @@ func TestTwoFactorPageUnderEnforcement(t *testing.T) {
 			t.Fatalf("settings after set-up: %d", resp.StatusCode)
 		}
 		// A session that never passed 2FA is told to log in again.
-		resp, page = old.page("GET", TwoFactorSetupPage, nil)
+		resp, page = old.page("GET", httpauth.TwoFactorSetupPage, nil)
 		if resp.StatusCode != 200 || !strings.Contains(page, "this session did not pass it") || !strings.Contains(page, `action="/logout"`) {
 			t.Fatalf("unverified session: %d\n%s", resp.StatusCode, page)
 		}

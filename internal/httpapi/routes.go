@@ -1,30 +1,35 @@
 package httpapi
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/api"
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/httpauth"
+)
 
 // addRoutes lists every route. Paths are registered without a trailing
 // slash: stripTrailingSlash makes "/e/" reach "/e".
-func addRoutes(mux *http.ServeMux, d Deps) {
-	mux.Handle("GET /_health", HandleHealth())
-	mux.Handle("GET /_readyz", HandleReady(d.Logger, d.Database, d.Redis))
+func addRoutes(mux *http.ServeMux, d httpauth.Deps) {
+	mux.Handle("GET /_health", api.HandleHealth())
+	mux.Handle("GET /_readyz", api.HandleReady(d.Logger, d.Database, d.Redis))
 
-	capture := HandleCapture(d.Logger, d.Capture)
+	capture := api.HandleCapture(d.Logger, d.Capture)
 	for _, path := range []string{"/e", "/i/v0/e", "/capture", "/track", "/engage", "/batch", "/i/v0/ai/batch"} {
 		mux.Handle(path, capture)
 	}
-	mux.Handle("/i/v1/analytics/events", HandleCaptureV1(d.Logger, d.Capture))
+	mux.Handle("/i/v1/analytics/events", api.HandleCaptureV1(d.Logger, d.Capture))
 
 	// signInEndpoint: these set the session cookie, so they refuse
 	// cross-site requests and non-JSON bodies (csrf.go).
-	mux.Handle("POST /api/login", SignInEndpoint(d, HandleLogin(d)))
-	mux.Handle("POST /api/login/precheck", HandlePrecheck(d))
-	mux.Handle("POST /api/logout", HandleLogout(d, false))
-	mux.Handle("POST /logout", HandleLogout(d, true))
-	mux.Handle("GET /api/users/@me", HandleMe(d))
+	mux.Handle("POST /api/login", httpauth.SignInEndpoint(d, api.HandleLogin(d)))
+	mux.Handle("POST /api/login/precheck", api.HandlePrecheck(d))
+	mux.Handle("POST /api/logout", api.HandleLogout(d, false))
+	mux.Handle("POST /logout", api.HandleLogout(d, true))
+	mux.Handle("GET /api/users/@me", api.HandleMe(d))
 
-	mux.Handle("POST /api/signup", SignInEndpoint(d, HandleSignup(d)))
-	mux.Handle("POST /api/users/verify_email", SignInEndpoint(d, HandleVerifyEmail(d)))
-	mux.Handle("POST /api/users/request_email_verification", HandleRequestVerification(d))
+	mux.Handle("POST /api/signup", httpauth.SignInEndpoint(d, api.HandleSignup(d)))
+	mux.Handle("POST /api/users/verify_email", httpauth.SignInEndpoint(d, api.HandleVerifyEmail(d)))
+	mux.Handle("POST /api/users/request_email_verification", api.HandleRequestVerification(d))
 	addAccountRoutes(mux, d)
 	addResetRoutes(mux, d)
 	addInviteRoutes(mux, d)
@@ -42,5 +47,5 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	addSAMLRoutes(mux, d)
 	addAuditRoutes(mux, d)
 
-	mux.Handle("/", HandleNotFound(d.Logger))
+	mux.Handle("/", httpauth.HandleNotFound(d.Logger))
 }

@@ -21,6 +21,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/web"
 	"github.com/gatehouse-auth/gatehouse/internal/secretkey"
 	"github.com/gatehouse-auth/gatehouse/internal/sso/saml"
 	"github.com/gatehouse-auth/gatehouse/internal/sso/saml/samltest"
@@ -172,7 +173,7 @@ func idpLogin(t *testing.T, b *browser, email string) (responsePage string) {
 func acsCookie(b *browser) string {
 	u, _ := url.Parse(b.ts.url + saml.ACSPath)
 	for _, c := range b.jar.Cookies(u) {
-		if c.Name == samlRequestCookie {
+		if c.Name == web.SAMLRequestCookie {
 			return c.Value
 		}
 	}
@@ -223,7 +224,7 @@ func TestSAMLLoginWithRealIdP(t *testing.T) {
 		}
 		// Replayed, even by someone who copied the request cookie.
 		eve := newBrowser(t, ts)
-		eve.setCookie(samlRequestCookie, requestCookie)
+		eve.setCookie(web.SAMLRequestCookie, requestCookie)
 		resp = postForm(t, eve.client, page, ts.url+"/complete/saml/", nil)
 		if code := errorCodeOf(resp); resp.StatusCode != 302 || code != "saml_invalid_response" || eve.cookie("sessionid") != "" {
 			t.Fatalf("replay: %d %s", resp.StatusCode, resp.Header.Get("Location"))

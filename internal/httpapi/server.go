@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/httpauth"
+
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/metrics"
 	"github.com/gatehouse-auth/gatehouse/internal/netguard"
@@ -15,7 +17,7 @@ import (
 )
 
 // NewServer returns the handler that serves every Gatehouse route.
-func NewServer(d Deps) http.Handler {
+func NewServer(d httpauth.Deps) http.Handler {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -27,13 +29,13 @@ func NewServer(d Deps) http.Handler {
 	mux := http.NewServeMux()
 	addRoutes(mux, d)
 	var h http.Handler = metrics.Route(mux)
-	h = CheckRequestText(mux, d, h)
-	h = CanonicalHost(d.SiteURL, h)
-	h = SecurityHeaders(h)
-	h = netguard.MiddlewareWith(d.Resolver, d.AllowList, netguard.Hooks{Context: WithAuditClient, Blocked: AuditAllowListRefusal(d)}, h)
-	h = StripTrailingSlash(h)
-	h = LogRequests(d.Logger, d.Resolver, h)
-	h = RecoverPanics(d.Logger, h)
+	h = httpauth.CheckRequestText(mux, d, h)
+	h = httpauth.CanonicalHost(d.SiteURL, h)
+	h = httpauth.SecurityHeaders(h)
+	h = netguard.MiddlewareWith(d.Resolver, d.AllowList, netguard.Hooks{Context: httpauth.WithAuditClient, Blocked: httpauth.AuditAllowListRefusal(d)}, h)
+	h = httpauth.StripTrailingSlash(h)
+	h = httpauth.LogRequests(d.Logger, d.Resolver, h)
+	h = httpauth.RecoverPanics(d.Logger, h)
 	h = metrics.Middleware(h) // outermost: it also counts the 500 of a recovered panic
 	return h
 }

@@ -21,6 +21,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/httpauth"
+
 	"github.com/gatehouse-auth/gatehouse/internal/capture"
 	"github.com/gatehouse-auth/gatehouse/internal/config"
 	"github.com/gatehouse-auth/gatehouse/internal/cookies"
@@ -68,7 +70,7 @@ type serverOptions struct {
 	trusted  string
 	trustAll bool
 	behind   bool
-	database Pinger
+	database httpauth.Pinger
 	now      func() time.Time
 	// store and counters let two servers share one database or Redis.
 	storeOpts *store.Options
@@ -173,7 +175,7 @@ func newTestServer(t testing.TB, engine store.Engine, o serverOptions) *testServ
 		t.Fatal(err)
 	}
 	logs := &syncBuffer{}
-	var db Pinger = st
+	var db httpauth.Pinger = st
 	if o.database != nil {
 		db = o.database
 	}
@@ -201,7 +203,7 @@ func newTestServer(t testing.TB, engine store.Engine, o serverOptions) *testServ
 	twoFactor.Passkeys = passkeys
 	keys, sso, socialProviders := newTestSocial(st, domains, accounts, site, o)
 	apiKeys := &gatehouse.APIKeyService{Store: st, Now: o.now, LegacyHashes: password.NewHasher(1, 0), Generation: st}
-	h := NewServer(Deps{
+	h := NewServer(httpauth.Deps{
 		Logger:    slog.New(slog.NewJSONHandler(logs, nil)),
 		Resolver:  netguard.NewResolver(trusted, o.trustAll, o.behind),
 		AllowList: netguard.NewAllowList(allowed),
@@ -560,7 +562,7 @@ func TestWriteErrorMapping(t *testing.T) {
 		{fmt.Errorf("db password=hunter2 exploded"), 500, "server_error", "error", nil},
 	} {
 		rec := httptest.NewRecorder()
-		WriteError(rec, httptest.NewRequest("GET", "/api/x", nil), logger, tc.err)
+		httpauth.WriteError(rec, httptest.NewRequest("GET", "/api/x", nil), logger, tc.err)
 		var env map[string]any
 		json.Unmarshal(rec.Body.Bytes(), &env)
 		if rec.Code != tc.status || env["type"] != tc.typ || env["code"] != tc.code || env["attr"] != tc.attr {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/httpauth"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
@@ -46,7 +47,7 @@ func TestSettingsPage(t *testing.T) {
 	if len(ids) != 1 || !strings.Contains(html, "(this browser)") {
 		t.Fatalf("session list: %v\n%s", ids, html)
 	}
-	resp, _ = b.page("POST", "/settings/sessions/"+ids[0][1]+"/revoke", url.Values{csrfFormField: {formToken(t, html)}})
+	resp, _ = b.page("POST", "/settings/sessions/"+ids[0][1]+"/revoke", url.Values{httpauth.CSRFFormField: {formToken(t, html)}})
 	if resp.StatusCode != 303 {
 		t.Fatalf("revoke: %d", resp.StatusCode)
 	}

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/httpauth"
+
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 )
@@ -104,14 +106,14 @@ func (p *testIdP) signInAs(u idpUser) {
 
 func (p *testIdP) discovery(w http.ResponseWriter, r *http.Request) {
 	u := p.srv.URL
-	WriteJSON(w, 200, map[string]any{"issuer": u, "authorization_endpoint": u + "/authorize", "token_endpoint": u + "/token",
+	httpauth.WriteJSON(w, 200, map[string]any{"issuer": u, "authorization_endpoint": u + "/authorize", "token_endpoint": u + "/token",
 		"jwks_uri": u + "/jwks", "userinfo_endpoint": u + "/userinfo", "response_types_supported": []string{"code"},
 		"subject_types_supported": []string{"public"}, "id_token_signing_alg_values_supported": []string{"RS256"},
 		"code_challenge_methods_supported": []string{"S256"}})
 }
 
 func (p *testIdP) jwks(w http.ResponseWriter, r *http.Request) {
-	WriteJSON(w, 200, jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &p.key.PublicKey, KeyID: "k1", Algorithm: "RS256", Use: "sig"}}})
+	httpauth.WriteJSON(w, 200, jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &p.key.PublicKey, KeyID: "k1", Algorithm: "RS256", Use: "sig"}}})
 }
 
 func (p *testIdP) authorize(w http.ResponseWriter, r *http.Request) {
@@ -189,7 +191,7 @@ func (p *testIdP) token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out["id_token"] = raw
-	WriteJSON(w, 200, out)
+	httpauth.WriteJSON(w, 200, out)
 }
 
 func (p *testIdP) bearer(w http.ResponseWriter, r *http.Request) (idpUser, bool) {
@@ -206,7 +208,7 @@ func (p *testIdP) bearer(w http.ResponseWriter, r *http.Request) (idpUser, bool)
 
 func (p *testIdP) userinfo(w http.ResponseWriter, r *http.Request) {
 	if u, ok := p.bearer(w, r); ok {
-		WriteJSON(w, 200, map[string]any{"sub": u.Sub, "email": u.Email, "email_verified": u.Verified, "name": u.Name})
+		httpauth.WriteJSON(w, 200, map[string]any{"sub": u.Sub, "email": u.Email, "email_verified": u.Verified, "name": u.Name})
 	}
 }
 
@@ -214,7 +216,7 @@ func (p *testIdP) githubUser(w http.ResponseWriter, r *http.Request) {
 	if u, ok := p.bearer(w, r); ok {
 		// The profile email is public text anyone can set: it claims the
 		// victim's address, which must never be believed.
-		WriteJSON(w, 200, map[string]any{"id": json.Number(u.Sub), "login": "user" + u.Sub, "name": u.Name, "email": "owner@example.com"})
+		httpauth.WriteJSON(w, 200, map[string]any{"id": json.Number(u.Sub), "login": "user" + u.Sub, "name": u.Name, "email": "owner@example.com"})
 	}
 }
 
@@ -225,7 +227,7 @@ func (p *testIdP) githubEmails(w http.ResponseWriter, r *http.Request) {
 			list = append(list, map[string]any{"email": e, "primary": false, "verified": true})
 		}
 		list = append(list, map[string]any{"email": u.Email, "primary": true, "verified": u.Verified})
-		WriteJSON(w, 200, list)
+		httpauth.WriteJSON(w, 200, list)
 	}
 }
 
@@ -235,6 +237,6 @@ func (p *testIdP) gitlabUser(w http.ResponseWriter, r *http.Request) {
 		if u.Verified {
 			confirmed = "2024-01-02T03:04:05Z"
 		}
-		WriteJSON(w, 200, map[string]any{"id": json.Number(u.Sub), "username": "user" + u.Sub, "name": u.Name, "email": u.Email, "confirmed_at": confirmed, "state": "active"})
+		httpauth.WriteJSON(w, 200, map[string]any{"id": json.Number(u.Sub), "username": "user" + u.Sub, "name": u.Name, "email": u.Email, "confirmed_at": confirmed, "state": "active"})
 	}
 }

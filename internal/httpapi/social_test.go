@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/web"
+
 	"github.com/gatehouse-auth/gatehouse/internal/config"
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/secretkey"
@@ -209,7 +211,7 @@ func TestSocialOIDCStateReplayAndLinkByEmail(t *testing.T) {
 		// password that someone else might have set stops working.
 		flowCookie := ""
 		callback = b.socialRound("/login/google-oauth2/")
-		flowCookie = b.cookie(socialFlowCookie)
+		flowCookie = b.cookie(web.SocialFlowCookie)
 		wantLocation(t, b.get(callback).Header.Get("Location"), "/")
 		if status, email := b.me(); status != 200 || email != "owner@example.com" {
 			t.Fatalf("link by email: %d %s", status, email)
@@ -223,7 +225,7 @@ func TestSocialOIDCStateReplayAndLinkByEmail(t *testing.T) {
 		calls := idp.tokenCalls
 		idp.mu.Unlock()
 		replay := newBrowser(t, ts)
-		replay.setCookie(socialFlowCookie, flowCookie)
+		replay.setCookie(web.SocialFlowCookie, flowCookie)
 		wantLocation(t, replay.get(callback).Header.Get("Location"), errorCodeLocation("invalid_state"))
 		idp.mu.Lock()
 		if idp.tokenCalls != calls {
@@ -349,7 +351,7 @@ func TestSocialAccountLinking(t *testing.T) {
 		if ms := ts.mail.messages(); len(ms) != before+1 || ms[before].To != "owner@example.com" || !strings.Contains(ms[before].Subject, "linked") {
 			t.Fatalf("link notice: %+v", ms)
 		}
-		resp, body := b.send("GET", SocialAccountsPath+"/", "", false)
+		resp, body := b.send("GET", web.SocialAccountsPath+"/", "", false)
 		results, _ := body["results"].([]any)
 		if resp.StatusCode != 200 || len(results) != 1 || results[0].(map[string]any)["provider"] != "github" {
 			t.Fatalf("list: %d %v", resp.StatusCode, body)
@@ -363,7 +365,7 @@ func TestSocialAccountLinking(t *testing.T) {
 		if err := ts.store.SetPasswordHash(context.Background(), ts.user.ID, ""); err != nil {
 			t.Fatal(err)
 		}
-		if resp, body := b.send("DELETE", SocialAccountsPath+"/"+id+"/", "", true); resp.StatusCode != 400 || body["code"] != "last_login_method" {
+		if resp, body := b.send("DELETE", web.SocialAccountsPath+"/"+id+"/", "", true); resp.StatusCode != 400 || body["code"] != "last_login_method" {
 			t.Fatalf("unlink the last way in: %d %v", resp.StatusCode, body)
 		}
 		idp.signInAs(idpUser{Sub: "g-55", Email: "owner@example.com", Verified: true, Name: "Owner"})
@@ -372,7 +374,7 @@ func TestSocialAccountLinking(t *testing.T) {
 		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/settings?backend=github&done=unlinked" {
 			t.Fatalf("disconnect: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 		}
-		_, body = b.send("GET", SocialAccountsPath, "", false)
+		_, body = b.send("GET", web.SocialAccountsPath, "", false)
 		if results, _ := body["results"].([]any); len(results) != 1 || results[0].(map[string]any)["provider"] != "google-oauth2" {
 			t.Fatalf("after disconnect: %v", body)
 		}
@@ -391,7 +393,7 @@ func TestSocialAccountLinking(t *testing.T) {
 			t.Fatalf("the refusal is not shown:\n%s", html)
 		}
 		// Anonymous requests are refused.
-		if resp, _ := newBrowser(t, ts).send("GET", SocialAccountsPath, "", false); resp.StatusCode != 401 {
+		if resp, _ := newBrowser(t, ts).send("GET", web.SocialAccountsPath, "", false); resp.StatusCode != 401 {
 			t.Fatalf("anonymous list: %d", resp.StatusCode)
 		}
 	})

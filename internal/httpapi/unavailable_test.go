@@ -10,6 +10,9 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/api"
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/httpauth"
+
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 )
 
@@ -36,14 +39,14 @@ func TestDependencyOutagesAnswer503(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := httptest.NewRecorder()
-			WriteError(rec, httptest.NewRequest("GET", "/api/users/@me/", nil), slog.New(slog.DiscardHandler), tc.err)
+			httpauth.WriteError(rec, httptest.NewRequest("GET", "/api/users/@me/", nil), slog.New(slog.DiscardHandler), tc.err)
 			if rec.Code != tc.want {
 				t.Fatalf("status %d, want %d: %s", rec.Code, tc.want, rec.Body)
 			}
 			if got := rec.Header().Get("Retry-After"); (tc.want == 503) != (got != "") {
 				t.Fatalf("Retry-After %q with status %d", got, rec.Code)
 			}
-			var body envelope
+			var body httpauth.Envelope
 			json.Unmarshal(rec.Body.Bytes(), &body)
 			if tc.want == 503 && tc.name != "provider unreachable" && (body.Code != "service_unavailable" || body.Type != "server_error") {
 				t.Fatalf("body %s", rec.Body)
@@ -68,7 +71,7 @@ func TestReadinessReportsEachDependency(t *testing.T) {
 	up, down := pingResult{}, pingResult{errors.New("i/o timeout")}
 	for _, tc := range []struct {
 		name        string
-		db, redis   Pinger
+		db, redis   httpauth.Pinger
 		status      int
 		dbState     string
 		redisState  string
@@ -81,7 +84,7 @@ func TestReadinessReportsEachDependency(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := httptest.NewRecorder()
-			HandleReady(slog.New(slog.DiscardHandler), tc.db, tc.redis).ServeHTTP(rec, httptest.NewRequest("GET", "/_readyz", nil))
+			api.HandleReady(slog.New(slog.DiscardHandler), tc.db, tc.redis).ServeHTTP(rec, httptest.NewRequest("GET", "/_readyz", nil))
 			var body map[string]string
 			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
 				t.Fatal(err)

@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/api"
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/httpauth"
+
 	"github.com/go-webauthn/webauthn/protocol/webauthncbor"
 	"github.com/google/uuid"
 
@@ -270,7 +273,7 @@ func TestPasskeyRegisterVerifyAndLogin(t *testing.T) {
 			fmt.Sprint(algs) != "[-36 -7 -8]" || o.Timeout != 300000 {
 			t.Fatalf("creation options: %+v", o)
 		}
-		if owner.cookie(webauthnCookie) == "" {
+		if owner.cookie(api.WebAuthnCookie) == "" {
 			t.Fatal("no challenge cookie")
 		}
 		cred, body := newCredential(t, o, answer{})
@@ -391,7 +394,7 @@ func TestPasskeyAssertionAttacks(t *testing.T) {
 				}
 				resp, out := b.send("POST", "/api/webauthn/login/complete/", body, false)
 				wantPasskeyError(t, tc.name, resp.StatusCode, out)
-				if b.cookie(SessionCookie) != "" {
+				if b.cookie(httpauth.SessionCookie) != "" {
 					t.Fatal("a session cookie was set")
 				}
 			})
@@ -490,7 +493,7 @@ func TestPasskeyRegistrationAttacks(t *testing.T) {
 		_, body := newCredential(t, o, answer{})
 		// Another user's registration challenge does not fit this user.
 		member := joinByInvite(t, ts, owner, "ada@example.com", 1)
-		member.setCookie(webauthnCookie, owner.cookie(webauthnCookie))
+		member.setCookie(api.WebAuthnCookie, owner.cookie(api.WebAuthnCookie))
 		resp, out := member.send("POST", "/api/webauthn/register/complete/", body, true)
 		wantPasskeyError(t, "another user's challenge", resp.StatusCode, out)
 		// An old session cannot add passkeys.

@@ -1,0 +1,207 @@
+package api
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/httpauth"
+
+	"github.com/gatehouse-auth/gatehouse/internal/cookies"
+	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
+)
+
+// handleLogin signs in with email and password. It does not authenticate
+// the session the request may carry (so it needs no CSRF token, as
+// PostHog's login does not without a session); that session, if any, is
+// ended and replaced.
+func HandleLogin(d httpauth.Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			Email    string `json:"email"`
+			Password string `json:"password"`
+		}
+		if err := httpauth.DecodeJSON(w, r, &in); err != nil {
+			httpauth.WriteError(w, r, d.Logger, err)
+			return
+		}
+		res, err := d.Auth.Login(r.Context(), gatehouse.LoginInput{Email: in.Email, Password: gatehouse.Secret(in.Password),
+			ClientIP: httpauth.ClientIP(r), UserAgent: r.UserAgent(), PreviousSessionKey: httpauth.PreviousSessionKey(r), RememberDevices: httpauth.RememberCookies(r)})
+		httpauth.CountLogin("password", err)
+		httpauth.AuditLoginRefused(r, d, in.Email, err)
+		if err != nil {
+			httpauth.NotVerified(r, d, err)
+			httpauth.SecondStepDue(w, r, d, err)
+			httpauth.WriteError(w, r, d.Logger, err)
+			return
+		}
+		httpauth.SetSignedIn(w, r, d, res)
+		d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "login", slog.String("user", res.User.UUID), slog.String("method", "password"), slog.String("client", httpauth.ClientIP(r)))
+		if res.NewDevice {
+			httpauth.QueueMail(r, d, httpauth.NewDeviceMail(res.User, res.Session))
+		}
+		httpauth.WriteJSON(w, http.StatusOK, map[string]bool{"success": true})
+	})
+}
+
+func HandlePrecheck(d httpauth.Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			Email string `json:"email"`
+		}
+		if err := httpauth.DecodeJSON(w, r, &in); err != nil {
+			httpauth.WriteError(w, r, d.Logger, err)
+			return
+		}
+		if _, err := gatehouse.NormalizeEmail(in.Email); err != nil {
+			httpauth.WriteError(w, r, d.Logger, err)
+			return
+		}
+		var enforced any
+		saml := false
+		if d.Domains != nil {
+			provider, err := d.Domains.EnforcedProvider(r.Context(), in.Email)
+			if err != nil {
+				httpauth.WriteError(w, r, d.Logger, err)
+				return
+			}
+			if provider != "" {
+				enforced = provider
+			}
+			if saml, err = d.Domains.SAMLAvailable(r.Context(), in.Email); err != nil {
+				httpauth.WriteError(w, r, d.Logger, err)
+				return
+			}
+		}
+		out := map[string]any{"sso_enforcement": enforced, "saml_available": saml}
+		if p, ok := enforced.(string); ok {
+			out["sso_provider_name"] = httpauth.ProviderName(d, p) // what the page calls it
+		}
+		httpauth.WriteJSON(w, http.StatusOK, out)
+	})
+}
+
+// handleLogout ends the session server-side and clears the cookie. The API
+// form answers JSON; /logout redirects to the login page.
+func HandleLogout(d httpauth.Deps, redirect bool) http.Handler {
+	return httpauth.WithSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a := httpauth.CallerFrom(r.Context()); a != nil {
+			if err := d.Auth.Logout(r.Context(), a.SessionKey); err != nil {
+				httpauth.WriteError(w, r, d.Logger, err)
+				return
+			}
+		}
+		d.Cookies.Clear(w, httpauth.SessionCookie, cookies.Options{})
+		if redirect {
+			http.Redirect(w, r, "/login", http.StatusFound)
+			return
+		}
+		httpauth.WriteJSON(w, http.StatusOK, map[string]bool{"success": true})
+	}))
+}
+
+// handleMe answers GET /api/users/@me. A key-authenticated request (no
+// session, so nothing time-dependent in the answer) reuses the bytes
+// encoded for the same user under the same auth generation: everything
+// the answer shows is auth state, so any change to it moves the
+// generation and the next request encodes afresh.
+func HandleMe(d httpauth.Deps) http.Handler {
+	var encoded gatehouse.GenerationCache[int64, []byte]
+	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
+		if a.Session == nil {
+			if body, ok := encoded.Get(r.Context(), a.User.ID); ok {
+				httpauth.WriteJSONBytes(w, http.StatusOK, body)
+				return
+			}
+		}
+		p, err := d.Accounts.Profile(r.Context(), a.User)
+		if err != nil {
+			httpauth.WriteError(w, r, d.Logger, err)
+			return
+		}
+		if a.Session != nil {
+			httpauth.EnsureCSRFCookie(w, r, d, a.SessionKey, time.Until(a.Session.ExpiresAt).Round(time.Second))
+		}
+		out := meJSON(p, a.Session)
+		if !twoFactorFields(r, d, a.User, out) || a.Session != nil {
+			httpauth.WriteJSON(w, http.StatusOK, out)
+			return
+		}
+		body := httpauth.EncodeJSON(out)
+		encoded.Put(r.Context(), a.User.ID, body)
+		httpauth.WriteJSONBytes(w, http.StatusOK, body)
+	})
+}
+
+// meBody is GET /api/users/@me's answer. A struct rather than a map: the
+// key-authenticated hot path encodes it on every request, and its fields
+// are in key order, so the bytes are those of the sorted map it replaced.
+type meBody struct {
+	DateJoined                string          `json:"date_joined"`
+	Email                     string          `json:"email"`
+	FirstName                 string          `json:"first_name"`
+	HasPassword               bool            `json:"has_password"`
+	Is2FAEnabled              bool            `json:"is_2fa_enabled"`
+	IsActive                  bool            `json:"is_active"`
+	IsEmailVerified           *bool           `json:"is_email_verified"`
+	IsStaff                   bool            `json:"is_staff"`
+	LastName                  string          `json:"last_name"`
+	Organization              *meOrganization `json:"organization"`
+	Organizations             []meMembership  `json:"organizations"`
+	PasskeysEnabledFor2FA     *bool           `json:"passkeys_enabled_for_2fa,omitempty"`
+	SensitiveSessionExpiresAt *string         `json:"sensitive_session_expires_at"`
+	Team                      *meTeam         `json:"team"`
+	UUID                      string          `json:"uuid"`
+	meParity
+}
+
+type meOrganization struct {
+	Enforce2FA                   bool   `json:"enforce_2fa"`
+	ID                           string `json:"id"`
+	MembersCanUsePersonalAPIKeys bool   `json:"members_can_use_personal_api_keys"`
+	MembershipLevel              *int   `json:"membership_level,omitempty"`
+	Name                         string `json:"name"`
+	SessionCookieAge             *int   `json:"session_cookie_age"`
+}
+
+type meMembership struct {
+	ID              string `json:"id"`
+	MembershipLevel int    `json:"membership_level"`
+}
+
+type meTeam struct {
+	APIToken     string `json:"api_token"`
+	ID           int64  `json:"id"`
+	Name         string `json:"name"`
+	Organization string `json:"organization"`
+}
+
+func meJSON(p *gatehouse.Profile, s *gatehouse.Session) *meBody {
+	u := p.User
+	out := &meBody{
+		UUID: u.UUID, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName,
+		IsStaff: u.IsStaff, IsActive: u.IsActive, IsEmailVerified: u.IsEmailVerified,
+		HasPassword: u.PasswordHash != "", DateJoined: u.CreatedAt.Format(time.RFC3339),
+		Organizations: make([]meMembership, 0, len(p.Memberships)),
+		meParity:      newMeParity(u),
+	}
+	if s != nil {
+		at := s.CreatedAt.Add(httpauth.SensitiveActionAge).UTC().Format(time.RFC3339)
+		out.SensitiveSessionExpiresAt = &at
+	}
+	if o := p.Organization; o != nil {
+		out.Organization = &meOrganization{ID: o.ID, Name: o.Name, Enforce2FA: o.Enforce2FA,
+			MembersCanUsePersonalAPIKeys: o.MembersCanUsePersonalAPIKeys, SessionCookieAge: o.SessionCookieAge}
+		if p.Membership != nil {
+			level := int(p.Membership.Level)
+			out.Organization.MembershipLevel = &level
+		}
+	}
+	if t := p.Project; t != nil {
+		out.Team = &meTeam{ID: t.ID, Name: t.Name, APIToken: t.APIToken, Organization: t.OrganizationID}
+	}
+	for _, m := range p.Memberships {
+		out.Organizations = append(out.Organizations, meMembership{ID: m.OrganizationID, MembershipLevel: int(m.Level)})
+	}
+	return out
+}

@@ -1,0 +1,201 @@
+package api
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/httpauth"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
+)
+
+func init() {
+	httpauth.KeyRoutes["GET /api/organizations"] = httpauth.KeyRoute{Object: "organization"}
+	httpauth.KeyRoutes["GET /api/organizations/{org}/projects"] = httpauth.KeyRoute{Object: "project"}
+	for _, route := range []string{
+		"GET /api/organizations/{org}/members",
+		"GET /api/organizations/{org}/members/{user}",
+		"PATCH /api/organizations/{org}/members/{user}",
+		"PUT /api/organizations/{org}/members/{user}",
+		"DELETE /api/organizations/{org}/members/{user}",
+	} {
+		httpauth.KeyRoutes[route] = httpauth.KeyRoute{Object: "organization_member"}
+	}
+}
+
+// membershipID names a membership stably without a column of its own: a
+// name-based UUID of the organization and the user.
+func membershipID(orgID, userUUID string) string {
+	return uuid.NewSHA1(uuid.NameSpaceURL, []byte("gatehouse:membership:"+orgID+":"+userUUID)).String()
+}
+
+// pathOrgID is the organization id the path's {org} names.
+func pathOrgID(r *http.Request, a *httpauth.Caller) string {
+	if org := r.PathValue("org"); org != gatehouse.CurrentOrganization {
+		return org
+	}
+	return a.User.CurrentOrganizationID
+}
+
+func memberJSON(orgID string, m *gatehouse.Member) map[string]any {
+	var lastLogin any
+	if !m.LastLoginAt.IsZero() {
+		lastLogin = m.LastLoginAt.Format(time.RFC3339Nano)
+	}
+	verified := m.User.IsEmailVerified != nil && *m.User.IsEmailVerified
+	return map[string]any{
+		"id": membershipID(orgID, m.User.UUID),
+		"user": map[string]any{
+			"id": m.User.ID, "uuid": m.User.UUID, "distinct_id": m.User.UUID, "email": m.User.Email,
+			"first_name": m.User.FirstName, "last_name": m.User.LastName, "is_email_verified": verified,
+		},
+		"level": int(m.Level), "joined_at": m.JoinedAt.Format(time.RFC3339Nano), "updated_at": m.UpdatedAt.Format(time.RFC3339Nano),
+		"is_2fa_enabled": m.TwoFactor, "has_social_auth": m.HasSocialAuth, "last_login": lastLogin,
+	}
+}
+
+func HandleListOrganizations(d httpauth.Deps) http.Handler {
+	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
+		orgs, levels, err := d.Members.Organizations(r.Context(), a.User)
+		if err != nil {
+			httpauth.WriteError(w, r, d.Logger, err)
+			return
+		}
+		// A key scoped to organizations lists only those.
+		var scopedTo []string
+		if a.APIKey != nil {
+			scopedTo = a.APIKey.ScopedOrganizations
+		}
+		results := []map[string]any{}
+		for i := range orgs {
+			if len(scopedTo) > 0 && !slices.Contains(scopedTo, orgs[i].ID) {
+				continue
+			}
+			results = append(results, organizationJSON(&orgs[i], levels[i]))
+		}
+		limit, offset := pageParams(r)
+		writePage(w, r, d, results, limit, offset)
+	})
+}
+
+func HandleOrganizationProjects(d httpauth.Deps) http.Handler {
+	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
+		list, err := d.Members.OrganizationProjects(r.Context(), a.User, r.PathValue("org"))
+		if err != nil {
+			httpauth.WriteError(w, r, d.Logger, err)
+			return
+		}
+		results := make([]map[string]any, 0, len(list))
+		for i := range list {
+			if a.APIKey != nil && len(a.APIKey.ScopedTeams) > 0 && !slices.Contains(a.APIKey.ScopedTeams, list[i].ID) {
+				continue
+			}
+			results = append(results, projectJSON(&list[i], ""))
+		}
+		limit, offset := pageParams(r)
+		writePage(w, r, d, results, limit, offset)
+	})
+}
+
+func HandleListMembers(d httpauth.Deps) http.Handler {
+	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
+		limit, offset := pageParams(r)
+		list, count, err := d.Members.Members(r.Context(), a.User, r.PathValue("org"), limit, offset)
+		if err != nil {
+			httpauth.WriteError(w, r, d.Logger, err)
+			return
+		}
+		orgID := pathOrgID(r, a)
+		results := make([]map[string]any, 0, len(list))
+		for i := range list {
+			results = append(results, memberJSON(orgID, &list[i]))
+		}
+		httpauth.WriteJSON(w, http.StatusOK, httpauth.PageJSON(r, d, results, count, limit, offset))
+	})
+}
+
+// handleGetMember answers as PostHog does: the members API has no
+// retrieve, so a member gets 405 and an outsider the permission error.
+func HandleGetMember(d httpauth.Deps) http.Handler {
+	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
+		if _, _, err := d.Members.Members(r.Context(), a.User, r.PathValue("org"), 1, 0); err != nil {
+			httpauth.WriteError(w, r, d.Logger, err)
+			return
+		}
+		httpauth.WriteError(w, r, d.Logger, &gatehouse.Error{Kind: gatehouse.KindMethodNotAllowed, Code: "method_not_allowed", Detail: `Method "GET" not allowed.`})
+	})
+}
+
+func HandleSetMemberLevel(d httpauth.Deps) http.Handler {
+	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
+		var in struct {
+			Level *int `json:"level"`
+		}
+		if err := httpauth.DecodeJSON(w, r, &in); err != nil {
+			httpauth.WriteError(w, r, d.Logger, err)
+			return
+		}
+		if in.Level == nil {
+			httpauth.WriteError(w, r, d.Logger, gatehouse.Invalid("required", "level", "This field is required."))
+			return
+		}
+		level, err := gatehouse.ParseMembershipLevel(*in.Level)
+		if err != nil {
+			httpauth.WriteError(w, r, d.Logger, err)
+			return
+		}
+		m, err := d.Members.SetLevel(r.Context(), a.User, a.Session, r.PathValue("org"), r.PathValue("user"), level)
+		if err != nil {
+			httpauth.WriteError(w, r, d.Logger, err)
+			return
+		}
+		d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "membership level changed", slog.String("by", a.User.UUID), slog.String("user", m.User.UUID),
+			slog.String("organization", r.PathValue("org")), slog.String("level", strconv.Itoa(int(level))))
+		httpauth.WriteJSON(w, http.StatusOK, memberJSON(pathOrgID(r, a), m))
+	})
+}
+
+func HandleRemoveMember(d httpauth.Deps) http.Handler {
+	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
+		m, err := d.Members.RemoveMember(r.Context(), a.User, a.Session, r.PathValue("org"), r.PathValue("user"))
+		if err != nil {
+			httpauth.WriteError(w, r, d.Logger, err)
+			return
+		}
+		d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "member removed", slog.String("by", a.User.UUID), slog.String("user", m.User.UUID),
+			slog.String("organization", r.PathValue("org")))
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+// switchCurrent applies PATCH /api/users/@me's set_current_organization
+// and set_current_team (a project id, as a number or a string).
+func switchCurrent(r *http.Request, d httpauth.Deps, a *httpauth.Caller, org *string, team *json.RawMessage) error {
+	if org == nil && team == nil {
+		return nil
+	}
+	var project *string
+	if team != nil {
+		var id json.Number
+		var text string
+		switch {
+		case json.Unmarshal(*team, &id) == nil:
+			s := id.String()
+			project = &s
+		case json.Unmarshal(*team, &text) == nil:
+			project = &text
+		default:
+			return gatehouse.Invalid("incorrect_type", "set_current_team", "Incorrect type. Expected pk value.")
+		}
+	}
+	if d.Members == nil {
+		return gatehouse.NotFound()
+	}
+	return d.Members.SwitchCurrent(r.Context(), a.User, org, project)
+}

@@ -1,0 +1,220 @@
+package httpauth
+
+import (
+	"context"
+	"errors"
+	"mime"
+	"net/http"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/cookies"
+	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/mail"
+	"github.com/gatehouse-auth/gatehouse/internal/netguard"
+	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
+)
+
+// Cookie and header names, as PostHog (Django) uses them.
+const (
+	SessionCookie = "sessionid"
+	CSRFCookie    = "posthog_csrftoken"
+	csrfHeader    = "X-CSRFToken"
+)
+
+// sensitiveActionAge is how long after login a session may take
+// sensitive actions (SESSION_SENSITIVE_ACTIONS_AGE).
+const SensitiveActionAge = 2 * time.Hour
+
+type ctxKey int
+
+const authKey ctxKey = iota
+
+// authInfo is the signed-in user of a request.
+type Caller struct {
+	User       *gatehouse.User
+	Session    *gatehouse.Session // nil for personal-API-key requests
+	SessionKey string
+	// apiKey is the personal API key the request authenticated with, nil
+	// for session requests (see apikeys_auth.go).
+	APIKey *gatehouse.PersonalAPIKey
+}
+
+func CallerFrom(ctx context.Context) *Caller {
+	a, _ := ctx.Value(authKey).(*Caller)
+	return a
+}
+
+func ErrNotAuthenticated() error {
+	return &gatehouse.Error{Kind: gatehouse.KindUnauthenticated, Code: "not_authenticated", Detail: "Authentication credentials were not provided."}
+}
+
+func ErrCSRF() error {
+	return &gatehouse.Error{Kind: gatehouse.KindPermissionDenied, Code: "csrf_failed", Detail: "CSRF Failed: CSRF token missing or incorrect."}
+}
+
+// clientIP is the proxy-aware client address netguard resolved.
+func ClientIP(r *http.Request) string {
+	if addr, _, ok := netguard.ClientFromContext(r.Context()); ok && addr.IsValid() {
+		return addr.String()
+	}
+	return ""
+}
+
+// throttleAddress is the client address as every per-address throttle
+// counts it: IPv6 grouped by /64 (ratelimit.AddressKey).
+func ThrottleAddress(r *http.Request) string {
+	return ratelimit.AddressKey(ClientIP(r))
+}
+
+// withSession resolves the session cookie (when there is one) and, for
+// unsafe methods on a session-authenticated request, enforces CSRF: the
+// X-CSRFToken header (or form field) must be the session's token, and a
+// browser's Origin must be this site (csrf.go). On the paths exempt from
+// the IP allow-list nothing authenticates: a cookie or key sent there is
+// ignored.
+func WithSession(d Deps, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if netguard.IsExemptPath(r.URL.Path) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if d.APIKeys != nil {
+			if raw, where, ok := personalAPIKeyFrom(r); ok {
+				serveWithAPIKey(d, w, r, raw, where, next)
+				return
+			}
+		}
+		c, err := r.Cookie(SessionCookie)
+		if err != nil || c.Value == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		user, sess, err := d.Auth.Authenticate(r.Context(), c.Value)
+		if errors.Is(err, gatehouse.ErrNoSession) {
+			d.Cookies.Clear(w, SessionCookie, cookies.Options{})
+			next.ServeHTTP(w, r)
+			return
+		}
+		if err != nil {
+			WriteError(w, r, d.Logger, err)
+			return
+		}
+		if !safeMethod(r.Method) {
+			if IsFormPost(r) {
+				if err := ParseFormBody(w, r); err != nil {
+					WriteError(w, r, d.Logger, err)
+					return
+				}
+			}
+			if !CsrfOK(r, d, c.Value) {
+				WriteError(w, r, d.Logger, ErrCSRF())
+				return
+			}
+		}
+		if !twoFactorGate(w, r, d, user, sess, c.Value) {
+			return
+		}
+		ctx := context.WithValue(r.Context(), authKey, &Caller{User: user, Session: sess, SessionKey: c.Value})
+		ctx = gatehouse.WithAuditActor(ctx, gatehouse.AuditUser(user)) // audit log
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
+
+// CSRFFormField is the hidden form field that carries the CSRF token in
+// HTML forms, as Django names it.
+const CSRFFormField = "csrfmiddlewaretoken"
+
+// maxFormBody bounds the url-encoded bodies of HTML forms.
+const maxFormBody = 64 << 10
+
+// formCSRFToken is the csrfmiddlewaretoken field of a url-encoded form
+// post, or "" for any other body. The body is read at most once and at
+// most maxFormBody bytes; handlers then find the fields in r.PostForm.
+func formCSRFToken(r *http.Request) string {
+	if !IsFormPost(r) {
+		return ""
+	}
+	if err := ParseFormBody(nil, r); err != nil {
+		return ""
+	}
+	return r.PostForm.Get(CSRFFormField)
+}
+
+// isFormPost reports whether the body is an HTML form's url-encoded one.
+func IsFormPost(r *http.Request) bool {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return err == nil && mt == "application/x-www-form-urlencoded"
+}
+
+// parseFormBody parses a url-encoded body into r.PostForm, bounded by
+// maxFormBody, and refuses fields that are not clean text (input.go). w
+// may be nil (then the connection is not told to close). Its errors are
+// domain errors.
+func ParseFormBody(w http.ResponseWriter, r *http.Request) error {
+	if r.PostForm == nil {
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
+		}
+		if err := r.ParseForm(); err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				return &gatehouse.Error{Kind: gatehouse.KindTooLarge, Code: "request_too_large", Detail: "Request body is too large."}
+			}
+			return &gatehouse.Error{Kind: gatehouse.KindMalformed, Code: "parse_error", Detail: "Could not read the form."}
+		}
+	}
+	return checkFormText(r.PostForm)
+}
+
+// requireUser answers 401 unless the request is signed in.
+func RequireUser(d Deps, next func(w http.ResponseWriter, r *http.Request, a *Caller)) http.Handler {
+	return WithSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a := CallerFrom(r.Context())
+		if a == nil {
+			if projectSecretOnWrongRoute(w, r, d) {
+				return
+			}
+			WriteError(w, r, d.Logger, ErrNotAuthenticated())
+			return
+		}
+		next(w, r, a)
+	}))
+}
+
+// previousSessionKey is the session cookie a request carries, if any.
+func PreviousSessionKey(r *http.Request) string {
+	if c, err := r.Cookie(SessionCookie); err == nil {
+		return c.Value
+	}
+	return ""
+}
+
+// setSignedIn writes the cookies of a new session.
+func SetSignedIn(w http.ResponseWriter, r *http.Request, d Deps, res *gatehouse.LoginResult) {
+	setSessionCookie(w, d.Cookies, res.SessionKey, res.Session)
+	setSessionCSRFCookie(w, d, res.SessionKey.Reveal(), time.Until(res.Session.ExpiresAt).Round(time.Second))
+}
+
+// signIn starts a session for a user another step has already
+// authenticated (signup, invite, email verification) and sets its cookies.
+func SignIn(w http.ResponseWriter, r *http.Request, d Deps, user *gatehouse.User, method string) error {
+	res, err := d.Auth.StartSession(r.Context(), user, gatehouse.LoginInput{ClientIP: ClientIP(r), UserAgent: r.UserAgent(), PreviousSessionKey: PreviousSessionKey(r)}, method)
+	if err != nil {
+		return err
+	}
+	SetSignedIn(w, r, d, res)
+	return nil
+}
+
+func setSessionCookie(w http.ResponseWriter, p cookies.Policy, key gatehouse.Secret, s *gatehouse.Session) {
+	p.Set(w, SessionCookie, key.Reveal(), cookies.Options{MaxAge: time.Until(s.ExpiresAt).Round(time.Second)})
+}
+
+// newDeviceMail is the notice of a sign-in from a device not seen lately.
+func NewDeviceMail(u *gatehouse.User, s *gatehouse.Session) mail.Message {
+	return mail.NewDeviceNotice(u.Email, s.CreatedAt, s.ClientIP, ShortUserAgent(s.UserAgent), s.LoginMethod)
+}

@@ -1,0 +1,129 @@
+package httpauth
+
+import (
+	"bytes"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
+)
+
+// Envelope is PostHog's error body.
+type Envelope struct {
+	Type   string  `json:"type"`
+	Code   string  `json:"code"`
+	Detail string  `json:"detail"`
+	Attr   *string `json:"attr"`
+}
+
+// statusAndType maps a domain error kind to its HTTP status and PostHog
+// error type.
+func StatusAndType(k gatehouse.Kind) (int, string) {
+	switch k {
+	case gatehouse.KindInvalid:
+		return http.StatusBadRequest, "validation_error"
+	case gatehouse.KindUnauthenticated:
+		return http.StatusUnauthorized, "authentication_error"
+	case gatehouse.KindPermissionDenied:
+		return http.StatusForbidden, "authentication_error"
+	case gatehouse.KindNotFound:
+		return http.StatusNotFound, "invalid_request"
+	case gatehouse.KindConflict:
+		return http.StatusConflict, "validation_error"
+	case gatehouse.KindTooLarge:
+		return http.StatusRequestEntityTooLarge, "invalid_request"
+	case gatehouse.KindThrottled:
+		return http.StatusTooManyRequests, "throttled_error"
+	case gatehouse.KindUnavailable:
+		return http.StatusServiceUnavailable, "server_error"
+	case gatehouse.KindMalformed:
+		return http.StatusBadRequest, "invalid_request"
+	case gatehouse.KindMethodNotAllowed:
+		return http.StatusMethodNotAllowed, "invalid_request"
+	case gatehouse.KindStepRequired:
+		return http.StatusUnauthorized, "server_error"
+	case gatehouse.KindBadMediaType:
+		return http.StatusUnsupportedMediaType, "invalid_request"
+	}
+	return http.StatusInternalServerError, "server_error"
+}
+
+// domainError is err as the domain error it answers with: a dependency
+// outage (the database or Redis down, frozen or overloaded) becomes the
+// 503 unavailable error, anything else keeps its own kind; ok is false for
+// errors that are neither (bugs, answered 500).
+func DomainError(err error) (e *gatehouse.Error, ok bool) {
+	e, ok = gatehouse.AsError(err)
+	if (!ok || e.Kind == gatehouse.KindInternal) && gatehouse.IsUnavailable(err) {
+		return gatehouse.Unavailable(err), true
+	}
+	return e, ok
+}
+
+// writeError is the one place an error becomes an HTTP response. Domain
+// errors keep their code, detail and attr; a dependency outage is a 503
+// with Retry-After (logged as a warning); anything else is logged and
+// answered with a generic 500 that reveals nothing.
+func WriteError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error) {
+	e, ok := DomainError(err)
+	if ok && e.Code == "service_unavailable" && e.Err != nil {
+		logger.LogAttrs(r.Context(), slog.LevelWarn, "dependency unavailable", slog.String("path", LoggablePath(r.URL.Path)), slog.String("error", e.Err.Error()))
+	}
+	if !ok {
+		logger.LogAttrs(r.Context(), slog.LevelError, "internal error", slog.String("path", LoggablePath(r.URL.Path)), slog.String("error", err.Error()))
+		e = &gatehouse.Error{Kind: gatehouse.KindInternal, Code: "error", Detail: "A server error occurred."}
+	} else if e.Kind == gatehouse.KindInternal && e.Err != nil {
+		logger.LogAttrs(r.Context(), slog.LevelError, "internal error", slog.String("path", LoggablePath(r.URL.Path)), slog.String("error", e.Err.Error()))
+	}
+	status, typ := StatusAndType(e.Kind)
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", "Session")
+	}
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
+	} else if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", strconv.Itoa(gatehouse.UnavailableRetryAfter))
+	}
+	body := Envelope{Type: typ, Code: e.Code, Detail: e.Detail}
+	if e.Attr != "" {
+		body.Attr = &e.Attr
+	}
+	WriteJSON(w, status, body)
+}
+
+// writeJSON writes v as a JSON response.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	WriteJSONBytes(w, status, EncodeJSON(v))
+}
+
+// encodeJSON is v as the API writes it: no HTML escaping, a final newline.
+func EncodeJSON(v any) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+	return buf.Bytes()
+}
+
+// writeJSONBytes writes an answer encodeJSON made.
+func WriteJSONBytes(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(body)
+}
+
+// writeText writes a plain-text response (capture errors, blocked IPs).
+func WriteText(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write([]byte(msg))
+}
+
+// handleNotFound answers every path no route claims.
+func HandleNotFound(logger *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		WriteError(w, r, logger, gatehouse.NotFound())
+	})
+}

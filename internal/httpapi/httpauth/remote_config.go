@@ -1,0 +1,26 @@
+package httpauth
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
+)
+
+// projectSecretOnWrongRoute answers a request that carries a project
+// secret (Bearer phs_…) on a route project secrets cannot use, and
+// reports whether it did: a valid secret authenticates but is not
+// permitted here (403), an invalid one is refused as invalid (401 with a
+// Bearer challenge), rather than calling the request credential-less.
+func projectSecretOnWrongRoute(w http.ResponseWriter, r *http.Request, d Deps) bool {
+	tok, ok := BearerToken(r)
+	if !ok || !strings.HasPrefix(tok, gatehouse.PrefixProjectSecret) || d.Flags == nil {
+		return false
+	}
+	_, err := d.Flags.ProjectBySecret(r.Context(), gatehouse.Secret(tok))
+	if err == nil {
+		err = &gatehouse.Error{Kind: gatehouse.KindPermissionDenied, Code: "permission_denied", Detail: "You do not have permission to perform this action."}
+	}
+	WriteError(&ChallengeWriter{ResponseWriter: w, Challenge: "Bearer"}, r, d.Logger, err)
+	return true
+}

@@ -1,0 +1,11 @@
+package httpauth
+
+func ProviderName(d Deps, backend string) string {
+	if p, ok := d.SocialProviders.Get(backend); ok && p.DisplayName() != "" {
+		return p.DisplayName()
+	}
+	if backend == "saml" {
+		return "SAML"
+	}
+	return backend
+}

@@ -1,0 +1,20 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/api"
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/httpauth"
+)
+
+// addAuditRoutes registers the audit log: an organization's for its
+// admins, and each user's own account events. Personal API keys need the
+// audit_log:read scope.
+func addAuditRoutes(mux *http.ServeMux, d httpauth.Deps) {
+	if d.Audit == nil {
+		return
+	}
+	mux.Handle("GET /api/organizations/{org}/audit_log", httpauth.Scoped("audit_log", api.HandleOrganizationAuditLog(d)))
+	mux.Handle("GET /api/users/@me/audit_log", httpauth.ScopedRoute(httpauth.KeyRoute{Object: "audit_log"}, api.HandleAccountAuditLog(d)))
+	addAuditPageRoutes(mux, d)
+}

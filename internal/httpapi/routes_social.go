@@ -1,0 +1,23 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/api"
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/httpauth"
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/web"
+)
+
+func addSocialRoutes(mux *http.ServeMux, d httpauth.Deps) {
+	mux.Handle("GET /login/{backend}", web.HandleSocialBegin(d))
+	mux.Handle("POST /connect/{backend}", web.HandleSocialConnect(d))
+	mux.Handle("GET /complete/{backend}", web.HandleSocialComplete(d))
+	mux.Handle("POST /complete/{backend}", web.HandleSocialComplete(d))
+	mux.Handle("POST /api/social_signup", httpauth.SignInEndpoint(d, web.HandleSocialSignup(d)))
+	mux.Handle("GET /organization/confirm-creation", web.HandleConfirmCreationPage(d))
+	mux.Handle("POST /organization/confirm-creation", web.HandleConfirmCreationForm(d))
+	mux.Handle("GET "+web.SocialAccountsPath, api.HandleSocialAccounts(d))
+	mux.Handle("DELETE "+web.SocialAccountsPath+"/{id}", api.HandleSocialUnlink(d, false))
+	mux.Handle("POST /disconnect/{backend}", api.HandleSocialUnlink(d, true))
+	mux.Handle("POST /disconnect/{backend}/{id}", api.HandleSocialUnlink(d, true))
+}

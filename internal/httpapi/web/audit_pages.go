@@ -1,0 +1,110 @@
+package web
+
+import (
+	"fmt"
+	"html/template"
+	"net/http"
+	"strings"
+
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/httpauth"
+
+	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
+)
+
+// The audit log pages: Organization → Audit log (/settings/audit_log, for
+// the current organization's admins) and the account's recent security
+// activity (/settings/security: sign-ins with address and browser, and
+// recent changes), with the API's filters and pages.
+
+func init() {
+	pageTemplates["audit"] = template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/audit.html"))
+}
+
+// auditPageData is what audit.html sees; Notice and Error feed the layout.
+type auditPageData struct {
+	Notice, Error, Title, Path, Organization string
+	EventType, Actor, Target, After, Before  string
+	Count                                    int
+	Events                                   []auditRow
+	Newer, Older                             string
+}
+
+type auditRow struct {
+	Time, Type, Actor, Address, Browser, Target, Outcome, Changes string
+}
+
+func HandleAuditPage(d httpauth.Deps, organization bool) http.Handler {
+	path := "/settings/security"
+	if organization {
+		path = "/settings/audit_log"
+	}
+	return httpauth.WithSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a := httpauth.CallerFrom(r.Context())
+		if a == nil || a.Session == nil {
+			http.Redirect(w, r, "/login?next="+path, http.StatusFound)
+			return
+		}
+		q := r.URL.Query()
+		page := auditPageData{Title: "Your recent security activity", Path: path, EventType: q.Get("event_type"), Actor: q.Get("actor"),
+			Target: q.Get("target"), After: q.Get("after"), Before: q.Get("before")}
+		status := http.StatusOK
+		f, err := httpauth.AuditFilter(r)
+		if err == nil && f.Limit == 100 && q.Get("limit") == "" {
+			f.Limit = 50
+		}
+		var events []gatehouse.AuditEvent
+		if err == nil {
+			if organization {
+				page.Title = "Audit log"
+				if p, perr := d.Accounts.Profile(r.Context(), a.User); perr == nil && p.Organization != nil {
+					page.Organization = p.Organization.Name
+				}
+				events, page.Count, err = d.Audit.OrganizationLog(r.Context(), a.User, gatehouse.CurrentOrganization, f)
+			} else {
+				events, page.Count, err = d.Audit.AccountLog(r.Context(), a.User, f)
+			}
+		}
+		if err != nil {
+			status, _, page.Error = pageError(w, r, d.Logger, err)
+		}
+		for i := range events {
+			page.Events = append(page.Events, auditRowOf(&events[i]))
+		}
+		if err == nil {
+			links := httpauth.AuditPage(r, httpauth.Deps{}, f, nil, page.Count)
+			if s, ok := links["next"].(string); ok {
+				page.Older = s
+			}
+			if s, ok := links["previous"].(string); ok {
+				page.Newer = s
+			}
+		}
+		renderPage(w, r, d.Logger, status, "audit", page)
+	}))
+}
+
+func auditRowOf(ev *gatehouse.AuditEvent) auditRow {
+	actor := ev.Actor.Type
+	switch {
+	case ev.Actor.KeyID != "":
+		actor = "key " + ev.Actor.KeyLabel + " (" + ev.Actor.Email + ")"
+	case ev.Actor.Email != "":
+		actor = ev.Actor.Email
+	}
+	target := ev.Target.Type
+	if ev.Target.Label != "" {
+		target += " " + ev.Target.Label
+	} else if ev.Target.ID != "" {
+		target += " " + ev.Target.ID
+	}
+	outcome := ev.Outcome
+	if ev.Reason != "" {
+		outcome += " (" + ev.Reason + ")"
+	}
+	var changes []string
+	for _, c := range ev.Changes {
+		changes = append(changes, fmt.Sprintf("%s: %v → %v", c.Field, c.Old, c.New))
+	}
+	return auditRow{Time: ev.Time.UTC().Format("2006-01-02 15:04:05"), Type: string(ev.Type), Actor: actor, Address: ev.ClientAddr,
+		Browser: ev.UserAgent, Target: target, Outcome: outcome, Changes: strings.Join(changes, "; ")}
+}
