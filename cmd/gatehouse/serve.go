@@ -21,6 +21,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/cookies"
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi"
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/httpauth"
 	"github.com/gatehouse-auth/gatehouse/internal/logbuf"
 	"github.com/gatehouse-auth/gatehouse/internal/mail"
 	"github.com/gatehouse-auth/gatehouse/internal/metrics"
@@ -162,7 +163,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer closeCounters()
-	var redisProbe httpapi.Pinger
+	var redisProbe httpauth.Pinger
 	if r, ok := counters.(*ratelimit.Redis); ok {
 		redisProbe = r
 	}
@@ -196,7 +197,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		Cookies:         cookies.Policy{Secure: cfg.SecureCookies},
 		Database:        st,
 		Capture:         svc.Capture,
-		Auth:            svc.Auth,
+		Sessions:        svc.Auth,
 		Accounts:        svc.Accounts,
 		SiteURL:         cfg.SiteURL,
 		Mail:            mailer,

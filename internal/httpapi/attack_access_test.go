@@ -309,8 +309,8 @@ func TestAttackExemptPathIgnoresCredentials(t *testing.T) {
 		owner := ownerBrowser(t, ts)
 		key := mustKey(t, owner, "*")
 		session := owner.cookie(httpauth.SessionCookie)
-		d := httpauth.Deps{Logger: slog.New(slog.DiscardHandler), APIKeys: ts.apiKeys,
-			Auth: &gatehouse.AuthService{Store: ts.store, SessionAge: 90 * 24 * time.Hour}}
+		d := httpauth.Auth{Logger: slog.New(slog.DiscardHandler), APIKeys: ts.apiKeys,
+			Sessions: &gatehouse.AuthService{Store: ts.store, SessionAge: 90 * 24 * time.Hour}}
 		var reached bool
 		var seen *httpauth.Caller
 		h := httpauth.WithSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

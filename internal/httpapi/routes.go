@@ -9,7 +9,7 @@ import (
 
 // addRoutes lists every route. Paths are registered without a trailing
 // slash: stripTrailingSlash makes "/e/" reach "/e".
-func addRoutes(mux *http.ServeMux, d httpauth.Deps) {
+func addRoutes(mux *http.ServeMux, d httpauth.Auth) {
 	mux.Handle("GET /_health", api.HandleHealth())
 	mux.Handle("GET /_readyz", api.HandleReady(d.Logger, d.Database, d.Redis))
 

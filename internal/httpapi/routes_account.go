@@ -8,7 +8,7 @@ import (
 )
 
 // addAccountRoutes registers the signed-in user's account endpoints.
-func addAccountRoutes(mux *http.ServeMux, d httpauth.Deps) {
+func addAccountRoutes(mux *http.ServeMux, d httpauth.Auth) {
 	mux.Handle("PATCH /api/users/@me", api.HandleUpdateMe(d))
 	mux.Handle("GET /api/users/@me/login_sessions", api.HandleLoginSessions(d))
 	mux.Handle("DELETE /api/users/@me/login_sessions/{id}", api.HandleRevokeSession(d))

@@ -9,6 +9,6 @@ import (
 
 // addLifecycleRoutes registers account deletion; the email change rides
 // on PATCH /api/users/@me and the verification link.
-func addLifecycleRoutes(mux *http.ServeMux, d httpauth.Deps) {
+func addLifecycleRoutes(mux *http.ServeMux, d httpauth.Auth) {
 	mux.Handle("DELETE /api/users/@me", api.HandleDeleteMe(d))
 }

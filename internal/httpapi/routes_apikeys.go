@@ -9,7 +9,7 @@ import (
 
 // addAPIKeyRoutes registers personal API key management and the
 // organization and project APIs around keys.
-func addAPIKeyRoutes(mux *http.ServeMux, d httpauth.Deps) {
+func addAPIKeyRoutes(mux *http.ServeMux, d httpauth.Auth) {
 	mux.Handle("GET /api/personal_api_keys", api.HandleListAPIKeys(d))
 	mux.Handle("POST /api/personal_api_keys", api.HandleCreateAPIKey(d))
 	mux.Handle("GET /api/personal_api_keys/{id}", api.HandleGetAPIKey(d))

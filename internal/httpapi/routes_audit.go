@@ -10,7 +10,7 @@ import (
 // addAuditRoutes registers the audit log: an organization's for its
 // admins, and each user's own account events. Personal API keys need the
 // audit_log:read scope.
-func addAuditRoutes(mux *http.ServeMux, d httpauth.Deps) {
+func addAuditRoutes(mux *http.ServeMux, d httpauth.Auth) {
 	if d.Audit == nil {
 		return
 	}

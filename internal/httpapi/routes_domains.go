@@ -9,7 +9,7 @@ import (
 
 // addDomainRoutes registers organization domains (docs/posthog-compat.md#organization-domains): members read,
 // admins write and verify.
-func addDomainRoutes(mux *http.ServeMux, d httpauth.Deps) {
+func addDomainRoutes(mux *http.ServeMux, d httpauth.Auth) {
 	mux.Handle("GET /api/organizations/{org}/domains", api.HandleListDomains(d))
 	mux.Handle("POST /api/organizations/{org}/domains", api.HandleCreateDomain(d))
 	mux.Handle("GET /api/organizations/{org}/domains/{id}", api.HandleGetDomain(d))

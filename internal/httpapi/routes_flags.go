@@ -10,7 +10,7 @@ import (
 // addFlagRoutes registers the feature-flag API (session or personal key
 // with feature_flag scopes), the local-evaluation endpoints server SDKs
 // poll, and the public /flags and /decide.
-func addFlagRoutes(mux *http.ServeMux, d httpauth.Deps) {
+func addFlagRoutes(mux *http.ServeMux, d httpauth.Auth) {
 	for _, prefix := range []string{"/api/projects/{project}", "/api/environments/{project}"} {
 		base := prefix + "/feature_flags"
 		mux.Handle("GET "+base, httpauth.Scoped("feature_flag", httpauth.RequireUser(d, api.HandleFlagList(d))))

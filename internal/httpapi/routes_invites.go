@@ -12,7 +12,7 @@ import (
 // belongs to. Invite signup is open to anyone holding the invite id and
 // does not depend on MULTI_ORG_ENABLED: invites are how a single-org
 // instance grows.
-func addInviteRoutes(mux *http.ServeMux, d httpauth.Deps) {
+func addInviteRoutes(mux *http.ServeMux, d httpauth.Auth) {
 	mux.Handle("GET /api/organizations/{org}/invites", api.HandleListInvites(d))
 	mux.Handle("POST /api/organizations/{org}/invites", api.HandleCreateInvite(d))
 	mux.Handle("DELETE /api/organizations/{org}/invites/{id}", api.HandleDeleteInvite(d))

@@ -9,7 +9,7 @@ import (
 
 // addMemberRoutes registers the members API, the list of the user's
 // organizations and an organization's projects.
-func addMemberRoutes(mux *http.ServeMux, d httpauth.Deps) {
+func addMemberRoutes(mux *http.ServeMux, d httpauth.Auth) {
 	mux.Handle("GET /api/organizations", api.HandleListOrganizations(d))
 	mux.Handle("GET /api/organizations/{org}/projects", api.HandleOrganizationProjects(d))
 	mux.Handle("GET /api/organizations/{org}/members", api.HandleListMembers(d))

@@ -9,7 +9,7 @@ import (
 
 // addOrganizationRoutes registers the organization API. {org} is an
 // organization id or "@current".
-func addOrganizationRoutes(mux *http.ServeMux, d httpauth.Deps) {
+func addOrganizationRoutes(mux *http.ServeMux, d httpauth.Auth) {
 	mux.Handle("GET /api/organizations/{org}", api.HandleGetOrganization(d))
 	mux.Handle("PATCH /api/organizations/{org}", api.HandleUpdateOrganization(d))
 }

@@ -8,7 +8,7 @@ import (
 )
 
 // addPageRoutes registers the HTML pages and their stylesheet.
-func addPageRoutes(mux *http.ServeMux, d httpauth.Deps) {
+func addPageRoutes(mux *http.ServeMux, d httpauth.Auth) {
 	mux.Handle("GET /static/gatehouse.css", web.HandleStatic("text/css; charset=utf-8", web.Stylesheet))
 	mux.Handle("GET /static/login.js", web.HandleStatic("text/javascript; charset=utf-8", web.LoginScript))
 	mux.Handle("GET /login", web.HandleLoginPage(d))

@@ -10,7 +10,7 @@ import (
 // addTwoFactorPageRoutes registers the two-factor pages. Everything under
 // /settings/two_factor is reachable under an organization's enforce_2fa
 // (twoFactorExempt), so a user sent there can comply.
-func addTwoFactorPageRoutes(mux *http.ServeMux, d httpauth.Deps) {
+func addTwoFactorPageRoutes(mux *http.ServeMux, d httpauth.Auth) {
 	mux.Handle("GET "+httpauth.TwoFactorSetupPage, web.HandleTwoFactorPage(d))
 	mux.Handle("POST "+httpauth.TwoFactorSetupPage+"/setup", web.HandleTwoFactorForm(d, "setup"))
 	mux.Handle("POST "+httpauth.TwoFactorSetupPage+"/confirm", web.HandleTwoFactorForm(d, "confirm"))

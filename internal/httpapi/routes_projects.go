@@ -11,7 +11,7 @@ import (
 
 // addProjectRoutes registers the project API. {project} is a project id or
 // "@current".
-func addProjectRoutes(mux *http.ServeMux, d httpauth.Deps) {
+func addProjectRoutes(mux *http.ServeMux, d httpauth.Auth) {
 	for _, p := range api.ProjectPrefixes {
 		mux.Handle("GET "+p, api.HandleListProjects(d))
 		mux.Handle("GET "+p+"/{project}", api.HandleGetProject(d))

@@ -11,7 +11,7 @@ import (
 // configuration: a remote-configuration flag's payload for server SDKs,
 // and the public per-project config document posthog-js loads on every
 // page.
-func addRemoteConfigRoutes(mux *http.ServeMux, d httpauth.Deps) {
+func addRemoteConfigRoutes(mux *http.ServeMux, d httpauth.Auth) {
 	for _, prefix := range []string{"/api/projects/{project}", "/api/environments/{project}"} {
 		mux.Handle("GET "+prefix+"/feature_flags/{id}/remote_config", httpauth.ScopedRoute(api.LocalEvalRoute, api.HandleRemoteConfigPayload(d)))
 	}

@@ -10,7 +10,7 @@ import (
 // addResetRoutes registers the password-reset endpoints. They allow
 // anonymous callers and ignore any session (so they need no CSRF token):
 // the reset token is the credential.
-func addResetRoutes(mux *http.ServeMux, d httpauth.Deps) {
+func addResetRoutes(mux *http.ServeMux, d httpauth.Auth) {
 	mux.Handle("POST /api/reset", api.HandleResetRequest(d))
 	mux.Handle("GET /api/reset/{uuid}", api.HandleResetValidate(d))
 	mux.Handle("POST /api/reset/{uuid}", api.HandleResetComplete(d))

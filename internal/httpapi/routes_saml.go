@@ -8,7 +8,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi/web"
 )
 
-func addSAMLRoutes(mux *http.ServeMux, d httpauth.Deps) {
+func addSAMLRoutes(mux *http.ServeMux, d httpauth.Auth) {
 	mux.Handle("GET /login/saml", web.HandleSAMLBegin(d))
 	mux.Handle("POST /complete/saml", web.HandleSAMLComplete(d))
 	mux.Handle("GET /complete/saml", web.HandleSAMLComplete(d))

@@ -7,7 +7,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi/web"
 )
 
-func addSAMLPageRoutes(mux *http.ServeMux, d httpauth.Deps) {
+func addSAMLPageRoutes(mux *http.ServeMux, d httpauth.Auth) {
 	mux.Handle("GET /settings/domains", web.HandleDomainsPage(d))
 	mux.Handle("POST /settings/domains", web.HandleDomainsForm(d, "add"))
 	mux.Handle("POST /settings/domains/{id}/verify", web.HandleDomainsForm(d, "verify"))

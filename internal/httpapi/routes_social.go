@@ -8,7 +8,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi/web"
 )
 
-func addSocialRoutes(mux *http.ServeMux, d httpauth.Deps) {
+func addSocialRoutes(mux *http.ServeMux, d httpauth.Auth) {
 	mux.Handle("GET /login/{backend}", web.HandleSocialBegin(d))
 	mux.Handle("POST /connect/{backend}", web.HandleSocialConnect(d))
 	mux.Handle("GET /complete/{backend}", web.HandleSocialComplete(d))

@@ -9,7 +9,7 @@ import (
 
 // addTwoFactorRoutes registers TOTP management, the second login step,
 // email MFA, trusted devices and the admin reset.
-func addTwoFactorRoutes(mux *http.ServeMux, d httpauth.Deps) {
+func addTwoFactorRoutes(mux *http.ServeMux, d httpauth.Auth) {
 	for _, p := range []string{"two_factor_start_setup", "start_2fa_setup"} {
 		mux.Handle("GET /api/users/@me/"+p, api.HandleTwoFactorStartSetup(d))
 	}

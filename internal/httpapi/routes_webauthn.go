@@ -9,7 +9,7 @@ import (
 )
 
 // addWebAuthnRoutes registers the passkey endpoints.
-func addWebAuthnRoutes(mux *http.ServeMux, d httpauth.Deps) {
+func addWebAuthnRoutes(mux *http.ServeMux, d httpauth.Auth) {
 	mux.Handle("POST /api/webauthn/register/begin", api.HandleWebAuthnRegisterBegin(d))
 	mux.Handle("POST /api/webauthn/register/complete", api.HandleWebAuthnRegisterComplete(d))
 	mux.Handle("GET /api/webauthn/credentials", api.HandleWebAuthnList(d))

@@ -5,8 +5,10 @@
 package httpapi
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi/httpauth"
 
@@ -17,7 +19,7 @@ import (
 )
 
 // NewServer returns the handler that serves every Gatehouse route.
-func NewServer(d httpauth.Deps) http.Handler {
+func NewServer(d Deps) http.Handler {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -32,10 +34,16 @@ func NewServer(d httpauth.Deps) http.Handler {
 	h = httpauth.CheckRequestText(mux, d, h)
 	h = httpauth.CanonicalHost(d.SiteURL, h)
 	h = httpauth.SecurityHeaders(h)
-	h = netguard.MiddlewareWith(d.Resolver, d.AllowList, netguard.Hooks{Context: httpauth.WithAuditClient, Blocked: httpauth.AuditAllowListRefusal(d)}, h)
+	h = netguard.MiddlewareWith(d.Resolver, d.AllowList, netguard.Hooks{Context: func(ctx context.Context, r *http.Request, client netip.Addr) context.Context {
+		return httpauth.WithLogger(httpauth.WithAuditClient(ctx, r, client), d.Logger)
+	}, Blocked: httpauth.AuditAllowListRefusal(d)}, h)
 	h = httpauth.StripTrailingSlash(h)
 	h = httpauth.LogRequests(d.Logger, d.Resolver, h)
 	h = httpauth.RecoverPanics(d.Logger, h)
 	h = metrics.Middleware(h) // outermost: it also counts the 500 of a recovered panic
 	return h
 }
+
+// Deps is every service the HTTP layer serves with; cmd/gatehouse builds
+// it once.
+type Deps = httpauth.Auth

@@ -203,14 +203,14 @@ func newTestServer(t testing.TB, engine store.Engine, o serverOptions) *testServ
 	twoFactor.Passkeys = passkeys
 	keys, sso, socialProviders := newTestSocial(st, domains, accounts, site, o)
 	apiKeys := &gatehouse.APIKeyService{Store: st, Now: o.now, LegacyHashes: password.NewHasher(1, 0), Generation: st}
-	h := NewServer(httpauth.Deps{
+	h := NewServer(Deps{
 		Logger:    slog.New(slog.NewJSONHandler(logs, nil)),
 		Resolver:  netguard.NewResolver(trusted, o.trustAll, o.behind),
 		AllowList: netguard.NewAllowList(allowed),
 		Cookies:   cookies.Policy{Secure: true},
 		Database:  db,
 		Capture:   &gatehouse.CaptureService{Store: st},
-		Auth: &gatehouse.AuthService{Store: st, Passwords: hasher, SessionAge: 90 * 24 * time.Hour, Now: o.now,
+		Sessions: &gatehouse.AuthService{Store: st, Passwords: hasher, SessionAge: 90 * 24 * time.Hour, Now: o.now,
 			Guard: guard, Devices: st, RequireVerifiedEmail: o.verifyEmail, TwoFactor: twoFactor, SSO: domains},
 		Accounts: accounts,
 		Invites:  &gatehouse.InviteService{Store: st, Accounts: accounts, Now: o.now, SSO: domains},
@@ -562,7 +562,8 @@ func TestWriteErrorMapping(t *testing.T) {
 		{fmt.Errorf("db password=hunter2 exploded"), 500, "server_error", "error", nil},
 	} {
 		rec := httptest.NewRecorder()
-		httpauth.WriteError(rec, httptest.NewRequest("GET", "/api/x", nil), logger, tc.err)
+		req := httptest.NewRequest("GET", "/api/x", nil)
+		httpauth.WriteError(rec, req.WithContext(httpauth.WithLogger(req.Context(), logger)), tc.err)
 		var env map[string]any
 		json.Unmarshal(rec.Body.Bytes(), &env)
 		if rec.Code != tc.status || env["type"] != tc.typ || env["code"] != tc.code || env["attr"] != tc.attr {

@@ -39,7 +39,7 @@ func TestDependencyOutagesAnswer503(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := httptest.NewRecorder()
-			httpauth.WriteError(rec, httptest.NewRequest("GET", "/api/users/@me/", nil), slog.New(slog.DiscardHandler), tc.err)
+			httpauth.WriteError(rec, httptest.NewRequest("GET", "/api/users/@me/", nil), tc.err)
 			if rec.Code != tc.want {
 				t.Fatalf("status %d, want %d: %s", rec.Code, tc.want, rec.Body)
 			}

@@ -13,7 +13,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/mail"
 )
 
-func HandleUpdateMe(d httpauth.Deps) http.Handler {
+func HandleUpdateMe(d httpauth.Auth) http.Handler {
 	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		var in struct {
 			FirstName       *string `json:"first_name"`
@@ -30,21 +30,21 @@ func HandleUpdateMe(d httpauth.Deps) http.Handler {
 			Email *string `json:"email"`
 		}
 		if err := httpauth.DecodeJSON(w, r, &in); err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		if a.APIKey != nil {
 			if err := keyProfileChange(in.Email != nil || in.Password != nil || in.CurrentPassword != nil, in.PasskeysEnabledFor2FA != nil); err != nil {
-				httpauth.WriteError(w, r, d.Logger, err)
+				httpauth.WriteError(w, r, err)
 				return
 			}
 		}
 		if err := switchCurrent(r, d, a, in.SetCurrentOrganization, in.SetCurrentTeam); err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		if err := requestEmailChange(r, d, a, in.Email); err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		ch := gatehouse.ProfileChange{FirstName: in.FirstName, LastName: in.LastName, ClientIP: httpauth.ClientIP(r)}
@@ -58,7 +58,7 @@ func HandleUpdateMe(d httpauth.Deps) http.Handler {
 		}
 		changed, err := d.Accounts.UpdateProfile(r.Context(), a.User, a.Session, gatehouse.HashSessionKey(a.SessionKey), ch, time.Now())
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		if changed {
@@ -67,12 +67,12 @@ func HandleUpdateMe(d httpauth.Deps) http.Handler {
 		}
 		if in.PasskeysEnabledFor2FA != nil {
 			if d.Passkeys == nil {
-				httpauth.WriteError(w, r, d.Logger, gatehouse.Invalid("no_passkeys", "passkeys_enabled_for_2fa", "Passkeys are not available on this instance."))
+				httpauth.WriteError(w, r, gatehouse.Invalid("no_passkeys", "passkeys_enabled_for_2fa", "Passkeys are not available on this instance."))
 				return
 			}
 			changed, err := d.Passkeys.SetTwoFactor(r.Context(), a.User, a.Session, *in.PasskeysEnabledFor2FA)
 			if err != nil {
-				httpauth.WriteError(w, r, d.Logger, err)
+				httpauth.WriteError(w, r, err)
 				return
 			}
 			if changed {
@@ -81,7 +81,7 @@ func HandleUpdateMe(d httpauth.Deps) http.Handler {
 		}
 		p, err := d.Accounts.Profile(r.Context(), a.User)
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		out := meJSON(p, a.Session)
@@ -90,11 +90,11 @@ func HandleUpdateMe(d httpauth.Deps) http.Handler {
 	})
 }
 
-func HandleLoginSessions(d httpauth.Deps) http.Handler {
+func HandleLoginSessions(d httpauth.Auth) http.Handler {
 	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		list, err := d.Accounts.LoginSessions(r.Context(), a.User.ID, time.Now())
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		sort.SliceStable(list, func(i, j int) bool {
@@ -112,21 +112,21 @@ func HandleLoginSessions(d httpauth.Deps) http.Handler {
 	})
 }
 
-func HandleRevokeSession(d httpauth.Deps) http.Handler {
+func HandleRevokeSession(d httpauth.Auth) http.Handler {
 	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		if err := d.Accounts.RevokeSession(r.Context(), a.User.ID, a.Session, r.PathValue("id"), time.Now()); err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
 	})
 }
 
-func HandleRevokeOthers(d httpauth.Deps) http.Handler {
+func HandleRevokeOthers(d httpauth.Auth) http.Handler {
 	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		n, err := d.Accounts.RevokeOtherSessions(r.Context(), a.User.ID, a.Session, gatehouse.HashSessionKey(a.SessionKey), time.Now())
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		httpauth.WriteJSON(w, http.StatusOK, map[string]int64{"revoked_count": n})

@@ -15,7 +15,7 @@ import (
 // requestEmailChange handles PATCH /api/users/@me's email: the new address
 // is stored as pending, gets the confirmation link, and the old address a
 // notice. Nothing is mailed for the current address.
-func requestEmailChange(r *http.Request, d httpauth.Deps, a *httpauth.Caller, email *string) error {
+func requestEmailChange(r *http.Request, d httpauth.Auth, a *httpauth.Caller, email *string) error {
 	if email == nil {
 		return nil
 	}
@@ -33,14 +33,14 @@ func requestEmailChange(r *http.Request, d httpauth.Deps, a *httpauth.Caller, em
 	return nil
 }
 
-func HandleDeleteMe(d httpauth.Deps) http.Handler {
+func HandleDeleteMe(d httpauth.Auth) http.Handler {
 	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		if d.Lifecycle == nil {
-			httpauth.WriteError(w, r, d.Logger, gatehouse.NotFound())
+			httpauth.WriteError(w, r, gatehouse.NotFound())
 			return
 		}
 		if err := d.Lifecycle.DeleteAccount(r.Context(), a.User, a.Session); err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		httpauth.QueueMail(r, d, mail.AccountDeletedNotice(a.User.Email))

@@ -49,16 +49,16 @@ func apiKeyJSON(k *gatehouse.PersonalAPIKey, value gatehouse.Secret) map[string]
 
 // keyManagement runs a key-management handler: session requests must be
 // recent to write; a key may only read itself.
-func keyManagement(d httpauth.Deps, write bool, next func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller)) http.Handler {
+func keyManagement(d httpauth.Auth, write bool, next func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller)) http.Handler {
 	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		if a.APIKey != nil {
 			if id := r.PathValue("id"); write || (id != currentKey && id != a.APIKey.ID) {
-				httpauth.WriteError(w, r, d.Logger, gatehouse.ErrKeyNotSupported())
+				httpauth.WriteError(w, r, gatehouse.ErrKeyNotSupported())
 				return
 			}
 		} else if write {
 			if err := gatehouse.RequireRecentAuth(a.Session, time.Now()); err != nil {
-				httpauth.WriteError(w, r, d.Logger, err)
+				httpauth.WriteError(w, r, err)
 				return
 			}
 		}
@@ -66,15 +66,15 @@ func keyManagement(d httpauth.Deps, write bool, next func(w http.ResponseWriter,
 	})
 }
 
-func HandleListAPIKeys(d httpauth.Deps) http.Handler {
+func HandleListAPIKeys(d httpauth.Auth) http.Handler {
 	return keyManagement(d, false, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		if a.APIKey != nil { // only reachable through a route without {id}
-			httpauth.WriteError(w, r, d.Logger, gatehouse.ErrKeyNotSupported())
+			httpauth.WriteError(w, r, gatehouse.ErrKeyNotSupported())
 			return
 		}
 		list, err := d.APIKeys.List(r.Context(), a.User)
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		out := make([]map[string]any, 0, len(list))
@@ -97,72 +97,72 @@ func (in apiKeyInput) change() gatehouse.NewAPIKey {
 	return gatehouse.NewAPIKey{Label: in.Label, Scopes: in.Scopes, ScopedTeams: in.ScopedTeams, ScopedOrganizations: in.ScopedOrganizations}
 }
 
-func HandleCreateAPIKey(d httpauth.Deps) http.Handler {
+func HandleCreateAPIKey(d httpauth.Auth) http.Handler {
 	return keyManagement(d, true, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		var in apiKeyInput
 		if err := httpauth.DecodeJSON(w, r, &in); err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		created, err := d.APIKeys.Create(r.Context(), a.User, in.change())
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		httpauth.WriteJSON(w, http.StatusCreated, apiKeyJSON(created.Key, created.Value))
 	})
 }
 
-func HandleGetAPIKey(d httpauth.Deps) http.Handler {
+func HandleGetAPIKey(d httpauth.Auth) http.Handler {
 	return keyManagement(d, false, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		id := r.PathValue("id")
 		if id == currentKey {
 			if a.APIKey == nil {
-				httpauth.WriteError(w, r, d.Logger, gatehouse.NotFound())
+				httpauth.WriteError(w, r, gatehouse.NotFound())
 				return
 			}
 			id = a.APIKey.ID
 		}
 		k, err := d.APIKeys.Get(r.Context(), a.User, id)
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		httpauth.WriteJSON(w, http.StatusOK, apiKeyJSON(k, ""))
 	})
 }
 
-func HandleUpdateAPIKey(d httpauth.Deps) http.Handler {
+func HandleUpdateAPIKey(d httpauth.Auth) http.Handler {
 	return keyManagement(d, true, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		var in apiKeyInput
 		if err := httpauth.DecodeJSON(w, r, &in); err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		k, err := d.APIKeys.Update(r.Context(), a.User, r.PathValue("id"), in.change())
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		httpauth.WriteJSON(w, http.StatusOK, apiKeyJSON(k, ""))
 	})
 }
 
-func HandleDeleteAPIKey(d httpauth.Deps) http.Handler {
+func HandleDeleteAPIKey(d httpauth.Auth) http.Handler {
 	return keyManagement(d, true, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		if err := d.APIKeys.Delete(r.Context(), a.User, r.PathValue("id")); err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
 	})
 }
 
-func HandleRollAPIKey(d httpauth.Deps) http.Handler {
+func HandleRollAPIKey(d httpauth.Auth) http.Handler {
 	return keyManagement(d, true, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		rolled, err := d.APIKeys.Roll(r.Context(), a.User, r.PathValue("id"))
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		httpauth.WriteJSON(w, http.StatusOK, apiKeyJSON(rolled.Key, rolled.Value))

@@ -15,24 +15,24 @@ import (
 // the session the request may carry (so it needs no CSRF token, as
 // PostHog's login does not without a session); that session, if any, is
 // ended and replaced.
-func HandleLogin(d httpauth.Deps) http.Handler {
+func HandleLogin(d httpauth.Auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var in struct {
 			Email    string `json:"email"`
 			Password string `json:"password"`
 		}
 		if err := httpauth.DecodeJSON(w, r, &in); err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
-		res, err := d.Auth.Login(r.Context(), gatehouse.LoginInput{Email: in.Email, Password: gatehouse.Secret(in.Password),
+		res, err := d.Sessions.Login(r.Context(), gatehouse.LoginInput{Email: in.Email, Password: gatehouse.Secret(in.Password),
 			ClientIP: httpauth.ClientIP(r), UserAgent: r.UserAgent(), PreviousSessionKey: httpauth.PreviousSessionKey(r), RememberDevices: httpauth.RememberCookies(r)})
 		httpauth.CountLogin("password", err)
 		httpauth.AuditLoginRefused(r, d, in.Email, err)
 		if err != nil {
 			httpauth.NotVerified(r, d, err)
 			httpauth.SecondStepDue(w, r, d, err)
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		httpauth.SetSignedIn(w, r, d, res)
@@ -44,17 +44,17 @@ func HandleLogin(d httpauth.Deps) http.Handler {
 	})
 }
 
-func HandlePrecheck(d httpauth.Deps) http.Handler {
+func HandlePrecheck(d httpauth.Auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var in struct {
 			Email string `json:"email"`
 		}
 		if err := httpauth.DecodeJSON(w, r, &in); err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		if _, err := gatehouse.NormalizeEmail(in.Email); err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		var enforced any
@@ -62,14 +62,14 @@ func HandlePrecheck(d httpauth.Deps) http.Handler {
 		if d.Domains != nil {
 			provider, err := d.Domains.EnforcedProvider(r.Context(), in.Email)
 			if err != nil {
-				httpauth.WriteError(w, r, d.Logger, err)
+				httpauth.WriteError(w, r, err)
 				return
 			}
 			if provider != "" {
 				enforced = provider
 			}
 			if saml, err = d.Domains.SAMLAvailable(r.Context(), in.Email); err != nil {
-				httpauth.WriteError(w, r, d.Logger, err)
+				httpauth.WriteError(w, r, err)
 				return
 			}
 		}
@@ -83,11 +83,11 @@ func HandlePrecheck(d httpauth.Deps) http.Handler {
 
 // handleLogout ends the session server-side and clears the cookie. The API
 // form answers JSON; /logout redirects to the login page.
-func HandleLogout(d httpauth.Deps, redirect bool) http.Handler {
+func HandleLogout(d httpauth.Auth, redirect bool) http.Handler {
 	return httpauth.WithSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if a := httpauth.CallerFrom(r.Context()); a != nil {
-			if err := d.Auth.Logout(r.Context(), a.SessionKey); err != nil {
-				httpauth.WriteError(w, r, d.Logger, err)
+			if err := d.Sessions.Logout(r.Context(), a.SessionKey); err != nil {
+				httpauth.WriteError(w, r, err)
 				return
 			}
 		}
@@ -105,7 +105,7 @@ func HandleLogout(d httpauth.Deps, redirect bool) http.Handler {
 // encoded for the same user under the same auth generation: everything
 // the answer shows is auth state, so any change to it moves the
 // generation and the next request encodes afresh.
-func HandleMe(d httpauth.Deps) http.Handler {
+func HandleMe(d httpauth.Auth) http.Handler {
 	var encoded gatehouse.GenerationCache[int64, []byte]
 	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		if a.Session == nil {
@@ -116,7 +116,7 @@ func HandleMe(d httpauth.Deps) http.Handler {
 		}
 		p, err := d.Accounts.Profile(r.Context(), a.User)
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		if a.Session != nil {

@@ -22,11 +22,11 @@ func domainJSON(dom *gatehouse.OrganizationDomain) map[string]any {
 	}
 }
 
-func HandleListDomains(d httpauth.Deps) http.Handler {
+func HandleListDomains(d httpauth.Auth) http.Handler {
 	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		list, err := d.Domains.List(r.Context(), a.User, r.PathValue("org"))
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		out := make([]map[string]any, 0, len(list))
@@ -37,36 +37,36 @@ func HandleListDomains(d httpauth.Deps) http.Handler {
 	})
 }
 
-func HandleGetDomain(d httpauth.Deps) http.Handler {
+func HandleGetDomain(d httpauth.Auth) http.Handler {
 	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		dom, err := d.Domains.Get(r.Context(), a.User, r.PathValue("org"), r.PathValue("id"))
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		httpauth.WriteJSON(w, http.StatusOK, domainJSON(dom))
 	})
 }
 
-func HandleCreateDomain(d httpauth.Deps) http.Handler {
+func HandleCreateDomain(d httpauth.Auth) http.Handler {
 	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		var in struct {
 			Domain string `json:"domain"`
 		}
 		if err := httpauth.DecodeJSON(w, r, &in); err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		dom, err := d.Domains.Create(r.Context(), a.User, r.PathValue("org"), in.Domain)
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		httpauth.WriteJSON(w, http.StatusCreated, domainJSON(dom))
 	})
 }
 
-func HandleUpdateDomain(d httpauth.Deps) http.Handler {
+func HandleUpdateDomain(d httpauth.Auth) http.Handler {
 	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		var in struct {
 			JITProvisioningEnabled *bool   `json:"jit_provisioning_enabled"`
@@ -76,35 +76,35 @@ func HandleUpdateDomain(d httpauth.Deps) http.Handler {
 			SAMLX509Cert           *string `json:"saml_x509_cert"`
 		}
 		if err := httpauth.DecodeJSON(w, r, &in); err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		dom, err := d.Domains.Update(r.Context(), a.User, r.PathValue("org"), r.PathValue("id"), gatehouse.DomainUpdate{
 			JITProvisioningEnabled: in.JITProvisioningEnabled, SSOEnforcement: in.SSOEnforcement,
 			SAMLEntityID: in.SAMLEntityID, SAMLACSURL: in.SAMLACSURL, SAMLX509Cert: in.SAMLX509Cert})
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		httpauth.WriteJSON(w, http.StatusOK, domainJSON(dom))
 	})
 }
 
-func HandleDeleteDomain(d httpauth.Deps) http.Handler {
+func HandleDeleteDomain(d httpauth.Auth) http.Handler {
 	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		if err := d.Domains.Delete(r.Context(), a.User, r.PathValue("org"), r.PathValue("id")); err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
 	})
 }
 
-func HandleVerifyDomain(d httpauth.Deps) http.Handler {
+func HandleVerifyDomain(d httpauth.Auth) http.Handler {
 	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		dom, err := d.Domains.Verify(r.Context(), a.User, r.PathValue("org"), r.PathValue("id"))
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		httpauth.WriteJSON(w, http.StatusOK, domainJSON(dom))

@@ -40,15 +40,15 @@ func projectOfPath(r *http.Request, u *gatehouse.User) int64 {
 
 // memberProject resolves the path's project for a signed-in member, or
 // writes 404 and returns 0.
-func memberProject(w http.ResponseWriter, r *http.Request, d httpauth.Deps, a *httpauth.Caller) int64 {
+func memberProject(w http.ResponseWriter, r *http.Request, d httpauth.Auth, a *httpauth.Caller) int64 {
 	id := projectOfPath(r, a.User)
 	if id == 0 {
-		httpauth.WriteError(w, r, d.Logger, gatehouse.NotFound())
+		httpauth.WriteError(w, r, gatehouse.NotFound())
 		return 0
 	}
 	p, err := d.Flags.ProjectForMember(r.Context(), a.User, id)
 	if err != nil {
-		httpauth.WriteError(w, r, d.Logger, err)
+		httpauth.WriteError(w, r, err)
 		return 0
 	}
 	return p.ID
@@ -111,7 +111,7 @@ func (in flagInputJSON) toInput() (gatehouse.FlagInput, error) {
 	return out, nil
 }
 
-func HandleFlagList(d httpauth.Deps) func(http.ResponseWriter, *http.Request, *httpauth.Caller) {
+func HandleFlagList(d httpauth.Auth) func(http.ResponseWriter, *http.Request, *httpauth.Caller) {
 	return func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		pid := memberProject(w, r, d, a)
 		if pid == 0 {
@@ -119,7 +119,7 @@ func HandleFlagList(d httpauth.Deps) func(http.ResponseWriter, *http.Request, *h
 		}
 		list, err := d.Flags.List(r.Context(), pid)
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		keep := flagListFilter(r)
@@ -134,7 +134,7 @@ func HandleFlagList(d httpauth.Deps) func(http.ResponseWriter, *http.Request, *h
 	}
 }
 
-func HandleFlagCreate(d httpauth.Deps) func(http.ResponseWriter, *http.Request, *httpauth.Caller) {
+func HandleFlagCreate(d httpauth.Auth) func(http.ResponseWriter, *http.Request, *httpauth.Caller) {
 	return func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		pid := memberProject(w, r, d, a)
 		if pid == 0 {
@@ -142,24 +142,24 @@ func HandleFlagCreate(d httpauth.Deps) func(http.ResponseWriter, *http.Request, 
 		}
 		var body flagInputJSON
 		if err := httpauth.DecodeJSON(w, r, &body); err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		in, err := body.toInput()
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		f, err := d.Flags.Create(r.Context(), a.User, pid, in)
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		httpauth.WriteJSON(w, http.StatusCreated, flagJSON(f))
 	}
 }
 
-func HandleFlagGet(d httpauth.Deps) func(http.ResponseWriter, *http.Request, *httpauth.Caller) {
+func HandleFlagGet(d httpauth.Auth) func(http.ResponseWriter, *http.Request, *httpauth.Caller) {
 	return func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		pid := memberProject(w, r, d, a)
 		if pid == 0 {
@@ -167,14 +167,14 @@ func HandleFlagGet(d httpauth.Deps) func(http.ResponseWriter, *http.Request, *ht
 		}
 		f, err := d.Flags.Get(r.Context(), pid, flagIDOfPath(r))
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		httpauth.WriteJSON(w, http.StatusOK, flagJSON(f))
 	}
 }
 
-func HandleFlagUpdate(d httpauth.Deps) func(http.ResponseWriter, *http.Request, *httpauth.Caller) {
+func HandleFlagUpdate(d httpauth.Auth) func(http.ResponseWriter, *http.Request, *httpauth.Caller) {
 	return func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		pid := memberProject(w, r, d, a)
 		if pid == 0 {
@@ -182,24 +182,24 @@ func HandleFlagUpdate(d httpauth.Deps) func(http.ResponseWriter, *http.Request, 
 		}
 		var body flagInputJSON
 		if err := httpauth.DecodeJSON(w, r, &body); err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		in, err := body.toInput()
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		f, err := d.Flags.Update(r.Context(), pid, flagIDOfPath(r), in)
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		httpauth.WriteJSON(w, http.StatusOK, flagJSON(f))
 	}
 }
 
-func HandleFlagDelete(d httpauth.Deps) func(http.ResponseWriter, *http.Request, *httpauth.Caller) {
+func HandleFlagDelete(d httpauth.Auth) func(http.ResponseWriter, *http.Request, *httpauth.Caller) {
 	return func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		pid := memberProject(w, r, d, a)
 		if pid == 0 {
@@ -230,7 +230,7 @@ func errWrongProject() error {
 // For 2 and 3 the project is the path's {project}, else the one whose
 // public token is ?token=, else the user's current project, and the user
 // must be a member of its organization.
-func localEvalAuth(d httpauth.Deps, r *http.Request) (projectID int64, err error) {
+func localEvalAuth(d httpauth.Auth, r *http.Request) (projectID int64, err error) {
 	ctx := r.Context()
 	if tok, ok := httpauth.BearerToken(r); ok && strings.HasPrefix(tok, gatehouse.PrefixProjectSecret) {
 		p, err := d.Flags.ProjectBySecret(ctx, gatehouse.Secret(tok))
@@ -284,7 +284,7 @@ type localEvalDoc struct {
 // locally, with an ETag so that an unchanged set costs a 304. Requests
 // authenticated by a key reuse the document encoded under the same auth
 // generation (flags are part of it), so the hot path encodes nothing.
-func HandleLocalEvaluation(d httpauth.Deps) http.Handler {
+func HandleLocalEvaluation(d httpauth.Auth) http.Handler {
 	var docs gatehouse.GenerationCache[int64, localEvalDoc]
 	return httpauth.WithSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if tok, ok := httpauth.BearerToken(r); ok && strings.HasPrefix(tok, gatehouse.PrefixProjectSecret) && httpauth.CallerFrom(r.Context()) == nil {
@@ -293,7 +293,7 @@ func HandleLocalEvaluation(d httpauth.Deps) http.Handler {
 		projectID, err := localEvalAuth(d, r)
 		if err != nil {
 			// Key authenticators advertise Bearer (docs/posthog-compat.md#error-envelope).
-			httpauth.WriteError(&httpauth.ChallengeWriter{ResponseWriter: w, Challenge: "Bearer"}, r, d.Logger, err)
+			httpauth.WriteError(&httpauth.ChallengeWriter{ResponseWriter: w, Challenge: "Bearer"}, r, err)
 			return
 		}
 		doc, ok := docs.Get(r.Context(), projectID)
@@ -301,7 +301,7 @@ func HandleLocalEvaluation(d httpauth.Deps) http.Handler {
 			defs, err := d.Flags.Definitions(r.Context(), projectID)
 			if err != nil {
 				if gatehouse.IsUnavailable(err) {
-					httpauth.WriteError(w, r, d.Logger, err)
+					httpauth.WriteError(w, r, err)
 					return
 				}
 				d.Logger.Error("local evaluation failed", "error", err.Error())
@@ -409,7 +409,7 @@ func parseFlagsRequest(r *http.Request) (gatehouse.FlagsRequest, error) {
 // the v2 detail shape for ?v=2 and above and the legacy maps otherwise;
 // /decide answers v1 (a list of enabled keys), v2 (enabled flags), v3 (all
 // flags and payloads) and v4+ (the detail shape).
-func HandleFlags(d httpauth.Deps, decide bool) http.Handler {
+func HandleFlags(d httpauth.Auth, decide bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		captureCORS(w, r)
 		switch r.Method {
@@ -419,17 +419,17 @@ func HandleFlags(d httpauth.Deps, decide bool) http.Handler {
 		case http.MethodGet, http.MethodPost:
 		default:
 			w.Header().Set("Allow", "GET, POST, OPTIONS")
-			httpauth.WriteError(w, r, d.Logger, &gatehouse.Error{Kind: gatehouse.KindMethodNotAllowed, Code: "method_not_allowed", Detail: `Method "` + r.Method + `" not allowed.`})
+			httpauth.WriteError(w, r, &gatehouse.Error{Kind: gatehouse.KindMethodNotAllowed, Code: "method_not_allowed", Detail: `Method "` + r.Method + `" not allowed.`})
 			return
 		}
 		req, err := parseFlagsRequest(r)
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		evals, err := d.Flags.Evaluate(r.Context(), req)
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		version, _ := strconv.Atoi(r.URL.Query().Get("v"))

@@ -23,7 +23,7 @@ func inviteJSON(inv *gatehouse.Invite, now time.Time) map[string]any {
 	}
 }
 
-func HandleCreateInvite(d httpauth.Deps) http.Handler {
+func HandleCreateInvite(d httpauth.Auth) http.Handler {
 	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		var in struct {
 			TargetEmail string `json:"target_email"`
@@ -31,13 +31,13 @@ func HandleCreateInvite(d httpauth.Deps) http.Handler {
 			Level       int    `json:"level"`
 		}
 		if err := httpauth.DecodeJSON(w, r, &in); err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		inv, org, err := d.Invites.Create(r.Context(), a.User, r.PathValue("org"),
 			gatehouse.NewInvite{TargetEmail: in.TargetEmail, FirstName: in.FirstName, Level: gatehouse.MembershipLevel(in.Level)})
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		inviter := a.User.FirstName
@@ -53,11 +53,11 @@ func HandleCreateInvite(d httpauth.Deps) http.Handler {
 	})
 }
 
-func HandleListInvites(d httpauth.Deps) http.Handler {
+func HandleListInvites(d httpauth.Auth) http.Handler {
 	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		list, err := d.Invites.List(r.Context(), a.User, r.PathValue("org"))
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		now := time.Now()
@@ -69,10 +69,10 @@ func HandleListInvites(d httpauth.Deps) http.Handler {
 	})
 }
 
-func HandleDeleteInvite(d httpauth.Deps) http.Handler {
+func HandleDeleteInvite(d httpauth.Auth) http.Handler {
 	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		if err := d.Invites.Delete(r.Context(), a.User, r.PathValue("org"), r.PathValue("id")); err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
@@ -80,11 +80,11 @@ func HandleDeleteInvite(d httpauth.Deps) http.Handler {
 }
 
 // handleInviteInfo shows a pending invite to the person holding its link.
-func HandleInviteInfo(d httpauth.Deps) http.Handler {
+func HandleInviteInfo(d httpauth.Auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		inv, org, err := d.Invites.Lookup(r.Context(), r.PathValue("invite"))
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		httpauth.WriteJSON(w, http.StatusOK, map[string]any{
@@ -97,11 +97,11 @@ func HandleInviteInfo(d httpauth.Deps) http.Handler {
 // signs them in. A signed-in user instead joins the invite's organization
 // with their existing account (the invite must be addressed to their
 // email); then no name or password is needed.
-func HandleInviteSignup(d httpauth.Deps) http.Handler {
+func HandleInviteSignup(d httpauth.Auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if a := httpauth.CallerFrom(r.Context()); a != nil {
 			if err := d.Invites.JoinWithInvite(r.Context(), r.PathValue("invite"), a.User); err != nil {
-				httpauth.WriteError(w, r, d.Logger, err)
+				httpauth.WriteError(w, r, err)
 				return
 			}
 			writeInviteSignup(w, r, d, a.User)
@@ -113,7 +113,7 @@ func HandleInviteSignup(d httpauth.Deps) http.Handler {
 			Password  *string `json:"password"`
 		}
 		if err := httpauth.DecodeJSON(w, r, &in); err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		if in.Password == nil {
@@ -125,11 +125,11 @@ func HandleInviteSignup(d httpauth.Deps) http.Handler {
 			return err
 		})
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		if err := httpauth.SignIn(w, r, d, user, "password"); err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		// The invite does not prove the address: a mailed link does.
@@ -140,7 +140,7 @@ func HandleInviteSignup(d httpauth.Deps) http.Handler {
 
 // writeInviteSignup answers an invite signup or join with the user and the
 // organization and project they now work in.
-func writeInviteSignup(w http.ResponseWriter, r *http.Request, d httpauth.Deps, user *gatehouse.User) {
+func writeInviteSignup(w http.ResponseWriter, r *http.Request, d httpauth.Auth, user *gatehouse.User) {
 	out := map[string]any{
 		"id": user.ID, "uuid": user.UUID, "email": user.Email, "first_name": user.FirstName, "last_name": user.LastName,
 		"is_email_verified": user.IsEmailVerified, "redirect_url": "/", "organization": nil, "team": nil,

@@ -60,11 +60,11 @@ func memberJSON(orgID string, m *gatehouse.Member) map[string]any {
 	}
 }
 
-func HandleListOrganizations(d httpauth.Deps) http.Handler {
+func HandleListOrganizations(d httpauth.Auth) http.Handler {
 	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		orgs, levels, err := d.Members.Organizations(r.Context(), a.User)
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		// A key scoped to organizations lists only those.
@@ -84,11 +84,11 @@ func HandleListOrganizations(d httpauth.Deps) http.Handler {
 	})
 }
 
-func HandleOrganizationProjects(d httpauth.Deps) http.Handler {
+func HandleOrganizationProjects(d httpauth.Auth) http.Handler {
 	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		list, err := d.Members.OrganizationProjects(r.Context(), a.User, r.PathValue("org"))
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		results := make([]map[string]any, 0, len(list))
@@ -103,12 +103,12 @@ func HandleOrganizationProjects(d httpauth.Deps) http.Handler {
 	})
 }
 
-func HandleListMembers(d httpauth.Deps) http.Handler {
+func HandleListMembers(d httpauth.Auth) http.Handler {
 	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		limit, offset := pageParams(r)
 		list, count, err := d.Members.Members(r.Context(), a.User, r.PathValue("org"), limit, offset)
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		orgID := pathOrgID(r, a)
@@ -122,37 +122,37 @@ func HandleListMembers(d httpauth.Deps) http.Handler {
 
 // handleGetMember answers as PostHog does: the members API has no
 // retrieve, so a member gets 405 and an outsider the permission error.
-func HandleGetMember(d httpauth.Deps) http.Handler {
+func HandleGetMember(d httpauth.Auth) http.Handler {
 	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		if _, _, err := d.Members.Members(r.Context(), a.User, r.PathValue("org"), 1, 0); err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
-		httpauth.WriteError(w, r, d.Logger, &gatehouse.Error{Kind: gatehouse.KindMethodNotAllowed, Code: "method_not_allowed", Detail: `Method "GET" not allowed.`})
+		httpauth.WriteError(w, r, &gatehouse.Error{Kind: gatehouse.KindMethodNotAllowed, Code: "method_not_allowed", Detail: `Method "GET" not allowed.`})
 	})
 }
 
-func HandleSetMemberLevel(d httpauth.Deps) http.Handler {
+func HandleSetMemberLevel(d httpauth.Auth) http.Handler {
 	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		var in struct {
 			Level *int `json:"level"`
 		}
 		if err := httpauth.DecodeJSON(w, r, &in); err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		if in.Level == nil {
-			httpauth.WriteError(w, r, d.Logger, gatehouse.Invalid("required", "level", "This field is required."))
+			httpauth.WriteError(w, r, gatehouse.Invalid("required", "level", "This field is required."))
 			return
 		}
 		level, err := gatehouse.ParseMembershipLevel(*in.Level)
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		m, err := d.Members.SetLevel(r.Context(), a.User, a.Session, r.PathValue("org"), r.PathValue("user"), level)
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "membership level changed", slog.String("by", a.User.UUID), slog.String("user", m.User.UUID),
@@ -161,11 +161,11 @@ func HandleSetMemberLevel(d httpauth.Deps) http.Handler {
 	})
 }
 
-func HandleRemoveMember(d httpauth.Deps) http.Handler {
+func HandleRemoveMember(d httpauth.Auth) http.Handler {
 	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		m, err := d.Members.RemoveMember(r.Context(), a.User, a.Session, r.PathValue("org"), r.PathValue("user"))
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "member removed", slog.String("by", a.User.UUID), slog.String("user", m.User.UUID),
@@ -176,7 +176,7 @@ func HandleRemoveMember(d httpauth.Deps) http.Handler {
 
 // switchCurrent applies PATCH /api/users/@me's set_current_organization
 // and set_current_team (a project id, as a number or a string).
-func switchCurrent(r *http.Request, d httpauth.Deps, a *httpauth.Caller, org *string, team *json.RawMessage) error {
+func switchCurrent(r *http.Request, d httpauth.Auth, a *httpauth.Caller, org *string, team *json.RawMessage) error {
 	if org == nil && team == nil {
 		return nil
 	}

@@ -24,17 +24,17 @@ func organizationJSON(org *gatehouse.Organization, level gatehouse.MembershipLev
 	}
 }
 
-func HandleGetOrganization(d httpauth.Deps) http.Handler {
+func HandleGetOrganization(d httpauth.Auth) http.Handler {
 	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		org, level, err := d.Organizations.Organization(r.Context(), a.User, r.PathValue("org"))
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		out := organizationJSON(org, level)
 		projects, members, err := d.Organizations.ProjectsOf(r.Context(), org)
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		addOrganizationParity(out, org, projects)
@@ -43,7 +43,7 @@ func HandleGetOrganization(d httpauth.Deps) http.Handler {
 	})
 }
 
-func HandleUpdateOrganization(d httpauth.Deps) http.Handler {
+func HandleUpdateOrganization(d httpauth.Auth) http.Handler {
 	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		var in struct {
 			Name                         *string         `json:"name"`
@@ -52,7 +52,7 @@ func HandleUpdateOrganization(d httpauth.Deps) http.Handler {
 			SessionCookieAge             json.RawMessage `json:"session_cookie_age"`
 		}
 		if err := httpauth.DecodeJSON(w, r, &in); err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		ch := gatehouse.OrganizationChange{Name: in.Name, Enforce2FA: in.Enforce2FA, MembersCanUsePersonalAPIKeys: in.MembersCanUsePersonalAPIKeys}
@@ -62,7 +62,7 @@ func HandleUpdateOrganization(d httpauth.Deps) http.Handler {
 			} else {
 				var age int
 				if err := json.Unmarshal(in.SessionCookieAge, &age); err != nil {
-					httpauth.WriteError(w, r, d.Logger, gatehouse.Invalid("invalid", "session_cookie_age", "A valid integer is required."))
+					httpauth.WriteError(w, r, gatehouse.Invalid("invalid", "session_cookie_age", "A valid integer is required."))
 					return
 				}
 				ch.SessionCookieAge = &age
@@ -70,13 +70,13 @@ func HandleUpdateOrganization(d httpauth.Deps) http.Handler {
 		}
 		org, level, err := d.Organizations.UpdateOrganization(r.Context(), a.User, a.Session, r.PathValue("org"), ch)
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		out := organizationJSON(org, level)
 		projects, members, err := d.Organizations.ProjectsOf(r.Context(), org)
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		addOrganizationParity(out, org, projects)

@@ -30,13 +30,13 @@ func pageWindow(r *http.Request) (limit, offset int) {
 // {"count", "next", "previous", "results"}, with next and previous the
 // absolute URL of the request with limit and offset replaced (previous
 // drops offset when it would be 0), or null at either end.
-func paginated[T any](w http.ResponseWriter, r *http.Request, d httpauth.Deps, results []T) {
+func paginated[T any](w http.ResponseWriter, r *http.Request, d httpauth.Auth, results []T) {
 	limit, offset := pageWindow(r)
 	writePage(w, r, d, results, limit, offset)
 }
 
 // writePage writes the page of results at limit and offset.
-func writePage[T any](w http.ResponseWriter, r *http.Request, d httpauth.Deps, results []T, limit, offset int) {
+func writePage[T any](w http.ResponseWriter, r *http.Request, d httpauth.Auth, results []T, limit, offset int) {
 	count := len(results)
 	page := results[min(offset, count):min(offset+limit, count)]
 	if page == nil {

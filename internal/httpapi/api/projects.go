@@ -52,11 +52,11 @@ func projectJSON(p *gatehouse.Project, secret gatehouse.Secret) map[string]any {
 	return out
 }
 
-func HandleListProjects(d httpauth.Deps) http.Handler {
+func HandleListProjects(d httpauth.Auth) http.Handler {
 	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		list, err := d.Organizations.Projects(r.Context(), a.User)
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		results := make([]map[string]any, 0, len(list))
@@ -67,11 +67,11 @@ func HandleListProjects(d httpauth.Deps) http.Handler {
 	})
 }
 
-func HandleGetProject(d httpauth.Deps) http.Handler {
+func HandleGetProject(d httpauth.Auth) http.Handler {
 	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		p, _, err := d.Organizations.Project(r.Context(), a.User, r.PathValue("project"))
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		httpauth.WriteJSON(w, http.StatusOK, projectJSON(p, ""))
@@ -80,22 +80,22 @@ func HandleGetProject(d httpauth.Deps) http.Handler {
 
 type ProjectAction func(ctx context.Context, user *gatehouse.User, sess *gatehouse.Session, ref string) (*gatehouse.Project, error)
 
-func HandleProjectAction(d httpauth.Deps, action func(*gatehouse.OrganizationService) ProjectAction) http.Handler {
+func HandleProjectAction(d httpauth.Auth, action func(*gatehouse.OrganizationService) ProjectAction) http.Handler {
 	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		p, err := action(d.Organizations)(r.Context(), a.User, a.Session, r.PathValue("project"))
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		httpauth.WriteJSON(w, http.StatusOK, projectJSON(p, ""))
 	})
 }
 
-func HandleRotateSecret(d httpauth.Deps) http.Handler {
+func HandleRotateSecret(d httpauth.Auth) http.Handler {
 	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		p, sec, err := d.Organizations.RotateProjectSecret(r.Context(), a.User, a.Session, r.PathValue("project"))
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		httpauth.WriteJSON(w, http.StatusOK, projectJSON(p, sec))
@@ -117,11 +117,11 @@ func projectKeyJSON(k *gatehouse.ProjectSecretAPIKey, value gatehouse.Secret) ma
 	return out
 }
 
-func HandleListProjectKeys(d httpauth.Deps) http.Handler {
+func HandleListProjectKeys(d httpauth.Auth) http.Handler {
 	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		list, err := d.Organizations.ProjectSecretKeys(r.Context(), a.User, r.PathValue("project"))
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		out := make([]map[string]any, 0, len(list))
@@ -137,11 +137,11 @@ type projectKeyInput struct {
 	Scopes *[]string `json:"scopes"`
 }
 
-func HandleCreateProjectKey(d httpauth.Deps) http.Handler {
+func HandleCreateProjectKey(d httpauth.Auth) http.Handler {
 	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		var in projectKeyInput
 		if err := httpauth.DecodeJSON(w, r, &in); err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		var label string
@@ -154,55 +154,55 @@ func HandleCreateProjectKey(d httpauth.Deps) http.Handler {
 		}
 		k, value, err := d.Organizations.CreateProjectSecretKey(r.Context(), a.User, a.Session, r.PathValue("project"), label, scopes)
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		httpauth.WriteJSON(w, http.StatusCreated, projectKeyJSON(k, value))
 	})
 }
 
-func HandleGetProjectKey(d httpauth.Deps) http.Handler {
+func HandleGetProjectKey(d httpauth.Auth) http.Handler {
 	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		k, err := d.Organizations.ProjectSecretKey(r.Context(), a.User, r.PathValue("project"), r.PathValue("id"))
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		httpauth.WriteJSON(w, http.StatusOK, projectKeyJSON(k, ""))
 	})
 }
 
-func HandleUpdateProjectKey(d httpauth.Deps) http.Handler {
+func HandleUpdateProjectKey(d httpauth.Auth) http.Handler {
 	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		var in projectKeyInput
 		if err := httpauth.DecodeJSON(w, r, &in); err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		k, err := d.Organizations.UpdateProjectSecretKey(r.Context(), a.User, a.Session, r.PathValue("project"), r.PathValue("id"), in.Label, in.Scopes)
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		httpauth.WriteJSON(w, http.StatusOK, projectKeyJSON(k, ""))
 	})
 }
 
-func HandleDeleteProjectKey(d httpauth.Deps) http.Handler {
+func HandleDeleteProjectKey(d httpauth.Auth) http.Handler {
 	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		if err := d.Organizations.DeleteProjectSecretKey(r.Context(), a.User, a.Session, r.PathValue("project"), r.PathValue("id")); err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
 	})
 }
 
-func HandleRollProjectKey(d httpauth.Deps) http.Handler {
+func HandleRollProjectKey(d httpauth.Auth) http.Handler {
 	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		k, value, err := d.Organizations.RollProjectSecretKey(r.Context(), a.User, a.Session, r.PathValue("project"), r.PathValue("id"))
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		httpauth.WriteJSON(w, http.StatusOK, projectKeyJSON(k, value))

@@ -19,14 +19,14 @@ import (
 // payload as stored, a JSON string holding JSON text (null when the flag
 // has none). A flag that does not exist in the project or is not remote
 // configuration is a 404 with an empty body.
-func HandleRemoteConfigPayload(d httpauth.Deps) http.Handler {
+func HandleRemoteConfigPayload(d httpauth.Auth) http.Handler {
 	return httpauth.WithSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if tok, ok := httpauth.BearerToken(r); ok && strings.HasPrefix(tok, gatehouse.PrefixProjectSecret) && httpauth.CallerFrom(r.Context()) == nil {
 			r = r.WithContext(gatehouse.WithAuthGeneration(r.Context(), d.AuthGeneration))
 		}
 		projectID, err := localEvalAuth(d, r)
 		if err != nil {
-			httpauth.WriteError(&httpauth.ChallengeWriter{ResponseWriter: w, Challenge: "Bearer"}, r, d.Logger, err)
+			httpauth.WriteError(&httpauth.ChallengeWriter{ResponseWriter: w, Challenge: "Bearer"}, r, err)
 			return
 		}
 		payload, err := d.Flags.RemoteConfigPayload(r.Context(), projectID, r.PathValue("id"))
@@ -36,7 +36,7 @@ func HandleRemoteConfigPayload(d httpauth.Deps) http.Handler {
 				w.WriteHeader(http.StatusNotFound)
 				return
 			}
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		w.Header().Set("Cache-Control", "private, no-cache")
@@ -85,7 +85,7 @@ func projectConfigJSON(token string, hasFlags bool) map[string]any {
 // window._POSTHOG_REMOTE_CONFIG[<token>]. Both are public: the token is
 // the public project token, the answer is readable from any origin and
 // may be cached for five minutes, with an ETag for revalidation.
-func HandleProjectConfig(d httpauth.Deps, js bool) http.Handler {
+func HandleProjectConfig(d httpauth.Auth, js bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Access-Control-Allow-Origin", "*")
@@ -101,22 +101,22 @@ func HandleProjectConfig(d httpauth.Deps, js bool) http.Handler {
 		case http.MethodGet, http.MethodHead:
 		default:
 			h.Set("Allow", "GET, HEAD, OPTIONS")
-			httpauth.WriteError(w, r, d.Logger, &gatehouse.Error{Kind: gatehouse.KindMethodNotAllowed, Code: "method_not_allowed", Detail: `Method "` + r.Method + `" not allowed.`})
+			httpauth.WriteError(w, r, &gatehouse.Error{Kind: gatehouse.KindMethodNotAllowed, Code: "method_not_allowed", Detail: `Method "` + r.Method + `" not allowed.`})
 			return
 		}
 		token := r.PathValue("token")
 		if !projectTokenPattern.MatchString(token) {
-			httpauth.WriteError(w, r, d.Logger, gatehouse.Invalid("invalid_input", "token", "Invalid token"))
+			httpauth.WriteError(w, r, gatehouse.Invalid("invalid_input", "token", "Invalid token"))
 			return
 		}
 		p, err := d.Flags.ProjectByToken(r.Context(), token)
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		defs, err := d.Flags.Definitions(r.Context(), p.ID)
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		hasFlags := false

@@ -16,19 +16,19 @@ import (
 // handleSAMLMetadataUpload configures a domain's IdP from its metadata
 // XML: the raw document (text/xml, application/xml,
 // application/samlmetadata+xml) or JSON {"metadata": "<xml>"}.
-func HandleSAMLMetadataUpload(d httpauth.Deps) http.Handler {
+func HandleSAMLMetadataUpload(d httpauth.Auth) http.Handler {
 	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		if d.SAML == nil {
-			httpauth.WriteError(w, r, d.Logger, gatehouse.NotFound())
+			httpauth.WriteError(w, r, gatehouse.NotFound())
 			return
 		}
 		if _, err := d.SAML.Admin.RequireAdmin(r.Context(), a.User, r.PathValue("org")); err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, saml.MaxMetadata+1))
 		if err != nil || len(body) > saml.MaxMetadata {
-			httpauth.WriteError(w, r, d.Logger, &gatehouse.Error{Kind: gatehouse.KindTooLarge, Code: "too_large", Detail: "The metadata is too large."})
+			httpauth.WriteError(w, r, &gatehouse.Error{Kind: gatehouse.KindTooLarge, Code: "too_large", Detail: "The metadata is too large."})
 			return
 		}
 		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/json" {
@@ -36,14 +36,14 @@ func HandleSAMLMetadataUpload(d httpauth.Deps) http.Handler {
 				Metadata string `json:"metadata"`
 			}
 			if err := json.Unmarshal(body, &in); err != nil {
-				httpauth.WriteError(w, r, d.Logger, &gatehouse.Error{Kind: gatehouse.KindMalformed, Code: "parse_error", Detail: "JSON parse error."})
+				httpauth.WriteError(w, r, &gatehouse.Error{Kind: gatehouse.KindMalformed, Code: "parse_error", Detail: "JSON parse error."})
 				return
 			}
 			body = []byte(in.Metadata)
 		}
 		dom, err := d.SAML.ConfigureFromMetadata(r.Context(), a.User, r.PathValue("org"), r.PathValue("id"), body)
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "saml idp configured", slog.String("domain", dom.Domain), slog.String("user", a.User.UUID))
@@ -61,10 +61,10 @@ func samlOptionsJSON(o *gatehouse.SAMLOptions) map[string]any {
 
 // handleSAMLOptions reads (members) or changes (admins) a domain's SAML
 // options: IdP-initiated logins and attribute-name overrides.
-func HandleSAMLOptions(d httpauth.Deps) http.Handler {
+func HandleSAMLOptions(d httpauth.Auth) http.Handler {
 	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		if d.SAML == nil {
-			httpauth.WriteError(w, r, d.Logger, gatehouse.NotFound())
+			httpauth.WriteError(w, r, gatehouse.NotFound())
 			return
 		}
 		var (
@@ -77,7 +77,7 @@ func HandleSAMLOptions(d httpauth.Deps) http.Handler {
 				AttributeMapping  map[string][]string `json:"attribute_mapping"`
 			}
 			if err := httpauth.DecodeJSON(w, r, &in); err != nil {
-				httpauth.WriteError(w, r, d.Logger, err)
+				httpauth.WriteError(w, r, err)
 				return
 			}
 			o, err = d.SAML.Admin.UpdateOptions(r.Context(), a.User, r.PathValue("org"), r.PathValue("id"),
@@ -86,7 +86,7 @@ func HandleSAMLOptions(d httpauth.Deps) http.Handler {
 			o, err = d.SAML.Admin.Options(r.Context(), a.User, r.PathValue("org"), r.PathValue("id"))
 		}
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		httpauth.WriteJSON(w, http.StatusOK, samlOptionsJSON(o))

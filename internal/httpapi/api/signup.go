@@ -11,7 +11,7 @@ import (
 // handleSignup creates a user, an organization and its default project,
 // and signs the user in. Without MULTI_ORG_ENABLED it works only while the
 // instance has no organization (first set-up).
-func HandleSignup(d httpauth.Deps) http.Handler {
+func HandleSignup(d httpauth.Auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var in struct {
 			FirstName        string  `json:"first_name"`
@@ -21,7 +21,7 @@ func HandleSignup(d httpauth.Deps) http.Handler {
 			OrganizationName string  `json:"organization_name"`
 		}
 		if err := httpauth.DecodeJSON(w, r, &in); err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		var created *gatehouse.CreatedOrganization
@@ -30,7 +30,7 @@ func HandleSignup(d httpauth.Deps) http.Handler {
 			return err
 		})
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		u := created.User
@@ -44,7 +44,7 @@ func HandleSignup(d httpauth.Deps) http.Handler {
 			return
 		}
 		if err := httpauth.SignIn(w, r, d, created.User, "password"); err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		httpauth.WriteJSON(w, http.StatusCreated, map[string]any{

@@ -17,7 +17,7 @@ func socialLinkJSON(l gatehouse.SocialLink) map[string]any {
 
 // handleSocialAccounts is GET /api/users/@me/social_accounts/: the
 // signed-in user's provider links.
-func HandleSocialAccounts(d httpauth.Deps) http.Handler {
+func HandleSocialAccounts(d httpauth.Auth) http.Handler {
 	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		if d.SSO == nil {
 			httpauth.WriteJSON(w, http.StatusOK, map[string]any{"results": []any{}})
@@ -25,7 +25,7 @@ func HandleSocialAccounts(d httpauth.Deps) http.Handler {
 		}
 		links, err := d.SSO.Links(r.Context(), a.User)
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		out := make([]map[string]any, 0, len(links))
@@ -39,10 +39,10 @@ func HandleSocialAccounts(d httpauth.Deps) http.Handler {
 // handleSocialUnlink removes a link: DELETE /api/users/@me/social_accounts/<id>/
 // (JSON) or POST /disconnect/<backend>/[<id>/] (the settings form, which
 // returns to the settings page).
-func HandleSocialUnlink(d httpauth.Deps, form bool) http.Handler {
+func HandleSocialUnlink(d httpauth.Auth, form bool) http.Handler {
 	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		if a.Session == nil {
-			httpauth.WriteError(w, r, d.Logger, httpauth.ErrNotAuthenticated())
+			httpauth.WriteError(w, r, httpauth.ErrNotAuthenticated())
 			return
 		}
 		var err error
@@ -65,7 +65,7 @@ func HandleSocialUnlink(d httpauth.Deps, form bool) http.Handler {
 			return
 		}
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)

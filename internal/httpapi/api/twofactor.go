@@ -13,11 +13,11 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/mail"
 )
 
-func HandleTwoFactorStartSetup(d httpauth.Deps) http.Handler {
+func HandleTwoFactorStartSetup(d httpauth.Auth) http.Handler {
 	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		setup, err := d.TwoFactor.StartSetup(r.Context(), a.User)
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		w.Header().Set("Cache-Control", "no-store")
@@ -25,18 +25,18 @@ func HandleTwoFactorStartSetup(d httpauth.Deps) http.Handler {
 	})
 }
 
-func HandleTwoFactorValidate(d httpauth.Deps) http.Handler {
+func HandleTwoFactorValidate(d httpauth.Auth) http.Handler {
 	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		var in struct {
 			Token string `json:"token"`
 		}
 		if err := httpauth.DecodeJSON(w, r, &in); err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		codes, err := d.TwoFactor.ValidateSetup(r.Context(), a.User, a.Session, gatehouse.HashSessionKey(a.SessionKey), in.Token)
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		httpauth.NoteTwoFactorEnabled(r, d, a.User)
@@ -45,11 +45,11 @@ func HandleTwoFactorValidate(d httpauth.Deps) http.Handler {
 	})
 }
 
-func HandleTwoFactorStatus(d httpauth.Deps) http.Handler {
+func HandleTwoFactorStatus(d httpauth.Auth) http.Handler {
 	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		st, err := d.TwoFactor.Status(r.Context(), a.User)
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		var method any
@@ -66,11 +66,11 @@ func HandleTwoFactorStatus(d httpauth.Deps) http.Handler {
 	})
 }
 
-func HandleTwoFactorBackupCodes(d httpauth.Deps) http.Handler {
+func HandleTwoFactorBackupCodes(d httpauth.Auth) http.Handler {
 	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		codes, err := d.TwoFactor.RegenerateBackupCodes(r.Context(), a.User, a.Session)
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		w.Header().Set("Cache-Control", "no-store")
@@ -78,11 +78,11 @@ func HandleTwoFactorBackupCodes(d httpauth.Deps) http.Handler {
 	})
 }
 
-func HandleTwoFactorDisable(d httpauth.Deps) http.Handler {
+func HandleTwoFactorDisable(d httpauth.Auth) http.Handler {
 	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		was, err := d.TwoFactor.Disable(r.Context(), a.User, a.Session)
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		if was {
@@ -92,11 +92,11 @@ func HandleTwoFactorDisable(d httpauth.Deps) http.Handler {
 	})
 }
 
-func HandleTwoFactorReset(d httpauth.Deps) http.Handler {
+func HandleTwoFactorReset(d httpauth.Auth) http.Handler {
 	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		target, err := d.TwoFactor.AdminReset(r.Context(), a.User, a.Session, r.PathValue("uuid"))
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "2fa reset by admin", slog.String("user", target.UUID), slog.String("admin", a.User.UUID),
@@ -108,11 +108,11 @@ func HandleTwoFactorReset(d httpauth.Deps) http.Handler {
 
 // --- trusted devices ---
 
-func HandleTrustedDevices(d httpauth.Deps) http.Handler {
+func HandleTrustedDevices(d httpauth.Auth) http.Handler {
 	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		list, err := d.TwoFactor.TrustedDevices(r.Context(), a.User)
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		current := map[string]bool{}
@@ -128,10 +128,10 @@ func HandleTrustedDevices(d httpauth.Deps) http.Handler {
 	})
 }
 
-func HandleForgetDevices(d httpauth.Deps) http.Handler {
+func HandleForgetDevices(d httpauth.Auth) http.Handler {
 	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		if _, err := d.TwoFactor.ForgetDevices(r.Context(), a.User); err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		for _, c := range httpauth.RememberCookies(r) {
@@ -141,11 +141,11 @@ func HandleForgetDevices(d httpauth.Deps) http.Handler {
 	})
 }
 
-func HandleForgetDevice(d httpauth.Deps) http.Handler {
+func HandleForgetDevice(d httpauth.Auth) http.Handler {
 	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		id := r.PathValue("id")
 		if err := d.TwoFactor.ForgetDevice(r.Context(), a.User, id); err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		for _, c := range httpauth.RememberCookies(r) {
@@ -161,7 +161,7 @@ func HandleForgetDevice(d httpauth.Deps) http.Handler {
 
 // handleLoginToken is the second step: a TOTP or backup code for the login
 // pending in this browser.
-func HandleLoginToken(d httpauth.Deps) http.Handler {
+func HandleLoginToken(d httpauth.Auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var in struct {
 			Token string `json:"token"`
@@ -170,7 +170,7 @@ func HandleLoginToken(d httpauth.Deps) http.Handler {
 			Response     json.RawMessage `json:"response"`
 		}
 		if err := httpauth.DecodeJSON(w, r, &in); err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		var step *gatehouse.SecondStep
@@ -189,7 +189,7 @@ func HandleLoginToken(d httpauth.Deps) http.Handler {
 			if httpauth.PendingLoginOver(err) {
 				d.Cookies.Clear(w, httpauth.PendingLoginCookie, cookies.Options{})
 			}
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		if step.BackupCodeUsed {
@@ -199,14 +199,14 @@ func HandleLoginToken(d httpauth.Deps) http.Handler {
 	})
 }
 
-func HandleEmailMFA(d httpauth.Deps) http.Handler {
+func HandleEmailMFA(d httpauth.Auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var in struct {
 			Email string `json:"email"`
 			Token string `json:"token"`
 		}
 		if err := httpauth.DecodeJSON(w, r, &in); err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		u, err := d.TwoFactor.CompleteEmailLogin(r.Context(), in.Email, in.Token)
@@ -214,18 +214,18 @@ func HandleEmailMFA(d httpauth.Deps) http.Handler {
 			err = httpauth.FinishLogin(w, r, d, u, "password")
 		}
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		httpauth.WriteJSON(w, http.StatusOK, map[string]bool{"success": true})
 	})
 }
 
-func HandleEmailMFAResend(d httpauth.Deps) http.Handler {
+func HandleEmailMFAResend(d httpauth.Auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u, token, err := d.TwoFactor.ResendEmailLogin(r.Context(), httpauth.PendingKey(r))
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		httpauth.QueueMail(r, d, httpauth.EmailMFAMail(d, u, token))
@@ -237,7 +237,7 @@ func HandleEmailMFAResend(d httpauth.Deps) http.Handler {
 
 // twoFactorFields adds the user's 2FA state to a /api/users/@me answer;
 // false when it could not be read (the answer then omits it).
-func twoFactorFields(r *http.Request, d httpauth.Deps, u *gatehouse.User, out *meBody) bool {
+func twoFactorFields(r *http.Request, d httpauth.Auth, u *gatehouse.User, out *meBody) bool {
 	if d.TwoFactor == nil {
 		return true
 	}

@@ -38,7 +38,7 @@ var webauthnBeginRate = ratelimit.Rate{Limit: 30, Period: time.Minute}
 // PostHog's webauthn views do ({"error": "..."}); anything else (lockout,
 // SSO enforcement on registration, authentication, throttling) keeps the
 // standard envelope.
-func writePasskeyError(w http.ResponseWriter, r *http.Request, d httpauth.Deps, err error) {
+func writePasskeyError(w http.ResponseWriter, r *http.Request, d httpauth.Auth, err error) {
 	if e, ok := gatehouse.AsError(err); ok {
 		switch {
 		case e.Code == gatehouse.PasskeyFailureCode:
@@ -49,7 +49,7 @@ func writePasskeyError(w http.ResponseWriter, r *http.Request, d httpauth.Deps, 
 			return
 		}
 	}
-	httpauth.WriteError(w, r, d.Logger, err)
+	httpauth.WriteError(w, r, err)
 }
 
 func errPasskeysUnavailable() error {
@@ -64,11 +64,11 @@ func challengeKey(r *http.Request) string {
 	return ""
 }
 
-func setChallengeCookie(w http.ResponseWriter, d httpauth.Deps, key gatehouse.Secret) {
+func setChallengeCookie(w http.ResponseWriter, d httpauth.Auth, key gatehouse.Secret) {
 	d.Cookies.Set(w, WebAuthnCookie, key.Reveal(), cookies.Options{MaxAge: gatehouse.PasskeyChallengeTTL, SameSite: http.SameSiteStrictMode})
 }
 
-func clearChallengeCookie(w http.ResponseWriter, d httpauth.Deps) {
+func clearChallengeCookie(w http.ResponseWriter, d httpauth.Auth) {
 	d.Cookies.Clear(w, WebAuthnCookie, cookies.Options{SameSite: http.SameSiteStrictMode})
 }
 
@@ -107,20 +107,20 @@ func passkeyJSON(p *gatehouse.Passkey) map[string]any {
 
 // writeCeremony answers a ceremony's begin step: the challenge cookie and
 // the options, never cached.
-func writeCeremony(w http.ResponseWriter, d httpauth.Deps, key gatehouse.Secret, opts any) {
+func writeCeremony(w http.ResponseWriter, d httpauth.Auth, key gatehouse.Secret, opts any) {
 	setChallengeCookie(w, d, key)
 	w.Header().Set("Cache-Control", "no-store")
 	httpauth.WriteJSON(w, http.StatusOK, opts)
 }
 
-func HandleWebAuthnRegisterBegin(d httpauth.Deps) http.Handler {
+func HandleWebAuthnRegisterBegin(d httpauth.Auth) http.Handler {
 	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		if d.Passkeys == nil {
-			httpauth.WriteError(w, r, d.Logger, errPasskeysUnavailable())
+			httpauth.WriteError(w, r, errPasskeysUnavailable())
 			return
 		}
 		if a.Session == nil { // session auth only, never an API key
-			httpauth.WriteError(w, r, d.Logger, httpauth.ErrNotAuthenticated())
+			httpauth.WriteError(w, r, httpauth.ErrNotAuthenticated())
 			return
 		}
 		opts, key, err := d.Passkeys.BeginRegistration(r.Context(), a.User, a.Session)
@@ -132,15 +132,15 @@ func HandleWebAuthnRegisterBegin(d httpauth.Deps) http.Handler {
 	})
 }
 
-func HandleWebAuthnRegisterComplete(d httpauth.Deps) http.Handler {
+func HandleWebAuthnRegisterComplete(d httpauth.Auth) http.Handler {
 	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		if d.Passkeys == nil || a.Session == nil {
-			httpauth.WriteError(w, r, d.Logger, errPasskeysUnavailable())
+			httpauth.WriteError(w, r, errPasskeysUnavailable())
 			return
 		}
 		body, err := readWebAuthnBody(w, r)
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		var in struct {
@@ -163,7 +163,7 @@ func HandleWebAuthnRegisterComplete(d httpauth.Deps) http.Handler {
 	})
 }
 
-func HandleWebAuthnList(d httpauth.Deps) http.Handler {
+func HandleWebAuthnList(d httpauth.Auth) http.Handler {
 	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		if d.Passkeys == nil {
 			httpauth.WriteJSON(w, http.StatusOK, []any{})
@@ -182,7 +182,7 @@ func HandleWebAuthnList(d httpauth.Deps) http.Handler {
 	})
 }
 
-func HandleWebAuthnRename(d httpauth.Deps) http.Handler {
+func HandleWebAuthnRename(d httpauth.Auth) http.Handler {
 	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		id, ok := passkeyID(r)
 		if d.Passkeys == nil || !ok {
@@ -193,7 +193,7 @@ func HandleWebAuthnRename(d httpauth.Deps) http.Handler {
 			Label string `json:"label"`
 		}
 		if err := httpauth.DecodeJSON(w, r, &in); err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		p, err := d.Passkeys.Rename(r.Context(), a.User, id, in.Label)
@@ -205,7 +205,7 @@ func HandleWebAuthnRename(d httpauth.Deps) http.Handler {
 	})
 }
 
-func HandleWebAuthnDelete(d httpauth.Deps) http.Handler {
+func HandleWebAuthnDelete(d httpauth.Auth) http.Handler {
 	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		id, ok := passkeyID(r)
 		if d.Passkeys == nil || !ok {
@@ -226,7 +226,7 @@ func HandleWebAuthnDelete(d httpauth.Deps) http.Handler {
 	})
 }
 
-func HandleWebAuthnVerifyBegin(d httpauth.Deps) http.Handler {
+func HandleWebAuthnVerifyBegin(d httpauth.Auth) http.Handler {
 	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		id, ok := passkeyID(r)
 		if d.Passkeys == nil || !ok {
@@ -242,7 +242,7 @@ func HandleWebAuthnVerifyBegin(d httpauth.Deps) http.Handler {
 	})
 }
 
-func HandleWebAuthnVerifyComplete(d httpauth.Deps) http.Handler {
+func HandleWebAuthnVerifyComplete(d httpauth.Auth) http.Handler {
 	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		id, ok := passkeyID(r)
 		if d.Passkeys == nil || !ok {
@@ -251,7 +251,7 @@ func HandleWebAuthnVerifyComplete(d httpauth.Deps) http.Handler {
 		}
 		body, err := readWebAuthnBody(w, r)
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		p, err := d.Passkeys.FinishVerify(r.Context(), a.User, id, challengeKey(r), normalizeAssertion(body))
@@ -287,18 +287,18 @@ func normalizeAssertion(body []byte) []byte {
 	return out
 }
 
-func HandleWebAuthnLoginBegin(d httpauth.Deps) http.Handler {
+func HandleWebAuthnLoginBegin(d httpauth.Auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if d.Passkeys == nil {
-			httpauth.WriteError(w, r, d.Logger, errPasskeysUnavailable())
+			httpauth.WriteError(w, r, errPasskeysUnavailable())
 			return
 		}
 		if !httpauth.SameOrigin(r, d) {
-			httpauth.WriteError(w, r, d.Logger, httpauth.ErrCSRF())
+			httpauth.WriteError(w, r, httpauth.ErrCSRF())
 			return
 		}
 		if err := httpauth.Throttle(r, d, webauthnBeginRate, "webauthn-begin", httpauth.ThrottleAddress(r)); err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		opts, key, err := d.Passkeys.BeginLogin(r.Context())
@@ -313,19 +313,19 @@ func HandleWebAuthnLoginBegin(d httpauth.Deps) http.Handler {
 // handleWebAuthnLoginComplete signs in with a passkey: the session counts
 // as 2FA-verified, and a browser already signed in as the same user is
 // re-authenticated.
-func HandleWebAuthnLoginComplete(d httpauth.Deps) http.Handler {
+func HandleWebAuthnLoginComplete(d httpauth.Auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if d.Passkeys == nil {
-			httpauth.WriteError(w, r, d.Logger, errPasskeysUnavailable())
+			httpauth.WriteError(w, r, errPasskeysUnavailable())
 			return
 		}
 		if !httpauth.SameOrigin(r, d) {
-			httpauth.WriteError(w, r, d.Logger, httpauth.ErrCSRF())
+			httpauth.WriteError(w, r, httpauth.ErrCSRF())
 			return
 		}
 		body, err := readWebAuthnBody(w, r)
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		u, err := d.Passkeys.FinishLogin(r.Context(), challengeKey(r), normalizeAssertion(body), httpauth.ClientIP(r))
@@ -335,13 +335,13 @@ func HandleWebAuthnLoginComplete(d httpauth.Deps) http.Handler {
 			writePasskeyError(w, r, d, err)
 			return
 		}
-		res, err := d.Auth.StartSession(r.Context(), u, gatehouse.LoginInput{ClientIP: httpauth.ClientIP(r), UserAgent: r.UserAgent(),
+		res, err := d.Sessions.StartSession(r.Context(), u, gatehouse.LoginInput{ClientIP: httpauth.ClientIP(r), UserAgent: r.UserAgent(),
 			PreviousSessionKey: httpauth.PreviousSessionKey(r)}, "passkey")
 		if err == nil && d.TwoFactor != nil {
 			err = d.TwoFactor.MarkSessionVerified(r.Context(), res)
 		}
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		httpauth.SetSignedIn(w, r, d, res)
@@ -353,34 +353,34 @@ func HandleWebAuthnLoginComplete(d httpauth.Deps) http.Handler {
 	})
 }
 
-func HandlePasskeyMethods(d httpauth.Deps) http.Handler {
+func HandlePasskeyMethods(d httpauth.Auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if d.TwoFactor == nil {
-			httpauth.WriteError(w, r, d.Logger, errPasskeysUnavailable())
+			httpauth.WriteError(w, r, errPasskeysUnavailable())
 			return
 		}
 		hasTOTP, hasPasskeys, err := d.TwoFactor.PasskeyMethods(r.Context(), httpauth.PendingKey(r))
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		httpauth.WriteJSON(w, http.StatusOK, map[string]bool{"has_totp": hasTOTP, "has_passkeys": hasPasskeys})
 	})
 }
 
-func HandlePasskeyTwoFactorBegin(d httpauth.Deps) http.Handler {
+func HandlePasskeyTwoFactorBegin(d httpauth.Auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if d.TwoFactor == nil {
-			httpauth.WriteError(w, r, d.Logger, errPasskeysUnavailable())
+			httpauth.WriteError(w, r, errPasskeysUnavailable())
 			return
 		}
 		if !httpauth.SameOrigin(r, d) {
-			httpauth.WriteError(w, r, d.Logger, httpauth.ErrCSRF())
+			httpauth.WriteError(w, r, httpauth.ErrCSRF())
 			return
 		}
 		opts, key, err := d.TwoFactor.BeginPasskeyLogin(r.Context(), httpauth.PendingKey(r))
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		writeCeremony(w, d, key, opts)
@@ -397,7 +397,7 @@ func passkeyTokenBody(credentialID string, response json.RawMessage) []byte {
 
 // notePasskeyTwoFactor logs passkey 2FA being turned on or off and mails
 // the user.
-func notePasskeyTwoFactor(r *http.Request, d httpauth.Deps, u *gatehouse.User, on bool) {
+func notePasskeyTwoFactor(r *http.Request, d httpauth.Auth, u *gatehouse.User, on bool) {
 	if on {
 		d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "2fa enabled", slog.String("user", u.UUID), slog.String("method", "passkey"), slog.String("client", httpauth.ClientIP(r)))
 		httpauth.QueueMail(r, d, mail.PasskeyTwoFactorEnabledNotice(u.Email))

@@ -10,7 +10,7 @@ import (
 
 // queueMail queues a notification; a failure is logged, never returned:
 // an email must not fail the request that caused it.
-func QueueMail(r *http.Request, d Deps, m mail.Message) {
+func QueueMail(r *http.Request, d Auth, m mail.Message) {
 	if d.Mail == nil {
 		return
 	}

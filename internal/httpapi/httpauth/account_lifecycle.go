@@ -12,7 +12,7 @@ import (
 // confirmEmailChange uses an email-change link. No session is started:
 // every session ended, and the user signs in again with the new address
 // (and their second factor), so the link alone never signs anyone in.
-func ConfirmEmailChange(r *http.Request, d Deps, uuid, token string) error {
+func ConfirmEmailChange(r *http.Request, d Auth, uuid, token string) error {
 	if d.Lifecycle == nil {
 		return gatehouse.Invalid("email_not_available", "", "Email changes are not available on this instance.")
 	}

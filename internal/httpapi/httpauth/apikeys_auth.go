@@ -76,7 +76,7 @@ func ScopedRoute(kr KeyRoute, h http.Handler) http.Handler {
 // organization or project at all (the current one of a list route does not
 // count). t.Organization is nil when the user is not a member of the
 // organization, or the project does not exist.
-func RequestTarget(r *http.Request, d Deps, user *gatehouse.User, route KeyRoute) (t gatehouse.Target, named bool, err error) {
+func RequestTarget(r *http.Request, d Auth, user *gatehouse.User, route KeyRoute) (t gatehouse.Target, named bool, err error) {
 	orgRef, projectRef := r.PathValue("org"), r.PathValue("project")
 	if route.ProjectByToken && (projectRef == "" || projectRef == gatehouse.CurrentProject) {
 		projectRef = gatehouse.CurrentProject
@@ -206,7 +206,7 @@ type readCloser struct {
 // and applies the route's scope rules (docs/posthog-compat.md#api-key-scopes) before next. Keys are
 // checked against the database on every request, so a rolled or deleted
 // key fails at once. Key requests need no CSRF token.
-func serveWithAPIKey(d Deps, w http.ResponseWriter, r *http.Request, raw string, where gatehouse.KeyTransport, next http.Handler) {
+func serveWithAPIKey(d Auth, w http.ResponseWriter, r *http.Request, raw string, where gatehouse.KeyTransport, next http.Handler) {
 	if safeMethod(r.Method) {
 		r = r.WithContext(gatehouse.WithAuthGeneration(r.Context(), d.AuthGeneration))
 	}
@@ -214,7 +214,7 @@ func serveWithAPIKey(d Deps, w http.ResponseWriter, r *http.Request, raw string,
 	if err != nil {
 		metrics.KeyAuthFailed(transportLabel(where))
 		// The key authenticator advertises Bearer, as for project secrets.
-		WriteError(&ChallengeWriter{ResponseWriter: w, Challenge: "Bearer"}, r, d.Logger, err)
+		WriteError(&ChallengeWriter{ResponseWriter: w, Challenge: "Bearer"}, r, err)
 		return
 	}
 	metrics.KeyAuth(transportLabel(where))
@@ -226,20 +226,20 @@ func serveWithAPIKey(d Deps, w http.ResponseWriter, r *http.Request, raw string,
 		if route.Object != "" && route.Object != "user" {
 			target, named, err := RequestTarget(r, d, user, route)
 			if err != nil {
-				WriteError(w, r, d.Logger, err)
+				WriteError(w, r, err)
 				return
 			}
 			outsider = named && target.Organization == nil
 			req.Organization, req.Level, req.ProjectID = target.Organization, target.Level, target.ProjectID
 		}
 		if err := gatehouse.CheckKeyAccess(key, req); err != nil {
-			WriteError(w, r, d.Logger, err)
+			WriteError(w, r, err)
 			return
 		}
 		// A key never reaches an organization, or a project of one, that
 		// its user is not a member of.
 		if outsider {
-			WriteError(w, r, d.Logger, gatehouse.NotFound())
+			WriteError(w, r, gatehouse.NotFound())
 			return
 		}
 	}

@@ -63,7 +63,7 @@ func AuditFilter(r *http.Request) (gatehouse.AuditFilter, error) {
 }
 
 // auditPage is PostHog's limit/offset page: count, next, previous, results.
-func AuditPage(r *http.Request, d Deps, f gatehouse.AuditFilter, events []gatehouse.AuditEvent, count int) map[string]any {
+func AuditPage(r *http.Request, d Auth, f gatehouse.AuditFilter, events []gatehouse.AuditEvent, count int) map[string]any {
 	results := make([]gatehouse.AuditLine, 0, len(events))
 	for i := range events {
 		results = append(results, events[i].Line())
@@ -76,7 +76,7 @@ func AuditPage(r *http.Request, d Deps, f gatehouse.AuditFilter, events []gateho
 // email or address (login.locked). Other answers (bad input, a second
 // step due, an unverified email) are not refusals. The event goes through
 // the batching writer: a flood of wrong passwords never waits on it.
-func AuditLoginRefused(r *http.Request, d Deps, email string, err error) {
+func AuditLoginRefused(r *http.Request, d Auth, email string, err error) {
 	e, ok := gatehouse.AsError(err)
 	if err == nil || !ok {
 		return
@@ -101,7 +101,7 @@ func AuditLoginRefused(r *http.Request, d Deps, email string, err error) {
 // client address and UTC hour, the 1st, 10th, 100th, … refusal is
 // recorded, carrying the count so far, so a scanner costs a handful of
 // events, not one per request. nil when nothing is recorded.
-func AuditAllowListRefusal(d Deps) func(r *http.Request, addr netip.Addr) {
+func AuditAllowListRefusal(d Auth) func(r *http.Request, addr netip.Addr) {
 	if !d.AllowList.Enabled() || d.Audit == nil {
 		return nil
 	}

@@ -72,7 +72,7 @@ func ThrottleAddress(r *http.Request) string {
 // browser's Origin must be this site (csrf.go). On the paths exempt from
 // the IP allow-list nothing authenticates: a cookie or key sent there is
 // ignored.
-func WithSession(d Deps, next http.Handler) http.Handler {
+func WithSession(d Auth, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if netguard.IsExemptPath(r.URL.Path) {
 			next.ServeHTTP(w, r)
@@ -89,25 +89,25 @@ func WithSession(d Deps, next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		user, sess, err := d.Auth.Authenticate(r.Context(), c.Value)
+		user, sess, err := d.Sessions.Authenticate(r.Context(), c.Value)
 		if errors.Is(err, gatehouse.ErrNoSession) {
 			d.Cookies.Clear(w, SessionCookie, cookies.Options{})
 			next.ServeHTTP(w, r)
 			return
 		}
 		if err != nil {
-			WriteError(w, r, d.Logger, err)
+			WriteError(w, r, err)
 			return
 		}
 		if !safeMethod(r.Method) {
 			if IsFormPost(r) {
 				if err := ParseFormBody(w, r); err != nil {
-					WriteError(w, r, d.Logger, err)
+					WriteError(w, r, err)
 					return
 				}
 			}
 			if !CsrfOK(r, d, c.Value) {
-				WriteError(w, r, d.Logger, ErrCSRF())
+				WriteError(w, r, ErrCSRF())
 				return
 			}
 		}
@@ -170,15 +170,36 @@ func ParseFormBody(w http.ResponseWriter, r *http.Request) error {
 	return checkFormText(r.PostForm)
 }
 
+// UserHandler serves a signed-in caller and returns its error (see
+// Handler).
+type UserHandler func(w http.ResponseWriter, r *http.Request, c *Caller) error
+
+// User serves next to signed-in callers (a session or a personal API
+// key); anyone else gets 401. The error next returns is written by
+// WriteError.
+func (d *Auth) User(next UserHandler) http.Handler {
+	return RequireUser(*d, func(w http.ResponseWriter, r *http.Request, c *Caller) {
+		if err := next(w, r, c); err != nil {
+			WriteError(w, r, err)
+		}
+	})
+}
+
+// Session resolves the caller, if any (CallerFrom), and serves next,
+// which may answer anonymous callers too.
+func (d *Auth) Session(next Handler) http.Handler {
+	return WithSession(*d, next)
+}
+
 // requireUser answers 401 unless the request is signed in.
-func RequireUser(d Deps, next func(w http.ResponseWriter, r *http.Request, a *Caller)) http.Handler {
+func RequireUser(d Auth, next func(w http.ResponseWriter, r *http.Request, a *Caller)) http.Handler {
 	return WithSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a := CallerFrom(r.Context())
 		if a == nil {
 			if projectSecretOnWrongRoute(w, r, d) {
 				return
 			}
-			WriteError(w, r, d.Logger, ErrNotAuthenticated())
+			WriteError(w, r, ErrNotAuthenticated())
 			return
 		}
 		next(w, r, a)
@@ -194,15 +215,15 @@ func PreviousSessionKey(r *http.Request) string {
 }
 
 // setSignedIn writes the cookies of a new session.
-func SetSignedIn(w http.ResponseWriter, r *http.Request, d Deps, res *gatehouse.LoginResult) {
+func SetSignedIn(w http.ResponseWriter, r *http.Request, d Auth, res *gatehouse.LoginResult) {
 	setSessionCookie(w, d.Cookies, res.SessionKey, res.Session)
 	setSessionCSRFCookie(w, d, res.SessionKey.Reveal(), time.Until(res.Session.ExpiresAt).Round(time.Second))
 }
 
 // signIn starts a session for a user another step has already
 // authenticated (signup, invite, email verification) and sets its cookies.
-func SignIn(w http.ResponseWriter, r *http.Request, d Deps, user *gatehouse.User, method string) error {
-	res, err := d.Auth.StartSession(r.Context(), user, gatehouse.LoginInput{ClientIP: ClientIP(r), UserAgent: r.UserAgent(), PreviousSessionKey: PreviousSessionKey(r)}, method)
+func SignIn(w http.ResponseWriter, r *http.Request, d Auth, user *gatehouse.User, method string) error {
+	res, err := d.Sessions.StartSession(r.Context(), user, gatehouse.LoginInput{ClientIP: ClientIP(r), UserAgent: r.UserAgent(), PreviousSessionKey: PreviousSessionKey(r)}, method)
 	if err != nil {
 		return err
 	}

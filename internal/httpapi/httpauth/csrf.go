@@ -120,14 +120,14 @@ func jsonBody(r *http.Request) bool {
 // signInEndpoint guards a JSON endpoint that can set the session cookie:
 // it refuses cross-site browser requests (login CSRF) and any body other
 // than JSON before the handler runs.
-func SignInEndpoint(d Deps, next http.Handler) http.Handler {
+func SignInEndpoint(d Auth, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := CrossOrigin(r, d.SiteURL); err != nil {
-			WriteError(w, r, d.Logger, err)
+			WriteError(w, r, err)
 			return
 		}
 		if !jsonBody(r) {
-			WriteError(w, r, d.Logger, ErrUnsupportedMediaType(r.Header.Get("Content-Type")))
+			WriteError(w, r, ErrUnsupportedMediaType(r.Header.Get("Content-Type")))
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -136,13 +136,13 @@ func SignInEndpoint(d Deps, next http.Handler) http.Handler {
 
 // sessionCSRFToken is the CSRF token of a session: the HMAC of its key
 // under the CSRF sub-key of SECRET_KEY.
-func sessionCSRFToken(d Deps, sessionKey string) string {
+func sessionCSRFToken(d Auth, sessionKey string) string {
 	return base64.RawURLEncoding.EncodeToString(d.CSRFKey.Sign([]byte(sessionKey)))
 }
 
 // sessionCSRFTokenOK checks a presented token against the session's, under
 // the current key or a fallback, in constant time.
-func sessionCSRFTokenOK(d Deps, sessionKey, token string) bool {
+func sessionCSRFTokenOK(d Auth, sessionKey, token string) bool {
 	mac, err := base64.RawURLEncoding.Strict().DecodeString(token) // one spelling per token
 	return err == nil && len(mac) > 0 && d.CSRFKey.Verify([]byte(sessionKey), mac)
 }
@@ -150,7 +150,7 @@ func sessionCSRFTokenOK(d Deps, sessionKey, token string) bool {
 // csrfOK checks an unsafe request's Origin and CSRF token. With a session
 // the token must be the session's own; without one (the sign-in pages) the
 // form field must equal the CSRF cookie.
-func CsrfOK(r *http.Request, d Deps, sessionKey string) bool {
+func CsrfOK(r *http.Request, d Auth, sessionKey string) bool {
 	if CrossOrigin(r, d.SiteURL) != nil {
 		return false
 	}
@@ -172,7 +172,7 @@ func CsrfOK(r *http.Request, d Deps, sessionKey string) bool {
 // it (for forms' hidden field). With a session the token is the session's
 // own, rewritten when the cookie holds another; without one a random token
 // is set when the request has none.
-func EnsureCSRFCookie(w http.ResponseWriter, r *http.Request, d Deps, sessionKey string, age time.Duration) string {
+func EnsureCSRFCookie(w http.ResponseWriter, r *http.Request, d Auth, sessionKey string, age time.Duration) string {
 	c, err := r.Cookie(CSRFCookie)
 	if sessionKey != "" {
 		token := sessionCSRFToken(d, sessionKey)
@@ -193,6 +193,6 @@ func EnsureCSRFCookie(w http.ResponseWriter, r *http.Request, d Deps, sessionKey
 
 // setSessionCSRFCookie gives a new session its token, replacing whatever
 // the browser held before sign-in.
-func setSessionCSRFCookie(w http.ResponseWriter, d Deps, sessionKey string, age time.Duration) {
+func setSessionCSRFCookie(w http.ResponseWriter, d Auth, sessionKey string, age time.Duration) {
 	d.Cookies.Set(w, CSRFCookie, sessionCSRFToken(d, sessionKey), cookies.Options{ReadableByScript: true, MaxAge: age})
 }

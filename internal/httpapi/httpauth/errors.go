@@ -2,6 +2,7 @@ package httpauth
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -18,7 +19,7 @@ type Envelope struct {
 	Attr   *string `json:"attr"`
 }
 
-// statusAndType maps a domain error kind to its HTTP status and PostHog
+// StatusAndType maps a domain error kind to its HTTP status and PostHog
 // error type.
 func StatusAndType(k gatehouse.Kind) (int, string) {
 	switch k {
@@ -50,7 +51,7 @@ func StatusAndType(k gatehouse.Kind) (int, string) {
 	return http.StatusInternalServerError, "server_error"
 }
 
-// domainError is err as the domain error it answers with: a dependency
+// DomainError is err as the domain error it answers with: a dependency
 // outage (the database or Redis down, frozen or overloaded) becomes the
 // 503 unavailable error, anything else keeps its own kind; ok is false for
 // errors that are neither (bugs, answered 500).
@@ -62,11 +63,43 @@ func DomainError(err error) (e *gatehouse.Error, ok bool) {
 	return e, ok
 }
 
-// writeError is the one place an error becomes an HTTP response. Domain
+// loggerKey is the context key of the server's logger.
+type loggerKey struct{}
+
+// WithLogger returns ctx carrying the server's logger, which WriteError
+// and the handlers log to; NewServer attaches it to every request.
+func WithLogger(ctx context.Context, logger *slog.Logger) context.Context {
+	return context.WithValue(ctx, loggerKey{}, logger)
+}
+
+// Logger is the logger WithLogger attached to ctx, or one that discards.
+func Logger(ctx context.Context) *slog.Logger {
+	if l, ok := ctx.Value(loggerKey{}).(*slog.Logger); ok {
+		return l
+	}
+	return discard
+}
+
+var discard = slog.New(slog.DiscardHandler)
+
+// Handler is an HTTP handler that returns its error instead of writing
+// it: ServeHTTP hands the error to WriteError, so no handler writes an
+// error itself.
+type Handler func(w http.ResponseWriter, r *http.Request) error
+
+// ServeHTTP runs h and writes the error it returns.
+func (h Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := h(w, r); err != nil {
+		WriteError(w, r, err)
+	}
+}
+
+// WriteError is the one place an error becomes an HTTP response. Domain
 // errors keep their code, detail and attr; a dependency outage is a 503
 // with Retry-After (logged as a warning); anything else is logged and
 // answered with a generic 500 that reveals nothing.
-func WriteError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error) {
+func WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	logger := Logger(r.Context())
 	e, ok := DomainError(err)
 	if ok && e.Code == "service_unavailable" && e.Err != nil {
 		logger.LogAttrs(r.Context(), slog.LevelWarn, "dependency unavailable", slog.String("path", LoggablePath(r.URL.Path)), slog.String("error", e.Err.Error()))
@@ -93,12 +126,12 @@ func WriteError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 	WriteJSON(w, status, body)
 }
 
-// writeJSON writes v as a JSON response.
+// WriteJSON writes v as a JSON response.
 func WriteJSON(w http.ResponseWriter, status int, v any) {
 	WriteJSONBytes(w, status, EncodeJSON(v))
 }
 
-// encodeJSON is v as the API writes it: no HTML escaping, a final newline.
+// EncodeJSON is v as the API writes it: no HTML escaping, a final newline.
 func EncodeJSON(v any) []byte {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -107,23 +140,23 @@ func EncodeJSON(v any) []byte {
 	return buf.Bytes()
 }
 
-// writeJSONBytes writes an answer encodeJSON made.
+// WriteJSONBytes writes an answer encodeJSON made.
 func WriteJSONBytes(w http.ResponseWriter, status int, body []byte) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	w.Write(body)
 }
 
-// writeText writes a plain-text response (capture errors, blocked IPs).
+// WriteText writes a plain-text response (capture errors, blocked IPs).
 func WriteText(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(status)
 	w.Write([]byte(msg))
 }
 
-// handleNotFound answers every path no route claims.
+// HandleNotFound answers every path no route claims.
 func HandleNotFound(logger *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		WriteError(w, r, logger, gatehouse.NotFound())
+		WriteError(w, r, gatehouse.NotFound())
 	})
 }

@@ -53,7 +53,7 @@ func RecoverPanics(logger *slog.Logger, next http.Handler) http.Handler {
 					panic(v)
 				}
 				logger.Error("panic serving request", "path", LoggablePath(r.URL.Path), "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-				WriteError(w, r, logger, fmt.Errorf("panic: %v", v))
+				WriteError(w, r, fmt.Errorf("panic: %v", v))
 			}
 		}()
 		next.ServeHTTP(w, r)

@@ -8,7 +8,7 @@ import (
 
 // pageURL is the request's own URL, on the configured site address, with
 // limit and offset set (offset left out when 0).
-func pageURL(r *http.Request, d Deps, limit, offset int) string {
+func pageURL(r *http.Request, d Auth, limit, offset int) string {
 	u := url.URL{Scheme: "http", Host: r.Host, Path: r.URL.Path}
 	if orig, err := url.ParseRequestURI(r.RequestURI); err == nil && orig.Path != "" {
 		u.Path = orig.Path
@@ -32,7 +32,7 @@ func pageURL(r *http.Request, d Deps, limit, offset int) string {
 
 // pageJSON is one page of a list the store paged: count, the links to the
 // next and previous pages (null at either end), and results.
-func PageJSON(r *http.Request, d Deps, results any, count, limit, offset int) map[string]any {
+func PageJSON(r *http.Request, d Auth, results any, count, limit, offset int) map[string]any {
 	var next, previous any
 	if offset+limit < count {
 		next = pageURL(r, d, limit, offset+limit)

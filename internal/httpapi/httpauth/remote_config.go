@@ -12,7 +12,7 @@ import (
 // reports whether it did: a valid secret authenticates but is not
 // permitted here (403), an invalid one is refused as invalid (401 with a
 // Bearer challenge), rather than calling the request credential-less.
-func projectSecretOnWrongRoute(w http.ResponseWriter, r *http.Request, d Deps) bool {
+func projectSecretOnWrongRoute(w http.ResponseWriter, r *http.Request, d Auth) bool {
 	tok, ok := BearerToken(r)
 	if !ok || !strings.HasPrefix(tok, gatehouse.PrefixProjectSecret) || d.Flags == nil {
 		return false
@@ -21,6 +21,6 @@ func projectSecretOnWrongRoute(w http.ResponseWriter, r *http.Request, d Deps) b
 	if err == nil {
 		err = &gatehouse.Error{Kind: gatehouse.KindPermissionDenied, Code: "permission_denied", Detail: "You do not have permission to perform this action."}
 	}
-	WriteError(&ChallengeWriter{ResponseWriter: w, Challenge: "Bearer"}, r, d.Logger, err)
+	WriteError(&ChallengeWriter{ResponseWriter: w, Challenge: "Bearer"}, r, err)
 	return true
 }

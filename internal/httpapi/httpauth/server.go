@@ -21,15 +21,15 @@ type Pinger interface {
 	Ping(ctx context.Context) error
 }
 
-// Deps is everything the HTTP layer needs. cmd/gatehouse builds it.
-type Deps struct {
+// Auth is everything the HTTP layer needs. cmd/gatehouse builds it.
+type Auth struct {
 	Logger    *slog.Logger
 	Resolver  *netguard.Resolver
 	AllowList *netguard.AllowList // nil or empty: no IP restriction
 	Cookies   cookies.Policy
 	Database  Pinger
 	Capture   *gatehouse.CaptureService
-	Auth      *gatehouse.AuthService
+	Sessions  *gatehouse.AuthService
 	Accounts  *gatehouse.AccountService
 	// Invites runs organization invites and invite signup.
 	Invites *gatehouse.InviteService

@@ -17,7 +17,7 @@ import (
 
 // throttle counts one hit on key under rate; it returns the 429 error when
 // the hit is over the limit. Without a limiter nothing is throttled.
-func Throttle(r *http.Request, d Deps, rate ratelimit.Rate, parts ...string) error {
+func Throttle(r *http.Request, d Auth, rate ratelimit.Rate, parts ...string) error {
 	if d.Limiter == nil || rate.Limit == 0 {
 		return nil
 	}
@@ -50,7 +50,7 @@ var (
 // never lets more than Limit succeed in a window; with K instances
 // sharing the counters, signups checked at the same moment on different
 // instances can each pass, so at most Limit+K-1 succeed.
-func WithSignupThrottle(r *http.Request, d Deps, create func() error) error {
+func WithSignupThrottle(r *http.Request, d Auth, create func() error) error {
 	rate := d.SignupRate
 	if d.Limiter == nil || rate.Limit <= 0 || rate.Period <= 0 {
 		return create()
@@ -103,7 +103,7 @@ func waitInWords(d time.Duration) string {
 // createOwner validates a signup (the JSON API's and the page's) and creates
 // the user, their organization and its default project. A nil password is
 // a missing field.
-func CreateOwner(r *http.Request, d Deps, firstName, lastName, email string, password *string, organizationName string) (*gatehouse.CreatedOrganization, error) {
+func CreateOwner(r *http.Request, d Auth, firstName, lastName, email string, password *string, organizationName string) (*gatehouse.CreatedOrganization, error) {
 	firstName = strings.TrimSpace(firstName)
 	switch {
 	case firstName == "":

@@ -1,6 +1,6 @@
 package httpauth
 
-func ProviderName(d Deps, backend string) string {
+func ProviderName(d Auth, backend string) string {
 	if p, ok := d.SocialProviders.Get(backend); ok && p.DisplayName() != "" {
 		return p.DisplayName()
 	}

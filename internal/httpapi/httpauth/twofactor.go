@@ -26,19 +26,19 @@ const (
 
 // noteTwoFactorEnabled logs TOTP being turned on and mails the user (the
 // API and the settings page).
-func NoteTwoFactorEnabled(r *http.Request, d Deps, u *gatehouse.User) {
+func NoteTwoFactorEnabled(r *http.Request, d Auth, u *gatehouse.User) {
 	d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "2fa enabled", slog.String("user", u.UUID), slog.String("client", ClientIP(r)))
 	QueueMail(r, d, mail.TwoFactorEnabledNotice(u.Email))
 }
 
 // noteTwoFactorDisabled logs TOTP being turned off and mails the user.
-func NoteTwoFactorDisabled(r *http.Request, d Deps, u *gatehouse.User) {
+func NoteTwoFactorDisabled(r *http.Request, d Auth, u *gatehouse.User) {
 	d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "2fa disabled", slog.String("user", u.UUID), slog.String("client", ClientIP(r)))
 	QueueMail(r, d, mail.TwoFactorDisabledNotice(u.Email))
 }
 
 // noteBackupCodeUsed logs a sign-in with a backup code and mails the user.
-func NoteBackupCodeUsed(r *http.Request, d Deps, u *gatehouse.User) {
+func NoteBackupCodeUsed(r *http.Request, d Auth, u *gatehouse.User) {
 	d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "backup code used", slog.String("user", u.UUID), slog.String("client", ClientIP(r)))
 	QueueMail(r, d, mail.BackupCodeUsedNotice(u.Email, ClientIP(r)))
 }
@@ -52,7 +52,7 @@ func PendingLoginOver(err error) bool {
 
 // noteCodeFailures mails the owner when a wrong second-step code was one
 // of repeated ones: their password is known to whoever typed them.
-func NoteCodeFailures(r *http.Request, d Deps, err error) {
+func NoteCodeFailures(r *http.Request, d Auth, err error) {
 	var f *gatehouse.CodeFailuresError
 	if !errors.As(err, &f) {
 		return
@@ -80,7 +80,7 @@ func RememberCookieOptions() cookies.Options {
 // secondStepDue handles a login answered 2fa_required or
 // email_mfa_required: the pending-login cookie is set and, for email MFA,
 // the link is mailed. Other errors pass untouched.
-func SecondStepDue(w http.ResponseWriter, r *http.Request, d Deps, err error) {
+func SecondStepDue(w http.ResponseWriter, r *http.Request, d Auth, err error) {
 	var p *gatehouse.PendingLoginError
 	if !errors.As(err, &p) {
 		return
@@ -96,7 +96,7 @@ func SecondStepDue(w http.ResponseWriter, r *http.Request, d Deps, err error) {
 }
 
 // emailMFAMail carries the sign-in link of email MFA.
-func EmailMFAMail(d Deps, u *gatehouse.User, token gatehouse.Secret) mail.Message {
+func EmailMFAMail(d Auth, u *gatehouse.User, token gatehouse.Secret) mail.Message {
 	link := "/login/email-mfa?" + url.Values{"email": {u.Email}, "token": {token.Reveal()}}.Encode()
 	if d.SiteURL != nil {
 		link = strings.TrimRight(d.SiteURL.String(), "/") + link
@@ -114,9 +114,9 @@ func PendingKey(r *http.Request) string {
 // finishLogin starts the session of a user who passed the second step,
 // marks it 2FA-verified, remembers the browser and clears the pending
 // login.
-func FinishLogin(w http.ResponseWriter, r *http.Request, d Deps, u *gatehouse.User, method string) error {
+func FinishLogin(w http.ResponseWriter, r *http.Request, d Auth, u *gatehouse.User, method string) error {
 	ctx := r.Context()
-	res, err := d.Auth.StartSession(ctx, u, gatehouse.LoginInput{ClientIP: ClientIP(r), UserAgent: r.UserAgent(), PreviousSessionKey: PreviousSessionKey(r)}, method)
+	res, err := d.Sessions.StartSession(ctx, u, gatehouse.LoginInput{ClientIP: ClientIP(r), UserAgent: r.UserAgent(), PreviousSessionKey: PreviousSessionKey(r)}, method)
 	if err != nil {
 		return err
 	}
@@ -178,7 +178,7 @@ func twoFactorExemptPath(p string) bool {
 // answers the request itself and returns false when the request must stop:
 // 403 two_factor_setup_required / two_factor_verification_required for the
 // API, a redirect to the 2FA set-up page for web pages.
-func twoFactorGate(w http.ResponseWriter, r *http.Request, d Deps, u *gatehouse.User, sess *gatehouse.Session, sessionKey string) bool {
+func twoFactorGate(w http.ResponseWriter, r *http.Request, d Auth, u *gatehouse.User, sess *gatehouse.Session, sessionKey string) bool {
 	// docs/posthog-compat.md#two-factor-enforcement rules 1 and 2: whitelisted paths, and sessions an SSO backend
 	// created (the identity provider vouched for the sign-in).
 	if d.TwoFactor == nil || twoFactorExemptPath(r.URL.Path) || ssoSession(sess) {
@@ -204,7 +204,7 @@ func twoFactorGate(w http.ResponseWriter, r *http.Request, d Deps, u *gatehouse.
 		http.Redirect(w, r, TwoFactorSetupPage, http.StatusFound)
 		return false
 	}
-	WriteError(w, r, d.Logger, err)
+	WriteError(w, r, err)
 	return false
 }
 

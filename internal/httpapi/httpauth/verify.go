@@ -16,7 +16,7 @@ var VerificationRate = ratelimit.Rate{Limit: 6, Period: 24 * time.Hour}
 
 // sendVerification queues a verification link for u, at most
 // verificationRate per user; it reports whether one was queued.
-func SendVerification(r *http.Request, d Deps, u *gatehouse.User) bool {
+func SendVerification(r *http.Request, d Auth, u *gatehouse.User) bool {
 	if d.Verifier == nil || d.Mail == nil {
 		return false
 	}
@@ -30,7 +30,7 @@ func SendVerification(r *http.Request, d Deps, u *gatehouse.User) bool {
 
 // notVerified handles a not_verified login refusal: a fresh link is sent
 // (within the per-user limit) before the refusal is answered.
-func NotVerified(r *http.Request, d Deps, err error) {
+func NotVerified(r *http.Request, d Auth, err error) {
 	var uv *gatehouse.UnverifiedEmailError
 	if errors.As(err, &uv) {
 		SendVerification(r, d, uv.User)

@@ -33,7 +33,7 @@ type auditRow struct {
 	Time, Type, Actor, Address, Browser, Target, Outcome, Changes string
 }
 
-func HandleAuditPage(d httpauth.Deps, organization bool) http.Handler {
+func HandleAuditPage(d httpauth.Auth, organization bool) http.Handler {
 	path := "/settings/security"
 	if organization {
 		path = "/settings/audit_log"
@@ -65,13 +65,13 @@ func HandleAuditPage(d httpauth.Deps, organization bool) http.Handler {
 			}
 		}
 		if err != nil {
-			status, _, page.Error = pageError(w, r, d.Logger, err)
+			status, _, page.Error = pageError(w, r, err)
 		}
 		for i := range events {
 			page.Events = append(page.Events, auditRowOf(&events[i]))
 		}
 		if err == nil {
-			links := httpauth.AuditPage(r, httpauth.Deps{}, f, nil, page.Count)
+			links := httpauth.AuditPage(r, httpauth.Auth{}, f, nil, page.Count)
 			if s, ok := links["next"].(string); ok {
 				page.Older = s
 			}
@@ -79,7 +79,7 @@ func HandleAuditPage(d httpauth.Deps, organization bool) http.Handler {
 				page.Newer = s
 			}
 		}
-		renderPage(w, r, d.Logger, status, "audit", page)
+		renderPage(w, r, status, "audit", page)
 	}))
 }
 

@@ -107,10 +107,10 @@ func (p pageData) Field(name, label, typ, autocomplete string) fieldView {
 
 // renderPage writes a page. Pages carry forms and per-user content, so
 // none is cached.
-func renderPage(w http.ResponseWriter, r *http.Request, logger *slog.Logger, status int, name string, data any) {
+func renderPage(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
 	var buf bytes.Buffer
 	if err := pageTemplates[name].ExecuteTemplate(&buf, "layout", data); err != nil {
-		logger.LogAttrs(r.Context(), slog.LevelError, "rendering page failed", slog.String("page", name), slog.String("error", err.Error()))
+		httpauth.Logger(r.Context()).LogAttrs(r.Context(), slog.LevelError, "rendering page failed", slog.String("page", name), slog.String("error", err.Error()))
 		httpauth.WriteText(w, http.StatusInternalServerError, "A server error occurred.")
 		return
 	}
@@ -125,14 +125,14 @@ func renderPage(w http.ResponseWriter, r *http.Request, logger *slog.Logger, sta
 // pageError is the one place an error becomes what a page shows: the
 // status (as the JSON API would answer), the field it is about (or "") and
 // the message. Internal errors are logged and shown as a generic message.
-func pageError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error) (status int, field, message string) {
+func pageError(w http.ResponseWriter, r *http.Request, err error) (status int, field, message string) {
 	e, ok := httpauth.DomainError(err)
 	if !ok || e.Kind == gatehouse.KindInternal {
 		cause := err
 		if ok && e.Err != nil {
 			cause = e.Err
 		}
-		logger.LogAttrs(r.Context(), slog.LevelError, "internal error", slog.String("path", httpauth.LoggablePath(r.URL.Path)), slog.String("error", cause.Error()))
+		httpauth.Logger(r.Context()).LogAttrs(r.Context(), slog.LevelError, "internal error", slog.String("path", httpauth.LoggablePath(r.URL.Path)), slog.String("error", cause.Error()))
 		return http.StatusInternalServerError, "", "A server error occurred. Please try again."
 	}
 	status, _ = httpauth.StatusAndType(e.Kind)
@@ -144,8 +144,8 @@ func pageError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err 
 
 // showError puts an error next to its field when the form has that field,
 // otherwise at the top, and returns the status to answer with.
-func showError(w http.ResponseWriter, r *http.Request, d httpauth.Deps, data *pageData, fields []string, err error) int {
-	status, field, msg := pageError(w, r, d.Logger, err)
+func showError(w http.ResponseWriter, r *http.Request, d httpauth.Auth, data *pageData, fields []string, err error) int {
+	status, field, msg := pageError(w, r, err)
 	for _, f := range fields {
 		if f == field {
 			data.Errors = map[string]string{field: msg}
@@ -160,7 +160,7 @@ func showError(w http.ResponseWriter, r *http.Request, d httpauth.Deps, data *pa
 // sent from this site (Origin), with the right CSRF token (the session's
 // own when signed in). It answers 415, 400 or 403 when something is wrong.
 // Login and signup have no session yet, so this is what stops login CSRF.
-func requireFormCSRF(w http.ResponseWriter, r *http.Request, d httpauth.Deps) bool {
+func requireFormCSRF(w http.ResponseWriter, r *http.Request, d httpauth.Auth) bool {
 	var err error
 	switch {
 	case httpauth.CrossOrigin(r, d.SiteURL) != nil:
@@ -181,7 +181,7 @@ func requireFormCSRF(w http.ResponseWriter, r *http.Request, d httpauth.Deps) bo
 	h.Set("Content-Security-Policy", pageCSP)
 	h.Set("Cache-Control", "no-store")
 	if err != nil {
-		httpauth.WriteError(w, r, d.Logger, err)
+		httpauth.WriteError(w, r, err)
 	} else {
 		httpauth.WriteText(w, http.StatusForbidden, CSRFFailedText)
 	}
@@ -228,7 +228,7 @@ func loginMessage(r *http.Request) string {
 // pageCSRFToken sets the CSRF cookie and returns the token for the form's
 // hidden field: the session's own when signed in, otherwise a random
 // browser-session token.
-func pageCSRFToken(w http.ResponseWriter, r *http.Request, d httpauth.Deps) string {
+func pageCSRFToken(w http.ResponseWriter, r *http.Request, d httpauth.Auth) string {
 	if a := pageUser(r); a != nil {
 		return httpauth.EnsureCSRFCookie(w, r, d, a.SessionKey, time.Until(a.Session.ExpiresAt).Round(time.Second))
 	}
@@ -237,27 +237,27 @@ func pageCSRFToken(w http.ResponseWriter, r *http.Request, d httpauth.Deps) stri
 
 var loginFields = []string{"email", "password"}
 
-func HandleLoginPage(d httpauth.Deps) http.Handler {
+func HandleLoginPage(d httpauth.Auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		data := pageData{CSRFToken: pageCSRFToken(w, r, d), Notice: loginMessage(r),
 			Error: ssoErrorMessage(d, r.URL.Query().Get("error_code"), r.URL.Query().Get("provider")), SocialProviders: socialProviderViews(d)}
 		if next := safeNext(r.URL.Query().Get("next")); next != "/" {
 			data.Next = next
 		}
-		renderPage(w, r, d.Logger, http.StatusOK, "login", data)
+		renderPage(w, r, http.StatusOK, "login", data)
 	})
 }
 
 // handleLoginForm signs in from the login form, as handleLogin does for
 // the JSON API, and redirects to next (a path on this site) or "/".
-func HandleLoginForm(d httpauth.Deps) http.Handler {
+func HandleLoginForm(d httpauth.Auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !requireFormCSRF(w, r, d) {
 			return
 		}
 		email := r.PostForm.Get("email")
 		next := safeNext(r.PostForm.Get("next"))
-		res, err := d.Auth.Login(r.Context(), gatehouse.LoginInput{Email: email, Password: gatehouse.Secret(r.PostForm.Get("password")),
+		res, err := d.Sessions.Login(r.Context(), gatehouse.LoginInput{Email: email, Password: gatehouse.Secret(r.PostForm.Get("password")),
 			ClientIP: httpauth.ClientIP(r), UserAgent: r.UserAgent(), PreviousSessionKey: httpauth.PreviousSessionKey(r), RememberDevices: httpauth.RememberCookies(r)})
 		httpauth.CountLogin("password", err)
 		if err != nil {
@@ -275,7 +275,7 @@ func HandleLoginForm(d httpauth.Deps) http.Handler {
 					data.SSOProvider, data.SSOProviderName = provider, httpauth.ProviderName(d, provider)
 				}
 			}
-			renderPage(w, r, d.Logger, status, "login", data)
+			renderPage(w, r, status, "login", data)
 			return
 		}
 		httpauth.SetSignedIn(w, r, d, res)
@@ -289,15 +289,15 @@ func HandleLoginForm(d httpauth.Deps) http.Handler {
 
 var signupFields = []string{"first_name", "last_name", "email", "password", "organization_name"}
 
-func HandleSignupPage(d httpauth.Deps) http.Handler {
+func HandleSignupPage(d httpauth.Auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		renderPage(w, r, d.Logger, http.StatusOK, "signup", pageData{CSRFToken: pageCSRFToken(w, r, d)})
+		renderPage(w, r, http.StatusOK, "signup", pageData{CSRFToken: pageCSRFToken(w, r, d)})
 	})
 }
 
 // handleSignupForm creates an account from the signup form, as
 // handleSignup does for the JSON API.
-func HandleSignupForm(d httpauth.Deps) http.Handler {
+func HandleSignupForm(d httpauth.Auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !requireFormCSRF(w, r, d) {
 			return
@@ -311,7 +311,7 @@ func HandleSignupForm(d httpauth.Deps) http.Handler {
 		fail := func(err error) {
 			data := pageData{CSRFToken: pageCSRFToken(w, r, d), Values: values}
 			status := showError(w, r, d, &data, signupFields, err)
-			renderPage(w, r, d.Logger, status, "signup", data)
+			renderPage(w, r, status, "signup", data)
 		}
 		var pw *string
 		if p := r.PostForm.Get("password"); p != "" {
@@ -330,7 +330,7 @@ func HandleSignupForm(d httpauth.Deps) http.Handler {
 		if d.Verifier != nil {
 			// Email is configured: the address is proved before sign-in.
 			httpauth.SendVerification(r, d, u)
-			renderPage(w, r, d.Logger, http.StatusOK, "check_email", pageData{Email: u.Email})
+			renderPage(w, r, http.StatusOK, "check_email", pageData{Email: u.Email})
 			return
 		}
 		if err := signInAndGoHome(w, r, d, u); err != nil {
@@ -341,7 +341,7 @@ func HandleSignupForm(d httpauth.Deps) http.Handler {
 
 // handleHomePage shows who is signed in, with a logout button; anonymous
 // visitors go to the login page.
-func HandleHomePage(d httpauth.Deps) http.Handler {
+func HandleHomePage(d httpauth.Auth) http.Handler {
 	return httpauth.WithSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a := httpauth.CallerFrom(r.Context())
 		if a == nil {
@@ -354,7 +354,7 @@ func HandleHomePage(d httpauth.Deps) http.Handler {
 			return
 		}
 		token := httpauth.EnsureCSRFCookie(w, r, d, a.SessionKey, time.Until(a.Session.ExpiresAt).Round(time.Second))
-		renderPage(w, r, d.Logger, http.StatusOK, "home", pageData{CSRFToken: token, Email: a.User.Email})
+		renderPage(w, r, http.StatusOK, "home", pageData{CSRFToken: token, Email: a.User.Email})
 	}))
 }
 
@@ -372,7 +372,7 @@ func HandleStatic(contentType string, body []byte) http.Handler {
 var settingsFields = []string{"first_name", "last_name", "current_password", "password"}
 
 // handleSettingsPage shows the account settings: name, password, sessions.
-func HandleSettingsPage(d httpauth.Deps) http.Handler {
+func HandleSettingsPage(d httpauth.Auth) http.Handler {
 	return httpauth.WithSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a := httpauth.CallerFrom(r.Context())
 		if a == nil {
@@ -399,7 +399,7 @@ var settingsNotices = map[string]string{
 
 // settingsNotice is the settings page's notice. Linking and unlinking a
 // provider (social.go) also name it, when it is one this instance has.
-func settingsNotice(d httpauth.Deps, r *http.Request) string {
+func settingsNotice(d httpauth.Auth, r *http.Request) string {
 	q := r.URL.Query()
 	code := q.Get("done")
 	if code == "" {
@@ -413,7 +413,7 @@ func settingsNotice(d httpauth.Deps, r *http.Request) string {
 	return settingsNotices[code]
 }
 
-func renderSettings(w http.ResponseWriter, r *http.Request, d httpauth.Deps, a *httpauth.Caller, status int, data pageData) {
+func renderSettings(w http.ResponseWriter, r *http.Request, d httpauth.Auth, a *httpauth.Caller, status int, data pageData) {
 	data.CSRFToken = httpauth.EnsureCSRFCookie(w, r, d, a.SessionKey, time.Until(a.Session.ExpiresAt).Round(time.Second))
 	data.Email = a.User.Email
 	if data.Values == nil {
@@ -421,7 +421,7 @@ func renderSettings(w http.ResponseWriter, r *http.Request, d httpauth.Deps, a *
 	}
 	sessions, err := d.Accounts.LoginSessions(r.Context(), a.User.ID, time.Now())
 	if err != nil {
-		status, _, data.Error = pageError(w, r, d.Logger, err)
+		status, _, data.Error = pageError(w, r, err)
 	}
 	for _, s := range sessions {
 		data.Sessions = append(data.Sessions, sessionView{ID: s.PublicID, Device: httpauth.ShortUserAgent(s.UserAgent), IP: s.ClientIP,
@@ -430,7 +430,7 @@ func renderSettings(w http.ResponseWriter, r *http.Request, d httpauth.Deps, a *
 	if d.SSO != nil {
 		links, err := d.SSO.Links(r.Context(), a.User)
 		if err != nil {
-			status, _, data.Error = pageError(w, r, d.Logger, err)
+			status, _, data.Error = pageError(w, r, err)
 		}
 		for _, l := range links {
 			data.SocialLinks = append(data.SocialLinks, socialLinkView{ID: l.ID, Backend: l.Backend, Name: httpauth.ProviderName(d, l.Backend), Email: l.Email})
@@ -439,7 +439,7 @@ func renderSettings(w http.ResponseWriter, r *http.Request, d httpauth.Deps, a *
 	if d.SocialProviders != nil {
 		data.SocialProviders = socialProviderViews(d)
 	}
-	renderPage(w, r, d.Logger, status, "settings", data)
+	renderPage(w, r, status, "settings", data)
 }
 
 // socialLinkView is one linked sign-in provider on the settings page.
@@ -447,7 +447,7 @@ type socialLinkView struct{ ID, Backend, Name, Email string }
 
 // handleSettingsForm applies one of the settings forms. The session check
 // (withSession) has already verified the form's CSRF token.
-func HandleSettingsForm(d httpauth.Deps, form string) http.Handler {
+func HandleSettingsForm(d httpauth.Auth, form string) http.Handler {
 	return httpauth.WithSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a := httpauth.CallerFrom(r.Context())
 		if a == nil {
@@ -492,13 +492,13 @@ func HandleSettingsForm(d httpauth.Deps, form string) http.Handler {
 // has an account.
 const resetSentNotice = "If an account uses that email, we sent it a link to reset the password. The link works for 24 hours."
 
-func HandleResetRequestPage(d httpauth.Deps) http.Handler {
+func HandleResetRequestPage(d httpauth.Auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		renderPage(w, r, d.Logger, http.StatusOK, "reset_request", pageData{CSRFToken: pageCSRFToken(w, r, d)})
+		renderPage(w, r, http.StatusOK, "reset_request", pageData{CSRFToken: pageCSRFToken(w, r, d)})
 	})
 }
 
-func HandleResetRequestForm(d httpauth.Deps) http.Handler {
+func HandleResetRequestForm(d httpauth.Auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !requireFormCSRF(w, r, d) {
 			return
@@ -507,11 +507,11 @@ func HandleResetRequestForm(d httpauth.Deps) http.Handler {
 		data := pageData{CSRFToken: pageCSRFToken(w, r, d), Values: map[string]string{"email": email}}
 		if err := d.Reset.Request(r.Context(), email, httpauth.ClientIP(r)); err != nil {
 			status := showError(w, r, d, &data, []string{"email"}, err)
-			renderPage(w, r, d.Logger, status, "reset_request", data)
+			renderPage(w, r, status, "reset_request", data)
 			return
 		}
 		data.Notice = resetSentNotice
-		renderPage(w, r, d.Logger, http.StatusOK, "reset_request", data)
+		renderPage(w, r, http.StatusOK, "reset_request", data)
 	})
 }
 
@@ -521,21 +521,21 @@ func resetAction(r *http.Request) string {
 	return "/reset/" + url.PathEscape(r.PathValue("uuid")) + "/" + url.PathEscape(r.PathValue("token"))
 }
 
-func HandleResetPage(d httpauth.Deps) http.Handler {
+func HandleResetPage(d httpauth.Auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		data := pageData{CSRFToken: pageCSRFToken(w, r, d)}
 		if err := d.Reset.Validate(r.Context(), r.PathValue("uuid"), r.PathValue("token")); err != nil {
-			status, _, msg := pageError(w, r, d.Logger, err)
+			status, _, msg := pageError(w, r, err)
 			data.Error = msg
-			renderPage(w, r, d.Logger, status, "reset_form", data)
+			renderPage(w, r, status, "reset_form", data)
 			return
 		}
 		data.Next = resetAction(r)
-		renderPage(w, r, d.Logger, http.StatusOK, "reset_form", data)
+		renderPage(w, r, http.StatusOK, "reset_form", data)
 	})
 }
 
-func HandleResetForm(d httpauth.Deps) http.Handler {
+func HandleResetForm(d httpauth.Auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !requireFormCSRF(w, r, d) {
 			return
@@ -547,7 +547,7 @@ func HandleResetForm(d httpauth.Deps) http.Handler {
 			if data.Errors != nil {
 				data.Next = resetAction(r) // a weak password: the link still works
 			}
-			renderPage(w, r, d.Logger, status, "reset_form", data)
+			renderPage(w, r, status, "reset_form", data)
 			return
 		}
 		http.Redirect(w, r, "/login?message=password_changed", http.StatusSeeOther)
@@ -558,10 +558,10 @@ var inviteFields = []string{"first_name", "last_name", "password"}
 
 // invitePage fills the invite page's data, or reports why the invite
 // cannot be used.
-func invitePage(w http.ResponseWriter, r *http.Request, d httpauth.Deps, data *pageData) (status int, ok bool) {
+func invitePage(w http.ResponseWriter, r *http.Request, d httpauth.Auth, data *pageData) (status int, ok bool) {
 	inv, org, err := d.Invites.Lookup(r.Context(), r.PathValue("invite"))
 	if err != nil {
-		status, _, data.Error = pageError(w, r, d.Logger, err)
+		status, _, data.Error = pageError(w, r, err)
 		data.Values = map[string]string{"organization": "an organization"}
 		return status, false
 	}
@@ -576,20 +576,20 @@ func invitePage(w http.ResponseWriter, r *http.Request, d httpauth.Deps, data *p
 
 // handleInvitePage shows the form that accepts an invite: a new account's
 // fields, or for a signed-in user a button that joins with their account.
-func HandleInvitePage(d httpauth.Deps) http.Handler {
+func HandleInvitePage(d httpauth.Auth) http.Handler {
 	return httpauth.WithSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		data := pageData{CSRFToken: pageCSRFToken(w, r, d)}
 		if a := httpauth.CallerFrom(r.Context()); a != nil {
 			data.SignedInAs = a.User.Email
 		}
 		status, _ := invitePage(w, r, d, &data)
-		renderPage(w, r, d.Logger, status, "invite", data)
+		renderPage(w, r, status, "invite", data)
 	}))
 }
 
 // handleInviteForm creates the invitee's account and signs them in, or
 // adds the signed-in user to the organization.
-func HandleInviteForm(d httpauth.Deps) http.Handler {
+func HandleInviteForm(d httpauth.Auth) http.Handler {
 	return httpauth.WithSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !requireFormCSRF(w, r, d) {
 			return
@@ -605,7 +605,7 @@ func HandleInviteForm(d httpauth.Deps) http.Handler {
 			if s, ok := invitePage(w, r, d, &data); !ok {
 				status = s
 			}
-			renderPage(w, r, d.Logger, status, "invite", data)
+			renderPage(w, r, status, "invite", data)
 		}
 		if a != nil {
 			if err := d.Invites.JoinWithInvite(r.Context(), r.PathValue("invite"), a.User); err != nil {
@@ -636,25 +636,25 @@ func HandleInviteForm(d httpauth.Deps) http.Handler {
 // handleVerifyEmailPage is where the verification link lands. It asks for
 // a click rather than verifying on GET, so mail scanners that fetch links
 // do not spend the token.
-func HandleVerifyEmailPage(d httpauth.Deps) http.Handler {
+func HandleVerifyEmailPage(d httpauth.Auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		data := pageData{CSRFToken: pageCSRFToken(w, r, d),
 			Next: "/verify_email/" + url.PathEscape(r.PathValue("uuid")) + "/" + url.PathEscape(r.PathValue("token"))}
-		renderPage(w, r, d.Logger, http.StatusOK, "verify_email", data)
+		renderPage(w, r, http.StatusOK, "verify_email", data)
 	})
 }
 
 // handleVerifyEmailForm verifies the address and signs the user in.
-func HandleVerifyEmailForm(d httpauth.Deps) http.Handler {
+func HandleVerifyEmailForm(d httpauth.Auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !requireFormCSRF(w, r, d) {
 			return
 		}
 		fail := func(err error) {
 			data := pageData{CSRFToken: pageCSRFToken(w, r, d)}
-			status, _, msg := pageError(w, r, d.Logger, err)
+			status, _, msg := pageError(w, r, err)
 			data.Error = msg
-			renderPage(w, r, d.Logger, status, "verify_email", data)
+			renderPage(w, r, status, "verify_email", data)
 		}
 		if gatehouse.IsEmailChangeToken(r.PathValue("token")) {
 			// An email change signs nobody in: the user signs in anew.
@@ -682,7 +682,7 @@ func HandleVerifyEmailForm(d httpauth.Deps) http.Handler {
 
 // signInAndGoHome starts a session for a user a page has just
 // authenticated (signup, invite, verified email) and sends the browser home.
-func signInAndGoHome(w http.ResponseWriter, r *http.Request, d httpauth.Deps, user *gatehouse.User) error {
+func signInAndGoHome(w http.ResponseWriter, r *http.Request, d httpauth.Auth, user *gatehouse.User) error {
 	if err := httpauth.SignIn(w, r, d, user, "password"); err != nil {
 		return err
 	}

@@ -58,7 +58,7 @@ type trustedDeviceView struct {
 }
 
 // twoFactorNow is the two-factor service's clock.
-func twoFactorNow(d httpauth.Deps) time.Time {
+func twoFactorNow(d httpauth.Auth) time.Time {
 	if d.TwoFactor != nil && d.TwoFactor.Now != nil {
 		return d.TwoFactor.Now()
 	}
@@ -120,7 +120,7 @@ var twoFactorDone = map[string]string{
 	"forget_devices": "No browser is trusted any more: each will be asked for a code at its next sign-in.",
 }
 
-func HandleTwoFactorPage(d httpauth.Deps) http.Handler {
+func HandleTwoFactorPage(d httpauth.Auth) http.Handler {
 	return httpauth.WithSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a := pageUser(r)
 		if a == nil {
@@ -133,7 +133,7 @@ func HandleTwoFactorPage(d httpauth.Deps) http.Handler {
 
 // renderTwoFactor draws /settings/two_factor in its current state, with
 // whatever data already holds (a set-up, new backup codes, an error).
-func renderTwoFactor(w http.ResponseWriter, r *http.Request, d httpauth.Deps, a *httpauth.Caller, status int, data pageData) {
+func renderTwoFactor(w http.ResponseWriter, r *http.Request, d httpauth.Auth, a *httpauth.Caller, status int, data pageData) {
 	ctx := r.Context()
 	data.CSRFToken = httpauth.EnsureCSRFCookie(w, r, d, a.SessionKey, time.Until(a.Session.ExpiresAt).Round(time.Second))
 	data.Email = a.User.Email
@@ -143,14 +143,14 @@ func renderTwoFactor(w http.ResponseWriter, r *http.Request, d httpauth.Deps, a 
 	v := data.TwoFactor
 	fail := func(err error) {
 		var msg string
-		status, _, msg = pageError(w, r, d.Logger, err)
+		status, _, msg = pageError(w, r, err)
 		if data.Error == "" {
 			data.Error = msg
 		}
 	}
 	if d.TwoFactor == nil {
 		fail(gatehouse.Invalid("2fa_not_available", "", "Two-factor authentication is not available on this instance."))
-		renderPage(w, r, d.Logger, status, "twofactor", data)
+		renderPage(w, r, status, "twofactor", data)
 		return
 	}
 	v.EmailMFA = d.TwoFactor.EmailMFA
@@ -184,12 +184,12 @@ func renderTwoFactor(w http.ResponseWriter, r *http.Request, d httpauth.Deps, a 
 			LastUsed: dev.LastUsedAt.UTC().Format(day), Expires: dev.ExpiresAt.UTC().Format(day),
 			Current: current[dev.ID]})
 	}
-	renderPage(w, r, d.Logger, status, "twofactor", data)
+	renderPage(w, r, status, "twofactor", data)
 }
 
 // handleTwoFactorForm applies one of the /settings/two_factor forms. The
 // session check (withSession) has already verified the CSRF token.
-func HandleTwoFactorForm(d httpauth.Deps, form string) http.Handler {
+func HandleTwoFactorForm(d httpauth.Auth, form string) http.Handler {
 	return httpauth.WithSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a := pageUser(r)
 		if a == nil {
@@ -295,14 +295,14 @@ func HandleTwoFactorForm(d httpauth.Deps, form string) http.Handler {
 // secondStepPage answers a login form post whose password step asked for
 // a second factor: to the code page for TOTP, to "check your email" for
 // email MFA. It reports whether err was such an answer.
-func secondStepPage(w http.ResponseWriter, r *http.Request, d httpauth.Deps, err error, next string) bool {
+func secondStepPage(w http.ResponseWriter, r *http.Request, d httpauth.Auth, err error, next string) bool {
 	var p *gatehouse.PendingLoginError
 	if !errors.As(err, &p) {
 		return false
 	}
 	httpauth.SecondStepDue(w, r, d, err)
 	if p.Method == gatehouse.PendingEmail {
-		renderPage(w, r, d.Logger, http.StatusOK, "email_mfa_sent", pageData{CSRFToken: pageCSRFToken(w, r, d), Email: p.User.Email})
+		renderPage(w, r, http.StatusOK, "email_mfa_sent", pageData{CSRFToken: pageCSRFToken(w, r, d), Email: p.User.Email})
 		return true
 	}
 	target := "/login/token"
@@ -323,7 +323,7 @@ func loginAgain(w http.ResponseWriter, r *http.Request, notice, next string) {
 	http.Redirect(w, r, "/login?"+q.Encode(), http.StatusSeeOther)
 }
 
-func HandleLoginTokenPage(d httpauth.Deps) http.Handler {
+func HandleLoginTokenPage(d httpauth.Auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		next := safeNext(r.URL.Query().Get("next"))
 		if httpauth.PendingKey(r) == "" {
@@ -334,14 +334,14 @@ func HandleLoginTokenPage(d httpauth.Deps) http.Handler {
 		if next != "/" {
 			data.Next = next
 		}
-		renderPage(w, r, d.Logger, http.StatusOK, "login_token", data)
+		renderPage(w, r, http.StatusOK, "login_token", data)
 	})
 }
 
 // handleLoginTokenForm is the second step of a page login: a TOTP or
 // backup code for the login pending in this browser. On success the
 // browser is remembered for 30 days, as the API does.
-func HandleLoginTokenForm(d httpauth.Deps) http.Handler {
+func HandleLoginTokenForm(d httpauth.Auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !requireFormCSRF(w, r, d) {
 			return
@@ -374,7 +374,7 @@ func HandleLoginTokenForm(d httpauth.Deps) http.Handler {
 			if e, ok := gatehouse.AsError(err); ok && e.Code == "2fa_invalid" {
 				data.Error, data.Errors = "", map[string]string{"token": e.Detail}
 			}
-			renderPage(w, r, d.Logger, status, "login_token", data)
+			renderPage(w, r, status, "login_token", data)
 			return
 		}
 		if step.BackupCodeUsed {
@@ -387,7 +387,7 @@ func HandleLoginTokenForm(d httpauth.Deps) http.Handler {
 // handleEmailMFAPage is where the emailed sign-in link lands. It asks for
 // a click rather than signing in on GET, so mail scanners that fetch links
 // do not spend the token.
-func HandleEmailMFAPage(d httpauth.Deps) http.Handler {
+func HandleEmailMFAPage(d httpauth.Auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		data := pageData{CSRFToken: pageCSRFToken(w, r, d), Email: q.Get("email"), TwoFactor: &twoFactorView{EmailToken: q.Get("token")}}
@@ -397,7 +397,7 @@ func HandleEmailMFAPage(d httpauth.Deps) http.Handler {
 			status = http.StatusBadRequest
 			data.Error, data.Email, data.TwoFactor.EmailToken = emailMFALinkBroken, "", ""
 		}
-		renderPage(w, r, d.Logger, status, "email_mfa", data)
+		renderPage(w, r, status, "email_mfa", data)
 	})
 }
 
@@ -405,7 +405,7 @@ const emailMFALinkBroken = "This sign-in link is invalid or has expired. Sign in
 
 // handleEmailMFAForm completes an email-MFA login from the landing page.
 // It works in any browser: the link is the proof, not the pending cookie.
-func HandleEmailMFAForm(d httpauth.Deps) http.Handler {
+func HandleEmailMFAForm(d httpauth.Auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !requireFormCSRF(w, r, d) {
 			return
@@ -421,9 +421,9 @@ func HandleEmailMFAForm(d httpauth.Deps) http.Handler {
 		}
 		if err != nil {
 			data := pageData{CSRFToken: pageCSRFToken(w, r, d)}
-			status, _, msg := pageError(w, r, d.Logger, err)
+			status, _, msg := pageError(w, r, err)
 			data.Error = msg
-			renderPage(w, r, d.Logger, status, "email_mfa", data)
+			renderPage(w, r, status, "email_mfa", data)
 			return
 		}
 		http.Redirect(w, r, "/", http.StatusSeeOther)
@@ -432,7 +432,7 @@ func HandleEmailMFAForm(d httpauth.Deps) http.Handler {
 
 // handleEmailMFAResendForm mails a new link for the email-MFA login
 // pending in this browser (5 links an hour).
-func HandleEmailMFAResendForm(d httpauth.Deps) http.Handler {
+func HandleEmailMFAResendForm(d httpauth.Auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !requireFormCSRF(w, r, d) {
 			return
@@ -453,14 +453,14 @@ func HandleEmailMFAResendForm(d httpauth.Deps) http.Handler {
 				loginAgain(w, r, "email_mfa_expired", "/")
 				return
 			}
-			status, _, msg := pageError(w, r, d.Logger, err)
+			status, _, msg := pageError(w, r, err)
 			data.Error = msg
-			renderPage(w, r, d.Logger, status, "email_mfa_sent", data)
+			renderPage(w, r, status, "email_mfa_sent", data)
 			return
 		}
 		httpauth.QueueMail(r, d, httpauth.EmailMFAMail(d, u, token))
 		data.Email = u.Email
 		data.Notice = "We sent a new link. It works for 15 minutes."
-		renderPage(w, r, d.Logger, http.StatusOK, "email_mfa_sent", data)
+		renderPage(w, r, http.StatusOK, "email_mfa_sent", data)
 	})
 }

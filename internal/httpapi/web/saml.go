@@ -28,9 +28,9 @@ var samlRequestCookieOptions = cookies.Options{SameSite: http.SameSiteNoneMode, 
 // SameSite=None cookies without it (localhost counts as secure).
 var samlCookies = cookies.Policy{Secure: true}
 
-func samlAvailable(d httpauth.Deps) bool { return d.SAML != nil && d.SSO != nil }
+func samlAvailable(d httpauth.Auth) bool { return d.SAML != nil && d.SSO != nil }
 
-func HandleSAMLBegin(d httpauth.Deps) http.Handler {
+func HandleSAMLBegin(d httpauth.Auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !samlAvailable(d) {
 			failSSO(w, r, d, ssoFailure{Provider: "saml", Code: "improperly_configured_sso", Reason: "SAML is not available on this instance"}, false)
@@ -50,7 +50,7 @@ func HandleSAMLBegin(d httpauth.Deps) http.Handler {
 // IdPs that use it, SAMLResponse in the query of the redirect binding).
 // There is no CSRF token: the IdP's signature, the audience and the
 // pending-request cookie are what tie the response to this browser.
-func HandleSAMLComplete(d httpauth.Deps) http.Handler {
+func HandleSAMLComplete(d httpauth.Auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !samlAvailable(d) {
 			failSSO(w, r, d, ssoFailure{Provider: "saml", Code: "improperly_configured_sso", Reason: "SAML is not available on this instance"}, false)
@@ -84,23 +84,23 @@ func HandleSAMLComplete(d httpauth.Deps) http.Handler {
 
 // handleSAMLMetadata serves the SP metadata to organization admins
 // (docs/posthog-compat.md#saml); the per-domain variant checks the admin holds that domain.
-func HandleSAMLMetadata(d httpauth.Deps) http.Handler {
+func HandleSAMLMetadata(d httpauth.Auth) http.Handler {
 	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
 		if d.SAML == nil {
-			httpauth.WriteError(w, r, d.Logger, gatehouse.NotFound())
+			httpauth.WriteError(w, r, gatehouse.NotFound())
 			return
 		}
 		orgRef := gatehouse.CurrentOrganization
 		if id := r.PathValue("domain"); id != "" {
 			dom, err := d.SAML.Admin.Domains.Store.DomainByID(r.Context(), id)
 			if err != nil {
-				httpauth.WriteError(w, r, d.Logger, gatehouse.NotFound())
+				httpauth.WriteError(w, r, gatehouse.NotFound())
 				return
 			}
 			orgRef = dom.OrganizationID
 		}
 		if _, err := d.SAML.Admin.RequireAdmin(r.Context(), a.User, orgRef); err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		w.Header().Set("Content-Type", "text/xml; charset=utf-8")

@@ -62,7 +62,7 @@ var domainNotices = map[string]string{
 	"policy": "Sign-in policy saved.", "saml": "SAML settings saved.", "delete": "Domain removed.",
 }
 
-func HandleDomainsPage(d httpauth.Deps) http.Handler {
+func HandleDomainsPage(d httpauth.Auth) http.Handler {
 	return httpauth.WithSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a := httpauth.CallerFrom(r.Context())
 		if a == nil || a.Session == nil {
@@ -78,7 +78,7 @@ func HandleDomainsPage(d httpauth.Deps) http.Handler {
 	}))
 }
 
-func renderDomains(w http.ResponseWriter, r *http.Request, d httpauth.Deps, a *httpauth.Caller, status int, page domainsPage) {
+func renderDomains(w http.ResponseWriter, r *http.Request, d httpauth.Auth, a *httpauth.Caller, status int, page domainsPage) {
 	page.CSRFToken = httpauth.EnsureCSRFCookie(w, r, d, a.SessionKey, time.Until(a.Session.ExpiresAt).Round(time.Second))
 	page.Backends = gatehouse.KnownSSOBackends
 	if d.SAML != nil {
@@ -94,7 +94,7 @@ func renderDomains(w http.ResponseWriter, r *http.Request, d httpauth.Deps, a *h
 	}
 	list, err := d.Domains.List(r.Context(), a.User, gatehouse.CurrentOrganization)
 	if err != nil {
-		status, _, page.Error = pageError(w, r, d.Logger, err)
+		status, _, page.Error = pageError(w, r, err)
 	}
 	for _, dom := range list {
 		v := domainView{ID: dom.ID, Domain: dom.Domain, RecordName: gatehouse.DomainChallengeRecord(dom.Domain), Challenge: dom.VerificationChallenge,
@@ -117,12 +117,12 @@ func renderDomains(w http.ResponseWriter, r *http.Request, d httpauth.Deps, a *h
 		}
 		page.Domains = append(page.Domains, v)
 	}
-	renderPage(w, r, d.Logger, status, "domains", page)
+	renderPage(w, r, status, "domains", page)
 }
 
 // handleDomainsForm applies one of the domains page's forms and returns
 // to the page, or shows it again with the error.
-func HandleDomainsForm(d httpauth.Deps, form string) http.Handler {
+func HandleDomainsForm(d httpauth.Auth, form string) http.Handler {
 	return httpauth.WithSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a := httpauth.CallerFrom(r.Context())
 		if a == nil || a.Session == nil {
@@ -153,7 +153,7 @@ func HandleDomainsForm(d httpauth.Deps, form string) http.Handler {
 			if form == "add" {
 				page.NewDomain = f.Get("domain")
 			}
-			status, _, msg := pageError(w, r, d.Logger, err)
+			status, _, msg := pageError(w, r, err)
 			page.Error = msg
 			renderDomains(w, r, d, a, status, page)
 			return
@@ -164,7 +164,7 @@ func HandleDomainsForm(d httpauth.Deps, form string) http.Handler {
 
 // saveSAMLForm stores the SAML form: the IdP from pasted metadata when
 // given, else from the three fields; then the options.
-func saveSAMLForm(r *http.Request, d httpauth.Deps, a *httpauth.Caller, id string) error {
+func saveSAMLForm(r *http.Request, d httpauth.Auth, a *httpauth.Caller, id string) error {
 	if d.SAML == nil {
 		return gatehouse.NotFound()
 	}

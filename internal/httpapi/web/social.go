@@ -63,12 +63,12 @@ type socialPending struct {
 	Expires  int64                 `json:"exp"`
 }
 
-func sealCookie(d httpauth.Deps, purpose string, v any) string {
+func sealCookie(d httpauth.Auth, purpose string, v any) string {
 	b, _ := json.Marshal(v)
 	return base64.RawURLEncoding.EncodeToString(d.Keys.For(secretkey.PurposeSocialLogin).Seal(b, []byte(purpose)))
 }
 
-func openCookie(r *http.Request, d httpauth.Deps, name, purpose string, v any) bool {
+func openCookie(r *http.Request, d httpauth.Auth, name, purpose string, v any) bool {
 	c, err := r.Cookie(name)
 	if err != nil || c.Value == "" || len(c.Value) > 4096 || d.Keys == nil {
 		return false
@@ -99,7 +99,7 @@ func flowMismatch(haveFlow bool, f socialFlow, backend, state string) string {
 
 // socialProvider resolves the path's backend, or redirects with
 // invalid_sso_provider / improperly_configured_sso.
-func socialProvider(w http.ResponseWriter, r *http.Request, d httpauth.Deps, linking bool) (*oauth.Provider, bool) {
+func socialProvider(w http.ResponseWriter, r *http.Request, d httpauth.Auth, linking bool) (*oauth.Provider, bool) {
 	name := r.PathValue("backend")
 	p, ok := d.SocialProviders.Get(name)
 	if ok && d.Keys != nil && d.SSO != nil {
@@ -114,7 +114,7 @@ func socialProvider(w http.ResponseWriter, r *http.Request, d httpauth.Deps, lin
 }
 
 // startFlow sets the flow cookie and redirects to the provider.
-func startFlow(w http.ResponseWriter, r *http.Request, d httpauth.Deps, p *oauth.Provider, f socialFlow, loginHint string) {
+func startFlow(w http.ResponseWriter, r *http.Request, d httpauth.Auth, p *oauth.Provider, f socialFlow, loginHint string) {
 	flow := oauth.NewFlow()
 	f.Backend, f.State, f.Verifier, f.Nonce = p.Name(), flow.State, flow.Verifier, flow.Nonce
 	f.Expires = time.Now().Add(socialFlowTTL).Unix()
@@ -130,7 +130,7 @@ func startFlow(w http.ResponseWriter, r *http.Request, d httpauth.Deps, p *oauth
 // handleSocialBegin is GET /login/<backend>/: sign in (or sign up) with a
 // provider. ?next= (a path here), ?invite_id= and ?email= (login hint)
 // are carried through.
-func HandleSocialBegin(d httpauth.Deps) http.Handler {
+func HandleSocialBegin(d httpauth.Auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, ok := socialProvider(w, r, d, false)
 		if !ok {
@@ -151,7 +151,7 @@ func HandleSocialBegin(d httpauth.Deps) http.Handler {
 
 // handleSocialConnect is POST /connect/<backend>/ (signed in, CSRF): link
 // another provider to the signed-in account.
-func HandleSocialConnect(d httpauth.Deps) http.Handler {
+func HandleSocialConnect(d httpauth.Auth) http.Handler {
 	return httpauth.WithSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a := httpauth.CallerFrom(r.Context())
 		if a == nil || a.Session == nil {
@@ -167,7 +167,7 @@ func HandleSocialConnect(d httpauth.Deps) http.Handler {
 }
 
 // handleSocialComplete is the provider's callback, /complete/<backend>/.
-func HandleSocialComplete(d httpauth.Deps) http.Handler {
+func HandleSocialComplete(d httpauth.Auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var f socialFlow
 		haveFlow := openCookie(r, d, SocialFlowCookie, "flow", &f)
@@ -229,7 +229,7 @@ func HandleSocialComplete(d httpauth.Deps) http.Handler {
 		}
 		in := gatehouse.SSOLogin{InviteID: f.Invite, ClientIP: httpauth.ClientIP(r), UserAgent: r.UserAgent(), PreviousSessionKey: httpauth.PreviousSessionKey(r)}
 		if linking {
-			user, _, err := d.Auth.Authenticate(r.Context(), httpauth.PreviousSessionKey(r))
+			user, _, err := d.Sessions.Authenticate(r.Context(), httpauth.PreviousSessionKey(r))
 			if err != nil || user.ID != f.LinkUser {
 				failSSO(w, r, d, ssoFailure{Provider: p.Name(), Code: "not_authenticated", Reason: "the user who started linking is no longer signed in"}, true)
 				return
@@ -244,7 +244,7 @@ func HandleSocialComplete(d httpauth.Deps) http.Handler {
 // request: signs in (or, when linking, returns to the settings page),
 // goes to the confirm-creation step, or redirects with the error code.
 // The SAML service provider finishes its logins through it too.
-func completeSSO(w http.ResponseWriter, r *http.Request, d httpauth.Deps, id gatehouse.SSOIdentity, in gatehouse.SSOLogin, next string) {
+func completeSSO(w http.ResponseWriter, r *http.Request, d httpauth.Auth, id gatehouse.SSOIdentity, in gatehouse.SSOLogin, next string) {
 	linking := in.LinkTo != nil
 	res, err := d.SSO.Complete(r.Context(), id, in)
 	if err != nil {
@@ -282,8 +282,8 @@ func completeSSO(w http.ResponseWriter, r *http.Request, d httpauth.Deps, id gat
 // finishSSOLogin starts the session of a user a provider authenticated and
 // sends the new-device notice when it is due (not for an account created
 // just now: its first device is simply registered).
-func finishSSOLogin(w http.ResponseWriter, r *http.Request, d httpauth.Deps, user *gatehouse.User, backend string, created bool) error {
-	res, err := d.Auth.StartSession(r.Context(), user, gatehouse.LoginInput{ClientIP: httpauth.ClientIP(r), UserAgent: r.UserAgent(), PreviousSessionKey: httpauth.PreviousSessionKey(r)}, backend)
+func finishSSOLogin(w http.ResponseWriter, r *http.Request, d httpauth.Auth, user *gatehouse.User, backend string, created bool) error {
+	res, err := d.Sessions.StartSession(r.Context(), user, gatehouse.LoginInput{ClientIP: httpauth.ClientIP(r), UserAgent: r.UserAgent(), PreviousSessionKey: httpauth.PreviousSessionKey(r)}, backend)
 	if err != nil {
 		return err
 	}
@@ -297,7 +297,7 @@ func finishSSOLogin(w http.ResponseWriter, r *http.Request, d httpauth.Deps, use
 
 // knownProviderName is the display name of backend when it is a sign-in
 // method of this instance.
-func knownProviderName(d httpauth.Deps, backend string) (string, bool) {
+func knownProviderName(d httpauth.Auth, backend string) (string, bool) {
 	if _, ok := d.SocialProviders.Get(backend); ok || (backend == "saml" && d.SAML != nil) {
 		return httpauth.ProviderName(d, backend), true
 	}
@@ -305,7 +305,7 @@ func knownProviderName(d httpauth.Deps, backend string) (string, bool) {
 }
 
 // pendingSignup reads the confirm-creation cookie.
-func pendingSignup(r *http.Request, d httpauth.Deps) (*socialPending, error) {
+func pendingSignup(r *http.Request, d httpauth.Auth) (*socialPending, error) {
 	var p socialPending
 	if !openCookie(r, d, socialPendingCookie, "pending", &p) || time.Now().Unix() > p.Expires || d.SSO == nil {
 		return nil, gatehouse.Invalid("invalid_input", "", "Inactive social login session. Go to /login and log in before continuing.")
@@ -314,7 +314,7 @@ func pendingSignup(r *http.Request, d httpauth.Deps) (*socialPending, error) {
 }
 
 // socialSignup creates the account of the pending identity and signs in.
-func socialSignup(w http.ResponseWriter, r *http.Request, d httpauth.Deps, orgName, firstName string) (string, error) {
+func socialSignup(w http.ResponseWriter, r *http.Request, d httpauth.Auth, orgName, firstName string) (string, error) {
 	p, err := pendingSignup(r, d)
 	if err != nil {
 		return "", err
@@ -333,7 +333,7 @@ func socialSignup(w http.ResponseWriter, r *http.Request, d httpauth.Deps, orgNa
 // handleSocialSignup is POST /api/social_signup: the confirm-creation step
 // of a verified identity that matched no account, on an instance where
 // organizations may be created.
-func HandleSocialSignup(d httpauth.Deps) http.Handler {
+func HandleSocialSignup(d httpauth.Auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var in struct {
 			OrganizationName   string `json:"organization_name"`
@@ -341,19 +341,19 @@ func HandleSocialSignup(d httpauth.Deps) http.Handler {
 			RoleAtOrganization string `json:"role_at_organization"`
 		}
 		if err := httpauth.DecodeJSON(w, r, &in); err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		next, err := socialSignup(w, r, d, in.OrganizationName, in.FirstName)
 		if err != nil {
-			httpauth.WriteError(w, r, d.Logger, err)
+			httpauth.WriteError(w, r, err)
 			return
 		}
 		httpauth.WriteJSON(w, http.StatusCreated, map[string]string{"continue_url": next})
 	})
 }
 
-func HandleConfirmCreationPage(d httpauth.Deps) http.Handler {
+func HandleConfirmCreationPage(d httpauth.Auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := pendingSignup(r, d)
 		if err != nil {
@@ -361,12 +361,12 @@ func HandleConfirmCreationPage(d httpauth.Deps) http.Handler {
 			return
 		}
 		q := r.URL.Query()
-		renderPage(w, r, d.Logger, http.StatusOK, "social_confirm", pageData{CSRFToken: pageCSRFToken(w, r, d), Email: p.Identity.Email,
+		renderPage(w, r, http.StatusOK, "social_confirm", pageData{CSRFToken: pageCSRFToken(w, r, d), Email: p.Identity.Email,
 			Values: map[string]string{"first_name": q.Get("first_name"), "organization_name": q.Get("organization_name")}})
 	})
 }
 
-func HandleConfirmCreationForm(d httpauth.Deps) http.Handler {
+func HandleConfirmCreationForm(d httpauth.Auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !requireFormCSRF(w, r, d) {
 			return
@@ -379,7 +379,7 @@ func HandleConfirmCreationForm(d httpauth.Deps) http.Handler {
 				data.Email = p.Identity.Email
 			}
 			status := showError(w, r, d, &data, []string{"first_name", "organization_name"}, err)
-			renderPage(w, r, d.Logger, status, "social_confirm", data)
+			renderPage(w, r, status, "social_confirm", data)
 			return
 		}
 		http.Redirect(w, r, next, http.StatusSeeOther)
@@ -433,7 +433,7 @@ func socialErrorMessage(code string) string {
 type socialProviderView struct{ Name, DisplayName string }
 
 // socialProviderViews lists the configured providers for the login page.
-func socialProviderViews(d httpauth.Deps) []socialProviderView {
+func socialProviderViews(d httpauth.Auth) []socialProviderView {
 	var out []socialProviderView
 	for _, p := range d.SocialProviders.Providers() {
 		out = append(out, socialProviderView{Name: p.Name(), DisplayName: p.DisplayName()})

@@ -52,7 +52,7 @@ func ssoFailureOf(provider string, err error) ssoFailure {
 
 // failSSO logs f and sends the browser to the login page (or, for a
 // signed-in user linking an account, the settings page) with its code.
-func failSSO(w http.ResponseWriter, r *http.Request, d httpauth.Deps, f ssoFailure, linking bool) {
+func failSSO(w http.ResponseWriter, r *http.Request, d httpauth.Auth, f ssoFailure, linking bool) {
 	attrs := []slog.Attr{slog.String("provider", clipLog(f.Provider, 64)), slog.String("code", f.Code), slog.String("reason", f.Reason)}
 	if f.IdPError != "" || f.IdPDescription != "" {
 		attrs = append(attrs, slog.String("idp_error", clipLog(f.IdPError, 100)), slog.String("idp_error_description", clipLog(f.IdPDescription, 300)))
@@ -106,7 +106,7 @@ func idpErrorCode(e string) string {
 
 // providerLabel is what a message calls the provider of a failed sign-in:
 // a configured provider's display name, else "your identity provider".
-func providerLabel(d httpauth.Deps, backend string) string {
+func providerLabel(d httpauth.Auth, backend string) string {
 	if p, ok := d.SocialProviders.Get(backend); ok && p.DisplayName() != "" {
 		return p.DisplayName()
 	}
@@ -115,7 +115,7 @@ func providerLabel(d httpauth.Deps, backend string) string {
 
 // ssoErrorMessage is the login and settings pages' text for error_code,
 // naming the provider of the ?provider= query when it is configured.
-func ssoErrorMessage(d httpauth.Deps, code, backend string) string {
+func ssoErrorMessage(d httpauth.Auth, code, backend string) string {
 	m := socialErrorMessage(code)
 	if !strings.Contains(m, "{provider}") {
 		return m

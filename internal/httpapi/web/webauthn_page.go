@@ -44,7 +44,7 @@ var passkeyNotices = map[string]string{
 	"deleted": "Your passkey was deleted.", "2fa_on": "Passkeys are now your second factor.", "2fa_off": "Passkeys are no longer your second factor.",
 }
 
-func HandlePasskeysPage(d httpauth.Deps) http.Handler {
+func HandlePasskeysPage(d httpauth.Auth) http.Handler {
 	return httpauth.WithSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a := httpauth.CallerFrom(r.Context())
 		if a == nil || a.Session == nil {
@@ -58,7 +58,7 @@ func HandlePasskeysPage(d httpauth.Deps) http.Handler {
 		if d.Passkeys == nil {
 			data.Error = "Passkeys are not available on this instance."
 			data.Passkeys = view
-			renderPage(w, r, d.Logger, status, "passkeys", data)
+			renderPage(w, r, status, "passkeys", data)
 			return
 		}
 		keys, err := d.Passkeys.List(r.Context(), a.User)
@@ -71,7 +71,7 @@ func HandlePasskeysPage(d httpauth.Deps) http.Handler {
 			view.SSOEnforced = provider != ""
 		}
 		if err != nil {
-			status, _, data.Error = pageError(w, r, d.Logger, err)
+			status, _, data.Error = pageError(w, r, err)
 		}
 		for _, k := range keys {
 			row := passkeyRow{ID: k.ID, Label: k.Label, Type: k.AuthenticatorType(), Verified: k.Verified, LastUsed: "Never"}
@@ -82,6 +82,6 @@ func HandlePasskeysPage(d httpauth.Deps) http.Handler {
 			view.Keys = append(view.Keys, row)
 		}
 		data.Passkeys = view
-		renderPage(w, r, d.Logger, status, "passkeys", data)
+		renderPage(w, r, status, "passkeys", data)
 	}))
 }
