@@ -5,23 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
-	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/instance"
 )
-
-// dnsResolver is the resolver domain verification uses: the system's, or
-// the DNS server at addr (DNS_RESOLVER) when set.
-func dnsResolver(addr string) *net.Resolver {
-	if addr == "" {
-		return net.DefaultResolver
-	}
-	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
-		d := net.Dialer{Timeout: 5 * time.Second}
-		return d.DialContext(ctx, network, addr)
-	}}
-}
 
 // cmdDomain runs `gatehouse domain verify --domain D [--force]`: check the
 // domain's DNS challenge now, or with --force mark it verified without DNS,
@@ -52,7 +39,7 @@ func cmdDomain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer st.Close()
-	svc := &gatehouse.DomainService{Store: st, Resolver: dnsResolver(cfg.DNSResolver), Logger: logger}
+	svc := &gatehouse.DomainService{Store: st, Resolver: instance.DNSResolver(cfg.DNSResolver), Logger: logger}
 	var d *gatehouse.OrganizationDomain
 	if force {
 		d, err = svc.ForceVerify(ctx, domain)

@@ -18,14 +18,12 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/gatehouse-auth/gatehouse/internal/config"
-	"github.com/gatehouse-auth/gatehouse/internal/cookies"
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi"
-	"github.com/gatehouse-auth/gatehouse/internal/httpapi/httpauth"
+	"github.com/gatehouse-auth/gatehouse/internal/instance"
 	"github.com/gatehouse-auth/gatehouse/internal/logbuf"
 	"github.com/gatehouse-auth/gatehouse/internal/mail"
 	"github.com/gatehouse-auth/gatehouse/internal/metrics"
-	"github.com/gatehouse-auth/gatehouse/internal/netguard"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/internal/secretkey"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
@@ -163,12 +161,10 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer closeCounters()
-	var redisProbe httpauth.Pinger
+	var redisProbe httpapi.Pinger
 	if r, ok := counters.(*ratelimit.Redis); ok {
 		redisProbe = r
 	}
-	limiter := ratelimit.New(counters)
-	lockout := ratelimit.NewLoginLockout(limiter, int64(cfg.AxesFailureLimit), cfg.AxesCooloffTime)
 
 	mailer := newMailer(cfg, st, logger)
 	mailCtx, stopMail := context.WithCancel(context.Background())
@@ -180,50 +176,18 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	go func() { sweepLoop(sweepCtx, st, logger, cfg.AuditLogRetention); close(sweepDone) }()
 	defer func() { stopSweep(); <-sweepDone }()
 
-	svc := newServices(cfg, st, keyring, limiter, lockout, mailer, logger)
+	inst := instance.New(instance.Options{Config: cfg, Store: st, Keys: keyring, Counters: counters, Mail: mailer,
+		Logger: logger, Version: version, Redis: redisProbe})
 	// Links of answered reset requests may still be queueing.
-	defer svc.Reset.Wait()
+	defer inst.Services.Reset.Wait()
 	// Issuers that will fail at sign-in are reported now, not at the
 	// first login; start-up does not wait for the providers.
 	go func() {
-		for _, w := range svc.SocialProviders.CheckIssuers(ctx) {
+		for _, w := range inst.Services.SocialProviders.CheckIssuers(ctx) {
 			logger.Warn(w)
 		}
 	}()
-	handler := httpapi.NewServer(httpapi.Deps{
-		Logger:          logger,
-		Resolver:        netguard.NewResolver(cfg.TrustedProxies, cfg.TrustAllProxies, cfg.IsBehindProxy),
-		AllowList:       netguard.NewAllowList(cfg.AllowedIPBlocks),
-		Cookies:         cookies.Policy{Secure: cfg.SecureCookies},
-		Database:        st,
-		Capture:         svc.Capture,
-		Sessions:        svc.Auth,
-		Accounts:        svc.Accounts,
-		SiteURL:         cfg.SiteURL,
-		Mail:            mailer,
-		Limiter:         limiter,
-		Keys:            keyring,
-		MultiOrgEnabled: cfg.MultiOrgEnabled,
-		SignupRate:      cfg.SignupRate,
-		Verifier:        svc.Verifier,
-		Reset:           svc.Reset,
-		Invites:         svc.Invites,
-		Domains:         svc.Domains,
-		AuthGeneration:  st,
-		APIKeys:         svc.APIKeys,
-		Organizations:   svc.Organizations,
-		Audit:           svc.Audit,
-		Members:         svc.Members,
-		Lifecycle:       svc.Lifecycle,
-		Flags:           svc.Flags,
-		TwoFactor:       svc.TwoFactor,
-		Passkeys:        svc.Passkeys,
-		SSO:             svc.SSO,
-		SocialProviders: svc.SocialProviders,
-		SAML:            svc.SAML,
-		Version:         version,
-		Redis:           redisProbe,
-	})
+	handler := inst.Handler
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -1,4 +1,4 @@
-package httpapi
+package httpapi_test
 
 // The attack suite: HTTP-level tests that try an attack on a running server
 // (both engines) and check that it is refused and changes nothing. Each test

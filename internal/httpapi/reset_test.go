@@ -1,4 +1,4 @@
-package httpapi
+package httpapi_test
 
 import (
 	"context"
@@ -14,8 +14,6 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/mail"
 	"github.com/gatehouse-auth/gatehouse/internal/password"
-	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
-	"github.com/gatehouse-auth/gatehouse/internal/secretkey"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
@@ -45,19 +43,6 @@ func (f *fakeMailer) messages() []mail.Message {
 }
 
 const testResetSecret = "test-key-password-reset-0123456789abcdef"
-
-// newTestReset builds the reset service of the test server.
-func newTestReset(st *store.Store, counters ratelimit.Counters, m *fakeMailer, now func() time.Time) *gatehouse.ResetService {
-	s := &gatehouse.ResetService{Store: st, Key: secretkey.NewKeyring(testResetSecret).For(secretkey.PurposePasswordReset),
-		HashPassword: password.NewHasher(0, 0).Hash, CheckPassword: password.CheckStrength, SiteURL: "https://gatehouse.example.com",
-		Throttle: ratelimit.ResetThrottle(ratelimit.New(counters)),
-		Notify: func(ctx context.Context, to, subject, text string) error {
-			return m.Queue(ctx, mail.Message{To: to, Subject: subject, Text: text})
-		},
-		Now: now}
-	m.wait = s.Wait
-	return s
-}
 
 var resetLinkPattern = regexp.MustCompile(`https://gatehouse\.example\.com/reset/([0-9a-f-]{36})/([0-9a-z]+-[0-9a-f]{64})`)
 

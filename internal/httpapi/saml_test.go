@@ -1,4 +1,4 @@
-package httpapi
+package httpapi_test
 
 import (
 	"bytes"
@@ -8,31 +8,21 @@ import (
 	"html"
 	"io"
 	"log"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/crewjam/saml/samlidp"
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi/web"
-	"github.com/gatehouse-auth/gatehouse/internal/secretkey"
 	"github.com/gatehouse-auth/gatehouse/internal/sso/saml"
 	"github.com/gatehouse-auth/gatehouse/internal/sso/saml/samltest"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
-
-// newTestSAML is the SAML service provider of a test server.
-func newTestSAML(st *store.Store, domains *gatehouse.DomainService, site *url.URL, logs io.Writer, now func() time.Time) *saml.Service {
-	return &saml.Service{Admin: &gatehouse.SAMLAdmin{Domains: domains, Store: st}, Store: st, SiteURL: site,
-		Key: secretkey.NewKeyring("test-key-saml-0123456789abcdef0123").For(saml.PurposeRequest), Logger: slog.New(slog.NewJSONHandler(logs, nil)), Now: now}
-}
 
 // crewjamIdP is a real SAML identity provider (crewjam's samlidp) with
 // one user, ada@acme.example (password "ada's password").

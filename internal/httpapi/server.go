@@ -47,3 +47,9 @@ func NewServer(d Deps) http.Handler {
 // Deps is every service the HTTP layer serves with; cmd/gatehouse builds
 // it once.
 type Deps = httpauth.Auth
+
+// Pinger checks that a dependency (the database, Redis) answers.
+type Pinger = httpauth.Pinger
+
+// Mailer queues an email; delivery happens in the background.
+type Mailer = httpauth.Mailer

@@ -1,4 +1,4 @@
-package httpapi
+package httpapi_test
 
 import (
 	"bytes"
@@ -22,13 +22,12 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi/httpauth"
+	"github.com/gatehouse-auth/gatehouse/internal/instance"
 
 	"github.com/gatehouse-auth/gatehouse/internal/capture"
 	"github.com/gatehouse-auth/gatehouse/internal/config"
-	"github.com/gatehouse-auth/gatehouse/internal/cookies"
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/netguard"
-	"github.com/gatehouse-auth/gatehouse/internal/password"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/internal/secretkey"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
@@ -136,19 +135,46 @@ func newTestServer(t testing.TB, engine store.Engine, o serverOptions) *testServ
 	if counters == nil {
 		counters = store.Counters{S: st, Now: o.now}
 	}
-	accounts := &gatehouse.AccountService{Store: st, HashPassword: password.Hash}
-	accounts.CheckPassword = password.CheckStrength
-	var hasher gatehouse.PasswordChecker = password.NewHasher(0, 0)
-	if o.passwords != nil {
-		hasher = o.passwords(hasher)
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
 	}
-	accounts.Passwords = hasher
+	site := "https://gatehouse.example.com"
+	if o.siteURL != "" {
+		site = strings.ReplaceAll(o.siteURL, "{port}", strconv.Itoa(listener.Addr().(*net.TCPAddr).Port))
+	}
+	// The instance is configured as an operator would: through the
+	// environment variables the server reads.
+	env := map[string]string{
+		"SITE_URL": site, "ALLOWED_IP_BLOCKS": o.allowed, "TRUSTED_PROXIES": o.trusted,
+		"TRUST_ALL_PROXIES": strconv.FormatBool(o.trustAll), "IS_BEHIND_PROXY": strconv.FormatBool(o.behind),
+		"MULTI_ORG_ENABLED": strconv.FormatBool(o.multiOrg), "SIGNUP_RATE": o.signupRate,
+		"EMAIL_MFA_ENABLED": strconv.FormatBool(o.emailMFA), "SECURE_COOKIES": "true",
+	}
+	if env["SIGNUP_RATE"] == "" {
+		env["SIGNUP_RATE"] = "1000/hour"
+	}
+	if o.verifyEmail {
+		env["EMAIL_HOST"] = "smtp.invalid" // configured; the test's outbox receives the mail
+	}
+	cfg, err := config.Load(func(k string) (string, bool) { v, ok := env[k]; return v, ok && v != "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.SocialProviders = o.social
+	logs := &syncBuffer{}
+	logger := slog.New(slog.NewJSONHandler(logs, nil))
+	outbox := &fakeMailer{}
+	inst := instance.New(instance.Options{Config: cfg, Store: st, Keys: secretkey.NewKeyring(testSecretKey), Counters: counters,
+		Mail: outbox, Logger: logger, Now: o.now, DNS: testResolver(o.dnsAddr), Passwords: o.passwords, Database: o.database})
+	outbox.wait = inst.Services.Reset.Wait
+	h := inst.Handler
+	svc := inst.Services
 	var created *gatehouse.CreatedOrganization
-	var err error
 	if o.empty {
 		created = &gatehouse.CreatedOrganization{}
 	} else {
-		created, err = accounts.CreateOrganizationWithOwner(context.Background(), gatehouse.NewOwner{
+		created, err = svc.Accounts.CreateOrganizationWithOwner(context.Background(), gatehouse.NewOwner{
 			Email: "owner@example.com", Password: "correct horse battery", OrganizationName: "Acme"})
 	}
 	if errors.Is(err, gatehouse.ErrConflict) || (err != nil && strings.Contains(err.Error(), "already an account")) {
@@ -166,79 +192,7 @@ func newTestServer(t testing.TB, engine store.Engine, o serverOptions) *testServ
 	if err != nil {
 		t.Fatal(err)
 	}
-	allowed, err := netguard.ParsePrefixes(o.allowed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	trusted, err := netguard.ParsePrefixes(o.trusted)
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := &syncBuffer{}
-	var db httpauth.Pinger = st
-	if o.database != nil {
-		db = o.database
-	}
-	outbox := &fakeMailer{}
-	twoFactor := newTestTwoFactor(st, counters, o)
-	domains := &gatehouse.DomainService{Store: st, Resolver: testResolver(o.dnsAddr), Now: o.now, Logger: slog.New(slog.NewJSONHandler(logs, nil))}
-	reset := newTestReset(st, counters, outbox, o.now)
-	reset.SSO = domains
-	listener, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	site := mustURL("https://gatehouse.example.com")
-	if o.siteURL != "" {
-		site = mustURL(strings.ReplaceAll(o.siteURL, "{port}", strconv.Itoa(listener.Addr().(*net.TCPAddr).Port)))
-	}
-	guard := ratelimit.NewLoginLockout(ratelimit.New(counters), 5, 30*time.Minute)
-	reset.Lockout, accounts.Guard = guard, guard
-	passkeys, err := gatehouse.NewPasskeyService(st, site)
-	if err != nil {
-		t.Fatal(err)
-	}
-	passkeys.SSO, passkeys.Guard, passkeys.Logger, passkeys.Now = domains, guard, slog.New(slog.NewJSONHandler(logs, nil)), o.now
-	// Passkeys are a second factor too.
-	twoFactor.Passkeys = passkeys
-	keys, sso, socialProviders := newTestSocial(st, domains, accounts, site, o)
-	apiKeys := &gatehouse.APIKeyService{Store: st, Now: o.now, LegacyHashes: password.NewHasher(1, 0), Generation: st}
-	h := NewServer(Deps{
-		Logger:    slog.New(slog.NewJSONHandler(logs, nil)),
-		Resolver:  netguard.NewResolver(trusted, o.trustAll, o.behind),
-		AllowList: netguard.NewAllowList(allowed),
-		Cookies:   cookies.Policy{Secure: true},
-		Database:  db,
-		Capture:   &gatehouse.CaptureService{Store: st},
-		Sessions: &gatehouse.AuthService{Store: st, Passwords: hasher, SessionAge: 90 * 24 * time.Hour, Now: o.now,
-			Guard: guard, Devices: st, RequireVerifiedEmail: o.verifyEmail, TwoFactor: twoFactor, SSO: domains},
-		Accounts: accounts,
-		Invites:  &gatehouse.InviteService{Store: st, Accounts: accounts, Now: o.now, SSO: domains},
-		Domains:  domains,
-
-		AuthGeneration: st,
-		SiteURL:        site,
-		Reset:          reset,
-		Mail:           outbox,
-		Limiter:        ratelimit.New(counters),
-
-		MultiOrgEnabled: o.multiOrg,
-		Verifier:        testVerifier(st, o),
-		SignupRate:      mustRate(o.signupRate),
-		APIKeys:         apiKeys,
-		Organizations:   &gatehouse.OrganizationService{Store: st, Now: o.now, TwoFactorEnabled: twoFactor.IsEnabled},
-		Audit:           &gatehouse.AuditService{Store: st, Refusals: st, Organizations: &gatehouse.OrganizationService{Store: st, Now: o.now}},
-		Members:         &gatehouse.MemberService{Store: st, Now: o.now},
-		Lifecycle: &gatehouse.AccountLifecycle{Store: st, SSO: domains, Now: o.now,
-			Key: secretkey.NewKeyring("test-key-email-change-0123456789abcdef").For(secretkey.PurposeEmailVerify)},
-		Flags:           &gatehouse.FlagService{Store: st, Now: o.now},
-		TwoFactor:       twoFactor,
-		Passkeys:        passkeys,
-		Keys:            keys,
-		SSO:             sso,
-		SocialProviders: socialProviders,
-		SAML:            newTestSAML(st, domains, site, logs, o.now),
-	})
+	apiKeys := svc.APIKeys
 	srv := httptest.NewUnstartedServer(h)
 	srv.Listener.Close()
 	srv.Listener = listener
@@ -619,3 +573,6 @@ func TestClientAddressIsAvailableToHandlers(t *testing.T) {
 		t.Fatalf("client %v", got)
 	}
 }
+
+// testSecretKey is the test instances' SECRET_KEY.
+const testSecretKey = "test-secret-key-0123456789abcdef0123456789abcdef"

@@ -1,4 +1,4 @@
-package httpapi
+package httpapi_test
 
 import (
 	"context"
@@ -12,23 +12,10 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/internal/config"
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
-	"github.com/gatehouse-auth/gatehouse/internal/secretkey"
-	"github.com/gatehouse-auth/gatehouse/internal/sso/oauth"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
 const testSiteURL = "https://gatehouse.example.com"
-
-// newTestSocial builds the test server's SSO pipeline and providers.
-func newTestSocial(st *store.Store, domains *gatehouse.DomainService, accounts *gatehouse.AccountService, site *url.URL, o serverOptions) (*secretkey.Keyring, *gatehouse.SSOService, *oauth.Registry) {
-	reg := oauth.NewRegistry(o.social, site, nil)
-	if len(o.social) > 0 {
-		domains.ProviderConfigured = reg.Configured
-	}
-	sso := &gatehouse.SSOService{Store: st, Domains: domains, MultiOrgEnabled: o.multiOrg, Now: o.now,
-		Invites: &gatehouse.InviteService{Store: st, Accounts: accounts, Now: o.now, SSO: domains}}
-	return secretkey.NewKeyring("test-key-social-login-0123456789abcdef"), sso, reg
-}
 
 // socialProviders configures every kind of provider against idp.
 func socialProviders(idp *testIdP) []config.SocialProvider {

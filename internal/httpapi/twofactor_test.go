@@ -1,4 +1,4 @@
-package httpapi
+package httpapi_test
 
 import (
 	"context"
@@ -19,19 +19,10 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/mail"
 	"github.com/gatehouse-auth/gatehouse/internal/mfa"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
-	"github.com/gatehouse-auth/gatehouse/internal/secretkey"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
 const testTwoFactorSecret = "test-key-two-factor-0123456789abcdefghij"
-
-// newTestTwoFactor builds the two-factor service of the test server.
-func newTestTwoFactor(st *store.Store, counters ratelimit.Counters, o serverOptions) *gatehouse.TwoFactorService {
-	keys := secretkey.NewKeyring(testTwoFactorSecret)
-	limiter := ratelimit.New(counters)
-	return &gatehouse.TwoFactorService{Store: st, Secrets: keys.For(secretkey.PurposeTOTPSecret), EmailKey: keys.For(secretkey.PurposeEmailMFA),
-		EmailMFA: o.emailMFA, Now: o.now, Limit: ratelimit.TwoFactorLimit(limiter), Codes: ratelimit.NewTwoFactorGuard(limiter)}
-}
 
 // testClock is a settable clock safe for concurrent handlers. It starts in
 // the middle of a TOTP step, so ±1 step arithmetic in tests is exact.

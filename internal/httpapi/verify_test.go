@@ -1,4 +1,4 @@
-package httpapi
+package httpapi_test
 
 import (
 	"encoding/json"
@@ -9,16 +9,8 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
-	"github.com/gatehouse-auth/gatehouse/internal/secretkey"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
-
-func testVerifier(st *store.Store, o serverOptions) *gatehouse.EmailVerifier {
-	if !o.verifyEmail {
-		return nil
-	}
-	return &gatehouse.EmailVerifier{Store: st, Key: secretkey.NewKeyring("test-key-email-verification-0123456789").For(secretkey.PurposeEmailVerify), Now: o.now}
-}
 
 var verifyLink = regexp.MustCompile(`/verify_email/([0-9a-f-]{36})/([0-9a-z]+-[0-9a-f]{64})`)
 
