@@ -154,7 +154,7 @@ func newTestServer(t testing.TB, engine store.Engine, o serverOptions) *testServ
 	if env["SIGNUP_RATE"] == "" {
 		env["SIGNUP_RATE"] = "1000/hour"
 	}
-	if o.verifyEmail {
+	if o.verifyEmail || o.emailMFA {
 		env["EMAIL_HOST"] = "smtp.invalid" // configured; the test's outbox receives the mail
 	}
 	cfg, err := config.Load(func(k string) (string, bool) { v, ok := env[k]; return v, ok && v != "" })
