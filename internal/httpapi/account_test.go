@@ -12,9 +12,9 @@ import (
 )
 
 // list GETs a JSON array.
-func (b *browser) list(path string) (int, []map[string]any) {
-	b.t.Helper()
-	resp, body := b.page("GET", path, nil)
+func (b *Browser) List(path string) (int, []map[string]any) {
+	b.T.Helper()
+	resp, body := b.Page("GET", path, nil)
 	var out []map[string]any
 	if json.Unmarshal([]byte(body), &out) != nil {
 		// A paginated collection: its results.
@@ -28,14 +28,14 @@ func (b *browser) list(path string) (int, []map[string]any) {
 }
 
 func TestUpdateNamesAndPasswordChange(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
-		other := newBrowser(t, ts)
-		other.login("owner@example.com", ownerPassword)
-		b := newBrowser(t, ts)
-		b.login("owner@example.com", ownerPassword)
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
+		other := NewBrowser(t, ts)
+		other.Login("owner@example.com", OwnerPassword)
+		b := NewBrowser(t, ts)
+		b.Login("owner@example.com", OwnerPassword)
 
-		resp, me := b.send("PATCH", "/api/users/@me/", `{"first_name":"  Ada ","last_name":"Lovelace"}`, true)
+		resp, me := b.Send("PATCH", "/api/users/@me/", `{"first_name":"  Ada ","last_name":"Lovelace"}`, true)
 		if resp.StatusCode != 200 || me["first_name"] != "Ada" || me["last_name"] != "Lovelace" {
 			t.Fatalf("names: %d %v", resp.StatusCode, me)
 		}
@@ -44,82 +44,82 @@ func TestUpdateNamesAndPasswordChange(t *testing.T) {
 		}{
 			{"no current password", `{"password":"a brand new passphrase 42"}`, "required", "current_password"},
 			{"wrong current password", `{"password":"a brand new passphrase 42","current_password":"nope"}`, "incorrect_password", "current_password"},
-			{"weak new password", `{"password":"password1","current_password":"` + ownerPassword + `"}`, "password_too_weak", "password"},
-			{"short new password", `{"password":"abc","current_password":"` + ownerPassword + `"}`, "password_too_short", "password"},
+			{"weak new password", `{"password":"password1","current_password":"` + OwnerPassword + `"}`, "password_too_weak", "password"},
+			{"short new password", `{"password":"abc","current_password":"` + OwnerPassword + `"}`, "password_too_short", "password"},
 		} {
-			resp, body := b.send("PATCH", "/api/users/@me", tc.body, true)
+			resp, body := b.Send("PATCH", "/api/users/@me", tc.body, true)
 			if resp.StatusCode != 400 || body["code"] != tc.code || body["attr"] != tc.attr {
 				t.Fatalf("%s: %d %v", tc.name, resp.StatusCode, body)
 			}
 		}
 		// Nothing above changed the password or ended a session.
-		if resp, _ := other.send("GET", "/api/users/@me", "", false); resp.StatusCode != 200 {
+		if resp, _ := other.Send("GET", "/api/users/@me", "", false); resp.StatusCode != 200 {
 			t.Fatal("a refused change ended another session")
 		}
-		resp, body := b.send("PATCH", "/api/users/@me", `{"password":"a brand new passphrase 42","current_password":"`+ownerPassword+`"}`, true)
+		resp, body := b.Send("PATCH", "/api/users/@me", `{"password":"a brand new passphrase 42","current_password":"`+OwnerPassword+`"}`, true)
 		if resp.StatusCode != 200 {
 			t.Fatalf("change: %d %v", resp.StatusCode, body)
 		}
-		if resp, _ := b.send("GET", "/api/users/@me", "", false); resp.StatusCode != 200 {
+		if resp, _ := b.Send("GET", "/api/users/@me", "", false); resp.StatusCode != 200 {
 			t.Fatal("the current session must survive the change")
 		}
-		if resp, _ := other.send("GET", "/api/users/@me", "", false); resp.StatusCode != 401 {
+		if resp, _ := other.Send("GET", "/api/users/@me", "", false); resp.StatusCode != 401 {
 			t.Fatal("other sessions must end at a password change")
 		}
-		if resp, _ := newBrowser(t, ts).login("owner@example.com", ownerPassword); resp.StatusCode != 400 {
+		if resp, _ := NewBrowser(t, ts).Login("owner@example.com", OwnerPassword); resp.StatusCode != 400 {
 			t.Fatal("the old password still works")
 		}
-		if resp, _ := newBrowser(t, ts).login("owner@example.com", "a brand new passphrase 42"); resp.StatusCode != 200 {
+		if resp, _ := NewBrowser(t, ts).Login("owner@example.com", "a brand new passphrase 42"); resp.StatusCode != 200 {
 			t.Fatal("the new password does not work")
 		}
 		// The change is CSRF-protected.
-		if resp, _ := b.send("PATCH", "/api/users/@me", `{"first_name":"Eve"}`, false); resp.StatusCode != 403 {
+		if resp, _ := b.Send("PATCH", "/api/users/@me", `{"first_name":"Eve"}`, false); resp.StatusCode != 403 {
 			t.Fatalf("PATCH without CSRF: %d", resp.StatusCode)
 		}
 	})
 }
 
 func TestSensitiveActionsNeedRecentLogin(t *testing.T) {
-	ts := newTestServer(t, store.SQLite, serverOptions{})
-	b := newBrowser(t, ts)
-	b.login("owner@example.com", ownerPassword)
+	ts := NewServer(t, store.SQLite, Options{})
+	b := NewBrowser(t, ts)
+	b.Login("owner@example.com", OwnerPassword)
 	// Age the session past two hours.
-	ctxSessions, _ := ts.store.UserSessions(t.Context(), ts.user.ID, time.Now())
+	ctxSessions, _ := ts.Store.UserSessions(t.Context(), ts.User.ID, time.Now())
 	if len(ctxSessions) != 1 {
 		t.Fatalf("sessions: %v", ctxSessions)
 	}
-	if _, err := ts.store.DB().ExecContext(t.Context(), `UPDATE sessions SET created_at = ?`, time.Now().Add(-3*time.Hour).UTC()); err != nil {
+	if _, err := ts.Store.DB().ExecContext(t.Context(), `UPDATE sessions SET created_at = ?`, time.Now().Add(-3*time.Hour).UTC()); err != nil {
 		t.Fatal(err)
 	}
 	for _, req := range []struct{ method, path, body string }{
-		{"PATCH", "/api/users/@me", `{"password":"a brand new passphrase 42","current_password":"` + ownerPassword + `"}`},
+		{"PATCH", "/api/users/@me", `{"password":"a brand new passphrase 42","current_password":"` + OwnerPassword + `"}`},
 		{"POST", "/api/users/@me/login_sessions/revoke_others", ""},
 		{"DELETE", "/api/users/@me/login_sessions/" + ctxSessions[0].PublicID, ""},
 	} {
-		resp, body := b.send(req.method, req.path, req.body, true)
+		resp, body := b.Send(req.method, req.path, req.body, true)
 		if resp.StatusCode != 403 || body["detail"] != "This action requires you to be recently authenticated." {
 			t.Fatalf("%s %s: %d %v", req.method, req.path, resp.StatusCode, body)
 		}
 	}
 	// Harmless changes stay allowed.
-	if resp, _ := b.send("PATCH", "/api/users/@me", `{"first_name":"Ada"}`, true); resp.StatusCode != 200 {
+	if resp, _ := b.Send("PATCH", "/api/users/@me", `{"first_name":"Ada"}`, true); resp.StatusCode != 200 {
 		t.Fatalf("name change on an old session: %d", resp.StatusCode)
 	}
 }
 
 func TestLoginSessionsListAndRevoke(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
-		phone := newBrowser(t, ts)
-		phone.extra = []string{"User-Agent", "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) Version/18.0 Mobile Safari/604.1"}
-		phone.login("owner@example.com", ownerPassword)
-		laptop := newBrowser(t, ts)
-		laptop.extra = []string{"User-Agent", "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0"}
-		laptop.login("owner@example.com", ownerPassword)
-		tablet := newBrowser(t, ts)
-		tablet.login("owner@example.com", ownerPassword)
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
+		phone := NewBrowser(t, ts)
+		phone.Extra = []string{"User-Agent", "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) Version/18.0 Mobile Safari/604.1"}
+		phone.Login("owner@example.com", OwnerPassword)
+		laptop := NewBrowser(t, ts)
+		laptop.Extra = []string{"User-Agent", "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0"}
+		laptop.Login("owner@example.com", OwnerPassword)
+		tablet := NewBrowser(t, ts)
+		tablet.Login("owner@example.com", OwnerPassword)
 
-		code, list := laptop.list("/api/users/@me/login_sessions/")
+		code, list := laptop.List("/api/users/@me/login_sessions/")
 		if code != 200 || len(list) != 3 || list[0]["is_current"] != true || list[0]["device"] != "Firefox on Linux" || list[0]["login_method"] != "password" {
 			t.Fatalf("list: %d %v", code, list)
 		}
@@ -132,23 +132,23 @@ func TestLoginSessionsListAndRevoke(t *testing.T) {
 		if phoneID == "" {
 			t.Fatalf("phone session not listed: %v", list)
 		}
-		if resp, _ := laptop.send("DELETE", "/api/users/@me/login_sessions/"+phoneID+"/", "", true); resp.StatusCode != 204 {
+		if resp, _ := laptop.Send("DELETE", "/api/users/@me/login_sessions/"+phoneID+"/", "", true); resp.StatusCode != 204 {
 			t.Fatalf("revoke: %d", resp.StatusCode)
 		}
-		if resp, _ := phone.send("GET", "/api/users/@me", "", false); resp.StatusCode != 401 {
+		if resp, _ := phone.Send("GET", "/api/users/@me", "", false); resp.StatusCode != 401 {
 			t.Fatal("revoked session still works")
 		}
-		if resp, body := laptop.send("DELETE", "/api/users/@me/login_sessions/"+phoneID, "", true); resp.StatusCode != 404 || body["detail"] != "Login session not found." {
+		if resp, body := laptop.Send("DELETE", "/api/users/@me/login_sessions/"+phoneID, "", true); resp.StatusCode != 404 || body["detail"] != "Login session not found." {
 			t.Fatalf("revoke twice: %d %v", resp.StatusCode, body)
 		}
-		resp, body := laptop.send("POST", "/api/users/@me/login_sessions/revoke_others/", "", true)
+		resp, body := laptop.Send("POST", "/api/users/@me/login_sessions/revoke_others/", "", true)
 		if resp.StatusCode != 200 || body["revoked_count"] != float64(1) {
 			t.Fatalf("revoke_others: %d %v", resp.StatusCode, body)
 		}
-		if resp, _ := tablet.send("GET", "/api/users/@me", "", false); resp.StatusCode != 401 {
+		if resp, _ := tablet.Send("GET", "/api/users/@me", "", false); resp.StatusCode != 401 {
 			t.Fatal("revoke_others left a session")
 		}
-		if code, list := laptop.list("/api/users/@me/login_sessions"); code != 200 || len(list) != 1 {
+		if code, list := laptop.List("/api/users/@me/login_sessions"); code != 200 || len(list) != 1 {
 			t.Fatalf("after revoke_others: %v", list)
 		}
 	})

@@ -22,9 +22,9 @@ import (
 
 // keyRequest calls the API with key in the Authorization header and no
 // cookies.
-func keyRequest(t *testing.T, ts *testServer, method, path, key, body string) (*http.Response, map[string]any) {
+func KeyRequest(t *testing.T, ts *Server, method, path, key, body string) (*http.Response, map[string]any) {
 	t.Helper()
-	req, _ := http.NewRequest(method, ts.url+path, strings.NewReader(body))
+	req, _ := http.NewRequest(method, ts.URL+path, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	if key != "" {
 		req.Header.Set("Authorization", "Bearer "+key)
@@ -40,25 +40,25 @@ func keyRequest(t *testing.T, ts *testServer, method, path, key, body string) (*
 }
 
 // createKey makes a personal API key as b and returns the response body.
-func createKey(t *testing.T, b *browser, body map[string]any) map[string]any {
+func CreateKey(t *testing.T, b *Browser, body map[string]any) map[string]any {
 	t.Helper()
 	raw, _ := json.Marshal(body)
-	resp, out := b.send("POST", "/api/personal_api_keys/", string(raw), true)
+	resp, out := b.Send("POST", "/api/personal_api_keys/", string(raw), true)
 	if resp.StatusCode != 201 {
 		t.Fatalf("creating key %v: %d %v", body, resp.StatusCode, out)
 	}
 	return out
 }
 
-func mustKey(t *testing.T, b *browser, scopes ...string) string {
+func MustKey(t *testing.T, b *Browser, scopes ...string) string {
 	t.Helper()
 	if scopes == nil {
 		scopes = []string{"*"}
 	}
-	return createKey(t, b, map[string]any{"label": "test", "scopes": scopes})["value"].(string)
+	return CreateKey(t, b, map[string]any{"label": "test", "scopes": scopes})["value"].(string)
 }
 
-func wantDenied(t *testing.T, what string, resp *http.Response, body map[string]any, status int, detail string) {
+func WantDenied(t *testing.T, what string, resp *http.Response, body map[string]any, status int, detail string) {
 	t.Helper()
 	if resp.StatusCode != status || body["detail"] != detail {
 		t.Fatalf("%s: got %d %v, want %d %q", what, resp.StatusCode, body, status, detail)
@@ -68,10 +68,10 @@ func wantDenied(t *testing.T, what string, resp *http.Response, body map[string]
 const notSupported = "This action does not support Personal API Key access"
 
 func TestPersonalAPIKeyLifecycle(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
-		b := ownerBrowser(t, ts)
-		created := createKey(t, b, map[string]any{"label": " CI deploy ", "scopes": []string{"user:read"}})
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
+		b := OwnerBrowser(t, ts)
+		created := CreateKey(t, b, map[string]any{"label": " CI deploy ", "scopes": []string{"user:read"}})
 		key, _ := created["value"].(string)
 		if !strings.HasPrefix(key, "phx_") || gatehouse.CheckTokenChecksum(key) != nil || !gatehouse.HasTokenChecksum(key) {
 			t.Fatalf("created key %q", key)
@@ -79,21 +79,21 @@ func TestPersonalAPIKeyLifecycle(t *testing.T) {
 		if created["label"] != "CI deploy" || created["mask_value"] != key[:4]+"..."+key[len(key)-4:] || created["last_used_at"] != nil {
 			t.Fatalf("created: %v", created)
 		}
-		code, list := b.list("/api/personal_api_keys/")
+		code, list := b.List("/api/personal_api_keys/")
 		if code != 200 || len(list) != 1 || list[0]["value"] != nil || list[0]["id"] != created["id"] {
 			t.Fatalf("list: %d %v", code, list)
 		}
 		id := created["id"].(string)
 
-		resp, me := keyRequest(t, ts, "GET", "/api/users/@me/", key, "")
+		resp, me := KeyRequest(t, ts, "GET", "/api/users/@me/", key, "")
 		if resp.StatusCode != 200 || me["email"] != "owner@example.com" || resp.Header.Get("Set-Cookie") != "" {
 			t.Fatalf("@me with key: %d %v %v", resp.StatusCode, me, resp.Header)
 		}
-		resp, self := keyRequest(t, ts, "GET", "/api/personal_api_keys/@current/", key, "")
+		resp, self := KeyRequest(t, ts, "GET", "/api/personal_api_keys/@current/", key, "")
 		if resp.StatusCode != 200 || self["id"] != id || self["last_used_at"] == nil || self["value"] != nil {
 			t.Fatalf("@current: %d %v", resp.StatusCode, self)
 		}
-		if resp, body := keyRequest(t, ts, "GET", "/api/personal_api_keys/"+id+"/", key, ""); resp.StatusCode != 200 || body["id"] != id {
+		if resp, body := KeyRequest(t, ts, "GET", "/api/personal_api_keys/"+id+"/", key, ""); resp.StatusCode != 200 || body["id"] != id {
 			t.Fatalf("own id with key: %d %v", resp.StatusCode, body)
 		}
 		// A key can do nothing else with key management, nor with the
@@ -109,46 +109,46 @@ func TestPersonalAPIKeyLifecycle(t *testing.T) {
 			{"GET", "/api/users/@me/login_sessions/", ""},
 			{"POST", "/api/logout/", ""},
 		} {
-			resp, body := keyRequest(t, ts, c.method, c.path, key, c.body)
-			wantDenied(t, c.method+" "+c.path, resp, body, 403, notSupported)
+			resp, body := KeyRequest(t, ts, c.method, c.path, key, c.body)
+			WantDenied(t, c.method+" "+c.path, resp, body, 403, notSupported)
 		}
-		if resp, body := b.send("GET", "/api/personal_api_keys/@current/", "", false); resp.StatusCode != 404 {
+		if resp, body := b.Send("GET", "/api/personal_api_keys/@current/", "", false); resp.StatusCode != 404 {
 			t.Fatalf("@current with a session: %d %v", resp.StatusCode, body)
 		}
 
 		// Update, then roll: the old secret stops at once.
-		resp, upd := b.send("PATCH", "/api/personal_api_keys/"+id+"/", `{"label":"renamed","scopes":["user:read","project:read"]}`, true)
+		resp, upd := b.Send("PATCH", "/api/personal_api_keys/"+id+"/", `{"label":"renamed","scopes":["user:read","project:read"]}`, true)
 		if resp.StatusCode != 200 || upd["label"] != "renamed" || len(upd["scopes"].([]any)) != 2 {
 			t.Fatalf("update: %d %v", resp.StatusCode, upd)
 		}
-		resp, rolled := b.send("POST", "/api/personal_api_keys/"+id+"/roll/", "", true)
+		resp, rolled := b.Send("POST", "/api/personal_api_keys/"+id+"/roll/", "", true)
 		newKey, _ := rolled["value"].(string)
 		if resp.StatusCode != 200 || newKey == "" || newKey == key || rolled["last_rolled_at"] == nil || rolled["mask_value"] == created["mask_value"] {
 			t.Fatalf("roll: %d %v", resp.StatusCode, rolled)
 		}
-		resp, body := keyRequest(t, ts, "GET", "/api/users/@me/", key, "")
-		wantDenied(t, "old key after roll", resp, body, 401, "Personal API key found in request Authorization header is invalid.")
+		resp, body := KeyRequest(t, ts, "GET", "/api/users/@me/", key, "")
+		WantDenied(t, "old key after roll", resp, body, 401, "Personal API key found in request Authorization header is invalid.")
 		if body["type"] != "authentication_error" {
 			t.Fatalf("type: %v", body)
 		}
-		if resp, _ := keyRequest(t, ts, "GET", "/api/users/@me/", newKey, ""); resp.StatusCode != 200 {
+		if resp, _ := KeyRequest(t, ts, "GET", "/api/users/@me/", newKey, ""); resp.StatusCode != 200 {
 			t.Fatalf("rolled key: %d", resp.StatusCode)
 		}
-		if resp, _ := b.send("DELETE", "/api/personal_api_keys/"+id+"/", "", true); resp.StatusCode != 204 {
+		if resp, _ := b.Send("DELETE", "/api/personal_api_keys/"+id+"/", "", true); resp.StatusCode != 204 {
 			t.Fatalf("delete: %d", resp.StatusCode)
 		}
-		resp, body = keyRequest(t, ts, "GET", "/api/users/@me/", newKey, "")
-		wantDenied(t, "deleted key", resp, body, 401, "Personal API key found in request Authorization header is invalid.")
-		if resp, _ := b.send("DELETE", "/api/personal_api_keys/"+id+"/", "", true); resp.StatusCode != 404 {
+		resp, body = KeyRequest(t, ts, "GET", "/api/users/@me/", newKey, "")
+		WantDenied(t, "deleted key", resp, body, 401, "Personal API key found in request Authorization header is invalid.")
+		if resp, _ := b.Send("DELETE", "/api/personal_api_keys/"+id+"/", "", true); resp.StatusCode != 404 {
 			t.Fatalf("second delete: %d", resp.StatusCode)
 		}
 	})
 }
 
 func TestPersonalAPIKeyValidationAndLimit(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
-		b := ownerBrowser(t, ts)
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
+		b := OwnerBrowser(t, ts)
 		for _, c := range []struct {
 			body   string
 			detail string
@@ -162,7 +162,7 @@ func TestPersonalAPIKeyValidationAndLimit(t *testing.T) {
 			{`{"label":"x","scopes":["*"],"scoped_organizations":["0190a1b2-0000-7000-8000-000000000000"]}`, "You must be a member of all organizations that you are scoping the key to."},
 			{`{"label":"x","scopes":["*"],"scoped_teams":[999999]}`, "You must be a member of all teams that you are scoping the key to."},
 		} {
-			resp, body := b.send("POST", "/api/personal_api_keys/", c.body, true)
+			resp, body := b.Send("POST", "/api/personal_api_keys/", c.body, true)
 			if resp.StatusCode != 400 || body["detail"] != c.detail {
 				t.Fatalf("%s: %d %v", c.body, resp.StatusCode, body)
 			}
@@ -174,7 +174,7 @@ func TestPersonalAPIKeyValidationAndLimit(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				resp, _ := b.send("POST", "/api/personal_api_keys/", fmt.Sprintf(`{"label":"k%d","scopes":["*"]}`, i), true)
+				resp, _ := b.Send("POST", "/api/personal_api_keys/", fmt.Sprintf(`{"label":"k%d","scopes":["*"]}`, i), true)
 				codes <- resp.StatusCode
 			}()
 		}
@@ -189,7 +189,7 @@ func TestPersonalAPIKeyValidationAndLimit(t *testing.T) {
 		if created != 10 {
 			t.Fatalf("%d keys created, want 10", created)
 		}
-		resp, body := b.send("POST", "/api/personal_api_keys/", `{"label":"eleventh","scopes":["*"]}`, true)
+		resp, body := b.Send("POST", "/api/personal_api_keys/", `{"label":"eleventh","scopes":["*"]}`, true)
 		if resp.StatusCode != 400 || body["detail"] != "You can only have 10 personal API keys. Remove an existing key before creating a new one." {
 			t.Fatalf("11th key: %d %v", resp.StatusCode, body)
 		}
@@ -197,12 +197,12 @@ func TestPersonalAPIKeyValidationAndLimit(t *testing.T) {
 }
 
 func TestPersonalAPIKeyTransports(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
-		b := ownerBrowser(t, ts)
-		key := mustKey(t, b)
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
+		b := OwnerBrowser(t, ts)
+		key := MustKey(t, b)
 		do := func(method, path, body string, header ...string) (*http.Response, map[string]any) {
-			req, _ := http.NewRequest(method, ts.url+path, strings.NewReader(body))
+			req, _ := http.NewRequest(method, ts.URL+path, strings.NewReader(body))
 			for i := 0; i+1 < len(header); i += 2 {
 				req.Header.Set(header[i], header[i+1])
 			}
@@ -231,7 +231,7 @@ func TestPersonalAPIKeyTransports(t *testing.T) {
 				t.Fatalf("query transport: %d %v", resp.StatusCode, body)
 			}
 		}
-		_, list := b.list("/api/personal_api_keys/")
+		_, list := b.List("/api/personal_api_keys/")
 		if len(list) != 1 || list[0]["query_string_use_count"] != float64(2) {
 			t.Fatalf("query uses: %v", list)
 		}
@@ -247,161 +247,161 @@ func TestPersonalAPIKeyTransports(t *testing.T) {
 			{"GET", "/api/users/@me/", "", "Authorization header", []string{"Authorization", "Bearer phx_unknownlegacykey"}},
 		} {
 			resp, body := do(c.method, c.path, c.body, c.header...)
-			wantDenied(t, c.where, resp, body, 401, "Personal API key found in request "+c.where+" is invalid.")
+			WantDenied(t, c.where, resp, body, 401, "Personal API key found in request "+c.where+" is invalid.")
 		}
 		// Only the first place found counts: a bad header is not rescued
 		// by a good query parameter.
 		resp, body = do("GET", "/api/users/@me/?personal_api_key="+url.QueryEscape(key), "", "Authorization", "Bearer "+bad)
-		wantDenied(t, "header first", resp, body, 401, "Personal API key found in request Authorization header is invalid.")
+		WantDenied(t, "header first", resp, body, 401, "Personal API key found in request Authorization header is invalid.")
 		// "Bearer" is case-sensitive: anything else is no key at all.
 		if resp, body := do("GET", "/api/users/@me/", "", "Authorization", "bearer "+key); resp.StatusCode != 401 || body["code"] != "not_authenticated" {
 			t.Fatalf("lower-case bearer: %d %v", resp.StatusCode, body)
 		}
 		// A key request carrying a session cookie is still the key's.
-		if resp, _ := b.send("GET", "/api/users/@me/", "", false, "Authorization", "Bearer "+bad); resp.StatusCode != 401 {
+		if resp, _ := b.Send("GET", "/api/users/@me/", "", false, "Authorization", "Bearer "+bad); resp.StatusCode != 401 {
 			t.Fatalf("bad key with a session: %d", resp.StatusCode)
 		}
-		if strings.Contains(ts.logs.String(), key[4:]) {
+		if strings.Contains(ts.Logs.String(), key[4:]) {
 			t.Fatal("a key reached the logs")
 		}
 	})
 }
 
 func TestPersonalAPIKeyScopesOverHTTP(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
-		b := ownerBrowser(t, ts)
-		userRead := mustKey(t, b, "user:read")
-		projectRead := mustKey(t, b, "project:read", "organization:write")
-		pid := fmt.Sprint(ts.project.ID)
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
+		b := OwnerBrowser(t, ts)
+		userRead := MustKey(t, b, "user:read")
+		projectRead := MustKey(t, b, "project:read", "organization:write")
+		pid := fmt.Sprint(ts.Project.ID)
 
-		if resp, _ := keyRequest(t, ts, "GET", "/api/users/@me/", userRead, ""); resp.StatusCode != 200 {
+		if resp, _ := KeyRequest(t, ts, "GET", "/api/users/@me/", userRead, ""); resp.StatusCode != 200 {
 			t.Fatalf("user:read on @me: %d", resp.StatusCode)
 		}
-		resp, body := keyRequest(t, ts, "GET", "/api/organizations/@current/", userRead, "")
-		wantDenied(t, "org read", resp, body, 403, "API key missing required scope 'organization:read'")
-		resp, body = keyRequest(t, ts, "GET", "/api/projects/", userRead, "")
-		wantDenied(t, "projects", resp, body, 403, "API key missing required scope 'project:read'")
+		resp, body := KeyRequest(t, ts, "GET", "/api/organizations/@current/", userRead, "")
+		WantDenied(t, "org read", resp, body, 403, "API key missing required scope 'organization:read'")
+		resp, body = KeyRequest(t, ts, "GET", "/api/projects/", userRead, "")
+		WantDenied(t, "projects", resp, body, 403, "API key missing required scope 'project:read'")
 
-		if resp, body := keyRequest(t, ts, "GET", "/api/projects/"+pid+"/", projectRead, ""); resp.StatusCode != 200 || body["api_token"] != ts.project.APIToken {
+		if resp, body := KeyRequest(t, ts, "GET", "/api/projects/"+pid+"/", projectRead, ""); resp.StatusCode != 200 || body["api_token"] != ts.Project.APIToken {
 			t.Fatalf("project:read: %d %v", resp.StatusCode, body)
 		}
-		resp, body = keyRequest(t, ts, "PATCH", "/api/projects/"+pid+"/reset_token/", projectRead, "")
-		wantDenied(t, "reset_token", resp, body, 403, "API key missing required scope 'project:write'")
+		resp, body = KeyRequest(t, ts, "PATCH", "/api/projects/"+pid+"/reset_token/", projectRead, "")
+		WantDenied(t, "reset_token", resp, body, 403, "API key missing required scope 'project:write'")
 		// organization:write implies organization:read.
-		if resp, _ := keyRequest(t, ts, "GET", "/api/organizations/@current/", projectRead, ""); resp.StatusCode != 200 {
+		if resp, _ := KeyRequest(t, ts, "GET", "/api/organizations/@current/", projectRead, ""); resp.StatusCode != 200 {
 			t.Fatalf("write implies read: %d", resp.StatusCode)
 		}
-		resp, body = keyRequest(t, ts, "GET", "/api/users/@me/", projectRead, "")
-		wantDenied(t, "@me", resp, body, 403, "API key missing required scope 'user:read'")
+		resp, body = KeyRequest(t, ts, "GET", "/api/users/@me/", projectRead, "")
+		WantDenied(t, "@me", resp, body, 403, "API key missing required scope 'user:read'")
 
 		// httpauth.Scoped to the project: project routes only.
-		teamKey := createKey(t, b, map[string]any{"label": "team", "scopes": []string{"*"}, "scoped_teams": []int64{ts.project.ID}})["value"].(string)
-		if resp, _ := keyRequest(t, ts, "GET", "/api/projects/@current/", teamKey, ""); resp.StatusCode != 200 {
+		teamKey := CreateKey(t, b, map[string]any{"label": "team", "scopes": []string{"*"}, "scoped_teams": []int64{ts.Project.ID}})["value"].(string)
+		if resp, _ := KeyRequest(t, ts, "GET", "/api/projects/@current/", teamKey, ""); resp.StatusCode != 200 {
 			t.Fatalf("scoped team on its project: %d", resp.StatusCode)
 		}
-		resp, body = keyRequest(t, ts, "GET", "/api/projects/"+fmt.Sprint(ts.project.ID+1000)+"/", teamKey, "")
-		wantDenied(t, "other project", resp, body, 403, fmt.Sprintf("API key does not have access to the requested project: ID %d.", ts.project.ID+1000))
-		resp, body = keyRequest(t, ts, "GET", "/api/organizations/@current/", teamKey, "")
-		wantDenied(t, "org route", resp, body, 403, "API keys with scoped projects are only supported on project-based endpoints.")
-		if resp, _ := keyRequest(t, ts, "GET", "/api/users/@me/", teamKey, ""); resp.StatusCode != 200 {
+		resp, body = KeyRequest(t, ts, "GET", "/api/projects/"+fmt.Sprint(ts.Project.ID+1000)+"/", teamKey, "")
+		WantDenied(t, "other project", resp, body, 403, fmt.Sprintf("API key does not have access to the requested project: ID %d.", ts.Project.ID+1000))
+		resp, body = KeyRequest(t, ts, "GET", "/api/organizations/@current/", teamKey, "")
+		WantDenied(t, "org route", resp, body, 403, "API keys with scoped projects are only supported on project-based endpoints.")
+		if resp, _ := KeyRequest(t, ts, "GET", "/api/users/@me/", teamKey, ""); resp.StatusCode != 200 {
 			t.Fatalf("user views skip scoping: %d", resp.StatusCode)
 		}
 
 		// httpauth.Scoped to the organization; a second organization is refused.
-		orgID := ts.user.CurrentOrganizationID
-		orgKey := createKey(t, b, map[string]any{"label": "org", "scopes": []string{"*"}, "scoped_organizations": []string{orgID}})
-		if resp, _ := keyRequest(t, ts, "GET", "/api/organizations/"+orgID+"/", orgKey["value"].(string), ""); resp.StatusCode != 200 {
+		orgID := ts.User.CurrentOrganizationID
+		orgKey := CreateKey(t, b, map[string]any{"label": "org", "scopes": []string{"*"}, "scoped_organizations": []string{orgID}})
+		if resp, _ := KeyRequest(t, ts, "GET", "/api/organizations/"+orgID+"/", orgKey["value"].(string), ""); resp.StatusCode != 200 {
 			t.Fatalf("scoped org: %d", resp.StatusCode)
 		}
 		other := &gatehouse.Organization{ID: gatehouse.NewUUID(), Name: "Other", MembersCanUsePersonalAPIKeys: true}
-		if _, err := ts.store.DB().Exec(rebind(engine, `INSERT INTO organizations (id, name, enforce_2fa, members_can_use_personal_api_keys, created_at) VALUES (?, ?, ?, ?, ?)`), other.ID, other.Name, false, true, time.Now().UTC()); err != nil {
+		if _, err := ts.Store.DB().Exec(Rebind(engine, `INSERT INTO organizations (id, name, enforce_2fa, members_can_use_personal_api_keys, created_at) VALUES (?, ?, ?, ?, ?)`), other.ID, other.Name, false, true, time.Now().UTC()); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := ts.store.DB().Exec(rebind(engine, `INSERT INTO memberships (organization_id, user_id, level, created_at) VALUES (?, ?, ?, ?)`), other.ID, ts.user.ID, 15, time.Now().UTC()); err != nil {
+		if _, err := ts.Store.DB().Exec(Rebind(engine, `INSERT INTO memberships (organization_id, user_id, level, created_at) VALUES (?, ?, ?, ?)`), other.ID, ts.User.ID, 15, time.Now().UTC()); err != nil {
 			t.Fatal(err)
 		}
-		resp, body = keyRequest(t, ts, "GET", "/api/organizations/"+other.ID+"/", orgKey["value"].(string), "")
-		wantDenied(t, "other org", resp, body, 403, "API key does not have access to the requested organization: ID "+other.ID+".")
+		resp, body = KeyRequest(t, ts, "GET", "/api/organizations/"+other.ID+"/", orgKey["value"].(string), "")
+		WantDenied(t, "other org", resp, body, 403, "API key does not have access to the requested organization: ID "+other.ID+".")
 		// An organization the user is not in stays a 404.
-		if resp, _ := keyRequest(t, ts, "GET", "/api/organizations/"+gatehouse.NewUUID()+"/", userRead, ""); resp.StatusCode != 403 {
+		if resp, _ := KeyRequest(t, ts, "GET", "/api/organizations/"+gatehouse.NewUUID()+"/", userRead, ""); resp.StatusCode != 403 {
 			t.Fatalf("unknown org with missing scope: %d", resp.StatusCode)
 		}
-		if resp, _ := keyRequest(t, ts, "GET", "/api/organizations/"+gatehouse.NewUUID()+"/", teamKey, ""); resp.StatusCode != 403 {
+		if resp, _ := KeyRequest(t, ts, "GET", "/api/organizations/"+gatehouse.NewUUID()+"/", teamKey, ""); resp.StatusCode != 403 {
 			t.Fatalf("unknown org with team key: %d", resp.StatusCode)
 		}
-		if resp, _ := keyRequest(t, ts, "GET", "/api/organizations/"+gatehouse.NewUUID()+"/", orgKey["value"].(string), ""); resp.StatusCode != 404 {
+		if resp, _ := KeyRequest(t, ts, "GET", "/api/organizations/"+gatehouse.NewUUID()+"/", orgKey["value"].(string), ""); resp.StatusCode != 404 {
 			t.Fatalf("unknown org: %d", resp.StatusCode)
 		}
 	})
 }
 
 func TestOrganizationKeySwitchAndAdminSettings(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
-		owner := ownerBrowser(t, ts)
-		member := joinByInvite(t, ts, owner, "member@example.com", 1)
-		memberKey := mustKey(t, member)
-		ownerKey := mustKey(t, owner)
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
+		owner := OwnerBrowser(t, ts)
+		member := JoinByInvite(t, ts, owner, "member@example.com", 1)
+		memberKey := MustKey(t, member)
+		ownerKey := MustKey(t, owner)
 
-		resp, org := keyRequest(t, ts, "GET", "/api/organizations/@current/", memberKey, "")
+		resp, org := KeyRequest(t, ts, "GET", "/api/organizations/@current/", memberKey, "")
 		if resp.StatusCode != 200 || org["members_can_use_personal_api_keys"] != true || org["membership_level"] != float64(1) {
 			t.Fatalf("member reads org: %d %v", resp.StatusCode, org)
 		}
 		// Members cannot change anything, by session or key.
 		for _, body := range []string{`{"members_can_use_personal_api_keys":false}`, `{"enforce_2fa":true}`, `{"session_cookie_age":3600}`, `{"name":"Mine"}`} {
-			resp, out := member.send("PATCH", "/api/organizations/@current/", body, true)
-			wantDenied(t, "member PATCH "+body, resp, out, 403, "You do not have admin access to this resource.")
-			resp, out = keyRequest(t, ts, "PATCH", "/api/organizations/@current/", memberKey, body)
-			wantDenied(t, "member key PATCH "+body, resp, out, 403, "You do not have admin access to this resource.")
+			resp, out := member.Send("PATCH", "/api/organizations/@current/", body, true)
+			WantDenied(t, "member PATCH "+body, resp, out, 403, "You do not have admin access to this resource.")
+			resp, out = KeyRequest(t, ts, "PATCH", "/api/organizations/@current/", memberKey, body)
+			WantDenied(t, "member key PATCH "+body, resp, out, 403, "You do not have admin access to this resource.")
 		}
 		for _, body := range []string{`{"session_cookie_age":5}`, `{"session_cookie_age":"soon"}`, `{"name":""}`} {
-			if resp, out := owner.send("PATCH", "/api/organizations/@current/", body, true); resp.StatusCode != 400 {
+			if resp, out := owner.Send("PATCH", "/api/organizations/@current/", body, true); resp.StatusCode != 400 {
 				t.Fatalf("owner PATCH %s: %d %v", body, resp.StatusCode, out)
 			}
 		}
-		resp, org = owner.send("PATCH", "/api/organizations/@current/", `{"members_can_use_personal_api_keys":false,"enforce_2fa":true,"session_cookie_age":86400}`, true)
+		resp, org = owner.Send("PATCH", "/api/organizations/@current/", `{"members_can_use_personal_api_keys":false,"enforce_2fa":true,"session_cookie_age":86400}`, true)
 		if resp.StatusCode != 200 || org["members_can_use_personal_api_keys"] != false || org["enforce_2fa"] != true || org["session_cookie_age"] != float64(86400) {
 			t.Fatalf("owner PATCH: %d %v", resp.StatusCode, org)
 		}
 		// The very next key request of the member is refused; the owner's
 		// is not; user views are not organization views.
-		resp, out := keyRequest(t, ts, "GET", "/api/organizations/@current/", memberKey, "")
-		wantDenied(t, "member key after switch", resp, out, 403,
+		resp, out := KeyRequest(t, ts, "GET", "/api/organizations/@current/", memberKey, "")
+		WantDenied(t, "member key after switch", resp, out, 403,
 			"Organization 'Acme' does not allow using personal API keys. Contact an admin to enable personal API keys for this organization.")
-		resp, out = keyRequest(t, ts, "GET", "/api/projects/@current/", memberKey, "")
-		wantDenied(t, "member key on project", resp, out, 403,
+		resp, out = KeyRequest(t, ts, "GET", "/api/projects/@current/", memberKey, "")
+		WantDenied(t, "member key on project", resp, out, 403,
 			"Organization 'Acme' does not allow using personal API keys. Contact an admin to enable personal API keys for this organization.")
-		if resp, _ := keyRequest(t, ts, "GET", "/api/organizations/@current/", ownerKey, ""); resp.StatusCode != 200 {
+		if resp, _ := KeyRequest(t, ts, "GET", "/api/organizations/@current/", ownerKey, ""); resp.StatusCode != 200 {
 			t.Fatalf("owner key after switch: %d", resp.StatusCode)
 		}
 		// An admin without 2FA cannot change an organization that enforces
 		// it, by session or by key; with enforcement lifted (here in the
 		// database) the key may.
-		resp, out = keyRequest(t, ts, "PATCH", "/api/organizations/@current/", ownerKey, `{"enforce_2fa":false}`)
+		resp, out = KeyRequest(t, ts, "PATCH", "/api/organizations/@current/", ownerKey, `{"enforce_2fa":false}`)
 		if resp.StatusCode != 403 || out["code"] != "two_factor_setup_required" {
 			t.Fatalf("owner without 2FA lifting enforcement: %d %v", resp.StatusCode, out)
 		}
-		if _, err := ts.store.DB().Exec(`UPDATE organizations SET enforce_2fa = FALSE`); err != nil {
+		if _, err := ts.Store.DB().Exec(`UPDATE organizations SET enforce_2fa = FALSE`); err != nil {
 			t.Fatal(err)
 		}
-		if resp, out := keyRequest(t, ts, "PATCH", "/api/organizations/@current/", ownerKey, `{"members_can_use_personal_api_keys":true,"enforce_2fa":false,"session_cookie_age":null}`); resp.StatusCode != 200 {
+		if resp, out := KeyRequest(t, ts, "PATCH", "/api/organizations/@current/", ownerKey, `{"members_can_use_personal_api_keys":true,"enforce_2fa":false,"session_cookie_age":null}`); resp.StatusCode != 200 {
 			t.Fatalf("switch back: %d %v", resp.StatusCode, out)
 		}
-		if resp, out := keyRequest(t, ts, "GET", "/api/organizations/@current/", memberKey, ""); resp.StatusCode != 200 || out["session_cookie_age"] != nil {
+		if resp, out := KeyRequest(t, ts, "GET", "/api/organizations/@current/", memberKey, ""); resp.StatusCode != 200 || out["session_cookie_age"] != nil {
 			t.Fatalf("member key after switching back: %d %v", resp.StatusCode, out)
 		}
-		if resp, _ := owner.send("GET", "/api/organizations/"+gatehouse.NewUUID()+"/", "", false); resp.StatusCode != 404 {
+		if resp, _ := owner.Send("GET", "/api/organizations/"+gatehouse.NewUUID()+"/", "", false); resp.StatusCode != 404 {
 			t.Fatalf("foreign org: %d", resp.StatusCode)
 		}
 	})
 }
 
 func TestPersonalAPIKeyExpiresAfterAYearUnused(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
-		b := ownerBrowser(t, ts)
-		created := createKey(t, b, map[string]any{"label": "old", "scopes": []string{"*"}})
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
+		b := OwnerBrowser(t, ts)
+		created := CreateKey(t, b, map[string]any{"label": "old", "scopes": []string{"*"}})
 		id, key := created["id"].(string), created["value"].(string)
 		now := time.Now().UTC()
 		const expired = "Personal API key has expired because it was not used for 365 days. Create a new key."
@@ -414,42 +414,42 @@ func TestPersonalAPIKeyExpiresAfterAYearUnused(t *testing.T) {
 			{now.AddDate(-3, 0, 0), now.AddDate(0, 0, -366), false},
 			{now.AddDate(-3, 0, 0), now.AddDate(0, 0, -300), true},
 		} {
-			if err := ts.store.SetPersonalAPIKeyTimes(context.Background(), id, c.created, c.used); err != nil {
+			if err := ts.Store.SetPersonalAPIKeyTimes(context.Background(), id, c.created, c.used); err != nil {
 				t.Fatal(err)
 			}
-			resp, body := keyRequest(t, ts, "GET", "/api/users/@me/", key, "")
+			resp, body := KeyRequest(t, ts, "GET", "/api/users/@me/", key, "")
 			if c.ok && resp.StatusCode != 200 {
 				t.Fatalf("created %v used %v: %d %v", c.created, c.used, resp.StatusCode, body)
 			}
 			if !c.ok {
-				wantDenied(t, "expired key", resp, body, 401, expired)
+				WantDenied(t, "expired key", resp, body, 401, expired)
 			}
 		}
 	})
 }
 
 func TestPersonalAPIKeyLastUsedWrittenHourly(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
-		b := ownerBrowser(t, ts)
-		created := createKey(t, b, map[string]any{"label": "k", "scopes": []string{"*"}})
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
+		b := OwnerBrowser(t, ts)
+		created := CreateKey(t, b, map[string]any{"label": "k", "scopes": []string{"*"}})
 		id, key := created["id"].(string), created["value"].(string)
 		recent := time.Now().UTC().Add(-30 * time.Minute).Truncate(time.Second)
 		stale := time.Now().UTC().Add(-2 * time.Hour).Truncate(time.Second)
 		lastUsed := func() time.Time {
-			k, err := ts.store.PersonalAPIKeyByID(context.Background(), ts.user.ID, id)
+			k, err := ts.Store.PersonalAPIKeyByID(context.Background(), ts.User.ID, id)
 			if err != nil {
 				t.Fatal(err)
 			}
 			return k.LastUsedAt
 		}
-		ts.store.SetPersonalAPIKeyTimes(context.Background(), id, recent, recent)
-		keyRequest(t, ts, "GET", "/api/users/@me/", key, "")
+		ts.Store.SetPersonalAPIKeyTimes(context.Background(), id, recent, recent)
+		KeyRequest(t, ts, "GET", "/api/users/@me/", key, "")
 		if got := lastUsed(); !got.Equal(recent) {
 			t.Fatalf("recent last_used_at rewritten: %v, want %v", got, recent)
 		}
-		ts.store.SetPersonalAPIKeyTimes(context.Background(), id, stale, stale)
-		keyRequest(t, ts, "GET", "/api/users/@me/", key, "")
+		ts.Store.SetPersonalAPIKeyTimes(context.Background(), id, stale, stale)
+		KeyRequest(t, ts, "GET", "/api/users/@me/", key, "")
 		if got := lastUsed(); !got.After(recent) {
 			t.Fatalf("stale last_used_at kept: %v", got)
 		}
@@ -457,23 +457,23 @@ func TestPersonalAPIKeyLastUsedWrittenHourly(t *testing.T) {
 }
 
 func TestLegacyPBKDF2KeyUpgradedOnUse(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
 		for _, iterations := range gatehouse.LegacyKeyIterations {
 			legacy := gatehouse.Secret("phx_" + gatehouse.RandomToken(35)) // no checksum
-			k := &gatehouse.PersonalAPIKey{ID: gatehouse.RandomToken(20), UserID: ts.user.ID, Label: "legacy", MaskValue: gatehouse.MaskToken(legacy),
+			k := &gatehouse.PersonalAPIKey{ID: gatehouse.RandomToken(20), UserID: ts.User.ID, Label: "legacy", MaskValue: gatehouse.MaskToken(legacy),
 				SecureValue: gatehouse.LegacyKeyHash(legacy, iterations), CreatedAt: time.Now().UTC()}
-			if err := ts.store.CreatePersonalAPIKey(context.Background(), k, 10); err != nil {
+			if err := ts.Store.CreatePersonalAPIKey(context.Background(), k, 10); err != nil {
 				t.Fatal(err)
 			}
-			if resp, body := keyRequest(t, ts, "GET", "/api/users/@me/", legacy.Reveal(), ""); resp.StatusCode != 200 {
+			if resp, body := KeyRequest(t, ts, "GET", "/api/users/@me/", legacy.Reveal(), ""); resp.StatusCode != 200 {
 				t.Fatalf("legacy %d key: %d %v", iterations, resp.StatusCode, body)
 			}
-			got, err := ts.store.PersonalAPIKeyByID(context.Background(), ts.user.ID, k.ID)
+			got, err := ts.Store.PersonalAPIKeyByID(context.Background(), ts.User.ID, k.ID)
 			if err != nil || got.SecureValue != gatehouse.HashToken(legacy) {
 				t.Fatalf("not upgraded: %v %v", got, err)
 			}
-			if resp, _ := keyRequest(t, ts, "GET", "/api/users/@me/", legacy.Reveal(), ""); resp.StatusCode != 200 {
+			if resp, _ := KeyRequest(t, ts, "GET", "/api/users/@me/", legacy.Reveal(), ""); resp.StatusCode != 200 {
 				t.Fatalf("upgraded key: %d", resp.StatusCode)
 			}
 		}
@@ -481,10 +481,10 @@ func TestLegacyPBKDF2KeyUpgradedOnUse(t *testing.T) {
 }
 
 func TestConcurrentRollsLeaveOneSecret(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
-		b := ownerBrowser(t, ts)
-		created := createKey(t, b, map[string]any{"label": "k", "scopes": []string{"*"}})
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
+		b := OwnerBrowser(t, ts)
+		created := CreateKey(t, b, map[string]any{"label": "k", "scopes": []string{"*"}})
 		id := created["id"].(string)
 		values := make(chan string, 8)
 		var wg sync.WaitGroup
@@ -492,7 +492,7 @@ func TestConcurrentRollsLeaveOneSecret(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if resp, out := b.send("POST", "/api/personal_api_keys/"+id+"/roll/", "", true); resp.StatusCode == 200 {
+				if resp, out := b.Send("POST", "/api/personal_api_keys/"+id+"/roll/", "", true); resp.StatusCode == 200 {
 					values <- out["value"].(string)
 				}
 			}()
@@ -506,7 +506,7 @@ func TestConcurrentRollsLeaveOneSecret(t *testing.T) {
 		}
 		for _, v := range all {
 			total++
-			if resp, _ := keyRequest(t, ts, "GET", "/api/users/@me/", v, ""); resp.StatusCode == 200 {
+			if resp, _ := KeyRequest(t, ts, "GET", "/api/users/@me/", v, ""); resp.StatusCode == 200 {
 				valid++
 			}
 		}
@@ -519,31 +519,31 @@ func TestConcurrentRollsLeaveOneSecret(t *testing.T) {
 // TestNoPlaintextSecretAtRest makes keys and secrets in every way and
 // then searches the whole database (and the SQLite files) for them.
 func TestNoPlaintextSecretAtRest(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		opts := storetest.Options(t, engine)
-		ts := newTestServer(t, engine, serverOptions{storeOpts: &opts})
-		b := ownerBrowser(t, ts)
-		pid := fmt.Sprint(ts.project.ID)
+		ts := NewServer(t, engine, Options{StoreOpts: &opts})
+		b := OwnerBrowser(t, ts)
+		pid := fmt.Sprint(ts.Project.ID)
 		var secrets []string
-		created := createKey(t, b, map[string]any{"label": "a", "scopes": []string{"*"}})
-		secrets = append(secrets, created["value"].(string), mustKey(t, b, "user:read"))
-		_, rolled := b.send("POST", "/api/personal_api_keys/"+created["id"].(string)+"/roll/", "", true)
+		created := CreateKey(t, b, map[string]any{"label": "a", "scopes": []string{"*"}})
+		secrets = append(secrets, created["value"].(string), MustKey(t, b, "user:read"))
+		_, rolled := b.Send("POST", "/api/personal_api_keys/"+created["id"].(string)+"/roll/", "", true)
 		secrets = append(secrets, rolled["value"].(string))
-		_, proj := b.send("PATCH", "/api/projects/"+pid+"/rotate_secret_token/", "", true)
-		secrets = append(secrets, proj["secret_api_token"].(string), ts.secret.Reveal())
-		_, pk := b.send("POST", "/api/projects/"+pid+"/project_secret_api_keys/", `{"label":"sdk","scopes":["feature_flag:read"]}`, true)
+		_, proj := b.Send("PATCH", "/api/projects/"+pid+"/rotate_secret_token/", "", true)
+		secrets = append(secrets, proj["secret_api_token"].(string), ts.Secret.Reveal())
+		_, pk := b.Send("POST", "/api/projects/"+pid+"/project_secret_api_keys/", `{"label":"sdk","scopes":["feature_flag:read"]}`, true)
 		secrets = append(secrets, pk["value"].(string))
-		_, pkRolled := b.send("POST", "/api/projects/"+pid+"/project_secret_api_keys/"+pk["id"].(string)+"/roll/", "", true)
+		_, pkRolled := b.Send("POST", "/api/projects/"+pid+"/project_secret_api_keys/"+pk["id"].(string)+"/roll/", "", true)
 		secrets = append(secrets, pkRolled["value"].(string))
-		keyRequest(t, ts, "GET", "/api/users/@me/", rolled["value"].(string), "")
+		KeyRequest(t, ts, "GET", "/api/users/@me/", rolled["value"].(string), "")
 		for _, s := range secrets {
 			if len(s) < 40 {
 				t.Fatalf("missing secret in %v", secrets)
 			}
 		}
-		dump := dumpDatabase(t, ts.store.DB())
+		dump := DumpDatabase(t, ts.Store.DB())
 		if engine == store.SQLite {
-			ts.store.Close() // checkpoint the WAL into the file
+			ts.Store.Close() // checkpoint the WAL into the file
 			files, _ := filepath.Glob(filepath.Join(opts.DataDir, "*"))
 			for _, f := range files {
 				data, _ := os.ReadFile(f)
@@ -560,7 +560,7 @@ func TestNoPlaintextSecretAtRest(t *testing.T) {
 			t.Fatal("the scan did not see the key table")
 		}
 		for _, s := range secrets {
-			if strings.Contains(ts.logs.String(), s[4:30]) {
+			if strings.Contains(ts.Logs.String(), s[4:30]) {
 				t.Fatal("a secret reached the logs")
 			}
 		}
@@ -568,7 +568,7 @@ func TestNoPlaintextSecretAtRest(t *testing.T) {
 }
 
 // dumpDatabase returns every value of every table as text.
-func dumpDatabase(t *testing.T, db *sql.DB) []byte {
+func DumpDatabase(t *testing.T, db *sql.DB) []byte {
 	t.Helper()
 	var out []byte
 	for _, table := range []string{"personal_api_keys", "project_secret_api_keys", "projects", "users", "sessions", "organizations"} {
@@ -600,13 +600,13 @@ func dumpDatabase(t *testing.T, db *sql.DB) []byte {
 // appear on the very next request: names, 2FA, the organization's
 // settings, and the key's own revocation.
 func TestKeyMeAnswerFollowsEveryChange(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
-		b := ownerBrowser(t, ts)
-		key := mustKey(t, b, "user:read")
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
+		b := OwnerBrowser(t, ts)
+		key := MustKey(t, b, "user:read")
 		me := func() map[string]any {
 			t.Helper()
-			resp, body := keyRequest(t, ts, "GET", "/api/users/@me/", key, "")
+			resp, body := KeyRequest(t, ts, "GET", "/api/users/@me/", key, "")
 			if resp.StatusCode != 200 {
 				t.Fatalf("@me: %d %v", resp.StatusCode, body)
 			}
@@ -617,19 +617,19 @@ func TestKeyMeAnswerFollowsEveryChange(t *testing.T) {
 			t.Fatalf("two reads with nothing changed differ:\n%v\n%v", first, again)
 		}
 
-		if resp, body := b.send("PATCH", "/api/users/@me/", `{"first_name":"Grace"}`, true); resp.StatusCode != 200 {
+		if resp, body := b.Send("PATCH", "/api/users/@me/", `{"first_name":"Grace"}`, true); resp.StatusCode != 200 {
 			t.Fatalf("rename: %d %v", resp.StatusCode, body)
 		}
 		if got := me()["first_name"]; got != "Grace" {
 			t.Fatalf("after a rename the key sees first_name %v", got)
 		}
 
-		enableTOTP(t, b, time.Now())
+		EnableTOTP(t, b, time.Now())
 		if got := me()["is_2fa_enabled"]; got != true {
 			t.Fatalf("after enabling TOTP the key sees is_2fa_enabled %v", got)
 		}
 
-		if resp, body := b.send("PATCH", "/api/organizations/@current/", `{"session_cookie_age":7200}`, true); resp.StatusCode != 200 {
+		if resp, body := b.Send("PATCH", "/api/organizations/@current/", `{"session_cookie_age":7200}`, true); resp.StatusCode != 200 {
 			t.Fatalf("organization change: %d %v", resp.StatusCode, body)
 		}
 		if org, _ := me()["organization"].(map[string]any); org["session_cookie_age"] != float64(7200) {
@@ -637,20 +637,20 @@ func TestKeyMeAnswerFollowsEveryChange(t *testing.T) {
 		}
 
 		for _, k := range keyIDs(t, b) {
-			if resp, _ := b.send("DELETE", "/api/personal_api_keys/"+k+"/", "", true); resp.StatusCode != 204 {
+			if resp, _ := b.Send("DELETE", "/api/personal_api_keys/"+k+"/", "", true); resp.StatusCode != 204 {
 				t.Fatalf("deleting key %s: %d", k, resp.StatusCode)
 			}
 		}
-		if resp, body := keyRequest(t, ts, "GET", "/api/users/@me/", key, ""); resp.StatusCode != 401 {
+		if resp, body := KeyRequest(t, ts, "GET", "/api/users/@me/", key, ""); resp.StatusCode != 401 {
 			t.Fatalf("a deleted key still reads @me: %d %v", resp.StatusCode, body)
 		}
 	})
 }
 
 // keyIDs is the ids of b's personal API keys.
-func keyIDs(t *testing.T, b *browser) []string {
+func keyIDs(t *testing.T, b *Browser) []string {
 	t.Helper()
-	code, items := b.list("/api/personal_api_keys/")
+	code, items := b.List("/api/personal_api_keys/")
 	if code != 200 {
 		t.Fatalf("listing keys: %d", code)
 	}

@@ -24,20 +24,20 @@ import (
 // else) with a flag "other-org-flag" in its project, adds the test
 // server's owner to it as a plain member, and returns the organization id
 // and its project.
-func secondOrganization(t *testing.T, ts *testServer, engine store.Engine) (string, *gatehouse.Project) {
+func SecondOrganization(t *testing.T, ts *Server, engine store.Engine) (string, *gatehouse.Project) {
 	t.Helper()
-	stranger, project := outsider(t, ts)
-	createFlag(t, stranger, project.ID, `{"key":"other-org-flag","filters":{"groups":[{"rollout_percentage":100}]}}`)
-	if _, err := ts.store.DB().Exec(rebind(engine, `INSERT INTO memberships (organization_id, user_id, level, created_at) VALUES (?, ?, ?, ?)`),
-		project.OrganizationID, ts.user.ID, int(gatehouse.LevelMember), time.Now().UTC()); err != nil {
+	stranger, project := Outsider(t, ts)
+	CreateFlag(t, stranger, project.ID, `{"key":"other-org-flag","filters":{"groups":[{"rollout_percentage":100}]}}`)
+	if _, err := ts.Store.DB().Exec(Rebind(engine, `INSERT INTO memberships (organization_id, user_id, level, created_at) VALUES (?, ?, ?, ?)`),
+		project.OrganizationID, ts.User.ID, int(gatehouse.LevelMember), time.Now().UTC()); err != nil {
 		t.Fatal(err)
 	}
 	return project.OrganizationID, project
 }
 
-func execSQL(t *testing.T, ts *testServer, engine store.Engine, query string, args ...any) {
+func execSQL(t *testing.T, ts *Server, engine store.Engine, query string, args ...any) {
 	t.Helper()
-	if _, err := ts.store.DB().Exec(rebind(engine, query), args...); err != nil {
+	if _, err := ts.Store.DB().Exec(Rebind(engine, query), args...); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -47,38 +47,38 @@ func execSQL(t *testing.T, ts *testServer, engine store.Engine, query string, ar
 // scoped organizations, scoped projects and the organization's switch for
 // member keys are applied.
 func TestAttackKeyScopingOnFlagRoutes(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{multiOrg: true})
-		owner := ownerBrowser(t, ts)
-		createFlag(t, owner, ts.project.ID, `{"key":"own-flag","filters":{"groups":[{"rollout_percentage":100}]}}`)
-		orgA := ts.user.CurrentOrganizationID
-		orgB, projectB := secondOrganization(t, ts, engine)
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{MultiOrg: true})
+		owner := OwnerBrowser(t, ts)
+		CreateFlag(t, owner, ts.Project.ID, `{"key":"own-flag","filters":{"groups":[{"rollout_percentage":100}]}}`)
+		orgA := ts.User.CurrentOrganizationID
+		orgB, projectB := SecondOrganization(t, ts, engine)
 
-		scopedToA := createKey(t, owner, map[string]any{"label": "a", "scopes": []string{"feature_flag:read"}, "scoped_organizations": []string{orgA}})["value"].(string)
-		teamA := createKey(t, owner, map[string]any{"label": "team", "scopes": []string{"feature_flag:read"}, "scoped_teams": []int64{ts.project.ID}})["value"].(string)
-		plain := mustKey(t, owner, "feature_flag:read")
+		scopedToA := CreateKey(t, owner, map[string]any{"label": "a", "scopes": []string{"feature_flag:read"}, "scoped_organizations": []string{orgA}})["value"].(string)
+		teamA := CreateKey(t, owner, map[string]any{"label": "team", "scopes": []string{"feature_flag:read"}, "scoped_teams": []int64{ts.Project.ID}})["value"].(string)
+		plain := MustKey(t, owner, "feature_flag:read")
 
-		tokA, tokB := url.QueryEscape(ts.project.APIToken), url.QueryEscape(projectB.APIToken)
+		tokA, tokB := url.QueryEscape(ts.Project.APIToken), url.QueryEscape(projectB.APIToken)
 		byToken := func(tok string) []string {
 			return []string{"/api/feature_flag/local_evaluation?token=" + tok, "/flags/definitions?token=" + tok}
 		}
 		for _, p := range byToken(tokA) {
 			for _, key := range []string{scopedToA, teamA, plain} {
-				if resp, body := getWith(t, ts, p, "Authorization", "Bearer "+key); resp.StatusCode != 200 || !strings.Contains(body, `"own-flag"`) {
+				if resp, body := GetWith(t, ts, p, "Authorization", "Bearer "+key); resp.StatusCode != 200 || !strings.Contains(body, `"own-flag"`) {
 					t.Fatalf("%s with a key for its own project: %d %s", p, resp.StatusCode, body)
 				}
 			}
 		}
 		for _, p := range byToken(tokB) {
 			// The user is a member of B: an unscoped key reads B's flags.
-			if resp, body := getWith(t, ts, p, "Authorization", "Bearer "+plain); resp.StatusCode != 200 || !strings.Contains(body, `"other-org-flag"`) {
+			if resp, body := GetWith(t, ts, p, "Authorization", "Bearer "+plain); resp.StatusCode != 200 || !strings.Contains(body, `"other-org-flag"`) {
 				t.Fatalf("%s with an unscoped key: %d %s", p, resp.StatusCode, body)
 			}
-			resp, body := getWith(t, ts, p, "Authorization", "Bearer "+scopedToA)
+			resp, body := GetWith(t, ts, p, "Authorization", "Bearer "+scopedToA)
 			if resp.StatusCode != 403 || !strings.Contains(body, "API key does not have access to the requested organization: ID "+orgB+".") {
 				t.Fatalf("%s with a key scoped to the other organization: %d %s", p, resp.StatusCode, body)
 			}
-			resp, body = getWith(t, ts, p, "Authorization", "Bearer "+teamA)
+			resp, body = GetWith(t, ts, p, "Authorization", "Bearer "+teamA)
 			if resp.StatusCode != 403 || !strings.Contains(body, fmt.Sprintf("API key does not have access to the requested project: ID %d.", projectB.ID)) {
 				t.Fatalf("%s with a key scoped to another project: %d %s", p, resp.StatusCode, body)
 			}
@@ -86,9 +86,9 @@ func TestAttackKeyScopingOnFlagRoutes(t *testing.T) {
 
 		// Without ?token= the project is the user's current one, under the
 		// same rules.
-		execSQL(t, ts, engine, `UPDATE users SET current_organization_id = ?, current_project_id = ? WHERE id = ?`, orgB, projectB.ID, ts.user.ID)
+		execSQL(t, ts, engine, `UPDATE users SET current_organization_id = ?, current_project_id = ? WHERE id = ?`, orgB, projectB.ID, ts.User.ID)
 		for _, p := range []string{"/api/feature_flag/local_evaluation", "/flags/definitions"} {
-			if resp, body := getWith(t, ts, p, "Authorization", "Bearer "+scopedToA); resp.StatusCode != 403 || strings.Contains(body, "other-org-flag") {
+			if resp, body := GetWith(t, ts, p, "Authorization", "Bearer "+scopedToA); resp.StatusCode != 403 || strings.Contains(body, "other-org-flag") {
 				t.Fatalf("%s, current project in the other organization: %d %s", p, resp.StatusCode, body)
 			}
 		}
@@ -96,7 +96,7 @@ func TestAttackKeyScopingOnFlagRoutes(t *testing.T) {
 		// Organization B stops member keys: the member's key is refused there.
 		execSQL(t, ts, engine, `UPDATE organizations SET members_can_use_personal_api_keys = ? WHERE id = ?`, false, orgB)
 		for _, p := range append(byToken(tokB), fmt.Sprintf("/api/projects/%d/feature_flags/local_evaluation", projectB.ID)) {
-			resp, body := getWith(t, ts, p, "Authorization", "Bearer "+plain)
+			resp, body := GetWith(t, ts, p, "Authorization", "Bearer "+plain)
 			if resp.StatusCode != 403 || !strings.Contains(body, "does not allow using personal API keys") {
 				t.Fatalf("%s after B turned member keys off: %d %s", p, resp.StatusCode, body)
 			}
@@ -108,12 +108,12 @@ func TestAttackKeyScopingOnFlagRoutes(t *testing.T) {
 // scoping to the organization the route works on, and a key never reaches
 // an organization its user is not a member of.
 func TestAttackKeyScopingOnEveryKeyRoute(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{multiOrg: true})
-		owner := ownerBrowser(t, ts)
-		orgA := ts.user.CurrentOrganizationID
-		orgB, projectB := secondOrganization(t, ts, engine)
-		scopedToA := createKey(t, owner, map[string]any{"label": "a", "scopes": []string{"*"}, "scoped_organizations": []string{orgA}})["value"].(string)
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{MultiOrg: true})
+		owner := OwnerBrowser(t, ts)
+		orgA := ts.User.CurrentOrganizationID
+		orgB, projectB := SecondOrganization(t, ts, engine)
+		scopedToA := CreateKey(t, owner, map[string]any{"label": "a", "scopes": []string{"*"}, "scoped_organizations": []string{orgA}})["value"].(string)
 
 		// A third organization, with a project, the user does not belong to.
 		foreignOrg := gatehouse.NewUUID()
@@ -122,10 +122,10 @@ func TestAttackKeyScopingOnEveryKeyRoute(t *testing.T) {
 		execSQL(t, ts, engine, `INSERT INTO projects (organization_id, name, api_token, secret_api_token_hash, secret_api_token_mask, secret_api_token_backup_hash, secret_api_token_backup_mask, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 			foreignOrg, "Foreign", "phc_foreign"+gatehouse.RandomToken(20), "sha256$"+gatehouse.RandomToken(20), "phs_...xxxx", "", "", time.Now().UTC())
 		var foreignProject int64
-		if err := ts.store.DB().QueryRow(rebind(engine, `SELECT id FROM projects WHERE organization_id = ?`), foreignOrg).Scan(&foreignProject); err != nil {
+		if err := ts.Store.DB().QueryRow(Rebind(engine, `SELECT id FROM projects WHERE organization_id = ?`), foreignOrg).Scan(&foreignProject); err != nil {
 			t.Fatal(err)
 		}
-		unscoped := mustKey(t, owner, "*")
+		unscoped := MustKey(t, owner, "*")
 
 		patterns := []string{
 			"GET /api/projects/{project}/feature_flags", "POST /api/projects/{project}/feature_flags",
@@ -152,7 +152,7 @@ func TestAttackKeyScopingOnEveryKeyRoute(t *testing.T) {
 				{unscoped, foreignOrg, foreignProject, 404}, // not a member
 			} {
 				p := strings.NewReplacer("{org}", tc.org, "{project}", fmt.Sprint(tc.project), "{id}", "1").Replace(path)
-				resp, body := keyRequest(t, ts, method, p, tc.key, `{}`)
+				resp, body := KeyRequest(t, ts, method, p, tc.key, `{}`)
 				if resp.StatusCode != tc.want {
 					t.Errorf("%s %s: %d %v, want %d", method, p, resp.StatusCode, body, tc.want)
 				}
@@ -166,11 +166,11 @@ func TestAttackKeyScopingOnEveryKeyRoute(t *testing.T) {
 
 // storeLegacyKey stores a personal API key for the test owner with a
 // legacy PBKDF2 hash, as a PostHog import does.
-func storeLegacyKey(t *testing.T, ts *testServer, value gatehouse.Secret, iterations int) {
+func storeLegacyKey(t *testing.T, ts *Server, value gatehouse.Secret, iterations int) {
 	t.Helper()
-	k := &gatehouse.PersonalAPIKey{ID: gatehouse.RandomToken(20), UserID: ts.user.ID, Label: "imported", MaskValue: gatehouse.MaskToken(value),
+	k := &gatehouse.PersonalAPIKey{ID: gatehouse.RandomToken(20), UserID: ts.User.ID, Label: "imported", MaskValue: gatehouse.MaskToken(value),
 		SecureValue: gatehouse.LegacyKeyHash(value, iterations), CreatedAt: time.Now().UTC()}
-	if err := ts.store.CreatePersonalAPIKey(context.Background(), k, gatehouse.MaxPersonalAPIKeys); err != nil {
+	if err := ts.Store.CreatePersonalAPIKey(context.Background(), k, gatehouse.MaxPersonalAPIKeys); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -180,11 +180,11 @@ func storeLegacyKey(t *testing.T, ts *testServer, value gatehouse.Secret, iterat
 // well-shaped unknown string is hashed once and its miss remembered; a key
 // stored after that miss, and the stored legacy key, still authenticate.
 func TestAttackLegacyKeyHashAmplification(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
 		imported := gatehouse.Secret("phx_" + gatehouse.RandomToken(35))
 		storeLegacyKey(t, ts, imported, gatehouse.LegacyKeyIterations[0])
-		before := ts.apiKeys.LegacyHashRuns()
+		before := ts.ApiKeys.LegacyHashRuns()
 
 		malformed := []string{"abc", "abc def", "phx_short", "phx_" + strings.Repeat("a", 31), "phx_" + strings.Repeat("a", 50),
 			strings.Repeat("x", 31), strings.Repeat("x", 50), "phx_" + strings.Repeat("-", 40), "phx_" + strings.Repeat("a", 39) + "/",
@@ -196,18 +196,18 @@ func TestAttackLegacyKeyHashAmplification(t *testing.T) {
 			wg.Add(3)
 			go func() {
 				defer wg.Done()
-				resp, _ := keyRequest(t, ts, "GET", "/api/users/@me/", s, "")
+				resp, _ := KeyRequest(t, ts, "GET", "/api/users/@me/", s, "")
 				statuses <- resp.StatusCode
 			}()
 			go func() {
 				defer wg.Done()
-				resp, _ := keyRequest(t, ts, "GET", "/api/users/@me/?personal_api_key="+url.QueryEscape(s), "", "")
+				resp, _ := KeyRequest(t, ts, "GET", "/api/users/@me/?personal_api_key="+url.QueryEscape(s), "", "")
 				statuses <- resp.StatusCode
 			}()
 			go func() {
 				defer wg.Done()
 				body, _ := json.Marshal(map[string]string{"personal_api_key": s})
-				resp, _ := keyRequest(t, ts, "POST", "/api/personal_api_keys/", "", string(body))
+				resp, _ := KeyRequest(t, ts, "POST", "/api/personal_api_keys/", "", string(body))
 				statuses <- resp.StatusCode
 			}()
 		}
@@ -218,7 +218,7 @@ func TestAttackLegacyKeyHashAmplification(t *testing.T) {
 				t.Fatalf("malformed key answered %d, want 401", code)
 			}
 		}
-		if runs := ts.apiKeys.LegacyHashRuns() - before; runs != 0 {
+		if runs := ts.ApiKeys.LegacyHashRuns() - before; runs != 0 {
 			t.Fatalf("%d malformed strings ran PBKDF2 %d times, want 0", 3*len(malformed), runs)
 		}
 
@@ -226,33 +226,33 @@ func TestAttackLegacyKeyHashAmplification(t *testing.T) {
 		// count once; the miss is then remembered, reads and writes alike.
 		unknown := gatehouse.Secret("phx_" + gatehouse.RandomToken(35))
 		for i := 0; i < 4; i++ {
-			if resp, _ := keyRequest(t, ts, "GET", "/api/users/@me/", unknown.Reveal(), ""); resp.StatusCode != 401 {
+			if resp, _ := KeyRequest(t, ts, "GET", "/api/users/@me/", unknown.Reveal(), ""); resp.StatusCode != 401 {
 				t.Fatalf("unknown legacy-shaped key: %d", resp.StatusCode)
 			}
-			if resp, _ := keyRequest(t, ts, "POST", "/api/personal_api_keys/", unknown.Reveal(), `{}`); resp.StatusCode != 401 {
+			if resp, _ := KeyRequest(t, ts, "POST", "/api/personal_api_keys/", unknown.Reveal(), `{}`); resp.StatusCode != 401 {
 				t.Fatalf("unknown legacy-shaped key on a write: %d", resp.StatusCode)
 			}
 		}
-		if runs := ts.apiKeys.LegacyHashRuns() - before; runs != uint64(len(gatehouse.LegacyKeyIterations)) {
+		if runs := ts.ApiKeys.LegacyHashRuns() - before; runs != uint64(len(gatehouse.LegacyKeyIterations)) {
 			t.Fatalf("repeated unknown key ran PBKDF2 %d times, want %d", runs, len(gatehouse.LegacyKeyIterations))
 		}
 
 		// The same string stored as a key after its miss works at once:
 		// storing a key moves the auth generation, which forgets misses.
 		storeLegacyKey(t, ts, unknown, gatehouse.LegacyKeyIterations[1])
-		if resp, body := keyRequest(t, ts, "GET", "/api/users/@me/", unknown.Reveal(), ""); resp.StatusCode != 200 {
+		if resp, body := KeyRequest(t, ts, "GET", "/api/users/@me/", unknown.Reveal(), ""); resp.StatusCode != 200 {
 			t.Fatalf("key stored after a miss: %d %v", resp.StatusCode, body)
 		}
 		// The imported key authenticates, and is upgraded to sha256$.
-		if resp, body := keyRequest(t, ts, "GET", "/api/users/@me/", imported.Reveal(), ""); resp.StatusCode != 200 {
+		if resp, body := KeyRequest(t, ts, "GET", "/api/users/@me/", imported.Reveal(), ""); resp.StatusCode != 200 {
 			t.Fatalf("imported legacy key: %d %v", resp.StatusCode, body)
 		}
 		// Keys Gatehouse makes never touch PBKDF2.
-		owner := ownerBrowser(t, ts)
-		fresh := mustKey(t, owner, "user:read")
-		runs := ts.apiKeys.LegacyHashRuns()
-		if resp, _ := keyRequest(t, ts, "GET", "/api/users/@me/", fresh, ""); resp.StatusCode != 200 || ts.apiKeys.LegacyHashRuns() != runs {
-			t.Fatalf("new key: %d, PBKDF2 runs %d → %d", resp.StatusCode, runs, ts.apiKeys.LegacyHashRuns())
+		owner := OwnerBrowser(t, ts)
+		fresh := MustKey(t, owner, "user:read")
+		runs := ts.ApiKeys.LegacyHashRuns()
+		if resp, _ := KeyRequest(t, ts, "GET", "/api/users/@me/", fresh, ""); resp.StatusCode != 200 || ts.ApiKeys.LegacyHashRuns() != runs {
+			t.Fatalf("new key: %d, PBKDF2 runs %d → %d", resp.StatusCode, runs, ts.ApiKeys.LegacyHashRuns())
 		}
 	})
 }
@@ -261,40 +261,40 @@ func TestAttackLegacyKeyHashAmplification(t *testing.T) {
 // /flags/definitions and every path that takes a session or a key are
 // blocked from outside it, whatever the spelling of the path.
 func TestAttackAllowListExemptionNarrow(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{allowed: "10.0.0.0/8"}) // the test client (127.0.0.1) is outside
-		token := url.QueryEscape(ts.project.APIToken)
-		bearer := "Bearer " + ts.secret.Reveal()
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{Allowed: "10.0.0.0/8"}) // the test client (127.0.0.1) is outside
+		token := url.QueryEscape(ts.Project.APIToken)
+		bearer := "Bearer " + ts.Secret.Reveal()
 		blocked := []string{
 			"/flags/definitions?token=" + token, "/flags/definitions/?token=" + token, "/flags//definitions", "//flags/definitions",
 			"/flags/./definitions", "/flags/../flags/definitions", "/flags%2Fdefinitions", "/flags%2fdefinitions",
 			"/%66lags/definitions", "/FLAGS/definitions", "/Flags/definitions", "/flags./definitions", "/flags/definitions.",
 			"/flags/definitions%2F", "/api/feature_flag/local_evaluation?token=" + token,
-			fmt.Sprintf("/api/projects/%d/feature_flags/local_evaluation", ts.project.ID),
+			fmt.Sprintf("/api/projects/%d/feature_flags/local_evaluation", ts.Project.ID),
 			"/flags/../api/users/@me", "/decide/../api/users/@me", "/e/../api/users/@me", "/static/../api/users/@me",
 			"/static/%2e%2e/api/users/@me", "/_health/../api/users/@me", "/api/users/@me", "/login", "/settings",
 			"/e/x", "/messaging-preferences/x",
 		}
 		for _, p := range blocked {
-			resp, body := ts.do(t, "GET", p, nil, "Authorization", bearer)
+			resp, body := ts.Do(t, "GET", p, nil, "Authorization", bearer)
 			if resp.StatusCode != 403 || body != netguard.BlockedMessage {
 				t.Errorf("GET %s from outside the allow-list: %d %.80q", p, resp.StatusCode, body)
 			}
 		}
-		flagsBody := fmt.Sprintf(`{"token":%q,"distinct_id":"u"}`, ts.project.APIToken)
+		flagsBody := fmt.Sprintf(`{"token":%q,"distinct_id":"u"}`, ts.Project.APIToken)
 		for _, p := range []string{"/flags", "/flags/?v=2", "/decide/?v=3", "/decide"} {
-			if status, out := postFlags(t, ts, p, []byte(flagsBody)); status != 200 {
+			if status, out := PostFlags(t, ts, p, []byte(flagsBody)); status != 200 {
 				t.Errorf("SDK evaluation %s: %d %v", p, status, out)
 			}
 		}
 		for _, p := range []string{"/e/", "/i/v0/e/", "/capture/", "/batch/", "/engage/", "/track/"} {
-			resp, body := ts.do(t, "POST", p, strings.NewReader(`{"api_key":"`+ts.project.APIToken+`","event":"e","distinct_id":"u"}`))
+			resp, body := ts.Do(t, "POST", p, strings.NewReader(`{"api_key":"`+ts.Project.APIToken+`","event":"e","distinct_id":"u"}`))
 			if resp.StatusCode == 403 && body == netguard.BlockedMessage {
 				t.Errorf("capture %s blocked", p)
 			}
 		}
 		for _, p := range []string{"/_health", "/static/gatehouse.css"} {
-			if resp, body := ts.do(t, "GET", p, nil); resp.StatusCode != 200 {
+			if resp, body := ts.Do(t, "GET", p, nil); resp.StatusCode != 200 {
 				t.Errorf("%s: %d %.80q", p, resp.StatusCode, body)
 			}
 		}
@@ -304,13 +304,13 @@ func TestAttackAllowListExemptionNarrow(t *testing.T) {
 // A session cookie or a personal API key sent to a path exempt from the
 // IP allow-list authenticates nothing there.
 func TestAttackExemptPathIgnoresCredentials(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
-		owner := ownerBrowser(t, ts)
-		key := mustKey(t, owner, "*")
-		session := owner.cookie(httpauth.SessionCookie)
-		d := httpauth.Auth{Logger: slog.New(slog.DiscardHandler), APIKeys: ts.apiKeys,
-			Sessions: &gatehouse.AuthService{Store: ts.store, SessionAge: 90 * 24 * time.Hour}}
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
+		owner := OwnerBrowser(t, ts)
+		key := MustKey(t, owner, "*")
+		session := owner.Cookie(httpauth.SessionCookie)
+		d := httpauth.Auth{Logger: slog.New(slog.DiscardHandler), APIKeys: ts.ApiKeys,
+			Sessions: &gatehouse.AuthService{Store: ts.Store, SessionAge: 90 * 24 * time.Hour}}
 		var reached bool
 		var seen *httpauth.Caller
 		h := httpauth.WithSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -337,7 +337,7 @@ func TestAttackExemptPathIgnoresCredentials(t *testing.T) {
 		credentials["session cookie"](req)
 		reached, seen = false, nil
 		h.ServeHTTP(httptest.NewRecorder(), req)
-		if !reached || seen == nil || seen.User.ID != ts.user.ID {
+		if !reached || seen == nil || seen.User.ID != ts.User.ID {
 			t.Fatalf("control: the session does not authenticate a normal path")
 		}
 	})
@@ -349,23 +349,23 @@ func TestAttackExemptPathIgnoresCredentials(t *testing.T) {
 // settings, and an admin without 2FA cannot change an enforcing
 // organization's settings with a key either.
 func TestAttackTwoFactorEnforcedPerTargetOrganization(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		clock := newTestClock()
-		ts := newTestServer(t, engine, serverOptions{now: clock.now, multiOrg: true})
-		b := ownerBrowser(t, ts)
-		orgA, projectA := ts.user.CurrentOrganizationID, ts.project.ID
-		flag := createFlag(t, b, projectA, `{"key":"guarded","filters":{"groups":[{"rollout_percentage":100}]}}`)
-		key := mustKey(t, b, "*")
-		member := joinByInvite(t, ts, b, "member@example.com", 1)
-		_, me := member.send("GET", "/api/users/@me/", "", false)
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		clock := NewClock()
+		ts := NewServer(t, engine, Options{Now: clock.now, MultiOrg: true})
+		b := OwnerBrowser(t, ts)
+		orgA, projectA := ts.User.CurrentOrganizationID, ts.Project.ID
+		flag := CreateFlag(t, b, projectA, `{"key":"guarded","filters":{"groups":[{"rollout_percentage":100}]}}`)
+		key := MustKey(t, b, "*")
+		member := JoinByInvite(t, ts, b, "member@example.com", 1)
+		_, me := member.Send("GET", "/api/users/@me/", "", false)
 		memberUUID, _ := me["uuid"].(string)
-		admin := joinByInvite(t, ts, b, "admin@example.com", 8)
-		_, me = admin.send("GET", "/api/users/@me/", "", false)
+		admin := JoinByInvite(t, ts, b, "admin@example.com", 8)
+		_, me = admin.Send("GET", "/api/users/@me/", "", false)
 		adminUUID, _ := me["uuid"].(string)
-		orgB, projectB := secondOrganization(t, ts, engine)
-		enforce2FA(t, ts)
+		orgB, projectB := SecondOrganization(t, ts, engine)
+		Enforce2FA(t, ts)
 		// The owner of A, without 2FA, switches to B (which does not enforce).
-		execSQL(t, ts, engine, `UPDATE users SET current_organization_id = ?, current_project_id = ? WHERE id = ?`, orgB, projectB.ID, ts.user.ID)
+		execSQL(t, ts, engine, `UPDATE users SET current_organization_id = ?, current_project_id = ? WHERE id = ?`, orgB, projectB.ID, ts.User.ID)
 
 		a := fmt.Sprintf("/api/projects/%d", projectA)
 		refused := []struct{ method, path, body string }{
@@ -374,8 +374,8 @@ func TestAttackTwoFactorEnforcedPerTargetOrganization(t *testing.T) {
 			{"PATCH", fmt.Sprintf("%s/feature_flags/%v/", a, flag["id"]), `{"active":false}`},
 			{"GET", fmt.Sprintf("/api/environments/%d/feature_flags/", projectA), ""},
 			{"GET", a + "/feature_flags/local_evaluation", ""},
-			{"GET", "/api/feature_flag/local_evaluation?token=" + url.QueryEscape(ts.project.APIToken), ""},
-			{"GET", "/flags/definitions?token=" + url.QueryEscape(ts.project.APIToken), ""},
+			{"GET", "/api/feature_flag/local_evaluation?token=" + url.QueryEscape(ts.Project.APIToken), ""},
+			{"GET", "/flags/definitions?token=" + url.QueryEscape(ts.Project.APIToken), ""},
 			{"GET", a + "/", ""},
 			{"GET", a + "/project_secret_api_keys/", ""},
 			{"POST", a + "/project_secret_api_keys/", `{"label":"x","scopes":["feature_flag:read"]}`},
@@ -387,7 +387,7 @@ func TestAttackTwoFactorEnforcedPerTargetOrganization(t *testing.T) {
 			{"GET", "/api/organizations/" + orgA + "/domains/", ""},
 		}
 		for _, tc := range refused {
-			resp, body := b.send(tc.method, tc.path, tc.body, true)
+			resp, body := b.Send(tc.method, tc.path, tc.body, true)
 			if resp.StatusCode != 403 || body["code"] != "two_factor_setup_required" {
 				t.Errorf("%s %s without 2FA: %d %v", tc.method, tc.path, resp.StatusCode, body)
 			}
@@ -396,39 +396,39 @@ func TestAttackTwoFactorEnforcedPerTargetOrganization(t *testing.T) {
 		// A's members: that is an act in A too.
 		execSQL(t, ts, engine, `INSERT INTO memberships (organization_id, user_id, level, created_at) SELECT ?, id, 1, created_at FROM users WHERE uuid = ?`, orgB, adminUUID)
 		execSQL(t, ts, engine, `UPDATE users SET current_organization_id = ?, current_project_id = ? WHERE uuid = ?`, orgB, projectB.ID, adminUUID)
-		resp, body := admin.send("POST", "/api/users/"+memberUUID+"/two_factor_reset/", "", true)
+		resp, body := admin.Send("POST", "/api/users/"+memberUUID+"/two_factor_reset/", "", true)
 		if resp.StatusCode != 403 || body["code"] != "two_factor_setup_required" {
 			t.Errorf("admin without 2FA resetting a member of the enforcing organization: %d %v", resp.StatusCode, body)
 		}
 		var enforced bool
-		if err := ts.store.DB().QueryRow(rebind(engine, `SELECT enforce_2fa FROM organizations WHERE id = ?`), orgA).Scan(&enforced); err != nil || !enforced {
+		if err := ts.Store.DB().QueryRow(Rebind(engine, `SELECT enforce_2fa FROM organizations WHERE id = ?`), orgA).Scan(&enforced); err != nil || !enforced {
 			t.Fatalf("enforce_2fa of A after the attempts: %v %v", enforced, err)
 		}
 		// B's resources, the user's own and the 2FA set-up stay open.
 		for _, p := range []string{fmt.Sprintf("/api/projects/%d/feature_flags/", projectB.ID), "/api/organizations/" + orgB + "/",
 			"/api/organizations/@current/", "/api/users/@me/", "/api/users/@me/two_factor_status/"} {
-			if resp, body := b.send("GET", p, "", false); resp.StatusCode != 200 {
+			if resp, body := b.Send("GET", p, "", false); resp.StatusCode != 200 {
 				t.Errorf("GET %s: %d %v", p, resp.StatusCode, body)
 			}
 		}
 
 		// Keys are not held to 2FA for reading, but an admin without 2FA
 		// cannot change an enforcing organization's settings with one.
-		if resp, body := keyRequest(t, ts, "GET", "/api/organizations/"+orgA+"/", key, ""); resp.StatusCode != 200 {
+		if resp, body := KeyRequest(t, ts, "GET", "/api/organizations/"+orgA+"/", key, ""); resp.StatusCode != 200 {
 			t.Fatalf("key read of A: %d %v", resp.StatusCode, body)
 		}
-		resp, body = keyRequest(t, ts, "PATCH", "/api/organizations/"+orgA+"/", key, `{"enforce_2fa":false}`)
+		resp, body = KeyRequest(t, ts, "PATCH", "/api/organizations/"+orgA+"/", key, `{"enforce_2fa":false}`)
 		if resp.StatusCode != 403 || body["code"] != "two_factor_setup_required" {
 			t.Fatalf("key PATCH of A by an admin without 2FA: %d %v", resp.StatusCode, body)
 		}
 
 		// With a second factor set up (this session is then verified), the
 		// admin may change A again.
-		enableTOTP(t, b, clock.now())
-		if resp, body := b.send("PATCH", "/api/organizations/"+orgA+"/", `{"name":"Acme 2"}`, true); resp.StatusCode != 200 {
+		EnableTOTP(t, b, clock.now())
+		if resp, body := b.Send("PATCH", "/api/organizations/"+orgA+"/", `{"name":"Acme 2"}`, true); resp.StatusCode != 200 {
 			t.Fatalf("PATCH of A with 2FA: %d %v", resp.StatusCode, body)
 		}
-		if resp, body := keyRequest(t, ts, "PATCH", "/api/organizations/"+orgA+"/", key, `{"name":"Acme 3"}`); resp.StatusCode != 200 {
+		if resp, body := KeyRequest(t, ts, "PATCH", "/api/organizations/"+orgA+"/", key, `{"name":"Acme 3"}`); resp.StatusCode != 200 {
 			t.Fatalf("key PATCH of A with 2FA: %d %v", resp.StatusCode, body)
 		}
 	})

@@ -17,23 +17,23 @@ import (
 // or "null" Origin, and a same-site Referer alone are all refused with
 // 403 csrf_failed, on the JSON API and on HTML forms, and change nothing.
 func TestAttackCSRFVariants(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		a := newAttackTarget(t, engine, serverOptions{})
-		owner := a.owner
-		token := owner.cookie(httpauth.CSRFCookie)
-		otherToken := newBrowser(t, a.ts)
-		otherToken.page("GET", "/login", nil)
-		foreign := otherToken.cookie(httpauth.CSRFCookie)
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		a := NewAttackTarget(t, engine, Options{})
+		owner := a.Owner
+		token := owner.Cookie(httpauth.CSRFCookie)
+		otherToken := NewBrowser(t, a.Ts)
+		otherToken.Page("GET", "/login", nil)
+		foreign := otherToken.Cookie(httpauth.CSRFCookie)
 		if token == "" || foreign == "" || foreign == token {
 			t.Fatalf("tokens %q %q", token, foreign)
 		}
 		site := "https://gatehouse.example.com"
-		targets := []attackRequest{
+		targets := []AttackRequest{
 			{"PATCH", "/api/users/@me/", `{"first_name":"Pwned"}`},
 			{"POST", "/api/personal_api_keys/", `{"label":"planted","scopes":["*"]}`},
-			{"PATCH", "/api/projects/@current/feature_flags/" + a.flagID + "/", `{"deleted":true}`},
+			{"PATCH", "/api/projects/@current/feature_flags/" + a.FlagID + "/", `{"deleted":true}`},
 			{"PATCH", "/api/organizations/@current/", `{"name":"Taken"}`},
-			{"DELETE", "/api/webauthn/credentials/" + a.passkeyID + "/", ""},
+			{"DELETE", "/api/webauthn/credentials/" + a.PasskeyID + "/", ""},
 		}
 		for _, v := range []struct {
 			name   string
@@ -50,31 +50,31 @@ func TestAttackCSRFVariants(t *testing.T) {
 			{"empty token", []string{"X-CSRFToken", ""}},
 		} {
 			for _, r := range targets {
-				resp, body := owner.send(r.method, r.path, r.body, false, v.header...)
-				wantRefused(t, v.name+": "+r.String(), resp, body, 403)
+				resp, body := owner.Send(r.Method, r.Path, r.Body, false, v.header...)
+				WantRefused(t, v.name+": "+r.String(), resp, body, 403)
 				if body["code"] != "csrf_failed" {
 					t.Errorf("%s: %s: code %v", v.name, r, body["code"])
 				}
 			}
 		}
 		// A token in the query string does not count.
-		resp, body := owner.send("PATCH", "/api/users/@me/?csrfmiddlewaretoken="+url.QueryEscape(token), `{"first_name":"Pwned"}`, false)
-		wantRefused(t, "token in the query string", resp, body, 403)
+		resp, body := owner.Send("PATCH", "/api/users/@me/?csrfmiddlewaretoken="+url.QueryEscape(token), `{"first_name":"Pwned"}`, false)
+		WantRefused(t, "token in the query string", resp, body, 403)
 		// A short token the attacker planted in both places.
-		short := newBrowser(t, a.ts)
-		short.login("owner@example.com", ownerPassword)
-		short.setCookie(httpauth.CSRFCookie, "0123456789")
-		resp, body = short.send("PATCH", "/api/users/@me/", `{"first_name":"Pwned"}`, false, "X-CSRFToken", "0123456789")
-		wantRefused(t, "short planted token", resp, body, 403)
+		short := NewBrowser(t, a.Ts)
+		short.Login("owner@example.com", OwnerPassword)
+		short.SetCookie(httpauth.CSRFCookie, "0123456789")
+		resp, body = short.Send("PATCH", "/api/users/@me/", `{"first_name":"Pwned"}`, false, "X-CSRFToken", "0123456789")
+		WantRefused(t, "short planted token", resp, body, 403)
 
 		// HTML forms: the settings profile form.
 		form := func(fields url.Values, header ...string) *http.Response {
-			req, _ := http.NewRequest("POST", a.ts.url+"/settings/profile", strings.NewReader(fields.Encode()))
+			req, _ := http.NewRequest("POST", a.Ts.URL+"/settings/profile", strings.NewReader(fields.Encode()))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			for i := 0; i+1 < len(header); i += 2 {
 				req.Header.Set(header[i], header[i+1])
 			}
-			resp, err := owner.client.Do(req)
+			resp, err := owner.Client.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -103,15 +103,15 @@ func TestAttackCSRFVariants(t *testing.T) {
 				t.Errorf("%s: %d, want 403", f.name, resp.StatusCode)
 			}
 		}
-		if _, me := owner.send("GET", "/api/users/@me/", "", false); me["first_name"] == "Pwned" || me["last_name"] == "Pwned" {
+		if _, me := owner.Send("GET", "/api/users/@me/", "", false); me["first_name"] == "Pwned" || me["last_name"] == "Pwned" {
 			t.Errorf("the profile changed: %v", me)
 		}
-		if code, keys := atkList(owner, "/api/personal_api_keys/"); code != 200 || len(keys) != 1 {
+		if code, keys := AtkList(owner, "/api/personal_api_keys/"); code != 200 || len(keys) != 1 {
 			t.Errorf("personal keys: %d %v", code, keys)
 		}
-		a.wantUnchanged(t)
+		a.WantUnchanged(t)
 		// The control: the right token and Origin do work.
-		if resp, me := owner.send("PATCH", "/api/users/@me/", `{"first_name":"Ada"}`, true, "Origin", site); resp.StatusCode != 200 || me["first_name"] != "Ada" {
+		if resp, me := owner.Send("PATCH", "/api/users/@me/", `{"first_name":"Ada"}`, true, "Origin", site); resp.StatusCode != 200 || me["first_name"] != "Ada" {
 			t.Errorf("control: %d %v", resp.StatusCode, me)
 		}
 	})

@@ -13,51 +13,51 @@ import (
 // sessions and keys are gone at once, with a confirmation email, and an
 // organization they were alone in goes with them.
 func TestAttackAccountDeletion(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
-		owner := ownerBrowser(t, ts)
-		member := joinByInvite(t, ts, owner, "member@example.com", 1)
-		memberKey := mustKey(t, member)
-		if resp, body := keyRequest(t, ts, "GET", "/api/users/@me/", memberKey, ""); resp.StatusCode != 200 {
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
+		owner := OwnerBrowser(t, ts)
+		member := JoinByInvite(t, ts, owner, "member@example.com", 1)
+		memberKey := MustKey(t, member)
+		if resp, body := KeyRequest(t, ts, "GET", "/api/users/@me/", memberKey, ""); resp.StatusCode != 200 {
 			t.Fatalf("key before deletion: %d %v", resp.StatusCode, body)
 		}
-		resp, body := owner.send("DELETE", "/api/users/@me/", "", true)
+		resp, body := owner.Send("DELETE", "/api/users/@me/", "", true)
 		if resp.StatusCode != 409 || body["code"] != "conflict" {
 			t.Fatalf("last owner deletes: %d %v", resp.StatusCode, body)
 		}
-		if resp, _ := keyRequest(t, ts, "DELETE", "/api/users/@me/", memberKey, ""); resp.StatusCode != 403 {
+		if resp, _ := KeyRequest(t, ts, "DELETE", "/api/users/@me/", memberKey, ""); resp.StatusCode != 403 {
 			t.Fatalf("key deletes: %d", resp.StatusCode)
 		}
-		if resp, body := member.send("DELETE", "/api/users/@me/", "", true); resp.StatusCode != 204 {
+		if resp, body := member.Send("DELETE", "/api/users/@me/", "", true); resp.StatusCode != 204 {
 			t.Fatalf("member deletes: %d %v", resp.StatusCode, body)
 		}
-		if resp, _ := keyRequest(t, ts, "GET", "/api/users/@me/", memberKey, ""); resp.StatusCode != 401 {
+		if resp, _ := KeyRequest(t, ts, "GET", "/api/users/@me/", memberKey, ""); resp.StatusCode != 401 {
 			t.Fatalf("deleted user's key: %d", resp.StatusCode)
 		}
-		if resp, _ := member.send("GET", "/api/users/@me/", "", false); resp.StatusCode != 401 && resp.StatusCode != 403 {
+		if resp, _ := member.Send("GET", "/api/users/@me/", "", false); resp.StatusCode != 401 && resp.StatusCode != 403 {
 			t.Fatalf("deleted user's session: %d", resp.StatusCode)
 		}
-		if _, err := ts.store.UserByEmail(t.Context(), "member@example.com"); !store.IsNotFound(err) {
+		if _, err := ts.Store.UserByEmail(t.Context(), "member@example.com"); !store.IsNotFound(err) {
 			t.Fatalf("user still stored: %v", err)
 		}
 		mailed := false
-		for _, m := range ts.mail.messages() {
+		for _, m := range ts.Mail.Messages() {
 			mailed = mailed || (m.To == "member@example.com" && strings.Contains(m.Subject, "deleted"))
 		}
 		if !mailed {
 			t.Fatal("no confirmation email")
 		}
 		// Alone now, the owner may go, and the organization with them.
-		if _, err := ts.store.DB().ExecContext(t.Context(), rebind(engine, `UPDATE sessions SET created_at = ?`), time.Now().Add(-3*time.Hour).UTC()); err != nil {
+		if _, err := ts.Store.DB().ExecContext(t.Context(), Rebind(engine, `UPDATE sessions SET created_at = ?`), time.Now().Add(-3*time.Hour).UTC()); err != nil {
 			t.Fatal(err)
 		}
-		resp, body = owner.send("DELETE", "/api/users/@me/", "", true)
-		wantDenied(t, "old session", resp, body, 403, "This action requires you to be recently authenticated.")
-		owner = ownerBrowser(t, ts)
-		if resp, body := owner.send("DELETE", "/api/users/@me/", "", true); resp.StatusCode != 204 {
+		resp, body = owner.Send("DELETE", "/api/users/@me/", "", true)
+		WantDenied(t, "old session", resp, body, 403, "This action requires you to be recently authenticated.")
+		owner = OwnerBrowser(t, ts)
+		if resp, body := owner.Send("DELETE", "/api/users/@me/", "", true); resp.StatusCode != 204 {
 			t.Fatalf("owner alone deletes: %d %v", resp.StatusCode, body)
 		}
-		if n, err := ts.store.CountOrganizations(t.Context()); err != nil || n != 0 {
+		if n, err := ts.Store.CountOrganizations(t.Context()); err != nil || n != 0 {
 			t.Fatalf("organizations left: %d %v", n, err)
 		}
 	})

@@ -35,8 +35,8 @@ func (c *countingPasswords) Verify(ctx context.Context, pw, stored gatehouse.Sec
 }
 
 // counted returns server options whose password checks are counted in c.
-func counted(o serverOptions, c *countingPasswords) serverOptions {
-	o.passwords = func(p gatehouse.PasswordChecker) gatehouse.PasswordChecker {
+func Counted(o Options, c *countingPasswords) Options {
+	o.Passwords = func(p gatehouse.PasswordChecker) gatehouse.PasswordChecker {
 		c.PasswordChecker = p
 		return c
 	}
@@ -52,7 +52,7 @@ func testRedisCounters(t *testing.T) *ratelimit.Redis {
 		t.Fatal(err)
 	}
 	c := redis.NewClient(opt)
-	prefix := "gatehouse:test:" + t.Name() + ":" + storetestSuffix(t) + ":"
+	prefix := "gatehouse:test:" + t.Name() + ":" + StoretestSuffix(t) + ":"
 	t.Cleanup(func() {
 		keys, _ := c.Keys(context.Background(), prefix+"*").Result()
 		if len(keys) > 0 {
@@ -68,7 +68,7 @@ func testRedisCounters(t *testing.T) *ratelimit.Redis {
 // forEachCounterStore runs fn on SQLite and PostgreSQL with counters in the
 // database, and on PostgreSQL with counters in Redis.
 func forEachCounterStore(t *testing.T, fn func(t *testing.T, engine store.Engine, counters func(t *testing.T) ratelimit.Counters)) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		fn(t, engine, func(*testing.T) ratelimit.Counters { return nil })
 	})
 	t.Run("redis", func(t *testing.T) {
@@ -126,7 +126,7 @@ func loginBurstTo(t *testing.T, urls []string, email string, passwords []string,
 }
 
 // tally counts each answer code.
-func tally(codes []string) map[string]int {
+func Tally(codes []string) map[string]int {
 	m := map[string]int{}
 	for _, c := range codes {
 		m[c]++
@@ -139,13 +139,13 @@ func tally(codes []string) map[string]int {
 func TestAttackLockoutConcurrentGuesses(t *testing.T) {
 	forEachCounterStore(t, func(t *testing.T, engine store.Engine, counters func(*testing.T) ratelimit.Counters) {
 		var pw countingPasswords
-		ts := newTestServer(t, engine, counted(serverOptions{counters: counters(t)}, &pw))
+		ts := NewServer(t, engine, Counted(Options{Counters: counters(t)}, &pw))
 		wrong := make([]string, 40)
 		for i := range wrong {
 			wrong[i] = "wrong guess " + string(rune('a'+i%26))
 		}
-		codes := loginBurst(t, ts.url, "owner@example.com", wrong)
-		got := tally(codes)
+		codes := loginBurst(t, ts.URL, "owner@example.com", wrong)
+		got := Tally(codes)
 		t.Logf("40 concurrent wrong logins: %d checked guesses (\"invalid credentials\" answers: %d), answers %v",
 			pw.checks.Load(), got["invalid_credentials"], got)
 		if n := pw.checks.Load(); n > 5 {
@@ -155,8 +155,8 @@ func TestAttackLockoutConcurrentGuesses(t *testing.T) {
 			t.Errorf("answers %v: want at most 5 invalid_credentials, the rest locked or busy", got)
 		}
 		before := pw.checks.Load()
-		b := newBrowser(t, ts)
-		if resp, body := b.login("owner@example.com", ownerPassword); resp.StatusCode != 403 || body["code"] != "too_many_failed_attempts" {
+		b := NewBrowser(t, ts)
+		if resp, body := b.Login("owner@example.com", OwnerPassword); resp.StatusCode != 403 || body["code"] != "too_many_failed_attempts" {
 			t.Fatalf("right password after the burst: %d %v, want the lockout", resp.StatusCode, body)
 		}
 		if pw.checks.Load() != before {
@@ -168,13 +168,13 @@ func TestAttackLockoutConcurrentGuesses(t *testing.T) {
 // TestAttackLockoutBurstWithRightPassword: a right password hidden in a burst
 // of wrong ones does not buy more than 5 checks, and once locked it is refused.
 func TestAttackLockoutBurstWithRightPassword(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		var pw countingPasswords
-		ts := newTestServer(t, engine, counted(serverOptions{}, &pw))
+		ts := NewServer(t, engine, Counted(Options{}, &pw))
 		// Four failures first: one check is left.
-		b := newBrowser(t, ts)
+		b := NewBrowser(t, ts)
 		for i := 0; i < 4; i++ {
-			if resp, body := b.login("owner@example.com", "wrong guess"); resp.StatusCode != 400 {
+			if resp, body := b.Login("owner@example.com", "wrong guess"); resp.StatusCode != 400 {
 				t.Fatalf("failure %d: %d %v", i+1, resp.StatusCode, body)
 			}
 		}
@@ -182,12 +182,12 @@ func TestAttackLockoutBurstWithRightPassword(t *testing.T) {
 		for i := range burst {
 			burst[i] = "wrong guess"
 		}
-		burst[29] = ownerPassword
-		codes := loginBurst(t, ts.url, "owner@example.com", burst)
+		burst[29] = OwnerPassword
+		codes := loginBurst(t, ts.URL, "owner@example.com", burst)
 		n := pw.checks.Load()
 		if codes[29] != "ok" {
 			if n > 5 {
-				t.Fatalf("%d passwords checked (answers %v), want at most 5", n, tally(codes))
+				t.Fatalf("%d passwords checked (answers %v), want at most 5", n, Tally(codes))
 			}
 		} else {
 			// The right password won the last place of the window. A
@@ -195,7 +195,7 @@ func TestAttackLockoutBurstWithRightPassword(t *testing.T) {
 			// on success), so the guesses still arriving may use at most
 			// its 5 places: 4 + 1 + 5, where the old code checked all 34.
 			if n > 10 {
-				t.Fatalf("%d passwords checked after the right one signed in (answers %v), want at most 10", n, tally(codes))
+				t.Fatalf("%d passwords checked after the right one signed in (answers %v), want at most 10", n, Tally(codes))
 			}
 		}
 	})
@@ -206,29 +206,29 @@ func TestAttackLockoutBurstWithRightPassword(t *testing.T) {
 func TestAttackLockoutIPv6Rotation(t *testing.T) {
 	forEachCounterStore(t, func(t *testing.T, engine store.Engine, counters func(*testing.T) ratelimit.Counters) {
 		var pw countingPasswords
-		ts := newTestServer(t, engine, counted(serverOptions{trusted: "127.0.0.1", behind: true, multiOrg: true, signupRate: "2/hour", counters: counters(t)}, &pw))
-		from := func(ip string) *browser {
-			b := newBrowser(t, ts)
-			b.extra = []string{"X-Forwarded-For", ip}
+		ts := NewServer(t, engine, Counted(Options{Trusted: "127.0.0.1", Behind: true, MultiOrg: true, SignupRate: "2/hour", Counters: counters(t)}, &pw))
+		from := func(ip string) *Browser {
+			b := NewBrowser(t, ts)
+			b.Extra = []string{"X-Forwarded-For", ip}
 			return b
 		}
 		for i := range 8 {
 			ip := "2001:db8:7:7:" + strconv.Itoa(i+1) + "::" + strconv.Itoa(i+100)
 			for range 4 {
-				from(ip).login("owner@example.com", "wrong guess")
+				from(ip).Login("owner@example.com", "wrong guess")
 			}
 		}
 		if n := pw.checks.Load(); n != 5 {
 			t.Fatalf("8 addresses of one /64 got %d checks, want 5", n)
 		}
 		// Another /64 is another address; an IPv4-mapped address is its IPv4 one.
-		if resp, body := from("2001:db8:7:8::1").login("owner@example.com", ownerPassword); resp.StatusCode != 200 {
+		if resp, body := from("2001:db8:7:8::1").Login("owner@example.com", OwnerPassword); resp.StatusCode != 200 {
 			t.Fatalf("a neighbouring /64 was locked too: %d %v", resp.StatusCode, body)
 		}
 		for range 5 {
-			from("192.0.2.44").login("owner@example.com", "wrong guess")
+			from("192.0.2.44").Login("owner@example.com", "wrong guess")
 		}
-		if resp, body := from("::ffff:192.0.2.44").login("owner@example.com", ownerPassword); resp.StatusCode != 403 {
+		if resp, body := from("::ffff:192.0.2.44").Login("owner@example.com", OwnerPassword); resp.StatusCode != 403 {
 			t.Fatalf("IPv4-mapped address escaped the IPv4 lockout: %d %v", resp.StatusCode, body)
 		}
 
@@ -236,7 +236,7 @@ func TestAttackLockoutIPv6Rotation(t *testing.T) {
 		// third address of the same /64 is throttled.
 		for i, want := range []int{201, 201, 429} {
 			email := "v6-" + strconv.Itoa(i) + "@example.com"
-			resp, body := from("2001:db8:9:9::"+strconv.Itoa(i+1)).send("POST", "/api/signup/", signupBody(email, goodPassword), false)
+			resp, body := from("2001:db8:9:9::"+strconv.Itoa(i+1)).Send("POST", "/api/signup/", SignupBody(email, GoodPassword), false)
 			if resp.StatusCode != want {
 				t.Fatalf("signup %d from the /64: %d %v, want %d", i+1, resp.StatusCode, body, want)
 			}
@@ -250,29 +250,29 @@ func TestAttackLockoutIPv6Rotation(t *testing.T) {
 func TestAttackLockoutAccountCeiling(t *testing.T) {
 	forEachCounterStore(t, func(t *testing.T, engine store.Engine, counters func(*testing.T) ratelimit.Counters) {
 		var pw countingPasswords
-		ts := newTestServer(t, engine, counted(serverOptions{trusted: "127.0.0.1", behind: true, counters: counters(t)}, &pw))
-		from := func(ip string) *browser {
-			b := newBrowser(t, ts)
-			b.extra = []string{"X-Forwarded-For", ip}
+		ts := NewServer(t, engine, Counted(Options{Trusted: "127.0.0.1", Behind: true, Counters: counters(t)}, &pw))
+		from := func(ip string) *Browser {
+			b := NewBrowser(t, ts)
+			b.Extra = []string{"X-Forwarded-For", ip}
 			return b
 		}
 		for i := range 30 {
 			for range 2 {
-				from("198.51.100."+strconv.Itoa(i+1)).login("owner@example.com", "wrong guess")
+				from("198.51.100."+strconv.Itoa(i+1)).Login("owner@example.com", "wrong guess")
 			}
 		}
 		if n := pw.checks.Load(); n != ratelimit.PerAccountFailureLimit {
 			t.Fatalf("30 addresses got %d checks, want %d", n, ratelimit.PerAccountFailureLimit)
 		}
 		owner := from("203.0.113.200")
-		if resp, body := owner.login("owner@example.com", ownerPassword); resp.StatusCode != 403 || body["code"] != "too_many_failed_attempts" {
+		if resp, body := owner.Login("owner@example.com", OwnerPassword); resp.StatusCode != 403 || body["code"] != "too_many_failed_attempts" {
 			t.Fatalf("owner from a fresh address during the account lock: %d %v", resp.StatusCode, body)
 		}
-		token := requestReset(t, ts, "owner@example.com")
-		if code, body := completeReset(t, ts, ts.user.UUID, token, "a brand new passphrase 42"); code != 200 {
+		token := RequestReset(t, ts, "owner@example.com")
+		if code, body := CompleteReset(t, ts, ts.User.UUID, token, "a brand new passphrase 42"); code != 200 {
 			t.Fatalf("reset: %d %v", code, body)
 		}
-		if resp, body := owner.login("owner@example.com", "a brand new passphrase 42"); resp.StatusCode != 200 {
+		if resp, body := owner.Login("owner@example.com", "a brand new passphrase 42"); resp.StatusCode != 200 {
 			t.Fatalf("after the reset: %d %v", resp.StatusCode, body)
 		}
 	})
@@ -283,29 +283,29 @@ func TestAttackLockoutAccountCeiling(t *testing.T) {
 func TestAttackLockoutCurrentPassword(t *testing.T) {
 	forEachCounterStore(t, func(t *testing.T, engine store.Engine, counters func(*testing.T) ratelimit.Counters) {
 		var pw countingPasswords
-		ts := newTestServer(t, engine, counted(serverOptions{counters: counters(t)}, &pw))
-		b := newBrowser(t, ts)
-		if resp, body := b.login("owner@example.com", ownerPassword); resp.StatusCode != 200 {
+		ts := NewServer(t, engine, Counted(Options{Counters: counters(t)}, &pw))
+		b := NewBrowser(t, ts)
+		if resp, body := b.Login("owner@example.com", OwnerPassword); resp.StatusCode != 200 {
 			t.Fatalf("login: %d %v", resp.StatusCode, body)
 		}
 		before := pw.checks.Load()
 		change := func(current string) (*http.Response, map[string]any) {
 			body, _ := json.Marshal(map[string]string{"current_password": current, "password": "another long passphrase 7"})
-			return b.send("PATCH", "/api/users/@me/", string(body), true)
+			return b.Send("PATCH", "/api/users/@me/", string(body), true)
 		}
 		var codes []string
 		for range 32 {
 			_, body := change("wrong current password")
 			codes = append(codes, body["code"].(string))
 		}
-		got := tally(codes)
+		got := Tally(codes)
 		if n := pw.checks.Load() - before; n != 5 || got["incorrect_password"] != 4 || got["too_many_failed_attempts"] != 28 {
 			t.Fatalf("32 wrong current passwords: %d checked, answers %v; want 5 checked, 4 incorrect_password, then the lockout", n, got)
 		}
-		if resp, body := change(ownerPassword); resp.StatusCode != 403 || body["code"] != "too_many_failed_attempts" {
+		if resp, body := change(OwnerPassword); resp.StatusCode != 403 || body["code"] != "too_many_failed_attempts" {
 			t.Fatalf("right current password while locked: %d %v", resp.StatusCode, body)
 		}
-		if resp, body := newBrowser(t, ts).login("owner@example.com", ownerPassword); resp.StatusCode != 403 {
+		if resp, body := NewBrowser(t, ts).Login("owner@example.com", OwnerPassword); resp.StatusCode != 403 {
 			t.Fatalf("login from the same address while locked: %d %v", resp.StatusCode, body)
 		}
 	})
@@ -318,21 +318,21 @@ func TestAttackLockoutConcurrentGuessesTwoInstances(t *testing.T) {
 	run := func(t *testing.T, counters ratelimit.Counters) {
 		opts := storetest.Options(t, store.Postgres)
 		var pa, pb countingPasswords
-		a := newTestServer(t, store.Postgres, counted(serverOptions{storeOpts: &opts, counters: counters}, &pa))
-		b := newTestServer(t, store.Postgres, counted(serverOptions{storeOpts: &opts, counters: counters}, &pb))
+		a := NewServer(t, store.Postgres, Counted(Options{StoreOpts: &opts, Counters: counters}, &pa))
+		b := NewServer(t, store.Postgres, Counted(Options{StoreOpts: &opts, Counters: counters}, &pb))
 		wrong := make([]string, 40)
 		for i := range wrong {
 			wrong[i] = "wrong guess"
 		}
-		codes := loginBurstTo(t, []string{a.url, b.url}, "owner@example.com", wrong)
+		codes := loginBurstTo(t, []string{a.URL, b.URL}, "owner@example.com", wrong)
 		checks := pa.checks.Load() + pb.checks.Load()
-		got := tally(codes)
+		got := Tally(codes)
 		t.Logf("40 concurrent wrong logins over 2 instances: %d checked, answers %v", checks, got)
 		if checks > 5 || got["invalid_credentials"] > 5 || got["invalid_credentials"]+got["too_many_failed_attempts"]+got["server_busy"] != 40 {
 			t.Fatalf("%d passwords checked, answers %v: want at most 5 checks, the rest locked or busy", checks, got)
 		}
-		for _, ts := range []*testServer{a, b} {
-			if resp, body := newBrowser(t, ts).login("owner@example.com", ownerPassword); resp.StatusCode != 403 {
+		for _, ts := range []*Server{a, b} {
+			if resp, body := NewBrowser(t, ts).Login("owner@example.com", OwnerPassword); resp.StatusCode != 403 {
 				t.Fatalf("right password after the burst: %d %v", resp.StatusCode, body)
 			}
 		}

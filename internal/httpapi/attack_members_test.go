@@ -11,35 +11,35 @@ import (
 // stop reaching it on the very next request, though both were just used
 // (and the key's answers cached).
 func TestAttackRemovedMemberLosesAccessAtOnce(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
-		owner := ownerBrowser(t, ts)
-		member := joinByInvite(t, ts, owner, "member@example.com", 8)
-		org := ts.project.OrganizationID
-		pid := fmt.Sprint(ts.project.ID)
-		key := createKey(t, member, map[string]any{"label": "org", "scopes": []string{"*"}, "scoped_organizations": []string{org}})["value"].(string)
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
+		owner := OwnerBrowser(t, ts)
+		member := JoinByInvite(t, ts, owner, "member@example.com", 8)
+		org := ts.Project.OrganizationID
+		pid := fmt.Sprint(ts.Project.ID)
+		key := CreateKey(t, member, map[string]any{"label": "org", "scopes": []string{"*"}, "scoped_organizations": []string{org}})["value"].(string)
 		paths := []string{"/api/organizations/" + org + "/", "/api/organizations/" + org + "/members/", "/api/projects/" + pid + "/", "/api/organizations/" + org + "/projects/"}
 		for _, p := range paths {
-			if resp, body := keyRequest(t, ts, "GET", p, key, ""); resp.StatusCode != 200 {
+			if resp, body := KeyRequest(t, ts, "GET", p, key, ""); resp.StatusCode != 200 {
 				t.Fatalf("key before removal %s: %d %v", p, resp.StatusCode, body)
 			}
-			if resp, body := member.send("GET", p, "", false); resp.StatusCode != 200 {
+			if resp, body := member.Send("GET", p, "", false); resp.StatusCode != 200 {
 				t.Fatalf("session before removal %s: %d %v", p, resp.StatusCode, body)
 			}
 		}
-		ids := memberUUIDs(t, owner)
-		if resp, body := owner.send("DELETE", "/api/organizations/@current/members/"+ids["member@example.com"]+"/", "", true); resp.StatusCode != 204 {
+		ids := MemberUUIDs(t, owner)
+		if resp, body := owner.Send("DELETE", "/api/organizations/@current/members/"+ids["member@example.com"]+"/", "", true); resp.StatusCode != 204 {
 			t.Fatalf("removing: %d %v", resp.StatusCode, body)
 		}
 		for _, p := range paths {
-			if resp, body := keyRequest(t, ts, "GET", p, key, ""); resp.StatusCode != 403 && resp.StatusCode != 404 {
+			if resp, body := KeyRequest(t, ts, "GET", p, key, ""); resp.StatusCode != 403 && resp.StatusCode != 404 {
 				t.Fatalf("key after removal %s: %d %v", p, resp.StatusCode, body)
 			}
-			if resp, body := member.send("GET", p, "", false); resp.StatusCode != 403 && resp.StatusCode != 404 {
+			if resp, body := member.Send("GET", p, "", false); resp.StatusCode != 403 && resp.StatusCode != 404 {
 				t.Fatalf("session after removal %s: %d %v", p, resp.StatusCode, body)
 			}
 		}
-		resp, body := member.send("PATCH", "/api/organizations/"+org+"/", `{"name":"Taken"}`, true)
+		resp, body := member.Send("PATCH", "/api/organizations/"+org+"/", `{"name":"Taken"}`, true)
 		if resp.StatusCode != 404 {
 			t.Fatalf("removed admin renames the organization: %d %v", resp.StatusCode, body)
 		}
@@ -49,22 +49,22 @@ func TestAttackRemovedMemberLosesAccessAtOnce(t *testing.T) {
 // Demoting an admin takes their admin rights away on the next request,
 // for their session and their key alike.
 func TestAttackDemotedAdminLosesAdminAtOnce(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
-		owner := ownerBrowser(t, ts)
-		admin := joinByInvite(t, ts, owner, "admin@example.com", 8)
-		key := mustKey(t, admin)
-		if resp, body := keyRequest(t, ts, "PATCH", "/api/organizations/@current/", key, `{"name":"Acme 2"}`); resp.StatusCode != 200 {
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
+		owner := OwnerBrowser(t, ts)
+		admin := JoinByInvite(t, ts, owner, "admin@example.com", 8)
+		key := MustKey(t, admin)
+		if resp, body := KeyRequest(t, ts, "PATCH", "/api/organizations/@current/", key, `{"name":"Acme 2"}`); resp.StatusCode != 200 {
 			t.Fatalf("admin key renames: %d %v", resp.StatusCode, body)
 		}
-		ids := memberUUIDs(t, owner)
-		if code, body := setLevel(owner, ids["admin@example.com"], 1); code != 200 {
+		ids := MemberUUIDs(t, owner)
+		if code, body := SetLevel(owner, ids["admin@example.com"], 1); code != 200 {
 			t.Fatalf("demoting: %d %v", code, body)
 		}
-		if resp, body := keyRequest(t, ts, "PATCH", "/api/organizations/@current/", key, `{"name":"Acme 3"}`); resp.StatusCode != 403 {
+		if resp, body := KeyRequest(t, ts, "PATCH", "/api/organizations/@current/", key, `{"name":"Acme 3"}`); resp.StatusCode != 403 {
 			t.Fatalf("demoted admin's key renames: %d %v", resp.StatusCode, body)
 		}
-		if resp, body := admin.send("PATCH", "/api/organizations/@current/", `{"name":"Acme 4"}`, true); resp.StatusCode != 403 {
+		if resp, body := admin.Send("PATCH", "/api/organizations/@current/", `{"name":"Acme 4"}`, true); resp.StatusCode != 403 {
 			t.Fatalf("demoted admin's session renames: %d %v", resp.StatusCode, body)
 		}
 	})

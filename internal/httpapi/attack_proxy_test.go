@@ -32,25 +32,25 @@ func spoofHeaders(ip string) [][]string {
 // address; behind a trusted proxy an untrusted hop in the chain makes
 // the client unknown (refused).
 func TestAttackForwardedHeaderSpoofing(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		for _, setup := range []struct {
 			name string
-			o    serverOptions
+			o    Options
 		}{
-			{"no proxy", serverOptions{allowed: "10.0.0.0/8"}},
-			{"no proxy, trusted proxies listed but not behind one", serverOptions{allowed: "10.0.0.0/8", trusted: "127.0.0.1"}},
-			{"behind a proxy, the peer not trusted", serverOptions{allowed: "10.0.0.0/8", trusted: "192.0.2.1", behind: true}},
+			{"no proxy", Options{Allowed: "10.0.0.0/8"}},
+			{"no proxy, trusted proxies listed but not behind one", Options{Allowed: "10.0.0.0/8", Trusted: "127.0.0.1"}},
+			{"behind a proxy, the peer not trusted", Options{Allowed: "10.0.0.0/8", Trusted: "192.0.2.1", Behind: true}},
 		} {
-			ts := newTestServer(t, engine, setup.o)
+			ts := NewServer(t, engine, setup.o)
 			for _, h := range spoofHeaders("10.1.2.3") {
-				if resp, body := ts.do(t, "GET", "/api/users/@me/", nil, h...); resp.StatusCode != 403 || body != netguard.BlockedMessage {
+				if resp, body := ts.Do(t, "GET", "/api/users/@me/", nil, h...); resp.StatusCode != 403 || body != netguard.BlockedMessage {
 					t.Errorf("%s: %v admitted: %d %q", setup.name, h, resp.StatusCode, body)
 				}
 			}
 		}
 		// Behind a trusted proxy: only X-Forwarded-For counts, and only
 		// when every hop after the client is a trusted proxy.
-		ts := newTestServer(t, engine, serverOptions{allowed: "10.0.0.0/8", trusted: "127.0.0.1", behind: true})
+		ts := NewServer(t, engine, Options{Allowed: "10.0.0.0/8", Trusted: "127.0.0.1", Behind: true})
 		for _, h := range [][]string{
 			{"X-Forwarded-For", "10.1.2.3, 198.51.100.1"},
 			{"X-Forwarded-For", "10.1.2.3, garbage"},
@@ -60,30 +60,30 @@ func TestAttackForwardedHeaderSpoofing(t *testing.T) {
 			{"X-Real-IP", "10.1.2.3"},
 			{"X-Forwarded-For", "198.51.100.1", "X-Real-IP", "10.1.2.3"},
 		} {
-			if resp, body := ts.do(t, "GET", "/api/users/@me/", nil, h...); resp.StatusCode != 403 || body != netguard.BlockedMessage {
+			if resp, body := ts.Do(t, "GET", "/api/users/@me/", nil, h...); resp.StatusCode != 403 || body != netguard.BlockedMessage {
 				t.Errorf("trusted proxy: %v admitted: %d %q", h, resp.StatusCode, body)
 			}
 		}
 		// The control: a trusted proxy forwarding an allowed client.
-		if resp, _ := ts.do(t, "GET", "/api/users/@me/", nil, "X-Forwarded-For", "10.1.2.3"); resp.StatusCode != 401 {
+		if resp, _ := ts.Do(t, "GET", "/api/users/@me/", nil, "X-Forwarded-For", "10.1.2.3"); resp.StatusCode != 401 {
 			t.Errorf("control: trusted proxy forwarding 10.1.2.3: %d", resp.StatusCode)
 		}
 
 		// The lockout counts the real address: a new claim per guess
 		// does not earn more guesses.
-		ts = newTestServer(t, engine, serverOptions{})
-		b := newBrowser(t, ts)
+		ts = NewServer(t, engine, Options{})
+		b := NewBrowser(t, ts)
 		for i := 1; i <= 4; i++ {
-			b.extra = []string{"X-Forwarded-For", fmt.Sprintf("203.0.113.%d", i), "Forwarded", fmt.Sprintf("for=198.51.100.%d", i), "X-Real-IP", fmt.Sprintf("192.0.2.%d", i)}
-			if resp, body := b.login("owner@example.com", "wrong guess"); resp.StatusCode != 400 || body["code"] != "invalid_credentials" {
+			b.Extra = []string{"X-Forwarded-For", fmt.Sprintf("203.0.113.%d", i), "Forwarded", fmt.Sprintf("for=198.51.100.%d", i), "X-Real-IP", fmt.Sprintf("192.0.2.%d", i)}
+			if resp, body := b.Login("owner@example.com", "wrong guess"); resp.StatusCode != 400 || body["code"] != "invalid_credentials" {
 				t.Fatalf("guess %d: %d %v", i, resp.StatusCode, body)
 			}
 		}
-		b.extra = []string{"X-Forwarded-For", "203.0.113.99"}
-		assertLocked(t, b, "wrong guess")
-		assertLocked(t, b, ownerPassword)
+		b.Extra = []string{"X-Forwarded-For", "203.0.113.99"}
+		AssertLocked(t, b, "wrong guess")
+		AssertLocked(t, b, OwnerPassword)
 		// The log names the peer, not the claim.
-		logs := ts.logs.String()
+		logs := ts.Logs.String()
 		if strings.Contains(logs, `"client":"203.0.113.`) || strings.Contains(logs, `"client":"198.51.100.`) || !strings.Contains(logs, `"client":"127.0.0.1"`) {
 			t.Errorf("the log took a claimed address:\n%s", logs)
 		}
@@ -96,8 +96,8 @@ func TestAttackForwardedHeaderSpoofing(t *testing.T) {
 // slashes, doubled slashes, case, trailing dots, ";") are blocked or
 // reach nothing (404); none reaches a protected handler.
 func TestAttackAllowListPathTricks(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{allowed: "10.0.0.0/8"})
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{Allowed: "10.0.0.0/8"})
 		for _, path := range []string{
 			"/api/../e", "/api/../e/", "/e/../api/users/@me/", "/e/..%2Fapi/users/@me/", "/e%2F..%2Fapi/users/@me/",
 			"/e%2F..%2F..%2Fapi%2Fusers%2F@me", "/e/%2e%2e/api/users/@me", "/e/../../api/users/@me",
@@ -108,7 +108,7 @@ func TestAttackAllowListPathTricks(t *testing.T) {
 			"/_health/../_readyz", "/_healthz", "/e/../api/personal_api_keys/", "/capture/../signup",
 		} {
 			for _, method := range []string{"GET", "POST", "PATCH", "DELETE"} {
-				resp, body := ts.do(t, method, path, strings.NewReader("{}"), "Content-Type", "application/json")
+				resp, body := ts.Do(t, method, path, strings.NewReader("{}"), "Content-Type", "application/json")
 				blocked := resp.StatusCode == 403 && body == netguard.BlockedMessage
 				nothing := resp.StatusCode == 404 && strings.Contains(body, `"code":"not_found"`)
 				if !blocked && !nothing {
@@ -117,11 +117,11 @@ func TestAttackAllowListPathTricks(t *testing.T) {
 			}
 		}
 		// The controls: the exempt endpoints stay open.
-		if resp, _ := ts.do(t, "GET", "/_health", nil); resp.StatusCode != 200 {
+		if resp, _ := ts.Do(t, "GET", "/_health", nil); resp.StatusCode != 200 {
 			t.Errorf("/_health: %d", resp.StatusCode)
 		}
-		ev := fmt.Sprintf(`{"token":%q,"event":"a","distinct_id":"u"}`, ts.project.APIToken)
-		if resp, body := ts.do(t, "POST", "/e/", strings.NewReader(ev)); resp.StatusCode != 200 {
+		ev := fmt.Sprintf(`{"token":%q,"event":"a","distinct_id":"u"}`, ts.Project.APIToken)
+		if resp, body := ts.Do(t, "POST", "/e/", strings.NewReader(ev)); resp.StatusCode != 200 {
 			t.Errorf("/e/: %d %s", resp.StatusCode, body)
 		}
 	})

@@ -78,79 +78,79 @@ var hiddenNextRE = regexp.MustCompile(`name="next" value="([^"]*)"`)
 // step) only ever sends the browser to
 // a path of this site, whatever it is given.
 func TestAttackOpenRedirect(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		clock := newTestClock()
-		idp := newTestIdP(t)
-		ts := newTestServer(t, engine, serverOptions{now: clock.now, social: socialProviders(idp)})
-		owner := ownerBrowser(t, ts)
-		twofa := joinByInvite(t, ts, owner, "twofa@example.com", 1)
-		secret, _ := enableTOTP(t, twofa, clock.now())
-		verifyDomain(t, ts, "acme.test", true, "")
-		idp.signInAs(idpUser{Sub: "101", Email: "grace@acme.test", Verified: true, Name: "Grace Hopper"})
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		clock := NewClock()
+		idp := NewIdP(t)
+		ts := NewServer(t, engine, Options{Now: clock.now, Social: SocialProviders(idp)})
+		owner := OwnerBrowser(t, ts)
+		twofa := JoinByInvite(t, ts, owner, "twofa@example.com", 1)
+		secret, _ := EnableTOTP(t, twofa, clock.now())
+		VerifyDomain(t, ts, "acme.test", true, "")
+		idp.SignInAs(IdpUser{Sub: "101", Email: "grace@acme.test", Verified: true, Name: "Grace Hopper"})
 		for _, next := range openRedirectValues {
 			if strings.ContainsRune(next, 0) || !utf8.ValidString(next) {
 				// Bad bytes are refused where input is decoded: no page,
 				// no redirect.
-				resp, _ := newBrowser(t, ts).page("GET", "/login?next="+url.QueryEscape(next), nil)
+				resp, _ := NewBrowser(t, ts).Page("GET", "/login?next="+url.QueryEscape(next), nil)
 				if resp.StatusCode != 400 {
 					t.Errorf("login page with next=%q: %d, want 400", next, resp.StatusCode)
 				}
 				continue
 			}
 			// The login page keeps only a safe next in its form.
-			b := newBrowser(t, ts)
-			resp, page := b.page("GET", "/login?next="+url.QueryEscape(next), nil)
+			b := NewBrowser(t, ts)
+			resp, page := b.Page("GET", "/login?next="+url.QueryEscape(next), nil)
 			if m := hiddenNextRE.FindStringSubmatch(page); resp.StatusCode != 200 || m != nil && !sameSitePath(html.UnescapeString(m[1])) {
 				t.Errorf("login page with next=%q: %d, form next %q", next, resp.StatusCode, m)
 			}
 			// The login form redirects to a path of this site.
-			form := url.Values{httpauth.CSRFFormField: {formToken(t, page)}, "email": {"owner@example.com"}, "password": {ownerPassword}, "next": {next}}
-			resp, _ = b.page("POST", "/login", form)
+			form := url.Values{httpauth.CSRFFormField: {FormToken(t, page)}, "email": {"owner@example.com"}, "password": {OwnerPassword}, "next": {next}}
+			resp, _ = b.Page("POST", "/login", form)
 			if resp.StatusCode != 303 {
 				t.Errorf("login form with next=%q: %d", next, resp.StatusCode)
 			}
 			wantSameSite(t, "login form next="+next, resp.Header.Get("Location"))
 
 			// With 2FA: the redirect to the second step, its page, and its form.
-			b = newBrowser(t, ts)
-			_, page = b.page("GET", "/login", nil)
-			form = url.Values{httpauth.CSRFFormField: {formToken(t, page)}, "email": {"twofa@example.com"}, "password": {goodPassword}, "next": {next}}
-			resp, _ = b.page("POST", "/login", form)
+			b = NewBrowser(t, ts)
+			_, page = b.Page("GET", "/login", nil)
+			form = url.Values{httpauth.CSRFFormField: {FormToken(t, page)}, "email": {"twofa@example.com"}, "password": {GoodPassword}, "next": {next}}
+			resp, _ = b.Page("POST", "/login", form)
 			wantSameSite(t, "2FA step redirect next="+next, resp.Header.Get("Location"))
-			resp, page = b.page("GET", "/login/token?next="+url.QueryEscape(next), nil)
+			resp, page = b.Page("GET", "/login/token?next="+url.QueryEscape(next), nil)
 			if m := hiddenNextRE.FindStringSubmatch(page); resp.StatusCode != 200 || m != nil && !sameSitePath(html.UnescapeString(m[1])) {
 				t.Errorf("2FA page with next=%q: %d, form next %q", next, resp.StatusCode, m)
 			}
 			clock.add(30 * time.Second) // a fresh TOTP code each round
-			form = url.Values{httpauth.CSRFFormField: {formToken(t, page)}, "token": {clock.code(secret)}, "next": {next}}
-			resp, _ = b.page("POST", "/login/token", form)
+			form = url.Values{httpauth.CSRFFormField: {FormToken(t, page)}, "token": {clock.code(secret)}, "next": {next}}
+			resp, _ = b.Page("POST", "/login/token", form)
 			if resp.StatusCode != 303 {
 				t.Errorf("2FA form with next=%q: %d", next, resp.StatusCode)
 			}
 			wantSameSite(t, "2FA form next="+next, resp.Header.Get("Location"))
 			// The second step's page without a pending login sends back
 			// to the login page, keeping only a safe next.
-			resp, _ = newBrowser(t, ts).page("GET", "/login/token?next="+url.QueryEscape(next), nil)
+			resp, _ = NewBrowser(t, ts).Page("GET", "/login/token?next="+url.QueryEscape(next), nil)
 			wantSameSite(t, "2FA page without a pending login next="+next, resp.Header.Get("Location"))
 
 			// Social login.
-			wantSameSite(t, "social login next="+next, newBrowser(t, ts).socialLogin("/login/github/?next="+url.QueryEscape(next)))
+			wantSameSite(t, "social login next="+next, NewBrowser(t, ts).SocialLogin("/login/github/?next="+url.QueryEscape(next)))
 		}
 		// A social signup's confirm step (MULTI_ORG_ENABLED) carries next
 		// to its continue_url.
-		multi := newTestServer(t, engine, serverOptions{social: socialProviders(idp), multiOrg: true})
+		multi := NewServer(t, engine, Options{Social: SocialProviders(idp), MultiOrg: true})
 		for i, next := range openRedirectValues {
 			if strings.ContainsRune(next, 0) || !utf8.ValidString(next) {
 				continue // refused at decoding, checked above
 			}
-			idp.signInAs(idpUser{Sub: fmt.Sprint(1000 + i), Email: fmt.Sprintf("founder%d@startup.test", i), Verified: true, Name: "Fay Founder"})
-			c := newBrowser(t, multi)
-			loc := c.socialLogin("/login/gitlab/?next=" + url.QueryEscape(next))
+			idp.SignInAs(IdpUser{Sub: fmt.Sprint(1000 + i), Email: fmt.Sprintf("founder%d@startup.test", i), Verified: true, Name: "Fay Founder"})
+			c := NewBrowser(t, multi)
+			loc := c.SocialLogin("/login/gitlab/?next=" + url.QueryEscape(next))
 			if !strings.HasPrefix(loc, "/organization/confirm-creation?") {
 				t.Fatalf("confirm step: %s", loc)
 			}
 			wantSameSite(t, "confirm step next="+next, loc)
-			resp, body := c.send("POST", "/api/social_signup", `{"organization_name":"Startup","first_name":"Fay"}`, false)
+			resp, body := c.Send("POST", "/api/social_signup", `{"organization_name":"Startup","first_name":"Fay"}`, false)
 			if resp.StatusCode != 201 {
 				t.Fatalf("social signup: %d %v", resp.StatusCode, body)
 			}
@@ -159,19 +159,19 @@ func TestAttackOpenRedirect(t *testing.T) {
 		}
 
 		// The controls: a same-site next is kept.
-		b := newBrowser(t, ts)
-		_, page := b.page("GET", "/login?next=/settings", nil)
-		form := url.Values{httpauth.CSRFFormField: {formToken(t, page)}, "email": {"owner@example.com"}, "password": {ownerPassword}, "next": {"/settings"}}
-		if resp, _ := b.page("POST", "/login", form); resp.Header.Get("Location") != "/settings" {
+		b := NewBrowser(t, ts)
+		_, page := b.Page("GET", "/login?next=/settings", nil)
+		form := url.Values{httpauth.CSRFFormField: {FormToken(t, page)}, "email": {"owner@example.com"}, "password": {OwnerPassword}, "next": {"/settings"}}
+		if resp, _ := b.Page("POST", "/login", form); resp.Header.Get("Location") != "/settings" {
 			t.Errorf("control: %q", resp.Header.Get("Location"))
 		}
-		idp.signInAs(idpUser{Sub: "999", Email: "control@startup.test", Verified: true, Name: "Fay Founder"})
-		c := newBrowser(t, multi)
-		c.socialLogin("/login/gitlab/?next=/settings")
-		if resp, body := c.send("POST", "/api/social_signup", `{"organization_name":"Startup","first_name":"Fay"}`, false); resp.StatusCode != 201 || body["continue_url"] != "/settings" {
+		idp.SignInAs(IdpUser{Sub: "999", Email: "control@startup.test", Verified: true, Name: "Fay Founder"})
+		c := NewBrowser(t, multi)
+		c.SocialLogin("/login/gitlab/?next=/settings")
+		if resp, body := c.Send("POST", "/api/social_signup", `{"organization_name":"Startup","first_name":"Fay"}`, false); resp.StatusCode != 201 || body["continue_url"] != "/settings" {
 			t.Errorf("control: social signup %d %v", resp.StatusCode, body)
 		}
-		idp.signInAs(idpUser{Sub: "101", Email: "grace@acme.test", Verified: true, Name: "Grace Hopper"})
-		wantLocation(t, newBrowser(t, ts).socialLogin("/login/github/?next=/settings"), "/settings")
+		idp.SignInAs(IdpUser{Sub: "101", Email: "grace@acme.test", Verified: true, Name: "Grace Hopper"})
+		WantLocation(t, NewBrowser(t, ts).SocialLogin("/login/github/?next=/settings"), "/settings")
 	})
 }

@@ -14,13 +14,13 @@ import (
 // crossOrgRequests are the requests on the target's organization-owned
 // objects, addressed by their ids; otherProject is the attacker's own
 // project, used to pair it with the target's object ids.
-func crossOrgRequests(a *attackTarget, otherProject int64) []attackRequest {
+func crossOrgRequests(a *AttackTarget, otherProject int64) []AttackRequest {
 	evilMetadata := samltest.NewIdP("https://evil.example/idp", 0).Metadata("https://evil.example/sso")
-	P := fmt.Sprint(a.projectID)
+	P := fmt.Sprint(a.ProjectID)
 	Q := fmt.Sprint(otherProject)
-	O := a.orgID
-	var rs []attackRequest
-	add := func(method, path, body string) { rs = append(rs, attackRequest{method, path, body}) }
+	O := a.OrgID
+	var rs []AttackRequest
+	add := func(method, path, body string) { rs = append(rs, AttackRequest{method, path, body}) }
 	for _, prefix := range []string{"/api/projects/", "/api/environments/"} {
 		add("GET", prefix+P+"/", "")
 		add("PATCH", prefix+P+"/reset_token/", "{}")
@@ -29,15 +29,15 @@ func crossOrgRequests(a *attackTarget, otherProject int64) []attackRequest {
 		add("GET", prefix+P+"/feature_flags/", "")
 		add("POST", prefix+P+"/feature_flags/", `{"key":"planted","filters":{"groups":[{"rollout_percentage":100}]}}`)
 		for _, proj := range []string{P, Q} {
-			add("GET", prefix+proj+"/feature_flags/"+a.flagID+"/", "")
-			add("PATCH", prefix+proj+"/feature_flags/"+a.flagID+"/", `{"name":"taken"}`)
-			add("PATCH", prefix+proj+"/feature_flags/"+a.flagID+"/", `{"deleted":true}`) // flags are soft-deleted
+			add("GET", prefix+proj+"/feature_flags/"+a.FlagID+"/", "")
+			add("PATCH", prefix+proj+"/feature_flags/"+a.FlagID+"/", `{"name":"taken"}`)
+			add("PATCH", prefix+proj+"/feature_flags/"+a.FlagID+"/", `{"deleted":true}`) // flags are soft-deleted
 		}
 	}
 	add("GET", "/api/projects/"+P+"/project_secret_api_keys/", "")
 	add("POST", "/api/projects/"+P+"/project_secret_api_keys/", `{"label":"planted","scopes":["feature_flag:read"]}`)
 	for _, proj := range []string{P, Q} {
-		base := "/api/projects/" + proj + "/project_secret_api_keys/" + a.secretKeyID + "/"
+		base := "/api/projects/" + proj + "/project_secret_api_keys/" + a.SecretKeyID + "/"
 		add("GET", base, "")
 		add("PATCH", base, `{"label":"taken"}`)
 		add("POST", base+"roll/", "")
@@ -48,18 +48,18 @@ func crossOrgRequests(a *attackTarget, otherProject int64) []attackRequest {
 	add("GET", "/api/organizations/"+O+"/invites/", "")
 	add("POST", "/api/organizations/"+O+"/invites/", `{"target_email":"planted@example.com"}`)
 	for _, org := range []string{O, "@current"} {
-		add("DELETE", "/api/organizations/"+org+"/invites/"+a.inviteID+"/", "")
+		add("DELETE", "/api/organizations/"+org+"/invites/"+a.InviteID+"/", "")
 	}
 	add("GET", "/api/organizations/"+O+"/domains/", "")
 	add("POST", "/api/organizations/"+O+"/domains/", `{"domain":"planted.example"}`)
 	for _, org := range []string{O, "@current"} {
-		base := "/api/organizations/" + org + "/domains/" + a.domainID + "/"
+		base := "/api/organizations/" + org + "/domains/" + a.DomainID + "/"
 		add("GET", base, "")
 		add("PATCH", base, `{"jit_provisioning_enabled":true}`)
 		add("POST", base+"verify/", "")
 		add("GET", base+"saml/", "")
 		add("PATCH", base+"saml/", `{"saml_entity_id":"https://evil.example"}`)
-		add("POST", base+"saml_metadata/", `{"metadata":`+atkJSON(evilMetadata)+`}`)
+		add("POST", base+"saml_metadata/", `{"metadata":`+AtkJSON(evilMetadata)+`}`)
 		add("DELETE", base, "")
 	}
 	return rs
@@ -70,14 +70,14 @@ func crossOrgRequests(a *attackTarget, otherProject int64) []attackRequest {
 // invites, domains or settings by naming their ids, alone or paired with
 // an id of the attacker's own organization; nothing changes.
 func TestAttackCrossOrganizationByID(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		a := newAttackTarget(t, engine, serverOptions{})
-		attacker, otherProject := outsider(t, a.ts)
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		a := NewAttackTarget(t, engine, Options{})
+		attacker, otherProject := Outsider(t, a.Ts)
 		for _, r := range crossOrgRequests(a, otherProject.ID) {
-			resp, body := attacker.send(r.method, r.path, r.body, true)
-			wantRefused(t, r.String(), resp, body, 403, 404)
+			resp, body := attacker.Send(r.Method, r.Path, r.Body, true)
+			WantRefused(t, r.String(), resp, body, 403, 404)
 		}
-		a.wantUnchanged(t)
+		a.WantUnchanged(t)
 	})
 }
 
@@ -86,38 +86,38 @@ func TestAttackCrossOrganizationByID(t *testing.T) {
 // user is in the same organization or not, and cannot reset the 2FA of a
 // user of another organization; nothing changes.
 func TestAttackOtherUsersObjectsByID(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		a := newAttackTarget(t, engine, serverOptions{})
-		enableTOTP(t, a.member, time.Now())
-		stranger, _ := outsider(t, a.ts)
-		for name, attacker := range map[string]*browser{"member of the same organization": a.member, "user of another organization": stranger} {
-			key := "/api/personal_api_keys/" + a.ownerKeyID + "/"
-			passkey := "/api/webauthn/credentials/" + a.passkeyID + "/"
-			for _, r := range []attackRequest{
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		a := NewAttackTarget(t, engine, Options{})
+		EnableTOTP(t, a.Member, time.Now())
+		stranger, _ := Outsider(t, a.Ts)
+		for name, attacker := range map[string]*Browser{"member of the same organization": a.Member, "user of another organization": stranger} {
+			key := "/api/personal_api_keys/" + a.OwnerKeyID + "/"
+			passkey := "/api/webauthn/credentials/" + a.PasskeyID + "/"
+			for _, r := range []AttackRequest{
 				{"GET", key, ""},
 				{"PATCH", key, `{"label":"taken"}`},
 				{"PUT", key, `{"label":"taken","scopes":["*"]}`},
 				{"POST", key + "roll/", ""},
 				{"DELETE", key, ""},
-				{"DELETE", "/api/users/@me/login_sessions/" + a.ownerSessionID + "/", ""},
+				{"DELETE", "/api/users/@me/login_sessions/" + a.OwnerSessionID + "/", ""},
 				{"PATCH", passkey, `{"label":"taken"}`},
 				{"POST", passkey + "verify/", "{}"},
 				{"DELETE", passkey, ""},
 			} {
-				resp, body := attacker.send(r.method, r.path, r.body, true)
-				wantRefused(t, name+": "+r.String(), resp, body, 403, 404)
+				resp, body := attacker.Send(r.Method, r.Path, r.Body, true)
+				WantRefused(t, name+": "+r.String(), resp, body, 403, 404)
 			}
 			// The settings page's revoke form with the attacker's own
 			// valid form token.
-			_, html := attacker.page("GET", "/settings", nil)
-			form := url.Values{httpauth.CSRFFormField: {formToken(t, html)}}
-			attacker.page("POST", "/settings/sessions/"+a.ownerSessionID+"/revoke", form)
+			_, html := attacker.Page("GET", "/settings", nil)
+			form := url.Values{httpauth.CSRFFormField: {FormToken(t, html)}}
+			attacker.Page("POST", "/settings/sessions/"+a.OwnerSessionID+"/revoke", form)
 		}
-		resp, body := stranger.send("POST", "/api/users/"+a.memberUUID+"/two_factor_reset/", "", true)
-		wantRefused(t, "2FA reset of a user in another organization", resp, body, 403, 404)
-		if _, st := a.member.send("GET", "/api/users/@me/two_factor_status/", "", false); st["is_enabled"] != true {
+		resp, body := stranger.Send("POST", "/api/users/"+a.MemberUUID+"/two_factor_reset/", "", true)
+		WantRefused(t, "2FA reset of a user in another organization", resp, body, 403, 404)
+		if _, st := a.Member.Send("GET", "/api/users/@me/two_factor_status/", "", false); st["is_enabled"] != true {
 			t.Errorf("the member's 2FA: %v", st)
 		}
-		a.wantUnchanged(t)
+		a.WantUnchanged(t)
 	})
 }

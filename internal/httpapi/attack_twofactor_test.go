@@ -22,61 +22,61 @@ const codeFailuresSubject = "Repeated wrong 2FA codes for your account"
 // codes meet a growing delay, even the right code waits it out, and the
 // owner is emailed after repeated failures.
 func TestAttackTOTPGuessing(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		clock := newTestClock()
-		ts := newTestServer(t, engine, serverOptions{now: clock.now})
-		secret, _ := enableTOTP(t, ownerBrowser(t, ts), clock.now())
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		clock := NewClock()
+		ts := NewServer(t, engine, Options{Now: clock.now})
+		secret, _ := EnableTOTP(t, OwnerBrowser(t, ts), clock.now())
 		clock.add(30 * time.Second)
 		// A code seven steps ahead of the clock is always wrong.
 		wrong := func() string { return mfa.Code(secret, mfa.Step(clock.now())+7) }
 
-		b := newBrowser(t, ts)
-		b.login("owner@example.com", ownerPassword)
+		b := NewBrowser(t, ts)
+		b.Login("owner@example.com", OwnerPassword)
 		for i := 0; i < 10; i++ {
 			clock.add(ratelimit.TwoFactorDelay(int64(i)))
-			resp, body := b.token(wrong())
+			resp, body := b.Token(wrong())
 			want := "2fa_invalid"
 			if i == 9 {
 				want = "2fa_too_many_attempts"
 			}
-			wantCode(t, fmt.Sprintf("wrong code %d", i+1), resp, body, 400, want)
-			if mails := len(mailsWithSubject(ts, codeFailuresSubject)); mails != map[bool]int{true: 1, false: 0}[i >= 4] {
+			WantCode(t, fmt.Sprintf("wrong code %d", i+1), resp, body, 400, want)
+			if mails := len(MailsWithSubject(ts, codeFailuresSubject)); mails != map[bool]int{true: 1, false: 0}[i >= 4] {
 				t.Fatalf("after %d wrong codes: %d notices, want one from the 5th on", i+1, mails)
 			}
 		}
 		// The pending login has ended: not even the right code finishes it.
 		clock.add(61 * time.Second)
-		resp, body := b.token(clock.code(secret))
-		wantCode(t, "right code after 10 wrong ones", resp, body, 401, "not_authenticated")
-		m := mailsWithSubject(ts, codeFailuresSubject)[0]
+		resp, body := b.Token(clock.code(secret))
+		WantCode(t, "right code after 10 wrong ones", resp, body, 401, "not_authenticated")
+		m := MailsWithSubject(ts, codeFailuresSubject)[0]
 		if m.To != "owner@example.com" || !strings.Contains(m.Text, "5 times") {
 			t.Fatalf("notice %+v", m)
 		}
 
 		// A new pending login: the user's delay goes on (10 wrong codes so
 		// far): one code is checked, the next waits, even the right one.
-		b2 := newBrowser(t, ts)
-		b2.login("owner@example.com", ownerPassword)
-		resp, body = b2.token(wrong())
-		wantCode(t, "11th wrong code", resp, body, 400, "2fa_invalid")
-		resp, body = b2.token(clock.code(secret))
-		wantCode(t, "right code within the delay", resp, body, 400, "2fa_too_many_attempts")
+		b2 := NewBrowser(t, ts)
+		b2.Login("owner@example.com", OwnerPassword)
+		resp, body = b2.Token(wrong())
+		WantCode(t, "11th wrong code", resp, body, 400, "2fa_invalid")
+		resp, body = b2.Token(clock.code(secret))
+		WantCode(t, "right code within the delay", resp, body, 400, "2fa_too_many_attempts")
 		if resp.Header.Get("Retry-After") == "" {
 			t.Fatal("no Retry-After on the delay")
 		}
 		clock.add(ratelimit.TwoFactorDelay(11))
-		if resp, body := b2.token(clock.code(secret)); resp.StatusCode != 200 {
+		if resp, body := b2.Token(clock.code(secret)); resp.StatusCode != 200 {
 			t.Fatalf("right code after the delay: %d %v", resp.StatusCode, body)
 		}
 
 		// Success cleared the delay; concurrent guesses on a new pending
 		// login get the free codes and one more at most.
 		clock.add(61 * time.Second)
-		b3 := newBrowser(t, ts)
-		b3.login("owner@example.com", ownerPassword)
-		codes := codeBurst(t, ts.url, b3.cookie(httpauth.PendingLoginCookie), wrong(), 20)
-		t.Logf("20 concurrent wrong codes: %v", tally(codes))
-		if got := tally(codes); got["2fa_invalid"] > ratelimit.TwoFactorFreeFailures+1 {
+		b3 := NewBrowser(t, ts)
+		b3.Login("owner@example.com", OwnerPassword)
+		codes := codeBurst(t, ts.URL, b3.Cookie(httpauth.PendingLoginCookie), wrong(), 20)
+		t.Logf("20 concurrent wrong codes: %v", Tally(codes))
+		if got := Tally(codes); got["2fa_invalid"] > ratelimit.TwoFactorFreeFailures+1 {
 			t.Fatalf("20 concurrent wrong codes: %v, want at most %d checked", got, ratelimit.TwoFactorFreeFailures+1)
 		}
 	})

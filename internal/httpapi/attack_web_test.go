@@ -25,10 +25,10 @@ func sessionSet(resp *http.Response) bool {
 }
 
 // countRows counts a table's rows.
-func countRows(t *testing.T, ts *testServer, table string) int {
+func countRows(t *testing.T, ts *Server, table string) int {
 	t.Helper()
 	var n int
-	if err := ts.store.DB().QueryRowContext(context.Background(), "SELECT count(*) FROM "+table).Scan(&n); err != nil {
+	if err := ts.Store.DB().QueryRowContext(context.Background(), "SELECT count(*) FROM "+table).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -38,9 +38,9 @@ func countRows(t *testing.T, ts *testServer, table string) int {
 // for a login to set a session; requests without Origin and Sec-Fetch-Site
 // (curl, SDKs) still work.
 func TestAttackLoginCSRFOriginVariants(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{siteURL: "http://localhost:8000"})
-		body, _ := json.Marshal(map[string]string{"email": "owner@example.com", "password": ownerPassword})
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{SiteURL: "http://localhost:8000"})
+		body, _ := json.Marshal(map[string]string{"email": "owner@example.com", "password": OwnerPassword})
 		for _, tc := range []struct {
 			name   string
 			header []string
@@ -64,7 +64,7 @@ func TestAttackLoginCSRFOriginVariants(t *testing.T) {
 			t.Run(tc.name, func(t *testing.T) {
 				before := countRows(t, ts, "sessions")
 				h := append([]string{"Content-Type", "application/json"}, tc.header...)
-				resp, text := ts.do(t, "POST", "/api/login/", strings.NewReader(string(body)), h...)
+				resp, text := ts.Do(t, "POST", "/api/login/", strings.NewReader(string(body)), h...)
 				if tc.ok {
 					if resp.StatusCode != 200 || !sessionSet(resp) {
 						t.Fatalf("refused: %d %s", resp.StatusCode, text)
@@ -83,12 +83,12 @@ func TestAttackLoginCSRFOriginVariants(t *testing.T) {
 		}
 	})
 	// An explicit default port in SITE_URL is the same origin as none.
-	ts := newTestServer(t, store.SQLite, serverOptions{siteURL: "https://gatehouse.example.com:443"})
-	body, _ := json.Marshal(map[string]string{"email": "owner@example.com", "password": ownerPassword})
-	if resp, text := ts.do(t, "POST", "/api/login/", strings.NewReader(string(body)), "Content-Type", "application/json", "Origin", "https://gatehouse.example.com"); resp.StatusCode != 200 {
+	ts := NewServer(t, store.SQLite, Options{SiteURL: "https://gatehouse.example.com:443"})
+	body, _ := json.Marshal(map[string]string{"email": "owner@example.com", "password": OwnerPassword})
+	if resp, text := ts.Do(t, "POST", "/api/login/", strings.NewReader(string(body)), "Content-Type", "application/json", "Origin", "https://gatehouse.example.com"); resp.StatusCode != 200 {
 		t.Fatalf("default port: %d %s", resp.StatusCode, text)
 	}
-	if resp, _ := ts.do(t, "POST", "/api/login/", strings.NewReader(string(body)), "Content-Type", "application/json", "Origin", "https://gatehouse.example.com:8443"); resp.StatusCode != 403 {
+	if resp, _ := ts.Do(t, "POST", "/api/login/", strings.NewReader(string(body)), "Content-Type", "application/json", "Origin", "https://gatehouse.example.com:8443"); resp.StatusCode != 403 {
 		t.Fatalf("port 8443: %d", resp.StatusCode)
 	}
 }
@@ -97,16 +97,16 @@ func TestAttackLoginCSRFOriginVariants(t *testing.T) {
 // browser request before doing anything (SSO callbacks excepted: their
 // state binds them).
 func TestAttackLoginCSRFEverySignInEndpoint(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{multiOrg: true})
-		owner := ownerBrowser(t, ts)
-		inviteID := mustInvite(t, owner, "ada@example.com", 0)
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{MultiOrg: true})
+		owner := OwnerBrowser(t, ts)
+		inviteID := MustInvite(t, owner, "ada@example.com", 0)
 		evil := []string{"Origin", "https://evil.example"}
 		jsonBodies := map[string]string{
-			"/api/login/":                   `{"email":"owner@example.com","password":"` + ownerPassword + `"}`,
-			"/api/signup/":                  signupBody("mallory@example.com", goodPassword),
-			"/api/signup/" + inviteID + "/": inviteSignupBody("Ada", goodPassword),
-			"/api/users/verify_email/":      `{"uuid":"` + ts.user.UUID + `","token":"x"}`,
+			"/api/login/":                   `{"email":"owner@example.com","password":"` + OwnerPassword + `"}`,
+			"/api/signup/":                  SignupBody("mallory@example.com", GoodPassword),
+			"/api/signup/" + inviteID + "/": InviteSignupBody("Ada", GoodPassword),
+			"/api/users/verify_email/":      `{"uuid":"` + ts.User.UUID + `","token":"x"}`,
 			"/api/login/token/":             `{"token":"123456"}`,
 			"/api/login/email-mfa/":         `{"email":"owner@example.com","token":"x"}`,
 			"/api/webauthn/login/complete/": `{}`,
@@ -114,8 +114,8 @@ func TestAttackLoginCSRFEverySignInEndpoint(t *testing.T) {
 		}
 		users := countRows(t, ts, "users")
 		for path, body := range jsonBodies {
-			b := newBrowser(t, ts)
-			resp, out := b.send("POST", path, body, false, evil...)
+			b := NewBrowser(t, ts)
+			resp, out := b.Send("POST", path, body, false, evil...)
 			if resp.StatusCode != 403 || out["code"] != "csrf_failed" || sessionSet(resp) {
 				t.Errorf("POST %s cross-site: %d %v", path, resp.StatusCode, out)
 			}
@@ -123,21 +123,21 @@ func TestAttackLoginCSRFEverySignInEndpoint(t *testing.T) {
 		// The page forms, with a valid double-submit token: only the Origin
 		// is wrong.
 		forms := map[string]url.Values{
-			"/login":                               {"email": {"owner@example.com"}, "password": {ownerPassword}},
-			"/signup":                              {"first_name": {"M"}, "email": {"mallory2@example.com"}, "password": {goodPassword}},
-			"/signup/" + inviteID:                  {"first_name": {"Ada"}, "password": {goodPassword}},
-			"/verify_email/" + ts.user.UUID + "/x": {},
+			"/login":                               {"email": {"owner@example.com"}, "password": {OwnerPassword}},
+			"/signup":                              {"first_name": {"M"}, "email": {"mallory2@example.com"}, "password": {GoodPassword}},
+			"/signup/" + inviteID:                  {"first_name": {"Ada"}, "password": {GoodPassword}},
+			"/verify_email/" + ts.User.UUID + "/x": {},
 			"/login/token":                         {"token": {"123456"}},
 			"/login/email-mfa":                     {"email": {"owner@example.com"}, "token": {"x"}},
 			"/organization/confirm-creation":       {"organization_name": {"X"}, "first_name": {"M"}},
-			"/reset/" + ts.user.UUID + "/x":        {"password": {goodPassword}},
+			"/reset/" + ts.User.UUID + "/x":        {"password": {GoodPassword}},
 		}
 		for path, form := range forms {
-			b := newBrowser(t, ts)
-			b.setCookie(httpauth.CSRFCookie, "a-valid-double-submit-token-0123456789")
+			b := NewBrowser(t, ts)
+			b.SetCookie(httpauth.CSRFCookie, "a-valid-double-submit-token-0123456789")
 			form.Set(httpauth.CSRFFormField, "a-valid-double-submit-token-0123456789")
-			b.extra = evil
-			resp, html := b.page("POST", path, form)
+			b.Extra = evil
+			resp, html := b.Page("POST", path, form)
 			if resp.StatusCode != 403 || !strings.Contains(html, web.CSRFFailedText) || sessionSet(resp) {
 				t.Errorf("POST %s cross-site: %d %s", path, resp.StatusCode, html)
 			}
@@ -146,13 +146,13 @@ func TestAttackLoginCSRFEverySignInEndpoint(t *testing.T) {
 			t.Fatalf("cross-site requests created users: %d -> %d", users, after)
 		}
 		// The same requests from this site work.
-		b := newBrowser(t, ts)
-		if resp, out := b.send("POST", "/api/login/", jsonBodies["/api/login/"], false, "Origin", "https://gatehouse.example.com"); resp.StatusCode != 200 || !sessionSet(resp) {
+		b := NewBrowser(t, ts)
+		if resp, out := b.Send("POST", "/api/login/", jsonBodies["/api/login/"], false, "Origin", "https://gatehouse.example.com"); resp.StatusCode != 200 || !sessionSet(resp) {
 			t.Fatalf("same-origin login: %d %v", resp.StatusCode, out)
 		}
-		b = newBrowser(t, ts)
-		b.extra = []string{"Origin", "https://gatehouse.example.com"}
-		if resp, html := b.submit("/login", "/login", map[string]string{"email": "owner@example.com", "password": ownerPassword}); resp.StatusCode != 303 || !sessionSet(resp) {
+		b = NewBrowser(t, ts)
+		b.Extra = []string{"Origin", "https://gatehouse.example.com"}
+		if resp, html := b.Submit("/login", "/login", map[string]string{"email": "owner@example.com", "password": OwnerPassword}); resp.StatusCode != 303 || !sessionSet(resp) {
 			t.Fatalf("same-origin login form: %d %s", resp.StatusCode, html)
 		}
 	})
@@ -162,25 +162,25 @@ func TestAttackLoginCSRFEverySignInEndpoint(t *testing.T) {
 // post (which a foreign page can send without a preflight) is refused
 // with 415 and changes nothing.
 func TestAttackLoginCSRFBodyType(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{multiOrg: true})
-		login := `{"email":"owner@example.com","password":"` + ownerPassword + `"}`
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{MultiOrg: true})
+		login := `{"email":"owner@example.com","password":"` + OwnerPassword + `"}`
 		for _, tc := range []struct {
 			path, body, contentType string
 		}{
 			{"/api/login/", login, "text/plain"},
 			{"/api/login/", login, "text/plain;charset=UTF-8"},
 			{"/api/login/", login, ""},
-			{"/api/login/", url.Values{"email": {"owner@example.com"}, "password": {ownerPassword}}.Encode(), "application/x-www-form-urlencoded"},
+			{"/api/login/", url.Values{"email": {"owner@example.com"}, "password": {OwnerPassword}}.Encode(), "application/x-www-form-urlencoded"},
 			{"/api/login/", login, "multipart/form-data; boundary=x"},
-			{"/api/signup/", signupBody("mallory@example.com", goodPassword), "text/plain"},
+			{"/api/signup/", SignupBody("mallory@example.com", GoodPassword), "text/plain"},
 		} {
 			users := countRows(t, ts, "users")
 			h := []string{}
 			if tc.contentType != "" {
 				h = append(h, "Content-Type", tc.contentType)
 			}
-			resp, text := ts.do(t, "POST", tc.path, strings.NewReader(tc.body), h...)
+			resp, text := ts.Do(t, "POST", tc.path, strings.NewReader(tc.body), h...)
 			var e map[string]any
 			json.Unmarshal([]byte(text), &e)
 			if resp.StatusCode != 415 || e["code"] != "unsupported_media_type" || e["type"] != "invalid_request" || sessionSet(resp) {
@@ -190,7 +190,7 @@ func TestAttackLoginCSRFBodyType(t *testing.T) {
 				t.Errorf("%s as %q created a user", tc.path, tc.contentType)
 			}
 		}
-		if resp, text := ts.do(t, "POST", "/api/login/", strings.NewReader(login), "Content-Type", "application/json; charset=utf-8"); resp.StatusCode != 200 || !sessionSet(resp) {
+		if resp, text := ts.Do(t, "POST", "/api/login/", strings.NewReader(login), "Content-Type", "application/json; charset=utf-8"); resp.StatusCode != 200 || !sessionSet(resp) {
 			t.Fatalf("JSON with a charset: %d %s", resp.StatusCode, text)
 		}
 	})
@@ -199,33 +199,33 @@ func TestAttackLoginCSRFBodyType(t *testing.T) {
 // The CSRF token is the session's own (an HMAC of its key): it changes at
 // login, and a token from before login or from another session is refused.
 func TestAttackCSRFTokenBoundToSession(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
-		b := newBrowser(t, ts)
-		b.page("GET", "/login", nil)
-		before := b.cookie(httpauth.CSRFCookie)
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
+		b := NewBrowser(t, ts)
+		b.Page("GET", "/login", nil)
+		before := b.Cookie(httpauth.CSRFCookie)
 		if before == "" {
 			t.Fatal("the login page set no CSRF cookie")
 		}
-		b.login("owner@example.com", ownerPassword)
-		first := b.cookie(httpauth.CSRFCookie)
+		b.Login("owner@example.com", OwnerPassword)
+		first := b.Cookie(httpauth.CSRFCookie)
 		if first == "" || first == before {
 			t.Fatalf("token not rotated at login: %q -> %q", before, first)
 		}
-		patch := func(b *browser, token string) int {
+		patch := func(b *Browser, token string) int {
 			t.Helper()
-			resp, _ := b.send("PATCH", "/api/users/@me/", `{"first_name":"Eve"}`, false, "X-CSRFToken", token)
+			resp, _ := b.Send("PATCH", "/api/users/@me/", `{"first_name":"Eve"}`, false, "X-CSRFToken", token)
 			return resp.StatusCode
 		}
 		// The pre-login token, even as a matching cookie and header pair.
-		b.setCookie(httpauth.CSRFCookie, before)
+		b.SetCookie(httpauth.CSRFCookie, before)
 		if got := patch(b, before); got != 403 {
 			t.Fatalf("pre-login token: %d", got)
 		}
 		// Another session's token, as a matching pair.
-		other := ownerBrowser(t, ts)
-		theirs := other.cookie(httpauth.CSRFCookie)
-		b.setCookie(httpauth.CSRFCookie, theirs)
+		other := OwnerBrowser(t, ts)
+		theirs := other.Cookie(httpauth.CSRFCookie)
+		b.SetCookie(httpauth.CSRFCookie, theirs)
 		if got := patch(b, theirs); got != 403 {
 			t.Fatalf("another session's token: %d", got)
 		}
@@ -236,22 +236,22 @@ func TestAttackCSRFTokenBoundToSession(t *testing.T) {
 			t.Fatalf("own token: %d", got)
 		}
 		// @me puts the session's token back in the cookie.
-		b.send("GET", "/api/users/@me/", "", false)
-		if b.cookie(httpauth.CSRFCookie) != first {
-			t.Fatalf("cookie not restored: %q", b.cookie(httpauth.CSRFCookie))
+		b.Send("GET", "/api/users/@me/", "", false)
+		if b.Cookie(httpauth.CSRFCookie) != first {
+			t.Fatalf("cookie not restored: %q", b.Cookie(httpauth.CSRFCookie))
 		}
 		// A new login rotates it again; the old one is dead.
-		b.login("owner@example.com", ownerPassword)
-		second := b.cookie(httpauth.CSRFCookie)
+		b.Login("owner@example.com", OwnerPassword)
+		second := b.Cookie(httpauth.CSRFCookie)
 		if second == first || patch(b, first) != 403 || patch(b, second) != 200 {
 			t.Fatalf("second login: %q %q", first, second)
 		}
 		// The settings page's forms carry the session's token.
-		_, html := b.page("GET", "/settings", nil)
-		if formToken(t, html) != second {
+		_, html := b.Page("GET", "/settings", nil)
+		if FormToken(t, html) != second {
 			t.Fatal("settings form token is not the session's")
 		}
-		if resp, _ := b.submit("/settings", "/settings/profile", map[string]string{"first_name": "Ada", "last_name": "L"}); resp.StatusCode != 303 {
+		if resp, _ := b.Submit("/settings", "/settings/profile", map[string]string{"first_name": "Ada", "last_name": "L"}); resp.StatusCode != 303 {
 			t.Fatalf("settings form: %d", resp.StatusCode)
 		}
 	})
@@ -260,12 +260,12 @@ func TestAttackCSRFTokenBoundToSession(t *testing.T) {
 // The notice box shows only texts from a fixed list of codes: a link
 // cannot make the login or settings page say anything else.
 func TestAttackInjectedNotice(t *testing.T) {
-	ts := newTestServer(t, store.SQLite, serverOptions{})
+	ts := NewServer(t, store.SQLite, Options{})
 	phish := "Your account is locked. Call +1 555 0100 or visit https://evil.example now"
-	b := ownerBrowser(t, ts)
+	b := OwnerBrowser(t, ts)
 	for _, path := range []string{"/login", "/settings"} {
 		for _, q := range []url.Values{{"message": {phish}}, {"done": {phish}}, {"message": {"profile<script>"}}} {
-			resp, html := b.page("GET", path+"?"+q.Encode(), nil)
+			resp, html := b.Page("GET", path+"?"+q.Encode(), nil)
 			if resp.StatusCode != 200 || strings.Contains(html, "evil.example") || strings.Contains(html, `class="notice" role="status">`) {
 				t.Fatalf("%s?%s: %d\n%s", path, q.Encode(), resp.StatusCode, html)
 			}
@@ -276,16 +276,16 @@ func TestAttackInjectedNotice(t *testing.T) {
 		"/settings?done=profile":                     "Your name was saved.",
 		"/settings?done=linked&backend=evil.example": "The sign-in account was linked.",
 	} {
-		if _, html := b.page("GET", path, nil); !strings.Contains(html, `<p class="notice" role="status">`+want+`</p>`) {
+		if _, html := b.Page("GET", path, nil); !strings.Contains(html, `<p class="notice" role="status">`+want+`</p>`) {
 			t.Fatalf("%s lacks %q:\n%s", path, want, html)
 		}
 	}
 	// The email-MFA landing page names only an email address.
-	if resp, html := newBrowser(t, ts).page("GET", "/login/email-mfa?"+url.Values{"email": {phish}, "token": {"x"}}.Encode(), nil); resp.StatusCode != 400 || strings.Contains(html, "evil.example") {
+	if resp, html := NewBrowser(t, ts).Page("GET", "/login/email-mfa?"+url.Values{"email": {phish}, "token": {"x"}}.Encode(), nil); resp.StatusCode != 400 || strings.Contains(html, "evil.example") {
 		t.Fatalf("email-MFA page with text for an email: %d\n%s", resp.StatusCode, html)
 	}
 	// Redirects send codes.
-	resp, _ := newBrowser(t, ts).page("GET", "/login/token", nil)
+	resp, _ := NewBrowser(t, ts).Page("GET", "/login/token", nil)
 	if loc := resp.Header.Get("Location"); loc != "/login?message=login_first" {
 		t.Fatalf("second step without a pending login: %s", loc)
 	}
@@ -295,11 +295,11 @@ func TestAttackInjectedNotice(t *testing.T) {
 // path segments are refused with 400 naming the field, on both engines,
 // and change nothing.
 func TestAttackBadBytes(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{multiOrg: true})
-		owner := ownerBrowser(t, ts)
-		inviteID := mustInvite(t, owner, "ada@example.com", 0)
-		dump := dumpDatabase(t, ts.store.DB())
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{MultiOrg: true})
+		owner := OwnerBrowser(t, ts)
+		inviteID := MustInvite(t, owner, "ada@example.com", 0)
+		dump := DumpDatabase(t, ts.Store.DB())
 		wantBad := func(what string, status int, e map[string]any, attr string) {
 			t.Helper()
 			if status != 400 || e["type"] != "validation_error" || e["code"] != "invalid_input" || e["attr"] != attr {
@@ -312,24 +312,24 @@ func TestAttackBadBytes(t *testing.T) {
 			{"login email \\u0000", "POST", "/api/login/", `{"email":"owner@example.com\u0000","password":"x"}`, "email"},
 			{"login password \\u0000", "POST", "/api/login/", `{"email":"owner@example.com","password":"a\u0000b"}`, "password"},
 			{"login raw invalid bytes", "POST", "/api/login/", "{\"email\":\"owner\xff@example.com\",\"password\":\"x\"}", "email"},
-			{"signup first_name \\u0000", "POST", "/api/signup/", `{"first_name":"Mal\u0000","email":"mal@example.com","password":"` + goodPassword + `"}`, "first_name"},
-			{"signup raw invalid email", "POST", "/api/signup/", "{\"first_name\":\"Mal\",\"email\":\"m\xc3\x28@example.com\",\"password\":\"" + goodPassword + "\"}", "email"},
-			{"invite signup", "POST", "/api/signup/" + inviteID + "/", `{"first_name":"A\u0000","password":"` + goodPassword + `"}`, "first_name"},
+			{"signup first_name \\u0000", "POST", "/api/signup/", `{"first_name":"Mal\u0000","email":"mal@example.com","password":"` + GoodPassword + `"}`, "first_name"},
+			{"signup raw invalid email", "POST", "/api/signup/", "{\"first_name\":\"Mal\",\"email\":\"m\xc3\x28@example.com\",\"password\":\"" + GoodPassword + "\"}", "email"},
+			{"invite signup", "POST", "/api/signup/" + inviteID + "/", `{"first_name":"A\u0000","password":"` + GoodPassword + `"}`, "first_name"},
 			{"reset request", "POST", "/api/reset/", `{"email":"owner@example.com\u0000"}`, "email"},
 			{"key in a field name", "POST", "/api/login/", "{\"email\\u0000\":\"x\",\"password\":\"x\"}", "email\uFFFD"},
 		} {
-			b := newBrowser(t, ts)
-			resp, e := b.send(tc.method, tc.path, tc.body, false)
+			b := NewBrowser(t, ts)
+			resp, e := b.Send(tc.method, tc.path, tc.body, false)
 			wantBad(tc.name, resp.StatusCode, e, tc.attr)
 		}
 		// Signed in: the profile API and the settings form.
-		resp, e := owner.send("PATCH", "/api/users/@me/", `{"first_name":"Ada\u0000"}`, true)
+		resp, e := owner.Send("PATCH", "/api/users/@me/", `{"first_name":"Ada\u0000"}`, true)
 		wantBad("PATCH @me", resp.StatusCode, e, "first_name")
-		resp, e = owner.send("PATCH", "/api/users/@me/", "{\"last_name\":\"\xfe\"}", true)
+		resp, e = owner.Send("PATCH", "/api/users/@me/", "{\"last_name\":\"\xfe\"}", true)
 		wantBad("PATCH @me raw", resp.StatusCode, e, "last_name")
-		_, html := owner.page("GET", "/settings", nil)
-		form := url.Values{httpauth.CSRFFormField: {formToken(t, html)}, "first_name": {"Ada\x00"}, "last_name": {"L"}}
-		resp, body := owner.page("POST", "/settings/profile", form)
+		_, html := owner.Page("GET", "/settings", nil)
+		form := url.Values{httpauth.CSRFFormField: {FormToken(t, html)}, "first_name": {"Ada\x00"}, "last_name": {"L"}}
+		resp, body := owner.Page("POST", "/settings/profile", form)
 		json.Unmarshal([]byte(body), &e)
 		wantBad("settings form", resp.StatusCode, e, "first_name")
 		// Pages before sign-in.
@@ -338,37 +338,37 @@ func TestAttackBadBytes(t *testing.T) {
 			form url.Values
 			attr string
 		}{
-			{"/signup", url.Values{"first_name": {"M\x00"}, "email": {"m2@example.com"}, "password": {goodPassword}}, "first_name"},
+			{"/signup", url.Values{"first_name": {"M\x00"}, "email": {"m2@example.com"}, "password": {GoodPassword}}, "first_name"},
 			{"/login", url.Values{"email": {"owner@example.com"}, "password": {"\xff"}}, "password"},
 		} {
-			b := newBrowser(t, ts)
-			_, html := b.page("GET", tc.page, nil)
-			tc.form.Set(httpauth.CSRFFormField, formToken(t, html))
-			resp, body := b.page("POST", tc.page, tc.form)
+			b := NewBrowser(t, ts)
+			_, html := b.Page("GET", tc.page, nil)
+			tc.form.Set(httpauth.CSRFFormField, FormToken(t, html))
+			resp, body := b.Page("POST", tc.page, tc.form)
 			var e map[string]any
 			json.Unmarshal([]byte(body), &e)
 			wantBad("form "+tc.page, resp.StatusCode, e, tc.attr)
 		}
 		// Query parameters and path segments.
 		for _, tc := range []struct{ path, attr string }{
-			{"/api/reset/" + ts.user.UUID + "/?token=%00", "token"},
-			{"/api/reset/" + ts.user.UUID + "/?token=%ff", "token"},
+			{"/api/reset/" + ts.User.UUID + "/?token=%00", "token"},
+			{"/api/reset/" + ts.User.UUID + "/?token=%ff", "token"},
 			{"/api/signup/%00/", "invite"},
 			{"/api/signup/%c3%28/", "invite"},
 			{"/api/organizations/%00/invites/", "org"},
 			{"/api/projects/%ff/", "project"},
 			{"/signup/%00", "invite"},
 		} {
-			resp, e := owner.send("GET", tc.path, "", false)
+			resp, e := owner.Send("GET", tc.path, "", false)
 			wantBad("GET "+tc.path, resp.StatusCode, e, tc.attr)
 		}
-		if after := dumpDatabase(t, ts.store.DB()); string(after) != string(dump) {
+		if after := DumpDatabase(t, ts.Store.DB()); string(after) != string(dump) {
 			t.Fatal("bad input changed the database")
 		}
 		// A User-Agent with invalid bytes (sessions record it) is cleaned,
 		// not a server error.
-		login := `{"email":"owner@example.com","password":"` + ownerPassword + `"}`
-		if resp, text := ts.do(t, "POST", "/api/login/", strings.NewReader(login), "Content-Type", "application/json", "User-Agent", "Mozilla\xff\xfe"); resp.StatusCode != 200 {
+		login := `{"email":"owner@example.com","password":"` + OwnerPassword + `"}`
+		if resp, text := ts.Do(t, "POST", "/api/login/", strings.NewReader(login), "Content-Type", "application/json", "User-Agent", "Mozilla\xff\xfe"); resp.StatusCode != 200 {
 			t.Fatalf("login with an invalid User-Agent: %d %s", resp.StatusCode, text)
 		}
 	})

@@ -17,37 +17,37 @@ import (
 // with target "passkey"; a passwordless passkey sign-in records
 // login.succeeded with the passkey method. No assertion reaches the log.
 func TestAuditPasskeySecondFactor(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
-		owner := ownerBrowser(t, ts)
-		cred, _ := registerPasskey(t, owner, "laptop")
-		if resp, me := owner.send("PATCH", "/api/users/@me/", `{"passkeys_enabled_for_2fa":true}`, true); resp.StatusCode != 200 {
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
+		owner := OwnerBrowser(t, ts)
+		cred, _ := RegisterPasskey(t, owner, "laptop")
+		if resp, me := owner.Send("PATCH", "/api/users/@me/", `{"passkeys_enabled_for_2fa":true}`, true); resp.StatusCode != 200 {
 			t.Fatalf("enable passkey 2FA: %d %v", resp.StatusCode, me)
 		}
-		b := newBrowser(t, ts)
-		if resp, out := b.login("owner@example.com", ownerPassword); resp.StatusCode != 401 || out["code"] != "2fa_required" {
+		b := NewBrowser(t, ts)
+		if resp, out := b.Login("owner@example.com", OwnerPassword); resp.StatusCode != 401 || out["code"] != "2fa_required" {
 			t.Fatalf("password login: %d %v", resp.StatusCode, out)
 		}
-		o := begin(t, b, "/api/login/2fa/passkey/begin/", false)
+		o := Begin(t, b, "/api/login/2fa/passkey/begin/", false)
 		var a map[string]any
-		assertion := cred.assertion(t, o.Challenge, answer{})
+		assertion := cred.assertion(t, o.Challenge, Answer{})
 		json.Unmarshal([]byte(assertion), &a)
 		raw, _ := json.Marshal(map[string]any{"credential_id": a["rawId"], "response": a["response"]})
-		if resp, out := b.send("POST", "/api/login/token/", string(raw), false); resp.StatusCode != 200 {
+		if resp, out := b.Send("POST", "/api/login/token/", string(raw), false); resp.StatusCode != 200 {
 			t.Fatalf("passkey second step: %d %v", resp.StatusCode, out)
 		}
-		if status, out := passkeyLogin(t, newBrowser(t, ts), cred, answer{}); status != 200 {
+		if status, out := PasskeyLogin(t, NewBrowser(t, ts), cred, Answer{}); status != 200 {
 			t.Fatalf("passwordless login: %d %v", status, out)
 		}
-		_, body := b.send("GET", "/api/users/@me/audit_log/?event_type=two_factor.passed", "", false)
+		_, body := b.Send("GET", "/api/users/@me/audit_log/?event_type=two_factor.passed", "", false)
 		if body["count"] != float64(1) {
 			t.Fatalf("two_factor.passed events: %v", body)
 		}
-		ev := findAudit(body, "two_factor.passed")
+		ev := FindAudit(body, "two_factor.passed")
 		if tg := ev["target"].(map[string]any); tg["id"] != "passkey" || ev["actor"].(map[string]any)["email"] != "owner@example.com" {
 			t.Fatalf("the passkey second-step event: %v", ev)
 		}
-		_, body = b.send("GET", "/api/users/@me/audit_log/?event_type=login.succeeded", "", false)
+		_, body = b.Send("GET", "/api/users/@me/audit_log/?event_type=login.succeeded", "", false)
 		passkeyLogins := 0
 		for _, r := range body["results"].([]any) {
 			if r.(map[string]any)["target"].(map[string]any)["label"] == "passkey" {
@@ -57,7 +57,7 @@ func TestAuditPasskeySecondFactor(t *testing.T) {
 		if passkeyLogins != 1 {
 			t.Fatalf("%d passkey sign-ins in %v, want 1", passkeyLogins, body)
 		}
-		_, all := b.send("GET", "/api/users/@me/audit_log/", "", false)
+		_, all := b.Send("GET", "/api/users/@me/audit_log/", "", false)
 		if s := fmt.Sprint(all); strings.Contains(s, a["rawId"].(string)) || strings.Contains(s, o.Challenge) {
 			t.Fatal("a credential id or challenge reached the audit log")
 		}
@@ -67,36 +67,36 @@ func TestAuditPasskeySecondFactor(t *testing.T) {
 // Issuing an email second-factor link records email_mfa.sent (a resend
 // too) and following it email_mfa.used; the link's token never appears.
 func TestAuditEmailMFA(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		clock := newTestClock()
-		ts := newTestServer(t, engine, serverOptions{now: clock.now, emailMFA: true})
-		b := newBrowser(t, ts)
-		if resp, body := b.login("owner@example.com", ownerPassword); resp.StatusCode != 401 || body["code"] != "email_mfa_required" {
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		clock := NewClock()
+		ts := NewServer(t, engine, Options{Now: clock.now, EmailMFA: true})
+		b := NewBrowser(t, ts)
+		if resp, body := b.Login("owner@example.com", OwnerPassword); resp.StatusCode != 401 || body["code"] != "email_mfa_required" {
 			t.Fatalf("password step: %d %v", resp.StatusCode, body)
 		}
-		if resp, body := b.send("POST", "/api/login/email-mfa/resend/", "", false); resp.StatusCode != 200 {
+		if resp, body := b.Send("POST", "/api/login/email-mfa/resend/", "", false); resp.StatusCode != 200 {
 			t.Fatalf("resend: %d %v", resp.StatusCode, body)
 		}
-		email, token := emailMFAToken(t, ts)
+		email, token := EmailMFAToken(t, ts)
 		raw, _ := json.Marshal(map[string]string{"email": email, "token": token})
-		if resp, body := b.send("POST", "/api/login/email-mfa/", string(raw), false); resp.StatusCode != 200 {
+		if resp, body := b.Send("POST", "/api/login/email-mfa/", string(raw), false); resp.StatusCode != 200 {
 			t.Fatalf("email MFA: %d %v", resp.StatusCode, body)
 		}
 		// A used link records nothing more.
-		if resp, _ := newBrowser(t, ts).send("POST", "/api/login/email-mfa/", string(raw), false); resp.StatusCode != 400 {
+		if resp, _ := NewBrowser(t, ts).Send("POST", "/api/login/email-mfa/", string(raw), false); resp.StatusCode != 400 {
 			t.Fatalf("reused link: %d", resp.StatusCode)
 		}
 		for typ, want := range map[string]float64{"email_mfa.sent": 2, "email_mfa.used": 1} {
-			resp, body := b.send("GET", "/api/users/@me/audit_log/?event_type="+typ, "", false)
+			resp, body := b.Send("GET", "/api/users/@me/audit_log/?event_type="+typ, "", false)
 			if resp.StatusCode != http.StatusOK || body["count"] != want {
 				t.Fatalf("%s: %d %v, want %v", typ, resp.StatusCode, body, want)
 			}
-			ev := findAudit(body, typ)
+			ev := FindAudit(body, typ)
 			if ev["actor"].(map[string]any)["email"] != "owner@example.com" || ev["subject_uuid"] == nil || ev["outcome"] != "success" {
 				t.Fatalf("the %s event: %v", typ, ev)
 			}
 		}
-		_, all := b.send("GET", "/api/users/@me/audit_log/", "", false)
+		_, all := b.Send("GET", "/api/users/@me/audit_log/", "", false)
 		if s := fmt.Sprint(all); strings.Contains(s, token) || strings.Contains(s, strings.Split(token, "-")[1]) {
 			t.Fatal("the email link's token reached the audit log")
 		}
@@ -107,27 +107,27 @@ func TestAuditEmailMFA(t *testing.T) {
 // personal_api_key.expired (refused, the key as target) once, however many
 // times it is presented within the hour.
 func TestAuditPersonalKeyExpired(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
-		created := createKey(t, ownerBrowser(t, ts), map[string]any{"label": "forgotten", "scopes": []string{"*"}})
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
+		created := CreateKey(t, OwnerBrowser(t, ts), map[string]any{"label": "forgotten", "scopes": []string{"*"}})
 		id, key := created["id"].(string), created["value"].(string)
-		if err := ts.store.SetPersonalAPIKeyTimes(context.Background(), id, time.Now().UTC().AddDate(0, 0, -400), time.Time{}); err != nil {
+		if err := ts.Store.SetPersonalAPIKeyTimes(context.Background(), id, time.Now().UTC().AddDate(0, 0, -400), time.Time{}); err != nil {
 			t.Fatal(err)
 		}
 		for range 3 {
-			if resp, _ := keyRequest(t, ts, "GET", "/api/users/@me/", key, ""); resp.StatusCode != 401 {
+			if resp, _ := KeyRequest(t, ts, "GET", "/api/users/@me/", key, ""); resp.StatusCode != 401 {
 				t.Fatalf("expired key: %d", resp.StatusCode)
 			}
 		}
-		if err := ts.store.FlushAudit(context.Background()); err != nil {
+		if err := ts.Store.FlushAudit(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		events, n, err := ts.store.AuditEvents(context.Background(), gatehouse.AuditFilter{Type: gatehouse.AuditPersonalKeyExpired})
+		events, n, err := ts.Store.AuditEvents(context.Background(), gatehouse.AuditFilter{Type: gatehouse.AuditPersonalKeyExpired})
 		if err != nil || n != 1 {
 			t.Fatalf("%d expired-key events (%v), want 1", n, err)
 		}
 		ev := events[0]
-		if ev.Outcome != gatehouse.AuditRefused || ev.Target.ID != id || ev.Target.Label != "forgotten" || ev.Actor.Type != "personal_api_key" || ev.SubjectUUID != ts.user.UUID {
+		if ev.Outcome != gatehouse.AuditRefused || ev.Target.ID != id || ev.Target.Label != "forgotten" || ev.Actor.Type != "personal_api_key" || ev.SubjectUUID != ts.User.UUID {
 			t.Fatalf("the expired-key event: %+v", ev)
 		}
 		if s := fmt.Sprintf("%+v", ev); strings.Contains(s, key) {

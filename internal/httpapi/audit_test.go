@@ -17,7 +17,7 @@ import (
 )
 
 // auditResults returns the types of a page's events, newest first.
-func auditTypes(body map[string]any) []string {
+func AuditTypes(body map[string]any) []string {
 	var out []string
 	for _, r := range body["results"].([]any) {
 		out = append(out, r.(map[string]any)["type"].(string))
@@ -25,7 +25,7 @@ func auditTypes(body map[string]any) []string {
 	return out
 }
 
-func findAudit(body map[string]any, typ string) map[string]any {
+func FindAudit(body map[string]any, typ string) map[string]any {
 	for _, r := range body["results"].([]any) {
 		if ev := r.(map[string]any); ev["type"] == typ {
 			return ev
@@ -38,22 +38,22 @@ func findAudit(body map[string]any, typ string) map[string]any {
 // members cannot; a user reads their own account's events; personal API
 // keys need audit_log:read; no secret reaches the log.
 func TestAuditLogEndpoints(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
-		owner := ownerBrowser(t, ts)
-		if resp, body := owner.send("PATCH", "/api/organizations/@current/", `{"name":"Acme Audited"}`, true); resp.StatusCode != 200 {
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
+		owner := OwnerBrowser(t, ts)
+		if resp, body := owner.Send("PATCH", "/api/organizations/@current/", `{"name":"Acme Audited"}`, true); resp.StatusCode != 200 {
 			t.Fatalf("renaming the organization: %d %v", resp.StatusCode, body)
 		}
-		member := joinByInvite(t, ts, owner, "member@example.com", 1)
-		inviteID := mustInvite(t, owner, "later@example.com", 1)
-		readKey := mustKey(t, owner, "audit_log:read")
-		otherKey := mustKey(t, owner, "organization:read")
+		member := JoinByInvite(t, ts, owner, "member@example.com", 1)
+		inviteID := MustInvite(t, owner, "later@example.com", 1)
+		readKey := MustKey(t, owner, "audit_log:read")
+		otherKey := MustKey(t, owner, "organization:read")
 
-		resp, body := owner.send("GET", "/api/organizations/@current/audit_log/", "", false)
+		resp, body := owner.Send("GET", "/api/organizations/@current/audit_log/", "", false)
 		if resp.StatusCode != 200 {
 			t.Fatalf("admin reading the audit log: %d %v", resp.StatusCode, body)
 		}
-		types := strings.Join(auditTypes(body), " ")
+		types := strings.Join(AuditTypes(body), " ")
 		for _, want := range []string{"organization.security_settings_changed", "invite.created", "invite.accepted"} {
 			if !strings.Contains(types, want) {
 				t.Fatalf("the organization's log lacks %s: %s", want, types)
@@ -62,7 +62,7 @@ func TestAuditLogEndpoints(t *testing.T) {
 		if strings.Contains(types, "personal_api_key.created") {
 			t.Fatalf("a user's key events leaked into the organization log: %s", types)
 		}
-		renamed := findAudit(body, "organization.security_settings_changed")
+		renamed := FindAudit(body, "organization.security_settings_changed")
 		change := renamed["changes"].([]any)[0].(map[string]any)
 		if change["field"] != "name" || change["old"] != "Acme" || change["new"] != "Acme Audited" {
 			t.Fatalf("the rename was recorded as %v", renamed)
@@ -72,7 +72,7 @@ func TestAuditLogEndpoints(t *testing.T) {
 		if actor["type"] != "user" || actor["email"] != "owner@example.com" || client["address"] == "" || client["address"] == nil {
 			t.Fatalf("the rename's actor or client: %v", renamed)
 		}
-		accepted := findAudit(body, "invite.accepted")
+		accepted := FindAudit(body, "invite.accepted")
 		if accepted["actor"].(map[string]any)["email"] != "member@example.com" {
 			t.Fatalf("the invite acceptance's actor: %v", accepted)
 		}
@@ -82,47 +82,47 @@ func TestAuditLogEndpoints(t *testing.T) {
 		}
 
 		// Filters and limit/offset pages.
-		_, body = owner.send("GET", "/api/organizations/@current/audit_log/?event_type=invite.created&limit=1", "", false)
+		_, body = owner.Send("GET", "/api/organizations/@current/audit_log/?event_type=invite.created&limit=1", "", false)
 		if body["count"] != float64(2) || len(body["results"].([]any)) != 1 || body["next"] == nil || body["previous"] != nil {
 			t.Fatalf("first page of invite.created: %v", body)
 		}
-		_, body = owner.send("GET", "/api/organizations/@current/audit_log/?event_type=invite.created&limit=1&offset=1", "", false)
+		_, body = owner.Send("GET", "/api/organizations/@current/audit_log/?event_type=invite.created&limit=1&offset=1", "", false)
 		if len(body["results"].([]any)) != 1 || body["next"] != nil || body["previous"] == nil {
 			t.Fatalf("second page of invite.created: %v", body)
 		}
-		_, body = owner.send("GET", "/api/organizations/@current/audit_log/?before=2000-01-01", "", false)
+		_, body = owner.Send("GET", "/api/organizations/@current/audit_log/?before=2000-01-01", "", false)
 		if body["count"] != float64(0) {
 			t.Fatalf("events before 2000: %v", body)
 		}
-		if resp, body := owner.send("GET", "/api/organizations/@current/audit_log/?limit=-1", "", false); resp.StatusCode != 400 || body["attr"] != "limit" {
+		if resp, body := owner.Send("GET", "/api/organizations/@current/audit_log/?limit=-1", "", false); resp.StatusCode != 400 || body["attr"] != "limit" {
 			t.Fatalf("a negative limit: %d %v", resp.StatusCode, body)
 		}
 
 		// Members are refused; a user reads their own account's events.
-		if resp, body := member.send("GET", "/api/organizations/@current/audit_log/", "", false); resp.StatusCode != 403 {
+		if resp, body := member.Send("GET", "/api/organizations/@current/audit_log/", "", false); resp.StatusCode != 403 {
 			t.Fatalf("a member read the organization's audit log: %d %v", resp.StatusCode, body)
 		}
-		_, body = member.send("GET", "/api/users/@me/audit_log/", "", false)
-		if types := strings.Join(auditTypes(body), " "); types != "login.succeeded invite.accepted" {
+		_, body = member.Send("GET", "/api/users/@me/audit_log/", "", false)
+		if types := strings.Join(AuditTypes(body), " "); types != "login.succeeded invite.accepted" {
 			t.Fatalf("the member's own events: %s", types)
 		}
-		_, body = owner.send("GET", "/api/users/@me/audit_log/?event_type=personal_api_key.created", "", false)
+		_, body = owner.Send("GET", "/api/users/@me/audit_log/?event_type=personal_api_key.created", "", false)
 		if body["count"] != float64(2) {
 			t.Fatalf("the owner's key events: %v", body)
 		}
 
 		// Personal API keys need the audit_log scope.
-		if resp, body := keyRequest(t, ts, "GET", "/api/organizations/@current/audit_log/", readKey, ""); resp.StatusCode != 200 {
+		if resp, body := KeyRequest(t, ts, "GET", "/api/organizations/@current/audit_log/", readKey, ""); resp.StatusCode != 200 {
 			t.Fatalf("a key with audit_log:read: %d %v", resp.StatusCode, body)
 		}
-		if resp, _ := keyRequest(t, ts, "GET", "/api/users/@me/audit_log/", readKey, ""); resp.StatusCode != 200 {
+		if resp, _ := KeyRequest(t, ts, "GET", "/api/users/@me/audit_log/", readKey, ""); resp.StatusCode != 200 {
 			t.Fatalf("a key with audit_log:read on @me: %d", resp.StatusCode)
 		}
-		if resp, _ := keyRequest(t, ts, "GET", "/api/organizations/@current/audit_log/", otherKey, ""); resp.StatusCode != 403 {
+		if resp, _ := KeyRequest(t, ts, "GET", "/api/organizations/@current/audit_log/", otherKey, ""); resp.StatusCode != 403 {
 			t.Fatalf("a key without audit_log:read: %d", resp.StatusCode)
 		}
 
-		v, err := ts.store.VerifyAudit(context.Background())
+		v, err := ts.Store.VerifyAudit(context.Background())
 		if err != nil || v.Problem != nil || v.Events == 0 {
 			t.Fatalf("the chain after the requests: %+v, %v", v, err)
 		}
@@ -132,14 +132,14 @@ func TestAuditLogEndpoints(t *testing.T) {
 // A change made with a personal API key names the key (id and label) and
 // its owner as the actor.
 func TestAuditActorIsTheKey(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
-		owner := ownerBrowser(t, ts)
-		key := mustKey(t, owner, "organization_member:write")
-		if resp, body := keyRequest(t, ts, "POST", "/api/organizations/@current/invites/", key, `{"target_email":"k@example.com"}`); resp.StatusCode != 201 {
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
+		owner := OwnerBrowser(t, ts)
+		key := MustKey(t, owner, "organization_member:write")
+		if resp, body := KeyRequest(t, ts, "POST", "/api/organizations/@current/invites/", key, `{"target_email":"k@example.com"}`); resp.StatusCode != 201 {
 			t.Fatalf("inviting with a key: %d %v", resp.StatusCode, body)
 		}
-		events, _, err := ts.store.AuditEvents(context.Background(), gatehouse.AuditFilter{Type: gatehouse.AuditInviteCreated})
+		events, _, err := ts.Store.AuditEvents(context.Background(), gatehouse.AuditFilter{Type: gatehouse.AuditInviteCreated})
 		if err != nil || len(events) != 1 {
 			t.Fatalf("invite events: %v, %v", events, err)
 		}
@@ -154,32 +154,32 @@ func TestAuditActorIsTheKey(t *testing.T) {
 // refused attempts against their email, password changes and logouts;
 // no password reaches the log.
 func TestAuditAccountEvents(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
-		wrong := newBrowser(t, ts)
-		if resp, _ := wrong.login("owner@example.com", "not the password"); resp.StatusCode == 200 {
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
+		wrong := NewBrowser(t, ts)
+		if resp, _ := wrong.Login("owner@example.com", "not the password"); resp.StatusCode == 200 {
 			t.Fatal("a wrong password signed in")
 		}
-		owner := ownerBrowser(t, ts)
-		if resp, body := owner.send("PATCH", "/api/users/@me/", `{"current_password":"`+ownerPassword+`","password":"`+goodPassword+`"}`, true); resp.StatusCode != 200 {
+		owner := OwnerBrowser(t, ts)
+		if resp, body := owner.Send("PATCH", "/api/users/@me/", `{"current_password":"`+OwnerPassword+`","password":"`+GoodPassword+`"}`, true); resp.StatusCode != 200 {
 			t.Fatalf("changing the password: %d %v", resp.StatusCode, body)
 		}
-		_, body := owner.send("GET", "/api/users/@me/audit_log/", "", false)
-		types := strings.Join(auditTypes(body), " ")
+		_, body := owner.Send("GET", "/api/users/@me/audit_log/", "", false)
+		types := strings.Join(AuditTypes(body), " ")
 		if types != "password.changed login.succeeded" {
 			t.Fatalf("the owner's own events: %s", types)
 		}
-		login := findAudit(body, "login.succeeded")
+		login := FindAudit(body, "login.succeeded")
 		if c := login["client"].(map[string]any); c["address"] != "127.0.0.1" {
 			t.Fatalf("the sign-in's client: %v", login)
 		}
-		if resp, _ := owner.send("POST", "/api/logout/", "", true); resp.StatusCode != 200 {
+		if resp, _ := owner.Send("POST", "/api/logout/", "", true); resp.StatusCode != 200 {
 			t.Fatalf("logout: %d", resp.StatusCode)
 		}
-		if err := ts.store.FlushAudit(context.Background()); err != nil {
+		if err := ts.Store.FlushAudit(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		events, _, err := ts.store.AuditEvents(context.Background(), gatehouse.AuditFilter{})
+		events, _, err := ts.Store.AuditEvents(context.Background(), gatehouse.AuditFilter{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -200,8 +200,8 @@ func TestAuditAccountEvents(t *testing.T) {
 			}
 		}
 		var dump strings.Builder
-		ts.store.ExportAudit(context.Background(), time.Time{}, time.Time{}, func(l []byte) error { dump.Write(l); return nil })
-		if strings.Contains(dump.String(), "not the password") || strings.Contains(dump.String(), ownerPassword) || strings.Contains(dump.String(), goodPassword) {
+		ts.Store.ExportAudit(context.Background(), time.Time{}, time.Time{}, func(l []byte) error { dump.Write(l); return nil })
+		if strings.Contains(dump.String(), "not the password") || strings.Contains(dump.String(), OwnerPassword) || strings.Contains(dump.String(), GoodPassword) {
 			t.Fatal("a password reached the audit log")
 		}
 	})
@@ -210,20 +210,20 @@ func TestAuditAccountEvents(t *testing.T) {
 // Allow-list refusals are recorded sampled (1st, 10th, … per address and
 // hour) with the count so far, not one event per request.
 func TestAuditAllowListRefusalsSampled(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{allowed: "10.0.0.0/8"})
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{Allowed: "10.0.0.0/8"})
 		for range 25 {
-			if resp, _ := ts.do(t, "GET", "/api/users/@me/", nil); resp.StatusCode != 403 {
+			if resp, _ := ts.Do(t, "GET", "/api/users/@me/", nil); resp.StatusCode != 403 {
 				t.Fatalf("a refused address got %d", resp.StatusCode)
 			}
 		}
-		if resp, _ := ts.do(t, "GET", "/_health", nil); resp.StatusCode != 200 {
+		if resp, _ := ts.Do(t, "GET", "/_health", nil); resp.StatusCode != 200 {
 			t.Fatalf("/_health: %d", resp.StatusCode)
 		}
-		if err := ts.store.FlushAudit(context.Background()); err != nil {
+		if err := ts.Store.FlushAudit(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		events, n, err := ts.store.AuditEvents(context.Background(), gatehouse.AuditFilter{Type: gatehouse.AuditAllowListRefused})
+		events, n, err := ts.Store.AuditEvents(context.Background(), gatehouse.AuditFilter{Type: gatehouse.AuditAllowListRefused})
 		if err != nil || n != 2 {
 			t.Fatalf("%d refusal events (%v), want 2 (the 1st and the 10th)", n, err)
 		}
@@ -261,37 +261,37 @@ func BenchmarkAuditClientMiddleware(b *testing.B) {
 // admins, with the filters; the security activity page lists the user's
 // sign-ins with address and browser.
 func TestAuditPages(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
-		owner := ownerBrowser(t, ts)
-		if resp, body := owner.send("PATCH", "/api/organizations/@current/", `{"name":"Acme Paged"}`, true); resp.StatusCode != 200 {
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
+		owner := OwnerBrowser(t, ts)
+		if resp, body := owner.Send("PATCH", "/api/organizations/@current/", `{"name":"Acme Paged"}`, true); resp.StatusCode != 200 {
 			t.Fatalf("renaming: %d %v", resp.StatusCode, body)
 		}
-		member := joinByInvite(t, ts, owner, "paged@example.com", 1)
+		member := JoinByInvite(t, ts, owner, "paged@example.com", 1)
 
 		// The account settings page leads to both.
-		resp, html := owner.page("GET", "/settings", nil)
+		resp, html := owner.Page("GET", "/settings", nil)
 		if resp.StatusCode != 200 || !strings.Contains(html, `href="/settings/security"`) || !strings.Contains(html, `href="/settings/audit_log"`) {
 			t.Fatalf("the settings page does not link the audit pages: %d\n%s", resp.StatusCode, html)
 		}
-		resp, html = owner.page("GET", "/settings/audit_log", nil)
+		resp, html = owner.Page("GET", "/settings/audit_log", nil)
 		if resp.StatusCode != 200 || !strings.Contains(html, `data-type="organization.security_settings_changed"`) ||
 			!strings.Contains(html, "name: Acme → Acme Paged") || !strings.Contains(html, `data-type="invite.accepted"`) {
 			t.Fatalf("the audit log page: %d\n%s", resp.StatusCode, html)
 		}
-		_, html = owner.page("GET", "/settings/audit_log?event_type=invite.created", nil)
+		_, html = owner.Page("GET", "/settings/audit_log?event_type=invite.created", nil)
 		if strings.Contains(html, `data-type="invite.accepted"`) || !strings.Contains(html, `data-type="invite.created"`) {
 			t.Fatalf("the filtered page:\n%s", html)
 		}
-		if resp, _ := member.page("GET", "/settings/audit_log", nil); resp.StatusCode != 403 {
+		if resp, _ := member.Page("GET", "/settings/audit_log", nil); resp.StatusCode != 403 {
 			t.Fatalf("a member opened the organization's audit log: %d", resp.StatusCode)
 		}
-		resp, html = member.page("GET", "/settings/security", nil)
+		resp, html = member.Page("GET", "/settings/security", nil)
 		if resp.StatusCode != 200 || !strings.Contains(html, `data-type="login.succeeded"`) || !strings.Contains(html, "<td>127.0.0.1</td>") ||
 			strings.Contains(html, "organization.security_settings_changed") {
 			t.Fatalf("the member's security activity: %d\n%s", resp.StatusCode, html)
 		}
-		if resp, _ := newBrowser(t, ts).page("GET", "/settings/security", nil); resp.StatusCode != 302 && resp.StatusCode != 200 {
+		if resp, _ := NewBrowser(t, ts).Page("GET", "/settings/security", nil); resp.StatusCode != 302 && resp.StatusCode != 200 {
 			t.Fatalf("signed out: %d", resp.StatusCode)
 		}
 	})
@@ -300,26 +300,26 @@ func TestAuditPages(t *testing.T) {
 // Enabling TOTP, passing the second step and using a backup code are in
 // the user's own log; the codes are not.
 func TestAuditTwoFactorEvents(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		clock := newTestClock()
-		ts := newTestServer(t, engine, serverOptions{now: clock.now})
-		secret, codes := enableTOTP(t, ownerBrowser(t, ts), clock.now())
-		ownerBrowserWith2FA(t, ts, secret, clock)
-		b := newBrowser(t, ts)
-		b.login("owner@example.com", ownerPassword)
-		if resp, body := b.token(codes[0]); resp.StatusCode != 200 {
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		clock := NewClock()
+		ts := NewServer(t, engine, Options{Now: clock.now})
+		secret, codes := EnableTOTP(t, OwnerBrowser(t, ts), clock.now())
+		OwnerBrowserWith2FA(t, ts, secret, clock)
+		b := NewBrowser(t, ts)
+		b.Login("owner@example.com", OwnerPassword)
+		if resp, body := b.Token(codes[0]); resp.StatusCode != 200 {
 			t.Fatalf("backup code step: %d %v", resp.StatusCode, body)
 		}
-		wrong := newBrowser(t, ts)
-		wrong.login("owner@example.com", ownerPassword)
-		if resp, _ := wrong.token("aaaaaaaa"); resp.StatusCode == 200 {
+		wrong := NewBrowser(t, ts)
+		wrong.Login("owner@example.com", OwnerPassword)
+		if resp, _ := wrong.Token("aaaaaaaa"); resp.StatusCode == 200 {
 			t.Fatal("a wrong backup code passed")
 		}
-		if err := ts.store.FlushAudit(context.Background()); err != nil {
+		if err := ts.Store.FlushAudit(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		_, body := b.send("GET", "/api/users/@me/audit_log/", "", false)
-		types := strings.Join(auditTypes(body), " ")
+		_, body := b.Send("GET", "/api/users/@me/audit_log/", "", false)
+		types := strings.Join(AuditTypes(body), " ")
 		for _, want := range []string{"two_factor.totp_enabled", "two_factor.passed", "two_factor.backup_code_used", "two_factor.failed"} {
 			if !strings.Contains(types, want) {
 				t.Fatalf("no %s in the owner's events: %s", want, types)
@@ -334,17 +334,17 @@ func TestAuditTwoFactorEvents(t *testing.T) {
 // An admin's reset of a member's 2FA is in the organization's log (actor
 // the admin) and in the member's own log.
 func TestAuditAdminTwoFactorReset(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		clock := newTestClock()
-		ts := newTestServer(t, engine, serverOptions{now: clock.now})
-		owner := ownerBrowser(t, ts)
-		member := joinByInvite(t, ts, owner, "reset-me@example.com", 1)
-		enableTOTP(t, member, clock.now())
-		_, me := member.send("GET", "/api/users/@me/", "", false)
-		if resp, body := owner.send("POST", "/api/users/"+me["uuid"].(string)+"/two_factor_reset/", "", true); resp.StatusCode != 200 {
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		clock := NewClock()
+		ts := NewServer(t, engine, Options{Now: clock.now})
+		owner := OwnerBrowser(t, ts)
+		member := JoinByInvite(t, ts, owner, "reset-me@example.com", 1)
+		EnableTOTP(t, member, clock.now())
+		_, me := member.Send("GET", "/api/users/@me/", "", false)
+		if resp, body := owner.Send("POST", "/api/users/"+me["uuid"].(string)+"/two_factor_reset/", "", true); resp.StatusCode != 200 {
 			t.Fatalf("admin reset: %d %v", resp.StatusCode, body)
 		}
-		_, body := owner.send("GET", "/api/organizations/@current/audit_log/?event_type=two_factor.admin_reset", "", false)
+		_, body := owner.Send("GET", "/api/organizations/@current/audit_log/?event_type=two_factor.admin_reset", "", false)
 		if body["count"] != float64(1) {
 			t.Fatalf("the organization's log: %v", body)
 		}
@@ -352,7 +352,7 @@ func TestAuditAdminTwoFactorReset(t *testing.T) {
 		if ev["actor"].(map[string]any)["email"] != "owner@example.com" || ev["target"].(map[string]any)["label"] != "reset-me@example.com" {
 			t.Fatalf("the reset event: %v", ev)
 		}
-		_, body = member.send("GET", "/api/users/@me/audit_log/?event_type=two_factor.admin_reset", "", false)
+		_, body = member.Send("GET", "/api/users/@me/audit_log/?event_type=two_factor.admin_reset", "", false)
 		if body["count"] != float64(1) {
 			t.Fatalf("the member's own log: %v", body)
 		}
@@ -362,18 +362,18 @@ func TestAuditAdminTwoFactorReset(t *testing.T) {
 // A personal API key's first use from a network is recorded once, with
 // the network, and repeated uses add nothing.
 func TestAuditKeyUsedFromNewAddress(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
-		key := mustKey(t, ownerBrowser(t, ts), "user:read")
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
+		key := MustKey(t, OwnerBrowser(t, ts), "user:read")
 		for range 5 {
-			if resp, _ := keyRequest(t, ts, "GET", "/api/users/@me/", key, ""); resp.StatusCode != 200 {
+			if resp, _ := KeyRequest(t, ts, "GET", "/api/users/@me/", key, ""); resp.StatusCode != 200 {
 				t.Fatalf("key request: %d", resp.StatusCode)
 			}
 		}
-		if err := ts.store.FlushAudit(context.Background()); err != nil {
+		if err := ts.Store.FlushAudit(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		events, n, err := ts.store.AuditEvents(context.Background(), gatehouse.AuditFilter{Type: gatehouse.AuditPersonalKeyNewAddress})
+		events, n, err := ts.Store.AuditEvents(context.Background(), gatehouse.AuditFilter{Type: gatehouse.AuditPersonalKeyNewAddress})
 		if err != nil || n != 1 {
 			t.Fatalf("%d new-address events (%v), want 1", n, err)
 		}

@@ -14,25 +14,25 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
-const ownerPassword = "correct horse battery"
+const OwnerPassword = "correct horse battery"
 
 // browser is a client with a cookie jar, like a person's browser.
-type browser struct {
-	t      *testing.T
-	ts     *testServer
-	client *http.Client
-	jar    http.CookieJar
-	extra  []string // headers sent with every request
+type Browser struct {
+	T      *testing.T
+	Ts     *Server
+	Client *http.Client
+	Jar    http.CookieJar
+	Extra  []string // headers sent with every request
 }
 
-func newBrowser(t *testing.T, ts *testServer) *browser {
+func NewBrowser(t *testing.T, ts *Server) *Browser {
 	jar, _ := cookiejar.New(nil)
-	return &browser{t: t, ts: ts, jar: jar, client: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	return &Browser{T: t, Ts: ts, Jar: jar, Client: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
-func (b *browser) cookie(name string) string {
-	u, _ := url.Parse(b.ts.url)
-	for _, c := range b.jar.Cookies(u) {
+func (b *Browser) Cookie(name string) string {
+	u, _ := url.Parse(b.Ts.URL)
+	for _, c := range b.Jar.Cookies(u) {
 		if c.Name == name {
 			return c.Value
 		}
@@ -40,26 +40,26 @@ func (b *browser) cookie(name string) string {
 	return ""
 }
 
-func (b *browser) setCookie(name, value string) {
-	u, _ := url.Parse(b.ts.url)
-	b.jar.SetCookies(u, []*http.Cookie{{Name: name, Value: value, Path: "/"}})
+func (b *Browser) SetCookie(name, value string) {
+	u, _ := url.Parse(b.Ts.URL)
+	b.Jar.SetCookies(u, []*http.Cookie{{Name: name, Value: value, Path: "/"}})
 }
 
 // send makes a request; csrf adds the X-CSRFToken header from the cookie.
-func (b *browser) send(method, path, body string, csrf bool, header ...string) (*http.Response, map[string]any) {
-	b.t.Helper()
-	req, _ := http.NewRequest(method, b.ts.url+path, strings.NewReader(body))
+func (b *Browser) Send(method, path, body string, csrf bool, header ...string) (*http.Response, map[string]any) {
+	b.T.Helper()
+	req, _ := http.NewRequest(method, b.Ts.URL+path, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	if csrf {
-		req.Header.Set("X-CSRFToken", b.cookie("posthog_csrftoken"))
+		req.Header.Set("X-CSRFToken", b.Cookie("posthog_csrftoken"))
 	}
-	header = append(append([]string{}, b.extra...), header...)
+	header = append(append([]string{}, b.Extra...), header...)
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
-	resp, err := b.client.Do(req)
+	resp, err := b.Client.Do(req)
 	if err != nil {
-		b.t.Fatal(err)
+		b.T.Fatal(err)
 	}
 	defer resp.Body.Close()
 	var out map[string]any
@@ -67,21 +67,21 @@ func (b *browser) send(method, path, body string, csrf bool, header ...string) (
 	return resp, out
 }
 
-func (b *browser) login(email, pw string) (*http.Response, map[string]any) {
-	b.t.Helper()
+func (b *Browser) Login(email, pw string) (*http.Response, map[string]any) {
+	b.T.Helper()
 	body, _ := json.Marshal(map[string]string{"email": email, "password": pw})
-	return b.send("POST", "/api/login/", string(body), false)
+	return b.Send("POST", "/api/login/", string(body), false)
 }
 
 func TestLoginSessionAndMe(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
-		b := newBrowser(t, ts)
-		if resp, body := b.send("GET", "/api/users/@me/", "", false); resp.StatusCode != 401 || body["code"] != "not_authenticated" ||
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
+		b := NewBrowser(t, ts)
+		if resp, body := b.Send("GET", "/api/users/@me/", "", false); resp.StatusCode != 401 || body["code"] != "not_authenticated" ||
 			resp.Header.Get("WWW-Authenticate") != "Session" {
 			t.Fatalf("anonymous @me: %d %v %v", resp.StatusCode, body, resp.Header)
 		}
-		resp, body := b.login("OWNER@example.com", ownerPassword)
+		resp, body := b.Login("OWNER@example.com", OwnerPassword)
 		if resp.StatusCode != 200 || body["success"] != true {
 			t.Fatalf("login: %d %v", resp.StatusCode, body)
 		}
@@ -96,11 +96,11 @@ func TestLoginSessionAndMe(t *testing.T) {
 				t.Errorf("session cookie %q lacks %s", sessionHeader, want)
 			}
 		}
-		resp, me := b.send("GET", "/api/users/@me/", "", false)
-		if resp.StatusCode != 200 || me["email"] != "owner@example.com" || me["uuid"] != ts.user.UUID || me["is_2fa_enabled"] != false {
+		resp, me := b.Send("GET", "/api/users/@me/", "", false)
+		if resp.StatusCode != 200 || me["email"] != "owner@example.com" || me["uuid"] != ts.User.UUID || me["is_2fa_enabled"] != false {
 			t.Fatalf("@me: %d %v", resp.StatusCode, me)
 		}
-		if team := me["team"].(map[string]any); team["api_token"] != ts.project.APIToken {
+		if team := me["team"].(map[string]any); team["api_token"] != ts.Project.APIToken {
 			t.Fatalf("@me team: %v", team)
 		}
 		if org := me["organization"].(map[string]any); org["name"] != "Acme" || org["membership_level"] != float64(15) {
@@ -110,17 +110,17 @@ func TestLoginSessionAndMe(t *testing.T) {
 		if err != nil || time.Until(exp) < 119*time.Minute || time.Until(exp) > 121*time.Minute {
 			t.Fatalf("sensitive_session_expires_at %v", me["sensitive_session_expires_at"])
 		}
-		if b.cookie("posthog_csrftoken") == "" {
+		if b.Cookie("posthog_csrftoken") == "" {
 			t.Fatal("no CSRF cookie after login")
 		}
 	})
 }
 
 func TestWrongPasswordAndUnknownEmailAreIdentical(t *testing.T) {
-	ts := newTestServer(t, store.SQLite, serverOptions{})
-	b := newBrowser(t, ts)
-	r1, wrong := b.login("owner@example.com", "not the password")
-	r2, unknown := b.login("nobody@example.com", "not the password")
+	ts := NewServer(t, store.SQLite, Options{})
+	b := NewBrowser(t, ts)
+	r1, wrong := b.Login("owner@example.com", "not the password")
+	r2, unknown := b.Login("nobody@example.com", "not the password")
 	if r1.StatusCode != 400 || r2.StatusCode != 400 {
 		t.Fatalf("statuses %d %d", r1.StatusCode, r2.StatusCode)
 	}
@@ -132,11 +132,11 @@ func TestWrongPasswordAndUnknownEmailAreIdentical(t *testing.T) {
 			}
 		}
 	}
-	if b.cookie("sessionid") != "" {
+	if b.Cookie("sessionid") != "" {
 		t.Fatal("a failed login set a session")
 	}
 	for _, bad := range []string{`{"email":"owner@example.com"}`, `{"password":"x"}`, `{"email":`, `[]`} {
-		resp, body := b.send("POST", "/api/login", bad, false)
+		resp, body := b.Send("POST", "/api/login", bad, false)
 		if resp.StatusCode != 400 {
 			t.Fatalf("%s: %d %v", bad, resp.StatusCode, body)
 		}
@@ -144,88 +144,88 @@ func TestWrongPasswordAndUnknownEmailAreIdentical(t *testing.T) {
 }
 
 func TestPlantedSessionCookieIsNotTheSessionAfterLogin(t *testing.T) {
-	ts := newTestServer(t, store.SQLite, serverOptions{})
+	ts := NewServer(t, store.SQLite, Options{})
 	// The attacker signs in and plants their own valid session key in the
 	// victim's browser (session fixation), or an arbitrary value.
-	attacker := newBrowser(t, ts)
-	attacker.login("owner@example.com", ownerPassword)
-	planted := attacker.cookie("sessionid")
-	victim := newBrowser(t, ts)
-	victim.setCookie("sessionid", planted)
-	victim.login("owner@example.com", ownerPassword)
-	if got := victim.cookie("sessionid"); got == "" || got == planted {
+	attacker := NewBrowser(t, ts)
+	attacker.Login("owner@example.com", OwnerPassword)
+	planted := attacker.Cookie("sessionid")
+	victim := NewBrowser(t, ts)
+	victim.SetCookie("sessionid", planted)
+	victim.Login("owner@example.com", OwnerPassword)
+	if got := victim.Cookie("sessionid"); got == "" || got == planted {
 		t.Fatalf("login kept the planted session key")
 	}
 	// The planted key was ended server-side at the victim's login.
-	if resp, _ := attacker.send("GET", "/api/users/@me", "", false); resp.StatusCode != 401 {
+	if resp, _ := attacker.Send("GET", "/api/users/@me", "", false); resp.StatusCode != 401 {
 		t.Fatalf("planted session still works: %d", resp.StatusCode)
 	}
-	if resp, _ := victim.send("GET", "/api/users/@me", "", false); resp.StatusCode != 200 {
+	if resp, _ := victim.Send("GET", "/api/users/@me", "", false); resp.StatusCode != 200 {
 		t.Fatalf("victim's new session refused: %d", resp.StatusCode)
 	}
 	// An arbitrary planted value is simply replaced.
-	other := newBrowser(t, ts)
-	other.setCookie("sessionid", "attacker-chosen-value")
-	other.login("owner@example.com", ownerPassword)
-	if other.cookie("sessionid") == "attacker-chosen-value" {
+	other := NewBrowser(t, ts)
+	other.SetCookie("sessionid", "attacker-chosen-value")
+	other.Login("owner@example.com", OwnerPassword)
+	if other.Cookie("sessionid") == "attacker-chosen-value" {
 		t.Fatal("arbitrary planted value survived login")
 	}
 }
 
 func TestLogoutRevokesServerSide(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
-		b := newBrowser(t, ts)
-		b.login("owner@example.com", ownerPassword)
-		stolen := b.cookie("sessionid")
-		if resp, body := b.send("POST", "/api/logout/", "", true); resp.StatusCode != 200 || body["success"] != true {
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
+		b := NewBrowser(t, ts)
+		b.Login("owner@example.com", OwnerPassword)
+		stolen := b.Cookie("sessionid")
+		if resp, body := b.Send("POST", "/api/logout/", "", true); resp.StatusCode != 200 || body["success"] != true {
 			t.Fatalf("logout: %d %v", resp.StatusCode, body)
 		}
 		// Replaying the old cookie from elsewhere does not work.
-		thief := newBrowser(t, ts)
-		thief.setCookie("sessionid", stolen)
-		if resp, _ := thief.send("GET", "/api/users/@me", "", false); resp.StatusCode != 401 {
+		thief := NewBrowser(t, ts)
+		thief.SetCookie("sessionid", stolen)
+		if resp, _ := thief.Send("GET", "/api/users/@me", "", false); resp.StatusCode != 401 {
 			t.Fatalf("session alive after logout: %d", resp.StatusCode)
 		}
 		// The page logout redirects to the login page.
-		b.login("owner@example.com", ownerPassword)
-		resp, _ := b.send("POST", "/logout", "", true)
+		b.Login("owner@example.com", OwnerPassword)
+		resp, _ := b.Send("POST", "/logout", "", true)
 		if resp.StatusCode != 302 || resp.Header.Get("Location") != "/login" {
 			t.Fatalf("/logout: %d %v", resp.StatusCode, resp.Header)
 		}
-		if resp, _ := b.send("GET", "/api/users/@me", "", false); resp.StatusCode != 401 {
+		if resp, _ := b.Send("GET", "/api/users/@me", "", false); resp.StatusCode != 401 {
 			t.Fatalf("session alive after /logout: %d", resp.StatusCode)
 		}
 	})
 }
 
 func TestCSRFOnSessionRequests(t *testing.T) {
-	ts := newTestServer(t, store.SQLite, serverOptions{})
-	b := newBrowser(t, ts)
-	b.login("owner@example.com", ownerPassword)
-	token := b.cookie("posthog_csrftoken")
+	ts := NewServer(t, store.SQLite, Options{})
+	b := NewBrowser(t, ts)
+	b.Login("owner@example.com", OwnerPassword)
+	token := b.Cookie("posthog_csrftoken")
 	for _, tc := range []struct {
 		name   string
 		header []string
 	}{
 		{"no token", nil},
-		{"wrong token", []string{"X-CSRFToken", flipLast(token)}},
+		{"wrong token", []string{"X-CSRFToken", FlipLast(token)}},
 		{"right token, foreign origin", []string{"X-CSRFToken", token, "Origin", "https://evil.example.net"}},
 	} {
-		resp, body := b.send("POST", "/api/logout", "", false, tc.header...)
+		resp, body := b.Send("POST", "/api/logout", "", false, tc.header...)
 		if resp.StatusCode != 403 || body["code"] != "csrf_failed" {
 			t.Fatalf("%s: %d %v", tc.name, resp.StatusCode, body)
 		}
 	}
-	if resp, _ := b.send("GET", "/api/users/@me", "", false); resp.StatusCode != 200 {
+	if resp, _ := b.Send("GET", "/api/users/@me", "", false); resp.StatusCode != 200 {
 		t.Fatal("a refused CSRF request changed something")
 	}
 	// The site's own origin with the token is accepted.
-	if resp, _ := b.send("POST", "/api/logout", "", true, "Origin", "https://gatehouse.example.com"); resp.StatusCode != 200 {
+	if resp, _ := b.Send("POST", "/api/logout", "", true, "Origin", "https://gatehouse.example.com"); resp.StatusCode != 200 {
 		t.Fatalf("own origin refused: %d", resp.StatusCode)
 	}
 	// Login itself needs no CSRF token (there is no session yet).
-	if resp, _ := newBrowser(t, ts).login("owner@example.com", ownerPassword); resp.StatusCode != 200 {
+	if resp, _ := NewBrowser(t, ts).Login("owner@example.com", OwnerPassword); resp.StatusCode != 200 {
 		t.Fatalf("login without CSRF: %d", resp.StatusCode)
 	}
 }
@@ -233,52 +233,52 @@ func TestCSRFOnSessionRequests(t *testing.T) {
 func TestSessionExpiresAbsolutely(t *testing.T) {
 	now := time.Now()
 	clock := func() time.Time { return now }
-	ts := newTestServer(t, store.SQLite, serverOptions{now: clock})
-	b := newBrowser(t, ts)
-	b.login("owner@example.com", ownerPassword)
+	ts := NewServer(t, store.SQLite, Options{Now: clock})
+	b := NewBrowser(t, ts)
+	b.Login("owner@example.com", OwnerPassword)
 	now = now.Add(89 * 24 * time.Hour)
-	if resp, _ := b.send("GET", "/api/users/@me", "", false); resp.StatusCode != 200 {
+	if resp, _ := b.Send("GET", "/api/users/@me", "", false); resp.StatusCode != 200 {
 		t.Fatalf("session refused before 90 days: %d", resp.StatusCode)
 	}
 	now = now.Add(24*time.Hour + time.Second)
-	if resp, _ := b.send("GET", "/api/users/@me", "", false); resp.StatusCode != 401 {
+	if resp, _ := b.Send("GET", "/api/users/@me", "", false); resp.StatusCode != 401 {
 		t.Fatalf("session alive after 90 days: %d", resp.StatusCode)
 	}
 }
 
 func TestLoginUpgradesLegacyHash(t *testing.T) {
-	ts := newTestServer(t, store.SQLite, serverOptions{})
+	ts := NewServer(t, store.SQLite, Options{})
 	ctx := context.Background()
 	// PBKDF2 hash of "posthog-test-pw" (salt "somesalt", 1000 rounds), as
 	// an account imported from PostHog would have.
 	legacy := gatehouse.Secret("pbkdf2_sha256$1000$somesalt$MJe7FjtDgLzxR82v0SGnOwfvrtQGIJpe6Ytoa0N/QBs=")
-	if err := ts.store.SetPasswordHash(ctx, ts.user.ID, legacy); err != nil {
+	if err := ts.Store.SetPasswordHash(ctx, ts.User.ID, legacy); err != nil {
 		t.Fatal(err)
 	}
-	b := newBrowser(t, ts)
-	if resp, body := b.login("owner@example.com", "posthog-test-pw"); resp.StatusCode != 200 {
+	b := NewBrowser(t, ts)
+	if resp, body := b.Login("owner@example.com", "posthog-test-pw"); resp.StatusCode != 200 {
 		t.Fatalf("legacy login: %d %v", resp.StatusCode, body)
 	}
-	u, _ := ts.store.UserByID(ctx, ts.user.ID)
+	u, _ := ts.Store.UserByID(ctx, ts.User.ID)
 	if !strings.HasPrefix(u.PasswordHash.Reveal(), "argon2$argon2id$") {
 		t.Fatalf("hash not upgraded: %.20s…", u.PasswordHash.Reveal())
 	}
-	if resp, _ := newBrowser(t, ts).login("owner@example.com", "posthog-test-pw"); resp.StatusCode != 200 {
+	if resp, _ := NewBrowser(t, ts).Login("owner@example.com", "posthog-test-pw"); resp.StatusCode != 200 {
 		t.Fatal("login with the upgraded hash failed")
 	}
 }
 
 func TestPrecheck(t *testing.T) {
-	ts := newTestServer(t, store.SQLite, serverOptions{})
-	b := newBrowser(t, ts)
-	resp, body := b.send("POST", "/api/login/precheck", `{"email":"owner@example.com"}`, false)
+	ts := NewServer(t, store.SQLite, Options{})
+	b := NewBrowser(t, ts)
+	resp, body := b.Send("POST", "/api/login/precheck", `{"email":"owner@example.com"}`, false)
 	if resp.StatusCode != 200 || body["sso_enforcement"] != nil || body["saml_available"] != false {
 		t.Fatalf("precheck: %d %v", resp.StatusCode, body)
 	}
 	if _, ok := body["sso_enforcement"]; !ok {
 		t.Fatal("sso_enforcement must be present (null)")
 	}
-	resp, body = b.send("POST", "/api/login/precheck/", `{"email":"not an email"}`, false)
+	resp, body = b.Send("POST", "/api/login/precheck/", `{"email":"not an email"}`, false)
 	if resp.StatusCode != 400 || body["attr"] != "email" {
 		t.Fatalf("bad email: %d %v", resp.StatusCode, body)
 	}

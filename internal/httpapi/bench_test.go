@@ -70,8 +70,8 @@ func BenchmarkCaptureBatch100(b *testing.B) {
 	})
 	for _, engine := range storetest.Engines {
 		b.Run(string(engine), func(b *testing.B) {
-			ts := newTestServer(b, engine, serverOptions{})
-			benchPost(b, ts.url+"/batch/", ts.project.APIToken)
+			ts := NewServer(b, engine, Options{})
+			benchPost(b, ts.URL+"/batch/", ts.Project.APIToken)
 		})
 	}
 }

@@ -15,7 +15,7 @@ import (
 
 // newBrowserContext starts headless Debian chromium with a fresh profile,
 // or skips (fails in CI) when it is not installed.
-func newBrowserContext(t *testing.T) context.Context {
+func NewBrowserContext(t *testing.T) context.Context {
 	t.Helper()
 	path, err := exec.LookPath("chromium")
 	if err != nil {
@@ -44,11 +44,11 @@ func newBrowserContext(t *testing.T) context.Context {
 // sign up, log out, fail a login, log in, change the password in
 // settings, and log in with the new one.
 func TestBrowserSignupLogoutLogin(t *testing.T) {
-	ctx := newBrowserContext(t)
-	ts := newTestServer(t, store.SQLite, serverOptions{empty: true, siteURL: "http://localhost:{port}"})
+	ctx := NewBrowserContext(t)
+	ts := NewServer(t, store.SQLite, Options{Empty: true, SiteURL: "http://localhost:{port}"})
 	// localhost is a secure context, so the Secure session cookie works
 	// over plain http here as it does over https in production.
-	base := strings.Replace(ts.url, "127.0.0.1", "localhost", 1)
+	base := strings.Replace(ts.URL, "127.0.0.1", "localhost", 1)
 
 	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
@@ -70,7 +70,7 @@ func TestBrowserSignupLogoutLogin(t *testing.T) {
 		chromedp.SendKeys(`#first_name`, "Grace"),
 		chromedp.SendKeys(`#last_name`, "Hopper"),
 		chromedp.SendKeys(`#email`, "grace@example.com"),
-		chromedp.SendKeys(`#password`, goodPassword),
+		chromedp.SendKeys(`#password`, GoodPassword),
 		chromedp.SendKeys(`#organization_name`, "Navy"),
 		chromedp.Submit(`form[action="/signup"]`),
 		chromedp.WaitVisible(`form[action="/logout"]`),
@@ -91,7 +91,7 @@ func TestBrowserSignupLogoutLogin(t *testing.T) {
 		chromedp.Navigate(base+"/login"),
 		chromedp.WaitVisible(`#email`),
 		chromedp.SendKeys(`#email`, "grace@example.com"),
-		chromedp.SendKeys(`#password`, goodPassword),
+		chromedp.SendKeys(`#password`, GoodPassword),
 		chromedp.Submit(`form[action="/login"]`),
 		chromedp.WaitVisible(`form[action="/logout"]`),
 	)
@@ -100,7 +100,7 @@ func TestBrowserSignupLogoutLogin(t *testing.T) {
 	step("change the password in settings",
 		chromedp.Navigate(base+"/settings"),
 		chromedp.WaitVisible(`#current_password`),
-		chromedp.SendKeys(`#current_password`, goodPassword),
+		chromedp.SendKeys(`#current_password`, GoodPassword),
 		chromedp.SendKeys(`#password`, newPassword),
 		chromedp.Submit(`form[action="/settings/password"]`),
 		chromedp.WaitVisible(`.notice`),
@@ -119,7 +119,7 @@ func TestBrowserSignupLogoutLogin(t *testing.T) {
 	if !strings.Contains(notice, "password was changed") {
 		t.Fatalf("settings notice: %q", notice)
 	}
-	if resp, _ := newBrowser(t, ts).login("grace@example.com", goodPassword); resp.StatusCode != 400 {
+	if resp, _ := NewBrowser(t, ts).Login("grace@example.com", GoodPassword); resp.StatusCode != 400 {
 		t.Fatalf("the old password still works after the change: %d", resp.StatusCode)
 	}
 	if !strings.Contains(home, "grace@example.com") {

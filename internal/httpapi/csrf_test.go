@@ -8,7 +8,7 @@ import (
 )
 
 func TestCrossOriginRules(t *testing.T) {
-	site := mustURL("https://auth.example.com")
+	site := MustURL("https://auth.example.com")
 	for _, tc := range []struct {
 		method, origin, fetchSite string
 		ok                        bool

@@ -12,9 +12,9 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
-func newDeviceMails(ts *testServer) []mail.Message {
+func newDeviceMails(ts *Server) []mail.Message {
 	var out []mail.Message
-	for _, m := range ts.mail.messages() {
+	for _, m := range ts.Mail.Messages() {
 		if m.Subject == "A new device logged into your account" {
 			out = append(out, m)
 		}
@@ -23,16 +23,16 @@ func newDeviceMails(ts *testServer) []mail.Message {
 }
 
 func TestNewDeviceNotice(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		now := time.Now()
-		ts := newTestServer(t, engine, serverOptions{trusted: "127.0.0.1", behind: true, now: func() time.Time { return now }})
+		ts := NewServer(t, engine, Options{Trusted: "127.0.0.1", Behind: true, Now: func() time.Time { return now }})
 		firefox := "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0"
 		chrome := "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0 Safari/537.36"
 		login := func(ip, ua string) {
 			t.Helper()
-			b := newBrowser(t, ts)
-			b.extra = []string{"X-Forwarded-For", ip, "User-Agent", ua}
-			if resp, body := b.login("owner@example.com", ownerPassword); resp.StatusCode != 200 {
+			b := NewBrowser(t, ts)
+			b.Extra = []string{"X-Forwarded-For", ip, "User-Agent", ua}
+			if resp, body := b.Login("owner@example.com", OwnerPassword); resp.StatusCode != 200 {
 				t.Fatalf("login: %d %v", resp.StatusCode, body)
 			}
 		}
@@ -60,12 +60,12 @@ func TestNewDeviceNotice(t *testing.T) {
 }
 
 func TestSignupRegistersTheDevice(t *testing.T) {
-	ts := newTestServer(t, store.SQLite, serverOptions{empty: true})
-	b := newBrowser(t, ts)
-	if resp, _ := b.send("POST", "/api/signup", signupBody("grace@example.com", goodPassword), false); resp.StatusCode != 201 {
+	ts := NewServer(t, store.SQLite, Options{Empty: true})
+	b := NewBrowser(t, ts)
+	if resp, _ := b.Send("POST", "/api/signup", SignupBody("grace@example.com", GoodPassword), false); resp.StatusCode != 201 {
 		t.Fatal("signup failed")
 	}
-	if resp, _ := b.login("grace@example.com", goodPassword); resp.StatusCode != 200 {
+	if resp, _ := b.Login("grace@example.com", GoodPassword); resp.StatusCode != 200 {
 		t.Fatal("login failed")
 	}
 	if n := len(newDeviceMails(ts)); n != 0 {
@@ -94,47 +94,47 @@ func TestDeviceFingerprint(t *testing.T) {
 // new-device notice, even from a network the user has not used; a live
 // session of another user, or an ended one, does not count.
 func TestReauthSendsNoNewDeviceNotice(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{trusted: "127.0.0.1", behind: true})
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{Trusted: "127.0.0.1", Behind: true})
 		firefox := "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0"
-		b := newBrowser(t, ts)
-		b.extra = []string{"X-Forwarded-For", "203.0.113.10", "User-Agent", firefox}
-		if resp, _ := b.login("owner@example.com", ownerPassword); resp.StatusCode != 200 {
+		b := NewBrowser(t, ts)
+		b.Extra = []string{"X-Forwarded-For", "203.0.113.10", "User-Agent", firefox}
+		if resp, _ := b.Login("owner@example.com", OwnerPassword); resp.StatusCode != 200 {
 			t.Fatal("login failed")
 		}
-		first := b.cookie(httpauth.SessionCookie)
+		first := b.Cookie(httpauth.SessionCookie)
 		// The same browser moves to another network and re-authenticates.
-		b.extra = []string{"X-Forwarded-For", "198.51.100.7", "User-Agent", firefox}
-		if resp, body := b.login("owner@example.com", ownerPassword); resp.StatusCode != 200 {
+		b.Extra = []string{"X-Forwarded-For", "198.51.100.7", "User-Agent", firefox}
+		if resp, body := b.Login("owner@example.com", OwnerPassword); resp.StatusCode != 200 {
 			t.Fatalf("re-auth: %d %v", resp.StatusCode, body)
 		}
 		if n := len(newDeviceMails(ts)); n != 1 {
 			t.Fatalf("re-auth sent a new-device notice: %d notices", n)
 		}
-		if second := b.cookie(httpauth.SessionCookie); second == "" || second == first {
+		if second := b.Cookie(httpauth.SessionCookie); second == "" || second == first {
 			t.Fatal("re-auth must rotate the session id")
 		}
-		if resp, _ := b.send("GET", "/api/users/@me", "", false); resp.StatusCode != 200 {
+		if resp, _ := b.Send("GET", "/api/users/@me", "", false); resp.StatusCode != 200 {
 			t.Fatal("the re-authenticated session does not work")
 		}
 
 		// Another user's session in the cookie is no re-auth for this one.
-		other := joinByInvite(t, ts, b, "mallory@example.com", 1)
-		other.extra = []string{"X-Forwarded-For", "192.0.2.50", "User-Agent", firefox}
-		if resp, _ := other.login("owner@example.com", ownerPassword); resp.StatusCode != 200 {
+		other := JoinByInvite(t, ts, b, "mallory@example.com", 1)
+		other.Extra = []string{"X-Forwarded-For", "192.0.2.50", "User-Agent", firefox}
+		if resp, _ := other.Login("owner@example.com", OwnerPassword); resp.StatusCode != 200 {
 			t.Fatal("login over another user's session failed")
 		}
 		if n := len(newDeviceMails(ts)); n != 2 {
 			t.Fatalf("a login over another user's session must be a normal login: %d notices", n)
 		}
 		// An ended session in the cookie is no re-auth either.
-		stale := b.cookie(httpauth.SessionCookie)
-		if resp, _ := b.send("POST", "/api/logout", "", true); resp.StatusCode >= 400 {
+		stale := b.Cookie(httpauth.SessionCookie)
+		if resp, _ := b.Send("POST", "/api/logout", "", true); resp.StatusCode >= 400 {
 			t.Fatalf("logout: %d", resp.StatusCode)
 		}
-		b.setCookie(httpauth.SessionCookie, stale)
-		b.extra = []string{"X-Forwarded-For", "100.64.0.9", "User-Agent", firefox}
-		if resp, _ := b.login("owner@example.com", ownerPassword); resp.StatusCode != 200 {
+		b.SetCookie(httpauth.SessionCookie, stale)
+		b.Extra = []string{"X-Forwarded-For", "100.64.0.9", "User-Agent", firefox}
+		if resp, _ := b.Login("owner@example.com", OwnerPassword); resp.StatusCode != 200 {
 			t.Fatal("login failed")
 		}
 		if n := len(newDeviceMails(ts)); n != 3 {

@@ -16,7 +16,7 @@ import (
 
 // testResolver asks the DNS server at addr, or nothing at all when addr is
 // empty (every lookup fails), so no test depends on real DNS.
-func testResolver(addr string) gatehouse.TXTResolver {
+func ResolverAt(addr string) gatehouse.TXTResolver {
 	if addr == "" {
 		addr = "127.0.0.1:1" // nothing listens: lookups fail fast
 	}
@@ -26,7 +26,7 @@ func testResolver(addr string) gatehouse.TXTResolver {
 	}}
 }
 
-func startDNS(t *testing.T) *dnstest.Server {
+func StartDNS(t *testing.T) *dnstest.Server {
 	t.Helper()
 	dns, err := dnstest.Start()
 	if err != nil {
@@ -38,9 +38,9 @@ func startDNS(t *testing.T) *dnstest.Server {
 
 // addDomain claims domain for the owner's organization and returns its id
 // and challenge.
-func addDomain(t *testing.T, owner *browser, domain string) (id, challenge string) {
+func AddDomain(t *testing.T, owner *Browser, domain string) (id, challenge string) {
 	t.Helper()
-	resp, body := owner.send("POST", "/api/organizations/@current/domains/", `{"domain":"`+domain+`"}`, true)
+	resp, body := owner.Send("POST", "/api/organizations/@current/domains/", `{"domain":"`+domain+`"}`, true)
 	if resp.StatusCode != 201 {
 		t.Fatalf("create domain %s: %d %v", domain, resp.StatusCode, body)
 	}
@@ -48,29 +48,29 @@ func addDomain(t *testing.T, owner *browser, domain string) (id, challenge strin
 }
 
 func TestDomainsVerifyByDNS(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		dns := startDNS(t)
-		ts := newTestServer(t, engine, serverOptions{dnsAddr: dns.Addr})
-		owner := ownerBrowser(t, ts)
-		base := "/api/organizations/" + ts.user.CurrentOrganizationID + "/domains/"
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		dns := StartDNS(t)
+		ts := NewServer(t, engine, Options{DnsAddr: dns.Addr})
+		owner := OwnerBrowser(t, ts)
+		base := "/api/organizations/" + ts.User.CurrentOrganizationID + "/domains/"
 
 		for _, bad := range []string{"", "Acme.Example", "acme", "-acme.example", "acme..example", "acme.example/x", "http://acme.example"} {
-			resp, body := owner.send("POST", base, `{"domain":"`+bad+`"}`, true)
+			resp, body := owner.Send("POST", base, `{"domain":"`+bad+`"}`, true)
 			if resp.StatusCode != 400 || body["attr"] != "domain" {
 				t.Errorf("domain %q: %d %v, want 400 on domain", bad, resp.StatusCode, body)
 			}
 		}
-		id, challenge := addDomain(t, owner, "acme.example")
+		id, challenge := AddDomain(t, owner, "acme.example")
 		if len(challenge) != 43 {
 			t.Fatalf("challenge %q: want 43 URL-safe characters", challenge)
 		}
 		// Taken, by this or any organization.
-		if resp, body := owner.send("POST", base, `{"domain":"acme.example"}`, true); resp.StatusCode != 400 || body["code"] != "unique" {
+		if resp, body := owner.Send("POST", base, `{"domain":"acme.example"}`, true); resp.StatusCode != 400 || body["code"] != "unique" {
 			t.Fatalf("duplicate: %d %v", resp.StatusCode, body)
 		}
 		// Enforcement and JIT wait for verification.
 		for _, patch := range []string{`{"sso_enforcement":"saml"}`, `{"jit_provisioning_enabled":true}`} {
-			if resp, body := owner.send("PATCH", base+id+"/", patch, true); resp.StatusCode != 400 || body["code"] != "verification_required" {
+			if resp, body := owner.Send("PATCH", base+id+"/", patch, true); resp.StatusCode != 400 || body["code"] != "verification_required" {
 				t.Fatalf("%s before verification: %d %v", patch, resp.StatusCode, body)
 			}
 		}
@@ -79,56 +79,56 @@ func TestDomainsVerifyByDNS(t *testing.T) {
 			if records != nil {
 				dns.SetTXT("_posthog-challenge.acme.example", records...)
 			}
-			resp, body := owner.send("POST", base+id+"/verify/", ``, true)
+			resp, body := owner.Send("POST", base+id+"/verify/", ``, true)
 			if resp.StatusCode != 200 || body["is_verified"] != false {
 				t.Fatalf("verify with %v: %d %v", records, resp.StatusCode, body)
 			}
 		}
-		d, err := ts.store.DomainByID(context.Background(), id)
+		d, err := ts.Store.DomainByID(context.Background(), id)
 		if err != nil || d.LastVerificationRetry == nil || d.IsVerified() {
 			t.Fatalf("after failed attempts: %+v %v", d, err)
 		}
 		// The record at another name proves nothing.
 		dns.SetTXT("acme.example", challenge)
-		if _, body := owner.send("POST", base+id+"/verify/", ``, true); body["is_verified"] != false {
+		if _, body := owner.Send("POST", base+id+"/verify/", ``, true); body["is_verified"] != false {
 			t.Fatal("a TXT record outside _posthog-challenge verified the domain")
 		}
 		dns.SetTXT("_posthog-challenge.acme.example", "unrelated", challenge)
-		resp, body := owner.send("POST", base+id+"/verify/", ``, true)
+		resp, body := owner.Send("POST", base+id+"/verify/", ``, true)
 		if resp.StatusCode != 200 || body["is_verified"] != true || body["verified_at"] == nil {
 			t.Fatalf("verify: %d %v", resp.StatusCode, body)
 		}
-		if resp, body := owner.send("POST", base+id+"/verify/", ``, true); resp.StatusCode != 400 || body["code"] != "already_verified" {
+		if resp, body := owner.Send("POST", base+id+"/verify/", ``, true); resp.StatusCode != 400 || body["code"] != "already_verified" {
 			t.Fatalf("second verify: %d %v", resp.StatusCode, body)
 		}
-		resp, body = owner.send("PATCH", base+id+"/", `{"jit_provisioning_enabled":true,"sso_enforcement":"saml"}`, true)
+		resp, body = owner.Send("PATCH", base+id+"/", `{"jit_provisioning_enabled":true,"sso_enforcement":"saml"}`, true)
 		if resp.StatusCode != 200 || body["jit_provisioning_enabled"] != true || body["sso_enforcement"] != "saml" || body["has_saml"] != false {
 			t.Fatalf("patch after verification: %d %v", resp.StatusCode, body)
 		}
-		if resp, body := owner.send("PATCH", base+id+"/", `{"sso_enforcement":"myspace"}`, true); resp.StatusCode != 400 || body["attr"] != "sso_enforcement" {
+		if resp, body := owner.Send("PATCH", base+id+"/", `{"sso_enforcement":"myspace"}`, true); resp.StatusCode != 400 || body["attr"] != "sso_enforcement" {
 			t.Fatalf("unknown backend: %d %v", resp.StatusCode, body)
 		}
-		resp, list := owner.send("GET", base, ``, false)
+		resp, list := owner.Send("GET", base, ``, false)
 		if results, _ := list["results"].([]any); resp.StatusCode != 200 || len(results) != 1 || list["count"] != float64(1) {
 			t.Fatalf("list: %d %v", resp.StatusCode, list)
 		}
-		if resp, _ := owner.send("DELETE", base+id+"/", ``, true); resp.StatusCode != 204 {
+		if resp, _ := owner.Send("DELETE", base+id+"/", ``, true); resp.StatusCode != 204 {
 			t.Fatalf("delete: %d", resp.StatusCode)
 		}
-		if resp, _ := owner.send("GET", base+id+"/", ``, false); resp.StatusCode != 404 {
+		if resp, _ := owner.Send("GET", base+id+"/", ``, false); resp.StatusCode != 404 {
 			t.Fatalf("after delete: %d", resp.StatusCode)
 		}
 	})
 }
 
 func TestDomainsPermissions(t *testing.T) {
-	ts := newTestServer(t, store.SQLite, serverOptions{multiOrg: true})
-	owner := ownerBrowser(t, ts)
-	id, _ := addDomain(t, owner, "acme.example")
+	ts := NewServer(t, store.SQLite, Options{MultiOrg: true})
+	owner := OwnerBrowser(t, ts)
+	id, _ := AddDomain(t, owner, "acme.example")
 	base := "/api/organizations/@current/domains/"
 
-	member := joinByInvite(t, ts, owner, "member@example.com", 1)
-	if resp, body := member.send("GET", base, ``, false); resp.StatusCode != 200 || body["count"] != float64(1) {
+	member := JoinByInvite(t, ts, owner, "member@example.com", 1)
+	if resp, body := member.Send("GET", base, ``, false); resp.StatusCode != 200 || body["count"] != float64(1) {
 		t.Fatalf("member list: %d %v", resp.StatusCode, body)
 	}
 	for _, c := range []struct{ method, path, body string }{
@@ -137,70 +137,70 @@ func TestDomainsPermissions(t *testing.T) {
 		{"POST", base + id + "/verify/", ``},
 		{"DELETE", base + id + "/", ``},
 	} {
-		if resp, body := member.send(c.method, c.path, c.body, true); resp.StatusCode != 403 {
+		if resp, body := member.Send(c.method, c.path, c.body, true); resp.StatusCode != 403 {
 			t.Errorf("member %s %s: %d %v, want 403", c.method, c.path, resp.StatusCode, body)
 		}
 	}
 	// Someone else's organization is invisible, not forbidden.
-	outsider := newBrowser(t, ts)
-	if resp, _ := outsider.send("POST", "/api/signup", signupBody("out@example.com", goodPassword), false); resp.StatusCode != 201 {
+	outsider := NewBrowser(t, ts)
+	if resp, _ := outsider.Send("POST", "/api/signup", SignupBody("out@example.com", GoodPassword), false); resp.StatusCode != 201 {
 		t.Fatal("signup failed")
 	}
-	other := "/api/organizations/" + ts.user.CurrentOrganizationID + "/domains/"
-	if resp, _ := outsider.send("GET", other, ``, false); resp.StatusCode != 404 {
+	other := "/api/organizations/" + ts.User.CurrentOrganizationID + "/domains/"
+	if resp, _ := outsider.Send("GET", other, ``, false); resp.StatusCode != 404 {
 		t.Fatalf("outsider list: %d, want 404", resp.StatusCode)
 	}
-	if resp, _ := outsider.send("GET", other+id+"/", ``, false); resp.StatusCode != 404 {
+	if resp, _ := outsider.Send("GET", other+id+"/", ``, false); resp.StatusCode != 404 {
 		t.Fatalf("outsider get: %d, want 404", resp.StatusCode)
 	}
 	// Claiming a domain another organization holds fails.
-	if resp, body := outsider.send("POST", "/api/organizations/@current/domains/", `{"domain":"acme.example"}`, true); resp.StatusCode != 400 || body["code"] != "unique" {
+	if resp, body := outsider.Send("POST", "/api/organizations/@current/domains/", `{"domain":"acme.example"}`, true); resp.StatusCode != 400 || body["code"] != "unique" {
 		t.Fatalf("claim a taken domain: %d %v", resp.StatusCode, body)
 	}
-	if resp, _ := newBrowser(t, ts).send("GET", other, ``, false); resp.StatusCode != 401 && resp.StatusCode != 403 {
+	if resp, _ := NewBrowser(t, ts).Send("GET", other, ``, false); resp.StatusCode != 401 && resp.StatusCode != 403 {
 		t.Fatalf("anonymous list: %d", resp.StatusCode)
 	}
 }
 
 // enforceSAML verifies acme.example without DNS, configures a SAML IdP on it
 // and enforces SAML.
-func enforceSAML(t *testing.T, ts *testServer, owner *browser) {
+func EnforceSAML(t *testing.T, ts *Server, owner *Browser) {
 	t.Helper()
-	id, _ := addDomain(t, owner, "acme.example")
-	if _, err := ts.store.DB().Exec(rebind(storeEngine(ts), `UPDATE organization_domains SET verified_at = 1 WHERE id = ?`), id); err != nil {
+	id, _ := AddDomain(t, owner, "acme.example")
+	if _, err := ts.Store.DB().Exec(Rebind(StoreEngine(ts), `UPDATE organization_domains SET verified_at = 1 WHERE id = ?`), id); err != nil {
 		t.Fatal(err)
 	}
-	resp, body := owner.send("PATCH", "/api/organizations/@current/domains/"+id+"/",
+	resp, body := owner.Send("PATCH", "/api/organizations/@current/domains/"+id+"/",
 		`{"sso_enforcement":"saml","saml_entity_id":"https://idp.acme.example","saml_acs_url":"https://idp.acme.example/sso","saml_x509_cert":"MIIC..."}`, true)
 	if resp.StatusCode != 200 || body["has_saml"] != true {
 		t.Fatalf("configure SAML: %d %v", resp.StatusCode, body)
 	}
 }
 
-func storeEngine(ts *testServer) store.Engine { return ts.store.Engine() }
+func StoreEngine(ts *Server) store.Engine { return ts.Store.Engine() }
 
 // With SAML enforced on acme.example, passwords stop working there: login,
 // reset and invite signup answer sso_enforced, and precheck says so; other
 // domains are untouched.
 func TestSSOEnforcement(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
-		owner := ownerBrowser(t, ts)
-		inviteID := mustInvite(t, owner, "ada@acme.example", 1)
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
+		owner := OwnerBrowser(t, ts)
+		inviteID := MustInvite(t, owner, "ada@acme.example", 1)
 		// The invitee joins before enforcement starts, with a password.
-		ada := newBrowser(t, ts)
-		if resp, body := ada.send("POST", "/api/signup/"+mustInvite(t, owner, "grace@acme.example", 1)+"/", inviteSignupBody("Grace", goodPassword), false); resp.StatusCode != 201 {
+		ada := NewBrowser(t, ts)
+		if resp, body := ada.Send("POST", "/api/signup/"+MustInvite(t, owner, "grace@acme.example", 1)+"/", InviteSignupBody("Grace", GoodPassword), false); resp.StatusCode != 201 {
 			t.Fatalf("invite signup before enforcement: %d %v", resp.StatusCode, body)
 		}
 
 		precheck := func(email string) map[string]any {
-			_, body := newBrowser(t, ts).send("POST", "/api/login/precheck", `{"email":"`+email+`"}`, false)
+			_, body := NewBrowser(t, ts).Send("POST", "/api/login/precheck", `{"email":"`+email+`"}`, false)
 			return body
 		}
 		if body := precheck("grace@acme.example"); body["sso_enforcement"] != nil || body["saml_available"] != false {
 			t.Fatalf("precheck before enforcement: %v", body)
 		}
-		enforceSAML(t, ts, owner)
+		EnforceSAML(t, ts, owner)
 		if body := precheck("grace@ACME.example"); body["sso_enforcement"] != "saml" || body["saml_available"] != true {
 			t.Fatalf("precheck: %v", body)
 		}
@@ -209,30 +209,30 @@ func TestSSOEnforcement(t *testing.T) {
 		}
 
 		// The right password is refused, before any password check.
-		resp, body := newBrowser(t, ts).login("grace@acme.example", goodPassword)
+		resp, body := NewBrowser(t, ts).Login("grace@acme.example", GoodPassword)
 		if resp.StatusCode != 400 || body["code"] != "sso_enforced" || body["detail"] != "You can only login with SSO for this account (saml)." {
 			t.Fatalf("login: %d %v", resp.StatusCode, body)
 		}
 		// Unknown addresses in the domain get the same answer.
-		if resp, body := newBrowser(t, ts).login("nobody@acme.example", "whatever it is"); resp.StatusCode != 400 || body["code"] != "sso_enforced" {
+		if resp, body := NewBrowser(t, ts).Login("nobody@acme.example", "whatever it is"); resp.StatusCode != 400 || body["code"] != "sso_enforced" {
 			t.Fatalf("unknown email login: %d %v", resp.StatusCode, body)
 		}
 		for _, email := range []string{"grace@acme.example", "nobody@acme.example"} {
-			resp, body := newBrowser(t, ts).send("POST", "/api/reset/", `{"email":"`+email+`"}`, false)
+			resp, body := NewBrowser(t, ts).Send("POST", "/api/reset/", `{"email":"`+email+`"}`, false)
 			if resp.StatusCode != 400 || body["code"] != "sso_enforced" {
 				t.Fatalf("reset for %s: %d %v", email, resp.StatusCode, body)
 			}
 		}
-		if resp, body := newBrowser(t, ts).send("POST", "/api/signup/"+inviteID+"/", inviteSignupBody("Ada", goodPassword), false); resp.StatusCode != 400 || body["code"] != "sso_enforced" {
+		if resp, body := NewBrowser(t, ts).Send("POST", "/api/signup/"+inviteID+"/", InviteSignupBody("Ada", GoodPassword), false); resp.StatusCode != 400 || body["code"] != "sso_enforced" {
 			t.Fatalf("invite signup: %d %v", resp.StatusCode, body)
 		}
-		for _, m := range ts.mail.messages() {
+		for _, m := range ts.Mail.Messages() {
 			if strings.Contains(m.To, "acme.example") && strings.Contains(strings.ToLower(m.Subject), "reset") {
 				t.Fatalf("a reset mail went out under enforcement: %+v", m)
 			}
 		}
 		// Elsewhere passwords still work.
-		if resp, _ := newBrowser(t, ts).login("owner@example.com", ownerPassword); resp.StatusCode != 200 {
+		if resp, _ := NewBrowser(t, ts).Login("owner@example.com", OwnerPassword); resp.StatusCode != 200 {
 			t.Fatal("owner login failed")
 		}
 	})
@@ -242,15 +242,15 @@ func TestSSOEnforcement(t *testing.T) {
 // everyone out: SAML without a complete IdP configuration, an unverified
 // domain, or a provider this instance does not have.
 func TestSSOEnforcementIgnoredWhenUnusable(t *testing.T) {
-	ts := newTestServer(t, store.SQLite, serverOptions{})
-	owner := ownerBrowser(t, ts)
-	if resp, _ := newBrowser(t, ts).send("POST", "/api/signup/"+mustInvite(t, owner, "grace@acme.example", 1)+"/", inviteSignupBody("Grace", goodPassword), false); resp.StatusCode != 201 {
+	ts := NewServer(t, store.SQLite, Options{})
+	owner := OwnerBrowser(t, ts)
+	if resp, _ := NewBrowser(t, ts).Send("POST", "/api/signup/"+MustInvite(t, owner, "grace@acme.example", 1)+"/", InviteSignupBody("Grace", GoodPassword), false); resp.StatusCode != 201 {
 		t.Fatal("invite signup failed")
 	}
-	id, _ := addDomain(t, owner, "acme.example")
+	id, _ := AddDomain(t, owner, "acme.example")
 	set := func(q string) {
 		t.Helper()
-		if _, err := ts.store.DB().Exec(q, id); err != nil {
+		if _, err := ts.Store.DB().Exec(q, id); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -260,11 +260,11 @@ func TestSSOEnforcementIgnoredWhenUnusable(t *testing.T) {
 		{"provider not configured", `UPDATE organization_domains SET sso_enforcement = 'github' WHERE id = ?`},
 	} {
 		set(c.sql)
-		if resp, body := newBrowser(t, ts).login("grace@acme.example", goodPassword); resp.StatusCode != 200 {
+		if resp, body := NewBrowser(t, ts).Login("grace@acme.example", GoodPassword); resp.StatusCode != 200 {
 			t.Errorf("%s: login refused: %d %v", c.name, resp.StatusCode, body)
 		}
 	}
-	if !strings.Contains(ts.logs.String(), "sso enforcement ignored") {
+	if !strings.Contains(ts.Logs.String(), "sso enforcement ignored") {
 		t.Fatal("ignoring enforcement must log a warning")
 	}
 }
@@ -272,16 +272,16 @@ func TestSSOEnforcementIgnoredWhenUnusable(t *testing.T) {
 // Without JavaScript, the login page answers a password for an enforced
 // domain by hiding the password field and naming the method.
 func TestLoginPageUnderSSOEnforcement(t *testing.T) {
-	ts := newTestServer(t, store.SQLite, serverOptions{})
-	owner := ownerBrowser(t, ts)
-	enforceSAML(t, ts, owner)
-	b := newBrowser(t, ts)
-	resp, html := b.submit("/login", "/login", map[string]string{"email": "grace@acme.example", "password": goodPassword})
+	ts := NewServer(t, store.SQLite, Options{})
+	owner := OwnerBrowser(t, ts)
+	EnforceSAML(t, ts, owner)
+	b := NewBrowser(t, ts)
+	resp, html := b.Submit("/login", "/login", map[string]string{"email": "grace@acme.example", "password": GoodPassword})
 	if resp.StatusCode != 400 || !strings.Contains(html, `<div id="password-area" hidden>`) || !strings.Contains(html, `<strong id="sso-provider">SAML</strong>`) ||
 		!strings.Contains(html, "You can only login with SSO for this account (saml).") {
 		t.Fatalf("login page under enforcement: %d\n%s", resp.StatusCode, html)
 	}
-	resp, js := b.page("GET", "/static/login.js", nil)
+	resp, js := b.Page("GET", "/static/login.js", nil)
 	if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Type"), "javascript") || !strings.Contains(js, "/api/login/precheck/") {
 		t.Fatalf("login script: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
@@ -290,10 +290,10 @@ func TestLoginPageUnderSSOEnforcement(t *testing.T) {
 // In a real browser the precheck hides the password field as soon as an
 // enforced email is entered, and keeps it for other emails.
 func TestBrowserLoginPrecheckHidesPassword(t *testing.T) {
-	ctx := newBrowserContext(t)
-	ts := newTestServer(t, store.SQLite, serverOptions{siteURL: "http://localhost:{port}"})
-	enforceSAML(t, ts, ownerBrowser(t, ts))
-	base := strings.Replace(ts.url, "127.0.0.1", "localhost", 1)
+	ctx := NewBrowserContext(t)
+	ts := NewServer(t, store.SQLite, Options{SiteURL: "http://localhost:{port}"})
+	EnforceSAML(t, ts, OwnerBrowser(t, ts))
+	base := strings.Replace(ts.URL, "127.0.0.1", "localhost", 1)
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate(base+"/login"),
 		chromedp.WaitVisible(`#password`),
@@ -311,12 +311,12 @@ func TestBrowserLoginPrecheckHidesPassword(t *testing.T) {
 	}
 	// Another address, in a fresh browser: the precheck answers, and the
 	// password stays.
-	ctx = newBrowserContext(t)
+	ctx = NewBrowserContext(t)
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate(base+"/login"),
 		chromedp.WaitVisible(`#password`),
 		chromedp.SendKeys(`#email`, "owner@example.com"+kb.Tab),
-		chromedp.SendKeys(`#password`, ownerPassword),
+		chromedp.SendKeys(`#password`, OwnerPassword),
 		chromedp.Submit(`form[action="/login"]`),
 		chromedp.WaitVisible(`form[action="/logout"]`),
 	); err != nil {
@@ -326,19 +326,19 @@ func TestBrowserLoginPrecheckHidesPassword(t *testing.T) {
 
 // Domains accept personal API keys with the organization scope.
 func TestDomainsWithPersonalAPIKey(t *testing.T) {
-	ts := newTestServer(t, store.SQLite, serverOptions{})
-	owner := ownerBrowser(t, ts)
-	addDomain(t, owner, "acme.example")
-	reader := mustKey(t, owner, "organization:read")
-	other := mustKey(t, owner, "feature_flag:read")
+	ts := NewServer(t, store.SQLite, Options{})
+	owner := OwnerBrowser(t, ts)
+	AddDomain(t, owner, "acme.example")
+	reader := MustKey(t, owner, "organization:read")
+	other := MustKey(t, owner, "feature_flag:read")
 	path := "/api/organizations/@current/domains/"
-	if resp, body := keyRequest(t, ts, "GET", path, reader, ""); resp.StatusCode != 200 || body["count"] != float64(1) {
+	if resp, body := KeyRequest(t, ts, "GET", path, reader, ""); resp.StatusCode != 200 || body["count"] != float64(1) {
 		t.Fatalf("organization:read key: %d %v", resp.StatusCode, body)
 	}
-	if resp, body := keyRequest(t, ts, "POST", path, reader, `{"domain":"other.example"}`); resp.StatusCode != 403 {
+	if resp, body := KeyRequest(t, ts, "POST", path, reader, `{"domain":"other.example"}`); resp.StatusCode != 403 {
 		t.Fatalf("read key writing: %d %v", resp.StatusCode, body)
 	}
-	if resp, body := keyRequest(t, ts, "GET", path, other, ""); resp.StatusCode != 403 {
+	if resp, body := KeyRequest(t, ts, "GET", path, other, ""); resp.StatusCode != 403 {
 		t.Fatalf("key without the scope: %d %v", resp.StatusCode, body)
 	}
 }

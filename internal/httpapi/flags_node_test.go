@@ -78,20 +78,20 @@ func TestPostHogNodeClient(t *testing.T) {
 	// secret token, and a personal API key with feature_flag:read.
 	keys := []struct {
 		name string
-		key  func(t *testing.T, ts *testServer, b *browser) string
+		key  func(t *testing.T, ts *Server, b *Browser) string
 	}{
-		{"project secret", func(t *testing.T, ts *testServer, b *browser) string { return ts.secret.Reveal() }},
-		{"personal key", func(t *testing.T, ts *testServer, b *browser) string { return mustKey(t, b, "feature_flag:read") }},
+		{"project secret", func(t *testing.T, ts *Server, b *Browser) string { return ts.Secret.Reveal() }},
+		{"personal key", func(t *testing.T, ts *Server, b *Browser) string { return MustKey(t, b, "feature_flag:read") }},
 	}
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
-		b := ownerBrowser(t, ts)
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
+		b := OwnerBrowser(t, ts)
 		// The flags of posthog_go_test.go: every filter kind, judged by the
 		// test's own implementation of PostHog's rules (refEvaluate).
-		for _, rf := range refFlags {
-			createFlag(t, b, ts.project.ID, rf.flag.json())
+		for _, rf := range RefFlags {
+			CreateFlag(t, b, ts.Project.ID, rf.flag.json())
 		}
-		createFlag(t, b, ts.project.ID, `{"key":"site-config","is_remote_configuration":true,"active":false,"filters":{"groups":[{}],"payloads":{"true":{"theme":"dark"}}}}`)
+		CreateFlag(t, b, ts.Project.ID, `{"key":"site-config","is_remote_configuration":true,"active":false,"filters":{"groups":[{}],"payloads":{"true":{"theme":"dark"}}}}`)
 		flagKeys := []string{"everyone", "half", "split", "company", "older", "paid", "two-groups"}
 
 		ids := make([]string, 120)
@@ -105,10 +105,10 @@ func TestPostHogNodeClient(t *testing.T) {
 		for _, c := range clients {
 			for _, k := range keys {
 				t.Run(c.name+"/"+k.name, func(t *testing.T) {
-					before := ts.count(t)
+					before := ts.Count(t)
 					extras := strings.HasSuffix(c.name, "5")
 					res := runNodeClient(t, c.dir, map[string]any{
-						"host": ts.url, "token": ts.project.APIToken, "key": k.key(t, ts, b), "wrongKey": "phs_" + "Wr0ngSecretKeyWr0ngSecretKeyWr0ngSecretKey123",
+						"host": ts.URL, "token": ts.Project.APIToken, "key": k.key(t, ts, b), "wrongKey": "phs_" + "Wr0ngSecretKeyWr0ngSecretKeyWr0ngSecretKey123",
 						"ids": ids, "props": props, "events": 5, "label": c.name,
 						"extras": extras, "remoteConfigKey": "site-config", "flagKeys": flagKeys,
 					})
@@ -118,7 +118,7 @@ func TestPostHogNodeClient(t *testing.T) {
 						// (/i/v1/analytics/events).
 						want = 10
 					}
-					if got := ts.count(t) - before; got != want {
+					if got := ts.Count(t) - before; got != want {
 						t.Fatalf("%d events landed, want %d", got, want)
 					}
 					if extras {
@@ -133,8 +133,8 @@ func TestPostHogNodeClient(t *testing.T) {
 					leftToServer := map[string]int{}
 					for _, id := range ids {
 						local, remote := res.Local[id], res.Remote[id]
-						for _, rf := range refFlags {
-							want := fmt.Sprint(refEvaluate(rf.flag, id, props[id], false))
+						for _, rf := range RefFlags {
+							want := fmt.Sprint(RefEvaluate(rf.flag, id, props[id], false))
 							if rv, ok := remote[rf.flag.key]; rf.flag.active && (!ok || fmt.Sprint(rv) != want) {
 								t.Fatalf("%s %s: /flags %v, reference %s", id, rf.flag.key, rv, want)
 							}
@@ -160,7 +160,7 @@ func TestPostHogNodeClient(t *testing.T) {
 							t.Errorf("posthog-node did not evaluate %s locally (%d people)", key, leftToServer[key])
 						}
 					}
-					if enabled < len(ids) || enabled == len(ids)*len(refFlags) {
+					if enabled < len(ids) || enabled == len(ids)*len(RefFlags) {
 						t.Fatalf("implausible spread: %d enabled values", enabled)
 					}
 					for id, v := range res.Wrong {
@@ -173,7 +173,7 @@ func TestPostHogNodeClient(t *testing.T) {
 			}
 		}
 		// The wrong secret was refused by the server.
-		if resp, _ := ts.do(t, "GET", "/flags/definitions?token="+ts.project.APIToken, nil, "Authorization", "Bearer phs_Wr0ngSecretKeyWr0ngSecretKeyWr0ngSecretKey123"); resp.StatusCode != 401 {
+		if resp, _ := ts.Do(t, "GET", "/flags/definitions?token="+ts.Project.APIToken, nil, "Authorization", "Bearer phs_Wr0ngSecretKeyWr0ngSecretKeyWr0ngSecretKey123"); resp.StatusCode != 401 {
 			t.Fatalf("wrong secret: %d", resp.StatusCode)
 		}
 	})
@@ -184,7 +184,7 @@ func TestPostHogNodeClient(t *testing.T) {
 // without the client's "may not support v4" notice and with the same
 // answers as getAllFlags, and events sent by the AI lane and the v1
 // capture mode, stored as sent.
-func checkNodeExtras(t *testing.T, ts *testServer, res nodeClientResult, ids []string, flagKeys []string) {
+func checkNodeExtras(t *testing.T, ts *Server, res nodeClientResult, ids []string, flagKeys []string) {
 	t.Helper()
 	if m, ok := res.RemoteConfig.(map[string]any); !ok || m["theme"] != "dark" {
 		t.Errorf("remote config payload %#v", res.RemoteConfig)
@@ -205,7 +205,7 @@ func checkNodeExtras(t *testing.T, ts *testServer, res nodeClientResult, ids []s
 	if res.V1Mode != "v1" {
 		t.Errorf("the client did not use capture v1: %q", res.V1Mode)
 	}
-	evs, err := ts.store.EventsOfProject(t.Context(), ts.project.ID, 1000)
+	evs, err := ts.Store.EventsOfProject(t.Context(), ts.Project.ID, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}

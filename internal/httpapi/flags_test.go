@@ -20,24 +20,24 @@ import (
 
 // outsider creates a second organization with its own owner and returns a
 // browser signed in as that owner and the new project.
-func outsider(t *testing.T, ts *testServer) (*browser, *gatehouse.Project) {
+func Outsider(t *testing.T, ts *Server) (*Browser, *gatehouse.Project) {
 	t.Helper()
-	accounts := &gatehouse.AccountService{Store: ts.store, HashPassword: password.Hash, CheckPassword: password.CheckStrength, Passwords: password.NewHasher(0, 0)}
+	accounts := &gatehouse.AccountService{Store: ts.Store, HashPassword: password.Hash, CheckPassword: password.CheckStrength, Passwords: password.NewHasher(0, 0)}
 	created, err := accounts.CreateOrganizationWithOwner(context.Background(), gatehouse.NewOwner{
 		Email: "outsider@example.org", Password: "another horse battery staple", OrganizationName: "Other"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := newBrowser(t, ts)
-	if resp, body := b.login("outsider@example.org", "another horse battery staple"); resp.StatusCode != 200 {
+	b := NewBrowser(t, ts)
+	if resp, body := b.Login("outsider@example.org", "another horse battery staple"); resp.StatusCode != 200 {
 		t.Fatalf("outsider login: %d %v", resp.StatusCode, body)
 	}
 	return b, created.Project
 }
 
-func createFlag(t *testing.T, b *browser, projectID int64, body string) map[string]any {
+func CreateFlag(t *testing.T, b *Browser, projectID int64, body string) map[string]any {
 	t.Helper()
-	resp, out := b.send("POST", fmt.Sprintf("/api/projects/%d/feature_flags/", projectID), body, true)
+	resp, out := b.Send("POST", fmt.Sprintf("/api/projects/%d/feature_flags/", projectID), body, true)
 	if resp.StatusCode != 201 {
 		t.Fatalf("create %s: %d %v", body, resp.StatusCode, out)
 	}
@@ -45,12 +45,12 @@ func createFlag(t *testing.T, b *browser, projectID int64, body string) map[stri
 }
 
 func TestFeatureFlagCRUD(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
-		b := ownerBrowser(t, ts)
-		base := fmt.Sprintf("/api/projects/%d/feature_flags/", ts.project.ID)
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
+		b := OwnerBrowser(t, ts)
+		base := fmt.Sprintf("/api/projects/%d/feature_flags/", ts.Project.ID)
 
-		created := createFlag(t, b, ts.project.ID, `{"key":"new-checkout","name":"New checkout","filters":{"groups":[{"properties":[],"rollout_percentage":30}],"payloads":{"true":{"color":"blue"}}}}`)
+		created := CreateFlag(t, b, ts.Project.ID, `{"key":"new-checkout","name":"New checkout","filters":{"groups":[{"properties":[],"rollout_percentage":30}],"payloads":{"true":{"color":"blue"}}}}`)
 		id := int64(created["id"].(float64))
 		if created["key"] != "new-checkout" || created["active"] != true || created["version"] != float64(1) || created["deleted"] != false ||
 			created["rollout_percentage"] != float64(30) || created["created_by"].(map[string]any)["email"] != "owner@example.com" {
@@ -60,30 +60,30 @@ func TestFeatureFlagCRUD(t *testing.T) {
 			t.Fatalf("payload stored as %v", p)
 		}
 
-		resp, list := b.send("GET", base, "", false)
+		resp, list := b.Send("GET", base, "", false)
 		if resp.StatusCode != 200 || list["count"] != float64(1) || list["results"].([]any)[0].(map[string]any)["key"] != "new-checkout" {
 			t.Fatalf("list: %d %v", resp.StatusCode, list)
 		}
-		resp, one := b.send("GET", fmt.Sprintf("%s%d/", base, id), "", false)
+		resp, one := b.Send("GET", fmt.Sprintf("%s%d/", base, id), "", false)
 		if resp.StatusCode != 200 || one["name"] != "New checkout" {
 			t.Fatalf("get: %d %v", resp.StatusCode, one)
 		}
 		// @current and the environments alias reach the same project.
-		if resp, _ := b.send("GET", fmt.Sprintf("/api/environments/@current/feature_flags/%d", id), "", false); resp.StatusCode != 200 {
+		if resp, _ := b.Send("GET", fmt.Sprintf("/api/environments/@current/feature_flags/%d", id), "", false); resp.StatusCode != 200 {
 			t.Fatalf("@current: %d", resp.StatusCode)
 		}
 
-		resp, patched := b.send("PATCH", fmt.Sprintf("%s%d/", base, id), `{"active":false,"name":"Renamed","version":1}`, true)
+		resp, patched := b.Send("PATCH", fmt.Sprintf("%s%d/", base, id), `{"active":false,"name":"Renamed","version":1}`, true)
 		if resp.StatusCode != 200 || patched["active"] != false || patched["name"] != "Renamed" || patched["version"] != float64(2) || patched["key"] != "new-checkout" {
 			t.Fatalf("patch: %d %v", resp.StatusCode, patched)
 		}
 		// An edit based on an old version is refused.
-		resp, stale := b.send("PATCH", fmt.Sprintf("%s%d/", base, id), `{"name":"Stale","version":1}`, true)
+		resp, stale := b.Send("PATCH", fmt.Sprintf("%s%d/", base, id), `{"name":"Stale","version":1}`, true)
 		if resp.StatusCode != 409 || stale["attr"] != "version" {
 			t.Fatalf("stale patch: %d %v", resp.StatusCode, stale)
 		}
 		// CSRF is required for a session write.
-		if resp, _ := b.send("PATCH", fmt.Sprintf("%s%d/", base, id), `{"name":"x"}`, false); resp.StatusCode != 403 {
+		if resp, _ := b.Send("PATCH", fmt.Sprintf("%s%d/", base, id), `{"name":"x"}`, false); resp.StatusCode != 403 {
 			t.Fatalf("patch without CSRF: %d", resp.StatusCode)
 		}
 
@@ -96,7 +96,7 @@ func TestFeatureFlagCRUD(t *testing.T) {
 			{`{"key":"o","filters":{"groups":[{"properties":[{"key":"x","operator":"sql_injection","value":"1"}]}]}}`, "filters", "invalid_input"},
 			{`{"key":"t","filters":"nope"}`, "filters", "invalid_input"},
 		} {
-			resp, out := b.send("POST", base, tc.body, true)
+			resp, out := b.Send("POST", base, tc.body, true)
 			if resp.StatusCode != 400 || out["type"] != "validation_error" || out["attr"] != tc.attr || out["code"] != tc.code {
 				t.Errorf("%s: %d %v", tc.body, resp.StatusCode, out)
 			}
@@ -104,74 +104,74 @@ func TestFeatureFlagCRUD(t *testing.T) {
 
 		// PostHog refuses DELETE with an empty 405; PATCH {"deleted": true}
 		// soft-deletes.
-		if resp, out := b.send("DELETE", fmt.Sprintf("%s%d/", base, id), "", true); resp.StatusCode != 405 || out != nil || resp.ContentLength != 0 {
+		if resp, out := b.Send("DELETE", fmt.Sprintf("%s%d/", base, id), "", true); resp.StatusCode != 405 || out != nil || resp.ContentLength != 0 {
 			t.Fatalf("delete: %d %v", resp.StatusCode, out)
 		}
-		if resp, _ := b.send("GET", fmt.Sprintf("%s%d/", base, id), "", false); resp.StatusCode != 200 {
+		if resp, _ := b.Send("GET", fmt.Sprintf("%s%d/", base, id), "", false); resp.StatusCode != 200 {
 			t.Fatalf("flag after a refused delete: %d", resp.StatusCode)
 		}
-		if resp, out := b.send("PATCH", fmt.Sprintf("%s%d/", base, id), `{"deleted":true}`, true); resp.StatusCode != 200 || out["deleted"] != true {
+		if resp, out := b.Send("PATCH", fmt.Sprintf("%s%d/", base, id), `{"deleted":true}`, true); resp.StatusCode != 200 || out["deleted"] != true {
 			t.Fatalf("soft delete: %d %v", resp.StatusCode, out)
 		}
-		if resp, _ := b.send("GET", fmt.Sprintf("%s%d/", base, id), "", false); resp.StatusCode != 404 {
+		if resp, _ := b.Send("GET", fmt.Sprintf("%s%d/", base, id), "", false); resp.StatusCode != 404 {
 			t.Fatalf("deleted flag: %d", resp.StatusCode)
 		}
-		if resp, _ := b.send("PATCH", fmt.Sprintf("%s%d/", base, id), `{"deleted":true}`, true); resp.StatusCode != 404 {
+		if resp, _ := b.Send("PATCH", fmt.Sprintf("%s%d/", base, id), `{"deleted":true}`, true); resp.StatusCode != 404 {
 			t.Fatalf("second delete: %d", resp.StatusCode)
 		}
 		// The key is free again.
-		again := createFlag(t, b, ts.project.ID, `{"key":"new-checkout"}`)
-		if resp, out := b.send("PATCH", fmt.Sprintf("%s%v/", base, again["id"]), `{"deleted":true}`, true); resp.StatusCode != 200 || out["deleted"] != true {
+		again := CreateFlag(t, b, ts.Project.ID, `{"key":"new-checkout"}`)
+		if resp, out := b.Send("PATCH", fmt.Sprintf("%s%v/", base, again["id"]), `{"deleted":true}`, true); resp.StatusCode != 200 || out["deleted"] != true {
 			t.Fatalf("patch deleted: %d %v", resp.StatusCode, out)
 		}
-		if resp, list := b.send("GET", base, "", false); resp.StatusCode != 200 || list["count"] != float64(0) {
+		if resp, list := b.Send("GET", base, "", false); resp.StatusCode != 200 || list["count"] != float64(0) {
 			t.Fatalf("list after deletes: %v", list)
 		}
 
 		// Anonymous callers and members of other organizations get nothing.
-		anon := newBrowser(t, ts)
-		if resp, out := anon.send("GET", base, "", false); resp.StatusCode != 401 || out["code"] != "not_authenticated" {
+		anon := NewBrowser(t, ts)
+		if resp, out := anon.Send("GET", base, "", false); resp.StatusCode != 401 || out["code"] != "not_authenticated" {
 			t.Fatalf("anonymous list: %d %v", resp.StatusCode, out)
 		}
-		other, otherProject := outsider(t, ts)
+		other, otherProject := Outsider(t, ts)
 		for _, m := range []string{"GET", "POST"} {
-			if resp, _ := other.send(m, base, `{"key":"intruder"}`, true); resp.StatusCode != 404 {
+			if resp, _ := other.Send(m, base, `{"key":"intruder"}`, true); resp.StatusCode != 404 {
 				t.Fatalf("outsider %s: %d", m, resp.StatusCode)
 			}
 		}
 		// …and the owner cannot reach the outsider's project.
-		if resp, _ := b.send("GET", fmt.Sprintf("/api/projects/%d/feature_flags/", otherProject.ID), "", false); resp.StatusCode != 404 {
+		if resp, _ := b.Send("GET", fmt.Sprintf("/api/projects/%d/feature_flags/", otherProject.ID), "", false); resp.StatusCode != 404 {
 			t.Fatalf("owner in another org: %d", resp.StatusCode)
 		}
-		if resp, _ := b.send("GET", "/api/projects/notanumber/feature_flags/", "", false); resp.StatusCode != 404 {
+		if resp, _ := b.Send("GET", "/api/projects/notanumber/feature_flags/", "", false); resp.StatusCode != 404 {
 			t.Fatalf("bad project id: %d", resp.StatusCode)
 		}
 	})
 }
 
 // getWith makes a GET with headers and returns status, headers and body.
-func getWith(t *testing.T, ts *testServer, path string, header ...string) (*http.Response, string) {
+func GetWith(t *testing.T, ts *Server, path string, header ...string) (*http.Response, string) {
 	t.Helper()
-	return ts.do(t, "GET", path, nil, header...)
+	return ts.Do(t, "GET", path, nil, header...)
 }
 
 func TestLocalEvaluationAuthAndETag(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
-		b := ownerBrowser(t, ts)
-		createFlag(t, b, ts.project.ID, `{"key":"beta","filters":{"groups":[{"rollout_percentage":50}]}}`)
-		createFlag(t, b, ts.project.ID, `{"key":"off","active":false}`)
-		bearer := "Bearer " + ts.secret.Reveal()
-		tok := url.QueryEscape(ts.project.APIToken)
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
+		b := OwnerBrowser(t, ts)
+		CreateFlag(t, b, ts.Project.ID, `{"key":"beta","filters":{"groups":[{"rollout_percentage":50}]}}`)
+		CreateFlag(t, b, ts.Project.ID, `{"key":"off","active":false}`)
+		bearer := "Bearer " + ts.Secret.Reveal()
+		tok := url.QueryEscape(ts.Project.APIToken)
 		paths := []string{
 			"/api/feature_flag/local_evaluation?token=" + tok + "&send_cohorts",
-			fmt.Sprintf("/api/projects/%d/feature_flags/local_evaluation/", ts.project.ID),
+			fmt.Sprintf("/api/projects/%d/feature_flags/local_evaluation/", ts.Project.ID),
 			"/flags/definitions?token=" + tok + "&send_cohorts",
 			"/api/feature_flag/local_evaluation",
 		}
 		var etag string
 		for _, p := range paths {
-			resp, body := getWith(t, ts, p, "Authorization", bearer)
+			resp, body := GetWith(t, ts, p, "Authorization", bearer)
 			if resp.StatusCode != 200 {
 				t.Fatalf("%s: %d %s", p, resp.StatusCode, body)
 			}
@@ -195,25 +195,25 @@ func TestLocalEvaluationAuthAndETag(t *testing.T) {
 		if !strings.HasPrefix(etag, `"`) {
 			t.Fatalf("ETag %q", etag)
 		}
-		resp, body := getWith(t, ts, paths[2], "Authorization", bearer, "If-None-Match", etag)
+		resp, body := GetWith(t, ts, paths[2], "Authorization", bearer, "If-None-Match", etag)
 		if resp.StatusCode != 304 || body != "" || resp.Header.Get("ETag") != etag {
 			t.Fatalf("If-None-Match: %d %q", resp.StatusCode, body)
 		}
-		if resp, _ := getWith(t, ts, paths[2], "Authorization", bearer, "If-None-Match", `W/`+etag); resp.StatusCode != 304 {
+		if resp, _ := GetWith(t, ts, paths[2], "Authorization", bearer, "If-None-Match", `W/`+etag); resp.StatusCode != 304 {
 			t.Fatalf("weak If-None-Match: %d", resp.StatusCode)
 		}
 		// A change to any flag changes the ETag.
-		createFlag(t, b, ts.project.ID, `{"key":"gamma"}`)
-		if resp, _ := getWith(t, ts, paths[2], "Authorization", bearer, "If-None-Match", etag); resp.StatusCode != 200 || resp.Header.Get("ETag") == etag {
+		CreateFlag(t, b, ts.Project.ID, `{"key":"gamma"}`)
+		if resp, _ := GetWith(t, ts, paths[2], "Authorization", bearer, "If-None-Match", etag); resp.StatusCode != 200 || resp.Header.Get("ETag") == etag {
 			t.Fatalf("after a change: %d %q", resp.StatusCode, resp.Header.Get("ETag"))
 		}
 
 		// A signed-in member may read the definitions too.
-		if resp, _ := b.send("GET", paths[1], "", false); resp.StatusCode != 200 {
+		if resp, _ := b.Send("GET", paths[1], "", false); resp.StatusCode != 200 {
 			t.Fatalf("session: %d", resp.StatusCode)
 		}
 
-		_, otherProject := outsider(t, ts)
+		_, otherProject := Outsider(t, ts)
 		wrong := "phs_" + strings.Repeat("x", 48)
 		for _, tc := range []struct {
 			name   string
@@ -224,13 +224,13 @@ func TestLocalEvaluationAuthAndETag(t *testing.T) {
 			{"no credentials", paths[0], nil, 401},
 			{"unknown secret", paths[2], []string{"Authorization", "Bearer " + wrong}, 401},
 			{"malformed secret", paths[2], []string{"Authorization", "Bearer phs_bad-chars!"}, 401},
-			{"public token as secret", paths[2], []string{"Authorization", "Bearer " + ts.project.APIToken}, 401},
-			{"lower-case bearer", paths[2], []string{"Authorization", "bearer " + ts.secret.Reveal()}, 401},
+			{"public token as secret", paths[2], []string{"Authorization", "Bearer " + ts.Project.APIToken}, 401},
+			{"lower-case bearer", paths[2], []string{"Authorization", "bearer " + ts.Secret.Reveal()}, 401},
 			{"secret of another project's token", "/flags/definitions?token=" + url.QueryEscape(otherProject.APIToken), []string{"Authorization", bearer}, 403},
 			{"secret for another project's path", fmt.Sprintf("/api/projects/%d/feature_flags/local_evaluation", otherProject.ID), []string{"Authorization", bearer}, 403},
-			{"secret in the query string", paths[0] + "&secret_api_key=" + url.QueryEscape(ts.secret.Reveal()), nil, 401},
+			{"secret in the query string", paths[0] + "&secret_api_key=" + url.QueryEscape(ts.Secret.Reveal()), nil, 401},
 		} {
-			resp, body := getWith(t, ts, tc.path, tc.header...)
+			resp, body := GetWith(t, ts, tc.path, tc.header...)
 			if resp.StatusCode != tc.status || strings.Contains(body, `"flags"`) {
 				t.Errorf("%s: %d %s", tc.name, resp.StatusCode, body)
 			}
@@ -241,12 +241,12 @@ func TestLocalEvaluationAuthAndETag(t *testing.T) {
 			}
 		}
 		// A member of another organization cannot read this project's flags.
-		other := newBrowser(t, ts)
-		other.login("outsider@example.org", "another horse battery staple")
-		if resp, _ := other.send("GET", paths[1], "", false); resp.StatusCode != 404 {
+		other := NewBrowser(t, ts)
+		other.Login("outsider@example.org", "another horse battery staple")
+		if resp, _ := other.Send("GET", paths[1], "", false); resp.StatusCode != 404 {
 			t.Fatalf("outsider session: %d", resp.StatusCode)
 		}
-		if resp, _ := other.send("GET", "/api/feature_flag/local_evaluation?token="+tok, "", false); resp.StatusCode != 404 {
+		if resp, _ := other.Send("GET", "/api/feature_flag/local_evaluation?token="+tok, "", false); resp.StatusCode != 404 {
 			t.Fatalf("outsider session by token: %d", resp.StatusCode)
 		}
 
@@ -254,30 +254,30 @@ func TestLocalEvaluationAuthAndETag(t *testing.T) {
 		// a second one it stops.
 		ctx := context.Background()
 		s2 := gatehouse.NewProjectSecret()
-		if err := ts.store.RotateProjectSecret(ctx, ts.project.ID, gatehouse.HashToken(s2), gatehouse.MaskToken(s2)); err != nil {
+		if err := ts.Store.RotateProjectSecret(ctx, ts.Project.ID, gatehouse.HashToken(s2), gatehouse.MaskToken(s2)); err != nil {
 			t.Fatal(err)
 		}
-		for _, s := range []gatehouse.Secret{ts.secret, s2} {
-			if resp, _ := getWith(t, ts, paths[2], "Authorization", "Bearer "+s.Reveal()); resp.StatusCode != 200 {
+		for _, s := range []gatehouse.Secret{ts.Secret, s2} {
+			if resp, _ := GetWith(t, ts, paths[2], "Authorization", "Bearer "+s.Reveal()); resp.StatusCode != 200 {
 				t.Fatalf("after one rotation: %d", resp.StatusCode)
 			}
 		}
 		s3 := gatehouse.NewProjectSecret()
-		if err := ts.store.RotateProjectSecret(ctx, ts.project.ID, gatehouse.HashToken(s3), gatehouse.MaskToken(s3)); err != nil {
+		if err := ts.Store.RotateProjectSecret(ctx, ts.Project.ID, gatehouse.HashToken(s3), gatehouse.MaskToken(s3)); err != nil {
 			t.Fatal(err)
 		}
-		if resp, _ := getWith(t, ts, paths[2], "Authorization", "Bearer "+ts.secret.Reveal()); resp.StatusCode != 401 {
+		if resp, _ := GetWith(t, ts, paths[2], "Authorization", "Bearer "+ts.Secret.Reveal()); resp.StatusCode != 401 {
 			t.Fatalf("secret two rotations old: %d", resp.StatusCode)
 		}
-		if strings.Contains(ts.logs.String(), ts.secret.Reveal()) || strings.Contains(ts.logs.String(), s2.Reveal()) {
+		if strings.Contains(ts.Logs.String(), ts.Secret.Reveal()) || strings.Contains(ts.Logs.String(), s2.Reveal()) {
 			t.Fatal("a secret reached the logs")
 		}
 	})
 }
 
-func postFlags(t *testing.T, ts *testServer, path string, body []byte, header ...string) (int, map[string]any) {
+func PostFlags(t *testing.T, ts *Server, path string, body []byte, header ...string) (int, map[string]any) {
 	t.Helper()
-	resp, text := ts.do(t, "POST", path, bytes.NewReader(body), header...)
+	resp, text := ts.Do(t, "POST", path, bytes.NewReader(body), header...)
 	var out map[string]any
 	if err := json.Unmarshal([]byte(text), &out); err != nil {
 		t.Fatalf("%s: not JSON: %q", path, text)
@@ -286,19 +286,19 @@ func postFlags(t *testing.T, ts *testServer, path string, body []byte, header ..
 }
 
 func TestFlagsEndpointShapesAndEncodings(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
-		b := ownerBrowser(t, ts)
-		createFlag(t, b, ts.project.ID, `{"key":"everyone","filters":{"groups":[{"rollout_percentage":100}],"payloads":{"true":"{\"a\":1}"}}}`)
-		createFlag(t, b, ts.project.ID, `{"key":"pro-only","filters":{"groups":[{"properties":[{"key":"plan","value":["pro"],"operator":"exact","type":"person"}]}]}}`)
-		createFlag(t, b, ts.project.ID, `{"key":"mv","filters":{"groups":[{}],"multivariate":{"variants":[{"key":"control","rollout_percentage":50},{"key":"test","rollout_percentage":50}]}}}`)
-		createFlag(t, b, ts.project.ID, `{"key":"disabled","active":false,"filters":{"groups":[{}]}}`)
-		tok := ts.project.APIToken
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
+		b := OwnerBrowser(t, ts)
+		CreateFlag(t, b, ts.Project.ID, `{"key":"everyone","filters":{"groups":[{"rollout_percentage":100}],"payloads":{"true":"{\"a\":1}"}}}`)
+		CreateFlag(t, b, ts.Project.ID, `{"key":"pro-only","filters":{"groups":[{"properties":[{"key":"plan","value":["pro"],"operator":"exact","type":"person"}]}]}}`)
+		CreateFlag(t, b, ts.Project.ID, `{"key":"mv","filters":{"groups":[{}],"multivariate":{"variants":[{"key":"control","rollout_percentage":50},{"key":"test","rollout_percentage":50}]}}}`)
+		CreateFlag(t, b, ts.Project.ID, `{"key":"disabled","active":false,"filters":{"groups":[{}]}}`)
+		tok := ts.Project.APIToken
 		body := fmt.Sprintf(`{"token":%q,"distinct_id":"user-1","person_properties":{"plan":"pro"}}`, tok)
 		variant := featureflag.Evaluate(&featureflag.Flag{Key: "mv", Active: true, Filters: featureflag.Filters{Groups: []featureflag.Group{{}},
 			Multivariate: &featureflag.Multivariate{Variants: []featureflag.Variant{{Key: "control", RolloutPercentage: 50}, {Key: "test", RolloutPercentage: 50}}}}}, "user-1", nil).Variant
 
-		status, out := postFlags(t, ts, "/flags", []byte(body))
+		status, out := PostFlags(t, ts, "/flags", []byte(body))
 		want := map[string]any{"everyone": true, "pro-only": true, "mv": variant}
 		if status != 200 || fmt.Sprint(out["featureFlags"]) != fmt.Sprint(want) || out["errorsWhileComputingFlags"] != false {
 			t.Fatalf("/flags: %d %v", status, out)
@@ -307,7 +307,7 @@ func TestFlagsEndpointShapesAndEncodings(t *testing.T) {
 			t.Fatalf("payloads %v", out["featureFlagPayloads"])
 		}
 
-		status, out = postFlags(t, ts, "/flags/?v=2", []byte(body))
+		status, out = PostFlags(t, ts, "/flags/?v=2", []byte(body))
 		detail := out["flags"].(map[string]any)
 		if status != 200 || len(detail) != 3 || out["requestId"] == nil {
 			t.Fatalf("v2: %d %v", status, out)
@@ -322,38 +322,38 @@ func TestFlagsEndpointShapesAndEncodings(t *testing.T) {
 		}
 
 		// Without the property, pro-only is off (and says why).
-		status, out = postFlags(t, ts, "/flags?v=2", []byte(fmt.Sprintf(`{"api_key":%q,"distinct_id":42}`, tok)))
+		status, out = PostFlags(t, ts, "/flags?v=2", []byte(fmt.Sprintf(`{"api_key":%q,"distinct_id":42}`, tok)))
 		pro = out["flags"].(map[string]any)["pro-only"].(map[string]any)
 		if status != 200 || pro["enabled"] != false || pro["reason"].(map[string]any)["code"] != "no_condition_match" {
 			t.Fatalf("numeric distinct_id, no properties: %d %v", status, out)
 		}
 
 		// /decide's versions.
-		_, out = postFlags(t, ts, "/decide/", []byte(body))
+		_, out = PostFlags(t, ts, "/decide/", []byte(body))
 		if fmt.Sprint(out["featureFlags"]) != fmt.Sprint([]any{"everyone", "pro-only", "mv"}) || out["supportedCompression"] == nil {
 			t.Fatalf("decide v1: %v", out)
 		}
-		_, out = postFlags(t, ts, "/decide/?v=2", []byte(fmt.Sprintf(`{"$token":%q,"distinct_id":"user-1"}`, tok)))
+		_, out = PostFlags(t, ts, "/decide/?v=2", []byte(fmt.Sprintf(`{"$token":%q,"distinct_id":"user-1"}`, tok)))
 		if fmt.Sprint(out["featureFlags"]) != fmt.Sprint(map[string]any{"everyone": true, "mv": variant}) {
 			t.Fatalf("decide v2: %v", out)
 		}
-		_, out = postFlags(t, ts, "/decide/?v=3", []byte(body))
+		_, out = PostFlags(t, ts, "/decide/?v=3", []byte(body))
 		if fmt.Sprint(out["featureFlags"]) != fmt.Sprint(want) || out["featureFlagPayloads"] == nil {
 			t.Fatalf("decide v3: %v", out)
 		}
-		_, out = postFlags(t, ts, "/decide/?v=4", []byte(body))
+		_, out = PostFlags(t, ts, "/decide/?v=4", []byte(body))
 		if len(out["flags"].(map[string]any)) != 3 {
 			t.Fatalf("decide v4: %v", out)
 		}
 		// flag_keys limits the answer.
-		_, out = postFlags(t, ts, "/flags", []byte(fmt.Sprintf(`{"token":%q,"distinct_id":"u","flag_keys":["everyone"]}`, tok)))
+		_, out = PostFlags(t, ts, "/flags", []byte(fmt.Sprintf(`{"token":%q,"distinct_id":"u","flag_keys":["everyone"]}`, tok)))
 		if fmt.Sprint(out["featureFlags"]) != "map[everyone:true]" {
 			t.Fatalf("flag_keys: %v", out)
 		}
 
 		// The same request in every encoding.
 		var gzBody bytes.Buffer
-		gzBody.Write(gz(t, body))
+		gzBody.Write(Gz(t, body))
 		form := url.Values{"data": {base64.StdEncoding.EncodeToString([]byte(body))}}.Encode()
 		for _, tc := range []struct {
 			name, path string
@@ -366,13 +366,13 @@ func TestFlagsEndpointShapesAndEncodings(t *testing.T) {
 			{"gzip magic", "/decide/?v=3", gzBody.Bytes(), []string{"Content-Type", "application/json"}},
 			{"form data=", "/decide/?v=3", []byte(form), []string{"Content-Type", "application/x-www-form-urlencoded"}},
 		} {
-			status, out := postFlags(t, ts, tc.path, tc.body, tc.header...)
+			status, out := PostFlags(t, ts, tc.path, tc.body, tc.header...)
 			if status != 200 || fmt.Sprint(out["featureFlags"]) != fmt.Sprint(want) {
 				t.Errorf("%s: %d %v", tc.name, status, out)
 			}
 		}
 		// GET with the payload in data= works too.
-		resp, text := ts.do(t, "GET", "/flags?data="+url.QueryEscape(base64.StdEncoding.EncodeToString([]byte(body))), nil)
+		resp, text := ts.Do(t, "GET", "/flags?data="+url.QueryEscape(base64.StdEncoding.EncodeToString([]byte(body))), nil)
 		if resp.StatusCode != 200 || !strings.Contains(text, `"pro-only":true`) {
 			t.Fatalf("GET data=: %d %s", resp.StatusCode, text)
 		}
@@ -385,21 +385,21 @@ func TestFlagsEndpointShapesAndEncodings(t *testing.T) {
 		}{
 			{"no token", `{"distinct_id":"u"}`, 401, "invalid_api_key"},
 			{"unknown token", `{"token":"phc_unknown","distinct_id":"u"}`, 401, "invalid_api_key"},
-			{"secret instead of token", fmt.Sprintf(`{"token":%q,"distinct_id":"u"}`, ts.secret.Reveal()), 401, "invalid_api_key"},
+			{"secret instead of token", fmt.Sprintf(`{"token":%q,"distinct_id":"u"}`, ts.Secret.Reveal()), 401, "invalid_api_key"},
 			{"no distinct_id", fmt.Sprintf(`{"token":%q}`, tok), 400, "missing_distinct_id"},
 			{"not JSON", `{"token":`, 400, "parse_error"},
 			{"array", `[1,2]`, 400, "parse_error"},
 			{"empty", ``, 400, "parse_error"},
 		} {
-			status, out := postFlags(t, ts, "/flags", []byte(tc.body))
+			status, out := PostFlags(t, ts, "/flags", []byte(tc.body))
 			if status != tc.status || out["code"] != tc.code {
 				t.Errorf("%s: %d %v", tc.name, status, out)
 			}
 		}
-		if resp, _ := ts.do(t, "DELETE", "/flags", nil); resp.StatusCode != 405 {
+		if resp, _ := ts.Do(t, "DELETE", "/flags", nil); resp.StatusCode != 405 {
 			t.Fatalf("DELETE /flags: %d", resp.StatusCode)
 		}
-		resp, _ = ts.do(t, "OPTIONS", "/flags", nil, "Origin", "https://shop.example.com", "Access-Control-Request-Method", "POST")
+		resp, _ = ts.Do(t, "OPTIONS", "/flags", nil, "Origin", "https://shop.example.com", "Access-Control-Request-Method", "POST")
 		if resp.StatusCode != 200 || resp.Header.Get("Access-Control-Allow-Origin") != "https://shop.example.com" {
 			t.Fatalf("preflight: %d %v", resp.StatusCode, resp.Header)
 		}
@@ -407,15 +407,15 @@ func TestFlagsEndpointShapesAndEncodings(t *testing.T) {
 }
 
 func TestFlagsOpenOutsideAllowList(t *testing.T) {
-	ts := newTestServer(t, store.SQLite, serverOptions{allowed: "10.0.0.0/8"})
-	body := fmt.Sprintf(`{"token":%q,"distinct_id":"u"}`, ts.project.APIToken)
+	ts := NewServer(t, store.SQLite, Options{Allowed: "10.0.0.0/8"})
+	body := fmt.Sprintf(`{"token":%q,"distinct_id":"u"}`, ts.Project.APIToken)
 	for _, p := range []string{"/flags/?v=2", "/decide/?v=3"} {
-		if status, out := postFlags(t, ts, p, []byte(body)); status != 200 {
+		if status, out := PostFlags(t, ts, p, []byte(body)); status != 200 {
 			t.Fatalf("%s blocked: %d %v", p, status, out)
 		}
 	}
 	// The local-evaluation API is not exempt.
-	resp, _ := ts.do(t, "GET", "/api/feature_flag/local_evaluation", nil, "Authorization", "Bearer "+ts.secret.Reveal())
+	resp, _ := ts.Do(t, "GET", "/api/feature_flag/local_evaluation", nil, "Authorization", "Bearer "+ts.Secret.Reveal())
 	if resp.StatusCode != 403 {
 		t.Fatalf("local evaluation from a blocked address: %d", resp.StatusCode)
 	}
@@ -425,8 +425,8 @@ func TestFlagsOpenOutsideAllowList(t *testing.T) {
 // many people: the answers the server gives are the ones local evaluation
 // of the same definitions gives.
 func TestFlagsAgreeWithEvaluator(t *testing.T) {
-	ts := newTestServer(t, store.SQLite, serverOptions{})
-	b := ownerBrowser(t, ts)
+	ts := NewServer(t, store.SQLite, Options{})
+	b := OwnerBrowser(t, ts)
 	defs := map[string]string{
 		"r37":  `{"key":"r37","filters":{"groups":[{"rollout_percentage":37}]}}`,
 		"mv3":  `{"key":"mv3","filters":{"groups":[{"rollout_percentage":80}],"multivariate":{"variants":[{"key":"a","rollout_percentage":33.3},{"key":"b","rollout_percentage":33.3},{"key":"c","rollout_percentage":33.4}]}}}`,
@@ -434,7 +434,7 @@ func TestFlagsAgreeWithEvaluator(t *testing.T) {
 	}
 	parsed := map[string]*featureflag.Flag{}
 	for k, d := range defs {
-		createFlag(t, b, ts.project.ID, d)
+		CreateFlag(t, b, ts.Project.ID, d)
 		var in struct {
 			Filters featureflag.Filters `json:"filters"`
 		}
@@ -445,7 +445,7 @@ func TestFlagsAgreeWithEvaluator(t *testing.T) {
 		id := fmt.Sprintf("person-%d", i)
 		props := map[string]any{"email": fmt.Sprintf("p%d@example.%s", i, []string{"com", "org"}[i%2])}
 		pj, _ := json.Marshal(props)
-		resp, text := ts.do(t, "POST", "/flags", strings.NewReader(fmt.Sprintf(`{"token":%q,"distinct_id":%q,"person_properties":%s}`, ts.project.APIToken, id, pj)))
+		resp, text := ts.Do(t, "POST", "/flags", strings.NewReader(fmt.Sprintf(`{"token":%q,"distinct_id":%q,"person_properties":%s}`, ts.Project.APIToken, id, pj)))
 		var out struct {
 			FeatureFlags map[string]any `json:"featureFlags"`
 		}
@@ -466,64 +466,64 @@ func TestFlagsAgreeWithEvaluator(t *testing.T) {
 // feature_flag:read. Keys without the scope, and keys of someone outside
 // the project, are refused.
 func TestLocalEvaluationWithKeys(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{multiOrg: true})
-		owner := ownerBrowser(t, ts)
-		createFlag(t, owner, ts.project.ID, `{"key":"beta","filters":{"groups":[{"rollout_percentage":50}]}}`)
-		tok := url.QueryEscape(ts.project.APIToken)
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{MultiOrg: true})
+		owner := OwnerBrowser(t, ts)
+		CreateFlag(t, owner, ts.Project.ID, `{"key":"beta","filters":{"groups":[{"rollout_percentage":50}]}}`)
+		tok := url.QueryEscape(ts.Project.APIToken)
 		paths := []string{
 			"/api/feature_flag/local_evaluation?token=" + tok,
-			fmt.Sprintf("/api/projects/%d/feature_flags/local_evaluation/", ts.project.ID),
+			fmt.Sprintf("/api/projects/%d/feature_flags/local_evaluation/", ts.Project.ID),
 			"/flags/definitions?token=" + tok,
 		}
-		flagReader := mustKey(t, owner, "feature_flag:read")
-		userReader := mustKey(t, owner, "user:read")
-		base := fmt.Sprintf("/api/projects/%d/project_secret_api_keys/", ts.project.ID)
-		_, k := owner.send("POST", base, `{"label":"sdk","scopes":["feature_flag:read"]}`, true)
+		flagReader := MustKey(t, owner, "feature_flag:read")
+		userReader := MustKey(t, owner, "user:read")
+		base := fmt.Sprintf("/api/projects/%d/project_secret_api_keys/", ts.Project.ID)
+		_, k := owner.Send("POST", base, `{"label":"sdk","scopes":["feature_flag:read"]}`, true)
 		projectKey, _ := k["value"].(string)
-		_, k = owner.send("POST", base, `{"label":"endpoints","scopes":["endpoint:read"]}`, true)
+		_, k = owner.Send("POST", base, `{"label":"endpoints","scopes":["endpoint:read"]}`, true)
 		endpointKey, _ := k["value"].(string)
 		if projectKey == "" || endpointKey == "" {
 			t.Fatal("could not create project secret keys")
 		}
 		for _, p := range paths {
 			for _, key := range []string{flagReader, projectKey} {
-				resp, body := getWith(t, ts, p, "Authorization", "Bearer "+key)
+				resp, body := GetWith(t, ts, p, "Authorization", "Bearer "+key)
 				if resp.StatusCode != 200 || !strings.Contains(body, `"beta"`) {
 					t.Fatalf("%s with %s…: %d %s", p, key[:8], resp.StatusCode, body)
 				}
 			}
 			for _, key := range []string{userReader, endpointKey} {
-				if resp, body := getWith(t, ts, p, "Authorization", "Bearer "+key); resp.StatusCode != 403 {
+				if resp, body := GetWith(t, ts, p, "Authorization", "Bearer "+key); resp.StatusCode != 403 {
 					t.Fatalf("%s with a key lacking feature_flag:read: %d %s", p, resp.StatusCode, body)
 				}
 			}
 		}
 		// Someone from another organization, with the right scope.
-		stranger, _ := outsider(t, ts)
-		strangerKey := mustKey(t, stranger, "feature_flag:read")
+		stranger, _ := Outsider(t, ts)
+		strangerKey := MustKey(t, stranger, "feature_flag:read")
 		for _, p := range paths {
-			if resp, body := getWith(t, ts, p, "Authorization", "Bearer "+strangerKey); resp.StatusCode < 400 || strings.Contains(body, `"beta"`) {
+			if resp, body := GetWith(t, ts, p, "Authorization", "Bearer "+strangerKey); resp.StatusCode < 400 || strings.Contains(body, `"beta"`) {
 				t.Fatalf("%s with an outsider's key: %d %s", p, resp.StatusCode, body)
 			}
 		}
 		// Rolling the project key or deleting the personal key stops the old
 		// value on the next request.
-		_, list := owner.list(base)
+		_, list := owner.List(base)
 		for _, pk := range list {
 			if pk["label"] == "sdk" {
-				if resp, _ := owner.send("POST", base+pk["id"].(string)+"/roll/", ``, true); resp.StatusCode != 200 {
+				if resp, _ := owner.Send("POST", base+pk["id"].(string)+"/roll/", ``, true); resp.StatusCode != 200 {
 					t.Fatalf("roll: %d", resp.StatusCode)
 				}
 			}
 		}
-		if resp, _ := getWith(t, ts, paths[0], "Authorization", "Bearer "+projectKey); resp.StatusCode != 401 {
+		if resp, _ := GetWith(t, ts, paths[0], "Authorization", "Bearer "+projectKey); resp.StatusCode != 401 {
 			t.Fatalf("rolled project key: %d", resp.StatusCode)
 		}
-		if resp, _ := owner.send("DELETE", "/api/personal_api_keys/"+keyID(t, owner, flagReader)+"/", ``, true); resp.StatusCode != 204 {
+		if resp, _ := owner.Send("DELETE", "/api/personal_api_keys/"+keyID(t, owner, flagReader)+"/", ``, true); resp.StatusCode != 204 {
 			t.Fatalf("delete key: %d", resp.StatusCode)
 		}
-		if resp, _ := getWith(t, ts, paths[0], "Authorization", "Bearer "+flagReader); resp.StatusCode != 401 {
+		if resp, _ := GetWith(t, ts, paths[0], "Authorization", "Bearer "+flagReader); resp.StatusCode != 401 {
 			t.Fatalf("deleted personal key: %d", resp.StatusCode)
 		}
 	})
@@ -531,9 +531,9 @@ func TestLocalEvaluationWithKeys(t *testing.T) {
 
 // keyID finds the id of the signed-in user's personal key whose mask
 // matches value.
-func keyID(t *testing.T, b *browser, value string) string {
+func keyID(t *testing.T, b *Browser, value string) string {
 	t.Helper()
-	_, list := b.list("/api/personal_api_keys/")
+	_, list := b.List("/api/personal_api_keys/")
 	for _, k := range list {
 		if k["mask_value"] == gatehouse.MaskToken(gatehouse.Secret(value)) {
 			return k["id"].(string)

@@ -10,35 +10,35 @@ import (
 )
 
 func TestInvitePage(t *testing.T) {
-	ts := newTestServer(t, store.SQLite, serverOptions{})
-	owner := ownerBrowser(t, ts)
-	id := mustInvite(t, owner, "Ada@Example.com", 1)
+	ts := NewServer(t, store.SQLite, Options{})
+	owner := OwnerBrowser(t, ts)
+	id := MustInvite(t, owner, "Ada@Example.com", 1)
 	path := "/signup/" + id
 
-	b := newBrowser(t, ts)
-	resp, html := b.page("GET", path, nil)
+	b := NewBrowser(t, ts)
+	resp, html := b.Page("GET", path, nil)
 	if resp.StatusCode != 200 || !strings.Contains(html, "Join Acme") || !strings.Contains(html, "Ada@Example.com") {
 		t.Fatalf("invite page: %d\n%s", resp.StatusCode, html)
 	}
 	// A weak password is explained next to its field; the invite still works.
-	resp, html = b.submit(path, path, map[string]string{"first_name": "Ada", "password": "password1"})
+	resp, html = b.Submit(path, path, map[string]string{"first_name": "Ada", "password": "password1"})
 	if resp.StatusCode != 400 || !strings.Contains(html, `id="password-error"`) || !strings.Contains(html, `value="Ada"`) {
 		t.Fatalf("weak password: %d\n%s", resp.StatusCode, html)
 	}
-	resp, _ = b.submit(path, path, map[string]string{"first_name": "Ada", "password": goodPassword})
+	resp, _ = b.Submit(path, path, map[string]string{"first_name": "Ada", "password": GoodPassword})
 	if resp.StatusCode != 303 || resp.Header.Get("Location") != "/" {
 		t.Fatalf("accept invite: %d %v", resp.StatusCode, resp.Header)
 	}
-	if _, me := b.send("GET", "/api/users/@me", "", false); me["email"] != "Ada@Example.com" {
+	if _, me := b.Send("GET", "/api/users/@me", "", false); me["email"] != "Ada@Example.com" {
 		t.Fatalf("not signed in as the invitee: %v", me)
 	}
 	// The invite is spent, and a made-up one is refused.
 	for _, p := range []string{path, "/signup/00000000-0000-4000-8000-000000000000"} {
-		if resp, html := newBrowser(t, ts).page("GET", p, nil); resp.StatusCode != 400 || !strings.Contains(html, "not valid") || strings.Contains(html, `name="password"`) {
+		if resp, html := NewBrowser(t, ts).Page("GET", p, nil); resp.StatusCode != 400 || !strings.Contains(html, "not valid") || strings.Contains(html, `name="password"`) {
 			t.Fatalf("%s: %d\n%s", p, resp.StatusCode, html)
 		}
 	}
-	if strings.Contains(ts.logs.String(), id) {
+	if strings.Contains(ts.Logs.String(), id) {
 		t.Fatal("the invite id reached the log")
 	}
 }
@@ -46,29 +46,29 @@ func TestInvitePage(t *testing.T) {
 // A signed-in user sees a join button instead of the account form, and
 // joining keeps their account and session.
 func TestInvitePageSignedIn(t *testing.T) {
-	ts := newTestServer(t, store.SQLite, serverOptions{multiOrg: true})
-	owner := ownerBrowser(t, ts)
-	grace := newBrowser(t, ts)
-	if resp, body := grace.send("POST", "/api/signup", signupBody("grace@example.com", goodPassword), false); resp.StatusCode != 201 {
+	ts := NewServer(t, store.SQLite, Options{MultiOrg: true})
+	owner := OwnerBrowser(t, ts)
+	grace := NewBrowser(t, ts)
+	if resp, body := grace.Send("POST", "/api/signup", SignupBody("grace@example.com", GoodPassword), false); resp.StatusCode != 201 {
 		t.Fatalf("signup: %d %v", resp.StatusCode, body)
 	}
-	session := grace.cookie(httpauth.SessionCookie)
-	path := "/signup/" + mustInvite(t, owner, "grace@example.com", 1)
-	resp, html := grace.page("GET", path, nil)
+	session := grace.Cookie(httpauth.SessionCookie)
+	path := "/signup/" + MustInvite(t, owner, "grace@example.com", 1)
+	resp, html := grace.Page("GET", path, nil)
 	if resp.StatusCode != 200 || !strings.Contains(html, "signed in as <strong>grace@example.com</strong>") || strings.Contains(html, `name="password"`) {
 		t.Fatalf("signed-in invite page: %d\n%s", resp.StatusCode, html)
 	}
-	resp, _ = grace.submit(path, path, map[string]string{})
+	resp, _ = grace.Submit(path, path, map[string]string{})
 	if resp.StatusCode != 303 || resp.Header.Get("Location") != "/" {
 		t.Fatalf("join: %d %v", resp.StatusCode, resp.Header)
 	}
-	_, me := grace.send("GET", "/api/users/@me", "", false)
-	if org, _ := me["organization"].(map[string]any); org["id"] != ts.user.CurrentOrganizationID || grace.cookie(httpauth.SessionCookie) != session {
-		t.Fatalf("after joining: organization %v, session kept %v", me["organization"], grace.cookie(httpauth.SessionCookie) == session)
+	_, me := grace.Send("GET", "/api/users/@me", "", false)
+	if org, _ := me["organization"].(map[string]any); org["id"] != ts.User.CurrentOrganizationID || grace.Cookie(httpauth.SessionCookie) != session {
+		t.Fatalf("after joining: organization %v, session kept %v", me["organization"], grace.Cookie(httpauth.SessionCookie) == session)
 	}
 	// Someone else's invite shows the reason next to the button.
-	other := mustInvite(t, owner, "ada@example.com", 1)
-	resp, html = grace.submit("/signup/"+other, "/signup/"+other, map[string]string{})
+	other := MustInvite(t, owner, "ada@example.com", 1)
+	resp, html = grace.Submit("/signup/"+other, "/signup/"+other, map[string]string{})
 	if resp.StatusCode != 400 || !strings.Contains(html, "intended for another email address") {
 		t.Fatalf("wrong recipient: %d\n%s", resp.StatusCode, html)
 	}

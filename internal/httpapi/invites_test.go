@@ -14,36 +14,36 @@ import (
 )
 
 // invite creates an invite as b and returns the response.
-func invite(t *testing.T, b *browser, orgRef, email string, level int) (*http.Response, map[string]any) {
+func Invite(t *testing.T, b *Browser, orgRef, email string, level int) (*http.Response, map[string]any) {
 	t.Helper()
 	body := map[string]any{"target_email": email, "first_name": "Ada"}
 	if level != 0 {
 		body["level"] = level
 	}
 	raw, _ := json.Marshal(body)
-	return b.send("POST", "/api/organizations/"+orgRef+"/invites/", string(raw), true)
+	return b.Send("POST", "/api/organizations/"+orgRef+"/invites/", string(raw), true)
 }
 
 // mustInvite creates an invite as b and returns its id.
-func mustInvite(t *testing.T, b *browser, email string, level int) string {
+func MustInvite(t *testing.T, b *Browser, email string, level int) string {
 	t.Helper()
-	resp, body := invite(t, b, "@current", email, level)
+	resp, body := Invite(t, b, "@current", email, level)
 	if resp.StatusCode != 201 {
 		t.Fatalf("inviting %s: %d %v", email, resp.StatusCode, body)
 	}
 	return body["id"].(string)
 }
 
-func inviteSignupBody(first, pw string) string {
+func InviteSignupBody(first, pw string) string {
 	raw, _ := json.Marshal(map[string]string{"first_name": first, "password": pw})
 	return string(raw)
 }
 
 // ownerBrowser is the test server's owner, signed in.
-func ownerBrowser(t *testing.T, ts *testServer) *browser {
+func OwnerBrowser(t *testing.T, ts *Server) *Browser {
 	t.Helper()
-	b := newBrowser(t, ts)
-	if resp, body := b.login("owner@example.com", ownerPassword); resp.StatusCode != 200 {
+	b := NewBrowser(t, ts)
+	if resp, body := b.Login("owner@example.com", OwnerPassword); resp.StatusCode != 200 {
 		t.Fatalf("owner login: %d %v", resp.StatusCode, body)
 	}
 	return b
@@ -51,28 +51,28 @@ func ownerBrowser(t *testing.T, ts *testServer) *browser {
 
 // joinByInvite invites email at level as inviter, accepts the invite in a
 // new browser and returns it, signed in as the new user.
-func joinByInvite(t *testing.T, ts *testServer, inviter *browser, email string, level int) *browser {
+func JoinByInvite(t *testing.T, ts *Server, inviter *Browser, email string, level int) *Browser {
 	t.Helper()
-	id := mustInvite(t, inviter, email, level)
-	b := newBrowser(t, ts)
-	if resp, body := b.send("POST", "/api/signup/"+id+"/", inviteSignupBody("Ada", goodPassword), false); resp.StatusCode != 201 {
+	id := MustInvite(t, inviter, email, level)
+	b := NewBrowser(t, ts)
+	if resp, body := b.Send("POST", "/api/signup/"+id+"/", InviteSignupBody("Ada", GoodPassword), false); resp.StatusCode != 201 {
 		t.Fatalf("invite signup for %s: %d %v", email, resp.StatusCode, body)
 	}
 	return b
 }
 
 func TestInvitesCreateListDelete(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
-		owner := ownerBrowser(t, ts)
-		orgID := ts.user.CurrentOrganizationID
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
+		owner := OwnerBrowser(t, ts)
+		orgID := ts.User.CurrentOrganizationID
 
-		resp, inv := invite(t, owner, "@current", "Ada@Example.com", 0)
+		resp, inv := Invite(t, owner, "@current", "Ada@Example.com", 0)
 		if resp.StatusCode != 201 || inv["target_email"] != "Ada@Example.com" || inv["level"] != float64(1) || inv["is_expired"] != false ||
 			inv["organization_id"] != orgID || inv["first_name"] != "Ada" {
 			t.Fatalf("create: %d %v", resp.StatusCode, inv)
 		}
-		if by, _ := inv["created_by"].(map[string]any); by["uuid"] != ts.user.UUID || by["email"] != "owner@example.com" {
+		if by, _ := inv["created_by"].(map[string]any); by["uuid"] != ts.User.UUID || by["email"] != "owner@example.com" {
 			t.Fatalf("created_by: %v", inv["created_by"])
 		}
 		first := inv["id"].(string)
@@ -80,17 +80,17 @@ func TestInvitesCreateListDelete(t *testing.T) {
 			t.Fatalf("invite id is not a random (v4) UUID: %q", first)
 		}
 		// The organization's id works in place of @current.
-		resp, second := invite(t, owner, orgID, "grace@example.com", 8)
+		resp, second := Invite(t, owner, orgID, "grace@example.com", 8)
 		if resp.StatusCode != 201 || second["level"] != float64(8) {
 			t.Fatalf("create by org id: %d %v", resp.StatusCode, second)
 		}
 		// A new invite to the same email (any case) replaces the pending one.
-		replaced := mustInvite(t, owner, "ada@example.com", 0)
+		replaced := MustInvite(t, owner, "ada@example.com", 0)
 
 		getList := func() []map[string]any {
 			t.Helper()
-			req, _ := http.NewRequest("GET", ts.url+"/api/organizations/@current/invites/", nil)
-			r, err := owner.client.Do(req)
+			req, _ := http.NewRequest("GET", ts.URL+"/api/organizations/@current/invites/", nil)
+			r, err := owner.Client.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -108,33 +108,33 @@ func TestInvitesCreateListDelete(t *testing.T) {
 		if len(list) != 2 || list[0]["id"] != replaced || list[1]["id"] != second["id"] {
 			t.Fatalf("pending invites, newest first: %v", list)
 		}
-		if resp, body := newBrowser(t, ts).send("GET", "/api/signup/"+first, "", false); resp.StatusCode != 400 {
+		if resp, body := NewBrowser(t, ts).Send("GET", "/api/signup/"+first, "", false); resp.StatusCode != 400 {
 			t.Fatalf("replaced invite still valid: %d %v", resp.StatusCode, body)
 		}
 
-		if resp, body := owner.send("DELETE", "/api/organizations/@current/invites/"+replaced+"/", "", true); resp.StatusCode != 204 {
+		if resp, body := owner.Send("DELETE", "/api/organizations/@current/invites/"+replaced+"/", "", true); resp.StatusCode != 204 {
 			t.Fatalf("delete: %d %v", resp.StatusCode, body)
 		}
-		if resp, _ := owner.send("DELETE", "/api/organizations/@current/invites/"+replaced+"/", "", true); resp.StatusCode != 404 {
+		if resp, _ := owner.Send("DELETE", "/api/organizations/@current/invites/"+replaced+"/", "", true); resp.StatusCode != 404 {
 			t.Fatalf("delete twice: %d", resp.StatusCode)
 		}
 		if list = getList(); len(list) != 1 {
 			t.Fatalf("after delete: %v", list)
 		}
 		// Unsafe requests need the CSRF token.
-		if resp, body := owner.send("DELETE", "/api/organizations/@current/invites/"+second["id"].(string), "", false); resp.StatusCode != 403 || body["code"] != "csrf_failed" {
+		if resp, body := owner.Send("DELETE", "/api/organizations/@current/invites/"+second["id"].(string), "", false); resp.StatusCode != 403 || body["code"] != "csrf_failed" {
 			t.Fatalf("delete without CSRF: %d %v", resp.StatusCode, body)
 		}
 		// Anonymous requests are refused.
-		if resp, _ := newBrowser(t, ts).send("GET", "/api/organizations/@current/invites", "", false); resp.StatusCode != 401 {
+		if resp, _ := NewBrowser(t, ts).Send("GET", "/api/organizations/@current/invites", "", false); resp.StatusCode != 401 {
 			t.Fatalf("anonymous list: %d", resp.StatusCode)
 		}
 	})
 }
 
 func TestInvitesValidation(t *testing.T) {
-	ts := newTestServer(t, store.SQLite, serverOptions{})
-	owner := ownerBrowser(t, ts)
+	ts := NewServer(t, store.SQLite, Options{})
+	owner := OwnerBrowser(t, ts)
 	for _, tc := range []struct {
 		name, email string
 		level       int
@@ -145,119 +145,119 @@ func TestInvitesValidation(t *testing.T) {
 		{"owner level", "x@example.com", 15, "invalid_choice", "level"},
 		{"unknown level", "x@example.com", 3, "invalid_choice", "level"},
 	} {
-		resp, body := invite(t, owner, "@current", tc.email, tc.level)
+		resp, body := Invite(t, owner, "@current", tc.email, tc.level)
 		if resp.StatusCode != 400 || body["code"] != tc.code || body["attr"] != tc.attr {
 			t.Errorf("%s: %d %v", tc.name, resp.StatusCode, body)
 		}
 	}
-	_, body := invite(t, owner, "@current", "owner@example.com", 0)
+	_, body := Invite(t, owner, "@current", "owner@example.com", 0)
 	if body["detail"] != "A user with this email address already belongs to the organization." {
 		t.Errorf("member detail: %v", body)
 	}
 }
 
 func TestInvitesPermissions(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{multiOrg: true})
-		owner := ownerBrowser(t, ts)
-		member := joinByInvite(t, ts, owner, "member@example.com", 1)
-		admin := joinByInvite(t, ts, owner, "admin@example.com", 8)
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{MultiOrg: true})
+		owner := OwnerBrowser(t, ts)
+		member := JoinByInvite(t, ts, owner, "member@example.com", 1)
+		admin := JoinByInvite(t, ts, owner, "admin@example.com", 8)
 
-		resp, body := invite(t, member, "@current", "x@example.com", 0)
+		resp, body := Invite(t, member, "@current", "x@example.com", 0)
 		if resp.StatusCode != 403 || body["type"] != "authentication_error" || body["code"] != "permission_denied" ||
 			body["detail"] != "You do not have admin access to this resource." {
 			t.Fatalf("member creates: %d %v", resp.StatusCode, body)
 		}
-		if resp, _ := member.send("GET", "/api/organizations/@current/invites", "", false); resp.StatusCode != 403 {
+		if resp, _ := member.Send("GET", "/api/organizations/@current/invites", "", false); resp.StatusCode != 403 {
 			t.Fatalf("member lists: %d", resp.StatusCode)
 		}
 		// An admin invites members but not admins (only owners do).
-		if resp, body := invite(t, admin, "@current", "y@example.com", 0); resp.StatusCode != 201 {
+		if resp, body := Invite(t, admin, "@current", "y@example.com", 0); resp.StatusCode != 201 {
 			t.Fatalf("admin invites a member: %d %v", resp.StatusCode, body)
 		}
-		if resp, body := invite(t, admin, "@current", "z@example.com", 8); resp.StatusCode != 403 || body["code"] != "permission_denied" {
+		if resp, body := Invite(t, admin, "@current", "z@example.com", 8); resp.StatusCode != 403 || body["code"] != "permission_denied" {
 			t.Fatalf("admin invites an admin: %d %v", resp.StatusCode, body)
 		}
 
 		// Another organization: its owner cannot see or touch ours.
-		other := newBrowser(t, ts)
-		if resp, body := other.send("POST", "/api/signup/", signupBody("other@example.com", goodPassword), false); resp.StatusCode != 201 {
+		other := NewBrowser(t, ts)
+		if resp, body := other.Send("POST", "/api/signup/", SignupBody("other@example.com", GoodPassword), false); resp.StatusCode != 201 {
 			t.Fatalf("second organization: %d %v", resp.StatusCode, body)
 		}
-		orgID := ts.user.CurrentOrganizationID
-		if resp, _ := invite(t, other, orgID, "x@example.com", 0); resp.StatusCode != 404 {
+		orgID := ts.User.CurrentOrganizationID
+		if resp, _ := Invite(t, other, orgID, "x@example.com", 0); resp.StatusCode != 404 {
 			t.Fatalf("non-member creates by org id: %d", resp.StatusCode)
 		}
-		if resp, _ := other.send("GET", "/api/organizations/"+orgID+"/invites", "", false); resp.StatusCode != 404 {
+		if resp, _ := other.Send("GET", "/api/organizations/"+orgID+"/invites", "", false); resp.StatusCode != 404 {
 			t.Fatalf("non-member lists by org id: %d", resp.StatusCode)
 		}
-		ours := mustInvite(t, owner, "q@example.com", 0)
-		if resp, _ := other.send("DELETE", "/api/organizations/@current/invites/"+ours, "", true); resp.StatusCode != 404 {
+		ours := MustInvite(t, owner, "q@example.com", 0)
+		if resp, _ := other.Send("DELETE", "/api/organizations/@current/invites/"+ours, "", true); resp.StatusCode != 404 {
 			t.Fatalf("deleting another organization's invite: %d", resp.StatusCode)
 		}
-		if resp, _ := newBrowser(t, ts).send("GET", "/api/signup/"+ours, "", false); resp.StatusCode != 200 {
+		if resp, _ := NewBrowser(t, ts).Send("GET", "/api/signup/"+ours, "", false); resp.StatusCode != 200 {
 			t.Fatalf("invite gone after a foreign delete: %d", resp.StatusCode)
 		}
 	})
 }
 
 func TestInviteSignup(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
-		owner := ownerBrowser(t, ts)
-		id := mustInvite(t, owner, "Ada@Example.com", 8)
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
+		owner := OwnerBrowser(t, ts)
+		id := MustInvite(t, owner, "Ada@Example.com", 8)
 
-		b := newBrowser(t, ts)
-		resp, info := b.send("GET", "/api/signup/"+id+"/", "", false)
+		b := NewBrowser(t, ts)
+		resp, info := b.Send("GET", "/api/signup/"+id+"/", "", false)
 		if resp.StatusCode != 200 || info["id"] != id || info["target_email"] != "Ada@Example.com" || info["first_name"] != "Ada" || info["organization_name"] != "Acme" {
 			t.Fatalf("invite info: %d %v", resp.StatusCode, info)
 		}
 		// A weak password is refused and leaves the invite usable.
-		resp, body := b.send("POST", "/api/signup/"+id+"/", inviteSignupBody("Ada", "password123"), false)
+		resp, body := b.Send("POST", "/api/signup/"+id+"/", InviteSignupBody("Ada", "password123"), false)
 		if resp.StatusCode != 400 || body["attr"] != "password" {
 			t.Fatalf("weak password: %d %v", resp.StatusCode, body)
 		}
-		if resp, body := b.send("POST", "/api/signup/"+id, `{"password":"`+goodPassword+`"}`, false); resp.StatusCode != 400 || body["attr"] != "first_name" {
+		if resp, body := b.Send("POST", "/api/signup/"+id, `{"password":"`+GoodPassword+`"}`, false); resp.StatusCode != 400 || body["attr"] != "first_name" {
 			t.Fatalf("no first name: %d %v", resp.StatusCode, body)
 		}
-		resp, body = b.send("POST", "/api/signup/"+id+"/", inviteSignupBody("Ada", goodPassword), false)
+		resp, body = b.Send("POST", "/api/signup/"+id+"/", InviteSignupBody("Ada", GoodPassword), false)
 		if resp.StatusCode != 201 || body["email"] != "Ada@Example.com" || body["first_name"] != "Ada" {
 			t.Fatalf("invite signup: %d %v", resp.StatusCode, body)
 		}
-		if org, _ := body["organization"].(map[string]any); org["id"] != ts.user.CurrentOrganizationID {
+		if org, _ := body["organization"].(map[string]any); org["id"] != ts.User.CurrentOrganizationID {
 			t.Fatalf("signup organization: %v", body)
 		}
 		// Signed in, but the email is not verified by accepting the invite.
-		resp, me := b.send("GET", "/api/users/@me", "", false)
+		resp, me := b.Send("GET", "/api/users/@me", "", false)
 		if resp.StatusCode != 200 || me["email"] != "Ada@Example.com" || me["is_staff"] != false || me["is_email_verified"] != false {
 			t.Fatalf("signed in after invite signup: %d %v", resp.StatusCode, me)
 		}
 		org, _ := me["organization"].(map[string]any)
 		team, _ := me["team"].(map[string]any)
-		if org["id"] != ts.user.CurrentOrganizationID || org["membership_level"] != float64(8) || team["id"] != float64(ts.project.ID) {
+		if org["id"] != ts.User.CurrentOrganizationID || org["membership_level"] != float64(8) || team["id"] != float64(ts.Project.ID) {
 			t.Fatalf("@me after invite signup: %v", me)
 		}
 		// The invite is used up.
 		for _, method := range []string{"GET", "POST"} {
-			resp, body := newBrowser(t, ts).send(method, "/api/signup/"+id+"/", inviteSignupBody("Eve", goodPassword), false)
+			resp, body := NewBrowser(t, ts).Send(method, "/api/signup/"+id+"/", InviteSignupBody("Eve", GoodPassword), false)
 			if resp.StatusCode != 400 || body["code"] != "invalid_input" || body["detail"] != "The provided invite ID is not valid." || body["attr"] != nil {
 				t.Fatalf("%s used invite: %d %v", method, resp.StatusCode, body)
 			}
 		}
-		if resp, _ := newBrowser(t, ts).send("GET", "/api/signup/00000000-0000-4000-8000-000000000000", "", false); resp.StatusCode != 400 {
+		if resp, _ := NewBrowser(t, ts).Send("GET", "/api/signup/00000000-0000-4000-8000-000000000000", "", false); resp.StatusCode != 400 {
 			t.Fatalf("unknown invite: %d", resp.StatusCode)
 		}
 		// The new user can sign in with the password.
-		if resp, _ := newBrowser(t, ts).login("ada@example.com", goodPassword); resp.StatusCode != 200 {
+		if resp, _ := NewBrowser(t, ts).Login("ada@example.com", GoodPassword); resp.StatusCode != 200 {
 			t.Fatalf("login as the invitee: %d", resp.StatusCode)
 		}
 	})
 }
 
 func TestInviteSignupOnce(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
-		id := mustInvite(t, ownerBrowser(t, ts), "race@example.com", 0)
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
+		id := MustInvite(t, OwnerBrowser(t, ts), "race@example.com", 0)
 		var (
 			wg      sync.WaitGroup
 			mu      sync.Mutex
@@ -267,7 +267,7 @@ func TestInviteSignupOnce(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				resp, err := http.Post(ts.url+"/api/signup/"+id+"/", "application/json", strings.NewReader(inviteSignupBody("Racer", goodPassword)))
+				resp, err := http.Post(ts.URL+"/api/signup/"+id+"/", "application/json", strings.NewReader(InviteSignupBody("Racer", GoodPassword)))
 				if err != nil {
 					t.Error(err)
 					return
@@ -292,54 +292,54 @@ func TestInviteSignupOnce(t *testing.T) {
 }
 
 func TestInviteSignupRefusals(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{multiOrg: true})
-		owner := ownerBrowser(t, ts)
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{MultiOrg: true})
+		owner := OwnerBrowser(t, ts)
 
 		// Expired.
-		id := mustInvite(t, owner, "late@example.com", 0)
-		if _, err := ts.store.DB().Exec(`UPDATE invites SET expires_at = 0`); err != nil {
+		id := MustInvite(t, owner, "late@example.com", 0)
+		if _, err := ts.Store.DB().Exec(`UPDATE invites SET expires_at = 0`); err != nil {
 			t.Fatal(err)
 		}
 		for _, method := range []string{"GET", "POST"} {
-			if resp, body := newBrowser(t, ts).send(method, "/api/signup/"+id, inviteSignupBody("Late", goodPassword), false); resp.StatusCode != 400 || body["code"] != "invalid_input" {
+			if resp, body := NewBrowser(t, ts).Send(method, "/api/signup/"+id, InviteSignupBody("Late", GoodPassword), false); resp.StatusCode != 400 || body["code"] != "invalid_input" {
 				t.Fatalf("%s expired invite: %d %v", method, resp.StatusCode, body)
 			}
 		}
-		if resp, _ := owner.send("GET", "/api/organizations/@current/invites", "", false); resp.StatusCode != 200 {
+		if resp, _ := owner.Send("GET", "/api/organizations/@current/invites", "", false); resp.StatusCode != 200 {
 			t.Fatalf("list: %d", resp.StatusCode)
 		}
 
 		// The email already has an account (in another organization).
-		if resp, body := newBrowser(t, ts).send("POST", "/api/signup", signupBody("Taken@example.com", goodPassword), false); resp.StatusCode != 201 {
+		if resp, body := NewBrowser(t, ts).Send("POST", "/api/signup", SignupBody("Taken@example.com", GoodPassword), false); resp.StatusCode != 201 {
 			t.Fatalf("signup: %d %v", resp.StatusCode, body)
 		}
-		id = mustInvite(t, owner, "taken@example.com", 0)
-		resp, body := newBrowser(t, ts).send("POST", "/api/signup/"+id, inviteSignupBody("T", goodPassword), false)
+		id = MustInvite(t, owner, "taken@example.com", 0)
+		resp, body := NewBrowser(t, ts).Send("POST", "/api/signup/"+id, InviteSignupBody("T", GoodPassword), false)
 		if resp.StatusCode != 400 || body["code"] != "unique" || body["attr"] != "email" {
 			t.Fatalf("existing account: %d %v", resp.StatusCode, body)
 		}
-		if resp, _ := newBrowser(t, ts).send("GET", "/api/signup/"+id, "", false); resp.StatusCode != 200 {
+		if resp, _ := NewBrowser(t, ts).Send("GET", "/api/signup/"+id, "", false); resp.StatusCode != 200 {
 			t.Fatalf("a refused signup used the invite: %d", resp.StatusCode)
 		}
 	})
 }
 
 func TestInviteSignupThrottled(t *testing.T) {
-	ts := newTestServer(t, store.SQLite, serverOptions{signupRate: "2/day"})
-	owner := ownerBrowser(t, ts)
+	ts := NewServer(t, store.SQLite, Options{SignupRate: "2/day"})
+	owner := OwnerBrowser(t, ts)
 	// Refused attempts (a weak password) are not counted.
-	id := mustInvite(t, owner, "t0@example.com", 0)
+	id := MustInvite(t, owner, "t0@example.com", 0)
 	for i := 0; i < 3; i++ {
-		if resp, _ := newBrowser(t, ts).send("POST", "/api/signup/"+id, inviteSignupBody("T", "x"), false); resp.StatusCode != 400 {
+		if resp, _ := NewBrowser(t, ts).Send("POST", "/api/signup/"+id, InviteSignupBody("T", "x"), false); resp.StatusCode != 400 {
 			t.Fatalf("weak password %d: %d", i, resp.StatusCode)
 		}
 	}
 	for i := 0; i < 3; i++ {
 		if i > 0 {
-			id = mustInvite(t, owner, fmt.Sprintf("t%d@example.com", i), 0)
+			id = MustInvite(t, owner, fmt.Sprintf("t%d@example.com", i), 0)
 		}
-		resp, _ := newBrowser(t, ts).send("POST", "/api/signup/"+id, inviteSignupBody("T", goodPassword), false)
+		resp, _ := NewBrowser(t, ts).Send("POST", "/api/signup/"+id, InviteSignupBody("T", GoodPassword), false)
 		if want := map[bool]int{true: 201, false: 429}[i < 2]; resp.StatusCode != want {
 			t.Fatalf("invite signup %d from one address: %d, want %d", i, resp.StatusCode, want)
 		}
@@ -347,29 +347,29 @@ func TestInviteSignupThrottled(t *testing.T) {
 }
 
 func TestInviteMailAndLogs(t *testing.T) {
-	ts := newTestServer(t, store.SQLite, serverOptions{})
-	owner := ownerBrowser(t, ts)
-	id := mustInvite(t, owner, "mail@example.com", 0)
+	ts := NewServer(t, store.SQLite, Options{})
+	owner := OwnerBrowser(t, ts)
+	id := MustInvite(t, owner, "mail@example.com", 0)
 	var msgs []mail.Message
-	for _, m := range ts.mail.messages() {
+	for _, m := range ts.Mail.Messages() {
 		if m.To == "mail@example.com" {
 			msgs = append(msgs, m)
 		}
 	}
 	if len(msgs) != 1 {
-		t.Fatalf("queued %d invite emails: %v", len(msgs), ts.mail.messages())
+		t.Fatalf("queued %d invite emails: %v", len(msgs), ts.Mail.Messages())
 	}
 	m := msgs[0]
 	if m.To != "mail@example.com" || m.Subject != "owner@example.com invited you to Acme on Gatehouse" ||
 		!strings.Contains(m.Text, "https://gatehouse.example.com/signup/"+id) {
 		t.Fatalf("invite email: %+v", m)
 	}
-	b := newBrowser(t, ts)
-	b.send("GET", "/signup/"+id, "", false)
-	b.send("GET", "/api/signup/"+id+"/", "", false)
-	b.send("POST", "/api/signup/"+id+"/", inviteSignupBody("Mail", goodPassword), false)
-	b.send("GET", "/api/signup/"+id, "", false)
-	logs := ts.logs.String()
+	b := NewBrowser(t, ts)
+	b.Send("GET", "/signup/"+id, "", false)
+	b.Send("GET", "/api/signup/"+id+"/", "", false)
+	b.Send("POST", "/api/signup/"+id+"/", InviteSignupBody("Mail", GoodPassword), false)
+	b.Send("GET", "/api/signup/"+id, "", false)
+	logs := ts.Logs.String()
 	if strings.Contains(logs, id) {
 		t.Fatalf("log contains the invite id:\n%s", logs)
 	}
@@ -377,9 +377,9 @@ func TestInviteMailAndLogs(t *testing.T) {
 		t.Fatalf("invite signup requests not logged:\n%s", logs)
 	}
 	// The plain signup path is logged as is.
-	newBrowser(t, ts).send("POST", "/api/signup", "{", false)
-	if !strings.Contains(ts.logs.String(), `"/api/signup"`) {
-		t.Fatalf("plain signup path not logged as is:\n%s", ts.logs.String())
+	NewBrowser(t, ts).Send("POST", "/api/signup", "{", false)
+	if !strings.Contains(ts.Logs.String(), `"/api/signup"`) {
+		t.Fatalf("plain signup path not logged as is:\n%s", ts.Logs.String())
 	}
 }
 
@@ -387,28 +387,28 @@ func TestInviteMailAndLogs(t *testing.T) {
 // or password, the invite must be theirs, CSRF applies, it works once,
 // and they land in the inviting organization.
 func TestExistingUserJoinsByInvite(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{multiOrg: true})
-		owner := ownerBrowser(t, ts)
-		orgID := ts.user.CurrentOrganizationID
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{MultiOrg: true})
+		owner := OwnerBrowser(t, ts)
+		orgID := ts.User.CurrentOrganizationID
 
-		grace := newBrowser(t, ts)
-		if resp, body := grace.send("POST", "/api/signup", signupBody("grace@example.com", goodPassword), false); resp.StatusCode != 201 {
+		grace := NewBrowser(t, ts)
+		if resp, body := grace.Send("POST", "/api/signup", SignupBody("grace@example.com", GoodPassword), false); resp.StatusCode != 201 {
 			t.Fatalf("signup: %d %v", resp.StatusCode, body)
 		}
-		other := newBrowser(t, ts)
-		if resp, body := other.send("POST", "/api/signup", signupBody("alan@example.com", goodPassword), false); resp.StatusCode != 201 {
+		other := NewBrowser(t, ts)
+		if resp, body := other.Send("POST", "/api/signup", SignupBody("alan@example.com", GoodPassword), false); resp.StatusCode != 201 {
 			t.Fatalf("signup: %d %v", resp.StatusCode, body)
 		}
-		id := mustInvite(t, owner, "Grace@Example.com", 8)
+		id := MustInvite(t, owner, "Grace@Example.com", 8)
 
 		// Someone else's account cannot take Grace's invite.
-		resp, body := other.send("POST", "/api/signup/"+id+"/", `{}`, true)
+		resp, body := other.Send("POST", "/api/signup/"+id+"/", `{}`, true)
 		if resp.StatusCode != 400 || body["code"] != "invalid_recipient" {
 			t.Fatalf("wrong recipient: %d %v", resp.StatusCode, body)
 		}
 		// Without the CSRF token a signed-in browser is refused.
-		if resp, body := grace.send("POST", "/api/signup/"+id+"/", `{}`, false); resp.StatusCode != 403 {
+		if resp, body := grace.Send("POST", "/api/signup/"+id+"/", `{}`, false); resp.StatusCode != 403 {
 			t.Fatalf("no CSRF: %d %v", resp.StatusCode, body)
 		}
 
@@ -419,7 +419,7 @@ func TestExistingUserJoinsByInvite(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				resp, _ := grace.send("POST", "/api/signup/"+id+"/", `{}`, true)
+				resp, _ := grace.Send("POST", "/api/signup/"+id+"/", `{}`, true)
 				codes[i] = resp.StatusCode
 			}()
 		}
@@ -427,7 +427,7 @@ func TestExistingUserJoinsByInvite(t *testing.T) {
 		if !((codes[0] == 201 && codes[1] == 400) || (codes[0] == 400 && codes[1] == 201)) {
 			t.Fatalf("concurrent joins: %v, want one 201 and one 400", codes)
 		}
-		resp, me := grace.send("GET", "/api/users/@me", "", false)
+		resp, me := grace.Send("GET", "/api/users/@me", "", false)
 		org, _ := me["organization"].(map[string]any)
 		if resp.StatusCode != 200 || org["id"] != orgID {
 			t.Fatalf("after joining, current organization = %v, want %s", me["organization"], orgID)
@@ -435,11 +435,11 @@ func TestExistingUserJoinsByInvite(t *testing.T) {
 		if orgs, _ := me["organizations"].([]any); len(orgs) != 2 {
 			t.Fatalf("grace should belong to two organizations: %v", me["organizations"])
 		}
-		u, err := ts.store.UserByEmail(context.Background(), "grace@example.com")
+		u, err := ts.Store.UserByEmail(context.Background(), "grace@example.com")
 		if err != nil {
 			t.Fatal(err)
 		}
-		ms, err := ts.store.MembershipsOfUser(context.Background(), u.ID)
+		ms, err := ts.Store.MembershipsOfUser(context.Background(), u.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -454,22 +454,22 @@ func TestExistingUserJoinsByInvite(t *testing.T) {
 		}
 		// Someone who became a member after the invite was sent (here by
 		// a direct insert) gets a clear error, not a second membership.
-		id2 := mustInvite(t, owner, "alan@example.com", 1)
-		alan, err := ts.store.UserByEmail(context.Background(), "alan@example.com")
+		id2 := MustInvite(t, owner, "alan@example.com", 1)
+		alan, err := ts.Store.UserByEmail(context.Background(), "alan@example.com")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := ts.store.DB().Exec(rebind(engine, `INSERT INTO memberships (organization_id, user_id, level, created_at) VALUES (?, ?, 1, CURRENT_TIMESTAMP)`), orgID, alan.ID); err != nil {
+		if _, err := ts.Store.DB().Exec(Rebind(engine, `INSERT INTO memberships (organization_id, user_id, level, created_at) VALUES (?, ?, 1, CURRENT_TIMESTAMP)`), orgID, alan.ID); err != nil {
 			t.Fatal(err)
 		}
-		if resp, body := other.send("POST", "/api/signup/"+id2+"/", `{}`, true); resp.StatusCode != 400 || body["code"] != "user_already_member" {
+		if resp, body := other.Send("POST", "/api/signup/"+id2+"/", `{}`, true); resp.StatusCode != 400 || body["code"] != "user_already_member" {
 			t.Fatalf("already a member: %d %v", resp.StatusCode, body)
 		}
 	})
 }
 
 // rebind turns ? placeholders into PostgreSQL's $n for raw test SQL.
-func rebind(engine store.Engine, query string) string {
+func Rebind(engine store.Engine, query string) string {
 	if engine != store.Postgres {
 		return query
 	}

@@ -55,18 +55,18 @@ func BenchmarkKeyAuthenticated(b *testing.B) {
 		benchGet(b, srv.URL+"/api/users/@me/", "Authorization", "Bearer phx_bare")
 	})
 	for _, engine := range storetest.Engines {
-		ts := newTestServer(b, engine, serverOptions{})
-		keys := &gatehouse.APIKeyService{Store: ts.store}
+		ts := NewServer(b, engine, Options{})
+		keys := &gatehouse.APIKeyService{Store: ts.Store}
 		label, scopes := "bench", []string{"user:read", "feature_flag:read"}
-		created, err := keys.Create(context.Background(), ts.user, gatehouse.NewAPIKey{Label: &label, Scopes: &scopes})
+		created, err := keys.Create(context.Background(), ts.User, gatehouse.NewAPIKey{Label: &label, Scopes: &scopes})
 		if err != nil {
 			b.Fatal(err)
 		}
 		b.Run(string(engine)+"/me", func(b *testing.B) {
-			benchGet(b, ts.url+"/api/users/@me/", "Authorization", "Bearer "+created.Value.Reveal())
+			benchGet(b, ts.URL+"/api/users/@me/", "Authorization", "Bearer "+created.Value.Reveal())
 		})
 		b.Run(string(engine)+"/local-evaluation", func(b *testing.B) {
-			benchGet(b, ts.url+"/api/feature_flag/local_evaluation?token="+ts.project.APIToken, "Authorization", "Bearer "+ts.secret.Reveal())
+			benchGet(b, ts.URL+"/api/feature_flag/local_evaluation?token="+ts.Project.APIToken, "Authorization", "Bearer "+ts.Secret.Reveal())
 		})
 	}
 }

@@ -12,70 +12,70 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/testenv"
 )
 
-const lockedDetail = "Too many failed login attempts. Please try again in 30 minutes."
+const LockedDetail = "Too many failed login attempts. Please try again in 30 minutes."
 
-func assertLocked(t *testing.T, b *browser, pw string) {
+func AssertLocked(t *testing.T, b *Browser, pw string) {
 	t.Helper()
-	resp, body := b.login("owner@example.com", pw)
-	if resp.StatusCode != 403 || body["code"] != "too_many_failed_attempts" || body["detail"] != lockedDetail || body["type"] != "authentication_error" {
+	resp, body := b.Login("owner@example.com", pw)
+	if resp.StatusCode != 403 || body["code"] != "too_many_failed_attempts" || body["detail"] != LockedDetail || body["type"] != "authentication_error" {
 		t.Fatalf("want the lockout, got %d %v", resp.StatusCode, body)
 	}
 }
 
 func TestLockoutAfterFiveFailures(t *testing.T) {
-	ts := newTestServer(t, store.SQLite, serverOptions{trusted: "127.0.0.1", behind: true})
-	from := func(ip string) *browser {
-		b := newBrowser(t, ts)
-		b.extra = []string{"X-Forwarded-For", ip}
+	ts := NewServer(t, store.SQLite, Options{Trusted: "127.0.0.1", Behind: true})
+	from := func(ip string) *Browser {
+		b := NewBrowser(t, ts)
+		b.Extra = []string{"X-Forwarded-For", ip}
 		return b
 	}
 	attacker := from("203.0.113.7")
 	for i := 1; i <= 4; i++ {
-		if resp, body := attacker.login("owner@example.com", "wrong guess"); resp.StatusCode != 400 || body["code"] != "invalid_credentials" {
+		if resp, body := attacker.Login("owner@example.com", "wrong guess"); resp.StatusCode != 400 || body["code"] != "invalid_credentials" {
 			t.Fatalf("failure %d: %d %v", i, resp.StatusCode, body)
 		}
 	}
-	assertLocked(t, attacker, "wrong guess")
+	AssertLocked(t, attacker, "wrong guess")
 	// Locked even with the right password, and the email's case does not help.
-	assertLocked(t, attacker, ownerPassword)
-	if resp, _ := attacker.login("OWNER@EXAMPLE.COM", ownerPassword); resp.StatusCode != 403 {
+	AssertLocked(t, attacker, OwnerPassword)
+	if resp, _ := attacker.Login("OWNER@EXAMPLE.COM", OwnerPassword); resp.StatusCode != 403 {
 		t.Fatalf("case change escaped the lockout: %d", resp.StatusCode)
 	}
 	// The owner, from another address, still gets in.
-	if resp, body := from("198.51.100.20").login("owner@example.com", ownerPassword); resp.StatusCode != 200 {
+	if resp, body := from("198.51.100.20").Login("owner@example.com", OwnerPassword); resp.StatusCode != 200 {
 		t.Fatalf("lockout spilled onto another address: %d %v", resp.StatusCode, body)
 	}
 }
 
 func TestSuccessResetsTheEmailCounter(t *testing.T) {
-	ts := newTestServer(t, store.SQLite, serverOptions{})
-	b := newBrowser(t, ts)
+	ts := NewServer(t, store.SQLite, Options{})
+	b := NewBrowser(t, ts)
 	for i := 0; i < 4; i++ {
-		b.login("owner@example.com", "wrong guess")
+		b.Login("owner@example.com", "wrong guess")
 	}
-	if resp, _ := b.login("owner@example.com", ownerPassword); resp.StatusCode != 200 {
+	if resp, _ := b.Login("owner@example.com", OwnerPassword); resp.StatusCode != 200 {
 		t.Fatalf("4 failures must not lock: %d", resp.StatusCode)
 	}
 	for i := 0; i < 4; i++ {
-		if resp, _ := b.login("owner@example.com", "wrong guess"); resp.StatusCode != 400 {
+		if resp, _ := b.Login("owner@example.com", "wrong guess"); resp.StatusCode != 400 {
 			t.Fatalf("counter not reset by the success: %d", resp.StatusCode)
 		}
 	}
 }
 
 func TestAddressLockedAcrossEmails(t *testing.T) {
-	ts := newTestServer(t, store.SQLite, serverOptions{})
-	b := newBrowser(t, ts)
+	ts := NewServer(t, store.SQLite, Options{})
+	b := NewBrowser(t, ts)
 	for i := 0; i < 29; i++ {
 		email := "user" + string(rune('a'+i%26)) + string(rune('a'+i/26)) + "@example.com"
-		if resp, body := b.login(email, "guess"); resp.StatusCode != 400 {
+		if resp, body := b.Login(email, "guess"); resp.StatusCode != 400 {
 			t.Fatalf("attempt %d: %d %v", i, resp.StatusCode, body)
 		}
 	}
-	if resp, body := b.login("someone-else@example.com", "guess"); resp.StatusCode != 403 || body["code"] != "too_many_failed_attempts" {
+	if resp, body := b.Login("someone-else@example.com", "guess"); resp.StatusCode != 403 || body["code"] != "too_many_failed_attempts" {
 		t.Fatalf("30th failure from one address: %d %v", resp.StatusCode, body)
 	}
-	assertLocked(t, b, ownerPassword)
+	AssertLocked(t, b, OwnerPassword)
 }
 
 // TestLockoutSharedBetweenInstances runs two Gatehouse servers on one
@@ -84,21 +84,21 @@ func TestAddressLockedAcrossEmails(t *testing.T) {
 func TestLockoutSharedBetweenInstances(t *testing.T) {
 	run := func(t *testing.T, counters func() ratelimit.Counters) {
 		opts := storetest.Options(t, store.Postgres)
-		o := serverOptions{storeOpts: &opts}
-		a := newTestServer(t, store.Postgres, withCounters(o, counters()))
-		b := newTestServer(t, store.Postgres, withCounters(o, counters()))
-		ba, bb := newBrowser(t, a), newBrowser(t, b)
+		o := Options{StoreOpts: &opts}
+		a := NewServer(t, store.Postgres, withCounters(o, counters()))
+		b := NewServer(t, store.Postgres, withCounters(o, counters()))
+		ba, bb := NewBrowser(t, a), NewBrowser(t, b)
 		for i := 0; i < 3; i++ {
-			if resp, _ := ba.login("owner@example.com", "wrong"); resp.StatusCode != 400 {
+			if resp, _ := ba.Login("owner@example.com", "wrong"); resp.StatusCode != 400 {
 				t.Fatalf("instance A failure %d: %d", i, resp.StatusCode)
 			}
 		}
-		if resp, _ := bb.login("owner@example.com", "wrong"); resp.StatusCode != 400 {
+		if resp, _ := bb.Login("owner@example.com", "wrong"); resp.StatusCode != 400 {
 			t.Fatalf("instance B failure 4: %d", resp.StatusCode)
 		}
-		assertLocked(t, bb, "wrong") // the 5th failure, on B
-		assertLocked(t, ba, ownerPassword)
-		assertLocked(t, bb, ownerPassword)
+		AssertLocked(t, bb, "wrong") // the 5th failure, on B
+		AssertLocked(t, ba, OwnerPassword)
+		AssertLocked(t, bb, OwnerPassword)
 	}
 	t.Run("postgres counters", func(t *testing.T) { run(t, func() ratelimit.Counters { return nil }) })
 	t.Run("redis counters", func(t *testing.T) {
@@ -106,7 +106,7 @@ func TestLockoutSharedBetweenInstances(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		prefix := "gatehouse:test:" + t.Name() + ":" + storetestSuffix(t) + ":"
+		prefix := "gatehouse:test:" + t.Name() + ":" + StoretestSuffix(t) + ":"
 		run(t, func() ratelimit.Counters {
 			c := redis.NewClient(opt)
 			t.Cleanup(func() {
@@ -123,12 +123,12 @@ func TestLockoutSharedBetweenInstances(t *testing.T) {
 	})
 }
 
-func withCounters(o serverOptions, c ratelimit.Counters) serverOptions {
-	o.counters = c
+func withCounters(o Options, c ratelimit.Counters) Options {
+	o.Counters = c
 	return o
 }
 
-func storetestSuffix(t *testing.T) string {
+func StoretestSuffix(t *testing.T) string {
 	t.Helper()
 	return ratelimit.Key("t", t.Name())[2:14]
 }

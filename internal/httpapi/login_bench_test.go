@@ -22,7 +22,7 @@ import (
 // hash (m=19456 KiB, t=2, p=1): the hash time that bounds login throughput.
 // bench/login.sh reads its ns/op to compute the ceiling, cores ÷ hash time.
 func BenchmarkArgon2idVerify(b *testing.B) {
-	pw := gatehouse.Secret(ownerPassword)
+	pw := gatehouse.Secret(OwnerPassword)
 	stored := password.Hash(pw)
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -41,7 +41,7 @@ func BenchmarkArgon2idVerify(b *testing.B) {
 // the server's figure, so the server's own overhead can be told apart
 // from the machine's (cores sharing caches and memory bandwidth).
 func BenchmarkArgon2idVerifyParallel(b *testing.B) {
-	pw := gatehouse.Secret(ownerPassword)
+	pw := gatehouse.Secret(OwnerPassword)
 	stored := password.Hash(pw)
 	b.SetParallelism(max(1, runtime.NumCPU()/runtime.GOMAXPROCS(0)))
 	b.ResetTimer()
@@ -58,7 +58,7 @@ func BenchmarkArgon2idVerifyParallel(b *testing.B) {
 // hashTime times n serial verifications and returns the mean.
 func hashTime(b *testing.B, n int) time.Duration {
 	b.Helper()
-	pw := gatehouse.Secret(ownerPassword)
+	pw := gatehouse.Secret(OwnerPassword)
 	stored := password.Hash(pw)
 	password.Verify(pw, stored) // warm up
 	start := time.Now()
@@ -79,8 +79,8 @@ func BenchmarkPasswordLogin(b *testing.B) {
 	h := hashTime(b, 20)
 	ceiling := float64(runtime.NumCPU()) / h.Seconds()
 
-	ts := newTestServer(b, store.SQLite, serverOptions{})
-	body, _ := json.Marshal(map[string]string{"email": "owner@example.com", "password": ownerPassword})
+	ts := NewServer(b, store.SQLite, Options{})
+	body, _ := json.Marshal(map[string]string{"email": "owner@example.com", "password": OwnerPassword})
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4 * runtime.NumCPU()}}
 	var busy atomic.Int64
 	// RunParallel starts parallelism×GOMAXPROCS goroutines.
@@ -90,7 +90,7 @@ func BenchmarkPasswordLogin(b *testing.B) {
 	cpu0 := readCPU()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			resp, err := client.Post(ts.url+"/api/login/", "application/json", bytes.NewReader(body))
+			resp, err := client.Post(ts.URL+"/api/login/", "application/json", bytes.NewReader(body))
 			if err != nil {
 				b.Error(err)
 				return

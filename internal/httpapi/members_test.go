@@ -11,9 +11,9 @@ import (
 )
 
 // memberUUIDs lists the organization's members as b sees them, by email.
-func memberUUIDs(t *testing.T, b *browser) map[string]string {
+func MemberUUIDs(t *testing.T, b *Browser) map[string]string {
 	t.Helper()
-	resp, body := b.send("GET", "/api/organizations/@current/members/", "", false)
+	resp, body := b.Send("GET", "/api/organizations/@current/members/", "", false)
 	if resp.StatusCode != 200 {
 		t.Fatalf("members: %d %v", resp.StatusCode, body)
 	}
@@ -25,19 +25,19 @@ func memberUUIDs(t *testing.T, b *browser) map[string]string {
 	return out
 }
 
-func setLevel(b *browser, uuid string, level int) (int, map[string]any) {
-	resp, body := b.send("PATCH", "/api/organizations/@current/members/"+uuid+"/", fmt.Sprintf(`{"level":%d}`, level), true)
+func SetLevel(b *Browser, uuid string, level int) (int, map[string]any) {
+	resp, body := b.Send("PATCH", "/api/organizations/@current/members/"+uuid+"/", fmt.Sprintf(`{"level":%d}`, level), true)
 	return resp.StatusCode, body
 }
 
 func TestMembersListShape(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
-		owner := ownerBrowser(t, ts)
-		joinByInvite(t, ts, owner, "admin@example.com", 8)
-		member := joinByInvite(t, ts, owner, "member@example.com", 1)
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
+		owner := OwnerBrowser(t, ts)
+		JoinByInvite(t, ts, owner, "admin@example.com", 8)
+		member := JoinByInvite(t, ts, owner, "member@example.com", 1)
 
-		resp, body := member.send("GET", "/api/organizations/"+ts.project.OrganizationID+"/members/?limit=2", "", false)
+		resp, body := member.Send("GET", "/api/organizations/"+ts.Project.OrganizationID+"/members/?limit=2", "", false)
 		results, _ := body["results"].([]any)
 		if resp.StatusCode != 200 || body["count"] != float64(3) || len(results) != 2 || body["next"] == nil || body["previous"] != nil {
 			t.Fatalf("first page: %d %v", resp.StatusCode, body)
@@ -49,24 +49,24 @@ func TestMembersListShape(t *testing.T) {
 			first["is_2fa_enabled"] != false || first["has_social_auth"] != false || first["last_login"] == nil || first["id"] == "" || user["is_email_verified"] != false {
 			t.Fatalf("member item: %v", first)
 		}
-		_, body = member.send("GET", "/api/organizations/@current/members/?limit=2&offset=2", "", false)
+		_, body = member.Send("GET", "/api/organizations/@current/members/?limit=2&offset=2", "", false)
 		if results, _ := body["results"].([]any); len(results) != 1 || body["next"] != nil || body["previous"] == nil {
 			t.Fatalf("second page: %v", body)
 		}
 		// No retrieve: 405 for a member, the permission error for others.
-		uuids := memberUUIDs(t, owner)
-		if resp, _ := member.send("GET", "/api/organizations/@current/members/"+uuids["owner@example.com"]+"/", "", false); resp.StatusCode != 405 {
+		uuids := MemberUUIDs(t, owner)
+		if resp, _ := member.Send("GET", "/api/organizations/@current/members/"+uuids["owner@example.com"]+"/", "", false); resp.StatusCode != 405 {
 			t.Fatalf("retrieve: %d", resp.StatusCode)
 		}
-		stranger, _ := outsider(t, ts)
-		resp, body = stranger.send("GET", "/api/organizations/"+ts.project.OrganizationID+"/members/", "", false)
-		wantDenied(t, "outsider list", resp, body, 403, "You do not have permission to perform this action.")
+		stranger, _ := Outsider(t, ts)
+		resp, body = stranger.Send("GET", "/api/organizations/"+ts.Project.OrganizationID+"/members/", "", false)
+		WantDenied(t, "outsider list", resp, body, 403, "You do not have permission to perform this action.")
 		// A user of another organization is not found in one's own.
-		if code, body := setLevel(stranger, uuids["member@example.com"], 1); code != 404 {
+		if code, body := SetLevel(stranger, uuids["member@example.com"], 1); code != 404 {
 			t.Fatalf("outsider patch in own org: %d %v", code, body)
 		}
-		resp, body = stranger.send("PATCH", "/api/organizations/"+ts.project.OrganizationID+"/members/"+uuids["member@example.com"]+"/", `{"level":8}`, true)
-		wantDenied(t, "outsider patch", resp, body, 403, "You do not have permission to perform this action.")
+		resp, body = stranger.Send("PATCH", "/api/organizations/"+ts.Project.OrganizationID+"/members/"+uuids["member@example.com"]+"/", `{"level":8}`, true)
+		WantDenied(t, "outsider patch", resp, body, 403, "You do not have permission to perform this action.")
 	})
 }
 
@@ -74,17 +74,17 @@ func TestMembersListShape(t *testing.T) {
 // nor touch owners, nobody changes their own level, and an invalid level
 // changes nothing.
 func TestMemberLevelRules(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
-		owner := ownerBrowser(t, ts)
-		admin := joinByInvite(t, ts, owner, "admin@example.com", 8)
-		member := joinByInvite(t, ts, owner, "member@example.com", 1)
-		ids := memberUUIDs(t, owner)
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
+		owner := OwnerBrowser(t, ts)
+		admin := JoinByInvite(t, ts, owner, "admin@example.com", 8)
+		member := JoinByInvite(t, ts, owner, "member@example.com", 1)
+		ids := MemberUUIDs(t, owner)
 		o, a, m := ids["owner@example.com"], ids["admin@example.com"], ids["member@example.com"]
 
 		for _, c := range []struct {
 			name   string
-			who    *browser
+			who    *Browser
 			target string
 			level  int
 			status int
@@ -97,23 +97,23 @@ func TestMemberLevelRules(t *testing.T) {
 			{"owner changes own level", owner, o, 8, 403, "You can't change your own access level."},
 			{"bad level", owner, m, 3, 400, `"3" is not a valid choice.`},
 		} {
-			resp, body := c.who.send("PATCH", "/api/organizations/@current/members/"+c.target+"/", fmt.Sprintf(`{"level":%d}`, c.level), true)
-			wantDenied(t, c.name, resp, body, c.status, c.detail)
+			resp, body := c.who.Send("PATCH", "/api/organizations/@current/members/"+c.target+"/", fmt.Sprintf(`{"level":%d}`, c.level), true)
+			WantDenied(t, c.name, resp, body, c.status, c.detail)
 		}
 		if got := memberLevels(t, ts); got["admin@example.com"] != 8 || got["member@example.com"] != 1 || got["owner@example.com"] != 15 {
 			t.Fatalf("levels changed by refused requests: %v", got)
 		}
-		if code, body := setLevel(admin, m, 8); code != 200 || body["level"] != float64(8) {
+		if code, body := SetLevel(admin, m, 8); code != 200 || body["level"] != float64(8) {
 			t.Fatalf("admin promotes member to admin: %d %v", code, body)
 		}
-		if code, body := setLevel(owner, a, 15); code != 200 || body["level"] != float64(15) {
+		if code, body := SetLevel(owner, a, 15); code != 200 || body["level"] != float64(15) {
 			t.Fatalf("owner makes an owner: %d %v", code, body)
 		}
 		// Owners may demote owners; the last one can never be demoted.
-		if code, body := setLevel(admin, o, 8); code != 200 {
+		if code, body := SetLevel(admin, o, 8); code != 200 {
 			t.Fatalf("owner demotes the other owner: %d %v", code, body)
 		}
-		if code, body := setLevel(owner, a, 1); code != 403 {
+		if code, body := SetLevel(owner, a, 1); code != 403 {
 			t.Fatalf("now-admin demotes the owner: %d %v", code, body)
 		}
 		if got := memberLevels(t, ts); got["admin@example.com"] != 15 || got["owner@example.com"] != 8 {
@@ -124,9 +124,9 @@ func TestMemberLevelRules(t *testing.T) {
 
 // memberLevels reads every membership level of the test organization
 // from the store, by email.
-func memberLevels(t *testing.T, ts *testServer) map[string]int {
+func memberLevels(t *testing.T, ts *Server) map[string]int {
 	t.Helper()
-	list, _, err := ts.store.OrganizationMembers(t.Context(), ts.project.OrganizationID, 100, 0)
+	list, _, err := ts.Store.OrganizationMembers(t.Context(), ts.Project.OrganizationID, 100, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,13 +141,13 @@ func memberLevels(t *testing.T, ts *testServer) map[string]int {
 // (what two owners demoting each other at once would otherwise do), and
 // to remove an owner.
 func TestLastOwnerKeptByTheStore(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
-		org := ts.project.OrganizationID
-		if err := ts.store.SetMembershipLevel(t.Context(), org, ts.user.ID, gatehouse.LevelAdmin, ts.user.CreatedAt); !errors.Is(err, gatehouse.ErrLastOwner) {
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
+		org := ts.Project.OrganizationID
+		if err := ts.Store.SetMembershipLevel(t.Context(), org, ts.User.ID, gatehouse.LevelAdmin, ts.User.CreatedAt); !errors.Is(err, gatehouse.ErrLastOwner) {
 			t.Fatalf("demoting the last owner: %v", err)
 		}
-		if err := ts.store.RemoveMembership(t.Context(), org, ts.user.ID); !errors.Is(err, gatehouse.ErrLastOwner) {
+		if err := ts.Store.RemoveMembership(t.Context(), org, ts.User.ID); !errors.Is(err, gatehouse.ErrLastOwner) {
 			t.Fatalf("removing the owner: %v", err)
 		}
 		if got := memberLevels(t, ts); got["owner@example.com"] != 15 {
@@ -159,31 +159,31 @@ func TestLastOwnerKeptByTheStore(t *testing.T) {
 // An owner can be neither removed nor leave; a member may leave; an admin
 // removes members but not those above them.
 func TestMemberRemovalRules(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
-		owner := ownerBrowser(t, ts)
-		admin := joinByInvite(t, ts, owner, "admin@example.com", 8)
-		member := joinByInvite(t, ts, owner, "member@example.com", 1)
-		leaver := joinByInvite(t, ts, owner, "leaver@example.com", 1)
-		ids := memberUUIDs(t, owner)
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
+		owner := OwnerBrowser(t, ts)
+		admin := JoinByInvite(t, ts, owner, "admin@example.com", 8)
+		member := JoinByInvite(t, ts, owner, "member@example.com", 1)
+		leaver := JoinByInvite(t, ts, owner, "leaver@example.com", 1)
+		ids := MemberUUIDs(t, owner)
 
-		resp, body := owner.send("DELETE", "/api/organizations/@current/members/@me/", "", true)
-		wantDenied(t, "owner leaves", resp, body, 400, "Cannot leave the organization as its owner!")
-		resp, body = admin.send("DELETE", "/api/organizations/@current/members/"+ids["owner@example.com"]+"/", "", true)
-		wantDenied(t, "admin removes owner", resp, body, 403, "You can only edit others with level lower or equal to you.")
-		resp, body = member.send("DELETE", "/api/organizations/@current/members/"+ids["admin@example.com"]+"/", "", true)
-		wantDenied(t, "member removes admin", resp, body, 403, "You can only edit others if you are an admin.")
-		if resp, body := leaver.send("DELETE", "/api/organizations/@current/members/@me/", "", true); resp.StatusCode != 204 {
+		resp, body := owner.Send("DELETE", "/api/organizations/@current/members/@me/", "", true)
+		WantDenied(t, "owner leaves", resp, body, 400, "Cannot leave the organization as its owner!")
+		resp, body = admin.Send("DELETE", "/api/organizations/@current/members/"+ids["owner@example.com"]+"/", "", true)
+		WantDenied(t, "admin removes owner", resp, body, 403, "You can only edit others with level lower or equal to you.")
+		resp, body = member.Send("DELETE", "/api/organizations/@current/members/"+ids["admin@example.com"]+"/", "", true)
+		WantDenied(t, "member removes admin", resp, body, 403, "You can only edit others if you are an admin.")
+		if resp, body := leaver.Send("DELETE", "/api/organizations/@current/members/@me/", "", true); resp.StatusCode != 204 {
 			t.Fatalf("member leaves: %d %v", resp.StatusCode, body)
 		}
-		if resp, body := admin.send("DELETE", "/api/organizations/@current/members/"+ids["member@example.com"]+"/", "", true); resp.StatusCode != 204 {
+		if resp, body := admin.Send("DELETE", "/api/organizations/@current/members/"+ids["member@example.com"]+"/", "", true); resp.StatusCode != 204 {
 			t.Fatalf("admin removes member: %d %v", resp.StatusCode, body)
 		}
 		if got := memberLevels(t, ts); len(got) != 2 {
 			t.Fatalf("after removals: %v", got)
 		}
 		// The one who left has no current organization any more.
-		_, me := leaver.send("GET", "/api/users/@me/", "", false)
+		_, me := leaver.Send("GET", "/api/users/@me/", "", false)
 		if me["organization"] != nil || me["team"] != nil {
 			t.Fatalf("leaver still has a current organization: %v", me)
 		}
@@ -193,11 +193,11 @@ func TestMemberRemovalRules(t *testing.T) {
 // The user's organizations, an organization's projects, and switching
 // the current organization and project.
 func TestOrganizationsListAndSwitching(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{multiOrg: true})
-		owner := ownerBrowser(t, ts)
-		orgB, projectB := secondOrganization(t, ts, engine)
-		accounts := &gatehouse.AccountService{Store: ts.store, HashPassword: password.Hash, CheckPassword: password.CheckStrength, Passwords: password.NewHasher(0, 0)}
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{MultiOrg: true})
+		owner := OwnerBrowser(t, ts)
+		orgB, projectB := SecondOrganization(t, ts, engine)
+		accounts := &gatehouse.AccountService{Store: ts.Store, HashPassword: password.Hash, CheckPassword: password.CheckStrength, Passwords: password.NewHasher(0, 0)}
 		third, err := accounts.CreateOrganizationWithOwner(t.Context(), gatehouse.NewOwner{
 			Email: "third@example.org", Password: "another horse battery staple", OrganizationName: "Third"})
 		if err != nil {
@@ -205,44 +205,44 @@ func TestOrganizationsListAndSwitching(t *testing.T) {
 		}
 		strangerProject := third.Project
 
-		resp, body := owner.send("GET", "/api/organizations/", "", false)
+		resp, body := owner.Send("GET", "/api/organizations/", "", false)
 		if resp.StatusCode != 200 || body["count"] != float64(2) {
 			t.Fatalf("organizations: %d %v", resp.StatusCode, body)
 		}
-		scoped := createKey(t, owner, map[string]any{"label": "b", "scopes": []string{"organization:read"}, "scoped_organizations": []string{orgB}})["value"].(string)
-		resp, body = keyRequest(t, ts, "GET", "/api/organizations/", scoped, "")
+		scoped := CreateKey(t, owner, map[string]any{"label": "b", "scopes": []string{"organization:read"}, "scoped_organizations": []string{orgB}})["value"].(string)
+		resp, body = KeyRequest(t, ts, "GET", "/api/organizations/", scoped, "")
 		if results, _ := body["results"].([]any); resp.StatusCode != 200 || body["count"] != float64(1) || results[0].(map[string]any)["id"] != orgB {
 			t.Fatalf("organizations with a key scoped to B: %d %v", resp.StatusCode, body)
 		}
-		resp, body = owner.send("GET", "/api/organizations/"+orgB+"/projects/", "", false)
+		resp, body = owner.Send("GET", "/api/organizations/"+orgB+"/projects/", "", false)
 		if results, _ := body["results"].([]any); resp.StatusCode != 200 || len(results) != 1 || results[0].(map[string]any)["id"] != float64(projectB.ID) {
 			t.Fatalf("projects of B: %d %v", resp.StatusCode, body)
 		}
-		if resp, _ := owner.send("GET", "/api/organizations/"+strangerProject.OrganizationID+"/projects/", "", false); resp.StatusCode != 404 {
+		if resp, _ := owner.Send("GET", "/api/organizations/"+strangerProject.OrganizationID+"/projects/", "", false); resp.StatusCode != 404 {
 			t.Fatalf("projects of a foreign organization: %d", resp.StatusCode)
 		}
 
-		resp, body = owner.send("PATCH", "/api/users/@me/", `{"set_current_organization":"`+orgB+`"}`, true)
+		resp, body = owner.Send("PATCH", "/api/users/@me/", `{"set_current_organization":"`+orgB+`"}`, true)
 		if resp.StatusCode != 200 || body["organization"].(map[string]any)["id"] != orgB || body["team"].(map[string]any)["id"] != float64(projectB.ID) {
 			t.Fatalf("switch to B: %d %v", resp.StatusCode, body)
 		}
-		resp, body = owner.send("PATCH", "/api/users/@me/", fmt.Sprintf(`{"set_current_team":%d}`, ts.project.ID), true)
-		if resp.StatusCode != 200 || body["organization"].(map[string]any)["id"] != ts.project.OrganizationID {
+		resp, body = owner.Send("PATCH", "/api/users/@me/", fmt.Sprintf(`{"set_current_team":%d}`, ts.Project.ID), true)
+		if resp.StatusCode != 200 || body["organization"].(map[string]any)["id"] != ts.Project.OrganizationID {
 			t.Fatalf("switch by team: %d %v", resp.StatusCode, body)
 		}
 		for _, c := range []struct{ body, attr, detail string }{
 			{`{"set_current_organization":"` + strangerProject.OrganizationID + `"}`, "set_current_organization", "Object with id=" + strangerProject.OrganizationID + " does not exist."},
 			{`{"set_current_organization":"nope"}`, "set_current_organization", "Object with id=nope does not exist."},
 			{fmt.Sprintf(`{"set_current_team":%d}`, strangerProject.ID), "set_current_team", fmt.Sprintf("Object with id=%d does not exist.", strangerProject.ID)},
-			{fmt.Sprintf(`{"set_current_organization":"%s","set_current_team":%d}`, orgB, ts.project.ID), "set_current_team", "Team must belong to the same organization in set_current_organization."},
+			{fmt.Sprintf(`{"set_current_organization":"%s","set_current_team":%d}`, orgB, ts.Project.ID), "set_current_team", "Team must belong to the same organization in set_current_organization."},
 		} {
-			resp, body := owner.send("PATCH", "/api/users/@me/", c.body, true)
+			resp, body := owner.Send("PATCH", "/api/users/@me/", c.body, true)
 			if resp.StatusCode != 400 || body["attr"] != c.attr || body["detail"] != c.detail {
 				t.Fatalf("%s: %d %v", c.body, resp.StatusCode, body)
 			}
 		}
-		u, _ := ts.store.UserByUUID(t.Context(), ts.user.UUID)
-		if u.CurrentOrganizationID != ts.project.OrganizationID || u.CurrentProjectID != ts.project.ID {
+		u, _ := ts.Store.UserByUUID(t.Context(), ts.User.UUID)
+		if u.CurrentOrganizationID != ts.Project.OrganizationID || u.CurrentProjectID != ts.Project.ID {
 			t.Fatalf("refused switches moved the user: %+v", u)
 		}
 	})
@@ -251,16 +251,16 @@ func TestOrganizationsListAndSwitching(t *testing.T) {
 // On a first run (no account yet) the home page sends a visitor to
 // signup; afterwards to login.
 func TestFirstRunHomeGoesToSignup(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{empty: true})
-		b := newBrowser(t, ts)
-		if resp, _ := b.page("GET", "/", nil); resp.StatusCode != 302 || resp.Header.Get("Location") != "/signup" {
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{Empty: true})
+		b := NewBrowser(t, ts)
+		if resp, _ := b.Page("GET", "/", nil); resp.StatusCode != 302 || resp.Header.Get("Location") != "/signup" {
 			t.Fatalf("first run: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 		}
-		if resp, body := b.send("POST", "/api/signup/", signupBody("grace@example.com", goodPassword), false); resp.StatusCode != 201 {
+		if resp, body := b.Send("POST", "/api/signup/", SignupBody("grace@example.com", GoodPassword), false); resp.StatusCode != 201 {
 			t.Fatalf("signup: %d %v", resp.StatusCode, body)
 		}
-		if resp, _ := newBrowser(t, ts).page("GET", "/", nil); resp.StatusCode != 302 || resp.Header.Get("Location") != "/login" {
+		if resp, _ := NewBrowser(t, ts).Page("GET", "/", nil); resp.StatusCode != 302 || resp.Header.Get("Location") != "/login" {
 			t.Fatalf("after the first account: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 		}
 	})

@@ -17,9 +17,9 @@ import (
 // the page, log out, and log in again with a code the test computes; the
 // browser is then remembered and skips the step.
 func TestBrowserTwoFactor(t *testing.T) {
-	ctx := newBrowserContext(t)
-	ts := newTestServer(t, store.SQLite, serverOptions{empty: true, siteURL: "http://localhost:{port}"})
-	base := strings.Replace(ts.url, "127.0.0.1", "localhost", 1)
+	ctx := NewBrowserContext(t)
+	ts := NewServer(t, store.SQLite, Options{Empty: true, SiteURL: "http://localhost:{port}"})
+	base := strings.Replace(ts.URL, "127.0.0.1", "localhost", 1)
 
 	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
@@ -42,7 +42,7 @@ func TestBrowserTwoFactor(t *testing.T) {
 			chromedp.Navigate(base+"/login"),
 			chromedp.WaitVisible(`#email`),
 			chromedp.SendKeys(`#email`, email),
-			chromedp.SendKeys(`#password`, goodPassword),
+			chromedp.SendKeys(`#password`, GoodPassword),
 			chromedp.Submit(`form[action="/login"]`),
 			chromedp.WaitVisible(then),
 		)
@@ -63,7 +63,7 @@ func TestBrowserTwoFactor(t *testing.T) {
 		chromedp.SendKeys(`#first_name`, "Katherine"),
 		chromedp.SendKeys(`#last_name`, "Johnson"),
 		chromedp.SendKeys(`#email`, email),
-		chromedp.SendKeys(`#password`, goodPassword),
+		chromedp.SendKeys(`#password`, GoodPassword),
 		chromedp.SendKeys(`#organization_name`, "NASA"),
 		chromedp.Submit(`form[action="/signup"]`),
 		chromedp.WaitVisible(`form[action="/logout"]`),

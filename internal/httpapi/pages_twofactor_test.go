@@ -26,24 +26,24 @@ var (
 
 // pageForm posts fields with the CSRF token of the page at formPath,
 // which must answer 200.
-func (b *browser) pageForm(formPath, postPath string, fields url.Values) (*http.Response, string) {
-	b.t.Helper()
-	resp, page := b.page("GET", formPath, nil)
+func (b *Browser) PageForm(formPath, postPath string, fields url.Values) (*http.Response, string) {
+	b.T.Helper()
+	resp, page := b.Page("GET", formPath, nil)
 	if resp.StatusCode != 200 {
-		b.t.Fatalf("GET %s: %d", formPath, resp.StatusCode)
+		b.T.Fatalf("GET %s: %d", formPath, resp.StatusCode)
 	}
-	form := url.Values{httpauth.CSRFFormField: {formToken(b.t, page)}}
+	form := url.Values{httpauth.CSRFFormField: {FormToken(b.T, page)}}
 	for k, v := range fields {
 		form[k] = v
 	}
-	return b.page("POST", postPath, form)
+	return b.Page("POST", postPath, form)
 }
 
 // setupThroughPages starts TOTP set-up on /settings/two_factor and returns
 // the secret shown on the page and the page.
-func setupThroughPages(t *testing.T, b *browser) ([]byte, string) {
+func setupThroughPages(t *testing.T, b *Browser) ([]byte, string) {
 	t.Helper()
-	resp, page := b.pageForm(httpauth.TwoFactorSetupPage, httpauth.TwoFactorSetupPage+"/setup", nil)
+	resp, page := b.PageForm(httpauth.TwoFactorSetupPage, httpauth.TwoFactorSetupPage+"/setup", nil)
 	m := totpSecretRE.FindStringSubmatch(page)
 	if resp.StatusCode != 200 || m == nil {
 		t.Fatalf("set-up: %d\n%s", resp.StatusCode, page)
@@ -55,9 +55,9 @@ func setupThroughPages(t *testing.T, b *browser) ([]byte, string) {
 	return secret, page
 }
 
-func confirmThroughPages(b *browser, secret []byte, code string) (*http.Response, string) {
-	b.t.Helper()
-	return b.pageForm(httpauth.TwoFactorSetupPage, httpauth.TwoFactorSetupPage+"/confirm", url.Values{"token": {code}, "secret": {mfa.EncodeSecret(secret)}})
+func confirmThroughPages(b *Browser, secret []byte, code string) (*http.Response, string) {
+	b.T.Helper()
+	return b.PageForm(httpauth.TwoFactorSetupPage, httpauth.TwoFactorSetupPage+"/confirm", url.Values{"token": {code}, "secret": {mfa.EncodeSecret(secret)}})
 }
 
 func backupCodesOf(page string) []string {
@@ -69,24 +69,24 @@ func backupCodesOf(page string) []string {
 }
 
 func TestTwoFactorSettingsPage(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		clock := newTestClock()
-		ts := newTestServer(t, engine, serverOptions{now: clock.now})
-		if resp, _ := newBrowser(t, ts).page("GET", httpauth.TwoFactorSetupPage, nil); resp.StatusCode != 302 || resp.Header.Get("Location") != "/login?next="+httpauth.TwoFactorSetupPage {
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		clock := NewClock()
+		ts := NewServer(t, engine, Options{Now: clock.now})
+		if resp, _ := NewBrowser(t, ts).Page("GET", httpauth.TwoFactorSetupPage, nil); resp.StatusCode != 302 || resp.Header.Get("Location") != "/login?next="+httpauth.TwoFactorSetupPage {
 			t.Fatalf("anonymous: %d %v", resp.StatusCode, resp.Header)
 		}
-		b := ownerBrowser(t, ts)
-		resp, page := b.page("GET", httpauth.TwoFactorSetupPage, nil)
+		b := OwnerBrowser(t, ts)
+		resp, page := b.Page("GET", httpauth.TwoFactorSetupPage, nil)
 		if resp.StatusCode != 200 || !strings.Contains(page, "is <strong>off</strong>") || !strings.Contains(page, `action="/settings/two_factor/setup"`) ||
 			!strings.HasPrefix(resp.Header.Get("Content-Security-Policy"), "default-src 'self'") || resp.Header.Get("Cache-Control") != "no-store" {
 			t.Fatalf("status page: %d %v\n%s", resp.StatusCode, resp.Header, page)
 		}
-		if _, settings := b.page("GET", "/settings", nil); !strings.Contains(settings, `href="/settings/two_factor"`) {
+		if _, settings := b.Page("GET", "/settings", nil); !strings.Contains(settings, `href="/settings/two_factor"`) {
 			t.Fatal("no link from /settings")
 		}
 		// Forms without the CSRF token are refused.
 		for _, p := range []string{"/setup", "/confirm", "/backup_codes", "/disable", "/devices/forget"} {
-			if resp, _ := b.page("POST", httpauth.TwoFactorSetupPage+p, url.Values{"token": {"123456"}}); resp.StatusCode != 403 {
+			if resp, _ := b.Page("POST", httpauth.TwoFactorSetupPage+p, url.Values{"token": {"123456"}}); resp.StatusCode != 403 {
 				t.Fatalf("%s without CSRF: %d", p, resp.StatusCode)
 			}
 		}
@@ -103,11 +103,11 @@ func TestTwoFactorSettingsPage(t *testing.T) {
 			t.Fatalf("wrong code: %d\n%s", resp.StatusCode, page)
 		}
 		// A posted "secret" is only shown if it is one.
-		resp, page = b.pageForm(httpauth.TwoFactorSetupPage, httpauth.TwoFactorSetupPage+"/confirm", url.Values{"token": {"000000"}, "secret": {`<script>alert(1)</script>`}})
+		resp, page = b.PageForm(httpauth.TwoFactorSetupPage, httpauth.TwoFactorSetupPage+"/confirm", url.Values{"token": {"000000"}, "secret": {`<script>alert(1)</script>`}})
 		if resp.StatusCode != 400 || strings.Contains(page, "alert(1)") || strings.Contains(page, `id="totp-secret"`) {
 			t.Fatalf("forged secret field: %d\n%s", resp.StatusCode, page)
 		}
-		if len(mailsWithSubject(ts, "You've enabled 2FA protection")) != 0 {
+		if len(MailsWithSubject(ts, "You've enabled 2FA protection")) != 0 {
 			t.Fatal("enabled before a right code")
 		}
 		resp, page = confirmThroughPages(b, secret, clock.code(secret))
@@ -115,11 +115,11 @@ func TestTwoFactorSettingsPage(t *testing.T) {
 		if resp.StatusCode != 200 || len(codes) != 10 || !strings.Contains(page, "shown only once") {
 			t.Fatalf("confirm: %d %v\n%s", resp.StatusCode, codes, page)
 		}
-		if len(mailsWithSubject(ts, "You've enabled 2FA protection")) != 1 {
+		if len(MailsWithSubject(ts, "You've enabled 2FA protection")) != 1 {
 			t.Fatal("no 2FA-enabled email")
 		}
 		// The codes are never shown again, only their number.
-		_, page = b.page("GET", httpauth.TwoFactorSetupPage, nil)
+		_, page = b.Page("GET", httpauth.TwoFactorSetupPage, nil)
 		if !strings.Contains(page, "is <strong>on</strong>") || !strings.Contains(page, "10 of 10 backup codes left") || strings.Contains(page, codes[0]) {
 			t.Fatalf("status after set-up:\n%s", page)
 		}
@@ -130,48 +130,48 @@ func TestTwoFactorSettingsPage(t *testing.T) {
 		}
 
 		// New backup codes replace the old ones.
-		resp, page = b.pageForm(httpauth.TwoFactorSetupPage, httpauth.TwoFactorSetupPage+"/backup_codes", nil)
+		resp, page = b.PageForm(httpauth.TwoFactorSetupPage, httpauth.TwoFactorSetupPage+"/backup_codes", nil)
 		fresh := backupCodesOf(page)
 		if resp.StatusCode != 200 || len(fresh) != 10 || fresh[0] == codes[0] {
 			t.Fatalf("regenerate: %d %v\n%s", resp.StatusCode, fresh, page)
 		}
-		login := newBrowser(t, ts)
-		login.login("owner@example.com", ownerPassword)
-		if resp, body := login.token(codes[0]); resp.StatusCode != 400 {
+		login := NewBrowser(t, ts)
+		login.Login("owner@example.com", OwnerPassword)
+		if resp, body := login.Token(codes[0]); resp.StatusCode != 400 {
 			t.Fatalf("old backup code after regenerating: %d %v", resp.StatusCode, body)
 		}
 
 		// Past two hours, the sensitive actions are refused with the rule's message.
 		clock.add(2*time.Hour + time.Minute)
-		_, page = b.page("GET", httpauth.TwoFactorSetupPage, nil)
+		_, page = b.Page("GET", httpauth.TwoFactorSetupPage, nil)
 		if !strings.Contains(page, `id="reauth"`) {
 			t.Fatalf("no re-authentication notice:\n%s", page)
 		}
 		for _, p := range []string{"/backup_codes", "/disable"} {
-			resp, page := b.pageForm(httpauth.TwoFactorSetupPage, httpauth.TwoFactorSetupPage+p, nil)
+			resp, page := b.PageForm(httpauth.TwoFactorSetupPage, httpauth.TwoFactorSetupPage+p, nil)
 			if resp.StatusCode != 403 || !strings.Contains(page, recentAuthMsg) || len(backupCodesOf(page)) != 0 {
 				t.Fatalf("%s on an old session: %d\n%s", p, resp.StatusCode, page)
 			}
 		}
-		if _, page := b.page("GET", httpauth.TwoFactorSetupPage, nil); !strings.Contains(page, "is <strong>on</strong>") {
+		if _, page := b.Page("GET", httpauth.TwoFactorSetupPage, nil); !strings.Contains(page, "is <strong>on</strong>") {
 			t.Fatal("an old session turned 2FA off")
 		}
 
 		// A fresh sign-in turns it off.
-		b2 := ownerBrowserWith2FA(t, ts, secret, clock)
-		resp, _ = b2.pageForm(httpauth.TwoFactorSetupPage, httpauth.TwoFactorSetupPage+"/disable", nil)
+		b2 := OwnerBrowserWith2FA(t, ts, secret, clock)
+		resp, _ = b2.PageForm(httpauth.TwoFactorSetupPage, httpauth.TwoFactorSetupPage+"/disable", nil)
 		if resp.StatusCode != 303 || resp.Header.Get("Location") != httpauth.TwoFactorSetupPage+"?done=disabled" {
 			t.Fatalf("disable: %d %v", resp.StatusCode, resp.Header)
 		}
-		if _, page := b2.page("GET", resp.Header.Get("Location"), nil); !strings.Contains(page, "is <strong>off</strong>") || !strings.Contains(page, "was turned off") {
+		if _, page := b2.Page("GET", resp.Header.Get("Location"), nil); !strings.Contains(page, "is <strong>off</strong>") || !strings.Contains(page, "was turned off") {
 			t.Fatalf("after disabling:\n%s", page)
 		}
-		if len(mailsWithSubject(ts, "You've disabled 2FA protection")) != 1 {
+		if len(MailsWithSubject(ts, "You've disabled 2FA protection")) != 1 {
 			t.Fatal("no 2FA-disabled email")
 		}
 		// An old session cannot start a set-up either: no secret is shown.
 		// (The page offers no set-up form then; post it as a stale tab would.)
-		resp, page = b.page("POST", httpauth.TwoFactorSetupPage+"/setup", url.Values{httpauth.CSRFFormField: {b.cookie(httpauth.CSRFCookie)}})
+		resp, page = b.Page("POST", httpauth.TwoFactorSetupPage+"/setup", url.Values{httpauth.CSRFFormField: {b.Cookie(httpauth.CSRFCookie)}})
 		if resp.StatusCode != 403 || !strings.Contains(page, recentAuthMsg) || strings.Contains(page, `id="totp-secret"`) {
 			t.Fatalf("set-up on an old session: %d\n%s", resp.StatusCode, page)
 		}
@@ -179,75 +179,75 @@ func TestTwoFactorSettingsPage(t *testing.T) {
 }
 
 func TestLoginSecondStepPages(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		clock := newTestClock()
-		ts := newTestServer(t, engine, serverOptions{now: clock.now})
-		secret, codes := enableTOTP(t, ownerBrowser(t, ts), clock.now())
-		loginForm := func(b *browser, next string) *http.Response {
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		clock := NewClock()
+		ts := NewServer(t, engine, Options{Now: clock.now})
+		secret, codes := EnableTOTP(t, OwnerBrowser(t, ts), clock.now())
+		loginForm := func(b *Browser, next string) *http.Response {
 			t.Helper()
-			fields := url.Values{"email": {"owner@example.com"}, "password": {ownerPassword}}
+			fields := url.Values{"email": {"owner@example.com"}, "password": {OwnerPassword}}
 			if next != "" {
 				fields.Set("next", next)
 			}
-			resp, _ := b.pageForm("/login", "/login", fields)
+			resp, _ := b.PageForm("/login", "/login", fields)
 			return resp
 		}
-		if resp, _ := newBrowser(t, ts).page("GET", "/login/token", nil); resp.StatusCode != 303 || !strings.HasPrefix(resp.Header.Get("Location"), "/login?message=") {
+		if resp, _ := NewBrowser(t, ts).Page("GET", "/login/token", nil); resp.StatusCode != 303 || !strings.HasPrefix(resp.Header.Get("Location"), "/login?message=") {
 			t.Fatalf("code page without a pending login: %d %v", resp.StatusCode, resp.Header)
 		}
 
-		b := newBrowser(t, ts)
+		b := NewBrowser(t, ts)
 		resp := loginForm(b, "/settings")
-		if resp.StatusCode != 303 || resp.Header.Get("Location") != "/login/token?next=%2Fsettings" || b.cookie("sessionid") != "" || b.cookie(httpauth.PendingLoginCookie) == "" {
+		if resp.StatusCode != 303 || resp.Header.Get("Location") != "/login/token?next=%2Fsettings" || b.Cookie("sessionid") != "" || b.Cookie(httpauth.PendingLoginCookie) == "" {
 			t.Fatalf("password step: %d %v", resp.StatusCode, resp.Header)
 		}
-		resp, page := b.page("GET", resp.Header.Get("Location"), nil)
+		resp, page := b.Page("GET", resp.Header.Get("Location"), nil)
 		if resp.StatusCode != 200 || !strings.Contains(page, `name="token"`) || !strings.Contains(page, `name="next" value="/settings"`) {
 			t.Fatalf("code page: %d\n%s", resp.StatusCode, page)
 		}
-		if resp, _ := b.page("POST", "/login/token", url.Values{"token": {clock.code(secret)}}); resp.StatusCode != 403 {
+		if resp, _ := b.Page("POST", "/login/token", url.Values{"token": {clock.code(secret)}}); resp.StatusCode != 403 {
 			t.Fatalf("code without CSRF: %d", resp.StatusCode)
 		}
-		submitCode := func(b *browser, code string) (*http.Response, string) {
+		submitCode := func(b *Browser, code string) (*http.Response, string) {
 			t.Helper()
-			resp, page := b.page("GET", "/login/token", nil)
+			resp, page := b.Page("GET", "/login/token", nil)
 			if resp.StatusCode != 200 {
 				t.Fatalf("code page: %d", resp.StatusCode)
 			}
-			return b.page("POST", "/login/token", url.Values{httpauth.CSRFFormField: {formToken(t, page)}, "token": {code}, "next": {"/settings"}})
+			return b.Page("POST", "/login/token", url.Values{httpauth.CSRFFormField: {FormToken(t, page)}, "token": {code}, "next": {"/settings"}})
 		}
 		// Wrong codes, a replay of the set-up code and junk: next to the field.
 		for _, bad := range []string{mfa.Code(secret, mfa.Step(clock.now())+3), clock.code(secret), "abc", ""} {
 			resp, page := submitCode(b, bad)
-			if resp.StatusCode != 400 || !strings.Contains(page, `id="token-error">`) || b.cookie("sessionid") != "" {
+			if resp.StatusCode != 400 || !strings.Contains(page, `id="token-error">`) || b.Cookie("sessionid") != "" {
 				t.Fatalf("code %q: %d\n%s", bad, resp.StatusCode, page)
 			}
 		}
 		resp, _ = submitCode(b, mfa.Code(secret, mfa.Step(clock.now())+1))
-		if resp.StatusCode != 303 || resp.Header.Get("Location") != "/settings" || b.cookie("sessionid") == "" || setCookieHeader(resp, httpauth.RememberCookiePrefix) == "" {
+		if resp.StatusCode != 303 || resp.Header.Get("Location") != "/settings" || b.Cookie("sessionid") == "" || SetCookieHeader(resp, httpauth.RememberCookiePrefix) == "" {
 			t.Fatalf("right code: %d %v", resp.StatusCode, resp.Header)
 		}
-		if resp, _ := b.page("GET", "/settings", nil); resp.StatusCode != 200 {
+		if resp, _ := b.Page("GET", "/settings", nil); resp.StatusCode != 200 {
 			t.Fatalf("settings after the second step: %d", resp.StatusCode)
 		}
 		// The remembered browser skips the step next time.
-		_, home := b.page("GET", "/", nil)
-		b.page("POST", "/logout", url.Values{httpauth.CSRFFormField: {formToken(t, home)}})
+		_, home := b.Page("GET", "/", nil)
+		b.Page("POST", "/logout", url.Values{httpauth.CSRFFormField: {FormToken(t, home)}})
 		if resp := loginForm(b, ""); resp.StatusCode != 303 || resp.Header.Get("Location") != "/" {
 			t.Fatalf("remembered browser: %d %v", resp.StatusCode, resp.Header)
 		}
 
 		// A backup code works once and is reported by email.
-		c := newBrowser(t, ts)
+		c := NewBrowser(t, ts)
 		loginForm(c, "")
 		resp, _ = submitCode(c, " "+strings.ToUpper(codes[2])+" ")
-		if resp.StatusCode != 303 || c.cookie("sessionid") == "" {
+		if resp.StatusCode != 303 || c.Cookie("sessionid") == "" {
 			t.Fatalf("backup code: %d %v", resp.StatusCode, resp.Header)
 		}
-		if m := mailsWithSubject(ts, "A backup code was used for your account"); len(m) != 1 {
+		if m := MailsWithSubject(ts, "A backup code was used for your account"); len(m) != 1 {
 			t.Fatalf("backup-code emails: %d", len(m))
 		}
-		c2 := newBrowser(t, ts)
+		c2 := NewBrowser(t, ts)
 		loginForm(c2, "")
 		if resp, page := submitCode(c2, codes[2]); resp.StatusCode != 400 || !strings.Contains(page, `id="token-error">Invalid authentication code`) {
 			t.Fatalf("spent backup code: %d\n%s", resp.StatusCode, page)
@@ -255,22 +255,22 @@ func TestLoginSecondStepPages(t *testing.T) {
 
 		// The second step expires 600 s after the password step.
 		clock.add(time.Minute)
-		e := newBrowser(t, ts)
+		e := NewBrowser(t, ts)
 		loginForm(e, "/settings")
 		clock.add(601 * time.Second)
 		resp, _ = submitCode(e, clock.code(secret))
 		loc, _ := url.Parse(resp.Header.Get("Location"))
 		if resp.StatusCode != 303 || loc.Path != "/login" || !strings.Contains(loc.Query().Get("message"), "expired") || loc.Query().Get("next") != "/settings" ||
-			e.cookie(httpauth.PendingLoginCookie) != "" {
+			e.Cookie(httpauth.PendingLoginCookie) != "" {
 			t.Fatalf("expired: %d %v", resp.StatusCode, resp.Header)
 		}
-		if resp, page := e.page("GET", loc.String(), nil); !strings.Contains(page, "Login attempt has expired") {
+		if resp, page := e.Page("GET", loc.String(), nil); !strings.Contains(page, "Login attempt has expired") {
 			t.Fatalf("login page after expiry: %d\n%s", resp.StatusCode, page)
 		}
 
 		// Ten attempts a minute, then the throttle message at the top.
 		clock.add(time.Minute)
-		f := newBrowser(t, ts)
+		f := NewBrowser(t, ts)
 		loginForm(f, "")
 		wrong := mfa.Code(secret, mfa.Step(clock.now())+7)
 		for i := 0; i < 10; i++ {
@@ -279,150 +279,150 @@ func TestLoginSecondStepPages(t *testing.T) {
 			}
 		}
 		resp, page = submitCode(f, clock.code(secret))
-		if resp.StatusCode != 429 || !strings.Contains(page, `id="form-error">Request was throttled.`) || resp.Header.Get("Retry-After") == "" || f.cookie("sessionid") != "" {
+		if resp.StatusCode != 429 || !strings.Contains(page, `id="form-error">Request was throttled.`) || resp.Header.Get("Retry-After") == "" || f.Cookie("sessionid") != "" {
 			t.Fatalf("throttled: %d %v\n%s", resp.StatusCode, resp.Header, page)
 		}
 	})
 }
 
 func TestEmailMFAPages(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		clock := newTestClock()
-		ts := newTestServer(t, engine, serverOptions{now: clock.now, emailMFA: true})
-		login := func(b *browser) (*http.Response, string) {
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		clock := NewClock()
+		ts := NewServer(t, engine, Options{Now: clock.now, EmailMFA: true})
+		login := func(b *Browser) (*http.Response, string) {
 			t.Helper()
-			return b.pageForm("/login", "/login", url.Values{"email": {"owner@example.com"}, "password": {ownerPassword}})
+			return b.PageForm("/login", "/login", url.Values{"email": {"owner@example.com"}, "password": {OwnerPassword}})
 		}
-		b := newBrowser(t, ts)
+		b := NewBrowser(t, ts)
 		resp, page := login(b)
 		if resp.StatusCode != 200 || !strings.Contains(page, "Check your email") || !strings.Contains(page, `action="/login/email-mfa/resend"`) ||
-			b.cookie("sessionid") != "" || b.cookie(httpauth.PendingLoginCookie) == "" {
+			b.Cookie("sessionid") != "" || b.Cookie(httpauth.PendingLoginCookie) == "" {
 			t.Fatalf("password step: %d\n%s", resp.StatusCode, page)
 		}
-		email, token := emailMFAToken(t, ts)
+		email, token := EmailMFAToken(t, ts)
 		landing := "/login/email-mfa?" + url.Values{"email": {email}, "token": {token}}.Encode()
 
 		// The link's page asks for a click; fetching it spends nothing.
-		phone := newBrowser(t, ts)
+		phone := NewBrowser(t, ts)
 		for i := 0; i < 2; i++ {
-			resp, page = phone.page("GET", landing, nil)
-			if resp.StatusCode != 200 || !strings.Contains(page, `action="/login/email-mfa"`) || !strings.Contains(page, `value="`+html.EscapeString(token)+`"`) || phone.cookie("sessionid") != "" {
+			resp, page = phone.Page("GET", landing, nil)
+			if resp.StatusCode != 200 || !strings.Contains(page, `action="/login/email-mfa"`) || !strings.Contains(page, `value="`+html.EscapeString(token)+`"`) || phone.Cookie("sessionid") != "" {
 				t.Fatalf("landing page: %d\n%s", resp.StatusCode, page)
 			}
 		}
-		if resp, page := phone.page("GET", "/login/email-mfa?email=owner%40example.com", nil); resp.StatusCode != 400 || strings.Contains(page, `action="/login/email-mfa"`) {
+		if resp, page := phone.Page("GET", "/login/email-mfa?email=owner%40example.com", nil); resp.StatusCode != 400 || strings.Contains(page, `action="/login/email-mfa"`) {
 			t.Fatalf("link without token: %d\n%s", resp.StatusCode, page)
 		}
-		if resp, _ := phone.page("POST", "/login/email-mfa", url.Values{"email": {email}, "token": {token}}); resp.StatusCode != 403 {
+		if resp, _ := phone.Page("POST", "/login/email-mfa", url.Values{"email": {email}, "token": {token}}); resp.StatusCode != 403 {
 			t.Fatalf("without CSRF: %d", resp.StatusCode)
 		}
-		resp, page = phone.pageForm(landing, "/login/email-mfa", url.Values{"email": {email}, "token": {flipLast(token)}})
-		if resp.StatusCode != 400 || !strings.Contains(page, "invalid or has expired") || phone.cookie("sessionid") != "" {
+		resp, page = phone.PageForm(landing, "/login/email-mfa", url.Values{"email": {email}, "token": {FlipLast(token)}})
+		if resp.StatusCode != 400 || !strings.Contains(page, "invalid or has expired") || phone.Cookie("sessionid") != "" {
 			t.Fatalf("tampered token: %d\n%s", resp.StatusCode, page)
 		}
 		// Completed in another browser than the password step.
-		resp, _ = phone.pageForm(landing, "/login/email-mfa", url.Values{"email": {email}, "token": {token}})
-		if resp.StatusCode != 303 || resp.Header.Get("Location") != "/" || phone.cookie("sessionid") == "" || setCookieHeader(resp, httpauth.RememberCookiePrefix) == "" {
+		resp, _ = phone.PageForm(landing, "/login/email-mfa", url.Values{"email": {email}, "token": {token}})
+		if resp.StatusCode != 303 || resp.Header.Get("Location") != "/" || phone.Cookie("sessionid") == "" || SetCookieHeader(resp, httpauth.RememberCookiePrefix) == "" {
 			t.Fatalf("email MFA: %d %v", resp.StatusCode, resp.Header)
 		}
-		if resp, _ := phone.page("GET", "/settings", nil); resp.StatusCode != 200 {
+		if resp, _ := phone.Page("GET", "/settings", nil); resp.StatusCode != 200 {
 			t.Fatalf("signed in: %d", resp.StatusCode)
 		}
-		if resp, _ := newBrowser(t, ts).pageForm(landing, "/login/email-mfa", url.Values{"email": {email}, "token": {token}}); resp.StatusCode != 400 {
+		if resp, _ := NewBrowser(t, ts).PageForm(landing, "/login/email-mfa", url.Values{"email": {email}, "token": {token}}); resp.StatusCode != 400 {
 			t.Fatalf("reused link: %d", resp.StatusCode)
 		}
 
 		// Resending needs the pending login of this browser.
-		resp, _ = newBrowser(t, ts).pageForm("/login", "/login/email-mfa/resend", nil)
+		resp, _ = NewBrowser(t, ts).PageForm("/login", "/login/email-mfa/resend", nil)
 		if resp.StatusCode != 303 || !strings.HasPrefix(resp.Header.Get("Location"), "/login?message=") {
 			t.Fatalf("resend without a pending login: %d %v", resp.StatusCode, resp.Header)
 		}
 		clock.add(time.Hour)
-		r := newBrowser(t, ts)
+		r := NewBrowser(t, ts)
 		login(r) // the first link this hour
-		before := len(mailsWithSubject(ts, "Confirm your sign-in to Gatehouse"))
+		before := len(MailsWithSubject(ts, "Confirm your sign-in to Gatehouse"))
 		for i := 2; i <= 5; i++ {
-			resp, page := r.pageForm("/login", "/login/email-mfa/resend", nil)
+			resp, page := r.PageForm("/login", "/login/email-mfa/resend", nil)
 			if resp.StatusCode != 200 || !strings.Contains(page, "We sent a new link") {
 				t.Fatalf("resend %d: %d\n%s", i, resp.StatusCode, page)
 			}
 		}
-		if n := len(mailsWithSubject(ts, "Confirm your sign-in to Gatehouse")) - before; n != 4 {
+		if n := len(MailsWithSubject(ts, "Confirm your sign-in to Gatehouse")) - before; n != 4 {
 			t.Fatalf("%d links resent", n)
 		}
-		resp, page = r.pageForm("/login", "/login/email-mfa/resend", nil)
+		resp, page = r.PageForm("/login", "/login/email-mfa/resend", nil)
 		if resp.StatusCode != 429 || !strings.Contains(page, `id="form-error">Request was throttled.`) {
 			t.Fatalf("6th link in an hour: %d\n%s", resp.StatusCode, page)
 		}
-		_, token = emailMFAToken(t, ts)
-		if resp, _ := r.pageForm(landing, "/login/email-mfa", url.Values{"email": {email}, "token": {token}}); resp.StatusCode != 303 {
+		_, token = EmailMFAToken(t, ts)
+		if resp, _ := r.PageForm(landing, "/login/email-mfa", url.Values{"email": {email}, "token": {token}}); resp.StatusCode != 303 {
 			t.Fatalf("newest link: %d", resp.StatusCode)
 		}
 	})
 }
 
 func TestTrustedDevicesPage(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		clock := newTestClock()
-		ts := newTestServer(t, engine, serverOptions{now: clock.now})
-		secret, _ := enableTOTP(t, ownerBrowser(t, ts), clock.now())
-		a := ownerBrowserWith2FA(t, ts, secret, clock)
-		b := ownerBrowserWith2FA(t, ts, secret, clock)
-		deviceOf := func(b *browser) string {
-			u, _ := url.Parse(ts.url)
-			for _, c := range b.jar.Cookies(u) {
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		clock := NewClock()
+		ts := NewServer(t, engine, Options{Now: clock.now})
+		secret, _ := EnableTOTP(t, OwnerBrowser(t, ts), clock.now())
+		a := OwnerBrowserWith2FA(t, ts, secret, clock)
+		b := OwnerBrowserWith2FA(t, ts, secret, clock)
+		deviceOf := func(b *Browser) string {
+			u, _ := url.Parse(ts.URL)
+			for _, c := range b.Jar.Cookies(u) {
 				if id, ok := strings.CutPrefix(c.Name, httpauth.RememberCookiePrefix); ok {
 					return id
 				}
 			}
-			t.Fatalf("no remember cookie in %v", b.jar.Cookies(u))
+			t.Fatalf("no remember cookie in %v", b.Jar.Cookies(u))
 			return ""
 		}
-		_, page := a.page("GET", httpauth.TwoFactorSetupPage, nil)
+		_, page := a.Page("GET", httpauth.TwoFactorSetupPage, nil)
 		ids := forgetFormRE.FindAllStringSubmatch(page, -1)
 		if len(ids) != 2 || strings.Count(page, "(this browser)") != 1 {
 			t.Fatalf("devices: %v\n%s", ids, page)
 		}
-		if resp, _ := a.page("POST", httpauth.TwoFactorSetupPage+"/devices/"+deviceOf(b)+"/forget", url.Values{}); resp.StatusCode != 403 {
+		if resp, _ := a.Page("POST", httpauth.TwoFactorSetupPage+"/devices/"+deviceOf(b)+"/forget", url.Values{}); resp.StatusCode != 403 {
 			t.Fatalf("forget without CSRF: %d", resp.StatusCode)
 		}
-		resp, page := a.pageForm(httpauth.TwoFactorSetupPage, httpauth.TwoFactorSetupPage+"/devices/"+gatehouse.NewUUID()+"/forget", nil)
+		resp, page := a.PageForm(httpauth.TwoFactorSetupPage, httpauth.TwoFactorSetupPage+"/devices/"+gatehouse.NewUUID()+"/forget", nil)
 		if resp.StatusCode != 404 || !strings.Contains(page, "Trusted device not found.") {
 			t.Fatalf("unknown device: %d\n%s", resp.StatusCode, page)
 		}
-		resp, _ = a.pageForm(httpauth.TwoFactorSetupPage, httpauth.TwoFactorSetupPage+"/devices/"+deviceOf(b)+"/forget", nil)
-		if resp.StatusCode != 303 || resp.Header.Get("Location") != httpauth.TwoFactorSetupPage+"?done=forget_device" || setCookieHeader(resp, httpauth.RememberCookiePrefix) != "" {
+		resp, _ = a.PageForm(httpauth.TwoFactorSetupPage, httpauth.TwoFactorSetupPage+"/devices/"+deviceOf(b)+"/forget", nil)
+		if resp.StatusCode != 303 || resp.Header.Get("Location") != httpauth.TwoFactorSetupPage+"?done=forget_device" || SetCookieHeader(resp, httpauth.RememberCookiePrefix) != "" {
 			t.Fatalf("forget b: %d %v", resp.StatusCode, resp.Header)
 		}
-		b.send("POST", "/api/logout/", "", true)
-		if resp, body := b.login("owner@example.com", ownerPassword); resp.StatusCode != 401 || body["code"] != "2fa_required" {
+		b.Send("POST", "/api/logout/", "", true)
+		if resp, body := b.Login("owner@example.com", OwnerPassword); resp.StatusCode != 401 || body["code"] != "2fa_required" {
 			t.Fatalf("forgotten browser skipped the step: %d %v", resp.StatusCode, body)
 		}
-		if _, page := a.page("GET", httpauth.TwoFactorSetupPage, nil); len(forgetFormRE.FindAllString(page, -1)) != 1 || !strings.Contains(page, "(this browser)") {
+		if _, page := a.Page("GET", httpauth.TwoFactorSetupPage, nil); len(forgetFormRE.FindAllString(page, -1)) != 1 || !strings.Contains(page, "(this browser)") {
 			t.Fatalf("after forgetting one:\n%s", page)
 		}
 		aID := deviceOf(a)
-		resp, _ = a.pageForm(httpauth.TwoFactorSetupPage, httpauth.TwoFactorSetupPage+"/devices/forget", nil)
-		if resp.StatusCode != 303 || !strings.Contains(setCookieHeader(resp, httpauth.RememberCookiePrefix+aID+"="), "Max-Age=0") {
+		resp, _ = a.PageForm(httpauth.TwoFactorSetupPage, httpauth.TwoFactorSetupPage+"/devices/forget", nil)
+		if resp.StatusCode != 303 || !strings.Contains(SetCookieHeader(resp, httpauth.RememberCookiePrefix+aID+"="), "Max-Age=0") {
 			t.Fatalf("forget all: %d %v", resp.StatusCode, resp.Header)
 		}
-		if _, page := a.page("GET", httpauth.TwoFactorSetupPage+"?done=forget_devices", nil); !strings.Contains(page, `id="no-trusted-devices"`) || !strings.Contains(page, "No browser is trusted any more") {
+		if _, page := a.Page("GET", httpauth.TwoFactorSetupPage+"?done=forget_devices", nil); !strings.Contains(page, `id="no-trusted-devices"`) || !strings.Contains(page, "No browser is trusted any more") {
 			t.Fatalf("after forgetting all:\n%s", page)
 		}
 	})
 }
 
 func TestTwoFactorPageUnderEnforcement(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		clock := newTestClock()
-		ts := newTestServer(t, engine, serverOptions{now: clock.now})
-		b := ownerBrowser(t, ts)
-		old := ownerBrowser(t, ts)
-		enforce2FA(t, ts)
-		if resp, _ := b.page("GET", "/settings", nil); resp.StatusCode != 302 || resp.Header.Get("Location") != httpauth.TwoFactorSetupPage {
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		clock := NewClock()
+		ts := NewServer(t, engine, Options{Now: clock.now})
+		b := OwnerBrowser(t, ts)
+		old := OwnerBrowser(t, ts)
+		Enforce2FA(t, ts)
+		if resp, _ := b.Page("GET", "/settings", nil); resp.StatusCode != 302 || resp.Header.Get("Location") != httpauth.TwoFactorSetupPage {
 			t.Fatalf("settings under enforcement: %d %v", resp.StatusCode, resp.Header)
 		}
-		resp, page := b.page("GET", httpauth.TwoFactorSetupPage, nil)
+		resp, page := b.Page("GET", httpauth.TwoFactorSetupPage, nil)
 		if resp.StatusCode != 200 || !strings.Contains(page, "requires two-factor authentication. Set it up") {
 			t.Fatalf("set-up page under enforcement: %d\n%s", resp.StatusCode, page)
 		}
@@ -430,11 +430,11 @@ func TestTwoFactorPageUnderEnforcement(t *testing.T) {
 		if resp, page := confirmThroughPages(b, secret, clock.code(secret)); resp.StatusCode != 200 || len(backupCodesOf(page)) != 10 {
 			t.Fatalf("confirm under enforcement: %d\n%s", resp.StatusCode, page)
 		}
-		if resp, _ := b.page("GET", "/settings", nil); resp.StatusCode != 200 {
+		if resp, _ := b.Page("GET", "/settings", nil); resp.StatusCode != 200 {
 			t.Fatalf("settings after set-up: %d", resp.StatusCode)
 		}
 		// A session that never passed 2FA is told to log in again.
-		resp, page = old.page("GET", httpauth.TwoFactorSetupPage, nil)
+		resp, page = old.Page("GET", httpauth.TwoFactorSetupPage, nil)
 		if resp.StatusCode != 200 || !strings.Contains(page, "this session did not pass it") || !strings.Contains(page, `action="/logout"`) {
 			t.Fatalf("unverified session: %d\n%s", resp.StatusCode, page)
 		}

@@ -13,19 +13,19 @@ import (
 // TestFlagListPaginationAndFilters checks PostHog's limit/offset pages and
 // the flag list's search, active and type filters.
 func TestFlagListPaginationAndFilters(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
-		b := ownerBrowser(t, ts)
-		base := fmt.Sprintf("/api/projects/%d/feature_flags/", ts.project.ID)
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
+		b := OwnerBrowser(t, ts)
+		base := fmt.Sprintf("/api/projects/%d/feature_flags/", ts.Project.ID)
 		for i := 0; i < 5; i++ {
-			createFlag(t, b, ts.project.ID, fmt.Sprintf(`{"key":"flag-%d","name":"Flag %d","active":%v}`, i, i, i%2 == 0))
+			CreateFlag(t, b, ts.Project.ID, fmt.Sprintf(`{"key":"flag-%d","name":"Flag %d","active":%v}`, i, i, i%2 == 0))
 		}
-		createFlag(t, b, ts.project.ID, `{"key":"Checkout-Colour","name":"colours","filters":{"groups":[{}],"multivariate":{"variants":[{"key":"a","rollout_percentage":50},{"key":"b","rollout_percentage":50}]}}}`)
-		createFlag(t, b, ts.project.ID, `{"key":"settings","is_remote_configuration":true,"filters":{"groups":[{}],"payloads":{"true":"{}"}}}`)
+		CreateFlag(t, b, ts.Project.ID, `{"key":"Checkout-Colour","name":"colours","filters":{"groups":[{}],"multivariate":{"variants":[{"key":"a","rollout_percentage":50},{"key":"b","rollout_percentage":50}]}}}`)
+		CreateFlag(t, b, ts.Project.ID, `{"key":"settings","is_remote_configuration":true,"filters":{"groups":[{}],"payloads":{"true":"{}"}}}`)
 
 		page := func(path string) (count int, next, previous any, keys []string) {
 			t.Helper()
-			resp, out := b.send("GET", path, "", false)
+			resp, out := b.Send("GET", path, "", false)
 			if resp.StatusCode != 200 {
 				t.Fatalf("%s: %d %v", path, resp.StatusCode, out)
 			}
@@ -87,27 +87,27 @@ func TestFlagListPaginationAndFilters(t *testing.T) {
 // flag with no condition set, and a number where an operator takes a
 // string.
 func TestFlagValidationAsPostHog(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
-		b := ownerBrowser(t, ts)
-		base := fmt.Sprintf("/api/projects/%d/feature_flags/", ts.project.ID)
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
+		b := OwnerBrowser(t, ts)
+		base := fmt.Sprintf("/api/projects/%d/feature_flags/", ts.Project.ID)
 		for _, tc := range []struct{ body, code, detail string }{
 			{`{"key":"a","filters":{"groups":[]}}`, "invalid_input", "Feature flags must have at least one condition set (group)."},
 			{`{"key":"a","filters":{}}`, "invalid_input", "Feature flags must have at least one condition set (group)."},
 			{`{"key":"a","filters":{"groups":[{"properties":[{"key":"age","operator":"gt","value":30,"type":"person"}]}]}}`, "invalid_value", "Invalid value for operator gt: 30"},
 			{`{"key":"a","filters":{"groups":[{"properties":[{"key":"e","operator":"icontains","value":["x"],"type":"person"}]}]}}`, "invalid_value", `Invalid value for operator icontains: ["x"]`},
 		} {
-			resp, out := b.send("POST", base, tc.body, true)
+			resp, out := b.Send("POST", base, tc.body, true)
 			if resp.StatusCode != 400 || out["code"] != tc.code || out["detail"] != tc.detail || out["attr"] != "filters" {
 				t.Errorf("%s: %d %v", tc.body, resp.StatusCode, out)
 			}
 		}
-		if resp, list := b.send("GET", base, "", false); list["count"] != float64(0) {
+		if resp, list := b.Send("GET", base, "", false); list["count"] != float64(0) {
 			t.Fatalf("a refused flag was stored: %d %v", resp.StatusCode, list)
 		}
 		// Numbers written as strings are accepted, and an edit may clear the groups.
-		f := createFlag(t, b, ts.project.ID, `{"key":"older","filters":{"groups":[{"properties":[{"key":"age","operator":"gte","value":"30","type":"person"}]}]}}`)
-		if resp, out := b.send("PATCH", fmt.Sprintf("%s%v/", base, f["id"]), `{"filters":{"groups":[]}}`, true); resp.StatusCode != 200 {
+		f := CreateFlag(t, b, ts.Project.ID, `{"key":"older","filters":{"groups":[{"properties":[{"key":"age","operator":"gte","value":"30","type":"person"}]}]}}`)
+		if resp, out := b.Send("PATCH", fmt.Sprintf("%s%v/", base, f["id"]), `{"filters":{"groups":[]}}`, true); resp.StatusCode != 200 {
 			t.Fatalf("clearing groups: %d %v", resp.StatusCode, out)
 		}
 	})
@@ -116,15 +116,15 @@ func TestFlagValidationAsPostHog(t *testing.T) {
 // TestFlagsV4TypedValues checks that /flags?v=4 carries each flag's typed
 // value, which posthog-node 5.7x reads, while v=2 keeps the older records.
 func TestFlagsV4TypedValues(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
-		b := ownerBrowser(t, ts)
-		createFlag(t, b, ts.project.ID, `{"key":"on","filters":{"groups":[{"rollout_percentage":100}],"payloads":{"true":{"x":1}}}}`)
-		createFlag(t, b, ts.project.ID, `{"key":"off","active":false,"filters":{"groups":[{}]}}`)
-		createFlag(t, b, ts.project.ID, `{"key":"split","filters":{"groups":[{}],"multivariate":{"variants":[{"key":"only","rollout_percentage":100}]}}}`)
-		body := fmt.Sprintf(`{"token":%q,"distinct_id":"p1"}`, ts.project.APIToken)
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
+		b := OwnerBrowser(t, ts)
+		CreateFlag(t, b, ts.Project.ID, `{"key":"on","filters":{"groups":[{"rollout_percentage":100}],"payloads":{"true":{"x":1}}}}`)
+		CreateFlag(t, b, ts.Project.ID, `{"key":"off","active":false,"filters":{"groups":[{}]}}`)
+		CreateFlag(t, b, ts.Project.ID, `{"key":"split","filters":{"groups":[{}],"multivariate":{"variants":[{"key":"only","rollout_percentage":100}]}}}`)
+		body := fmt.Sprintf(`{"token":%q,"distinct_id":"p1"}`, ts.Project.APIToken)
 		get := func(v string) map[string]map[string]any {
-			resp, raw := ts.do(t, "POST", "/flags/?v="+v+"&config=true", strings.NewReader(body), "Content-Type", "application/json")
+			resp, raw := ts.Do(t, "POST", "/flags/?v="+v+"&config=true", strings.NewReader(body), "Content-Type", "application/json")
 			var out struct {
 				Flags          map[string]map[string]any `json:"flags"`
 				Token          string                    `json:"token"`
@@ -135,7 +135,7 @@ func TestFlagsV4TypedValues(t *testing.T) {
 				t.Fatalf("v=%s: %d %s", v, resp.StatusCode, raw)
 			}
 			// config=true merges the remote-config document.
-			if out.Token != ts.project.APIToken || out.SessionRecord != false || !out.HasFeatureFlag {
+			if out.Token != ts.Project.APIToken || out.SessionRecord != false || !out.HasFeatureFlag {
 				t.Fatalf("v=%s config=true: %s", v, raw)
 			}
 			return out.Flags
@@ -155,37 +155,37 @@ func TestFlagsV4TypedValues(t *testing.T) {
 // PATCH its user's profile, but never the email, the password or the
 // second factor, and that user:read is not enough.
 func TestKeyEditsProfile(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
-		b := ownerBrowser(t, ts)
-		writer, reader := mustKey(t, b, "user:write"), mustKey(t, b, "user:read")
-		resp, out := keyRequest(t, ts, "PATCH", "/api/users/@me/", writer, `{"first_name":"Ada","last_name":"Lovelace"}`)
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
+		b := OwnerBrowser(t, ts)
+		writer, reader := MustKey(t, b, "user:write"), MustKey(t, b, "user:read")
+		resp, out := KeyRequest(t, ts, "PATCH", "/api/users/@me/", writer, `{"first_name":"Ada","last_name":"Lovelace"}`)
 		if resp.StatusCode != 200 || out["first_name"] != "Ada" || out["last_name"] != "Lovelace" {
 			t.Fatalf("names with user:write: %d %v", resp.StatusCode, out)
 		}
-		resp, out = keyRequest(t, ts, "PATCH", "/api/users/@me/", reader, `{"first_name":"Eve"}`)
+		resp, out = KeyRequest(t, ts, "PATCH", "/api/users/@me/", reader, `{"first_name":"Eve"}`)
 		if resp.StatusCode != 403 || out["detail"] != "API key missing required scope 'user:write'" {
 			t.Fatalf("user:read: %d %v", resp.StatusCode, out)
 		}
 		for _, body := range []string{
-			`{"password":"a brand new passphrase 42","current_password":"` + ownerPassword + `"}`,
+			`{"password":"a brand new passphrase 42","current_password":"` + OwnerPassword + `"}`,
 			`{"email":"someone@example.com"}`,
 			`{"first_name":"Eve","password":"x"}`,
 		} {
-			resp, out := keyRequest(t, ts, "PATCH", "/api/users/@me/", writer, body)
+			resp, out := KeyRequest(t, ts, "PATCH", "/api/users/@me/", writer, body)
 			if resp.StatusCode != 403 || out["detail"] != "You can only change your email or password from the PostHog app, not with an API key or token." {
 				t.Errorf("%s: %d %v", body, resp.StatusCode, out)
 			}
 		}
-		if resp, out := keyRequest(t, ts, "PATCH", "/api/users/@me/", writer, `{"passkeys_enabled_for_2fa":true}`); resp.StatusCode != 403 {
+		if resp, out := KeyRequest(t, ts, "PATCH", "/api/users/@me/", writer, `{"passkeys_enabled_for_2fa":true}`); resp.StatusCode != 403 {
 			t.Errorf("second factor by key: %d %v", resp.StatusCode, out)
 		}
 		// Nothing refused was applied; the owner still signs in with the old password.
-		_, me := b.send("GET", "/api/users/@me/", "", false)
+		_, me := b.Send("GET", "/api/users/@me/", "", false)
 		if me["first_name"] != "Ada" || me["email"] != "owner@example.com" {
 			t.Fatalf("profile after refused edits: %v", me)
 		}
-		if resp, _ := newBrowser(t, ts).login("owner@example.com", ownerPassword); resp.StatusCode != 200 {
+		if resp, _ := NewBrowser(t, ts).Login("owner@example.com", OwnerPassword); resp.StatusCode != 200 {
 			t.Fatalf("password changed by a key: %d", resp.StatusCode)
 		}
 	})
@@ -196,19 +196,19 @@ func TestKeyEditsProfile(t *testing.T) {
 // with a Bearer challenge for an invalid one; and that an invalid personal
 // key on local evaluation also advertises Bearer.
 func TestProjectSecretOnOtherRoutes(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
-		for _, path := range []string{"/api/users/@me/", fmt.Sprintf("/api/projects/%d/feature_flags/", ts.project.ID), "/api/organizations/@current/"} {
-			resp, body := getWith(t, ts, path, "Authorization", "Bearer "+ts.secret.Reveal())
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
+		for _, path := range []string{"/api/users/@me/", fmt.Sprintf("/api/projects/%d/feature_flags/", ts.Project.ID), "/api/organizations/@current/"} {
+			resp, body := GetWith(t, ts, path, "Authorization", "Bearer "+ts.Secret.Reveal())
 			if resp.StatusCode != 403 || !strings.Contains(body, "You do not have permission to perform this action.") {
 				t.Errorf("valid secret on %s: %d %s", path, resp.StatusCode, body)
 			}
-			resp, body = getWith(t, ts, path, "Authorization", "Bearer phs_"+strings.Repeat("Z", 48))
+			resp, body = GetWith(t, ts, path, "Authorization", "Bearer phs_"+strings.Repeat("Z", 48))
 			if resp.StatusCode != 401 || strings.Contains(body, "were not provided") || resp.Header.Get("WWW-Authenticate") != "Bearer" {
 				t.Errorf("invalid secret on %s: %d %v %s", path, resp.StatusCode, resp.Header, body)
 			}
 		}
-		resp, _ := getWith(t, ts, "/api/feature_flag/local_evaluation?token="+ts.project.APIToken, "Authorization", "Bearer phx_"+strings.Repeat("Z", 48))
+		resp, _ := GetWith(t, ts, "/api/feature_flag/local_evaluation?token="+ts.Project.APIToken, "Authorization", "Bearer phx_"+strings.Repeat("Z", 48))
 		if resp.StatusCode != 401 || resp.Header.Get("WWW-Authenticate") != "Bearer" {
 			t.Fatalf("invalid personal key on local evaluation: %d %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
 		}
@@ -219,9 +219,9 @@ func TestProjectSecretOnOtherRoutes(t *testing.T) {
 // flags carry PostHog's fields, with empty values for features Gatehouse
 // does not have.
 func TestPostHogFieldsPresent(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
-		b := ownerBrowser(t, ts)
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
+		b := OwnerBrowser(t, ts)
 		has := func(what string, obj map[string]any, fields ...string) {
 			t.Helper()
 			for _, f := range fields {
@@ -230,33 +230,33 @@ func TestPostHogFieldsPresent(t *testing.T) {
 				}
 			}
 		}
-		_, me := b.send("GET", "/api/users/@me/", "", false)
+		_, me := b.Send("GET", "/api/users/@me/", "", false)
 		has("@me", me, "id", "distinct_id", "pending_email", "has_social_auth", "has_sso_enforcement", "notification_settings",
 			"is_impersonated", "is_impersonated_until", "scene_personalisation", "pending_invites")
-		if me["id"] != float64(ts.user.ID) || me["distinct_id"] != ts.user.UUID || me["is_impersonated"] != false {
+		if me["id"] != float64(ts.User.ID) || me["distinct_id"] != ts.User.UUID || me["is_impersonated"] != false {
 			t.Errorf("@me values: %v", me)
 		}
-		_, project := b.send("GET", "/api/projects/@current/", "", false)
+		_, project := b.Send("GET", "/api/projects/@current/", "", false)
 		has("project", project, "uuid", "timezone", "app_urls", "anonymize_ips", "project_id")
-		_, again := b.send("GET", fmt.Sprintf("/api/projects/%d/", ts.project.ID), "", false)
+		_, again := b.Send("GET", fmt.Sprintf("/api/projects/%d/", ts.Project.ID), "", false)
 		if u, _ := project["uuid"].(string); len(u) != 36 || again["uuid"] != u {
 			t.Errorf("project uuid %v, then %v", project["uuid"], again["uuid"])
 		}
-		_, org := b.send("GET", "/api/organizations/@current/", "", false)
+		_, org := b.Send("GET", "/api/organizations/@current/", "", false)
 		has("organization", org, "slug", "teams", "projects", "members_can_invite", "member_count")
 		if org["member_count"] != float64(1) {
 			t.Errorf("member_count %v", org["member_count"])
 		}
-		if teams, _ := org["teams"].([]any); len(teams) != 1 || teams[0].(map[string]any)["id"] != float64(ts.project.ID) {
+		if teams, _ := org["teams"].([]any); len(teams) != 1 || teams[0].(map[string]any)["id"] != float64(ts.Project.ID) {
 			t.Errorf("organization teams: %v", org["teams"])
 		}
 		if s, _ := org["slug"].(string); !strings.HasPrefix(s, "acme-") {
 			t.Errorf("slug %v", org["slug"])
 		}
-		b.send("PATCH", "/api/users/@me/", `{"first_name":"Ada"}`, true)
-		f := createFlag(t, b, ts.project.ID, `{"key":"fields"}`)
+		b.Send("PATCH", "/api/users/@me/", `{"first_name":"Ada"}`, true)
+		f := CreateFlag(t, b, ts.Project.ID, `{"key":"fields"}`)
 		has("flag", f, "last_modified_by", "status", "can_edit", "evaluation_tags", "experiment_set", "surveys", "features")
-		if cb := f["created_by"].(map[string]any); cb["first_name"] != "Ada" || cb["distinct_id"] != ts.user.UUID {
+		if cb := f["created_by"].(map[string]any); cb["first_name"] != "Ada" || cb["distinct_id"] != ts.User.UUID {
 			t.Errorf("created_by %v", cb)
 		}
 	})

@@ -161,7 +161,7 @@ func refMatch(c refCondition, props map[string]any, caseSensitiveExact bool) boo
 // goSDK models what posthog-go v1.5.2 does differently when it evaluates
 // locally: exact and is_not compare case-sensitively, and a condition set
 // with properties ignores its rollout percentage.
-func refEvaluate(f refFlag, id string, props map[string]any, goSDK bool) any {
+func RefEvaluate(f refFlag, id string, props map[string]any, goSDK bool) any {
 	if !f.active {
 		return false
 	}
@@ -197,7 +197,7 @@ func refEvaluate(f refFlag, id string, props map[string]any, goSDK bool) any {
 // false for the ones posthog-go cannot evaluate locally (it orders only
 // numbers, while PostHog stores ordering values as strings, and it leaves
 // is_not_set and the starts/ends operators to the server).
-var refFlags = []struct {
+var RefFlags = []struct {
 	flag     refFlag
 	sdkLocal bool
 }{
@@ -231,7 +231,7 @@ var refFlags = []struct {
 
 // refPeople are the people the comparisons run over, with properties that
 // exercise each filter (upper-case plans and domains included).
-func refPeople(n int) ([]string, map[string]map[string]any) {
+func RefPeople(n int) ([]string, map[string]map[string]any) {
 	ids := make([]string, n)
 	props := map[string]map[string]any{}
 	for i := range ids {
@@ -252,18 +252,18 @@ func refPeople(n int) ([]string, map[string]map[string]any) {
 // implementation of PostHog's rules; remote config payloads load; a
 // revoked key loads nothing.
 func TestPostHogGoClient(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
-		b := ownerBrowser(t, ts)
-		for _, rf := range refFlags {
-			createFlag(t, b, ts.project.ID, rf.flag.json())
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
+		b := OwnerBrowser(t, ts)
+		for _, rf := range RefFlags {
+			CreateFlag(t, b, ts.Project.ID, rf.flag.json())
 		}
-		createFlag(t, b, ts.project.ID, `{"key":"site-config","is_remote_configuration":true,"filters":{"groups":[{"rollout_percentage":100}],"payloads":{"true":{"theme":"dark"}}}}`)
-		ids, props := refPeople(40)
+		CreateFlag(t, b, ts.Project.ID, `{"key":"site-config","is_remote_configuration":true,"filters":{"groups":[{"rollout_percentage":100}],"payloads":{"true":{"theme":"dark"}}}}`)
+		ids, props := RefPeople(40)
 		quiet := false
 		newClient := func(key string) posthog.Client {
 			t.Helper()
-			c, err := posthog.NewWithConfig(ts.project.APIToken, posthog.Config{Endpoint: ts.url, PersonalApiKey: key,
+			c, err := posthog.NewWithConfig(ts.Project.APIToken, posthog.Config{Endpoint: ts.URL, PersonalApiKey: key,
 				BatchSize: 50, Interval: time.Hour, DefaultFeatureFlagsPollingInterval: time.Hour, Logger: quietLogger{}})
 			if err != nil {
 				t.Fatal(err)
@@ -272,7 +272,7 @@ func TestPostHogGoClient(t *testing.T) {
 		}
 
 		t.Run("capture", func(t *testing.T) {
-			before := ts.count(t)
+			before := ts.Count(t)
 			c := newClient("")
 			for _, m := range []posthog.Message{
 				posthog.Capture{DistinctId: "go-user", Event: "go test event", Properties: posthog.NewProperties().Set("n", 1)},
@@ -287,9 +287,9 @@ func TestPostHogGoClient(t *testing.T) {
 			if err := c.Close(); err != nil {
 				t.Fatal(err)
 			}
-			evs, err := ts.store.EventsOfProject(t.Context(), ts.project.ID, 100)
-			if err != nil || ts.count(t)-before != 4 {
-				t.Fatalf("%d events landed (%v)", ts.count(t)-before, err)
+			evs, err := ts.Store.EventsOfProject(t.Context(), ts.Project.ID, 100)
+			if err != nil || ts.Count(t)-before != 4 {
+				t.Fatalf("%d events landed (%v)", ts.Count(t)-before, err)
 			}
 			names := map[string]bool{}
 			for _, e := range evs {
@@ -310,8 +310,8 @@ func TestPostHogGoClient(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				for _, rf := range refFlags {
-					want := refEvaluate(rf.flag, id, props[id], false)
+				for _, rf := range RefFlags {
+					want := RefEvaluate(rf.flag, id, props[id], false)
 					v, ok := got[rf.flag.key]
 					if !ok && rf.flag.active {
 						t.Fatalf("%s: /flags left out %s", id, rf.flag.key)
@@ -324,8 +324,8 @@ func TestPostHogGoClient(t *testing.T) {
 		})
 
 		keys := []struct{ name, key string }{
-			{"project secret", ts.secret.Reveal()},
-			{"personal key", mustKey(t, b, "feature_flag:read")},
+			{"project secret", ts.Secret.Reveal()},
+			{"personal key", MustKey(t, b, "feature_flag:read")},
 		}
 		for _, k := range keys {
 			t.Run("local evaluation/"+k.name, func(t *testing.T) {
@@ -340,7 +340,7 @@ func TestPostHogGoClient(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					for _, rf := range refFlags {
+					for _, rf := range RefFlags {
 						v, ok := got[rf.flag.key]
 						if !rf.sdkLocal {
 							// posthog-go leaves these to the server.
@@ -350,11 +350,11 @@ func TestPostHogGoClient(t *testing.T) {
 							continue
 						}
 						// posthog-go's own rules (see refEvaluate).
-						want := refEvaluate(rf.flag, id, props[id], true)
+						want := RefEvaluate(rf.flag, id, props[id], true)
 						if !ok || fmt.Sprint(v) != fmt.Sprint(want) {
 							t.Errorf("%s %s: local %v (%v), reference %v", id, rf.flag.key, v, ok, want)
 						}
-						if fmt.Sprint(want) != fmt.Sprint(refEvaluate(rf.flag, id, props[id], false)) {
+						if fmt.Sprint(want) != fmt.Sprint(RefEvaluate(rf.flag, id, props[id], false)) {
 							differs++
 						}
 					}
@@ -364,8 +364,8 @@ func TestPostHogGoClient(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					for _, rf := range refFlags {
-						if !rf.sdkLocal && fmt.Sprint(all[rf.flag.key]) != fmt.Sprint(refEvaluate(rf.flag, id, props[id], false)) {
+					for _, rf := range RefFlags {
+						if !rf.sdkLocal && fmt.Sprint(all[rf.flag.key]) != fmt.Sprint(RefEvaluate(rf.flag, id, props[id], false)) {
 							t.Errorf("%s %s: with fallback %v", id, rf.flag.key, all[rf.flag.key])
 						}
 					}
@@ -387,8 +387,8 @@ func TestPostHogGoClient(t *testing.T) {
 		}
 
 		t.Run("revoked key", func(t *testing.T) {
-			key := createKey(t, b, map[string]any{"label": "revoked", "scopes": []string{"feature_flag:read"}})
-			if resp, _ := b.send("DELETE", "/api/personal_api_keys/"+key["id"].(string)+"/", "", true); resp.StatusCode != 204 {
+			key := CreateKey(t, b, map[string]any{"label": "revoked", "scopes": []string{"feature_flag:read"}})
+			if resp, _ := b.Send("DELETE", "/api/personal_api_keys/"+key["id"].(string)+"/", "", true); resp.StatusCode != 204 {
 				t.Fatalf("delete key: %d", resp.StatusCode)
 			}
 			c := newClient(key["value"].(string))

@@ -149,10 +149,10 @@ func TestPostHogJSBrowser(t *testing.T) {
 	if _, err := os.Stat(dist); err != nil {
 		testenv.Unavailable(t, "node", "posthog-js is not installed: cd internal/httpapi/testdata/posthog-js && npm ci")
 	}
-	ctx := newBrowserContext(t)
-	ts := newTestServer(t, store.SQLite, serverOptions{})
-	b := ownerBrowser(t, ts)
-	createFlag(t, b, ts.project.ID, `{"key":"js-flag","filters":{"groups":[{"rollout_percentage":100}]}}`)
+	ctx := NewBrowserContext(t)
+	ts := NewServer(t, store.SQLite, Options{})
+	b := OwnerBrowser(t, ts)
+	CreateFlag(t, b, ts.Project.ID, `{"key":"js-flag","filters":{"groups":[{"rollout_percentage":100}]}}`)
 
 	// The page is served from another origin (localhost against
 	// Gatehouse's 127.0.0.1), so every API call is cross-origin.
@@ -167,7 +167,7 @@ func TestPostHogJSBrowser(t *testing.T) {
 			fmt.Fprint(w, `<!doctype html><title>next</title><p>next page</p>`)
 			return
 		}
-		fmt.Fprintf(w, posthogJSPage, ts.project.APIToken, ts.url)
+		fmt.Fprintf(w, posthogJSPage, ts.Project.APIToken, ts.URL)
 	})
 	pages := httptest.NewServer(mux)
 	t.Cleanup(pages.Close)
@@ -187,14 +187,14 @@ func TestPostHogJSBrowser(t *testing.T) {
 				return
 			}
 		}
-		t.Fatalf("%s: timed out; requests to Gatehouse: %+v (server log: %s)", what, log.to(ts.url), lastLines(ts.logs.String(), 5))
+		t.Fatalf("%s: timed out; requests to Gatehouse: %+v (server log: %s)", what, log.to(ts.URL), LastLines(ts.Logs.String(), 5))
 	}
 	waitFor("posthog-js loaded", func() bool {
 		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.__phLoaded === true`))
 		return err == nil && ok
 	})
 	events := func() map[string]int {
-		evs, err := ts.store.EventsOfProject(context.Background(), ts.project.ID, 1000)
+		evs, err := ts.Store.EventsOfProject(context.Background(), ts.Project.ID, 1000)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -210,13 +210,13 @@ func TestPostHogJSBrowser(t *testing.T) {
 	})
 	// Person by person, posthog-js shows /flags' answers, which agree
 	// with the test's own implementation of PostHog's rules.
-	ids, props := refPeople(20)
+	ids, props := RefPeople(20)
 	var keys []string
-	for _, rf := range refFlags {
+	for _, rf := range RefFlags {
 		keys = append(keys, rf.flag.key)
 	}
-	for _, rf := range refFlags {
-		createFlag(t, b, ts.project.ID, rf.flag.json())
+	for _, rf := range RefFlags {
+		CreateFlag(t, b, ts.Project.ID, rf.flag.json())
 	}
 	for _, id := range ids {
 		call := fmt.Sprintf(`flagsFor(%s, %s, %s)`, mustJSON(t, id), mustJSON(t, props[id]), mustJSON(t, keys))
@@ -224,8 +224,8 @@ func TestPostHogJSBrowser(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", id, err)
 		}
-		for _, rf := range refFlags {
-			if want := fmt.Sprint(refEvaluate(rf.flag, id, props[id], false)); fmt.Sprint(got[rf.flag.key]) != want {
+		for _, rf := range RefFlags {
+			if want := fmt.Sprint(RefEvaluate(rf.flag, id, props[id], false)); fmt.Sprint(got[rf.flag.key]) != want {
 				t.Errorf("%s %s: posthog-js %v, reference %s", id, rf.flag.key, got[rf.flag.key], want)
 			}
 		}
@@ -238,13 +238,13 @@ func TestPostHogJSBrowser(t *testing.T) {
 	}
 	waitFor("$pageleave stored", func() bool { return events()["$pageleave"] > 0 })
 
-	reqs := log.to(ts.url)
+	reqs := log.to(ts.URL)
 	var config, flags, gzipped bool
 	for _, r := range reqs {
 		if r.failure != "" || r.status < 200 || r.status > 299 {
 			t.Errorf("%s %s: status %d %s", r.method, r.url, r.status, r.failure)
 		}
-		config = config || strings.Contains(r.url, "/array/"+ts.project.APIToken+"/config")
+		config = config || strings.Contains(r.url, "/array/"+ts.Project.APIToken+"/config")
 		flags = flags || strings.Contains(r.url, "/flags/")
 		gzipped = gzipped || (r.gzip && strings.Contains(r.url, "/e/"))
 	}

@@ -11,20 +11,20 @@ import (
 )
 
 func TestRemoteConfigPayload(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
-		b := ownerBrowser(t, ts)
-		remote := createFlag(t, b, ts.project.ID, `{"key":"site-config","is_remote_configuration":true,"filters":{"groups":[{"properties":[],"rollout_percentage":100}],"payloads":{"true":{"a":1}}}}`)
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
+		b := OwnerBrowser(t, ts)
+		remote := CreateFlag(t, b, ts.Project.ID, `{"key":"site-config","is_remote_configuration":true,"filters":{"groups":[{"properties":[],"rollout_percentage":100}],"payloads":{"true":{"a":1}}}}`)
 		if remote["is_remote_configuration"] != true {
 			t.Fatalf("created %v", remote)
 		}
-		createFlag(t, b, ts.project.ID, `{"key":"ordinary","filters":{"groups":[{"properties":[],"rollout_percentage":100}],"payloads":{"true":{"b":2}}}}`)
-		createFlag(t, b, ts.project.ID, `{"key":"empty-config","is_remote_configuration":true,"filters":{"groups":[{"properties":[],"rollout_percentage":100}]}}`)
-		secret := "Bearer " + ts.secret.Reveal()
-		readKey := mustKey(t, b, "feature_flag:read")
-		otherKey := mustKey(t, b, "user:read")
-		tok := url.QueryEscape(ts.project.APIToken)
-		_, otherProject := outsider(t, ts)
+		CreateFlag(t, b, ts.Project.ID, `{"key":"ordinary","filters":{"groups":[{"properties":[],"rollout_percentage":100}],"payloads":{"true":{"b":2}}}}`)
+		CreateFlag(t, b, ts.Project.ID, `{"key":"empty-config","is_remote_configuration":true,"filters":{"groups":[{"properties":[],"rollout_percentage":100}]}}`)
+		secret := "Bearer " + ts.Secret.Reveal()
+		readKey := MustKey(t, b, "feature_flag:read")
+		otherKey := MustKey(t, b, "user:read")
+		tok := url.QueryEscape(ts.Project.APIToken)
+		_, otherProject := Outsider(t, ts)
 
 		for _, tc := range []struct {
 			name   string
@@ -35,8 +35,8 @@ func TestRemoteConfigPayload(t *testing.T) {
 		}{
 			// posthog-node's call: @current, the project token, a secret.
 			{"secret by key", "/api/projects/@current/feature_flags/site-config/remote_config?token=" + tok, []string{"Authorization", secret}, 200, `"{\"a\":1}"`},
-			{"secret by id, slash", fmt.Sprintf("/api/projects/%d/feature_flags/%v/remote_config/", ts.project.ID, remote["id"]), []string{"Authorization", secret}, 200, `"{\"a\":1}"`},
-			{"environments alias", fmt.Sprintf("/api/environments/%d/feature_flags/site-config/remote_config", ts.project.ID), []string{"Authorization", secret}, 200, `"{\"a\":1}"`},
+			{"secret by id, slash", fmt.Sprintf("/api/projects/%d/feature_flags/%v/remote_config/", ts.Project.ID, remote["id"]), []string{"Authorization", secret}, 200, `"{\"a\":1}"`},
+			{"environments alias", fmt.Sprintf("/api/environments/%d/feature_flags/site-config/remote_config", ts.Project.ID), []string{"Authorization", secret}, 200, `"{\"a\":1}"`},
 			{"personal key", "/api/projects/@current/feature_flags/site-config/remote_config?token=" + tok, []string{"Authorization", "Bearer " + readKey}, 200, `"{\"a\":1}"`},
 			{"no payload", "/api/projects/@current/feature_flags/empty-config/remote_config", []string{"Authorization", secret}, 200, `null`},
 			{"not remote configuration", "/api/projects/@current/feature_flags/ordinary/remote_config", []string{"Authorization", secret}, 404, ``},
@@ -46,7 +46,7 @@ func TestRemoteConfigPayload(t *testing.T) {
 			{"secret for another project", fmt.Sprintf("/api/projects/%d/feature_flags/site-config/remote_config", otherProject.ID), []string{"Authorization", secret}, 403, ""},
 			{"secret with another project's token", "/api/projects/@current/feature_flags/site-config/remote_config?token=" + url.QueryEscape(otherProject.APIToken), []string{"Authorization", secret}, 403, ""},
 		} {
-			resp, body := getWith(t, ts, tc.path, tc.header...)
+			resp, body := GetWith(t, ts, tc.path, tc.header...)
 			if resp.StatusCode != tc.status {
 				t.Errorf("%s: %d %s", tc.name, resp.StatusCode, body)
 				continue
@@ -68,16 +68,16 @@ func TestRemoteConfigPayload(t *testing.T) {
 
 		// The mark survives an edit and can be taken off.
 		id := remote["id"]
-		resp, patched := b.send("PATCH", fmt.Sprintf("/api/projects/%d/feature_flags/%v/", ts.project.ID, id), `{"name":"renamed"}`, true)
+		resp, patched := b.Send("PATCH", fmt.Sprintf("/api/projects/%d/feature_flags/%v/", ts.Project.ID, id), `{"name":"renamed"}`, true)
 		if resp.StatusCode != 200 || patched["is_remote_configuration"] != true {
 			t.Fatalf("patch: %d %v", resp.StatusCode, patched)
 		}
-		b.send("PATCH", fmt.Sprintf("/api/projects/%d/feature_flags/%v/", ts.project.ID, id), `{"is_remote_configuration":false}`, true)
-		if resp, _ := getWith(t, ts, "/api/projects/@current/feature_flags/site-config/remote_config", "Authorization", secret); resp.StatusCode != 404 {
+		b.Send("PATCH", fmt.Sprintf("/api/projects/%d/feature_flags/%v/", ts.Project.ID, id), `{"is_remote_configuration":false}`, true)
+		if resp, _ := GetWith(t, ts, "/api/projects/@current/feature_flags/site-config/remote_config", "Authorization", secret); resp.StatusCode != 404 {
 			t.Fatalf("after unmarking: %d", resp.StatusCode)
 		}
 		// The mark is not part of the filters SDKs evaluate.
-		_, defs := getWith(t, ts, "/api/feature_flag/local_evaluation", "Authorization", secret)
+		_, defs := GetWith(t, ts, "/api/feature_flag/local_evaluation", "Authorization", secret)
 		if strings.Contains(defs, "gatehouse_is_remote_configuration") {
 			t.Fatalf("local evaluation shows the stored mark: %s", defs)
 		}
@@ -85,10 +85,10 @@ func TestRemoteConfigPayload(t *testing.T) {
 }
 
 func TestProjectConfigDocument(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
-		tok := ts.project.APIToken
-		resp, body := getWith(t, ts, "/array/"+tok+"/config", "Origin", "https://shop.example.net")
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
+		tok := ts.Project.APIToken
+		resp, body := GetWith(t, ts, "/array/"+tok+"/config", "Origin", "https://shop.example.net")
 		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/json" ||
 			resp.Header.Get("Access-Control-Allow-Origin") != "*" || resp.Header.Get("Cache-Control") != "public, max-age=300" {
 			t.Fatalf("config: %d %v %s", resp.StatusCode, resp.Header, body)
@@ -103,23 +103,23 @@ func TestProjectConfigDocument(t *testing.T) {
 			t.Fatalf("document %v", doc)
 		}
 		etag := resp.Header.Get("ETag")
-		if resp, _ := getWith(t, ts, "/array/"+tok+"/config/", "If-None-Match", etag); resp.StatusCode != 304 {
+		if resp, _ := GetWith(t, ts, "/array/"+tok+"/config/", "If-None-Match", etag); resp.StatusCode != 304 {
 			t.Fatalf("revalidation: %d", resp.StatusCode)
 		}
 		// An active flag turns hasFeatureFlags on, and the ETag changes.
-		b := ownerBrowser(t, ts)
-		createFlag(t, b, ts.project.ID, `{"key":"beta"}`)
-		resp, body = getWith(t, ts, "/array/"+tok+"/config", "If-None-Match", etag)
+		b := OwnerBrowser(t, ts)
+		CreateFlag(t, b, ts.Project.ID, `{"key":"beta"}`)
+		resp, body = GetWith(t, ts, "/array/"+tok+"/config", "If-None-Match", etag)
 		if resp.StatusCode != 200 || !strings.Contains(body, `"hasFeatureFlags":true`) {
 			t.Fatalf("after a flag: %d %s", resp.StatusCode, body)
 		}
 
-		resp, script := getWith(t, ts, "/array/"+tok+"/config.js")
+		resp, script := GetWith(t, ts, "/array/"+tok+"/config.js")
 		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/javascript" || resp.Header.Get("Access-Control-Allow-Origin") != "*" ||
 			!strings.Contains(script, `window._POSTHOG_REMOTE_CONFIG["`+tok+`"] = {"config":{`) || !strings.Contains(script, `"siteApps":[]`) {
 			t.Fatalf("config.js: %d %s", resp.StatusCode, script)
 		}
-		if resp, _ := ts.do(t, "OPTIONS", "/array/"+tok+"/config", nil, "Origin", "https://shop.example.net", "Access-Control-Request-Method", "GET"); resp.StatusCode != 200 || resp.Header.Get("Access-Control-Allow-Origin") != "*" {
+		if resp, _ := ts.Do(t, "OPTIONS", "/array/"+tok+"/config", nil, "Origin", "https://shop.example.net", "Access-Control-Request-Method", "GET"); resp.StatusCode != 200 || resp.Header.Get("Access-Control-Allow-Origin") != "*" {
 			t.Fatalf("preflight: %d %v", resp.StatusCode, resp.Header)
 		}
 
@@ -133,7 +133,7 @@ func TestProjectConfigDocument(t *testing.T) {
 			{"/array/bad.token/config", 400, "invalid_input"},
 			{"/array/" + strings.Repeat("a", 201) + "/config", 400, "invalid_input"},
 		} {
-			resp, body := getWith(t, ts, tc.path)
+			resp, body := GetWith(t, ts, tc.path)
 			if resp.StatusCode != tc.status || !strings.Contains(body, `"code":"`+tc.code+`"`) || resp.Header.Get("Access-Control-Allow-Origin") != "*" {
 				t.Errorf("%s: %d %s", tc.path, resp.StatusCode, body)
 			}
@@ -142,15 +142,15 @@ func TestProjectConfigDocument(t *testing.T) {
 }
 
 func TestCaptureAIBatchAndV1(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		// An allow-list that excludes the client: capture stays open.
-		ts := newTestServer(t, engine, serverOptions{allowed: "10.0.0.0/8"})
-		tok := ts.project.APIToken
+		ts := NewServer(t, engine, Options{Allowed: "10.0.0.0/8"})
+		tok := ts.Project.APIToken
 		ai := fmt.Sprintf(`{"api_key":%q,"batch":[{"event":"$ai_generation","distinct_id":"u1","properties":{"$ai_model":"m"}}],"sent_at":"2026-12-06T00:00:00Z"}`, tok)
 		for _, path := range []string{"/i/v0/ai/batch/", "/i/v0/ai/batch"} {
-			before := ts.count(t)
-			resp, body := ts.do(t, "POST", path, strings.NewReader(ai), "Content-Type", "application/json")
-			if resp.StatusCode != 200 || strings.TrimSpace(body) != `{"status":1}` || ts.count(t)-before != 1 {
+			before := ts.Count(t)
+			resp, body := ts.Do(t, "POST", path, strings.NewReader(ai), "Content-Type", "application/json")
+			if resp.StatusCode != 200 || strings.TrimSpace(body) != `{"status":1}` || ts.Count(t)-before != 1 {
 				t.Fatalf("%s: %d %s", path, resp.StatusCode, body)
 			}
 		}
@@ -160,9 +160,9 @@ func TestCaptureAIBatchAndV1(t *testing.T) {
 			{"uuid":%q,"event":"signed up","distinct_id":"u1","timestamp":"2026-12-06T00:00:00Z","options":{},"properties":{"plan":"pro"}},
 			{"uuid":%q,"event":"$pageview","distinct_id":7,"timestamp":"2026-12-06T00:00:01Z","options":{},"properties":{}}]}`, id1, id2)
 		hdr := []string{"Authorization", "Bearer " + tok, "Content-Type", "application/json", "PostHog-Sdk-Info", "posthog-node/5.0.0", "PostHog-Attempt", "1"}
-		before := ts.count(t)
-		resp, body := ts.do(t, "POST", "/i/v1/analytics/events", strings.NewReader(v1), hdr...)
-		if resp.StatusCode != 200 || ts.count(t)-before != 2 {
+		before := ts.Count(t)
+		resp, body := ts.Do(t, "POST", "/i/v1/analytics/events", strings.NewReader(v1), hdr...)
+		if resp.StatusCode != 200 || ts.Count(t)-before != 2 {
 			t.Fatalf("v1: %d %s", resp.StatusCode, body)
 		}
 		var out struct {
@@ -175,9 +175,9 @@ func TestCaptureAIBatchAndV1(t *testing.T) {
 		}
 		// Gzip, as posthog-node sends it with Content-Encoding.
 		gzBody := strings.ReplaceAll(strings.ReplaceAll(v1, "0001\"", "0011\""), "0002\"", "0012\"")
-		before = ts.count(t)
-		resp, body = ts.do(t, "POST", "/i/v1/analytics/events/", strings.NewReader(string(gz(t, gzBody))), append(hdr, "Content-Encoding", "gzip")...)
-		if resp.StatusCode != 200 || ts.count(t)-before != 2 {
+		before = ts.Count(t)
+		resp, body = ts.Do(t, "POST", "/i/v1/analytics/events/", strings.NewReader(string(Gz(t, gzBody))), append(hdr, "Content-Encoding", "gzip")...)
+		if resp.StatusCode != 200 || ts.Count(t)-before != 2 {
 			t.Fatalf("v1 gzip: %d %s", resp.StatusCode, body)
 		}
 
@@ -197,11 +197,11 @@ func TestCaptureAIBatchAndV1(t *testing.T) {
 			{"missing event", fmt.Sprintf(`{"batch":[{"uuid":%q,"distinct_id":"u"}]}`, id1), hdr, 400, "missing_event"},
 			{"missing distinct id", fmt.Sprintf(`{"batch":[{"uuid":%q,"event":"a"}]}`, id1), hdr, 400, "missing_distinct_id"},
 		} {
-			before := ts.count(t)
-			resp, body := ts.do(t, "POST", "/i/v1/analytics/events", strings.NewReader(tc.body), tc.header...)
+			before := ts.Count(t)
+			resp, body := ts.Do(t, "POST", "/i/v1/analytics/events", strings.NewReader(tc.body), tc.header...)
 			var e map[string]any
 			json.Unmarshal([]byte(body), &e)
-			if resp.StatusCode != tc.status || e["error"] != tc.tag || e["error_description"] == "" || ts.count(t) != before {
+			if resp.StatusCode != tc.status || e["error"] != tc.tag || e["error_description"] == "" || ts.Count(t) != before {
 				t.Errorf("%s: %d %s", tc.name, resp.StatusCode, body)
 			}
 		}

@@ -15,11 +15,11 @@ import (
 // shows and verifies, turns on JIT, pastes the IdP's metadata; then a new
 // user signs in at the IdP (crewjam's samlidp) and lands signed in.
 func TestBrowserSAMLLogin(t *testing.T) {
-	ctx := newBrowserContext(t)
-	dns := startDNS(t)
-	ts := newTestServer(t, store.SQLite, serverOptions{dnsAddr: dns.Addr, siteURL: "http://localhost:{port}"})
-	base := strings.Replace(ts.url, "127.0.0.1", "localhost", 1)
-	idp := startCrewjamIdP(t)
+	ctx := NewBrowserContext(t)
+	dns := StartDNS(t)
+	ts := NewServer(t, store.SQLite, Options{DnsAddr: dns.Addr, SiteURL: "http://localhost:{port}"})
+	base := strings.Replace(ts.URL, "127.0.0.1", "localhost", 1)
+	idp := StartCrewjamIdP(t)
 	idp.register(t, string(saml.SPMetadata(base, base+saml.ACSPath, saml.SPOrganization{Name: "localhost"})))
 
 	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
@@ -46,7 +46,7 @@ func TestBrowserSAMLLogin(t *testing.T) {
 		chromedp.Navigate(base+"/login"),
 		chromedp.WaitVisible(`#email`),
 		chromedp.SendKeys(`#email`, "owner@example.com"),
-		chromedp.SendKeys(`#password`, ownerPassword),
+		chromedp.SendKeys(`#password`, OwnerPassword),
 		chromedp.Submit(`form[action="/login"]`),
 		chromedp.WaitVisible(`form[action="/logout"]`),
 	)
@@ -99,6 +99,6 @@ func TestBrowserSAMLLogin(t *testing.T) {
 		chromedp.WaitVisible(`form[action="/logout"]`),
 	)
 	if home := text(`main`); !strings.Contains(home, "ada@acme.example") {
-		t.Fatalf("home after SAML login: %q\n%s", home, ts.logs.String())
+		t.Fatalf("home after SAML login: %q\n%s", home, ts.Logs.String())
 	}
 }

@@ -31,7 +31,7 @@ type crewjamIdP struct {
 	idp *samlidp.Server
 }
 
-func startCrewjamIdP(t *testing.T) *crewjamIdP {
+func StartCrewjamIdP(t *testing.T) *crewjamIdP {
 	t.Helper()
 	keys := samltest.NewIdP("unused", 1)
 	mux := http.NewServeMux()
@@ -79,17 +79,17 @@ func (c *crewjamIdP) metadata(t *testing.T) string {
 // samlDomain claims acme.example for the owner's organization, marks it
 // verified (as `gatehouse domain verify --force` would), turns on JIT and
 // uploads the IdP's metadata. It returns the domain id.
-func samlDomain(t *testing.T, ts *testServer, owner *browser, idpMetadata string) string {
+func SamlDomain(t *testing.T, ts *Server, owner *Browser, idpMetadata string) string {
 	t.Helper()
-	id, _ := addDomain(t, owner, "acme.example")
-	if _, err := ts.store.DB().Exec(rebind(storeEngine(ts), `UPDATE organization_domains SET verified_at = 1 WHERE id = ?`), id); err != nil {
+	id, _ := AddDomain(t, owner, "acme.example")
+	if _, err := ts.Store.DB().Exec(Rebind(StoreEngine(ts), `UPDATE organization_domains SET verified_at = 1 WHERE id = ?`), id); err != nil {
 		t.Fatal(err)
 	}
 	base := "/api/organizations/@current/domains/" + id + "/"
-	if resp, body := owner.send("PATCH", base, `{"jit_provisioning_enabled":true}`, true); resp.StatusCode != 200 {
+	if resp, body := owner.Send("PATCH", base, `{"jit_provisioning_enabled":true}`, true); resp.StatusCode != 200 {
 		t.Fatalf("JIT: %d %v", resp.StatusCode, body)
 	}
-	resp, body := owner.send("POST", base+"saml_metadata/", idpMetadata, true, "Content-Type", "application/samlmetadata+xml")
+	resp, body := owner.Send("POST", base+"saml_metadata/", idpMetadata, true, "Content-Type", "application/samlmetadata+xml")
 	if resp.StatusCode != 200 || body["has_saml"] != true {
 		t.Fatalf("metadata upload: %d %v", resp.StatusCode, body)
 	}
@@ -127,7 +127,7 @@ func postForm(t *testing.T, c *http.Client, page, actionOverride string, extra u
 	return resp
 }
 
-func samlBody(t *testing.T, resp *http.Response) string {
+func SamlBody(t *testing.T, resp *http.Response) string {
 	t.Helper()
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
@@ -136,9 +136,9 @@ func samlBody(t *testing.T, resp *http.Response) string {
 
 // idpLogin follows a /login/saml/ redirect to the IdP, signs in there and
 // returns the IdP's auto-posting response page.
-func idpLogin(t *testing.T, b *browser, email string) (responsePage string) {
+func idpLogin(t *testing.T, b *Browser, email string) (responsePage string) {
 	t.Helper()
-	resp, _ := b.send("GET", "/login/saml/?email="+url.QueryEscape(email), "", false)
+	resp, _ := b.Send("GET", "/login/saml/?email="+url.QueryEscape(email), "", false)
 	if resp.StatusCode != 302 {
 		t.Fatalf("begin: %d", resp.StatusCode)
 	}
@@ -146,13 +146,13 @@ func idpLogin(t *testing.T, b *browser, email string) (responsePage string) {
 	if !strings.Contains(loc, "SAMLRequest=") || !strings.Contains(loc, "RelayState=") {
 		t.Fatalf("begin redirect: %s", loc)
 	}
-	resp, err := b.client.Get(loc)
+	resp, err := b.Client.Get(loc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	loginForm := samlBody(t, resp)
-	resp = postForm(t, b.client, loginForm, "", url.Values{"user": {"ada"}, "password": {"ada's password"}})
-	page := samlBody(t, resp)
+	loginForm := SamlBody(t, resp)
+	resp = postForm(t, b.Client, loginForm, "", url.Values{"user": {"ada"}, "password": {"ada's password"}})
+	page := SamlBody(t, resp)
 	if !strings.Contains(page, `name="SAMLResponse"`) {
 		t.Fatalf("IdP login: %d\n%s", resp.StatusCode, page)
 	}
@@ -160,9 +160,9 @@ func idpLogin(t *testing.T, b *browser, email string) (responsePage string) {
 }
 
 // acsCookie is the browser's pending-request cookie (its path is the ACS).
-func acsCookie(b *browser) string {
-	u, _ := url.Parse(b.ts.url + saml.ACSPath)
-	for _, c := range b.jar.Cookies(u) {
+func acsCookie(b *Browser) string {
+	u, _ := url.Parse(b.Ts.URL + saml.ACSPath)
+	for _, c := range b.Jar.Cookies(u) {
 		if c.Name == web.SAMLRequestCookie {
 			return c.Value
 		}
@@ -170,7 +170,7 @@ func acsCookie(b *browser) string {
 	return ""
 }
 
-func errorCodeOf(resp *http.Response) string {
+func ErrorCodeOf(resp *http.Response) string {
 	u, err := url.Parse(resp.Header.Get("Location"))
 	if err != nil {
 		return ""
@@ -182,30 +182,30 @@ func errorCodeOf(resp *http.Response) string {
 // user is provisioned just in time, signed in, and the same response
 // cannot be used again, not even with the request cookie copied.
 func TestSAMLLoginWithRealIdP(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
-		owner := ownerBrowser(t, ts)
-		idp := startCrewjamIdP(t)
-		resp, err := owner.client.Get(ts.url + "/api/saml/metadata/")
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
+		owner := OwnerBrowser(t, ts)
+		idp := StartCrewjamIdP(t)
+		resp, err := owner.Client.Get(ts.URL + "/api/saml/metadata/")
 		if err != nil || resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/xml") {
 			t.Fatalf("SP metadata: %v %v", resp, err)
 		}
-		idp.register(t, samlBody(t, resp))
-		domainID := samlDomain(t, ts, owner, idp.metadata(t))
+		idp.register(t, SamlBody(t, resp))
+		domainID := SamlDomain(t, ts, owner, idp.metadata(t))
 
-		ada := newBrowser(t, ts)
+		ada := NewBrowser(t, ts)
 		page := idpLogin(t, ada, "ada@acme.example")
 		requestCookie := acsCookie(ada)
 		if requestCookie == "" {
 			t.Fatal("no pending-request cookie")
 		}
 		// The IdP posts to SITE_URL's ACS; this test server lives elsewhere.
-		resp = postForm(t, ada.client, page, ts.url+"/complete/saml/", nil)
+		resp = postForm(t, ada.Client, page, ts.URL+"/complete/saml/", nil)
 		if resp.StatusCode != 302 || resp.Header.Get("Location") != "/" {
-			t.Fatalf("ACS: %d %s\n%s", resp.StatusCode, resp.Header.Get("Location"), ts.logs.String())
+			t.Fatalf("ACS: %d %s\n%s", resp.StatusCode, resp.Header.Get("Location"), ts.Logs.String())
 		}
 		resp.Body.Close()
-		r, me := ada.send("GET", "/api/users/@me/", "", false)
+		r, me := ada.Send("GET", "/api/users/@me/", "", false)
 		if r.StatusCode != 200 || me["email"] != "ada@acme.example" || me["first_name"] != "Ada" || me["is_email_verified"] != true || me["has_password"] != false {
 			t.Fatalf("me: %d %v", r.StatusCode, me)
 		}
@@ -213,28 +213,28 @@ func TestSAMLLoginWithRealIdP(t *testing.T) {
 			t.Fatal("the pending-request cookie outlived its response")
 		}
 		// Replayed, even by someone who copied the request cookie.
-		eve := newBrowser(t, ts)
-		eve.setCookie(web.SAMLRequestCookie, requestCookie)
-		resp = postForm(t, eve.client, page, ts.url+"/complete/saml/", nil)
-		if code := errorCodeOf(resp); resp.StatusCode != 302 || code != "saml_invalid_response" || eve.cookie("sessionid") != "" {
+		eve := NewBrowser(t, ts)
+		eve.SetCookie(web.SAMLRequestCookie, requestCookie)
+		resp = postForm(t, eve.Client, page, ts.URL+"/complete/saml/", nil)
+		if code := ErrorCodeOf(resp); resp.StatusCode != 302 || code != "saml_invalid_response" || eve.Cookie("sessionid") != "" {
 			t.Fatalf("replay: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 		}
-		if !strings.Contains(ts.logs.String(), "a replayed assertion") {
+		if !strings.Contains(ts.Logs.String(), "a replayed assertion") {
 			t.Fatal("the replay was not logged")
 		}
 		// Without the cookie the response answers nobody's request.
-		resp = postForm(t, newBrowser(t, ts).client, page, ts.url+"/complete/saml/", nil)
-		if code := errorCodeOf(resp); code != "saml_idp_initiated" {
+		resp = postForm(t, NewBrowser(t, ts).Client, page, ts.URL+"/complete/saml/", nil)
+		if code := ErrorCodeOf(resp); code != "saml_idp_initiated" {
 			t.Fatalf("without the request cookie: %s", resp.Header.Get("Location"))
 		}
 		// A second login of the same user finds the link.
-		ada2 := newBrowser(t, ts)
-		resp = postForm(t, ada2.client, idpLogin(t, ada2, "ada@acme.example"), ts.url+"/complete/saml/", nil)
+		ada2 := NewBrowser(t, ts)
+		resp = postForm(t, ada2.Client, idpLogin(t, ada2, "ada@acme.example"), ts.URL+"/complete/saml/", nil)
 		if resp.StatusCode != 302 || resp.Header.Get("Location") != "/" {
 			t.Fatalf("second login: %s", resp.Header.Get("Location"))
 		}
 		var links int
-		if err := ts.store.DB().QueryRow(rebind(engine, `SELECT COUNT(*) FROM social_links WHERE provider = 'saml' AND uid = ?`), domainID+":ada").Scan(&links); err != nil || links != 1 {
+		if err := ts.Store.DB().QueryRow(Rebind(engine, `SELECT COUNT(*) FROM social_links WHERE provider = 'saml' AND uid = ?`), domainID+":ada").Scan(&links); err != nil || links != 1 {
 			t.Fatalf("saml link rows: %d %v", links, err)
 		}
 	})
@@ -242,9 +242,9 @@ func TestSAMLLoginWithRealIdP(t *testing.T) {
 
 // craftedACS posts a response signed by idp (samltest) to the ACS, with the
 // pending-request cookie of a login begun for email when begin is set.
-func craftedACS(t *testing.T, ts *testServer, b *browser, relayState string, encoded string) *http.Response {
+func CraftedACS(t *testing.T, ts *Server, b *Browser, relayState string, encoded string) *http.Response {
 	t.Helper()
-	resp, err := b.client.PostForm(ts.url+"/complete/saml/", url.Values{"SAMLResponse": {encoded}, "RelayState": {relayState}})
+	resp, err := b.Client.PostForm(ts.URL+"/complete/saml/", url.Values{"SAMLResponse": {encoded}, "RelayState": {relayState}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,30 +256,30 @@ func craftedACS(t *testing.T, ts *testServer, b *browser, relayState string, enc
 // the domain allows them, attribute overrides, emails outside the
 // organization's domains, bad RelayState, replays, and hostile documents.
 func TestSAMLACSRules(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
-		owner := ownerBrowser(t, ts)
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
+		owner := OwnerBrowser(t, ts)
 		idp := samltest.NewIdP("https://idp.acme.example/metadata", 0)
-		domainID := samlDomain(t, ts, owner, idp.Metadata("https://idp.acme.example/sso"))
+		domainID := SamlDomain(t, ts, owner, idp.Metadata("https://idp.acme.example/sso"))
 		site, acs := "https://gatehouse.example.com", "https://gatehouse.example.com/complete/saml/"
 		unsolicited := func(attrs map[string]string) string {
 			return idp.Build(samltest.Response{Audience: site, Destination: acs, Attributes: attrs})
 		}
 		grace := map[string]string{"name_id": "g-1", "email": "grace@acme.example", "first_name": "Grace"}
 
-		if code := errorCodeOf(craftedACS(t, ts, newBrowser(t, ts), domainID, unsolicited(grace))); code != "saml_idp_initiated" {
+		if code := ErrorCodeOf(CraftedACS(t, ts, NewBrowser(t, ts), domainID, unsolicited(grace))); code != "saml_idp_initiated" {
 			t.Fatalf("IdP-initiated while disallowed: %q", code)
 		}
 		optsPath := "/api/organizations/@current/domains/" + domainID + "/saml/"
-		if resp, body := owner.send("PATCH", optsPath, `{"allow_idp_initiated":true}`, true); resp.StatusCode != 200 || body["allow_idp_initiated"] != true {
+		if resp, body := owner.Send("PATCH", optsPath, `{"allow_idp_initiated":true}`, true); resp.StatusCode != 200 || body["allow_idp_initiated"] != true {
 			t.Fatalf("allow IdP-initiated: %d %v", resp.StatusCode, body)
 		}
 		enc := unsolicited(grace)
-		b := newBrowser(t, ts)
-		if resp := craftedACS(t, ts, b, domainID, enc); resp.StatusCode != 302 || resp.Header.Get("Location") != "/" || b.cookie("sessionid") == "" {
-			t.Fatalf("IdP-initiated while allowed: %s\n%s", resp.Header.Get("Location"), ts.logs.String())
+		b := NewBrowser(t, ts)
+		if resp := CraftedACS(t, ts, b, domainID, enc); resp.StatusCode != 302 || resp.Header.Get("Location") != "/" || b.Cookie("sessionid") == "" {
+			t.Fatalf("IdP-initiated while allowed: %s\n%s", resp.Header.Get("Location"), ts.Logs.String())
 		}
-		if code := errorCodeOf(craftedACS(t, ts, newBrowser(t, ts), domainID, enc)); code != "saml_invalid_response" {
+		if code := ErrorCodeOf(CraftedACS(t, ts, NewBrowser(t, ts), domainID, enc)); code != "saml_invalid_response" {
 			t.Fatalf("replay: %q", code)
 		}
 
@@ -294,36 +294,36 @@ func TestSAMLACSRules(t *testing.T) {
 				"saml_invalid_response"},
 			"not base64": {domainID, "<<<", "saml_invalid_response"},
 		} {
-			b := newBrowser(t, ts)
-			resp := craftedACS(t, ts, b, c.relay, c.enc)
-			if code := errorCodeOf(resp); code != c.code || b.cookie("sessionid") != "" {
+			b := NewBrowser(t, ts)
+			resp := CraftedACS(t, ts, b, c.relay, c.enc)
+			if code := ErrorCodeOf(resp); code != c.code || b.Cookie("sessionid") != "" {
 				t.Errorf("%s: %q (%s), want %q", name, code, resp.Header.Get("Location"), c.code)
 			}
 		}
 
 		// Per-domain attribute names, tried before the defaults.
-		if resp, body := owner.send("PATCH", optsPath, `{"attribute_mapping":{"uid":["employeeNumber"]}}`, true); resp.StatusCode != 200 {
+		if resp, body := owner.Send("PATCH", optsPath, `{"attribute_mapping":{"uid":["employeeNumber"]}}`, true); resp.StatusCode != 200 {
 			t.Fatalf("mapping: %d %v", resp.StatusCode, body)
 		}
-		b = newBrowser(t, ts)
-		if resp := craftedACS(t, ts, b, domainID, unsolicited(map[string]string{"employeeNumber": "7", "email": "lin@acme.example", "full_name": "Lin Yu"})); resp.Header.Get("Location") != "/" {
+		b = NewBrowser(t, ts)
+		if resp := CraftedACS(t, ts, b, domainID, unsolicited(map[string]string{"employeeNumber": "7", "email": "lin@acme.example", "full_name": "Lin Yu"})); resp.Header.Get("Location") != "/" {
 			t.Fatalf("mapped uid: %s", resp.Header.Get("Location"))
 		}
-		if _, me := b.send("GET", "/api/users/@me/", "", false); me["email"] != "lin@acme.example" || me["first_name"] != "Lin" {
+		if _, me := b.Send("GET", "/api/users/@me/", "", false); me["email"] != "lin@acme.example" || me["first_name"] != "Lin" {
 			t.Fatalf("mapped user: %v", me)
 		}
-		if resp, body := owner.send("PATCH", optsPath, `{"attribute_mapping":{"shoe_size":["x"]}}`, true); resp.StatusCode != 400 || body["attr"] != "saml_attribute_mapping" {
+		if resp, body := owner.Send("PATCH", optsPath, `{"attribute_mapping":{"shoe_size":["x"]}}`, true); resp.StatusCode != 400 || body["attr"] != "saml_attribute_mapping" {
 			t.Fatalf("unknown field: %d %v", resp.StatusCode, body)
 		}
 
 		// A DEFLATE bomb posted to the ACS is cut off, not inflated.
 		bomb := deflateBombBase64(t)
-		if code := errorCodeOf(craftedACS(t, ts, newBrowser(t, ts), domainID, bomb)); code != "saml_invalid_response" {
+		if code := ErrorCodeOf(CraftedACS(t, ts, NewBrowser(t, ts), domainID, bomb)); code != "saml_invalid_response" {
 			t.Fatalf("bomb: %q", code)
 		}
 		// And the redirect binding (GET) goes through the same parser.
-		resp, err := newBrowser(t, ts).client.Get(ts.url + "/complete/saml/?" + url.Values{"SAMLResponse": {bomb}, "RelayState": {domainID}}.Encode())
-		if err != nil || errorCodeOf(resp) != "saml_invalid_response" {
+		resp, err := NewBrowser(t, ts).Client.Get(ts.URL + "/complete/saml/?" + url.Values{"SAMLResponse": {bomb}, "RelayState": {domainID}}.Encode())
+		if err != nil || ErrorCodeOf(resp) != "saml_invalid_response" {
 			t.Fatalf("bomb by GET: %v %v", resp, err)
 		}
 	})
@@ -351,16 +351,16 @@ func jsonString(s string) string {
 // Start of a login: a missing email or a domain without SAML goes back to
 // the login page with a code.
 func TestSAMLBeginErrors(t *testing.T) {
-	ts := newTestServer(t, store.SQLite, serverOptions{})
+	ts := NewServer(t, store.SQLite, Options{})
 	for q, code := range map[string]string{"": "missing_email", "?email=ada@nowhere.example": "saml_not_configured"} {
-		resp, _ := newBrowser(t, ts).send("GET", "/login/saml/"+q, "", false)
-		if resp.StatusCode != 302 || errorCodeOf(resp) != code {
+		resp, _ := NewBrowser(t, ts).Send("GET", "/login/saml/"+q, "", false)
+		if resp.StatusCode != 302 || ErrorCodeOf(resp) != code {
 			t.Errorf("%q: %d %s", q, resp.StatusCode, resp.Header.Get("Location"))
 		}
 	}
 	// The login page names the problem.
-	resp, err := http.Get(ts.url + "/login?error_code=saml_not_configured")
-	if page := samlBody(t, resp); err != nil || !strings.Contains(page, "SAML not configured for this user.") {
+	resp, err := http.Get(ts.URL + "/login?error_code=saml_not_configured")
+	if page := SamlBody(t, resp); err != nil || !strings.Contains(page, "SAML not configured for this user.") {
 		t.Fatalf("login page: %v\n%s", err, page)
 	}
 }
@@ -368,47 +368,47 @@ func TestSAMLBeginErrors(t *testing.T) {
 // The SP metadata is for organization admins; the upload and options
 // endpoints for admins of the domain's organization.
 func TestSAMLMetadataPermissions(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
-		owner := ownerBrowser(t, ts)
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
+		owner := OwnerBrowser(t, ts)
 		idp := samltest.NewIdP("https://idp.acme.example/metadata", 0)
-		domainID := samlDomain(t, ts, owner, idp.Metadata("https://idp.acme.example/sso"))
+		domainID := SamlDomain(t, ts, owner, idp.Metadata("https://idp.acme.example/sso"))
 		for _, path := range []string{"/api/saml/metadata/", "/api/saml/metadata/" + domainID + "/"} {
-			resp, err := owner.client.Get(ts.url + path)
-			body := samlBody(t, resp)
+			resp, err := owner.Client.Get(ts.URL + path)
+			body := SamlBody(t, resp)
 			if err != nil || resp.StatusCode != 200 || !strings.Contains(body, `entityID="https://gatehouse.example.com"`) ||
 				!strings.Contains(body, `Location="https://gatehouse.example.com/complete/saml/"`) {
 				t.Fatalf("%s: %d %s", path, resp.StatusCode, body)
 			}
 		}
-		if resp, _ := newBrowser(t, ts).send("GET", "/api/saml/metadata/", "", false); resp.StatusCode != 401 {
+		if resp, _ := NewBrowser(t, ts).Send("GET", "/api/saml/metadata/", "", false); resp.StatusCode != 401 {
 			t.Fatalf("anonymous: %d", resp.StatusCode)
 		}
-		member := newBrowser(t, ts)
-		if resp, body := member.send("POST", "/api/signup/"+mustInvite(t, owner, "mia@example.com", 1)+"/", inviteSignupBody("Mia", goodPassword), false); resp.StatusCode != 201 {
+		member := NewBrowser(t, ts)
+		if resp, body := member.Send("POST", "/api/signup/"+MustInvite(t, owner, "mia@example.com", 1)+"/", InviteSignupBody("Mia", GoodPassword), false); resp.StatusCode != 201 {
 			t.Fatalf("member signup: %d %v", resp.StatusCode, body)
 		}
-		resp, body := member.send("GET", "/api/saml/metadata/", "", false)
+		resp, body := member.Send("GET", "/api/saml/metadata/", "", false)
 		if resp.StatusCode != 403 || body["detail"] != "You need to be an administrator or owner to access this resource." {
 			t.Fatalf("member metadata: %d %v", resp.StatusCode, body)
 		}
 		base := "/api/organizations/@current/domains/" + domainID + "/"
-		if resp, _ := member.send("POST", base+"saml_metadata/", idp.Metadata("https://evil.example/sso"), true); resp.StatusCode != 403 {
+		if resp, _ := member.Send("POST", base+"saml_metadata/", idp.Metadata("https://evil.example/sso"), true); resp.StatusCode != 403 {
 			t.Fatalf("member upload: %d", resp.StatusCode)
 		}
-		if resp, _ := member.send("PATCH", base+"saml/", `{"allow_idp_initiated":true}`, true); resp.StatusCode != 403 {
+		if resp, _ := member.Send("PATCH", base+"saml/", `{"allow_idp_initiated":true}`, true); resp.StatusCode != 403 {
 			t.Fatalf("member options: %d", resp.StatusCode)
 		}
-		if resp, body := member.send("GET", base+"saml/", "", false); resp.StatusCode != 200 || body["allow_idp_initiated"] != false {
+		if resp, body := member.Send("GET", base+"saml/", "", false); resp.StatusCode != 200 || body["allow_idp_initiated"] != false {
 			t.Fatalf("member reads options: %d %v", resp.StatusCode, body)
 		}
 		// Bad metadata is refused with a reason; JSON-wrapped metadata works.
-		if resp, body := owner.send("POST", base+"saml_metadata/", `<x/>`, true, "Content-Type", "text/xml"); resp.StatusCode != 400 || body["code"] != "invalid_metadata" {
+		if resp, body := owner.Send("POST", base+"saml_metadata/", `<x/>`, true, "Content-Type", "text/xml"); resp.StatusCode != 400 || body["code"] != "invalid_metadata" {
 			t.Fatalf("bad metadata: %d %v", resp.StatusCode, body)
 		}
 		other := samltest.NewIdP("https://idp2.acme.example", 1)
 		js := `{"metadata":` + jsonString(other.Metadata("https://idp2.acme.example/sso")) + `}`
-		if resp, body := owner.send("POST", base+"saml_metadata/", js, true); resp.StatusCode != 200 || body["saml_entity_id"] != "https://idp2.acme.example" ||
+		if resp, body := owner.Send("POST", base+"saml_metadata/", js, true); resp.StatusCode != 200 || body["saml_entity_id"] != "https://idp2.acme.example" ||
 			body["saml_acs_url"] != "https://idp2.acme.example/sso" || body["saml_x509_cert"] != other.CertBase64() {
 			t.Fatalf("JSON metadata: %d %v", resp.StatusCode, body)
 		}

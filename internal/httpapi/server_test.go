@@ -52,48 +52,48 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-type testServer struct {
-	url     string
-	store   *store.Store
-	project *gatehouse.Project
-	secret  gatehouse.Secret
-	logs    *syncBuffer
-	user    *gatehouse.User
-	mail    *fakeMailer
+type Server struct {
+	URL     string
+	Store   *store.Store
+	Project *gatehouse.Project
+	Secret  gatehouse.Secret
+	Logs    *syncBuffer
+	User    *gatehouse.User
+	Mail    *FakeMailer
 	// apiKeys is the server's key service (its legacy-hash counter).
-	apiKeys *gatehouse.APIKeyService
+	ApiKeys *gatehouse.APIKeyService
 }
 
-type serverOptions struct {
-	allowed  string
-	trusted  string
-	trustAll bool
-	behind   bool
-	database httpauth.Pinger
-	now      func() time.Time
+type Options struct {
+	Allowed  string
+	Trusted  string
+	TrustAll bool
+	Behind   bool
+	Database httpauth.Pinger
+	Now      func() time.Time
 	// store and counters let two servers share one database or Redis.
-	storeOpts *store.Options
-	counters  ratelimit.Counters
+	StoreOpts *store.Options
+	Counters  ratelimit.Counters
 	// empty starts without the owner account and organization.
-	empty      bool
-	multiOrg   bool
-	signupRate string
+	Empty      bool
+	MultiOrg   bool
+	SignupRate string
 	// verifyEmail runs as an instance with email configured: signups
 	// must verify their address before signing in.
-	verifyEmail bool
+	VerifyEmail bool
 	// emailMFA turns on email MFA (EMAIL_MFA_ENABLED).
-	emailMFA bool
+	EmailMFA bool
 	// dnsAddr is the DNS server domain verification asks (dnstest).
-	dnsAddr string
+	DnsAddr string
 	// siteURL is SITE_URL (default https://gatehouse.example.com); "{port}"
 	// in it becomes the test server's port, so that a browser test can use
 	// http://localhost:{port} as the passkey origin.
-	siteURL string
+	SiteURL string
 	// social are the configured social login providers (social_test.go).
-	social []config.SocialProvider
+	Social []config.SocialProvider
 	// passwords wraps the password checker of logins and profile changes
 	// (attack tests count the checks); nil leaves it as it is.
-	passwords func(gatehouse.PasswordChecker) gatehouse.PasswordChecker
+	Passwords func(gatehouse.PasswordChecker) gatehouse.PasswordChecker
 }
 
 func mustRate(s string) ratelimit.Rate {
@@ -107,7 +107,7 @@ func mustRate(s string) ratelimit.Rate {
 	return r
 }
 
-func mustURL(s string) *url.URL {
+func MustURL(s string) *url.URL {
 	u, err := url.Parse(s)
 	if err != nil {
 		panic(err)
@@ -115,12 +115,12 @@ func mustURL(s string) *url.URL {
 	return u
 }
 
-func newTestServer(t testing.TB, engine store.Engine, o serverOptions) *testServer {
+func NewServer(t testing.TB, engine store.Engine, o Options) *Server {
 	t.Helper()
 	var st *store.Store
-	if o.storeOpts != nil {
+	if o.StoreOpts != nil {
 		var err error
-		if st, err = store.Open(context.Background(), *o.storeOpts); err != nil {
+		if st, err = store.Open(context.Background(), *o.StoreOpts); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { st.Close() })
@@ -131,47 +131,47 @@ func newTestServer(t testing.TB, engine store.Engine, o serverOptions) *testServ
 	} else {
 		st = storetest.Open(t, engine)
 	}
-	counters := o.counters
+	counters := o.Counters
 	if counters == nil {
-		counters = store.Counters{S: st, Now: o.now}
+		counters = store.Counters{S: st, Now: o.Now}
 	}
 	listener, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	site := "https://gatehouse.example.com"
-	if o.siteURL != "" {
-		site = strings.ReplaceAll(o.siteURL, "{port}", strconv.Itoa(listener.Addr().(*net.TCPAddr).Port))
+	if o.SiteURL != "" {
+		site = strings.ReplaceAll(o.SiteURL, "{port}", strconv.Itoa(listener.Addr().(*net.TCPAddr).Port))
 	}
 	// The instance is configured as an operator would: through the
 	// environment variables the server reads.
 	env := map[string]string{
-		"SITE_URL": site, "ALLOWED_IP_BLOCKS": o.allowed, "TRUSTED_PROXIES": o.trusted,
-		"TRUST_ALL_PROXIES": strconv.FormatBool(o.trustAll), "IS_BEHIND_PROXY": strconv.FormatBool(o.behind),
-		"MULTI_ORG_ENABLED": strconv.FormatBool(o.multiOrg), "SIGNUP_RATE": o.signupRate,
-		"EMAIL_MFA_ENABLED": strconv.FormatBool(o.emailMFA), "SECURE_COOKIES": "true",
+		"SITE_URL": site, "ALLOWED_IP_BLOCKS": o.Allowed, "TRUSTED_PROXIES": o.Trusted,
+		"TRUST_ALL_PROXIES": strconv.FormatBool(o.TrustAll), "IS_BEHIND_PROXY": strconv.FormatBool(o.Behind),
+		"MULTI_ORG_ENABLED": strconv.FormatBool(o.MultiOrg), "SIGNUP_RATE": o.SignupRate,
+		"EMAIL_MFA_ENABLED": strconv.FormatBool(o.EmailMFA), "SECURE_COOKIES": "true",
 	}
 	if env["SIGNUP_RATE"] == "" {
 		env["SIGNUP_RATE"] = "1000/hour"
 	}
-	if o.verifyEmail || o.emailMFA {
+	if o.VerifyEmail || o.EmailMFA {
 		env["EMAIL_HOST"] = "smtp.invalid" // configured; the test's outbox receives the mail
 	}
 	cfg, err := config.Load(func(k string) (string, bool) { v, ok := env[k]; return v, ok && v != "" })
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.SocialProviders = o.social
+	cfg.SocialProviders = o.Social
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, nil))
-	outbox := &fakeMailer{}
+	outbox := &FakeMailer{}
 	inst := instance.New(instance.Options{Config: cfg, Store: st, Keys: secretkey.NewKeyring(testSecretKey), Counters: counters,
-		Mail: outbox, Logger: logger, Now: o.now, DNS: testResolver(o.dnsAddr), Passwords: o.passwords, Database: o.database})
-	outbox.wait = inst.Services.Reset.Wait
+		Mail: outbox, Logger: logger, Now: o.Now, DNS: ResolverAt(o.DnsAddr), Passwords: o.Passwords, Database: o.Database})
+	outbox.Wait = inst.Services.Reset.Wait
 	h := inst.Handler
 	svc := inst.Services
 	var created *gatehouse.CreatedOrganization
-	if o.empty {
+	if o.Empty {
 		created = &gatehouse.CreatedOrganization{}
 	} else {
 		created, err = svc.Accounts.CreateOrganizationWithOwner(context.Background(), gatehouse.NewOwner{
@@ -198,12 +198,12 @@ func newTestServer(t testing.TB, engine store.Engine, o serverOptions) *testServ
 	srv.Listener = listener
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return &testServer{url: srv.URL, store: st, apiKeys: apiKeys, project: created.Project, secret: created.ProjectSecret, logs: logs, user: created.User, mail: outbox}
+	return &Server{URL: srv.URL, Store: st, ApiKeys: apiKeys, Project: created.Project, Secret: created.ProjectSecret, Logs: logs, User: created.User, Mail: outbox}
 }
 
-func (ts *testServer) do(t *testing.T, method, path string, body io.Reader, header ...string) (*http.Response, string) {
+func (ts *Server) Do(t *testing.T, method, path string, body io.Reader, header ...string) (*http.Response, string) {
 	t.Helper()
-	req, err := http.NewRequest(method, ts.url+path, body)
+	req, err := http.NewRequest(method, ts.URL+path, body)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,22 +219,22 @@ func (ts *testServer) do(t *testing.T, method, path string, body io.Reader, head
 	return resp, string(b)
 }
 
-func (ts *testServer) count(t *testing.T) int {
+func (ts *Server) Count(t *testing.T) int {
 	t.Helper()
-	n, err := ts.store.CountEvents(context.Background(), ts.project.ID)
+	n, err := ts.Store.CountEvents(context.Background(), ts.Project.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return n
 }
 
-func forEachEngine(t *testing.T, fn func(t *testing.T, engine store.Engine)) {
+func ForEachEngine(t *testing.T, fn func(t *testing.T, engine store.Engine)) {
 	for _, e := range storetest.Engines {
 		t.Run(string(e), func(t *testing.T) { fn(t, e) })
 	}
 }
 
-func gz(t *testing.T, s string) []byte {
+func Gz(t *testing.T, s string) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	w := gzip.NewWriter(&b)
@@ -244,9 +244,9 @@ func gz(t *testing.T, s string) []byte {
 }
 
 func TestCaptureEncodingsAndPaths(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
-		tok := ts.project.APIToken
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
+		tok := ts.Project.APIToken
 		single := fmt.Sprintf(`{"event":"$pageview","distinct_id":"u1","properties":{"token":%q}}`, tok)
 		batch := fmt.Sprintf(`{"api_key":%q,"batch":[{"event":"a","distinct_id":"u1"},{"event":"b","distinct_id":"u2"}]}`, tok)
 		form := func(payload, compression string) io.Reader {
@@ -274,8 +274,8 @@ func TestCaptureEncodingsAndPaths(t *testing.T) {
 				return strings.NewReader(fmt.Sprintf(`{"$token":%q,"distinct_id":"u9","$set":{"a":1}}`, tok))
 			}, nil, 1},
 			{"batch", "POST", "/batch", func() io.Reader { return strings.NewReader(batch) }, nil, 2},
-			{"batch/ gzip by param", "POST", "/batch/?compression=gzip-js", func() io.Reader { return bytes.NewReader(gz(t, batch)) }, nil, 2},
-			{"gzip by magic bytes", "POST", "/batch", func() io.Reader { return bytes.NewReader(gz(t, batch)) }, nil, 2},
+			{"batch/ gzip by param", "POST", "/batch/?compression=gzip-js", func() io.Reader { return bytes.NewReader(Gz(t, batch)) }, nil, 2},
+			{"gzip by magic bytes", "POST", "/batch", func() io.Reader { return bytes.NewReader(Gz(t, batch)) }, nil, 2},
 			{"lz64 form", "POST", "/e/?compression=lz64", func() io.Reader { return form(capture.CompressToBase64(batch), "") }, formType, 2},
 			{"lz-string body", "POST", "/e?compression=lz-string", func() io.Reader { return strings.NewReader(capture.CompressToBase64(single)) }, nil, 1},
 			{"base64 form", "POST", "/e", func() io.Reader { return form(base64.StdEncoding.EncodeToString([]byte(single)), "") }, formType, 1},
@@ -283,12 +283,12 @@ func TestCaptureEncodingsAndPaths(t *testing.T) {
 			{"legacy GET data=", "GET", "/e/?data=" + url.QueryEscape(base64.StdEncoding.EncodeToString([]byte(single))), func() io.Reader { return nil }, nil, 1},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				before := ts.count(t)
-				resp, body := ts.do(t, tc.method, tc.path, tc.body(), tc.header...)
+				before := ts.Count(t)
+				resp, body := ts.Do(t, tc.method, tc.path, tc.body(), tc.header...)
 				if resp.StatusCode != 200 || strings.TrimSpace(body) != `{"status":1}` {
 					t.Fatalf("status %d body %q", resp.StatusCode, body)
 				}
-				if got := ts.count(t) - before; got != tc.events {
+				if got := ts.Count(t) - before; got != tc.events {
 					t.Fatalf("stored %d events, want %d", got, tc.events)
 				}
 			})
@@ -297,13 +297,13 @@ func TestCaptureEncodingsAndPaths(t *testing.T) {
 }
 
 func TestCaptureStoresEventContent(t *testing.T) {
-	ts := newTestServer(t, store.SQLite, serverOptions{})
+	ts := NewServer(t, store.SQLite, Options{})
 	id := "0190C3A0-0000-7000-8000-0000000000AB"
-	body := fmt.Sprintf(`{"token":%q,"event":"signed up","distinct_id":42,"uuid":%q,"timestamp":"2026-11-23T09:00:00Z","properties":{"plan":"pro"}}`, ts.project.APIToken, id)
-	if resp, b := ts.do(t, "POST", "/capture/", strings.NewReader(body)); resp.StatusCode != 200 {
+	body := fmt.Sprintf(`{"token":%q,"event":"signed up","distinct_id":42,"uuid":%q,"timestamp":"2026-11-23T09:00:00Z","properties":{"plan":"pro"}}`, ts.Project.APIToken, id)
+	if resp, b := ts.Do(t, "POST", "/capture/", strings.NewReader(body)); resp.StatusCode != 200 {
 		t.Fatalf("%d %s", resp.StatusCode, b)
 	}
-	evs, err := ts.store.EventsOfProject(context.Background(), ts.project.ID, 10)
+	evs, err := ts.Store.EventsOfProject(context.Background(), ts.Project.ID, 10)
 	if err != nil || len(evs) != 1 {
 		t.Fatalf("%v %v", evs, err)
 	}
@@ -318,16 +318,16 @@ func TestCaptureStoresEventContent(t *testing.T) {
 }
 
 func TestCaptureSameUUIDStoredOnce(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
-		ev := fmt.Sprintf(`{"api_key":%q,"batch":[{"event":"a","distinct_id":"u","uuid":"0190c3a0-0000-7000-8000-000000000001"}]}`, ts.project.APIToken)
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
+		ev := fmt.Sprintf(`{"api_key":%q,"batch":[{"event":"a","distinct_id":"u","uuid":"0190c3a0-0000-7000-8000-000000000001"}]}`, ts.Project.APIToken)
 		// A client retrying (sequentially and concurrently) must not duplicate.
 		var wg sync.WaitGroup
 		for i := 0; i < 8; i++ {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				resp, err := http.Post(ts.url+"/batch/", "application/json", strings.NewReader(ev))
+				resp, err := http.Post(ts.URL+"/batch/", "application/json", strings.NewReader(ev))
 				if err != nil {
 					t.Error(err)
 					return
@@ -339,15 +339,15 @@ func TestCaptureSameUUIDStoredOnce(t *testing.T) {
 			}()
 		}
 		wg.Wait()
-		if n := ts.count(t); n != 1 {
+		if n := ts.Count(t); n != 1 {
 			t.Fatalf("stored %d copies", n)
 		}
 	})
 }
 
 func TestCaptureErrors(t *testing.T) {
-	ts := newTestServer(t, store.SQLite, serverOptions{})
-	tok := ts.project.APIToken
+	ts := NewServer(t, store.SQLite, Options{})
+	tok := ts.Project.APIToken
 	big := fmt.Sprintf(`{"token":%q,"event":"a","distinct_id":"u","properties":{"pad":%q}}`, tok, strings.Repeat("x", 2*1024*1024))
 	for _, tc := range []struct {
 		name, path, body string
@@ -365,7 +365,7 @@ func TestCaptureErrors(t *testing.T) {
 		{"too large for /e", "/e", big, 413, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			resp, body := ts.do(t, "POST", tc.path, strings.NewReader(tc.body))
+			resp, body := ts.Do(t, "POST", tc.path, strings.NewReader(tc.body))
 			if resp.StatusCode != tc.status || !strings.Contains(body, tc.text) {
 				t.Fatalf("got %d %q, want %d containing %q", resp.StatusCode, body, tc.status, tc.text)
 			}
@@ -374,31 +374,31 @@ func TestCaptureErrors(t *testing.T) {
 			}
 		})
 	}
-	if n := ts.count(t); n != 0 {
+	if n := ts.Count(t); n != 0 {
 		t.Fatalf("failed requests stored %d events", n)
 	}
 	// The same large body is fine on /batch (20 MB limit).
-	if resp, body := ts.do(t, "POST", "/batch", strings.NewReader(big)); resp.StatusCode != 200 {
+	if resp, body := ts.Do(t, "POST", "/batch", strings.NewReader(big)); resp.StatusCode != 200 {
 		t.Fatalf("/batch with a 2 MB body: %d %s", resp.StatusCode, body)
 	}
 }
 
 func TestCaptureBeaconAndCORS(t *testing.T) {
-	ts := newTestServer(t, store.SQLite, serverOptions{})
-	body := fmt.Sprintf(`{"token":%q,"event":"a","distinct_id":"u"}`, ts.project.APIToken)
-	resp, b := ts.do(t, "POST", "/e/?beacon=1", strings.NewReader(body), "Origin", "https://shop.example.com")
+	ts := NewServer(t, store.SQLite, Options{})
+	body := fmt.Sprintf(`{"token":%q,"event":"a","distinct_id":"u"}`, ts.Project.APIToken)
+	resp, b := ts.Do(t, "POST", "/e/?beacon=1", strings.NewReader(body), "Origin", "https://shop.example.com")
 	if resp.StatusCode != 204 || b != "" {
 		t.Fatalf("beacon: %d %q", resp.StatusCode, b)
 	}
 	if resp.Header.Get("Access-Control-Allow-Origin") != "https://shop.example.com" || resp.Header.Get("Access-Control-Allow-Credentials") != "true" {
 		t.Fatalf("CORS headers: %v", resp.Header)
 	}
-	resp, _ = ts.do(t, "OPTIONS", "/batch/", nil, "Origin", "https://shop.example.com", "Access-Control-Request-Method", "POST", "Access-Control-Request-Headers", "content-type")
+	resp, _ = ts.Do(t, "OPTIONS", "/batch/", nil, "Origin", "https://shop.example.com", "Access-Control-Request-Method", "POST", "Access-Control-Request-Headers", "content-type")
 	if resp.StatusCode != 200 || resp.Header.Get("Access-Control-Allow-Origin") != "https://shop.example.com" ||
 		!strings.Contains(resp.Header.Get("Access-Control-Allow-Methods"), "POST") || resp.Header.Get("Access-Control-Allow-Headers") != "content-type" {
 		t.Fatalf("preflight: %d %v", resp.StatusCode, resp.Header)
 	}
-	resp, _ = ts.do(t, "DELETE", "/e", nil)
+	resp, _ = ts.Do(t, "DELETE", "/e", nil)
 	if resp.StatusCode != 405 {
 		t.Fatalf("DELETE /e: %d", resp.StatusCode)
 	}
@@ -407,52 +407,52 @@ func TestCaptureBeaconAndCORS(t *testing.T) {
 func TestIPAllowList(t *testing.T) {
 	// httptest clients come from 127.0.0.1.
 	t.Run("blocked outside the list", func(t *testing.T) {
-		ts := newTestServer(t, store.SQLite, serverOptions{allowed: "10.0.0.0/8"})
+		ts := NewServer(t, store.SQLite, Options{Allowed: "10.0.0.0/8"})
 		for _, path := range []string{"/api/users/@me/", "/_readyz", "/", "/api/nope"} {
-			resp, body := ts.do(t, "GET", path, nil)
+			resp, body := ts.Do(t, "GET", path, nil)
 			if resp.StatusCode != 403 || body != netguard.BlockedMessage {
 				t.Fatalf("%s: %d %q", path, resp.StatusCode, body)
 			}
 		}
 		// Ingestion stays open to every address.
-		body := fmt.Sprintf(`{"token":%q,"event":"a","distinct_id":"u"}`, ts.project.APIToken)
-		if resp, b := ts.do(t, "POST", "/e/", strings.NewReader(body)); resp.StatusCode != 200 {
+		body := fmt.Sprintf(`{"token":%q,"event":"a","distinct_id":"u"}`, ts.Project.APIToken)
+		if resp, b := ts.Do(t, "POST", "/e/", strings.NewReader(body)); resp.StatusCode != 200 {
 			t.Fatalf("capture blocked: %d %s", resp.StatusCode, b)
 		}
-		if resp, _ := ts.do(t, "GET", "/_health", nil); resp.StatusCode != 200 {
+		if resp, _ := ts.Do(t, "GET", "/_health", nil); resp.StatusCode != 200 {
 			t.Fatalf("/_health blocked: %d", resp.StatusCode)
 		}
 	})
 	t.Run("allowed inside the list", func(t *testing.T) {
-		ts := newTestServer(t, store.SQLite, serverOptions{allowed: "127.0.0.0/8"})
-		if resp, _ := ts.do(t, "GET", "/_readyz", nil); resp.StatusCode != 200 {
+		ts := NewServer(t, store.SQLite, Options{Allowed: "127.0.0.0/8"})
+		if resp, _ := ts.Do(t, "GET", "/_readyz", nil); resp.StatusCode != 200 {
 			t.Fatalf("%d", resp.StatusCode)
 		}
 	})
 	t.Run("spoofed X-Forwarded-For without a proxy is ignored", func(t *testing.T) {
-		ts := newTestServer(t, store.SQLite, serverOptions{allowed: "10.0.0.0/8"})
-		if resp, _ := ts.do(t, "GET", "/_readyz", nil, "X-Forwarded-For", "10.1.2.3"); resp.StatusCode != 403 {
+		ts := NewServer(t, store.SQLite, Options{Allowed: "10.0.0.0/8"})
+		if resp, _ := ts.Do(t, "GET", "/_readyz", nil, "X-Forwarded-For", "10.1.2.3"); resp.StatusCode != 403 {
 			t.Fatalf("spoofed header admitted: %d", resp.StatusCode)
 		}
 	})
 	t.Run("trusted proxy forwards the client", func(t *testing.T) {
-		ts := newTestServer(t, store.SQLite, serverOptions{allowed: "10.0.0.0/8", trusted: "127.0.0.1", behind: true})
-		if resp, _ := ts.do(t, "GET", "/_readyz", nil, "X-Forwarded-For", "10.1.2.3"); resp.StatusCode != 200 {
+		ts := NewServer(t, store.SQLite, Options{Allowed: "10.0.0.0/8", Trusted: "127.0.0.1", Behind: true})
+		if resp, _ := ts.Do(t, "GET", "/_readyz", nil, "X-Forwarded-For", "10.1.2.3"); resp.StatusCode != 200 {
 			t.Fatalf("forwarded client refused: %d", resp.StatusCode)
 		}
 		// An untrusted hop in the chain makes the client unknown.
-		if resp, _ := ts.do(t, "GET", "/_readyz", nil, "X-Forwarded-For", "10.1.2.3, 192.0.2.1"); resp.StatusCode != 403 {
+		if resp, _ := ts.Do(t, "GET", "/_readyz", nil, "X-Forwarded-For", "10.1.2.3, 192.0.2.1"); resp.StatusCode != 403 {
 			t.Fatalf("untrusted hop admitted: %d", resp.StatusCode)
 		}
-		if resp, _ := ts.do(t, "GET", "/_readyz", nil, "X-Forwarded-For", "garbage"); resp.StatusCode != 403 {
+		if resp, _ := ts.Do(t, "GET", "/_readyz", nil, "X-Forwarded-For", "garbage"); resp.StatusCode != 403 {
 			t.Fatalf("unparsable client admitted: %d", resp.StatusCode)
 		}
 	})
 	t.Run("client address is logged as resolved", func(t *testing.T) {
-		ts := newTestServer(t, store.SQLite, serverOptions{trusted: "127.0.0.1", behind: true})
-		ts.do(t, "GET", "/_health", nil, "X-Forwarded-For", "203.0.113.9")
-		if !strings.Contains(ts.logs.String(), `"client":"203.0.113.9"`) {
-			t.Fatalf("log does not show the forwarded client: %s", ts.logs.String())
+		ts := NewServer(t, store.SQLite, Options{Trusted: "127.0.0.1", Behind: true})
+		ts.Do(t, "GET", "/_health", nil, "X-Forwarded-For", "203.0.113.9")
+		if !strings.Contains(ts.Logs.String(), `"client":"203.0.113.9"`) {
+			t.Fatalf("log does not show the forwarded client: %s", ts.Logs.String())
 		}
 	})
 }
@@ -462,25 +462,25 @@ type downDB struct{}
 func (downDB) Ping(context.Context) error { return fmt.Errorf("connection refused") }
 
 func TestHealthAndReadiness(t *testing.T) {
-	ts := newTestServer(t, store.SQLite, serverOptions{})
-	if resp, body := ts.do(t, "GET", "/_health", nil); resp.StatusCode != 200 || body != "ok" {
+	ts := NewServer(t, store.SQLite, Options{})
+	if resp, body := ts.Do(t, "GET", "/_health", nil); resp.StatusCode != 200 || body != "ok" {
 		t.Fatalf("/_health: %d %q", resp.StatusCode, body)
 	}
-	if resp, _ := ts.do(t, "GET", "/_readyz/", nil); resp.StatusCode != 200 {
+	if resp, _ := ts.Do(t, "GET", "/_readyz/", nil); resp.StatusCode != 200 {
 		t.Fatalf("/_readyz: %d", resp.StatusCode)
 	}
-	down := newTestServer(t, store.SQLite, serverOptions{database: downDB{}})
-	if resp, _ := down.do(t, "GET", "/_readyz", nil); resp.StatusCode != 503 {
+	down := NewServer(t, store.SQLite, Options{Database: downDB{}})
+	if resp, _ := down.Do(t, "GET", "/_readyz", nil); resp.StatusCode != 503 {
 		t.Fatalf("/_readyz with the database down: %d", resp.StatusCode)
 	}
-	if resp, _ := down.do(t, "GET", "/_health", nil); resp.StatusCode != 200 {
+	if resp, _ := down.Do(t, "GET", "/_health", nil); resp.StatusCode != 200 {
 		t.Fatalf("liveness must not depend on the database: %d", resp.StatusCode)
 	}
 }
 
 func TestErrorEnvelopeAndHeaders(t *testing.T) {
-	ts := newTestServer(t, store.SQLite, serverOptions{})
-	resp, body := ts.do(t, "GET", "/api/does-not-exist/", nil)
+	ts := NewServer(t, store.SQLite, Options{})
+	resp, body := ts.Do(t, "GET", "/api/does-not-exist/", nil)
 	var env map[string]any
 	if err := json.Unmarshal([]byte(body), &env); err != nil {
 		t.Fatalf("not JSON: %q", body)
@@ -535,20 +535,20 @@ func TestWriteErrorMapping(t *testing.T) {
 // TestNoSecretsInLogs sends every kind of credential in every place a
 // client can put one and checks that no log line contains any of them.
 func TestNoSecretsInLogs(t *testing.T) {
-	ts := newTestServer(t, store.SQLite, serverOptions{})
+	ts := NewServer(t, store.SQLite, Options{})
 	secrets := []string{
-		ts.project.APIToken, ts.secret.Reveal(),
+		ts.Project.APIToken, ts.Secret.Reveal(),
 		"phx_personalkeyvalue1234567890abcdefghijklmn", "hunter2-password-value", "sessionid-cookie-value-123",
 	}
 	q := url.Values{"token": {secrets[0]}, "personal_api_key": {secrets[2]}, "secret_api_key": {secrets[1]}, "password": {secrets[3]}}
 	body := fmt.Sprintf(`{"token":%q,"event":"a","distinct_id":"u","password":%q}`, secrets[0], secrets[3])
 	hdr := []string{"Authorization", "Bearer " + secrets[2], "Cookie", "sessionid=" + secrets[4], "X-Api-Key", secrets[1]}
-	ts.do(t, "POST", "/e/?"+q.Encode(), strings.NewReader(body), hdr...)
-	ts.do(t, "POST", "/api/login/?"+q.Encode(), strings.NewReader(body), hdr...)
-	ts.do(t, "GET", "/_readyz?"+q.Encode(), nil, hdr...)
-	ts.do(t, "GET", "/reset/"+ts.user.UUID+"/"+secrets[4], nil)
-	ts.do(t, "POST", "/e/?"+q.Encode(), strings.NewReader(`{"token":"`+secrets[1]+`","event":`), hdr...)
-	logs := ts.logs.String()
+	ts.Do(t, "POST", "/e/?"+q.Encode(), strings.NewReader(body), hdr...)
+	ts.Do(t, "POST", "/api/login/?"+q.Encode(), strings.NewReader(body), hdr...)
+	ts.Do(t, "GET", "/_readyz?"+q.Encode(), nil, hdr...)
+	ts.Do(t, "GET", "/reset/"+ts.User.UUID+"/"+secrets[4], nil)
+	ts.Do(t, "POST", "/e/?"+q.Encode(), strings.NewReader(`{"token":"`+secrets[1]+`","event":`), hdr...)
+	logs := ts.Logs.String()
 	if strings.Count(logs, `"msg":"request"`) != 5 {
 		t.Fatalf("want one log line per request, got:\n%s", logs)
 	}

@@ -22,7 +22,7 @@ import (
 )
 
 // idpUser is who signs in at the test identity provider next.
-type idpUser struct {
+type IdpUser struct {
 	Sub      string
 	Email    string
 	Verified bool
@@ -38,56 +38,56 @@ type idpUser struct {
 // and single use of codes and signs RS256 ID tokens with the nonce, an
 // OIDC userinfo endpoint, and stand-ins of GitHub's (/api/user,
 // /api/user/emails) and GitLab's (/api/v4/user) REST APIs.
-type testIdP struct {
-	t        *testing.T
-	srv      *httptest.Server
-	key      *rsa.PrivateKey
-	clientID string
-	secret   string
+type IdP struct {
+	T        *testing.T
+	Srv      *httptest.Server
+	Key      *rsa.PrivateKey
+	ClientID string
+	Secret   string
 
-	mu     sync.Mutex
-	next   idpUser
-	codes  map[string]*idpCode
-	tokens map[string]idpUser
+	Mu     sync.Mutex
+	Next   IdpUser
+	Codes  map[string]*idpCode
+	Tokens map[string]IdpUser
 	// tokenCalls counts token requests (a refused replay must not reach
 	// the provider twice).
-	tokenCalls int
+	TokenCalls int
 	// lastAuthorize is the query of the last authorization request.
-	lastAuthorize url.Values
+	LastAuthorize url.Values
 }
 
 type idpCode struct {
-	user                          idpUser
+	user                          IdpUser
 	clientID, redirect, challenge string
 	nonce                         string
 }
 
-func newTestIdP(t *testing.T) *testIdP {
+func NewIdP(t *testing.T) *IdP {
 	t.Helper()
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &testIdP{t: t, key: key, clientID: "client-" + randomHex(4), secret: "secret-" + randomHex(8), codes: map[string]*idpCode{}, tokens: map[string]idpUser{}}
+	p := &IdP{T: t, Key: key, ClientID: "client-" + RandomHex(4), Secret: "secret-" + RandomHex(8), Codes: map[string]*idpCode{}, Tokens: map[string]IdpUser{}}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /.well-known/openid-configuration", p.discovery)
-	mux.HandleFunc("GET /jwks", p.jwks)
+	mux.HandleFunc("GET /.well-known/openid-configuration", p.Discovery)
+	mux.HandleFunc("GET /jwks", p.Jwks)
 	for _, path := range []string{"/authorize", "/oauth/authorize", "/login/oauth/authorize"} {
-		mux.HandleFunc("GET "+path, p.authorize)
+		mux.HandleFunc("GET "+path, p.Authorize)
 	}
 	for _, path := range []string{"/token", "/oauth/token", "/login/oauth/access_token"} {
-		mux.HandleFunc("POST "+path, p.token)
+		mux.HandleFunc("POST "+path, p.Token)
 	}
-	mux.HandleFunc("GET /userinfo", p.userinfo)
-	mux.HandleFunc("GET /api/user", p.githubUser)
-	mux.HandleFunc("GET /api/user/emails", p.githubEmails)
-	mux.HandleFunc("GET /api/v4/user", p.gitlabUser)
-	p.srv = httptest.NewServer(mux)
-	t.Cleanup(p.srv.Close)
+	mux.HandleFunc("GET /userinfo", p.Userinfo)
+	mux.HandleFunc("GET /api/user", p.GithubUser)
+	mux.HandleFunc("GET /api/user/emails", p.GithubEmails)
+	mux.HandleFunc("GET /api/v4/user", p.GitlabUser)
+	p.Srv = httptest.NewServer(mux)
+	t.Cleanup(p.Srv.Close)
 	return p
 }
 
-func randomHex(n int) string {
+func RandomHex(n int) string {
 	b := make([]byte, n)
 	rand.Read(b)
 	const digits = "0123456789abcdef"
@@ -98,35 +98,35 @@ func randomHex(n int) string {
 	return string(out)
 }
 
-func (p *testIdP) signInAs(u idpUser) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.next = u
+func (p *IdP) SignInAs(u IdpUser) {
+	p.Mu.Lock()
+	defer p.Mu.Unlock()
+	p.Next = u
 }
 
-func (p *testIdP) discovery(w http.ResponseWriter, r *http.Request) {
-	u := p.srv.URL
+func (p *IdP) Discovery(w http.ResponseWriter, r *http.Request) {
+	u := p.Srv.URL
 	httpauth.WriteJSON(w, 200, map[string]any{"issuer": u, "authorization_endpoint": u + "/authorize", "token_endpoint": u + "/token",
 		"jwks_uri": u + "/jwks", "userinfo_endpoint": u + "/userinfo", "response_types_supported": []string{"code"},
 		"subject_types_supported": []string{"public"}, "id_token_signing_alg_values_supported": []string{"RS256"},
 		"code_challenge_methods_supported": []string{"S256"}})
 }
 
-func (p *testIdP) jwks(w http.ResponseWriter, r *http.Request) {
-	httpauth.WriteJSON(w, 200, jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &p.key.PublicKey, KeyID: "k1", Algorithm: "RS256", Use: "sig"}}})
+func (p *IdP) Jwks(w http.ResponseWriter, r *http.Request) {
+	httpauth.WriteJSON(w, 200, jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &p.Key.PublicKey, KeyID: "k1", Algorithm: "RS256", Use: "sig"}}})
 }
 
-func (p *testIdP) authorize(w http.ResponseWriter, r *http.Request) {
+func (p *IdP) Authorize(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.lastAuthorize = q
-	if q.Get("client_id") != p.clientID || q.Get("response_type") != "code" || q.Get("code_challenge_method") != "S256" || q.Get("code_challenge") == "" || q.Get("state") == "" {
+	p.Mu.Lock()
+	defer p.Mu.Unlock()
+	p.LastAuthorize = q
+	if q.Get("client_id") != p.ClientID || q.Get("response_type") != "code" || q.Get("code_challenge_method") != "S256" || q.Get("code_challenge") == "" || q.Get("state") == "" {
 		http.Error(w, "bad authorization request", 400)
 		return
 	}
-	code := randomHex(16)
-	p.codes[code] = &idpCode{user: p.next, clientID: q.Get("client_id"), redirect: q.Get("redirect_uri"), challenge: q.Get("code_challenge"), nonce: q.Get("nonce")}
+	code := RandomHex(16)
+	p.Codes[code] = &idpCode{user: p.Next, clientID: q.Get("client_id"), redirect: q.Get("redirect_uri"), challenge: q.Get("code_challenge"), nonce: q.Get("nonce")}
 	target, _ := url.Parse(q.Get("redirect_uri"))
 	v := target.Query()
 	v.Set("code", code)
@@ -141,7 +141,7 @@ func tokenError(w http.ResponseWriter, code string) {
 	json.NewEncoder(w).Encode(map[string]string{"error": code})
 }
 
-func (p *testIdP) token(w http.ResponseWriter, r *http.Request) {
+func (p *IdP) Token(w http.ResponseWriter, r *http.Request) {
 	r.ParseForm()
 	id, secret, ok := r.BasicAuth()
 	if ok {
@@ -150,18 +150,18 @@ func (p *testIdP) token(w http.ResponseWriter, r *http.Request) {
 	} else {
 		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.tokenCalls++
-	if id != p.clientID || subtle.ConstantTimeCompare([]byte(secret), []byte(p.secret)) != 1 {
+	p.Mu.Lock()
+	defer p.Mu.Unlock()
+	p.TokenCalls++
+	if id != p.ClientID || subtle.ConstantTimeCompare([]byte(secret), []byte(p.Secret)) != 1 {
 		w.Header().Set("WWW-Authenticate", "Basic")
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(401)
 		json.NewEncoder(w).Encode(map[string]string{"error": "invalid_client"})
 		return
 	}
-	c := p.codes[r.PostForm.Get("code")]
-	delete(p.codes, r.PostForm.Get("code")) // a code works once
+	c := p.Codes[r.PostForm.Get("code")]
+	delete(p.Codes, r.PostForm.Get("code")) // a code works once
 	if c == nil || r.PostForm.Get("grant_type") != "authorization_code" || c.clientID != id || c.redirect != r.PostForm.Get("redirect_uri") {
 		tokenError(w, "invalid_grant")
 		return
@@ -171,57 +171,57 @@ func (p *testIdP) token(w http.ResponseWriter, r *http.Request) {
 		tokenError(w, "invalid_grant")
 		return
 	}
-	access := randomHex(16)
-	p.tokens[access] = c.user
+	access := RandomHex(16)
+	p.Tokens[access] = c.user
 	out := map[string]any{"access_token": access, "token_type": "Bearer", "expires_in": 3600}
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: p.key}, (&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", "k1"))
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: p.Key}, (&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", "k1"))
 	if err != nil {
-		p.t.Error(err)
+		p.T.Error(err)
 		return
 	}
 	now := time.Now()
-	claims := map[string]any{"iss": p.srv.URL, "aud": p.clientID, "sub": c.user.Sub, "iat": now.Unix(), "exp": now.Add(time.Hour).Unix(),
+	claims := map[string]any{"iss": p.Srv.URL, "aud": p.ClientID, "sub": c.user.Sub, "iat": now.Unix(), "exp": now.Add(time.Hour).Unix(),
 		"email": c.user.Email, "email_verified": c.user.Verified, "name": c.user.Name}
 	if c.nonce != "" {
 		claims["nonce"] = c.nonce
 	}
 	raw, err := jwt.Signed(signer).Claims(claims).Serialize()
 	if err != nil {
-		p.t.Error(err)
+		p.T.Error(err)
 		return
 	}
 	out["id_token"] = raw
 	httpauth.WriteJSON(w, 200, out)
 }
 
-func (p *testIdP) bearer(w http.ResponseWriter, r *http.Request) (idpUser, bool) {
+func (p *IdP) Bearer(w http.ResponseWriter, r *http.Request) (IdpUser, bool) {
 	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	p.mu.Lock()
-	u, known := p.tokens[tok]
-	p.mu.Unlock()
+	p.Mu.Lock()
+	u, known := p.Tokens[tok]
+	p.Mu.Unlock()
 	if !ok || !known {
 		http.Error(w, `{"message":"Bad credentials"}`, http.StatusUnauthorized)
-		return idpUser{}, false
+		return IdpUser{}, false
 	}
 	return u, true
 }
 
-func (p *testIdP) userinfo(w http.ResponseWriter, r *http.Request) {
-	if u, ok := p.bearer(w, r); ok {
+func (p *IdP) Userinfo(w http.ResponseWriter, r *http.Request) {
+	if u, ok := p.Bearer(w, r); ok {
 		httpauth.WriteJSON(w, 200, map[string]any{"sub": u.Sub, "email": u.Email, "email_verified": u.Verified, "name": u.Name})
 	}
 }
 
-func (p *testIdP) githubUser(w http.ResponseWriter, r *http.Request) {
-	if u, ok := p.bearer(w, r); ok {
+func (p *IdP) GithubUser(w http.ResponseWriter, r *http.Request) {
+	if u, ok := p.Bearer(w, r); ok {
 		// The profile email is public text anyone can set: it claims the
 		// victim's address, which must never be believed.
 		httpauth.WriteJSON(w, 200, map[string]any{"id": json.Number(u.Sub), "login": "user" + u.Sub, "name": u.Name, "email": "owner@example.com"})
 	}
 }
 
-func (p *testIdP) githubEmails(w http.ResponseWriter, r *http.Request) {
-	if u, ok := p.bearer(w, r); ok {
+func (p *IdP) GithubEmails(w http.ResponseWriter, r *http.Request) {
+	if u, ok := p.Bearer(w, r); ok {
 		list := []map[string]any{}
 		for _, e := range u.ExtraEmails {
 			list = append(list, map[string]any{"email": e, "primary": false, "verified": true})
@@ -231,8 +231,8 @@ func (p *testIdP) githubEmails(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (p *testIdP) gitlabUser(w http.ResponseWriter, r *http.Request) {
-	if u, ok := p.bearer(w, r); ok {
+func (p *IdP) GitlabUser(w http.ResponseWriter, r *http.Request) {
+	if u, ok := p.Bearer(w, r); ok {
 		var confirmed any
 		if u.Verified {
 			confirmed = "2024-01-02T03:04:05Z"

@@ -14,9 +14,9 @@ import (
 )
 
 // logLines returns the JSON log lines that contain every one of parts.
-func logLines(ts *testServer, parts ...string) []string {
+func LogLines(ts *Server, parts ...string) []string {
 	var out []string
-	for _, line := range strings.Split(ts.logs.String(), "\n") {
+	for _, line := range strings.Split(ts.Logs.String(), "\n") {
 		ok := line != ""
 		for _, p := range parts {
 			ok = ok && strings.Contains(line, p)
@@ -29,9 +29,9 @@ func logLines(ts *testServer, parts ...string) []string {
 }
 
 // loginPage renders the login page at location (a /login?… redirect).
-func loginPage(t *testing.T, ts *testServer, location string) string {
+func LoginPage(t *testing.T, ts *Server, location string) string {
 	t.Helper()
-	resp, err := http.Get(ts.url + location)
+	resp, err := http.Get(ts.URL + location)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,45 +45,45 @@ func loginPage(t *testing.T, ts *testServer, location string) string {
 // verified is never claimed: the identity is linked and the password
 // keeps working.
 func TestSSOClaimIsLoggedAndMailed(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		idp := newTestIdP(t)
-		ts := newTestServer(t, engine, serverOptions{social: socialProviders(idp)})
-		idp.signInAs(idpUser{Sub: "o-1", Email: "owner@example.com", Verified: true, Name: "Owner"})
-		wantLocation(t, newBrowser(t, ts).socialLogin("/login/acme-sso/"), "/")
-		if lines := logLines(ts, `"level":"WARN"`, `"msg":"sso claimed an account"`, `"provider":"acme-sso"`, ts.user.UUID); len(lines) != 1 {
-			t.Fatalf("claim log lines: %q\n%s", lines, ts.logs.String())
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		idp := NewIdP(t)
+		ts := NewServer(t, engine, Options{Social: SocialProviders(idp)})
+		idp.SignInAs(IdpUser{Sub: "o-1", Email: "owner@example.com", Verified: true, Name: "Owner"})
+		WantLocation(t, NewBrowser(t, ts).SocialLogin("/login/acme-sso/"), "/")
+		if lines := LogLines(ts, `"level":"WARN"`, `"msg":"sso claimed an account"`, `"provider":"acme-sso"`, ts.User.UUID); len(lines) != 1 {
+			t.Fatalf("claim log lines: %q\n%s", lines, ts.Logs.String())
 		}
 		claimed := 0
-		for _, m := range ts.mail.messages() {
+		for _, m := range ts.Mail.Messages() {
 			if m.To == "owner@example.com" && strings.Contains(m.Subject, "taken over") && strings.Contains(m.Text, "Acme SSO") {
 				claimed++
 			}
 		}
 		if claimed != 1 {
-			t.Fatalf("claim notices: %d in %+v", claimed, ts.mail.messages())
+			t.Fatalf("claim notices: %d in %+v", claimed, ts.Mail.Messages())
 		}
 
 		// Verified email (createuser vouches for it): linked, not claimed.
-		ts2 := newTestServer(t, engine, serverOptions{social: socialProviders(idp)})
-		if _, err := ts2.store.SetEmailVerified(context.Background(), ts2.user.ID); err != nil {
+		ts2 := NewServer(t, engine, Options{Social: SocialProviders(idp)})
+		if _, err := ts2.Store.SetEmailVerified(context.Background(), ts2.User.ID); err != nil {
 			t.Fatal(err)
 		}
-		signedIn := newBrowser(t, ts2)
-		if resp, _ := signedIn.login("owner@example.com", ownerPassword); resp.StatusCode != 200 {
+		signedIn := NewBrowser(t, ts2)
+		if resp, _ := signedIn.Login("owner@example.com", OwnerPassword); resp.StatusCode != 200 {
 			t.Fatalf("password login: %d", resp.StatusCode)
 		}
-		idp.signInAs(idpUser{Sub: "o-2", Email: "owner@example.com", Verified: true, Name: "Owner"})
-		wantLocation(t, newBrowser(t, ts2).socialLogin("/login/acme-sso/"), "/")
-		if resp, _ := newBrowser(t, ts2).login("owner@example.com", ownerPassword); resp.StatusCode != 200 {
+		idp.SignInAs(IdpUser{Sub: "o-2", Email: "owner@example.com", Verified: true, Name: "Owner"})
+		WantLocation(t, NewBrowser(t, ts2).SocialLogin("/login/acme-sso/"), "/")
+		if resp, _ := NewBrowser(t, ts2).Login("owner@example.com", OwnerPassword); resp.StatusCode != 200 {
 			t.Fatalf("the verified owner's password stopped working after an SSO login: %d", resp.StatusCode)
 		}
-		if status, _ := signedIn.me(); status != 200 {
+		if status, _ := signedIn.Me(); status != 200 {
 			t.Fatalf("the verified owner's session ended after an SSO login: %d", status)
 		}
-		if lines := logLines(ts2, "sso claimed an account"); len(lines) != 0 {
+		if lines := LogLines(ts2, "sso claimed an account"); len(lines) != 0 {
 			t.Fatalf("a verified account was claimed: %q", lines)
 		}
-		for _, m := range ts2.mail.messages() {
+		for _, m := range ts2.Mail.Messages() {
 			if strings.Contains(m.Subject, "taken over") {
 				t.Fatalf("claim notice for a verified account: %+v", m)
 			}
@@ -94,25 +94,25 @@ func TestSSOClaimIsLoggedAndMailed(t *testing.T) {
 // Every refused sign-in is logged once at WARN with the provider, the
 // reason and what the IdP said, and the page tells the user what to do.
 func TestSSOFailuresAreLoggedAndExplained(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		idp := newTestIdP(t)
-		providers := socialProviders(idp)
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		idp := NewIdP(t)
+		providers := SocialProviders(idp)
 		for i := range providers {
 			if providers[i].Name == "acme-sso" {
 				providers[i].ClientSecret = gatehouse.Secret("not-the-secret")
 			}
 		}
-		ts := newTestServer(t, engine, serverOptions{social: providers})
-		idp.signInAs(idpUser{Sub: "o-1", Email: "owner@example.com", Verified: true, Name: "Owner"})
+		ts := NewServer(t, engine, Options{Social: providers})
+		idp.SignInAs(IdpUser{Sub: "o-1", Email: "owner@example.com", Verified: true, Name: "Owner"})
 
 		// A wrong client secret: not "the code may have been used".
-		loc := newBrowser(t, ts).socialLogin("/login/acme-sso/")
-		wantLocation(t, loc, "/login?error_code=sso_client_rejected&provider=acme-sso")
-		if page := loginPage(t, ts, loc); !strings.Contains(page, "Gatehouse&#39;s client ID or secret for Acme SSO is wrong: ask your administrator.") {
+		loc := NewBrowser(t, ts).SocialLogin("/login/acme-sso/")
+		WantLocation(t, loc, "/login?error_code=sso_client_rejected&provider=acme-sso")
+		if page := LoginPage(t, ts, loc); !strings.Contains(page, "Gatehouse&#39;s client ID or secret for Acme SSO is wrong: ask your administrator.") {
 			t.Fatalf("wrong secret page:\n%s", page)
 		}
-		if lines := logLines(ts, `"level":"WARN"`, `"msg":"sso login refused"`, `"provider":"acme-sso"`, `"code":"sso_client_rejected"`, `"idp_error":"invalid_client"`); len(lines) != 1 {
-			t.Fatalf("wrong secret log lines: %q\n%s", lines, ts.logs.String())
+		if lines := LogLines(ts, `"level":"WARN"`, `"msg":"sso login refused"`, `"provider":"acme-sso"`, `"code":"sso_client_rejected"`, `"idp_error":"invalid_client"`); len(lines) != 1 {
+			t.Fatalf("wrong secret log lines: %q\n%s", lines, ts.Logs.String())
 		}
 
 		// Errors the IdP sends back to the callback.
@@ -122,24 +122,24 @@ func TestSSOFailuresAreLoggedAndExplained(t *testing.T) {
 			{"access_denied", "access_denied", "The sign-in was cancelled at Google."},
 			{"weird_error", "sso_provider_refused", "Google refused the sign-in."},
 		} {
-			b := newBrowser(t, ts)
-			callback, _ := url.Parse(b.socialRound("/login/google-oauth2/"))
+			b := NewBrowser(t, ts)
+			callback, _ := url.Parse(b.SocialRound("/login/google-oauth2/"))
 			q := callback.Query()
 			q.Del("code")
 			q.Set("error", c.idpError)
 			q.Set("error_description", "because of "+c.idpError)
 			callback.RawQuery = q.Encode()
-			loc := b.get(callback.String()).Header.Get("Location")
-			wantLocation(t, loc, "/login?error_code="+c.code+"&provider=google-oauth2")
-			if page := loginPage(t, ts, loc); !strings.Contains(page, c.words) {
+			loc := b.Get(callback.String()).Header.Get("Location")
+			WantLocation(t, loc, "/login?error_code="+c.code+"&provider=google-oauth2")
+			if page := LoginPage(t, ts, loc); !strings.Contains(page, c.words) {
 				t.Errorf("%s: page lacks %q", c.idpError, c.words)
 			}
-			if lines := logLines(ts, `"level":"WARN"`, `"provider":"google-oauth2"`, `"idp_error":"`+c.idpError+`"`, `"idp_error_description":"because of `+c.idpError+`"`); len(lines) != 1 {
+			if lines := LogLines(ts, `"level":"WARN"`, `"provider":"google-oauth2"`, `"idp_error":"`+c.idpError+`"`, `"idp_error_description":"because of `+c.idpError+`"`); len(lines) != 1 {
 				t.Errorf("%s: log lines %q", c.idpError, lines)
 			}
 		}
 		// Nothing secret reaches the log.
-		if logs := ts.logs.String(); strings.Contains(logs, idp.secret) || strings.Contains(logs, "not-the-secret") {
+		if logs := ts.Logs.String(); strings.Contains(logs, idp.Secret) || strings.Contains(logs, "not-the-secret") {
 			t.Fatal("a client secret was logged")
 		}
 	})
@@ -148,29 +148,29 @@ func TestSSOFailuresAreLoggedAndExplained(t *testing.T) {
 // SAML refusals name their reason in the log: the missing attribute (and
 // the names tried) and a missing RelayState.
 func TestSAMLFailuresAreLogged(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
-		owner := ownerBrowser(t, ts)
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
+		owner := OwnerBrowser(t, ts)
 		idp := samltest.NewIdP("https://idp.acme.example/metadata", 0)
-		domainID := samlDomain(t, ts, owner, idp.Metadata("https://idp.acme.example/sso"))
-		if resp, _ := owner.send("PATCH", "/api/organizations/@current/domains/"+domainID+"/saml/", `{"allow_idp_initiated":true}`, true); resp.StatusCode != 200 {
+		domainID := SamlDomain(t, ts, owner, idp.Metadata("https://idp.acme.example/sso"))
+		if resp, _ := owner.Send("PATCH", "/api/organizations/@current/domains/"+domainID+"/saml/", `{"allow_idp_initiated":true}`, true); resp.StatusCode != 200 {
 			t.Fatalf("allow IdP-initiated: %d", resp.StatusCode)
 		}
 		site, acs := "https://gatehouse.example.com", "https://gatehouse.example.com/complete/saml/"
 		enc := idp.Build(samltest.Response{Audience: site, Destination: acs, Attributes: map[string]string{"name_id": "g-1", "mail": "grace@acme.example"}})
-		resp := craftedACS(t, ts, newBrowser(t, ts), domainID, enc)
-		wantLocation(t, resp.Header.Get("Location"), "/login?error_code=required&provider=saml")
-		if page := loginPage(t, ts, resp.Header.Get("Location")); !strings.Contains(page, "Your identity provider did not send your email address or user id: ask your administrator") {
+		resp := CraftedACS(t, ts, NewBrowser(t, ts), domainID, enc)
+		WantLocation(t, resp.Header.Get("Location"), "/login?error_code=required&provider=saml")
+		if page := LoginPage(t, ts, resp.Header.Get("Location")); !strings.Contains(page, "Your identity provider did not send your email address or user id: ask your administrator") {
 			t.Fatalf("missing attribute page:\n%s", page)
 		}
-		if lines := logLines(ts, `"level":"WARN"`, `"provider":"saml"`, `"code":"required"`, "no email attribute", "urn:oid:0.9.2342.19200300.100.1.3", "it has mail, name_id"); len(lines) != 1 {
-			t.Fatalf("missing attribute log lines: %q\n%s", lines, ts.logs.String())
+		if lines := LogLines(ts, `"level":"WARN"`, `"provider":"saml"`, `"code":"required"`, "no email attribute", "urn:oid:0.9.2342.19200300.100.1.3", "it has mail, name_id"); len(lines) != 1 {
+			t.Fatalf("missing attribute log lines: %q\n%s", lines, ts.Logs.String())
 		}
-		resp = craftedACS(t, ts, newBrowser(t, ts), "", enc)
-		if code := errorCodeOf(resp); code != "invalid_relay_state" {
+		resp = CraftedACS(t, ts, NewBrowser(t, ts), "", enc)
+		if code := ErrorCodeOf(resp); code != "invalid_relay_state" {
 			t.Fatalf("no RelayState: %s", resp.Header.Get("Location"))
 		}
-		if lines := logLines(ts, `"level":"WARN"`, `"code":"invalid_relay_state"`, "RelayState"); len(lines) != 1 {
+		if lines := LogLines(ts, `"level":"WARN"`, `"code":"invalid_relay_state"`, "RelayState"); len(lines) != 1 {
 			t.Fatalf("relay state log lines: %q", lines)
 		}
 	})
@@ -180,40 +180,40 @@ func TestSAMLFailuresAreLogged(t *testing.T) {
 // the user confirms a first name, and a sign-in fills a user's empty
 // names from the provider without replacing names the user set.
 func TestSSONamesFromProvider(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ctx := context.Background()
-		idp := newTestIdP(t)
-		ts := newTestServer(t, engine, serverOptions{social: socialProviders(idp), multiOrg: true})
-		idp.signInAs(idpUser{Sub: "c-1", Email: "carol@startup.test", Verified: true, Name: "Carol Newcomer"})
-		c := newBrowser(t, ts)
-		loc := c.socialLogin("/login/acme-sso/")
-		if mustQuery(t, loc, "first_name") != "Carol" {
+		idp := NewIdP(t)
+		ts := NewServer(t, engine, Options{Social: SocialProviders(idp), MultiOrg: true})
+		idp.SignInAs(IdpUser{Sub: "c-1", Email: "carol@startup.test", Verified: true, Name: "Carol Newcomer"})
+		c := NewBrowser(t, ts)
+		loc := c.SocialLogin("/login/acme-sso/")
+		if MustQuery(t, loc, "first_name") != "Carol" {
 			t.Fatalf("confirm step: %s", loc)
 		}
-		if resp, body := c.send("POST", "/api/social_signup", `{"organization_name":"Startup","first_name":"Carol"}`, false); resp.StatusCode != 201 {
+		if resp, body := c.Send("POST", "/api/social_signup", `{"organization_name":"Startup","first_name":"Carol"}`, false); resp.StatusCode != 201 {
 			t.Fatalf("social signup: %d %v", resp.StatusCode, body)
 		}
-		u, err := ts.store.UserByEmail(ctx, "carol@startup.test")
+		u, err := ts.Store.UserByEmail(ctx, "carol@startup.test")
 		if err != nil || u.FirstName != "Carol" || u.LastName != "Newcomer" {
 			t.Fatalf("confirmed user: %+v %v", u, err)
 		}
 
 		// An existing user without a last name gets the provider's; the
 		// first name they chose stays.
-		if err := ts.store.UpdateUserNames(ctx, ts.user.ID, "Boss", ""); err != nil {
+		if err := ts.Store.UpdateUserNames(ctx, ts.User.ID, "Boss", ""); err != nil {
 			t.Fatal(err)
 		}
-		idp.signInAs(idpUser{Sub: "o-1", Email: "owner@example.com", Verified: true, Name: "Olive Owner"})
-		wantLocation(t, newBrowser(t, ts).socialLogin("/login/acme-sso/"), "/")
-		if u, _ := ts.store.UserByID(ctx, ts.user.ID); u.FirstName != "Boss" || u.LastName != "Owner" {
+		idp.SignInAs(IdpUser{Sub: "o-1", Email: "owner@example.com", Verified: true, Name: "Olive Owner"})
+		WantLocation(t, NewBrowser(t, ts).SocialLogin("/login/acme-sso/"), "/")
+		if u, _ := ts.Store.UserByID(ctx, ts.User.ID); u.FirstName != "Boss" || u.LastName != "Owner" {
 			t.Fatalf("after first SSO login: %q %q", u.FirstName, u.LastName)
 		}
 		// Later logins through the same link fill names emptied since.
-		if err := ts.store.UpdateUserNames(ctx, ts.user.ID, "", ""); err != nil {
+		if err := ts.Store.UpdateUserNames(ctx, ts.User.ID, "", ""); err != nil {
 			t.Fatal(err)
 		}
-		wantLocation(t, newBrowser(t, ts).socialLogin("/login/acme-sso/"), "/")
-		if u, _ := ts.store.UserByID(ctx, ts.user.ID); u.FirstName != "Olive" || u.LastName != "Owner" {
+		WantLocation(t, NewBrowser(t, ts).SocialLogin("/login/acme-sso/"), "/")
+		if u, _ := ts.Store.UserByID(ctx, ts.User.ID); u.FirstName != "Olive" || u.LastName != "Owner" {
 			t.Fatalf("after a linked SSO login: %q %q", u.FirstName, u.LastName)
 		}
 	})
@@ -224,19 +224,19 @@ func TestSSONamesFromProvider(t *testing.T) {
 // on the host the IdP returns to; the API and callbacks are not moved,
 // and a SITE_URL that is not a loopback name changes nothing.
 func TestSSOFlowsStartOnSiteHost(t *testing.T) {
-	ts := newTestServer(t, store.SQLite, serverOptions{siteURL: "http://localhost:{port}"})
-	u, _ := url.Parse(ts.url)
-	b := newBrowser(t, ts)
+	ts := NewServer(t, store.SQLite, Options{SiteURL: "http://localhost:{port}"})
+	u, _ := url.Parse(ts.URL)
+	b := NewBrowser(t, ts)
 	for path, moved := range map[string]bool{"/login/saml/?email=a%40acme.example": true, "/login": true, "/settings": true, "/": true,
 		"/api/users/@me/": false, "/complete/saml/": false} {
-		resp := b.get("http://127.0.0.1:" + u.Port() + path)
+		resp := b.Get("http://127.0.0.1:" + u.Port() + path)
 		loc := resp.Header.Get("Location")
 		if got := strings.HasPrefix(loc, "http://localhost:"+u.Port()+path); got != moved {
 			t.Errorf("%s: %d %q, moved %v", path, resp.StatusCode, loc, moved)
 		}
 	}
-	other := newTestServer(t, store.SQLite, serverOptions{})
-	if loc := newBrowser(t, other).get("/login").Header.Get("Location"); loc != "" {
+	other := NewServer(t, store.SQLite, Options{})
+	if loc := NewBrowser(t, other).Get("/login").Header.Get("Location"); loc != "" {
 		t.Errorf("SITE_URL on another host: redirected to %q", loc)
 	}
 }

@@ -67,7 +67,7 @@ func startSimpleSAMLphp(t *testing.T, spEntity string) string {
 	cmd := exec.CommandContext(ctx, php, "-S", "127.0.0.1:"+strconv.Itoa(port), "-t", sspWWW)
 	cmd.Dir = sspWWW
 	cmd.Env = append(os.Environ(), "SIMPLESAMLPHP_CONFIG_DIR="+confDir, "GATEHOUSE_SSP_DIR="+dir, "GATEHOUSE_SSP_BASE="+base,
-		"GATEHOUSE_SSP_SALT="+randomHex(16), "GATEHOUSE_SSP_SP_ENTITY="+spEntity)
+		"GATEHOUSE_SSP_SALT="+RandomHex(16), "GATEHOUSE_SSP_SP_ENTITY="+spEntity)
 	logFile, err := os.Create(filepath.Join(dir, "php.log"))
 	if err != nil {
 		t.Fatal(err)
@@ -139,14 +139,14 @@ func hiddenFields(page string) url.Values {
 
 // sspSignIn follows start (a SimpleSAMLphp URL) to its login form, signs
 // in as ada and returns the fields of the auto-posting response page.
-func sspSignIn(t *testing.T, b *browser, start string) url.Values {
+func sspSignIn(t *testing.T, b *Browser, start string) url.Values {
 	t.Helper()
-	follow := &http.Client{Jar: b.jar}
+	follow := &http.Client{Jar: b.Jar}
 	resp, err := follow.Get(start)
 	if err != nil {
 		t.Fatal(err)
 	}
-	page := samlBody(t, resp)
+	page := SamlBody(t, resp)
 	if !strings.Contains(page, `name="password"`) {
 		t.Fatalf("no login form at %s:\n%s", resp.Request.URL, page)
 	}
@@ -157,7 +157,7 @@ func sspSignIn(t *testing.T, b *browser, start string) url.Values {
 	if err != nil {
 		t.Fatal(err)
 	}
-	page = samlBody(t, resp)
+	page = SamlBody(t, resp)
 	fields := hiddenFields(page)
 	if fields.Get("SAMLResponse") == "" {
 		t.Fatalf("no SAMLResponse after signing in (%s):\n%s", resp.Request.URL, page)
@@ -165,9 +165,9 @@ func sspSignIn(t *testing.T, b *browser, start string) url.Values {
 	return fields
 }
 
-func postACS(t *testing.T, ts *testServer, b *browser, fields url.Values) *http.Response {
+func postACS(t *testing.T, ts *Server, b *Browser, fields url.Values) *http.Response {
 	t.Helper()
-	resp, err := b.client.PostForm(ts.url+"/complete/saml/", fields)
+	resp, err := b.Client.PostForm(ts.URL+"/complete/saml/", fields)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,75 +181,75 @@ func postACS(t *testing.T, ts *testServer, b *browser, fields url.Values) *http.
 // IdP-initiated login (refused until allowed, then with RelayState = the
 // domain id), and enforcement of SAML refusing the password.
 func TestRealSimpleSAMLphp(t *testing.T) {
-	idp := startSimpleSAMLphp(t, testSiteURL)
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
-		owner := ownerBrowser(t, ts)
+	idp := startSimpleSAMLphp(t, TestSiteURL)
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
+		owner := OwnerBrowser(t, ts)
 		resp, err := http.Get(idp + "/saml2/idp/metadata.php")
 		if err != nil {
 			t.Fatal(err)
 		}
-		domainID := samlDomain(t, ts, owner, samlBody(t, resp))
+		domainID := SamlDomain(t, ts, owner, SamlBody(t, resp))
 		optsPath := "/api/organizations/@current/domains/" + domainID + "/saml/"
-		if resp, body := owner.send("PATCH", optsPath, `{"attribute_mapping":{"uid":["uid"],"email":["mail"],"first_name":["givenName"],"last_name":["sn"]}}`, true); resp.StatusCode != 200 {
+		if resp, body := owner.Send("PATCH", optsPath, `{"attribute_mapping":{"uid":["uid"],"email":["mail"],"first_name":["givenName"],"last_name":["sn"]}}`, true); resp.StatusCode != 200 {
 			t.Fatalf("mapping: %d %v", resp.StatusCode, body)
 		}
 
 		// SP-initiated: JIT, names from givenName and sn.
-		ada := newBrowser(t, ts)
-		resp, _ = ada.send("GET", "/login/saml/?email=ada%40acme.example", "", false)
+		ada := NewBrowser(t, ts)
+		resp, _ = ada.Send("GET", "/login/saml/?email=ada%40acme.example", "", false)
 		fields := sspSignIn(t, ada, resp.Header.Get("Location"))
 		if fields.Get("RelayState") != domainID {
 			t.Fatalf("RelayState %q, want the domain id", fields.Get("RelayState"))
 		}
 		if resp := postACS(t, ts, ada, fields); resp.Header.Get("Location") != "/" {
-			t.Fatalf("SP-initiated: %s\n%s", resp.Header.Get("Location"), grepLines(ts.logs.String(), "refused"))
+			t.Fatalf("SP-initiated: %s\n%s", resp.Header.Get("Location"), grepLines(ts.Logs.String(), "refused"))
 		}
-		r, me := ada.send("GET", "/api/users/@me/", "", false)
+		r, me := ada.Send("GET", "/api/users/@me/", "", false)
 		if r.StatusCode != 200 || me["email"] != "ada@acme.example" || me["first_name"] != "Ada" || me["last_name"] != "Lovelace" {
 			t.Fatalf("me: %d %v", r.StatusCode, me)
 		}
 		spFields := fields
 
 		// IdP-initiated, with RelayState = the domain id.
-		unsolicited := idp + "/saml2/idp/SSOService.php?" + url.Values{"spentityid": {testSiteURL}, "RelayState": {domainID}}.Encode()
-		eve := newBrowser(t, ts)
+		unsolicited := idp + "/saml2/idp/SSOService.php?" + url.Values{"spentityid": {TestSiteURL}, "RelayState": {domainID}}.Encode()
+		eve := NewBrowser(t, ts)
 		fields = sspSignIn(t, eve, unsolicited)
-		if code := errorCodeOf(postACS(t, ts, eve, fields)); code != "saml_idp_initiated" {
+		if code := ErrorCodeOf(postACS(t, ts, eve, fields)); code != "saml_idp_initiated" {
 			t.Fatalf("IdP-initiated while disallowed: %q", code)
 		}
-		if resp, _ := owner.send("PATCH", optsPath, `{"allow_idp_initiated":true}`, true); resp.StatusCode != 200 {
+		if resp, _ := owner.Send("PATCH", optsPath, `{"allow_idp_initiated":true}`, true); resp.StatusCode != 200 {
 			t.Fatalf("allow IdP-initiated: %d", resp.StatusCode)
 		}
-		ada2 := newBrowser(t, ts)
+		ada2 := NewBrowser(t, ts)
 		fields = sspSignIn(t, ada2, unsolicited)
 		if resp := postACS(t, ts, ada2, fields); resp.Header.Get("Location") != "/" {
-			t.Fatalf("IdP-initiated: %s\n%s", resp.Header.Get("Location"), grepLines(ts.logs.String(), "refused"))
+			t.Fatalf("IdP-initiated: %s\n%s", resp.Header.Get("Location"), grepLines(ts.Logs.String(), "refused"))
 		}
-		if status, email := ada2.me(); status != 200 || email != "ada@acme.example" {
+		if status, email := ada2.Me(); status != 200 || email != "ada@acme.example" {
 			t.Fatalf("IdP-initiated me: %d %s", status, email)
 		}
 		// An IdP-initiated response is accepted once; so is the SP-initiated
 		// one, even now that responses without a request cookie are allowed.
-		if code := errorCodeOf(postACS(t, ts, newBrowser(t, ts), fields)); code != "saml_invalid_response" {
+		if code := ErrorCodeOf(postACS(t, ts, NewBrowser(t, ts), fields)); code != "saml_invalid_response" {
 			t.Fatalf("IdP-initiated replay: %q", code)
 		}
-		if code := errorCodeOf(postACS(t, ts, newBrowser(t, ts), spFields)); code != "saml_invalid_response" {
+		if code := ErrorCodeOf(postACS(t, ts, NewBrowser(t, ts), spFields)); code != "saml_invalid_response" {
 			t.Fatalf("SP-initiated replay: %q", code)
 		}
-		if n := len(logLines(ts, `"code":"saml_invalid_response"`, "a replayed assertion")); n < 1 {
-			t.Fatalf("no replay logged:\n%s", grepLines(ts.logs.String(), "refused"))
+		if n := len(LogLines(ts, `"code":"saml_invalid_response"`, "a replayed assertion")); n < 1 {
+			t.Fatalf("no replay logged:\n%s", grepLines(ts.Logs.String(), "refused"))
 		}
 
 		// Enforcement: the password path is closed, SAML still works.
-		if resp, body := owner.send("PATCH", "/api/organizations/@current/domains/"+domainID+"/", `{"sso_enforcement":"saml"}`, true); resp.StatusCode != 200 {
+		if resp, body := owner.Send("PATCH", "/api/organizations/@current/domains/"+domainID+"/", `{"sso_enforcement":"saml"}`, true); resp.StatusCode != 200 {
 			t.Fatalf("enforce: %d %v", resp.StatusCode, body)
 		}
-		if resp, body := newBrowser(t, ts).login("ada@acme.example", goodPassword); resp.StatusCode != 400 || body["code"] != "sso_enforced" {
+		if resp, body := NewBrowser(t, ts).Login("ada@acme.example", GoodPassword); resp.StatusCode != 400 || body["code"] != "sso_enforced" {
 			t.Fatalf("password under enforcement: %d %v", resp.StatusCode, body)
 		}
-		ada3 := newBrowser(t, ts)
-		resp, _ = ada3.send("GET", "/login/saml/?email=ada%40acme.example", "", false)
+		ada3 := NewBrowser(t, ts)
+		resp, _ = ada3.Send("GET", "/login/saml/?email=ada%40acme.example", "", false)
 		if resp := postACS(t, ts, ada3, sspSignIn(t, ada3, resp.Header.Get("Location"))); resp.Header.Get("Location") != "/" {
 			t.Fatalf("SAML under enforcement: %s", resp.Header.Get("Location"))
 		}
@@ -262,29 +262,29 @@ func TestRealSimpleSAMLphp(t *testing.T) {
 // there when the IdP posts back (before, the login failed as
 // "IdP-initiated").
 func TestBrowserSimpleSAMLphpFromAnotherHost(t *testing.T) {
-	ctx := newBrowserContext(t)
-	ts := newTestServer(t, store.SQLite, serverOptions{siteURL: "http://localhost:{port}"})
-	site := strings.Replace(ts.url, "127.0.0.1", "localhost", 1)
+	ctx := NewBrowserContext(t)
+	ts := NewServer(t, store.SQLite, Options{SiteURL: "http://localhost:{port}"})
+	site := strings.Replace(ts.URL, "127.0.0.1", "localhost", 1)
 	idp := startSimpleSAMLphp(t, site)
-	owner := ownerBrowser(t, ts)
+	owner := OwnerBrowser(t, ts)
 	resp, err := http.Get(idp + "/saml2/idp/metadata.php")
 	if err != nil {
 		t.Fatal(err)
 	}
-	domainID := samlDomain(t, ts, owner, samlBody(t, resp))
-	if resp, body := owner.send("PATCH", "/api/organizations/@current/domains/"+domainID+"/saml/",
+	domainID := SamlDomain(t, ts, owner, SamlBody(t, resp))
+	if resp, body := owner.Send("PATCH", "/api/organizations/@current/domains/"+domainID+"/saml/",
 		`{"attribute_mapping":{"uid":["uid"],"email":["mail"],"first_name":["givenName"],"last_name":["sn"]}}`, true); resp.StatusCode != 200 {
 		t.Fatalf("mapping: %d %v", resp.StatusCode, body)
 	}
 	if err := chromedp.Do(ctx,
-		chromedp.Navigate(ts.url+"/login/saml/?email=ada@acme.example"), // 127.0.0.1
+		chromedp.Navigate(ts.URL+"/login/saml/?email=ada@acme.example"), // 127.0.0.1
 		chromedp.WaitVisible(`input[name="username"]`),
 		chromedp.SendKeys(`input[name="username"]`, "ada"),
 		chromedp.SendKeys(`input[name="password"]`, "ada-password"),
 		chromedp.Submit(`input[name="username"]`),
 		chromedp.WaitVisible(`form[action="/logout"]`),
 	); err != nil {
-		t.Fatalf("SAML login from 127.0.0.1: %v\n%s", err, grepLines(ts.logs.String(), "refused"))
+		t.Fatalf("SAML login from 127.0.0.1: %v\n%s", err, grepLines(ts.Logs.String(), "refused"))
 	}
 	home, err := chromedp.Run(ctx, chromedp.Text(`main`))
 	if err != nil || !strings.Contains(home, "ada@acme.example") {

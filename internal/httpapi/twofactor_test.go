@@ -28,7 +28,7 @@ const testTwoFactorSecret = "test-key-two-factor-0123456789abcdefghij"
 // the middle of a TOTP step, so ±1 step arithmetic in tests is exact.
 type testClock struct{ ns atomic.Int64 }
 
-func newTestClock() *testClock {
+func NewClock() *testClock {
 	c := &testClock{}
 	start := time.Now().Truncate(30 * time.Second).Add(15 * time.Second)
 	c.ns.Store(start.UnixNano())
@@ -41,9 +41,9 @@ func (c *testClock) code(secret []byte) string { return mfa.Code(secret, mfa.Ste
 
 // enableTOTP sets up TOTP as b (signed in) and returns the secret and the
 // backup codes.
-func enableTOTP(t *testing.T, b *browser, at time.Time) ([]byte, []string) {
+func EnableTOTP(t *testing.T, b *Browser, at time.Time) ([]byte, []string) {
 	t.Helper()
-	resp, body := b.send("GET", "/api/users/@me/two_factor_start_setup/", "", false)
+	resp, body := b.Send("GET", "/api/users/@me/two_factor_start_setup/", "", false)
 	if resp.StatusCode != 200 || body["success"] != true {
 		t.Fatalf("start setup: %d %v", resp.StatusCode, body)
 	}
@@ -55,7 +55,7 @@ func enableTOTP(t *testing.T, b *browser, at time.Time) ([]byte, []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, body = b.send("POST", "/api/users/@me/two_factor_validate/", `{"token":"`+mfa.Code(secret, mfa.Step(at))+`"}`, true)
+	resp, body = b.Send("POST", "/api/users/@me/two_factor_validate/", `{"token":"`+mfa.Code(secret, mfa.Step(at))+`"}`, true)
 	if resp.StatusCode != 200 || body["success"] != true {
 		t.Fatalf("validate: %d %v", resp.StatusCode, body)
 	}
@@ -69,20 +69,20 @@ func enableTOTP(t *testing.T, b *browser, at time.Time) ([]byte, []string) {
 	return secret, codes
 }
 
-func (b *browser) token(code string) (*http.Response, map[string]any) {
-	b.t.Helper()
+func (b *Browser) Token(code string) (*http.Response, map[string]any) {
+	b.T.Helper()
 	raw, _ := json.Marshal(map[string]string{"token": code})
-	return b.send("POST", "/api/login/token/", string(raw), false)
+	return b.Send("POST", "/api/login/token/", string(raw), false)
 }
 
-func wantCode(t *testing.T, what string, resp *http.Response, body map[string]any, status int, code string) {
+func WantCode(t *testing.T, what string, resp *http.Response, body map[string]any, status int, code string) {
 	t.Helper()
 	if resp.StatusCode != status || body["code"] != code {
 		t.Fatalf("%s: %d %v, want %d %s", what, resp.StatusCode, body, status, code)
 	}
 }
 
-func setCookieHeader(resp *http.Response, prefix string) string {
+func SetCookieHeader(resp *http.Response, prefix string) string {
 	for _, h := range resp.Header.Values("Set-Cookie") {
 		if strings.HasPrefix(h, prefix) {
 			return h
@@ -91,9 +91,9 @@ func setCookieHeader(resp *http.Response, prefix string) string {
 	return ""
 }
 
-func mailsWithSubject(ts *testServer, subject string) []mail.Message {
+func MailsWithSubject(ts *Server, subject string) []mail.Message {
 	var out []mail.Message
-	for _, m := range ts.mail.messages() {
+	for _, m := range ts.Mail.Messages() {
 		if m.Subject == subject {
 			out = append(out, m)
 		}
@@ -102,53 +102,53 @@ func mailsWithSubject(ts *testServer, subject string) []mail.Message {
 }
 
 func TestTwoFactorSetupStatusAndDisable(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		clock := newTestClock()
-		ts := newTestServer(t, engine, serverOptions{now: clock.now})
-		b := ownerBrowser(t, ts)
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		clock := NewClock()
+		ts := NewServer(t, engine, Options{Now: clock.now})
+		b := OwnerBrowser(t, ts)
 
-		resp, body := b.send("POST", "/api/users/@me/two_factor_validate/", `{"token":"123456"}`, true)
-		wantCode(t, "validate before setup", resp, body, 400, "setup_expired")
-		resp, body = b.send("POST", "/api/users/@me/two_factor_backup_codes/", "", true)
-		wantCode(t, "backup codes without 2FA", resp, body, 400, "2fa_not_enabled")
-		_, st := b.send("GET", "/api/users/@me/two_factor_status/", "", false)
+		resp, body := b.Send("POST", "/api/users/@me/two_factor_validate/", `{"token":"123456"}`, true)
+		WantCode(t, "validate before setup", resp, body, 400, "setup_expired")
+		resp, body = b.Send("POST", "/api/users/@me/two_factor_backup_codes/", "", true)
+		WantCode(t, "backup codes without 2FA", resp, body, 400, "2fa_not_enabled")
+		_, st := b.Send("GET", "/api/users/@me/two_factor_status/", "", false)
 		if st["is_enabled"] != false || st["method"] != nil || st["backup_codes_remaining"] != float64(0) {
 			t.Fatalf("status before: %v", st)
 		}
 
 		// A set-up secret waits 600 s for its first code.
-		b.send("GET", "/api/users/@me/two_factor_start_setup/", "", false)
+		b.Send("GET", "/api/users/@me/two_factor_start_setup/", "", false)
 		clock.add(601 * time.Second)
-		resp, body = b.send("POST", "/api/users/@me/two_factor_validate/", `{"token":"123456"}`, true)
-		wantCode(t, "validate after 600 s", resp, body, 400, "setup_expired")
+		resp, body = b.Send("POST", "/api/users/@me/two_factor_validate/", `{"token":"123456"}`, true)
+		WantCode(t, "validate after 600 s", resp, body, 400, "setup_expired")
 
-		_, body = b.send("GET", "/api/users/@me/start_2fa_setup/", "", false)
+		_, body = b.Send("GET", "/api/users/@me/start_2fa_setup/", "", false)
 		secret, _ := mfa.DecodeSecret(body["secret"].(string))
 		wrong := mfa.Code(secret, mfa.Step(clock.now())+5)
-		resp, body = b.send("POST", "/api/users/@me/two_factor_validate/", `{"token":"`+wrong+`"}`, true)
-		wantCode(t, "wrong setup code", resp, body, 400, "token_invalid")
+		resp, body = b.Send("POST", "/api/users/@me/two_factor_validate/", `{"token":"`+wrong+`"}`, true)
+		WantCode(t, "wrong setup code", resp, body, 400, "token_invalid")
 		if body["attr"] != "token" {
 			t.Fatalf("attr %v", body["attr"])
 		}
-		if resp, _ := b.send("POST", "/api/users/@me/two_factor_validate/", `{"token":"`+clock.code(secret)+`"}`, false); resp.StatusCode != 403 {
+		if resp, _ := b.Send("POST", "/api/users/@me/two_factor_validate/", `{"token":"`+clock.code(secret)+`"}`, false); resp.StatusCode != 403 {
 			t.Fatalf("validate without CSRF: %d", resp.StatusCode)
 		}
-		resp, body = b.send("POST", "/api/users/@me/validate_2fa/", `{"token":"`+clock.code(secret)+`"}`, true)
+		resp, body = b.Send("POST", "/api/users/@me/validate_2fa/", `{"token":"`+clock.code(secret)+`"}`, true)
 		if resp.StatusCode != 200 || len(body["backup_codes"].([]any)) != 10 {
 			t.Fatalf("validate: %d %v", resp.StatusCode, body)
 		}
-		if len(mailsWithSubject(ts, "You've enabled 2FA protection")) != 1 {
+		if len(MailsWithSubject(ts, "You've enabled 2FA protection")) != 1 {
 			t.Fatal("no 2FA-enabled email")
 		}
-		_, st = b.send("GET", "/api/users/@me/two_factor_status/", "", false)
+		_, st = b.Send("GET", "/api/users/@me/two_factor_status/", "", false)
 		if st["is_enabled"] != true || st["method"] != "TOTP" || st["has_totp"] != true || st["backup_codes_remaining"] != float64(10) ||
 			len(st["backup_codes"].([]any)) != 0 {
 			t.Fatalf("status after: %v", st)
 		}
-		if _, me := b.send("GET", "/api/users/@me/", "", false); me["is_2fa_enabled"] != true {
+		if _, me := b.Send("GET", "/api/users/@me/", "", false); me["is_2fa_enabled"] != true {
 			t.Fatalf("@me is_2fa_enabled %v", me["is_2fa_enabled"])
 		}
-		resp, body = b.send("POST", "/api/users/@me/two_factor_backup_codes/", "", true)
+		resp, body = b.Send("POST", "/api/users/@me/two_factor_backup_codes/", "", true)
 		if resp.StatusCode != 200 || len(body["backup_codes"].([]any)) != 10 {
 			t.Fatalf("regenerate: %d %v", resp.StatusCode, body)
 		}
@@ -156,21 +156,21 @@ func TestTwoFactorSetupStatusAndDisable(t *testing.T) {
 		// Sensitive actions need a sign-in within 2 hours.
 		clock.add(2*time.Hour + time.Minute)
 		for _, p := range []string{"two_factor_backup_codes", "two_factor_disable", "two_factor_validate"} {
-			resp, body = b.send("POST", "/api/users/@me/"+p+"/", `{"token":"123456"}`, true)
-			wantCode(t, p+" on an old session", resp, body, 403, "permission_denied")
+			resp, body = b.Send("POST", "/api/users/@me/"+p+"/", `{"token":"123456"}`, true)
+			WantCode(t, p+" on an old session", resp, body, 403, "permission_denied")
 		}
-		b = ownerBrowserWith2FA(t, ts, secret, clock)
-		resp, body = b.send("POST", "/api/users/@me/two_factor_disable/", "", true)
+		b = OwnerBrowserWith2FA(t, ts, secret, clock)
+		resp, body = b.Send("POST", "/api/users/@me/two_factor_disable/", "", true)
 		if resp.StatusCode != 200 || body["success"] != true {
 			t.Fatalf("disable: %d %v", resp.StatusCode, body)
 		}
-		if len(mailsWithSubject(ts, "You've disabled 2FA protection")) != 1 {
+		if len(MailsWithSubject(ts, "You've disabled 2FA protection")) != 1 {
 			t.Fatal("no 2FA-disabled email")
 		}
-		if _, st = b.send("GET", "/api/users/@me/two_factor_status/", "", false); st["is_enabled"] != false {
+		if _, st = b.Send("GET", "/api/users/@me/two_factor_status/", "", false); st["is_enabled"] != false {
 			t.Fatalf("status after disable: %v", st)
 		}
-		if resp, _ := newBrowser(t, ts).login("owner@example.com", ownerPassword); resp.StatusCode != 200 {
+		if resp, _ := NewBrowser(t, ts).Login("owner@example.com", OwnerPassword); resp.StatusCode != 200 {
 			t.Fatalf("login after disable: %d", resp.StatusCode)
 		}
 	})
@@ -178,152 +178,152 @@ func TestTwoFactorSetupStatusAndDisable(t *testing.T) {
 
 // ownerBrowserWith2FA signs the owner in through both steps in a new
 // browser, one step after the clock's (so the code is not a replay).
-func ownerBrowserWith2FA(t *testing.T, ts *testServer, secret []byte, clock *testClock) *browser {
+func OwnerBrowserWith2FA(t *testing.T, ts *Server, secret []byte, clock *testClock) *Browser {
 	t.Helper()
 	clock.add(30 * time.Second)
-	b := newBrowser(t, ts)
-	resp, body := b.login("owner@example.com", ownerPassword)
-	wantCode(t, "password step", resp, body, 401, "2fa_required")
-	if resp, body := b.token(clock.code(secret)); resp.StatusCode != 200 {
+	b := NewBrowser(t, ts)
+	resp, body := b.Login("owner@example.com", OwnerPassword)
+	WantCode(t, "password step", resp, body, 401, "2fa_required")
+	if resp, body := b.Token(clock.code(secret)); resp.StatusCode != 200 {
 		t.Fatalf("second step: %d %v", resp.StatusCode, body)
 	}
 	return b
 }
 
 func TestLoginSecondStep(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		clock := newTestClock()
-		ts := newTestServer(t, engine, serverOptions{now: clock.now})
-		secret, _ := enableTOTP(t, ownerBrowser(t, ts), clock.now())
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		clock := NewClock()
+		ts := NewServer(t, engine, Options{Now: clock.now})
+		secret, _ := EnableTOTP(t, OwnerBrowser(t, ts), clock.now())
 		sessionsBefore := countSessions(t, ts)
 
-		b := newBrowser(t, ts)
-		resp, body := b.login("owner@example.com", ownerPassword)
+		b := NewBrowser(t, ts)
+		resp, body := b.Login("owner@example.com", OwnerPassword)
 		if resp.StatusCode != 401 || body["type"] != "server_error" || body["code"] != "2fa_required" || body["detail"] != "2FA is required." || body["attr"] != nil {
 			t.Fatalf("password step: %d %v", resp.StatusCode, body)
 		}
-		if setCookieHeader(resp, "sessionid=") != "" || countSessions(t, ts) != sessionsBefore {
+		if SetCookieHeader(resp, "sessionid=") != "" || countSessions(t, ts) != sessionsBefore {
 			t.Fatal("the password step created a session")
 		}
-		if pending := setCookieHeader(resp, httpauth.PendingLoginCookie+"="); !strings.Contains(pending, "HttpOnly") || !strings.Contains(pending, "Max-Age=600") {
+		if pending := SetCookieHeader(resp, httpauth.PendingLoginCookie+"="); !strings.Contains(pending, "HttpOnly") || !strings.Contains(pending, "Max-Age=600") {
 			t.Fatalf("pending cookie %q", pending)
 		}
-		if resp, _ := b.send("GET", "/api/users/@me/", "", false); resp.StatusCode != 401 {
+		if resp, _ := b.Send("GET", "/api/users/@me/", "", false); resp.StatusCode != 401 {
 			t.Fatalf("@me after the password step: %d", resp.StatusCode)
 		}
 		// The code of the step used at set-up is spent (replay).
-		resp, body = b.token(clock.code(secret))
-		wantCode(t, "set-up code replayed", resp, body, 400, "2fa_invalid")
-		resp, body = b.token(mfa.Code(secret, mfa.Step(clock.now())-2))
-		wantCode(t, "code two steps old", resp, body, 400, "2fa_invalid")
-		resp, body = b.token(mfa.Code(secret, mfa.Step(clock.now())+2))
-		wantCode(t, "code two steps ahead", resp, body, 400, "2fa_invalid")
+		resp, body = b.Token(clock.code(secret))
+		WantCode(t, "set-up code replayed", resp, body, 400, "2fa_invalid")
+		resp, body = b.Token(mfa.Code(secret, mfa.Step(clock.now())-2))
+		WantCode(t, "code two steps old", resp, body, 400, "2fa_invalid")
+		resp, body = b.Token(mfa.Code(secret, mfa.Step(clock.now())+2))
+		WantCode(t, "code two steps ahead", resp, body, 400, "2fa_invalid")
 		for _, bad := range []string{"", "12345", "abcdefgh", "1234567", strings.Repeat("9", 5000)} {
-			resp, body = b.token(bad)
+			resp, body = b.Token(bad)
 			if resp.StatusCode != 400 {
 				t.Fatalf("token %.10q: %d %v", bad, resp.StatusCode, body)
 			}
 		}
 		// One step ahead is within the tolerance.
-		resp, body = b.token(mfa.Code(secret, mfa.Step(clock.now())+1))
+		resp, body = b.Token(mfa.Code(secret, mfa.Step(clock.now())+1))
 		if resp.StatusCode != 200 || body["success"] != true {
 			t.Fatalf("second step: %d %v", resp.StatusCode, body)
 		}
-		if setCookieHeader(resp, "sessionid=") == "" {
+		if SetCookieHeader(resp, "sessionid=") == "" {
 			t.Fatal("no session after the second step")
 		}
-		remember := setCookieHeader(resp, httpauth.RememberCookiePrefix)
+		remember := SetCookieHeader(resp, httpauth.RememberCookiePrefix)
 		for _, want := range []string{"HttpOnly", "Secure", "SameSite=Strict", "Path=/", "Max-Age=2592000"} {
 			if !strings.Contains(remember, want) {
 				t.Errorf("remember cookie %q lacks %s", remember, want)
 			}
 		}
-		if resp, me := b.send("GET", "/api/users/@me/", "", false); resp.StatusCode != 200 || me["is_2fa_enabled"] != true {
+		if resp, me := b.Send("GET", "/api/users/@me/", "", false); resp.StatusCode != 200 || me["is_2fa_enabled"] != true {
 			t.Fatalf("@me after the second step: %d %v", resp.StatusCode, me)
 		}
 		// The pending login is spent.
-		resp, body = b.token(mfa.Code(secret, mfa.Step(clock.now())+1))
-		wantCode(t, "second use of the pending login", resp, body, 401, "not_authenticated")
+		resp, body = b.Token(mfa.Code(secret, mfa.Step(clock.now())+1))
+		WantCode(t, "second use of the pending login", resp, body, 401, "not_authenticated")
 
 		// The same code in another browser, even within its window, is a replay.
-		b2 := newBrowser(t, ts)
-		b2.login("owner@example.com", ownerPassword)
-		resp, body = b2.token(mfa.Code(secret, mfa.Step(clock.now())+1))
-		wantCode(t, "replay in another browser", resp, body, 400, "2fa_invalid")
+		b2 := NewBrowser(t, ts)
+		b2.Login("owner@example.com", OwnerPassword)
+		resp, body = b2.Token(mfa.Code(secret, mfa.Step(clock.now())+1))
+		WantCode(t, "replay in another browser", resp, body, 400, "2fa_invalid")
 
 		// The second step expires 600 s after the password step.
 		clock.add(600*time.Second + time.Second)
-		resp, body = b2.token(clock.code(secret))
-		wantCode(t, "expired second step", resp, body, 400, "2fa_expired")
-		resp, body = b2.token(clock.code(secret))
-		wantCode(t, "after expiry", resp, body, 401, "not_authenticated")
+		resp, body = b2.Token(clock.code(secret))
+		WantCode(t, "expired second step", resp, body, 400, "2fa_expired")
+		resp, body = b2.Token(clock.code(secret))
+		WantCode(t, "after expiry", resp, body, 401, "not_authenticated")
 		// Without any pending login.
-		resp, body = newBrowser(t, ts).token(clock.code(secret))
-		wantCode(t, "no pending login", resp, body, 401, "not_authenticated")
+		resp, body = NewBrowser(t, ts).Token(clock.code(secret))
+		WantCode(t, "no pending login", resp, body, 401, "not_authenticated")
 		// Just inside the window works.
-		b3 := newBrowser(t, ts)
-		b3.login("owner@example.com", ownerPassword)
+		b3 := NewBrowser(t, ts)
+		b3.Login("owner@example.com", OwnerPassword)
 		clock.add(600 * time.Second)
-		if resp, body := b3.token(clock.code(secret)); resp.StatusCode != 200 {
+		if resp, body := b3.Token(clock.code(secret)); resp.StatusCode != 200 {
 			t.Fatalf("second step at 600 s: %d %v", resp.StatusCode, body)
 		}
 	})
 }
 
-func countSessions(t *testing.T, ts *testServer) int {
+func countSessions(t *testing.T, ts *Server) int {
 	t.Helper()
 	var n int
-	if err := ts.store.DB().QueryRow(`SELECT COUNT(*) FROM sessions`).Scan(&n); err != nil {
+	if err := ts.Store.DB().QueryRow(`SELECT COUNT(*) FROM sessions`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
 }
 
 func TestSecondStepThrottle(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		clock := newTestClock()
-		ts := newTestServer(t, engine, serverOptions{now: clock.now})
-		secret, _ := enableTOTP(t, ownerBrowser(t, ts), clock.now())
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		clock := NewClock()
+		ts := NewServer(t, engine, Options{Now: clock.now})
+		secret, _ := EnableTOTP(t, OwnerBrowser(t, ts), clock.now())
 		clock.add(30 * time.Second)
-		b := newBrowser(t, ts)
-		b.login("owner@example.com", ownerPassword)
+		b := NewBrowser(t, ts)
+		b.Login("owner@example.com", OwnerPassword)
 		wrong := mfa.Code(secret, mfa.Step(clock.now())+7)
 		for i := 0; i < 10; i++ {
 			// Past the free wrong codes, each waits out the growing delay.
 			clock.add(ratelimit.TwoFactorDelay(int64(i)))
-			resp, body := b.token(wrong)
+			resp, body := b.Token(wrong)
 			want := "2fa_invalid"
 			if i == 9 {
 				want = "2fa_too_many_attempts" // the pending login's last try
 			}
-			wantCode(t, fmt.Sprintf("attempt %d", i+1), resp, body, 400, want)
+			WantCode(t, fmt.Sprintf("attempt %d", i+1), resp, body, 400, want)
 		}
 		// The limit is per user: a fresh pending login does not reset it,
 		// and even the right code is refused.
-		b2 := newBrowser(t, ts)
-		b2.login("owner@example.com", ownerPassword)
-		resp, body := b2.token(clock.code(secret))
-		wantCode(t, "11th attempt", resp, body, 429, "throttled")
+		b2 := NewBrowser(t, ts)
+		b2.Login("owner@example.com", OwnerPassword)
+		resp, body := b2.Token(clock.code(secret))
+		WantCode(t, "11th attempt", resp, body, 429, "throttled")
 		if resp.Header.Get("Retry-After") == "" {
 			t.Fatal("no Retry-After")
 		}
 		clock.add(61 * time.Second)
-		if resp, body := b2.token(clock.code(secret)); resp.StatusCode != 200 {
+		if resp, body := b2.Token(clock.code(secret)); resp.StatusCode != 200 {
 			t.Fatalf("after a minute: %d %v", resp.StatusCode, body)
 		}
 	})
 }
 
 func TestBackupCodeUsedOnceConcurrently(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		clock := newTestClock()
-		ts := newTestServer(t, engine, serverOptions{now: clock.now})
-		_, codes := enableTOTP(t, ownerBrowser(t, ts), clock.now())
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		clock := NewClock()
+		ts := NewServer(t, engine, Options{Now: clock.now})
+		_, codes := EnableTOTP(t, OwnerBrowser(t, ts), clock.now())
 		const n = 6
-		browsers := make([]*browser, n)
+		browsers := make([]*Browser, n)
 		for i := range browsers {
-			browsers[i] = newBrowser(t, ts)
-			if resp, _ := browsers[i].login("owner@example.com", ownerPassword); resp.StatusCode != 401 {
+			browsers[i] = NewBrowser(t, ts)
+			if resp, _ := browsers[i].Login("owner@example.com", OwnerPassword); resp.StatusCode != 401 {
 				t.Fatalf("password step %d: %d", i, resp.StatusCode)
 			}
 		}
@@ -334,9 +334,9 @@ func TestBackupCodeUsedOnceConcurrently(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				raw, _ := json.Marshal(map[string]string{"token": strings.ToUpper(codes[3])})
-				req, _ := http.NewRequest("POST", ts.url+"/api/login/token/", strings.NewReader(string(raw)))
+				req, _ := http.NewRequest("POST", ts.URL+"/api/login/token/", strings.NewReader(string(raw)))
 				req.Header.Set("Content-Type", "application/json")
-				resp, err := b.client.Do(req)
+				resp, err := b.Client.Do(req)
 				if err != nil {
 					t.Error(err)
 					return
@@ -353,20 +353,20 @@ func TestBackupCodeUsedOnceConcurrently(t *testing.T) {
 		if wins.Load() != 1 {
 			t.Fatalf("one backup code signed in %d times", wins.Load())
 		}
-		if m := mailsWithSubject(ts, "A backup code was used for your account"); len(m) != 1 || m[0].To != "owner@example.com" || strings.Contains(m[0].Text, codes[3]) {
+		if m := MailsWithSubject(ts, "A backup code was used for your account"); len(m) != 1 || m[0].To != "owner@example.com" || strings.Contains(m[0].Text, codes[3]) {
 			t.Fatalf("backup-code emails: %+v", m)
 		}
-		b := newBrowser(t, ts)
-		b.login("owner@example.com", ownerPassword)
+		b := NewBrowser(t, ts)
+		b.Login("owner@example.com", OwnerPassword)
 		// The race's losers count as wrong codes: wait out their delay.
 		clock.add(time.Minute)
-		resp, body := b.token(codes[3])
-		wantCode(t, "used backup code", resp, body, 400, "2fa_invalid")
+		resp, body := b.Token(codes[3])
+		WantCode(t, "used backup code", resp, body, 400, "2fa_invalid")
 		clock.add(time.Minute)
-		if resp, body := b.token(codes[4]); resp.StatusCode != 200 {
+		if resp, body := b.Token(codes[4]); resp.StatusCode != 200 {
 			t.Fatalf("another backup code: %d %v", resp.StatusCode, body)
 		}
-		_, st := b.send("GET", "/api/users/@me/two_factor_status/", "", false)
+		_, st := b.Send("GET", "/api/users/@me/two_factor_status/", "", false)
 		if st["backup_codes_remaining"] != float64(8) {
 			t.Fatalf("remaining %v", st["backup_codes_remaining"])
 		}
@@ -374,18 +374,18 @@ func TestBackupCodeUsedOnceConcurrently(t *testing.T) {
 }
 
 func TestRememberDevice(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		clock := newTestClock()
-		ts := newTestServer(t, engine, serverOptions{now: clock.now})
-		secret, _ := enableTOTP(t, ownerBrowser(t, ts), clock.now())
-		b := ownerBrowserWith2FA(t, ts, secret, clock)
-		b.send("POST", "/api/logout/", "", true)
-		if resp, body := b.login("owner@example.com", ownerPassword); resp.StatusCode != 200 {
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		clock := NewClock()
+		ts := NewServer(t, engine, Options{Now: clock.now})
+		secret, _ := EnableTOTP(t, OwnerBrowser(t, ts), clock.now())
+		b := OwnerBrowserWith2FA(t, ts, secret, clock)
+		b.Send("POST", "/api/logout/", "", true)
+		if resp, body := b.Login("owner@example.com", OwnerPassword); resp.StatusCode != 200 {
 			t.Fatalf("remembered browser asked again: %d %v", resp.StatusCode, body)
 		}
-		list := func(b *browser) []map[string]any {
+		list := func(b *Browser) []map[string]any {
 			t.Helper()
-			code, out := b.list("/api/users/@me/trusted_devices/")
+			code, out := b.List("/api/users/@me/trusted_devices/")
 			if code != 200 {
 				t.Fatalf("trusted devices: %d", code)
 			}
@@ -396,25 +396,25 @@ func TestRememberDevice(t *testing.T) {
 			t.Fatalf("trusted devices %v", devices)
 		}
 		// A forged or another user's cookie does not skip the step.
-		other := newBrowser(t, ts)
-		other.setCookie(httpauth.RememberCookiePrefix+devices[0]["id"].(string), "forged")
-		if resp, _ := other.login("owner@example.com", ownerPassword); resp.StatusCode != 401 {
+		other := NewBrowser(t, ts)
+		other.SetCookie(httpauth.RememberCookiePrefix+devices[0]["id"].(string), "forged")
+		if resp, _ := other.Login("owner@example.com", OwnerPassword); resp.StatusCode != 401 {
 			t.Fatalf("forged remember cookie: %d", resp.StatusCode)
 		}
 
 		// A password change ends every remembered device.
-		raw, _ := json.Marshal(map[string]string{"password": goodPassword, "current_password": ownerPassword})
-		if resp, body := b.send("PATCH", "/api/users/@me/", string(raw), true); resp.StatusCode != 200 {
+		raw, _ := json.Marshal(map[string]string{"password": GoodPassword, "current_password": OwnerPassword})
+		if resp, body := b.Send("PATCH", "/api/users/@me/", string(raw), true); resp.StatusCode != 200 {
 			t.Fatalf("password change: %d %v", resp.StatusCode, body)
 		}
 		if len(list(b)) != 0 {
 			t.Fatal("trusted devices survive a password change")
 		}
-		b.send("POST", "/api/logout/", "", true)
-		resp, body := b.login("owner@example.com", goodPassword)
-		wantCode(t, "login after password change", resp, body, 401, "2fa_required")
+		b.Send("POST", "/api/logout/", "", true)
+		resp, body := b.Login("owner@example.com", GoodPassword)
+		WantCode(t, "login after password change", resp, body, 401, "2fa_required")
 		clock.add(30 * time.Second)
-		if resp, body := b.token(clock.code(secret)); resp.StatusCode != 200 {
+		if resp, body := b.Token(clock.code(secret)); resp.StatusCode != 200 {
 			t.Fatalf("second step: %d %v", resp.StatusCode, body)
 		}
 
@@ -423,121 +423,121 @@ func TestRememberDevice(t *testing.T) {
 		if len(devices) != 1 {
 			t.Fatalf("devices %v", devices)
 		}
-		if resp, _ := b.send("DELETE", "/api/users/@me/trusted_devices/"+gatehouse.NewUUID()+"/", "", true); resp.StatusCode != 404 {
+		if resp, _ := b.Send("DELETE", "/api/users/@me/trusted_devices/"+gatehouse.NewUUID()+"/", "", true); resp.StatusCode != 404 {
 			t.Fatalf("deleting an unknown device: %d", resp.StatusCode)
 		}
-		if resp, _ := b.send("DELETE", "/api/users/@me/trusted_devices/"+devices[0]["id"].(string)+"/", "", true); resp.StatusCode != 204 {
+		if resp, _ := b.Send("DELETE", "/api/users/@me/trusted_devices/"+devices[0]["id"].(string)+"/", "", true); resp.StatusCode != 204 {
 			t.Fatalf("deleting a device: %d", resp.StatusCode)
 		}
-		b.send("POST", "/api/logout/", "", true)
-		resp, body = b.login("owner@example.com", goodPassword)
-		wantCode(t, "login after forgetting the device", resp, body, 401, "2fa_required")
+		b.Send("POST", "/api/logout/", "", true)
+		resp, body = b.Login("owner@example.com", GoodPassword)
+		WantCode(t, "login after forgetting the device", resp, body, 401, "2fa_required")
 
 		// It expires after 30 days.
 		clock.add(30 * time.Second)
-		b.token(clock.code(secret))
-		b.send("POST", "/api/logout/", "", true)
+		b.Token(clock.code(secret))
+		b.Send("POST", "/api/logout/", "", true)
 		clock.add(30*24*time.Hour + time.Second)
-		resp, body = b.login("owner@example.com", goodPassword)
-		wantCode(t, "login after 30 days", resp, body, 401, "2fa_required")
+		resp, body = b.Login("owner@example.com", GoodPassword)
+		WantCode(t, "login after 30 days", resp, body, 401, "2fa_required")
 	})
 }
 
 // enforce2FA turns enforce_2fa on for the owner's organization.
-func enforce2FA(t *testing.T, ts *testServer) {
+func Enforce2FA(t *testing.T, ts *Server) {
 	t.Helper()
-	if _, err := ts.store.DB().Exec(`UPDATE organizations SET enforce_2fa = TRUE WHERE id = '` + ts.user.CurrentOrganizationID + `'`); err != nil {
+	if _, err := ts.Store.DB().Exec(`UPDATE organizations SET enforce_2fa = TRUE WHERE id = '` + ts.User.CurrentOrganizationID + `'`); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func TestTwoFactorEnforcement(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		clock := newTestClock()
-		ts := newTestServer(t, engine, serverOptions{now: clock.now})
-		b := ownerBrowser(t, ts)
-		old := ownerBrowser(t, ts) // a session that will not pass 2FA
-		resp, key := b.send("POST", "/api/personal_api_keys/", `{"label":"ci","scopes":["*"]}`, true)
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		clock := NewClock()
+		ts := NewServer(t, engine, Options{Now: clock.now})
+		b := OwnerBrowser(t, ts)
+		old := OwnerBrowser(t, ts) // a session that will not pass 2FA
+		resp, key := b.Send("POST", "/api/personal_api_keys/", `{"label":"ci","scopes":["*"]}`, true)
 		keyValue, _ := key["value"].(string)
 		if resp.StatusCode != 201 || keyValue == "" {
 			t.Logf("personal API keys unavailable (%d): the key row of the matrix is skipped", resp.StatusCode)
 		}
-		enforce2FA(t, ts)
+		Enforce2FA(t, ts)
 
 		blocked := "/api/users/@me/login_sessions/"
-		resp, body := b.send("GET", blocked, "", false)
+		resp, body := b.Send("GET", blocked, "", false)
 		if resp.StatusCode != 403 || body["code"] != "two_factor_setup_required" || body["type"] != "authentication_error" || body["detail"] != "2FA setup required" {
 			t.Fatalf("no TOTP: %d %v", resp.StatusCode, body)
 		}
 		for _, p := range []string{"/api/users/@me/", "/api/users/@me/two_factor_status/", "/api/users/@me/two_factor_status"} {
-			if resp, body := b.send("GET", p, "", false); resp.StatusCode != 200 {
+			if resp, body := b.Send("GET", p, "", false); resp.StatusCode != 200 {
 				t.Fatalf("whitelisted %s: %d %v", p, resp.StatusCode, body)
 			}
 		}
 		// Web pages send the user to set-up instead.
-		if resp, _ := b.page("GET", "/settings", nil); resp.StatusCode != 302 || resp.Header.Get("Location") != httpauth.TwoFactorSetupPage {
+		if resp, _ := b.Page("GET", "/settings", nil); resp.StatusCode != 302 || resp.Header.Get("Location") != httpauth.TwoFactorSetupPage {
 			t.Fatalf("page under enforcement: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 		}
 		if keyValue != "" {
-			resp, body := newBrowser(t, ts).send("GET", "/api/users/@me/trusted_devices/", "", false, "Authorization", "Bearer "+keyValue)
+			resp, body := NewBrowser(t, ts).Send("GET", "/api/users/@me/trusted_devices/", "", false, "Authorization", "Bearer "+keyValue)
 			if code, _ := body["code"].(string); resp.StatusCode == 403 && strings.HasPrefix(code, "two_factor_") {
 				t.Fatalf("API key request subject to 2FA enforcement: %v", body)
 			}
 		}
 
-		secret, _ := enableTOTP(t, b, clock.now())
-		if resp, body := b.send("GET", blocked, "", false); resp.StatusCode != 200 {
+		secret, _ := EnableTOTP(t, b, clock.now())
+		if resp, body := b.Send("GET", blocked, "", false); resp.StatusCode != 200 {
 			t.Fatalf("the session that set up TOTP: %d %v", resp.StatusCode, body)
 		}
-		resp, body = old.send("GET", blocked, "", false)
+		resp, body = old.Send("GET", blocked, "", false)
 		if resp.StatusCode != 403 || body["code"] != "two_factor_verification_required" || body["detail"] != "2FA verification required" {
 			t.Fatalf("unverified session: %d %v", resp.StatusCode, body)
 		}
-		if resp, _ := old.send("POST", "/api/logout/", "", true); resp.StatusCode != 200 {
+		if resp, _ := old.Send("POST", "/api/logout/", "", true); resp.StatusCode != 200 {
 			t.Fatalf("logout is whitelisted: %d", resp.StatusCode)
 		}
-		fresh := ownerBrowserWith2FA(t, ts, secret, clock)
-		if resp, body := fresh.send("GET", blocked, "", false); resp.StatusCode != 200 {
+		fresh := OwnerBrowserWith2FA(t, ts, secret, clock)
+		if resp, body := fresh.Send("GET", blocked, "", false); resp.StatusCode != 200 {
 			t.Fatalf("verified session: %d %v", resp.StatusCode, body)
 		}
 		// A remembered device's login counts as verified.
-		fresh.send("POST", "/api/logout/", "", true)
-		fresh.login("owner@example.com", ownerPassword)
-		if resp, body := fresh.send("GET", blocked, "", false); resp.StatusCode != 200 {
+		fresh.Send("POST", "/api/logout/", "", true)
+		fresh.Login("owner@example.com", OwnerPassword)
+		if resp, body := fresh.Send("GET", blocked, "", false); resp.StatusCode != 200 {
 			t.Fatalf("remembered-device session: %d %v", resp.StatusCode, body)
 		}
 	})
 }
 
 func TestAdminTwoFactorResetPermissions(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		clock := newTestClock()
-		ts := newTestServer(t, engine, serverOptions{now: clock.now, multiOrg: true})
-		owner := ownerBrowser(t, ts)
-		admin := joinByInvite(t, ts, owner, "admin@example.com", 8)
-		member := joinByInvite(t, ts, owner, "member@example.com", 1)
-		outsider := newBrowser(t, ts)
-		if resp, body := outsider.send("POST", "/api/signup/", `{"email":"out@example.com","password":"`+goodPassword+`","first_name":"O","organization_name":"Other"}`, false); resp.StatusCode != 201 {
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		clock := NewClock()
+		ts := NewServer(t, engine, Options{Now: clock.now, MultiOrg: true})
+		owner := OwnerBrowser(t, ts)
+		admin := JoinByInvite(t, ts, owner, "admin@example.com", 8)
+		member := JoinByInvite(t, ts, owner, "member@example.com", 1)
+		outsider := NewBrowser(t, ts)
+		if resp, body := outsider.Send("POST", "/api/signup/", `{"email":"out@example.com","password":"`+GoodPassword+`","first_name":"O","organization_name":"Other"}`, false); resp.StatusCode != 201 {
 			t.Fatalf("outsider signup: %d %v", resp.StatusCode, body)
 		}
-		uuidOf := func(b *browser) string {
-			_, me := b.send("GET", "/api/users/@me/", "", false)
+		uuidOf := func(b *Browser) string {
+			_, me := b.Send("GET", "/api/users/@me/", "", false)
 			return me["uuid"].(string)
 		}
 		ownerID, adminID, memberID := uuidOf(owner), uuidOf(admin), uuidOf(member)
-		enableTOTP(t, owner, clock.now())
-		enableTOTP(t, admin, clock.now())
-		enableTOTP(t, member, clock.now())
-		reset := func(actor *browser, target string) (*http.Response, map[string]any) {
-			return actor.send("POST", "/api/users/"+target+"/two_factor_reset/", "", true)
+		EnableTOTP(t, owner, clock.now())
+		EnableTOTP(t, admin, clock.now())
+		EnableTOTP(t, member, clock.now())
+		reset := func(actor *Browser, target string) (*http.Response, map[string]any) {
+			return actor.Send("POST", "/api/users/"+target+"/two_factor_reset/", "", true)
 		}
-		enabled := func(b *browser) bool {
-			_, st := b.send("GET", "/api/users/@me/two_factor_status/", "", false)
+		enabled := func(b *Browser) bool {
+			_, st := b.Send("GET", "/api/users/@me/two_factor_status/", "", false)
 			return st["is_enabled"] == true
 		}
 		for _, tc := range []struct {
 			name   string
-			actor  *browser
+			actor  *Browser
 			target string
 			status int
 		}{
@@ -546,7 +546,7 @@ func TestAdminTwoFactorResetPermissions(t *testing.T) {
 			{"admin resets owner", admin, ownerID, 403},
 			{"outsider resets member", outsider, memberID, 404},
 			{"unknown user", owner, gatehouse.NewUUID(), 404},
-			{"anonymous", newBrowser(t, ts), memberID, 401},
+			{"anonymous", NewBrowser(t, ts), memberID, 401},
 		} {
 			if resp, body := reset(tc.actor, tc.target); resp.StatusCode != tc.status {
 				t.Fatalf("%s: %d %v, want %d", tc.name, resp.StatusCode, body, tc.status)
@@ -561,33 +561,33 @@ func TestAdminTwoFactorResetPermissions(t *testing.T) {
 		if enabled(member) {
 			t.Fatal("member still has 2FA")
 		}
-		if m := mailsWithSubject(ts, "Your 2FA was reset by an administrator"); len(m) != 1 || m[0].To != "member@example.com" || !strings.Contains(m[0].Text, "admin@example.com") {
+		if m := MailsWithSubject(ts, "Your 2FA was reset by an administrator"); len(m) != 1 || m[0].To != "member@example.com" || !strings.Contains(m[0].Text, "admin@example.com") {
 			t.Fatalf("reset emails %+v", m)
 		}
 		if resp, _ := reset(owner, adminID); resp.StatusCode != 200 || enabled(admin) {
 			t.Fatalf("owner resets admin: %d", resp.StatusCode)
 		}
 		// Instance staff may reset anyone.
-		if _, err := ts.store.DB().Exec(`UPDATE users SET is_staff = TRUE WHERE email = 'out@example.com'`); err != nil {
+		if _, err := ts.Store.DB().Exec(`UPDATE users SET is_staff = TRUE WHERE email = 'out@example.com'`); err != nil {
 			t.Fatal(err)
 		}
 		if resp, body := reset(outsider, ownerID); resp.StatusCode != 200 || enabled(owner) {
 			t.Fatalf("staff resets owner: %d %v", resp.StatusCode, body)
 		}
 		// The reset needs a recent sign-in of the admin.
-		enableTOTP(t, member, clock.now().Add(30*time.Second))
+		EnableTOTP(t, member, clock.now().Add(30*time.Second))
 		clock.add(3 * time.Hour)
 		resp, body := reset(outsider, memberID)
-		wantCode(t, "reset on an old session", resp, body, 403, "permission_denied")
+		WantCode(t, "reset on an old session", resp, body, 403, "permission_denied")
 	})
 }
 
 var emailMFALink = regexp.MustCompile(`https://gatehouse\.example\.com/login/email-mfa\?(\S+)`)
 
 // emailMFAToken returns the email and token of the newest email-MFA link.
-func emailMFAToken(t *testing.T, ts *testServer) (email, token string) {
+func EmailMFAToken(t *testing.T, ts *Server) (email, token string) {
 	t.Helper()
-	msgs := mailsWithSubject(ts, "Confirm your sign-in to Gatehouse")
+	msgs := MailsWithSubject(ts, "Confirm your sign-in to Gatehouse")
 	if len(msgs) == 0 {
 		t.Fatal("no email-MFA email")
 	}
@@ -603,21 +603,21 @@ func emailMFAToken(t *testing.T, ts *testServer) (email, token string) {
 }
 
 func TestEmailMFA(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		clock := newTestClock()
-		ts := newTestServer(t, engine, serverOptions{now: clock.now, emailMFA: true})
-		b := newBrowser(t, ts)
-		resp, body := b.login("owner@example.com", ownerPassword)
-		if resp.StatusCode != 401 || body["code"] != "email_mfa_required" || body["detail"] != "owner@example.com" || setCookieHeader(resp, "sessionid=") != "" {
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		clock := NewClock()
+		ts := NewServer(t, engine, Options{Now: clock.now, EmailMFA: true})
+		b := NewBrowser(t, ts)
+		resp, body := b.Login("owner@example.com", OwnerPassword)
+		if resp.StatusCode != 401 || body["code"] != "email_mfa_required" || body["detail"] != "owner@example.com" || SetCookieHeader(resp, "sessionid=") != "" {
 			t.Fatalf("password step: %d %v", resp.StatusCode, body)
 		}
-		email, token := emailMFAToken(t, ts)
-		complete := func(b *browser, email, token string) (*http.Response, map[string]any) {
+		email, token := EmailMFAToken(t, ts)
+		complete := func(b *Browser, email, token string) (*http.Response, map[string]any) {
 			raw, _ := json.Marshal(map[string]string{"email": email, "token": token})
-			return b.send("POST", "/api/login/email-mfa/", string(raw), false)
+			return b.Send("POST", "/api/login/email-mfa/", string(raw), false)
 		}
 		for _, bad := range []struct{ email, token string }{
-			{email, flipLast(token)},
+			{email, FlipLast(token)},
 			{"member@example.com", token},
 			{email, ""},
 			{email, "garbage"},
@@ -627,44 +627,44 @@ func TestEmailMFA(t *testing.T) {
 			}
 		}
 		resp, body = complete(b, email, token)
-		if resp.StatusCode != 200 || body["success"] != true || setCookieHeader(resp, httpauth.RememberCookiePrefix) == "" {
+		if resp.StatusCode != 200 || body["success"] != true || SetCookieHeader(resp, httpauth.RememberCookiePrefix) == "" {
 			t.Fatalf("email MFA: %d %v", resp.StatusCode, body)
 		}
-		if resp, _ := b.send("GET", "/api/users/@me/", "", false); resp.StatusCode != 200 {
+		if resp, _ := b.Send("GET", "/api/users/@me/", "", false); resp.StatusCode != 200 {
 			t.Fatalf("@me: %d", resp.StatusCode)
 		}
-		if resp, body := complete(newBrowser(t, ts), email, token); resp.StatusCode != 400 || !strings.Contains(body["detail"].(string), "invalid or has expired") {
+		if resp, body := complete(NewBrowser(t, ts), email, token); resp.StatusCode != 400 || !strings.Contains(body["detail"].(string), "invalid or has expired") {
 			t.Fatalf("reused link: %d %v", resp.StatusCode, body)
 		}
 		// The remembered browser skips the email step.
-		b.send("POST", "/api/logout/", "", true)
-		if resp, body := b.login("owner@example.com", ownerPassword); resp.StatusCode != 200 {
+		b.Send("POST", "/api/logout/", "", true)
+		if resp, body := b.Login("owner@example.com", OwnerPassword); resp.StatusCode != 200 {
 			t.Fatalf("remembered login: %d %v", resp.StatusCode, body)
 		}
 
 		// A link expires after 15 minutes.
-		b2 := newBrowser(t, ts)
-		b2.login("owner@example.com", ownerPassword)
-		_, token = emailMFAToken(t, ts)
+		b2 := NewBrowser(t, ts)
+		b2.Login("owner@example.com", OwnerPassword)
+		_, token = EmailMFAToken(t, ts)
 		clock.add(15*time.Minute + time.Second)
 		if resp, _ := complete(b2, email, token); resp.StatusCode != 400 {
 			t.Fatalf("expired link: %d", resp.StatusCode)
 		}
 
 		// Resend needs a pending login, and links are limited to 5 per hour.
-		resp, body = newBrowser(t, ts).send("POST", "/api/login/email-mfa/resend/", "", false)
-		wantCode(t, "resend without pending login", resp, body, 400, "no_pending_verification")
+		resp, body = NewBrowser(t, ts).Send("POST", "/api/login/email-mfa/resend/", "", false)
+		WantCode(t, "resend without pending login", resp, body, 400, "no_pending_verification")
 		clock.add(time.Hour)
-		b3 := newBrowser(t, ts)
-		b3.login("owner@example.com", ownerPassword) // 1st link this hour
+		b3 := NewBrowser(t, ts)
+		b3.Login("owner@example.com", OwnerPassword) // 1st link this hour
 		for i := 2; i <= 5; i++ {
-			if resp, body := b3.send("POST", "/api/login/email-mfa/resend/", "", false); resp.StatusCode != 200 || body["message"] != "Verification email sent" {
+			if resp, body := b3.Send("POST", "/api/login/email-mfa/resend/", "", false); resp.StatusCode != 200 || body["message"] != "Verification email sent" {
 				t.Fatalf("resend %d: %d %v", i, resp.StatusCode, body)
 			}
 		}
-		resp, body = b3.send("POST", "/api/login/email-mfa/resend/", "", false)
-		wantCode(t, "6th link in an hour", resp, body, 429, "throttled")
-		if _, token := emailMFAToken(t, ts); true {
+		resp, body = b3.Send("POST", "/api/login/email-mfa/resend/", "", false)
+		WantCode(t, "6th link in an hour", resp, body, 429, "throttled")
+		if _, token := EmailMFAToken(t, ts); true {
 			if resp, body := complete(b3, email, token); resp.StatusCode != 200 {
 				t.Fatalf("newest link: %d %v", resp.StatusCode, body)
 			}
@@ -672,9 +672,9 @@ func TestEmailMFA(t *testing.T) {
 
 		// A user with TOTP gets the TOTP step, not the email one.
 		clock.add(time.Minute)
-		enableTOTP(t, b3, clock.now())
-		resp, body = newBrowser(t, ts).login("owner@example.com", ownerPassword)
-		wantCode(t, "TOTP user", resp, body, 401, "2fa_required")
+		EnableTOTP(t, b3, clock.now())
+		resp, body = NewBrowser(t, ts).Login("owner@example.com", OwnerPassword)
+		WantCode(t, "TOTP user", resp, body, 401, "2fa_required")
 	})
 }
 
@@ -682,25 +682,25 @@ func TestEmailMFA(t *testing.T) {
 // already holds a live session of the user skips the email step even
 // without a remembered device; a fresh browser still gets it.
 func TestEmailMFASkippedOnReauth(t *testing.T) {
-	ts := newTestServer(t, store.SQLite, serverOptions{emailMFA: true})
-	b := newBrowser(t, ts)
-	b.login("owner@example.com", ownerPassword)
-	email, token := emailMFAToken(t, ts)
+	ts := NewServer(t, store.SQLite, Options{EmailMFA: true})
+	b := NewBrowser(t, ts)
+	b.Login("owner@example.com", OwnerPassword)
+	email, token := EmailMFAToken(t, ts)
 	raw, _ := json.Marshal(map[string]string{"email": email, "token": token})
-	if resp, body := b.send("POST", "/api/login/email-mfa/", string(raw), false); resp.StatusCode != 200 {
+	if resp, body := b.Send("POST", "/api/login/email-mfa/", string(raw), false); resp.StatusCode != 200 {
 		t.Fatalf("email MFA: %d %v", resp.StatusCode, body)
 	}
 	// Only the session cookie, no remember-device cookie.
-	signedIn := newBrowser(t, ts)
-	signedIn.setCookie(httpauth.SessionCookie, b.cookie(httpauth.SessionCookie))
-	mails := len(ts.mail.messages())
-	if resp, body := signedIn.login("owner@example.com", ownerPassword); resp.StatusCode != 200 {
+	signedIn := NewBrowser(t, ts)
+	signedIn.SetCookie(httpauth.SessionCookie, b.Cookie(httpauth.SessionCookie))
+	mails := len(ts.Mail.Messages())
+	if resp, body := signedIn.Login("owner@example.com", OwnerPassword); resp.StatusCode != 200 {
 		t.Fatalf("re-auth: %d %v", resp.StatusCode, body)
 	}
-	if n := len(ts.mail.messages()); n != mails {
+	if n := len(ts.Mail.Messages()); n != mails {
 		t.Fatalf("re-auth mailed %d messages", n-mails)
 	}
-	if resp, body := newBrowser(t, ts).login("owner@example.com", ownerPassword); resp.StatusCode != 401 || body["code"] != "email_mfa_required" {
+	if resp, body := NewBrowser(t, ts).Login("owner@example.com", OwnerPassword); resp.StatusCode != 401 || body["code"] != "email_mfa_required" {
 		t.Fatalf("fresh browser: %d %v", resp.StatusCode, body)
 	}
 }
@@ -709,39 +709,39 @@ func TestEmailMFASkippedOnReauth(t *testing.T) {
 // email domain enforces SSO, are not held to the organization's 2FA; a
 // password session of the same user is.
 func TestTwoFactorEnforcementSparesSSO(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
-		enforce2FA(t, ts)
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
+		Enforce2FA(t, ts)
 		blocked := "/api/users/@me/login_sessions/"
-		session := func(method string) *browser {
+		session := func(method string) *Browser {
 			t.Helper()
 			key, hash := gatehouse.NewSessionKey()
 			now := time.Now().UTC()
-			s := &gatehouse.Session{PublicID: gatehouse.NewUUID(), UserID: ts.user.ID, CreatedAt: now, LastActivityAt: now,
+			s := &gatehouse.Session{PublicID: gatehouse.NewUUID(), UserID: ts.User.ID, CreatedAt: now, LastActivityAt: now,
 				ExpiresAt: now.Add(time.Hour), LoginMethod: method}
-			if err := ts.store.CreateSession(context.Background(), hash, s); err != nil {
+			if err := ts.Store.CreateSession(context.Background(), hash, s); err != nil {
 				t.Fatal(err)
 			}
-			b := newBrowser(t, ts)
-			b.setCookie(httpauth.SessionCookie, key.Reveal())
+			b := NewBrowser(t, ts)
+			b.SetCookie(httpauth.SessionCookie, key.Reveal())
 			return b
 		}
-		if resp, body := session("password").send("GET", blocked, "", false); resp.StatusCode != 403 || body["code"] != "two_factor_setup_required" {
+		if resp, body := session("password").Send("GET", blocked, "", false); resp.StatusCode != 403 || body["code"] != "two_factor_setup_required" {
 			t.Fatalf("password session: %d %v", resp.StatusCode, body)
 		}
 		for _, method := range []string{"github", "google-oauth2", "saml"} {
-			if resp, body := session(method).send("GET", blocked, "", false); resp.StatusCode != 200 {
+			if resp, body := session(method).Send("GET", blocked, "", false); resp.StatusCode != 200 {
 				t.Fatalf("%s session under 2FA enforcement: %d %v", method, resp.StatusCode, body)
 			}
 		}
 		// The owner's domain starts enforcing SAML: 2FA is no longer asked.
 		verified := time.Now()
-		if err := ts.store.CreateDomain(context.Background(), &gatehouse.OrganizationDomain{ID: gatehouse.NewUUID(), OrganizationID: ts.user.CurrentOrganizationID,
+		if err := ts.Store.CreateDomain(context.Background(), &gatehouse.OrganizationDomain{ID: gatehouse.NewUUID(), OrganizationID: ts.User.CurrentOrganizationID,
 			Domain: "example.com", VerificationChallenge: "c", VerifiedAt: &verified, SSOEnforcement: "saml",
 			SAMLEntityID: "e", SAMLACSURL: "https://idp.example/sso", SAMLX509Cert: "c", CreatedAt: verified}); err != nil {
 			t.Fatal(err)
 		}
-		if resp, body := session("password").send("GET", blocked, "", false); resp.StatusCode != 200 {
+		if resp, body := session("password").Send("GET", blocked, "", false); resp.StatusCode != 200 {
 			t.Fatalf("password session of an SSO-enforced domain: %d %v", resp.StatusCode, body)
 		}
 	})

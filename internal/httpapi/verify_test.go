@@ -14,10 +14,10 @@ import (
 
 var verifyLink = regexp.MustCompile(`/verify_email/([0-9a-f-]{36})/([0-9a-z]+-[0-9a-f]{64})`)
 
-func verificationLinks(t *testing.T, ts *testServer) [][]string {
+func VerificationLinks(t *testing.T, ts *Server) [][]string {
 	t.Helper()
 	var out [][]string
-	for _, m := range ts.mail.messages() {
+	for _, m := range ts.Mail.Messages() {
 		if m.Subject == "Verify your email address for Gatehouse" {
 			out = append(out, verifyLink.FindStringSubmatch(m.Text))
 		}
@@ -25,38 +25,38 @@ func verificationLinks(t *testing.T, ts *testServer) [][]string {
 	return out
 }
 
-func verifyBody(uuid, token string) string {
+func VerifyBody(uuid, token string) string {
 	b, _ := json.Marshal(map[string]string{"uuid": uuid, "token": token})
 	return string(b)
 }
 
 func TestSignupWithEmailVerification(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{empty: true, verifyEmail: true})
-		b := newBrowser(t, ts)
-		resp, body := b.send("POST", "/api/signup", signupBody("grace@example.com", goodPassword), false)
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{Empty: true, VerifyEmail: true})
+		b := NewBrowser(t, ts)
+		resp, body := b.Send("POST", "/api/signup", SignupBody("grace@example.com", GoodPassword), false)
 		if resp.StatusCode != 201 || body["is_email_verified"] != false || !strings.HasPrefix(body["redirect_url"].(string), "/verify_email/") {
 			t.Fatalf("signup: %d %v", resp.StatusCode, body)
 		}
-		if b.cookie("sessionid") != "" {
+		if b.Cookie("sessionid") != "" {
 			t.Fatal("an unverified signup was signed in")
 		}
-		links := verificationLinks(t, ts)
+		links := VerificationLinks(t, ts)
 		if len(links) != 1 || links[0] == nil {
-			t.Fatalf("verification mail: %v", ts.mail.messages())
+			t.Fatalf("verification mail: %v", ts.Mail.Messages())
 		}
 		uuid, token := links[0][1], links[0][2]
 		// Password login is refused until the address is verified, and a
 		// fresh link is sent.
-		resp, body = b.login("grace@example.com", goodPassword)
+		resp, body = b.Login("grace@example.com", GoodPassword)
 		if resp.StatusCode != 400 || body["code"] != "not_verified" {
 			t.Fatalf("unverified login: %d %v", resp.StatusCode, body)
 		}
-		if n := len(verificationLinks(t, ts)); n != 2 {
+		if n := len(VerificationLinks(t, ts)); n != 2 {
 			t.Fatalf("no fresh link after the refused login: %d", n)
 		}
-		for _, bad := range []string{"", flipLast(token), "zz-" + strings.Repeat("0", 64)} {
-			if resp, body := b.send("POST", "/api/users/verify_email/", verifyBody(uuid, bad), false); resp.StatusCode != 400 {
+		for _, bad := range []string{"", FlipLast(token), "zz-" + strings.Repeat("0", 64)} {
+			if resp, body := b.Send("POST", "/api/users/verify_email/", VerifyBody(uuid, bad), false); resp.StatusCode != 400 {
 				t.Fatalf("bad token %q: %d %v", bad, resp.StatusCode, body)
 			}
 		}
@@ -67,7 +67,7 @@ func TestSignupWithEmailVerification(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				resp, _ := newBrowser(t, ts).send("POST", "/api/users/verify_email", verifyBody(uuid, token), false)
+				resp, _ := NewBrowser(t, ts).Send("POST", "/api/users/verify_email", VerifyBody(uuid, token), false)
 				codes <- resp.StatusCode
 			}()
 		}
@@ -82,13 +82,13 @@ func TestSignupWithEmailVerification(t *testing.T) {
 		if ok != 1 {
 			t.Fatalf("%d concurrent verifications succeeded, want 1", ok)
 		}
-		if resp, body := b.login("grace@example.com", goodPassword); resp.StatusCode != 200 {
+		if resp, body := b.Login("grace@example.com", GoodPassword); resp.StatusCode != 200 {
 			t.Fatalf("verified login: %d %v", resp.StatusCode, body)
 		}
-		if _, me := b.send("GET", "/api/users/@me", "", false); me["is_email_verified"] != true {
+		if _, me := b.Send("GET", "/api/users/@me", "", false); me["is_email_verified"] != true {
 			t.Fatalf("@me: %v", me)
 		}
-		resp, body = b.send("POST", "/api/users/request_email_verification", `{"uuid":"`+uuid+`"}`, false)
+		resp, body = b.Send("POST", "/api/users/request_email_verification", `{"uuid":"`+uuid+`"}`, false)
 		if resp.StatusCode != 400 || body["code"] != "already_verified" {
 			t.Fatalf("request after verification: %d %v", resp.StatusCode, body)
 		}
@@ -97,31 +97,31 @@ func TestSignupWithEmailVerification(t *testing.T) {
 
 func TestVerificationLinkExpires(t *testing.T) {
 	now := time.Now()
-	ts := newTestServer(t, store.SQLite, serverOptions{empty: true, verifyEmail: true, now: func() time.Time { return now }})
-	newBrowser(t, ts).send("POST", "/api/signup", signupBody("late@example.com", goodPassword), false)
-	links := verificationLinks(t, ts)
+	ts := NewServer(t, store.SQLite, Options{Empty: true, VerifyEmail: true, Now: func() time.Time { return now }})
+	NewBrowser(t, ts).Send("POST", "/api/signup", SignupBody("late@example.com", GoodPassword), false)
+	links := VerificationLinks(t, ts)
 	if len(links) != 1 {
 		t.Fatal("no link")
 	}
 	now = now.Add(gatehouse.EmailVerifyTTL + time.Second)
-	if resp, body := newBrowser(t, ts).send("POST", "/api/users/verify_email", verifyBody(links[0][1], links[0][2]), false); resp.StatusCode != 400 || body["code"] != "invalid_token" {
+	if resp, body := NewBrowser(t, ts).Send("POST", "/api/users/verify_email", VerifyBody(links[0][1], links[0][2]), false); resp.StatusCode != 400 || body["code"] != "invalid_token" {
 		t.Fatalf("expired link: %d %v", resp.StatusCode, body)
 	}
 	// Unknown uuids get the same answer as real ones.
-	if resp, _ := newBrowser(t, ts).send("POST", "/api/users/request_email_verification", `{"uuid":"00000000-0000-4000-8000-000000000000"}`, false); resp.StatusCode != 200 {
+	if resp, _ := NewBrowser(t, ts).Send("POST", "/api/users/request_email_verification", `{"uuid":"00000000-0000-4000-8000-000000000000"}`, false); resp.StatusCode != 200 {
 		t.Fatalf("unknown uuid: %d", resp.StatusCode)
 	}
-	if resp, _ := newBrowser(t, ts).send("POST", "/api/users/request_email_verification", `{"uuid":"`+links[0][1]+`"}`, false); resp.StatusCode != 200 {
+	if resp, _ := NewBrowser(t, ts).Send("POST", "/api/users/request_email_verification", `{"uuid":"`+links[0][1]+`"}`, false); resp.StatusCode != 200 {
 		t.Fatalf("resend: %d", resp.StatusCode)
 	}
-	if n := len(verificationLinks(t, ts)); n != 2 {
+	if n := len(VerificationLinks(t, ts)); n != 2 {
 		t.Fatalf("resend did not mail: %d", n)
 	}
 }
 
 // flipLast changes the last character of a token, so the result always
 // differs from the original.
-func flipLast(token string) string {
+func FlipLast(token string) string {
 	last := "0"
 	if strings.HasSuffix(token, "0") {
 		last = "1"
@@ -130,33 +130,33 @@ func flipLast(token string) string {
 }
 
 func TestVerifyEmailPage(t *testing.T) {
-	ts := newTestServer(t, store.SQLite, serverOptions{empty: true, verifyEmail: true})
-	newBrowser(t, ts).send("POST", "/api/signup", signupBody("grace@example.com", goodPassword), false)
-	links := verificationLinks(t, ts)
+	ts := NewServer(t, store.SQLite, Options{Empty: true, VerifyEmail: true})
+	NewBrowser(t, ts).Send("POST", "/api/signup", SignupBody("grace@example.com", GoodPassword), false)
+	links := VerificationLinks(t, ts)
 	if len(links) != 1 {
 		t.Fatal("no link")
 	}
 	path := "/verify_email/" + links[0][1] + "/" + links[0][2]
-	b := newBrowser(t, ts)
+	b := NewBrowser(t, ts)
 	// Opening the link alone verifies nothing (mail scanners fetch links).
-	if resp, html := b.page("GET", path, nil); resp.StatusCode != 200 || !strings.Contains(html, `action="`+path+`"`) {
+	if resp, html := b.Page("GET", path, nil); resp.StatusCode != 200 || !strings.Contains(html, `action="`+path+`"`) {
 		t.Fatalf("landing page: %d\n%s", resp.StatusCode, html)
 	}
-	if u, _ := ts.store.UserByEmail(t.Context(), "grace@example.com"); u.IsEmailVerified == nil || *u.IsEmailVerified {
+	if u, _ := ts.Store.UserByEmail(t.Context(), "grace@example.com"); u.IsEmailVerified == nil || *u.IsEmailVerified {
 		t.Fatal("a GET verified the email")
 	}
-	resp, _ := b.submit(path, path, nil)
+	resp, _ := b.Submit(path, path, nil)
 	if resp.StatusCode != 303 || resp.Header.Get("Location") != "/" {
 		t.Fatalf("verify: %d %v", resp.StatusCode, resp.Header)
 	}
-	if _, me := b.send("GET", "/api/users/@me", "", false); me["is_email_verified"] != true {
+	if _, me := b.Send("GET", "/api/users/@me", "", false); me["is_email_verified"] != true {
 		t.Fatalf("not signed in and verified: %v", me)
 	}
-	resp, html := newBrowser(t, ts).submit(path, path, nil)
+	resp, html := NewBrowser(t, ts).Submit(path, path, nil)
 	if resp.StatusCode != 400 || !strings.Contains(html, "invalid or has expired") {
 		t.Fatalf("spent link: %d\n%s", resp.StatusCode, html)
 	}
-	if strings.Contains(ts.logs.String(), links[0][2]) {
+	if strings.Contains(ts.Logs.String(), links[0][2]) {
 		t.Fatal("the verification token reached the log")
 	}
 }

@@ -38,14 +38,14 @@ func addVirtualAuthenticator() chromedp.Action[chromedp.Void] {
 // rename it, make it the second factor, log out, sign in with it alone,
 // sign in with the password and the passkey as second step, and delete it.
 func TestBrowserPasskeys(t *testing.T) {
-	ctx := newBrowserContext(t)
-	ts := newTestServer(t, store.SQLite, serverOptions{siteURL: "http://localhost:{port}"})
-	base := strings.Replace(ts.url, "127.0.0.1", "localhost", 1)
+	ctx := NewBrowserContext(t)
+	ts := NewServer(t, store.SQLite, Options{SiteURL: "http://localhost:{port}"})
+	base := strings.Replace(ts.URL, "127.0.0.1", "localhost", 1)
 
 	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v (server log: %s)", what, err, lastLines(ts.logs.String(), 5))
+			t.Fatalf("%s: %v (server log: %s)", what, err, LastLines(ts.Logs.String(), 5))
 		}
 	}
 	text := func(sel string) string {
@@ -71,7 +71,7 @@ func TestBrowserPasskeys(t *testing.T) {
 				return
 			}
 		}
-		t.Fatalf("%s: notice %q, want %q (server log: %s)", what, got, want, lastLines(ts.logs.String(), 5))
+		t.Fatalf("%s: notice %q, want %q (server log: %s)", what, got, want, LastLines(ts.Logs.String(), 5))
 	}
 	logout := func() {
 		t.Helper()
@@ -88,7 +88,7 @@ func TestBrowserPasskeys(t *testing.T) {
 		addVirtualAuthenticator(),
 		chromedp.WaitVisible(`#email`),
 		chromedp.SendKeys(`#email`, "owner@example.com"),
-		chromedp.SendKeys(`#password`, ownerPassword),
+		chromedp.SendKeys(`#password`, OwnerPassword),
 		chromedp.Submit(`form[action="/login"]`),
 		chromedp.WaitVisible(`form[action="/logout"]`),
 	)
@@ -125,7 +125,7 @@ func TestBrowserPasskeys(t *testing.T) {
 	logout()
 	step("password, then the passkey as second step",
 		chromedp.SendKeys(`#email`, "owner@example.com"),
-		chromedp.SendKeys(`#password`, ownerPassword),
+		chromedp.SendKeys(`#password`, OwnerPassword),
 		chromedp.Submit(`form[action="/login"]`),
 		chromedp.WaitVisible(`#passkey-second-factor`),
 		chromedp.Click(`#passkey-second-factor`),
@@ -140,15 +140,15 @@ func TestBrowserPasskeys(t *testing.T) {
 	wantNotice("delete", "deleted")
 	step("the list is empty", chromedp.WaitVisible(`#passkey-none`))
 
-	keys, err := ts.store.Passkeys(context.Background(), ts.user.ID)
+	keys, err := ts.Store.Passkeys(context.Background(), ts.User.ID)
 	if err != nil || len(keys) != 0 {
 		t.Fatalf("passkeys left: %v %v", keys, err)
 	}
-	if on, _ := ts.store.PasskeyTwoFactor(context.Background(), ts.user.ID); on {
+	if on, _ := ts.Store.PasskeyTwoFactor(context.Background(), ts.User.ID); on {
 		t.Fatal("passkey 2FA still on after deleting the last passkey")
 	}
 	var labels []string
-	for _, line := range strings.Split(ts.logs.String(), "\n") {
+	for _, line := range strings.Split(ts.Logs.String(), "\n") {
 		if strings.Contains(line, `"msg":"login"`) && strings.Contains(line, `"method":"passkey"`) {
 			labels = append(labels, line)
 		}
@@ -159,7 +159,7 @@ func TestBrowserPasskeys(t *testing.T) {
 }
 
 // lastLines is the end of a log, for failure messages.
-func lastLines(s string, n int) string {
+func LastLines(s string, n int) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]

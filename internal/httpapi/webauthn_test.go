@@ -69,9 +69,9 @@ type ceremonyOptions struct {
 }
 
 // begin calls a begin endpoint and decodes its options.
-func begin(t *testing.T, b *browser, path string, csrf bool) ceremonyOptions {
+func Begin(t *testing.T, b *Browser, path string, csrf bool) ceremonyOptions {
 	t.Helper()
-	resp, body := b.send("POST", path, "{}", csrf)
+	resp, body := b.Send("POST", path, "{}", csrf)
 	if resp.StatusCode != 200 {
 		t.Fatalf("%s: %d %v", path, resp.StatusCode, body)
 	}
@@ -84,41 +84,41 @@ func begin(t *testing.T, b *browser, path string, csrf bool) ceremonyOptions {
 }
 
 // answer shapes one authenticator answer; the zero value is a correct one.
-type answer struct {
-	origin     string
-	rpID       string
-	challenge  string
-	typ        string
-	flags      byte // 0: UP|UV
-	alg        int
-	count      *uint32
-	userHandle []byte // nil: the credential's
-	noHandle   bool
-	id         string // "" : the credential id
-	signWith   *ecdsa.PrivateKey
+type Answer struct {
+	Origin     string
+	RpID       string
+	Challenge  string
+	Typ        string
+	Flags      byte // 0: UP|UV
+	Alg        int
+	Count      *uint32
+	UserHandle []byte // nil: the credential's
+	NoHandle   bool
+	Id         string // "" : the credential id
+	SignWith   *ecdsa.PrivateKey
 }
 
-func (a answer) orDefault(cred *softCredential, challenge, typ string) answer {
-	if a.origin == "" {
-		a.origin = testOrigin
+func (a Answer) OrDefault(cred *softCredential, challenge, typ string) Answer {
+	if a.Origin == "" {
+		a.Origin = testOrigin
 	}
-	if a.rpID == "" {
-		a.rpID = testRPID
+	if a.RpID == "" {
+		a.RpID = testRPID
 	}
-	if a.challenge == "" {
-		a.challenge = challenge
+	if a.Challenge == "" {
+		a.Challenge = challenge
 	}
-	if a.typ == "" {
-		a.typ = typ
+	if a.Typ == "" {
+		a.Typ = typ
 	}
-	if a.flags == 0 {
-		a.flags = 0x01 | 0x04
+	if a.Flags == 0 {
+		a.Flags = 0x01 | 0x04
 	}
-	if a.alg == 0 {
-		a.alg = -7
+	if a.Alg == 0 {
+		a.Alg = -7
 	}
-	if a.id == "" && cred != nil {
-		a.id = b64.EncodeToString(cred.id)
+	if a.Id == "" && cred != nil {
+		a.Id = b64.EncodeToString(cred.id)
 	}
 	return a
 }
@@ -150,7 +150,7 @@ func coseKey(t *testing.T, pub *ecdsa.PublicKey, alg int) []byte {
 }
 
 // newCredential makes a key pair and the registration answer for o.
-func newCredential(t *testing.T, o ceremonyOptions, a answer) (*softCredential, string) {
+func newCredential(t *testing.T, o ceremonyOptions, a Answer) (*softCredential, string) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -163,40 +163,40 @@ func newCredential(t *testing.T, o ceremonyOptions, a answer) (*softCredential, 
 	return cred, registrationBody(t, cred, o, a)
 }
 
-func registrationBody(t *testing.T, cred *softCredential, o ceremonyOptions, a answer) string {
+func registrationBody(t *testing.T, cred *softCredential, o ceremonyOptions, a Answer) string {
 	t.Helper()
-	a = a.orDefault(cred, o.Challenge, "webauthn.create")
+	a = a.OrDefault(cred, o.Challenge, "webauthn.create")
 	attested := make([]byte, 16) // AAGUID: zero
 	attested = binary.BigEndian.AppendUint16(attested, uint16(len(cred.id)))
 	attested = append(attested, cred.id...)
-	attested = append(attested, coseKey(t, &cred.key.PublicKey, a.alg)...)
-	obj, err := webauthncbor.Marshal(map[string]any{"fmt": "none", "attStmt": map[string]any{}, "authData": authData(a.rpID, a.flags|0x40, 0, attested)})
+	attested = append(attested, coseKey(t, &cred.key.PublicKey, a.Alg)...)
+	obj, err := webauthncbor.Marshal(map[string]any{"fmt": "none", "attStmt": map[string]any{}, "authData": authData(a.RpID, a.Flags|0x40, 0, attested)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	body, _ := json.Marshal(map[string]any{"id": a.id, "rawId": b64.EncodeToString(cred.id), "type": "public-key",
-		"response": map[string]any{"clientDataJSON": b64.EncodeToString(clientData(a.typ, a.challenge, a.origin)),
+	body, _ := json.Marshal(map[string]any{"id": a.Id, "rawId": b64.EncodeToString(cred.id), "type": "public-key",
+		"response": map[string]any{"clientDataJSON": b64.EncodeToString(clientData(a.Typ, a.Challenge, a.Origin)),
 			"attestationObject": b64.EncodeToString(obj), "transports": []string{"internal", "hybrid"}}})
 	return string(body)
 }
 
 // assertion signs the answer to request options with challenge; the
 // counter moves forward unless a.count says otherwise.
-func (c *softCredential) assertion(t *testing.T, challenge string, a answer) string {
+func (c *softCredential) assertion(t *testing.T, challenge string, a Answer) string {
 	t.Helper()
-	a = a.orDefault(c, challenge, "webauthn.get")
+	a = a.OrDefault(c, challenge, "webauthn.get")
 	count := c.count + 1
-	if a.count != nil {
-		count = *a.count
+	if a.Count != nil {
+		count = *a.Count
 	}
 	c.count = count
-	ad := authData(a.rpID, a.flags, count, nil)
-	cd := clientData(a.typ, a.challenge, a.origin)
+	ad := authData(a.RpID, a.Flags, count, nil)
+	cd := clientData(a.Typ, a.Challenge, a.Origin)
 	h := sha256.Sum256(cd)
 	digest := sha256.Sum256(append(append([]byte{}, ad...), h[:]...))
 	key := c.key
-	if a.signWith != nil {
-		key = a.signWith
+	if a.SignWith != nil {
+		key = a.SignWith
 	}
 	sig, err := ecdsa.SignASN1(rand.Reader, key, digest[:])
 	if err != nil {
@@ -204,48 +204,48 @@ func (c *softCredential) assertion(t *testing.T, challenge string, a answer) str
 	}
 	resp := map[string]any{"clientDataJSON": b64.EncodeToString(cd), "authenticatorData": b64.EncodeToString(ad), "signature": b64.EncodeToString(sig)}
 	handle := c.userHandle
-	if a.userHandle != nil {
-		handle = a.userHandle
+	if a.UserHandle != nil {
+		handle = a.UserHandle
 	}
-	if !a.noHandle {
+	if !a.NoHandle {
 		resp["userHandle"] = b64.EncodeToString(handle)
 	}
-	body, _ := json.Marshal(map[string]any{"id": a.id, "rawId": b64.EncodeToString(c.id), "type": "public-key", "response": resp})
+	body, _ := json.Marshal(map[string]any{"id": a.Id, "rawId": b64.EncodeToString(c.id), "type": "public-key", "response": resp})
 	return string(body)
 }
 
 // registerPasskey registers and verifies a passkey for the signed-in b.
-func registerPasskey(t *testing.T, b *browser, label string) (*softCredential, string) {
+func RegisterPasskey(t *testing.T, b *Browser, label string) (*softCredential, string) {
 	t.Helper()
-	o := begin(t, b, "/api/webauthn/register/begin/", true)
-	cred, body := newCredential(t, o, answer{})
-	body = strings.Replace(body, `{`, `{"label":`+mustJSONString(label)+`,`, 1)
-	resp, out := b.send("POST", "/api/webauthn/register/complete/", body, true)
+	o := Begin(t, b, "/api/webauthn/register/begin/", true)
+	cred, body := newCredential(t, o, Answer{})
+	body = strings.Replace(body, `{`, `{"label":`+MustJSONString(label)+`,`, 1)
+	resp, out := b.Send("POST", "/api/webauthn/register/complete/", body, true)
 	if resp.StatusCode != 200 || out["success"] != true {
 		t.Fatalf("register complete: %d %v", resp.StatusCode, out)
 	}
 	id := out["credential_id"].(string)
-	v := begin(t, b, "/api/webauthn/credentials/"+id+"/verify/", true)
+	v := Begin(t, b, "/api/webauthn/credentials/"+id+"/verify/", true)
 	if len(v.AllowCredentials) != 1 || v.AllowCredentials[0].ID != b64.EncodeToString(cred.id) || v.UserVerification != "required" {
 		t.Fatalf("verify options: %+v", v)
 	}
-	resp, out = b.send("POST", "/api/webauthn/credentials/"+id+"/verify_complete/", cred.assertion(t, v.Challenge, answer{}), true)
+	resp, out = b.Send("POST", "/api/webauthn/credentials/"+id+"/verify_complete/", cred.assertion(t, v.Challenge, Answer{}), true)
 	if resp.StatusCode != 200 || out["verified"] != true {
 		t.Fatalf("verify complete: %d %v", resp.StatusCode, out)
 	}
 	return cred, id
 }
 
-func mustJSONString(s string) string {
+func MustJSONString(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
 }
 
 // passkeyLogin runs a passwordless login in b with cred, shaped by a.
-func passkeyLogin(t *testing.T, b *browser, cred *softCredential, a answer) (int, map[string]any) {
+func PasskeyLogin(t *testing.T, b *Browser, cred *softCredential, a Answer) (int, map[string]any) {
 	t.Helper()
-	o := begin(t, b, "/api/webauthn/login/begin/", false)
-	resp, body := b.send("POST", "/api/webauthn/login/complete/", cred.assertion(t, o.Challenge, a), false)
+	o := Begin(t, b, "/api/webauthn/login/begin/", false)
+	resp, body := b.Send("POST", "/api/webauthn/login/complete/", cred.assertion(t, o.Challenge, a), false)
 	return resp.StatusCode, body
 }
 
@@ -257,13 +257,13 @@ func wantPasskeyError(t *testing.T, what string, status int, body map[string]any
 }
 
 func TestPasskeyRegisterVerifyAndLogin(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
-		owner := ownerBrowser(t, ts)
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
+		owner := OwnerBrowser(t, ts)
 
-		o := begin(t, owner, "/api/webauthn/register/begin/", true)
+		o := Begin(t, owner, "/api/webauthn/register/begin/", true)
 		handle, _ := b64.DecodeString(o.User.ID)
-		wantHandle := uuid.MustParse(ts.user.UUID)
+		wantHandle := uuid.MustParse(ts.User.UUID)
 		var algs []int
 		for _, p := range o.PubKeyCredParams {
 			algs = append(algs, p.Alg)
@@ -273,71 +273,71 @@ func TestPasskeyRegisterVerifyAndLogin(t *testing.T) {
 			fmt.Sprint(algs) != "[-36 -7 -8]" || o.Timeout != 300000 {
 			t.Fatalf("creation options: %+v", o)
 		}
-		if owner.cookie(api.WebAuthnCookie) == "" {
+		if owner.Cookie(api.WebAuthnCookie) == "" {
 			t.Fatal("no challenge cookie")
 		}
-		cred, body := newCredential(t, o, answer{})
-		resp, out := owner.send("POST", "/api/webauthn/register/complete/", body, true)
+		cred, body := newCredential(t, o, Answer{})
+		resp, out := owner.Send("POST", "/api/webauthn/register/complete/", body, true)
 		if resp.StatusCode != 200 || out["success"] != true {
 			t.Fatalf("register: %d %v", resp.StatusCode, out)
 		}
 		id := out["credential_id"].(string)
 		// The same registration answer again: the challenge is gone.
-		resp, out = owner.send("POST", "/api/webauthn/register/complete/", body, true)
+		resp, out = owner.Send("POST", "/api/webauthn/register/complete/", body, true)
 		wantPasskeyError(t, "replayed registration", resp.StatusCode, out)
 
 		// Not verified yet: cannot sign in.
-		anon := newBrowser(t, ts)
-		status, out := passkeyLogin(t, anon, cred, answer{})
+		anon := NewBrowser(t, ts)
+		status, out := PasskeyLogin(t, anon, cred, Answer{})
 		wantPasskeyError(t, "unverified passkey login", status, out)
 
-		code, list := owner.list("/api/webauthn/credentials/")
+		code, list := owner.List("/api/webauthn/credentials/")
 		if code != 200 || len(list) != 1 || list[0]["verified"] != false || list[0]["label"] != "Passkey" || list[0]["authenticator_type"] != "hybrid" {
 			t.Fatalf("list: %d %v", code, list)
 		}
-		v := begin(t, owner, "/api/webauthn/credentials/"+id+"/verify/", true)
-		resp, out = owner.send("POST", "/api/webauthn/credentials/"+id+"/verify_complete/", cred.assertion(t, v.Challenge, answer{}), true)
+		v := Begin(t, owner, "/api/webauthn/credentials/"+id+"/verify/", true)
+		resp, out = owner.Send("POST", "/api/webauthn/credentials/"+id+"/verify_complete/", cred.assertion(t, v.Challenge, Answer{}), true)
 		if resp.StatusCode != 200 || out["verified"] != true {
 			t.Fatalf("verify: %d %v", resp.StatusCode, out)
 		}
 		// The registered passkey is now excluded from new registrations.
-		if o2 := begin(t, owner, "/api/webauthn/register/begin/", true); len(o2.ExcludeCredentials) != 1 {
+		if o2 := Begin(t, owner, "/api/webauthn/register/begin/", true); len(o2.ExcludeCredentials) != 1 {
 			t.Fatalf("exclude list: %+v", o2.ExcludeCredentials)
 		}
 
-		lo := begin(t, anon, "/api/webauthn/login/begin/", false)
+		lo := Begin(t, anon, "/api/webauthn/login/begin/", false)
 		if len(lo.AllowCredentials) != 0 || lo.UserVerification != "required" || lo.RPID != testRPID {
 			t.Fatalf("login options: %+v", lo)
 		}
-		good := cred.assertion(t, lo.Challenge, answer{})
-		resp, out = anon.send("POST", "/api/webauthn/login/complete/", good, false)
+		good := cred.assertion(t, lo.Challenge, Answer{})
+		resp, out = anon.Send("POST", "/api/webauthn/login/complete/", good, false)
 		if resp.StatusCode != 200 || out["success"] != true {
 			t.Fatalf("passkey login: %d %v", resp.StatusCode, out)
 		}
-		resp, me := anon.send("GET", "/api/users/@me/", "", false)
+		resp, me := anon.Send("GET", "/api/users/@me/", "", false)
 		if resp.StatusCode != 200 || me["email"] != "owner@example.com" {
 			t.Fatalf("@me after passkey login: %d %v", resp.StatusCode, me)
 		}
 		// Replay of the exact assertion, in the same browser and in another.
-		resp, out = anon.send("POST", "/api/webauthn/login/complete/", good, false)
+		resp, out = anon.Send("POST", "/api/webauthn/login/complete/", good, false)
 		wantPasskeyError(t, "replayed assertion", resp.StatusCode, out)
-		other := newBrowser(t, ts)
-		begin(t, other, "/api/webauthn/login/begin/", false)
-		resp, out = other.send("POST", "/api/webauthn/login/complete/", good, false)
+		other := NewBrowser(t, ts)
+		Begin(t, other, "/api/webauthn/login/begin/", false)
+		resp, out = other.Send("POST", "/api/webauthn/login/complete/", good, false)
 		wantPasskeyError(t, "replayed assertion with a fresh challenge", resp.StatusCode, out)
 
 		// A sign counter that goes backwards is refused and logged.
 		back := uint32(1)
-		status, out = passkeyLogin(t, newBrowser(t, ts), cred, answer{count: &back})
+		status, out = PasskeyLogin(t, NewBrowser(t, ts), cred, Answer{Count: &back})
 		wantPasskeyError(t, "counter going backwards", status, out)
-		if !strings.Contains(ts.logs.String(), "sign counter did not increase") {
+		if !strings.Contains(ts.Logs.String(), "sign counter did not increase") {
 			t.Fatal("refused counter not logged")
 		}
 		cred.count = 10
-		if status, out = passkeyLogin(t, newBrowser(t, ts), cred, answer{}); status != 200 {
+		if status, out = PasskeyLogin(t, NewBrowser(t, ts), cred, Answer{}); status != 200 {
 			t.Fatalf("login after a refused counter: %d %v", status, out)
 		}
-		code, list = owner.list("/api/webauthn/credentials/")
+		code, list = owner.List("/api/webauthn/credentials/")
 		if code != 200 || list[0]["verified"] != true || list[0]["last_used_at"] == nil {
 			t.Fatalf("list after use: %v", list)
 		}
@@ -345,76 +345,76 @@ func TestPasskeyRegisterVerifyAndLogin(t *testing.T) {
 }
 
 func TestPasskeyAssertionAttacks(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		clock := newTestClock()
-		ts := newTestServer(t, engine, serverOptions{now: clock.now})
-		owner := ownerBrowser(t, ts)
-		cred, _ := registerPasskey(t, owner, "laptop")
-		member := joinByInvite(t, ts, owner, "ada@example.com", 1)
-		memberCred, _ := registerPasskey(t, member, "phone")
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		clock := NewClock()
+		ts := NewServer(t, engine, Options{Now: clock.now})
+		owner := OwnerBrowser(t, ts)
+		cred, _ := RegisterPasskey(t, owner, "laptop")
+		member := JoinByInvite(t, ts, owner, "ada@example.com", 1)
+		memberCred, _ := RegisterPasskey(t, member, "phone")
 
 		unknown := uuid.New()
 		evil, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 		for _, tc := range []struct {
 			name string
-			a    answer
+			a    Answer
 			body func(challenge string) string
 		}{
-			{"malformed JSON", answer{}, func(string) string { return `{"rawId":` }},
-			{"not an assertion", answer{}, func(string) string { return `{"id":"AAAA","rawId":"AAAA","type":"public-key","response":{}}` }},
-			{"garbage authenticator data", answer{}, func(c string) string {
-				return strings.Replace(cred.assertion(t, c, answer{}), `"authenticatorData":"`, `"authenticatorData":"AAAA`, 1)
+			{"malformed JSON", Answer{}, func(string) string { return `{"rawId":` }},
+			{"not an assertion", Answer{}, func(string) string { return `{"id":"AAAA","rawId":"AAAA","type":"public-key","response":{}}` }},
+			{"garbage authenticator data", Answer{}, func(c string) string {
+				return strings.Replace(cred.assertion(t, c, Answer{}), `"authenticatorData":"`, `"authenticatorData":"AAAA`, 1)
 			}},
-			{"cross-origin", answer{origin: "https://evil.example.com"}, nil},
-			{"origin with another port", answer{origin: "https://gatehouse.example.com:8443"}, nil},
-			{"wrong RP ID", answer{rpID: "evil.example.com"}, nil},
-			{"create instead of get", answer{typ: "webauthn.create"}, nil},
-			{"another challenge", answer{challenge: b64.EncodeToString([]byte("0123456789abcdef0123456789abcdef"))}, nil},
-			{"no user verification", answer{flags: 0x01}, nil},
-			{"unknown user handle", answer{userHandle: unknown[:]}, nil},
-			{"no user handle", answer{noHandle: true}, nil},
-			{"credential of another user", answer{userHandle: memberCred.userHandle}, nil},
-			{"id differs from rawId", answer{id: b64.EncodeToString(memberCred.id)}, nil},
-			{"signed by another key", answer{signWith: evil}, nil},
+			{"cross-origin", Answer{Origin: "https://evil.example.com"}, nil},
+			{"origin with another port", Answer{Origin: "https://gatehouse.example.com:8443"}, nil},
+			{"wrong RP ID", Answer{RpID: "evil.example.com"}, nil},
+			{"create instead of get", Answer{Typ: "webauthn.create"}, nil},
+			{"another challenge", Answer{Challenge: b64.EncodeToString([]byte("0123456789abcdef0123456789abcdef"))}, nil},
+			{"no user verification", Answer{Flags: 0x01}, nil},
+			{"unknown user handle", Answer{UserHandle: unknown[:]}, nil},
+			{"no user handle", Answer{NoHandle: true}, nil},
+			{"credential of another user", Answer{UserHandle: memberCred.userHandle}, nil},
+			{"id differs from rawId", Answer{Id: b64.EncodeToString(memberCred.id)}, nil},
+			{"signed by another key", Answer{SignWith: evil}, nil},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				// Every failure counts toward the lockout (see
 				// TestPasskeyFailuresCountTowardLockout); start each case
 				// with clean counters so the answer shows the failure.
-				if _, err := ts.store.DB().Exec(`DELETE FROM rate_counters`); err != nil {
+				if _, err := ts.Store.DB().Exec(`DELETE FROM rate_counters`); err != nil {
 					t.Fatal(err)
 				}
-				b := newBrowser(t, ts)
-				o := begin(t, b, "/api/webauthn/login/begin/", false)
+				b := NewBrowser(t, ts)
+				o := Begin(t, b, "/api/webauthn/login/begin/", false)
 				body := ""
 				if tc.body != nil {
 					body = tc.body(o.Challenge)
 				} else {
 					body = cred.assertion(t, o.Challenge, tc.a)
 				}
-				resp, out := b.send("POST", "/api/webauthn/login/complete/", body, false)
+				resp, out := b.Send("POST", "/api/webauthn/login/complete/", body, false)
 				wantPasskeyError(t, tc.name, resp.StatusCode, out)
-				if b.cookie(httpauth.SessionCookie) != "" {
+				if b.Cookie(httpauth.SessionCookie) != "" {
 					t.Fatal("a session cookie was set")
 				}
 			})
 		}
 		// The member's own passkey, presented as the member, works.
-		if status, out := passkeyLogin(t, newBrowser(t, ts), memberCred, answer{}); status != 200 {
+		if status, out := PasskeyLogin(t, NewBrowser(t, ts), memberCred, Answer{}); status != 200 {
 			t.Fatalf("member login: %d %v", status, out)
 		}
 
 		// An expired challenge (5 minutes) is refused.
-		b := newBrowser(t, ts)
-		o := begin(t, b, "/api/webauthn/login/begin/", false)
+		b := NewBrowser(t, ts)
+		o := Begin(t, b, "/api/webauthn/login/begin/", false)
 		clock.add(5*time.Minute + time.Second)
-		resp, out := b.send("POST", "/api/webauthn/login/complete/", cred.assertion(t, o.Challenge, answer{}), false)
+		resp, out := b.Send("POST", "/api/webauthn/login/complete/", cred.assertion(t, o.Challenge, Answer{}), false)
 		wantPasskeyError(t, "expired challenge", resp.StatusCode, out)
 		// No challenge cookie at all.
-		resp, out = newBrowser(t, ts).send("POST", "/api/webauthn/login/complete/", cred.assertion(t, o.Challenge, answer{}), false)
+		resp, out = NewBrowser(t, ts).Send("POST", "/api/webauthn/login/complete/", cred.assertion(t, o.Challenge, Answer{}), false)
 		wantPasskeyError(t, "no challenge", resp.StatusCode, out)
 		// Another site cannot drive the anonymous endpoints.
-		if resp, _ := newBrowser(t, ts).send("POST", "/api/webauthn/login/begin/", "{}", false, "Origin", "https://evil.example.com"); resp.StatusCode != 403 {
+		if resp, _ := NewBrowser(t, ts).Send("POST", "/api/webauthn/login/begin/", "{}", false, "Origin", "https://evil.example.com"); resp.StatusCode != 403 {
 			t.Fatalf("cross-site begin: %d", resp.StatusCode)
 		}
 	})
@@ -424,128 +424,128 @@ func TestPasskeyAssertionAttacks(t *testing.T) {
 // address: after five, even a correct assertion is refused with the
 // lockout answer.
 func TestPasskeyFailuresCountTowardLockout(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
-		owner := ownerBrowser(t, ts)
-		cred, _ := registerPasskey(t, owner, "laptop")
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
+		owner := OwnerBrowser(t, ts)
+		cred, _ := RegisterPasskey(t, owner, "laptop")
 		evil, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 		for i := 0; i < 4; i++ {
-			status, out := passkeyLogin(t, newBrowser(t, ts), cred, answer{signWith: evil})
+			status, out := PasskeyLogin(t, NewBrowser(t, ts), cred, Answer{SignWith: evil})
 			wantPasskeyError(t, "bad signature", status, out)
 		}
-		status, out := passkeyLogin(t, newBrowser(t, ts), cred, answer{signWith: evil})
+		status, out := PasskeyLogin(t, NewBrowser(t, ts), cred, Answer{SignWith: evil})
 		if status != 403 || out["code"] != "too_many_failed_attempts" {
 			t.Fatalf("fifth failure: %d %v", status, out)
 		}
-		status, out = passkeyLogin(t, newBrowser(t, ts), cred, answer{})
+		status, out = PasskeyLogin(t, NewBrowser(t, ts), cred, Answer{})
 		if status != 403 || out["code"] != "too_many_failed_attempts" {
 			t.Fatalf("good assertion while locked: %d %v", status, out)
 		}
 		// The password login of the same email is locked too.
-		if resp, body := newBrowser(t, ts).login("owner@example.com", ownerPassword); resp.StatusCode != 403 || body["code"] != "too_many_failed_attempts" {
+		if resp, body := NewBrowser(t, ts).Login("owner@example.com", OwnerPassword); resp.StatusCode != 403 || body["code"] != "too_many_failed_attempts" {
 			t.Fatalf("password login while locked: %d %v", resp.StatusCode, body)
 		}
 	})
 }
 
 func TestPasskeyRegistrationAttacks(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		clock := newTestClock()
-		ts := newTestServer(t, engine, serverOptions{now: clock.now})
-		owner := ownerBrowser(t, ts)
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		clock := NewClock()
+		ts := NewServer(t, engine, Options{Now: clock.now})
+		owner := OwnerBrowser(t, ts)
 		for _, tc := range []struct {
 			name string
-			a    answer
+			a    Answer
 		}{
-			{"cross-origin", answer{origin: "https://evil.example.com"}},
-			{"wrong RP ID", answer{rpID: "evil.example.com"}},
-			{"get instead of create", answer{typ: "webauthn.get"}},
-			{"no user verification", answer{flags: 0x01}},
-			{"RS256 key", answer{alg: -257}},
-			{"ES384 key", answer{alg: -35}},
-			{"id differs from rawId", answer{id: b64.EncodeToString([]byte("another credential id 0123456789"))}},
+			{"cross-origin", Answer{Origin: "https://evil.example.com"}},
+			{"wrong RP ID", Answer{RpID: "evil.example.com"}},
+			{"get instead of create", Answer{Typ: "webauthn.get"}},
+			{"no user verification", Answer{Flags: 0x01}},
+			{"RS256 key", Answer{Alg: -257}},
+			{"ES384 key", Answer{Alg: -35}},
+			{"id differs from rawId", Answer{Id: b64.EncodeToString([]byte("another credential id 0123456789"))}},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				o := begin(t, owner, "/api/webauthn/register/begin/", true)
+				o := Begin(t, owner, "/api/webauthn/register/begin/", true)
 				_, body := newCredential(t, o, tc.a)
-				resp, out := owner.send("POST", "/api/webauthn/register/complete/", body, true)
+				resp, out := owner.Send("POST", "/api/webauthn/register/complete/", body, true)
 				wantPasskeyError(t, tc.name, resp.StatusCode, out)
 			})
 		}
-		if code, list := owner.list("/api/webauthn/credentials/"); code != 200 || len(list) != 0 {
+		if code, list := owner.List("/api/webauthn/credentials/"); code != 200 || len(list) != 0 {
 			t.Fatalf("refused registrations were stored: %v", list)
 		}
 		// CSRF and session are required.
-		if resp, _ := owner.send("POST", "/api/webauthn/register/begin/", "{}", false); resp.StatusCode != 403 {
+		if resp, _ := owner.Send("POST", "/api/webauthn/register/begin/", "{}", false); resp.StatusCode != 403 {
 			t.Fatalf("begin without CSRF: %d", resp.StatusCode)
 		}
-		if resp, _ := newBrowser(t, ts).send("POST", "/api/webauthn/register/begin/", "{}", false); resp.StatusCode != 401 {
+		if resp, _ := NewBrowser(t, ts).Send("POST", "/api/webauthn/register/begin/", "{}", false); resp.StatusCode != 401 {
 			t.Fatalf("anonymous begin: %d", resp.StatusCode)
 		}
 		// A registration challenge does not answer a login, nor the other
 		// way round.
-		o := begin(t, owner, "/api/webauthn/register/begin/", true)
-		cred, _ := newCredential(t, o, answer{})
-		if resp, out := owner.send("POST", "/api/webauthn/login/complete/", cred.assertion(t, o.Challenge, answer{}), false); resp.StatusCode != 400 {
+		o := Begin(t, owner, "/api/webauthn/register/begin/", true)
+		cred, _ := newCredential(t, o, Answer{})
+		if resp, out := owner.Send("POST", "/api/webauthn/login/complete/", cred.assertion(t, o.Challenge, Answer{}), false); resp.StatusCode != 400 {
 			t.Fatalf("registration challenge used for login: %d %v", resp.StatusCode, out)
 		}
-		o = begin(t, owner, "/api/webauthn/register/begin/", true)
-		_, body := newCredential(t, o, answer{})
+		o = Begin(t, owner, "/api/webauthn/register/begin/", true)
+		_, body := newCredential(t, o, Answer{})
 		// Another user's registration challenge does not fit this user.
-		member := joinByInvite(t, ts, owner, "ada@example.com", 1)
-		member.setCookie(api.WebAuthnCookie, owner.cookie(api.WebAuthnCookie))
-		resp, out := member.send("POST", "/api/webauthn/register/complete/", body, true)
+		member := JoinByInvite(t, ts, owner, "ada@example.com", 1)
+		member.SetCookie(api.WebAuthnCookie, owner.Cookie(api.WebAuthnCookie))
+		resp, out := member.Send("POST", "/api/webauthn/register/complete/", body, true)
 		wantPasskeyError(t, "another user's challenge", resp.StatusCode, out)
 		// An old session cannot add passkeys.
 		clock.add(3 * time.Hour)
-		if resp, out := owner.send("POST", "/api/webauthn/register/begin/", "{}", true); resp.StatusCode != 403 {
+		if resp, out := owner.Send("POST", "/api/webauthn/register/begin/", "{}", true); resp.StatusCode != 403 {
 			t.Fatalf("begin with a 3-hour-old session: %d %v", resp.StatusCode, out)
 		}
 	})
 }
 
 func TestPasskeyManagement(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
-		owner := ownerBrowser(t, ts)
-		_, id := registerPasskey(t, owner, "laptop")
-		member := joinByInvite(t, ts, owner, "ada@example.com", 1)
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
+		owner := OwnerBrowser(t, ts)
+		_, id := RegisterPasskey(t, owner, "laptop")
+		member := JoinByInvite(t, ts, owner, "ada@example.com", 1)
 		base := "/api/webauthn/credentials/"
 
-		resp, out := owner.send("PATCH", base+id+"/", `{"label":"  work laptop "}`, true)
+		resp, out := owner.Send("PATCH", base+id+"/", `{"label":"  work laptop "}`, true)
 		if resp.StatusCode != 200 || out["label"] != "work laptop" {
 			t.Fatalf("rename: %d %v", resp.StatusCode, out)
 		}
-		for _, label := range []string{`""`, `"   "`, mustJSONString(strings.Repeat("x", 201))} {
-			resp, out := owner.send("PATCH", base+id+"/", `{"label":`+label+`}`, true)
+		for _, label := range []string{`""`, `"   "`, MustJSONString(strings.Repeat("x", 201))} {
+			resp, out := owner.Send("PATCH", base+id+"/", `{"label":`+label+`}`, true)
 			wantPasskeyError(t, "label "+label[:2], resp.StatusCode, out)
 		}
-		if resp, out := owner.send("PATCH", base+id+"/", `{"label":"`+strings.Repeat("é", 200)+`"}`, true); resp.StatusCode != 200 {
+		if resp, out := owner.Send("PATCH", base+id+"/", `{"label":"`+strings.Repeat("é", 200)+`"}`, true); resp.StatusCode != 200 {
 			t.Fatalf("200-character label: %d %v", resp.StatusCode, out)
 		}
 		// Another user sees none of it.
 		for _, req := range [][2]string{{"PATCH", `{"label":"mine"}`}, {"DELETE", ""}} {
-			resp, out := member.send(req[0], base+id+"/", req[1], true)
+			resp, out := member.Send(req[0], base+id+"/", req[1], true)
 			if resp.StatusCode != 404 || out["error"] != "Credential not found." {
 				t.Fatalf("%s of another user's passkey: %d %v", req[0], resp.StatusCode, out)
 			}
 		}
-		if resp, _ := member.send("POST", base+id+"/verify/", "{}", true); resp.StatusCode != 404 {
+		if resp, _ := member.Send("POST", base+id+"/verify/", "{}", true); resp.StatusCode != 404 {
 			t.Fatalf("verify of another user's passkey: %d", resp.StatusCode)
 		}
-		if code, list := member.list(base); code != 200 || len(list) != 0 {
+		if code, list := member.List(base); code != 200 || len(list) != 0 {
 			t.Fatalf("member list: %v", list)
 		}
-		if resp, _ := owner.send("DELETE", base+id+"/", "", false); resp.StatusCode != 403 {
+		if resp, _ := owner.Send("DELETE", base+id+"/", "", false); resp.StatusCode != 403 {
 			t.Fatalf("delete without CSRF: %d", resp.StatusCode)
 		}
-		if resp, _ := owner.send("DELETE", base+id+"/", "", true); resp.StatusCode != 204 {
+		if resp, _ := owner.Send("DELETE", base+id+"/", "", true); resp.StatusCode != 204 {
 			t.Fatalf("delete: %d", resp.StatusCode)
 		}
-		if resp, out := owner.send("DELETE", base+id+"/", "", true); resp.StatusCode != 404 || out["error"] != "Credential not found." {
+		if resp, out := owner.Send("DELETE", base+id+"/", "", true); resp.StatusCode != 404 || out["error"] != "Credential not found." {
 			t.Fatalf("delete again: %d %v", resp.StatusCode, out)
 		}
-		if resp, out := owner.send("DELETE", base+"nope/", "", true); resp.StatusCode != 404 {
+		if resp, out := owner.Send("DELETE", base+"nope/", "", true); resp.StatusCode != 404 {
 			t.Fatalf("delete nope: %d %v", resp.StatusCode, out)
 		}
 	})
@@ -555,35 +555,35 @@ func TestPasskeyManagement(t *testing.T) {
 // login then asks for one, answered through /api/login/token/; deleting
 // the last passkey turns passkey 2FA off.
 func TestPasskeySecondFactor(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
-		owner := ownerBrowser(t, ts)
-		if resp, out := owner.send("PATCH", "/api/users/@me/", `{"passkeys_enabled_for_2fa":true}`, true); resp.StatusCode != 400 || out["code"] != "no_passkeys" {
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
+		owner := OwnerBrowser(t, ts)
+		if resp, out := owner.Send("PATCH", "/api/users/@me/", `{"passkeys_enabled_for_2fa":true}`, true); resp.StatusCode != 400 || out["code"] != "no_passkeys" {
 			t.Fatalf("2FA without passkeys: %d %v", resp.StatusCode, out)
 		}
-		cred, id := registerPasskey(t, owner, "laptop")
-		resp, me := owner.send("PATCH", "/api/users/@me/", `{"passkeys_enabled_for_2fa":true}`, true)
+		cred, id := RegisterPasskey(t, owner, "laptop")
+		resp, me := owner.Send("PATCH", "/api/users/@me/", `{"passkeys_enabled_for_2fa":true}`, true)
 		if resp.StatusCode != 200 || me["is_2fa_enabled"] != true || me["passkeys_enabled_for_2fa"] != true {
 			t.Fatalf("enable passkey 2FA: %d %v", resp.StatusCode, me)
 		}
-		if _, st := owner.send("GET", "/api/users/@me/two_factor_status/", "", false); st["is_enabled"] != true || st["method"] != "passkey" || st["has_passkeys"] != true {
+		if _, st := owner.Send("GET", "/api/users/@me/two_factor_status/", "", false); st["is_enabled"] != true || st["method"] != "passkey" || st["has_passkeys"] != true {
 			t.Fatalf("status: %v", st)
 		}
 
-		b := newBrowser(t, ts)
-		if resp, out := b.send("GET", "/api/login/2fa/passkey/methods/", "", false); resp.StatusCode != 401 {
+		b := NewBrowser(t, ts)
+		if resp, out := b.Send("GET", "/api/login/2fa/passkey/methods/", "", false); resp.StatusCode != 401 {
 			t.Fatalf("methods without a pending login: %d %v", resp.StatusCode, out)
 		}
-		if resp, out := b.login("owner@example.com", ownerPassword); resp.StatusCode != 401 || out["code"] != "2fa_required" {
+		if resp, out := b.Login("owner@example.com", OwnerPassword); resp.StatusCode != 401 || out["code"] != "2fa_required" {
 			t.Fatalf("password login: %d %v", resp.StatusCode, out)
 		}
-		if resp, out := b.send("GET", "/api/login/2fa/passkey/methods/", "", false); resp.StatusCode != 200 || out["has_passkeys"] != true || out["has_totp"] != false {
+		if resp, out := b.Send("GET", "/api/login/2fa/passkey/methods/", "", false); resp.StatusCode != 200 || out["has_passkeys"] != true || out["has_totp"] != false {
 			t.Fatalf("methods: %d %v", resp.StatusCode, out)
 		}
-		if resp, out := b.send("POST", "/api/login/token/", `{"token":"123456"}`, false); resp.StatusCode != 400 || out["code"] != "2fa_invalid" {
+		if resp, out := b.Send("POST", "/api/login/token/", `{"token":"123456"}`, false); resp.StatusCode != 400 || out["code"] != "2fa_invalid" {
 			t.Fatalf("a code without TOTP: %d %v", resp.StatusCode, out)
 		}
-		o := begin(t, b, "/api/login/2fa/passkey/begin/", false)
+		o := Begin(t, b, "/api/login/2fa/passkey/begin/", false)
 		if len(o.AllowCredentials) != 1 || o.AllowCredentials[0].ID != b64.EncodeToString(cred.id) || o.UserVerification != "required" {
 			t.Fatalf("2FA options: %+v", o)
 		}
@@ -594,43 +594,43 @@ func TestPasskeySecondFactor(t *testing.T) {
 			return string(out)
 		}
 		// Wrong answers first: cross-origin, then another challenge.
-		resp, out := b.send("POST", "/api/login/token/", tokenBody(cred.assertion(t, o.Challenge, answer{origin: "https://evil.example.com"})), false)
+		resp, out := b.Send("POST", "/api/login/token/", tokenBody(cred.assertion(t, o.Challenge, Answer{Origin: "https://evil.example.com"})), false)
 		if resp.StatusCode != 400 || out["code"] != "2fa_invalid" {
 			t.Fatalf("cross-origin second step: %d %v", resp.StatusCode, out)
 		}
-		o = begin(t, b, "/api/login/2fa/passkey/begin/", false)
-		good := tokenBody(cred.assertion(t, o.Challenge, answer{}))
-		resp, out = b.send("POST", "/api/login/token/", good, false)
+		o = Begin(t, b, "/api/login/2fa/passkey/begin/", false)
+		good := tokenBody(cred.assertion(t, o.Challenge, Answer{}))
+		resp, out = b.Send("POST", "/api/login/token/", good, false)
 		if resp.StatusCode != 200 || out["success"] != true {
 			t.Fatalf("passkey second step: %d %v", resp.StatusCode, out)
 		}
-		if resp, me := b.send("GET", "/api/users/@me/", "", false); resp.StatusCode != 200 || me["email"] != "owner@example.com" {
+		if resp, me := b.Send("GET", "/api/users/@me/", "", false); resp.StatusCode != 200 || me["email"] != "owner@example.com" {
 			t.Fatalf("@me after the second step: %d", resp.StatusCode)
 		}
 		// The same assertion cannot finish another pending login.
-		c := newBrowser(t, ts)
-		c.login("owner@example.com", ownerPassword)
-		begin(t, c, "/api/login/2fa/passkey/begin/", false)
-		if resp, out := c.send("POST", "/api/login/token/", good, false); resp.StatusCode != 400 {
+		c := NewBrowser(t, ts)
+		c.Login("owner@example.com", OwnerPassword)
+		Begin(t, c, "/api/login/2fa/passkey/begin/", false)
+		if resp, out := c.Send("POST", "/api/login/token/", good, false); resp.StatusCode != 400 {
 			t.Fatalf("replayed second step: %d %v", resp.StatusCode, out)
 		}
 		// A passwordless login needs no second step.
-		if status, out := passkeyLogin(t, newBrowser(t, ts), cred, answer{}); status != 200 {
+		if status, out := PasskeyLogin(t, NewBrowser(t, ts), cred, Answer{}); status != 200 {
 			t.Fatalf("passwordless with passkey 2FA: %d %v", status, out)
 		}
 
 		// Deleting the last passkey turns passkey 2FA off.
-		if resp, _ := owner.send("DELETE", "/api/webauthn/credentials/"+id+"/", "", true); resp.StatusCode != 204 {
+		if resp, _ := owner.Send("DELETE", "/api/webauthn/credentials/"+id+"/", "", true); resp.StatusCode != 204 {
 			t.Fatalf("delete: %d", resp.StatusCode)
 		}
-		if _, me := owner.send("GET", "/api/users/@me/", "", false); me["is_2fa_enabled"] != false || me["passkeys_enabled_for_2fa"] != false {
+		if _, me := owner.Send("GET", "/api/users/@me/", "", false); me["is_2fa_enabled"] != false || me["passkeys_enabled_for_2fa"] != false {
 			t.Fatalf("after deleting the last passkey: %v", me)
 		}
-		if resp, out := newBrowser(t, ts).login("owner@example.com", ownerPassword); resp.StatusCode != 200 {
+		if resp, out := NewBrowser(t, ts).Login("owner@example.com", OwnerPassword); resp.StatusCode != 200 {
 			t.Fatalf("password login after passkey 2FA ended: %d %v", resp.StatusCode, out)
 		}
 		found := false
-		for _, m := range ts.mail.messages() {
+		for _, m := range ts.Mail.Messages() {
 			found = found || strings.Contains(m.Subject, "disabled 2FA")
 		}
 		if !found {
@@ -642,18 +642,18 @@ func TestPasskeySecondFactor(t *testing.T) {
 // SSO enforcement on the user's domain refuses passkey registration and
 // passkey login.
 func TestPasskeysUnderSSOEnforcement(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := newTestServer(t, engine, serverOptions{})
-		owner := ownerBrowser(t, ts)
-		grace := joinByInvite(t, ts, owner, "grace@acme.example", 1)
-		cred, _ := registerPasskey(t, grace, "laptop")
-		enforceSAML(t, ts, owner)
+	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := NewServer(t, engine, Options{})
+		owner := OwnerBrowser(t, ts)
+		grace := JoinByInvite(t, ts, owner, "grace@acme.example", 1)
+		cred, _ := RegisterPasskey(t, grace, "laptop")
+		EnforceSAML(t, ts, owner)
 
-		status, out := passkeyLogin(t, newBrowser(t, ts), cred, answer{})
+		status, out := PasskeyLogin(t, NewBrowser(t, ts), cred, Answer{})
 		if status != 400 || out["error"] != "You can only login with SSO for this account." {
 			t.Fatalf("passkey login under SSO enforcement: %d %v", status, out)
 		}
-		resp, out := grace.send("POST", "/api/webauthn/register/begin/", "{}", true)
+		resp, out := grace.Send("POST", "/api/webauthn/register/begin/", "{}", true)
 		if resp.StatusCode != 400 || out["code"] != "sso_enforced" || !strings.Contains(out["detail"].(string), "requires SSO") {
 			t.Fatalf("register under SSO enforcement: %d %v", resp.StatusCode, out)
 		}
