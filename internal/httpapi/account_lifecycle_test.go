@@ -1,42 +1,16 @@
 package httpapi_test
 
 import (
-	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
+
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
-var emailChangeLink = regexp.MustCompile(`/verify_email/([0-9a-f-]{36})/(ec-[0-9a-z]+-[0-9a-f]{64})`)
-
-// requestEmailChange asks for a change to email as b and returns the
-// token of the link mailed to that address.
-func RequestEmailChangeToken(t *testing.T, ts *Server, b *Browser, email string) string {
-	t.Helper()
-	before := len(ts.Mail.Messages())
-	resp, body := b.Send("PATCH", "/api/users/@me/", `{"email":"`+email+`"}`, true)
-	if resp.StatusCode != 200 {
-		t.Fatalf("email change to %s: %d %v", email, resp.StatusCode, body)
-	}
-	for _, m := range ts.Mail.Messages()[before:] {
-		if m.To == email {
-			if got := emailChangeLink.FindStringSubmatch(m.Text); got != nil {
-				return got[2]
-			}
-		}
-	}
-	t.Fatalf("no link mailed to %s: %v", email, ts.Mail.Messages()[before:])
-	return ""
-}
-
-func ConfirmEmail(ts *Server, b *Browser, token string) (int, map[string]any) {
-	resp, body := b.Send("POST", "/api/users/verify_email/", `{"uuid":"`+ts.User.UUID+`","token":"`+token+`"}`, false)
-	return resp.StatusCode, body
-}
-
-func storedEmail(t *testing.T, ts *Server) string {
+func storedEmail(t *testing.T, ts *apitest.Server) string {
 	t.Helper()
 	u, err := ts.Store.UserByUUID(t.Context(), ts.User.UUID)
 	if err != nil {
@@ -50,12 +24,12 @@ func storedEmail(t *testing.T, ts *Server) string {
 // used: once, within 24 hours, for the latest request. Using it ends every
 // session; the new address then signs in, the old one does not.
 func TestEmailChangeByLink(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		clock := NewClock()
-		ts := NewServer(t, engine, Options{Now: clock.now})
-		owner := OwnerBrowser(t, ts)
-		other := OwnerBrowser(t, ts)
-		token := RequestEmailChangeToken(t, ts, owner, "ada@new.example")
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		clock := apitest.NewClock()
+		ts := apitest.NewServer(t, engine, apitest.Options{Now: clock.Now})
+		owner := apitest.OwnerBrowser(t, ts)
+		other := apitest.OwnerBrowser(t, ts)
+		token := apitest.RequestEmailChangeToken(t, ts, owner, "ada@new.example")
 		if got := storedEmail(t, ts); got != "owner@example.com" {
 			t.Fatalf("email changed before the link was used: %s", got)
 		}
@@ -72,39 +46,39 @@ func TestEmailChangeByLink(t *testing.T) {
 		if !notice {
 			t.Fatalf("no notice to the old address: %v", ts.Mail.Messages())
 		}
-		anon := NewBrowser(t, ts)
-		if code, body := ConfirmEmail(ts, anon, token); code != 200 {
+		anon := apitest.NewBrowser(t, ts)
+		if code, body := apitest.ConfirmEmail(ts, anon, token); code != 200 {
 			t.Fatalf("confirming: %d %v", code, body)
 		}
 		u, _ := ts.Store.UserByUUID(t.Context(), ts.User.UUID)
 		if u.Email != "ada@new.example" || u.IsEmailVerified == nil || !*u.IsEmailVerified {
 			t.Fatalf("after confirmation: %+v", u)
 		}
-		for _, b := range []*Browser{owner, other, anon} {
+		for _, b := range []*apitest.Browser{owner, other, anon} {
 			if resp, _ := b.Send("GET", "/api/users/@me/", "", false); resp.StatusCode != 401 && resp.StatusCode != 403 {
 				t.Fatalf("a session survived the email change: %d", resp.StatusCode)
 			}
 		}
-		if code, body := ConfirmEmail(ts, anon, token); code != 400 || body["code"] != "invalid_token" {
+		if code, body := apitest.ConfirmEmail(ts, anon, token); code != 400 || body["code"] != "invalid_token" {
 			t.Fatalf("replayed link: %d %v", code, body)
 		}
-		if resp, _ := NewBrowser(t, ts).Login("owner@example.com", OwnerPassword); resp.StatusCode == 200 {
+		if resp, _ := apitest.NewBrowser(t, ts).Login("owner@example.com", apitest.OwnerPassword); resp.StatusCode == 200 {
 			t.Fatal("the old address still signs in")
 		}
-		b := NewBrowser(t, ts)
-		if resp, body := b.Login("ada@new.example", OwnerPassword); resp.StatusCode != 200 {
+		b := apitest.NewBrowser(t, ts)
+		if resp, body := b.Login("ada@new.example", apitest.OwnerPassword); resp.StatusCode != 200 {
 			t.Fatalf("new address login: %d %v", resp.StatusCode, body)
 		}
 
 		// A later request voids the earlier link; the later one works.
-		first := RequestEmailChangeToken(t, ts, b, "first@new.example")
-		second := RequestEmailChangeToken(t, ts, b, "second@new.example")
-		if code, body := ConfirmEmail(ts, NewBrowser(t, ts), first); code != 400 || body["code"] != "invalid_token" {
+		first := apitest.RequestEmailChangeToken(t, ts, b, "first@new.example")
+		second := apitest.RequestEmailChangeToken(t, ts, b, "second@new.example")
+		if code, body := apitest.ConfirmEmail(ts, apitest.NewBrowser(t, ts), first); code != 400 || body["code"] != "invalid_token" {
 			t.Fatalf("link of a replaced request: %d %v", code, body)
 		}
 		// After 24 hours the link is dead.
-		clock.add(24*time.Hour + time.Minute)
-		if code, body := ConfirmEmail(ts, NewBrowser(t, ts), second); code != 400 || body["code"] != "invalid_token" {
+		clock.Add(24*time.Hour + time.Minute)
+		if code, body := apitest.ConfirmEmail(ts, apitest.NewBrowser(t, ts), second); code != 400 || body["code"] != "invalid_token" {
 			t.Fatalf("expired link: %d %v", code, body)
 		}
 		if got := storedEmail(t, ts); got != "ada@new.example" {
@@ -116,13 +90,13 @@ func TestEmailChangeByLink(t *testing.T) {
 // A link used after the email changed by another link is refused, and an
 // address another account took meanwhile is refused with email_taken.
 func TestEmailChangeLinkAfterAnotherChange(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
-		owner := OwnerBrowser(t, ts)
-		token := RequestEmailChangeToken(t, ts, owner, "b@new.example")
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
+		owner := apitest.OwnerBrowser(t, ts)
+		token := apitest.RequestEmailChangeToken(t, ts, owner, "b@new.example")
 		// Another account takes the address before the link is used.
-		JoinByInvite(t, ts, owner, "b@new.example", 1)
-		if code, body := ConfirmEmail(ts, NewBrowser(t, ts), token); code != 400 || body["code"] != "email_taken" {
+		apitest.JoinByInvite(t, ts, owner, "b@new.example", 1)
+		if code, body := apitest.ConfirmEmail(ts, apitest.NewBrowser(t, ts), token); code != 400 || body["code"] != "email_taken" {
 			t.Fatalf("taken meanwhile: %d %v", code, body)
 		}
 		if got := storedEmail(t, ts); got != "owner@example.com" {
@@ -135,13 +109,13 @@ func TestEmailChangeLinkAfterAnotherChange(t *testing.T) {
 // enforces SSO, a key, an old session; none changes anything or mails a
 // link.
 func TestEmailChangeRefusals(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
-		owner := OwnerBrowser(t, ts)
-		JoinByInvite(t, ts, owner, "member@example.com", 1)
-		dev := JoinByInvite(t, ts, owner, "dev@acme.example", 1)
-		EnforceSAML(t, ts, owner)
-		key := MustKey(t, owner)
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
+		owner := apitest.OwnerBrowser(t, ts)
+		apitest.JoinByInvite(t, ts, owner, "member@example.com", 1)
+		dev := apitest.JoinByInvite(t, ts, owner, "dev@acme.example", 1)
+		apitest.EnforceSAML(t, ts, owner)
+		key := apitest.MustKey(t, owner)
 		before := len(ts.Mail.Messages())
 		for _, c := range []struct{ email, code string }{
 			{"MEMBER@example.com", "unique"},
@@ -157,14 +131,14 @@ func TestEmailChangeRefusals(t *testing.T) {
 		if resp, body := dev.Send("PATCH", "/api/users/@me/", `{"email":"dev@elsewhere.example"}`, true); resp.StatusCode != 400 || body["code"] != "sso_enforced_current_email" {
 			t.Fatalf("off an enforced domain: %d %v", resp.StatusCode, body)
 		}
-		if resp, _ := KeyRequest(t, ts, "PATCH", "/api/users/@me/", key, `{"email":"k@new.example"}`); resp.StatusCode != 403 {
+		if resp, _ := apitest.KeyRequest(t, ts, "PATCH", "/api/users/@me/", key, `{"email":"k@new.example"}`); resp.StatusCode != 403 {
 			t.Fatalf("key: %d", resp.StatusCode)
 		}
-		if _, err := ts.Store.DB().ExecContext(t.Context(), Rebind(engine, `UPDATE sessions SET created_at = ?`), time.Now().Add(-3*time.Hour).UTC()); err != nil {
+		if _, err := ts.Store.DB().ExecContext(t.Context(), apitest.Rebind(engine, `UPDATE sessions SET created_at = ?`), time.Now().Add(-3*time.Hour).UTC()); err != nil {
 			t.Fatal(err)
 		}
 		resp, body := owner.Send("PATCH", "/api/users/@me/", `{"email":"late@new.example"}`, true)
-		WantDenied(t, "old session", resp, body, 403, "This action requires you to be recently authenticated.")
+		apitest.WantDenied(t, "old session", resp, body, 403, "This action requires you to be recently authenticated.")
 		if pending, _, _ := ts.Store.PendingEmail(t.Context(), ts.User.ID); pending != "" || len(ts.Mail.Messages()) != before {
 			t.Fatalf("refusals left %q pending or mailed %v", pending, ts.Mail.Messages()[before:])
 		}
@@ -174,12 +148,12 @@ func TestEmailChangeRefusals(t *testing.T) {
 // The mailed link's page confirms the change with a click and sends the
 // browser to sign in, signed in as nobody.
 func TestEmailChangeLinkPage(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
-		owner := OwnerBrowser(t, ts)
-		token := RequestEmailChangeToken(t, ts, owner, "page@new.example")
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
+		owner := apitest.OwnerBrowser(t, ts)
+		token := apitest.RequestEmailChangeToken(t, ts, owner, "page@new.example")
 		path := "/verify_email/" + ts.User.UUID + "/" + token
-		b := NewBrowser(t, ts)
+		b := apitest.NewBrowser(t, ts)
 		resp, _ := b.Submit(path, path, nil)
 		if resp.StatusCode != 303 || resp.Header.Get("Location") != "/login" {
 			t.Fatalf("confirming by page: %d %q", resp.StatusCode, resp.Header.Get("Location"))

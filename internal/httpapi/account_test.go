@@ -1,39 +1,24 @@
 package httpapi_test
 
 import (
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
 
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi/httpauth"
 
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
-// list GETs a JSON array.
-func (b *Browser) List(path string) (int, []map[string]any) {
-	b.T.Helper()
-	resp, body := b.Page("GET", path, nil)
-	var out []map[string]any
-	if json.Unmarshal([]byte(body), &out) != nil {
-		// A paginated collection: its results.
-		var page struct {
-			Results []map[string]any `json:"results"`
-		}
-		json.Unmarshal([]byte(body), &page)
-		out = page.Results
-	}
-	return resp.StatusCode, out
-}
-
 func TestUpdateNamesAndPasswordChange(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
-		other := NewBrowser(t, ts)
-		other.Login("owner@example.com", OwnerPassword)
-		b := NewBrowser(t, ts)
-		b.Login("owner@example.com", OwnerPassword)
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
+		other := apitest.NewBrowser(t, ts)
+		other.Login("owner@example.com", apitest.OwnerPassword)
+		b := apitest.NewBrowser(t, ts)
+		b.Login("owner@example.com", apitest.OwnerPassword)
 
 		resp, me := b.Send("PATCH", "/api/users/@me/", `{"first_name":"  Ada ","last_name":"Lovelace"}`, true)
 		if resp.StatusCode != 200 || me["first_name"] != "Ada" || me["last_name"] != "Lovelace" {
@@ -44,8 +29,8 @@ func TestUpdateNamesAndPasswordChange(t *testing.T) {
 		}{
 			{"no current password", `{"password":"a brand new passphrase 42"}`, "required", "current_password"},
 			{"wrong current password", `{"password":"a brand new passphrase 42","current_password":"nope"}`, "incorrect_password", "current_password"},
-			{"weak new password", `{"password":"password1","current_password":"` + OwnerPassword + `"}`, "password_too_weak", "password"},
-			{"short new password", `{"password":"abc","current_password":"` + OwnerPassword + `"}`, "password_too_short", "password"},
+			{"weak new password", `{"password":"password1","current_password":"` + apitest.OwnerPassword + `"}`, "password_too_weak", "password"},
+			{"short new password", `{"password":"abc","current_password":"` + apitest.OwnerPassword + `"}`, "password_too_short", "password"},
 		} {
 			resp, body := b.Send("PATCH", "/api/users/@me", tc.body, true)
 			if resp.StatusCode != 400 || body["code"] != tc.code || body["attr"] != tc.attr {
@@ -56,7 +41,7 @@ func TestUpdateNamesAndPasswordChange(t *testing.T) {
 		if resp, _ := other.Send("GET", "/api/users/@me", "", false); resp.StatusCode != 200 {
 			t.Fatal("a refused change ended another session")
 		}
-		resp, body := b.Send("PATCH", "/api/users/@me", `{"password":"a brand new passphrase 42","current_password":"`+OwnerPassword+`"}`, true)
+		resp, body := b.Send("PATCH", "/api/users/@me", `{"password":"a brand new passphrase 42","current_password":"`+apitest.OwnerPassword+`"}`, true)
 		if resp.StatusCode != 200 {
 			t.Fatalf("change: %d %v", resp.StatusCode, body)
 		}
@@ -66,10 +51,10 @@ func TestUpdateNamesAndPasswordChange(t *testing.T) {
 		if resp, _ := other.Send("GET", "/api/users/@me", "", false); resp.StatusCode != 401 {
 			t.Fatal("other sessions must end at a password change")
 		}
-		if resp, _ := NewBrowser(t, ts).Login("owner@example.com", OwnerPassword); resp.StatusCode != 400 {
+		if resp, _ := apitest.NewBrowser(t, ts).Login("owner@example.com", apitest.OwnerPassword); resp.StatusCode != 400 {
 			t.Fatal("the old password still works")
 		}
-		if resp, _ := NewBrowser(t, ts).Login("owner@example.com", "a brand new passphrase 42"); resp.StatusCode != 200 {
+		if resp, _ := apitest.NewBrowser(t, ts).Login("owner@example.com", "a brand new passphrase 42"); resp.StatusCode != 200 {
 			t.Fatal("the new password does not work")
 		}
 		// The change is CSRF-protected.
@@ -80,9 +65,9 @@ func TestUpdateNamesAndPasswordChange(t *testing.T) {
 }
 
 func TestSensitiveActionsNeedRecentLogin(t *testing.T) {
-	ts := NewServer(t, store.SQLite, Options{})
-	b := NewBrowser(t, ts)
-	b.Login("owner@example.com", OwnerPassword)
+	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
+	b := apitest.NewBrowser(t, ts)
+	b.Login("owner@example.com", apitest.OwnerPassword)
 	// Age the session past two hours.
 	ctxSessions, _ := ts.Store.UserSessions(t.Context(), ts.User.ID, time.Now())
 	if len(ctxSessions) != 1 {
@@ -92,7 +77,7 @@ func TestSensitiveActionsNeedRecentLogin(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, req := range []struct{ method, path, body string }{
-		{"PATCH", "/api/users/@me", `{"password":"a brand new passphrase 42","current_password":"` + OwnerPassword + `"}`},
+		{"PATCH", "/api/users/@me", `{"password":"a brand new passphrase 42","current_password":"` + apitest.OwnerPassword + `"}`},
 		{"POST", "/api/users/@me/login_sessions/revoke_others", ""},
 		{"DELETE", "/api/users/@me/login_sessions/" + ctxSessions[0].PublicID, ""},
 	} {
@@ -108,16 +93,16 @@ func TestSensitiveActionsNeedRecentLogin(t *testing.T) {
 }
 
 func TestLoginSessionsListAndRevoke(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
-		phone := NewBrowser(t, ts)
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
+		phone := apitest.NewBrowser(t, ts)
 		phone.Extra = []string{"User-Agent", "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) Version/18.0 Mobile Safari/604.1"}
-		phone.Login("owner@example.com", OwnerPassword)
-		laptop := NewBrowser(t, ts)
+		phone.Login("owner@example.com", apitest.OwnerPassword)
+		laptop := apitest.NewBrowser(t, ts)
 		laptop.Extra = []string{"User-Agent", "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0"}
-		laptop.Login("owner@example.com", OwnerPassword)
-		tablet := NewBrowser(t, ts)
-		tablet.Login("owner@example.com", OwnerPassword)
+		laptop.Login("owner@example.com", apitest.OwnerPassword)
+		tablet := apitest.NewBrowser(t, ts)
+		tablet.Login("owner@example.com", apitest.OwnerPassword)
 
 		code, list := laptop.List("/api/users/@me/login_sessions/")
 		if code != 200 || len(list) != 3 || list[0]["is_current"] != true || list[0]["device"] != "Firefox on Linux" || list[0]["login_method"] != "password" {

@@ -3,7 +3,6 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -15,63 +14,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
+
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/internal/store/storetest"
 )
 
-// keyRequest calls the API with key in the Authorization header and no
-// cookies.
-func KeyRequest(t *testing.T, ts *Server, method, path, key, body string) (*http.Response, map[string]any) {
-	t.Helper()
-	req, _ := http.NewRequest(method, ts.URL+path, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	if key != "" {
-		req.Header.Set("Authorization", "Bearer "+key)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out map[string]any
-	json.NewDecoder(resp.Body).Decode(&out)
-	return resp, out
-}
-
-// createKey makes a personal API key as b and returns the response body.
-func CreateKey(t *testing.T, b *Browser, body map[string]any) map[string]any {
-	t.Helper()
-	raw, _ := json.Marshal(body)
-	resp, out := b.Send("POST", "/api/personal_api_keys/", string(raw), true)
-	if resp.StatusCode != 201 {
-		t.Fatalf("creating key %v: %d %v", body, resp.StatusCode, out)
-	}
-	return out
-}
-
-func MustKey(t *testing.T, b *Browser, scopes ...string) string {
-	t.Helper()
-	if scopes == nil {
-		scopes = []string{"*"}
-	}
-	return CreateKey(t, b, map[string]any{"label": "test", "scopes": scopes})["value"].(string)
-}
-
-func WantDenied(t *testing.T, what string, resp *http.Response, body map[string]any, status int, detail string) {
-	t.Helper()
-	if resp.StatusCode != status || body["detail"] != detail {
-		t.Fatalf("%s: got %d %v, want %d %q", what, resp.StatusCode, body, status, detail)
-	}
-}
-
 const notSupported = "This action does not support Personal API Key access"
 
 func TestPersonalAPIKeyLifecycle(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
-		b := OwnerBrowser(t, ts)
-		created := CreateKey(t, b, map[string]any{"label": " CI deploy ", "scopes": []string{"user:read"}})
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
+		b := apitest.OwnerBrowser(t, ts)
+		created := apitest.CreateKey(t, b, map[string]any{"label": " CI deploy ", "scopes": []string{"user:read"}})
 		key, _ := created["value"].(string)
 		if !strings.HasPrefix(key, "phx_") || gatehouse.CheckTokenChecksum(key) != nil || !gatehouse.HasTokenChecksum(key) {
 			t.Fatalf("created key %q", key)
@@ -85,15 +41,15 @@ func TestPersonalAPIKeyLifecycle(t *testing.T) {
 		}
 		id := created["id"].(string)
 
-		resp, me := KeyRequest(t, ts, "GET", "/api/users/@me/", key, "")
+		resp, me := apitest.KeyRequest(t, ts, "GET", "/api/users/@me/", key, "")
 		if resp.StatusCode != 200 || me["email"] != "owner@example.com" || resp.Header.Get("Set-Cookie") != "" {
 			t.Fatalf("@me with key: %d %v %v", resp.StatusCode, me, resp.Header)
 		}
-		resp, self := KeyRequest(t, ts, "GET", "/api/personal_api_keys/@current/", key, "")
+		resp, self := apitest.KeyRequest(t, ts, "GET", "/api/personal_api_keys/@current/", key, "")
 		if resp.StatusCode != 200 || self["id"] != id || self["last_used_at"] == nil || self["value"] != nil {
 			t.Fatalf("@current: %d %v", resp.StatusCode, self)
 		}
-		if resp, body := KeyRequest(t, ts, "GET", "/api/personal_api_keys/"+id+"/", key, ""); resp.StatusCode != 200 || body["id"] != id {
+		if resp, body := apitest.KeyRequest(t, ts, "GET", "/api/personal_api_keys/"+id+"/", key, ""); resp.StatusCode != 200 || body["id"] != id {
 			t.Fatalf("own id with key: %d %v", resp.StatusCode, body)
 		}
 		// A key can do nothing else with key management, nor with the
@@ -109,8 +65,8 @@ func TestPersonalAPIKeyLifecycle(t *testing.T) {
 			{"GET", "/api/users/@me/login_sessions/", ""},
 			{"POST", "/api/logout/", ""},
 		} {
-			resp, body := KeyRequest(t, ts, c.method, c.path, key, c.body)
-			WantDenied(t, c.method+" "+c.path, resp, body, 403, notSupported)
+			resp, body := apitest.KeyRequest(t, ts, c.method, c.path, key, c.body)
+			apitest.WantDenied(t, c.method+" "+c.path, resp, body, 403, notSupported)
 		}
 		if resp, body := b.Send("GET", "/api/personal_api_keys/@current/", "", false); resp.StatusCode != 404 {
 			t.Fatalf("@current with a session: %d %v", resp.StatusCode, body)
@@ -126,19 +82,19 @@ func TestPersonalAPIKeyLifecycle(t *testing.T) {
 		if resp.StatusCode != 200 || newKey == "" || newKey == key || rolled["last_rolled_at"] == nil || rolled["mask_value"] == created["mask_value"] {
 			t.Fatalf("roll: %d %v", resp.StatusCode, rolled)
 		}
-		resp, body := KeyRequest(t, ts, "GET", "/api/users/@me/", key, "")
-		WantDenied(t, "old key after roll", resp, body, 401, "Personal API key found in request Authorization header is invalid.")
+		resp, body := apitest.KeyRequest(t, ts, "GET", "/api/users/@me/", key, "")
+		apitest.WantDenied(t, "old key after roll", resp, body, 401, "Personal API key found in request Authorization header is invalid.")
 		if body["type"] != "authentication_error" {
 			t.Fatalf("type: %v", body)
 		}
-		if resp, _ := KeyRequest(t, ts, "GET", "/api/users/@me/", newKey, ""); resp.StatusCode != 200 {
+		if resp, _ := apitest.KeyRequest(t, ts, "GET", "/api/users/@me/", newKey, ""); resp.StatusCode != 200 {
 			t.Fatalf("rolled key: %d", resp.StatusCode)
 		}
 		if resp, _ := b.Send("DELETE", "/api/personal_api_keys/"+id+"/", "", true); resp.StatusCode != 204 {
 			t.Fatalf("delete: %d", resp.StatusCode)
 		}
-		resp, body = KeyRequest(t, ts, "GET", "/api/users/@me/", newKey, "")
-		WantDenied(t, "deleted key", resp, body, 401, "Personal API key found in request Authorization header is invalid.")
+		resp, body = apitest.KeyRequest(t, ts, "GET", "/api/users/@me/", newKey, "")
+		apitest.WantDenied(t, "deleted key", resp, body, 401, "Personal API key found in request Authorization header is invalid.")
 		if resp, _ := b.Send("DELETE", "/api/personal_api_keys/"+id+"/", "", true); resp.StatusCode != 404 {
 			t.Fatalf("second delete: %d", resp.StatusCode)
 		}
@@ -146,9 +102,9 @@ func TestPersonalAPIKeyLifecycle(t *testing.T) {
 }
 
 func TestPersonalAPIKeyValidationAndLimit(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
-		b := OwnerBrowser(t, ts)
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
+		b := apitest.OwnerBrowser(t, ts)
 		for _, c := range []struct {
 			body   string
 			detail string
@@ -197,10 +153,10 @@ func TestPersonalAPIKeyValidationAndLimit(t *testing.T) {
 }
 
 func TestPersonalAPIKeyTransports(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
-		b := OwnerBrowser(t, ts)
-		key := MustKey(t, b)
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
+		b := apitest.OwnerBrowser(t, ts)
+		key := apitest.MustKey(t, b)
 		do := func(method, path, body string, header ...string) (*http.Response, map[string]any) {
 			req, _ := http.NewRequest(method, ts.URL+path, strings.NewReader(body))
 			for i := 0; i+1 < len(header); i += 2 {
@@ -247,12 +203,12 @@ func TestPersonalAPIKeyTransports(t *testing.T) {
 			{"GET", "/api/users/@me/", "", "Authorization header", []string{"Authorization", "Bearer phx_unknownlegacykey"}},
 		} {
 			resp, body := do(c.method, c.path, c.body, c.header...)
-			WantDenied(t, c.where, resp, body, 401, "Personal API key found in request "+c.where+" is invalid.")
+			apitest.WantDenied(t, c.where, resp, body, 401, "Personal API key found in request "+c.where+" is invalid.")
 		}
 		// Only the first place found counts: a bad header is not rescued
 		// by a good query parameter.
 		resp, body = do("GET", "/api/users/@me/?personal_api_key="+url.QueryEscape(key), "", "Authorization", "Bearer "+bad)
-		WantDenied(t, "header first", resp, body, 401, "Personal API key found in request Authorization header is invalid.")
+		apitest.WantDenied(t, "header first", resp, body, 401, "Personal API key found in request Authorization header is invalid.")
 		// "Bearer" is case-sensitive: anything else is no key at all.
 		if resp, body := do("GET", "/api/users/@me/", "", "Authorization", "bearer "+key); resp.StatusCode != 401 || body["code"] != "not_authenticated" {
 			t.Fatalf("lower-case bearer: %d %v", resp.StatusCode, body)
@@ -268,92 +224,92 @@ func TestPersonalAPIKeyTransports(t *testing.T) {
 }
 
 func TestPersonalAPIKeyScopesOverHTTP(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
-		b := OwnerBrowser(t, ts)
-		userRead := MustKey(t, b, "user:read")
-		projectRead := MustKey(t, b, "project:read", "organization:write")
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
+		b := apitest.OwnerBrowser(t, ts)
+		userRead := apitest.MustKey(t, b, "user:read")
+		projectRead := apitest.MustKey(t, b, "project:read", "organization:write")
 		pid := fmt.Sprint(ts.Project.ID)
 
-		if resp, _ := KeyRequest(t, ts, "GET", "/api/users/@me/", userRead, ""); resp.StatusCode != 200 {
+		if resp, _ := apitest.KeyRequest(t, ts, "GET", "/api/users/@me/", userRead, ""); resp.StatusCode != 200 {
 			t.Fatalf("user:read on @me: %d", resp.StatusCode)
 		}
-		resp, body := KeyRequest(t, ts, "GET", "/api/organizations/@current/", userRead, "")
-		WantDenied(t, "org read", resp, body, 403, "API key missing required scope 'organization:read'")
-		resp, body = KeyRequest(t, ts, "GET", "/api/projects/", userRead, "")
-		WantDenied(t, "projects", resp, body, 403, "API key missing required scope 'project:read'")
+		resp, body := apitest.KeyRequest(t, ts, "GET", "/api/organizations/@current/", userRead, "")
+		apitest.WantDenied(t, "org read", resp, body, 403, "API key missing required scope 'organization:read'")
+		resp, body = apitest.KeyRequest(t, ts, "GET", "/api/projects/", userRead, "")
+		apitest.WantDenied(t, "projects", resp, body, 403, "API key missing required scope 'project:read'")
 
-		if resp, body := KeyRequest(t, ts, "GET", "/api/projects/"+pid+"/", projectRead, ""); resp.StatusCode != 200 || body["api_token"] != ts.Project.APIToken {
+		if resp, body := apitest.KeyRequest(t, ts, "GET", "/api/projects/"+pid+"/", projectRead, ""); resp.StatusCode != 200 || body["api_token"] != ts.Project.APIToken {
 			t.Fatalf("project:read: %d %v", resp.StatusCode, body)
 		}
-		resp, body = KeyRequest(t, ts, "PATCH", "/api/projects/"+pid+"/reset_token/", projectRead, "")
-		WantDenied(t, "reset_token", resp, body, 403, "API key missing required scope 'project:write'")
+		resp, body = apitest.KeyRequest(t, ts, "PATCH", "/api/projects/"+pid+"/reset_token/", projectRead, "")
+		apitest.WantDenied(t, "reset_token", resp, body, 403, "API key missing required scope 'project:write'")
 		// organization:write implies organization:read.
-		if resp, _ := KeyRequest(t, ts, "GET", "/api/organizations/@current/", projectRead, ""); resp.StatusCode != 200 {
+		if resp, _ := apitest.KeyRequest(t, ts, "GET", "/api/organizations/@current/", projectRead, ""); resp.StatusCode != 200 {
 			t.Fatalf("write implies read: %d", resp.StatusCode)
 		}
-		resp, body = KeyRequest(t, ts, "GET", "/api/users/@me/", projectRead, "")
-		WantDenied(t, "@me", resp, body, 403, "API key missing required scope 'user:read'")
+		resp, body = apitest.KeyRequest(t, ts, "GET", "/api/users/@me/", projectRead, "")
+		apitest.WantDenied(t, "@me", resp, body, 403, "API key missing required scope 'user:read'")
 
 		// httpauth.Scoped to the project: project routes only.
-		teamKey := CreateKey(t, b, map[string]any{"label": "team", "scopes": []string{"*"}, "scoped_teams": []int64{ts.Project.ID}})["value"].(string)
-		if resp, _ := KeyRequest(t, ts, "GET", "/api/projects/@current/", teamKey, ""); resp.StatusCode != 200 {
+		teamKey := apitest.CreateKey(t, b, map[string]any{"label": "team", "scopes": []string{"*"}, "scoped_teams": []int64{ts.Project.ID}})["value"].(string)
+		if resp, _ := apitest.KeyRequest(t, ts, "GET", "/api/projects/@current/", teamKey, ""); resp.StatusCode != 200 {
 			t.Fatalf("scoped team on its project: %d", resp.StatusCode)
 		}
-		resp, body = KeyRequest(t, ts, "GET", "/api/projects/"+fmt.Sprint(ts.Project.ID+1000)+"/", teamKey, "")
-		WantDenied(t, "other project", resp, body, 403, fmt.Sprintf("API key does not have access to the requested project: ID %d.", ts.Project.ID+1000))
-		resp, body = KeyRequest(t, ts, "GET", "/api/organizations/@current/", teamKey, "")
-		WantDenied(t, "org route", resp, body, 403, "API keys with scoped projects are only supported on project-based endpoints.")
-		if resp, _ := KeyRequest(t, ts, "GET", "/api/users/@me/", teamKey, ""); resp.StatusCode != 200 {
+		resp, body = apitest.KeyRequest(t, ts, "GET", "/api/projects/"+fmt.Sprint(ts.Project.ID+1000)+"/", teamKey, "")
+		apitest.WantDenied(t, "other project", resp, body, 403, fmt.Sprintf("API key does not have access to the requested project: ID %d.", ts.Project.ID+1000))
+		resp, body = apitest.KeyRequest(t, ts, "GET", "/api/organizations/@current/", teamKey, "")
+		apitest.WantDenied(t, "org route", resp, body, 403, "API keys with scoped projects are only supported on project-based endpoints.")
+		if resp, _ := apitest.KeyRequest(t, ts, "GET", "/api/users/@me/", teamKey, ""); resp.StatusCode != 200 {
 			t.Fatalf("user views skip scoping: %d", resp.StatusCode)
 		}
 
 		// httpauth.Scoped to the organization; a second organization is refused.
 		orgID := ts.User.CurrentOrganizationID
-		orgKey := CreateKey(t, b, map[string]any{"label": "org", "scopes": []string{"*"}, "scoped_organizations": []string{orgID}})
-		if resp, _ := KeyRequest(t, ts, "GET", "/api/organizations/"+orgID+"/", orgKey["value"].(string), ""); resp.StatusCode != 200 {
+		orgKey := apitest.CreateKey(t, b, map[string]any{"label": "org", "scopes": []string{"*"}, "scoped_organizations": []string{orgID}})
+		if resp, _ := apitest.KeyRequest(t, ts, "GET", "/api/organizations/"+orgID+"/", orgKey["value"].(string), ""); resp.StatusCode != 200 {
 			t.Fatalf("scoped org: %d", resp.StatusCode)
 		}
 		other := &gatehouse.Organization{ID: gatehouse.NewUUID(), Name: "Other", MembersCanUsePersonalAPIKeys: true}
-		if _, err := ts.Store.DB().Exec(Rebind(engine, `INSERT INTO organizations (id, name, enforce_2fa, members_can_use_personal_api_keys, created_at) VALUES (?, ?, ?, ?, ?)`), other.ID, other.Name, false, true, time.Now().UTC()); err != nil {
+		if _, err := ts.Store.DB().Exec(apitest.Rebind(engine, `INSERT INTO organizations (id, name, enforce_2fa, members_can_use_personal_api_keys, created_at) VALUES (?, ?, ?, ?, ?)`), other.ID, other.Name, false, true, time.Now().UTC()); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := ts.Store.DB().Exec(Rebind(engine, `INSERT INTO memberships (organization_id, user_id, level, created_at) VALUES (?, ?, ?, ?)`), other.ID, ts.User.ID, 15, time.Now().UTC()); err != nil {
+		if _, err := ts.Store.DB().Exec(apitest.Rebind(engine, `INSERT INTO memberships (organization_id, user_id, level, created_at) VALUES (?, ?, ?, ?)`), other.ID, ts.User.ID, 15, time.Now().UTC()); err != nil {
 			t.Fatal(err)
 		}
-		resp, body = KeyRequest(t, ts, "GET", "/api/organizations/"+other.ID+"/", orgKey["value"].(string), "")
-		WantDenied(t, "other org", resp, body, 403, "API key does not have access to the requested organization: ID "+other.ID+".")
+		resp, body = apitest.KeyRequest(t, ts, "GET", "/api/organizations/"+other.ID+"/", orgKey["value"].(string), "")
+		apitest.WantDenied(t, "other org", resp, body, 403, "API key does not have access to the requested organization: ID "+other.ID+".")
 		// An organization the user is not in stays a 404.
-		if resp, _ := KeyRequest(t, ts, "GET", "/api/organizations/"+gatehouse.NewUUID()+"/", userRead, ""); resp.StatusCode != 403 {
+		if resp, _ := apitest.KeyRequest(t, ts, "GET", "/api/organizations/"+gatehouse.NewUUID()+"/", userRead, ""); resp.StatusCode != 403 {
 			t.Fatalf("unknown org with missing scope: %d", resp.StatusCode)
 		}
-		if resp, _ := KeyRequest(t, ts, "GET", "/api/organizations/"+gatehouse.NewUUID()+"/", teamKey, ""); resp.StatusCode != 403 {
+		if resp, _ := apitest.KeyRequest(t, ts, "GET", "/api/organizations/"+gatehouse.NewUUID()+"/", teamKey, ""); resp.StatusCode != 403 {
 			t.Fatalf("unknown org with team key: %d", resp.StatusCode)
 		}
-		if resp, _ := KeyRequest(t, ts, "GET", "/api/organizations/"+gatehouse.NewUUID()+"/", orgKey["value"].(string), ""); resp.StatusCode != 404 {
+		if resp, _ := apitest.KeyRequest(t, ts, "GET", "/api/organizations/"+gatehouse.NewUUID()+"/", orgKey["value"].(string), ""); resp.StatusCode != 404 {
 			t.Fatalf("unknown org: %d", resp.StatusCode)
 		}
 	})
 }
 
 func TestOrganizationKeySwitchAndAdminSettings(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
-		owner := OwnerBrowser(t, ts)
-		member := JoinByInvite(t, ts, owner, "member@example.com", 1)
-		memberKey := MustKey(t, member)
-		ownerKey := MustKey(t, owner)
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
+		owner := apitest.OwnerBrowser(t, ts)
+		member := apitest.JoinByInvite(t, ts, owner, "member@example.com", 1)
+		memberKey := apitest.MustKey(t, member)
+		ownerKey := apitest.MustKey(t, owner)
 
-		resp, org := KeyRequest(t, ts, "GET", "/api/organizations/@current/", memberKey, "")
+		resp, org := apitest.KeyRequest(t, ts, "GET", "/api/organizations/@current/", memberKey, "")
 		if resp.StatusCode != 200 || org["members_can_use_personal_api_keys"] != true || org["membership_level"] != float64(1) {
 			t.Fatalf("member reads org: %d %v", resp.StatusCode, org)
 		}
 		// Members cannot change anything, by session or key.
 		for _, body := range []string{`{"members_can_use_personal_api_keys":false}`, `{"enforce_2fa":true}`, `{"session_cookie_age":3600}`, `{"name":"Mine"}`} {
 			resp, out := member.Send("PATCH", "/api/organizations/@current/", body, true)
-			WantDenied(t, "member PATCH "+body, resp, out, 403, "You do not have admin access to this resource.")
-			resp, out = KeyRequest(t, ts, "PATCH", "/api/organizations/@current/", memberKey, body)
-			WantDenied(t, "member key PATCH "+body, resp, out, 403, "You do not have admin access to this resource.")
+			apitest.WantDenied(t, "member PATCH "+body, resp, out, 403, "You do not have admin access to this resource.")
+			resp, out = apitest.KeyRequest(t, ts, "PATCH", "/api/organizations/@current/", memberKey, body)
+			apitest.WantDenied(t, "member key PATCH "+body, resp, out, 403, "You do not have admin access to this resource.")
 		}
 		for _, body := range []string{`{"session_cookie_age":5}`, `{"session_cookie_age":"soon"}`, `{"name":""}`} {
 			if resp, out := owner.Send("PATCH", "/api/organizations/@current/", body, true); resp.StatusCode != 400 {
@@ -366,29 +322,29 @@ func TestOrganizationKeySwitchAndAdminSettings(t *testing.T) {
 		}
 		// The very next key request of the member is refused; the owner's
 		// is not; user views are not organization views.
-		resp, out := KeyRequest(t, ts, "GET", "/api/organizations/@current/", memberKey, "")
-		WantDenied(t, "member key after switch", resp, out, 403,
+		resp, out := apitest.KeyRequest(t, ts, "GET", "/api/organizations/@current/", memberKey, "")
+		apitest.WantDenied(t, "member key after switch", resp, out, 403,
 			"Organization 'Acme' does not allow using personal API keys. Contact an admin to enable personal API keys for this organization.")
-		resp, out = KeyRequest(t, ts, "GET", "/api/projects/@current/", memberKey, "")
-		WantDenied(t, "member key on project", resp, out, 403,
+		resp, out = apitest.KeyRequest(t, ts, "GET", "/api/projects/@current/", memberKey, "")
+		apitest.WantDenied(t, "member key on project", resp, out, 403,
 			"Organization 'Acme' does not allow using personal API keys. Contact an admin to enable personal API keys for this organization.")
-		if resp, _ := KeyRequest(t, ts, "GET", "/api/organizations/@current/", ownerKey, ""); resp.StatusCode != 200 {
+		if resp, _ := apitest.KeyRequest(t, ts, "GET", "/api/organizations/@current/", ownerKey, ""); resp.StatusCode != 200 {
 			t.Fatalf("owner key after switch: %d", resp.StatusCode)
 		}
 		// An admin without 2FA cannot change an organization that enforces
 		// it, by session or by key; with enforcement lifted (here in the
 		// database) the key may.
-		resp, out = KeyRequest(t, ts, "PATCH", "/api/organizations/@current/", ownerKey, `{"enforce_2fa":false}`)
+		resp, out = apitest.KeyRequest(t, ts, "PATCH", "/api/organizations/@current/", ownerKey, `{"enforce_2fa":false}`)
 		if resp.StatusCode != 403 || out["code"] != "two_factor_setup_required" {
 			t.Fatalf("owner without 2FA lifting enforcement: %d %v", resp.StatusCode, out)
 		}
 		if _, err := ts.Store.DB().Exec(`UPDATE organizations SET enforce_2fa = FALSE`); err != nil {
 			t.Fatal(err)
 		}
-		if resp, out := KeyRequest(t, ts, "PATCH", "/api/organizations/@current/", ownerKey, `{"members_can_use_personal_api_keys":true,"enforce_2fa":false,"session_cookie_age":null}`); resp.StatusCode != 200 {
+		if resp, out := apitest.KeyRequest(t, ts, "PATCH", "/api/organizations/@current/", ownerKey, `{"members_can_use_personal_api_keys":true,"enforce_2fa":false,"session_cookie_age":null}`); resp.StatusCode != 200 {
 			t.Fatalf("switch back: %d %v", resp.StatusCode, out)
 		}
-		if resp, out := KeyRequest(t, ts, "GET", "/api/organizations/@current/", memberKey, ""); resp.StatusCode != 200 || out["session_cookie_age"] != nil {
+		if resp, out := apitest.KeyRequest(t, ts, "GET", "/api/organizations/@current/", memberKey, ""); resp.StatusCode != 200 || out["session_cookie_age"] != nil {
 			t.Fatalf("member key after switching back: %d %v", resp.StatusCode, out)
 		}
 		if resp, _ := owner.Send("GET", "/api/organizations/"+gatehouse.NewUUID()+"/", "", false); resp.StatusCode != 404 {
@@ -398,10 +354,10 @@ func TestOrganizationKeySwitchAndAdminSettings(t *testing.T) {
 }
 
 func TestPersonalAPIKeyExpiresAfterAYearUnused(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
-		b := OwnerBrowser(t, ts)
-		created := CreateKey(t, b, map[string]any{"label": "old", "scopes": []string{"*"}})
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
+		b := apitest.OwnerBrowser(t, ts)
+		created := apitest.CreateKey(t, b, map[string]any{"label": "old", "scopes": []string{"*"}})
 		id, key := created["id"].(string), created["value"].(string)
 		now := time.Now().UTC()
 		const expired = "Personal API key has expired because it was not used for 365 days. Create a new key."
@@ -417,22 +373,22 @@ func TestPersonalAPIKeyExpiresAfterAYearUnused(t *testing.T) {
 			if err := ts.Store.SetPersonalAPIKeyTimes(context.Background(), id, c.created, c.used); err != nil {
 				t.Fatal(err)
 			}
-			resp, body := KeyRequest(t, ts, "GET", "/api/users/@me/", key, "")
+			resp, body := apitest.KeyRequest(t, ts, "GET", "/api/users/@me/", key, "")
 			if c.ok && resp.StatusCode != 200 {
 				t.Fatalf("created %v used %v: %d %v", c.created, c.used, resp.StatusCode, body)
 			}
 			if !c.ok {
-				WantDenied(t, "expired key", resp, body, 401, expired)
+				apitest.WantDenied(t, "expired key", resp, body, 401, expired)
 			}
 		}
 	})
 }
 
 func TestPersonalAPIKeyLastUsedWrittenHourly(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
-		b := OwnerBrowser(t, ts)
-		created := CreateKey(t, b, map[string]any{"label": "k", "scopes": []string{"*"}})
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
+		b := apitest.OwnerBrowser(t, ts)
+		created := apitest.CreateKey(t, b, map[string]any{"label": "k", "scopes": []string{"*"}})
 		id, key := created["id"].(string), created["value"].(string)
 		recent := time.Now().UTC().Add(-30 * time.Minute).Truncate(time.Second)
 		stale := time.Now().UTC().Add(-2 * time.Hour).Truncate(time.Second)
@@ -444,12 +400,12 @@ func TestPersonalAPIKeyLastUsedWrittenHourly(t *testing.T) {
 			return k.LastUsedAt
 		}
 		ts.Store.SetPersonalAPIKeyTimes(context.Background(), id, recent, recent)
-		KeyRequest(t, ts, "GET", "/api/users/@me/", key, "")
+		apitest.KeyRequest(t, ts, "GET", "/api/users/@me/", key, "")
 		if got := lastUsed(); !got.Equal(recent) {
 			t.Fatalf("recent last_used_at rewritten: %v, want %v", got, recent)
 		}
 		ts.Store.SetPersonalAPIKeyTimes(context.Background(), id, stale, stale)
-		KeyRequest(t, ts, "GET", "/api/users/@me/", key, "")
+		apitest.KeyRequest(t, ts, "GET", "/api/users/@me/", key, "")
 		if got := lastUsed(); !got.After(recent) {
 			t.Fatalf("stale last_used_at kept: %v", got)
 		}
@@ -457,8 +413,8 @@ func TestPersonalAPIKeyLastUsedWrittenHourly(t *testing.T) {
 }
 
 func TestLegacyPBKDF2KeyUpgradedOnUse(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
 		for _, iterations := range gatehouse.LegacyKeyIterations {
 			legacy := gatehouse.Secret("phx_" + gatehouse.RandomToken(35)) // no checksum
 			k := &gatehouse.PersonalAPIKey{ID: gatehouse.RandomToken(20), UserID: ts.User.ID, Label: "legacy", MaskValue: gatehouse.MaskToken(legacy),
@@ -466,14 +422,14 @@ func TestLegacyPBKDF2KeyUpgradedOnUse(t *testing.T) {
 			if err := ts.Store.CreatePersonalAPIKey(context.Background(), k, 10); err != nil {
 				t.Fatal(err)
 			}
-			if resp, body := KeyRequest(t, ts, "GET", "/api/users/@me/", legacy.Reveal(), ""); resp.StatusCode != 200 {
+			if resp, body := apitest.KeyRequest(t, ts, "GET", "/api/users/@me/", legacy.Reveal(), ""); resp.StatusCode != 200 {
 				t.Fatalf("legacy %d key: %d %v", iterations, resp.StatusCode, body)
 			}
 			got, err := ts.Store.PersonalAPIKeyByID(context.Background(), ts.User.ID, k.ID)
 			if err != nil || got.SecureValue != gatehouse.HashToken(legacy) {
 				t.Fatalf("not upgraded: %v %v", got, err)
 			}
-			if resp, _ := KeyRequest(t, ts, "GET", "/api/users/@me/", legacy.Reveal(), ""); resp.StatusCode != 200 {
+			if resp, _ := apitest.KeyRequest(t, ts, "GET", "/api/users/@me/", legacy.Reveal(), ""); resp.StatusCode != 200 {
 				t.Fatalf("upgraded key: %d", resp.StatusCode)
 			}
 		}
@@ -481,10 +437,10 @@ func TestLegacyPBKDF2KeyUpgradedOnUse(t *testing.T) {
 }
 
 func TestConcurrentRollsLeaveOneSecret(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
-		b := OwnerBrowser(t, ts)
-		created := CreateKey(t, b, map[string]any{"label": "k", "scopes": []string{"*"}})
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
+		b := apitest.OwnerBrowser(t, ts)
+		created := apitest.CreateKey(t, b, map[string]any{"label": "k", "scopes": []string{"*"}})
 		id := created["id"].(string)
 		values := make(chan string, 8)
 		var wg sync.WaitGroup
@@ -506,7 +462,7 @@ func TestConcurrentRollsLeaveOneSecret(t *testing.T) {
 		}
 		for _, v := range all {
 			total++
-			if resp, _ := KeyRequest(t, ts, "GET", "/api/users/@me/", v, ""); resp.StatusCode == 200 {
+			if resp, _ := apitest.KeyRequest(t, ts, "GET", "/api/users/@me/", v, ""); resp.StatusCode == 200 {
 				valid++
 			}
 		}
@@ -519,14 +475,14 @@ func TestConcurrentRollsLeaveOneSecret(t *testing.T) {
 // TestNoPlaintextSecretAtRest makes keys and secrets in every way and
 // then searches the whole database (and the SQLite files) for them.
 func TestNoPlaintextSecretAtRest(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		opts := storetest.Options(t, engine)
-		ts := NewServer(t, engine, Options{StoreOpts: &opts})
-		b := OwnerBrowser(t, ts)
+		ts := apitest.NewServer(t, engine, apitest.Options{StoreOpts: &opts})
+		b := apitest.OwnerBrowser(t, ts)
 		pid := fmt.Sprint(ts.Project.ID)
 		var secrets []string
-		created := CreateKey(t, b, map[string]any{"label": "a", "scopes": []string{"*"}})
-		secrets = append(secrets, created["value"].(string), MustKey(t, b, "user:read"))
+		created := apitest.CreateKey(t, b, map[string]any{"label": "a", "scopes": []string{"*"}})
+		secrets = append(secrets, created["value"].(string), apitest.MustKey(t, b, "user:read"))
 		_, rolled := b.Send("POST", "/api/personal_api_keys/"+created["id"].(string)+"/roll/", "", true)
 		secrets = append(secrets, rolled["value"].(string))
 		_, proj := b.Send("PATCH", "/api/projects/"+pid+"/rotate_secret_token/", "", true)
@@ -535,13 +491,13 @@ func TestNoPlaintextSecretAtRest(t *testing.T) {
 		secrets = append(secrets, pk["value"].(string))
 		_, pkRolled := b.Send("POST", "/api/projects/"+pid+"/project_secret_api_keys/"+pk["id"].(string)+"/roll/", "", true)
 		secrets = append(secrets, pkRolled["value"].(string))
-		KeyRequest(t, ts, "GET", "/api/users/@me/", rolled["value"].(string), "")
+		apitest.KeyRequest(t, ts, "GET", "/api/users/@me/", rolled["value"].(string), "")
 		for _, s := range secrets {
 			if len(s) < 40 {
 				t.Fatalf("missing secret in %v", secrets)
 			}
 		}
-		dump := DumpDatabase(t, ts.Store.DB())
+		dump := apitest.DumpDatabase(t, ts.Store.DB())
 		if engine == store.SQLite {
 			ts.Store.Close() // checkpoint the WAL into the file
 			files, _ := filepath.Glob(filepath.Join(opts.DataDir, "*"))
@@ -567,46 +523,18 @@ func TestNoPlaintextSecretAtRest(t *testing.T) {
 	})
 }
 
-// dumpDatabase returns every value of every table as text.
-func DumpDatabase(t *testing.T, db *sql.DB) []byte {
-	t.Helper()
-	var out []byte
-	for _, table := range []string{"personal_api_keys", "project_secret_api_keys", "projects", "users", "sessions", "organizations"} {
-		rows, err := db.Query("SELECT * FROM " + table)
-		if err != nil {
-			t.Fatalf("%s: %v", table, err)
-		}
-		cols, _ := rows.Columns()
-		for rows.Next() {
-			vals := make([]sql.RawBytes, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				t.Fatal(err)
-			}
-			for _, v := range vals {
-				out = append(append(out, v...), '\n')
-			}
-		}
-		rows.Close()
-	}
-	return out
-}
-
 // A key-authenticated GET /api/users/@me is served from the answer encoded
 // under the current auth generation; every change to what it shows must
 // appear on the very next request: names, 2FA, the organization's
 // settings, and the key's own revocation.
 func TestKeyMeAnswerFollowsEveryChange(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
-		b := OwnerBrowser(t, ts)
-		key := MustKey(t, b, "user:read")
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
+		b := apitest.OwnerBrowser(t, ts)
+		key := apitest.MustKey(t, b, "user:read")
 		me := func() map[string]any {
 			t.Helper()
-			resp, body := KeyRequest(t, ts, "GET", "/api/users/@me/", key, "")
+			resp, body := apitest.KeyRequest(t, ts, "GET", "/api/users/@me/", key, "")
 			if resp.StatusCode != 200 {
 				t.Fatalf("@me: %d %v", resp.StatusCode, body)
 			}
@@ -624,7 +552,7 @@ func TestKeyMeAnswerFollowsEveryChange(t *testing.T) {
 			t.Fatalf("after a rename the key sees first_name %v", got)
 		}
 
-		EnableTOTP(t, b, time.Now())
+		apitest.EnableTOTP(t, b, time.Now())
 		if got := me()["is_2fa_enabled"]; got != true {
 			t.Fatalf("after enabling TOTP the key sees is_2fa_enabled %v", got)
 		}
@@ -641,14 +569,14 @@ func TestKeyMeAnswerFollowsEveryChange(t *testing.T) {
 				t.Fatalf("deleting key %s: %d", k, resp.StatusCode)
 			}
 		}
-		if resp, body := KeyRequest(t, ts, "GET", "/api/users/@me/", key, ""); resp.StatusCode != 401 {
+		if resp, body := apitest.KeyRequest(t, ts, "GET", "/api/users/@me/", key, ""); resp.StatusCode != 401 {
 			t.Fatalf("a deleted key still reads @me: %d %v", resp.StatusCode, body)
 		}
 	})
 }
 
 // keyIDs is the ids of b's personal API keys.
-func keyIDs(t *testing.T, b *Browser) []string {
+func keyIDs(t *testing.T, b *apitest.Browser) []string {
 	t.Helper()
 	code, items := b.List("/api/personal_api_keys/")
 	if code != 200 {

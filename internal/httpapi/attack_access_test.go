@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
+
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi/httpauth"
 
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
@@ -20,24 +22,9 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
-// secondOrganization makes another organization (its owner is someone
-// else) with a flag "other-org-flag" in its project, adds the test
-// server's owner to it as a plain member, and returns the organization id
-// and its project.
-func SecondOrganization(t *testing.T, ts *Server, engine store.Engine) (string, *gatehouse.Project) {
+func execSQL(t *testing.T, ts *apitest.Server, engine store.Engine, query string, args ...any) {
 	t.Helper()
-	stranger, project := Outsider(t, ts)
-	CreateFlag(t, stranger, project.ID, `{"key":"other-org-flag","filters":{"groups":[{"rollout_percentage":100}]}}`)
-	if _, err := ts.Store.DB().Exec(Rebind(engine, `INSERT INTO memberships (organization_id, user_id, level, created_at) VALUES (?, ?, ?, ?)`),
-		project.OrganizationID, ts.User.ID, int(gatehouse.LevelMember), time.Now().UTC()); err != nil {
-		t.Fatal(err)
-	}
-	return project.OrganizationID, project
-}
-
-func execSQL(t *testing.T, ts *Server, engine store.Engine, query string, args ...any) {
-	t.Helper()
-	if _, err := ts.Store.DB().Exec(Rebind(engine, query), args...); err != nil {
+	if _, err := ts.Store.DB().Exec(apitest.Rebind(engine, query), args...); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -47,16 +34,16 @@ func execSQL(t *testing.T, ts *Server, engine store.Engine, query string, args .
 // scoped organizations, scoped projects and the organization's switch for
 // member keys are applied.
 func TestAttackKeyScopingOnFlagRoutes(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{MultiOrg: true})
-		owner := OwnerBrowser(t, ts)
-		CreateFlag(t, owner, ts.Project.ID, `{"key":"own-flag","filters":{"groups":[{"rollout_percentage":100}]}}`)
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{MultiOrg: true})
+		owner := apitest.OwnerBrowser(t, ts)
+		apitest.CreateFlag(t, owner, ts.Project.ID, `{"key":"own-flag","filters":{"groups":[{"rollout_percentage":100}]}}`)
 		orgA := ts.User.CurrentOrganizationID
-		orgB, projectB := SecondOrganization(t, ts, engine)
+		orgB, projectB := apitest.SecondOrganization(t, ts, engine)
 
-		scopedToA := CreateKey(t, owner, map[string]any{"label": "a", "scopes": []string{"feature_flag:read"}, "scoped_organizations": []string{orgA}})["value"].(string)
-		teamA := CreateKey(t, owner, map[string]any{"label": "team", "scopes": []string{"feature_flag:read"}, "scoped_teams": []int64{ts.Project.ID}})["value"].(string)
-		plain := MustKey(t, owner, "feature_flag:read")
+		scopedToA := apitest.CreateKey(t, owner, map[string]any{"label": "a", "scopes": []string{"feature_flag:read"}, "scoped_organizations": []string{orgA}})["value"].(string)
+		teamA := apitest.CreateKey(t, owner, map[string]any{"label": "team", "scopes": []string{"feature_flag:read"}, "scoped_teams": []int64{ts.Project.ID}})["value"].(string)
+		plain := apitest.MustKey(t, owner, "feature_flag:read")
 
 		tokA, tokB := url.QueryEscape(ts.Project.APIToken), url.QueryEscape(projectB.APIToken)
 		byToken := func(tok string) []string {
@@ -64,21 +51,21 @@ func TestAttackKeyScopingOnFlagRoutes(t *testing.T) {
 		}
 		for _, p := range byToken(tokA) {
 			for _, key := range []string{scopedToA, teamA, plain} {
-				if resp, body := GetWith(t, ts, p, "Authorization", "Bearer "+key); resp.StatusCode != 200 || !strings.Contains(body, `"own-flag"`) {
+				if resp, body := apitest.GetWith(t, ts, p, "Authorization", "Bearer "+key); resp.StatusCode != 200 || !strings.Contains(body, `"own-flag"`) {
 					t.Fatalf("%s with a key for its own project: %d %s", p, resp.StatusCode, body)
 				}
 			}
 		}
 		for _, p := range byToken(tokB) {
 			// The user is a member of B: an unscoped key reads B's flags.
-			if resp, body := GetWith(t, ts, p, "Authorization", "Bearer "+plain); resp.StatusCode != 200 || !strings.Contains(body, `"other-org-flag"`) {
+			if resp, body := apitest.GetWith(t, ts, p, "Authorization", "Bearer "+plain); resp.StatusCode != 200 || !strings.Contains(body, `"other-org-flag"`) {
 				t.Fatalf("%s with an unscoped key: %d %s", p, resp.StatusCode, body)
 			}
-			resp, body := GetWith(t, ts, p, "Authorization", "Bearer "+scopedToA)
+			resp, body := apitest.GetWith(t, ts, p, "Authorization", "Bearer "+scopedToA)
 			if resp.StatusCode != 403 || !strings.Contains(body, "API key does not have access to the requested organization: ID "+orgB+".") {
 				t.Fatalf("%s with a key scoped to the other organization: %d %s", p, resp.StatusCode, body)
 			}
-			resp, body = GetWith(t, ts, p, "Authorization", "Bearer "+teamA)
+			resp, body = apitest.GetWith(t, ts, p, "Authorization", "Bearer "+teamA)
 			if resp.StatusCode != 403 || !strings.Contains(body, fmt.Sprintf("API key does not have access to the requested project: ID %d.", projectB.ID)) {
 				t.Fatalf("%s with a key scoped to another project: %d %s", p, resp.StatusCode, body)
 			}
@@ -88,7 +75,7 @@ func TestAttackKeyScopingOnFlagRoutes(t *testing.T) {
 		// same rules.
 		execSQL(t, ts, engine, `UPDATE users SET current_organization_id = ?, current_project_id = ? WHERE id = ?`, orgB, projectB.ID, ts.User.ID)
 		for _, p := range []string{"/api/feature_flag/local_evaluation", "/flags/definitions"} {
-			if resp, body := GetWith(t, ts, p, "Authorization", "Bearer "+scopedToA); resp.StatusCode != 403 || strings.Contains(body, "other-org-flag") {
+			if resp, body := apitest.GetWith(t, ts, p, "Authorization", "Bearer "+scopedToA); resp.StatusCode != 403 || strings.Contains(body, "other-org-flag") {
 				t.Fatalf("%s, current project in the other organization: %d %s", p, resp.StatusCode, body)
 			}
 		}
@@ -96,7 +83,7 @@ func TestAttackKeyScopingOnFlagRoutes(t *testing.T) {
 		// Organization B stops member keys: the member's key is refused there.
 		execSQL(t, ts, engine, `UPDATE organizations SET members_can_use_personal_api_keys = ? WHERE id = ?`, false, orgB)
 		for _, p := range append(byToken(tokB), fmt.Sprintf("/api/projects/%d/feature_flags/local_evaluation", projectB.ID)) {
-			resp, body := GetWith(t, ts, p, "Authorization", "Bearer "+plain)
+			resp, body := apitest.GetWith(t, ts, p, "Authorization", "Bearer "+plain)
 			if resp.StatusCode != 403 || !strings.Contains(body, "does not allow using personal API keys") {
 				t.Fatalf("%s after B turned member keys off: %d %s", p, resp.StatusCode, body)
 			}
@@ -108,12 +95,12 @@ func TestAttackKeyScopingOnFlagRoutes(t *testing.T) {
 // scoping to the organization the route works on, and a key never reaches
 // an organization its user is not a member of.
 func TestAttackKeyScopingOnEveryKeyRoute(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{MultiOrg: true})
-		owner := OwnerBrowser(t, ts)
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{MultiOrg: true})
+		owner := apitest.OwnerBrowser(t, ts)
 		orgA := ts.User.CurrentOrganizationID
-		orgB, projectB := SecondOrganization(t, ts, engine)
-		scopedToA := CreateKey(t, owner, map[string]any{"label": "a", "scopes": []string{"*"}, "scoped_organizations": []string{orgA}})["value"].(string)
+		orgB, projectB := apitest.SecondOrganization(t, ts, engine)
+		scopedToA := apitest.CreateKey(t, owner, map[string]any{"label": "a", "scopes": []string{"*"}, "scoped_organizations": []string{orgA}})["value"].(string)
 
 		// A third organization, with a project, the user does not belong to.
 		foreignOrg := gatehouse.NewUUID()
@@ -122,10 +109,10 @@ func TestAttackKeyScopingOnEveryKeyRoute(t *testing.T) {
 		execSQL(t, ts, engine, `INSERT INTO projects (organization_id, name, api_token, secret_api_token_hash, secret_api_token_mask, secret_api_token_backup_hash, secret_api_token_backup_mask, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 			foreignOrg, "Foreign", "phc_foreign"+gatehouse.RandomToken(20), "sha256$"+gatehouse.RandomToken(20), "phs_...xxxx", "", "", time.Now().UTC())
 		var foreignProject int64
-		if err := ts.Store.DB().QueryRow(Rebind(engine, `SELECT id FROM projects WHERE organization_id = ?`), foreignOrg).Scan(&foreignProject); err != nil {
+		if err := ts.Store.DB().QueryRow(apitest.Rebind(engine, `SELECT id FROM projects WHERE organization_id = ?`), foreignOrg).Scan(&foreignProject); err != nil {
 			t.Fatal(err)
 		}
-		unscoped := MustKey(t, owner, "*")
+		unscoped := apitest.MustKey(t, owner, "*")
 
 		patterns := []string{
 			"GET /api/projects/{project}/feature_flags", "POST /api/projects/{project}/feature_flags",
@@ -152,7 +139,7 @@ func TestAttackKeyScopingOnEveryKeyRoute(t *testing.T) {
 				{unscoped, foreignOrg, foreignProject, 404}, // not a member
 			} {
 				p := strings.NewReplacer("{org}", tc.org, "{project}", fmt.Sprint(tc.project), "{id}", "1").Replace(path)
-				resp, body := KeyRequest(t, ts, method, p, tc.key, `{}`)
+				resp, body := apitest.KeyRequest(t, ts, method, p, tc.key, `{}`)
 				if resp.StatusCode != tc.want {
 					t.Errorf("%s %s: %d %v, want %d", method, p, resp.StatusCode, body, tc.want)
 				}
@@ -166,7 +153,7 @@ func TestAttackKeyScopingOnEveryKeyRoute(t *testing.T) {
 
 // storeLegacyKey stores a personal API key for the test owner with a
 // legacy PBKDF2 hash, as a PostHog import does.
-func storeLegacyKey(t *testing.T, ts *Server, value gatehouse.Secret, iterations int) {
+func storeLegacyKey(t *testing.T, ts *apitest.Server, value gatehouse.Secret, iterations int) {
 	t.Helper()
 	k := &gatehouse.PersonalAPIKey{ID: gatehouse.RandomToken(20), UserID: ts.User.ID, Label: "imported", MaskValue: gatehouse.MaskToken(value),
 		SecureValue: gatehouse.LegacyKeyHash(value, iterations), CreatedAt: time.Now().UTC()}
@@ -180,8 +167,8 @@ func storeLegacyKey(t *testing.T, ts *Server, value gatehouse.Secret, iterations
 // well-shaped unknown string is hashed once and its miss remembered; a key
 // stored after that miss, and the stored legacy key, still authenticate.
 func TestAttackLegacyKeyHashAmplification(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
 		imported := gatehouse.Secret("phx_" + gatehouse.RandomToken(35))
 		storeLegacyKey(t, ts, imported, gatehouse.LegacyKeyIterations[0])
 		before := ts.ApiKeys.LegacyHashRuns()
@@ -196,18 +183,18 @@ func TestAttackLegacyKeyHashAmplification(t *testing.T) {
 			wg.Add(3)
 			go func() {
 				defer wg.Done()
-				resp, _ := KeyRequest(t, ts, "GET", "/api/users/@me/", s, "")
+				resp, _ := apitest.KeyRequest(t, ts, "GET", "/api/users/@me/", s, "")
 				statuses <- resp.StatusCode
 			}()
 			go func() {
 				defer wg.Done()
-				resp, _ := KeyRequest(t, ts, "GET", "/api/users/@me/?personal_api_key="+url.QueryEscape(s), "", "")
+				resp, _ := apitest.KeyRequest(t, ts, "GET", "/api/users/@me/?personal_api_key="+url.QueryEscape(s), "", "")
 				statuses <- resp.StatusCode
 			}()
 			go func() {
 				defer wg.Done()
 				body, _ := json.Marshal(map[string]string{"personal_api_key": s})
-				resp, _ := KeyRequest(t, ts, "POST", "/api/personal_api_keys/", "", string(body))
+				resp, _ := apitest.KeyRequest(t, ts, "POST", "/api/personal_api_keys/", "", string(body))
 				statuses <- resp.StatusCode
 			}()
 		}
@@ -226,10 +213,10 @@ func TestAttackLegacyKeyHashAmplification(t *testing.T) {
 		// count once; the miss is then remembered, reads and writes alike.
 		unknown := gatehouse.Secret("phx_" + gatehouse.RandomToken(35))
 		for i := 0; i < 4; i++ {
-			if resp, _ := KeyRequest(t, ts, "GET", "/api/users/@me/", unknown.Reveal(), ""); resp.StatusCode != 401 {
+			if resp, _ := apitest.KeyRequest(t, ts, "GET", "/api/users/@me/", unknown.Reveal(), ""); resp.StatusCode != 401 {
 				t.Fatalf("unknown legacy-shaped key: %d", resp.StatusCode)
 			}
-			if resp, _ := KeyRequest(t, ts, "POST", "/api/personal_api_keys/", unknown.Reveal(), `{}`); resp.StatusCode != 401 {
+			if resp, _ := apitest.KeyRequest(t, ts, "POST", "/api/personal_api_keys/", unknown.Reveal(), `{}`); resp.StatusCode != 401 {
 				t.Fatalf("unknown legacy-shaped key on a write: %d", resp.StatusCode)
 			}
 		}
@@ -240,18 +227,18 @@ func TestAttackLegacyKeyHashAmplification(t *testing.T) {
 		// The same string stored as a key after its miss works at once:
 		// storing a key moves the auth generation, which forgets misses.
 		storeLegacyKey(t, ts, unknown, gatehouse.LegacyKeyIterations[1])
-		if resp, body := KeyRequest(t, ts, "GET", "/api/users/@me/", unknown.Reveal(), ""); resp.StatusCode != 200 {
+		if resp, body := apitest.KeyRequest(t, ts, "GET", "/api/users/@me/", unknown.Reveal(), ""); resp.StatusCode != 200 {
 			t.Fatalf("key stored after a miss: %d %v", resp.StatusCode, body)
 		}
 		// The imported key authenticates, and is upgraded to sha256$.
-		if resp, body := KeyRequest(t, ts, "GET", "/api/users/@me/", imported.Reveal(), ""); resp.StatusCode != 200 {
+		if resp, body := apitest.KeyRequest(t, ts, "GET", "/api/users/@me/", imported.Reveal(), ""); resp.StatusCode != 200 {
 			t.Fatalf("imported legacy key: %d %v", resp.StatusCode, body)
 		}
 		// Keys Gatehouse makes never touch PBKDF2.
-		owner := OwnerBrowser(t, ts)
-		fresh := MustKey(t, owner, "user:read")
+		owner := apitest.OwnerBrowser(t, ts)
+		fresh := apitest.MustKey(t, owner, "user:read")
 		runs := ts.ApiKeys.LegacyHashRuns()
-		if resp, _ := KeyRequest(t, ts, "GET", "/api/users/@me/", fresh, ""); resp.StatusCode != 200 || ts.ApiKeys.LegacyHashRuns() != runs {
+		if resp, _ := apitest.KeyRequest(t, ts, "GET", "/api/users/@me/", fresh, ""); resp.StatusCode != 200 || ts.ApiKeys.LegacyHashRuns() != runs {
 			t.Fatalf("new key: %d, PBKDF2 runs %d → %d", resp.StatusCode, runs, ts.ApiKeys.LegacyHashRuns())
 		}
 	})
@@ -261,8 +248,8 @@ func TestAttackLegacyKeyHashAmplification(t *testing.T) {
 // /flags/definitions and every path that takes a session or a key are
 // blocked from outside it, whatever the spelling of the path.
 func TestAttackAllowListExemptionNarrow(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{Allowed: "10.0.0.0/8"}) // the test client (127.0.0.1) is outside
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{Allowed: "10.0.0.0/8"}) // the test client (127.0.0.1) is outside
 		token := url.QueryEscape(ts.Project.APIToken)
 		bearer := "Bearer " + ts.Secret.Reveal()
 		blocked := []string{
@@ -283,7 +270,7 @@ func TestAttackAllowListExemptionNarrow(t *testing.T) {
 		}
 		flagsBody := fmt.Sprintf(`{"token":%q,"distinct_id":"u"}`, ts.Project.APIToken)
 		for _, p := range []string{"/flags", "/flags/?v=2", "/decide/?v=3", "/decide"} {
-			if status, out := PostFlags(t, ts, p, []byte(flagsBody)); status != 200 {
+			if status, out := apitest.PostFlags(t, ts, p, []byte(flagsBody)); status != 200 {
 				t.Errorf("SDK evaluation %s: %d %v", p, status, out)
 			}
 		}
@@ -304,10 +291,10 @@ func TestAttackAllowListExemptionNarrow(t *testing.T) {
 // A session cookie or a personal API key sent to a path exempt from the
 // IP allow-list authenticates nothing there.
 func TestAttackExemptPathIgnoresCredentials(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
-		owner := OwnerBrowser(t, ts)
-		key := MustKey(t, owner, "*")
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
+		owner := apitest.OwnerBrowser(t, ts)
+		key := apitest.MustKey(t, owner, "*")
 		session := owner.Cookie(httpauth.SessionCookie)
 		d := httpauth.Auth{Logger: slog.New(slog.DiscardHandler), APIKeys: ts.ApiKeys,
 			Sessions: &gatehouse.AuthService{Store: ts.Store, SessionAge: 90 * 24 * time.Hour}}
@@ -349,21 +336,21 @@ func TestAttackExemptPathIgnoresCredentials(t *testing.T) {
 // settings, and an admin without 2FA cannot change an enforcing
 // organization's settings with a key either.
 func TestAttackTwoFactorEnforcedPerTargetOrganization(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		clock := NewClock()
-		ts := NewServer(t, engine, Options{Now: clock.now, MultiOrg: true})
-		b := OwnerBrowser(t, ts)
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		clock := apitest.NewClock()
+		ts := apitest.NewServer(t, engine, apitest.Options{Now: clock.Now, MultiOrg: true})
+		b := apitest.OwnerBrowser(t, ts)
 		orgA, projectA := ts.User.CurrentOrganizationID, ts.Project.ID
-		flag := CreateFlag(t, b, projectA, `{"key":"guarded","filters":{"groups":[{"rollout_percentage":100}]}}`)
-		key := MustKey(t, b, "*")
-		member := JoinByInvite(t, ts, b, "member@example.com", 1)
+		flag := apitest.CreateFlag(t, b, projectA, `{"key":"guarded","filters":{"groups":[{"rollout_percentage":100}]}}`)
+		key := apitest.MustKey(t, b, "*")
+		member := apitest.JoinByInvite(t, ts, b, "member@example.com", 1)
 		_, me := member.Send("GET", "/api/users/@me/", "", false)
 		memberUUID, _ := me["uuid"].(string)
-		admin := JoinByInvite(t, ts, b, "admin@example.com", 8)
+		admin := apitest.JoinByInvite(t, ts, b, "admin@example.com", 8)
 		_, me = admin.Send("GET", "/api/users/@me/", "", false)
 		adminUUID, _ := me["uuid"].(string)
-		orgB, projectB := SecondOrganization(t, ts, engine)
-		Enforce2FA(t, ts)
+		orgB, projectB := apitest.SecondOrganization(t, ts, engine)
+		apitest.Enforce2FA(t, ts)
 		// The owner of A, without 2FA, switches to B (which does not enforce).
 		execSQL(t, ts, engine, `UPDATE users SET current_organization_id = ?, current_project_id = ? WHERE id = ?`, orgB, projectB.ID, ts.User.ID)
 
@@ -401,7 +388,7 @@ func TestAttackTwoFactorEnforcedPerTargetOrganization(t *testing.T) {
 			t.Errorf("admin without 2FA resetting a member of the enforcing organization: %d %v", resp.StatusCode, body)
 		}
 		var enforced bool
-		if err := ts.Store.DB().QueryRow(Rebind(engine, `SELECT enforce_2fa FROM organizations WHERE id = ?`), orgA).Scan(&enforced); err != nil || !enforced {
+		if err := ts.Store.DB().QueryRow(apitest.Rebind(engine, `SELECT enforce_2fa FROM organizations WHERE id = ?`), orgA).Scan(&enforced); err != nil || !enforced {
 			t.Fatalf("enforce_2fa of A after the attempts: %v %v", enforced, err)
 		}
 		// B's resources, the user's own and the 2FA set-up stay open.
@@ -414,21 +401,21 @@ func TestAttackTwoFactorEnforcedPerTargetOrganization(t *testing.T) {
 
 		// Keys are not held to 2FA for reading, but an admin without 2FA
 		// cannot change an enforcing organization's settings with one.
-		if resp, body := KeyRequest(t, ts, "GET", "/api/organizations/"+orgA+"/", key, ""); resp.StatusCode != 200 {
+		if resp, body := apitest.KeyRequest(t, ts, "GET", "/api/organizations/"+orgA+"/", key, ""); resp.StatusCode != 200 {
 			t.Fatalf("key read of A: %d %v", resp.StatusCode, body)
 		}
-		resp, body = KeyRequest(t, ts, "PATCH", "/api/organizations/"+orgA+"/", key, `{"enforce_2fa":false}`)
+		resp, body = apitest.KeyRequest(t, ts, "PATCH", "/api/organizations/"+orgA+"/", key, `{"enforce_2fa":false}`)
 		if resp.StatusCode != 403 || body["code"] != "two_factor_setup_required" {
 			t.Fatalf("key PATCH of A by an admin without 2FA: %d %v", resp.StatusCode, body)
 		}
 
 		// With a second factor set up (this session is then verified), the
 		// admin may change A again.
-		EnableTOTP(t, b, clock.now())
+		apitest.EnableTOTP(t, b, clock.Now())
 		if resp, body := b.Send("PATCH", "/api/organizations/"+orgA+"/", `{"name":"Acme 2"}`, true); resp.StatusCode != 200 {
 			t.Fatalf("PATCH of A with 2FA: %d %v", resp.StatusCode, body)
 		}
-		if resp, body := KeyRequest(t, ts, "PATCH", "/api/organizations/"+orgA+"/", key, `{"name":"Acme 3"}`); resp.StatusCode != 200 {
+		if resp, body := apitest.KeyRequest(t, ts, "PATCH", "/api/organizations/"+orgA+"/", key, `{"name":"Acme 3"}`); resp.StatusCode != 200 {
 			t.Fatalf("key PATCH of A with 2FA: %d %v", resp.StatusCode, body)
 		}
 	})

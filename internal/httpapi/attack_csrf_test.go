@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
+
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi/httpauth"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
@@ -17,23 +19,23 @@ import (
 // or "null" Origin, and a same-site Referer alone are all refused with
 // 403 csrf_failed, on the JSON API and on HTML forms, and change nothing.
 func TestAttackCSRFVariants(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		a := NewAttackTarget(t, engine, Options{})
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		a := apitest.NewAttackTarget(t, engine, apitest.Options{})
 		owner := a.Owner
 		token := owner.Cookie(httpauth.CSRFCookie)
-		otherToken := NewBrowser(t, a.Ts)
+		otherToken := apitest.NewBrowser(t, a.Ts)
 		otherToken.Page("GET", "/login", nil)
 		foreign := otherToken.Cookie(httpauth.CSRFCookie)
 		if token == "" || foreign == "" || foreign == token {
 			t.Fatalf("tokens %q %q", token, foreign)
 		}
 		site := "https://gatehouse.example.com"
-		targets := []AttackRequest{
-			{"PATCH", "/api/users/@me/", `{"first_name":"Pwned"}`},
-			{"POST", "/api/personal_api_keys/", `{"label":"planted","scopes":["*"]}`},
-			{"PATCH", "/api/projects/@current/feature_flags/" + a.FlagID + "/", `{"deleted":true}`},
-			{"PATCH", "/api/organizations/@current/", `{"name":"Taken"}`},
-			{"DELETE", "/api/webauthn/credentials/" + a.PasskeyID + "/", ""},
+		targets := []apitest.AttackRequest{
+			{Method: "PATCH", Path: "/api/users/@me/", Body: `{"first_name":"Pwned"}`},
+			{Method: "POST", Path: "/api/personal_api_keys/", Body: `{"label":"planted","scopes":["*"]}`},
+			{Method: "PATCH", Path: "/api/projects/@current/feature_flags/" + a.FlagID + "/", Body: `{"deleted":true}`},
+			{Method: "PATCH", Path: "/api/organizations/@current/", Body: `{"name":"Taken"}`},
+			{Method: "DELETE", Path: "/api/webauthn/credentials/" + a.PasskeyID + "/", Body: ""},
 		}
 		for _, v := range []struct {
 			name   string
@@ -51,7 +53,7 @@ func TestAttackCSRFVariants(t *testing.T) {
 		} {
 			for _, r := range targets {
 				resp, body := owner.Send(r.Method, r.Path, r.Body, false, v.header...)
-				WantRefused(t, v.name+": "+r.String(), resp, body, 403)
+				apitest.WantRefused(t, v.name+": "+r.String(), resp, body, 403)
 				if body["code"] != "csrf_failed" {
 					t.Errorf("%s: %s: code %v", v.name, r, body["code"])
 				}
@@ -59,13 +61,13 @@ func TestAttackCSRFVariants(t *testing.T) {
 		}
 		// A token in the query string does not count.
 		resp, body := owner.Send("PATCH", "/api/users/@me/?csrfmiddlewaretoken="+url.QueryEscape(token), `{"first_name":"Pwned"}`, false)
-		WantRefused(t, "token in the query string", resp, body, 403)
+		apitest.WantRefused(t, "token in the query string", resp, body, 403)
 		// A short token the attacker planted in both places.
-		short := NewBrowser(t, a.Ts)
-		short.Login("owner@example.com", OwnerPassword)
+		short := apitest.NewBrowser(t, a.Ts)
+		short.Login("owner@example.com", apitest.OwnerPassword)
 		short.SetCookie(httpauth.CSRFCookie, "0123456789")
 		resp, body = short.Send("PATCH", "/api/users/@me/", `{"first_name":"Pwned"}`, false, "X-CSRFToken", "0123456789")
-		WantRefused(t, "short planted token", resp, body, 403)
+		apitest.WantRefused(t, "short planted token", resp, body, 403)
 
 		// HTML forms: the settings profile form.
 		form := func(fields url.Values, header ...string) *http.Response {
@@ -106,7 +108,7 @@ func TestAttackCSRFVariants(t *testing.T) {
 		if _, me := owner.Send("GET", "/api/users/@me/", "", false); me["first_name"] == "Pwned" || me["last_name"] == "Pwned" {
 			t.Errorf("the profile changed: %v", me)
 		}
-		if code, keys := AtkList(owner, "/api/personal_api_keys/"); code != 200 || len(keys) != 1 {
+		if code, keys := apitest.AtkList(owner, "/api/personal_api_keys/"); code != 200 || len(keys) != 1 {
 			t.Errorf("personal keys: %d %v", code, keys)
 		}
 		a.WantUnchanged(t)

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
+
 	"github.com/redis/go-redis/v9"
 
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
@@ -22,20 +24,20 @@ import (
 // and plants a personal API key and a trusted device in the new account.
 // It returns the admin's browser signed in as that account, the account
 // and the key's value.
-func preClaim(t *testing.T, ts *Server, victim string) (*Browser, *gatehouse.User, string) {
+func preClaim(t *testing.T, ts *apitest.Server, victim string) (*apitest.Browser, *gatehouse.User, string) {
 	t.Helper()
-	owner := OwnerBrowser(t, ts)
-	id := MustInvite(t, owner, victim, 0)
-	attacker := NewBrowser(t, ts)
-	resp, body := attacker.Send("POST", "/api/signup/"+id+"/", InviteSignupBody("Mallory", GoodPassword), false)
+	owner := apitest.OwnerBrowser(t, ts)
+	id := apitest.MustInvite(t, owner, victim, 0)
+	attacker := apitest.NewBrowser(t, ts)
+	resp, body := attacker.Send("POST", "/api/signup/"+id+"/", apitest.InviteSignupBody("Mallory", apitest.GoodPassword), false)
 	if resp.StatusCode != 201 || body["is_email_verified"] != false {
 		t.Fatalf("accepting the invite: %d %v", resp.StatusCode, body)
 	}
 	if resp, me := attacker.Send("GET", "/api/users/@me/", "", false); resp.StatusCode != 200 || me["is_email_verified"] != false {
 		t.Fatalf("the accepted invite verified the email: %d %v", resp.StatusCode, me)
 	}
-	key := CreateKey(t, attacker, map[string]any{"label": "backdoor", "scopes": []string{"*"}})["value"].(string)
-	if resp, _ := KeyRequest(t, ts, "GET", "/api/users/@me/", key, ""); resp.StatusCode != 200 {
+	key := apitest.CreateKey(t, attacker, map[string]any{"label": "backdoor", "scopes": []string{"*"}})["value"].(string)
+	if resp, _ := apitest.KeyRequest(t, ts, "GET", "/api/users/@me/", key, ""); resp.StatusCode != 200 {
 		t.Fatalf("the planted key does not work to begin with: %d", resp.StatusCode)
 	}
 	u, err := ts.Store.UserByEmail(context.Background(), victim)
@@ -62,9 +64,9 @@ func preClaim(t *testing.T, ts *Server, victim string) (*Browser, *gatehouse.Use
 // wantAccessRevoked checks that the pre-claimed account kept nothing of its
 // previous holder: the key, the session and the trusted device are gone,
 // and one notice to the address named the key by label (never value).
-func wantAccessRevoked(t *testing.T, ts *Server, attacker *Browser, u *gatehouse.User, key, subject string) {
+func wantAccessRevoked(t *testing.T, ts *apitest.Server, attacker *apitest.Browser, u *gatehouse.User, key, subject string) {
 	t.Helper()
-	if resp, body := KeyRequest(t, ts, "GET", "/api/users/@me/", key, ""); resp.StatusCode != 401 {
+	if resp, body := apitest.KeyRequest(t, ts, "GET", "/api/users/@me/", key, ""); resp.StatusCode != 401 {
 		t.Fatalf("the planted key still works: %d %v", resp.StatusCode, body)
 	}
 	if resp, _ := attacker.Send("GET", "/api/users/@me/", "", false); resp.StatusCode != 401 {
@@ -97,19 +99,19 @@ func wantAccessRevoked(t *testing.T, ts *Server, attacker *Browser, u *gatehouse
 
 // Accepting an invite does not verify the email; only the mailed link does.
 func TestAttackInviteAcceptanceDoesNotVerifyEmail(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{VerifyEmail: true})
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{VerifyEmail: true})
 		attacker, u, _ := preClaim(t, ts, "victim@example.com")
-		links := VerificationLinks(t, ts)
+		links := apitest.VerificationLinks(t, ts)
 		if len(links) != 1 || links[0] == nil || links[0][1] != u.UUID {
 			t.Fatalf("verification links after accepting the invite: %v", links)
 		}
 		// Signed in as before, but a later password sign-in waits for the link.
-		if resp, body := NewBrowser(t, ts).Login("victim@example.com", GoodPassword); resp.StatusCode != 400 || body["code"] != "not_verified" {
+		if resp, body := apitest.NewBrowser(t, ts).Login("victim@example.com", apitest.GoodPassword); resp.StatusCode != 400 || body["code"] != "not_verified" {
 			t.Fatalf("password login of the unverified invitee: %d %v", resp.StatusCode, body)
 		}
-		links = VerificationLinks(t, ts)
-		resp, body := attacker.Send("POST", "/api/users/verify_email/", VerifyBody(links[len(links)-1][1], links[len(links)-1][2]), true)
+		links = apitest.VerificationLinks(t, ts)
+		resp, body := attacker.Send("POST", "/api/users/verify_email/", apitest.VerifyBody(links[len(links)-1][1], links[len(links)-1][2]), true)
 		if resp.StatusCode != 200 {
 			t.Fatalf("using the mailed link: %d %v", resp.StatusCode, body)
 		}
@@ -122,17 +124,17 @@ func TestAttackInviteAcceptanceDoesNotVerifyEmail(t *testing.T) {
 // Accepting an invite through the signup page does not verify the email
 // either; a verification link is mailed.
 func TestAttackInvitePageAcceptanceDoesNotVerifyEmail(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{VerifyEmail: true})
-		path := "/signup/" + MustInvite(t, OwnerBrowser(t, ts), "victim@example.com", 0)
-		b := NewBrowser(t, ts)
-		if resp, _ := b.Submit(path, path, map[string]string{"first_name": "Mallory", "password": GoodPassword}); resp.StatusCode != 303 {
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{VerifyEmail: true})
+		path := "/signup/" + apitest.MustInvite(t, apitest.OwnerBrowser(t, ts), "victim@example.com", 0)
+		b := apitest.NewBrowser(t, ts)
+		if resp, _ := b.Submit(path, path, map[string]string{"first_name": "Mallory", "password": apitest.GoodPassword}); resp.StatusCode != 303 {
 			t.Fatalf("accepting the invite on its page: %d", resp.StatusCode)
 		}
 		if resp, me := b.Send("GET", "/api/users/@me/", "", false); resp.StatusCode != 200 || me["email"] != "victim@example.com" || me["is_email_verified"] != false {
 			t.Fatalf("after the invite page: %d %v", resp.StatusCode, me)
 		}
-		if links := VerificationLinks(t, ts); len(links) != 1 || links[0] == nil {
+		if links := apitest.VerificationLinks(t, ts); len(links) != 1 || links[0] == nil {
 			t.Fatalf("verification links: %v", links)
 		}
 	})
@@ -141,28 +143,28 @@ func TestAttackInvitePageAcceptanceDoesNotVerifyEmail(t *testing.T) {
 // A password reset by the address's owner revokes every session, personal
 // API key and trusted device of the account, and mails the revoked labels.
 func TestAttackInvitePreClaimEndsWithPasswordReset(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
 		attacker, u, key := preClaim(t, ts, "victim@example.com")
 		// The real owner resets the password from the emailed link.
-		resp, _ := NewBrowser(t, ts).Send("POST", "/api/reset/", `{"email":"victim@example.com"}`, false)
+		resp, _ := apitest.NewBrowser(t, ts).Send("POST", "/api/reset/", `{"email":"victim@example.com"}`, false)
 		if resp.StatusCode != 204 {
 			t.Fatalf("reset request: %d", resp.StatusCode)
 		}
 		msgs := ts.Mail.Messages()
-		match := ResetLinkPattern.FindStringSubmatch(msgs[len(msgs)-1].Text)
+		match := apitest.ResetLinkPattern.FindStringSubmatch(msgs[len(msgs)-1].Text)
 		if match == nil || match[1] != u.UUID {
 			t.Fatalf("no reset link for the victim: %+v", msgs[len(msgs)-1])
 		}
-		if status, body := CompleteReset(t, ts, u.UUID, match[2], "a brand new passphrase 77"); status != 200 {
+		if status, body := apitest.CompleteReset(t, ts, u.UUID, match[2], "a brand new passphrase 77"); status != 200 {
 			t.Fatalf("reset: %d %v", status, body)
 		}
 		wantAccessRevoked(t, ts, attacker, u, key, "Your Gatehouse password was changed")
-		if resp, _ := NewBrowser(t, ts).Login("victim@example.com", GoodPassword); resp.StatusCode == 200 {
+		if resp, _ := apitest.NewBrowser(t, ts).Login("victim@example.com", apitest.GoodPassword); resp.StatusCode == 200 {
 			t.Fatal("the admin's password still works")
 		}
 		// The owner's own session in the organization is untouched.
-		if resp, _ := OwnerBrowser(t, ts).Send("GET", "/api/users/@me/", "", false); resp.StatusCode != 200 {
+		if resp, _ := apitest.OwnerBrowser(t, ts).Send("GET", "/api/users/@me/", "", false); resp.StatusCode != 200 {
 			t.Fatalf("owner: %d", resp.StatusCode)
 		}
 	})
@@ -172,24 +174,24 @@ func TestAttackInvitePreClaimEndsWithPasswordReset(t *testing.T) {
 // invite (its email is unverified): the password stops working and every
 // session, personal API key and trusted device is revoked, with a notice.
 func TestAttackInvitePreClaimEndsWithSSOTakeover(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		idp := NewIdP(t)
-		ts := NewServer(t, engine, Options{Social: SocialProviders(idp)})
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		idp := apitest.NewIdP(t)
+		ts := apitest.NewServer(t, engine, apitest.Options{Social: apitest.SocialProviders(idp)})
 		attacker, u, key := preClaim(t, ts, "victim@example.com")
-		owner := NewBrowser(t, ts)
-		idp.SignInAs(IdpUser{Sub: "victim-1", Email: "victim@example.com", Verified: true, Name: "Victor Im"})
-		WantLocation(t, owner.SocialLogin("/login/google-oauth2/"), "/")
+		owner := apitest.NewBrowser(t, ts)
+		idp.SignInAs(apitest.IdpUser{Sub: "victim-1", Email: "victim@example.com", Verified: true, Name: "Victor Im"})
+		apitest.WantLocation(t, owner.SocialLogin("/login/google-oauth2/"), "/")
 		if status, email := owner.Me(); status != 200 || email != "victim@example.com" {
 			t.Fatalf("SSO sign-in of the owner: %d %s", status, email)
 		}
 		wantAccessRevoked(t, ts, attacker, u, key, "Your Gatehouse account was taken over by a single sign-on")
-		if resp, _ := NewBrowser(t, ts).Login("victim@example.com", GoodPassword); resp.StatusCode == 200 {
+		if resp, _ := apitest.NewBrowser(t, ts).Login("victim@example.com", apitest.GoodPassword); resp.StatusCode == 200 {
 			t.Fatal("the admin's password still works after the takeover")
 		}
 		// A verified account is not taken over again: a second sign-in
 		// sends no further notice and keeps the owner's session.
-		idp.SignInAs(IdpUser{Sub: "victim-1", Email: "victim@example.com", Verified: true, Name: "Victor Im"})
-		WantLocation(t, NewBrowser(t, ts).SocialLogin("/login/google-oauth2/"), "/")
+		idp.SignInAs(apitest.IdpUser{Sub: "victim-1", Email: "victim@example.com", Verified: true, Name: "Victor Im"})
+		apitest.WantLocation(t, apitest.NewBrowser(t, ts).SocialLogin("/login/google-oauth2/"), "/")
 		if status, _ := owner.Me(); status != 200 {
 			t.Fatalf("the owner's session ended on a later sign-in: %d", status)
 		}
@@ -199,14 +201,14 @@ func TestAttackInvitePreClaimEndsWithSSOTakeover(t *testing.T) {
 // forEachCounters runs fn on both engines with database counters, and on
 // SQLite with Redis counters under a prefix of the test's own.
 func forEachCounters(t *testing.T, fn func(t *testing.T, engine store.Engine, counters ratelimit.Counters)) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) { fn(t, engine, nil) })
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) { fn(t, engine, nil) })
 	t.Run("redis", func(t *testing.T) {
 		opt, err := redis.ParseURL(testenv.RedisURL(t))
 		if err != nil {
 			t.Fatal(err)
 		}
 		c := redis.NewClient(opt)
-		prefix := "gatehouse:test:" + t.Name() + ":" + StoretestSuffix(t) + ":"
+		prefix := "gatehouse:test:" + t.Name() + ":" + apitest.StoretestSuffix(t) + ":"
 		t.Cleanup(func() {
 			if keys, _ := c.Keys(context.Background(), prefix+"*").Result(); len(keys) > 0 {
 				c.Del(context.Background(), keys...)
@@ -223,9 +225,9 @@ func forEachCounters(t *testing.T, fn func(t *testing.T, engine store.Engine, co
 // refusal says the wait in words.
 func TestAttackSignupThrottleCountsOnlySuccesses(t *testing.T) {
 	forEachCounters(t, func(t *testing.T, engine store.Engine, counters ratelimit.Counters) {
-		ts := NewServer(t, engine, Options{Empty: true, MultiOrg: true, SignupRate: "2/day", Counters: counters})
+		ts := apitest.NewServer(t, engine, apitest.Options{Empty: true, MultiOrg: true, SignupRate: "2/day", Counters: counters})
 		for i := 0; i < 5; i++ {
-			resp, body := NewBrowser(t, ts).Send("POST", "/api/signup", SignupBody("first@example.com", "password"), false)
+			resp, body := apitest.NewBrowser(t, ts).Send("POST", "/api/signup", apitest.SignupBody("first@example.com", "password"), false)
 			if resp.StatusCode != 400 || body["attr"] != "password" {
 				t.Fatalf("weak password %d: %d %v", i, resp.StatusCode, body)
 			}
@@ -233,12 +235,12 @@ func TestAttackSignupThrottleCountsOnlySuccesses(t *testing.T) {
 		// The first account of the instance can still be created; a taken
 		// email is refused and not counted either; then the limit holds.
 		for i, email := range []string{"ok0@example.com", "ok0@example.com", "ok0@example.com", "ok1@example.com"} {
-			resp, body := NewBrowser(t, ts).Send("POST", "/api/signup", SignupBody(email, GoodPassword), false)
+			resp, body := apitest.NewBrowser(t, ts).Send("POST", "/api/signup", apitest.SignupBody(email, apitest.GoodPassword), false)
 			if taken := i == 1 || i == 2; (taken && resp.StatusCode != 400) || (!taken && resp.StatusCode != 201) {
 				t.Fatalf("signup %d (%s) after refusals: %d %v", i, email, resp.StatusCode, body)
 			}
 		}
-		resp, body := NewBrowser(t, ts).Send("POST", "/api/signup", SignupBody("third@example.com", GoodPassword), false)
+		resp, body := apitest.NewBrowser(t, ts).Send("POST", "/api/signup", apitest.SignupBody("third@example.com", apitest.GoodPassword), false)
 		if resp.StatusCode != 429 || body["type"] != "throttled_error" || resp.Header.Get("Retry-After") == "" ||
 			body["detail"] != "Too many accounts were created from your network. Please try again in 24 hours." {
 			t.Fatalf("third successful signup: %d %v %v", resp.StatusCode, body, resp.Header)
@@ -253,7 +255,7 @@ func TestAttackSignupThrottleCountsOnlySuccesses(t *testing.T) {
 // on one instance.
 func TestAttackSignupThrottleConcurrentSuccesses(t *testing.T) {
 	forEachCounters(t, func(t *testing.T, engine store.Engine, counters ratelimit.Counters) {
-		ts := NewServer(t, engine, Options{Empty: true, MultiOrg: true, SignupRate: "3/day", Counters: counters})
+		ts := apitest.NewServer(t, engine, apitest.Options{Empty: true, MultiOrg: true, SignupRate: "3/day", Counters: counters})
 		const n = 8
 		codes := make(chan int, n)
 		var wg sync.WaitGroup
@@ -261,7 +263,7 @@ func TestAttackSignupThrottleConcurrentSuccesses(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				resp, _ := NewBrowser(t, ts).Send("POST", "/api/signup", SignupBody(fmt.Sprintf("c%d@example.com", i), GoodPassword), false)
+				resp, _ := apitest.NewBrowser(t, ts).Send("POST", "/api/signup", apitest.SignupBody(fmt.Sprintf("c%d@example.com", i), apitest.GoodPassword), false)
 				codes <- resp.StatusCode
 			}()
 		}

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
+
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
@@ -13,25 +15,25 @@ import (
 // sessions and keys are gone at once, with a confirmation email, and an
 // organization they were alone in goes with them.
 func TestAttackAccountDeletion(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
-		owner := OwnerBrowser(t, ts)
-		member := JoinByInvite(t, ts, owner, "member@example.com", 1)
-		memberKey := MustKey(t, member)
-		if resp, body := KeyRequest(t, ts, "GET", "/api/users/@me/", memberKey, ""); resp.StatusCode != 200 {
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
+		owner := apitest.OwnerBrowser(t, ts)
+		member := apitest.JoinByInvite(t, ts, owner, "member@example.com", 1)
+		memberKey := apitest.MustKey(t, member)
+		if resp, body := apitest.KeyRequest(t, ts, "GET", "/api/users/@me/", memberKey, ""); resp.StatusCode != 200 {
 			t.Fatalf("key before deletion: %d %v", resp.StatusCode, body)
 		}
 		resp, body := owner.Send("DELETE", "/api/users/@me/", "", true)
 		if resp.StatusCode != 409 || body["code"] != "conflict" {
 			t.Fatalf("last owner deletes: %d %v", resp.StatusCode, body)
 		}
-		if resp, _ := KeyRequest(t, ts, "DELETE", "/api/users/@me/", memberKey, ""); resp.StatusCode != 403 {
+		if resp, _ := apitest.KeyRequest(t, ts, "DELETE", "/api/users/@me/", memberKey, ""); resp.StatusCode != 403 {
 			t.Fatalf("key deletes: %d", resp.StatusCode)
 		}
 		if resp, body := member.Send("DELETE", "/api/users/@me/", "", true); resp.StatusCode != 204 {
 			t.Fatalf("member deletes: %d %v", resp.StatusCode, body)
 		}
-		if resp, _ := KeyRequest(t, ts, "GET", "/api/users/@me/", memberKey, ""); resp.StatusCode != 401 {
+		if resp, _ := apitest.KeyRequest(t, ts, "GET", "/api/users/@me/", memberKey, ""); resp.StatusCode != 401 {
 			t.Fatalf("deleted user's key: %d", resp.StatusCode)
 		}
 		if resp, _ := member.Send("GET", "/api/users/@me/", "", false); resp.StatusCode != 401 && resp.StatusCode != 403 {
@@ -48,12 +50,12 @@ func TestAttackAccountDeletion(t *testing.T) {
 			t.Fatal("no confirmation email")
 		}
 		// Alone now, the owner may go, and the organization with them.
-		if _, err := ts.Store.DB().ExecContext(t.Context(), Rebind(engine, `UPDATE sessions SET created_at = ?`), time.Now().Add(-3*time.Hour).UTC()); err != nil {
+		if _, err := ts.Store.DB().ExecContext(t.Context(), apitest.Rebind(engine, `UPDATE sessions SET created_at = ?`), time.Now().Add(-3*time.Hour).UTC()); err != nil {
 			t.Fatal(err)
 		}
 		resp, body = owner.Send("DELETE", "/api/users/@me/", "", true)
-		WantDenied(t, "old session", resp, body, 403, "This action requires you to be recently authenticated.")
-		owner = OwnerBrowser(t, ts)
+		apitest.WantDenied(t, "old session", resp, body, 403, "This action requires you to be recently authenticated.")
+		owner = apitest.OwnerBrowser(t, ts)
 		if resp, body := owner.Send("DELETE", "/api/users/@me/", "", true); resp.StatusCode != 204 {
 			t.Fatalf("owner alone deletes: %d %v", resp.StatusCode, body)
 		}

@@ -7,41 +7,17 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
+
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/internal/store/storetest"
 	"github.com/gatehouse-auth/gatehouse/internal/testenv"
 )
-
-// countingPasswords counts the password checks that really ran: every
-// Verify that was not refused for lack of hashing capacity.
-type countingPasswords struct {
-	gatehouse.PasswordChecker
-	checks atomic.Int64
-}
-
-func (c *countingPasswords) Verify(ctx context.Context, pw, stored gatehouse.Secret) (bool, bool, error) {
-	ok, rehash, err := c.PasswordChecker.Verify(ctx, pw, stored)
-	if _, busy := gatehouse.AsError(err); !busy {
-		c.checks.Add(1)
-	}
-	return ok, rehash, err
-}
-
-// counted returns server options whose password checks are counted in c.
-func Counted(o Options, c *countingPasswords) Options {
-	o.Passwords = func(p gatehouse.PasswordChecker) gatehouse.PasswordChecker {
-		c.PasswordChecker = p
-		return c
-	}
-	return o
-}
 
 // testRedisCounters returns Redis counters under a key prefix of the test's
 // own, removed when the test ends.
@@ -52,7 +28,7 @@ func testRedisCounters(t *testing.T) *ratelimit.Redis {
 		t.Fatal(err)
 	}
 	c := redis.NewClient(opt)
-	prefix := "gatehouse:test:" + t.Name() + ":" + StoretestSuffix(t) + ":"
+	prefix := "gatehouse:test:" + t.Name() + ":" + apitest.StoretestSuffix(t) + ":"
 	t.Cleanup(func() {
 		keys, _ := c.Keys(context.Background(), prefix+"*").Result()
 		if len(keys) > 0 {
@@ -68,7 +44,7 @@ func testRedisCounters(t *testing.T) *ratelimit.Redis {
 // forEachCounterStore runs fn on SQLite and PostgreSQL with counters in the
 // database, and on PostgreSQL with counters in Redis.
 func forEachCounterStore(t *testing.T, fn func(t *testing.T, engine store.Engine, counters func(t *testing.T) ratelimit.Counters)) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		fn(t, engine, func(*testing.T) ratelimit.Counters { return nil })
 	})
 	t.Run("redis", func(t *testing.T) {
@@ -125,41 +101,32 @@ func loginBurstTo(t *testing.T, urls []string, email string, passwords []string,
 	return codes
 }
 
-// tally counts each answer code.
-func Tally(codes []string) map[string]int {
-	m := map[string]int{}
-	for _, c := range codes {
-		m[c]++
-	}
-	return m
-}
-
 // TestAttackLockoutConcurrentGuesses: at most AXES_FAILURE_LIMIT (5) wrong
 // passwords are ever checked per (email, address), however many arrive at once.
 func TestAttackLockoutConcurrentGuesses(t *testing.T) {
 	forEachCounterStore(t, func(t *testing.T, engine store.Engine, counters func(*testing.T) ratelimit.Counters) {
-		var pw countingPasswords
-		ts := NewServer(t, engine, Counted(Options{Counters: counters(t)}, &pw))
+		var pw apitest.CountingPasswords
+		ts := apitest.NewServer(t, engine, apitest.Counted(apitest.Options{Counters: counters(t)}, &pw))
 		wrong := make([]string, 40)
 		for i := range wrong {
 			wrong[i] = "wrong guess " + string(rune('a'+i%26))
 		}
 		codes := loginBurst(t, ts.URL, "owner@example.com", wrong)
-		got := Tally(codes)
+		got := apitest.Tally(codes)
 		t.Logf("40 concurrent wrong logins: %d checked guesses (\"invalid credentials\" answers: %d), answers %v",
-			pw.checks.Load(), got["invalid_credentials"], got)
-		if n := pw.checks.Load(); n > 5 {
+			pw.Checks.Load(), got["invalid_credentials"], got)
+		if n := pw.Checks.Load(); n > 5 {
 			t.Errorf("%d passwords checked, want at most 5", n)
 		}
 		if got["invalid_credentials"] > 5 || got["invalid_credentials"]+got["too_many_failed_attempts"]+got["server_busy"] != len(codes) {
 			t.Errorf("answers %v: want at most 5 invalid_credentials, the rest locked or busy", got)
 		}
-		before := pw.checks.Load()
-		b := NewBrowser(t, ts)
-		if resp, body := b.Login("owner@example.com", OwnerPassword); resp.StatusCode != 403 || body["code"] != "too_many_failed_attempts" {
+		before := pw.Checks.Load()
+		b := apitest.NewBrowser(t, ts)
+		if resp, body := b.Login("owner@example.com", apitest.OwnerPassword); resp.StatusCode != 403 || body["code"] != "too_many_failed_attempts" {
 			t.Fatalf("right password after the burst: %d %v, want the lockout", resp.StatusCode, body)
 		}
-		if pw.checks.Load() != before {
+		if pw.Checks.Load() != before {
 			t.Fatal("the locked login checked the password")
 		}
 	})
@@ -168,11 +135,11 @@ func TestAttackLockoutConcurrentGuesses(t *testing.T) {
 // TestAttackLockoutBurstWithRightPassword: a right password hidden in a burst
 // of wrong ones does not buy more than 5 checks, and once locked it is refused.
 func TestAttackLockoutBurstWithRightPassword(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		var pw countingPasswords
-		ts := NewServer(t, engine, Counted(Options{}, &pw))
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		var pw apitest.CountingPasswords
+		ts := apitest.NewServer(t, engine, apitest.Counted(apitest.Options{}, &pw))
 		// Four failures first: one check is left.
-		b := NewBrowser(t, ts)
+		b := apitest.NewBrowser(t, ts)
 		for i := 0; i < 4; i++ {
 			if resp, body := b.Login("owner@example.com", "wrong guess"); resp.StatusCode != 400 {
 				t.Fatalf("failure %d: %d %v", i+1, resp.StatusCode, body)
@@ -182,12 +149,12 @@ func TestAttackLockoutBurstWithRightPassword(t *testing.T) {
 		for i := range burst {
 			burst[i] = "wrong guess"
 		}
-		burst[29] = OwnerPassword
+		burst[29] = apitest.OwnerPassword
 		codes := loginBurst(t, ts.URL, "owner@example.com", burst)
-		n := pw.checks.Load()
+		n := pw.Checks.Load()
 		if codes[29] != "ok" {
 			if n > 5 {
-				t.Fatalf("%d passwords checked (answers %v), want at most 5", n, Tally(codes))
+				t.Fatalf("%d passwords checked (answers %v), want at most 5", n, apitest.Tally(codes))
 			}
 		} else {
 			// The right password won the last place of the window. A
@@ -195,7 +162,7 @@ func TestAttackLockoutBurstWithRightPassword(t *testing.T) {
 			// on success), so the guesses still arriving may use at most
 			// its 5 places: 4 + 1 + 5, where the old code checked all 34.
 			if n > 10 {
-				t.Fatalf("%d passwords checked after the right one signed in (answers %v), want at most 10", n, Tally(codes))
+				t.Fatalf("%d passwords checked after the right one signed in (answers %v), want at most 10", n, apitest.Tally(codes))
 			}
 		}
 	})
@@ -205,10 +172,10 @@ func TestAttackLockoutBurstWithRightPassword(t *testing.T) {
 // address, for the login lockout and the signup throttle alike.
 func TestAttackLockoutIPv6Rotation(t *testing.T) {
 	forEachCounterStore(t, func(t *testing.T, engine store.Engine, counters func(*testing.T) ratelimit.Counters) {
-		var pw countingPasswords
-		ts := NewServer(t, engine, Counted(Options{Trusted: "127.0.0.1", Behind: true, MultiOrg: true, SignupRate: "2/hour", Counters: counters(t)}, &pw))
-		from := func(ip string) *Browser {
-			b := NewBrowser(t, ts)
+		var pw apitest.CountingPasswords
+		ts := apitest.NewServer(t, engine, apitest.Counted(apitest.Options{Trusted: "127.0.0.1", Behind: true, MultiOrg: true, SignupRate: "2/hour", Counters: counters(t)}, &pw))
+		from := func(ip string) *apitest.Browser {
+			b := apitest.NewBrowser(t, ts)
 			b.Extra = []string{"X-Forwarded-For", ip}
 			return b
 		}
@@ -218,17 +185,17 @@ func TestAttackLockoutIPv6Rotation(t *testing.T) {
 				from(ip).Login("owner@example.com", "wrong guess")
 			}
 		}
-		if n := pw.checks.Load(); n != 5 {
+		if n := pw.Checks.Load(); n != 5 {
 			t.Fatalf("8 addresses of one /64 got %d checks, want 5", n)
 		}
 		// Another /64 is another address; an IPv4-mapped address is its IPv4 one.
-		if resp, body := from("2001:db8:7:8::1").Login("owner@example.com", OwnerPassword); resp.StatusCode != 200 {
+		if resp, body := from("2001:db8:7:8::1").Login("owner@example.com", apitest.OwnerPassword); resp.StatusCode != 200 {
 			t.Fatalf("a neighbouring /64 was locked too: %d %v", resp.StatusCode, body)
 		}
 		for range 5 {
 			from("192.0.2.44").Login("owner@example.com", "wrong guess")
 		}
-		if resp, body := from("::ffff:192.0.2.44").Login("owner@example.com", OwnerPassword); resp.StatusCode != 403 {
+		if resp, body := from("::ffff:192.0.2.44").Login("owner@example.com", apitest.OwnerPassword); resp.StatusCode != 403 {
 			t.Fatalf("IPv4-mapped address escaped the IPv4 lockout: %d %v", resp.StatusCode, body)
 		}
 
@@ -236,7 +203,7 @@ func TestAttackLockoutIPv6Rotation(t *testing.T) {
 		// third address of the same /64 is throttled.
 		for i, want := range []int{201, 201, 429} {
 			email := "v6-" + strconv.Itoa(i) + "@example.com"
-			resp, body := from("2001:db8:9:9::"+strconv.Itoa(i+1)).Send("POST", "/api/signup/", SignupBody(email, GoodPassword), false)
+			resp, body := from("2001:db8:9:9::"+strconv.Itoa(i+1)).Send("POST", "/api/signup/", apitest.SignupBody(email, apitest.GoodPassword), false)
 			if resp.StatusCode != want {
 				t.Fatalf("signup %d from the /64: %d %v, want %d", i+1, resp.StatusCode, body, want)
 			}
@@ -249,10 +216,10 @@ func TestAttackLockoutIPv6Rotation(t *testing.T) {
 // password reset lifts that lock.
 func TestAttackLockoutAccountCeiling(t *testing.T) {
 	forEachCounterStore(t, func(t *testing.T, engine store.Engine, counters func(*testing.T) ratelimit.Counters) {
-		var pw countingPasswords
-		ts := NewServer(t, engine, Counted(Options{Trusted: "127.0.0.1", Behind: true, Counters: counters(t)}, &pw))
-		from := func(ip string) *Browser {
-			b := NewBrowser(t, ts)
+		var pw apitest.CountingPasswords
+		ts := apitest.NewServer(t, engine, apitest.Counted(apitest.Options{Trusted: "127.0.0.1", Behind: true, Counters: counters(t)}, &pw))
+		from := func(ip string) *apitest.Browser {
+			b := apitest.NewBrowser(t, ts)
 			b.Extra = []string{"X-Forwarded-For", ip}
 			return b
 		}
@@ -261,15 +228,15 @@ func TestAttackLockoutAccountCeiling(t *testing.T) {
 				from("198.51.100."+strconv.Itoa(i+1)).Login("owner@example.com", "wrong guess")
 			}
 		}
-		if n := pw.checks.Load(); n != ratelimit.PerAccountFailureLimit {
+		if n := pw.Checks.Load(); n != ratelimit.PerAccountFailureLimit {
 			t.Fatalf("30 addresses got %d checks, want %d", n, ratelimit.PerAccountFailureLimit)
 		}
 		owner := from("203.0.113.200")
-		if resp, body := owner.Login("owner@example.com", OwnerPassword); resp.StatusCode != 403 || body["code"] != "too_many_failed_attempts" {
+		if resp, body := owner.Login("owner@example.com", apitest.OwnerPassword); resp.StatusCode != 403 || body["code"] != "too_many_failed_attempts" {
 			t.Fatalf("owner from a fresh address during the account lock: %d %v", resp.StatusCode, body)
 		}
-		token := RequestReset(t, ts, "owner@example.com")
-		if code, body := CompleteReset(t, ts, ts.User.UUID, token, "a brand new passphrase 42"); code != 200 {
+		token := apitest.RequestReset(t, ts, "owner@example.com")
+		if code, body := apitest.CompleteReset(t, ts, ts.User.UUID, token, "a brand new passphrase 42"); code != 200 {
 			t.Fatalf("reset: %d %v", code, body)
 		}
 		if resp, body := owner.Login("owner@example.com", "a brand new passphrase 42"); resp.StatusCode != 200 {
@@ -282,13 +249,13 @@ func TestAttackLockoutAccountCeiling(t *testing.T) {
 // user (password change) count toward the login lockout of their email.
 func TestAttackLockoutCurrentPassword(t *testing.T) {
 	forEachCounterStore(t, func(t *testing.T, engine store.Engine, counters func(*testing.T) ratelimit.Counters) {
-		var pw countingPasswords
-		ts := NewServer(t, engine, Counted(Options{Counters: counters(t)}, &pw))
-		b := NewBrowser(t, ts)
-		if resp, body := b.Login("owner@example.com", OwnerPassword); resp.StatusCode != 200 {
+		var pw apitest.CountingPasswords
+		ts := apitest.NewServer(t, engine, apitest.Counted(apitest.Options{Counters: counters(t)}, &pw))
+		b := apitest.NewBrowser(t, ts)
+		if resp, body := b.Login("owner@example.com", apitest.OwnerPassword); resp.StatusCode != 200 {
 			t.Fatalf("login: %d %v", resp.StatusCode, body)
 		}
-		before := pw.checks.Load()
+		before := pw.Checks.Load()
 		change := func(current string) (*http.Response, map[string]any) {
 			body, _ := json.Marshal(map[string]string{"current_password": current, "password": "another long passphrase 7"})
 			return b.Send("PATCH", "/api/users/@me/", string(body), true)
@@ -298,14 +265,14 @@ func TestAttackLockoutCurrentPassword(t *testing.T) {
 			_, body := change("wrong current password")
 			codes = append(codes, body["code"].(string))
 		}
-		got := Tally(codes)
-		if n := pw.checks.Load() - before; n != 5 || got["incorrect_password"] != 4 || got["too_many_failed_attempts"] != 28 {
+		got := apitest.Tally(codes)
+		if n := pw.Checks.Load() - before; n != 5 || got["incorrect_password"] != 4 || got["too_many_failed_attempts"] != 28 {
 			t.Fatalf("32 wrong current passwords: %d checked, answers %v; want 5 checked, 4 incorrect_password, then the lockout", n, got)
 		}
-		if resp, body := change(OwnerPassword); resp.StatusCode != 403 || body["code"] != "too_many_failed_attempts" {
+		if resp, body := change(apitest.OwnerPassword); resp.StatusCode != 403 || body["code"] != "too_many_failed_attempts" {
 			t.Fatalf("right current password while locked: %d %v", resp.StatusCode, body)
 		}
-		if resp, body := NewBrowser(t, ts).Login("owner@example.com", OwnerPassword); resp.StatusCode != 403 {
+		if resp, body := apitest.NewBrowser(t, ts).Login("owner@example.com", apitest.OwnerPassword); resp.StatusCode != 403 {
 			t.Fatalf("login from the same address while locked: %d %v", resp.StatusCode, body)
 		}
 	})
@@ -317,22 +284,22 @@ func TestAttackLockoutCurrentPassword(t *testing.T) {
 func TestAttackLockoutConcurrentGuessesTwoInstances(t *testing.T) {
 	run := func(t *testing.T, counters ratelimit.Counters) {
 		opts := storetest.Options(t, store.Postgres)
-		var pa, pb countingPasswords
-		a := NewServer(t, store.Postgres, Counted(Options{StoreOpts: &opts, Counters: counters}, &pa))
-		b := NewServer(t, store.Postgres, Counted(Options{StoreOpts: &opts, Counters: counters}, &pb))
+		var pa, pb apitest.CountingPasswords
+		a := apitest.NewServer(t, store.Postgres, apitest.Counted(apitest.Options{StoreOpts: &opts, Counters: counters}, &pa))
+		b := apitest.NewServer(t, store.Postgres, apitest.Counted(apitest.Options{StoreOpts: &opts, Counters: counters}, &pb))
 		wrong := make([]string, 40)
 		for i := range wrong {
 			wrong[i] = "wrong guess"
 		}
 		codes := loginBurstTo(t, []string{a.URL, b.URL}, "owner@example.com", wrong)
-		checks := pa.checks.Load() + pb.checks.Load()
-		got := Tally(codes)
+		checks := pa.Checks.Load() + pb.Checks.Load()
+		got := apitest.Tally(codes)
 		t.Logf("40 concurrent wrong logins over 2 instances: %d checked, answers %v", checks, got)
 		if checks > 5 || got["invalid_credentials"] > 5 || got["invalid_credentials"]+got["too_many_failed_attempts"]+got["server_busy"] != 40 {
 			t.Fatalf("%d passwords checked, answers %v: want at most 5 checks, the rest locked or busy", checks, got)
 		}
-		for _, ts := range []*Server{a, b} {
-			if resp, body := NewBrowser(t, ts).Login("owner@example.com", OwnerPassword); resp.StatusCode != 403 {
+		for _, ts := range []*apitest.Server{a, b} {
+			if resp, body := apitest.NewBrowser(t, ts).Login("owner@example.com", apitest.OwnerPassword); resp.StatusCode != 403 {
 				t.Fatalf("right password after the burst: %d %v", resp.StatusCode, body)
 			}
 		}

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
+
 	"github.com/gatehouse-auth/gatehouse/internal/netguard"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
@@ -32,16 +34,16 @@ func spoofHeaders(ip string) [][]string {
 // address; behind a trusted proxy an untrusted hop in the chain makes
 // the client unknown (refused).
 func TestAttackForwardedHeaderSpoofing(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		for _, setup := range []struct {
 			name string
-			o    Options
+			o    apitest.Options
 		}{
-			{"no proxy", Options{Allowed: "10.0.0.0/8"}},
-			{"no proxy, trusted proxies listed but not behind one", Options{Allowed: "10.0.0.0/8", Trusted: "127.0.0.1"}},
-			{"behind a proxy, the peer not trusted", Options{Allowed: "10.0.0.0/8", Trusted: "192.0.2.1", Behind: true}},
+			{"no proxy", apitest.Options{Allowed: "10.0.0.0/8"}},
+			{"no proxy, trusted proxies listed but not behind one", apitest.Options{Allowed: "10.0.0.0/8", Trusted: "127.0.0.1"}},
+			{"behind a proxy, the peer not trusted", apitest.Options{Allowed: "10.0.0.0/8", Trusted: "192.0.2.1", Behind: true}},
 		} {
-			ts := NewServer(t, engine, setup.o)
+			ts := apitest.NewServer(t, engine, setup.o)
 			for _, h := range spoofHeaders("10.1.2.3") {
 				if resp, body := ts.Do(t, "GET", "/api/users/@me/", nil, h...); resp.StatusCode != 403 || body != netguard.BlockedMessage {
 					t.Errorf("%s: %v admitted: %d %q", setup.name, h, resp.StatusCode, body)
@@ -50,7 +52,7 @@ func TestAttackForwardedHeaderSpoofing(t *testing.T) {
 		}
 		// Behind a trusted proxy: only X-Forwarded-For counts, and only
 		// when every hop after the client is a trusted proxy.
-		ts := NewServer(t, engine, Options{Allowed: "10.0.0.0/8", Trusted: "127.0.0.1", Behind: true})
+		ts := apitest.NewServer(t, engine, apitest.Options{Allowed: "10.0.0.0/8", Trusted: "127.0.0.1", Behind: true})
 		for _, h := range [][]string{
 			{"X-Forwarded-For", "10.1.2.3, 198.51.100.1"},
 			{"X-Forwarded-For", "10.1.2.3, garbage"},
@@ -71,8 +73,8 @@ func TestAttackForwardedHeaderSpoofing(t *testing.T) {
 
 		// The lockout counts the real address: a new claim per guess
 		// does not earn more guesses.
-		ts = NewServer(t, engine, Options{})
-		b := NewBrowser(t, ts)
+		ts = apitest.NewServer(t, engine, apitest.Options{})
+		b := apitest.NewBrowser(t, ts)
 		for i := 1; i <= 4; i++ {
 			b.Extra = []string{"X-Forwarded-For", fmt.Sprintf("203.0.113.%d", i), "Forwarded", fmt.Sprintf("for=198.51.100.%d", i), "X-Real-IP", fmt.Sprintf("192.0.2.%d", i)}
 			if resp, body := b.Login("owner@example.com", "wrong guess"); resp.StatusCode != 400 || body["code"] != "invalid_credentials" {
@@ -80,8 +82,8 @@ func TestAttackForwardedHeaderSpoofing(t *testing.T) {
 			}
 		}
 		b.Extra = []string{"X-Forwarded-For", "203.0.113.99"}
-		AssertLocked(t, b, "wrong guess")
-		AssertLocked(t, b, OwnerPassword)
+		apitest.AssertLocked(t, b, "wrong guess")
+		apitest.AssertLocked(t, b, apitest.OwnerPassword)
 		// The log names the peer, not the claim.
 		logs := ts.Logs.String()
 		if strings.Contains(logs, `"client":"203.0.113.`) || strings.Contains(logs, `"client":"198.51.100.`) || !strings.Contains(logs, `"client":"127.0.0.1"`) {
@@ -96,8 +98,8 @@ func TestAttackForwardedHeaderSpoofing(t *testing.T) {
 // slashes, doubled slashes, case, trailing dots, ";") are blocked or
 // reach nothing (404); none reaches a protected handler.
 func TestAttackAllowListPathTricks(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{Allowed: "10.0.0.0/8"})
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{Allowed: "10.0.0.0/8"})
 		for _, path := range []string{
 			"/api/../e", "/api/../e/", "/e/../api/users/@me/", "/e/..%2Fapi/users/@me/", "/e%2F..%2Fapi/users/@me/",
 			"/e%2F..%2F..%2Fapi%2Fusers%2F@me", "/e/%2e%2e/api/users/@me", "/e/../../api/users/@me",

@@ -10,6 +10,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
+
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi/httpauth"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
@@ -78,33 +80,33 @@ var hiddenNextRE = regexp.MustCompile(`name="next" value="([^"]*)"`)
 // step) only ever sends the browser to
 // a path of this site, whatever it is given.
 func TestAttackOpenRedirect(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		clock := NewClock()
-		idp := NewIdP(t)
-		ts := NewServer(t, engine, Options{Now: clock.now, Social: SocialProviders(idp)})
-		owner := OwnerBrowser(t, ts)
-		twofa := JoinByInvite(t, ts, owner, "twofa@example.com", 1)
-		secret, _ := EnableTOTP(t, twofa, clock.now())
-		VerifyDomain(t, ts, "acme.test", true, "")
-		idp.SignInAs(IdpUser{Sub: "101", Email: "grace@acme.test", Verified: true, Name: "Grace Hopper"})
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		clock := apitest.NewClock()
+		idp := apitest.NewIdP(t)
+		ts := apitest.NewServer(t, engine, apitest.Options{Now: clock.Now, Social: apitest.SocialProviders(idp)})
+		owner := apitest.OwnerBrowser(t, ts)
+		twofa := apitest.JoinByInvite(t, ts, owner, "twofa@example.com", 1)
+		secret, _ := apitest.EnableTOTP(t, twofa, clock.Now())
+		apitest.VerifyDomain(t, ts, "acme.test", true, "")
+		idp.SignInAs(apitest.IdpUser{Sub: "101", Email: "grace@acme.test", Verified: true, Name: "Grace Hopper"})
 		for _, next := range openRedirectValues {
 			if strings.ContainsRune(next, 0) || !utf8.ValidString(next) {
 				// Bad bytes are refused where input is decoded: no page,
 				// no redirect.
-				resp, _ := NewBrowser(t, ts).Page("GET", "/login?next="+url.QueryEscape(next), nil)
+				resp, _ := apitest.NewBrowser(t, ts).Page("GET", "/login?next="+url.QueryEscape(next), nil)
 				if resp.StatusCode != 400 {
 					t.Errorf("login page with next=%q: %d, want 400", next, resp.StatusCode)
 				}
 				continue
 			}
 			// The login page keeps only a safe next in its form.
-			b := NewBrowser(t, ts)
+			b := apitest.NewBrowser(t, ts)
 			resp, page := b.Page("GET", "/login?next="+url.QueryEscape(next), nil)
 			if m := hiddenNextRE.FindStringSubmatch(page); resp.StatusCode != 200 || m != nil && !sameSitePath(html.UnescapeString(m[1])) {
 				t.Errorf("login page with next=%q: %d, form next %q", next, resp.StatusCode, m)
 			}
 			// The login form redirects to a path of this site.
-			form := url.Values{httpauth.CSRFFormField: {FormToken(t, page)}, "email": {"owner@example.com"}, "password": {OwnerPassword}, "next": {next}}
+			form := url.Values{httpauth.CSRFFormField: {apitest.FormToken(t, page)}, "email": {"owner@example.com"}, "password": {apitest.OwnerPassword}, "next": {next}}
 			resp, _ = b.Page("POST", "/login", form)
 			if resp.StatusCode != 303 {
 				t.Errorf("login form with next=%q: %d", next, resp.StatusCode)
@@ -112,17 +114,17 @@ func TestAttackOpenRedirect(t *testing.T) {
 			wantSameSite(t, "login form next="+next, resp.Header.Get("Location"))
 
 			// With 2FA: the redirect to the second step, its page, and its form.
-			b = NewBrowser(t, ts)
+			b = apitest.NewBrowser(t, ts)
 			_, page = b.Page("GET", "/login", nil)
-			form = url.Values{httpauth.CSRFFormField: {FormToken(t, page)}, "email": {"twofa@example.com"}, "password": {GoodPassword}, "next": {next}}
+			form = url.Values{httpauth.CSRFFormField: {apitest.FormToken(t, page)}, "email": {"twofa@example.com"}, "password": {apitest.GoodPassword}, "next": {next}}
 			resp, _ = b.Page("POST", "/login", form)
 			wantSameSite(t, "2FA step redirect next="+next, resp.Header.Get("Location"))
 			resp, page = b.Page("GET", "/login/token?next="+url.QueryEscape(next), nil)
 			if m := hiddenNextRE.FindStringSubmatch(page); resp.StatusCode != 200 || m != nil && !sameSitePath(html.UnescapeString(m[1])) {
 				t.Errorf("2FA page with next=%q: %d, form next %q", next, resp.StatusCode, m)
 			}
-			clock.add(30 * time.Second) // a fresh TOTP code each round
-			form = url.Values{httpauth.CSRFFormField: {FormToken(t, page)}, "token": {clock.code(secret)}, "next": {next}}
+			clock.Add(30 * time.Second) // a fresh TOTP code each round
+			form = url.Values{httpauth.CSRFFormField: {apitest.FormToken(t, page)}, "token": {clock.Code(secret)}, "next": {next}}
 			resp, _ = b.Page("POST", "/login/token", form)
 			if resp.StatusCode != 303 {
 				t.Errorf("2FA form with next=%q: %d", next, resp.StatusCode)
@@ -130,21 +132,21 @@ func TestAttackOpenRedirect(t *testing.T) {
 			wantSameSite(t, "2FA form next="+next, resp.Header.Get("Location"))
 			// The second step's page without a pending login sends back
 			// to the login page, keeping only a safe next.
-			resp, _ = NewBrowser(t, ts).Page("GET", "/login/token?next="+url.QueryEscape(next), nil)
+			resp, _ = apitest.NewBrowser(t, ts).Page("GET", "/login/token?next="+url.QueryEscape(next), nil)
 			wantSameSite(t, "2FA page without a pending login next="+next, resp.Header.Get("Location"))
 
 			// Social login.
-			wantSameSite(t, "social login next="+next, NewBrowser(t, ts).SocialLogin("/login/github/?next="+url.QueryEscape(next)))
+			wantSameSite(t, "social login next="+next, apitest.NewBrowser(t, ts).SocialLogin("/login/github/?next="+url.QueryEscape(next)))
 		}
 		// A social signup's confirm step (MULTI_ORG_ENABLED) carries next
 		// to its continue_url.
-		multi := NewServer(t, engine, Options{Social: SocialProviders(idp), MultiOrg: true})
+		multi := apitest.NewServer(t, engine, apitest.Options{Social: apitest.SocialProviders(idp), MultiOrg: true})
 		for i, next := range openRedirectValues {
 			if strings.ContainsRune(next, 0) || !utf8.ValidString(next) {
 				continue // refused at decoding, checked above
 			}
-			idp.SignInAs(IdpUser{Sub: fmt.Sprint(1000 + i), Email: fmt.Sprintf("founder%d@startup.test", i), Verified: true, Name: "Fay Founder"})
-			c := NewBrowser(t, multi)
+			idp.SignInAs(apitest.IdpUser{Sub: fmt.Sprint(1000 + i), Email: fmt.Sprintf("founder%d@startup.test", i), Verified: true, Name: "Fay Founder"})
+			c := apitest.NewBrowser(t, multi)
 			loc := c.SocialLogin("/login/gitlab/?next=" + url.QueryEscape(next))
 			if !strings.HasPrefix(loc, "/organization/confirm-creation?") {
 				t.Fatalf("confirm step: %s", loc)
@@ -159,19 +161,19 @@ func TestAttackOpenRedirect(t *testing.T) {
 		}
 
 		// The controls: a same-site next is kept.
-		b := NewBrowser(t, ts)
+		b := apitest.NewBrowser(t, ts)
 		_, page := b.Page("GET", "/login?next=/settings", nil)
-		form := url.Values{httpauth.CSRFFormField: {FormToken(t, page)}, "email": {"owner@example.com"}, "password": {OwnerPassword}, "next": {"/settings"}}
+		form := url.Values{httpauth.CSRFFormField: {apitest.FormToken(t, page)}, "email": {"owner@example.com"}, "password": {apitest.OwnerPassword}, "next": {"/settings"}}
 		if resp, _ := b.Page("POST", "/login", form); resp.Header.Get("Location") != "/settings" {
 			t.Errorf("control: %q", resp.Header.Get("Location"))
 		}
-		idp.SignInAs(IdpUser{Sub: "999", Email: "control@startup.test", Verified: true, Name: "Fay Founder"})
-		c := NewBrowser(t, multi)
+		idp.SignInAs(apitest.IdpUser{Sub: "999", Email: "control@startup.test", Verified: true, Name: "Fay Founder"})
+		c := apitest.NewBrowser(t, multi)
 		c.SocialLogin("/login/gitlab/?next=/settings")
 		if resp, body := c.Send("POST", "/api/social_signup", `{"organization_name":"Startup","first_name":"Fay"}`, false); resp.StatusCode != 201 || body["continue_url"] != "/settings" {
 			t.Errorf("control: social signup %d %v", resp.StatusCode, body)
 		}
-		idp.SignInAs(IdpUser{Sub: "101", Email: "grace@acme.test", Verified: true, Name: "Grace Hopper"})
-		WantLocation(t, NewBrowser(t, ts).SocialLogin("/login/github/?next=/settings"), "/settings")
+		idp.SignInAs(apitest.IdpUser{Sub: "101", Email: "grace@acme.test", Verified: true, Name: "Grace Hopper"})
+		apitest.WantLocation(t, apitest.NewBrowser(t, ts).SocialLogin("/login/github/?next=/settings"), "/settings")
 	})
 }

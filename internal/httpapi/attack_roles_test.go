@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
+
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi/httpauth"
 	"github.com/gatehouse-auth/gatehouse/internal/sso/saml/samltest"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
@@ -16,9 +18,9 @@ import (
 // the API and through the settings pages' forms; each is refused and
 // nothing changes.
 func TestAttackMemberTriesAdminActions(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		a := NewAttackTarget(t, engine, Options{})
-		EnableTOTP(t, a.Owner, time.Now())
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		a := apitest.NewAttackTarget(t, engine, apitest.Options{})
+		apitest.EnableTOTP(t, a.Owner, time.Now())
 		_, me := a.Owner.Send("GET", "/api/users/@me/", "", false)
 		ownerUUID := me["uuid"].(string)
 		P := fmt.Sprint(a.ProjectID)
@@ -26,38 +28,38 @@ func TestAttackMemberTriesAdminActions(t *testing.T) {
 		sk := "/api/projects/" + P + "/project_secret_api_keys/"
 		for _, org := range []string{a.OrgID, "@current"} {
 			domain := "/api/organizations/" + org + "/domains/" + a.DomainID + "/"
-			for _, r := range []AttackRequest{
-				{"PATCH", "/api/organizations/" + org + "/", `{"name":"Taken"}`},
-				{"POST", "/api/organizations/" + org + "/invites/", `{"target_email":"planted@example.com","level":8}`},
-				{"POST", "/api/organizations/" + org + "/invites/", `{"target_email":"planted@example.com"}`},
-				{"DELETE", "/api/organizations/" + org + "/invites/" + a.InviteID + "/", ""},
-				{"POST", "/api/organizations/" + org + "/domains/", `{"domain":"planted.example"}`},
-				{"PATCH", domain, `{"jit_provisioning_enabled":true}`},
-				{"POST", domain + "verify/", ""},
-				{"PATCH", domain + "saml/", `{"allow_idp_initiated":true}`},
-				{"POST", domain + "saml_metadata/", `{"metadata":` + AtkJSON(metadata) + `}`},
-				{"DELETE", domain, ""},
+			for _, r := range []apitest.AttackRequest{
+				{Method: "PATCH", Path: "/api/organizations/" + org + "/", Body: `{"name":"Taken"}`},
+				{Method: "POST", Path: "/api/organizations/" + org + "/invites/", Body: `{"target_email":"planted@example.com","level":8}`},
+				{Method: "POST", Path: "/api/organizations/" + org + "/invites/", Body: `{"target_email":"planted@example.com"}`},
+				{Method: "DELETE", Path: "/api/organizations/" + org + "/invites/" + a.InviteID + "/", Body: ""},
+				{Method: "POST", Path: "/api/organizations/" + org + "/domains/", Body: `{"domain":"planted.example"}`},
+				{Method: "PATCH", Path: domain, Body: `{"jit_provisioning_enabled":true}`},
+				{Method: "POST", Path: domain + "verify/", Body: ""},
+				{Method: "PATCH", Path: domain + "saml/", Body: `{"allow_idp_initiated":true}`},
+				{Method: "POST", Path: domain + "saml_metadata/", Body: `{"metadata":` + apitest.AtkJSON(metadata) + `}`},
+				{Method: "DELETE", Path: domain, Body: ""},
 			} {
 				resp, body := a.Member.Send(r.Method, r.Path, r.Body, true)
-				WantRefused(t, r.String(), resp, body, 403)
+				apitest.WantRefused(t, r.String(), resp, body, 403)
 			}
 		}
-		for _, r := range []AttackRequest{
-			{"PATCH", "/api/projects/" + P + "/reset_token/", "{}"},
-			{"PATCH", "/api/projects/" + P + "/rotate_secret_token/", "{}"},
-			{"PATCH", "/api/projects/" + P + "/delete_secret_token_backup/", "{}"},
-			{"POST", sk, `{"label":"planted","scopes":["feature_flag:read"]}`},
-			{"PATCH", sk + a.SecretKeyID + "/", `{"label":"taken"}`},
-			{"POST", sk + a.SecretKeyID + "/roll/", ""},
-			{"DELETE", sk + a.SecretKeyID + "/", ""},
-			{"POST", "/api/users/" + ownerUUID + "/two_factor_reset/", ""},
+		for _, r := range []apitest.AttackRequest{
+			{Method: "PATCH", Path: "/api/projects/" + P + "/reset_token/", Body: "{}"},
+			{Method: "PATCH", Path: "/api/projects/" + P + "/rotate_secret_token/", Body: "{}"},
+			{Method: "PATCH", Path: "/api/projects/" + P + "/delete_secret_token_backup/", Body: "{}"},
+			{Method: "POST", Path: sk, Body: `{"label":"planted","scopes":["feature_flag:read"]}`},
+			{Method: "PATCH", Path: sk + a.SecretKeyID + "/", Body: `{"label":"taken"}`},
+			{Method: "POST", Path: sk + a.SecretKeyID + "/roll/", Body: ""},
+			{Method: "DELETE", Path: sk + a.SecretKeyID + "/", Body: ""},
+			{Method: "POST", Path: "/api/users/" + ownerUUID + "/two_factor_reset/", Body: ""},
 		} {
 			resp, body := a.Member.Send(r.Method, r.Path, r.Body, true)
-			WantRefused(t, r.String(), resp, body, 403)
+			apitest.WantRefused(t, r.String(), resp, body, 403)
 		}
 		// The domains settings page's forms, with the member's own token.
 		_, html := a.Member.Page("GET", "/settings", nil)
-		token := FormToken(t, html)
+		token := apitest.FormToken(t, html)
 		for _, r := range []struct {
 			path string
 			form url.Values

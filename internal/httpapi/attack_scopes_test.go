@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
+
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
@@ -14,18 +16,18 @@ import (
 // of its user's projects, and a key on an action keys may not do are all
 // refused, and nothing changes.
 func TestAttackKeyScopes(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		a := NewAttackTarget(t, engine, Options{})
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		a := apitest.NewAttackTarget(t, engine, apitest.Options{})
 		ts := a.Ts
 		// A second organization whose project the owner can also reach.
-		other, otherProject := Outsider(t, ts)
+		other, otherProject := apitest.Outsider(t, ts)
 		_, me := other.Send("GET", "/api/users/@me/", "", false)
 		otherOrg := me["organization"].(map[string]any)["id"].(string)
-		if _, err := ts.Store.DB().Exec(Rebind(engine, `INSERT INTO memberships (organization_id, user_id, level, created_at) VALUES (?, ?, ?, ?)`),
+		if _, err := ts.Store.DB().Exec(apitest.Rebind(engine, `INSERT INTO memberships (organization_id, user_id, level, created_at) VALUES (?, ?, ?, ?)`),
 			otherOrg, ts.User.ID, 15, time.Now().UTC()); err != nil {
 			t.Fatal(err)
 		}
-		otherFlag := CreateFlag(t, other, otherProject.ID, `{"key":"other-flag","name":"Other","filters":{"groups":[{"rollout_percentage":100}]}}`)
+		otherFlag := apitest.CreateFlag(t, other, otherProject.ID, `{"key":"other-flag","name":"Other","filters":{"groups":[{"rollout_percentage":100}]}}`)
 		P, Q := fmt.Sprint(a.ProjectID), fmt.Sprint(otherProject.ID)
 		flagsP := "/api/projects/" + P + "/feature_flags/"
 		flagsQ := "/api/projects/" + Q + "/feature_flags/"
@@ -34,7 +36,7 @@ func TestAttackKeyScopes(t *testing.T) {
 		key := func(body map[string]any) string {
 			n++
 			body["label"] = fmt.Sprint("attack key ", n)
-			return CreateKey(t, a.Owner, body)["value"].(string)
+			return apitest.CreateKey(t, a.Owner, body)["value"].(string)
 		}
 		userRead := key(map[string]any{"scopes": []string{"user:read"}})
 		flagRead := key(map[string]any{"scopes": []string{"feature_flag:read"}})
@@ -43,41 +45,41 @@ func TestAttackKeyScopes(t *testing.T) {
 		orgKey := key(map[string]any{"scopes": []string{"*"}, "scoped_organizations": []string{a.OrgID}})
 		// The controls: the keys work where they should.
 		for _, c := range []struct{ key, path string }{{flagRead, flagsP}, {teamKey, flagsP}, {orgKey, flagsP}, {a.OwnerKey, flagQ}, {projectRead, "/api/projects/" + P + "/"}} {
-			if resp, body := KeyRequest(t, ts, "GET", c.path, c.key, ""); resp.StatusCode != 200 {
+			if resp, body := apitest.KeyRequest(t, ts, "GET", c.path, c.key, ""); resp.StatusCode != 200 {
 				t.Fatalf("control GET %s: %d %v", c.path, resp.StatusCode, body)
 			}
 		}
 		for _, tc := range []struct {
 			name, key string
-			r         AttackRequest
+			r         apitest.AttackRequest
 		}{
-			{"no feature_flag scope: list", userRead, AttackRequest{"GET", flagsP, ""}},
-			{"no feature_flag scope: create", userRead, AttackRequest{"POST", flagsP, `{"key":"planted","filters":{"groups":[{"rollout_percentage":100}]}}`}},
-			{"no feature_flag scope: read one", userRead, AttackRequest{"GET", flagsP + a.FlagID + "/", ""}},
-			{"read key creates", flagRead, AttackRequest{"POST", flagsP, `{"key":"planted","filters":{"groups":[{"rollout_percentage":100}]}}`}},
-			{"read key updates", flagRead, AttackRequest{"PATCH", flagsP + a.FlagID + "/", `{"name":"taken"}`}},
-			{"read key deletes", flagRead, AttackRequest{"DELETE", flagsP + a.FlagID + "/", ""}},
-			{"project:read resets the token", projectRead, AttackRequest{"PATCH", "/api/projects/" + P + "/reset_token/", "{}"}},
-			{"project:read rotates the secret", projectRead, AttackRequest{"PATCH", "/api/projects/" + P + "/rotate_secret_token/", "{}"}},
-			{"organization:read renames", projectRead, AttackRequest{"PATCH", "/api/organizations/" + a.OrgID + "/", `{"name":"Taken"}`}},
-			{"no user scope: @me", projectRead, AttackRequest{"GET", "/api/users/@me/", ""}},
-			{"scoped_teams: another project's flags", teamKey, AttackRequest{"GET", flagsQ, ""}},
-			{"scoped_teams: another project's flag update", teamKey, AttackRequest{"PATCH", flagQ, `{"name":"taken"}`}},
-			{"scoped_teams: another project's flag delete", teamKey, AttackRequest{"DELETE", flagQ, ""}},
-			{"scoped_teams: another project", teamKey, AttackRequest{"GET", "/api/projects/" + Q + "/", ""}},
-			{"scoped_teams: organization route", teamKey, AttackRequest{"GET", "/api/organizations/" + a.OrgID + "/", ""}},
-			{"scoped_organizations: another organization's project flags", orgKey, AttackRequest{"GET", flagsQ, ""}},
-			{"scoped_organizations: another organization's flag update", orgKey, AttackRequest{"PATCH", flagQ, `{"name":"taken"}`}},
-			{"scoped_organizations: another organization", orgKey, AttackRequest{"GET", "/api/organizations/" + otherOrg + "/", ""}},
-			{"a key makes keys", a.OwnerKey, AttackRequest{"POST", "/api/personal_api_keys/", `{"label":"planted","scopes":["*"]}`}},
-			{"a key rolls a key", a.OwnerKey, AttackRequest{"POST", "/api/personal_api_keys/" + a.OwnerKeyID + "/roll/", ""}},
-			{"a key deletes a key", a.OwnerKey, AttackRequest{"DELETE", "/api/personal_api_keys/" + a.OwnerKeyID + "/", ""}},
-			{"a key revokes sessions", a.OwnerKey, AttackRequest{"DELETE", "/api/users/@me/login_sessions/" + a.OwnerSessionID + "/", ""}},
-			{"a key deletes a passkey", a.OwnerKey, AttackRequest{"DELETE", "/api/webauthn/credentials/" + a.PasskeyID + "/", ""}},
-			{"a key turns 2FA off", a.OwnerKey, AttackRequest{"POST", "/api/users/@me/two_factor_disable/", ""}},
+			{"no feature_flag scope: list", userRead, apitest.AttackRequest{Method: "GET", Path: flagsP, Body: ""}},
+			{"no feature_flag scope: create", userRead, apitest.AttackRequest{Method: "POST", Path: flagsP, Body: `{"key":"planted","filters":{"groups":[{"rollout_percentage":100}]}}`}},
+			{"no feature_flag scope: read one", userRead, apitest.AttackRequest{Method: "GET", Path: flagsP + a.FlagID + "/", Body: ""}},
+			{"read key creates", flagRead, apitest.AttackRequest{Method: "POST", Path: flagsP, Body: `{"key":"planted","filters":{"groups":[{"rollout_percentage":100}]}}`}},
+			{"read key updates", flagRead, apitest.AttackRequest{Method: "PATCH", Path: flagsP + a.FlagID + "/", Body: `{"name":"taken"}`}},
+			{"read key deletes", flagRead, apitest.AttackRequest{Method: "DELETE", Path: flagsP + a.FlagID + "/", Body: ""}},
+			{"project:read resets the token", projectRead, apitest.AttackRequest{Method: "PATCH", Path: "/api/projects/" + P + "/reset_token/", Body: "{}"}},
+			{"project:read rotates the secret", projectRead, apitest.AttackRequest{Method: "PATCH", Path: "/api/projects/" + P + "/rotate_secret_token/", Body: "{}"}},
+			{"organization:read renames", projectRead, apitest.AttackRequest{Method: "PATCH", Path: "/api/organizations/" + a.OrgID + "/", Body: `{"name":"Taken"}`}},
+			{"no user scope: @me", projectRead, apitest.AttackRequest{Method: "GET", Path: "/api/users/@me/", Body: ""}},
+			{"scoped_teams: another project's flags", teamKey, apitest.AttackRequest{Method: "GET", Path: flagsQ, Body: ""}},
+			{"scoped_teams: another project's flag update", teamKey, apitest.AttackRequest{Method: "PATCH", Path: flagQ, Body: `{"name":"taken"}`}},
+			{"scoped_teams: another project's flag delete", teamKey, apitest.AttackRequest{Method: "DELETE", Path: flagQ, Body: ""}},
+			{"scoped_teams: another project", teamKey, apitest.AttackRequest{Method: "GET", Path: "/api/projects/" + Q + "/", Body: ""}},
+			{"scoped_teams: organization route", teamKey, apitest.AttackRequest{Method: "GET", Path: "/api/organizations/" + a.OrgID + "/", Body: ""}},
+			{"scoped_organizations: another organization's project flags", orgKey, apitest.AttackRequest{Method: "GET", Path: flagsQ, Body: ""}},
+			{"scoped_organizations: another organization's flag update", orgKey, apitest.AttackRequest{Method: "PATCH", Path: flagQ, Body: `{"name":"taken"}`}},
+			{"scoped_organizations: another organization", orgKey, apitest.AttackRequest{Method: "GET", Path: "/api/organizations/" + otherOrg + "/", Body: ""}},
+			{"a key makes keys", a.OwnerKey, apitest.AttackRequest{Method: "POST", Path: "/api/personal_api_keys/", Body: `{"label":"planted","scopes":["*"]}`}},
+			{"a key rolls a key", a.OwnerKey, apitest.AttackRequest{Method: "POST", Path: "/api/personal_api_keys/" + a.OwnerKeyID + "/roll/", Body: ""}},
+			{"a key deletes a key", a.OwnerKey, apitest.AttackRequest{Method: "DELETE", Path: "/api/personal_api_keys/" + a.OwnerKeyID + "/", Body: ""}},
+			{"a key revokes sessions", a.OwnerKey, apitest.AttackRequest{Method: "DELETE", Path: "/api/users/@me/login_sessions/" + a.OwnerSessionID + "/", Body: ""}},
+			{"a key deletes a passkey", a.OwnerKey, apitest.AttackRequest{Method: "DELETE", Path: "/api/webauthn/credentials/" + a.PasskeyID + "/", Body: ""}},
+			{"a key turns 2FA off", a.OwnerKey, apitest.AttackRequest{Method: "POST", Path: "/api/users/@me/two_factor_disable/", Body: ""}},
 		} {
-			resp, body := KeyRequest(t, ts, tc.r.Method, tc.r.Path, tc.key, tc.r.Body)
-			WantRefused(t, tc.name, resp, body, 403)
+			resp, body := apitest.KeyRequest(t, ts, tc.r.Method, tc.r.Path, tc.key, tc.r.Body)
+			apitest.WantRefused(t, tc.name, resp, body, 403)
 			if body["code"] != "permission_denied" {
 				t.Errorf("%s: code %v", tc.name, body["code"])
 			}

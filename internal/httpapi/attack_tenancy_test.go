@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
+
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi/httpauth"
 	"github.com/gatehouse-auth/gatehouse/internal/sso/saml/samltest"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
@@ -14,13 +16,15 @@ import (
 // crossOrgRequests are the requests on the target's organization-owned
 // objects, addressed by their ids; otherProject is the attacker's own
 // project, used to pair it with the target's object ids.
-func crossOrgRequests(a *AttackTarget, otherProject int64) []AttackRequest {
+func crossOrgRequests(a *apitest.AttackTarget, otherProject int64) []apitest.AttackRequest {
 	evilMetadata := samltest.NewIdP("https://evil.example/idp", 0).Metadata("https://evil.example/sso")
 	P := fmt.Sprint(a.ProjectID)
 	Q := fmt.Sprint(otherProject)
 	O := a.OrgID
-	var rs []AttackRequest
-	add := func(method, path, body string) { rs = append(rs, AttackRequest{method, path, body}) }
+	var rs []apitest.AttackRequest
+	add := func(method, path, body string) {
+		rs = append(rs, apitest.AttackRequest{Method: method, Path: path, Body: body})
+	}
 	for _, prefix := range []string{"/api/projects/", "/api/environments/"} {
 		add("GET", prefix+P+"/", "")
 		add("PATCH", prefix+P+"/reset_token/", "{}")
@@ -59,7 +63,7 @@ func crossOrgRequests(a *AttackTarget, otherProject int64) []AttackRequest {
 		add("POST", base+"verify/", "")
 		add("GET", base+"saml/", "")
 		add("PATCH", base+"saml/", `{"saml_entity_id":"https://evil.example"}`)
-		add("POST", base+"saml_metadata/", `{"metadata":`+AtkJSON(evilMetadata)+`}`)
+		add("POST", base+"saml_metadata/", `{"metadata":`+apitest.AtkJSON(evilMetadata)+`}`)
 		add("DELETE", base, "")
 	}
 	return rs
@@ -70,12 +74,12 @@ func crossOrgRequests(a *AttackTarget, otherProject int64) []AttackRequest {
 // invites, domains or settings by naming their ids, alone or paired with
 // an id of the attacker's own organization; nothing changes.
 func TestAttackCrossOrganizationByID(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		a := NewAttackTarget(t, engine, Options{})
-		attacker, otherProject := Outsider(t, a.Ts)
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		a := apitest.NewAttackTarget(t, engine, apitest.Options{})
+		attacker, otherProject := apitest.Outsider(t, a.Ts)
 		for _, r := range crossOrgRequests(a, otherProject.ID) {
 			resp, body := attacker.Send(r.Method, r.Path, r.Body, true)
-			WantRefused(t, r.String(), resp, body, 403, 404)
+			apitest.WantRefused(t, r.String(), resp, body, 403, 404)
 		}
 		a.WantUnchanged(t)
 	})
@@ -86,35 +90,35 @@ func TestAttackCrossOrganizationByID(t *testing.T) {
 // user is in the same organization or not, and cannot reset the 2FA of a
 // user of another organization; nothing changes.
 func TestAttackOtherUsersObjectsByID(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		a := NewAttackTarget(t, engine, Options{})
-		EnableTOTP(t, a.Member, time.Now())
-		stranger, _ := Outsider(t, a.Ts)
-		for name, attacker := range map[string]*Browser{"member of the same organization": a.Member, "user of another organization": stranger} {
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		a := apitest.NewAttackTarget(t, engine, apitest.Options{})
+		apitest.EnableTOTP(t, a.Member, time.Now())
+		stranger, _ := apitest.Outsider(t, a.Ts)
+		for name, attacker := range map[string]*apitest.Browser{"member of the same organization": a.Member, "user of another organization": stranger} {
 			key := "/api/personal_api_keys/" + a.OwnerKeyID + "/"
 			passkey := "/api/webauthn/credentials/" + a.PasskeyID + "/"
-			for _, r := range []AttackRequest{
-				{"GET", key, ""},
-				{"PATCH", key, `{"label":"taken"}`},
-				{"PUT", key, `{"label":"taken","scopes":["*"]}`},
-				{"POST", key + "roll/", ""},
-				{"DELETE", key, ""},
-				{"DELETE", "/api/users/@me/login_sessions/" + a.OwnerSessionID + "/", ""},
-				{"PATCH", passkey, `{"label":"taken"}`},
-				{"POST", passkey + "verify/", "{}"},
-				{"DELETE", passkey, ""},
+			for _, r := range []apitest.AttackRequest{
+				{Method: "GET", Path: key, Body: ""},
+				{Method: "PATCH", Path: key, Body: `{"label":"taken"}`},
+				{Method: "PUT", Path: key, Body: `{"label":"taken","scopes":["*"]}`},
+				{Method: "POST", Path: key + "roll/", Body: ""},
+				{Method: "DELETE", Path: key, Body: ""},
+				{Method: "DELETE", Path: "/api/users/@me/login_sessions/" + a.OwnerSessionID + "/", Body: ""},
+				{Method: "PATCH", Path: passkey, Body: `{"label":"taken"}`},
+				{Method: "POST", Path: passkey + "verify/", Body: "{}"},
+				{Method: "DELETE", Path: passkey, Body: ""},
 			} {
 				resp, body := attacker.Send(r.Method, r.Path, r.Body, true)
-				WantRefused(t, name+": "+r.String(), resp, body, 403, 404)
+				apitest.WantRefused(t, name+": "+r.String(), resp, body, 403, 404)
 			}
 			// The settings page's revoke form with the attacker's own
 			// valid form token.
 			_, html := attacker.Page("GET", "/settings", nil)
-			form := url.Values{httpauth.CSRFFormField: {FormToken(t, html)}}
+			form := url.Values{httpauth.CSRFFormField: {apitest.FormToken(t, html)}}
 			attacker.Page("POST", "/settings/sessions/"+a.OwnerSessionID+"/revoke", form)
 		}
 		resp, body := stranger.Send("POST", "/api/users/"+a.MemberUUID+"/two_factor_reset/", "", true)
-		WantRefused(t, "2FA reset of a user in another organization", resp, body, 403, 404)
+		apitest.WantRefused(t, "2FA reset of a user in another organization", resp, body, 403, 404)
 		if _, st := a.Member.Send("GET", "/api/users/@me/two_factor_status/", "", false); st["is_enabled"] != true {
 			t.Errorf("the member's 2FA: %v", st)
 		}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
+
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi/httpauth"
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi/web"
 
@@ -25,7 +27,7 @@ func sessionSet(resp *http.Response) bool {
 }
 
 // countRows counts a table's rows.
-func countRows(t *testing.T, ts *Server, table string) int {
+func countRows(t *testing.T, ts *apitest.Server, table string) int {
 	t.Helper()
 	var n int
 	if err := ts.Store.DB().QueryRowContext(context.Background(), "SELECT count(*) FROM "+table).Scan(&n); err != nil {
@@ -38,9 +40,9 @@ func countRows(t *testing.T, ts *Server, table string) int {
 // for a login to set a session; requests without Origin and Sec-Fetch-Site
 // (curl, SDKs) still work.
 func TestAttackLoginCSRFOriginVariants(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{SiteURL: "http://localhost:8000"})
-		body, _ := json.Marshal(map[string]string{"email": "owner@example.com", "password": OwnerPassword})
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{SiteURL: "http://localhost:8000"})
+		body, _ := json.Marshal(map[string]string{"email": "owner@example.com", "password": apitest.OwnerPassword})
 		for _, tc := range []struct {
 			name   string
 			header []string
@@ -83,8 +85,8 @@ func TestAttackLoginCSRFOriginVariants(t *testing.T) {
 		}
 	})
 	// An explicit default port in SITE_URL is the same origin as none.
-	ts := NewServer(t, store.SQLite, Options{SiteURL: "https://gatehouse.example.com:443"})
-	body, _ := json.Marshal(map[string]string{"email": "owner@example.com", "password": OwnerPassword})
+	ts := apitest.NewServer(t, store.SQLite, apitest.Options{SiteURL: "https://gatehouse.example.com:443"})
+	body, _ := json.Marshal(map[string]string{"email": "owner@example.com", "password": apitest.OwnerPassword})
 	if resp, text := ts.Do(t, "POST", "/api/login/", strings.NewReader(string(body)), "Content-Type", "application/json", "Origin", "https://gatehouse.example.com"); resp.StatusCode != 200 {
 		t.Fatalf("default port: %d %s", resp.StatusCode, text)
 	}
@@ -97,15 +99,15 @@ func TestAttackLoginCSRFOriginVariants(t *testing.T) {
 // browser request before doing anything (SSO callbacks excepted: their
 // state binds them).
 func TestAttackLoginCSRFEverySignInEndpoint(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{MultiOrg: true})
-		owner := OwnerBrowser(t, ts)
-		inviteID := MustInvite(t, owner, "ada@example.com", 0)
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{MultiOrg: true})
+		owner := apitest.OwnerBrowser(t, ts)
+		inviteID := apitest.MustInvite(t, owner, "ada@example.com", 0)
 		evil := []string{"Origin", "https://evil.example"}
 		jsonBodies := map[string]string{
-			"/api/login/":                   `{"email":"owner@example.com","password":"` + OwnerPassword + `"}`,
-			"/api/signup/":                  SignupBody("mallory@example.com", GoodPassword),
-			"/api/signup/" + inviteID + "/": InviteSignupBody("Ada", GoodPassword),
+			"/api/login/":                   `{"email":"owner@example.com","password":"` + apitest.OwnerPassword + `"}`,
+			"/api/signup/":                  apitest.SignupBody("mallory@example.com", apitest.GoodPassword),
+			"/api/signup/" + inviteID + "/": apitest.InviteSignupBody("Ada", apitest.GoodPassword),
 			"/api/users/verify_email/":      `{"uuid":"` + ts.User.UUID + `","token":"x"}`,
 			"/api/login/token/":             `{"token":"123456"}`,
 			"/api/login/email-mfa/":         `{"email":"owner@example.com","token":"x"}`,
@@ -114,7 +116,7 @@ func TestAttackLoginCSRFEverySignInEndpoint(t *testing.T) {
 		}
 		users := countRows(t, ts, "users")
 		for path, body := range jsonBodies {
-			b := NewBrowser(t, ts)
+			b := apitest.NewBrowser(t, ts)
 			resp, out := b.Send("POST", path, body, false, evil...)
 			if resp.StatusCode != 403 || out["code"] != "csrf_failed" || sessionSet(resp) {
 				t.Errorf("POST %s cross-site: %d %v", path, resp.StatusCode, out)
@@ -123,17 +125,17 @@ func TestAttackLoginCSRFEverySignInEndpoint(t *testing.T) {
 		// The page forms, with a valid double-submit token: only the Origin
 		// is wrong.
 		forms := map[string]url.Values{
-			"/login":                               {"email": {"owner@example.com"}, "password": {OwnerPassword}},
-			"/signup":                              {"first_name": {"M"}, "email": {"mallory2@example.com"}, "password": {GoodPassword}},
-			"/signup/" + inviteID:                  {"first_name": {"Ada"}, "password": {GoodPassword}},
+			"/login":                               {"email": {"owner@example.com"}, "password": {apitest.OwnerPassword}},
+			"/signup":                              {"first_name": {"M"}, "email": {"mallory2@example.com"}, "password": {apitest.GoodPassword}},
+			"/signup/" + inviteID:                  {"first_name": {"Ada"}, "password": {apitest.GoodPassword}},
 			"/verify_email/" + ts.User.UUID + "/x": {},
 			"/login/token":                         {"token": {"123456"}},
 			"/login/email-mfa":                     {"email": {"owner@example.com"}, "token": {"x"}},
 			"/organization/confirm-creation":       {"organization_name": {"X"}, "first_name": {"M"}},
-			"/reset/" + ts.User.UUID + "/x":        {"password": {GoodPassword}},
+			"/reset/" + ts.User.UUID + "/x":        {"password": {apitest.GoodPassword}},
 		}
 		for path, form := range forms {
-			b := NewBrowser(t, ts)
+			b := apitest.NewBrowser(t, ts)
 			b.SetCookie(httpauth.CSRFCookie, "a-valid-double-submit-token-0123456789")
 			form.Set(httpauth.CSRFFormField, "a-valid-double-submit-token-0123456789")
 			b.Extra = evil
@@ -146,13 +148,13 @@ func TestAttackLoginCSRFEverySignInEndpoint(t *testing.T) {
 			t.Fatalf("cross-site requests created users: %d -> %d", users, after)
 		}
 		// The same requests from this site work.
-		b := NewBrowser(t, ts)
+		b := apitest.NewBrowser(t, ts)
 		if resp, out := b.Send("POST", "/api/login/", jsonBodies["/api/login/"], false, "Origin", "https://gatehouse.example.com"); resp.StatusCode != 200 || !sessionSet(resp) {
 			t.Fatalf("same-origin login: %d %v", resp.StatusCode, out)
 		}
-		b = NewBrowser(t, ts)
+		b = apitest.NewBrowser(t, ts)
 		b.Extra = []string{"Origin", "https://gatehouse.example.com"}
-		if resp, html := b.Submit("/login", "/login", map[string]string{"email": "owner@example.com", "password": OwnerPassword}); resp.StatusCode != 303 || !sessionSet(resp) {
+		if resp, html := b.Submit("/login", "/login", map[string]string{"email": "owner@example.com", "password": apitest.OwnerPassword}); resp.StatusCode != 303 || !sessionSet(resp) {
 			t.Fatalf("same-origin login form: %d %s", resp.StatusCode, html)
 		}
 	})
@@ -162,18 +164,18 @@ func TestAttackLoginCSRFEverySignInEndpoint(t *testing.T) {
 // post (which a foreign page can send without a preflight) is refused
 // with 415 and changes nothing.
 func TestAttackLoginCSRFBodyType(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{MultiOrg: true})
-		login := `{"email":"owner@example.com","password":"` + OwnerPassword + `"}`
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{MultiOrg: true})
+		login := `{"email":"owner@example.com","password":"` + apitest.OwnerPassword + `"}`
 		for _, tc := range []struct {
 			path, body, contentType string
 		}{
 			{"/api/login/", login, "text/plain"},
 			{"/api/login/", login, "text/plain;charset=UTF-8"},
 			{"/api/login/", login, ""},
-			{"/api/login/", url.Values{"email": {"owner@example.com"}, "password": {OwnerPassword}}.Encode(), "application/x-www-form-urlencoded"},
+			{"/api/login/", url.Values{"email": {"owner@example.com"}, "password": {apitest.OwnerPassword}}.Encode(), "application/x-www-form-urlencoded"},
 			{"/api/login/", login, "multipart/form-data; boundary=x"},
-			{"/api/signup/", SignupBody("mallory@example.com", GoodPassword), "text/plain"},
+			{"/api/signup/", apitest.SignupBody("mallory@example.com", apitest.GoodPassword), "text/plain"},
 		} {
 			users := countRows(t, ts, "users")
 			h := []string{}
@@ -199,20 +201,20 @@ func TestAttackLoginCSRFBodyType(t *testing.T) {
 // The CSRF token is the session's own (an HMAC of its key): it changes at
 // login, and a token from before login or from another session is refused.
 func TestAttackCSRFTokenBoundToSession(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
-		b := NewBrowser(t, ts)
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
+		b := apitest.NewBrowser(t, ts)
 		b.Page("GET", "/login", nil)
 		before := b.Cookie(httpauth.CSRFCookie)
 		if before == "" {
 			t.Fatal("the login page set no CSRF cookie")
 		}
-		b.Login("owner@example.com", OwnerPassword)
+		b.Login("owner@example.com", apitest.OwnerPassword)
 		first := b.Cookie(httpauth.CSRFCookie)
 		if first == "" || first == before {
 			t.Fatalf("token not rotated at login: %q -> %q", before, first)
 		}
-		patch := func(b *Browser, token string) int {
+		patch := func(b *apitest.Browser, token string) int {
 			t.Helper()
 			resp, _ := b.Send("PATCH", "/api/users/@me/", `{"first_name":"Eve"}`, false, "X-CSRFToken", token)
 			return resp.StatusCode
@@ -223,7 +225,7 @@ func TestAttackCSRFTokenBoundToSession(t *testing.T) {
 			t.Fatalf("pre-login token: %d", got)
 		}
 		// Another session's token, as a matching pair.
-		other := OwnerBrowser(t, ts)
+		other := apitest.OwnerBrowser(t, ts)
 		theirs := other.Cookie(httpauth.CSRFCookie)
 		b.SetCookie(httpauth.CSRFCookie, theirs)
 		if got := patch(b, theirs); got != 403 {
@@ -241,14 +243,14 @@ func TestAttackCSRFTokenBoundToSession(t *testing.T) {
 			t.Fatalf("cookie not restored: %q", b.Cookie(httpauth.CSRFCookie))
 		}
 		// A new login rotates it again; the old one is dead.
-		b.Login("owner@example.com", OwnerPassword)
+		b.Login("owner@example.com", apitest.OwnerPassword)
 		second := b.Cookie(httpauth.CSRFCookie)
 		if second == first || patch(b, first) != 403 || patch(b, second) != 200 {
 			t.Fatalf("second login: %q %q", first, second)
 		}
 		// The settings page's forms carry the session's token.
 		_, html := b.Page("GET", "/settings", nil)
-		if FormToken(t, html) != second {
+		if apitest.FormToken(t, html) != second {
 			t.Fatal("settings form token is not the session's")
 		}
 		if resp, _ := b.Submit("/settings", "/settings/profile", map[string]string{"first_name": "Ada", "last_name": "L"}); resp.StatusCode != 303 {
@@ -260,9 +262,9 @@ func TestAttackCSRFTokenBoundToSession(t *testing.T) {
 // The notice box shows only texts from a fixed list of codes: a link
 // cannot make the login or settings page say anything else.
 func TestAttackInjectedNotice(t *testing.T) {
-	ts := NewServer(t, store.SQLite, Options{})
+	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
 	phish := "Your account is locked. Call +1 555 0100 or visit https://evil.example now"
-	b := OwnerBrowser(t, ts)
+	b := apitest.OwnerBrowser(t, ts)
 	for _, path := range []string{"/login", "/settings"} {
 		for _, q := range []url.Values{{"message": {phish}}, {"done": {phish}}, {"message": {"profile<script>"}}} {
 			resp, html := b.Page("GET", path+"?"+q.Encode(), nil)
@@ -281,11 +283,11 @@ func TestAttackInjectedNotice(t *testing.T) {
 		}
 	}
 	// The email-MFA landing page names only an email address.
-	if resp, html := NewBrowser(t, ts).Page("GET", "/login/email-mfa?"+url.Values{"email": {phish}, "token": {"x"}}.Encode(), nil); resp.StatusCode != 400 || strings.Contains(html, "evil.example") {
+	if resp, html := apitest.NewBrowser(t, ts).Page("GET", "/login/email-mfa?"+url.Values{"email": {phish}, "token": {"x"}}.Encode(), nil); resp.StatusCode != 400 || strings.Contains(html, "evil.example") {
 		t.Fatalf("email-MFA page with text for an email: %d\n%s", resp.StatusCode, html)
 	}
 	// Redirects send codes.
-	resp, _ := NewBrowser(t, ts).Page("GET", "/login/token", nil)
+	resp, _ := apitest.NewBrowser(t, ts).Page("GET", "/login/token", nil)
 	if loc := resp.Header.Get("Location"); loc != "/login?message=login_first" {
 		t.Fatalf("second step without a pending login: %s", loc)
 	}
@@ -295,11 +297,11 @@ func TestAttackInjectedNotice(t *testing.T) {
 // path segments are refused with 400 naming the field, on both engines,
 // and change nothing.
 func TestAttackBadBytes(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{MultiOrg: true})
-		owner := OwnerBrowser(t, ts)
-		inviteID := MustInvite(t, owner, "ada@example.com", 0)
-		dump := DumpDatabase(t, ts.Store.DB())
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{MultiOrg: true})
+		owner := apitest.OwnerBrowser(t, ts)
+		inviteID := apitest.MustInvite(t, owner, "ada@example.com", 0)
+		dump := apitest.DumpDatabase(t, ts.Store.DB())
 		wantBad := func(what string, status int, e map[string]any, attr string) {
 			t.Helper()
 			if status != 400 || e["type"] != "validation_error" || e["code"] != "invalid_input" || e["attr"] != attr {
@@ -312,13 +314,13 @@ func TestAttackBadBytes(t *testing.T) {
 			{"login email \\u0000", "POST", "/api/login/", `{"email":"owner@example.com\u0000","password":"x"}`, "email"},
 			{"login password \\u0000", "POST", "/api/login/", `{"email":"owner@example.com","password":"a\u0000b"}`, "password"},
 			{"login raw invalid bytes", "POST", "/api/login/", "{\"email\":\"owner\xff@example.com\",\"password\":\"x\"}", "email"},
-			{"signup first_name \\u0000", "POST", "/api/signup/", `{"first_name":"Mal\u0000","email":"mal@example.com","password":"` + GoodPassword + `"}`, "first_name"},
-			{"signup raw invalid email", "POST", "/api/signup/", "{\"first_name\":\"Mal\",\"email\":\"m\xc3\x28@example.com\",\"password\":\"" + GoodPassword + "\"}", "email"},
-			{"invite signup", "POST", "/api/signup/" + inviteID + "/", `{"first_name":"A\u0000","password":"` + GoodPassword + `"}`, "first_name"},
+			{"signup first_name \\u0000", "POST", "/api/signup/", `{"first_name":"Mal\u0000","email":"mal@example.com","password":"` + apitest.GoodPassword + `"}`, "first_name"},
+			{"signup raw invalid email", "POST", "/api/signup/", "{\"first_name\":\"Mal\",\"email\":\"m\xc3\x28@example.com\",\"password\":\"" + apitest.GoodPassword + "\"}", "email"},
+			{"invite signup", "POST", "/api/signup/" + inviteID + "/", `{"first_name":"A\u0000","password":"` + apitest.GoodPassword + `"}`, "first_name"},
 			{"reset request", "POST", "/api/reset/", `{"email":"owner@example.com\u0000"}`, "email"},
 			{"key in a field name", "POST", "/api/login/", "{\"email\\u0000\":\"x\",\"password\":\"x\"}", "email\uFFFD"},
 		} {
-			b := NewBrowser(t, ts)
+			b := apitest.NewBrowser(t, ts)
 			resp, e := b.Send(tc.method, tc.path, tc.body, false)
 			wantBad(tc.name, resp.StatusCode, e, tc.attr)
 		}
@@ -328,7 +330,7 @@ func TestAttackBadBytes(t *testing.T) {
 		resp, e = owner.Send("PATCH", "/api/users/@me/", "{\"last_name\":\"\xfe\"}", true)
 		wantBad("PATCH @me raw", resp.StatusCode, e, "last_name")
 		_, html := owner.Page("GET", "/settings", nil)
-		form := url.Values{httpauth.CSRFFormField: {FormToken(t, html)}, "first_name": {"Ada\x00"}, "last_name": {"L"}}
+		form := url.Values{httpauth.CSRFFormField: {apitest.FormToken(t, html)}, "first_name": {"Ada\x00"}, "last_name": {"L"}}
 		resp, body := owner.Page("POST", "/settings/profile", form)
 		json.Unmarshal([]byte(body), &e)
 		wantBad("settings form", resp.StatusCode, e, "first_name")
@@ -338,12 +340,12 @@ func TestAttackBadBytes(t *testing.T) {
 			form url.Values
 			attr string
 		}{
-			{"/signup", url.Values{"first_name": {"M\x00"}, "email": {"m2@example.com"}, "password": {GoodPassword}}, "first_name"},
+			{"/signup", url.Values{"first_name": {"M\x00"}, "email": {"m2@example.com"}, "password": {apitest.GoodPassword}}, "first_name"},
 			{"/login", url.Values{"email": {"owner@example.com"}, "password": {"\xff"}}, "password"},
 		} {
-			b := NewBrowser(t, ts)
+			b := apitest.NewBrowser(t, ts)
 			_, html := b.Page("GET", tc.page, nil)
-			tc.form.Set(httpauth.CSRFFormField, FormToken(t, html))
+			tc.form.Set(httpauth.CSRFFormField, apitest.FormToken(t, html))
 			resp, body := b.Page("POST", tc.page, tc.form)
 			var e map[string]any
 			json.Unmarshal([]byte(body), &e)
@@ -362,12 +364,12 @@ func TestAttackBadBytes(t *testing.T) {
 			resp, e := owner.Send("GET", tc.path, "", false)
 			wantBad("GET "+tc.path, resp.StatusCode, e, tc.attr)
 		}
-		if after := DumpDatabase(t, ts.Store.DB()); string(after) != string(dump) {
+		if after := apitest.DumpDatabase(t, ts.Store.DB()); string(after) != string(dump) {
 			t.Fatal("bad input changed the database")
 		}
 		// A User-Agent with invalid bytes (sessions record it) is cleaned,
 		// not a server error.
-		login := `{"email":"owner@example.com","password":"` + OwnerPassword + `"}`
+		login := `{"email":"owner@example.com","password":"` + apitest.OwnerPassword + `"}`
 		if resp, text := ts.Do(t, "POST", "/api/login/", strings.NewReader(login), "Content-Type", "application/json", "User-Agent", "Mozilla\xff\xfe"); resp.StatusCode != 200 {
 			t.Fatalf("login with an invalid User-Agent: %d %s", resp.StatusCode, text)
 		}

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
+
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
@@ -12,13 +14,13 @@ import (
 // an email change request and its confirmation in the user's own log; an
 // account deletion in the organizations the account belonged to.
 func TestAuditMembersEmailChangeAndDeletion(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
-		owner := OwnerBrowser(t, ts)
-		JoinByInvite(t, ts, owner, "member@example.com", 1)
-		leaver := JoinByInvite(t, ts, owner, "leaver@example.com", 1)
-		uuids := MemberUUIDs(t, owner)
-		if code, body := SetLevel(owner, uuids["member@example.com"], 8); code != 200 {
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
+		owner := apitest.OwnerBrowser(t, ts)
+		apitest.JoinByInvite(t, ts, owner, "member@example.com", 1)
+		leaver := apitest.JoinByInvite(t, ts, owner, "leaver@example.com", 1)
+		uuids := apitest.MemberUUIDs(t, owner)
+		if code, body := apitest.SetLevel(owner, uuids["member@example.com"], 8); code != 200 {
 			t.Fatalf("promoting: %d %v", code, body)
 		}
 		if resp, body := owner.Send("DELETE", "/api/organizations/@current/members/"+uuids["member@example.com"]+"/", "", true); resp.StatusCode != 204 {
@@ -31,37 +33,37 @@ func TestAuditMembersEmailChangeAndDeletion(t *testing.T) {
 		if resp.StatusCode != 200 {
 			t.Fatalf("reading the log: %d %v", resp.StatusCode, body)
 		}
-		changed := FindAudit(body, "member.level_changed")
+		changed := apitest.FindAudit(body, "member.level_changed")
 		if changed == nil {
-			t.Fatalf("no member.level_changed in %v", AuditTypes(body))
+			t.Fatalf("no member.level_changed in %v", apitest.AuditTypes(body))
 		}
 		c := changed["changes"].([]any)[0].(map[string]any)
 		if c["field"] != "level" || c["old"] != float64(1) || c["new"] != float64(8) ||
 			changed["target"].(map[string]any)["id"] != uuids["member@example.com"] {
 			t.Fatalf("the level change was recorded as %v", changed)
 		}
-		if removed := FindAudit(body, "member.removed"); removed == nil || removed["target"].(map[string]any)["id"] != uuids["member@example.com"] {
-			t.Fatalf("member.removed: %v in %v", removed, AuditTypes(body))
+		if removed := apitest.FindAudit(body, "member.removed"); removed == nil || removed["target"].(map[string]any)["id"] != uuids["member@example.com"] {
+			t.Fatalf("member.removed: %v in %v", removed, apitest.AuditTypes(body))
 		}
-		if deleted := FindAudit(body, "account.deleted"); deleted == nil || deleted["target"].(map[string]any)["label"] != "leaver@example.com" {
-			t.Fatalf("account.deleted: %v in %v", deleted, AuditTypes(body))
+		if deleted := apitest.FindAudit(body, "account.deleted"); deleted == nil || deleted["target"].(map[string]any)["label"] != "leaver@example.com" {
+			t.Fatalf("account.deleted: %v in %v", deleted, apitest.AuditTypes(body))
 		}
 
-		token := RequestEmailChangeToken(t, ts, owner, "ada@new.example")
-		if code, body := ConfirmEmail(ts, NewBrowser(t, ts), token); code != 200 {
+		token := apitest.RequestEmailChangeToken(t, ts, owner, "ada@new.example")
+		if code, body := apitest.ConfirmEmail(ts, apitest.NewBrowser(t, ts), token); code != 200 {
 			t.Fatalf("confirming: %d %v", code, body)
 		}
-		b := NewBrowser(t, ts)
-		if resp, body := b.Login("ada@new.example", OwnerPassword); resp.StatusCode != 200 {
+		b := apitest.NewBrowser(t, ts)
+		if resp, body := b.Login("ada@new.example", apitest.OwnerPassword); resp.StatusCode != 200 {
 			t.Fatalf("signing in with the new address: %d %v", resp.StatusCode, body)
 		}
 		resp, body = b.Send("GET", "/api/users/@me/audit_log/", "", false)
 		if resp.StatusCode != 200 {
 			t.Fatalf("reading the account log: %d %v", resp.StatusCode, body)
 		}
-		types := strings.Join(AuditTypes(body), " ")
+		types := strings.Join(apitest.AuditTypes(body), " ")
 		for _, want := range []string{"email.change_requested", "email.change_confirmed"} {
-			ev := FindAudit(body, want)
+			ev := apitest.FindAudit(body, want)
 			if ev == nil {
 				t.Fatalf("the account log lacks %s: %s", want, types)
 			}

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
+
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi/httpauth"
 
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
@@ -16,44 +18,26 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
-// auditResults returns the types of a page's events, newest first.
-func AuditTypes(body map[string]any) []string {
-	var out []string
-	for _, r := range body["results"].([]any) {
-		out = append(out, r.(map[string]any)["type"].(string))
-	}
-	return out
-}
-
-func FindAudit(body map[string]any, typ string) map[string]any {
-	for _, r := range body["results"].([]any) {
-		if ev := r.(map[string]any); ev["type"] == typ {
-			return ev
-		}
-	}
-	return nil
-}
-
 // Admins read their organization's audit log with filters and pages;
 // members cannot; a user reads their own account's events; personal API
 // keys need audit_log:read; no secret reaches the log.
 func TestAuditLogEndpoints(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
-		owner := OwnerBrowser(t, ts)
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
+		owner := apitest.OwnerBrowser(t, ts)
 		if resp, body := owner.Send("PATCH", "/api/organizations/@current/", `{"name":"Acme Audited"}`, true); resp.StatusCode != 200 {
 			t.Fatalf("renaming the organization: %d %v", resp.StatusCode, body)
 		}
-		member := JoinByInvite(t, ts, owner, "member@example.com", 1)
-		inviteID := MustInvite(t, owner, "later@example.com", 1)
-		readKey := MustKey(t, owner, "audit_log:read")
-		otherKey := MustKey(t, owner, "organization:read")
+		member := apitest.JoinByInvite(t, ts, owner, "member@example.com", 1)
+		inviteID := apitest.MustInvite(t, owner, "later@example.com", 1)
+		readKey := apitest.MustKey(t, owner, "audit_log:read")
+		otherKey := apitest.MustKey(t, owner, "organization:read")
 
 		resp, body := owner.Send("GET", "/api/organizations/@current/audit_log/", "", false)
 		if resp.StatusCode != 200 {
 			t.Fatalf("admin reading the audit log: %d %v", resp.StatusCode, body)
 		}
-		types := strings.Join(AuditTypes(body), " ")
+		types := strings.Join(apitest.AuditTypes(body), " ")
 		for _, want := range []string{"organization.security_settings_changed", "invite.created", "invite.accepted"} {
 			if !strings.Contains(types, want) {
 				t.Fatalf("the organization's log lacks %s: %s", want, types)
@@ -62,7 +46,7 @@ func TestAuditLogEndpoints(t *testing.T) {
 		if strings.Contains(types, "personal_api_key.created") {
 			t.Fatalf("a user's key events leaked into the organization log: %s", types)
 		}
-		renamed := FindAudit(body, "organization.security_settings_changed")
+		renamed := apitest.FindAudit(body, "organization.security_settings_changed")
 		change := renamed["changes"].([]any)[0].(map[string]any)
 		if change["field"] != "name" || change["old"] != "Acme" || change["new"] != "Acme Audited" {
 			t.Fatalf("the rename was recorded as %v", renamed)
@@ -72,7 +56,7 @@ func TestAuditLogEndpoints(t *testing.T) {
 		if actor["type"] != "user" || actor["email"] != "owner@example.com" || client["address"] == "" || client["address"] == nil {
 			t.Fatalf("the rename's actor or client: %v", renamed)
 		}
-		accepted := FindAudit(body, "invite.accepted")
+		accepted := apitest.FindAudit(body, "invite.accepted")
 		if accepted["actor"].(map[string]any)["email"] != "member@example.com" {
 			t.Fatalf("the invite acceptance's actor: %v", accepted)
 		}
@@ -103,7 +87,7 @@ func TestAuditLogEndpoints(t *testing.T) {
 			t.Fatalf("a member read the organization's audit log: %d %v", resp.StatusCode, body)
 		}
 		_, body = member.Send("GET", "/api/users/@me/audit_log/", "", false)
-		if types := strings.Join(AuditTypes(body), " "); types != "login.succeeded invite.accepted" {
+		if types := strings.Join(apitest.AuditTypes(body), " "); types != "login.succeeded invite.accepted" {
 			t.Fatalf("the member's own events: %s", types)
 		}
 		_, body = owner.Send("GET", "/api/users/@me/audit_log/?event_type=personal_api_key.created", "", false)
@@ -112,13 +96,13 @@ func TestAuditLogEndpoints(t *testing.T) {
 		}
 
 		// Personal API keys need the audit_log scope.
-		if resp, body := KeyRequest(t, ts, "GET", "/api/organizations/@current/audit_log/", readKey, ""); resp.StatusCode != 200 {
+		if resp, body := apitest.KeyRequest(t, ts, "GET", "/api/organizations/@current/audit_log/", readKey, ""); resp.StatusCode != 200 {
 			t.Fatalf("a key with audit_log:read: %d %v", resp.StatusCode, body)
 		}
-		if resp, _ := KeyRequest(t, ts, "GET", "/api/users/@me/audit_log/", readKey, ""); resp.StatusCode != 200 {
+		if resp, _ := apitest.KeyRequest(t, ts, "GET", "/api/users/@me/audit_log/", readKey, ""); resp.StatusCode != 200 {
 			t.Fatalf("a key with audit_log:read on @me: %d", resp.StatusCode)
 		}
-		if resp, _ := KeyRequest(t, ts, "GET", "/api/organizations/@current/audit_log/", otherKey, ""); resp.StatusCode != 403 {
+		if resp, _ := apitest.KeyRequest(t, ts, "GET", "/api/organizations/@current/audit_log/", otherKey, ""); resp.StatusCode != 403 {
 			t.Fatalf("a key without audit_log:read: %d", resp.StatusCode)
 		}
 
@@ -132,11 +116,11 @@ func TestAuditLogEndpoints(t *testing.T) {
 // A change made with a personal API key names the key (id and label) and
 // its owner as the actor.
 func TestAuditActorIsTheKey(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
-		owner := OwnerBrowser(t, ts)
-		key := MustKey(t, owner, "organization_member:write")
-		if resp, body := KeyRequest(t, ts, "POST", "/api/organizations/@current/invites/", key, `{"target_email":"k@example.com"}`); resp.StatusCode != 201 {
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
+		owner := apitest.OwnerBrowser(t, ts)
+		key := apitest.MustKey(t, owner, "organization_member:write")
+		if resp, body := apitest.KeyRequest(t, ts, "POST", "/api/organizations/@current/invites/", key, `{"target_email":"k@example.com"}`); resp.StatusCode != 201 {
 			t.Fatalf("inviting with a key: %d %v", resp.StatusCode, body)
 		}
 		events, _, err := ts.Store.AuditEvents(context.Background(), gatehouse.AuditFilter{Type: gatehouse.AuditInviteCreated})
@@ -154,22 +138,22 @@ func TestAuditActorIsTheKey(t *testing.T) {
 // refused attempts against their email, password changes and logouts;
 // no password reaches the log.
 func TestAuditAccountEvents(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
-		wrong := NewBrowser(t, ts)
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
+		wrong := apitest.NewBrowser(t, ts)
 		if resp, _ := wrong.Login("owner@example.com", "not the password"); resp.StatusCode == 200 {
 			t.Fatal("a wrong password signed in")
 		}
-		owner := OwnerBrowser(t, ts)
-		if resp, body := owner.Send("PATCH", "/api/users/@me/", `{"current_password":"`+OwnerPassword+`","password":"`+GoodPassword+`"}`, true); resp.StatusCode != 200 {
+		owner := apitest.OwnerBrowser(t, ts)
+		if resp, body := owner.Send("PATCH", "/api/users/@me/", `{"current_password":"`+apitest.OwnerPassword+`","password":"`+apitest.GoodPassword+`"}`, true); resp.StatusCode != 200 {
 			t.Fatalf("changing the password: %d %v", resp.StatusCode, body)
 		}
 		_, body := owner.Send("GET", "/api/users/@me/audit_log/", "", false)
-		types := strings.Join(AuditTypes(body), " ")
+		types := strings.Join(apitest.AuditTypes(body), " ")
 		if types != "password.changed login.succeeded" {
 			t.Fatalf("the owner's own events: %s", types)
 		}
-		login := FindAudit(body, "login.succeeded")
+		login := apitest.FindAudit(body, "login.succeeded")
 		if c := login["client"].(map[string]any); c["address"] != "127.0.0.1" {
 			t.Fatalf("the sign-in's client: %v", login)
 		}
@@ -201,7 +185,7 @@ func TestAuditAccountEvents(t *testing.T) {
 		}
 		var dump strings.Builder
 		ts.Store.ExportAudit(context.Background(), time.Time{}, time.Time{}, func(l []byte) error { dump.Write(l); return nil })
-		if strings.Contains(dump.String(), "not the password") || strings.Contains(dump.String(), OwnerPassword) || strings.Contains(dump.String(), GoodPassword) {
+		if strings.Contains(dump.String(), "not the password") || strings.Contains(dump.String(), apitest.OwnerPassword) || strings.Contains(dump.String(), apitest.GoodPassword) {
 			t.Fatal("a password reached the audit log")
 		}
 	})
@@ -210,8 +194,8 @@ func TestAuditAccountEvents(t *testing.T) {
 // Allow-list refusals are recorded sampled (1st, 10th, … per address and
 // hour) with the count so far, not one event per request.
 func TestAuditAllowListRefusalsSampled(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{Allowed: "10.0.0.0/8"})
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{Allowed: "10.0.0.0/8"})
 		for range 25 {
 			if resp, _ := ts.Do(t, "GET", "/api/users/@me/", nil); resp.StatusCode != 403 {
 				t.Fatalf("a refused address got %d", resp.StatusCode)
@@ -261,13 +245,13 @@ func BenchmarkAuditClientMiddleware(b *testing.B) {
 // admins, with the filters; the security activity page lists the user's
 // sign-ins with address and browser.
 func TestAuditPages(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
-		owner := OwnerBrowser(t, ts)
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
+		owner := apitest.OwnerBrowser(t, ts)
 		if resp, body := owner.Send("PATCH", "/api/organizations/@current/", `{"name":"Acme Paged"}`, true); resp.StatusCode != 200 {
 			t.Fatalf("renaming: %d %v", resp.StatusCode, body)
 		}
-		member := JoinByInvite(t, ts, owner, "paged@example.com", 1)
+		member := apitest.JoinByInvite(t, ts, owner, "paged@example.com", 1)
 
 		// The account settings page leads to both.
 		resp, html := owner.Page("GET", "/settings", nil)
@@ -291,7 +275,7 @@ func TestAuditPages(t *testing.T) {
 			strings.Contains(html, "organization.security_settings_changed") {
 			t.Fatalf("the member's security activity: %d\n%s", resp.StatusCode, html)
 		}
-		if resp, _ := NewBrowser(t, ts).Page("GET", "/settings/security", nil); resp.StatusCode != 302 && resp.StatusCode != 200 {
+		if resp, _ := apitest.NewBrowser(t, ts).Page("GET", "/settings/security", nil); resp.StatusCode != 302 && resp.StatusCode != 200 {
 			t.Fatalf("signed out: %d", resp.StatusCode)
 		}
 	})
@@ -300,18 +284,18 @@ func TestAuditPages(t *testing.T) {
 // Enabling TOTP, passing the second step and using a backup code are in
 // the user's own log; the codes are not.
 func TestAuditTwoFactorEvents(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		clock := NewClock()
-		ts := NewServer(t, engine, Options{Now: clock.now})
-		secret, codes := EnableTOTP(t, OwnerBrowser(t, ts), clock.now())
-		OwnerBrowserWith2FA(t, ts, secret, clock)
-		b := NewBrowser(t, ts)
-		b.Login("owner@example.com", OwnerPassword)
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		clock := apitest.NewClock()
+		ts := apitest.NewServer(t, engine, apitest.Options{Now: clock.Now})
+		secret, codes := apitest.EnableTOTP(t, apitest.OwnerBrowser(t, ts), clock.Now())
+		apitest.OwnerBrowserWith2FA(t, ts, secret, clock)
+		b := apitest.NewBrowser(t, ts)
+		b.Login("owner@example.com", apitest.OwnerPassword)
 		if resp, body := b.Token(codes[0]); resp.StatusCode != 200 {
 			t.Fatalf("backup code step: %d %v", resp.StatusCode, body)
 		}
-		wrong := NewBrowser(t, ts)
-		wrong.Login("owner@example.com", OwnerPassword)
+		wrong := apitest.NewBrowser(t, ts)
+		wrong.Login("owner@example.com", apitest.OwnerPassword)
 		if resp, _ := wrong.Token("aaaaaaaa"); resp.StatusCode == 200 {
 			t.Fatal("a wrong backup code passed")
 		}
@@ -319,7 +303,7 @@ func TestAuditTwoFactorEvents(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, body := b.Send("GET", "/api/users/@me/audit_log/", "", false)
-		types := strings.Join(AuditTypes(body), " ")
+		types := strings.Join(apitest.AuditTypes(body), " ")
 		for _, want := range []string{"two_factor.totp_enabled", "two_factor.passed", "two_factor.backup_code_used", "two_factor.failed"} {
 			if !strings.Contains(types, want) {
 				t.Fatalf("no %s in the owner's events: %s", want, types)
@@ -334,12 +318,12 @@ func TestAuditTwoFactorEvents(t *testing.T) {
 // An admin's reset of a member's 2FA is in the organization's log (actor
 // the admin) and in the member's own log.
 func TestAuditAdminTwoFactorReset(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		clock := NewClock()
-		ts := NewServer(t, engine, Options{Now: clock.now})
-		owner := OwnerBrowser(t, ts)
-		member := JoinByInvite(t, ts, owner, "reset-me@example.com", 1)
-		EnableTOTP(t, member, clock.now())
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		clock := apitest.NewClock()
+		ts := apitest.NewServer(t, engine, apitest.Options{Now: clock.Now})
+		owner := apitest.OwnerBrowser(t, ts)
+		member := apitest.JoinByInvite(t, ts, owner, "reset-me@example.com", 1)
+		apitest.EnableTOTP(t, member, clock.Now())
 		_, me := member.Send("GET", "/api/users/@me/", "", false)
 		if resp, body := owner.Send("POST", "/api/users/"+me["uuid"].(string)+"/two_factor_reset/", "", true); resp.StatusCode != 200 {
 			t.Fatalf("admin reset: %d %v", resp.StatusCode, body)
@@ -362,11 +346,11 @@ func TestAuditAdminTwoFactorReset(t *testing.T) {
 // A personal API key's first use from a network is recorded once, with
 // the network, and repeated uses add nothing.
 func TestAuditKeyUsedFromNewAddress(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
-		key := MustKey(t, OwnerBrowser(t, ts), "user:read")
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
+		key := apitest.MustKey(t, apitest.OwnerBrowser(t, ts), "user:read")
 		for range 5 {
-			if resp, _ := KeyRequest(t, ts, "GET", "/api/users/@me/", key, ""); resp.StatusCode != 200 {
+			if resp, _ := apitest.KeyRequest(t, ts, "GET", "/api/users/@me/", key, ""); resp.StatusCode != 200 {
 				t.Fatalf("key request: %d", resp.StatusCode)
 			}
 		}

@@ -2,86 +2,25 @@ package httpapi_test
 
 import (
 	"context"
-	"encoding/json"
-	"net/http"
-	"net/http/cookiejar"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
 
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
-const OwnerPassword = "correct horse battery"
-
-// browser is a client with a cookie jar, like a person's browser.
-type Browser struct {
-	T      *testing.T
-	Ts     *Server
-	Client *http.Client
-	Jar    http.CookieJar
-	Extra  []string // headers sent with every request
-}
-
-func NewBrowser(t *testing.T, ts *Server) *Browser {
-	jar, _ := cookiejar.New(nil)
-	return &Browser{T: t, Ts: ts, Jar: jar, Client: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
-}
-
-func (b *Browser) Cookie(name string) string {
-	u, _ := url.Parse(b.Ts.URL)
-	for _, c := range b.Jar.Cookies(u) {
-		if c.Name == name {
-			return c.Value
-		}
-	}
-	return ""
-}
-
-func (b *Browser) SetCookie(name, value string) {
-	u, _ := url.Parse(b.Ts.URL)
-	b.Jar.SetCookies(u, []*http.Cookie{{Name: name, Value: value, Path: "/"}})
-}
-
-// send makes a request; csrf adds the X-CSRFToken header from the cookie.
-func (b *Browser) Send(method, path, body string, csrf bool, header ...string) (*http.Response, map[string]any) {
-	b.T.Helper()
-	req, _ := http.NewRequest(method, b.Ts.URL+path, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	if csrf {
-		req.Header.Set("X-CSRFToken", b.Cookie("posthog_csrftoken"))
-	}
-	header = append(append([]string{}, b.Extra...), header...)
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := b.Client.Do(req)
-	if err != nil {
-		b.T.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out map[string]any
-	json.NewDecoder(resp.Body).Decode(&out)
-	return resp, out
-}
-
-func (b *Browser) Login(email, pw string) (*http.Response, map[string]any) {
-	b.T.Helper()
-	body, _ := json.Marshal(map[string]string{"email": email, "password": pw})
-	return b.Send("POST", "/api/login/", string(body), false)
-}
-
 func TestLoginSessionAndMe(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
-		b := NewBrowser(t, ts)
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
+		b := apitest.NewBrowser(t, ts)
 		if resp, body := b.Send("GET", "/api/users/@me/", "", false); resp.StatusCode != 401 || body["code"] != "not_authenticated" ||
 			resp.Header.Get("WWW-Authenticate") != "Session" {
 			t.Fatalf("anonymous @me: %d %v %v", resp.StatusCode, body, resp.Header)
 		}
-		resp, body := b.Login("OWNER@example.com", OwnerPassword)
+		resp, body := b.Login("OWNER@example.com", apitest.OwnerPassword)
 		if resp.StatusCode != 200 || body["success"] != true {
 			t.Fatalf("login: %d %v", resp.StatusCode, body)
 		}
@@ -117,8 +56,8 @@ func TestLoginSessionAndMe(t *testing.T) {
 }
 
 func TestWrongPasswordAndUnknownEmailAreIdentical(t *testing.T) {
-	ts := NewServer(t, store.SQLite, Options{})
-	b := NewBrowser(t, ts)
+	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
+	b := apitest.NewBrowser(t, ts)
 	r1, wrong := b.Login("owner@example.com", "not the password")
 	r2, unknown := b.Login("nobody@example.com", "not the password")
 	if r1.StatusCode != 400 || r2.StatusCode != 400 {
@@ -144,15 +83,15 @@ func TestWrongPasswordAndUnknownEmailAreIdentical(t *testing.T) {
 }
 
 func TestPlantedSessionCookieIsNotTheSessionAfterLogin(t *testing.T) {
-	ts := NewServer(t, store.SQLite, Options{})
+	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
 	// The attacker signs in and plants their own valid session key in the
 	// victim's browser (session fixation), or an arbitrary value.
-	attacker := NewBrowser(t, ts)
-	attacker.Login("owner@example.com", OwnerPassword)
+	attacker := apitest.NewBrowser(t, ts)
+	attacker.Login("owner@example.com", apitest.OwnerPassword)
 	planted := attacker.Cookie("sessionid")
-	victim := NewBrowser(t, ts)
+	victim := apitest.NewBrowser(t, ts)
 	victim.SetCookie("sessionid", planted)
-	victim.Login("owner@example.com", OwnerPassword)
+	victim.Login("owner@example.com", apitest.OwnerPassword)
 	if got := victim.Cookie("sessionid"); got == "" || got == planted {
 		t.Fatalf("login kept the planted session key")
 	}
@@ -164,31 +103,31 @@ func TestPlantedSessionCookieIsNotTheSessionAfterLogin(t *testing.T) {
 		t.Fatalf("victim's new session refused: %d", resp.StatusCode)
 	}
 	// An arbitrary planted value is simply replaced.
-	other := NewBrowser(t, ts)
+	other := apitest.NewBrowser(t, ts)
 	other.SetCookie("sessionid", "attacker-chosen-value")
-	other.Login("owner@example.com", OwnerPassword)
+	other.Login("owner@example.com", apitest.OwnerPassword)
 	if other.Cookie("sessionid") == "attacker-chosen-value" {
 		t.Fatal("arbitrary planted value survived login")
 	}
 }
 
 func TestLogoutRevokesServerSide(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
-		b := NewBrowser(t, ts)
-		b.Login("owner@example.com", OwnerPassword)
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
+		b := apitest.NewBrowser(t, ts)
+		b.Login("owner@example.com", apitest.OwnerPassword)
 		stolen := b.Cookie("sessionid")
 		if resp, body := b.Send("POST", "/api/logout/", "", true); resp.StatusCode != 200 || body["success"] != true {
 			t.Fatalf("logout: %d %v", resp.StatusCode, body)
 		}
 		// Replaying the old cookie from elsewhere does not work.
-		thief := NewBrowser(t, ts)
+		thief := apitest.NewBrowser(t, ts)
 		thief.SetCookie("sessionid", stolen)
 		if resp, _ := thief.Send("GET", "/api/users/@me", "", false); resp.StatusCode != 401 {
 			t.Fatalf("session alive after logout: %d", resp.StatusCode)
 		}
 		// The page logout redirects to the login page.
-		b.Login("owner@example.com", OwnerPassword)
+		b.Login("owner@example.com", apitest.OwnerPassword)
 		resp, _ := b.Send("POST", "/logout", "", true)
 		if resp.StatusCode != 302 || resp.Header.Get("Location") != "/login" {
 			t.Fatalf("/logout: %d %v", resp.StatusCode, resp.Header)
@@ -200,16 +139,16 @@ func TestLogoutRevokesServerSide(t *testing.T) {
 }
 
 func TestCSRFOnSessionRequests(t *testing.T) {
-	ts := NewServer(t, store.SQLite, Options{})
-	b := NewBrowser(t, ts)
-	b.Login("owner@example.com", OwnerPassword)
+	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
+	b := apitest.NewBrowser(t, ts)
+	b.Login("owner@example.com", apitest.OwnerPassword)
 	token := b.Cookie("posthog_csrftoken")
 	for _, tc := range []struct {
 		name   string
 		header []string
 	}{
 		{"no token", nil},
-		{"wrong token", []string{"X-CSRFToken", FlipLast(token)}},
+		{"wrong token", []string{"X-CSRFToken", apitest.FlipLast(token)}},
 		{"right token, foreign origin", []string{"X-CSRFToken", token, "Origin", "https://evil.example.net"}},
 	} {
 		resp, body := b.Send("POST", "/api/logout", "", false, tc.header...)
@@ -225,7 +164,7 @@ func TestCSRFOnSessionRequests(t *testing.T) {
 		t.Fatalf("own origin refused: %d", resp.StatusCode)
 	}
 	// Login itself needs no CSRF token (there is no session yet).
-	if resp, _ := NewBrowser(t, ts).Login("owner@example.com", OwnerPassword); resp.StatusCode != 200 {
+	if resp, _ := apitest.NewBrowser(t, ts).Login("owner@example.com", apitest.OwnerPassword); resp.StatusCode != 200 {
 		t.Fatalf("login without CSRF: %d", resp.StatusCode)
 	}
 }
@@ -233,9 +172,9 @@ func TestCSRFOnSessionRequests(t *testing.T) {
 func TestSessionExpiresAbsolutely(t *testing.T) {
 	now := time.Now()
 	clock := func() time.Time { return now }
-	ts := NewServer(t, store.SQLite, Options{Now: clock})
-	b := NewBrowser(t, ts)
-	b.Login("owner@example.com", OwnerPassword)
+	ts := apitest.NewServer(t, store.SQLite, apitest.Options{Now: clock})
+	b := apitest.NewBrowser(t, ts)
+	b.Login("owner@example.com", apitest.OwnerPassword)
 	now = now.Add(89 * 24 * time.Hour)
 	if resp, _ := b.Send("GET", "/api/users/@me", "", false); resp.StatusCode != 200 {
 		t.Fatalf("session refused before 90 days: %d", resp.StatusCode)
@@ -247,7 +186,7 @@ func TestSessionExpiresAbsolutely(t *testing.T) {
 }
 
 func TestLoginUpgradesLegacyHash(t *testing.T) {
-	ts := NewServer(t, store.SQLite, Options{})
+	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
 	ctx := context.Background()
 	// PBKDF2 hash of "posthog-test-pw" (salt "somesalt", 1000 rounds), as
 	// an account imported from PostHog would have.
@@ -255,7 +194,7 @@ func TestLoginUpgradesLegacyHash(t *testing.T) {
 	if err := ts.Store.SetPasswordHash(ctx, ts.User.ID, legacy); err != nil {
 		t.Fatal(err)
 	}
-	b := NewBrowser(t, ts)
+	b := apitest.NewBrowser(t, ts)
 	if resp, body := b.Login("owner@example.com", "posthog-test-pw"); resp.StatusCode != 200 {
 		t.Fatalf("legacy login: %d %v", resp.StatusCode, body)
 	}
@@ -263,14 +202,14 @@ func TestLoginUpgradesLegacyHash(t *testing.T) {
 	if !strings.HasPrefix(u.PasswordHash.Reveal(), "argon2$argon2id$") {
 		t.Fatalf("hash not upgraded: %.20s…", u.PasswordHash.Reveal())
 	}
-	if resp, _ := NewBrowser(t, ts).Login("owner@example.com", "posthog-test-pw"); resp.StatusCode != 200 {
+	if resp, _ := apitest.NewBrowser(t, ts).Login("owner@example.com", "posthog-test-pw"); resp.StatusCode != 200 {
 		t.Fatal("login with the upgraded hash failed")
 	}
 }
 
 func TestPrecheck(t *testing.T) {
-	ts := NewServer(t, store.SQLite, Options{})
-	b := NewBrowser(t, ts)
+	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
+	b := apitest.NewBrowser(t, ts)
 	resp, body := b.Send("POST", "/api/login/precheck", `{"email":"owner@example.com"}`, false)
 	if resp.StatusCode != 200 || body["sso_enforcement"] != nil || body["saml_available"] != false {
 		t.Fatalf("precheck: %d %v", resp.StatusCode, body)

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
+
 	"github.com/gatehouse-auth/gatehouse/internal/store/storetest"
 )
 
@@ -70,7 +72,7 @@ func BenchmarkCaptureBatch100(b *testing.B) {
 	})
 	for _, engine := range storetest.Engines {
 		b.Run(string(engine), func(b *testing.B) {
-			ts := NewServer(b, engine, Options{})
+			ts := apitest.NewServer(b, engine, apitest.Options{})
 			benchPost(b, ts.URL+"/batch/", ts.Project.APIToken)
 		})
 	}

@@ -1,51 +1,22 @@
 package httpapi_test
 
 import (
-	"context"
-	"os/exec"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/gatehouse-auth/gatehouse/internal/store"
-	"github.com/gatehouse-auth/gatehouse/internal/testenv"
 )
-
-// newBrowserContext starts headless Debian chromium with a fresh profile,
-// or skips (fails in CI) when it is not installed.
-func NewBrowserContext(t *testing.T) context.Context {
-	t.Helper()
-	path, err := exec.LookPath("chromium")
-	if err != nil {
-		testenv.Unavailable(t, "chromium", "install Debian's chromium (apt-get install chromium) to run the browser tests")
-	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(path),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-	}
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelCtx := chromedp.NewContext(allocCtx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
-	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
-	return ctx
-}
 
 // TestBrowserSignupLogoutLogin drives the real pages in headless Chromium:
 // sign up, log out, fail a login, log in, change the password in
 // settings, and log in with the new one.
 func TestBrowserSignupLogoutLogin(t *testing.T) {
-	ctx := NewBrowserContext(t)
-	ts := NewServer(t, store.SQLite, Options{Empty: true, SiteURL: "http://localhost:{port}"})
+	ctx := apitest.NewBrowserContext(t)
+	ts := apitest.NewServer(t, store.SQLite, apitest.Options{Empty: true, SiteURL: "http://localhost:{port}"})
 	// localhost is a secure context, so the Secure session cookie works
 	// over plain http here as it does over https in production.
 	base := strings.Replace(ts.URL, "127.0.0.1", "localhost", 1)
@@ -70,7 +41,7 @@ func TestBrowserSignupLogoutLogin(t *testing.T) {
 		chromedp.SendKeys(`#first_name`, "Grace"),
 		chromedp.SendKeys(`#last_name`, "Hopper"),
 		chromedp.SendKeys(`#email`, "grace@example.com"),
-		chromedp.SendKeys(`#password`, GoodPassword),
+		chromedp.SendKeys(`#password`, apitest.GoodPassword),
 		chromedp.SendKeys(`#organization_name`, "Navy"),
 		chromedp.Submit(`form[action="/signup"]`),
 		chromedp.WaitVisible(`form[action="/logout"]`),
@@ -91,7 +62,7 @@ func TestBrowserSignupLogoutLogin(t *testing.T) {
 		chromedp.Navigate(base+"/login"),
 		chromedp.WaitVisible(`#email`),
 		chromedp.SendKeys(`#email`, "grace@example.com"),
-		chromedp.SendKeys(`#password`, GoodPassword),
+		chromedp.SendKeys(`#password`, apitest.GoodPassword),
 		chromedp.Submit(`form[action="/login"]`),
 		chromedp.WaitVisible(`form[action="/logout"]`),
 	)
@@ -100,7 +71,7 @@ func TestBrowserSignupLogoutLogin(t *testing.T) {
 	step("change the password in settings",
 		chromedp.Navigate(base+"/settings"),
 		chromedp.WaitVisible(`#current_password`),
-		chromedp.SendKeys(`#current_password`, GoodPassword),
+		chromedp.SendKeys(`#current_password`, apitest.GoodPassword),
 		chromedp.SendKeys(`#password`, newPassword),
 		chromedp.Submit(`form[action="/settings/password"]`),
 		chromedp.WaitVisible(`.notice`),
@@ -119,7 +90,7 @@ func TestBrowserSignupLogoutLogin(t *testing.T) {
 	if !strings.Contains(notice, "password was changed") {
 		t.Fatalf("settings notice: %q", notice)
 	}
-	if resp, _ := NewBrowser(t, ts).Login("grace@example.com", GoodPassword); resp.StatusCode != 400 {
+	if resp, _ := apitest.NewBrowser(t, ts).Login("grace@example.com", apitest.GoodPassword); resp.StatusCode != 400 {
 		t.Fatalf("the old password still works after the change: %d", resp.StatusCode)
 	}
 	if !strings.Contains(home, "grace@example.com") {

@@ -4,11 +4,13 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
+
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi/httpauth"
 )
 
 func TestCrossOriginRules(t *testing.T) {
-	site := MustURL("https://auth.example.com")
+	site := apitest.MustURL("https://auth.example.com")
 	for _, tc := range []struct {
 		method, origin, fetchSite string
 		ok                        bool

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
+
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi/httpauth"
 
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
@@ -12,7 +14,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
-func newDeviceMails(ts *Server) []mail.Message {
+func newDeviceMails(ts *apitest.Server) []mail.Message {
 	var out []mail.Message
 	for _, m := range ts.Mail.Messages() {
 		if m.Subject == "A new device logged into your account" {
@@ -23,16 +25,16 @@ func newDeviceMails(ts *Server) []mail.Message {
 }
 
 func TestNewDeviceNotice(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		now := time.Now()
-		ts := NewServer(t, engine, Options{Trusted: "127.0.0.1", Behind: true, Now: func() time.Time { return now }})
+		ts := apitest.NewServer(t, engine, apitest.Options{Trusted: "127.0.0.1", Behind: true, Now: func() time.Time { return now }})
 		firefox := "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0"
 		chrome := "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0 Safari/537.36"
 		login := func(ip, ua string) {
 			t.Helper()
-			b := NewBrowser(t, ts)
+			b := apitest.NewBrowser(t, ts)
 			b.Extra = []string{"X-Forwarded-For", ip, "User-Agent", ua}
-			if resp, body := b.Login("owner@example.com", OwnerPassword); resp.StatusCode != 200 {
+			if resp, body := b.Login("owner@example.com", apitest.OwnerPassword); resp.StatusCode != 200 {
 				t.Fatalf("login: %d %v", resp.StatusCode, body)
 			}
 		}
@@ -60,12 +62,12 @@ func TestNewDeviceNotice(t *testing.T) {
 }
 
 func TestSignupRegistersTheDevice(t *testing.T) {
-	ts := NewServer(t, store.SQLite, Options{Empty: true})
-	b := NewBrowser(t, ts)
-	if resp, _ := b.Send("POST", "/api/signup", SignupBody("grace@example.com", GoodPassword), false); resp.StatusCode != 201 {
+	ts := apitest.NewServer(t, store.SQLite, apitest.Options{Empty: true})
+	b := apitest.NewBrowser(t, ts)
+	if resp, _ := b.Send("POST", "/api/signup", apitest.SignupBody("grace@example.com", apitest.GoodPassword), false); resp.StatusCode != 201 {
 		t.Fatal("signup failed")
 	}
-	if resp, _ := b.Login("grace@example.com", GoodPassword); resp.StatusCode != 200 {
+	if resp, _ := b.Login("grace@example.com", apitest.GoodPassword); resp.StatusCode != 200 {
 		t.Fatal("login failed")
 	}
 	if n := len(newDeviceMails(ts)); n != 0 {
@@ -94,18 +96,18 @@ func TestDeviceFingerprint(t *testing.T) {
 // new-device notice, even from a network the user has not used; a live
 // session of another user, or an ended one, does not count.
 func TestReauthSendsNoNewDeviceNotice(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{Trusted: "127.0.0.1", Behind: true})
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{Trusted: "127.0.0.1", Behind: true})
 		firefox := "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0"
-		b := NewBrowser(t, ts)
+		b := apitest.NewBrowser(t, ts)
 		b.Extra = []string{"X-Forwarded-For", "203.0.113.10", "User-Agent", firefox}
-		if resp, _ := b.Login("owner@example.com", OwnerPassword); resp.StatusCode != 200 {
+		if resp, _ := b.Login("owner@example.com", apitest.OwnerPassword); resp.StatusCode != 200 {
 			t.Fatal("login failed")
 		}
 		first := b.Cookie(httpauth.SessionCookie)
 		// The same browser moves to another network and re-authenticates.
 		b.Extra = []string{"X-Forwarded-For", "198.51.100.7", "User-Agent", firefox}
-		if resp, body := b.Login("owner@example.com", OwnerPassword); resp.StatusCode != 200 {
+		if resp, body := b.Login("owner@example.com", apitest.OwnerPassword); resp.StatusCode != 200 {
 			t.Fatalf("re-auth: %d %v", resp.StatusCode, body)
 		}
 		if n := len(newDeviceMails(ts)); n != 1 {
@@ -119,9 +121,9 @@ func TestReauthSendsNoNewDeviceNotice(t *testing.T) {
 		}
 
 		// Another user's session in the cookie is no re-auth for this one.
-		other := JoinByInvite(t, ts, b, "mallory@example.com", 1)
+		other := apitest.JoinByInvite(t, ts, b, "mallory@example.com", 1)
 		other.Extra = []string{"X-Forwarded-For", "192.0.2.50", "User-Agent", firefox}
-		if resp, _ := other.Login("owner@example.com", OwnerPassword); resp.StatusCode != 200 {
+		if resp, _ := other.Login("owner@example.com", apitest.OwnerPassword); resp.StatusCode != 200 {
 			t.Fatal("login over another user's session failed")
 		}
 		if n := len(newDeviceMails(ts)); n != 2 {
@@ -134,7 +136,7 @@ func TestReauthSendsNoNewDeviceNotice(t *testing.T) {
 		}
 		b.SetCookie(httpauth.SessionCookie, stale)
 		b.Extra = []string{"X-Forwarded-For", "100.64.0.9", "User-Agent", firefox}
-		if resp, _ := b.Login("owner@example.com", OwnerPassword); resp.StatusCode != 200 {
+		if resp, _ := b.Login("owner@example.com", apitest.OwnerPassword); resp.StatusCode != 200 {
 			t.Fatal("login failed")
 		}
 		if n := len(newDeviceMails(ts)); n != 3 {

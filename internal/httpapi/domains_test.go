@@ -2,56 +2,22 @@ package httpapi_test
 
 import (
 	"context"
-	"net"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
-	"github.com/gatehouse-auth/gatehouse/internal/dnstest"
-	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
-// testResolver asks the DNS server at addr, or nothing at all when addr is
-// empty (every lookup fails), so no test depends on real DNS.
-func ResolverAt(addr string) gatehouse.TXTResolver {
-	if addr == "" {
-		addr = "127.0.0.1:1" // nothing listens: lookups fail fast
-	}
-	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, network, addr)
-	}}
-}
-
-func StartDNS(t *testing.T) *dnstest.Server {
-	t.Helper()
-	dns, err := dnstest.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { dns.Close() })
-	return dns
-}
-
-// addDomain claims domain for the owner's organization and returns its id
-// and challenge.
-func AddDomain(t *testing.T, owner *Browser, domain string) (id, challenge string) {
-	t.Helper()
-	resp, body := owner.Send("POST", "/api/organizations/@current/domains/", `{"domain":"`+domain+`"}`, true)
-	if resp.StatusCode != 201 {
-		t.Fatalf("create domain %s: %d %v", domain, resp.StatusCode, body)
-	}
-	return body["id"].(string), body["verification_challenge"].(string)
-}
-
 func TestDomainsVerifyByDNS(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		dns := StartDNS(t)
-		ts := NewServer(t, engine, Options{DnsAddr: dns.Addr})
-		owner := OwnerBrowser(t, ts)
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		dns := apitest.StartDNS(t)
+		ts := apitest.NewServer(t, engine, apitest.Options{DnsAddr: dns.Addr})
+		owner := apitest.OwnerBrowser(t, ts)
 		base := "/api/organizations/" + ts.User.CurrentOrganizationID + "/domains/"
 
 		for _, bad := range []string{"", "Acme.Example", "acme", "-acme.example", "acme..example", "acme.example/x", "http://acme.example"} {
@@ -60,7 +26,7 @@ func TestDomainsVerifyByDNS(t *testing.T) {
 				t.Errorf("domain %q: %d %v, want 400 on domain", bad, resp.StatusCode, body)
 			}
 		}
-		id, challenge := AddDomain(t, owner, "acme.example")
+		id, challenge := apitest.AddDomain(t, owner, "acme.example")
 		if len(challenge) != 43 {
 			t.Fatalf("challenge %q: want 43 URL-safe characters", challenge)
 		}
@@ -122,12 +88,12 @@ func TestDomainsVerifyByDNS(t *testing.T) {
 }
 
 func TestDomainsPermissions(t *testing.T) {
-	ts := NewServer(t, store.SQLite, Options{MultiOrg: true})
-	owner := OwnerBrowser(t, ts)
-	id, _ := AddDomain(t, owner, "acme.example")
+	ts := apitest.NewServer(t, store.SQLite, apitest.Options{MultiOrg: true})
+	owner := apitest.OwnerBrowser(t, ts)
+	id, _ := apitest.AddDomain(t, owner, "acme.example")
 	base := "/api/organizations/@current/domains/"
 
-	member := JoinByInvite(t, ts, owner, "member@example.com", 1)
+	member := apitest.JoinByInvite(t, ts, owner, "member@example.com", 1)
 	if resp, body := member.Send("GET", base, ``, false); resp.StatusCode != 200 || body["count"] != float64(1) {
 		t.Fatalf("member list: %d %v", resp.StatusCode, body)
 	}
@@ -142,8 +108,8 @@ func TestDomainsPermissions(t *testing.T) {
 		}
 	}
 	// Someone else's organization is invisible, not forbidden.
-	outsider := NewBrowser(t, ts)
-	if resp, _ := outsider.Send("POST", "/api/signup", SignupBody("out@example.com", GoodPassword), false); resp.StatusCode != 201 {
+	outsider := apitest.NewBrowser(t, ts)
+	if resp, _ := outsider.Send("POST", "/api/signup", apitest.SignupBody("out@example.com", apitest.GoodPassword), false); resp.StatusCode != 201 {
 		t.Fatal("signup failed")
 	}
 	other := "/api/organizations/" + ts.User.CurrentOrganizationID + "/domains/"
@@ -157,50 +123,33 @@ func TestDomainsPermissions(t *testing.T) {
 	if resp, body := outsider.Send("POST", "/api/organizations/@current/domains/", `{"domain":"acme.example"}`, true); resp.StatusCode != 400 || body["code"] != "unique" {
 		t.Fatalf("claim a taken domain: %d %v", resp.StatusCode, body)
 	}
-	if resp, _ := NewBrowser(t, ts).Send("GET", other, ``, false); resp.StatusCode != 401 && resp.StatusCode != 403 {
+	if resp, _ := apitest.NewBrowser(t, ts).Send("GET", other, ``, false); resp.StatusCode != 401 && resp.StatusCode != 403 {
 		t.Fatalf("anonymous list: %d", resp.StatusCode)
 	}
 }
-
-// enforceSAML verifies acme.example without DNS, configures a SAML IdP on it
-// and enforces SAML.
-func EnforceSAML(t *testing.T, ts *Server, owner *Browser) {
-	t.Helper()
-	id, _ := AddDomain(t, owner, "acme.example")
-	if _, err := ts.Store.DB().Exec(Rebind(StoreEngine(ts), `UPDATE organization_domains SET verified_at = 1 WHERE id = ?`), id); err != nil {
-		t.Fatal(err)
-	}
-	resp, body := owner.Send("PATCH", "/api/organizations/@current/domains/"+id+"/",
-		`{"sso_enforcement":"saml","saml_entity_id":"https://idp.acme.example","saml_acs_url":"https://idp.acme.example/sso","saml_x509_cert":"MIIC..."}`, true)
-	if resp.StatusCode != 200 || body["has_saml"] != true {
-		t.Fatalf("configure SAML: %d %v", resp.StatusCode, body)
-	}
-}
-
-func StoreEngine(ts *Server) store.Engine { return ts.Store.Engine() }
 
 // With SAML enforced on acme.example, passwords stop working there: login,
 // reset and invite signup answer sso_enforced, and precheck says so; other
 // domains are untouched.
 func TestSSOEnforcement(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
-		owner := OwnerBrowser(t, ts)
-		inviteID := MustInvite(t, owner, "ada@acme.example", 1)
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
+		owner := apitest.OwnerBrowser(t, ts)
+		inviteID := apitest.MustInvite(t, owner, "ada@acme.example", 1)
 		// The invitee joins before enforcement starts, with a password.
-		ada := NewBrowser(t, ts)
-		if resp, body := ada.Send("POST", "/api/signup/"+MustInvite(t, owner, "grace@acme.example", 1)+"/", InviteSignupBody("Grace", GoodPassword), false); resp.StatusCode != 201 {
+		ada := apitest.NewBrowser(t, ts)
+		if resp, body := ada.Send("POST", "/api/signup/"+apitest.MustInvite(t, owner, "grace@acme.example", 1)+"/", apitest.InviteSignupBody("Grace", apitest.GoodPassword), false); resp.StatusCode != 201 {
 			t.Fatalf("invite signup before enforcement: %d %v", resp.StatusCode, body)
 		}
 
 		precheck := func(email string) map[string]any {
-			_, body := NewBrowser(t, ts).Send("POST", "/api/login/precheck", `{"email":"`+email+`"}`, false)
+			_, body := apitest.NewBrowser(t, ts).Send("POST", "/api/login/precheck", `{"email":"`+email+`"}`, false)
 			return body
 		}
 		if body := precheck("grace@acme.example"); body["sso_enforcement"] != nil || body["saml_available"] != false {
 			t.Fatalf("precheck before enforcement: %v", body)
 		}
-		EnforceSAML(t, ts, owner)
+		apitest.EnforceSAML(t, ts, owner)
 		if body := precheck("grace@ACME.example"); body["sso_enforcement"] != "saml" || body["saml_available"] != true {
 			t.Fatalf("precheck: %v", body)
 		}
@@ -209,21 +158,21 @@ func TestSSOEnforcement(t *testing.T) {
 		}
 
 		// The right password is refused, before any password check.
-		resp, body := NewBrowser(t, ts).Login("grace@acme.example", GoodPassword)
+		resp, body := apitest.NewBrowser(t, ts).Login("grace@acme.example", apitest.GoodPassword)
 		if resp.StatusCode != 400 || body["code"] != "sso_enforced" || body["detail"] != "You can only login with SSO for this account (saml)." {
 			t.Fatalf("login: %d %v", resp.StatusCode, body)
 		}
 		// Unknown addresses in the domain get the same answer.
-		if resp, body := NewBrowser(t, ts).Login("nobody@acme.example", "whatever it is"); resp.StatusCode != 400 || body["code"] != "sso_enforced" {
+		if resp, body := apitest.NewBrowser(t, ts).Login("nobody@acme.example", "whatever it is"); resp.StatusCode != 400 || body["code"] != "sso_enforced" {
 			t.Fatalf("unknown email login: %d %v", resp.StatusCode, body)
 		}
 		for _, email := range []string{"grace@acme.example", "nobody@acme.example"} {
-			resp, body := NewBrowser(t, ts).Send("POST", "/api/reset/", `{"email":"`+email+`"}`, false)
+			resp, body := apitest.NewBrowser(t, ts).Send("POST", "/api/reset/", `{"email":"`+email+`"}`, false)
 			if resp.StatusCode != 400 || body["code"] != "sso_enforced" {
 				t.Fatalf("reset for %s: %d %v", email, resp.StatusCode, body)
 			}
 		}
-		if resp, body := NewBrowser(t, ts).Send("POST", "/api/signup/"+inviteID+"/", InviteSignupBody("Ada", GoodPassword), false); resp.StatusCode != 400 || body["code"] != "sso_enforced" {
+		if resp, body := apitest.NewBrowser(t, ts).Send("POST", "/api/signup/"+inviteID+"/", apitest.InviteSignupBody("Ada", apitest.GoodPassword), false); resp.StatusCode != 400 || body["code"] != "sso_enforced" {
 			t.Fatalf("invite signup: %d %v", resp.StatusCode, body)
 		}
 		for _, m := range ts.Mail.Messages() {
@@ -232,22 +181,22 @@ func TestSSOEnforcement(t *testing.T) {
 			}
 		}
 		// Elsewhere passwords still work.
-		if resp, _ := NewBrowser(t, ts).Login("owner@example.com", OwnerPassword); resp.StatusCode != 200 {
+		if resp, _ := apitest.NewBrowser(t, ts).Login("owner@example.com", apitest.OwnerPassword); resp.StatusCode != 200 {
 			t.Fatal("owner login failed")
 		}
 	})
 }
 
 // Enforcement that cannot be honoured is ignored rather than locking
-// everyone out: SAML without a complete IdP configuration, an unverified
+// everyone out: SAML without a complete apitest.IdP configuration, an unverified
 // domain, or a provider this instance does not have.
 func TestSSOEnforcementIgnoredWhenUnusable(t *testing.T) {
-	ts := NewServer(t, store.SQLite, Options{})
-	owner := OwnerBrowser(t, ts)
-	if resp, _ := NewBrowser(t, ts).Send("POST", "/api/signup/"+MustInvite(t, owner, "grace@acme.example", 1)+"/", InviteSignupBody("Grace", GoodPassword), false); resp.StatusCode != 201 {
+	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
+	owner := apitest.OwnerBrowser(t, ts)
+	if resp, _ := apitest.NewBrowser(t, ts).Send("POST", "/api/signup/"+apitest.MustInvite(t, owner, "grace@acme.example", 1)+"/", apitest.InviteSignupBody("Grace", apitest.GoodPassword), false); resp.StatusCode != 201 {
 		t.Fatal("invite signup failed")
 	}
-	id, _ := AddDomain(t, owner, "acme.example")
+	id, _ := apitest.AddDomain(t, owner, "acme.example")
 	set := func(q string) {
 		t.Helper()
 		if _, err := ts.Store.DB().Exec(q, id); err != nil {
@@ -260,7 +209,7 @@ func TestSSOEnforcementIgnoredWhenUnusable(t *testing.T) {
 		{"provider not configured", `UPDATE organization_domains SET sso_enforcement = 'github' WHERE id = ?`},
 	} {
 		set(c.sql)
-		if resp, body := NewBrowser(t, ts).Login("grace@acme.example", GoodPassword); resp.StatusCode != 200 {
+		if resp, body := apitest.NewBrowser(t, ts).Login("grace@acme.example", apitest.GoodPassword); resp.StatusCode != 200 {
 			t.Errorf("%s: login refused: %d %v", c.name, resp.StatusCode, body)
 		}
 	}
@@ -272,11 +221,11 @@ func TestSSOEnforcementIgnoredWhenUnusable(t *testing.T) {
 // Without JavaScript, the login page answers a password for an enforced
 // domain by hiding the password field and naming the method.
 func TestLoginPageUnderSSOEnforcement(t *testing.T) {
-	ts := NewServer(t, store.SQLite, Options{})
-	owner := OwnerBrowser(t, ts)
-	EnforceSAML(t, ts, owner)
-	b := NewBrowser(t, ts)
-	resp, html := b.Submit("/login", "/login", map[string]string{"email": "grace@acme.example", "password": GoodPassword})
+	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
+	owner := apitest.OwnerBrowser(t, ts)
+	apitest.EnforceSAML(t, ts, owner)
+	b := apitest.NewBrowser(t, ts)
+	resp, html := b.Submit("/login", "/login", map[string]string{"email": "grace@acme.example", "password": apitest.GoodPassword})
 	if resp.StatusCode != 400 || !strings.Contains(html, `<div id="password-area" hidden>`) || !strings.Contains(html, `<strong id="sso-provider">SAML</strong>`) ||
 		!strings.Contains(html, "You can only login with SSO for this account (saml).") {
 		t.Fatalf("login page under enforcement: %d\n%s", resp.StatusCode, html)
@@ -290,9 +239,9 @@ func TestLoginPageUnderSSOEnforcement(t *testing.T) {
 // In a real browser the precheck hides the password field as soon as an
 // enforced email is entered, and keeps it for other emails.
 func TestBrowserLoginPrecheckHidesPassword(t *testing.T) {
-	ctx := NewBrowserContext(t)
-	ts := NewServer(t, store.SQLite, Options{SiteURL: "http://localhost:{port}"})
-	EnforceSAML(t, ts, OwnerBrowser(t, ts))
+	ctx := apitest.NewBrowserContext(t)
+	ts := apitest.NewServer(t, store.SQLite, apitest.Options{SiteURL: "http://localhost:{port}"})
+	apitest.EnforceSAML(t, ts, apitest.OwnerBrowser(t, ts))
 	base := strings.Replace(ts.URL, "127.0.0.1", "localhost", 1)
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate(base+"/login"),
@@ -311,12 +260,12 @@ func TestBrowserLoginPrecheckHidesPassword(t *testing.T) {
 	}
 	// Another address, in a fresh browser: the precheck answers, and the
 	// password stays.
-	ctx = NewBrowserContext(t)
+	ctx = apitest.NewBrowserContext(t)
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate(base+"/login"),
 		chromedp.WaitVisible(`#password`),
 		chromedp.SendKeys(`#email`, "owner@example.com"+kb.Tab),
-		chromedp.SendKeys(`#password`, OwnerPassword),
+		chromedp.SendKeys(`#password`, apitest.OwnerPassword),
 		chromedp.Submit(`form[action="/login"]`),
 		chromedp.WaitVisible(`form[action="/logout"]`),
 	); err != nil {
@@ -326,19 +275,19 @@ func TestBrowserLoginPrecheckHidesPassword(t *testing.T) {
 
 // Domains accept personal API keys with the organization scope.
 func TestDomainsWithPersonalAPIKey(t *testing.T) {
-	ts := NewServer(t, store.SQLite, Options{})
-	owner := OwnerBrowser(t, ts)
-	AddDomain(t, owner, "acme.example")
-	reader := MustKey(t, owner, "organization:read")
-	other := MustKey(t, owner, "feature_flag:read")
+	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
+	owner := apitest.OwnerBrowser(t, ts)
+	apitest.AddDomain(t, owner, "acme.example")
+	reader := apitest.MustKey(t, owner, "organization:read")
+	other := apitest.MustKey(t, owner, "feature_flag:read")
 	path := "/api/organizations/@current/domains/"
-	if resp, body := KeyRequest(t, ts, "GET", path, reader, ""); resp.StatusCode != 200 || body["count"] != float64(1) {
+	if resp, body := apitest.KeyRequest(t, ts, "GET", path, reader, ""); resp.StatusCode != 200 || body["count"] != float64(1) {
 		t.Fatalf("organization:read key: %d %v", resp.StatusCode, body)
 	}
-	if resp, body := KeyRequest(t, ts, "POST", path, reader, `{"domain":"other.example"}`); resp.StatusCode != 403 {
+	if resp, body := apitest.KeyRequest(t, ts, "POST", path, reader, `{"domain":"other.example"}`); resp.StatusCode != 403 {
 		t.Fatalf("read key writing: %d %v", resp.StatusCode, body)
 	}
-	if resp, body := KeyRequest(t, ts, "GET", path, other, ""); resp.StatusCode != 403 {
+	if resp, body := apitest.KeyRequest(t, ts, "GET", path, other, ""); resp.StatusCode != 403 {
 		t.Fatalf("key without the scope: %d %v", resp.StatusCode, body)
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
+
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/internal/testenv"
 )
@@ -78,20 +80,22 @@ func TestPostHogNodeClient(t *testing.T) {
 	// secret token, and a personal API key with feature_flag:read.
 	keys := []struct {
 		name string
-		key  func(t *testing.T, ts *Server, b *Browser) string
+		key  func(t *testing.T, ts *apitest.Server, b *apitest.Browser) string
 	}{
-		{"project secret", func(t *testing.T, ts *Server, b *Browser) string { return ts.Secret.Reveal() }},
-		{"personal key", func(t *testing.T, ts *Server, b *Browser) string { return MustKey(t, b, "feature_flag:read") }},
+		{"project secret", func(t *testing.T, ts *apitest.Server, b *apitest.Browser) string { return ts.Secret.Reveal() }},
+		{"personal key", func(t *testing.T, ts *apitest.Server, b *apitest.Browser) string {
+			return apitest.MustKey(t, b, "feature_flag:read")
+		}},
 	}
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
-		b := OwnerBrowser(t, ts)
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
+		b := apitest.OwnerBrowser(t, ts)
 		// The flags of posthog_go_test.go: every filter kind, judged by the
 		// test's own implementation of PostHog's rules (refEvaluate).
-		for _, rf := range RefFlags {
-			CreateFlag(t, b, ts.Project.ID, rf.flag.json())
+		for _, rf := range apitest.RefFlags {
+			apitest.CreateFlag(t, b, ts.Project.ID, rf.Flag.Json())
 		}
-		CreateFlag(t, b, ts.Project.ID, `{"key":"site-config","is_remote_configuration":true,"active":false,"filters":{"groups":[{}],"payloads":{"true":{"theme":"dark"}}}}`)
+		apitest.CreateFlag(t, b, ts.Project.ID, `{"key":"site-config","is_remote_configuration":true,"active":false,"filters":{"groups":[{}],"payloads":{"true":{"theme":"dark"}}}}`)
 		flagKeys := []string{"everyone", "half", "split", "company", "older", "paid", "two-groups"}
 
 		ids := make([]string, 120)
@@ -133,18 +137,18 @@ func TestPostHogNodeClient(t *testing.T) {
 					leftToServer := map[string]int{}
 					for _, id := range ids {
 						local, remote := res.Local[id], res.Remote[id]
-						for _, rf := range RefFlags {
-							want := fmt.Sprint(RefEvaluate(rf.flag, id, props[id], false))
-							if rv, ok := remote[rf.flag.key]; rf.flag.active && (!ok || fmt.Sprint(rv) != want) {
-								t.Fatalf("%s %s: /flags %v, reference %s", id, rf.flag.key, rv, want)
+						for _, rf := range apitest.RefFlags {
+							want := fmt.Sprint(apitest.RefEvaluate(rf.Flag, id, props[id], false))
+							if rv, ok := remote[rf.Flag.Key]; rf.Flag.Active && (!ok || fmt.Sprint(rv) != want) {
+								t.Fatalf("%s %s: /flags %v, reference %s", id, rf.Flag.Key, rv, want)
 							}
-							lv, ok := local[rf.flag.key]
+							lv, ok := local[rf.Flag.Key]
 							if !ok {
-								leftToServer[rf.flag.key]++
+								leftToServer[rf.Flag.Key]++
 								continue
 							}
 							if fmt.Sprint(lv) != want {
-								t.Fatalf("%s %s: local %v, reference %s", id, rf.flag.key, lv, want)
+								t.Fatalf("%s %s: local %v, reference %s", id, rf.Flag.Key, lv, want)
 							}
 							if lv != false {
 								enabled++
@@ -160,7 +164,7 @@ func TestPostHogNodeClient(t *testing.T) {
 							t.Errorf("posthog-node did not evaluate %s locally (%d people)", key, leftToServer[key])
 						}
 					}
-					if enabled < len(ids) || enabled == len(ids)*len(RefFlags) {
+					if enabled < len(ids) || enabled == len(ids)*len(apitest.RefFlags) {
 						t.Fatalf("implausible spread: %d enabled values", enabled)
 					}
 					for id, v := range res.Wrong {
@@ -184,7 +188,7 @@ func TestPostHogNodeClient(t *testing.T) {
 // without the client's "may not support v4" notice and with the same
 // answers as getAllFlags, and events sent by the AI lane and the v1
 // capture mode, stored as sent.
-func checkNodeExtras(t *testing.T, ts *Server, res nodeClientResult, ids []string, flagKeys []string) {
+func checkNodeExtras(t *testing.T, ts *apitest.Server, res nodeClientResult, ids []string, flagKeys []string) {
 	t.Helper()
 	if m, ok := res.RemoteConfig.(map[string]any); !ok || m["theme"] != "dark" {
 		t.Errorf("remote config payload %#v", res.RemoteConfig)

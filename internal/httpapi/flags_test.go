@@ -7,50 +7,24 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
+
 	"github.com/gatehouse-auth/gatehouse/internal/featureflag"
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
-	"github.com/gatehouse-auth/gatehouse/internal/password"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
-// outsider creates a second organization with its own owner and returns a
-// browser signed in as that owner and the new project.
-func Outsider(t *testing.T, ts *Server) (*Browser, *gatehouse.Project) {
-	t.Helper()
-	accounts := &gatehouse.AccountService{Store: ts.Store, HashPassword: password.Hash, CheckPassword: password.CheckStrength, Passwords: password.NewHasher(0, 0)}
-	created, err := accounts.CreateOrganizationWithOwner(context.Background(), gatehouse.NewOwner{
-		Email: "outsider@example.org", Password: "another horse battery staple", OrganizationName: "Other"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := NewBrowser(t, ts)
-	if resp, body := b.Login("outsider@example.org", "another horse battery staple"); resp.StatusCode != 200 {
-		t.Fatalf("outsider login: %d %v", resp.StatusCode, body)
-	}
-	return b, created.Project
-}
-
-func CreateFlag(t *testing.T, b *Browser, projectID int64, body string) map[string]any {
-	t.Helper()
-	resp, out := b.Send("POST", fmt.Sprintf("/api/projects/%d/feature_flags/", projectID), body, true)
-	if resp.StatusCode != 201 {
-		t.Fatalf("create %s: %d %v", body, resp.StatusCode, out)
-	}
-	return out
-}
-
 func TestFeatureFlagCRUD(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
-		b := OwnerBrowser(t, ts)
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
+		b := apitest.OwnerBrowser(t, ts)
 		base := fmt.Sprintf("/api/projects/%d/feature_flags/", ts.Project.ID)
 
-		created := CreateFlag(t, b, ts.Project.ID, `{"key":"new-checkout","name":"New checkout","filters":{"groups":[{"properties":[],"rollout_percentage":30}],"payloads":{"true":{"color":"blue"}}}}`)
+		created := apitest.CreateFlag(t, b, ts.Project.ID, `{"key":"new-checkout","name":"New checkout","filters":{"groups":[{"properties":[],"rollout_percentage":30}],"payloads":{"true":{"color":"blue"}}}}`)
 		id := int64(created["id"].(float64))
 		if created["key"] != "new-checkout" || created["active"] != true || created["version"] != float64(1) || created["deleted"] != false ||
 			created["rollout_percentage"] != float64(30) || created["created_by"].(map[string]any)["email"] != "owner@example.com" {
@@ -120,7 +94,7 @@ func TestFeatureFlagCRUD(t *testing.T) {
 			t.Fatalf("second delete: %d", resp.StatusCode)
 		}
 		// The key is free again.
-		again := CreateFlag(t, b, ts.Project.ID, `{"key":"new-checkout"}`)
+		again := apitest.CreateFlag(t, b, ts.Project.ID, `{"key":"new-checkout"}`)
 		if resp, out := b.Send("PATCH", fmt.Sprintf("%s%v/", base, again["id"]), `{"deleted":true}`, true); resp.StatusCode != 200 || out["deleted"] != true {
 			t.Fatalf("patch deleted: %d %v", resp.StatusCode, out)
 		}
@@ -129,11 +103,11 @@ func TestFeatureFlagCRUD(t *testing.T) {
 		}
 
 		// Anonymous callers and members of other organizations get nothing.
-		anon := NewBrowser(t, ts)
+		anon := apitest.NewBrowser(t, ts)
 		if resp, out := anon.Send("GET", base, "", false); resp.StatusCode != 401 || out["code"] != "not_authenticated" {
 			t.Fatalf("anonymous list: %d %v", resp.StatusCode, out)
 		}
-		other, otherProject := Outsider(t, ts)
+		other, otherProject := apitest.Outsider(t, ts)
 		for _, m := range []string{"GET", "POST"} {
 			if resp, _ := other.Send(m, base, `{"key":"intruder"}`, true); resp.StatusCode != 404 {
 				t.Fatalf("outsider %s: %d", m, resp.StatusCode)
@@ -149,18 +123,12 @@ func TestFeatureFlagCRUD(t *testing.T) {
 	})
 }
 
-// getWith makes a GET with headers and returns status, headers and body.
-func GetWith(t *testing.T, ts *Server, path string, header ...string) (*http.Response, string) {
-	t.Helper()
-	return ts.Do(t, "GET", path, nil, header...)
-}
-
 func TestLocalEvaluationAuthAndETag(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
-		b := OwnerBrowser(t, ts)
-		CreateFlag(t, b, ts.Project.ID, `{"key":"beta","filters":{"groups":[{"rollout_percentage":50}]}}`)
-		CreateFlag(t, b, ts.Project.ID, `{"key":"off","active":false}`)
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
+		b := apitest.OwnerBrowser(t, ts)
+		apitest.CreateFlag(t, b, ts.Project.ID, `{"key":"beta","filters":{"groups":[{"rollout_percentage":50}]}}`)
+		apitest.CreateFlag(t, b, ts.Project.ID, `{"key":"off","active":false}`)
 		bearer := "Bearer " + ts.Secret.Reveal()
 		tok := url.QueryEscape(ts.Project.APIToken)
 		paths := []string{
@@ -171,7 +139,7 @@ func TestLocalEvaluationAuthAndETag(t *testing.T) {
 		}
 		var etag string
 		for _, p := range paths {
-			resp, body := GetWith(t, ts, p, "Authorization", bearer)
+			resp, body := apitest.GetWith(t, ts, p, "Authorization", bearer)
 			if resp.StatusCode != 200 {
 				t.Fatalf("%s: %d %s", p, resp.StatusCode, body)
 			}
@@ -195,16 +163,16 @@ func TestLocalEvaluationAuthAndETag(t *testing.T) {
 		if !strings.HasPrefix(etag, `"`) {
 			t.Fatalf("ETag %q", etag)
 		}
-		resp, body := GetWith(t, ts, paths[2], "Authorization", bearer, "If-None-Match", etag)
+		resp, body := apitest.GetWith(t, ts, paths[2], "Authorization", bearer, "If-None-Match", etag)
 		if resp.StatusCode != 304 || body != "" || resp.Header.Get("ETag") != etag {
 			t.Fatalf("If-None-Match: %d %q", resp.StatusCode, body)
 		}
-		if resp, _ := GetWith(t, ts, paths[2], "Authorization", bearer, "If-None-Match", `W/`+etag); resp.StatusCode != 304 {
+		if resp, _ := apitest.GetWith(t, ts, paths[2], "Authorization", bearer, "If-None-Match", `W/`+etag); resp.StatusCode != 304 {
 			t.Fatalf("weak If-None-Match: %d", resp.StatusCode)
 		}
 		// A change to any flag changes the ETag.
-		CreateFlag(t, b, ts.Project.ID, `{"key":"gamma"}`)
-		if resp, _ := GetWith(t, ts, paths[2], "Authorization", bearer, "If-None-Match", etag); resp.StatusCode != 200 || resp.Header.Get("ETag") == etag {
+		apitest.CreateFlag(t, b, ts.Project.ID, `{"key":"gamma"}`)
+		if resp, _ := apitest.GetWith(t, ts, paths[2], "Authorization", bearer, "If-None-Match", etag); resp.StatusCode != 200 || resp.Header.Get("ETag") == etag {
 			t.Fatalf("after a change: %d %q", resp.StatusCode, resp.Header.Get("ETag"))
 		}
 
@@ -213,7 +181,7 @@ func TestLocalEvaluationAuthAndETag(t *testing.T) {
 			t.Fatalf("session: %d", resp.StatusCode)
 		}
 
-		_, otherProject := Outsider(t, ts)
+		_, otherProject := apitest.Outsider(t, ts)
 		wrong := "phs_" + strings.Repeat("x", 48)
 		for _, tc := range []struct {
 			name   string
@@ -230,7 +198,7 @@ func TestLocalEvaluationAuthAndETag(t *testing.T) {
 			{"secret for another project's path", fmt.Sprintf("/api/projects/%d/feature_flags/local_evaluation", otherProject.ID), []string{"Authorization", bearer}, 403},
 			{"secret in the query string", paths[0] + "&secret_api_key=" + url.QueryEscape(ts.Secret.Reveal()), nil, 401},
 		} {
-			resp, body := GetWith(t, ts, tc.path, tc.header...)
+			resp, body := apitest.GetWith(t, ts, tc.path, tc.header...)
 			if resp.StatusCode != tc.status || strings.Contains(body, `"flags"`) {
 				t.Errorf("%s: %d %s", tc.name, resp.StatusCode, body)
 			}
@@ -241,7 +209,7 @@ func TestLocalEvaluationAuthAndETag(t *testing.T) {
 			}
 		}
 		// A member of another organization cannot read this project's flags.
-		other := NewBrowser(t, ts)
+		other := apitest.NewBrowser(t, ts)
 		other.Login("outsider@example.org", "another horse battery staple")
 		if resp, _ := other.Send("GET", paths[1], "", false); resp.StatusCode != 404 {
 			t.Fatalf("outsider session: %d", resp.StatusCode)
@@ -258,7 +226,7 @@ func TestLocalEvaluationAuthAndETag(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, s := range []gatehouse.Secret{ts.Secret, s2} {
-			if resp, _ := GetWith(t, ts, paths[2], "Authorization", "Bearer "+s.Reveal()); resp.StatusCode != 200 {
+			if resp, _ := apitest.GetWith(t, ts, paths[2], "Authorization", "Bearer "+s.Reveal()); resp.StatusCode != 200 {
 				t.Fatalf("after one rotation: %d", resp.StatusCode)
 			}
 		}
@@ -266,7 +234,7 @@ func TestLocalEvaluationAuthAndETag(t *testing.T) {
 		if err := ts.Store.RotateProjectSecret(ctx, ts.Project.ID, gatehouse.HashToken(s3), gatehouse.MaskToken(s3)); err != nil {
 			t.Fatal(err)
 		}
-		if resp, _ := GetWith(t, ts, paths[2], "Authorization", "Bearer "+ts.Secret.Reveal()); resp.StatusCode != 401 {
+		if resp, _ := apitest.GetWith(t, ts, paths[2], "Authorization", "Bearer "+ts.Secret.Reveal()); resp.StatusCode != 401 {
 			t.Fatalf("secret two rotations old: %d", resp.StatusCode)
 		}
 		if strings.Contains(ts.Logs.String(), ts.Secret.Reveal()) || strings.Contains(ts.Logs.String(), s2.Reveal()) {
@@ -275,30 +243,20 @@ func TestLocalEvaluationAuthAndETag(t *testing.T) {
 	})
 }
 
-func PostFlags(t *testing.T, ts *Server, path string, body []byte, header ...string) (int, map[string]any) {
-	t.Helper()
-	resp, text := ts.Do(t, "POST", path, bytes.NewReader(body), header...)
-	var out map[string]any
-	if err := json.Unmarshal([]byte(text), &out); err != nil {
-		t.Fatalf("%s: not JSON: %q", path, text)
-	}
-	return resp.StatusCode, out
-}
-
 func TestFlagsEndpointShapesAndEncodings(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
-		b := OwnerBrowser(t, ts)
-		CreateFlag(t, b, ts.Project.ID, `{"key":"everyone","filters":{"groups":[{"rollout_percentage":100}],"payloads":{"true":"{\"a\":1}"}}}`)
-		CreateFlag(t, b, ts.Project.ID, `{"key":"pro-only","filters":{"groups":[{"properties":[{"key":"plan","value":["pro"],"operator":"exact","type":"person"}]}]}}`)
-		CreateFlag(t, b, ts.Project.ID, `{"key":"mv","filters":{"groups":[{}],"multivariate":{"variants":[{"key":"control","rollout_percentage":50},{"key":"test","rollout_percentage":50}]}}}`)
-		CreateFlag(t, b, ts.Project.ID, `{"key":"disabled","active":false,"filters":{"groups":[{}]}}`)
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
+		b := apitest.OwnerBrowser(t, ts)
+		apitest.CreateFlag(t, b, ts.Project.ID, `{"key":"everyone","filters":{"groups":[{"rollout_percentage":100}],"payloads":{"true":"{\"a\":1}"}}}`)
+		apitest.CreateFlag(t, b, ts.Project.ID, `{"key":"pro-only","filters":{"groups":[{"properties":[{"key":"plan","value":["pro"],"operator":"exact","type":"person"}]}]}}`)
+		apitest.CreateFlag(t, b, ts.Project.ID, `{"key":"mv","filters":{"groups":[{}],"multivariate":{"variants":[{"key":"control","rollout_percentage":50},{"key":"test","rollout_percentage":50}]}}}`)
+		apitest.CreateFlag(t, b, ts.Project.ID, `{"key":"disabled","active":false,"filters":{"groups":[{}]}}`)
 		tok := ts.Project.APIToken
 		body := fmt.Sprintf(`{"token":%q,"distinct_id":"user-1","person_properties":{"plan":"pro"}}`, tok)
 		variant := featureflag.Evaluate(&featureflag.Flag{Key: "mv", Active: true, Filters: featureflag.Filters{Groups: []featureflag.Group{{}},
 			Multivariate: &featureflag.Multivariate{Variants: []featureflag.Variant{{Key: "control", RolloutPercentage: 50}, {Key: "test", RolloutPercentage: 50}}}}}, "user-1", nil).Variant
 
-		status, out := PostFlags(t, ts, "/flags", []byte(body))
+		status, out := apitest.PostFlags(t, ts, "/flags", []byte(body))
 		want := map[string]any{"everyone": true, "pro-only": true, "mv": variant}
 		if status != 200 || fmt.Sprint(out["featureFlags"]) != fmt.Sprint(want) || out["errorsWhileComputingFlags"] != false {
 			t.Fatalf("/flags: %d %v", status, out)
@@ -307,7 +265,7 @@ func TestFlagsEndpointShapesAndEncodings(t *testing.T) {
 			t.Fatalf("payloads %v", out["featureFlagPayloads"])
 		}
 
-		status, out = PostFlags(t, ts, "/flags/?v=2", []byte(body))
+		status, out = apitest.PostFlags(t, ts, "/flags/?v=2", []byte(body))
 		detail := out["flags"].(map[string]any)
 		if status != 200 || len(detail) != 3 || out["requestId"] == nil {
 			t.Fatalf("v2: %d %v", status, out)
@@ -322,38 +280,38 @@ func TestFlagsEndpointShapesAndEncodings(t *testing.T) {
 		}
 
 		// Without the property, pro-only is off (and says why).
-		status, out = PostFlags(t, ts, "/flags?v=2", []byte(fmt.Sprintf(`{"api_key":%q,"distinct_id":42}`, tok)))
+		status, out = apitest.PostFlags(t, ts, "/flags?v=2", []byte(fmt.Sprintf(`{"api_key":%q,"distinct_id":42}`, tok)))
 		pro = out["flags"].(map[string]any)["pro-only"].(map[string]any)
 		if status != 200 || pro["enabled"] != false || pro["reason"].(map[string]any)["code"] != "no_condition_match" {
 			t.Fatalf("numeric distinct_id, no properties: %d %v", status, out)
 		}
 
 		// /decide's versions.
-		_, out = PostFlags(t, ts, "/decide/", []byte(body))
+		_, out = apitest.PostFlags(t, ts, "/decide/", []byte(body))
 		if fmt.Sprint(out["featureFlags"]) != fmt.Sprint([]any{"everyone", "pro-only", "mv"}) || out["supportedCompression"] == nil {
 			t.Fatalf("decide v1: %v", out)
 		}
-		_, out = PostFlags(t, ts, "/decide/?v=2", []byte(fmt.Sprintf(`{"$token":%q,"distinct_id":"user-1"}`, tok)))
+		_, out = apitest.PostFlags(t, ts, "/decide/?v=2", []byte(fmt.Sprintf(`{"$token":%q,"distinct_id":"user-1"}`, tok)))
 		if fmt.Sprint(out["featureFlags"]) != fmt.Sprint(map[string]any{"everyone": true, "mv": variant}) {
 			t.Fatalf("decide v2: %v", out)
 		}
-		_, out = PostFlags(t, ts, "/decide/?v=3", []byte(body))
+		_, out = apitest.PostFlags(t, ts, "/decide/?v=3", []byte(body))
 		if fmt.Sprint(out["featureFlags"]) != fmt.Sprint(want) || out["featureFlagPayloads"] == nil {
 			t.Fatalf("decide v3: %v", out)
 		}
-		_, out = PostFlags(t, ts, "/decide/?v=4", []byte(body))
+		_, out = apitest.PostFlags(t, ts, "/decide/?v=4", []byte(body))
 		if len(out["flags"].(map[string]any)) != 3 {
 			t.Fatalf("decide v4: %v", out)
 		}
 		// flag_keys limits the answer.
-		_, out = PostFlags(t, ts, "/flags", []byte(fmt.Sprintf(`{"token":%q,"distinct_id":"u","flag_keys":["everyone"]}`, tok)))
+		_, out = apitest.PostFlags(t, ts, "/flags", []byte(fmt.Sprintf(`{"token":%q,"distinct_id":"u","flag_keys":["everyone"]}`, tok)))
 		if fmt.Sprint(out["featureFlags"]) != "map[everyone:true]" {
 			t.Fatalf("flag_keys: %v", out)
 		}
 
 		// The same request in every encoding.
 		var gzBody bytes.Buffer
-		gzBody.Write(Gz(t, body))
+		gzBody.Write(apitest.Gz(t, body))
 		form := url.Values{"data": {base64.StdEncoding.EncodeToString([]byte(body))}}.Encode()
 		for _, tc := range []struct {
 			name, path string
@@ -366,7 +324,7 @@ func TestFlagsEndpointShapesAndEncodings(t *testing.T) {
 			{"gzip magic", "/decide/?v=3", gzBody.Bytes(), []string{"Content-Type", "application/json"}},
 			{"form data=", "/decide/?v=3", []byte(form), []string{"Content-Type", "application/x-www-form-urlencoded"}},
 		} {
-			status, out := PostFlags(t, ts, tc.path, tc.body, tc.header...)
+			status, out := apitest.PostFlags(t, ts, tc.path, tc.body, tc.header...)
 			if status != 200 || fmt.Sprint(out["featureFlags"]) != fmt.Sprint(want) {
 				t.Errorf("%s: %d %v", tc.name, status, out)
 			}
@@ -391,7 +349,7 @@ func TestFlagsEndpointShapesAndEncodings(t *testing.T) {
 			{"array", `[1,2]`, 400, "parse_error"},
 			{"empty", ``, 400, "parse_error"},
 		} {
-			status, out := PostFlags(t, ts, "/flags", []byte(tc.body))
+			status, out := apitest.PostFlags(t, ts, "/flags", []byte(tc.body))
 			if status != tc.status || out["code"] != tc.code {
 				t.Errorf("%s: %d %v", tc.name, status, out)
 			}
@@ -407,10 +365,10 @@ func TestFlagsEndpointShapesAndEncodings(t *testing.T) {
 }
 
 func TestFlagsOpenOutsideAllowList(t *testing.T) {
-	ts := NewServer(t, store.SQLite, Options{Allowed: "10.0.0.0/8"})
+	ts := apitest.NewServer(t, store.SQLite, apitest.Options{Allowed: "10.0.0.0/8"})
 	body := fmt.Sprintf(`{"token":%q,"distinct_id":"u"}`, ts.Project.APIToken)
 	for _, p := range []string{"/flags/?v=2", "/decide/?v=3"} {
-		if status, out := PostFlags(t, ts, p, []byte(body)); status != 200 {
+		if status, out := apitest.PostFlags(t, ts, p, []byte(body)); status != 200 {
 			t.Fatalf("%s blocked: %d %v", p, status, out)
 		}
 	}
@@ -425,8 +383,8 @@ func TestFlagsOpenOutsideAllowList(t *testing.T) {
 // many people: the answers the server gives are the ones local evaluation
 // of the same definitions gives.
 func TestFlagsAgreeWithEvaluator(t *testing.T) {
-	ts := NewServer(t, store.SQLite, Options{})
-	b := OwnerBrowser(t, ts)
+	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
+	b := apitest.OwnerBrowser(t, ts)
 	defs := map[string]string{
 		"r37":  `{"key":"r37","filters":{"groups":[{"rollout_percentage":37}]}}`,
 		"mv3":  `{"key":"mv3","filters":{"groups":[{"rollout_percentage":80}],"multivariate":{"variants":[{"key":"a","rollout_percentage":33.3},{"key":"b","rollout_percentage":33.3},{"key":"c","rollout_percentage":33.4}]}}}`,
@@ -434,7 +392,7 @@ func TestFlagsAgreeWithEvaluator(t *testing.T) {
 	}
 	parsed := map[string]*featureflag.Flag{}
 	for k, d := range defs {
-		CreateFlag(t, b, ts.Project.ID, d)
+		apitest.CreateFlag(t, b, ts.Project.ID, d)
 		var in struct {
 			Filters featureflag.Filters `json:"filters"`
 		}
@@ -466,18 +424,18 @@ func TestFlagsAgreeWithEvaluator(t *testing.T) {
 // feature_flag:read. Keys without the scope, and keys of someone outside
 // the project, are refused.
 func TestLocalEvaluationWithKeys(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{MultiOrg: true})
-		owner := OwnerBrowser(t, ts)
-		CreateFlag(t, owner, ts.Project.ID, `{"key":"beta","filters":{"groups":[{"rollout_percentage":50}]}}`)
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{MultiOrg: true})
+		owner := apitest.OwnerBrowser(t, ts)
+		apitest.CreateFlag(t, owner, ts.Project.ID, `{"key":"beta","filters":{"groups":[{"rollout_percentage":50}]}}`)
 		tok := url.QueryEscape(ts.Project.APIToken)
 		paths := []string{
 			"/api/feature_flag/local_evaluation?token=" + tok,
 			fmt.Sprintf("/api/projects/%d/feature_flags/local_evaluation/", ts.Project.ID),
 			"/flags/definitions?token=" + tok,
 		}
-		flagReader := MustKey(t, owner, "feature_flag:read")
-		userReader := MustKey(t, owner, "user:read")
+		flagReader := apitest.MustKey(t, owner, "feature_flag:read")
+		userReader := apitest.MustKey(t, owner, "user:read")
 		base := fmt.Sprintf("/api/projects/%d/project_secret_api_keys/", ts.Project.ID)
 		_, k := owner.Send("POST", base, `{"label":"sdk","scopes":["feature_flag:read"]}`, true)
 		projectKey, _ := k["value"].(string)
@@ -488,22 +446,22 @@ func TestLocalEvaluationWithKeys(t *testing.T) {
 		}
 		for _, p := range paths {
 			for _, key := range []string{flagReader, projectKey} {
-				resp, body := GetWith(t, ts, p, "Authorization", "Bearer "+key)
+				resp, body := apitest.GetWith(t, ts, p, "Authorization", "Bearer "+key)
 				if resp.StatusCode != 200 || !strings.Contains(body, `"beta"`) {
 					t.Fatalf("%s with %s…: %d %s", p, key[:8], resp.StatusCode, body)
 				}
 			}
 			for _, key := range []string{userReader, endpointKey} {
-				if resp, body := GetWith(t, ts, p, "Authorization", "Bearer "+key); resp.StatusCode != 403 {
+				if resp, body := apitest.GetWith(t, ts, p, "Authorization", "Bearer "+key); resp.StatusCode != 403 {
 					t.Fatalf("%s with a key lacking feature_flag:read: %d %s", p, resp.StatusCode, body)
 				}
 			}
 		}
 		// Someone from another organization, with the right scope.
-		stranger, _ := Outsider(t, ts)
-		strangerKey := MustKey(t, stranger, "feature_flag:read")
+		stranger, _ := apitest.Outsider(t, ts)
+		strangerKey := apitest.MustKey(t, stranger, "feature_flag:read")
 		for _, p := range paths {
-			if resp, body := GetWith(t, ts, p, "Authorization", "Bearer "+strangerKey); resp.StatusCode < 400 || strings.Contains(body, `"beta"`) {
+			if resp, body := apitest.GetWith(t, ts, p, "Authorization", "Bearer "+strangerKey); resp.StatusCode < 400 || strings.Contains(body, `"beta"`) {
 				t.Fatalf("%s with an outsider's key: %d %s", p, resp.StatusCode, body)
 			}
 		}
@@ -517,13 +475,13 @@ func TestLocalEvaluationWithKeys(t *testing.T) {
 				}
 			}
 		}
-		if resp, _ := GetWith(t, ts, paths[0], "Authorization", "Bearer "+projectKey); resp.StatusCode != 401 {
+		if resp, _ := apitest.GetWith(t, ts, paths[0], "Authorization", "Bearer "+projectKey); resp.StatusCode != 401 {
 			t.Fatalf("rolled project key: %d", resp.StatusCode)
 		}
 		if resp, _ := owner.Send("DELETE", "/api/personal_api_keys/"+keyID(t, owner, flagReader)+"/", ``, true); resp.StatusCode != 204 {
 			t.Fatalf("delete key: %d", resp.StatusCode)
 		}
-		if resp, _ := GetWith(t, ts, paths[0], "Authorization", "Bearer "+flagReader); resp.StatusCode != 401 {
+		if resp, _ := apitest.GetWith(t, ts, paths[0], "Authorization", "Bearer "+flagReader); resp.StatusCode != 401 {
 			t.Fatalf("deleted personal key: %d", resp.StatusCode)
 		}
 	})
@@ -531,7 +489,7 @@ func TestLocalEvaluationWithKeys(t *testing.T) {
 
 // keyID finds the id of the signed-in user's personal key whose mask
 // matches value.
-func keyID(t *testing.T, b *Browser, value string) string {
+func keyID(t *testing.T, b *apitest.Browser, value string) string {
 	t.Helper()
 	_, list := b.List("/api/personal_api_keys/")
 	for _, k := range list {

@@ -9,65 +9,19 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
+
 	"github.com/gatehouse-auth/gatehouse/internal/mail"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
-// invite creates an invite as b and returns the response.
-func Invite(t *testing.T, b *Browser, orgRef, email string, level int) (*http.Response, map[string]any) {
-	t.Helper()
-	body := map[string]any{"target_email": email, "first_name": "Ada"}
-	if level != 0 {
-		body["level"] = level
-	}
-	raw, _ := json.Marshal(body)
-	return b.Send("POST", "/api/organizations/"+orgRef+"/invites/", string(raw), true)
-}
-
-// mustInvite creates an invite as b and returns its id.
-func MustInvite(t *testing.T, b *Browser, email string, level int) string {
-	t.Helper()
-	resp, body := Invite(t, b, "@current", email, level)
-	if resp.StatusCode != 201 {
-		t.Fatalf("inviting %s: %d %v", email, resp.StatusCode, body)
-	}
-	return body["id"].(string)
-}
-
-func InviteSignupBody(first, pw string) string {
-	raw, _ := json.Marshal(map[string]string{"first_name": first, "password": pw})
-	return string(raw)
-}
-
-// ownerBrowser is the test server's owner, signed in.
-func OwnerBrowser(t *testing.T, ts *Server) *Browser {
-	t.Helper()
-	b := NewBrowser(t, ts)
-	if resp, body := b.Login("owner@example.com", OwnerPassword); resp.StatusCode != 200 {
-		t.Fatalf("owner login: %d %v", resp.StatusCode, body)
-	}
-	return b
-}
-
-// joinByInvite invites email at level as inviter, accepts the invite in a
-// new browser and returns it, signed in as the new user.
-func JoinByInvite(t *testing.T, ts *Server, inviter *Browser, email string, level int) *Browser {
-	t.Helper()
-	id := MustInvite(t, inviter, email, level)
-	b := NewBrowser(t, ts)
-	if resp, body := b.Send("POST", "/api/signup/"+id+"/", InviteSignupBody("Ada", GoodPassword), false); resp.StatusCode != 201 {
-		t.Fatalf("invite signup for %s: %d %v", email, resp.StatusCode, body)
-	}
-	return b
-}
-
 func TestInvitesCreateListDelete(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
-		owner := OwnerBrowser(t, ts)
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
+		owner := apitest.OwnerBrowser(t, ts)
 		orgID := ts.User.CurrentOrganizationID
 
-		resp, inv := Invite(t, owner, "@current", "Ada@Example.com", 0)
+		resp, inv := apitest.Invite(t, owner, "@current", "Ada@Example.com", 0)
 		if resp.StatusCode != 201 || inv["target_email"] != "Ada@Example.com" || inv["level"] != float64(1) || inv["is_expired"] != false ||
 			inv["organization_id"] != orgID || inv["first_name"] != "Ada" {
 			t.Fatalf("create: %d %v", resp.StatusCode, inv)
@@ -80,12 +34,12 @@ func TestInvitesCreateListDelete(t *testing.T) {
 			t.Fatalf("invite id is not a random (v4) UUID: %q", first)
 		}
 		// The organization's id works in place of @current.
-		resp, second := Invite(t, owner, orgID, "grace@example.com", 8)
+		resp, second := apitest.Invite(t, owner, orgID, "grace@example.com", 8)
 		if resp.StatusCode != 201 || second["level"] != float64(8) {
 			t.Fatalf("create by org id: %d %v", resp.StatusCode, second)
 		}
 		// A new invite to the same email (any case) replaces the pending one.
-		replaced := MustInvite(t, owner, "ada@example.com", 0)
+		replaced := apitest.MustInvite(t, owner, "ada@example.com", 0)
 
 		getList := func() []map[string]any {
 			t.Helper()
@@ -108,7 +62,7 @@ func TestInvitesCreateListDelete(t *testing.T) {
 		if len(list) != 2 || list[0]["id"] != replaced || list[1]["id"] != second["id"] {
 			t.Fatalf("pending invites, newest first: %v", list)
 		}
-		if resp, body := NewBrowser(t, ts).Send("GET", "/api/signup/"+first, "", false); resp.StatusCode != 400 {
+		if resp, body := apitest.NewBrowser(t, ts).Send("GET", "/api/signup/"+first, "", false); resp.StatusCode != 400 {
 			t.Fatalf("replaced invite still valid: %d %v", resp.StatusCode, body)
 		}
 
@@ -126,15 +80,15 @@ func TestInvitesCreateListDelete(t *testing.T) {
 			t.Fatalf("delete without CSRF: %d %v", resp.StatusCode, body)
 		}
 		// Anonymous requests are refused.
-		if resp, _ := NewBrowser(t, ts).Send("GET", "/api/organizations/@current/invites", "", false); resp.StatusCode != 401 {
+		if resp, _ := apitest.NewBrowser(t, ts).Send("GET", "/api/organizations/@current/invites", "", false); resp.StatusCode != 401 {
 			t.Fatalf("anonymous list: %d", resp.StatusCode)
 		}
 	})
 }
 
 func TestInvitesValidation(t *testing.T) {
-	ts := NewServer(t, store.SQLite, Options{})
-	owner := OwnerBrowser(t, ts)
+	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
+	owner := apitest.OwnerBrowser(t, ts)
 	for _, tc := range []struct {
 		name, email string
 		level       int
@@ -145,25 +99,25 @@ func TestInvitesValidation(t *testing.T) {
 		{"owner level", "x@example.com", 15, "invalid_choice", "level"},
 		{"unknown level", "x@example.com", 3, "invalid_choice", "level"},
 	} {
-		resp, body := Invite(t, owner, "@current", tc.email, tc.level)
+		resp, body := apitest.Invite(t, owner, "@current", tc.email, tc.level)
 		if resp.StatusCode != 400 || body["code"] != tc.code || body["attr"] != tc.attr {
 			t.Errorf("%s: %d %v", tc.name, resp.StatusCode, body)
 		}
 	}
-	_, body := Invite(t, owner, "@current", "owner@example.com", 0)
+	_, body := apitest.Invite(t, owner, "@current", "owner@example.com", 0)
 	if body["detail"] != "A user with this email address already belongs to the organization." {
 		t.Errorf("member detail: %v", body)
 	}
 }
 
 func TestInvitesPermissions(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{MultiOrg: true})
-		owner := OwnerBrowser(t, ts)
-		member := JoinByInvite(t, ts, owner, "member@example.com", 1)
-		admin := JoinByInvite(t, ts, owner, "admin@example.com", 8)
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{MultiOrg: true})
+		owner := apitest.OwnerBrowser(t, ts)
+		member := apitest.JoinByInvite(t, ts, owner, "member@example.com", 1)
+		admin := apitest.JoinByInvite(t, ts, owner, "admin@example.com", 8)
 
-		resp, body := Invite(t, member, "@current", "x@example.com", 0)
+		resp, body := apitest.Invite(t, member, "@current", "x@example.com", 0)
 		if resp.StatusCode != 403 || body["type"] != "authentication_error" || body["code"] != "permission_denied" ||
 			body["detail"] != "You do not have admin access to this resource." {
 			t.Fatalf("member creates: %d %v", resp.StatusCode, body)
@@ -172,55 +126,55 @@ func TestInvitesPermissions(t *testing.T) {
 			t.Fatalf("member lists: %d", resp.StatusCode)
 		}
 		// An admin invites members but not admins (only owners do).
-		if resp, body := Invite(t, admin, "@current", "y@example.com", 0); resp.StatusCode != 201 {
+		if resp, body := apitest.Invite(t, admin, "@current", "y@example.com", 0); resp.StatusCode != 201 {
 			t.Fatalf("admin invites a member: %d %v", resp.StatusCode, body)
 		}
-		if resp, body := Invite(t, admin, "@current", "z@example.com", 8); resp.StatusCode != 403 || body["code"] != "permission_denied" {
+		if resp, body := apitest.Invite(t, admin, "@current", "z@example.com", 8); resp.StatusCode != 403 || body["code"] != "permission_denied" {
 			t.Fatalf("admin invites an admin: %d %v", resp.StatusCode, body)
 		}
 
 		// Another organization: its owner cannot see or touch ours.
-		other := NewBrowser(t, ts)
-		if resp, body := other.Send("POST", "/api/signup/", SignupBody("other@example.com", GoodPassword), false); resp.StatusCode != 201 {
+		other := apitest.NewBrowser(t, ts)
+		if resp, body := other.Send("POST", "/api/signup/", apitest.SignupBody("other@example.com", apitest.GoodPassword), false); resp.StatusCode != 201 {
 			t.Fatalf("second organization: %d %v", resp.StatusCode, body)
 		}
 		orgID := ts.User.CurrentOrganizationID
-		if resp, _ := Invite(t, other, orgID, "x@example.com", 0); resp.StatusCode != 404 {
+		if resp, _ := apitest.Invite(t, other, orgID, "x@example.com", 0); resp.StatusCode != 404 {
 			t.Fatalf("non-member creates by org id: %d", resp.StatusCode)
 		}
 		if resp, _ := other.Send("GET", "/api/organizations/"+orgID+"/invites", "", false); resp.StatusCode != 404 {
 			t.Fatalf("non-member lists by org id: %d", resp.StatusCode)
 		}
-		ours := MustInvite(t, owner, "q@example.com", 0)
+		ours := apitest.MustInvite(t, owner, "q@example.com", 0)
 		if resp, _ := other.Send("DELETE", "/api/organizations/@current/invites/"+ours, "", true); resp.StatusCode != 404 {
 			t.Fatalf("deleting another organization's invite: %d", resp.StatusCode)
 		}
-		if resp, _ := NewBrowser(t, ts).Send("GET", "/api/signup/"+ours, "", false); resp.StatusCode != 200 {
+		if resp, _ := apitest.NewBrowser(t, ts).Send("GET", "/api/signup/"+ours, "", false); resp.StatusCode != 200 {
 			t.Fatalf("invite gone after a foreign delete: %d", resp.StatusCode)
 		}
 	})
 }
 
 func TestInviteSignup(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
-		owner := OwnerBrowser(t, ts)
-		id := MustInvite(t, owner, "Ada@Example.com", 8)
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
+		owner := apitest.OwnerBrowser(t, ts)
+		id := apitest.MustInvite(t, owner, "Ada@Example.com", 8)
 
-		b := NewBrowser(t, ts)
+		b := apitest.NewBrowser(t, ts)
 		resp, info := b.Send("GET", "/api/signup/"+id+"/", "", false)
 		if resp.StatusCode != 200 || info["id"] != id || info["target_email"] != "Ada@Example.com" || info["first_name"] != "Ada" || info["organization_name"] != "Acme" {
 			t.Fatalf("invite info: %d %v", resp.StatusCode, info)
 		}
 		// A weak password is refused and leaves the invite usable.
-		resp, body := b.Send("POST", "/api/signup/"+id+"/", InviteSignupBody("Ada", "password123"), false)
+		resp, body := b.Send("POST", "/api/signup/"+id+"/", apitest.InviteSignupBody("Ada", "password123"), false)
 		if resp.StatusCode != 400 || body["attr"] != "password" {
 			t.Fatalf("weak password: %d %v", resp.StatusCode, body)
 		}
-		if resp, body := b.Send("POST", "/api/signup/"+id, `{"password":"`+GoodPassword+`"}`, false); resp.StatusCode != 400 || body["attr"] != "first_name" {
+		if resp, body := b.Send("POST", "/api/signup/"+id, `{"password":"`+apitest.GoodPassword+`"}`, false); resp.StatusCode != 400 || body["attr"] != "first_name" {
 			t.Fatalf("no first name: %d %v", resp.StatusCode, body)
 		}
-		resp, body = b.Send("POST", "/api/signup/"+id+"/", InviteSignupBody("Ada", GoodPassword), false)
+		resp, body = b.Send("POST", "/api/signup/"+id+"/", apitest.InviteSignupBody("Ada", apitest.GoodPassword), false)
 		if resp.StatusCode != 201 || body["email"] != "Ada@Example.com" || body["first_name"] != "Ada" {
 			t.Fatalf("invite signup: %d %v", resp.StatusCode, body)
 		}
@@ -239,25 +193,25 @@ func TestInviteSignup(t *testing.T) {
 		}
 		// The invite is used up.
 		for _, method := range []string{"GET", "POST"} {
-			resp, body := NewBrowser(t, ts).Send(method, "/api/signup/"+id+"/", InviteSignupBody("Eve", GoodPassword), false)
+			resp, body := apitest.NewBrowser(t, ts).Send(method, "/api/signup/"+id+"/", apitest.InviteSignupBody("Eve", apitest.GoodPassword), false)
 			if resp.StatusCode != 400 || body["code"] != "invalid_input" || body["detail"] != "The provided invite ID is not valid." || body["attr"] != nil {
 				t.Fatalf("%s used invite: %d %v", method, resp.StatusCode, body)
 			}
 		}
-		if resp, _ := NewBrowser(t, ts).Send("GET", "/api/signup/00000000-0000-4000-8000-000000000000", "", false); resp.StatusCode != 400 {
+		if resp, _ := apitest.NewBrowser(t, ts).Send("GET", "/api/signup/00000000-0000-4000-8000-000000000000", "", false); resp.StatusCode != 400 {
 			t.Fatalf("unknown invite: %d", resp.StatusCode)
 		}
 		// The new user can sign in with the password.
-		if resp, _ := NewBrowser(t, ts).Login("ada@example.com", GoodPassword); resp.StatusCode != 200 {
+		if resp, _ := apitest.NewBrowser(t, ts).Login("ada@example.com", apitest.GoodPassword); resp.StatusCode != 200 {
 			t.Fatalf("login as the invitee: %d", resp.StatusCode)
 		}
 	})
 }
 
 func TestInviteSignupOnce(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
-		id := MustInvite(t, OwnerBrowser(t, ts), "race@example.com", 0)
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
+		id := apitest.MustInvite(t, apitest.OwnerBrowser(t, ts), "race@example.com", 0)
 		var (
 			wg      sync.WaitGroup
 			mu      sync.Mutex
@@ -267,7 +221,7 @@ func TestInviteSignupOnce(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				resp, err := http.Post(ts.URL+"/api/signup/"+id+"/", "application/json", strings.NewReader(InviteSignupBody("Racer", GoodPassword)))
+				resp, err := http.Post(ts.URL+"/api/signup/"+id+"/", "application/json", strings.NewReader(apitest.InviteSignupBody("Racer", apitest.GoodPassword)))
 				if err != nil {
 					t.Error(err)
 					return
@@ -292,17 +246,17 @@ func TestInviteSignupOnce(t *testing.T) {
 }
 
 func TestInviteSignupRefusals(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{MultiOrg: true})
-		owner := OwnerBrowser(t, ts)
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{MultiOrg: true})
+		owner := apitest.OwnerBrowser(t, ts)
 
 		// Expired.
-		id := MustInvite(t, owner, "late@example.com", 0)
+		id := apitest.MustInvite(t, owner, "late@example.com", 0)
 		if _, err := ts.Store.DB().Exec(`UPDATE invites SET expires_at = 0`); err != nil {
 			t.Fatal(err)
 		}
 		for _, method := range []string{"GET", "POST"} {
-			if resp, body := NewBrowser(t, ts).Send(method, "/api/signup/"+id, InviteSignupBody("Late", GoodPassword), false); resp.StatusCode != 400 || body["code"] != "invalid_input" {
+			if resp, body := apitest.NewBrowser(t, ts).Send(method, "/api/signup/"+id, apitest.InviteSignupBody("Late", apitest.GoodPassword), false); resp.StatusCode != 400 || body["code"] != "invalid_input" {
 				t.Fatalf("%s expired invite: %d %v", method, resp.StatusCode, body)
 			}
 		}
@@ -311,35 +265,35 @@ func TestInviteSignupRefusals(t *testing.T) {
 		}
 
 		// The email already has an account (in another organization).
-		if resp, body := NewBrowser(t, ts).Send("POST", "/api/signup", SignupBody("Taken@example.com", GoodPassword), false); resp.StatusCode != 201 {
+		if resp, body := apitest.NewBrowser(t, ts).Send("POST", "/api/signup", apitest.SignupBody("Taken@example.com", apitest.GoodPassword), false); resp.StatusCode != 201 {
 			t.Fatalf("signup: %d %v", resp.StatusCode, body)
 		}
-		id = MustInvite(t, owner, "taken@example.com", 0)
-		resp, body := NewBrowser(t, ts).Send("POST", "/api/signup/"+id, InviteSignupBody("T", GoodPassword), false)
+		id = apitest.MustInvite(t, owner, "taken@example.com", 0)
+		resp, body := apitest.NewBrowser(t, ts).Send("POST", "/api/signup/"+id, apitest.InviteSignupBody("T", apitest.GoodPassword), false)
 		if resp.StatusCode != 400 || body["code"] != "unique" || body["attr"] != "email" {
 			t.Fatalf("existing account: %d %v", resp.StatusCode, body)
 		}
-		if resp, _ := NewBrowser(t, ts).Send("GET", "/api/signup/"+id, "", false); resp.StatusCode != 200 {
+		if resp, _ := apitest.NewBrowser(t, ts).Send("GET", "/api/signup/"+id, "", false); resp.StatusCode != 200 {
 			t.Fatalf("a refused signup used the invite: %d", resp.StatusCode)
 		}
 	})
 }
 
 func TestInviteSignupThrottled(t *testing.T) {
-	ts := NewServer(t, store.SQLite, Options{SignupRate: "2/day"})
-	owner := OwnerBrowser(t, ts)
+	ts := apitest.NewServer(t, store.SQLite, apitest.Options{SignupRate: "2/day"})
+	owner := apitest.OwnerBrowser(t, ts)
 	// Refused attempts (a weak password) are not counted.
-	id := MustInvite(t, owner, "t0@example.com", 0)
+	id := apitest.MustInvite(t, owner, "t0@example.com", 0)
 	for i := 0; i < 3; i++ {
-		if resp, _ := NewBrowser(t, ts).Send("POST", "/api/signup/"+id, InviteSignupBody("T", "x"), false); resp.StatusCode != 400 {
+		if resp, _ := apitest.NewBrowser(t, ts).Send("POST", "/api/signup/"+id, apitest.InviteSignupBody("T", "x"), false); resp.StatusCode != 400 {
 			t.Fatalf("weak password %d: %d", i, resp.StatusCode)
 		}
 	}
 	for i := 0; i < 3; i++ {
 		if i > 0 {
-			id = MustInvite(t, owner, fmt.Sprintf("t%d@example.com", i), 0)
+			id = apitest.MustInvite(t, owner, fmt.Sprintf("t%d@example.com", i), 0)
 		}
-		resp, _ := NewBrowser(t, ts).Send("POST", "/api/signup/"+id, InviteSignupBody("T", GoodPassword), false)
+		resp, _ := apitest.NewBrowser(t, ts).Send("POST", "/api/signup/"+id, apitest.InviteSignupBody("T", apitest.GoodPassword), false)
 		if want := map[bool]int{true: 201, false: 429}[i < 2]; resp.StatusCode != want {
 			t.Fatalf("invite signup %d from one address: %d, want %d", i, resp.StatusCode, want)
 		}
@@ -347,9 +301,9 @@ func TestInviteSignupThrottled(t *testing.T) {
 }
 
 func TestInviteMailAndLogs(t *testing.T) {
-	ts := NewServer(t, store.SQLite, Options{})
-	owner := OwnerBrowser(t, ts)
-	id := MustInvite(t, owner, "mail@example.com", 0)
+	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
+	owner := apitest.OwnerBrowser(t, ts)
+	id := apitest.MustInvite(t, owner, "mail@example.com", 0)
 	var msgs []mail.Message
 	for _, m := range ts.Mail.Messages() {
 		if m.To == "mail@example.com" {
@@ -364,10 +318,10 @@ func TestInviteMailAndLogs(t *testing.T) {
 		!strings.Contains(m.Text, "https://gatehouse.example.com/signup/"+id) {
 		t.Fatalf("invite email: %+v", m)
 	}
-	b := NewBrowser(t, ts)
+	b := apitest.NewBrowser(t, ts)
 	b.Send("GET", "/signup/"+id, "", false)
 	b.Send("GET", "/api/signup/"+id+"/", "", false)
-	b.Send("POST", "/api/signup/"+id+"/", InviteSignupBody("Mail", GoodPassword), false)
+	b.Send("POST", "/api/signup/"+id+"/", apitest.InviteSignupBody("Mail", apitest.GoodPassword), false)
 	b.Send("GET", "/api/signup/"+id, "", false)
 	logs := ts.Logs.String()
 	if strings.Contains(logs, id) {
@@ -377,7 +331,7 @@ func TestInviteMailAndLogs(t *testing.T) {
 		t.Fatalf("invite signup requests not logged:\n%s", logs)
 	}
 	// The plain signup path is logged as is.
-	NewBrowser(t, ts).Send("POST", "/api/signup", "{", false)
+	apitest.NewBrowser(t, ts).Send("POST", "/api/signup", "{", false)
 	if !strings.Contains(ts.Logs.String(), `"/api/signup"`) {
 		t.Fatalf("plain signup path not logged as is:\n%s", ts.Logs.String())
 	}
@@ -387,20 +341,20 @@ func TestInviteMailAndLogs(t *testing.T) {
 // or password, the invite must be theirs, CSRF applies, it works once,
 // and they land in the inviting organization.
 func TestExistingUserJoinsByInvite(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{MultiOrg: true})
-		owner := OwnerBrowser(t, ts)
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{MultiOrg: true})
+		owner := apitest.OwnerBrowser(t, ts)
 		orgID := ts.User.CurrentOrganizationID
 
-		grace := NewBrowser(t, ts)
-		if resp, body := grace.Send("POST", "/api/signup", SignupBody("grace@example.com", GoodPassword), false); resp.StatusCode != 201 {
+		grace := apitest.NewBrowser(t, ts)
+		if resp, body := grace.Send("POST", "/api/signup", apitest.SignupBody("grace@example.com", apitest.GoodPassword), false); resp.StatusCode != 201 {
 			t.Fatalf("signup: %d %v", resp.StatusCode, body)
 		}
-		other := NewBrowser(t, ts)
-		if resp, body := other.Send("POST", "/api/signup", SignupBody("alan@example.com", GoodPassword), false); resp.StatusCode != 201 {
+		other := apitest.NewBrowser(t, ts)
+		if resp, body := other.Send("POST", "/api/signup", apitest.SignupBody("alan@example.com", apitest.GoodPassword), false); resp.StatusCode != 201 {
 			t.Fatalf("signup: %d %v", resp.StatusCode, body)
 		}
-		id := MustInvite(t, owner, "Grace@Example.com", 8)
+		id := apitest.MustInvite(t, owner, "Grace@Example.com", 8)
 
 		// Someone else's account cannot take Grace's invite.
 		resp, body := other.Send("POST", "/api/signup/"+id+"/", `{}`, true)
@@ -454,34 +408,16 @@ func TestExistingUserJoinsByInvite(t *testing.T) {
 		}
 		// Someone who became a member after the invite was sent (here by
 		// a direct insert) gets a clear error, not a second membership.
-		id2 := MustInvite(t, owner, "alan@example.com", 1)
+		id2 := apitest.MustInvite(t, owner, "alan@example.com", 1)
 		alan, err := ts.Store.UserByEmail(context.Background(), "alan@example.com")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := ts.Store.DB().Exec(Rebind(engine, `INSERT INTO memberships (organization_id, user_id, level, created_at) VALUES (?, ?, 1, CURRENT_TIMESTAMP)`), orgID, alan.ID); err != nil {
+		if _, err := ts.Store.DB().Exec(apitest.Rebind(engine, `INSERT INTO memberships (organization_id, user_id, level, created_at) VALUES (?, ?, 1, CURRENT_TIMESTAMP)`), orgID, alan.ID); err != nil {
 			t.Fatal(err)
 		}
 		if resp, body := other.Send("POST", "/api/signup/"+id2+"/", `{}`, true); resp.StatusCode != 400 || body["code"] != "user_already_member" {
 			t.Fatalf("already a member: %d %v", resp.StatusCode, body)
 		}
 	})
-}
-
-// rebind turns ? placeholders into PostgreSQL's $n for raw test SQL.
-func Rebind(engine store.Engine, query string) string {
-	if engine != store.Postgres {
-		return query
-	}
-	var b strings.Builder
-	n := 0
-	for _, c := range query {
-		if c == '?' {
-			n++
-			fmt.Fprintf(&b, "$%d", n)
-			continue
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
 }

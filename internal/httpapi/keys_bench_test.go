@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
+
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/store/storetest"
 )
@@ -55,7 +57,7 @@ func BenchmarkKeyAuthenticated(b *testing.B) {
 		benchGet(b, srv.URL+"/api/users/@me/", "Authorization", "Bearer phx_bare")
 	})
 	for _, engine := range storetest.Engines {
-		ts := NewServer(b, engine, Options{})
+		ts := apitest.NewServer(b, engine, apitest.Options{})
 		keys := &gatehouse.APIKeyService{Store: ts.Store}
 		label, scopes := "bench", []string{"user:read", "feature_flag:read"}
 		created, err := keys.Create(context.Background(), ts.User, gatehouse.NewAPIKey{Label: &label, Scopes: &scopes})

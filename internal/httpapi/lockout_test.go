@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
+
 	"github.com/redis/go-redis/v9"
 
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
@@ -12,20 +14,10 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/testenv"
 )
 
-const LockedDetail = "Too many failed login attempts. Please try again in 30 minutes."
-
-func AssertLocked(t *testing.T, b *Browser, pw string) {
-	t.Helper()
-	resp, body := b.Login("owner@example.com", pw)
-	if resp.StatusCode != 403 || body["code"] != "too_many_failed_attempts" || body["detail"] != LockedDetail || body["type"] != "authentication_error" {
-		t.Fatalf("want the lockout, got %d %v", resp.StatusCode, body)
-	}
-}
-
 func TestLockoutAfterFiveFailures(t *testing.T) {
-	ts := NewServer(t, store.SQLite, Options{Trusted: "127.0.0.1", Behind: true})
-	from := func(ip string) *Browser {
-		b := NewBrowser(t, ts)
+	ts := apitest.NewServer(t, store.SQLite, apitest.Options{Trusted: "127.0.0.1", Behind: true})
+	from := func(ip string) *apitest.Browser {
+		b := apitest.NewBrowser(t, ts)
 		b.Extra = []string{"X-Forwarded-For", ip}
 		return b
 	}
@@ -35,25 +27,25 @@ func TestLockoutAfterFiveFailures(t *testing.T) {
 			t.Fatalf("failure %d: %d %v", i, resp.StatusCode, body)
 		}
 	}
-	AssertLocked(t, attacker, "wrong guess")
+	apitest.AssertLocked(t, attacker, "wrong guess")
 	// Locked even with the right password, and the email's case does not help.
-	AssertLocked(t, attacker, OwnerPassword)
-	if resp, _ := attacker.Login("OWNER@EXAMPLE.COM", OwnerPassword); resp.StatusCode != 403 {
+	apitest.AssertLocked(t, attacker, apitest.OwnerPassword)
+	if resp, _ := attacker.Login("OWNER@EXAMPLE.COM", apitest.OwnerPassword); resp.StatusCode != 403 {
 		t.Fatalf("case change escaped the lockout: %d", resp.StatusCode)
 	}
 	// The owner, from another address, still gets in.
-	if resp, body := from("198.51.100.20").Login("owner@example.com", OwnerPassword); resp.StatusCode != 200 {
+	if resp, body := from("198.51.100.20").Login("owner@example.com", apitest.OwnerPassword); resp.StatusCode != 200 {
 		t.Fatalf("lockout spilled onto another address: %d %v", resp.StatusCode, body)
 	}
 }
 
 func TestSuccessResetsTheEmailCounter(t *testing.T) {
-	ts := NewServer(t, store.SQLite, Options{})
-	b := NewBrowser(t, ts)
+	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
+	b := apitest.NewBrowser(t, ts)
 	for i := 0; i < 4; i++ {
 		b.Login("owner@example.com", "wrong guess")
 	}
-	if resp, _ := b.Login("owner@example.com", OwnerPassword); resp.StatusCode != 200 {
+	if resp, _ := b.Login("owner@example.com", apitest.OwnerPassword); resp.StatusCode != 200 {
 		t.Fatalf("4 failures must not lock: %d", resp.StatusCode)
 	}
 	for i := 0; i < 4; i++ {
@@ -64,8 +56,8 @@ func TestSuccessResetsTheEmailCounter(t *testing.T) {
 }
 
 func TestAddressLockedAcrossEmails(t *testing.T) {
-	ts := NewServer(t, store.SQLite, Options{})
-	b := NewBrowser(t, ts)
+	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
+	b := apitest.NewBrowser(t, ts)
 	for i := 0; i < 29; i++ {
 		email := "user" + string(rune('a'+i%26)) + string(rune('a'+i/26)) + "@example.com"
 		if resp, body := b.Login(email, "guess"); resp.StatusCode != 400 {
@@ -75,7 +67,7 @@ func TestAddressLockedAcrossEmails(t *testing.T) {
 	if resp, body := b.Login("someone-else@example.com", "guess"); resp.StatusCode != 403 || body["code"] != "too_many_failed_attempts" {
 		t.Fatalf("30th failure from one address: %d %v", resp.StatusCode, body)
 	}
-	AssertLocked(t, b, OwnerPassword)
+	apitest.AssertLocked(t, b, apitest.OwnerPassword)
 }
 
 // TestLockoutSharedBetweenInstances runs two Gatehouse servers on one
@@ -84,10 +76,10 @@ func TestAddressLockedAcrossEmails(t *testing.T) {
 func TestLockoutSharedBetweenInstances(t *testing.T) {
 	run := func(t *testing.T, counters func() ratelimit.Counters) {
 		opts := storetest.Options(t, store.Postgres)
-		o := Options{StoreOpts: &opts}
-		a := NewServer(t, store.Postgres, withCounters(o, counters()))
-		b := NewServer(t, store.Postgres, withCounters(o, counters()))
-		ba, bb := NewBrowser(t, a), NewBrowser(t, b)
+		o := apitest.Options{StoreOpts: &opts}
+		a := apitest.NewServer(t, store.Postgres, withCounters(o, counters()))
+		b := apitest.NewServer(t, store.Postgres, withCounters(o, counters()))
+		ba, bb := apitest.NewBrowser(t, a), apitest.NewBrowser(t, b)
 		for i := 0; i < 3; i++ {
 			if resp, _ := ba.Login("owner@example.com", "wrong"); resp.StatusCode != 400 {
 				t.Fatalf("instance A failure %d: %d", i, resp.StatusCode)
@@ -96,9 +88,9 @@ func TestLockoutSharedBetweenInstances(t *testing.T) {
 		if resp, _ := bb.Login("owner@example.com", "wrong"); resp.StatusCode != 400 {
 			t.Fatalf("instance B failure 4: %d", resp.StatusCode)
 		}
-		AssertLocked(t, bb, "wrong") // the 5th failure, on B
-		AssertLocked(t, ba, OwnerPassword)
-		AssertLocked(t, bb, OwnerPassword)
+		apitest.AssertLocked(t, bb, "wrong") // the 5th failure, on B
+		apitest.AssertLocked(t, ba, apitest.OwnerPassword)
+		apitest.AssertLocked(t, bb, apitest.OwnerPassword)
 	}
 	t.Run("postgres counters", func(t *testing.T) { run(t, func() ratelimit.Counters { return nil }) })
 	t.Run("redis counters", func(t *testing.T) {
@@ -106,7 +98,7 @@ func TestLockoutSharedBetweenInstances(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		prefix := "gatehouse:test:" + t.Name() + ":" + StoretestSuffix(t) + ":"
+		prefix := "gatehouse:test:" + t.Name() + ":" + apitest.StoretestSuffix(t) + ":"
 		run(t, func() ratelimit.Counters {
 			c := redis.NewClient(opt)
 			t.Cleanup(func() {
@@ -123,12 +115,7 @@ func TestLockoutSharedBetweenInstances(t *testing.T) {
 	})
 }
 
-func withCounters(o Options, c ratelimit.Counters) Options {
+func withCounters(o apitest.Options, c ratelimit.Counters) apitest.Options {
 	o.Counters = c
 	return o
-}
-
-func StoretestSuffix(t *testing.T) string {
-	t.Helper()
-	return ratelimit.Key("t", t.Name())[2:14]
 }

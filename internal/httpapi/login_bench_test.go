@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
+
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/password"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
@@ -22,7 +24,7 @@ import (
 // hash (m=19456 KiB, t=2, p=1): the hash time that bounds login throughput.
 // bench/login.sh reads its ns/op to compute the ceiling, cores ÷ hash time.
 func BenchmarkArgon2idVerify(b *testing.B) {
-	pw := gatehouse.Secret(OwnerPassword)
+	pw := gatehouse.Secret(apitest.OwnerPassword)
 	stored := password.Hash(pw)
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -41,7 +43,7 @@ func BenchmarkArgon2idVerify(b *testing.B) {
 // the server's figure, so the server's own overhead can be told apart
 // from the machine's (cores sharing caches and memory bandwidth).
 func BenchmarkArgon2idVerifyParallel(b *testing.B) {
-	pw := gatehouse.Secret(OwnerPassword)
+	pw := gatehouse.Secret(apitest.OwnerPassword)
 	stored := password.Hash(pw)
 	b.SetParallelism(max(1, runtime.NumCPU()/runtime.GOMAXPROCS(0)))
 	b.ResetTimer()
@@ -58,7 +60,7 @@ func BenchmarkArgon2idVerifyParallel(b *testing.B) {
 // hashTime times n serial verifications and returns the mean.
 func hashTime(b *testing.B, n int) time.Duration {
 	b.Helper()
-	pw := gatehouse.Secret(OwnerPassword)
+	pw := gatehouse.Secret(apitest.OwnerPassword)
 	stored := password.Hash(pw)
 	password.Verify(pw, stored) // warm up
 	start := time.Now()
@@ -79,8 +81,8 @@ func BenchmarkPasswordLogin(b *testing.B) {
 	h := hashTime(b, 20)
 	ceiling := float64(runtime.NumCPU()) / h.Seconds()
 
-	ts := NewServer(b, store.SQLite, Options{})
-	body, _ := json.Marshal(map[string]string{"email": "owner@example.com", "password": OwnerPassword})
+	ts := apitest.NewServer(b, store.SQLite, apitest.Options{})
+	body, _ := json.Marshal(map[string]string{"email": "owner@example.com", "password": apitest.OwnerPassword})
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4 * runtime.NumCPU()}}
 	var busy atomic.Int64
 	// RunParallel starts parallelism×GOMAXPROCS goroutines.

@@ -5,37 +5,19 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
+
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/password"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
-// memberUUIDs lists the organization's members as b sees them, by email.
-func MemberUUIDs(t *testing.T, b *Browser) map[string]string {
-	t.Helper()
-	resp, body := b.Send("GET", "/api/organizations/@current/members/", "", false)
-	if resp.StatusCode != 200 {
-		t.Fatalf("members: %d %v", resp.StatusCode, body)
-	}
-	out := map[string]string{}
-	for _, item := range body["results"].([]any) {
-		u := item.(map[string]any)["user"].(map[string]any)
-		out[u["email"].(string)] = u["uuid"].(string)
-	}
-	return out
-}
-
-func SetLevel(b *Browser, uuid string, level int) (int, map[string]any) {
-	resp, body := b.Send("PATCH", "/api/organizations/@current/members/"+uuid+"/", fmt.Sprintf(`{"level":%d}`, level), true)
-	return resp.StatusCode, body
-}
-
 func TestMembersListShape(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
-		owner := OwnerBrowser(t, ts)
-		JoinByInvite(t, ts, owner, "admin@example.com", 8)
-		member := JoinByInvite(t, ts, owner, "member@example.com", 1)
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
+		owner := apitest.OwnerBrowser(t, ts)
+		apitest.JoinByInvite(t, ts, owner, "admin@example.com", 8)
+		member := apitest.JoinByInvite(t, ts, owner, "member@example.com", 1)
 
 		resp, body := member.Send("GET", "/api/organizations/"+ts.Project.OrganizationID+"/members/?limit=2", "", false)
 		results, _ := body["results"].([]any)
@@ -54,19 +36,19 @@ func TestMembersListShape(t *testing.T) {
 			t.Fatalf("second page: %v", body)
 		}
 		// No retrieve: 405 for a member, the permission error for others.
-		uuids := MemberUUIDs(t, owner)
+		uuids := apitest.MemberUUIDs(t, owner)
 		if resp, _ := member.Send("GET", "/api/organizations/@current/members/"+uuids["owner@example.com"]+"/", "", false); resp.StatusCode != 405 {
 			t.Fatalf("retrieve: %d", resp.StatusCode)
 		}
-		stranger, _ := Outsider(t, ts)
+		stranger, _ := apitest.Outsider(t, ts)
 		resp, body = stranger.Send("GET", "/api/organizations/"+ts.Project.OrganizationID+"/members/", "", false)
-		WantDenied(t, "outsider list", resp, body, 403, "You do not have permission to perform this action.")
+		apitest.WantDenied(t, "outsider list", resp, body, 403, "You do not have permission to perform this action.")
 		// A user of another organization is not found in one's own.
-		if code, body := SetLevel(stranger, uuids["member@example.com"], 1); code != 404 {
+		if code, body := apitest.SetLevel(stranger, uuids["member@example.com"], 1); code != 404 {
 			t.Fatalf("outsider patch in own org: %d %v", code, body)
 		}
 		resp, body = stranger.Send("PATCH", "/api/organizations/"+ts.Project.OrganizationID+"/members/"+uuids["member@example.com"]+"/", `{"level":8}`, true)
-		WantDenied(t, "outsider patch", resp, body, 403, "You do not have permission to perform this action.")
+		apitest.WantDenied(t, "outsider patch", resp, body, 403, "You do not have permission to perform this action.")
 	})
 }
 
@@ -74,17 +56,17 @@ func TestMembersListShape(t *testing.T) {
 // nor touch owners, nobody changes their own level, and an invalid level
 // changes nothing.
 func TestMemberLevelRules(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
-		owner := OwnerBrowser(t, ts)
-		admin := JoinByInvite(t, ts, owner, "admin@example.com", 8)
-		member := JoinByInvite(t, ts, owner, "member@example.com", 1)
-		ids := MemberUUIDs(t, owner)
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
+		owner := apitest.OwnerBrowser(t, ts)
+		admin := apitest.JoinByInvite(t, ts, owner, "admin@example.com", 8)
+		member := apitest.JoinByInvite(t, ts, owner, "member@example.com", 1)
+		ids := apitest.MemberUUIDs(t, owner)
 		o, a, m := ids["owner@example.com"], ids["admin@example.com"], ids["member@example.com"]
 
 		for _, c := range []struct {
 			name   string
-			who    *Browser
+			who    *apitest.Browser
 			target string
 			level  int
 			status int
@@ -98,22 +80,22 @@ func TestMemberLevelRules(t *testing.T) {
 			{"bad level", owner, m, 3, 400, `"3" is not a valid choice.`},
 		} {
 			resp, body := c.who.Send("PATCH", "/api/organizations/@current/members/"+c.target+"/", fmt.Sprintf(`{"level":%d}`, c.level), true)
-			WantDenied(t, c.name, resp, body, c.status, c.detail)
+			apitest.WantDenied(t, c.name, resp, body, c.status, c.detail)
 		}
 		if got := memberLevels(t, ts); got["admin@example.com"] != 8 || got["member@example.com"] != 1 || got["owner@example.com"] != 15 {
 			t.Fatalf("levels changed by refused requests: %v", got)
 		}
-		if code, body := SetLevel(admin, m, 8); code != 200 || body["level"] != float64(8) {
+		if code, body := apitest.SetLevel(admin, m, 8); code != 200 || body["level"] != float64(8) {
 			t.Fatalf("admin promotes member to admin: %d %v", code, body)
 		}
-		if code, body := SetLevel(owner, a, 15); code != 200 || body["level"] != float64(15) {
+		if code, body := apitest.SetLevel(owner, a, 15); code != 200 || body["level"] != float64(15) {
 			t.Fatalf("owner makes an owner: %d %v", code, body)
 		}
 		// Owners may demote owners; the last one can never be demoted.
-		if code, body := SetLevel(admin, o, 8); code != 200 {
+		if code, body := apitest.SetLevel(admin, o, 8); code != 200 {
 			t.Fatalf("owner demotes the other owner: %d %v", code, body)
 		}
-		if code, body := SetLevel(owner, a, 1); code != 403 {
+		if code, body := apitest.SetLevel(owner, a, 1); code != 403 {
 			t.Fatalf("now-admin demotes the owner: %d %v", code, body)
 		}
 		if got := memberLevels(t, ts); got["admin@example.com"] != 15 || got["owner@example.com"] != 8 {
@@ -124,7 +106,7 @@ func TestMemberLevelRules(t *testing.T) {
 
 // memberLevels reads every membership level of the test organization
 // from the store, by email.
-func memberLevels(t *testing.T, ts *Server) map[string]int {
+func memberLevels(t *testing.T, ts *apitest.Server) map[string]int {
 	t.Helper()
 	list, _, err := ts.Store.OrganizationMembers(t.Context(), ts.Project.OrganizationID, 100, 0)
 	if err != nil {
@@ -141,8 +123,8 @@ func memberLevels(t *testing.T, ts *Server) map[string]int {
 // (what two owners demoting each other at once would otherwise do), and
 // to remove an owner.
 func TestLastOwnerKeptByTheStore(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
 		org := ts.Project.OrganizationID
 		if err := ts.Store.SetMembershipLevel(t.Context(), org, ts.User.ID, gatehouse.LevelAdmin, ts.User.CreatedAt); !errors.Is(err, gatehouse.ErrLastOwner) {
 			t.Fatalf("demoting the last owner: %v", err)
@@ -159,20 +141,20 @@ func TestLastOwnerKeptByTheStore(t *testing.T) {
 // An owner can be neither removed nor leave; a member may leave; an admin
 // removes members but not those above them.
 func TestMemberRemovalRules(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
-		owner := OwnerBrowser(t, ts)
-		admin := JoinByInvite(t, ts, owner, "admin@example.com", 8)
-		member := JoinByInvite(t, ts, owner, "member@example.com", 1)
-		leaver := JoinByInvite(t, ts, owner, "leaver@example.com", 1)
-		ids := MemberUUIDs(t, owner)
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
+		owner := apitest.OwnerBrowser(t, ts)
+		admin := apitest.JoinByInvite(t, ts, owner, "admin@example.com", 8)
+		member := apitest.JoinByInvite(t, ts, owner, "member@example.com", 1)
+		leaver := apitest.JoinByInvite(t, ts, owner, "leaver@example.com", 1)
+		ids := apitest.MemberUUIDs(t, owner)
 
 		resp, body := owner.Send("DELETE", "/api/organizations/@current/members/@me/", "", true)
-		WantDenied(t, "owner leaves", resp, body, 400, "Cannot leave the organization as its owner!")
+		apitest.WantDenied(t, "owner leaves", resp, body, 400, "Cannot leave the organization as its owner!")
 		resp, body = admin.Send("DELETE", "/api/organizations/@current/members/"+ids["owner@example.com"]+"/", "", true)
-		WantDenied(t, "admin removes owner", resp, body, 403, "You can only edit others with level lower or equal to you.")
+		apitest.WantDenied(t, "admin removes owner", resp, body, 403, "You can only edit others with level lower or equal to you.")
 		resp, body = member.Send("DELETE", "/api/organizations/@current/members/"+ids["admin@example.com"]+"/", "", true)
-		WantDenied(t, "member removes admin", resp, body, 403, "You can only edit others if you are an admin.")
+		apitest.WantDenied(t, "member removes admin", resp, body, 403, "You can only edit others if you are an admin.")
 		if resp, body := leaver.Send("DELETE", "/api/organizations/@current/members/@me/", "", true); resp.StatusCode != 204 {
 			t.Fatalf("member leaves: %d %v", resp.StatusCode, body)
 		}
@@ -193,10 +175,10 @@ func TestMemberRemovalRules(t *testing.T) {
 // The user's organizations, an organization's projects, and switching
 // the current organization and project.
 func TestOrganizationsListAndSwitching(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{MultiOrg: true})
-		owner := OwnerBrowser(t, ts)
-		orgB, projectB := SecondOrganization(t, ts, engine)
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{MultiOrg: true})
+		owner := apitest.OwnerBrowser(t, ts)
+		orgB, projectB := apitest.SecondOrganization(t, ts, engine)
 		accounts := &gatehouse.AccountService{Store: ts.Store, HashPassword: password.Hash, CheckPassword: password.CheckStrength, Passwords: password.NewHasher(0, 0)}
 		third, err := accounts.CreateOrganizationWithOwner(t.Context(), gatehouse.NewOwner{
 			Email: "third@example.org", Password: "another horse battery staple", OrganizationName: "Third"})
@@ -209,8 +191,8 @@ func TestOrganizationsListAndSwitching(t *testing.T) {
 		if resp.StatusCode != 200 || body["count"] != float64(2) {
 			t.Fatalf("organizations: %d %v", resp.StatusCode, body)
 		}
-		scoped := CreateKey(t, owner, map[string]any{"label": "b", "scopes": []string{"organization:read"}, "scoped_organizations": []string{orgB}})["value"].(string)
-		resp, body = KeyRequest(t, ts, "GET", "/api/organizations/", scoped, "")
+		scoped := apitest.CreateKey(t, owner, map[string]any{"label": "b", "scopes": []string{"organization:read"}, "scoped_organizations": []string{orgB}})["value"].(string)
+		resp, body = apitest.KeyRequest(t, ts, "GET", "/api/organizations/", scoped, "")
 		if results, _ := body["results"].([]any); resp.StatusCode != 200 || body["count"] != float64(1) || results[0].(map[string]any)["id"] != orgB {
 			t.Fatalf("organizations with a key scoped to B: %d %v", resp.StatusCode, body)
 		}
@@ -251,16 +233,16 @@ func TestOrganizationsListAndSwitching(t *testing.T) {
 // On a first run (no account yet) the home page sends a visitor to
 // signup; afterwards to login.
 func TestFirstRunHomeGoesToSignup(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{Empty: true})
-		b := NewBrowser(t, ts)
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{Empty: true})
+		b := apitest.NewBrowser(t, ts)
 		if resp, _ := b.Page("GET", "/", nil); resp.StatusCode != 302 || resp.Header.Get("Location") != "/signup" {
 			t.Fatalf("first run: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 		}
-		if resp, body := b.Send("POST", "/api/signup/", SignupBody("grace@example.com", GoodPassword), false); resp.StatusCode != 201 {
+		if resp, body := b.Send("POST", "/api/signup/", apitest.SignupBody("grace@example.com", apitest.GoodPassword), false); resp.StatusCode != 201 {
 			t.Fatalf("signup: %d %v", resp.StatusCode, body)
 		}
-		if resp, _ := NewBrowser(t, ts).Page("GET", "/", nil); resp.StatusCode != 302 || resp.Header.Get("Location") != "/login" {
+		if resp, _ := apitest.NewBrowser(t, ts).Page("GET", "/", nil); resp.StatusCode != 302 || resp.Header.Get("Location") != "/login" {
 			t.Fatalf("after the first account: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 		}
 	})

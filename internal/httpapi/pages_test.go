@@ -2,12 +2,11 @@ package httpapi_test
 
 import (
 	"html/template"
-	"io"
-	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
 
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi/httpauth"
@@ -15,70 +14,20 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
-var csrfFieldRE = regexp.MustCompile(`name="csrfmiddlewaretoken" value="([^"]+)"`)
-
-// page fetches a page and returns its response and HTML.
-func (b *Browser) Page(method, path string, form url.Values) (*http.Response, string) {
-	b.T.Helper()
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req, _ := http.NewRequest(method, b.Ts.URL+path, body)
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	for i := 0; i+1 < len(b.Extra); i += 2 {
-		req.Header.Set(b.Extra[i], b.Extra[i+1])
-	}
-	resp, err := b.Client.Do(req)
-	if err != nil {
-		b.T.Fatal(err)
-	}
-	defer resp.Body.Close()
-	html, _ := io.ReadAll(resp.Body)
-	return resp, string(html)
-}
-
-// formToken is the hidden CSRF field of a rendered form.
-func FormToken(t *testing.T, html string) string {
-	t.Helper()
-	m := csrfFieldRE.FindStringSubmatch(html)
-	if m == nil {
-		t.Fatalf("no csrfmiddlewaretoken field in:\n%s", html)
-	}
-	return m[1]
-}
-
-// submit loads the form page at formPath and posts fields to postPath with
-// the form's CSRF token, as a browser does.
-func (b *Browser) Submit(formPath, postPath string, fields map[string]string) (*http.Response, string) {
-	b.T.Helper()
-	resp, html := b.Page("GET", formPath, nil)
-	if resp.StatusCode != 200 {
-		b.T.Fatalf("GET %s: %d", formPath, resp.StatusCode)
-	}
-	form := url.Values{httpauth.CSRFFormField: {FormToken(b.T, html)}}
-	for k, v := range fields {
-		form.Set(k, v)
-	}
-	return b.Page("POST", postPath, form)
-}
-
 func TestLoginPageRendersCSRFField(t *testing.T) {
-	ts := NewServer(t, store.SQLite, Options{})
-	b := NewBrowser(t, ts)
+	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
+	b := apitest.NewBrowser(t, ts)
 	resp, html := b.Page("GET", "/login?message=session_expired", nil)
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
 		t.Fatalf("GET /login: %d %v", resp.StatusCode, resp.Header)
 	}
-	if FormToken(t, html) != b.Cookie("posthog_csrftoken") || b.Cookie("posthog_csrftoken") == "" {
+	if apitest.FormToken(t, html) != b.Cookie("posthog_csrftoken") || b.Cookie("posthog_csrftoken") == "" {
 		t.Fatal("the hidden token does not match the CSRF cookie")
 	}
 	for h, want := range map[string]string{
 		"Content-Security-Policy": "default-src 'self'; form-action 'self'; frame-ancestors 'self'; base-uri 'none'",
 		"Cache-Control":           "no-store",
-		"X-Frame-Options":         "SAMEORIGIN",
+		"X-Frame-apitest.Options": "SAMEORIGIN",
 	} {
 		if got := resp.Header.Get(h); got != want {
 			t.Errorf("%s: %q", h, got)
@@ -103,11 +52,11 @@ func TestLoginPageRendersCSRFField(t *testing.T) {
 }
 
 func TestLoginFormRequiresCSRF(t *testing.T) {
-	ts := NewServer(t, store.SQLite, Options{})
+	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
 	for name, token := range map[string]string{"missing": "", "wrong": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"} {
-		b := NewBrowser(t, ts)
+		b := apitest.NewBrowser(t, ts)
 		b.Page("GET", "/login", nil) // gets the cookie
-		form := url.Values{"email": {"owner@example.com"}, "password": {OwnerPassword}}
+		form := url.Values{"email": {"owner@example.com"}, "password": {apitest.OwnerPassword}}
 		if token != "" {
 			form.Set(httpauth.CSRFFormField, token)
 		}
@@ -120,28 +69,28 @@ func TestLoginFormRequiresCSRF(t *testing.T) {
 		}
 	}
 	// The right token from another site's page (Origin) is refused.
-	b0 := NewBrowser(t, ts)
+	b0 := apitest.NewBrowser(t, ts)
 	_, html := b0.Page("GET", "/login", nil)
 	b0.Extra = []string{"Origin", "https://evil.example"}
-	if resp, _ := b0.Page("POST", "/login", url.Values{httpauth.CSRFFormField: {FormToken(t, html)}, "email": {"owner@example.com"}, "password": {OwnerPassword}}); resp.StatusCode != 403 || b0.Cookie("sessionid") != "" {
+	if resp, _ := b0.Page("POST", "/login", url.Values{httpauth.CSRFFormField: {apitest.FormToken(t, html)}, "email": {"owner@example.com"}, "password": {apitest.OwnerPassword}}); resp.StatusCode != 403 || b0.Cookie("sessionid") != "" {
 		t.Fatalf("foreign Origin: %d", resp.StatusCode)
 	}
 	// No cookie at all, even with a field: refused.
-	b := NewBrowser(t, ts)
-	resp, _ := b.Page("POST", "/login", url.Values{httpauth.CSRFFormField: {"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}, "email": {"owner@example.com"}, "password": {OwnerPassword}})
+	b := apitest.NewBrowser(t, ts)
+	resp, _ := b.Page("POST", "/login", url.Values{httpauth.CSRFFormField: {"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}, "email": {"owner@example.com"}, "password": {apitest.OwnerPassword}})
 	if resp.StatusCode != 403 || b.Cookie("sessionid") != "" {
 		t.Fatalf("no cookie: %d", resp.StatusCode)
 	}
 }
 
 func TestLoginFormSignsInAndLogsOut(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
-		b := NewBrowser(t, ts)
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
+		b := apitest.NewBrowser(t, ts)
 		if resp, _ := b.Page("GET", "/", nil); resp.StatusCode != 302 || resp.Header.Get("Location") != "/login" {
 			t.Fatalf("anonymous home: %d %v", resp.StatusCode, resp.Header)
 		}
-		resp, _ := b.Submit("/login", "/login", map[string]string{"email": "owner@example.com", "password": OwnerPassword})
+		resp, _ := b.Submit("/login", "/login", map[string]string{"email": "owner@example.com", "password": apitest.OwnerPassword})
 		if resp.StatusCode != 303 || resp.Header.Get("Location") != "/" || b.Cookie("sessionid") == "" {
 			t.Fatalf("login: %d %v", resp.StatusCode, resp.Header)
 		}
@@ -154,7 +103,7 @@ func TestLoginFormSignsInAndLogsOut(t *testing.T) {
 		if resp, _ := b.Page("POST", "/logout", url.Values{}); resp.StatusCode != 403 {
 			t.Fatalf("logout without token: %d", resp.StatusCode)
 		}
-		resp, _ = b.Page("POST", "/logout", url.Values{httpauth.CSRFFormField: {FormToken(t, html)}})
+		resp, _ = b.Page("POST", "/logout", url.Values{httpauth.CSRFFormField: {apitest.FormToken(t, html)}})
 		if resp.StatusCode != 302 || resp.Header.Get("Location") != "/login" {
 			t.Fatalf("logout: %d %v", resp.StatusCode, resp.Header)
 		}
@@ -165,7 +114,7 @@ func TestLoginFormSignsInAndLogsOut(t *testing.T) {
 }
 
 func TestLoginFormNext(t *testing.T) {
-	ts := NewServer(t, store.SQLite, Options{})
+	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
 	for _, tc := range []struct{ next, want string }{
 		{"/settings", "/settings"},
 		{"/project/1?tab=keys", "/project/1?tab=keys"},
@@ -175,28 +124,28 @@ func TestLoginFormNext(t *testing.T) {
 		{"/\t/evil.example", "/"},
 		{"", "/"},
 	} {
-		b := NewBrowser(t, ts)
+		b := apitest.NewBrowser(t, ts)
 		_, html := b.Page("GET", "/login?next="+url.QueryEscape(tc.next), nil)
-		form := url.Values{httpauth.CSRFFormField: {FormToken(t, html)}, "email": {"owner@example.com"}, "password": {OwnerPassword}, "next": {tc.next}}
+		form := url.Values{httpauth.CSRFFormField: {apitest.FormToken(t, html)}, "email": {"owner@example.com"}, "password": {apitest.OwnerPassword}, "next": {tc.next}}
 		resp, _ := b.Page("POST", "/login", form)
 		if resp.StatusCode != 303 || resp.Header.Get("Location") != tc.want {
 			t.Errorf("next=%q: %d %q", tc.next, resp.StatusCode, resp.Header.Get("Location"))
 		}
 	}
 	// The login page carries a safe next into its form, and drops an unsafe one.
-	_, html := NewBrowser(t, ts).Page("GET", "/login?next=/settings", nil)
+	_, html := apitest.NewBrowser(t, ts).Page("GET", "/login?next=/settings", nil)
 	if !strings.Contains(html, `name="next" value="/settings"`) {
 		t.Error("next not carried into the form")
 	}
-	_, html = NewBrowser(t, ts).Page("GET", "/login?next=//evil.example", nil)
+	_, html = apitest.NewBrowser(t, ts).Page("GET", "/login?next=//evil.example", nil)
 	if strings.Contains(html, "evil.example") {
 		t.Error("unsafe next carried into the form")
 	}
 }
 
 func TestLoginFormErrors(t *testing.T) {
-	ts := NewServer(t, store.SQLite, Options{})
-	b := NewBrowser(t, ts)
+	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
+	b := apitest.NewBrowser(t, ts)
 	const wrong = "wrong guess 12345"
 	resp, html := b.Submit("/login", "/login", map[string]string{"email": "owner@example.com", "password": wrong})
 	if resp.StatusCode != 400 || !strings.Contains(html, "Invalid email or password.") ||
@@ -220,25 +169,25 @@ func TestLoginFormErrors(t *testing.T) {
 }
 
 func TestLoginFormLockout(t *testing.T) {
-	ts := NewServer(t, store.SQLite, Options{})
-	b := NewBrowser(t, ts)
+	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
+	b := apitest.NewBrowser(t, ts)
 	for i := 1; i <= 4; i++ {
 		if resp, _ := b.Submit("/login", "/login", map[string]string{"email": "owner@example.com", "password": "wrong guess"}); resp.StatusCode != 400 {
 			t.Fatalf("failure %d: %d", i, resp.StatusCode)
 		}
 	}
-	for _, pw := range []string{"wrong guess", OwnerPassword} {
+	for _, pw := range []string{"wrong guess", apitest.OwnerPassword} {
 		resp, html := b.Submit("/login", "/login", map[string]string{"email": "owner@example.com", "password": pw})
-		if resp.StatusCode != 403 || !strings.Contains(html, LockedDetail) || b.Cookie("sessionid") != "" {
+		if resp.StatusCode != 403 || !strings.Contains(html, apitest.LockedDetail) || b.Cookie("sessionid") != "" {
 			t.Fatalf("want the lockout page, got %d %s", resp.StatusCode, html)
 		}
 	}
 }
 
 func TestSignupForm(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{Empty: true})
-		b := NewBrowser(t, ts)
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{Empty: true})
+		b := apitest.NewBrowser(t, ts)
 		fields := map[string]string{"first_name": "Grace", "last_name": "Hopper", "email": "grace@example.com",
 			"password": "password123", "organization_name": "Navy"}
 		weak, _ := gatehouse.AsError(password.CheckStrength("password123", "grace@example.com", "Grace", "Hopper"))
@@ -255,7 +204,7 @@ func TestSignupForm(t *testing.T) {
 				t.Errorf("signup page lacks %s", want)
 			}
 		}
-		fields["password"] = GoodPassword
+		fields["password"] = apitest.GoodPassword
 		resp, _ = b.Submit("/signup", "/signup", fields)
 		if resp.StatusCode != 303 || resp.Header.Get("Location") != "/" || b.Cookie("sessionid") == "" {
 			t.Fatalf("signup: %d %v", resp.StatusCode, resp.Header)
@@ -264,7 +213,7 @@ func TestSignupForm(t *testing.T) {
 			t.Fatalf("home after signup: %d %s", resp.StatusCode, html)
 		}
 		// A second organization is refused at the top of the form.
-		resp, html = NewBrowser(t, ts).Submit("/signup", "/signup", map[string]string{"first_name": "Ada", "email": "ada@example.com", "password": GoodPassword})
+		resp, html = apitest.NewBrowser(t, ts).Submit("/signup", "/signup", map[string]string{"first_name": "Ada", "email": "ada@example.com", "password": apitest.GoodPassword})
 		if resp.StatusCode != 403 || !strings.Contains(html, `<p class="error" role="alert" id="form-error">New organizations cannot be created`) {
 			t.Fatalf("second signup: %d %s", resp.StatusCode, html)
 		}
@@ -272,10 +221,10 @@ func TestSignupForm(t *testing.T) {
 }
 
 func TestSignupFormRequiresCSRF(t *testing.T) {
-	ts := NewServer(t, store.SQLite, Options{Empty: true})
-	b := NewBrowser(t, ts)
+	ts := apitest.NewServer(t, store.SQLite, apitest.Options{Empty: true})
+	b := apitest.NewBrowser(t, ts)
 	b.Page("GET", "/signup", nil)
-	resp, _ := b.Page("POST", "/signup", url.Values{"first_name": {"Grace"}, "email": {"grace@example.com"}, "password": {GoodPassword}})
+	resp, _ := b.Page("POST", "/signup", url.Values{"first_name": {"Grace"}, "email": {"grace@example.com"}, "password": {apitest.GoodPassword}})
 	if resp.StatusCode != 403 {
 		t.Fatalf("signup without token: %d", resp.StatusCode)
 	}
@@ -285,9 +234,9 @@ func TestSignupFormRequiresCSRF(t *testing.T) {
 }
 
 func TestSignupFormWithEmailVerification(t *testing.T) {
-	ts := NewServer(t, store.SQLite, Options{Empty: true, VerifyEmail: true})
-	b := NewBrowser(t, ts)
-	resp, html := b.Submit("/signup", "/signup", map[string]string{"first_name": "Grace", "email": "grace@example.com", "password": GoodPassword})
+	ts := apitest.NewServer(t, store.SQLite, apitest.Options{Empty: true, VerifyEmail: true})
+	b := apitest.NewBrowser(t, ts)
+	resp, html := b.Submit("/signup", "/signup", map[string]string{"first_name": "Grace", "email": "grace@example.com", "password": apitest.GoodPassword})
 	if resp.StatusCode != 200 || !strings.Contains(html, "Check your email") || b.Cookie("sessionid") != "" {
 		t.Fatalf("signup with verification: %d %s", resp.StatusCode, html)
 	}

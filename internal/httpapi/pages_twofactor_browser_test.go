@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
+
 	"github.com/chromedp/chromedp"
 
 	"github.com/gatehouse-auth/gatehouse/internal/mfa"
@@ -17,8 +19,8 @@ import (
 // the page, log out, and log in again with a code the test computes; the
 // browser is then remembered and skips the step.
 func TestBrowserTwoFactor(t *testing.T) {
-	ctx := NewBrowserContext(t)
-	ts := NewServer(t, store.SQLite, Options{Empty: true, SiteURL: "http://localhost:{port}"})
+	ctx := apitest.NewBrowserContext(t)
+	ts := apitest.NewServer(t, store.SQLite, apitest.Options{Empty: true, SiteURL: "http://localhost:{port}"})
 	base := strings.Replace(ts.URL, "127.0.0.1", "localhost", 1)
 
 	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
@@ -42,7 +44,7 @@ func TestBrowserTwoFactor(t *testing.T) {
 			chromedp.Navigate(base+"/login"),
 			chromedp.WaitVisible(`#email`),
 			chromedp.SendKeys(`#email`, email),
-			chromedp.SendKeys(`#password`, GoodPassword),
+			chromedp.SendKeys(`#password`, apitest.GoodPassword),
 			chromedp.Submit(`form[action="/login"]`),
 			chromedp.WaitVisible(then),
 		)
@@ -63,7 +65,7 @@ func TestBrowserTwoFactor(t *testing.T) {
 		chromedp.SendKeys(`#first_name`, "Katherine"),
 		chromedp.SendKeys(`#last_name`, "Johnson"),
 		chromedp.SendKeys(`#email`, email),
-		chromedp.SendKeys(`#password`, GoodPassword),
+		chromedp.SendKeys(`#password`, apitest.GoodPassword),
 		chromedp.SendKeys(`#organization_name`, "NASA"),
 		chromedp.Submit(`form[action="/signup"]`),
 		chromedp.WaitVisible(`form[action="/logout"]`),

@@ -7,21 +7,23 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
+
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
 // TestFlagListPaginationAndFilters checks PostHog's limit/offset pages and
 // the flag list's search, active and type filters.
 func TestFlagListPaginationAndFilters(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
-		b := OwnerBrowser(t, ts)
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
+		b := apitest.OwnerBrowser(t, ts)
 		base := fmt.Sprintf("/api/projects/%d/feature_flags/", ts.Project.ID)
 		for i := 0; i < 5; i++ {
-			CreateFlag(t, b, ts.Project.ID, fmt.Sprintf(`{"key":"flag-%d","name":"Flag %d","active":%v}`, i, i, i%2 == 0))
+			apitest.CreateFlag(t, b, ts.Project.ID, fmt.Sprintf(`{"key":"flag-%d","name":"Flag %d","active":%v}`, i, i, i%2 == 0))
 		}
-		CreateFlag(t, b, ts.Project.ID, `{"key":"Checkout-Colour","name":"colours","filters":{"groups":[{}],"multivariate":{"variants":[{"key":"a","rollout_percentage":50},{"key":"b","rollout_percentage":50}]}}}`)
-		CreateFlag(t, b, ts.Project.ID, `{"key":"settings","is_remote_configuration":true,"filters":{"groups":[{}],"payloads":{"true":"{}"}}}`)
+		apitest.CreateFlag(t, b, ts.Project.ID, `{"key":"Checkout-Colour","name":"colours","filters":{"groups":[{}],"multivariate":{"variants":[{"key":"a","rollout_percentage":50},{"key":"b","rollout_percentage":50}]}}}`)
+		apitest.CreateFlag(t, b, ts.Project.ID, `{"key":"settings","is_remote_configuration":true,"filters":{"groups":[{}],"payloads":{"true":"{}"}}}`)
 
 		page := func(path string) (count int, next, previous any, keys []string) {
 			t.Helper()
@@ -87,9 +89,9 @@ func TestFlagListPaginationAndFilters(t *testing.T) {
 // flag with no condition set, and a number where an operator takes a
 // string.
 func TestFlagValidationAsPostHog(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
-		b := OwnerBrowser(t, ts)
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
+		b := apitest.OwnerBrowser(t, ts)
 		base := fmt.Sprintf("/api/projects/%d/feature_flags/", ts.Project.ID)
 		for _, tc := range []struct{ body, code, detail string }{
 			{`{"key":"a","filters":{"groups":[]}}`, "invalid_input", "Feature flags must have at least one condition set (group)."},
@@ -106,7 +108,7 @@ func TestFlagValidationAsPostHog(t *testing.T) {
 			t.Fatalf("a refused flag was stored: %d %v", resp.StatusCode, list)
 		}
 		// Numbers written as strings are accepted, and an edit may clear the groups.
-		f := CreateFlag(t, b, ts.Project.ID, `{"key":"older","filters":{"groups":[{"properties":[{"key":"age","operator":"gte","value":"30","type":"person"}]}]}}`)
+		f := apitest.CreateFlag(t, b, ts.Project.ID, `{"key":"older","filters":{"groups":[{"properties":[{"key":"age","operator":"gte","value":"30","type":"person"}]}]}}`)
 		if resp, out := b.Send("PATCH", fmt.Sprintf("%s%v/", base, f["id"]), `{"filters":{"groups":[]}}`, true); resp.StatusCode != 200 {
 			t.Fatalf("clearing groups: %d %v", resp.StatusCode, out)
 		}
@@ -116,12 +118,12 @@ func TestFlagValidationAsPostHog(t *testing.T) {
 // TestFlagsV4TypedValues checks that /flags?v=4 carries each flag's typed
 // value, which posthog-node 5.7x reads, while v=2 keeps the older records.
 func TestFlagsV4TypedValues(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
-		b := OwnerBrowser(t, ts)
-		CreateFlag(t, b, ts.Project.ID, `{"key":"on","filters":{"groups":[{"rollout_percentage":100}],"payloads":{"true":{"x":1}}}}`)
-		CreateFlag(t, b, ts.Project.ID, `{"key":"off","active":false,"filters":{"groups":[{}]}}`)
-		CreateFlag(t, b, ts.Project.ID, `{"key":"split","filters":{"groups":[{}],"multivariate":{"variants":[{"key":"only","rollout_percentage":100}]}}}`)
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
+		b := apitest.OwnerBrowser(t, ts)
+		apitest.CreateFlag(t, b, ts.Project.ID, `{"key":"on","filters":{"groups":[{"rollout_percentage":100}],"payloads":{"true":{"x":1}}}}`)
+		apitest.CreateFlag(t, b, ts.Project.ID, `{"key":"off","active":false,"filters":{"groups":[{}]}}`)
+		apitest.CreateFlag(t, b, ts.Project.ID, `{"key":"split","filters":{"groups":[{}],"multivariate":{"variants":[{"key":"only","rollout_percentage":100}]}}}`)
 		body := fmt.Sprintf(`{"token":%q,"distinct_id":"p1"}`, ts.Project.APIToken)
 		get := func(v string) map[string]map[string]any {
 			resp, raw := ts.Do(t, "POST", "/flags/?v="+v+"&config=true", strings.NewReader(body), "Content-Type", "application/json")
@@ -155,29 +157,29 @@ func TestFlagsV4TypedValues(t *testing.T) {
 // PATCH its user's profile, but never the email, the password or the
 // second factor, and that user:read is not enough.
 func TestKeyEditsProfile(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
-		b := OwnerBrowser(t, ts)
-		writer, reader := MustKey(t, b, "user:write"), MustKey(t, b, "user:read")
-		resp, out := KeyRequest(t, ts, "PATCH", "/api/users/@me/", writer, `{"first_name":"Ada","last_name":"Lovelace"}`)
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
+		b := apitest.OwnerBrowser(t, ts)
+		writer, reader := apitest.MustKey(t, b, "user:write"), apitest.MustKey(t, b, "user:read")
+		resp, out := apitest.KeyRequest(t, ts, "PATCH", "/api/users/@me/", writer, `{"first_name":"Ada","last_name":"Lovelace"}`)
 		if resp.StatusCode != 200 || out["first_name"] != "Ada" || out["last_name"] != "Lovelace" {
 			t.Fatalf("names with user:write: %d %v", resp.StatusCode, out)
 		}
-		resp, out = KeyRequest(t, ts, "PATCH", "/api/users/@me/", reader, `{"first_name":"Eve"}`)
+		resp, out = apitest.KeyRequest(t, ts, "PATCH", "/api/users/@me/", reader, `{"first_name":"Eve"}`)
 		if resp.StatusCode != 403 || out["detail"] != "API key missing required scope 'user:write'" {
 			t.Fatalf("user:read: %d %v", resp.StatusCode, out)
 		}
 		for _, body := range []string{
-			`{"password":"a brand new passphrase 42","current_password":"` + OwnerPassword + `"}`,
+			`{"password":"a brand new passphrase 42","current_password":"` + apitest.OwnerPassword + `"}`,
 			`{"email":"someone@example.com"}`,
 			`{"first_name":"Eve","password":"x"}`,
 		} {
-			resp, out := KeyRequest(t, ts, "PATCH", "/api/users/@me/", writer, body)
+			resp, out := apitest.KeyRequest(t, ts, "PATCH", "/api/users/@me/", writer, body)
 			if resp.StatusCode != 403 || out["detail"] != "You can only change your email or password from the PostHog app, not with an API key or token." {
 				t.Errorf("%s: %d %v", body, resp.StatusCode, out)
 			}
 		}
-		if resp, out := KeyRequest(t, ts, "PATCH", "/api/users/@me/", writer, `{"passkeys_enabled_for_2fa":true}`); resp.StatusCode != 403 {
+		if resp, out := apitest.KeyRequest(t, ts, "PATCH", "/api/users/@me/", writer, `{"passkeys_enabled_for_2fa":true}`); resp.StatusCode != 403 {
 			t.Errorf("second factor by key: %d %v", resp.StatusCode, out)
 		}
 		// Nothing refused was applied; the owner still signs in with the old password.
@@ -185,7 +187,7 @@ func TestKeyEditsProfile(t *testing.T) {
 		if me["first_name"] != "Ada" || me["email"] != "owner@example.com" {
 			t.Fatalf("profile after refused edits: %v", me)
 		}
-		if resp, _ := NewBrowser(t, ts).Login("owner@example.com", OwnerPassword); resp.StatusCode != 200 {
+		if resp, _ := apitest.NewBrowser(t, ts).Login("owner@example.com", apitest.OwnerPassword); resp.StatusCode != 200 {
 			t.Fatalf("password changed by a key: %d", resp.StatusCode)
 		}
 	})
@@ -196,19 +198,19 @@ func TestKeyEditsProfile(t *testing.T) {
 // with a Bearer challenge for an invalid one; and that an invalid personal
 // key on local evaluation also advertises Bearer.
 func TestProjectSecretOnOtherRoutes(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
 		for _, path := range []string{"/api/users/@me/", fmt.Sprintf("/api/projects/%d/feature_flags/", ts.Project.ID), "/api/organizations/@current/"} {
-			resp, body := GetWith(t, ts, path, "Authorization", "Bearer "+ts.Secret.Reveal())
+			resp, body := apitest.GetWith(t, ts, path, "Authorization", "Bearer "+ts.Secret.Reveal())
 			if resp.StatusCode != 403 || !strings.Contains(body, "You do not have permission to perform this action.") {
 				t.Errorf("valid secret on %s: %d %s", path, resp.StatusCode, body)
 			}
-			resp, body = GetWith(t, ts, path, "Authorization", "Bearer phs_"+strings.Repeat("Z", 48))
+			resp, body = apitest.GetWith(t, ts, path, "Authorization", "Bearer phs_"+strings.Repeat("Z", 48))
 			if resp.StatusCode != 401 || strings.Contains(body, "were not provided") || resp.Header.Get("WWW-Authenticate") != "Bearer" {
 				t.Errorf("invalid secret on %s: %d %v %s", path, resp.StatusCode, resp.Header, body)
 			}
 		}
-		resp, _ := GetWith(t, ts, "/api/feature_flag/local_evaluation?token="+ts.Project.APIToken, "Authorization", "Bearer phx_"+strings.Repeat("Z", 48))
+		resp, _ := apitest.GetWith(t, ts, "/api/feature_flag/local_evaluation?token="+ts.Project.APIToken, "Authorization", "Bearer phx_"+strings.Repeat("Z", 48))
 		if resp.StatusCode != 401 || resp.Header.Get("WWW-Authenticate") != "Bearer" {
 			t.Fatalf("invalid personal key on local evaluation: %d %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
 		}
@@ -219,9 +221,9 @@ func TestProjectSecretOnOtherRoutes(t *testing.T) {
 // flags carry PostHog's fields, with empty values for features Gatehouse
 // does not have.
 func TestPostHogFieldsPresent(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
-		b := OwnerBrowser(t, ts)
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
+		b := apitest.OwnerBrowser(t, ts)
 		has := func(what string, obj map[string]any, fields ...string) {
 			t.Helper()
 			for _, f := range fields {
@@ -254,7 +256,7 @@ func TestPostHogFieldsPresent(t *testing.T) {
 			t.Errorf("slug %v", org["slug"])
 		}
 		b.Send("PATCH", "/api/users/@me/", `{"first_name":"Ada"}`, true)
-		f := CreateFlag(t, b, ts.Project.ID, `{"key":"fields"}`)
+		f := apitest.CreateFlag(t, b, ts.Project.ID, `{"key":"fields"}`)
 		has("flag", f, "last_modified_by", "status", "can_edit", "evaluation_tags", "experiment_set", "surveys", "features")
 		if cb := f["created_by"].(map[string]any); cb["first_name"] != "Ada" || cb["distinct_id"] != ts.User.UUID {
 			t.Errorf("created_by %v", cb)

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
+
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
@@ -149,10 +151,10 @@ func TestPostHogJSBrowser(t *testing.T) {
 	if _, err := os.Stat(dist); err != nil {
 		testenv.Unavailable(t, "node", "posthog-js is not installed: cd internal/httpapi/testdata/posthog-js && npm ci")
 	}
-	ctx := NewBrowserContext(t)
-	ts := NewServer(t, store.SQLite, Options{})
-	b := OwnerBrowser(t, ts)
-	CreateFlag(t, b, ts.Project.ID, `{"key":"js-flag","filters":{"groups":[{"rollout_percentage":100}]}}`)
+	ctx := apitest.NewBrowserContext(t)
+	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
+	b := apitest.OwnerBrowser(t, ts)
+	apitest.CreateFlag(t, b, ts.Project.ID, `{"key":"js-flag","filters":{"groups":[{"rollout_percentage":100}]}}`)
 
 	// The page is served from another origin (localhost against
 	// Gatehouse's 127.0.0.1), so every API call is cross-origin.
@@ -187,7 +189,7 @@ func TestPostHogJSBrowser(t *testing.T) {
 				return
 			}
 		}
-		t.Fatalf("%s: timed out; requests to Gatehouse: %+v (server log: %s)", what, log.to(ts.URL), LastLines(ts.Logs.String(), 5))
+		t.Fatalf("%s: timed out; requests to Gatehouse: %+v (server log: %s)", what, log.to(ts.URL), apitest.LastLines(ts.Logs.String(), 5))
 	}
 	waitFor("posthog-js loaded", func() bool {
 		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.__phLoaded === true`))
@@ -210,13 +212,13 @@ func TestPostHogJSBrowser(t *testing.T) {
 	})
 	// Person by person, posthog-js shows /flags' answers, which agree
 	// with the test's own implementation of PostHog's rules.
-	ids, props := RefPeople(20)
+	ids, props := apitest.RefPeople(20)
 	var keys []string
-	for _, rf := range RefFlags {
-		keys = append(keys, rf.flag.key)
+	for _, rf := range apitest.RefFlags {
+		keys = append(keys, rf.Flag.Key)
 	}
-	for _, rf := range RefFlags {
-		CreateFlag(t, b, ts.Project.ID, rf.flag.json())
+	for _, rf := range apitest.RefFlags {
+		apitest.CreateFlag(t, b, ts.Project.ID, rf.Flag.Json())
 	}
 	for _, id := range ids {
 		call := fmt.Sprintf(`flagsFor(%s, %s, %s)`, mustJSON(t, id), mustJSON(t, props[id]), mustJSON(t, keys))
@@ -224,9 +226,9 @@ func TestPostHogJSBrowser(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", id, err)
 		}
-		for _, rf := range RefFlags {
-			if want := fmt.Sprint(RefEvaluate(rf.flag, id, props[id], false)); fmt.Sprint(got[rf.flag.key]) != want {
-				t.Errorf("%s %s: posthog-js %v, reference %s", id, rf.flag.key, got[rf.flag.key], want)
+		for _, rf := range apitest.RefFlags {
+			if want := fmt.Sprint(apitest.RefEvaluate(rf.Flag, id, props[id], false)); fmt.Sprint(got[rf.Flag.Key]) != want {
+				t.Errorf("%s %s: posthog-js %v, reference %s", id, rf.Flag.Key, got[rf.Flag.Key], want)
 			}
 		}
 	}

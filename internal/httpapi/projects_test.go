@@ -5,15 +5,17 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
+
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
 func TestProjectsAPIAndSecretRotation(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
-		owner := OwnerBrowser(t, ts)
-		member := JoinByInvite(t, ts, owner, "member@example.com", 1)
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
+		owner := apitest.OwnerBrowser(t, ts)
+		member := apitest.JoinByInvite(t, ts, owner, "member@example.com", 1)
 		pid := fmt.Sprint(ts.Project.ID)
 
 		resp, list := owner.Send("GET", "/api/projects/", "", false)
@@ -34,7 +36,7 @@ func TestProjectsAPIAndSecretRotation(t *testing.T) {
 		// Members may not rotate anything.
 		for _, action := range []string{"reset_token", "rotate_secret_token", "delete_secret_token_backup"} {
 			resp, out := member.Send("PATCH", "/api/projects/"+pid+"/"+action+"/", "", true)
-			WantDenied(t, "member "+action, resp, out, 403, "You do not have admin access to this resource.")
+			apitest.WantDenied(t, "member "+action, resp, out, 403, "You do not have admin access to this resource.")
 		}
 		resp, p := owner.Send("PATCH", "/api/projects/"+pid+"/reset_token/", "", true)
 		if resp.StatusCode != 200 || p["api_token"] == ts.Project.APIToken || !strings.HasPrefix(p["api_token"].(string), "phc_") {
@@ -71,10 +73,10 @@ func TestProjectsAPIAndSecretRotation(t *testing.T) {
 }
 
 func TestProjectSecretAPIKeys(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
-		owner := OwnerBrowser(t, ts)
-		member := JoinByInvite(t, ts, owner, "member@example.com", 1)
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
+		owner := apitest.OwnerBrowser(t, ts)
+		member := apitest.JoinByInvite(t, ts, owner, "member@example.com", 1)
 		base := fmt.Sprintf("/api/projects/%d/project_secret_api_keys/", ts.Project.ID)
 
 		resp, k := owner.Send("POST", base, `{"label":"sdk","scopes":["feature_flag:read"]}`, true)
@@ -91,10 +93,10 @@ func TestProjectSecretAPIKeys(t *testing.T) {
 			{`{"label":"","scopes":["endpoint:read"]}`, "This field may not be blank."},
 		} {
 			resp, out := owner.Send("POST", base, c.body, true)
-			WantDenied(t, c.body, resp, out, 400, c.detail)
+			apitest.WantDenied(t, c.body, resp, out, 400, c.detail)
 		}
 		resp, out := member.Send("POST", base, `{"label":"m","scopes":["endpoint:read"]}`, true)
-		WantDenied(t, "member create", resp, out, 403, "You do not have admin access to this resource.")
+		apitest.WantDenied(t, "member create", resp, out, 403, "You do not have admin access to this resource.")
 		code, list := member.List(base)
 		if code != 200 || len(list) != 1 || list[0]["value"] != nil || list[0]["id"] != id {
 			t.Fatalf("member list: %d %v", code, list)
@@ -120,7 +122,7 @@ func TestProjectSecretAPIKeys(t *testing.T) {
 			}
 		}
 		resp, out = owner.Send("POST", base, `{"label":"eleventh","scopes":["endpoint:read"]}`, true)
-		WantDenied(t, "11th", resp, out, 400, "You can only have 10 secret keys per project. Remove an existing key before creating a new one.")
+		apitest.WantDenied(t, "11th", resp, out, 400, "You can only have 10 secret keys per project. Remove an existing key before creating a new one.")
 		if resp, _ := owner.Send("DELETE", base+id+"/", "", true); resp.StatusCode != 204 {
 			t.Fatalf("delete: %d", resp.StatusCode)
 		}

@@ -7,24 +7,26 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
+
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
 func TestRemoteConfigPayload(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
-		b := OwnerBrowser(t, ts)
-		remote := CreateFlag(t, b, ts.Project.ID, `{"key":"site-config","is_remote_configuration":true,"filters":{"groups":[{"properties":[],"rollout_percentage":100}],"payloads":{"true":{"a":1}}}}`)
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
+		b := apitest.OwnerBrowser(t, ts)
+		remote := apitest.CreateFlag(t, b, ts.Project.ID, `{"key":"site-config","is_remote_configuration":true,"filters":{"groups":[{"properties":[],"rollout_percentage":100}],"payloads":{"true":{"a":1}}}}`)
 		if remote["is_remote_configuration"] != true {
 			t.Fatalf("created %v", remote)
 		}
-		CreateFlag(t, b, ts.Project.ID, `{"key":"ordinary","filters":{"groups":[{"properties":[],"rollout_percentage":100}],"payloads":{"true":{"b":2}}}}`)
-		CreateFlag(t, b, ts.Project.ID, `{"key":"empty-config","is_remote_configuration":true,"filters":{"groups":[{"properties":[],"rollout_percentage":100}]}}`)
+		apitest.CreateFlag(t, b, ts.Project.ID, `{"key":"ordinary","filters":{"groups":[{"properties":[],"rollout_percentage":100}],"payloads":{"true":{"b":2}}}}`)
+		apitest.CreateFlag(t, b, ts.Project.ID, `{"key":"empty-config","is_remote_configuration":true,"filters":{"groups":[{"properties":[],"rollout_percentage":100}]}}`)
 		secret := "Bearer " + ts.Secret.Reveal()
-		readKey := MustKey(t, b, "feature_flag:read")
-		otherKey := MustKey(t, b, "user:read")
+		readKey := apitest.MustKey(t, b, "feature_flag:read")
+		otherKey := apitest.MustKey(t, b, "user:read")
 		tok := url.QueryEscape(ts.Project.APIToken)
-		_, otherProject := Outsider(t, ts)
+		_, otherProject := apitest.Outsider(t, ts)
 
 		for _, tc := range []struct {
 			name   string
@@ -46,7 +48,7 @@ func TestRemoteConfigPayload(t *testing.T) {
 			{"secret for another project", fmt.Sprintf("/api/projects/%d/feature_flags/site-config/remote_config", otherProject.ID), []string{"Authorization", secret}, 403, ""},
 			{"secret with another project's token", "/api/projects/@current/feature_flags/site-config/remote_config?token=" + url.QueryEscape(otherProject.APIToken), []string{"Authorization", secret}, 403, ""},
 		} {
-			resp, body := GetWith(t, ts, tc.path, tc.header...)
+			resp, body := apitest.GetWith(t, ts, tc.path, tc.header...)
 			if resp.StatusCode != tc.status {
 				t.Errorf("%s: %d %s", tc.name, resp.StatusCode, body)
 				continue
@@ -73,11 +75,11 @@ func TestRemoteConfigPayload(t *testing.T) {
 			t.Fatalf("patch: %d %v", resp.StatusCode, patched)
 		}
 		b.Send("PATCH", fmt.Sprintf("/api/projects/%d/feature_flags/%v/", ts.Project.ID, id), `{"is_remote_configuration":false}`, true)
-		if resp, _ := GetWith(t, ts, "/api/projects/@current/feature_flags/site-config/remote_config", "Authorization", secret); resp.StatusCode != 404 {
+		if resp, _ := apitest.GetWith(t, ts, "/api/projects/@current/feature_flags/site-config/remote_config", "Authorization", secret); resp.StatusCode != 404 {
 			t.Fatalf("after unmarking: %d", resp.StatusCode)
 		}
 		// The mark is not part of the filters SDKs evaluate.
-		_, defs := GetWith(t, ts, "/api/feature_flag/local_evaluation", "Authorization", secret)
+		_, defs := apitest.GetWith(t, ts, "/api/feature_flag/local_evaluation", "Authorization", secret)
 		if strings.Contains(defs, "gatehouse_is_remote_configuration") {
 			t.Fatalf("local evaluation shows the stored mark: %s", defs)
 		}
@@ -85,10 +87,10 @@ func TestRemoteConfigPayload(t *testing.T) {
 }
 
 func TestProjectConfigDocument(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
 		tok := ts.Project.APIToken
-		resp, body := GetWith(t, ts, "/array/"+tok+"/config", "Origin", "https://shop.example.net")
+		resp, body := apitest.GetWith(t, ts, "/array/"+tok+"/config", "Origin", "https://shop.example.net")
 		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/json" ||
 			resp.Header.Get("Access-Control-Allow-Origin") != "*" || resp.Header.Get("Cache-Control") != "public, max-age=300" {
 			t.Fatalf("config: %d %v %s", resp.StatusCode, resp.Header, body)
@@ -103,18 +105,18 @@ func TestProjectConfigDocument(t *testing.T) {
 			t.Fatalf("document %v", doc)
 		}
 		etag := resp.Header.Get("ETag")
-		if resp, _ := GetWith(t, ts, "/array/"+tok+"/config/", "If-None-Match", etag); resp.StatusCode != 304 {
+		if resp, _ := apitest.GetWith(t, ts, "/array/"+tok+"/config/", "If-None-Match", etag); resp.StatusCode != 304 {
 			t.Fatalf("revalidation: %d", resp.StatusCode)
 		}
 		// An active flag turns hasFeatureFlags on, and the ETag changes.
-		b := OwnerBrowser(t, ts)
-		CreateFlag(t, b, ts.Project.ID, `{"key":"beta"}`)
-		resp, body = GetWith(t, ts, "/array/"+tok+"/config", "If-None-Match", etag)
+		b := apitest.OwnerBrowser(t, ts)
+		apitest.CreateFlag(t, b, ts.Project.ID, `{"key":"beta"}`)
+		resp, body = apitest.GetWith(t, ts, "/array/"+tok+"/config", "If-None-Match", etag)
 		if resp.StatusCode != 200 || !strings.Contains(body, `"hasFeatureFlags":true`) {
 			t.Fatalf("after a flag: %d %s", resp.StatusCode, body)
 		}
 
-		resp, script := GetWith(t, ts, "/array/"+tok+"/config.js")
+		resp, script := apitest.GetWith(t, ts, "/array/"+tok+"/config.js")
 		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/javascript" || resp.Header.Get("Access-Control-Allow-Origin") != "*" ||
 			!strings.Contains(script, `window._POSTHOG_REMOTE_CONFIG["`+tok+`"] = {"config":{`) || !strings.Contains(script, `"siteApps":[]`) {
 			t.Fatalf("config.js: %d %s", resp.StatusCode, script)
@@ -133,7 +135,7 @@ func TestProjectConfigDocument(t *testing.T) {
 			{"/array/bad.token/config", 400, "invalid_input"},
 			{"/array/" + strings.Repeat("a", 201) + "/config", 400, "invalid_input"},
 		} {
-			resp, body := GetWith(t, ts, tc.path)
+			resp, body := apitest.GetWith(t, ts, tc.path)
 			if resp.StatusCode != tc.status || !strings.Contains(body, `"code":"`+tc.code+`"`) || resp.Header.Get("Access-Control-Allow-Origin") != "*" {
 				t.Errorf("%s: %d %s", tc.path, resp.StatusCode, body)
 			}
@@ -142,9 +144,9 @@ func TestProjectConfigDocument(t *testing.T) {
 }
 
 func TestCaptureAIBatchAndV1(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		// An allow-list that excludes the client: capture stays open.
-		ts := NewServer(t, engine, Options{Allowed: "10.0.0.0/8"})
+		ts := apitest.NewServer(t, engine, apitest.Options{Allowed: "10.0.0.0/8"})
 		tok := ts.Project.APIToken
 		ai := fmt.Sprintf(`{"api_key":%q,"batch":[{"event":"$ai_generation","distinct_id":"u1","properties":{"$ai_model":"m"}}],"sent_at":"2026-12-06T00:00:00Z"}`, tok)
 		for _, path := range []string{"/i/v0/ai/batch/", "/i/v0/ai/batch"} {
@@ -176,7 +178,7 @@ func TestCaptureAIBatchAndV1(t *testing.T) {
 		// Gzip, as posthog-node sends it with Content-Encoding.
 		gzBody := strings.ReplaceAll(strings.ReplaceAll(v1, "0001\"", "0011\""), "0002\"", "0012\"")
 		before = ts.Count(t)
-		resp, body = ts.Do(t, "POST", "/i/v1/analytics/events/", strings.NewReader(string(Gz(t, gzBody))), append(hdr, "Content-Encoding", "gzip")...)
+		resp, body = ts.Do(t, "POST", "/i/v1/analytics/events/", strings.NewReader(string(apitest.Gz(t, gzBody))), append(hdr, "Content-Encoding", "gzip")...)
 		if resp.StatusCode != 200 || ts.Count(t)-before != 2 {
 			t.Fatalf("v1 gzip: %d %s", resp.StatusCode, body)
 		}

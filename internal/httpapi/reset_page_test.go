@@ -5,12 +5,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
+
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
 func TestResetPages(t *testing.T) {
-	ts := NewServer(t, store.SQLite, Options{})
-	b := NewBrowser(t, ts)
+	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
+	b := apitest.NewBrowser(t, ts)
 
 	// Unknown and known emails get the same page.
 	_, unknown := b.Submit("/reset", "/reset", map[string]string{"email": "nobody@example.com"})
@@ -20,7 +22,7 @@ func TestResetPages(t *testing.T) {
 	}
 	var link []string
 	for _, m := range ts.Mail.Messages() {
-		if l := ResetLinkPattern.FindStringSubmatch(m.Text); l != nil {
+		if l := apitest.ResetLinkPattern.FindStringSubmatch(m.Text); l != nil {
 			link = l
 		}
 	}
@@ -30,7 +32,7 @@ func TestResetPages(t *testing.T) {
 	path := "/reset/" + link[1] + "/" + link[2]
 
 	// A broken link says so.
-	if resp, html := b.Page("GET", "/reset/"+link[1]+"/"+FlipLast(link[2]), nil); resp.StatusCode != 400 || !strings.Contains(html, "invalid or has expired") || strings.Contains(html, `name="password"`) {
+	if resp, html := b.Page("GET", "/reset/"+link[1]+"/"+apitest.FlipLast(link[2]), nil); resp.StatusCode != 400 || !strings.Contains(html, "invalid or has expired") || strings.Contains(html, `name="password"`) {
 		t.Fatalf("tampered link page: %d\n%s", resp.StatusCode, html)
 	}
 	// A weak password is explained next to the field and the link keeps working.
@@ -42,7 +44,7 @@ func TestResetPages(t *testing.T) {
 	if resp.StatusCode != 303 || !strings.HasPrefix(resp.Header.Get("Location"), "/login?message=") {
 		t.Fatalf("set password: %d %v", resp.StatusCode, resp.Header)
 	}
-	if resp, _ := NewBrowser(t, ts).Login("owner@example.com", "lighthouse keeper 7 oranges"); resp.StatusCode != 200 {
+	if resp, _ := apitest.NewBrowser(t, ts).Login("owner@example.com", "lighthouse keeper 7 oranges"); resp.StatusCode != 200 {
 		t.Fatal("the new password does not work")
 	}
 	// The link is spent.

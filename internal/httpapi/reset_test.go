@@ -4,161 +4,80 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
+
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
-	"github.com/gatehouse-auth/gatehouse/internal/mail"
 	"github.com/gatehouse-auth/gatehouse/internal/password"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
-// fakeMailer captures queued emails.
-type FakeMailer struct {
-	Mu   sync.Mutex
-	Sent []mail.Message
-	// wait, when set, waits for mail still being queued after an answer
-	// (the reset service's Wait).
-	Wait func()
-}
-
-func (f *FakeMailer) Queue(_ context.Context, m mail.Message) error {
-	f.Mu.Lock()
-	defer f.Mu.Unlock()
-	f.Sent = append(f.Sent, m)
-	return nil
-}
-
-func (f *FakeMailer) Messages() []mail.Message {
-	if f.Wait != nil {
-		f.Wait()
-	}
-	f.Mu.Lock()
-	defer f.Mu.Unlock()
-	return append([]mail.Message(nil), f.Sent...)
-}
-
 const testResetSecret = "test-key-password-reset-0123456789abcdef"
 
-var ResetLinkPattern = regexp.MustCompile(`https://gatehouse\.example\.com/reset/([0-9a-f-]{36})/([0-9a-z]+-[0-9a-f]{64})`)
-
-// requestReset asks for a reset of email and returns the token from the
-// newest email (or "" when none was sent).
-func RequestReset(t *testing.T, ts *Server, email string) string {
-	t.Helper()
-	before := len(ts.Mail.Messages())
-	resp, body := NewBrowser(t, ts).Send("POST", "/api/reset/", `{"email":"`+email+`"}`, false)
-	if resp.StatusCode != 204 || body != nil {
-		t.Fatalf("reset request: %d %v", resp.StatusCode, body)
-	}
-	msgs := ts.Mail.Messages()
-	if len(msgs) == before {
-		return ""
-	}
-	if len(msgs) != before+1 {
-		t.Fatalf("%d emails for one request", len(msgs)-before)
-	}
-	m := msgs[len(msgs)-1]
-	match := ResetLinkPattern.FindStringSubmatch(m.Text)
-	if m.Subject != "Reset your Gatehouse password" || match == nil || !strings.EqualFold(m.To, email) {
-		t.Fatalf("reset email: %+v", m)
-	}
-	if match[1] != ts.User.UUID {
-		t.Fatalf("link for user %s, want %s", match[1], ts.User.UUID)
-	}
-	return match[2]
-}
-
-func ValidateReset(t *testing.T, ts *Server, uuid, token string) (int, map[string]any) {
-	t.Helper()
-	resp, body := NewBrowser(t, ts).Send("GET", "/api/reset/"+uuid+"/?token="+token, "", false)
-	return resp.StatusCode, body
-}
-
-func CompleteReset(t *testing.T, ts *Server, uuid, token, pw string) (int, map[string]any) {
-	t.Helper()
-	in, _ := json.Marshal(map[string]string{"token": token, "password": pw})
-	resp, body := NewBrowser(t, ts).Send("POST", "/api/reset/"+uuid, string(in), false)
-	return resp.StatusCode, body
-}
-
-func WantInvalidToken(t *testing.T, what string, status int, body map[string]any) {
-	t.Helper()
-	if status != 400 || body["code"] != "invalid_token" || body["attr"] != "token" ||
-		body["detail"] != "This reset token is invalid or has expired." || body["type"] != "validation_error" {
-		t.Fatalf("%s: %d %v", what, status, body)
-	}
-}
-
-const (
-	resetEmail       = "owner@example.com"
-	resetOldPassword = "correct horse battery"
-	ResetNewPassword = "plinth-marmalade-quasar-77"
-)
-
 func TestPasswordResetFlow(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
-		before := NewBrowser(t, ts)
-		if resp, body := before.Login(resetEmail, resetOldPassword); resp.StatusCode != 200 {
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
+		before := apitest.NewBrowser(t, ts)
+		if resp, body := before.Login(apitest.ResetEmail, apitest.ResetOldPassword); resp.StatusCode != 200 {
 			t.Fatalf("login: %d %v", resp.StatusCode, body)
 		}
 
 		// Unknown email: same answer, no email.
-		if tok := RequestReset(t, ts, "nobody@example.com"); tok != "" {
+		if tok := apitest.RequestReset(t, ts, "nobody@example.com"); tok != "" {
 			t.Fatal("email sent for an unknown address")
 		}
-		tok := RequestReset(t, ts, "Owner@Example.com")
+		tok := apitest.RequestReset(t, ts, "Owner@Example.com")
 		if tok == "" {
 			t.Fatal("no reset email")
 		}
-		if st, body := ValidateReset(t, ts, ts.User.UUID, tok); st != 200 || body != nil {
+		if st, body := apitest.ValidateReset(t, ts, ts.User.UUID, tok); st != 200 || body != nil {
 			t.Fatalf("validate: %d %v", st, body)
 		}
 		// Without a trailing slash, and with an upper-case UUID, too.
-		if st, _ := ValidateReset(t, ts, strings.ToUpper(ts.User.UUID), tok); st != 200 {
+		if st, _ := apitest.ValidateReset(t, ts, strings.ToUpper(ts.User.UUID), tok); st != 200 {
 			t.Fatalf("validate upper-case uuid: %d", st)
 		}
 
 		// A weak password changes nothing; the token stays valid.
-		if st, body := CompleteReset(t, ts, ts.User.UUID, tok, "password"); st != 400 || body["attr"] != "password" {
+		if st, body := apitest.CompleteReset(t, ts, ts.User.UUID, tok, "password"); st != 400 || body["attr"] != "password" {
 			t.Fatalf("weak password: %d %v", st, body)
 		}
-		if st, _ := ValidateReset(t, ts, ts.User.UUID, tok); st != 200 {
+		if st, _ := apitest.ValidateReset(t, ts, ts.User.UUID, tok); st != 200 {
 			t.Fatalf("token spent by a refused password: %d", st)
 		}
-		if resp, _ := NewBrowser(t, ts).Login(resetEmail, resetOldPassword); resp.StatusCode != 200 {
+		if resp, _ := apitest.NewBrowser(t, ts).Login(apitest.ResetEmail, apitest.ResetOldPassword); resp.StatusCode != 200 {
 			t.Fatalf("old password refused after a failed reset: %d", resp.StatusCode)
 		}
 
-		st, body := CompleteReset(t, ts, ts.User.UUID, tok, ResetNewPassword)
-		if st != 200 || body["success"] != true || body["email"] != resetEmail {
+		st, body := apitest.CompleteReset(t, ts, ts.User.UUID, tok, apitest.ResetNewPassword)
+		if st != 200 || body["success"] != true || body["email"] != apitest.ResetEmail {
 			t.Fatalf("complete: %d %v", st, body)
 		}
 		msgs := ts.Mail.Messages()
-		if last := msgs[len(msgs)-1]; last.Subject != "Your Gatehouse password was changed" || last.To != resetEmail {
+		if last := msgs[len(msgs)-1]; last.Subject != "Your Gatehouse password was changed" || last.To != apitest.ResetEmail {
 			t.Fatalf("completion email: %+v", last)
 		}
 		// Every session, including the one made just above, was ended.
 		if resp, _ := before.Send("GET", "/api/users/@me/", "", false); resp.StatusCode != 401 {
 			t.Fatalf("session survived the reset: %d", resp.StatusCode)
 		}
-		if resp, _ := NewBrowser(t, ts).Login(resetEmail, resetOldPassword); resp.StatusCode == 200 {
+		if resp, _ := apitest.NewBrowser(t, ts).Login(apitest.ResetEmail, apitest.ResetOldPassword); resp.StatusCode == 200 {
 			t.Fatal("old password still works")
 		}
-		if resp, body := NewBrowser(t, ts).Login(resetEmail, ResetNewPassword); resp.StatusCode != 200 {
+		if resp, body := apitest.NewBrowser(t, ts).Login(apitest.ResetEmail, apitest.ResetNewPassword); resp.StatusCode != 200 {
 			t.Fatalf("new password refused: %d %v", resp.StatusCode, body)
 		}
 
 		// Single use.
-		st, body = ValidateReset(t, ts, ts.User.UUID, tok)
-		WantInvalidToken(t, "validate used token", st, body)
-		st, body = CompleteReset(t, ts, ts.User.UUID, tok, "another-Password-4242-xyz")
-		WantInvalidToken(t, "reuse", st, body)
+		st, body = apitest.ValidateReset(t, ts, ts.User.UUID, tok)
+		apitest.WantInvalidToken(t, "validate used token", st, body)
+		st, body = apitest.CompleteReset(t, ts, ts.User.UUID, tok, "another-Password-4242-xyz")
+		apitest.WantInvalidToken(t, "reuse", st, body)
 
 		// The token never reaches the logs.
 		if logs := ts.Logs.String(); strings.Contains(logs, tok) || strings.Contains(logs, tok[strings.IndexByte(tok, '-')+1:]) {
@@ -168,47 +87,47 @@ func TestPasswordResetFlow(t *testing.T) {
 }
 
 func TestPasswordResetInvalidation(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		var offset atomic.Int64
 		now := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
-		ts := NewServer(t, engine, Options{Now: now})
+		ts := apitest.NewServer(t, engine, apitest.Options{Now: now})
 		ctx := context.Background()
 
 		t.Run("newer request", func(t *testing.T) {
-			old := RequestReset(t, ts, resetEmail)
+			old := apitest.RequestReset(t, ts, apitest.ResetEmail)
 			offset.Add(int64(2 * time.Millisecond))
-			fresh := RequestReset(t, ts, resetEmail)
-			st, body := ValidateReset(t, ts, ts.User.UUID, old)
-			WantInvalidToken(t, "older token", st, body)
-			if st, _ := ValidateReset(t, ts, ts.User.UUID, fresh); st != 200 {
+			fresh := apitest.RequestReset(t, ts, apitest.ResetEmail)
+			st, body := apitest.ValidateReset(t, ts, ts.User.UUID, old)
+			apitest.WantInvalidToken(t, "older token", st, body)
+			if st, _ := apitest.ValidateReset(t, ts, ts.User.UUID, fresh); st != 200 {
 				t.Fatalf("newest token: %d", st)
 			}
 		})
 		t.Run("password change", func(t *testing.T) {
 			offset.Add(int64(time.Hour)) // a new throttle window
-			tok := RequestReset(t, ts, resetEmail)
+			tok := apitest.RequestReset(t, ts, apitest.ResetEmail)
 			if err := ts.Store.SetPasswordHash(ctx, ts.User.ID, password.Hash("changed-elsewhere-Password-1")); err != nil {
 				t.Fatal(err)
 			}
-			st, body := ValidateReset(t, ts, ts.User.UUID, tok)
-			WantInvalidToken(t, "after password change", st, body)
+			st, body := apitest.ValidateReset(t, ts, ts.User.UUID, tok)
+			apitest.WantInvalidToken(t, "after password change", st, body)
 		})
 		t.Run("expiry", func(t *testing.T) {
 			offset.Add(int64(time.Hour))
-			tok := RequestReset(t, ts, resetEmail)
+			tok := apitest.RequestReset(t, ts, apitest.ResetEmail)
 			// Tokens carry their issue time in whole seconds, so the token
 			// can look up to 1 s older than it is: probe 2 s either side.
 			offset.Add(int64(24*time.Hour - 2*time.Second))
-			if st, _ := ValidateReset(t, ts, ts.User.UUID, tok); st != 200 {
+			if st, _ := apitest.ValidateReset(t, ts, ts.User.UUID, tok); st != 200 {
 				t.Fatalf("token refused before 24 h: %d", st)
 			}
 			offset.Add(int64(4 * time.Second))
-			st, body := ValidateReset(t, ts, ts.User.UUID, tok)
-			WantInvalidToken(t, "expired", st, body)
+			st, body := apitest.ValidateReset(t, ts, ts.User.UUID, tok)
+			apitest.WantInvalidToken(t, "expired", st, body)
 		})
 		t.Run("tampered and foreign tokens", func(t *testing.T) {
 			offset.Add(int64(time.Hour))
-			tok := RequestReset(t, ts, resetEmail)
+			tok := apitest.RequestReset(t, ts, apitest.ResetEmail)
 			flip := []byte(tok)
 			if flip[len(flip)-1] == '0' {
 				flip[len(flip)-1] = '1'
@@ -223,12 +142,12 @@ func TestPasswordResetInvalidation(t *testing.T) {
 				"unknown user":       {gatehouse.NewUUID(), tok},
 				"malformed uuid":     {"not-a-uuid", tok},
 			} {
-				st, body := ValidateReset(t, ts, tc.uuid, tc.token)
-				WantInvalidToken(t, name+" (validate)", st, body)
-				st, body = CompleteReset(t, ts, tc.uuid, tc.token, ResetNewPassword)
-				WantInvalidToken(t, name+" (complete)", st, body)
+				st, body := apitest.ValidateReset(t, ts, tc.uuid, tc.token)
+				apitest.WantInvalidToken(t, name+" (validate)", st, body)
+				st, body = apitest.CompleteReset(t, ts, tc.uuid, tc.token, apitest.ResetNewPassword)
+				apitest.WantInvalidToken(t, name+" (complete)", st, body)
 			}
-			if st, _ := ValidateReset(t, ts, ts.User.UUID, tok); st != 200 {
+			if st, _ := apitest.ValidateReset(t, ts, ts.User.UUID, tok); st != 200 {
 				t.Fatalf("genuine token refused after the attempts: %d", st)
 			}
 		})
@@ -236,9 +155,9 @@ func TestPasswordResetInvalidation(t *testing.T) {
 }
 
 func TestPasswordResetConcurrentCompletion(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
-		tok := RequestReset(t, ts, resetEmail)
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
+		tok := apitest.RequestReset(t, ts, apitest.ResetEmail)
 		const n = 10
 		var wg sync.WaitGroup
 		var ok, invalid atomic.Int32
@@ -246,7 +165,7 @@ func TestPasswordResetConcurrentCompletion(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				in, _ := json.Marshal(map[string]string{"token": tok, "password": ResetNewPassword})
+				in, _ := json.Marshal(map[string]string{"token": tok, "password": apitest.ResetNewPassword})
 				resp, err := http.Post(ts.URL+"/api/reset/"+ts.User.UUID+"/", "application/json", strings.NewReader(string(in)))
 				if err != nil {
 					t.Error(err)
@@ -282,9 +201,9 @@ func TestPasswordResetConcurrentCompletion(t *testing.T) {
 }
 
 func TestPasswordResetRequestErrorsAndThrottle(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
-		b := NewBrowser(t, ts)
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
+		b := apitest.NewBrowser(t, ts)
 		for _, tc := range []struct {
 			name, body string
 			code       string
@@ -304,11 +223,11 @@ func TestPasswordResetRequestErrorsAndThrottle(t *testing.T) {
 			t.Fatalf("missing token: %d %v", resp.StatusCode, body)
 		}
 		// A signed-in browser without CSRF token can still use the endpoints.
-		if resp, _ := b.Login(resetEmail, resetOldPassword); resp.StatusCode != 200 {
+		if resp, _ := b.Login(apitest.ResetEmail, apitest.ResetOldPassword); resp.StatusCode != 200 {
 			t.Fatalf("login: %d", resp.StatusCode)
 		}
 
-		for _, email := range []string{resetEmail, "ghost@example.com"} {
+		for _, email := range []string{apitest.ResetEmail, "ghost@example.com"} {
 			for i := 0; i < 3; i++ {
 				resp, body := b.Send("POST", "/api/reset/", `{"email":"`+strings.ToUpper(email)+`"}`, false)
 				if resp.StatusCode != 204 {

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
+
 	"github.com/chromedp/chromedp"
 
 	"github.com/gatehouse-auth/gatehouse/internal/sso/saml"
@@ -12,15 +14,15 @@ import (
 
 // TestBrowserSAMLLogin drives the real pages in headless Chromium: the
 // owner adds acme.example on the domains page, publishes the DNS record it
-// shows and verifies, turns on JIT, pastes the IdP's metadata; then a new
-// user signs in at the IdP (crewjam's samlidp) and lands signed in.
+// shows and verifies, turns on JIT, pastes the apitest.IdP's metadata; then a new
+// user signs in at the apitest.IdP (crewjam's samlidp) and lands signed in.
 func TestBrowserSAMLLogin(t *testing.T) {
-	ctx := NewBrowserContext(t)
-	dns := StartDNS(t)
-	ts := NewServer(t, store.SQLite, Options{DnsAddr: dns.Addr, SiteURL: "http://localhost:{port}"})
+	ctx := apitest.NewBrowserContext(t)
+	dns := apitest.StartDNS(t)
+	ts := apitest.NewServer(t, store.SQLite, apitest.Options{DnsAddr: dns.Addr, SiteURL: "http://localhost:{port}"})
 	base := strings.Replace(ts.URL, "127.0.0.1", "localhost", 1)
-	idp := StartCrewjamIdP(t)
-	idp.register(t, string(saml.SPMetadata(base, base+saml.ACSPath, saml.SPOrganization{Name: "localhost"})))
+	idp := apitest.StartCrewjamIdP(t)
+	idp.Register(t, string(saml.SPMetadata(base, base+saml.ACSPath, saml.SPOrganization{Name: "localhost"})))
 
 	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
@@ -46,7 +48,7 @@ func TestBrowserSAMLLogin(t *testing.T) {
 		chromedp.Navigate(base+"/login"),
 		chromedp.WaitVisible(`#email`),
 		chromedp.SendKeys(`#email`, "owner@example.com"),
-		chromedp.SendKeys(`#password`, OwnerPassword),
+		chromedp.SendKeys(`#password`, apitest.OwnerPassword),
 		chromedp.Submit(`form[action="/login"]`),
 		chromedp.WaitVisible(`form[action="/logout"]`),
 	)
@@ -76,12 +78,12 @@ func TestBrowserSAMLLogin(t *testing.T) {
 	if n := text(`.notice`); !strings.Contains(n, "policy saved") {
 		t.Fatalf("policy notice %q", n)
 	}
-	step("paste the IdP metadata",
-		chromedp.SetValue(`textarea[name="metadata"]`, idp.metadata(t)),
+	step("paste the apitest.IdP metadata",
+		chromedp.SetValue(`textarea[name="metadata"]`, idp.Metadata(t)),
 		chromedp.Submit(`form.saml`),
 	)
 	done("saml")
-	if s := text(`.saml-status`); !strings.Contains(s, "Configured") || !strings.Contains(s, idp.srv.URL) {
+	if s := text(`.saml-status`); !strings.Contains(s, "Configured") || !strings.Contains(s, idp.Srv.URL) {
 		t.Fatalf("SAML status %q", s)
 	}
 	step("owner logs out",
@@ -90,7 +92,7 @@ func TestBrowserSAMLLogin(t *testing.T) {
 		chromedp.Submit(`form[action="/logout"]`),
 		chromedp.WaitVisible(`form[action="/login"]`),
 	)
-	step("ada signs in at the IdP",
+	step("ada signs in at the apitest.IdP",
 		chromedp.Navigate(base+"/login/saml/?email=ada@acme.example"),
 		chromedp.WaitVisible(`input[name="user"]`),
 		chromedp.SendKeys(`input[name="user"]`, "ada"),

@@ -6,17 +6,13 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"html"
-	"io"
-	"log"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
 
-	"github.com/crewjam/saml/samlidp"
-	"golang.org/x/crypto/bcrypt"
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
 
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi/web"
 	"github.com/gatehouse-auth/gatehouse/internal/sso/saml"
@@ -24,84 +20,12 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
-// crewjamIdP is a real SAML identity provider (crewjam's samlidp) with
-// one user, ada@acme.example (password "ada's password").
-type crewjamIdP struct {
-	srv *httptest.Server
-	idp *samlidp.Server
-}
-
-func StartCrewjamIdP(t *testing.T) *crewjamIdP {
-	t.Helper()
-	keys := samltest.NewIdP("unused", 1)
-	mux := http.NewServeMux()
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	u, _ := url.Parse(srv.URL)
-	idp, err := samlidp.New(samlidp.Options{URL: *u, Key: keys.Key, Signer: keys.Key, Certificate: keys.Cert, Store: &samlidp.MemoryStore{},
-		Logger: log.New(io.Discard, "", 0)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The login form posts straight back to the SSO endpoint, which then
-	// answers the pending AuthnRequest.
-	idp.IDP.LoginURL = idp.IDP.SSOURL
-	mux.Handle("/", idp)
-	hash, _ := bcrypt.GenerateFromPassword([]byte("ada's password"), bcrypt.MinCost)
-	if err := idp.Store.Put("/users/ada", samlidp.User{Name: "ada", HashedPassword: hash, Email: "ada@acme.example", GivenName: "Ada", Surname: "Lovelace", CommonName: "Ada Lovelace"}); err != nil {
-		t.Fatal(err)
-	}
-	return &crewjamIdP{srv: srv, idp: idp}
-}
-
-// register gives the IdP Gatehouse's SP metadata.
-func (c *crewjamIdP) register(t *testing.T, spMetadata string) {
-	t.Helper()
-	req, _ := http.NewRequest("PUT", c.srv.URL+"/services/gatehouse", strings.NewReader(spMetadata))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil || resp.StatusCode/100 != 2 {
-		t.Fatalf("registering the SP with the IdP: %v %v", resp, err)
-	}
-	resp.Body.Close()
-}
-
-func (c *crewjamIdP) metadata(t *testing.T) string {
-	t.Helper()
-	resp, err := http.Get(c.srv.URL + "/metadata")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
-}
-
-// samlDomain claims acme.example for the owner's organization, marks it
-// verified (as `gatehouse domain verify --force` would), turns on JIT and
-// uploads the IdP's metadata. It returns the domain id.
-func SamlDomain(t *testing.T, ts *Server, owner *Browser, idpMetadata string) string {
-	t.Helper()
-	id, _ := AddDomain(t, owner, "acme.example")
-	if _, err := ts.Store.DB().Exec(Rebind(StoreEngine(ts), `UPDATE organization_domains SET verified_at = 1 WHERE id = ?`), id); err != nil {
-		t.Fatal(err)
-	}
-	base := "/api/organizations/@current/domains/" + id + "/"
-	if resp, body := owner.Send("PATCH", base, `{"jit_provisioning_enabled":true}`, true); resp.StatusCode != 200 {
-		t.Fatalf("JIT: %d %v", resp.StatusCode, body)
-	}
-	resp, body := owner.Send("POST", base+"saml_metadata/", idpMetadata, true, "Content-Type", "application/samlmetadata+xml")
-	if resp.StatusCode != 200 || body["has_saml"] != true {
-		t.Fatalf("metadata upload: %d %v", resp.StatusCode, body)
-	}
-	return id
-}
-
 var (
 	formAction = regexp.MustCompile(`<form method="post" action="([^"]+)"`)
 	formInput  = regexp.MustCompile(`<input type="hidden" name="(\w+)" value="([^"]*)"`)
 )
 
-// postForm submits the HTML form in page (the IdP's) with extra fields,
+// postForm submits the HTML form in page (the apitest.IdP's) with extra fields,
 // to actionOverride when given, and returns the response.
 func postForm(t *testing.T, c *http.Client, page, actionOverride string, extra url.Values) *http.Response {
 	t.Helper()
@@ -127,16 +51,9 @@ func postForm(t *testing.T, c *http.Client, page, actionOverride string, extra u
 	return resp
 }
 
-func SamlBody(t *testing.T, resp *http.Response) string {
-	t.Helper()
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
-}
-
-// idpLogin follows a /login/saml/ redirect to the IdP, signs in there and
-// returns the IdP's auto-posting response page.
-func idpLogin(t *testing.T, b *Browser, email string) (responsePage string) {
+// idpLogin follows a /login/saml/ redirect to the apitest.IdP, signs in there and
+// returns the apitest.IdP's auto-posting response page.
+func idpLogin(t *testing.T, b *apitest.Browser, email string) (responsePage string) {
 	t.Helper()
 	resp, _ := b.Send("GET", "/login/saml/?email="+url.QueryEscape(email), "", false)
 	if resp.StatusCode != 302 {
@@ -150,17 +67,17 @@ func idpLogin(t *testing.T, b *Browser, email string) (responsePage string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	loginForm := SamlBody(t, resp)
+	loginForm := apitest.SamlBody(t, resp)
 	resp = postForm(t, b.Client, loginForm, "", url.Values{"user": {"ada"}, "password": {"ada's password"}})
-	page := SamlBody(t, resp)
+	page := apitest.SamlBody(t, resp)
 	if !strings.Contains(page, `name="SAMLResponse"`) {
-		t.Fatalf("IdP login: %d\n%s", resp.StatusCode, page)
+		t.Fatalf("apitest.IdP login: %d\n%s", resp.StatusCode, page)
 	}
 	return page
 }
 
 // acsCookie is the browser's pending-request cookie (its path is the ACS).
-func acsCookie(b *Browser) string {
+func acsCookie(b *apitest.Browser) string {
 	u, _ := url.Parse(b.Ts.URL + saml.ACSPath)
 	for _, c := range b.Jar.Cookies(u) {
 		if c.Name == web.SAMLRequestCookie {
@@ -170,36 +87,28 @@ func acsCookie(b *Browser) string {
 	return ""
 }
 
-func ErrorCodeOf(resp *http.Response) string {
-	u, err := url.Parse(resp.Header.Get("Location"))
-	if err != nil {
-		return ""
-	}
-	return u.Query().Get("error_code")
-}
-
-// A real IdP (crewjam's samlidp) completes an SP-initiated login: the
+// A real apitest.IdP (crewjam's samlidp) completes an SP-initiated login: the
 // user is provisioned just in time, signed in, and the same response
 // cannot be used again, not even with the request cookie copied.
 func TestSAMLLoginWithRealIdP(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
-		owner := OwnerBrowser(t, ts)
-		idp := StartCrewjamIdP(t)
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
+		owner := apitest.OwnerBrowser(t, ts)
+		idp := apitest.StartCrewjamIdP(t)
 		resp, err := owner.Client.Get(ts.URL + "/api/saml/metadata/")
 		if err != nil || resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/xml") {
 			t.Fatalf("SP metadata: %v %v", resp, err)
 		}
-		idp.register(t, SamlBody(t, resp))
-		domainID := SamlDomain(t, ts, owner, idp.metadata(t))
+		idp.Register(t, apitest.SamlBody(t, resp))
+		domainID := apitest.SamlDomain(t, ts, owner, idp.Metadata(t))
 
-		ada := NewBrowser(t, ts)
+		ada := apitest.NewBrowser(t, ts)
 		page := idpLogin(t, ada, "ada@acme.example")
 		requestCookie := acsCookie(ada)
 		if requestCookie == "" {
 			t.Fatal("no pending-request cookie")
 		}
-		// The IdP posts to SITE_URL's ACS; this test server lives elsewhere.
+		// The apitest.IdP posts to SITE_URL's ACS; this test server lives elsewhere.
 		resp = postForm(t, ada.Client, page, ts.URL+"/complete/saml/", nil)
 		if resp.StatusCode != 302 || resp.Header.Get("Location") != "/" {
 			t.Fatalf("ACS: %d %s\n%s", resp.StatusCode, resp.Header.Get("Location"), ts.Logs.String())
@@ -213,73 +122,61 @@ func TestSAMLLoginWithRealIdP(t *testing.T) {
 			t.Fatal("the pending-request cookie outlived its response")
 		}
 		// Replayed, even by someone who copied the request cookie.
-		eve := NewBrowser(t, ts)
+		eve := apitest.NewBrowser(t, ts)
 		eve.SetCookie(web.SAMLRequestCookie, requestCookie)
 		resp = postForm(t, eve.Client, page, ts.URL+"/complete/saml/", nil)
-		if code := ErrorCodeOf(resp); resp.StatusCode != 302 || code != "saml_invalid_response" || eve.Cookie("sessionid") != "" {
+		if code := apitest.ErrorCodeOf(resp); resp.StatusCode != 302 || code != "saml_invalid_response" || eve.Cookie("sessionid") != "" {
 			t.Fatalf("replay: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 		}
 		if !strings.Contains(ts.Logs.String(), "a replayed assertion") {
 			t.Fatal("the replay was not logged")
 		}
 		// Without the cookie the response answers nobody's request.
-		resp = postForm(t, NewBrowser(t, ts).Client, page, ts.URL+"/complete/saml/", nil)
-		if code := ErrorCodeOf(resp); code != "saml_idp_initiated" {
+		resp = postForm(t, apitest.NewBrowser(t, ts).Client, page, ts.URL+"/complete/saml/", nil)
+		if code := apitest.ErrorCodeOf(resp); code != "saml_idp_initiated" {
 			t.Fatalf("without the request cookie: %s", resp.Header.Get("Location"))
 		}
 		// A second login of the same user finds the link.
-		ada2 := NewBrowser(t, ts)
+		ada2 := apitest.NewBrowser(t, ts)
 		resp = postForm(t, ada2.Client, idpLogin(t, ada2, "ada@acme.example"), ts.URL+"/complete/saml/", nil)
 		if resp.StatusCode != 302 || resp.Header.Get("Location") != "/" {
 			t.Fatalf("second login: %s", resp.Header.Get("Location"))
 		}
 		var links int
-		if err := ts.Store.DB().QueryRow(Rebind(engine, `SELECT COUNT(*) FROM social_links WHERE provider = 'saml' AND uid = ?`), domainID+":ada").Scan(&links); err != nil || links != 1 {
+		if err := ts.Store.DB().QueryRow(apitest.Rebind(engine, `SELECT COUNT(*) FROM social_links WHERE provider = 'saml' AND uid = ?`), domainID+":ada").Scan(&links); err != nil || links != 1 {
 			t.Fatalf("saml link rows: %d %v", links, err)
 		}
 	})
 }
 
-// craftedACS posts a response signed by idp (samltest) to the ACS, with the
-// pending-request cookie of a login begun for email when begin is set.
-func CraftedACS(t *testing.T, ts *Server, b *Browser, relayState string, encoded string) *http.Response {
-	t.Helper()
-	resp, err := b.Client.PostForm(ts.URL+"/complete/saml/", url.Values{"SAMLResponse": {encoded}, "RelayState": {relayState}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp
-}
-
-// Crafted responses through the real ACS: IdP-initiated logins only when
+// Crafted responses through the real ACS: apitest.IdP-initiated logins only when
 // the domain allows them, attribute overrides, emails outside the
 // organization's domains, bad RelayState, replays, and hostile documents.
 func TestSAMLACSRules(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
-		owner := OwnerBrowser(t, ts)
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
+		owner := apitest.OwnerBrowser(t, ts)
 		idp := samltest.NewIdP("https://idp.acme.example/metadata", 0)
-		domainID := SamlDomain(t, ts, owner, idp.Metadata("https://idp.acme.example/sso"))
+		domainID := apitest.SamlDomain(t, ts, owner, idp.Metadata("https://idp.acme.example/sso"))
 		site, acs := "https://gatehouse.example.com", "https://gatehouse.example.com/complete/saml/"
 		unsolicited := func(attrs map[string]string) string {
 			return idp.Build(samltest.Response{Audience: site, Destination: acs, Attributes: attrs})
 		}
 		grace := map[string]string{"name_id": "g-1", "email": "grace@acme.example", "first_name": "Grace"}
 
-		if code := ErrorCodeOf(CraftedACS(t, ts, NewBrowser(t, ts), domainID, unsolicited(grace))); code != "saml_idp_initiated" {
-			t.Fatalf("IdP-initiated while disallowed: %q", code)
+		if code := apitest.ErrorCodeOf(apitest.CraftedACS(t, ts, apitest.NewBrowser(t, ts), domainID, unsolicited(grace))); code != "saml_idp_initiated" {
+			t.Fatalf("apitest.IdP-initiated while disallowed: %q", code)
 		}
 		optsPath := "/api/organizations/@current/domains/" + domainID + "/saml/"
 		if resp, body := owner.Send("PATCH", optsPath, `{"allow_idp_initiated":true}`, true); resp.StatusCode != 200 || body["allow_idp_initiated"] != true {
-			t.Fatalf("allow IdP-initiated: %d %v", resp.StatusCode, body)
+			t.Fatalf("allow apitest.IdP-initiated: %d %v", resp.StatusCode, body)
 		}
 		enc := unsolicited(grace)
-		b := NewBrowser(t, ts)
-		if resp := CraftedACS(t, ts, b, domainID, enc); resp.StatusCode != 302 || resp.Header.Get("Location") != "/" || b.Cookie("sessionid") == "" {
-			t.Fatalf("IdP-initiated while allowed: %s\n%s", resp.Header.Get("Location"), ts.Logs.String())
+		b := apitest.NewBrowser(t, ts)
+		if resp := apitest.CraftedACS(t, ts, b, domainID, enc); resp.StatusCode != 302 || resp.Header.Get("Location") != "/" || b.Cookie("sessionid") == "" {
+			t.Fatalf("apitest.IdP-initiated while allowed: %s\n%s", resp.Header.Get("Location"), ts.Logs.String())
 		}
-		if code := ErrorCodeOf(CraftedACS(t, ts, NewBrowser(t, ts), domainID, enc)); code != "saml_invalid_response" {
+		if code := apitest.ErrorCodeOf(apitest.CraftedACS(t, ts, apitest.NewBrowser(t, ts), domainID, enc)); code != "saml_invalid_response" {
 			t.Fatalf("replay: %q", code)
 		}
 
@@ -294,9 +191,9 @@ func TestSAMLACSRules(t *testing.T) {
 				"saml_invalid_response"},
 			"not base64": {domainID, "<<<", "saml_invalid_response"},
 		} {
-			b := NewBrowser(t, ts)
-			resp := CraftedACS(t, ts, b, c.relay, c.enc)
-			if code := ErrorCodeOf(resp); code != c.code || b.Cookie("sessionid") != "" {
+			b := apitest.NewBrowser(t, ts)
+			resp := apitest.CraftedACS(t, ts, b, c.relay, c.enc)
+			if code := apitest.ErrorCodeOf(resp); code != c.code || b.Cookie("sessionid") != "" {
 				t.Errorf("%s: %q (%s), want %q", name, code, resp.Header.Get("Location"), c.code)
 			}
 		}
@@ -305,8 +202,8 @@ func TestSAMLACSRules(t *testing.T) {
 		if resp, body := owner.Send("PATCH", optsPath, `{"attribute_mapping":{"uid":["employeeNumber"]}}`, true); resp.StatusCode != 200 {
 			t.Fatalf("mapping: %d %v", resp.StatusCode, body)
 		}
-		b = NewBrowser(t, ts)
-		if resp := CraftedACS(t, ts, b, domainID, unsolicited(map[string]string{"employeeNumber": "7", "email": "lin@acme.example", "full_name": "Lin Yu"})); resp.Header.Get("Location") != "/" {
+		b = apitest.NewBrowser(t, ts)
+		if resp := apitest.CraftedACS(t, ts, b, domainID, unsolicited(map[string]string{"employeeNumber": "7", "email": "lin@acme.example", "full_name": "Lin Yu"})); resp.Header.Get("Location") != "/" {
 			t.Fatalf("mapped uid: %s", resp.Header.Get("Location"))
 		}
 		if _, me := b.Send("GET", "/api/users/@me/", "", false); me["email"] != "lin@acme.example" || me["first_name"] != "Lin" {
@@ -318,12 +215,12 @@ func TestSAMLACSRules(t *testing.T) {
 
 		// A DEFLATE bomb posted to the ACS is cut off, not inflated.
 		bomb := deflateBombBase64(t)
-		if code := ErrorCodeOf(CraftedACS(t, ts, NewBrowser(t, ts), domainID, bomb)); code != "saml_invalid_response" {
+		if code := apitest.ErrorCodeOf(apitest.CraftedACS(t, ts, apitest.NewBrowser(t, ts), domainID, bomb)); code != "saml_invalid_response" {
 			t.Fatalf("bomb: %q", code)
 		}
 		// And the redirect binding (GET) goes through the same parser.
-		resp, err := NewBrowser(t, ts).Client.Get(ts.URL + "/complete/saml/?" + url.Values{"SAMLResponse": {bomb}, "RelayState": {domainID}}.Encode())
-		if err != nil || ErrorCodeOf(resp) != "saml_invalid_response" {
+		resp, err := apitest.NewBrowser(t, ts).Client.Get(ts.URL + "/complete/saml/?" + url.Values{"SAMLResponse": {bomb}, "RelayState": {domainID}}.Encode())
+		if err != nil || apitest.ErrorCodeOf(resp) != "saml_invalid_response" {
 			t.Fatalf("bomb by GET: %v %v", resp, err)
 		}
 	})
@@ -351,16 +248,16 @@ func jsonString(s string) string {
 // Start of a login: a missing email or a domain without SAML goes back to
 // the login page with a code.
 func TestSAMLBeginErrors(t *testing.T) {
-	ts := NewServer(t, store.SQLite, Options{})
+	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
 	for q, code := range map[string]string{"": "missing_email", "?email=ada@nowhere.example": "saml_not_configured"} {
-		resp, _ := NewBrowser(t, ts).Send("GET", "/login/saml/"+q, "", false)
-		if resp.StatusCode != 302 || ErrorCodeOf(resp) != code {
+		resp, _ := apitest.NewBrowser(t, ts).Send("GET", "/login/saml/"+q, "", false)
+		if resp.StatusCode != 302 || apitest.ErrorCodeOf(resp) != code {
 			t.Errorf("%q: %d %s", q, resp.StatusCode, resp.Header.Get("Location"))
 		}
 	}
 	// The login page names the problem.
 	resp, err := http.Get(ts.URL + "/login?error_code=saml_not_configured")
-	if page := SamlBody(t, resp); err != nil || !strings.Contains(page, "SAML not configured for this user.") {
+	if page := apitest.SamlBody(t, resp); err != nil || !strings.Contains(page, "SAML not configured for this user.") {
 		t.Fatalf("login page: %v\n%s", err, page)
 	}
 }
@@ -368,24 +265,24 @@ func TestSAMLBeginErrors(t *testing.T) {
 // The SP metadata is for organization admins; the upload and options
 // endpoints for admins of the domain's organization.
 func TestSAMLMetadataPermissions(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
-		owner := OwnerBrowser(t, ts)
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
+		owner := apitest.OwnerBrowser(t, ts)
 		idp := samltest.NewIdP("https://idp.acme.example/metadata", 0)
-		domainID := SamlDomain(t, ts, owner, idp.Metadata("https://idp.acme.example/sso"))
+		domainID := apitest.SamlDomain(t, ts, owner, idp.Metadata("https://idp.acme.example/sso"))
 		for _, path := range []string{"/api/saml/metadata/", "/api/saml/metadata/" + domainID + "/"} {
 			resp, err := owner.Client.Get(ts.URL + path)
-			body := SamlBody(t, resp)
+			body := apitest.SamlBody(t, resp)
 			if err != nil || resp.StatusCode != 200 || !strings.Contains(body, `entityID="https://gatehouse.example.com"`) ||
 				!strings.Contains(body, `Location="https://gatehouse.example.com/complete/saml/"`) {
 				t.Fatalf("%s: %d %s", path, resp.StatusCode, body)
 			}
 		}
-		if resp, _ := NewBrowser(t, ts).Send("GET", "/api/saml/metadata/", "", false); resp.StatusCode != 401 {
+		if resp, _ := apitest.NewBrowser(t, ts).Send("GET", "/api/saml/metadata/", "", false); resp.StatusCode != 401 {
 			t.Fatalf("anonymous: %d", resp.StatusCode)
 		}
-		member := NewBrowser(t, ts)
-		if resp, body := member.Send("POST", "/api/signup/"+MustInvite(t, owner, "mia@example.com", 1)+"/", InviteSignupBody("Mia", GoodPassword), false); resp.StatusCode != 201 {
+		member := apitest.NewBrowser(t, ts)
+		if resp, body := member.Send("POST", "/api/signup/"+apitest.MustInvite(t, owner, "mia@example.com", 1)+"/", apitest.InviteSignupBody("Mia", apitest.GoodPassword), false); resp.StatusCode != 201 {
 			t.Fatalf("member signup: %d %v", resp.StatusCode, body)
 		}
 		resp, body := member.Send("GET", "/api/saml/metadata/", "", false)

@@ -2,99 +2,30 @@ package httpapi_test
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
-	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
 
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi/httpauth"
-	"github.com/gatehouse-auth/gatehouse/internal/instance"
 
 	"github.com/gatehouse-auth/gatehouse/internal/capture"
-	"github.com/gatehouse-auth/gatehouse/internal/config"
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/netguard"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
-	"github.com/gatehouse-auth/gatehouse/internal/secretkey"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
-	"github.com/gatehouse-auth/gatehouse/internal/store/storetest"
 )
-
-// syncBuffer is a log sink safe for concurrent handlers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-type Server struct {
-	URL     string
-	Store   *store.Store
-	Project *gatehouse.Project
-	Secret  gatehouse.Secret
-	Logs    *syncBuffer
-	User    *gatehouse.User
-	Mail    *FakeMailer
-	// apiKeys is the server's key service (its legacy-hash counter).
-	ApiKeys *gatehouse.APIKeyService
-}
-
-type Options struct {
-	Allowed  string
-	Trusted  string
-	TrustAll bool
-	Behind   bool
-	Database httpauth.Pinger
-	Now      func() time.Time
-	// store and counters let two servers share one database or Redis.
-	StoreOpts *store.Options
-	Counters  ratelimit.Counters
-	// empty starts without the owner account and organization.
-	Empty      bool
-	MultiOrg   bool
-	SignupRate string
-	// verifyEmail runs as an instance with email configured: signups
-	// must verify their address before signing in.
-	VerifyEmail bool
-	// emailMFA turns on email MFA (EMAIL_MFA_ENABLED).
-	EmailMFA bool
-	// dnsAddr is the DNS server domain verification asks (dnstest).
-	DnsAddr string
-	// siteURL is SITE_URL (default https://gatehouse.example.com); "{port}"
-	// in it becomes the test server's port, so that a browser test can use
-	// http://localhost:{port} as the passkey origin.
-	SiteURL string
-	// social are the configured social login providers (social_test.go).
-	Social []config.SocialProvider
-	// passwords wraps the password checker of logins and profile changes
-	// (attack tests count the checks); nil leaves it as it is.
-	Passwords func(gatehouse.PasswordChecker) gatehouse.PasswordChecker
-}
 
 func mustRate(s string) ratelimit.Rate {
 	if s == "" {
@@ -107,145 +38,9 @@ func mustRate(s string) ratelimit.Rate {
 	return r
 }
 
-func MustURL(s string) *url.URL {
-	u, err := url.Parse(s)
-	if err != nil {
-		panic(err)
-	}
-	return u
-}
-
-func NewServer(t testing.TB, engine store.Engine, o Options) *Server {
-	t.Helper()
-	var st *store.Store
-	if o.StoreOpts != nil {
-		var err error
-		if st, err = store.Open(context.Background(), *o.StoreOpts); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		if _, err := st.Migrate(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		st.SetAudit(store.AuditOptions{Signer: storetest.AuditKey()})
-	} else {
-		st = storetest.Open(t, engine)
-	}
-	counters := o.Counters
-	if counters == nil {
-		counters = store.Counters{S: st, Now: o.Now}
-	}
-	listener, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	site := "https://gatehouse.example.com"
-	if o.SiteURL != "" {
-		site = strings.ReplaceAll(o.SiteURL, "{port}", strconv.Itoa(listener.Addr().(*net.TCPAddr).Port))
-	}
-	// The instance is configured as an operator would: through the
-	// environment variables the server reads.
-	env := map[string]string{
-		"SITE_URL": site, "ALLOWED_IP_BLOCKS": o.Allowed, "TRUSTED_PROXIES": o.Trusted,
-		"TRUST_ALL_PROXIES": strconv.FormatBool(o.TrustAll), "IS_BEHIND_PROXY": strconv.FormatBool(o.Behind),
-		"MULTI_ORG_ENABLED": strconv.FormatBool(o.MultiOrg), "SIGNUP_RATE": o.SignupRate,
-		"EMAIL_MFA_ENABLED": strconv.FormatBool(o.EmailMFA), "SECURE_COOKIES": "true",
-	}
-	if env["SIGNUP_RATE"] == "" {
-		env["SIGNUP_RATE"] = "1000/hour"
-	}
-	if o.VerifyEmail || o.EmailMFA {
-		env["EMAIL_HOST"] = "smtp.invalid" // configured; the test's outbox receives the mail
-	}
-	cfg, err := config.Load(func(k string) (string, bool) { v, ok := env[k]; return v, ok && v != "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.SocialProviders = o.Social
-	logs := &syncBuffer{}
-	logger := slog.New(slog.NewJSONHandler(logs, nil))
-	outbox := &FakeMailer{}
-	inst := instance.New(instance.Options{Config: cfg, Store: st, Keys: secretkey.NewKeyring(testSecretKey), Counters: counters,
-		Mail: outbox, Logger: logger, Now: o.Now, DNS: ResolverAt(o.DnsAddr), Passwords: o.Passwords, Database: o.Database})
-	outbox.Wait = inst.Services.Reset.Wait
-	h := inst.Handler
-	svc := inst.Services
-	var created *gatehouse.CreatedOrganization
-	if o.Empty {
-		created = &gatehouse.CreatedOrganization{}
-	} else {
-		created, err = svc.Accounts.CreateOrganizationWithOwner(context.Background(), gatehouse.NewOwner{
-			Email: "owner@example.com", Password: "correct horse battery", OrganizationName: "Acme"})
-	}
-	if errors.Is(err, gatehouse.ErrConflict) || (err != nil && strings.Contains(err.Error(), "already an account")) {
-		// A second instance on a shared database: the owner exists.
-		u, uerr := st.UserByEmail(context.Background(), "owner@example.com")
-		if uerr != nil {
-			t.Fatal(uerr)
-		}
-		p, perr := st.ProjectByID(context.Background(), u.CurrentProjectID)
-		if perr != nil {
-			t.Fatal(perr)
-		}
-		created, err = &gatehouse.CreatedOrganization{User: u, Project: p}, nil
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	apiKeys := svc.APIKeys
-	srv := httptest.NewUnstartedServer(h)
-	srv.Listener.Close()
-	srv.Listener = listener
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return &Server{URL: srv.URL, Store: st, ApiKeys: apiKeys, Project: created.Project, Secret: created.ProjectSecret, Logs: logs, User: created.User, Mail: outbox}
-}
-
-func (ts *Server) Do(t *testing.T, method, path string, body io.Reader, header ...string) (*http.Response, string) {
-	t.Helper()
-	req, err := http.NewRequest(method, ts.URL+path, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp, string(b)
-}
-
-func (ts *Server) Count(t *testing.T) int {
-	t.Helper()
-	n, err := ts.Store.CountEvents(context.Background(), ts.Project.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
-func ForEachEngine(t *testing.T, fn func(t *testing.T, engine store.Engine)) {
-	for _, e := range storetest.Engines {
-		t.Run(string(e), func(t *testing.T) { fn(t, e) })
-	}
-}
-
-func Gz(t *testing.T, s string) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	w := gzip.NewWriter(&b)
-	w.Write([]byte(s))
-	w.Close()
-	return b.Bytes()
-}
-
 func TestCaptureEncodingsAndPaths(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
 		tok := ts.Project.APIToken
 		single := fmt.Sprintf(`{"event":"$pageview","distinct_id":"u1","properties":{"token":%q}}`, tok)
 		batch := fmt.Sprintf(`{"api_key":%q,"batch":[{"event":"a","distinct_id":"u1"},{"event":"b","distinct_id":"u2"}]}`, tok)
@@ -274,8 +69,8 @@ func TestCaptureEncodingsAndPaths(t *testing.T) {
 				return strings.NewReader(fmt.Sprintf(`{"$token":%q,"distinct_id":"u9","$set":{"a":1}}`, tok))
 			}, nil, 1},
 			{"batch", "POST", "/batch", func() io.Reader { return strings.NewReader(batch) }, nil, 2},
-			{"batch/ gzip by param", "POST", "/batch/?compression=gzip-js", func() io.Reader { return bytes.NewReader(Gz(t, batch)) }, nil, 2},
-			{"gzip by magic bytes", "POST", "/batch", func() io.Reader { return bytes.NewReader(Gz(t, batch)) }, nil, 2},
+			{"batch/ gzip by param", "POST", "/batch/?compression=gzip-js", func() io.Reader { return bytes.NewReader(apitest.Gz(t, batch)) }, nil, 2},
+			{"gzip by magic bytes", "POST", "/batch", func() io.Reader { return bytes.NewReader(apitest.Gz(t, batch)) }, nil, 2},
 			{"lz64 form", "POST", "/e/?compression=lz64", func() io.Reader { return form(capture.CompressToBase64(batch), "") }, formType, 2},
 			{"lz-string body", "POST", "/e?compression=lz-string", func() io.Reader { return strings.NewReader(capture.CompressToBase64(single)) }, nil, 1},
 			{"base64 form", "POST", "/e", func() io.Reader { return form(base64.StdEncoding.EncodeToString([]byte(single)), "") }, formType, 1},
@@ -297,7 +92,7 @@ func TestCaptureEncodingsAndPaths(t *testing.T) {
 }
 
 func TestCaptureStoresEventContent(t *testing.T) {
-	ts := NewServer(t, store.SQLite, Options{})
+	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
 	id := "0190C3A0-0000-7000-8000-0000000000AB"
 	body := fmt.Sprintf(`{"token":%q,"event":"signed up","distinct_id":42,"uuid":%q,"timestamp":"2026-11-23T09:00:00Z","properties":{"plan":"pro"}}`, ts.Project.APIToken, id)
 	if resp, b := ts.Do(t, "POST", "/capture/", strings.NewReader(body)); resp.StatusCode != 200 {
@@ -318,8 +113,8 @@ func TestCaptureStoresEventContent(t *testing.T) {
 }
 
 func TestCaptureSameUUIDStoredOnce(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
 		ev := fmt.Sprintf(`{"api_key":%q,"batch":[{"event":"a","distinct_id":"u","uuid":"0190c3a0-0000-7000-8000-000000000001"}]}`, ts.Project.APIToken)
 		// A client retrying (sequentially and concurrently) must not duplicate.
 		var wg sync.WaitGroup
@@ -346,7 +141,7 @@ func TestCaptureSameUUIDStoredOnce(t *testing.T) {
 }
 
 func TestCaptureErrors(t *testing.T) {
-	ts := NewServer(t, store.SQLite, Options{})
+	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
 	tok := ts.Project.APIToken
 	big := fmt.Sprintf(`{"token":%q,"event":"a","distinct_id":"u","properties":{"pad":%q}}`, tok, strings.Repeat("x", 2*1024*1024))
 	for _, tc := range []struct {
@@ -384,7 +179,7 @@ func TestCaptureErrors(t *testing.T) {
 }
 
 func TestCaptureBeaconAndCORS(t *testing.T) {
-	ts := NewServer(t, store.SQLite, Options{})
+	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
 	body := fmt.Sprintf(`{"token":%q,"event":"a","distinct_id":"u"}`, ts.Project.APIToken)
 	resp, b := ts.Do(t, "POST", "/e/?beacon=1", strings.NewReader(body), "Origin", "https://shop.example.com")
 	if resp.StatusCode != 204 || b != "" {
@@ -407,7 +202,7 @@ func TestCaptureBeaconAndCORS(t *testing.T) {
 func TestIPAllowList(t *testing.T) {
 	// httptest clients come from 127.0.0.1.
 	t.Run("blocked outside the list", func(t *testing.T) {
-		ts := NewServer(t, store.SQLite, Options{Allowed: "10.0.0.0/8"})
+		ts := apitest.NewServer(t, store.SQLite, apitest.Options{Allowed: "10.0.0.0/8"})
 		for _, path := range []string{"/api/users/@me/", "/_readyz", "/", "/api/nope"} {
 			resp, body := ts.Do(t, "GET", path, nil)
 			if resp.StatusCode != 403 || body != netguard.BlockedMessage {
@@ -424,19 +219,19 @@ func TestIPAllowList(t *testing.T) {
 		}
 	})
 	t.Run("allowed inside the list", func(t *testing.T) {
-		ts := NewServer(t, store.SQLite, Options{Allowed: "127.0.0.0/8"})
+		ts := apitest.NewServer(t, store.SQLite, apitest.Options{Allowed: "127.0.0.0/8"})
 		if resp, _ := ts.Do(t, "GET", "/_readyz", nil); resp.StatusCode != 200 {
 			t.Fatalf("%d", resp.StatusCode)
 		}
 	})
 	t.Run("spoofed X-Forwarded-For without a proxy is ignored", func(t *testing.T) {
-		ts := NewServer(t, store.SQLite, Options{Allowed: "10.0.0.0/8"})
+		ts := apitest.NewServer(t, store.SQLite, apitest.Options{Allowed: "10.0.0.0/8"})
 		if resp, _ := ts.Do(t, "GET", "/_readyz", nil, "X-Forwarded-For", "10.1.2.3"); resp.StatusCode != 403 {
 			t.Fatalf("spoofed header admitted: %d", resp.StatusCode)
 		}
 	})
 	t.Run("trusted proxy forwards the client", func(t *testing.T) {
-		ts := NewServer(t, store.SQLite, Options{Allowed: "10.0.0.0/8", Trusted: "127.0.0.1", Behind: true})
+		ts := apitest.NewServer(t, store.SQLite, apitest.Options{Allowed: "10.0.0.0/8", Trusted: "127.0.0.1", Behind: true})
 		if resp, _ := ts.Do(t, "GET", "/_readyz", nil, "X-Forwarded-For", "10.1.2.3"); resp.StatusCode != 200 {
 			t.Fatalf("forwarded client refused: %d", resp.StatusCode)
 		}
@@ -449,7 +244,7 @@ func TestIPAllowList(t *testing.T) {
 		}
 	})
 	t.Run("client address is logged as resolved", func(t *testing.T) {
-		ts := NewServer(t, store.SQLite, Options{Trusted: "127.0.0.1", Behind: true})
+		ts := apitest.NewServer(t, store.SQLite, apitest.Options{Trusted: "127.0.0.1", Behind: true})
 		ts.Do(t, "GET", "/_health", nil, "X-Forwarded-For", "203.0.113.9")
 		if !strings.Contains(ts.Logs.String(), `"client":"203.0.113.9"`) {
 			t.Fatalf("log does not show the forwarded client: %s", ts.Logs.String())
@@ -462,14 +257,14 @@ type downDB struct{}
 func (downDB) Ping(context.Context) error { return fmt.Errorf("connection refused") }
 
 func TestHealthAndReadiness(t *testing.T) {
-	ts := NewServer(t, store.SQLite, Options{})
+	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
 	if resp, body := ts.Do(t, "GET", "/_health", nil); resp.StatusCode != 200 || body != "ok" {
 		t.Fatalf("/_health: %d %q", resp.StatusCode, body)
 	}
 	if resp, _ := ts.Do(t, "GET", "/_readyz/", nil); resp.StatusCode != 200 {
 		t.Fatalf("/_readyz: %d", resp.StatusCode)
 	}
-	down := NewServer(t, store.SQLite, Options{Database: downDB{}})
+	down := apitest.NewServer(t, store.SQLite, apitest.Options{Database: downDB{}})
 	if resp, _ := down.Do(t, "GET", "/_readyz", nil); resp.StatusCode != 503 {
 		t.Fatalf("/_readyz with the database down: %d", resp.StatusCode)
 	}
@@ -479,7 +274,7 @@ func TestHealthAndReadiness(t *testing.T) {
 }
 
 func TestErrorEnvelopeAndHeaders(t *testing.T) {
-	ts := NewServer(t, store.SQLite, Options{})
+	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
 	resp, body := ts.Do(t, "GET", "/api/does-not-exist/", nil)
 	var env map[string]any
 	if err := json.Unmarshal([]byte(body), &env); err != nil {
@@ -491,7 +286,7 @@ func TestErrorEnvelopeAndHeaders(t *testing.T) {
 	if v, ok := env["attr"]; !ok || v != nil {
 		t.Fatalf("attr must be present and null: %v", env)
 	}
-	for h, want := range map[string]string{"X-Content-Type-Options": "nosniff", "X-Frame-Options": "SAMEORIGIN", "Referrer-Policy": "same-origin"} {
+	for h, want := range map[string]string{"X-Content-Type-apitest.Options": "nosniff", "X-Frame-apitest.Options": "SAMEORIGIN", "Referrer-Policy": "same-origin"} {
 		if resp.Header.Get(h) != want {
 			t.Errorf("%s = %q, want %q", h, resp.Header.Get(h), want)
 		}
@@ -499,7 +294,7 @@ func TestErrorEnvelopeAndHeaders(t *testing.T) {
 }
 
 func TestWriteErrorMapping(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &apitest.SyncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, nil))
 	for _, tc := range []struct {
 		err    error
@@ -535,7 +330,7 @@ func TestWriteErrorMapping(t *testing.T) {
 // TestNoSecretsInLogs sends every kind of credential in every place a
 // client can put one and checks that no log line contains any of them.
 func TestNoSecretsInLogs(t *testing.T) {
-	ts := NewServer(t, store.SQLite, Options{})
+	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
 	secrets := []string{
 		ts.Project.APIToken, ts.Secret.Reveal(),
 		"phx_personalkeyvalue1234567890abcdefghijklmn", "hunter2-password-value", "sessionid-cookie-value-123",
@@ -573,6 +368,3 @@ func TestClientAddressIsAvailableToHandlers(t *testing.T) {
 		t.Fatalf("client %v", got)
 	}
 }
-
-// testSecretKey is the test instances' SECRET_KEY.
-const testSecretKey = "test-secret-key-0123456789abcdef0123456789abcdef"

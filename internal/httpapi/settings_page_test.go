@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
+
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi/httpauth"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
@@ -13,14 +15,14 @@ import (
 var revokeFormRE = regexp.MustCompile(`action="/settings/sessions/([0-9a-f-]{36})/revoke"`)
 
 func TestSettingsPage(t *testing.T) {
-	ts := NewServer(t, store.SQLite, Options{})
-	if resp, _ := NewBrowser(t, ts).Page("GET", "/settings", nil); resp.StatusCode != 302 || resp.Header.Get("Location") != "/login?next=/settings" {
+	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
+	if resp, _ := apitest.NewBrowser(t, ts).Page("GET", "/settings", nil); resp.StatusCode != 302 || resp.Header.Get("Location") != "/login?next=/settings" {
 		t.Fatalf("anonymous settings: %d %v", resp.StatusCode, resp.Header)
 	}
-	phone := NewBrowser(t, ts)
-	phone.Login("owner@example.com", OwnerPassword)
-	b := NewBrowser(t, ts)
-	b.Login("owner@example.com", OwnerPassword)
+	phone := apitest.NewBrowser(t, ts)
+	phone.Login("owner@example.com", apitest.OwnerPassword)
+	b := apitest.NewBrowser(t, ts)
+	b.Login("owner@example.com", apitest.OwnerPassword)
 
 	// Names.
 	resp, _ := b.Submit("/settings", "/settings/profile", map[string]string{"first_name": "Ada", "last_name": "Lovelace"})
@@ -47,7 +49,7 @@ func TestSettingsPage(t *testing.T) {
 	if len(ids) != 1 || !strings.Contains(html, "(this browser)") {
 		t.Fatalf("session list: %v\n%s", ids, html)
 	}
-	resp, _ = b.Page("POST", "/settings/sessions/"+ids[0][1]+"/revoke", url.Values{httpauth.CSRFFormField: {FormToken(t, html)}})
+	resp, _ = b.Page("POST", "/settings/sessions/"+ids[0][1]+"/revoke", url.Values{httpauth.CSRFFormField: {apitest.FormToken(t, html)}})
 	if resp.StatusCode != 303 {
 		t.Fatalf("revoke: %d", resp.StatusCode)
 	}

@@ -1,26 +1,20 @@
 package httpapi_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"sync"
 	"testing"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
+
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
-func SignupBody(email, pw string) string {
-	b, _ := json.Marshal(map[string]string{"first_name": "Grace", "last_name": "Hopper", "email": email, "password": pw})
-	return string(b)
-}
-
-const GoodPassword = "compiler cobol navy 1906"
-
 func TestSignupFirstUser(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{Empty: true})
-		b := NewBrowser(t, ts)
-		resp, body := b.Send("POST", "/api/signup/", SignupBody("grace@example.com", GoodPassword), false)
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{Empty: true})
+		b := apitest.NewBrowser(t, ts)
+		resp, body := b.Send("POST", "/api/signup/", apitest.SignupBody("grace@example.com", apitest.GoodPassword), false)
 		if resp.StatusCode != 201 || body["email"] != "grace@example.com" || body["redirect_url"] != "/" {
 			t.Fatalf("signup: %d %v", resp.StatusCode, body)
 		}
@@ -32,7 +26,7 @@ func TestSignupFirstUser(t *testing.T) {
 			t.Fatalf("signed in as the staff owner: %d %v", resp.StatusCode, me)
 		}
 		// A second organization is refused without MULTI_ORG_ENABLED.
-		resp, body = NewBrowser(t, ts).Send("POST", "/api/signup", SignupBody("second@example.com", GoodPassword), false)
+		resp, body = apitest.NewBrowser(t, ts).Send("POST", "/api/signup", apitest.SignupBody("second@example.com", apitest.GoodPassword), false)
 		if resp.StatusCode != 403 {
 			t.Fatalf("second signup: %d %v", resp.StatusCode, body)
 		}
@@ -43,19 +37,19 @@ func TestSignupFirstUser(t *testing.T) {
 }
 
 func TestSignupValidation(t *testing.T) {
-	ts := NewServer(t, store.SQLite, Options{MultiOrg: true})
+	ts := apitest.NewServer(t, store.SQLite, apitest.Options{MultiOrg: true})
 	for _, tc := range []struct {
 		name, body, code, attr string
 	}{
-		{"duplicate email any case", SignupBody("OWNER@example.com", GoodPassword), "unique", "email"},
-		{"weak password", SignupBody("new@example.com", "password123"), "password_too_weak", "password"},
-		{"short password", SignupBody("new@example.com", "abc"), "password_too_short", "password"},
-		{"bad email", SignupBody("not-an-email", GoodPassword), "invalid_input", "email"},
-		{"no first name", `{"email":"new@example.com","password":"` + GoodPassword + `"}`, "required", "first_name"},
+		{"duplicate email any case", apitest.SignupBody("OWNER@example.com", apitest.GoodPassword), "unique", "email"},
+		{"weak password", apitest.SignupBody("new@example.com", "password123"), "password_too_weak", "password"},
+		{"short password", apitest.SignupBody("new@example.com", "abc"), "password_too_short", "password"},
+		{"bad email", apitest.SignupBody("not-an-email", apitest.GoodPassword), "invalid_input", "email"},
+		{"no first name", `{"email":"new@example.com","password":"` + apitest.GoodPassword + `"}`, "required", "first_name"},
 		{"no password", `{"first_name":"A","email":"new@example.com"}`, "required", "password"},
 		{"malformed", `{"first_name":`, "parse_error", ""},
 	} {
-		resp, body := NewBrowser(t, ts).Send("POST", "/api/signup", tc.body, false)
+		resp, body := apitest.NewBrowser(t, ts).Send("POST", "/api/signup", tc.body, false)
 		if resp.StatusCode != 400 || body["code"] != tc.code || (tc.attr != "" && body["attr"] != tc.attr) {
 			t.Errorf("%s: %d %v", tc.name, resp.StatusCode, body)
 		}
@@ -64,8 +58,8 @@ func TestSignupValidation(t *testing.T) {
 		t.Fatal("a refused signup created a user")
 	}
 	// With MULTI_ORG_ENABLED a new organization is fine, and its user is not staff.
-	b := NewBrowser(t, ts)
-	if resp, body := b.Send("POST", "/api/signup", SignupBody("new@example.com", GoodPassword), false); resp.StatusCode != 201 {
+	b := apitest.NewBrowser(t, ts)
+	if resp, body := b.Send("POST", "/api/signup", apitest.SignupBody("new@example.com", apitest.GoodPassword), false); resp.StatusCode != 201 {
 		t.Fatalf("multi-org signup: %d %v", resp.StatusCode, body)
 	}
 	if _, me := b.Send("GET", "/api/users/@me", "", false); me["is_staff"] != false {
@@ -74,28 +68,28 @@ func TestSignupValidation(t *testing.T) {
 }
 
 func TestSignupThrottledPerAddress(t *testing.T) {
-	ts := NewServer(t, store.SQLite, Options{MultiOrg: true, SignupRate: "2/day"})
+	ts := apitest.NewServer(t, store.SQLite, apitest.Options{MultiOrg: true, SignupRate: "2/day"})
 	for i := 0; i < 2; i++ {
-		if resp, body := NewBrowser(t, ts).Send("POST", "/api/signup", SignupBody(fmt.Sprintf("u%d@example.com", i), GoodPassword), false); resp.StatusCode != 201 {
+		if resp, body := apitest.NewBrowser(t, ts).Send("POST", "/api/signup", apitest.SignupBody(fmt.Sprintf("u%d@example.com", i), apitest.GoodPassword), false); resp.StatusCode != 201 {
 			t.Fatalf("signup %d: %d %v", i, resp.StatusCode, body)
 		}
 	}
-	resp, body := NewBrowser(t, ts).Send("POST", "/api/signup", SignupBody("u3@example.com", GoodPassword), false)
+	resp, body := apitest.NewBrowser(t, ts).Send("POST", "/api/signup", apitest.SignupBody("u3@example.com", apitest.GoodPassword), false)
 	if resp.StatusCode != 429 || body["type"] != "throttled_error" || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("third signup: %d %v %v", resp.StatusCode, body, resp.Header)
 	}
 }
 
 func TestConcurrentFirstSignupsCreateOneOrganization(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{Empty: true})
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{Empty: true})
 		var wg sync.WaitGroup
 		codes := make(chan int, 6)
 		for i := 0; i < 6; i++ {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				resp, _ := NewBrowser(t, ts).Send("POST", "/api/signup", SignupBody(fmt.Sprintf("race%d@example.com", i), GoodPassword), false)
+				resp, _ := apitest.NewBrowser(t, ts).Send("POST", "/api/signup", apitest.SignupBody(fmt.Sprintf("race%d@example.com", i), apitest.GoodPassword), false)
 				codes <- resp.StatusCode
 			}()
 		}

@@ -8,120 +8,27 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
+
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi/web"
 
-	"github.com/gatehouse-auth/gatehouse/internal/config"
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
-const TestSiteURL = "https://gatehouse.example.com"
-
-// socialProviders configures every kind of provider against idp.
-func SocialProviders(idp *IdP) []config.SocialProvider {
-	base := config.SocialProvider{ClientID: idp.ClientID, ClientSecret: gatehouse.Secret(idp.Secret)}
-	gh, gl, google, custom, plain := base, base, base, base, base
-	gh.Name, gh.Kind, gh.DisplayName, gh.APIURL, gh.AuthURL, gh.TokenURL = "github", config.ProviderGitHub, "GitHub", idp.Srv.URL+"/api", idp.Srv.URL+"/login/oauth/authorize", idp.Srv.URL+"/login/oauth/access_token"
-	gh.Scopes = []string{"user:email"}
-	gl.Name, gl.Kind, gl.DisplayName, gl.APIURL, gl.AuthURL, gl.TokenURL = "gitlab", config.ProviderGitLab, "GitLab", idp.Srv.URL, idp.Srv.URL+"/oauth/authorize", idp.Srv.URL+"/oauth/token"
-	google.Name, google.Kind, google.DisplayName, google.Issuer = "google-oauth2", config.ProviderOIDC, "Google", idp.Srv.URL
-	google.Scopes = []string{"openid", "email", "profile"}
-	custom.Name, custom.Kind, custom.DisplayName, custom.Issuer = "acme-sso", config.ProviderOIDC, "Acme SSO", idp.Srv.URL
-	custom.Scopes = google.Scopes
-	plain.Name, plain.Kind, plain.DisplayName = "plain", config.ProviderOAuth2, "Plain"
-	plain.AuthURL, plain.TokenURL, plain.UserinfoURL = idp.Srv.URL+"/authorize", idp.Srv.URL+"/token", idp.Srv.URL+"/userinfo"
-	return []config.SocialProvider{gh, gl, google, custom, plain}
-}
-
-// get requests an absolute URL (Gatehouse's own public URL is mapped to
-// the test server) without following redirects.
-func (b *Browser) Get(raw string) *http.Response {
-	b.T.Helper()
-	raw = strings.Replace(raw, TestSiteURL, b.Ts.URL, 1)
-	if strings.HasPrefix(raw, "/") {
-		raw = b.Ts.URL + raw
-	}
-	resp, err := b.Client.Get(raw)
-	if err != nil {
-		b.T.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp
-}
-
-// socialRound starts at start (a Gatehouse path), signs in at the IdP and
-// returns the callback URL the IdP sent the browser to.
-func (b *Browser) SocialRound(start string) string {
-	b.T.Helper()
-	resp := b.Get(start)
-	if resp.StatusCode != http.StatusFound {
-		b.T.Fatalf("begin %s: %d %s", start, resp.StatusCode, resp.Header.Get("Location"))
-	}
-	resp = b.Get(resp.Header.Get("Location"))
-	if resp.StatusCode != http.StatusFound {
-		b.T.Fatalf("authorize: %d", resp.StatusCode)
-	}
-	return resp.Header.Get("Location")
-}
-
-// socialLogin runs a whole round trip and returns where Gatehouse sent the
-// browser at the end.
-func (b *Browser) SocialLogin(start string) string {
-	b.T.Helper()
-	resp := b.Get(b.SocialRound(start))
-	if resp.StatusCode != http.StatusFound {
-		b.T.Fatalf("complete: %d", resp.StatusCode)
-	}
-	return resp.Header.Get("Location")
-}
-
-func WantLocation(t *testing.T, got, want string) {
-	t.Helper()
-	// A failure names its provider; compare without it unless want does.
-	if i := strings.Index(got, "&provider="); i >= 0 && !strings.Contains(want, "provider=") {
-		got = got[:i]
-	}
-	if got != want {
-		t.Fatalf("redirected to %q, want %q", got, want)
-	}
-}
-
 func errorCodeLocation(code string) string { return "/login?error_code=" + code }
 
-func VerifyDomain(t *testing.T, ts *Server, domain string, jit bool, enforce string) {
-	t.Helper()
-	ctx := context.Background()
-	d, err := ts.Store.DomainByName(ctx, domain)
-	if err != nil {
-		d = &gatehouse.OrganizationDomain{ID: gatehouse.NewUUID(), OrganizationID: ts.User.CurrentOrganizationID, Domain: domain, VerificationChallenge: "c", CreatedAt: time.Now()}
-		if err := ts.Store.CreateDomain(ctx, d); err != nil {
-			t.Fatal(err)
-		}
-	}
-	now := time.Now()
-	d.VerifiedAt, d.JITProvisioningEnabled, d.SSOEnforcement = &now, jit, enforce
-	if err := ts.Store.UpdateDomain(ctx, d); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func (b *Browser) Me() (int, string) {
-	resp, body := b.Send("GET", "/api/users/@me/", "", false)
-	email, _ := body["email"].(string)
-	return resp.StatusCode, email
-}
-
 func TestSocialGitHubJITUnverifiedAndEnforcement(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		idp := NewIdP(t)
-		ts := NewServer(t, engine, Options{Social: SocialProviders(idp)})
-		VerifyDomain(t, ts, "acme.test", true, "")
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		idp := apitest.NewIdP(t)
+		ts := apitest.NewServer(t, engine, apitest.Options{Social: apitest.SocialProviders(idp)})
+		apitest.VerifyDomain(t, ts, "acme.test", true, "")
 
 		// GitHub's primary address is not verified: no account, and the
 		// public profile email (which names the owner) is never used.
-		idp.SignInAs(IdpUser{Sub: "101", Email: "grace@acme.test", Verified: false, Name: "Grace Hopper", ExtraEmails: []string{"owner@example.com"}})
-		b := NewBrowser(t, ts)
-		WantLocation(t, b.SocialLogin("/login/github/"), errorCodeLocation("email_not_verified"))
+		idp.SignInAs(apitest.IdpUser{Sub: "101", Email: "grace@acme.test", Verified: false, Name: "Grace Hopper", ExtraEmails: []string{"owner@example.com"}})
+		b := apitest.NewBrowser(t, ts)
+		apitest.WantLocation(t, b.SocialLogin("/login/github/"), errorCodeLocation("email_not_verified"))
 		if _, err := ts.Store.UserByEmail(context.Background(), "grace@acme.test"); err == nil {
 			t.Fatal("an unverified provider email created an account")
 		}
@@ -130,8 +37,8 @@ func TestSocialGitHubJITUnverifiedAndEnforcement(t *testing.T) {
 		}
 
 		// Verified: a new member of acme by JIT provisioning.
-		idp.SignInAs(IdpUser{Sub: "101", Email: "grace@acme.test", Verified: true, Name: "Grace Hopper"})
-		WantLocation(t, b.SocialLogin("/login/github/?next=/settings"), "/settings")
+		idp.SignInAs(apitest.IdpUser{Sub: "101", Email: "grace@acme.test", Verified: true, Name: "Grace Hopper"})
+		apitest.WantLocation(t, b.SocialLogin("/login/github/?next=/settings"), "/settings")
 		if status, email := b.Me(); status != 200 || email != "grace@acme.test" {
 			t.Fatalf("after JIT: %d %s", status, email)
 		}
@@ -145,34 +52,34 @@ func TestSocialGitHubJITUnverifiedAndEnforcement(t *testing.T) {
 		}
 
 		// The domain now enforces Google: GitHub is refused, Google works.
-		VerifyDomain(t, ts, "acme.test", true, "google-oauth2")
-		b2 := NewBrowser(t, ts)
-		WantLocation(t, b2.SocialLogin("/login/github/"), errorCodeLocation("google_sso_enforced"))
-		idp.SignInAs(IdpUser{Sub: "g-101", Email: "grace@acme.test", Verified: true, Name: "Grace Hopper"})
-		WantLocation(t, b2.SocialLogin("/login/google-oauth2/"), "/")
+		apitest.VerifyDomain(t, ts, "acme.test", true, "google-oauth2")
+		b2 := apitest.NewBrowser(t, ts)
+		apitest.WantLocation(t, b2.SocialLogin("/login/github/"), errorCodeLocation("google_sso_enforced"))
+		idp.SignInAs(apitest.IdpUser{Sub: "g-101", Email: "grace@acme.test", Verified: true, Name: "Grace Hopper"})
+		apitest.WantLocation(t, b2.SocialLogin("/login/google-oauth2/"), "/")
 		if status, email := b2.Me(); status != 200 || email != "grace@acme.test" {
 			t.Fatalf("enforced provider: %d %s", status, email)
 		}
 		// A password login is refused too (the password path already knew).
-		if resp, body := NewBrowser(t, ts).Login("grace@acme.test", "whatever password 1"); resp.StatusCode != 400 || body["code"] != "sso_enforced" {
+		if resp, body := apitest.NewBrowser(t, ts).Login("grace@acme.test", "whatever password 1"); resp.StatusCode != 400 || body["code"] != "sso_enforced" {
 			t.Fatalf("password under enforcement: %d %v", resp.StatusCode, body)
 		}
 	})
 }
 
 func TestSocialOIDCStateReplayAndLinkByEmail(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		idp := NewIdP(t)
-		ts := NewServer(t, engine, Options{Social: SocialProviders(idp)})
-		b := NewBrowser(t, ts)
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		idp := apitest.NewIdP(t)
+		ts := apitest.NewServer(t, engine, apitest.Options{Social: apitest.SocialProviders(idp)})
+		b := apitest.NewBrowser(t, ts)
 
 		// Unknown and unconfigured providers.
-		WantLocation(t, b.Get("/login/nope/").Header.Get("Location"), errorCodeLocation("invalid_sso_provider"))
-		ts2 := NewServer(t, engine, Options{})
-		WantLocation(t, NewBrowser(t, ts2).Get("/login/gitlab/").Header.Get("Location"), errorCodeLocation("improperly_configured_sso"))
+		apitest.WantLocation(t, b.Get("/login/nope/").Header.Get("Location"), errorCodeLocation("invalid_sso_provider"))
+		ts2 := apitest.NewServer(t, engine, apitest.Options{})
+		apitest.WantLocation(t, apitest.NewBrowser(t, ts2).Get("/login/gitlab/").Header.Get("Location"), errorCodeLocation("improperly_configured_sso"))
 
 		// A callback whose state is not this browser's is refused.
-		idp.SignInAs(IdpUser{Sub: "o-1", Email: "owner@example.com", Verified: true, Name: "Owner"})
+		idp.SignInAs(apitest.IdpUser{Sub: "o-1", Email: "owner@example.com", Verified: true, Name: "Owner"})
 		callback := b.SocialRound("/login/google-oauth2/")
 		if idp.LastAuthorize.Get("nonce") == "" || idp.LastAuthorize.Get("code_challenge") == "" {
 			t.Fatalf("no nonce or PKCE: %v", idp.LastAuthorize)
@@ -181,17 +88,17 @@ func TestSocialOIDCStateReplayAndLinkByEmail(t *testing.T) {
 		q := tampered.Query()
 		q.Set("state", "attacker-state")
 		tampered.RawQuery = q.Encode()
-		WantLocation(t, b.Get(tampered.String()).Header.Get("Location"), errorCodeLocation("invalid_state"))
+		apitest.WantLocation(t, b.Get(tampered.String()).Header.Get("Location"), errorCodeLocation("invalid_state"))
 		// Another browser (no flow cookie) cannot use a victim's callback.
 		callback = b.SocialRound("/login/google-oauth2/")
-		WantLocation(t, NewBrowser(t, ts).Get(callback).Header.Get("Location"), errorCodeLocation("invalid_state"))
+		apitest.WantLocation(t, apitest.NewBrowser(t, ts).Get(callback).Header.Get("Location"), errorCodeLocation("invalid_state"))
 		// No code.
 		callback = b.SocialRound("/login/google-oauth2/")
 		noCode, _ := url.Parse(callback)
 		q = noCode.Query()
 		q.Del("code")
 		noCode.RawQuery = q.Encode()
-		WantLocation(t, b.Get(noCode.String()).Header.Get("Location"), errorCodeLocation("missing_code"))
+		apitest.WantLocation(t, b.Get(noCode.String()).Header.Get("Location"), errorCodeLocation("missing_code"))
 
 		// The owner (a password account whose email was never verified)
 		// signs in with Google: linked by the verified email, and the
@@ -199,11 +106,11 @@ func TestSocialOIDCStateReplayAndLinkByEmail(t *testing.T) {
 		flowCookie := ""
 		callback = b.SocialRound("/login/google-oauth2/")
 		flowCookie = b.Cookie(web.SocialFlowCookie)
-		WantLocation(t, b.Get(callback).Header.Get("Location"), "/")
+		apitest.WantLocation(t, b.Get(callback).Header.Get("Location"), "/")
 		if status, email := b.Me(); status != 200 || email != "owner@example.com" {
 			t.Fatalf("link by email: %d %s", status, email)
 		}
-		if resp, _ := NewBrowser(t, ts).Login("owner@example.com", OwnerPassword); resp.StatusCode == 200 {
+		if resp, _ := apitest.NewBrowser(t, ts).Login("owner@example.com", apitest.OwnerPassword); resp.StatusCode == 200 {
 			t.Fatal("the unverified account's password still works after the provider claimed it")
 		}
 		// Replaying the same callback with the same flow cookie is refused
@@ -211,9 +118,9 @@ func TestSocialOIDCStateReplayAndLinkByEmail(t *testing.T) {
 		idp.Mu.Lock()
 		calls := idp.TokenCalls
 		idp.Mu.Unlock()
-		replay := NewBrowser(t, ts)
+		replay := apitest.NewBrowser(t, ts)
 		replay.SetCookie(web.SocialFlowCookie, flowCookie)
-		WantLocation(t, replay.Get(callback).Header.Get("Location"), errorCodeLocation("invalid_state"))
+		apitest.WantLocation(t, replay.Get(callback).Header.Get("Location"), errorCodeLocation("invalid_state"))
 		idp.Mu.Lock()
 		if idp.TokenCalls != calls {
 			t.Fatal("a replayed callback reached the token endpoint")
@@ -221,49 +128,40 @@ func TestSocialOIDCStateReplayAndLinkByEmail(t *testing.T) {
 		idp.Mu.Unlock()
 		// A code replayed into a fresh flow is refused by the provider
 		// (used, and bound to another PKCE verifier).
-		fresh := NewBrowser(t, ts)
+		fresh := apitest.NewBrowser(t, ts)
 		next := fresh.SocialRound("/login/google-oauth2/")
 		nu, _ := url.Parse(next)
-		oldCode := MustQuery(t, callback, "code")
+		oldCode := apitest.MustQuery(t, callback, "code")
 		q = nu.Query()
 		q.Set("code", oldCode)
 		nu.RawQuery = q.Encode()
-		WantLocation(t, fresh.Get(nu.String()).Header.Get("Location"), errorCodeLocation("invalid_code"))
+		apitest.WantLocation(t, fresh.Get(nu.String()).Header.Get("Location"), errorCodeLocation("invalid_code"))
 
 		// Custom OIDC and plain OAuth2 providers sign the same person in
 		// through their own links.
 		for _, backend := range []string{"acme-sso", "plain"} {
-			idp.SignInAs(IdpUser{Sub: backend + "-1", Email: "owner@example.com", Verified: true, Name: "Owner"})
-			c := NewBrowser(t, ts)
-			WantLocation(t, c.SocialLogin("/login/"+backend+"/"), "/")
+			idp.SignInAs(apitest.IdpUser{Sub: backend + "-1", Email: "owner@example.com", Verified: true, Name: "Owner"})
+			c := apitest.NewBrowser(t, ts)
+			apitest.WantLocation(t, c.SocialLogin("/login/"+backend+"/"), "/")
 			if status, email := c.Me(); status != 200 || email != "owner@example.com" {
 				t.Fatalf("%s: %d %s", backend, status, email)
 			}
-			idp.SignInAs(IdpUser{Sub: backend + "-2", Email: "owner@example.com", Verified: false, Name: "Owner"})
-			WantLocation(t, NewBrowser(t, ts).SocialLogin("/login/"+backend+"/"), errorCodeLocation("email_not_verified"))
+			idp.SignInAs(apitest.IdpUser{Sub: backend + "-2", Email: "owner@example.com", Verified: false, Name: "Owner"})
+			apitest.WantLocation(t, apitest.NewBrowser(t, ts).SocialLogin("/login/"+backend+"/"), errorCodeLocation("email_not_verified"))
 		}
 	})
 }
 
-func MustQuery(t *testing.T, raw, key string) string {
-	t.Helper()
-	u, err := url.Parse(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u.Query().Get(key)
-}
-
 func TestSocialGitLabInviteAndSignup(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		idp := NewIdP(t)
-		ts := NewServer(t, engine, Options{Social: SocialProviders(idp)})
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		idp := apitest.NewIdP(t)
+		ts := apitest.NewServer(t, engine, apitest.Options{Social: apitest.SocialProviders(idp)})
 		// GitLab's unconfirmed email is refused; without JIT or invites a
 		// new user cannot get in on a single-organization instance.
-		idp.SignInAs(IdpUser{Sub: "7", Email: "lin@outside.test", Verified: false, Name: "Lin"})
-		WantLocation(t, NewBrowser(t, ts).SocialLogin("/login/gitlab/"), errorCodeLocation("email_not_verified"))
-		idp.SignInAs(IdpUser{Sub: "7", Email: "lin@outside.test", Verified: true, Name: "Lin"})
-		WantLocation(t, NewBrowser(t, ts).SocialLogin("/login/gitlab/"), errorCodeLocation("no_new_organizations"))
+		idp.SignInAs(apitest.IdpUser{Sub: "7", Email: "lin@outside.test", Verified: false, Name: "Lin"})
+		apitest.WantLocation(t, apitest.NewBrowser(t, ts).SocialLogin("/login/gitlab/"), errorCodeLocation("email_not_verified"))
+		idp.SignInAs(apitest.IdpUser{Sub: "7", Email: "lin@outside.test", Verified: true, Name: "Lin"})
+		apitest.WantLocation(t, apitest.NewBrowser(t, ts).SocialLogin("/login/gitlab/"), errorCodeLocation("no_new_organizations"))
 
 		// An invite carried through the round trip lets them in.
 		now := time.Now().UTC()
@@ -272,21 +170,21 @@ func TestSocialGitLabInviteAndSignup(t *testing.T) {
 		if err := ts.Store.CreateInvite(context.Background(), inv); err != nil {
 			t.Fatal(err)
 		}
-		b := NewBrowser(t, ts)
-		WantLocation(t, b.SocialLogin("/login/gitlab/?invite_id="+inv.ID), "/")
+		b := apitest.NewBrowser(t, ts)
+		apitest.WantLocation(t, b.SocialLogin("/login/gitlab/?invite_id="+inv.ID), "/")
 		if status, email := b.Me(); status != 200 || email != "lin@outside.test" {
 			t.Fatalf("invite: %d %s", status, email)
 		}
 
 		// With MULTI_ORG_ENABLED a new identity goes to the confirm step.
-		ts2 := NewServer(t, engine, Options{Social: SocialProviders(idp), MultiOrg: true})
-		idp.SignInAs(IdpUser{Sub: "8", Email: "founder@startup.test", Verified: true, Name: "Fay Founder"})
-		c := NewBrowser(t, ts2)
+		ts2 := apitest.NewServer(t, engine, apitest.Options{Social: apitest.SocialProviders(idp), MultiOrg: true})
+		idp.SignInAs(apitest.IdpUser{Sub: "8", Email: "founder@startup.test", Verified: true, Name: "Fay Founder"})
+		c := apitest.NewBrowser(t, ts2)
 		loc := c.SocialLogin("/login/gitlab/")
-		if !strings.HasPrefix(loc, "/organization/confirm-creation?") || MustQuery(t, loc, "email") != "founder@startup.test" {
+		if !strings.HasPrefix(loc, "/organization/confirm-creation?") || apitest.MustQuery(t, loc, "email") != "founder@startup.test" {
 			t.Fatalf("confirm step: %s", loc)
 		}
-		if resp, body := NewBrowser(t, ts2).Send("POST", "/api/social_signup", `{"organization_name":"Startup"}`, false); resp.StatusCode != 400 ||
+		if resp, body := apitest.NewBrowser(t, ts2).Send("POST", "/api/social_signup", `{"organization_name":"Startup"}`, false); resp.StatusCode != 400 ||
 			!strings.Contains(body["detail"].(string), "Inactive social login session") {
 			t.Fatalf("signup without a pending login: %d %v", resp.StatusCode, body)
 		}
@@ -305,11 +203,11 @@ func TestSocialGitLabInviteAndSignup(t *testing.T) {
 }
 
 func TestSocialAccountLinking(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		idp := NewIdP(t)
-		ts := NewServer(t, engine, Options{Social: SocialProviders(idp)})
-		b := NewBrowser(t, ts)
-		if resp, _ := b.Login("owner@example.com", OwnerPassword); resp.StatusCode != 200 {
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		idp := apitest.NewIdP(t)
+		ts := apitest.NewServer(t, engine, apitest.Options{Social: apitest.SocialProviders(idp)})
+		b := apitest.NewBrowser(t, ts)
+		if resp, _ := b.Login("owner@example.com", apitest.OwnerPassword); resp.StatusCode != 200 {
 			t.Fatalf("login: %d", resp.StatusCode)
 		}
 		connect := func(backend string) string {
@@ -325,9 +223,9 @@ func TestSocialAccountLinking(t *testing.T) {
 		if resp, _ := b.Send("POST", "/connect/github/", "", false); resp.StatusCode != 403 {
 			t.Fatalf("connect without CSRF: %d", resp.StatusCode)
 		}
-		idp.SignInAs(IdpUser{Sub: "55", Email: "someone@else.test", Verified: true, Name: "Someone"})
-		WantLocation(t, connect("github"), "/settings?error_code=email_mismatch")
-		idp.SignInAs(IdpUser{Sub: "55", Email: "owner@example.com", Verified: true, Name: "Owner"})
+		idp.SignInAs(apitest.IdpUser{Sub: "55", Email: "someone@else.test", Verified: true, Name: "Someone"})
+		apitest.WantLocation(t, connect("github"), "/settings?error_code=email_mismatch")
+		idp.SignInAs(apitest.IdpUser{Sub: "55", Email: "owner@example.com", Verified: true, Name: "Owner"})
 		before := len(ts.Mail.Messages())
 		if loc := connect("github"); loc != "/settings?backend=github&done=linked" {
 			t.Fatalf("link: %s", loc)
@@ -355,7 +253,7 @@ func TestSocialAccountLinking(t *testing.T) {
 		if resp, body := b.Send("DELETE", web.SocialAccountsPath+"/"+id+"/", "", true); resp.StatusCode != 400 || body["code"] != "last_login_method" {
 			t.Fatalf("unlink the last way in: %d %v", resp.StatusCode, body)
 		}
-		idp.SignInAs(IdpUser{Sub: "g-55", Email: "owner@example.com", Verified: true, Name: "Owner"})
+		idp.SignInAs(apitest.IdpUser{Sub: "g-55", Email: "owner@example.com", Verified: true, Name: "Owner"})
 		connect("google-oauth2")
 		resp, _ = b.Send("POST", "/disconnect/github/", "", true, "Content-Type", "application/x-www-form-urlencoded")
 		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/settings?backend=github&done=unlinked" {
@@ -380,16 +278,16 @@ func TestSocialAccountLinking(t *testing.T) {
 			t.Fatalf("the refusal is not shown:\n%s", html)
 		}
 		// Anonymous requests are refused.
-		if resp, _ := NewBrowser(t, ts).Send("GET", web.SocialAccountsPath, "", false); resp.StatusCode != 401 {
+		if resp, _ := apitest.NewBrowser(t, ts).Send("GET", web.SocialAccountsPath, "", false); resp.StatusCode != 401 {
 			t.Fatalf("anonymous list: %d", resp.StatusCode)
 		}
 	})
 }
 
 func TestSocialLoginPageListsProviders(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		idp := NewIdP(t)
-		ts := NewServer(t, engine, Options{Social: SocialProviders(idp)})
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		idp := apitest.NewIdP(t)
+		ts := apitest.NewServer(t, engine, apitest.Options{Social: apitest.SocialProviders(idp)})
 		resp, body := ts.Do(t, "GET", "/login?error_code=github_sso_enforced", nil)
 		if resp.StatusCode != 200 || !strings.Contains(body, `href="/login/github/"`) || !strings.Contains(body, "Continue with Acme SSO") ||
 			!strings.Contains(body, "requires signing in with GitHub") {

@@ -7,13 +7,14 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
 
 	"github.com/gatehouse-auth/gatehouse/internal/config"
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
@@ -51,9 +52,9 @@ func startRealOIDC(t *testing.T) *realOIDC {
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	p := &realOIDC{t: t, clientID: "gatehouse-" + RandomHex(4), secret: "secret-" + RandomHex(16)}
+	p := &realOIDC{t: t, clientID: "gatehouse-" + apitest.RandomHex(4), secret: "secret-" + apitest.RandomHex(16)}
 	cfg, _ := json.Marshal(map[string]any{"port": port, "client_id": p.clientID, "client_secret": p.secret,
-		"redirect_uri": TestSiteURL + "/complete/dex/"})
+		"redirect_uri": apitest.TestSiteURL + "/complete/dex/"})
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, node, "provider.mjs")
 	cmd.Dir = oidcProviderDir
@@ -102,34 +103,6 @@ func (p *realOIDC) provider(secret string) config.SocialProvider {
 		ClientSecret: gatehouse.Secret(secret), Issuer: p.issuer, Scopes: []string{"openid", "email", "profile"}}
 }
 
-// oidcRound starts at /login/dex/, follows the provider's redirects
-// (authorization, interactions, consent) and returns where Gatehouse sent
-// the browser after the callback.
-func (b *Browser) OidcRound() string {
-	b.T.Helper()
-	loc := b.Get("/login/dex/").Header.Get("Location")
-	for range 12 {
-		if loc == "" {
-			b.T.Fatal("the provider stopped redirecting")
-		}
-		if strings.HasPrefix(loc, TestSiteURL) {
-			resp := b.Get(loc)
-			return resp.Header.Get("Location")
-		}
-		cur, err := url.Parse(loc)
-		if err != nil {
-			b.T.Fatal(err)
-		}
-		next := b.Get(loc).Header.Get("Location")
-		if n, err := url.Parse(next); err == nil && next != "" {
-			next = cur.ResolveReference(n).String()
-		}
-		loc = next
-	}
-	b.T.Fatal("too many redirects at the provider")
-	return ""
-}
-
 // A real OpenID Connect provider (oidc-provider, not written here) against
 // Gatehouse: discovery, PKCE (the provider requires it) and nonce, a
 // verified email links the account, an unverified one is refused, a user
@@ -138,46 +111,46 @@ func (b *Browser) OidcRound() string {
 // the exact issuer and flags a trailing slash.
 func TestRealOIDCProvider(t *testing.T) {
 	op := startRealOIDC(t)
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{Social: []config.SocialProvider{op.provider(op.secret)}})
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{Social: []config.SocialProvider{op.provider(op.secret)}})
 		sub := "dana-" + string(engine)
 		op.next(sub, map[string]any{"email": "owner@example.com", "email_verified": true, "name": "Dana Owner"})
-		b := NewBrowser(t, ts)
-		WantLocation(t, b.OidcRound(), "/")
+		b := apitest.NewBrowser(t, ts)
+		apitest.WantLocation(t, b.OidcRound(), "/")
 		if status, email := b.Me(); status != 200 || email != "owner@example.com" {
 			t.Fatalf("after the real provider: %d %s\n%s", status, email, ts.Logs.String())
 		}
 
 		op.next(sub+"-unverified", map[string]any{"email": "owner@example.com", "email_verified": false, "name": "Mallory"})
-		WantLocation(t, NewBrowser(t, ts).OidcRound(), "/login?error_code=email_not_verified&provider=dex")
+		apitest.WantLocation(t, apitest.NewBrowser(t, ts).OidcRound(), "/login?error_code=email_not_verified&provider=dex")
 
 		op.deny()
-		WantLocation(t, NewBrowser(t, ts).OidcRound(), "/login?error_code=access_denied&provider=dex")
-		if lines := LogLines(ts, `"provider":"dex"`, `"idp_error":"access_denied"`, "End-User aborted interaction"); len(lines) != 1 {
+		apitest.WantLocation(t, apitest.NewBrowser(t, ts).OidcRound(), "/login?error_code=access_denied&provider=dex")
+		if lines := apitest.LogLines(ts, `"provider":"dex"`, `"idp_error":"access_denied"`, "End-User aborted interaction"); len(lines) != 1 {
 			t.Fatalf("denial log lines: %q", lines)
 		}
 
 		// A new signing key (new kid): Gatehouse fetches the JWKS again.
 		op.post("/_test/rotate", map[string]any{})
 		op.next(sub, map[string]any{"email": "owner@example.com", "email_verified": true, "name": "Dana Owner"})
-		WantLocation(t, NewBrowser(t, ts).OidcRound(), "/")
+		apitest.WantLocation(t, apitest.NewBrowser(t, ts).OidcRound(), "/")
 
-		wrong := NewServer(t, engine, Options{Social: []config.SocialProvider{op.provider("not-the-secret")}})
-		WantLocation(t, NewBrowser(t, wrong).OidcRound(), "/login?error_code=sso_client_rejected&provider=dex")
-		if lines := LogLines(wrong, `"level":"WARN"`, `"code":"sso_client_rejected"`, `"idp_error":"invalid_client"`); len(lines) != 1 {
+		wrong := apitest.NewServer(t, engine, apitest.Options{Social: []config.SocialProvider{op.provider("not-the-secret")}})
+		apitest.WantLocation(t, apitest.NewBrowser(t, wrong).OidcRound(), "/login?error_code=sso_client_rejected&provider=dex")
+		if lines := apitest.LogLines(wrong, `"level":"WARN"`, `"code":"sso_client_rejected"`, `"idp_error":"invalid_client"`); len(lines) != 1 {
 			t.Fatalf("wrong secret log lines: %q\n%s", lines, wrong.Logs.String())
 		}
 	})
-	site := MustURL(TestSiteURL)
+	site := apitest.MustURL(apitest.TestSiteURL)
 	if w := oauth.NewRegistry([]config.SocialProvider{op.provider(op.secret)}, site, nil).CheckIssuers(context.Background()); len(w) != 0 {
 		t.Errorf("exact issuer: %q", w)
 	}
 	slash := op.provider(op.secret)
 	slash.Issuer += "/"
 	// At sign-in the same mismatch is named, not "could not be reached".
-	ts := NewServer(t, store.SQLite, Options{Social: []config.SocialProvider{slash}})
-	WantLocation(t, NewBrowser(t, ts).Get("/login/dex/").Header.Get("Location"), "/login?error_code=sso_issuer_mismatch&provider=dex")
-	if page := LoginPage(t, ts, "/login?error_code=sso_issuer_mismatch&provider=dex"); !strings.Contains(page, "Gatehouse&#39;s issuer setting for Dex does not match the provider: ask your administrator.") {
+	ts := apitest.NewServer(t, store.SQLite, apitest.Options{Social: []config.SocialProvider{slash}})
+	apitest.WantLocation(t, apitest.NewBrowser(t, ts).Get("/login/dex/").Header.Get("Location"), "/login?error_code=sso_issuer_mismatch&provider=dex")
+	if page := apitest.LoginPage(t, ts, "/login?error_code=sso_issuer_mismatch&provider=dex"); !strings.Contains(page, "Gatehouse&#39;s issuer setting for Dex does not match the provider: ask your administrator.") {
 		t.Errorf("issuer mismatch page:\n%s", page)
 	}
 	if w := oauth.NewRegistry([]config.SocialProvider{slash}, site, nil).CheckIssuers(context.Background()); len(w) != 1 || !strings.Contains(w[0], strconv.Quote(op.issuer)) {

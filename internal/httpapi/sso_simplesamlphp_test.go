@@ -22,6 +22,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
+
 	"github.com/chromedp/chromedp"
 
 	"github.com/gatehouse-auth/gatehouse/internal/store"
@@ -31,11 +33,11 @@ import (
 // sspWWW is where Debian's simplesamlphp package keeps its web root.
 const sspWWW = "/usr/share/simplesamlphp/www"
 
-// startSimpleSAMLphp runs SimpleSAMLphp from Debian as an IdP on a
+// startSimpleSAMLphp runs SimpleSAMLphp from Debian as an apitest.IdP on a
 // loopback port with PHP's built-in server and this package's private
 // configuration (testdata/simplesamlphp), or skips (fails when
 // GATEHOUSE_TEST_REQUIRE lists simplesamlphp), serving the service provider
-// spEntity (Gatehouse's SITE_URL). It returns the IdP's base URL.
+// spEntity (Gatehouse's SITE_URL). It returns the apitest.IdP's base URL.
 func startSimpleSAMLphp(t *testing.T, spEntity string) string {
 	t.Helper()
 	php, err := exec.LookPath("php")
@@ -67,7 +69,7 @@ func startSimpleSAMLphp(t *testing.T, spEntity string) string {
 	cmd := exec.CommandContext(ctx, php, "-S", "127.0.0.1:"+strconv.Itoa(port), "-t", sspWWW)
 	cmd.Dir = sspWWW
 	cmd.Env = append(os.Environ(), "SIMPLESAMLPHP_CONFIG_DIR="+confDir, "GATEHOUSE_SSP_DIR="+dir, "GATEHOUSE_SSP_BASE="+base,
-		"GATEHOUSE_SSP_SALT="+RandomHex(16), "GATEHOUSE_SSP_SP_ENTITY="+spEntity)
+		"GATEHOUSE_SSP_SALT="+apitest.RandomHex(16), "GATEHOUSE_SSP_SP_ENTITY="+spEntity)
 	logFile, err := os.Create(filepath.Join(dir, "php.log"))
 	if err != nil {
 		t.Fatal(err)
@@ -110,7 +112,7 @@ func grepLines(s string, subs ...string) string {
 	return strings.Join(out, "\n")
 }
 
-// writeIdPKeyPair writes the IdP's signing key and self-signed certificate.
+// writeIdPKeyPair writes the apitest.IdP's signing key and self-signed certificate.
 func writeIdPKeyPair(t *testing.T, dir string) {
 	t.Helper()
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
@@ -139,14 +141,14 @@ func hiddenFields(page string) url.Values {
 
 // sspSignIn follows start (a SimpleSAMLphp URL) to its login form, signs
 // in as ada and returns the fields of the auto-posting response page.
-func sspSignIn(t *testing.T, b *Browser, start string) url.Values {
+func sspSignIn(t *testing.T, b *apitest.Browser, start string) url.Values {
 	t.Helper()
 	follow := &http.Client{Jar: b.Jar}
 	resp, err := follow.Get(start)
 	if err != nil {
 		t.Fatal(err)
 	}
-	page := SamlBody(t, resp)
+	page := apitest.SamlBody(t, resp)
 	if !strings.Contains(page, `name="password"`) {
 		t.Fatalf("no login form at %s:\n%s", resp.Request.URL, page)
 	}
@@ -157,7 +159,7 @@ func sspSignIn(t *testing.T, b *Browser, start string) url.Values {
 	if err != nil {
 		t.Fatal(err)
 	}
-	page = SamlBody(t, resp)
+	page = apitest.SamlBody(t, resp)
 	fields := hiddenFields(page)
 	if fields.Get("SAMLResponse") == "" {
 		t.Fatalf("no SAMLResponse after signing in (%s):\n%s", resp.Request.URL, page)
@@ -165,7 +167,7 @@ func sspSignIn(t *testing.T, b *Browser, start string) url.Values {
 	return fields
 }
 
-func postACS(t *testing.T, ts *Server, b *Browser, fields url.Values) *http.Response {
+func postACS(t *testing.T, ts *apitest.Server, b *apitest.Browser, fields url.Values) *http.Response {
 	t.Helper()
 	resp, err := b.Client.PostForm(ts.URL+"/complete/saml/", fields)
 	if err != nil {
@@ -175,28 +177,28 @@ func postACS(t *testing.T, ts *Server, b *Browser, fields url.Values) *http.Resp
 	return resp
 }
 
-// SimpleSAMLphp from Debian, a real IdP nobody here wrote, against
+// SimpleSAMLphp from Debian, a real apitest.IdP nobody here wrote, against
 // Gatehouse: SP-initiated login with JIT provisioning and the LDAP-style
 // attributes (uid, mail, givenName, sn) mapped, replay refused,
-// IdP-initiated login (refused until allowed, then with RelayState = the
+// apitest.IdP-initiated login (refused until allowed, then with RelayState = the
 // domain id), and enforcement of SAML refusing the password.
 func TestRealSimpleSAMLphp(t *testing.T) {
-	idp := startSimpleSAMLphp(t, TestSiteURL)
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
-		owner := OwnerBrowser(t, ts)
+	idp := startSimpleSAMLphp(t, apitest.TestSiteURL)
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
+		owner := apitest.OwnerBrowser(t, ts)
 		resp, err := http.Get(idp + "/saml2/idp/metadata.php")
 		if err != nil {
 			t.Fatal(err)
 		}
-		domainID := SamlDomain(t, ts, owner, SamlBody(t, resp))
+		domainID := apitest.SamlDomain(t, ts, owner, apitest.SamlBody(t, resp))
 		optsPath := "/api/organizations/@current/domains/" + domainID + "/saml/"
 		if resp, body := owner.Send("PATCH", optsPath, `{"attribute_mapping":{"uid":["uid"],"email":["mail"],"first_name":["givenName"],"last_name":["sn"]}}`, true); resp.StatusCode != 200 {
 			t.Fatalf("mapping: %d %v", resp.StatusCode, body)
 		}
 
 		// SP-initiated: JIT, names from givenName and sn.
-		ada := NewBrowser(t, ts)
+		ada := apitest.NewBrowser(t, ts)
 		resp, _ = ada.Send("GET", "/login/saml/?email=ada%40acme.example", "", false)
 		fields := sspSignIn(t, ada, resp.Header.Get("Location"))
 		if fields.Get("RelayState") != domainID {
@@ -211,33 +213,33 @@ func TestRealSimpleSAMLphp(t *testing.T) {
 		}
 		spFields := fields
 
-		// IdP-initiated, with RelayState = the domain id.
-		unsolicited := idp + "/saml2/idp/SSOService.php?" + url.Values{"spentityid": {TestSiteURL}, "RelayState": {domainID}}.Encode()
-		eve := NewBrowser(t, ts)
+		// apitest.IdP-initiated, with RelayState = the domain id.
+		unsolicited := idp + "/saml2/idp/SSOService.php?" + url.Values{"spentityid": {apitest.TestSiteURL}, "RelayState": {domainID}}.Encode()
+		eve := apitest.NewBrowser(t, ts)
 		fields = sspSignIn(t, eve, unsolicited)
-		if code := ErrorCodeOf(postACS(t, ts, eve, fields)); code != "saml_idp_initiated" {
-			t.Fatalf("IdP-initiated while disallowed: %q", code)
+		if code := apitest.ErrorCodeOf(postACS(t, ts, eve, fields)); code != "saml_idp_initiated" {
+			t.Fatalf("apitest.IdP-initiated while disallowed: %q", code)
 		}
 		if resp, _ := owner.Send("PATCH", optsPath, `{"allow_idp_initiated":true}`, true); resp.StatusCode != 200 {
-			t.Fatalf("allow IdP-initiated: %d", resp.StatusCode)
+			t.Fatalf("allow apitest.IdP-initiated: %d", resp.StatusCode)
 		}
-		ada2 := NewBrowser(t, ts)
+		ada2 := apitest.NewBrowser(t, ts)
 		fields = sspSignIn(t, ada2, unsolicited)
 		if resp := postACS(t, ts, ada2, fields); resp.Header.Get("Location") != "/" {
-			t.Fatalf("IdP-initiated: %s\n%s", resp.Header.Get("Location"), grepLines(ts.Logs.String(), "refused"))
+			t.Fatalf("apitest.IdP-initiated: %s\n%s", resp.Header.Get("Location"), grepLines(ts.Logs.String(), "refused"))
 		}
 		if status, email := ada2.Me(); status != 200 || email != "ada@acme.example" {
-			t.Fatalf("IdP-initiated me: %d %s", status, email)
+			t.Fatalf("apitest.IdP-initiated me: %d %s", status, email)
 		}
-		// An IdP-initiated response is accepted once; so is the SP-initiated
+		// An apitest.IdP-initiated response is accepted once; so is the SP-initiated
 		// one, even now that responses without a request cookie are allowed.
-		if code := ErrorCodeOf(postACS(t, ts, NewBrowser(t, ts), fields)); code != "saml_invalid_response" {
-			t.Fatalf("IdP-initiated replay: %q", code)
+		if code := apitest.ErrorCodeOf(postACS(t, ts, apitest.NewBrowser(t, ts), fields)); code != "saml_invalid_response" {
+			t.Fatalf("apitest.IdP-initiated replay: %q", code)
 		}
-		if code := ErrorCodeOf(postACS(t, ts, NewBrowser(t, ts), spFields)); code != "saml_invalid_response" {
+		if code := apitest.ErrorCodeOf(postACS(t, ts, apitest.NewBrowser(t, ts), spFields)); code != "saml_invalid_response" {
 			t.Fatalf("SP-initiated replay: %q", code)
 		}
-		if n := len(LogLines(ts, `"code":"saml_invalid_response"`, "a replayed assertion")); n < 1 {
+		if n := len(apitest.LogLines(ts, `"code":"saml_invalid_response"`, "a replayed assertion")); n < 1 {
 			t.Fatalf("no replay logged:\n%s", grepLines(ts.Logs.String(), "refused"))
 		}
 
@@ -245,10 +247,10 @@ func TestRealSimpleSAMLphp(t *testing.T) {
 		if resp, body := owner.Send("PATCH", "/api/organizations/@current/domains/"+domainID+"/", `{"sso_enforcement":"saml"}`, true); resp.StatusCode != 200 {
 			t.Fatalf("enforce: %d %v", resp.StatusCode, body)
 		}
-		if resp, body := NewBrowser(t, ts).Login("ada@acme.example", GoodPassword); resp.StatusCode != 400 || body["code"] != "sso_enforced" {
+		if resp, body := apitest.NewBrowser(t, ts).Login("ada@acme.example", apitest.GoodPassword); resp.StatusCode != 400 || body["code"] != "sso_enforced" {
 			t.Fatalf("password under enforcement: %d %v", resp.StatusCode, body)
 		}
-		ada3 := NewBrowser(t, ts)
+		ada3 := apitest.NewBrowser(t, ts)
 		resp, _ = ada3.Send("GET", "/login/saml/?email=ada%40acme.example", "", false)
 		if resp := postACS(t, ts, ada3, sspSignIn(t, ada3, resp.Header.Get("Location"))); resp.Header.Get("Location") != "/" {
 			t.Fatalf("SAML under enforcement: %s", resp.Header.Get("Location"))
@@ -259,19 +261,19 @@ func TestRealSimpleSAMLphp(t *testing.T) {
 // In headless Chromium, a user who opens Gatehouse at 127.0.0.1 while
 // SITE_URL names localhost signs in through SimpleSAMLphp: the sign-in
 // page moves the browser to localhost first, so the SAML request cookie is
-// there when the IdP posts back (before, the login failed as
-// "IdP-initiated").
+// there when the apitest.IdP posts back (before, the login failed as
+// "apitest.IdP-initiated").
 func TestBrowserSimpleSAMLphpFromAnotherHost(t *testing.T) {
-	ctx := NewBrowserContext(t)
-	ts := NewServer(t, store.SQLite, Options{SiteURL: "http://localhost:{port}"})
+	ctx := apitest.NewBrowserContext(t)
+	ts := apitest.NewServer(t, store.SQLite, apitest.Options{SiteURL: "http://localhost:{port}"})
 	site := strings.Replace(ts.URL, "127.0.0.1", "localhost", 1)
 	idp := startSimpleSAMLphp(t, site)
-	owner := OwnerBrowser(t, ts)
+	owner := apitest.OwnerBrowser(t, ts)
 	resp, err := http.Get(idp + "/saml2/idp/metadata.php")
 	if err != nil {
 		t.Fatal(err)
 	}
-	domainID := SamlDomain(t, ts, owner, SamlBody(t, resp))
+	domainID := apitest.SamlDomain(t, ts, owner, apitest.SamlBody(t, resp))
 	if resp, body := owner.Send("PATCH", "/api/organizations/@current/domains/"+domainID+"/saml/",
 		`{"attribute_mapping":{"uid":["uid"],"email":["mail"],"first_name":["givenName"],"last_name":["sn"]}}`, true); resp.StatusCode != 200 {
 		t.Fatalf("mapping: %d %v", resp.StatusCode, body)

@@ -5,18 +5,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
-	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
+
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi/httpauth"
 
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
-	"github.com/gatehouse-auth/gatehouse/internal/mail"
 	"github.com/gatehouse-auth/gatehouse/internal/mfa"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
@@ -24,93 +23,16 @@ import (
 
 const testTwoFactorSecret = "test-key-two-factor-0123456789abcdefghij"
 
-// testClock is a settable clock safe for concurrent handlers. It starts in
-// the middle of a TOTP step, so ±1 step arithmetic in tests is exact.
-type testClock struct{ ns atomic.Int64 }
-
-func NewClock() *testClock {
-	c := &testClock{}
-	start := time.Now().Truncate(30 * time.Second).Add(15 * time.Second)
-	c.ns.Store(start.UnixNano())
-	return c
-}
-
-func (c *testClock) now() time.Time            { return time.Unix(0, c.ns.Load()) }
-func (c *testClock) add(d time.Duration)       { c.ns.Add(int64(d)) }
-func (c *testClock) code(secret []byte) string { return mfa.Code(secret, mfa.Step(c.now())) }
-
-// enableTOTP sets up TOTP as b (signed in) and returns the secret and the
-// backup codes.
-func EnableTOTP(t *testing.T, b *Browser, at time.Time) ([]byte, []string) {
-	t.Helper()
-	resp, body := b.Send("GET", "/api/users/@me/two_factor_start_setup/", "", false)
-	if resp.StatusCode != 200 || body["success"] != true {
-		t.Fatalf("start setup: %d %v", resp.StatusCode, body)
-	}
-	enc := body["secret"].(string)
-	if len(enc) != 32 || !strings.HasPrefix(body["otpauth_uri"].(string), "otpauth://totp/Gatehouse:") {
-		t.Fatalf("setup answer %v", body)
-	}
-	secret, err := mfa.DecodeSecret(enc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, body = b.Send("POST", "/api/users/@me/two_factor_validate/", `{"token":"`+mfa.Code(secret, mfa.Step(at))+`"}`, true)
-	if resp.StatusCode != 200 || body["success"] != true {
-		t.Fatalf("validate: %d %v", resp.StatusCode, body)
-	}
-	var codes []string
-	for _, c := range body["backup_codes"].([]any) {
-		codes = append(codes, c.(string))
-	}
-	if len(codes) != 10 {
-		t.Fatalf("%d backup codes", len(codes))
-	}
-	return secret, codes
-}
-
-func (b *Browser) Token(code string) (*http.Response, map[string]any) {
-	b.T.Helper()
-	raw, _ := json.Marshal(map[string]string{"token": code})
-	return b.Send("POST", "/api/login/token/", string(raw), false)
-}
-
-func WantCode(t *testing.T, what string, resp *http.Response, body map[string]any, status int, code string) {
-	t.Helper()
-	if resp.StatusCode != status || body["code"] != code {
-		t.Fatalf("%s: %d %v, want %d %s", what, resp.StatusCode, body, status, code)
-	}
-}
-
-func SetCookieHeader(resp *http.Response, prefix string) string {
-	for _, h := range resp.Header.Values("Set-Cookie") {
-		if strings.HasPrefix(h, prefix) {
-			return h
-		}
-	}
-	return ""
-}
-
-func MailsWithSubject(ts *Server, subject string) []mail.Message {
-	var out []mail.Message
-	for _, m := range ts.Mail.Messages() {
-		if m.Subject == subject {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
 func TestTwoFactorSetupStatusAndDisable(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		clock := NewClock()
-		ts := NewServer(t, engine, Options{Now: clock.now})
-		b := OwnerBrowser(t, ts)
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		clock := apitest.NewClock()
+		ts := apitest.NewServer(t, engine, apitest.Options{Now: clock.Now})
+		b := apitest.OwnerBrowser(t, ts)
 
 		resp, body := b.Send("POST", "/api/users/@me/two_factor_validate/", `{"token":"123456"}`, true)
-		WantCode(t, "validate before setup", resp, body, 400, "setup_expired")
+		apitest.WantCode(t, "validate before setup", resp, body, 400, "setup_expired")
 		resp, body = b.Send("POST", "/api/users/@me/two_factor_backup_codes/", "", true)
-		WantCode(t, "backup codes without 2FA", resp, body, 400, "2fa_not_enabled")
+		apitest.WantCode(t, "backup codes without 2FA", resp, body, 400, "2fa_not_enabled")
 		_, st := b.Send("GET", "/api/users/@me/two_factor_status/", "", false)
 		if st["is_enabled"] != false || st["method"] != nil || st["backup_codes_remaining"] != float64(0) {
 			t.Fatalf("status before: %v", st)
@@ -118,26 +40,26 @@ func TestTwoFactorSetupStatusAndDisable(t *testing.T) {
 
 		// A set-up secret waits 600 s for its first code.
 		b.Send("GET", "/api/users/@me/two_factor_start_setup/", "", false)
-		clock.add(601 * time.Second)
+		clock.Add(601 * time.Second)
 		resp, body = b.Send("POST", "/api/users/@me/two_factor_validate/", `{"token":"123456"}`, true)
-		WantCode(t, "validate after 600 s", resp, body, 400, "setup_expired")
+		apitest.WantCode(t, "validate after 600 s", resp, body, 400, "setup_expired")
 
 		_, body = b.Send("GET", "/api/users/@me/start_2fa_setup/", "", false)
 		secret, _ := mfa.DecodeSecret(body["secret"].(string))
-		wrong := mfa.Code(secret, mfa.Step(clock.now())+5)
+		wrong := mfa.Code(secret, mfa.Step(clock.Now())+5)
 		resp, body = b.Send("POST", "/api/users/@me/two_factor_validate/", `{"token":"`+wrong+`"}`, true)
-		WantCode(t, "wrong setup code", resp, body, 400, "token_invalid")
+		apitest.WantCode(t, "wrong setup code", resp, body, 400, "token_invalid")
 		if body["attr"] != "token" {
 			t.Fatalf("attr %v", body["attr"])
 		}
-		if resp, _ := b.Send("POST", "/api/users/@me/two_factor_validate/", `{"token":"`+clock.code(secret)+`"}`, false); resp.StatusCode != 403 {
+		if resp, _ := b.Send("POST", "/api/users/@me/two_factor_validate/", `{"token":"`+clock.Code(secret)+`"}`, false); resp.StatusCode != 403 {
 			t.Fatalf("validate without CSRF: %d", resp.StatusCode)
 		}
-		resp, body = b.Send("POST", "/api/users/@me/validate_2fa/", `{"token":"`+clock.code(secret)+`"}`, true)
+		resp, body = b.Send("POST", "/api/users/@me/validate_2fa/", `{"token":"`+clock.Code(secret)+`"}`, true)
 		if resp.StatusCode != 200 || len(body["backup_codes"].([]any)) != 10 {
 			t.Fatalf("validate: %d %v", resp.StatusCode, body)
 		}
-		if len(MailsWithSubject(ts, "You've enabled 2FA protection")) != 1 {
+		if len(apitest.MailsWithSubject(ts, "You've enabled 2FA protection")) != 1 {
 			t.Fatal("no 2FA-enabled email")
 		}
 		_, st = b.Send("GET", "/api/users/@me/two_factor_status/", "", false)
@@ -154,70 +76,56 @@ func TestTwoFactorSetupStatusAndDisable(t *testing.T) {
 		}
 
 		// Sensitive actions need a sign-in within 2 hours.
-		clock.add(2*time.Hour + time.Minute)
+		clock.Add(2*time.Hour + time.Minute)
 		for _, p := range []string{"two_factor_backup_codes", "two_factor_disable", "two_factor_validate"} {
 			resp, body = b.Send("POST", "/api/users/@me/"+p+"/", `{"token":"123456"}`, true)
-			WantCode(t, p+" on an old session", resp, body, 403, "permission_denied")
+			apitest.WantCode(t, p+" on an old session", resp, body, 403, "permission_denied")
 		}
-		b = OwnerBrowserWith2FA(t, ts, secret, clock)
+		b = apitest.OwnerBrowserWith2FA(t, ts, secret, clock)
 		resp, body = b.Send("POST", "/api/users/@me/two_factor_disable/", "", true)
 		if resp.StatusCode != 200 || body["success"] != true {
 			t.Fatalf("disable: %d %v", resp.StatusCode, body)
 		}
-		if len(MailsWithSubject(ts, "You've disabled 2FA protection")) != 1 {
+		if len(apitest.MailsWithSubject(ts, "You've disabled 2FA protection")) != 1 {
 			t.Fatal("no 2FA-disabled email")
 		}
 		if _, st = b.Send("GET", "/api/users/@me/two_factor_status/", "", false); st["is_enabled"] != false {
 			t.Fatalf("status after disable: %v", st)
 		}
-		if resp, _ := NewBrowser(t, ts).Login("owner@example.com", OwnerPassword); resp.StatusCode != 200 {
+		if resp, _ := apitest.NewBrowser(t, ts).Login("owner@example.com", apitest.OwnerPassword); resp.StatusCode != 200 {
 			t.Fatalf("login after disable: %d", resp.StatusCode)
 		}
 	})
 }
 
-// ownerBrowserWith2FA signs the owner in through both steps in a new
-// browser, one step after the clock's (so the code is not a replay).
-func OwnerBrowserWith2FA(t *testing.T, ts *Server, secret []byte, clock *testClock) *Browser {
-	t.Helper()
-	clock.add(30 * time.Second)
-	b := NewBrowser(t, ts)
-	resp, body := b.Login("owner@example.com", OwnerPassword)
-	WantCode(t, "password step", resp, body, 401, "2fa_required")
-	if resp, body := b.Token(clock.code(secret)); resp.StatusCode != 200 {
-		t.Fatalf("second step: %d %v", resp.StatusCode, body)
-	}
-	return b
-}
-
 func TestLoginSecondStep(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		clock := NewClock()
-		ts := NewServer(t, engine, Options{Now: clock.now})
-		secret, _ := EnableTOTP(t, OwnerBrowser(t, ts), clock.now())
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		clock := apitest.NewClock()
+		ts := apitest.NewServer(t, engine, apitest.Options{Now: clock.Now})
+		secret, _ := apitest.EnableTOTP(t, apitest.OwnerBrowser(t, ts), clock.Now())
 		sessionsBefore := countSessions(t, ts)
 
-		b := NewBrowser(t, ts)
-		resp, body := b.Login("owner@example.com", OwnerPassword)
+		b := apitest.NewBrowser(t, ts)
+		resp, body := b.Login("owner@example.com", apitest.OwnerPassword)
 		if resp.StatusCode != 401 || body["type"] != "server_error" || body["code"] != "2fa_required" || body["detail"] != "2FA is required." || body["attr"] != nil {
 			t.Fatalf("password step: %d %v", resp.StatusCode, body)
 		}
-		if SetCookieHeader(resp, "sessionid=") != "" || countSessions(t, ts) != sessionsBefore {
+		if apitest.SetCookieHeader(resp, "sessionid=") != "" || countSessions(t, ts) != sessionsBefore {
 			t.Fatal("the password step created a session")
 		}
-		if pending := SetCookieHeader(resp, httpauth.PendingLoginCookie+"="); !strings.Contains(pending, "HttpOnly") || !strings.Contains(pending, "Max-Age=600") {
+		if pending := apitest.SetCookieHeader(resp, httpauth.PendingLoginCookie+"="); !strings.Contains(pending, "HttpOnly") || !strings.Contains(pending, "Max-Age=600") {
 			t.Fatalf("pending cookie %q", pending)
 		}
 		if resp, _ := b.Send("GET", "/api/users/@me/", "", false); resp.StatusCode != 401 {
 			t.Fatalf("@me after the password step: %d", resp.StatusCode)
 		}
 		// The code of the step used at set-up is spent (replay).
-		resp, body = b.Token(clock.code(secret))
-		WantCode(t, "set-up code replayed", resp, body, 400, "2fa_invalid")
-		resp, body = b.Token(mfa.Code(secret, mfa.Step(clock.now())-2))
-		WantCode(t, "code two steps old", resp, body, 400, "2fa_invalid")
-		resp, body = b.Token(mfa.Code(secret, mfa.Step(clock.now())+2))
-		WantCode(t, "code two steps ahead", resp, body, 400, "2fa_invalid")
+		resp, body = b.Token(clock.Code(secret))
+		apitest.WantCode(t, "set-up code replayed", resp, body, 400, "2fa_invalid")
+		resp, body = b.Token(mfa.Code(secret, mfa.Step(clock.Now())-2))
+		apitest.WantCode(t, "code two steps old", resp, body, 400, "2fa_invalid")
+		resp, body = b.Token(mfa.Code(secret, mfa.Step(clock.Now())+2))
+		apitest.WantCode(t, "code two steps ahead", resp, body, 400, "2fa_invalid")
 		for _, bad := range []string{"", "12345", "abcdefgh", "1234567", strings.Repeat("9", 5000)} {
 			resp, body = b.Token(bad)
 			if resp.StatusCode != 400 {
@@ -225,14 +133,14 @@ func TestLoginSecondStep(t *testing.T) {
 			}
 		}
 		// One step ahead is within the tolerance.
-		resp, body = b.Token(mfa.Code(secret, mfa.Step(clock.now())+1))
+		resp, body = b.Token(mfa.Code(secret, mfa.Step(clock.Now())+1))
 		if resp.StatusCode != 200 || body["success"] != true {
 			t.Fatalf("second step: %d %v", resp.StatusCode, body)
 		}
-		if SetCookieHeader(resp, "sessionid=") == "" {
+		if apitest.SetCookieHeader(resp, "sessionid=") == "" {
 			t.Fatal("no session after the second step")
 		}
-		remember := SetCookieHeader(resp, httpauth.RememberCookiePrefix)
+		remember := apitest.SetCookieHeader(resp, httpauth.RememberCookiePrefix)
 		for _, want := range []string{"HttpOnly", "Secure", "SameSite=Strict", "Path=/", "Max-Age=2592000"} {
 			if !strings.Contains(remember, want) {
 				t.Errorf("remember cookie %q lacks %s", remember, want)
@@ -242,35 +150,35 @@ func TestLoginSecondStep(t *testing.T) {
 			t.Fatalf("@me after the second step: %d %v", resp.StatusCode, me)
 		}
 		// The pending login is spent.
-		resp, body = b.Token(mfa.Code(secret, mfa.Step(clock.now())+1))
-		WantCode(t, "second use of the pending login", resp, body, 401, "not_authenticated")
+		resp, body = b.Token(mfa.Code(secret, mfa.Step(clock.Now())+1))
+		apitest.WantCode(t, "second use of the pending login", resp, body, 401, "not_authenticated")
 
 		// The same code in another browser, even within its window, is a replay.
-		b2 := NewBrowser(t, ts)
-		b2.Login("owner@example.com", OwnerPassword)
-		resp, body = b2.Token(mfa.Code(secret, mfa.Step(clock.now())+1))
-		WantCode(t, "replay in another browser", resp, body, 400, "2fa_invalid")
+		b2 := apitest.NewBrowser(t, ts)
+		b2.Login("owner@example.com", apitest.OwnerPassword)
+		resp, body = b2.Token(mfa.Code(secret, mfa.Step(clock.Now())+1))
+		apitest.WantCode(t, "replay in another browser", resp, body, 400, "2fa_invalid")
 
 		// The second step expires 600 s after the password step.
-		clock.add(600*time.Second + time.Second)
-		resp, body = b2.Token(clock.code(secret))
-		WantCode(t, "expired second step", resp, body, 400, "2fa_expired")
-		resp, body = b2.Token(clock.code(secret))
-		WantCode(t, "after expiry", resp, body, 401, "not_authenticated")
+		clock.Add(600*time.Second + time.Second)
+		resp, body = b2.Token(clock.Code(secret))
+		apitest.WantCode(t, "expired second step", resp, body, 400, "2fa_expired")
+		resp, body = b2.Token(clock.Code(secret))
+		apitest.WantCode(t, "after expiry", resp, body, 401, "not_authenticated")
 		// Without any pending login.
-		resp, body = NewBrowser(t, ts).Token(clock.code(secret))
-		WantCode(t, "no pending login", resp, body, 401, "not_authenticated")
+		resp, body = apitest.NewBrowser(t, ts).Token(clock.Code(secret))
+		apitest.WantCode(t, "no pending login", resp, body, 401, "not_authenticated")
 		// Just inside the window works.
-		b3 := NewBrowser(t, ts)
-		b3.Login("owner@example.com", OwnerPassword)
-		clock.add(600 * time.Second)
-		if resp, body := b3.Token(clock.code(secret)); resp.StatusCode != 200 {
+		b3 := apitest.NewBrowser(t, ts)
+		b3.Login("owner@example.com", apitest.OwnerPassword)
+		clock.Add(600 * time.Second)
+		if resp, body := b3.Token(clock.Code(secret)); resp.StatusCode != 200 {
 			t.Fatalf("second step at 600 s: %d %v", resp.StatusCode, body)
 		}
 	})
 }
 
-func countSessions(t *testing.T, ts *Server) int {
+func countSessions(t *testing.T, ts *apitest.Server) int {
 	t.Helper()
 	var n int
 	if err := ts.Store.DB().QueryRow(`SELECT COUNT(*) FROM sessions`).Scan(&n); err != nil {
@@ -280,50 +188,50 @@ func countSessions(t *testing.T, ts *Server) int {
 }
 
 func TestSecondStepThrottle(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		clock := NewClock()
-		ts := NewServer(t, engine, Options{Now: clock.now})
-		secret, _ := EnableTOTP(t, OwnerBrowser(t, ts), clock.now())
-		clock.add(30 * time.Second)
-		b := NewBrowser(t, ts)
-		b.Login("owner@example.com", OwnerPassword)
-		wrong := mfa.Code(secret, mfa.Step(clock.now())+7)
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		clock := apitest.NewClock()
+		ts := apitest.NewServer(t, engine, apitest.Options{Now: clock.Now})
+		secret, _ := apitest.EnableTOTP(t, apitest.OwnerBrowser(t, ts), clock.Now())
+		clock.Add(30 * time.Second)
+		b := apitest.NewBrowser(t, ts)
+		b.Login("owner@example.com", apitest.OwnerPassword)
+		wrong := mfa.Code(secret, mfa.Step(clock.Now())+7)
 		for i := 0; i < 10; i++ {
 			// Past the free wrong codes, each waits out the growing delay.
-			clock.add(ratelimit.TwoFactorDelay(int64(i)))
+			clock.Add(ratelimit.TwoFactorDelay(int64(i)))
 			resp, body := b.Token(wrong)
 			want := "2fa_invalid"
 			if i == 9 {
 				want = "2fa_too_many_attempts" // the pending login's last try
 			}
-			WantCode(t, fmt.Sprintf("attempt %d", i+1), resp, body, 400, want)
+			apitest.WantCode(t, fmt.Sprintf("attempt %d", i+1), resp, body, 400, want)
 		}
 		// The limit is per user: a fresh pending login does not reset it,
 		// and even the right code is refused.
-		b2 := NewBrowser(t, ts)
-		b2.Login("owner@example.com", OwnerPassword)
-		resp, body := b2.Token(clock.code(secret))
-		WantCode(t, "11th attempt", resp, body, 429, "throttled")
+		b2 := apitest.NewBrowser(t, ts)
+		b2.Login("owner@example.com", apitest.OwnerPassword)
+		resp, body := b2.Token(clock.Code(secret))
+		apitest.WantCode(t, "11th attempt", resp, body, 429, "throttled")
 		if resp.Header.Get("Retry-After") == "" {
 			t.Fatal("no Retry-After")
 		}
-		clock.add(61 * time.Second)
-		if resp, body := b2.Token(clock.code(secret)); resp.StatusCode != 200 {
+		clock.Add(61 * time.Second)
+		if resp, body := b2.Token(clock.Code(secret)); resp.StatusCode != 200 {
 			t.Fatalf("after a minute: %d %v", resp.StatusCode, body)
 		}
 	})
 }
 
 func TestBackupCodeUsedOnceConcurrently(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		clock := NewClock()
-		ts := NewServer(t, engine, Options{Now: clock.now})
-		_, codes := EnableTOTP(t, OwnerBrowser(t, ts), clock.now())
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		clock := apitest.NewClock()
+		ts := apitest.NewServer(t, engine, apitest.Options{Now: clock.Now})
+		_, codes := apitest.EnableTOTP(t, apitest.OwnerBrowser(t, ts), clock.Now())
 		const n = 6
-		browsers := make([]*Browser, n)
+		browsers := make([]*apitest.Browser, n)
 		for i := range browsers {
-			browsers[i] = NewBrowser(t, ts)
-			if resp, _ := browsers[i].Login("owner@example.com", OwnerPassword); resp.StatusCode != 401 {
+			browsers[i] = apitest.NewBrowser(t, ts)
+			if resp, _ := browsers[i].Login("owner@example.com", apitest.OwnerPassword); resp.StatusCode != 401 {
 				t.Fatalf("password step %d: %d", i, resp.StatusCode)
 			}
 		}
@@ -353,16 +261,16 @@ func TestBackupCodeUsedOnceConcurrently(t *testing.T) {
 		if wins.Load() != 1 {
 			t.Fatalf("one backup code signed in %d times", wins.Load())
 		}
-		if m := MailsWithSubject(ts, "A backup code was used for your account"); len(m) != 1 || m[0].To != "owner@example.com" || strings.Contains(m[0].Text, codes[3]) {
+		if m := apitest.MailsWithSubject(ts, "A backup code was used for your account"); len(m) != 1 || m[0].To != "owner@example.com" || strings.Contains(m[0].Text, codes[3]) {
 			t.Fatalf("backup-code emails: %+v", m)
 		}
-		b := NewBrowser(t, ts)
-		b.Login("owner@example.com", OwnerPassword)
+		b := apitest.NewBrowser(t, ts)
+		b.Login("owner@example.com", apitest.OwnerPassword)
 		// The race's losers count as wrong codes: wait out their delay.
-		clock.add(time.Minute)
+		clock.Add(time.Minute)
 		resp, body := b.Token(codes[3])
-		WantCode(t, "used backup code", resp, body, 400, "2fa_invalid")
-		clock.add(time.Minute)
+		apitest.WantCode(t, "used backup code", resp, body, 400, "2fa_invalid")
+		clock.Add(time.Minute)
 		if resp, body := b.Token(codes[4]); resp.StatusCode != 200 {
 			t.Fatalf("another backup code: %d %v", resp.StatusCode, body)
 		}
@@ -374,16 +282,16 @@ func TestBackupCodeUsedOnceConcurrently(t *testing.T) {
 }
 
 func TestRememberDevice(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		clock := NewClock()
-		ts := NewServer(t, engine, Options{Now: clock.now})
-		secret, _ := EnableTOTP(t, OwnerBrowser(t, ts), clock.now())
-		b := OwnerBrowserWith2FA(t, ts, secret, clock)
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		clock := apitest.NewClock()
+		ts := apitest.NewServer(t, engine, apitest.Options{Now: clock.Now})
+		secret, _ := apitest.EnableTOTP(t, apitest.OwnerBrowser(t, ts), clock.Now())
+		b := apitest.OwnerBrowserWith2FA(t, ts, secret, clock)
 		b.Send("POST", "/api/logout/", "", true)
-		if resp, body := b.Login("owner@example.com", OwnerPassword); resp.StatusCode != 200 {
+		if resp, body := b.Login("owner@example.com", apitest.OwnerPassword); resp.StatusCode != 200 {
 			t.Fatalf("remembered browser asked again: %d %v", resp.StatusCode, body)
 		}
-		list := func(b *Browser) []map[string]any {
+		list := func(b *apitest.Browser) []map[string]any {
 			t.Helper()
 			code, out := b.List("/api/users/@me/trusted_devices/")
 			if code != 200 {
@@ -396,14 +304,14 @@ func TestRememberDevice(t *testing.T) {
 			t.Fatalf("trusted devices %v", devices)
 		}
 		// A forged or another user's cookie does not skip the step.
-		other := NewBrowser(t, ts)
+		other := apitest.NewBrowser(t, ts)
 		other.SetCookie(httpauth.RememberCookiePrefix+devices[0]["id"].(string), "forged")
-		if resp, _ := other.Login("owner@example.com", OwnerPassword); resp.StatusCode != 401 {
+		if resp, _ := other.Login("owner@example.com", apitest.OwnerPassword); resp.StatusCode != 401 {
 			t.Fatalf("forged remember cookie: %d", resp.StatusCode)
 		}
 
 		// A password change ends every remembered device.
-		raw, _ := json.Marshal(map[string]string{"password": GoodPassword, "current_password": OwnerPassword})
+		raw, _ := json.Marshal(map[string]string{"password": apitest.GoodPassword, "current_password": apitest.OwnerPassword})
 		if resp, body := b.Send("PATCH", "/api/users/@me/", string(raw), true); resp.StatusCode != 200 {
 			t.Fatalf("password change: %d %v", resp.StatusCode, body)
 		}
@@ -411,10 +319,10 @@ func TestRememberDevice(t *testing.T) {
 			t.Fatal("trusted devices survive a password change")
 		}
 		b.Send("POST", "/api/logout/", "", true)
-		resp, body := b.Login("owner@example.com", GoodPassword)
-		WantCode(t, "login after password change", resp, body, 401, "2fa_required")
-		clock.add(30 * time.Second)
-		if resp, body := b.Token(clock.code(secret)); resp.StatusCode != 200 {
+		resp, body := b.Login("owner@example.com", apitest.GoodPassword)
+		apitest.WantCode(t, "login after password change", resp, body, 401, "2fa_required")
+		clock.Add(30 * time.Second)
+		if resp, body := b.Token(clock.Code(secret)); resp.StatusCode != 200 {
 			t.Fatalf("second step: %d %v", resp.StatusCode, body)
 		}
 
@@ -430,39 +338,31 @@ func TestRememberDevice(t *testing.T) {
 			t.Fatalf("deleting a device: %d", resp.StatusCode)
 		}
 		b.Send("POST", "/api/logout/", "", true)
-		resp, body = b.Login("owner@example.com", GoodPassword)
-		WantCode(t, "login after forgetting the device", resp, body, 401, "2fa_required")
+		resp, body = b.Login("owner@example.com", apitest.GoodPassword)
+		apitest.WantCode(t, "login after forgetting the device", resp, body, 401, "2fa_required")
 
 		// It expires after 30 days.
-		clock.add(30 * time.Second)
-		b.Token(clock.code(secret))
+		clock.Add(30 * time.Second)
+		b.Token(clock.Code(secret))
 		b.Send("POST", "/api/logout/", "", true)
-		clock.add(30*24*time.Hour + time.Second)
-		resp, body = b.Login("owner@example.com", GoodPassword)
-		WantCode(t, "login after 30 days", resp, body, 401, "2fa_required")
+		clock.Add(30*24*time.Hour + time.Second)
+		resp, body = b.Login("owner@example.com", apitest.GoodPassword)
+		apitest.WantCode(t, "login after 30 days", resp, body, 401, "2fa_required")
 	})
 }
 
-// enforce2FA turns enforce_2fa on for the owner's organization.
-func Enforce2FA(t *testing.T, ts *Server) {
-	t.Helper()
-	if _, err := ts.Store.DB().Exec(`UPDATE organizations SET enforce_2fa = TRUE WHERE id = '` + ts.User.CurrentOrganizationID + `'`); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func TestTwoFactorEnforcement(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		clock := NewClock()
-		ts := NewServer(t, engine, Options{Now: clock.now})
-		b := OwnerBrowser(t, ts)
-		old := OwnerBrowser(t, ts) // a session that will not pass 2FA
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		clock := apitest.NewClock()
+		ts := apitest.NewServer(t, engine, apitest.Options{Now: clock.Now})
+		b := apitest.OwnerBrowser(t, ts)
+		old := apitest.OwnerBrowser(t, ts) // a session that will not pass 2FA
 		resp, key := b.Send("POST", "/api/personal_api_keys/", `{"label":"ci","scopes":["*"]}`, true)
 		keyValue, _ := key["value"].(string)
 		if resp.StatusCode != 201 || keyValue == "" {
 			t.Logf("personal API keys unavailable (%d): the key row of the matrix is skipped", resp.StatusCode)
 		}
-		Enforce2FA(t, ts)
+		apitest.Enforce2FA(t, ts)
 
 		blocked := "/api/users/@me/login_sessions/"
 		resp, body := b.Send("GET", blocked, "", false)
@@ -479,13 +379,13 @@ func TestTwoFactorEnforcement(t *testing.T) {
 			t.Fatalf("page under enforcement: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 		}
 		if keyValue != "" {
-			resp, body := NewBrowser(t, ts).Send("GET", "/api/users/@me/trusted_devices/", "", false, "Authorization", "Bearer "+keyValue)
+			resp, body := apitest.NewBrowser(t, ts).Send("GET", "/api/users/@me/trusted_devices/", "", false, "Authorization", "Bearer "+keyValue)
 			if code, _ := body["code"].(string); resp.StatusCode == 403 && strings.HasPrefix(code, "two_factor_") {
 				t.Fatalf("API key request subject to 2FA enforcement: %v", body)
 			}
 		}
 
-		secret, _ := EnableTOTP(t, b, clock.now())
+		secret, _ := apitest.EnableTOTP(t, b, clock.Now())
 		if resp, body := b.Send("GET", blocked, "", false); resp.StatusCode != 200 {
 			t.Fatalf("the session that set up TOTP: %d %v", resp.StatusCode, body)
 		}
@@ -496,13 +396,13 @@ func TestTwoFactorEnforcement(t *testing.T) {
 		if resp, _ := old.Send("POST", "/api/logout/", "", true); resp.StatusCode != 200 {
 			t.Fatalf("logout is whitelisted: %d", resp.StatusCode)
 		}
-		fresh := OwnerBrowserWith2FA(t, ts, secret, clock)
+		fresh := apitest.OwnerBrowserWith2FA(t, ts, secret, clock)
 		if resp, body := fresh.Send("GET", blocked, "", false); resp.StatusCode != 200 {
 			t.Fatalf("verified session: %d %v", resp.StatusCode, body)
 		}
 		// A remembered device's login counts as verified.
 		fresh.Send("POST", "/api/logout/", "", true)
-		fresh.Login("owner@example.com", OwnerPassword)
+		fresh.Login("owner@example.com", apitest.OwnerPassword)
 		if resp, body := fresh.Send("GET", blocked, "", false); resp.StatusCode != 200 {
 			t.Fatalf("remembered-device session: %d %v", resp.StatusCode, body)
 		}
@@ -510,34 +410,34 @@ func TestTwoFactorEnforcement(t *testing.T) {
 }
 
 func TestAdminTwoFactorResetPermissions(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		clock := NewClock()
-		ts := NewServer(t, engine, Options{Now: clock.now, MultiOrg: true})
-		owner := OwnerBrowser(t, ts)
-		admin := JoinByInvite(t, ts, owner, "admin@example.com", 8)
-		member := JoinByInvite(t, ts, owner, "member@example.com", 1)
-		outsider := NewBrowser(t, ts)
-		if resp, body := outsider.Send("POST", "/api/signup/", `{"email":"out@example.com","password":"`+GoodPassword+`","first_name":"O","organization_name":"Other"}`, false); resp.StatusCode != 201 {
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		clock := apitest.NewClock()
+		ts := apitest.NewServer(t, engine, apitest.Options{Now: clock.Now, MultiOrg: true})
+		owner := apitest.OwnerBrowser(t, ts)
+		admin := apitest.JoinByInvite(t, ts, owner, "admin@example.com", 8)
+		member := apitest.JoinByInvite(t, ts, owner, "member@example.com", 1)
+		outsider := apitest.NewBrowser(t, ts)
+		if resp, body := outsider.Send("POST", "/api/signup/", `{"email":"out@example.com","password":"`+apitest.GoodPassword+`","first_name":"O","organization_name":"Other"}`, false); resp.StatusCode != 201 {
 			t.Fatalf("outsider signup: %d %v", resp.StatusCode, body)
 		}
-		uuidOf := func(b *Browser) string {
+		uuidOf := func(b *apitest.Browser) string {
 			_, me := b.Send("GET", "/api/users/@me/", "", false)
 			return me["uuid"].(string)
 		}
 		ownerID, adminID, memberID := uuidOf(owner), uuidOf(admin), uuidOf(member)
-		EnableTOTP(t, owner, clock.now())
-		EnableTOTP(t, admin, clock.now())
-		EnableTOTP(t, member, clock.now())
-		reset := func(actor *Browser, target string) (*http.Response, map[string]any) {
+		apitest.EnableTOTP(t, owner, clock.Now())
+		apitest.EnableTOTP(t, admin, clock.Now())
+		apitest.EnableTOTP(t, member, clock.Now())
+		reset := func(actor *apitest.Browser, target string) (*http.Response, map[string]any) {
 			return actor.Send("POST", "/api/users/"+target+"/two_factor_reset/", "", true)
 		}
-		enabled := func(b *Browser) bool {
+		enabled := func(b *apitest.Browser) bool {
 			_, st := b.Send("GET", "/api/users/@me/two_factor_status/", "", false)
 			return st["is_enabled"] == true
 		}
 		for _, tc := range []struct {
 			name   string
-			actor  *Browser
+			actor  *apitest.Browser
 			target string
 			status int
 		}{
@@ -546,7 +446,7 @@ func TestAdminTwoFactorResetPermissions(t *testing.T) {
 			{"admin resets owner", admin, ownerID, 403},
 			{"outsider resets member", outsider, memberID, 404},
 			{"unknown user", owner, gatehouse.NewUUID(), 404},
-			{"anonymous", NewBrowser(t, ts), memberID, 401},
+			{"anonymous", apitest.NewBrowser(t, ts), memberID, 401},
 		} {
 			if resp, body := reset(tc.actor, tc.target); resp.StatusCode != tc.status {
 				t.Fatalf("%s: %d %v, want %d", tc.name, resp.StatusCode, body, tc.status)
@@ -561,7 +461,7 @@ func TestAdminTwoFactorResetPermissions(t *testing.T) {
 		if enabled(member) {
 			t.Fatal("member still has 2FA")
 		}
-		if m := MailsWithSubject(ts, "Your 2FA was reset by an administrator"); len(m) != 1 || m[0].To != "member@example.com" || !strings.Contains(m[0].Text, "admin@example.com") {
+		if m := apitest.MailsWithSubject(ts, "Your 2FA was reset by an administrator"); len(m) != 1 || m[0].To != "member@example.com" || !strings.Contains(m[0].Text, "admin@example.com") {
 			t.Fatalf("reset emails %+v", m)
 		}
 		if resp, _ := reset(owner, adminID); resp.StatusCode != 200 || enabled(admin) {
@@ -575,49 +475,29 @@ func TestAdminTwoFactorResetPermissions(t *testing.T) {
 			t.Fatalf("staff resets owner: %d %v", resp.StatusCode, body)
 		}
 		// The reset needs a recent sign-in of the admin.
-		EnableTOTP(t, member, clock.now().Add(30*time.Second))
-		clock.add(3 * time.Hour)
+		apitest.EnableTOTP(t, member, clock.Now().Add(30*time.Second))
+		clock.Add(3 * time.Hour)
 		resp, body := reset(outsider, memberID)
-		WantCode(t, "reset on an old session", resp, body, 403, "permission_denied")
+		apitest.WantCode(t, "reset on an old session", resp, body, 403, "permission_denied")
 	})
 }
 
-var emailMFALink = regexp.MustCompile(`https://gatehouse\.example\.com/login/email-mfa\?(\S+)`)
-
-// emailMFAToken returns the email and token of the newest email-MFA link.
-func EmailMFAToken(t *testing.T, ts *Server) (email, token string) {
-	t.Helper()
-	msgs := MailsWithSubject(ts, "Confirm your sign-in to Gatehouse")
-	if len(msgs) == 0 {
-		t.Fatal("no email-MFA email")
-	}
-	m := emailMFALink.FindStringSubmatch(msgs[len(msgs)-1].Text)
-	if m == nil {
-		t.Fatalf("no link in %q", msgs[len(msgs)-1].Text)
-	}
-	q, err := url.ParseQuery(m[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return q.Get("email"), q.Get("token")
-}
-
 func TestEmailMFA(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		clock := NewClock()
-		ts := NewServer(t, engine, Options{Now: clock.now, EmailMFA: true})
-		b := NewBrowser(t, ts)
-		resp, body := b.Login("owner@example.com", OwnerPassword)
-		if resp.StatusCode != 401 || body["code"] != "email_mfa_required" || body["detail"] != "owner@example.com" || SetCookieHeader(resp, "sessionid=") != "" {
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		clock := apitest.NewClock()
+		ts := apitest.NewServer(t, engine, apitest.Options{Now: clock.Now, EmailMFA: true})
+		b := apitest.NewBrowser(t, ts)
+		resp, body := b.Login("owner@example.com", apitest.OwnerPassword)
+		if resp.StatusCode != 401 || body["code"] != "email_mfa_required" || body["detail"] != "owner@example.com" || apitest.SetCookieHeader(resp, "sessionid=") != "" {
 			t.Fatalf("password step: %d %v", resp.StatusCode, body)
 		}
-		email, token := EmailMFAToken(t, ts)
-		complete := func(b *Browser, email, token string) (*http.Response, map[string]any) {
+		email, token := apitest.EmailMFAToken(t, ts)
+		complete := func(b *apitest.Browser, email, token string) (*http.Response, map[string]any) {
 			raw, _ := json.Marshal(map[string]string{"email": email, "token": token})
 			return b.Send("POST", "/api/login/email-mfa/", string(raw), false)
 		}
 		for _, bad := range []struct{ email, token string }{
-			{email, FlipLast(token)},
+			{email, apitest.FlipLast(token)},
 			{"member@example.com", token},
 			{email, ""},
 			{email, "garbage"},
@@ -627,54 +507,54 @@ func TestEmailMFA(t *testing.T) {
 			}
 		}
 		resp, body = complete(b, email, token)
-		if resp.StatusCode != 200 || body["success"] != true || SetCookieHeader(resp, httpauth.RememberCookiePrefix) == "" {
+		if resp.StatusCode != 200 || body["success"] != true || apitest.SetCookieHeader(resp, httpauth.RememberCookiePrefix) == "" {
 			t.Fatalf("email MFA: %d %v", resp.StatusCode, body)
 		}
 		if resp, _ := b.Send("GET", "/api/users/@me/", "", false); resp.StatusCode != 200 {
 			t.Fatalf("@me: %d", resp.StatusCode)
 		}
-		if resp, body := complete(NewBrowser(t, ts), email, token); resp.StatusCode != 400 || !strings.Contains(body["detail"].(string), "invalid or has expired") {
+		if resp, body := complete(apitest.NewBrowser(t, ts), email, token); resp.StatusCode != 400 || !strings.Contains(body["detail"].(string), "invalid or has expired") {
 			t.Fatalf("reused link: %d %v", resp.StatusCode, body)
 		}
 		// The remembered browser skips the email step.
 		b.Send("POST", "/api/logout/", "", true)
-		if resp, body := b.Login("owner@example.com", OwnerPassword); resp.StatusCode != 200 {
+		if resp, body := b.Login("owner@example.com", apitest.OwnerPassword); resp.StatusCode != 200 {
 			t.Fatalf("remembered login: %d %v", resp.StatusCode, body)
 		}
 
 		// A link expires after 15 minutes.
-		b2 := NewBrowser(t, ts)
-		b2.Login("owner@example.com", OwnerPassword)
-		_, token = EmailMFAToken(t, ts)
-		clock.add(15*time.Minute + time.Second)
+		b2 := apitest.NewBrowser(t, ts)
+		b2.Login("owner@example.com", apitest.OwnerPassword)
+		_, token = apitest.EmailMFAToken(t, ts)
+		clock.Add(15*time.Minute + time.Second)
 		if resp, _ := complete(b2, email, token); resp.StatusCode != 400 {
 			t.Fatalf("expired link: %d", resp.StatusCode)
 		}
 
 		// Resend needs a pending login, and links are limited to 5 per hour.
-		resp, body = NewBrowser(t, ts).Send("POST", "/api/login/email-mfa/resend/", "", false)
-		WantCode(t, "resend without pending login", resp, body, 400, "no_pending_verification")
-		clock.add(time.Hour)
-		b3 := NewBrowser(t, ts)
-		b3.Login("owner@example.com", OwnerPassword) // 1st link this hour
+		resp, body = apitest.NewBrowser(t, ts).Send("POST", "/api/login/email-mfa/resend/", "", false)
+		apitest.WantCode(t, "resend without pending login", resp, body, 400, "no_pending_verification")
+		clock.Add(time.Hour)
+		b3 := apitest.NewBrowser(t, ts)
+		b3.Login("owner@example.com", apitest.OwnerPassword) // 1st link this hour
 		for i := 2; i <= 5; i++ {
 			if resp, body := b3.Send("POST", "/api/login/email-mfa/resend/", "", false); resp.StatusCode != 200 || body["message"] != "Verification email sent" {
 				t.Fatalf("resend %d: %d %v", i, resp.StatusCode, body)
 			}
 		}
 		resp, body = b3.Send("POST", "/api/login/email-mfa/resend/", "", false)
-		WantCode(t, "6th link in an hour", resp, body, 429, "throttled")
-		if _, token := EmailMFAToken(t, ts); true {
+		apitest.WantCode(t, "6th link in an hour", resp, body, 429, "throttled")
+		if _, token := apitest.EmailMFAToken(t, ts); true {
 			if resp, body := complete(b3, email, token); resp.StatusCode != 200 {
 				t.Fatalf("newest link: %d %v", resp.StatusCode, body)
 			}
 		}
 
 		// A user with TOTP gets the TOTP step, not the email one.
-		clock.add(time.Minute)
-		EnableTOTP(t, b3, clock.now())
-		resp, body = NewBrowser(t, ts).Login("owner@example.com", OwnerPassword)
-		WantCode(t, "TOTP user", resp, body, 401, "2fa_required")
+		clock.Add(time.Minute)
+		apitest.EnableTOTP(t, b3, clock.Now())
+		resp, body = apitest.NewBrowser(t, ts).Login("owner@example.com", apitest.OwnerPassword)
+		apitest.WantCode(t, "TOTP user", resp, body, 401, "2fa_required")
 	})
 }
 
@@ -682,25 +562,25 @@ func TestEmailMFA(t *testing.T) {
 // already holds a live session of the user skips the email step even
 // without a remembered device; a fresh browser still gets it.
 func TestEmailMFASkippedOnReauth(t *testing.T) {
-	ts := NewServer(t, store.SQLite, Options{EmailMFA: true})
-	b := NewBrowser(t, ts)
-	b.Login("owner@example.com", OwnerPassword)
-	email, token := EmailMFAToken(t, ts)
+	ts := apitest.NewServer(t, store.SQLite, apitest.Options{EmailMFA: true})
+	b := apitest.NewBrowser(t, ts)
+	b.Login("owner@example.com", apitest.OwnerPassword)
+	email, token := apitest.EmailMFAToken(t, ts)
 	raw, _ := json.Marshal(map[string]string{"email": email, "token": token})
 	if resp, body := b.Send("POST", "/api/login/email-mfa/", string(raw), false); resp.StatusCode != 200 {
 		t.Fatalf("email MFA: %d %v", resp.StatusCode, body)
 	}
 	// Only the session cookie, no remember-device cookie.
-	signedIn := NewBrowser(t, ts)
+	signedIn := apitest.NewBrowser(t, ts)
 	signedIn.SetCookie(httpauth.SessionCookie, b.Cookie(httpauth.SessionCookie))
 	mails := len(ts.Mail.Messages())
-	if resp, body := signedIn.Login("owner@example.com", OwnerPassword); resp.StatusCode != 200 {
+	if resp, body := signedIn.Login("owner@example.com", apitest.OwnerPassword); resp.StatusCode != 200 {
 		t.Fatalf("re-auth: %d %v", resp.StatusCode, body)
 	}
 	if n := len(ts.Mail.Messages()); n != mails {
 		t.Fatalf("re-auth mailed %d messages", n-mails)
 	}
-	if resp, body := NewBrowser(t, ts).Login("owner@example.com", OwnerPassword); resp.StatusCode != 401 || body["code"] != "email_mfa_required" {
+	if resp, body := apitest.NewBrowser(t, ts).Login("owner@example.com", apitest.OwnerPassword); resp.StatusCode != 401 || body["code"] != "email_mfa_required" {
 		t.Fatalf("fresh browser: %d %v", resp.StatusCode, body)
 	}
 }
@@ -709,11 +589,11 @@ func TestEmailMFASkippedOnReauth(t *testing.T) {
 // email domain enforces SSO, are not held to the organization's 2FA; a
 // password session of the same user is.
 func TestTwoFactorEnforcementSparesSSO(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{})
-		Enforce2FA(t, ts)
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
+		apitest.Enforce2FA(t, ts)
 		blocked := "/api/users/@me/login_sessions/"
-		session := func(method string) *Browser {
+		session := func(method string) *apitest.Browser {
 			t.Helper()
 			key, hash := gatehouse.NewSessionKey()
 			now := time.Now().UTC()
@@ -722,7 +602,7 @@ func TestTwoFactorEnforcementSparesSSO(t *testing.T) {
 			if err := ts.Store.CreateSession(context.Background(), hash, s); err != nil {
 				t.Fatal(err)
 			}
-			b := NewBrowser(t, ts)
+			b := apitest.NewBrowser(t, ts)
 			b.SetCookie(httpauth.SessionCookie, key.Reveal())
 			return b
 		}

@@ -1,62 +1,44 @@
 package httpapi_test
 
 import (
-	"encoding/json"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
+
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
-var verifyLink = regexp.MustCompile(`/verify_email/([0-9a-f-]{36})/([0-9a-z]+-[0-9a-f]{64})`)
-
-func VerificationLinks(t *testing.T, ts *Server) [][]string {
-	t.Helper()
-	var out [][]string
-	for _, m := range ts.Mail.Messages() {
-		if m.Subject == "Verify your email address for Gatehouse" {
-			out = append(out, verifyLink.FindStringSubmatch(m.Text))
-		}
-	}
-	return out
-}
-
-func VerifyBody(uuid, token string) string {
-	b, _ := json.Marshal(map[string]string{"uuid": uuid, "token": token})
-	return string(b)
-}
-
 func TestSignupWithEmailVerification(t *testing.T) {
-	ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		ts := NewServer(t, engine, Options{Empty: true, VerifyEmail: true})
-		b := NewBrowser(t, ts)
-		resp, body := b.Send("POST", "/api/signup", SignupBody("grace@example.com", GoodPassword), false)
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{Empty: true, VerifyEmail: true})
+		b := apitest.NewBrowser(t, ts)
+		resp, body := b.Send("POST", "/api/signup", apitest.SignupBody("grace@example.com", apitest.GoodPassword), false)
 		if resp.StatusCode != 201 || body["is_email_verified"] != false || !strings.HasPrefix(body["redirect_url"].(string), "/verify_email/") {
 			t.Fatalf("signup: %d %v", resp.StatusCode, body)
 		}
 		if b.Cookie("sessionid") != "" {
 			t.Fatal("an unverified signup was signed in")
 		}
-		links := VerificationLinks(t, ts)
+		links := apitest.VerificationLinks(t, ts)
 		if len(links) != 1 || links[0] == nil {
 			t.Fatalf("verification mail: %v", ts.Mail.Messages())
 		}
 		uuid, token := links[0][1], links[0][2]
 		// Password login is refused until the address is verified, and a
 		// fresh link is sent.
-		resp, body = b.Login("grace@example.com", GoodPassword)
+		resp, body = b.Login("grace@example.com", apitest.GoodPassword)
 		if resp.StatusCode != 400 || body["code"] != "not_verified" {
 			t.Fatalf("unverified login: %d %v", resp.StatusCode, body)
 		}
-		if n := len(VerificationLinks(t, ts)); n != 2 {
+		if n := len(apitest.VerificationLinks(t, ts)); n != 2 {
 			t.Fatalf("no fresh link after the refused login: %d", n)
 		}
-		for _, bad := range []string{"", FlipLast(token), "zz-" + strings.Repeat("0", 64)} {
-			if resp, body := b.Send("POST", "/api/users/verify_email/", VerifyBody(uuid, bad), false); resp.StatusCode != 400 {
+		for _, bad := range []string{"", apitest.FlipLast(token), "zz-" + strings.Repeat("0", 64)} {
+			if resp, body := b.Send("POST", "/api/users/verify_email/", apitest.VerifyBody(uuid, bad), false); resp.StatusCode != 400 {
 				t.Fatalf("bad token %q: %d %v", bad, resp.StatusCode, body)
 			}
 		}
@@ -67,7 +49,7 @@ func TestSignupWithEmailVerification(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				resp, _ := NewBrowser(t, ts).Send("POST", "/api/users/verify_email", VerifyBody(uuid, token), false)
+				resp, _ := apitest.NewBrowser(t, ts).Send("POST", "/api/users/verify_email", apitest.VerifyBody(uuid, token), false)
 				codes <- resp.StatusCode
 			}()
 		}
@@ -82,7 +64,7 @@ func TestSignupWithEmailVerification(t *testing.T) {
 		if ok != 1 {
 			t.Fatalf("%d concurrent verifications succeeded, want 1", ok)
 		}
-		if resp, body := b.Login("grace@example.com", GoodPassword); resp.StatusCode != 200 {
+		if resp, body := b.Login("grace@example.com", apitest.GoodPassword); resp.StatusCode != 200 {
 			t.Fatalf("verified login: %d %v", resp.StatusCode, body)
 		}
 		if _, me := b.Send("GET", "/api/users/@me", "", false); me["is_email_verified"] != true {
@@ -97,47 +79,37 @@ func TestSignupWithEmailVerification(t *testing.T) {
 
 func TestVerificationLinkExpires(t *testing.T) {
 	now := time.Now()
-	ts := NewServer(t, store.SQLite, Options{Empty: true, VerifyEmail: true, Now: func() time.Time { return now }})
-	NewBrowser(t, ts).Send("POST", "/api/signup", SignupBody("late@example.com", GoodPassword), false)
-	links := VerificationLinks(t, ts)
+	ts := apitest.NewServer(t, store.SQLite, apitest.Options{Empty: true, VerifyEmail: true, Now: func() time.Time { return now }})
+	apitest.NewBrowser(t, ts).Send("POST", "/api/signup", apitest.SignupBody("late@example.com", apitest.GoodPassword), false)
+	links := apitest.VerificationLinks(t, ts)
 	if len(links) != 1 {
 		t.Fatal("no link")
 	}
 	now = now.Add(gatehouse.EmailVerifyTTL + time.Second)
-	if resp, body := NewBrowser(t, ts).Send("POST", "/api/users/verify_email", VerifyBody(links[0][1], links[0][2]), false); resp.StatusCode != 400 || body["code"] != "invalid_token" {
+	if resp, body := apitest.NewBrowser(t, ts).Send("POST", "/api/users/verify_email", apitest.VerifyBody(links[0][1], links[0][2]), false); resp.StatusCode != 400 || body["code"] != "invalid_token" {
 		t.Fatalf("expired link: %d %v", resp.StatusCode, body)
 	}
 	// Unknown uuids get the same answer as real ones.
-	if resp, _ := NewBrowser(t, ts).Send("POST", "/api/users/request_email_verification", `{"uuid":"00000000-0000-4000-8000-000000000000"}`, false); resp.StatusCode != 200 {
+	if resp, _ := apitest.NewBrowser(t, ts).Send("POST", "/api/users/request_email_verification", `{"uuid":"00000000-0000-4000-8000-000000000000"}`, false); resp.StatusCode != 200 {
 		t.Fatalf("unknown uuid: %d", resp.StatusCode)
 	}
-	if resp, _ := NewBrowser(t, ts).Send("POST", "/api/users/request_email_verification", `{"uuid":"`+links[0][1]+`"}`, false); resp.StatusCode != 200 {
+	if resp, _ := apitest.NewBrowser(t, ts).Send("POST", "/api/users/request_email_verification", `{"uuid":"`+links[0][1]+`"}`, false); resp.StatusCode != 200 {
 		t.Fatalf("resend: %d", resp.StatusCode)
 	}
-	if n := len(VerificationLinks(t, ts)); n != 2 {
+	if n := len(apitest.VerificationLinks(t, ts)); n != 2 {
 		t.Fatalf("resend did not mail: %d", n)
 	}
 }
 
-// flipLast changes the last character of a token, so the result always
-// differs from the original.
-func FlipLast(token string) string {
-	last := "0"
-	if strings.HasSuffix(token, "0") {
-		last = "1"
-	}
-	return token[:len(token)-1] + last
-}
-
 func TestVerifyEmailPage(t *testing.T) {
-	ts := NewServer(t, store.SQLite, Options{Empty: true, VerifyEmail: true})
-	NewBrowser(t, ts).Send("POST", "/api/signup", SignupBody("grace@example.com", GoodPassword), false)
-	links := VerificationLinks(t, ts)
+	ts := apitest.NewServer(t, store.SQLite, apitest.Options{Empty: true, VerifyEmail: true})
+	apitest.NewBrowser(t, ts).Send("POST", "/api/signup", apitest.SignupBody("grace@example.com", apitest.GoodPassword), false)
+	links := apitest.VerificationLinks(t, ts)
 	if len(links) != 1 {
 		t.Fatal("no link")
 	}
 	path := "/verify_email/" + links[0][1] + "/" + links[0][2]
-	b := NewBrowser(t, ts)
+	b := apitest.NewBrowser(t, ts)
 	// Opening the link alone verifies nothing (mail scanners fetch links).
 	if resp, html := b.Page("GET", path, nil); resp.StatusCode != 200 || !strings.Contains(html, `action="`+path+`"`) {
 		t.Fatalf("landing page: %d\n%s", resp.StatusCode, html)
@@ -152,7 +124,7 @@ func TestVerifyEmailPage(t *testing.T) {
 	if _, me := b.Send("GET", "/api/users/@me", "", false); me["is_email_verified"] != true {
 		t.Fatalf("not signed in and verified: %v", me)
 	}
-	resp, html := NewBrowser(t, ts).Submit(path, path, nil)
+	resp, html := apitest.NewBrowser(t, ts).Submit(path, path, nil)
 	if resp.StatusCode != 400 || !strings.Contains(html, "invalid or has expired") {
 		t.Fatalf("spent link: %d\n%s", resp.StatusCode, html)
 	}

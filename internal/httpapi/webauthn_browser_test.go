@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
+
 	"github.com/chromedp/cdproto/cdp"
 	cdpwebauthn "github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
@@ -38,14 +40,14 @@ func addVirtualAuthenticator() chromedp.Action[chromedp.Void] {
 // rename it, make it the second factor, log out, sign in with it alone,
 // sign in with the password and the passkey as second step, and delete it.
 func TestBrowserPasskeys(t *testing.T) {
-	ctx := NewBrowserContext(t)
-	ts := NewServer(t, store.SQLite, Options{SiteURL: "http://localhost:{port}"})
+	ctx := apitest.NewBrowserContext(t)
+	ts := apitest.NewServer(t, store.SQLite, apitest.Options{SiteURL: "http://localhost:{port}"})
 	base := strings.Replace(ts.URL, "127.0.0.1", "localhost", 1)
 
 	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v (server log: %s)", what, err, LastLines(ts.Logs.String(), 5))
+			t.Fatalf("%s: %v (server log: %s)", what, err, apitest.LastLines(ts.Logs.String(), 5))
 		}
 	}
 	text := func(sel string) string {
@@ -71,7 +73,7 @@ func TestBrowserPasskeys(t *testing.T) {
 				return
 			}
 		}
-		t.Fatalf("%s: notice %q, want %q (server log: %s)", what, got, want, LastLines(ts.Logs.String(), 5))
+		t.Fatalf("%s: notice %q, want %q (server log: %s)", what, got, want, apitest.LastLines(ts.Logs.String(), 5))
 	}
 	logout := func() {
 		t.Helper()
@@ -88,7 +90,7 @@ func TestBrowserPasskeys(t *testing.T) {
 		addVirtualAuthenticator(),
 		chromedp.WaitVisible(`#email`),
 		chromedp.SendKeys(`#email`, "owner@example.com"),
-		chromedp.SendKeys(`#password`, OwnerPassword),
+		chromedp.SendKeys(`#password`, apitest.OwnerPassword),
 		chromedp.Submit(`form[action="/login"]`),
 		chromedp.WaitVisible(`form[action="/logout"]`),
 	)
@@ -125,7 +127,7 @@ func TestBrowserPasskeys(t *testing.T) {
 	logout()
 	step("password, then the passkey as second step",
 		chromedp.SendKeys(`#email`, "owner@example.com"),
-		chromedp.SendKeys(`#password`, OwnerPassword),
+		chromedp.SendKeys(`#password`, apitest.OwnerPassword),
 		chromedp.Submit(`form[action="/login"]`),
 		chromedp.WaitVisible(`#passkey-second-factor`),
 		chromedp.Click(`#passkey-second-factor`),
@@ -156,13 +158,4 @@ func TestBrowserPasskeys(t *testing.T) {
 	if len(labels) != 1 {
 		t.Fatalf("want one passkey login in the log, got %d", len(labels))
 	}
-}
-
-// lastLines is the end of a log, for failure messages.
-func LastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
