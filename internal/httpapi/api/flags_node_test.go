@@ -37,7 +37,7 @@ type nodeClientResult struct {
 // when GATEHOUSE_TEST_REQUIRE lists node).
 func runNodeClient(t *testing.T, dir string, cfg map[string]any) nodeClientResult {
 	t.Helper()
-	install := "install Node.js and the client: cd internal/httpapi/" + dir + " && npm ci"
+	install := "install Node.js and the client: cd internal/httpapi/api/" + dir + " && npm ci"
 	node, err := exec.LookPath("node")
 	if err != nil {
 		testenv.Unavailable(t, "node", "node is not on PATH; "+install)

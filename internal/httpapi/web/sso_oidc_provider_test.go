@@ -38,7 +38,7 @@ const oidcProviderDir = "testdata/oidc-provider"
 // GATEHOUSE_TEST_REQUIRE lists oidc).
 func startRealOIDC(t *testing.T) *realOIDC {
 	t.Helper()
-	install := "install Node.js and the provider: cd internal/httpapi/" + oidcProviderDir + " && npm ci"
+	install := "install Node.js and the provider: cd internal/httpapi/web/" + oidcProviderDir + " && npm ci"
 	node, err := exec.LookPath("node")
 	if err != nil {
 		testenv.Unavailable(t, "oidc", "node is not on PATH; "+install)
