@@ -35,8 +35,25 @@ var domainMayImport = map[string]string{
 // cmdPrefix is main's tree; nothing imports it.
 const cmdPrefix = "cmd"
 
-// httpPrefix is the HTTP layer; only itself and main import it.
+// httpPrefix is the HTTP layer; only itself, main and the instance
+// wiring import it.
 const httpPrefix = "internal/httpapi"
+
+// instancePackage builds every service and the handler once; main and the
+// end-to-end test harness start Gatehouse through it.
+const instancePackage = "internal/instance"
+
+// harnessPackage is the end-to-end test harness; only tests import it.
+const harnessPackage = "internal/httpapi/apitest"
+
+// httpLayers orders the HTTP layer's packages from the bottom up: a package
+// imports only those before it, never one after it (no arrow runs back
+// up). The test harness sits above them all.
+var httpLayers = []string{
+	"internal/httpapi/httpauth",
+	"internal/httpapi/api|internal/httpapi/web",
+	"internal/httpapi",
+}
 
 // neverImportEachOther lists pairs of trees (a package and its subpackages)
 // of which neither may import the other: the JSON API and the web pages
@@ -80,8 +97,19 @@ func violations(edges []importEdge) []string {
 		if e.Own && under(e.To, cmdPrefix) {
 			bad(e, "nothing imports cmd")
 		}
-		if e.Own && under(e.To, httpPrefix) && !under(e.From, httpPrefix) && !under(e.From, cmdPrefix) {
-			bad(e, "only the HTTP layer and main import the HTTP layer")
+		if e.Own && under(e.To, httpPrefix) && !under(e.From, httpPrefix) && !under(e.From, cmdPrefix) && e.From != instancePackage {
+			bad(e, "only the HTTP layer, main and internal/instance import the HTTP layer")
+		}
+		if e.Own && e.To == instancePackage && !under(e.From, cmdPrefix) && e.From != harnessPackage && !e.XTest {
+			bad(e, "only main and the test harness build an instance")
+		}
+		if e.Own && e.To == harnessPackage && !e.XTest && !strings.HasSuffix(e.File, "_test.go") {
+			bad(e, "only tests import the test harness")
+		}
+		if e.Own && !e.XTest {
+			if from, to := httpLayer(e.From), httpLayer(e.To); from >= 0 && to > from {
+				bad(e, "inside the HTTP layer imports run downward: httpauth, then api and web, then httpapi")
+			}
 		}
 		if e.Own {
 			for _, pair := range neverImportEachOther {
@@ -104,6 +132,22 @@ func violations(edges []importEdge) []string {
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// httpLayer is the index in httpLayers of the layer pkg belongs to, or -1
+// (not in the HTTP layer, or the test harness).
+func httpLayer(pkg string) int {
+	if under(pkg, harnessPackage) {
+		return -1
+	}
+	for i, layer := range httpLayers {
+		for _, p := range strings.Split(layer, "|") {
+			if pkg == p || (p != httpPrefix && under(pkg, p)) {
+				return i
+			}
+		}
+	}
+	return -1
 }
 
 func domainAllowed(e importEdge) bool {
@@ -251,6 +295,13 @@ func TestImportRules(t *testing.T) {
 			own("internal/httpapi/web", "internal/httpapi/httpauth"),
 			own("internal/httpapi/api", "internal/httpapi/httpauth"),
 			own("internal/httpapi", "internal/httpapi/web"),
+			own("internal/httpapi", "internal/httpapi/httpauth"),
+			own("internal/instance", "internal/httpapi"),
+			own("cmd/gatehouse", "internal/instance"),
+			own("internal/httpapi/apitest", "internal/instance"),
+			own("internal/httpapi/apitest", "internal/httpapi/httpauth"),
+			xtest(own("internal/httpapi/api", "internal/httpapi/apitest")),
+			xtest(own("internal/httpapi/web", "internal/httpapi")),
 			own("internal/store", "internal/gatehouse"),
 			own("internal/mail", "internal/gatehouse"),
 			own("internal/gatehouse", "internal/featureflag"),
@@ -271,11 +322,17 @@ func TestImportRules(t *testing.T) {
 		{"an allowed leaf stops being a leaf", []importEdge{own("internal/mfa", "internal/store")}, "must import only the standard library"},
 		{"store imports cmd", []importEdge{own("internal/store", "cmd/gatehouse")}, "nothing imports cmd"},
 		{"a test imports cmd", []importEdge{xtest(own("internal/httpapi", "cmd/gatehouse"))}, "nothing imports cmd"},
-		{"mail imports httpapi", []importEdge{own("internal/mail", "internal/httpapi")}, "only the HTTP layer and main import the HTTP layer"},
-		{"store test imports an httpapi subpackage", []importEdge{xtest(own("internal/store", "internal/httpapi/httpauth"))}, "only the HTTP layer and main import the HTTP layer"},
+		{"mail imports httpapi", []importEdge{own("internal/mail", "internal/httpapi")}, "only the HTTP layer, main and internal/instance import the HTTP layer"},
+		{"store test imports an httpapi subpackage", []importEdge{xtest(own("internal/store", "internal/httpapi/httpauth"))}, "only the HTTP layer, main and internal/instance import the HTTP layer"},
 		{"a package named like httpapi is not it", []importEdge{own("internal/mail", "internal/httpapix")}, ""},
 		{"web imports api", []importEdge{own("internal/httpapi/web", "internal/httpapi/api")}, "never import each other"},
 		{"api imports web", []importEdge{own("internal/httpapi/api", "internal/httpapi/web")}, "never import each other"},
+		{"httpauth imports api", []importEdge{own("internal/httpapi/httpauth", "internal/httpapi/api")}, "imports run downward"},
+		{"web imports the mount table", []importEdge{own("internal/httpapi/web", "internal/httpapi")}, "imports run downward"},
+		{"httpauth imports web", []importEdge{own("internal/httpapi/httpauth", "internal/httpapi/web")}, "imports run downward"},
+		{"a domain package builds an instance", []importEdge{own("internal/store", "internal/instance")}, "only main and the test harness build an instance"},
+		{"the HTTP layer builds an instance", []importEdge{own("internal/httpapi/api", "internal/instance")}, "only main and the test harness build an instance"},
+		{"production code imports the harness", []importEdge{own("internal/httpapi/web", "internal/httpapi/apitest")}, "only tests import the test harness"},
 		{"a web subpackage imports an api subpackage", []importEdge{own("internal/httpapi/web/pages", "internal/httpapi/api/keys")}, "never import each other"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
