@@ -286,7 +286,7 @@ func TestErrorEnvelopeAndHeaders(t *testing.T) {
 	if v, ok := env["attr"]; !ok || v != nil {
 		t.Fatalf("attr must be present and null: %v", env)
 	}
-	for h, want := range map[string]string{"X-Content-Type-apitest.Options": "nosniff", "X-Frame-apitest.Options": "SAMEORIGIN", "Referrer-Policy": "same-origin"} {
+	for h, want := range map[string]string{"X-Content-Type-Options": "nosniff", "X-Frame-Options": "SAMEORIGIN", "Referrer-Policy": "same-origin"} {
 		if resp.Header.Get(h) != want {
 			t.Errorf("%s = %q, want %q", h, resp.Header.Get(h), want)
 		}

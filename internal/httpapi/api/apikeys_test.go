@@ -251,7 +251,7 @@ func TestPersonalAPIKeyScopesOverHTTP(t *testing.T) {
 		resp, body = apitest.KeyRequest(t, ts, "GET", "/api/users/@me/", projectRead, "")
 		apitest.WantDenied(t, "@me", resp, body, 403, "API key missing required scope 'user:read'")
 
-		// httpauth.Scoped to the project: project routes only.
+		// Scoped to the project: project routes only.
 		teamKey := apitest.CreateKey(t, b, map[string]any{"label": "team", "scopes": []string{"*"}, "scoped_teams": []int64{ts.Project.ID}})["value"].(string)
 		if resp, _ := apitest.KeyRequest(t, ts, "GET", "/api/projects/@current/", teamKey, ""); resp.StatusCode != 200 {
 			t.Fatalf("scoped team on its project: %d", resp.StatusCode)
@@ -264,7 +264,7 @@ func TestPersonalAPIKeyScopesOverHTTP(t *testing.T) {
 			t.Fatalf("user views skip scoping: %d", resp.StatusCode)
 		}
 
-		// httpauth.Scoped to the organization; a second organization is refused.
+		// Scoped to the organization; a second organization is refused.
 		orgID := ts.User.CurrentOrganizationID
 		orgKey := apitest.CreateKey(t, b, map[string]any{"label": "org", "scopes": []string{"*"}, "scoped_organizations": []string{orgID}})
 		if resp, _ := apitest.KeyRequest(t, ts, "GET", "/api/organizations/"+orgID+"/", orgKey["value"].(string), ""); resp.StatusCode != 200 {

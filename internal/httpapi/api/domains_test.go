@@ -188,7 +188,7 @@ func TestSSOEnforcement(t *testing.T) {
 }
 
 // Enforcement that cannot be honoured is ignored rather than locking
-// everyone out: SAML without a complete apitest.IdP configuration, an unverified
+// everyone out: SAML without a complete IdP configuration, an unverified
 // domain, or a provider this instance does not have.
 func TestSSOEnforcementIgnoredWhenUnusable(t *testing.T) {
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})

@@ -27,7 +27,7 @@ func TestLoginPageRendersCSRFField(t *testing.T) {
 	for h, want := range map[string]string{
 		"Content-Security-Policy": "default-src 'self'; form-action 'self'; frame-ancestors 'self'; base-uri 'none'",
 		"Cache-Control":           "no-store",
-		"X-Frame-apitest.Options": "SAMEORIGIN",
+		"X-Frame-Options": "SAMEORIGIN",
 	} {
 		if got := resp.Header.Get(h); got != want {
 			t.Errorf("%s: %q", h, got)

@@ -14,8 +14,8 @@ import (
 
 // TestBrowserSAMLLogin drives the real pages in headless Chromium: the
 // owner adds acme.example on the domains page, publishes the DNS record it
-// shows and verifies, turns on JIT, pastes the apitest.IdP's metadata; then a new
-// user signs in at the apitest.IdP (crewjam's samlidp) and lands signed in.
+// shows and verifies, turns on JIT, pastes the IdP's metadata; then a new
+// user signs in at the IdP (crewjam's samlidp) and lands signed in.
 func TestBrowserSAMLLogin(t *testing.T) {
 	ctx := apitest.NewBrowserContext(t)
 	dns := apitest.StartDNS(t)
@@ -78,7 +78,7 @@ func TestBrowserSAMLLogin(t *testing.T) {
 	if n := text(`.notice`); !strings.Contains(n, "policy saved") {
 		t.Fatalf("policy notice %q", n)
 	}
-	step("paste the apitest.IdP metadata",
+	step("paste the IdP metadata",
 		chromedp.SetValue(`textarea[name="metadata"]`, idp.Metadata(t)),
 		chromedp.Submit(`form.saml`),
 	)
@@ -92,7 +92,7 @@ func TestBrowserSAMLLogin(t *testing.T) {
 		chromedp.Submit(`form[action="/logout"]`),
 		chromedp.WaitVisible(`form[action="/login"]`),
 	)
-	step("ada signs in at the apitest.IdP",
+	step("ada signs in at the IdP",
 		chromedp.Navigate(base+"/login/saml/?email=ada@acme.example"),
 		chromedp.WaitVisible(`input[name="user"]`),
 		chromedp.SendKeys(`input[name="user"]`, "ada"),

@@ -25,7 +25,7 @@ var (
 	formInput  = regexp.MustCompile(`<input type="hidden" name="(\w+)" value="([^"]*)"`)
 )
 
-// postForm submits the HTML form in page (the apitest.IdP's) with extra fields,
+// postForm submits the HTML form in page (the IdP's) with extra fields,
 // to actionOverride when given, and returns the response.
 func postForm(t *testing.T, c *http.Client, page, actionOverride string, extra url.Values) *http.Response {
 	t.Helper()
@@ -51,8 +51,8 @@ func postForm(t *testing.T, c *http.Client, page, actionOverride string, extra u
 	return resp
 }
 
-// idpLogin follows a /login/saml/ redirect to the apitest.IdP, signs in there and
-// returns the apitest.IdP's auto-posting response page.
+// idpLogin follows a /login/saml/ redirect to the IdP, signs in there and
+// returns the IdP's auto-posting response page.
 func idpLogin(t *testing.T, b *apitest.Browser, email string) (responsePage string) {
 	t.Helper()
 	resp, _ := b.Send("GET", "/login/saml/?email="+url.QueryEscape(email), "", false)
@@ -71,7 +71,7 @@ func idpLogin(t *testing.T, b *apitest.Browser, email string) (responsePage stri
 	resp = postForm(t, b.Client, loginForm, "", url.Values{"user": {"ada"}, "password": {"ada's password"}})
 	page := apitest.SamlBody(t, resp)
 	if !strings.Contains(page, `name="SAMLResponse"`) {
-		t.Fatalf("apitest.IdP login: %d\n%s", resp.StatusCode, page)
+		t.Fatalf("IdP login: %d\n%s", resp.StatusCode, page)
 	}
 	return page
 }
@@ -87,7 +87,7 @@ func acsCookie(b *apitest.Browser) string {
 	return ""
 }
 
-// A real apitest.IdP (crewjam's samlidp) completes an SP-initiated login: the
+// A real IdP (crewjam's samlidp) completes an SP-initiated login: the
 // user is provisioned just in time, signed in, and the same response
 // cannot be used again, not even with the request cookie copied.
 func TestSAMLLoginWithRealIdP(t *testing.T) {
@@ -108,7 +108,7 @@ func TestSAMLLoginWithRealIdP(t *testing.T) {
 		if requestCookie == "" {
 			t.Fatal("no pending-request cookie")
 		}
-		// The apitest.IdP posts to SITE_URL's ACS; this test server lives elsewhere.
+		// The IdP posts to SITE_URL's ACS; this test server lives elsewhere.
 		resp = postForm(t, ada.Client, page, ts.URL+"/complete/saml/", nil)
 		if resp.StatusCode != 302 || resp.Header.Get("Location") != "/" {
 			t.Fatalf("ACS: %d %s\n%s", resp.StatusCode, resp.Header.Get("Location"), ts.Logs.String())
@@ -149,7 +149,7 @@ func TestSAMLLoginWithRealIdP(t *testing.T) {
 	})
 }
 
-// Crafted responses through the real ACS: apitest.IdP-initiated logins only when
+// Crafted responses through the real ACS: IdP-initiated logins only when
 // the domain allows them, attribute overrides, emails outside the
 // organization's domains, bad RelayState, replays, and hostile documents.
 func TestSAMLACSRules(t *testing.T) {
@@ -165,16 +165,16 @@ func TestSAMLACSRules(t *testing.T) {
 		grace := map[string]string{"name_id": "g-1", "email": "grace@acme.example", "first_name": "Grace"}
 
 		if code := apitest.ErrorCodeOf(apitest.CraftedACS(t, ts, apitest.NewBrowser(t, ts), domainID, unsolicited(grace))); code != "saml_idp_initiated" {
-			t.Fatalf("apitest.IdP-initiated while disallowed: %q", code)
+			t.Fatalf("IdP-initiated while disallowed: %q", code)
 		}
 		optsPath := "/api/organizations/@current/domains/" + domainID + "/saml/"
 		if resp, body := owner.Send("PATCH", optsPath, `{"allow_idp_initiated":true}`, true); resp.StatusCode != 200 || body["allow_idp_initiated"] != true {
-			t.Fatalf("allow apitest.IdP-initiated: %d %v", resp.StatusCode, body)
+			t.Fatalf("allow IdP-initiated: %d %v", resp.StatusCode, body)
 		}
 		enc := unsolicited(grace)
 		b := apitest.NewBrowser(t, ts)
 		if resp := apitest.CraftedACS(t, ts, b, domainID, enc); resp.StatusCode != 302 || resp.Header.Get("Location") != "/" || b.Cookie("sessionid") == "" {
-			t.Fatalf("apitest.IdP-initiated while allowed: %s\n%s", resp.Header.Get("Location"), ts.Logs.String())
+			t.Fatalf("IdP-initiated while allowed: %s\n%s", resp.Header.Get("Location"), ts.Logs.String())
 		}
 		if code := apitest.ErrorCodeOf(apitest.CraftedACS(t, ts, apitest.NewBrowser(t, ts), domainID, enc)); code != "saml_invalid_response" {
 			t.Fatalf("replay: %q", code)

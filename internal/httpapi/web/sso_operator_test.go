@@ -65,7 +65,7 @@ func TestSSOClaimIsLoggedAndMailed(t *testing.T) {
 }
 
 // Every refused sign-in is logged once at WARN with the provider, the
-// reason and what the apitest.IdP said, and the page tells the user what to do.
+// reason and what the IdP said, and the page tells the user what to do.
 func TestSSOFailuresAreLoggedAndExplained(t *testing.T) {
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		idp := apitest.NewIdP(t)
@@ -88,7 +88,7 @@ func TestSSOFailuresAreLoggedAndExplained(t *testing.T) {
 			t.Fatalf("wrong secret log lines: %q\n%s", lines, ts.Logs.String())
 		}
 
-		// Errors the apitest.IdP sends back to the callback.
+		// Errors the IdP sends back to the callback.
 		for _, c := range []struct{ idpError, code, words string }{
 			{"invalid_scope", "sso_request_rejected", "Google refused Gatehouse&#39;s sign-in request"},
 			{"temporarily_unavailable", "sso_provider_error", "Google could not be reached or failed"},
@@ -127,7 +127,7 @@ func TestSAMLFailuresAreLogged(t *testing.T) {
 		idp := samltest.NewIdP("https://idp.acme.example/metadata", 0)
 		domainID := apitest.SamlDomain(t, ts, owner, idp.Metadata("https://idp.acme.example/sso"))
 		if resp, _ := owner.Send("PATCH", "/api/organizations/@current/domains/"+domainID+"/saml/", `{"allow_idp_initiated":true}`, true); resp.StatusCode != 200 {
-			t.Fatalf("allow apitest.IdP-initiated: %d", resp.StatusCode)
+			t.Fatalf("allow IdP-initiated: %d", resp.StatusCode)
 		}
 		site, acs := "https://gatehouse.example.com", "https://gatehouse.example.com/complete/saml/"
 		enc := idp.Build(samltest.Response{Audience: site, Destination: acs, Attributes: map[string]string{"name_id": "g-1", "mail": "grace@acme.example"}})
@@ -194,7 +194,7 @@ func TestSSONamesFromProvider(t *testing.T) {
 
 // A browser at 127.0.0.1 with SITE_URL on localhost (same port) is sent
 // to localhost before a sign-in flow starts, so the flow's cookies are set
-// on the host the apitest.IdP returns to; the API and callbacks are not moved,
+// on the host the IdP returns to; the API and callbacks are not moved,
 // and a SITE_URL that is not a loopback name changes nothing.
 func TestSSOFlowsStartOnSiteHost(t *testing.T) {
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{SiteURL: "http://localhost:{port}"})

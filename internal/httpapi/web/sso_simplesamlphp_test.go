@@ -33,11 +33,11 @@ import (
 // sspWWW is where Debian's simplesamlphp package keeps its web root.
 const sspWWW = "/usr/share/simplesamlphp/www"
 
-// startSimpleSAMLphp runs SimpleSAMLphp from Debian as an apitest.IdP on a
+// startSimpleSAMLphp runs SimpleSAMLphp from Debian as an IdP on a
 // loopback port with PHP's built-in server and this package's private
 // configuration (testdata/simplesamlphp), or skips (fails when
 // GATEHOUSE_TEST_REQUIRE lists simplesamlphp), serving the service provider
-// spEntity (Gatehouse's SITE_URL). It returns the apitest.IdP's base URL.
+// spEntity (Gatehouse's SITE_URL). It returns the IdP's base URL.
 func startSimpleSAMLphp(t *testing.T, spEntity string) string {
 	t.Helper()
 	php, err := exec.LookPath("php")
@@ -112,7 +112,7 @@ func grepLines(s string, subs ...string) string {
 	return strings.Join(out, "\n")
 }
 
-// writeIdPKeyPair writes the apitest.IdP's signing key and self-signed certificate.
+// writeIdPKeyPair writes the IdP's signing key and self-signed certificate.
 func writeIdPKeyPair(t *testing.T, dir string) {
 	t.Helper()
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
@@ -177,10 +177,10 @@ func postACS(t *testing.T, ts *apitest.Server, b *apitest.Browser, fields url.Va
 	return resp
 }
 
-// SimpleSAMLphp from Debian, a real apitest.IdP nobody here wrote, against
+// SimpleSAMLphp from Debian, a real IdP nobody here wrote, against
 // Gatehouse: SP-initiated login with JIT provisioning and the LDAP-style
 // attributes (uid, mail, givenName, sn) mapped, replay refused,
-// apitest.IdP-initiated login (refused until allowed, then with RelayState = the
+// IdP-initiated login (refused until allowed, then with RelayState = the
 // domain id), and enforcement of SAML refusing the password.
 func TestRealSimpleSAMLphp(t *testing.T) {
 	idp := startSimpleSAMLphp(t, apitest.TestSiteURL)
@@ -213,28 +213,28 @@ func TestRealSimpleSAMLphp(t *testing.T) {
 		}
 		spFields := fields
 
-		// apitest.IdP-initiated, with RelayState = the domain id.
+		// IdP-initiated, with RelayState = the domain id.
 		unsolicited := idp + "/saml2/idp/SSOService.php?" + url.Values{"spentityid": {apitest.TestSiteURL}, "RelayState": {domainID}}.Encode()
 		eve := apitest.NewBrowser(t, ts)
 		fields = sspSignIn(t, eve, unsolicited)
 		if code := apitest.ErrorCodeOf(postACS(t, ts, eve, fields)); code != "saml_idp_initiated" {
-			t.Fatalf("apitest.IdP-initiated while disallowed: %q", code)
+			t.Fatalf("IdP-initiated while disallowed: %q", code)
 		}
 		if resp, _ := owner.Send("PATCH", optsPath, `{"allow_idp_initiated":true}`, true); resp.StatusCode != 200 {
-			t.Fatalf("allow apitest.IdP-initiated: %d", resp.StatusCode)
+			t.Fatalf("allow IdP-initiated: %d", resp.StatusCode)
 		}
 		ada2 := apitest.NewBrowser(t, ts)
 		fields = sspSignIn(t, ada2, unsolicited)
 		if resp := postACS(t, ts, ada2, fields); resp.Header.Get("Location") != "/" {
-			t.Fatalf("apitest.IdP-initiated: %s\n%s", resp.Header.Get("Location"), grepLines(ts.Logs.String(), "refused"))
+			t.Fatalf("IdP-initiated: %s\n%s", resp.Header.Get("Location"), grepLines(ts.Logs.String(), "refused"))
 		}
 		if status, email := ada2.Me(); status != 200 || email != "ada@acme.example" {
-			t.Fatalf("apitest.IdP-initiated me: %d %s", status, email)
+			t.Fatalf("IdP-initiated me: %d %s", status, email)
 		}
-		// An apitest.IdP-initiated response is accepted once; so is the SP-initiated
+		// An IdP-initiated response is accepted once; so is the SP-initiated
 		// one, even now that responses without a request cookie are allowed.
 		if code := apitest.ErrorCodeOf(postACS(t, ts, apitest.NewBrowser(t, ts), fields)); code != "saml_invalid_response" {
-			t.Fatalf("apitest.IdP-initiated replay: %q", code)
+			t.Fatalf("IdP-initiated replay: %q", code)
 		}
 		if code := apitest.ErrorCodeOf(postACS(t, ts, apitest.NewBrowser(t, ts), spFields)); code != "saml_invalid_response" {
 			t.Fatalf("SP-initiated replay: %q", code)
@@ -261,8 +261,8 @@ func TestRealSimpleSAMLphp(t *testing.T) {
 // In headless Chromium, a user who opens Gatehouse at 127.0.0.1 while
 // SITE_URL names localhost signs in through SimpleSAMLphp: the sign-in
 // page moves the browser to localhost first, so the SAML request cookie is
-// there when the apitest.IdP posts back (before, the login failed as
-// "apitest.IdP-initiated").
+// there when the IdP posts back (before, the login failed as
+// "IdP-initiated").
 func TestBrowserSimpleSAMLphpFromAnotherHost(t *testing.T) {
 	ctx := apitest.NewBrowserContext(t)
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{SiteURL: "http://localhost:{port}"})
