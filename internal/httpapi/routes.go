@@ -10,14 +10,15 @@ import (
 // addRoutes lists every route. Paths are registered without a trailing
 // slash: stripTrailingSlash makes "/e/" reach "/e".
 func addRoutes(mux *http.ServeMux, d httpauth.Auth) {
-	mux.Handle("GET /_health", api.HandleHealth())
-	mux.Handle("GET /_readyz", api.HandleReady(d.Logger, d.Database, d.Redis))
+	health := &api.Health{Database: d.Database, Redis: d.Redis}
+	mux.Handle("GET /_health", httpauth.Handler(health.Live))
+	mux.Handle("GET /_readyz", httpauth.Handler(health.Ready))
 
-	capture := api.HandleCapture(d.Logger, d.Capture)
+	capture := &api.Capture{Capture: d.Capture}
 	for _, path := range []string{"/e", "/i/v0/e", "/capture", "/track", "/engage", "/batch", "/i/v0/ai/batch"} {
-		mux.Handle(path, capture)
+		mux.Handle(path, httpauth.Handler(capture.Ingest))
 	}
-	mux.Handle("/i/v1/analytics/events", api.HandleCaptureV1(d.Logger, d.Capture))
+	mux.Handle("/i/v1/analytics/events", httpauth.Handler(capture.IngestV1))
 
 	// signInEndpoint: these set the session cookie, so they refuse
 	// cross-site requests and non-JSON bodies (csrf.go).
