@@ -22,11 +22,12 @@ func addRoutes(mux *http.ServeMux, d httpauth.Auth) {
 
 	// signInEndpoint: these set the session cookie, so they refuse
 	// cross-site requests and non-JSON bodies (csrf.go).
-	mux.Handle("POST /api/login", httpauth.SignInEndpoint(d, api.HandleLogin(d)))
-	mux.Handle("POST /api/login/precheck", api.HandlePrecheck(d))
-	mux.Handle("POST /api/logout", api.HandleLogout(d, false))
-	mux.Handle("POST /logout", api.HandleLogout(d, true))
-	mux.Handle("GET /api/users/@me", api.HandleMe(d))
+	sessions := &api.Sessions{Auth: &d, Sessions: d.Sessions, Accounts: d.Accounts, Domains: d.Domains}
+	mux.Handle("POST /api/login", httpauth.SignInEndpoint(d, httpauth.Handler(sessions.Login)))
+	mux.Handle("POST /api/login/precheck", httpauth.Handler(sessions.Precheck))
+	mux.Handle("POST /api/logout", d.Session(sessions.Logout))
+	mux.Handle("POST /logout", d.Session(sessions.LogoutPage))
+	mux.Handle("GET /api/users/@me", d.User(sessions.Me))
 
 	mux.Handle("POST /api/signup", httpauth.SignInEndpoint(d, api.HandleSignup(d)))
 	mux.Handle("POST /api/users/verify_email", httpauth.SignInEndpoint(d, api.HandleVerifyEmail(d)))
