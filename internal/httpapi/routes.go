@@ -10,22 +10,24 @@ import (
 // addRoutes lists every route. Paths are registered without a trailing
 // slash: stripTrailingSlash makes "/e/" reach "/e".
 func addRoutes(mux *http.ServeMux, d httpauth.Auth) {
-	mux.Handle("GET /_health", api.HandleHealth())
-	mux.Handle("GET /_readyz", api.HandleReady(d.Logger, d.Database, d.Redis))
+	health := &api.Health{Database: d.Database, Redis: d.Redis}
+	mux.Handle("GET /_health", httpauth.Handler(health.Live))
+	mux.Handle("GET /_readyz", httpauth.Handler(health.Ready))
 
-	capture := api.HandleCapture(d.Logger, d.Capture)
+	capture := &api.Capture{Capture: d.Capture}
 	for _, path := range []string{"/e", "/i/v0/e", "/capture", "/track", "/engage", "/batch", "/i/v0/ai/batch"} {
-		mux.Handle(path, capture)
+		mux.Handle(path, httpauth.Handler(capture.Ingest))
 	}
-	mux.Handle("/i/v1/analytics/events", api.HandleCaptureV1(d.Logger, d.Capture))
+	mux.Handle("/i/v1/analytics/events", httpauth.Handler(capture.IngestV1))
 
 	// signInEndpoint: these set the session cookie, so they refuse
 	// cross-site requests and non-JSON bodies (csrf.go).
-	mux.Handle("POST /api/login", httpauth.SignInEndpoint(d, api.HandleLogin(d)))
-	mux.Handle("POST /api/login/precheck", api.HandlePrecheck(d))
-	mux.Handle("POST /api/logout", api.HandleLogout(d, false))
-	mux.Handle("POST /logout", api.HandleLogout(d, true))
-	mux.Handle("GET /api/users/@me", api.HandleMe(d))
+	sessions := &api.Sessions{Auth: &d, Sessions: d.Sessions, Accounts: d.Accounts, Domains: d.Domains}
+	mux.Handle("POST /api/login", httpauth.SignInEndpoint(d, httpauth.Handler(sessions.Login)))
+	mux.Handle("POST /api/login/precheck", httpauth.Handler(sessions.Precheck))
+	mux.Handle("POST /api/logout", d.Session(sessions.Logout))
+	mux.Handle("POST /logout", d.Session(sessions.LogoutPage))
+	mux.Handle("GET /api/users/@me", d.User(sessions.Me))
 
 	mux.Handle("POST /api/signup", httpauth.SignInEndpoint(d, api.HandleSignup(d)))
 	mux.Handle("POST /api/users/verify_email", httpauth.SignInEndpoint(d, api.HandleVerifyEmail(d)))

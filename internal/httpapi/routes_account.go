@@ -9,8 +9,10 @@ import (
 
 // addAccountRoutes registers the signed-in user's account endpoints.
 func addAccountRoutes(mux *http.ServeMux, d httpauth.Auth) {
-	mux.Handle("PATCH /api/users/@me", api.HandleUpdateMe(d))
-	mux.Handle("GET /api/users/@me/login_sessions", api.HandleLoginSessions(d))
-	mux.Handle("DELETE /api/users/@me/login_sessions/{id}", api.HandleRevokeSession(d))
-	mux.Handle("POST /api/users/@me/login_sessions/revoke_others", api.HandleRevokeOthers(d))
+	auth := &d
+	account := &api.Account{Auth: auth, Accounts: d.Accounts, Members: d.Members, Lifecycle: d.Lifecycle, Passkeys: d.Passkeys}
+	mux.Handle("PATCH /api/users/@me", auth.User(account.Update))
+	mux.Handle("GET /api/users/@me/login_sessions", auth.User(account.ListSessions))
+	mux.Handle("DELETE /api/users/@me/login_sessions/{id}", auth.User(account.RevokeSession))
+	mux.Handle("POST /api/users/@me/login_sessions/revoke_others", auth.User(account.RevokeOtherSessions))
 }

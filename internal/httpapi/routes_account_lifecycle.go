@@ -10,5 +10,7 @@ import (
 // addLifecycleRoutes registers account deletion; the email change rides
 // on PATCH /api/users/@me and the verification link.
 func addLifecycleRoutes(mux *http.ServeMux, d httpauth.Auth) {
-	mux.Handle("DELETE /api/users/@me", api.HandleDeleteMe(d))
+	auth := &d
+	lifecycle := &api.Lifecycle{Auth: auth, Lifecycle: d.Lifecycle}
+	mux.Handle("DELETE /api/users/@me", auth.User(lifecycle.Delete))
 }

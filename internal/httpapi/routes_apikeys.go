@@ -10,13 +10,15 @@ import (
 // addAPIKeyRoutes registers personal API key management and the
 // organization and project APIs around keys.
 func addAPIKeyRoutes(mux *http.ServeMux, d httpauth.Auth) {
-	mux.Handle("GET /api/personal_api_keys", api.HandleListAPIKeys(d))
-	mux.Handle("POST /api/personal_api_keys", api.HandleCreateAPIKey(d))
-	mux.Handle("GET /api/personal_api_keys/{id}", api.HandleGetAPIKey(d))
-	mux.Handle("PATCH /api/personal_api_keys/{id}", api.HandleUpdateAPIKey(d))
-	mux.Handle("PUT /api/personal_api_keys/{id}", api.HandleUpdateAPIKey(d))
-	mux.Handle("DELETE /api/personal_api_keys/{id}", api.HandleDeleteAPIKey(d))
-	mux.Handle("POST /api/personal_api_keys/{id}/roll", api.HandleRollAPIKey(d))
+	auth := &d
+	keys := &api.APIKeys{APIKeys: d.APIKeys}
+	mux.Handle("GET /api/personal_api_keys", auth.User(keys.List))
+	mux.Handle("POST /api/personal_api_keys", auth.User(keys.Create))
+	mux.Handle("GET /api/personal_api_keys/{id}", auth.User(keys.Get))
+	mux.Handle("PATCH /api/personal_api_keys/{id}", auth.User(keys.Update))
+	mux.Handle("PUT /api/personal_api_keys/{id}", auth.User(keys.Update))
+	mux.Handle("DELETE /api/personal_api_keys/{id}", auth.User(keys.Delete))
+	mux.Handle("POST /api/personal_api_keys/{id}/roll", auth.User(keys.Roll))
 	addOrganizationRoutes(mux, d)
 	addProjectRoutes(mux, d)
 }

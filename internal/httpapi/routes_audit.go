@@ -14,7 +14,9 @@ func addAuditRoutes(mux *http.ServeMux, d httpauth.Auth) {
 	if d.Audit == nil {
 		return
 	}
-	mux.Handle("GET /api/organizations/{org}/audit_log", httpauth.Scoped("audit_log", api.HandleOrganizationAuditLog(d)))
-	mux.Handle("GET /api/users/@me/audit_log", httpauth.ScopedRoute(httpauth.KeyRoute{Object: "audit_log"}, api.HandleAccountAuditLog(d)))
+	auth := &d
+	audit := &api.Audit{Auth: auth, Audit: d.Audit}
+	mux.Handle("GET /api/organizations/{org}/audit_log", httpauth.Scoped("audit_log", auth.User(audit.OrganizationLog)))
+	mux.Handle("GET /api/users/@me/audit_log", httpauth.ScopedRoute(httpauth.KeyRoute{Object: "audit_log"}, auth.User(audit.AccountLog)))
 	addAuditPageRoutes(mux, d)
 }

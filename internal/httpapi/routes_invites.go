@@ -13,9 +13,11 @@ import (
 // does not depend on MULTI_ORG_ENABLED: invites are how a single-org
 // instance grows.
 func addInviteRoutes(mux *http.ServeMux, d httpauth.Auth) {
-	mux.Handle("GET /api/organizations/{org}/invites", api.HandleListInvites(d))
-	mux.Handle("POST /api/organizations/{org}/invites", api.HandleCreateInvite(d))
-	mux.Handle("DELETE /api/organizations/{org}/invites/{id}", api.HandleDeleteInvite(d))
-	mux.Handle("GET /api/signup/{invite}", api.HandleInviteInfo(d))
-	mux.Handle("POST /api/signup/{invite}", httpauth.SignInEndpoint(d, httpauth.WithSession(d, api.HandleInviteSignup(d))))
+	auth := &d
+	invites := &api.Invites{Auth: auth, Invites: d.Invites, Accounts: d.Accounts}
+	mux.Handle("GET /api/organizations/{org}/invites", auth.User(invites.List))
+	mux.Handle("POST /api/organizations/{org}/invites", auth.User(invites.Create))
+	mux.Handle("DELETE /api/organizations/{org}/invites/{id}", auth.User(invites.Delete))
+	mux.Handle("GET /api/signup/{invite}", httpauth.Handler(invites.Info))
+	mux.Handle("POST /api/signup/{invite}", httpauth.SignInEndpoint(d, auth.Session(invites.Signup)))
 }

@@ -10,11 +10,13 @@ import (
 // addMemberRoutes registers the members API, the list of the user's
 // organizations and an organization's projects.
 func addMemberRoutes(mux *http.ServeMux, d httpauth.Auth) {
-	mux.Handle("GET /api/organizations", api.HandleListOrganizations(d))
-	mux.Handle("GET /api/organizations/{org}/projects", api.HandleOrganizationProjects(d))
-	mux.Handle("GET /api/organizations/{org}/members", api.HandleListMembers(d))
-	mux.Handle("GET /api/organizations/{org}/members/{user}", api.HandleGetMember(d))
-	mux.Handle("PATCH /api/organizations/{org}/members/{user}", api.HandleSetMemberLevel(d))
-	mux.Handle("PUT /api/organizations/{org}/members/{user}", api.HandleSetMemberLevel(d))
-	mux.Handle("DELETE /api/organizations/{org}/members/{user}", api.HandleRemoveMember(d))
+	auth := &d
+	members := &api.Members{Auth: auth, Members: d.Members}
+	mux.Handle("GET /api/organizations", auth.User(members.ListOrganizations))
+	mux.Handle("GET /api/organizations/{org}/projects", auth.User(members.ListProjects))
+	mux.Handle("GET /api/organizations/{org}/members", auth.User(members.List))
+	mux.Handle("GET /api/organizations/{org}/members/{user}", auth.User(members.Get))
+	mux.Handle("PATCH /api/organizations/{org}/members/{user}", auth.User(members.Update))
+	mux.Handle("PUT /api/organizations/{org}/members/{user}", auth.User(members.Update))
+	mux.Handle("DELETE /api/organizations/{org}/members/{user}", auth.User(members.Delete))
 }

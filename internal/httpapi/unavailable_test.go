@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http/httptest"
 	"testing"
@@ -84,7 +83,7 @@ func TestReadinessReportsEachDependency(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := httptest.NewRecorder()
-			api.HandleReady(slog.New(slog.DiscardHandler), tc.db, tc.redis).ServeHTTP(rec, httptest.NewRequest("GET", "/_readyz", nil))
+			httpauth.Handler((&api.Health{Database: tc.db, Redis: tc.redis}).Ready).ServeHTTP(rec, httptest.NewRequest("GET", "/_readyz", nil))
 			var body map[string]string
 			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
 				t.Fatal(err)

@@ -47,42 +47,45 @@ func apiKeyJSON(k *gatehouse.PersonalAPIKey, value gatehouse.Secret) map[string]
 	return out
 }
 
-// keyManagement runs a key-management handler: session requests must be
-// recent to write; a key may only read itself.
-func keyManagement(d httpauth.Auth, write bool, next func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller)) http.Handler {
-	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
-		if a.APIKey != nil {
-			if id := r.PathValue("id"); write || (id != currentKey && id != a.APIKey.ID) {
-				httpauth.WriteError(w, r, gatehouse.ErrKeyNotSupported())
-				return
-			}
-		} else if write {
-			if err := gatehouse.RequireRecentAuth(a.Session, time.Now()); err != nil {
-				httpauth.WriteError(w, r, err)
-				return
-			}
-		}
-		next(w, r, a)
-	})
+// APIKeys serves personal API key management: /api/personal_api_keys.
+type APIKeys struct {
+	APIKeys *gatehouse.APIKeyService
 }
 
-func HandleListAPIKeys(d httpauth.Auth) http.Handler {
-	return keyManagement(d, false, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
-		if a.APIKey != nil { // only reachable through a route without {id}
-			httpauth.WriteError(w, r, gatehouse.ErrKeyNotSupported())
-			return
+// keyManagement checks a key-management request: session requests must be
+// recent to write; a key may only read itself.
+func keyManagement(r *http.Request, a *httpauth.Caller, write bool) error {
+	if a.APIKey != nil {
+		if id := r.PathValue("id"); write || (id != currentKey && id != a.APIKey.ID) {
+			return gatehouse.ErrKeyNotSupported()
 		}
-		list, err := d.APIKeys.List(r.Context(), a.User)
-		if err != nil {
-			httpauth.WriteError(w, r, err)
-			return
+	} else if write {
+		if err := gatehouse.RequireRecentAuth(a.Session, time.Now()); err != nil {
+			return err
 		}
-		out := make([]map[string]any, 0, len(list))
-		for i := range list {
-			out = append(out, apiKeyJSON(&list[i], ""))
-		}
-		httpauth.WriteJSON(w, http.StatusOK, out)
-	})
+	}
+	return nil
+}
+
+// List answers GET /api/personal_api_keys: the caller's keys, to a
+// session only.
+func (h *APIKeys) List(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) error {
+	if err := keyManagement(r, a, false); err != nil {
+		return err
+	}
+	if a.APIKey != nil { // only reachable through a route without {id}
+		return gatehouse.ErrKeyNotSupported()
+	}
+	list, err := h.APIKeys.List(r.Context(), a.User)
+	if err != nil {
+		return err
+	}
+	out := make([]map[string]any, 0, len(list))
+	for i := range list {
+		out = append(out, apiKeyJSON(&list[i], ""))
+	}
+	httpauth.WriteJSON(w, http.StatusOK, out)
+	return nil
 }
 
 // apiKeyInput is the body of create and update.
@@ -97,74 +100,85 @@ func (in apiKeyInput) change() gatehouse.NewAPIKey {
 	return gatehouse.NewAPIKey{Label: in.Label, Scopes: in.Scopes, ScopedTeams: in.ScopedTeams, ScopedOrganizations: in.ScopedOrganizations}
 }
 
-func HandleCreateAPIKey(d httpauth.Auth) http.Handler {
-	return keyManagement(d, true, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
-		var in apiKeyInput
-		if err := httpauth.DecodeJSON(w, r, &in); err != nil {
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		created, err := d.APIKeys.Create(r.Context(), a.User, in.change())
-		if err != nil {
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		httpauth.WriteJSON(w, http.StatusCreated, apiKeyJSON(created.Key, created.Value))
-	})
+// Create answers POST /api/personal_api_keys: a new key, with its value
+// shown this once.
+func (h *APIKeys) Create(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) error {
+	if err := keyManagement(r, a, true); err != nil {
+		return err
+	}
+	var in apiKeyInput
+	if err := httpauth.DecodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	created, err := h.APIKeys.Create(r.Context(), a.User, in.change())
+	if err != nil {
+		return err
+	}
+	httpauth.WriteJSON(w, http.StatusCreated, apiKeyJSON(created.Key, created.Value))
+	return nil
 }
 
-func HandleGetAPIKey(d httpauth.Auth) http.Handler {
-	return keyManagement(d, false, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
-		id := r.PathValue("id")
-		if id == currentKey {
-			if a.APIKey == nil {
-				httpauth.WriteError(w, r, gatehouse.NotFound())
-				return
-			}
-			id = a.APIKey.ID
+// Get answers GET /api/personal_api_keys/{id}; "@current" is the key the
+// request is authenticated with.
+func (h *APIKeys) Get(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) error {
+	if err := keyManagement(r, a, false); err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	if id == currentKey {
+		if a.APIKey == nil {
+			return gatehouse.NotFound()
 		}
-		k, err := d.APIKeys.Get(r.Context(), a.User, id)
-		if err != nil {
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		httpauth.WriteJSON(w, http.StatusOK, apiKeyJSON(k, ""))
-	})
+		id = a.APIKey.ID
+	}
+	k, err := h.APIKeys.Get(r.Context(), a.User, id)
+	if err != nil {
+		return err
+	}
+	httpauth.WriteJSON(w, http.StatusOK, apiKeyJSON(k, ""))
+	return nil
 }
 
-func HandleUpdateAPIKey(d httpauth.Auth) http.Handler {
-	return keyManagement(d, true, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
-		var in apiKeyInput
-		if err := httpauth.DecodeJSON(w, r, &in); err != nil {
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		k, err := d.APIKeys.Update(r.Context(), a.User, r.PathValue("id"), in.change())
-		if err != nil {
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		httpauth.WriteJSON(w, http.StatusOK, apiKeyJSON(k, ""))
-	})
+// Update answers PATCH and PUT /api/personal_api_keys/{id}: the key's
+// label, scopes and scoped organizations and projects.
+func (h *APIKeys) Update(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) error {
+	if err := keyManagement(r, a, true); err != nil {
+		return err
+	}
+	var in apiKeyInput
+	if err := httpauth.DecodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	k, err := h.APIKeys.Update(r.Context(), a.User, r.PathValue("id"), in.change())
+	if err != nil {
+		return err
+	}
+	httpauth.WriteJSON(w, http.StatusOK, apiKeyJSON(k, ""))
+	return nil
 }
 
-func HandleDeleteAPIKey(d httpauth.Auth) http.Handler {
-	return keyManagement(d, true, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
-		if err := d.APIKeys.Delete(r.Context(), a.User, r.PathValue("id")); err != nil {
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	})
+// Delete answers DELETE /api/personal_api_keys/{id}.
+func (h *APIKeys) Delete(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) error {
+	if err := keyManagement(r, a, true); err != nil {
+		return err
+	}
+	if err := h.APIKeys.Delete(r.Context(), a.User, r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
-func HandleRollAPIKey(d httpauth.Auth) http.Handler {
-	return keyManagement(d, true, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
-		rolled, err := d.APIKeys.Roll(r.Context(), a.User, r.PathValue("id"))
-		if err != nil {
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		httpauth.WriteJSON(w, http.StatusOK, apiKeyJSON(rolled.Key, rolled.Value))
-	})
+// Roll answers POST /api/personal_api_keys/{id}/roll: the key gets a new
+// value, shown this once; the old one stops working.
+func (h *APIKeys) Roll(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) error {
+	if err := keyManagement(r, a, true); err != nil {
+		return err
+	}
+	rolled, err := h.APIKeys.Roll(r.Context(), a.User, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	httpauth.WriteJSON(w, http.StatusOK, apiKeyJSON(rolled.Key, rolled.Value))
+	return nil
 }

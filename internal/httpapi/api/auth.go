@@ -11,126 +11,144 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 )
 
-// handleLogin signs in with email and password. It does not authenticate
-// the session the request may carry (so it needs no CSRF token, as
-// PostHog's login does not without a session); that session, if any, is
-// ended and replaced.
-func HandleLogin(d httpauth.Auth) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var in struct {
-			Email    string `json:"email"`
-			Password string `json:"password"`
-		}
-		if err := httpauth.DecodeJSON(w, r, &in); err != nil {
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		res, err := d.Sessions.Login(r.Context(), gatehouse.LoginInput{Email: in.Email, Password: gatehouse.Secret(in.Password),
-			ClientIP: httpauth.ClientIP(r), UserAgent: r.UserAgent(), PreviousSessionKey: httpauth.PreviousSessionKey(r), RememberDevices: httpauth.RememberCookies(r)})
-		httpauth.CountLogin("password", err)
-		httpauth.AuditLoginRefused(r, d, in.Email, err)
-		if err != nil {
-			httpauth.NotVerified(r, d, err)
-			httpauth.SecondStepDue(w, r, d, err)
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		httpauth.SetSignedIn(w, r, d, res)
-		d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "login", slog.String("user", res.User.UUID), slog.String("method", "password"), slog.String("client", httpauth.ClientIP(r)))
-		if res.NewDevice {
-			httpauth.QueueMail(r, d, httpauth.NewDeviceMail(res.User, res.Session))
-		}
-		httpauth.WriteJSON(w, http.StatusOK, map[string]bool{"success": true})
-	})
+// Sessions serves signing in and out: /api/login, /api/login/precheck,
+// /api/logout, /logout, and the signed-in user's GET /api/users/@me.
+type Sessions struct {
+	Auth     *httpauth.Auth
+	Sessions *gatehouse.AuthService
+	Accounts *gatehouse.AccountService
+	// Domains answers which sign-in method an email's domain enforces;
+	// nil: none does.
+	Domains *gatehouse.DomainService
+
+	// me holds GET /api/users/@me's answers to key-authenticated
+	// requests (see Me).
+	me gatehouse.GenerationCache[int64, []byte]
 }
 
-func HandlePrecheck(d httpauth.Auth) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var in struct {
-			Email string `json:"email"`
+// Login answers POST /api/login: it signs in with email and password. It
+// does not authenticate the session the request may carry (so it needs no
+// CSRF token, as PostHog's login does not without a session); that
+// session, if any, is ended and replaced.
+func (h *Sessions) Login(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Email    string `json:"email"`
+		Password string `json:"password"`
+	}
+	if err := httpauth.DecodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	res, err := h.Sessions.Login(r.Context(), gatehouse.LoginInput{Email: in.Email, Password: gatehouse.Secret(in.Password),
+		ClientIP: httpauth.ClientIP(r), UserAgent: r.UserAgent(), PreviousSessionKey: httpauth.PreviousSessionKey(r), RememberDevices: httpauth.RememberCookies(r)})
+	httpauth.CountLogin("password", err)
+	httpauth.AuditLoginRefused(r, *h.Auth, in.Email, err)
+	if err != nil {
+		httpauth.NotVerified(r, *h.Auth, err)
+		httpauth.SecondStepDue(w, r, *h.Auth, err)
+		return err
+	}
+	httpauth.SetSignedIn(w, r, *h.Auth, res)
+	httpauth.Logger(r.Context()).LogAttrs(r.Context(), slog.LevelInfo, "login", slog.String("user", res.User.UUID), slog.String("method", "password"), slog.String("client", httpauth.ClientIP(r)))
+	if res.NewDevice {
+		httpauth.QueueMail(r, *h.Auth, httpauth.NewDeviceMail(res.User, res.Session))
+	}
+	httpauth.WriteJSON(w, http.StatusOK, map[string]bool{"success": true})
+	return nil
+}
+
+// Precheck answers POST /api/login/precheck: whether the email's domain
+// enforces a sign-in method, and whether SAML is available to it.
+func (h *Sessions) Precheck(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Email string `json:"email"`
+	}
+	if err := httpauth.DecodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	if _, err := gatehouse.NormalizeEmail(in.Email); err != nil {
+		return err
+	}
+	var enforced any
+	saml := false
+	if h.Domains != nil {
+		provider, err := h.Domains.EnforcedProvider(r.Context(), in.Email)
+		if err != nil {
+			return err
 		}
-		if err := httpauth.DecodeJSON(w, r, &in); err != nil {
-			httpauth.WriteError(w, r, err)
-			return
+		if provider != "" {
+			enforced = provider
 		}
-		if _, err := gatehouse.NormalizeEmail(in.Email); err != nil {
-			httpauth.WriteError(w, r, err)
-			return
+		if saml, err = h.Domains.SAMLAvailable(r.Context(), in.Email); err != nil {
+			return err
 		}
-		var enforced any
-		saml := false
-		if d.Domains != nil {
-			provider, err := d.Domains.EnforcedProvider(r.Context(), in.Email)
-			if err != nil {
-				httpauth.WriteError(w, r, err)
-				return
-			}
-			if provider != "" {
-				enforced = provider
-			}
-			if saml, err = d.Domains.SAMLAvailable(r.Context(), in.Email); err != nil {
-				httpauth.WriteError(w, r, err)
-				return
-			}
+	}
+	out := map[string]any{"sso_enforcement": enforced, "saml_available": saml}
+	if p, ok := enforced.(string); ok {
+		out["sso_provider_name"] = httpauth.ProviderName(*h.Auth, p) // what the page calls it
+	}
+	httpauth.WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// Logout answers POST /api/logout: it ends the session server-side, clears
+// the cookie and answers JSON.
+func (h *Sessions) Logout(w http.ResponseWriter, r *http.Request) error {
+	if err := h.end(w, r); err != nil {
+		return err
+	}
+	httpauth.WriteJSON(w, http.StatusOK, map[string]bool{"success": true})
+	return nil
+}
+
+// LogoutPage answers POST /logout as Logout does, then redirects to the
+// login page.
+func (h *Sessions) LogoutPage(w http.ResponseWriter, r *http.Request) error {
+	if err := h.end(w, r); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/login", http.StatusFound)
+	return nil
+}
+
+// end ends the caller's session, if any, and clears the session cookie.
+func (h *Sessions) end(w http.ResponseWriter, r *http.Request) error {
+	if a := httpauth.CallerFrom(r.Context()); a != nil {
+		if err := h.Sessions.Logout(r.Context(), a.SessionKey); err != nil {
+			return err
 		}
-		out := map[string]any{"sso_enforcement": enforced, "saml_available": saml}
-		if p, ok := enforced.(string); ok {
-			out["sso_provider_name"] = httpauth.ProviderName(d, p) // what the page calls it
+	}
+	h.Auth.Cookies.Clear(w, httpauth.SessionCookie, cookies.Options{})
+	return nil
+}
+
+// Me answers GET /api/users/@me. A key-authenticated request (no session,
+// so nothing time-dependent in the answer) reuses the bytes encoded for
+// the same user under the same auth generation: everything the answer
+// shows is auth state, so any change to it moves the generation and the
+// next request encodes afresh.
+func (h *Sessions) Me(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) error {
+	if a.Session == nil {
+		if body, ok := h.me.Get(r.Context(), a.User.ID); ok {
+			httpauth.WriteJSONBytes(w, http.StatusOK, body)
+			return nil
 		}
+	}
+	p, err := h.Accounts.Profile(r.Context(), a.User)
+	if err != nil {
+		return err
+	}
+	if a.Session != nil {
+		httpauth.EnsureCSRFCookie(w, r, *h.Auth, a.SessionKey, time.Until(a.Session.ExpiresAt).Round(time.Second))
+	}
+	out := meJSON(p, a.Session)
+	if !twoFactorFields(r, *h.Auth, a.User, out) || a.Session != nil {
 		httpauth.WriteJSON(w, http.StatusOK, out)
-	})
-}
-
-// handleLogout ends the session server-side and clears the cookie. The API
-// form answers JSON; /logout redirects to the login page.
-func HandleLogout(d httpauth.Auth, redirect bool) http.Handler {
-	return httpauth.WithSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if a := httpauth.CallerFrom(r.Context()); a != nil {
-			if err := d.Sessions.Logout(r.Context(), a.SessionKey); err != nil {
-				httpauth.WriteError(w, r, err)
-				return
-			}
-		}
-		d.Cookies.Clear(w, httpauth.SessionCookie, cookies.Options{})
-		if redirect {
-			http.Redirect(w, r, "/login", http.StatusFound)
-			return
-		}
-		httpauth.WriteJSON(w, http.StatusOK, map[string]bool{"success": true})
-	}))
-}
-
-// handleMe answers GET /api/users/@me. A key-authenticated request (no
-// session, so nothing time-dependent in the answer) reuses the bytes
-// encoded for the same user under the same auth generation: everything
-// the answer shows is auth state, so any change to it moves the
-// generation and the next request encodes afresh.
-func HandleMe(d httpauth.Auth) http.Handler {
-	var encoded gatehouse.GenerationCache[int64, []byte]
-	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
-		if a.Session == nil {
-			if body, ok := encoded.Get(r.Context(), a.User.ID); ok {
-				httpauth.WriteJSONBytes(w, http.StatusOK, body)
-				return
-			}
-		}
-		p, err := d.Accounts.Profile(r.Context(), a.User)
-		if err != nil {
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		if a.Session != nil {
-			httpauth.EnsureCSRFCookie(w, r, d, a.SessionKey, time.Until(a.Session.ExpiresAt).Round(time.Second))
-		}
-		out := meJSON(p, a.Session)
-		if !twoFactorFields(r, d, a.User, out) || a.Session != nil {
-			httpauth.WriteJSON(w, http.StatusOK, out)
-			return
-		}
-		body := httpauth.EncodeJSON(out)
-		encoded.Put(r.Context(), a.User.ID, body)
-		httpauth.WriteJSONBytes(w, http.StatusOK, body)
-	})
+		return nil
+	}
+	body := httpauth.EncodeJSON(out)
+	h.me.Put(r.Context(), a.User.ID, body)
+	httpauth.WriteJSONBytes(w, http.StatusOK, body)
+	return nil
 }
 
 // meBody is GET /api/users/@me's answer. A struct rather than a map: the

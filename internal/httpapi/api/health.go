@@ -1,7 +1,6 @@
 package api
 
 import (
-	"log/slog"
 	"net/http"
 	"strconv"
 
@@ -10,43 +9,49 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 )
 
-// handleHealth answers liveness probes: the process is up and serving.
-func HandleHealth() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		httpauth.WriteText(w, http.StatusOK, "ok")
-	})
+// Health serves the probes: /_health (liveness) and /_readyz (readiness).
+type Health struct {
+	Database httpauth.Pinger
+	// Redis is nil when counters live in the database.
+	Redis httpauth.Pinger
 }
 
-// handleReady answers readiness probes with the state of each dependency,
-// e.g. {"status": "unavailable", "database": "ok", "redis": "down"}: 200
-// when every one answers, 503 with Retry-After when any does not (an
-// instance that cannot check passwords or counters should get no traffic).
-// redis is nil when counters live in the database.
-func HandleReady(logger *slog.Logger, db, redis httpauth.Pinger) http.Handler {
+// Live answers GET /_health, the liveness probe: the process is up and
+// serving.
+func (h *Health) Live(w http.ResponseWriter, r *http.Request) error {
+	httpauth.WriteText(w, http.StatusOK, "ok")
+	return nil
+}
+
+// Ready answers GET /_readyz, the readiness probe, with the state of each
+// dependency, e.g. {"status": "unavailable", "database": "ok", "redis":
+// "down"}: 200 when every one answers, 503 with Retry-After when any does
+// not (an instance that cannot check passwords or counters should get no
+// traffic).
+func (h *Health) Ready(w http.ResponseWriter, r *http.Request) error {
 	type dependency struct {
 		name string
 		p    httpauth.Pinger
 	}
-	deps := []dependency{{"database", db}}
-	if redis != nil {
-		deps = append(deps, dependency{"redis", redis})
+	deps := []dependency{{"database", h.Database}}
+	if h.Redis != nil {
+		deps = append(deps, dependency{"redis", h.Redis})
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body := map[string]string{"status": "ok"}
-		status := http.StatusOK
-		for _, d := range deps {
-			if err := d.p.Ping(r.Context()); err != nil {
-				logger.Warn("readiness check failed", "dependency", d.name, "error", err.Error())
-				body[d.name] = "down"
-				body["status"] = "unavailable"
-				status = http.StatusServiceUnavailable
-				continue
-			}
-			body[d.name] = "ok"
+	body := map[string]string{"status": "ok"}
+	status := http.StatusOK
+	for _, d := range deps {
+		if err := d.p.Ping(r.Context()); err != nil {
+			httpauth.Logger(r.Context()).Warn("readiness check failed", "dependency", d.name, "error", err.Error())
+			body[d.name] = "down"
+			body["status"] = "unavailable"
+			status = http.StatusServiceUnavailable
+			continue
 		}
-		if status != http.StatusOK {
-			w.Header().Set("Retry-After", strconv.Itoa(gatehouse.UnavailableRetryAfter))
-		}
-		httpauth.WriteJSON(w, status, body)
-	})
+		body[d.name] = "ok"
+	}
+	if status != http.StatusOK {
+		w.Header().Set("Retry-After", strconv.Itoa(gatehouse.UnavailableRetryAfter))
+	}
+	httpauth.WriteJSON(w, status, body)
+	return nil
 }

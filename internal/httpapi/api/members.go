@@ -60,123 +60,126 @@ func memberJSON(orgID string, m *gatehouse.Member) map[string]any {
 	}
 }
 
-func HandleListOrganizations(d httpauth.Auth) http.Handler {
-	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
-		orgs, levels, err := d.Members.Organizations(r.Context(), a.User)
-		if err != nil {
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		// A key scoped to organizations lists only those.
-		var scopedTo []string
-		if a.APIKey != nil {
-			scopedTo = a.APIKey.ScopedOrganizations
-		}
-		results := []map[string]any{}
-		for i := range orgs {
-			if len(scopedTo) > 0 && !slices.Contains(scopedTo, orgs[i].ID) {
-				continue
-			}
-			results = append(results, organizationJSON(&orgs[i], levels[i]))
-		}
-		limit, offset := pageParams(r)
-		writePage(w, r, d, results, limit, offset)
-	})
+// Members serves the members API (/api/organizations/{org}/members), the
+// list of the caller's organizations and an organization's projects.
+type Members struct {
+	Auth    *httpauth.Auth
+	Members *gatehouse.MemberService
 }
 
-func HandleOrganizationProjects(d httpauth.Auth) http.Handler {
-	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
-		list, err := d.Members.OrganizationProjects(r.Context(), a.User, r.PathValue("org"))
-		if err != nil {
-			httpauth.WriteError(w, r, err)
-			return
+// ListOrganizations answers GET /api/organizations: the caller's
+// organizations, only those a key is scoped to.
+func (h *Members) ListOrganizations(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) error {
+	orgs, levels, err := h.Members.Organizations(r.Context(), a.User)
+	if err != nil {
+		return err
+	}
+	// A key scoped to organizations lists only those.
+	var scopedTo []string
+	if a.APIKey != nil {
+		scopedTo = a.APIKey.ScopedOrganizations
+	}
+	results := []map[string]any{}
+	for i := range orgs {
+		if len(scopedTo) > 0 && !slices.Contains(scopedTo, orgs[i].ID) {
+			continue
 		}
-		results := make([]map[string]any, 0, len(list))
-		for i := range list {
-			if a.APIKey != nil && len(a.APIKey.ScopedTeams) > 0 && !slices.Contains(a.APIKey.ScopedTeams, list[i].ID) {
-				continue
-			}
-			results = append(results, projectJSON(&list[i], ""))
-		}
-		limit, offset := pageParams(r)
-		writePage(w, r, d, results, limit, offset)
-	})
+		results = append(results, organizationJSON(&orgs[i], levels[i]))
+	}
+	limit, offset := pageParams(r)
+	writePage(w, r, *h.Auth, results, limit, offset)
+	return nil
 }
 
-func HandleListMembers(d httpauth.Auth) http.Handler {
-	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
-		limit, offset := pageParams(r)
-		list, count, err := d.Members.Members(r.Context(), a.User, r.PathValue("org"), limit, offset)
-		if err != nil {
-			httpauth.WriteError(w, r, err)
-			return
+// ListProjects answers GET /api/organizations/{org}/projects: the
+// organization's projects, only those a key is scoped to.
+func (h *Members) ListProjects(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) error {
+	list, err := h.Members.OrganizationProjects(r.Context(), a.User, r.PathValue("org"))
+	if err != nil {
+		return err
+	}
+	results := make([]map[string]any, 0, len(list))
+	for i := range list {
+		if a.APIKey != nil && len(a.APIKey.ScopedTeams) > 0 && !slices.Contains(a.APIKey.ScopedTeams, list[i].ID) {
+			continue
 		}
-		orgID := pathOrgID(r, a)
-		results := make([]map[string]any, 0, len(list))
-		for i := range list {
-			results = append(results, memberJSON(orgID, &list[i]))
-		}
-		httpauth.WriteJSON(w, http.StatusOK, httpauth.PageJSON(r, d, results, count, limit, offset))
-	})
+		results = append(results, projectJSON(&list[i], ""))
+	}
+	limit, offset := pageParams(r)
+	writePage(w, r, *h.Auth, results, limit, offset)
+	return nil
 }
 
-// handleGetMember answers as PostHog does: the members API has no
-// retrieve, so a member gets 405 and an outsider the permission error.
-func HandleGetMember(d httpauth.Auth) http.Handler {
-	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
-		if _, _, err := d.Members.Members(r.Context(), a.User, r.PathValue("org"), 1, 0); err != nil {
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		httpauth.WriteError(w, r, &gatehouse.Error{Kind: gatehouse.KindMethodNotAllowed, Code: "method_not_allowed", Detail: `Method "GET" not allowed.`})
-	})
+// List answers GET /api/organizations/{org}/members: one page of the
+// organization's members.
+func (h *Members) List(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) error {
+	limit, offset := pageParams(r)
+	list, count, err := h.Members.Members(r.Context(), a.User, r.PathValue("org"), limit, offset)
+	if err != nil {
+		return err
+	}
+	orgID := pathOrgID(r, a)
+	results := make([]map[string]any, 0, len(list))
+	for i := range list {
+		results = append(results, memberJSON(orgID, &list[i]))
+	}
+	httpauth.WriteJSON(w, http.StatusOK, httpauth.PageJSON(r, *h.Auth, results, count, limit, offset))
+	return nil
 }
 
-func HandleSetMemberLevel(d httpauth.Auth) http.Handler {
-	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
-		var in struct {
-			Level *int `json:"level"`
-		}
-		if err := httpauth.DecodeJSON(w, r, &in); err != nil {
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		if in.Level == nil {
-			httpauth.WriteError(w, r, gatehouse.Invalid("required", "level", "This field is required."))
-			return
-		}
-		level, err := gatehouse.ParseMembershipLevel(*in.Level)
-		if err != nil {
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		m, err := d.Members.SetLevel(r.Context(), a.User, a.Session, r.PathValue("org"), r.PathValue("user"), level)
-		if err != nil {
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "membership level changed", slog.String("by", a.User.UUID), slog.String("user", m.User.UUID),
-			slog.String("organization", r.PathValue("org")), slog.String("level", strconv.Itoa(int(level))))
-		httpauth.WriteJSON(w, http.StatusOK, memberJSON(pathOrgID(r, a), m))
-	})
+// Get answers GET /api/organizations/{org}/members/{user} as PostHog does:
+// the members API has no retrieve, so a member gets 405 and an outsider
+// the permission error.
+func (h *Members) Get(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) error {
+	if _, _, err := h.Members.Members(r.Context(), a.User, r.PathValue("org"), 1, 0); err != nil {
+		return err
+	}
+	return &gatehouse.Error{Kind: gatehouse.KindMethodNotAllowed, Code: "method_not_allowed", Detail: `Method "GET" not allowed.`}
 }
 
-func HandleRemoveMember(d httpauth.Auth) http.Handler {
-	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
-		m, err := d.Members.RemoveMember(r.Context(), a.User, a.Session, r.PathValue("org"), r.PathValue("user"))
-		if err != nil {
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "member removed", slog.String("by", a.User.UUID), slog.String("user", m.User.UUID),
-			slog.String("organization", r.PathValue("org")))
-		w.WriteHeader(http.StatusNoContent)
-	})
+// Update answers PATCH and PUT /api/organizations/{org}/members/{user}: it
+// sets the member's level.
+func (h *Members) Update(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) error {
+	var in struct {
+		Level *int `json:"level"`
+	}
+	if err := httpauth.DecodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	if in.Level == nil {
+		return gatehouse.Invalid("required", "level", "This field is required.")
+	}
+	level, err := gatehouse.ParseMembershipLevel(*in.Level)
+	if err != nil {
+		return err
+	}
+	m, err := h.Members.SetLevel(r.Context(), a.User, a.Session, r.PathValue("org"), r.PathValue("user"), level)
+	if err != nil {
+		return err
+	}
+	httpauth.Logger(r.Context()).LogAttrs(r.Context(), slog.LevelInfo, "membership level changed", slog.String("by", a.User.UUID), slog.String("user", m.User.UUID),
+		slog.String("organization", r.PathValue("org")), slog.String("level", strconv.Itoa(int(level))))
+	httpauth.WriteJSON(w, http.StatusOK, memberJSON(pathOrgID(r, a), m))
+	return nil
+}
+
+// Delete answers DELETE /api/organizations/{org}/members/{user}: it
+// removes the member from the organization.
+func (h *Members) Delete(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) error {
+	m, err := h.Members.RemoveMember(r.Context(), a.User, a.Session, r.PathValue("org"), r.PathValue("user"))
+	if err != nil {
+		return err
+	}
+	httpauth.Logger(r.Context()).LogAttrs(r.Context(), slog.LevelInfo, "member removed", slog.String("by", a.User.UUID), slog.String("user", m.User.UUID),
+		slog.String("organization", r.PathValue("org")))
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // switchCurrent applies PATCH /api/users/@me's set_current_organization
 // and set_current_team (a project id, as a number or a string).
-func switchCurrent(r *http.Request, d httpauth.Auth, a *httpauth.Caller, org *string, team *json.RawMessage) error {
+// members is nil when the members API is absent (404).
+func switchCurrent(r *http.Request, members *gatehouse.MemberService, a *httpauth.Caller, org *string, team *json.RawMessage) error {
 	if org == nil && team == nil {
 		return nil
 	}
@@ -194,8 +197,8 @@ func switchCurrent(r *http.Request, d httpauth.Auth, a *httpauth.Caller, org *st
 			return gatehouse.Invalid("incorrect_type", "set_current_team", "Incorrect type. Expected pk value.")
 		}
 	}
-	if d.Members == nil {
+	if members == nil {
 		return gatehouse.NotFound()
 	}
-	return d.Members.SwitchCurrent(r.Context(), a.User, org, project)
+	return members.SwitchCurrent(r.Context(), a.User, org, project)
 }
