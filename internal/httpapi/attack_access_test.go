@@ -34,6 +34,7 @@ func execSQL(t *testing.T, ts *apitest.Server, engine store.Engine, query string
 // scoped organizations, scoped projects and the organization's switch for
 // member keys are applied.
 func TestAttackKeyScopingOnFlagRoutes(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{MultiOrg: true})
 		owner := apitest.OwnerBrowser(t, ts)
@@ -95,6 +96,7 @@ func TestAttackKeyScopingOnFlagRoutes(t *testing.T) {
 // scoping to the organization the route works on, and a key never reaches
 // an organization its user is not a member of.
 func TestAttackKeyScopingOnEveryKeyRoute(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{MultiOrg: true})
 		owner := apitest.OwnerBrowser(t, ts)
@@ -167,6 +169,7 @@ func storeLegacyKey(t *testing.T, ts *apitest.Server, value gatehouse.Secret, it
 // well-shaped unknown string is hashed once and its miss remembered; a key
 // stored after that miss, and the stored legacy key, still authenticate.
 func TestAttackLegacyKeyHashAmplification(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		imported := gatehouse.Secret("phx_" + gatehouse.RandomToken(35))
@@ -248,6 +251,7 @@ func TestAttackLegacyKeyHashAmplification(t *testing.T) {
 // /flags/definitions and every path that takes a session or a key are
 // blocked from outside it, whatever the spelling of the path.
 func TestAttackAllowListExemptionNarrow(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{Allowed: "10.0.0.0/8"}) // the test client (127.0.0.1) is outside
 		token := url.QueryEscape(ts.Project.APIToken)
@@ -291,6 +295,7 @@ func TestAttackAllowListExemptionNarrow(t *testing.T) {
 // A session cookie or a personal API key sent to a path exempt from the
 // IP allow-list authenticates nothing there.
 func TestAttackExemptPathIgnoresCredentials(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		owner := apitest.OwnerBrowser(t, ts)
@@ -336,6 +341,7 @@ func TestAttackExemptPathIgnoresCredentials(t *testing.T) {
 // settings, and an admin without 2FA cannot change an enforcing
 // organization's settings with a key either.
 func TestAttackTwoFactorEnforcedPerTargetOrganization(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		clock := apitest.NewClock()
 		ts := apitest.NewServer(t, engine, apitest.Options{Now: clock.Now, MultiOrg: true})

@@ -19,6 +19,7 @@ import (
 // or "null" Origin, and a same-site Referer alone are all refused with
 // 403 csrf_failed, on the JSON API and on HTML forms, and change nothing.
 func TestAttackCSRFVariants(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		a := apitest.NewAttackTarget(t, engine, apitest.Options{})
 		owner := a.Owner

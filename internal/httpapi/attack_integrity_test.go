@@ -99,6 +99,7 @@ func wantAccessRevoked(t *testing.T, ts *apitest.Server, attacker *apitest.Brows
 
 // Accepting an invite does not verify the email; only the mailed link does.
 func TestAttackInviteAcceptanceDoesNotVerifyEmail(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{VerifyEmail: true})
 		attacker, u, _ := preClaim(t, ts, "victim@example.com")
@@ -124,6 +125,7 @@ func TestAttackInviteAcceptanceDoesNotVerifyEmail(t *testing.T) {
 // Accepting an invite through the signup page does not verify the email
 // either; a verification link is mailed.
 func TestAttackInvitePageAcceptanceDoesNotVerifyEmail(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{VerifyEmail: true})
 		path := "/signup/" + apitest.MustInvite(t, apitest.OwnerBrowser(t, ts), "victim@example.com", 0)
@@ -143,6 +145,7 @@ func TestAttackInvitePageAcceptanceDoesNotVerifyEmail(t *testing.T) {
 // A password reset by the address's owner revokes every session, personal
 // API key and trusted device of the account, and mails the revoked labels.
 func TestAttackInvitePreClaimEndsWithPasswordReset(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		attacker, u, key := preClaim(t, ts, "victim@example.com")
@@ -174,6 +177,7 @@ func TestAttackInvitePreClaimEndsWithPasswordReset(t *testing.T) {
 // invite (its email is unverified): the password stops working and every
 // session, personal API key and trusted device is revoked, with a notice.
 func TestAttackInvitePreClaimEndsWithSSOTakeover(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		idp := apitest.NewIdP(t)
 		ts := apitest.NewServer(t, engine, apitest.Options{Social: apitest.SocialProviders(idp)})
@@ -224,6 +228,7 @@ func forEachCounters(t *testing.T, fn func(t *testing.T, engine store.Engine, co
 // Refused signups do not use up SIGNUP_RATE; successful ones do, and the
 // refusal says the wait in words.
 func TestAttackSignupThrottleCountsOnlySuccesses(t *testing.T) {
+	t.Parallel()
 	forEachCounters(t, func(t *testing.T, engine store.Engine, counters ratelimit.Counters) {
 		ts := apitest.NewServer(t, engine, apitest.Options{Empty: true, MultiOrg: true, SignupRate: "2/day", Counters: counters})
 		for i := 0; i < 5; i++ {
@@ -254,6 +259,7 @@ func TestAttackSignupThrottleCountsOnlySuccesses(t *testing.T) {
 // Concurrent successful signups from one address never exceed SIGNUP_RATE
 // on one instance.
 func TestAttackSignupThrottleConcurrentSuccesses(t *testing.T) {
+	t.Parallel()
 	forEachCounters(t, func(t *testing.T, engine store.Engine, counters ratelimit.Counters) {
 		ts := apitest.NewServer(t, engine, apitest.Options{Empty: true, MultiOrg: true, SignupRate: "3/day", Counters: counters})
 		const n = 8

@@ -15,6 +15,7 @@ import (
 // sessions and keys are gone at once, with a confirmation email, and an
 // organization they were alone in goes with them.
 func TestAttackAccountDeletion(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		owner := apitest.OwnerBrowser(t, ts)

@@ -104,6 +104,7 @@ func loginBurstTo(t *testing.T, urls []string, email string, passwords []string,
 // TestAttackLockoutConcurrentGuesses: at most AXES_FAILURE_LIMIT (5) wrong
 // passwords are ever checked per (email, address), however many arrive at once.
 func TestAttackLockoutConcurrentGuesses(t *testing.T) {
+	t.Parallel()
 	forEachCounterStore(t, func(t *testing.T, engine store.Engine, counters func(*testing.T) ratelimit.Counters) {
 		var pw apitest.CountingPasswords
 		ts := apitest.NewServer(t, engine, apitest.Counted(apitest.Options{Counters: counters(t)}, &pw))
@@ -135,6 +136,7 @@ func TestAttackLockoutConcurrentGuesses(t *testing.T) {
 // TestAttackLockoutBurstWithRightPassword: a right password hidden in a burst
 // of wrong ones does not buy more than 5 checks, and once locked it is refused.
 func TestAttackLockoutBurstWithRightPassword(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		var pw apitest.CountingPasswords
 		ts := apitest.NewServer(t, engine, apitest.Counted(apitest.Options{}, &pw))
@@ -171,6 +173,7 @@ func TestAttackLockoutBurstWithRightPassword(t *testing.T) {
 // TestAttackLockoutIPv6Rotation: addresses of one IPv6 /64 count as one
 // address, for the login lockout and the signup throttle alike.
 func TestAttackLockoutIPv6Rotation(t *testing.T) {
+	t.Parallel()
 	forEachCounterStore(t, func(t *testing.T, engine store.Engine, counters func(*testing.T) ratelimit.Counters) {
 		var pw apitest.CountingPasswords
 		ts := apitest.NewServer(t, engine, apitest.Counted(apitest.Options{Trusted: "127.0.0.1", Behind: true, MultiOrg: true, SignupRate: "2/hour", Counters: counters(t)}, &pw))
@@ -215,6 +218,7 @@ func TestAttackLockoutIPv6Rotation(t *testing.T) {
 // checked in a cool-off from all addresses together; the owner's completed
 // password reset lifts that lock.
 func TestAttackLockoutAccountCeiling(t *testing.T) {
+	t.Parallel()
 	forEachCounterStore(t, func(t *testing.T, engine store.Engine, counters func(*testing.T) ratelimit.Counters) {
 		var pw apitest.CountingPasswords
 		ts := apitest.NewServer(t, engine, apitest.Counted(apitest.Options{Trusted: "127.0.0.1", Behind: true, Counters: counters(t)}, &pw))
@@ -248,6 +252,7 @@ func TestAttackLockoutAccountCeiling(t *testing.T) {
 // TestAttackLockoutCurrentPassword: wrong current passwords of a signed-in
 // user (password change) count toward the login lockout of their email.
 func TestAttackLockoutCurrentPassword(t *testing.T) {
+	t.Parallel()
 	forEachCounterStore(t, func(t *testing.T, engine store.Engine, counters func(*testing.T) ratelimit.Counters) {
 		var pw apitest.CountingPasswords
 		ts := apitest.NewServer(t, engine, apitest.Counted(apitest.Options{Counters: counters(t)}, &pw))
@@ -282,6 +287,7 @@ func TestAttackLockoutCurrentPassword(t *testing.T) {
 // address) hold across two instances sharing PostgreSQL (counters in the
 // database, then in Redis), with the guesses split between them.
 func TestAttackLockoutConcurrentGuessesTwoInstances(t *testing.T) {
+	t.Parallel()
 	run := func(t *testing.T, counters ratelimit.Counters) {
 		opts := storetest.Options(t, store.Postgres)
 		var pa, pb apitest.CountingPasswords

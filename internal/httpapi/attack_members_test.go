@@ -13,6 +13,7 @@ import (
 // stop reaching it on the very next request, though both were just used
 // (and the key's answers cached).
 func TestAttackRemovedMemberLosesAccessAtOnce(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		owner := apitest.OwnerBrowser(t, ts)
@@ -51,6 +52,7 @@ func TestAttackRemovedMemberLosesAccessAtOnce(t *testing.T) {
 // Demoting an admin takes their admin rights away on the next request,
 // for their session and their key alike.
 func TestAttackDemotedAdminLosesAdminAtOnce(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		owner := apitest.OwnerBrowser(t, ts)

@@ -34,6 +34,7 @@ func spoofHeaders(ip string) [][]string {
 // address; behind a trusted proxy an untrusted hop in the chain makes
 // the client unknown (refused).
 func TestAttackForwardedHeaderSpoofing(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		for _, setup := range []struct {
 			name string
@@ -98,6 +99,7 @@ func TestAttackForwardedHeaderSpoofing(t *testing.T) {
 // slashes, doubled slashes, case, trailing dots, ";") are blocked or
 // reach nothing (404); none reaches a protected handler.
 func TestAttackAllowListPathTricks(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{Allowed: "10.0.0.0/8"})
 		for _, path := range []string{

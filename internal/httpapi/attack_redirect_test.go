@@ -80,6 +80,7 @@ var hiddenNextRE = regexp.MustCompile(`name="next" value="([^"]*)"`)
 // step) only ever sends the browser to
 // a path of this site, whatever it is given.
 func TestAttackOpenRedirect(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		clock := apitest.NewClock()
 		idp := apitest.NewIdP(t)

@@ -83,6 +83,7 @@ func pendingTwoFactor(t *testing.T, ts *apitest.Server, email, pw string, n int)
 // email-verification link, a TOTP code and a backup code each work once;
 // the second use is refused and changes nothing.
 func TestAttackReplaySingleUseTokens(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		clock := apitest.NewClock()
 		ts := apitest.NewServer(t, engine, apitest.Options{Now: clock.Now})
@@ -180,6 +181,7 @@ func TestAttackReplaySingleUseTokens(t *testing.T) {
 // (Each request of a race is built before any is sent, and all are
 // released together.)
 func TestAttackRaceSingleUseTokens(t *testing.T) {
+	t.Parallel()
 	const n = 8
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		clock := apitest.NewClock()

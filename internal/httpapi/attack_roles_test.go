@@ -18,6 +18,7 @@ import (
 // the API and through the settings pages' forms; each is refused and
 // nothing changes.
 func TestAttackMemberTriesAdminActions(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		a := apitest.NewAttackTarget(t, engine, apitest.Options{})
 		apitest.EnableTOTP(t, a.Owner, time.Now())

@@ -16,6 +16,7 @@ import (
 // of its user's projects, and a key on an action keys may not do are all
 // refused, and nothing changes.
 func TestAttackKeyScopes(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		a := apitest.NewAttackTarget(t, engine, apitest.Options{})
 		ts := a.Ts

@@ -74,6 +74,7 @@ func crossOrgRequests(a *apitest.AttackTarget, otherProject int64) []apitest.Att
 // invites, domains or settings by naming their ids, alone or paired with
 // an id of the attacker's own organization; nothing changes.
 func TestAttackCrossOrganizationByID(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		a := apitest.NewAttackTarget(t, engine, apitest.Options{})
 		attacker, otherProject := apitest.Outsider(t, a.Ts)
@@ -90,6 +91,7 @@ func TestAttackCrossOrganizationByID(t *testing.T) {
 // user is in the same organization or not, and cannot reset the 2FA of a
 // user of another organization; nothing changes.
 func TestAttackOtherUsersObjectsByID(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		a := apitest.NewAttackTarget(t, engine, apitest.Options{})
 		apitest.EnableTOTP(t, a.Member, time.Now())

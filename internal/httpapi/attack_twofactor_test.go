@@ -24,6 +24,7 @@ const codeFailuresSubject = "Repeated wrong 2FA codes for your account"
 // codes meet a growing delay, even the right code waits it out, and the
 // owner is emailed after repeated failures.
 func TestAttackTOTPGuessing(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		clock := apitest.NewClock()
 		ts := apitest.NewServer(t, engine, apitest.Options{Now: clock.Now})

@@ -40,6 +40,7 @@ func countRows(t *testing.T, ts *apitest.Server, table string) int {
 // for a login to set a session; requests without Origin and Sec-Fetch-Site
 // (curl, SDKs) still work.
 func TestAttackLoginCSRFOriginVariants(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{SiteURL: "http://localhost:8000"})
 		body, _ := json.Marshal(map[string]string{"email": "owner@example.com", "password": apitest.OwnerPassword})
@@ -99,6 +100,7 @@ func TestAttackLoginCSRFOriginVariants(t *testing.T) {
 // browser request before doing anything (SSO callbacks excepted: their
 // state binds them).
 func TestAttackLoginCSRFEverySignInEndpoint(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{MultiOrg: true})
 		owner := apitest.OwnerBrowser(t, ts)
@@ -164,6 +166,7 @@ func TestAttackLoginCSRFEverySignInEndpoint(t *testing.T) {
 // post (which a foreign page can send without a preflight) is refused
 // with 415 and changes nothing.
 func TestAttackLoginCSRFBodyType(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{MultiOrg: true})
 		login := `{"email":"owner@example.com","password":"` + apitest.OwnerPassword + `"}`
@@ -201,6 +204,7 @@ func TestAttackLoginCSRFBodyType(t *testing.T) {
 // The CSRF token is the session's own (an HMAC of its key): it changes at
 // login, and a token from before login or from another session is refused.
 func TestAttackCSRFTokenBoundToSession(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		b := apitest.NewBrowser(t, ts)
@@ -262,6 +266,7 @@ func TestAttackCSRFTokenBoundToSession(t *testing.T) {
 // The notice box shows only texts from a fixed list of codes: a link
 // cannot make the login or settings page say anything else.
 func TestAttackInjectedNotice(t *testing.T) {
+	t.Parallel()
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
 	phish := "Your account is locked. Call +1 555 0100 or visit https://evil.example now"
 	b := apitest.OwnerBrowser(t, ts)
@@ -297,6 +302,7 @@ func TestAttackInjectedNotice(t *testing.T) {
 // path segments are refused with 400 naming the field, on both engines,
 // and change nothing.
 func TestAttackBadBytes(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{MultiOrg: true})
 		owner := apitest.OwnerBrowser(t, ts)

@@ -10,6 +10,7 @@ import (
 )
 
 func TestCrossOriginRules(t *testing.T) {
+	t.Parallel()
 	site := apitest.MustURL("https://auth.example.com")
 	for _, tc := range []struct {
 		method, origin, fetchSite string

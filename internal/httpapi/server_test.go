@@ -39,6 +39,7 @@ func mustRate(s string) ratelimit.Rate {
 }
 
 func TestCaptureEncodingsAndPaths(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		tok := ts.Project.APIToken
@@ -92,6 +93,7 @@ func TestCaptureEncodingsAndPaths(t *testing.T) {
 }
 
 func TestCaptureStoresEventContent(t *testing.T) {
+	t.Parallel()
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
 	id := "0190C3A0-0000-7000-8000-0000000000AB"
 	body := fmt.Sprintf(`{"token":%q,"event":"signed up","distinct_id":42,"uuid":%q,"timestamp":"2026-11-23T09:00:00Z","properties":{"plan":"pro"}}`, ts.Project.APIToken, id)
@@ -113,6 +115,7 @@ func TestCaptureStoresEventContent(t *testing.T) {
 }
 
 func TestCaptureSameUUIDStoredOnce(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		ev := fmt.Sprintf(`{"api_key":%q,"batch":[{"event":"a","distinct_id":"u","uuid":"0190c3a0-0000-7000-8000-000000000001"}]}`, ts.Project.APIToken)
@@ -141,6 +144,7 @@ func TestCaptureSameUUIDStoredOnce(t *testing.T) {
 }
 
 func TestCaptureErrors(t *testing.T) {
+	t.Parallel()
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
 	tok := ts.Project.APIToken
 	big := fmt.Sprintf(`{"token":%q,"event":"a","distinct_id":"u","properties":{"pad":%q}}`, tok, strings.Repeat("x", 2*1024*1024))
@@ -179,6 +183,7 @@ func TestCaptureErrors(t *testing.T) {
 }
 
 func TestCaptureBeaconAndCORS(t *testing.T) {
+	t.Parallel()
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
 	body := fmt.Sprintf(`{"token":%q,"event":"a","distinct_id":"u"}`, ts.Project.APIToken)
 	resp, b := ts.Do(t, "POST", "/e/?beacon=1", strings.NewReader(body), "Origin", "https://shop.example.com")
@@ -200,6 +205,7 @@ func TestCaptureBeaconAndCORS(t *testing.T) {
 }
 
 func TestIPAllowList(t *testing.T) {
+	t.Parallel()
 	// httptest clients come from 127.0.0.1.
 	t.Run("blocked outside the list", func(t *testing.T) {
 		ts := apitest.NewServer(t, store.SQLite, apitest.Options{Allowed: "10.0.0.0/8"})
@@ -257,6 +263,7 @@ type downDB struct{}
 func (downDB) Ping(context.Context) error { return fmt.Errorf("connection refused") }
 
 func TestHealthAndReadiness(t *testing.T) {
+	t.Parallel()
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
 	if resp, body := ts.Do(t, "GET", "/_health", nil); resp.StatusCode != 200 || body != "ok" {
 		t.Fatalf("/_health: %d %q", resp.StatusCode, body)
@@ -274,6 +281,7 @@ func TestHealthAndReadiness(t *testing.T) {
 }
 
 func TestErrorEnvelopeAndHeaders(t *testing.T) {
+	t.Parallel()
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
 	resp, body := ts.Do(t, "GET", "/api/does-not-exist/", nil)
 	var env map[string]any
@@ -294,6 +302,7 @@ func TestErrorEnvelopeAndHeaders(t *testing.T) {
 }
 
 func TestWriteErrorMapping(t *testing.T) {
+	t.Parallel()
 	logs := &apitest.SyncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, nil))
 	for _, tc := range []struct {
@@ -330,6 +339,7 @@ func TestWriteErrorMapping(t *testing.T) {
 // TestNoSecretsInLogs sends every kind of credential in every place a
 // client can put one and checks that no log line contains any of them.
 func TestNoSecretsInLogs(t *testing.T) {
+	t.Parallel()
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
 	secrets := []string{
 		ts.Project.APIToken, ts.Secret.Reveal(),
@@ -355,6 +365,7 @@ func TestNoSecretsInLogs(t *testing.T) {
 }
 
 func TestClientAddressIsAvailableToHandlers(t *testing.T) {
+	t.Parallel()
 	// The resolved address reaches handlers through the context, so later
 	// features key lockouts on the same address the allow-list used.
 	var got netip.Addr

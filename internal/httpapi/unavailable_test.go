@@ -19,6 +19,7 @@ import (
 // frozen or overloaded answer 503 service_unavailable with Retry-After;
 // other unknown errors stay a 500 without it.
 func TestDependencyOutagesAnswer503(t *testing.T) {
+	t.Parallel()
 	refused := &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connect: connection refused")}
 	for _, tc := range []struct {
 		name string
@@ -67,6 +68,7 @@ func (p pingResult) Ping(context.Context) error { return p.err }
 // TestReadinessReportsEachDependency: /_readyz names each dependency's
 // state and is 503 with Retry-After when any is down.
 func TestReadinessReportsEachDependency(t *testing.T) {
+	t.Parallel()
 	up, down := pingResult{}, pingResult{errors.New("i/o timeout")}
 	for _, tc := range []struct {
 		name        string

@@ -31,10 +31,13 @@ const DefaultTimeout = 5 * time.Second
 //     (pool.go), which also bounds the wait for a free connection.
 //
 // io lets Migrate lift the network bound while schema changes run.
-func openPostgres(databaseURL string, timeout time.Duration) (*sql.DB, *ioDeadline, error) {
+func openPostgres(databaseURL string, timeout time.Duration, unsynced bool) (*sql.DB, *ioDeadline, error) {
 	cfg, err := pgx.ParseConfig(databaseURL)
 	if err != nil {
 		return nil, nil, err
+	}
+	if unsynced {
+		cfg.RuntimeParams["synchronous_commit"] = "off" // Options.Unsynced
 	}
 	ms := strconv.FormatInt(timeout.Milliseconds(), 10)
 	for name, value := range map[string]string{

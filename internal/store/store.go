@@ -49,6 +49,11 @@ type Options struct {
 	// Timeout bounds every PostgreSQL call (see openPostgres); 0 means
 	// DefaultTimeout.
 	Timeout time.Duration
+	// Unsynced, for throwaway test databases only, lets commits return
+	// before they reach the disk (SQLite synchronous=OFF, PostgreSQL
+	// synchronous_commit=off). A crash of the process still loses
+	// nothing; a crash of the machine may. No configuration sets it.
+	Unsynced bool
 }
 
 // Store is Gatehouse's database. It is safe for concurrent use.
@@ -89,7 +94,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		if timeout <= 0 {
 			timeout = DefaultTimeout
 		}
-		db, io, err := openPostgres(opts.DatabaseURL, timeout)
+		db, io, err := openPostgres(opts.DatabaseURL, timeout, opts.Unsynced)
 		if err != nil {
 			return nil, fmt.Errorf("store: DATABASE_URL is not a usable PostgreSQL URL: %w", redactURLError(err))
 		}
@@ -112,11 +117,15 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("store: creating data directory: %w", err)
 	}
 	path := filepath.Join(opts.DataDir, SQLiteFile)
-	write, err := openSQLite(path, 1)
+	synchronous := "FULL"
+	if opts.Unsynced {
+		synchronous = "OFF"
+	}
+	write, err := openSQLite(path, 1, synchronous)
 	if err != nil {
 		return nil, err
 	}
-	read, err := openSQLite(path, maxConns)
+	read, err := openSQLite(path, maxConns, synchronous)
 	if err != nil {
 		write.Close()
 		return nil, err
@@ -141,11 +150,13 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	return s, nil
 }
 
-func openSQLite(path string, conns int) (*sql.DB, error) {
+// openSQLite opens the database at path. synchronous is FULL, which makes
+// every commit durable (WAL fsync) before it returns, except in throwaway
+// test databases (Options.Unsynced); busy_timeout covers other processes
+// (the CLI) writing.
+func openSQLite(path string, conns int, synchronous string) (*sql.DB, error) {
 	q := url.Values{}
-	// synchronous=FULL makes every commit durable (WAL fsync) before it
-	// returns; busy_timeout covers other processes (the CLI) writing.
-	for _, p := range []string{"busy_timeout(10000)", "foreign_keys(1)", "synchronous(FULL)", "journal_mode(WAL)"} {
+	for _, p := range []string{"busy_timeout(10000)", "foreign_keys(1)", "synchronous(" + synchronous + ")", "journal_mode(WAL)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")

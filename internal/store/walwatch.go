@@ -52,7 +52,7 @@ type walKnown struct {
 // openWalWatch maps the -shm file of the SQLite database at path, which
 // must be in WAL mode.
 func openWalWatch(ctx context.Context, path string) (*walWatch, error) {
-	hold, err := openSQLite(path, 1)
+	hold, err := openSQLite(path, 1, "FULL")
 	if err != nil {
 		return nil, err
 	}

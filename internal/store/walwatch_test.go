@@ -88,7 +88,7 @@ func TestWalWatchChildCommit(t *testing.T) {
 	if dir == "" {
 		t.Skip("run by TestWalWatchReadsAgainAfterEveryCommit")
 	}
-	db, err := openSQLite(dir+"/"+SQLiteFile, 1)
+	db, err := openSQLite(dir+"/"+SQLiteFile, 1, "FULL")
 	if err != nil {
 		t.Fatal(err)
 	}

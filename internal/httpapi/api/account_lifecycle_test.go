@@ -24,6 +24,7 @@ func storedEmail(t *testing.T, ts *apitest.Server) string {
 // used: once, within 24 hours, for the latest request. Using it ends every
 // session; the new address then signs in, the old one does not.
 func TestEmailChangeByLink(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		clock := apitest.NewClock()
 		ts := apitest.NewServer(t, engine, apitest.Options{Now: clock.Now})
@@ -90,6 +91,7 @@ func TestEmailChangeByLink(t *testing.T) {
 // A link used after the email changed by another link is refused, and an
 // address another account took meanwhile is refused with email_taken.
 func TestEmailChangeLinkAfterAnotherChange(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		owner := apitest.OwnerBrowser(t, ts)
@@ -109,6 +111,7 @@ func TestEmailChangeLinkAfterAnotherChange(t *testing.T) {
 // enforces SSO, a key, an old session; none changes anything or mails a
 // link.
 func TestEmailChangeRefusals(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		owner := apitest.OwnerBrowser(t, ts)
@@ -148,6 +151,7 @@ func TestEmailChangeRefusals(t *testing.T) {
 // The mailed link's page confirms the change with a click and sends the
 // browser to sign in, signed in as nobody.
 func TestEmailChangeLinkPage(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		owner := apitest.OwnerBrowser(t, ts)

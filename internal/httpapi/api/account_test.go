@@ -13,6 +13,7 @@ import (
 )
 
 func TestUpdateNamesAndPasswordChange(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		other := apitest.NewBrowser(t, ts)
@@ -65,6 +66,7 @@ func TestUpdateNamesAndPasswordChange(t *testing.T) {
 }
 
 func TestSensitiveActionsNeedRecentLogin(t *testing.T) {
+	t.Parallel()
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
 	b := apitest.NewBrowser(t, ts)
 	b.Login("owner@example.com", apitest.OwnerPassword)
@@ -93,6 +95,7 @@ func TestSensitiveActionsNeedRecentLogin(t *testing.T) {
 }
 
 func TestLoginSessionsListAndRevoke(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		phone := apitest.NewBrowser(t, ts)
@@ -140,6 +143,7 @@ func TestLoginSessionsListAndRevoke(t *testing.T) {
 }
 
 func TestShortUserAgent(t *testing.T) {
+	t.Parallel()
 	for ua, want := range map[string]string{
 		"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0 Safari/537.36":        "Chrome on Windows",
 		"Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Safari/605.1.15": "Safari on macOS",

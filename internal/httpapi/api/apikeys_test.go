@@ -24,6 +24,7 @@ import (
 const notSupported = "This action does not support Personal API Key access"
 
 func TestPersonalAPIKeyLifecycle(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		b := apitest.OwnerBrowser(t, ts)
@@ -102,6 +103,7 @@ func TestPersonalAPIKeyLifecycle(t *testing.T) {
 }
 
 func TestPersonalAPIKeyValidationAndLimit(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		b := apitest.OwnerBrowser(t, ts)
@@ -153,6 +155,7 @@ func TestPersonalAPIKeyValidationAndLimit(t *testing.T) {
 }
 
 func TestPersonalAPIKeyTransports(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		b := apitest.OwnerBrowser(t, ts)
@@ -224,6 +227,7 @@ func TestPersonalAPIKeyTransports(t *testing.T) {
 }
 
 func TestPersonalAPIKeyScopesOverHTTP(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		b := apitest.OwnerBrowser(t, ts)
@@ -293,6 +297,7 @@ func TestPersonalAPIKeyScopesOverHTTP(t *testing.T) {
 }
 
 func TestOrganizationKeySwitchAndAdminSettings(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		owner := apitest.OwnerBrowser(t, ts)
@@ -354,6 +359,7 @@ func TestOrganizationKeySwitchAndAdminSettings(t *testing.T) {
 }
 
 func TestPersonalAPIKeyExpiresAfterAYearUnused(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		b := apitest.OwnerBrowser(t, ts)
@@ -385,6 +391,7 @@ func TestPersonalAPIKeyExpiresAfterAYearUnused(t *testing.T) {
 }
 
 func TestPersonalAPIKeyLastUsedWrittenHourly(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		b := apitest.OwnerBrowser(t, ts)
@@ -413,6 +420,7 @@ func TestPersonalAPIKeyLastUsedWrittenHourly(t *testing.T) {
 }
 
 func TestLegacyPBKDF2KeyUpgradedOnUse(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		for _, iterations := range gatehouse.LegacyKeyIterations {
@@ -437,6 +445,7 @@ func TestLegacyPBKDF2KeyUpgradedOnUse(t *testing.T) {
 }
 
 func TestConcurrentRollsLeaveOneSecret(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		b := apitest.OwnerBrowser(t, ts)
@@ -475,6 +484,7 @@ func TestConcurrentRollsLeaveOneSecret(t *testing.T) {
 // TestNoPlaintextSecretAtRest makes keys and secrets in every way and
 // then searches the whole database (and the SQLite files) for them.
 func TestNoPlaintextSecretAtRest(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		opts := storetest.Options(t, engine)
 		ts := apitest.NewServer(t, engine, apitest.Options{StoreOpts: &opts})
@@ -528,6 +538,7 @@ func TestNoPlaintextSecretAtRest(t *testing.T) {
 // appear on the very next request: names, 2FA, the organization's
 // settings, and the key's own revocation.
 func TestKeyMeAnswerFollowsEveryChange(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		b := apitest.OwnerBrowser(t, ts)

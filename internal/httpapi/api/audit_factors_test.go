@@ -19,6 +19,7 @@ import (
 // with target "passkey"; a passwordless passkey sign-in records
 // login.succeeded with the passkey method. No assertion reaches the log.
 func TestAuditPasskeySecondFactor(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		owner := apitest.OwnerBrowser(t, ts)
@@ -69,6 +70,7 @@ func TestAuditPasskeySecondFactor(t *testing.T) {
 // Issuing an email second-factor link records email_mfa.sent (a resend
 // too) and following it email_mfa.used; the link's token never appears.
 func TestAuditEmailMFA(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		clock := apitest.NewClock()
 		ts := apitest.NewServer(t, engine, apitest.Options{Now: clock.Now, EmailMFA: true})
@@ -109,6 +111,7 @@ func TestAuditEmailMFA(t *testing.T) {
 // personal_api_key.expired (refused, the key as target) once, however many
 // times it is presented within the hour.
 func TestAuditPersonalKeyExpired(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		created := apitest.CreateKey(t, apitest.OwnerBrowser(t, ts), map[string]any{"label": "forgotten", "scopes": []string{"*"}})

@@ -14,6 +14,7 @@ import (
 // an email change request and its confirmation in the user's own log; an
 // account deletion in the organizations the account belonged to.
 func TestAuditMembersEmailChangeAndDeletion(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		owner := apitest.OwnerBrowser(t, ts)

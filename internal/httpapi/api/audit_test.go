@@ -22,6 +22,7 @@ import (
 // members cannot; a user reads their own account's events; personal API
 // keys need audit_log:read; no secret reaches the log.
 func TestAuditLogEndpoints(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		owner := apitest.OwnerBrowser(t, ts)
@@ -116,6 +117,7 @@ func TestAuditLogEndpoints(t *testing.T) {
 // A change made with a personal API key names the key (id and label) and
 // its owner as the actor.
 func TestAuditActorIsTheKey(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		owner := apitest.OwnerBrowser(t, ts)
@@ -138,6 +140,7 @@ func TestAuditActorIsTheKey(t *testing.T) {
 // refused attempts against their email, password changes and logouts;
 // no password reaches the log.
 func TestAuditAccountEvents(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		wrong := apitest.NewBrowser(t, ts)
@@ -194,6 +197,7 @@ func TestAuditAccountEvents(t *testing.T) {
 // Allow-list refusals are recorded sampled (1st, 10th, … per address and
 // hour) with the count so far, not one event per request.
 func TestAuditAllowListRefusalsSampled(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{Allowed: "10.0.0.0/8"})
 		for range 25 {
@@ -245,6 +249,7 @@ func BenchmarkAuditClientMiddleware(b *testing.B) {
 // admins, with the filters; the security activity page lists the user's
 // sign-ins with address and browser.
 func TestAuditPages(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		owner := apitest.OwnerBrowser(t, ts)
@@ -284,6 +289,7 @@ func TestAuditPages(t *testing.T) {
 // Enabling TOTP, passing the second step and using a backup code are in
 // the user's own log; the codes are not.
 func TestAuditTwoFactorEvents(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		clock := apitest.NewClock()
 		ts := apitest.NewServer(t, engine, apitest.Options{Now: clock.Now})
@@ -318,6 +324,7 @@ func TestAuditTwoFactorEvents(t *testing.T) {
 // An admin's reset of a member's 2FA is in the organization's log (actor
 // the admin) and in the member's own log.
 func TestAuditAdminTwoFactorReset(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		clock := apitest.NewClock()
 		ts := apitest.NewServer(t, engine, apitest.Options{Now: clock.Now})
@@ -346,6 +353,7 @@ func TestAuditAdminTwoFactorReset(t *testing.T) {
 // A personal API key's first use from a network is recorded once, with
 // the network, and repeated uses add nothing.
 func TestAuditKeyUsedFromNewAddress(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		key := apitest.MustKey(t, apitest.OwnerBrowser(t, ts), "user:read")

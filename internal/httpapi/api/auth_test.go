@@ -13,6 +13,7 @@ import (
 )
 
 func TestLoginSessionAndMe(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		b := apitest.NewBrowser(t, ts)
@@ -56,6 +57,7 @@ func TestLoginSessionAndMe(t *testing.T) {
 }
 
 func TestWrongPasswordAndUnknownEmailAreIdentical(t *testing.T) {
+	t.Parallel()
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
 	b := apitest.NewBrowser(t, ts)
 	r1, wrong := b.Login("owner@example.com", "not the password")
@@ -83,6 +85,7 @@ func TestWrongPasswordAndUnknownEmailAreIdentical(t *testing.T) {
 }
 
 func TestPlantedSessionCookieIsNotTheSessionAfterLogin(t *testing.T) {
+	t.Parallel()
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
 	// The attacker signs in and plants their own valid session key in the
 	// victim's browser (session fixation), or an arbitrary value.
@@ -112,6 +115,7 @@ func TestPlantedSessionCookieIsNotTheSessionAfterLogin(t *testing.T) {
 }
 
 func TestLogoutRevokesServerSide(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		b := apitest.NewBrowser(t, ts)
@@ -139,6 +143,7 @@ func TestLogoutRevokesServerSide(t *testing.T) {
 }
 
 func TestCSRFOnSessionRequests(t *testing.T) {
+	t.Parallel()
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
 	b := apitest.NewBrowser(t, ts)
 	b.Login("owner@example.com", apitest.OwnerPassword)
@@ -170,6 +175,7 @@ func TestCSRFOnSessionRequests(t *testing.T) {
 }
 
 func TestSessionExpiresAbsolutely(t *testing.T) {
+	t.Parallel()
 	now := time.Now()
 	clock := func() time.Time { return now }
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{Now: clock})
@@ -186,6 +192,7 @@ func TestSessionExpiresAbsolutely(t *testing.T) {
 }
 
 func TestLoginUpgradesLegacyHash(t *testing.T) {
+	t.Parallel()
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
 	ctx := context.Background()
 	// PBKDF2 hash of "posthog-test-pw" (salt "somesalt", 1000 rounds), as
@@ -208,6 +215,7 @@ func TestLoginUpgradesLegacyHash(t *testing.T) {
 }
 
 func TestPrecheck(t *testing.T) {
+	t.Parallel()
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
 	b := apitest.NewBrowser(t, ts)
 	resp, body := b.Send("POST", "/api/login/precheck", `{"email":"owner@example.com"}`, false)

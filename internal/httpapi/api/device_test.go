@@ -25,6 +25,7 @@ func newDeviceMails(ts *apitest.Server) []mail.Message {
 }
 
 func TestNewDeviceNotice(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		now := time.Now()
 		ts := apitest.NewServer(t, engine, apitest.Options{Trusted: "127.0.0.1", Behind: true, Now: func() time.Time { return now }})
@@ -62,6 +63,7 @@ func TestNewDeviceNotice(t *testing.T) {
 }
 
 func TestSignupRegistersTheDevice(t *testing.T) {
+	t.Parallel()
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{Empty: true})
 	b := apitest.NewBrowser(t, ts)
 	if resp, _ := b.Send("POST", "/api/signup", apitest.SignupBody("grace@example.com", apitest.GoodPassword), false); resp.StatusCode != 201 {
@@ -76,6 +78,7 @@ func TestSignupRegistersTheDevice(t *testing.T) {
 }
 
 func TestDeviceFingerprint(t *testing.T) {
+	t.Parallel()
 	ff := "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0"
 	same := [][2]string{{"192.0.2.1", "192.0.2.254"}, {"2001:db8:1:aaaa::1", "2001:db8:1:bbbb::2"}, {"::ffff:192.0.2.1", "192.0.2.7"}}
 	for _, p := range same {
@@ -96,6 +99,7 @@ func TestDeviceFingerprint(t *testing.T) {
 // new-device notice, even from a network the user has not used; a live
 // session of another user, or an ended one, does not count.
 func TestReauthSendsNoNewDeviceNotice(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{Trusted: "127.0.0.1", Behind: true})
 		firefox := "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0"

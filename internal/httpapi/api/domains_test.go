@@ -14,6 +14,7 @@ import (
 )
 
 func TestDomainsVerifyByDNS(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		dns := apitest.StartDNS(t)
 		ts := apitest.NewServer(t, engine, apitest.Options{DnsAddr: dns.Addr})
@@ -88,6 +89,7 @@ func TestDomainsVerifyByDNS(t *testing.T) {
 }
 
 func TestDomainsPermissions(t *testing.T) {
+	t.Parallel()
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{MultiOrg: true})
 	owner := apitest.OwnerBrowser(t, ts)
 	id, _ := apitest.AddDomain(t, owner, "acme.example")
@@ -132,6 +134,7 @@ func TestDomainsPermissions(t *testing.T) {
 // reset and invite signup answer sso_enforced, and precheck says so; other
 // domains are untouched.
 func TestSSOEnforcement(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		owner := apitest.OwnerBrowser(t, ts)
@@ -191,6 +194,7 @@ func TestSSOEnforcement(t *testing.T) {
 // everyone out: SAML without a complete IdP configuration, an unverified
 // domain, or a provider this instance does not have.
 func TestSSOEnforcementIgnoredWhenUnusable(t *testing.T) {
+	t.Parallel()
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
 	owner := apitest.OwnerBrowser(t, ts)
 	if resp, _ := apitest.NewBrowser(t, ts).Send("POST", "/api/signup/"+apitest.MustInvite(t, owner, "grace@acme.example", 1)+"/", apitest.InviteSignupBody("Grace", apitest.GoodPassword), false); resp.StatusCode != 201 {
@@ -221,6 +225,7 @@ func TestSSOEnforcementIgnoredWhenUnusable(t *testing.T) {
 // Without JavaScript, the login page answers a password for an enforced
 // domain by hiding the password field and naming the method.
 func TestLoginPageUnderSSOEnforcement(t *testing.T) {
+	t.Parallel()
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
 	owner := apitest.OwnerBrowser(t, ts)
 	apitest.EnforceSAML(t, ts, owner)
@@ -239,6 +244,7 @@ func TestLoginPageUnderSSOEnforcement(t *testing.T) {
 // In a real browser the precheck hides the password field as soon as an
 // enforced email is entered, and keeps it for other emails.
 func TestBrowserLoginPrecheckHidesPassword(t *testing.T) {
+	t.Parallel()
 	ctx := apitest.NewBrowserContext(t)
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{SiteURL: "http://localhost:{port}"})
 	apitest.EnforceSAML(t, ts, apitest.OwnerBrowser(t, ts))
@@ -275,6 +281,7 @@ func TestBrowserLoginPrecheckHidesPassword(t *testing.T) {
 
 // Domains accept personal API keys with the organization scope.
 func TestDomainsWithPersonalAPIKey(t *testing.T) {
+	t.Parallel()
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
 	owner := apitest.OwnerBrowser(t, ts)
 	apitest.AddDomain(t, owner, "acme.example")

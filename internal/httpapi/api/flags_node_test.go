@@ -72,6 +72,7 @@ func runNodeClient(t *testing.T, dir string, cfg map[string]any) nodeClientResul
 // with the project secret key and gets the same answers as /flags gives,
 // and a wrong key loads nothing.
 func TestPostHogNodeClient(t *testing.T) {
+	t.Parallel()
 	clients := []struct{ name, dir string }{
 		{"posthog-node 5", filepath.Join("testdata", "posthog-node5")},
 		{"posthog-node 4", filepath.Join("testdata", "posthog-node4")},

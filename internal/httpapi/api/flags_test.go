@@ -19,6 +19,7 @@ import (
 )
 
 func TestFeatureFlagCRUD(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		b := apitest.OwnerBrowser(t, ts)
@@ -124,6 +125,7 @@ func TestFeatureFlagCRUD(t *testing.T) {
 }
 
 func TestLocalEvaluationAuthAndETag(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		b := apitest.OwnerBrowser(t, ts)
@@ -244,6 +246,7 @@ func TestLocalEvaluationAuthAndETag(t *testing.T) {
 }
 
 func TestFlagsEndpointShapesAndEncodings(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		b := apitest.OwnerBrowser(t, ts)
@@ -365,6 +368,7 @@ func TestFlagsEndpointShapesAndEncodings(t *testing.T) {
 }
 
 func TestFlagsOpenOutsideAllowList(t *testing.T) {
+	t.Parallel()
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{Allowed: "10.0.0.0/8"})
 	body := fmt.Sprintf(`{"token":%q,"distinct_id":"u"}`, ts.Project.APIToken)
 	for _, p := range []string{"/flags/?v=2", "/decide/?v=3"} {
@@ -383,6 +387,7 @@ func TestFlagsOpenOutsideAllowList(t *testing.T) {
 // many people: the answers the server gives are the ones local evaluation
 // of the same definitions gives.
 func TestFlagsAgreeWithEvaluator(t *testing.T) {
+	t.Parallel()
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
 	b := apitest.OwnerBrowser(t, ts)
 	defs := map[string]string{
@@ -424,6 +429,7 @@ func TestFlagsAgreeWithEvaluator(t *testing.T) {
 // feature_flag:read. Keys without the scope, and keys of someone outside
 // the project, are refused.
 func TestLocalEvaluationWithKeys(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{MultiOrg: true})
 		owner := apitest.OwnerBrowser(t, ts)

@@ -16,6 +16,7 @@ import (
 )
 
 func TestInvitesCreateListDelete(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		owner := apitest.OwnerBrowser(t, ts)
@@ -87,6 +88,7 @@ func TestInvitesCreateListDelete(t *testing.T) {
 }
 
 func TestInvitesValidation(t *testing.T) {
+	t.Parallel()
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
 	owner := apitest.OwnerBrowser(t, ts)
 	for _, tc := range []struct {
@@ -111,6 +113,7 @@ func TestInvitesValidation(t *testing.T) {
 }
 
 func TestInvitesPermissions(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{MultiOrg: true})
 		owner := apitest.OwnerBrowser(t, ts)
@@ -156,6 +159,7 @@ func TestInvitesPermissions(t *testing.T) {
 }
 
 func TestInviteSignup(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		owner := apitest.OwnerBrowser(t, ts)
@@ -209,6 +213,7 @@ func TestInviteSignup(t *testing.T) {
 }
 
 func TestInviteSignupOnce(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		id := apitest.MustInvite(t, apitest.OwnerBrowser(t, ts), "race@example.com", 0)
@@ -246,6 +251,7 @@ func TestInviteSignupOnce(t *testing.T) {
 }
 
 func TestInviteSignupRefusals(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{MultiOrg: true})
 		owner := apitest.OwnerBrowser(t, ts)
@@ -280,6 +286,7 @@ func TestInviteSignupRefusals(t *testing.T) {
 }
 
 func TestInviteSignupThrottled(t *testing.T) {
+	t.Parallel()
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{SignupRate: "2/day"})
 	owner := apitest.OwnerBrowser(t, ts)
 	// Refused attempts (a weak password) are not counted.
@@ -301,6 +308,7 @@ func TestInviteSignupThrottled(t *testing.T) {
 }
 
 func TestInviteMailAndLogs(t *testing.T) {
+	t.Parallel()
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
 	owner := apitest.OwnerBrowser(t, ts)
 	id := apitest.MustInvite(t, owner, "mail@example.com", 0)
@@ -341,6 +349,7 @@ func TestInviteMailAndLogs(t *testing.T) {
 // or password, the invite must be theirs, CSRF applies, it works once,
 // and they land in the inviting organization.
 func TestExistingUserJoinsByInvite(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{MultiOrg: true})
 		owner := apitest.OwnerBrowser(t, ts)

@@ -15,6 +15,7 @@ import (
 )
 
 func TestLockoutAfterFiveFailures(t *testing.T) {
+	t.Parallel()
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{Trusted: "127.0.0.1", Behind: true})
 	from := func(ip string) *apitest.Browser {
 		b := apitest.NewBrowser(t, ts)
@@ -40,6 +41,7 @@ func TestLockoutAfterFiveFailures(t *testing.T) {
 }
 
 func TestSuccessResetsTheEmailCounter(t *testing.T) {
+	t.Parallel()
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
 	b := apitest.NewBrowser(t, ts)
 	for i := 0; i < 4; i++ {
@@ -56,6 +58,7 @@ func TestSuccessResetsTheEmailCounter(t *testing.T) {
 }
 
 func TestAddressLockedAcrossEmails(t *testing.T) {
+	t.Parallel()
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
 	b := apitest.NewBrowser(t, ts)
 	for i := 0; i < 29; i++ {
@@ -74,6 +77,7 @@ func TestAddressLockedAcrossEmails(t *testing.T) {
 // PostgreSQL (and again with Redis counters): 3 failures on one and 2 on
 // the other lock the account on both.
 func TestLockoutSharedBetweenInstances(t *testing.T) {
+	t.Parallel()
 	run := func(t *testing.T, counters func() ratelimit.Counters) {
 		opts := storetest.Options(t, store.Postgres)
 		o := apitest.Options{StoreOpts: &opts}

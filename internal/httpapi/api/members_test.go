@@ -13,6 +13,7 @@ import (
 )
 
 func TestMembersListShape(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		owner := apitest.OwnerBrowser(t, ts)
@@ -56,6 +57,7 @@ func TestMembersListShape(t *testing.T) {
 // nor touch owners, nobody changes their own level, and an invalid level
 // changes nothing.
 func TestMemberLevelRules(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		owner := apitest.OwnerBrowser(t, ts)
@@ -123,6 +125,7 @@ func memberLevels(t *testing.T, ts *apitest.Server) map[string]int {
 // (what two owners demoting each other at once would otherwise do), and
 // to remove an owner.
 func TestLastOwnerKeptByTheStore(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		org := ts.Project.OrganizationID
@@ -141,6 +144,7 @@ func TestLastOwnerKeptByTheStore(t *testing.T) {
 // An owner can be neither removed nor leave; a member may leave; an admin
 // removes members but not those above them.
 func TestMemberRemovalRules(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		owner := apitest.OwnerBrowser(t, ts)
@@ -175,6 +179,7 @@ func TestMemberRemovalRules(t *testing.T) {
 // The user's organizations, an organization's projects, and switching
 // the current organization and project.
 func TestOrganizationsListAndSwitching(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{MultiOrg: true})
 		owner := apitest.OwnerBrowser(t, ts)
@@ -233,6 +238,7 @@ func TestOrganizationsListAndSwitching(t *testing.T) {
 // On a first run (no account yet) the home page sends a visitor to
 // signup; afterwards to login.
 func TestFirstRunHomeGoesToSignup(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{Empty: true})
 		b := apitest.NewBrowser(t, ts)

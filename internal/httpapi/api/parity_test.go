@@ -15,6 +15,7 @@ import (
 // TestFlagListPaginationAndFilters checks PostHog's limit/offset pages and
 // the flag list's search, active and type filters.
 func TestFlagListPaginationAndFilters(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		b := apitest.OwnerBrowser(t, ts)
@@ -89,6 +90,7 @@ func TestFlagListPaginationAndFilters(t *testing.T) {
 // flag with no condition set, and a number where an operator takes a
 // string.
 func TestFlagValidationAsPostHog(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		b := apitest.OwnerBrowser(t, ts)
@@ -118,6 +120,7 @@ func TestFlagValidationAsPostHog(t *testing.T) {
 // TestFlagsV4TypedValues checks that /flags?v=4 carries each flag's typed
 // value, which posthog-node 5.7x reads, while v=2 keeps the older records.
 func TestFlagsV4TypedValues(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		b := apitest.OwnerBrowser(t, ts)
@@ -157,6 +160,7 @@ func TestFlagsV4TypedValues(t *testing.T) {
 // PATCH its user's profile, but never the email, the password or the
 // second factor, and that user:read is not enough.
 func TestKeyEditsProfile(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		b := apitest.OwnerBrowser(t, ts)
@@ -198,6 +202,7 @@ func TestKeyEditsProfile(t *testing.T) {
 // with a Bearer challenge for an invalid one; and that an invalid personal
 // key on local evaluation also advertises Bearer.
 func TestProjectSecretOnOtherRoutes(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		for _, path := range []string{"/api/users/@me/", fmt.Sprintf("/api/projects/%d/feature_flags/", ts.Project.ID), "/api/organizations/@current/"} {
@@ -221,6 +226,7 @@ func TestProjectSecretOnOtherRoutes(t *testing.T) {
 // flags carry PostHog's fields, with empty values for features Gatehouse
 // does not have.
 func TestPostHogFieldsPresent(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		b := apitest.OwnerBrowser(t, ts)

@@ -19,6 +19,7 @@ import (
 // implementation of PostHog's rules; remote config payloads load; a
 // revoked key loads nothing.
 func TestPostHogGoClient(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		b := apitest.OwnerBrowser(t, ts)

@@ -144,6 +144,7 @@ posthog.init(%q, {
 // library makes is answered 2xx, as the browser's network log shows, and
 // the events are in the store.
 func TestPostHogJSBrowser(t *testing.T) {
+	t.Parallel()
 	dist, err := filepath.Abs(filepath.Join("testdata", "posthog-js", "node_modules", "posthog-js", "dist", "array.full.no-external.js"))
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 )
 
 func TestProjectsAPIAndSecretRotation(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		owner := apitest.OwnerBrowser(t, ts)
@@ -73,6 +74,7 @@ func TestProjectsAPIAndSecretRotation(t *testing.T) {
 }
 
 func TestProjectSecretAPIKeys(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		owner := apitest.OwnerBrowser(t, ts)

@@ -13,6 +13,7 @@ import (
 )
 
 func TestRemoteConfigPayload(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		b := apitest.OwnerBrowser(t, ts)
@@ -87,6 +88,7 @@ func TestRemoteConfigPayload(t *testing.T) {
 }
 
 func TestProjectConfigDocument(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		tok := ts.Project.APIToken
@@ -144,6 +146,7 @@ func TestProjectConfigDocument(t *testing.T) {
 }
 
 func TestCaptureAIBatchAndV1(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		// An allow-list that excludes the client: capture stays open.
 		ts := apitest.NewServer(t, engine, apitest.Options{Allowed: "10.0.0.0/8"})

@@ -20,6 +20,7 @@ import (
 const testResetSecret = "test-key-password-reset-0123456789abcdef"
 
 func TestPasswordResetFlow(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		before := apitest.NewBrowser(t, ts)
@@ -87,6 +88,7 @@ func TestPasswordResetFlow(t *testing.T) {
 }
 
 func TestPasswordResetInvalidation(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		var offset atomic.Int64
 		now := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
@@ -155,6 +157,7 @@ func TestPasswordResetInvalidation(t *testing.T) {
 }
 
 func TestPasswordResetConcurrentCompletion(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		tok := apitest.RequestReset(t, ts, apitest.ResetEmail)
@@ -201,6 +204,7 @@ func TestPasswordResetConcurrentCompletion(t *testing.T) {
 }
 
 func TestPasswordResetRequestErrorsAndThrottle(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		b := apitest.NewBrowser(t, ts)

@@ -11,6 +11,7 @@ import (
 )
 
 func TestSignupFirstUser(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{Empty: true})
 		b := apitest.NewBrowser(t, ts)
@@ -37,6 +38,7 @@ func TestSignupFirstUser(t *testing.T) {
 }
 
 func TestSignupValidation(t *testing.T) {
+	t.Parallel()
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{MultiOrg: true})
 	for _, tc := range []struct {
 		name, body, code, attr string
@@ -68,6 +70,7 @@ func TestSignupValidation(t *testing.T) {
 }
 
 func TestSignupThrottledPerAddress(t *testing.T) {
+	t.Parallel()
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{MultiOrg: true, SignupRate: "2/day"})
 	for i := 0; i < 2; i++ {
 		if resp, body := apitest.NewBrowser(t, ts).Send("POST", "/api/signup", apitest.SignupBody(fmt.Sprintf("u%d@example.com", i), apitest.GoodPassword), false); resp.StatusCode != 201 {
@@ -81,6 +84,7 @@ func TestSignupThrottledPerAddress(t *testing.T) {
 }
 
 func TestConcurrentFirstSignupsCreateOneOrganization(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{Empty: true})
 		var wg sync.WaitGroup

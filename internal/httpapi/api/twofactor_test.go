@@ -24,6 +24,7 @@ import (
 const testTwoFactorSecret = "test-key-two-factor-0123456789abcdefghij"
 
 func TestTwoFactorSetupStatusAndDisable(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		clock := apitest.NewClock()
 		ts := apitest.NewServer(t, engine, apitest.Options{Now: clock.Now})
@@ -99,6 +100,7 @@ func TestTwoFactorSetupStatusAndDisable(t *testing.T) {
 }
 
 func TestLoginSecondStep(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		clock := apitest.NewClock()
 		ts := apitest.NewServer(t, engine, apitest.Options{Now: clock.Now})
@@ -188,6 +190,7 @@ func countSessions(t *testing.T, ts *apitest.Server) int {
 }
 
 func TestSecondStepThrottle(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		clock := apitest.NewClock()
 		ts := apitest.NewServer(t, engine, apitest.Options{Now: clock.Now})
@@ -223,6 +226,7 @@ func TestSecondStepThrottle(t *testing.T) {
 }
 
 func TestBackupCodeUsedOnceConcurrently(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		clock := apitest.NewClock()
 		ts := apitest.NewServer(t, engine, apitest.Options{Now: clock.Now})
@@ -282,6 +286,7 @@ func TestBackupCodeUsedOnceConcurrently(t *testing.T) {
 }
 
 func TestRememberDevice(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		clock := apitest.NewClock()
 		ts := apitest.NewServer(t, engine, apitest.Options{Now: clock.Now})
@@ -352,6 +357,7 @@ func TestRememberDevice(t *testing.T) {
 }
 
 func TestTwoFactorEnforcement(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		clock := apitest.NewClock()
 		ts := apitest.NewServer(t, engine, apitest.Options{Now: clock.Now})
@@ -410,6 +416,7 @@ func TestTwoFactorEnforcement(t *testing.T) {
 }
 
 func TestAdminTwoFactorResetPermissions(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		clock := apitest.NewClock()
 		ts := apitest.NewServer(t, engine, apitest.Options{Now: clock.Now, MultiOrg: true})
@@ -483,6 +490,7 @@ func TestAdminTwoFactorResetPermissions(t *testing.T) {
 }
 
 func TestEmailMFA(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		clock := apitest.NewClock()
 		ts := apitest.NewServer(t, engine, apitest.Options{Now: clock.Now, EmailMFA: true})
@@ -562,6 +570,7 @@ func TestEmailMFA(t *testing.T) {
 // already holds a live session of the user skips the email step even
 // without a remembered device; a fresh browser still gets it.
 func TestEmailMFASkippedOnReauth(t *testing.T) {
+	t.Parallel()
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{EmailMFA: true})
 	b := apitest.NewBrowser(t, ts)
 	b.Login("owner@example.com", apitest.OwnerPassword)
@@ -589,6 +598,7 @@ func TestEmailMFASkippedOnReauth(t *testing.T) {
 // email domain enforces SSO, are not held to the organization's 2FA; a
 // password session of the same user is.
 func TestTwoFactorEnforcementSparesSSO(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		apitest.Enforce2FA(t, ts)

@@ -13,6 +13,7 @@ import (
 )
 
 func TestSignupWithEmailVerification(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{Empty: true, VerifyEmail: true})
 		b := apitest.NewBrowser(t, ts)
@@ -78,6 +79,7 @@ func TestSignupWithEmailVerification(t *testing.T) {
 }
 
 func TestVerificationLinkExpires(t *testing.T) {
+	t.Parallel()
 	now := time.Now()
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{Empty: true, VerifyEmail: true, Now: func() time.Time { return now }})
 	apitest.NewBrowser(t, ts).Send("POST", "/api/signup", apitest.SignupBody("late@example.com", apitest.GoodPassword), false)
@@ -102,6 +104,7 @@ func TestVerificationLinkExpires(t *testing.T) {
 }
 
 func TestVerifyEmailPage(t *testing.T) {
+	t.Parallel()
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{Empty: true, VerifyEmail: true})
 	apitest.NewBrowser(t, ts).Send("POST", "/api/signup", apitest.SignupBody("grace@example.com", apitest.GoodPassword), false)
 	links := apitest.VerificationLinks(t, ts)

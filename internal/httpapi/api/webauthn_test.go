@@ -32,6 +32,7 @@ func wantPasskeyError(t *testing.T, what string, status int, body map[string]any
 }
 
 func TestPasskeyRegisterVerifyAndLogin(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		owner := apitest.OwnerBrowser(t, ts)
@@ -120,6 +121,7 @@ func TestPasskeyRegisterVerifyAndLogin(t *testing.T) {
 }
 
 func TestPasskeyAssertionAttacks(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		clock := apitest.NewClock()
 		ts := apitest.NewServer(t, engine, apitest.Options{Now: clock.Now})
@@ -199,6 +201,7 @@ func TestPasskeyAssertionAttacks(t *testing.T) {
 // address: after five, even a correct assertion is refused with the
 // lockout answer.
 func TestPasskeyFailuresCountTowardLockout(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		owner := apitest.OwnerBrowser(t, ts)
@@ -224,6 +227,7 @@ func TestPasskeyFailuresCountTowardLockout(t *testing.T) {
 }
 
 func TestPasskeyRegistrationAttacks(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		clock := apitest.NewClock()
 		ts := apitest.NewServer(t, engine, apitest.Options{Now: clock.Now})
@@ -280,6 +284,7 @@ func TestPasskeyRegistrationAttacks(t *testing.T) {
 }
 
 func TestPasskeyManagement(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		owner := apitest.OwnerBrowser(t, ts)
@@ -330,6 +335,7 @@ func TestPasskeyManagement(t *testing.T) {
 // login then asks for one, answered through /api/login/token/; deleting
 // the last passkey turns passkey 2FA off.
 func TestPasskeySecondFactor(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		owner := apitest.OwnerBrowser(t, ts)
@@ -417,6 +423,7 @@ func TestPasskeySecondFactor(t *testing.T) {
 // SSO enforcement on the user's domain refuses passkey registration and
 // passkey login.
 func TestPasskeysUnderSSOEnforcement(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		owner := apitest.OwnerBrowser(t, ts)

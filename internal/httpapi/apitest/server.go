@@ -192,9 +192,13 @@ func (ts *Server) Count(t *testing.T) int {
 	return n
 }
 
+// ForEachEngine runs fn on every engine, the engines in parallel.
 func ForEachEngine(t *testing.T, fn func(t *testing.T, engine store.Engine)) {
 	for _, e := range storetest.Engines {
-		t.Run(string(e), func(t *testing.T) { fn(t, e) })
+		t.Run(string(e), func(t *testing.T) {
+			t.Parallel()
+			fn(t, e)
+		})
 	}
 }
 

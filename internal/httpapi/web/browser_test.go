@@ -15,6 +15,7 @@ import (
 // sign up, log out, fail a login, log in, change the password in
 // settings, and log in with the new one.
 func TestBrowserSignupLogoutLogin(t *testing.T) {
+	t.Parallel()
 	ctx := apitest.NewBrowserContext(t)
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{Empty: true, SiteURL: "http://localhost:{port}"})
 	// localhost is a secure context, so the Secure session cookie works

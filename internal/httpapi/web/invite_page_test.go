@@ -12,6 +12,7 @@ import (
 )
 
 func TestInvitePage(t *testing.T) {
+	t.Parallel()
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
 	owner := apitest.OwnerBrowser(t, ts)
 	id := apitest.MustInvite(t, owner, "Ada@Example.com", 1)
@@ -48,6 +49,7 @@ func TestInvitePage(t *testing.T) {
 // A signed-in user sees a join button instead of the account form, and
 // joining keeps their account and session.
 func TestInvitePageSignedIn(t *testing.T) {
+	t.Parallel()
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{MultiOrg: true})
 	owner := apitest.OwnerBrowser(t, ts)
 	grace := apitest.NewBrowser(t, ts)

@@ -15,6 +15,7 @@ import (
 )
 
 func TestLoginPageRendersCSRFField(t *testing.T) {
+	t.Parallel()
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
 	b := apitest.NewBrowser(t, ts)
 	resp, html := b.Page("GET", "/login?message=session_expired", nil)
@@ -27,7 +28,7 @@ func TestLoginPageRendersCSRFField(t *testing.T) {
 	for h, want := range map[string]string{
 		"Content-Security-Policy": "default-src 'self'; form-action 'self'; frame-ancestors 'self'; base-uri 'none'",
 		"Cache-Control":           "no-store",
-		"X-Frame-Options": "SAMEORIGIN",
+		"X-Frame-Options":         "SAMEORIGIN",
 	} {
 		if got := resp.Header.Get(h); got != want {
 			t.Errorf("%s: %q", h, got)
@@ -52,6 +53,7 @@ func TestLoginPageRendersCSRFField(t *testing.T) {
 }
 
 func TestLoginFormRequiresCSRF(t *testing.T) {
+	t.Parallel()
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
 	for name, token := range map[string]string{"missing": "", "wrong": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"} {
 		b := apitest.NewBrowser(t, ts)
@@ -84,6 +86,7 @@ func TestLoginFormRequiresCSRF(t *testing.T) {
 }
 
 func TestLoginFormSignsInAndLogsOut(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		b := apitest.NewBrowser(t, ts)
@@ -114,6 +117,7 @@ func TestLoginFormSignsInAndLogsOut(t *testing.T) {
 }
 
 func TestLoginFormNext(t *testing.T) {
+	t.Parallel()
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
 	for _, tc := range []struct{ next, want string }{
 		{"/settings", "/settings"},
@@ -144,6 +148,7 @@ func TestLoginFormNext(t *testing.T) {
 }
 
 func TestLoginFormErrors(t *testing.T) {
+	t.Parallel()
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
 	b := apitest.NewBrowser(t, ts)
 	const wrong = "wrong guess 12345"
@@ -169,6 +174,7 @@ func TestLoginFormErrors(t *testing.T) {
 }
 
 func TestLoginFormLockout(t *testing.T) {
+	t.Parallel()
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
 	b := apitest.NewBrowser(t, ts)
 	for i := 1; i <= 4; i++ {
@@ -185,6 +191,7 @@ func TestLoginFormLockout(t *testing.T) {
 }
 
 func TestSignupForm(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{Empty: true})
 		b := apitest.NewBrowser(t, ts)
@@ -221,6 +228,7 @@ func TestSignupForm(t *testing.T) {
 }
 
 func TestSignupFormRequiresCSRF(t *testing.T) {
+	t.Parallel()
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{Empty: true})
 	b := apitest.NewBrowser(t, ts)
 	b.Page("GET", "/signup", nil)
@@ -234,6 +242,7 @@ func TestSignupFormRequiresCSRF(t *testing.T) {
 }
 
 func TestSignupFormWithEmailVerification(t *testing.T) {
+	t.Parallel()
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{Empty: true, VerifyEmail: true})
 	b := apitest.NewBrowser(t, ts)
 	resp, html := b.Submit("/signup", "/signup", map[string]string{"first_name": "Grace", "email": "grace@example.com", "password": apitest.GoodPassword})

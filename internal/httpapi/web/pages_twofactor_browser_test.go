@@ -19,6 +19,7 @@ import (
 // the page, log out, and log in again with a code the test computes; the
 // browser is then remembered and skips the step.
 func TestBrowserTwoFactor(t *testing.T) {
+	t.Parallel()
 	ctx := apitest.NewBrowserContext(t)
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{Empty: true, SiteURL: "http://localhost:{port}"})
 	base := strings.Replace(ts.URL, "127.0.0.1", "localhost", 1)

@@ -56,6 +56,7 @@ func backupCodesOf(page string) []string {
 }
 
 func TestTwoFactorSettingsPage(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		clock := apitest.NewClock()
 		ts := apitest.NewServer(t, engine, apitest.Options{Now: clock.Now})
@@ -166,6 +167,7 @@ func TestTwoFactorSettingsPage(t *testing.T) {
 }
 
 func TestLoginSecondStepPages(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		clock := apitest.NewClock()
 		ts := apitest.NewServer(t, engine, apitest.Options{Now: clock.Now})
@@ -273,6 +275,7 @@ func TestLoginSecondStepPages(t *testing.T) {
 }
 
 func TestEmailMFAPages(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		clock := apitest.NewClock()
 		ts := apitest.NewServer(t, engine, apitest.Options{Now: clock.Now, EmailMFA: true})
@@ -349,6 +352,7 @@ func TestEmailMFAPages(t *testing.T) {
 }
 
 func TestTrustedDevicesPage(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		clock := apitest.NewClock()
 		ts := apitest.NewServer(t, engine, apitest.Options{Now: clock.Now})
@@ -400,6 +404,7 @@ func TestTrustedDevicesPage(t *testing.T) {
 }
 
 func TestTwoFactorPageUnderEnforcement(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		clock := apitest.NewClock()
 		ts := apitest.NewServer(t, engine, apitest.Options{Now: clock.Now})

@@ -11,6 +11,7 @@ import (
 )
 
 func TestResetPages(t *testing.T) {
+	t.Parallel()
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
 	b := apitest.NewBrowser(t, ts)
 

@@ -17,6 +17,7 @@ import (
 // shows and verifies, turns on JIT, pastes the IdP's metadata; then a new
 // user signs in at the IdP (crewjam's samlidp) and lands signed in.
 func TestBrowserSAMLLogin(t *testing.T) {
+	t.Parallel()
 	ctx := apitest.NewBrowserContext(t)
 	dns := apitest.StartDNS(t)
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{DnsAddr: dns.Addr, SiteURL: "http://localhost:{port}"})

@@ -91,6 +91,7 @@ func acsCookie(b *apitest.Browser) string {
 // user is provisioned just in time, signed in, and the same response
 // cannot be used again, not even with the request cookie copied.
 func TestSAMLLoginWithRealIdP(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		owner := apitest.OwnerBrowser(t, ts)
@@ -153,6 +154,7 @@ func TestSAMLLoginWithRealIdP(t *testing.T) {
 // the domain allows them, attribute overrides, emails outside the
 // organization's domains, bad RelayState, replays, and hostile documents.
 func TestSAMLACSRules(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		owner := apitest.OwnerBrowser(t, ts)
@@ -248,6 +250,7 @@ func jsonString(s string) string {
 // Start of a login: a missing email or a domain without SAML goes back to
 // the login page with a code.
 func TestSAMLBeginErrors(t *testing.T) {
+	t.Parallel()
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
 	for q, code := range map[string]string{"": "missing_email", "?email=ada@nowhere.example": "saml_not_configured"} {
 		resp, _ := apitest.NewBrowser(t, ts).Send("GET", "/login/saml/"+q, "", false)
@@ -265,6 +268,7 @@ func TestSAMLBeginErrors(t *testing.T) {
 // The SP metadata is for organization admins; the upload and options
 // endpoints for admins of the domain's organization.
 func TestSAMLMetadataPermissions(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		owner := apitest.OwnerBrowser(t, ts)

@@ -15,6 +15,7 @@ import (
 var revokeFormRE = regexp.MustCompile(`action="/settings/sessions/([0-9a-f-]{36})/revoke"`)
 
 func TestSettingsPage(t *testing.T) {
+	t.Parallel()
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
 	if resp, _ := apitest.NewBrowser(t, ts).Page("GET", "/settings", nil); resp.StatusCode != 302 || resp.Header.Get("Location") != "/login?next=/settings" {
 		t.Fatalf("anonymous settings: %d %v", resp.StatusCode, resp.Header)

@@ -19,6 +19,7 @@ import (
 func errorCodeLocation(code string) string { return "/login?error_code=" + code }
 
 func TestSocialGitHubJITUnverifiedAndEnforcement(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		idp := apitest.NewIdP(t)
 		ts := apitest.NewServer(t, engine, apitest.Options{Social: apitest.SocialProviders(idp)})
@@ -68,6 +69,7 @@ func TestSocialGitHubJITUnverifiedAndEnforcement(t *testing.T) {
 }
 
 func TestSocialOIDCStateReplayAndLinkByEmail(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		idp := apitest.NewIdP(t)
 		ts := apitest.NewServer(t, engine, apitest.Options{Social: apitest.SocialProviders(idp)})
@@ -153,6 +155,7 @@ func TestSocialOIDCStateReplayAndLinkByEmail(t *testing.T) {
 }
 
 func TestSocialGitLabInviteAndSignup(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		idp := apitest.NewIdP(t)
 		ts := apitest.NewServer(t, engine, apitest.Options{Social: apitest.SocialProviders(idp)})
@@ -203,6 +206,7 @@ func TestSocialGitLabInviteAndSignup(t *testing.T) {
 }
 
 func TestSocialAccountLinking(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		idp := apitest.NewIdP(t)
 		ts := apitest.NewServer(t, engine, apitest.Options{Social: apitest.SocialProviders(idp)})
@@ -285,6 +289,7 @@ func TestSocialAccountLinking(t *testing.T) {
 }
 
 func TestSocialLoginPageListsProviders(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		idp := apitest.NewIdP(t)
 		ts := apitest.NewServer(t, engine, apitest.Options{Social: apitest.SocialProviders(idp)})

@@ -110,6 +110,7 @@ func (p *realOIDC) provider(secret string) config.SocialProvider {
 // client secret is named as such, and the start-up issuer check accepts
 // the exact issuer and flags a trailing slash.
 func TestRealOIDCProvider(t *testing.T) {
+	t.Parallel()
 	op := startRealOIDC(t)
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{Social: []config.SocialProvider{op.provider(op.secret)}})

@@ -18,6 +18,7 @@ import (
 // verified is never claimed: the identity is linked and the password
 // keeps working.
 func TestSSOClaimIsLoggedAndMailed(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		idp := apitest.NewIdP(t)
 		ts := apitest.NewServer(t, engine, apitest.Options{Social: apitest.SocialProviders(idp)})
@@ -67,6 +68,7 @@ func TestSSOClaimIsLoggedAndMailed(t *testing.T) {
 // Every refused sign-in is logged once at WARN with the provider, the
 // reason and what the IdP said, and the page tells the user what to do.
 func TestSSOFailuresAreLoggedAndExplained(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		idp := apitest.NewIdP(t)
 		providers := apitest.SocialProviders(idp)
@@ -121,6 +123,7 @@ func TestSSOFailuresAreLoggedAndExplained(t *testing.T) {
 // SAML refusals name their reason in the log: the missing attribute (and
 // the names tried) and a missing RelayState.
 func TestSAMLFailuresAreLogged(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		owner := apitest.OwnerBrowser(t, ts)
@@ -153,6 +156,7 @@ func TestSAMLFailuresAreLogged(t *testing.T) {
 // the user confirms a first name, and a sign-in fills a user's empty
 // names from the provider without replacing names the user set.
 func TestSSONamesFromProvider(t *testing.T) {
+	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ctx := context.Background()
 		idp := apitest.NewIdP(t)
@@ -197,6 +201,7 @@ func TestSSONamesFromProvider(t *testing.T) {
 // on the host the IdP returns to; the API and callbacks are not moved,
 // and a SITE_URL that is not a loopback name changes nothing.
 func TestSSOFlowsStartOnSiteHost(t *testing.T) {
+	t.Parallel()
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{SiteURL: "http://localhost:{port}"})
 	u, _ := url.Parse(ts.URL)
 	b := apitest.NewBrowser(t, ts)

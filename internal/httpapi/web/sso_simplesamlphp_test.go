@@ -183,6 +183,7 @@ func postACS(t *testing.T, ts *apitest.Server, b *apitest.Browser, fields url.Va
 // IdP-initiated login (refused until allowed, then with RelayState = the
 // domain id), and enforcement of SAML refusing the password.
 func TestRealSimpleSAMLphp(t *testing.T) {
+	t.Parallel()
 	idp := startSimpleSAMLphp(t, apitest.TestSiteURL)
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
@@ -264,6 +265,7 @@ func TestRealSimpleSAMLphp(t *testing.T) {
 // there when the IdP posts back (before, the login failed as
 // "IdP-initiated").
 func TestBrowserSimpleSAMLphpFromAnotherHost(t *testing.T) {
+	t.Parallel()
 	ctx := apitest.NewBrowserContext(t)
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{SiteURL: "http://localhost:{port}"})
 	site := strings.Replace(ts.URL, "127.0.0.1", "localhost", 1)

@@ -40,6 +40,7 @@ func addVirtualAuthenticator() chromedp.Action[chromedp.Void] {
 // rename it, make it the second factor, log out, sign in with it alone,
 // sign in with the password and the passkey as second step, and delete it.
 func TestBrowserPasskeys(t *testing.T) {
+	t.Parallel()
 	ctx := apitest.NewBrowserContext(t)
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{SiteURL: "http://localhost:{port}"})
 	base := strings.Replace(ts.URL, "127.0.0.1", "localhost", 1)

@@ -21,9 +21,13 @@ import (
 var Engines = []store.Engine{store.SQLite, store.Postgres}
 
 // Open returns a migrated, empty store on engine, closed at the end of t.
+// Its commits are not flushed to disk (store.Options.Unsynced): the
+// database is thrown away with the test, and the tests that check
+// durability run a server process on Options instead.
 func Open(t testing.TB, engine store.Engine) *store.Store {
 	t.Helper()
 	opts := Options(t, engine)
+	opts.Unsynced = true
 	s, err := store.Open(context.Background(), opts)
 	if err != nil {
 		t.Fatalf("opening %s store: %v", engine, err)

@@ -1,0 +1,15 @@
+package web_test
+
+import (
+	"os"
+	"testing"
+
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
+)
+
+// TestMain lets more tests run at once than there are cores: they spend
+// most of their time waiting on the database and the network.
+func TestMain(m *testing.M) {
+	apitest.RaiseParallelism()
+	os.Exit(m.Run())
+}
