@@ -55,6 +55,9 @@ type Options struct {
 	Passwords func(gatehouse.PasswordChecker) gatehouse.PasswordChecker
 	// Database is what /_readyz pings (the Store).
 	Database httpapi.Pinger
+	// PasswordCost is the work of new password hashes
+	// (password.DefaultCost); the end-to-end tests use password.TestCost.
+	PasswordCost password.Cost
 }
 
 // Services are the domain services of one instance.
@@ -144,11 +147,14 @@ func newServices(o Options, limiter *ratelimit.Limiter, lockout *ratelimit.Login
 	cfg, st, keyring, logger, now := o.Config, o.Store, o.Keys, o.Logger, o.Now
 	s := &Services{}
 	hasher := password.NewHasher(0, 0)
+	if o.PasswordCost != (password.Cost{}) {
+		hasher.WithCost(o.PasswordCost)
+	}
 	var passwords gatehouse.PasswordChecker = hasher
 	if o.Passwords != nil {
 		passwords = o.Passwords(passwords)
 	}
-	s.Accounts = &gatehouse.AccountService{Store: st, HashPassword: password.Hash, CheckPassword: password.CheckStrength, Passwords: passwords, Guard: lockout}
+	s.Accounts = &gatehouse.AccountService{Store: st, HashPassword: hasher.HashNow, CheckPassword: password.CheckStrength, Passwords: passwords, Guard: lockout}
 	if cfg.EmailConfigured() {
 		s.Verifier = &gatehouse.EmailVerifier{Store: st, Key: keyring.For(secretkey.PurposeEmailVerify), Now: now}
 	}

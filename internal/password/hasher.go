@@ -20,6 +20,9 @@ var ErrBusy = errors.New("password: hashing capacity exhausted")
 type Hasher struct {
 	slots   chan struct{}
 	maxWait time.Duration
+	// cost is the work of new hashes and the floor under which a
+	// verified hash asks to be redone (DefaultCost).
+	cost Cost
 
 	dummyOnce sync.Once
 	dummy     gatehouse.Secret
@@ -34,8 +37,19 @@ func NewHasher(concurrency int, maxWait time.Duration) *Hasher {
 	if maxWait <= 0 {
 		maxWait = 2 * time.Second
 	}
-	return &Hasher{slots: make(chan struct{}, concurrency), maxWait: maxWait}
+	return &Hasher{slots: make(chan struct{}, concurrency), maxWait: maxWait, cost: DefaultCost}
 }
+
+// WithCost makes h hash at cost c (TestCost in end-to-end tests) and
+// returns h. Call it before the first use.
+func (h *Hasher) WithCost(c Cost) *Hasher {
+	h.cost = c
+	return h
+}
+
+// HashNow hashes a new password without waiting for a slot (accounts
+// created from the command line and at signup, as before).
+func (h *Hasher) HashNow(pw gatehouse.Secret) gatehouse.Secret { return h.cost.Hash(pw) }
 
 func (h *Hasher) acquire(ctx context.Context) error {
 	select {
@@ -68,7 +82,7 @@ func (h *Hasher) Hash(ctx context.Context, pw gatehouse.Secret) (gatehouse.Secre
 		return "", err
 	}
 	defer h.release()
-	return Hash(pw), nil
+	return h.cost.Hash(pw), nil
 }
 
 // Run runs fn, other CPU-heavy hashing such as a legacy API key's PBKDF2,
@@ -89,14 +103,14 @@ func (h *Hasher) Verify(ctx context.Context, pw, stored gatehouse.Secret) (ok, n
 		return false, false, err
 	}
 	defer h.release()
-	return Verify(pw, stored)
+	return h.cost.verify(pw, stored)
 }
 
 // VerifyNothing spends the time of a real verification and returns false.
 // Logins for unknown emails call it, so their timing matches a wrong
 // password and does not reveal which emails have accounts.
 func (h *Hasher) VerifyNothing(ctx context.Context, pw gatehouse.Secret) error {
-	h.dummyOnce.Do(func() { h.dummy = Hash("gatehouse-timing-equaliser") })
+	h.dummyOnce.Do(func() { h.dummy = h.cost.Hash("gatehouse-timing-equaliser") })
 	_, _, err := h.Verify(ctx, pw, h.dummy)
 	return err
 }

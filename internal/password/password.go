@@ -28,9 +28,26 @@ const (
 
 var b64 = base64.RawStdEncoding
 
+// Cost is argon2id's work factor for new hashes.
+type Cost struct {
+	MemoryKiB, Time uint32
+}
+
+// DefaultCost is what every instance hashes with (OWASP's recommendation).
+var DefaultCost = Cost{MemoryKiB: memoryKiB, Time: timeCost}
+
+// TestCost is a far cheaper cost for the throwaway instances of end-to-end
+// tests, which sign in thousands of times: the algorithm and the encoding
+// are the same, only the work differs. Nothing in the configuration can
+// choose it.
+var TestCost = Cost{MemoryKiB: 64, Time: 1}
+
 // Hash returns the stored form of a password:
 // argon2$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>.
 func Hash(pw gatehouse.Secret) gatehouse.Secret { return hashWith(pw, memoryKiB, timeCost, threads) }
+
+// Hash returns the stored form of a password at cost c.
+func (c Cost) Hash(pw gatehouse.Secret) gatehouse.Secret { return hashWith(pw, c.MemoryKiB, c.Time, threads) }
 
 func hashWith(pw gatehouse.Secret, memoryKiB, timeCost uint32, threads uint8) gatehouse.Secret {
 	salt := make([]byte, saltLen)
@@ -49,6 +66,11 @@ var ErrUnknownFormat = errors.New("password: unknown hash format")
 // time. needsRehash is true when the hash should be replaced by Hash(pw) at
 // the next successful login (weaker parameters or another algorithm).
 func Verify(pw gatehouse.Secret, stored gatehouse.Secret) (ok, needsRehash bool, err error) {
+	return DefaultCost.verify(pw, stored)
+}
+
+// verify is Verify with needsRehash judged against c.
+func (c Cost) verify(pw gatehouse.Secret, stored gatehouse.Secret) (ok, needsRehash bool, err error) {
 	s := stored.Reveal()
 	if !strings.HasPrefix(s, "argon2$") {
 		return verifyDjango(pw, s)
@@ -77,5 +99,5 @@ func Verify(pw gatehouse.Secret, stored gatehouse.Secret) (ok, needsRehash bool,
 		got = idKey([]byte(pw.Reveal()), salt, nil, nil, uint32(t), uint32(m), uint8(p), uint32(len(want)))
 	}
 	ok = subtle.ConstantTimeCompare(got, want) == 1
-	return ok, ok && (parts[1] != "argon2id" || m < int(memoryKiB) || t < int(timeCost)), nil
+	return ok, ok && (parts[1] != "argon2id" || m < int(c.MemoryKiB) || t < int(c.Time)), nil
 }

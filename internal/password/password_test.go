@@ -172,3 +172,27 @@ func TestHasherRunSharesTheBound(t *testing.T) {
 		t.Fatalf("Run with no free slot: %v, ran %d", err, ran)
 	}
 }
+
+// A hasher hashes at its own cost and asks for a rehash only of hashes
+// below it: the cheap test cost never leaks into a default instance's
+// hashes unnoticed.
+func TestHasherCost(t *testing.T) {
+	ctx := context.Background()
+	cheap := NewHasher(1, 0).WithCost(TestCost)
+	h, err := cheap.Hash(ctx, "correct horse battery")
+	if err != nil || !strings.Contains(h.Reveal(), "m=64,t=1,p=1") {
+		t.Fatalf("cheap hash %q, %v", h.Reveal(), err)
+	}
+	if ok, rehash, err := cheap.Verify(ctx, "correct horse battery", h); !ok || rehash || err != nil {
+		t.Fatalf("cheap hasher on its own hash: ok %v rehash %v err %v", ok, rehash, err)
+	}
+	if ok, rehash, err := NewHasher(1, 0).Verify(ctx, "correct horse battery", h); !ok || !rehash || err != nil {
+		t.Fatalf("default hasher on a cheap hash: ok %v rehash %v err %v, want a rehash", ok, rehash, err)
+	}
+	if ok, _, _ := cheap.Verify(ctx, "wrong horse battery", h); ok {
+		t.Fatal("wrong password accepted")
+	}
+	if ok, rehash, err := cheap.Verify(ctx, "correct horse battery", Hash("correct horse battery")); !ok || rehash || err != nil {
+		t.Fatalf("cheap hasher on a default hash: ok %v rehash %v err %v", ok, rehash, err)
+	}
+}

@@ -184,7 +184,7 @@ func TestOrganizationsListAndSwitching(t *testing.T) {
 		ts := apitest.NewServer(t, engine, apitest.Options{MultiOrg: true})
 		owner := apitest.OwnerBrowser(t, ts)
 		orgB, projectB := apitest.SecondOrganization(t, ts, engine)
-		accounts := &gatehouse.AccountService{Store: ts.Store, HashPassword: password.Hash, CheckPassword: password.CheckStrength, Passwords: password.NewHasher(0, 0)}
+		accounts := &gatehouse.AccountService{Store: ts.Store, HashPassword: password.TestCost.Hash, CheckPassword: password.CheckStrength, Passwords: password.NewHasher(0, 0).WithCost(password.TestCost)}
 		third, err := accounts.CreateOrganizationWithOwner(t.Context(), gatehouse.NewOwner{
 			Email: "third@example.org", Password: "another horse battery staple", OrganizationName: "Third"})
 		if err != nil {

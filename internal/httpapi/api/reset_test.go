@@ -108,7 +108,7 @@ func TestPasswordResetInvalidation(t *testing.T) {
 		t.Run("password change", func(t *testing.T) {
 			offset.Add(int64(time.Hour)) // a new throttle window
 			tok := apitest.RequestReset(t, ts, apitest.ResetEmail)
-			if err := ts.Store.SetPasswordHash(ctx, ts.User.ID, password.Hash("changed-elsewhere-Password-1")); err != nil {
+			if err := ts.Store.SetPasswordHash(ctx, ts.User.ID, password.TestCost.Hash("changed-elsewhere-Password-1")); err != nil {
 				t.Fatal(err)
 			}
 			st, body := apitest.ValidateReset(t, ts, ts.User.UUID, tok)

@@ -16,7 +16,7 @@ import (
 // browser signed in as that owner and the new project.
 func Outsider(t *testing.T, ts *Server) (*Browser, *gatehouse.Project) {
 	t.Helper()
-	accounts := &gatehouse.AccountService{Store: ts.Store, HashPassword: password.Hash, CheckPassword: password.CheckStrength, Passwords: password.NewHasher(0, 0)}
+	accounts := &gatehouse.AccountService{Store: ts.Store, HashPassword: password.TestCost.Hash, CheckPassword: password.CheckStrength, Passwords: password.NewHasher(0, 0).WithCost(password.TestCost)}
 	created, err := accounts.CreateOrganizationWithOwner(context.Background(), gatehouse.NewOwner{
 		Email: "outsider@example.org", Password: "another horse battery staple", OrganizationName: "Other"})
 	if err != nil {

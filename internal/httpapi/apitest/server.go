@@ -21,6 +21,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi/httpauth"
 	"github.com/gatehouse-auth/gatehouse/internal/instance"
+	"github.com/gatehouse-auth/gatehouse/internal/password"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/internal/secretkey"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
@@ -130,7 +131,8 @@ func NewServer(t testing.TB, engine store.Engine, o Options) *Server {
 	logger := slog.New(slog.NewJSONHandler(logs, nil))
 	outbox := &FakeMailer{}
 	inst := instance.New(instance.Options{Config: cfg, Store: st, Keys: secretkey.NewKeyring(testSecretKey), Counters: counters,
-		Mail: outbox, Logger: logger, Now: o.Now, DNS: ResolverAt(o.DnsAddr), Passwords: o.Passwords, Database: o.Database})
+		Mail: outbox, Logger: logger, Now: o.Now, DNS: ResolverAt(o.DnsAddr), Passwords: o.Passwords, Database: o.Database,
+		PasswordCost: password.TestCost})
 	outbox.Wait = inst.Services.Reset.Wait
 	h := inst.Handler
 	svc := inst.Services
