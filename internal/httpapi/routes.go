@@ -29,9 +29,11 @@ func addRoutes(mux *http.ServeMux, d httpauth.Auth) {
 	mux.Handle("POST /logout", d.Session(sessions.LogoutPage))
 	mux.Handle("GET /api/users/@me", d.User(sessions.Me))
 
-	mux.Handle("POST /api/signup", httpauth.SignInEndpoint(d, api.HandleSignup(d)))
-	mux.Handle("POST /api/users/verify_email", httpauth.SignInEndpoint(d, api.HandleVerifyEmail(d)))
-	mux.Handle("POST /api/users/request_email_verification", api.HandleRequestVerification(d))
+	signup := &api.Signup{Auth: &d, Verifier: d.Verifier}
+	verification := &api.EmailVerification{Auth: &d, Verifier: d.Verifier, Mail: d.Mail}
+	mux.Handle("POST /api/signup", httpauth.SignInEndpoint(d, httpauth.Handler(signup.Create)))
+	mux.Handle("POST /api/users/verify_email", httpauth.SignInEndpoint(d, httpauth.Handler(verification.Verify)))
+	mux.Handle("POST /api/users/request_email_verification", httpauth.Handler(verification.Request))
 	addAccountRoutes(mux, d)
 	addResetRoutes(mux, d)
 	addInviteRoutes(mux, d)

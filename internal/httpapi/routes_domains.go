@@ -10,10 +10,12 @@ import (
 // addDomainRoutes registers organization domains (docs/posthog-compat.md#organization-domains): members read,
 // admins write and verify.
 func addDomainRoutes(mux *http.ServeMux, d httpauth.Auth) {
-	mux.Handle("GET /api/organizations/{org}/domains", api.HandleListDomains(d))
-	mux.Handle("POST /api/organizations/{org}/domains", api.HandleCreateDomain(d))
-	mux.Handle("GET /api/organizations/{org}/domains/{id}", api.HandleGetDomain(d))
-	mux.Handle("PATCH /api/organizations/{org}/domains/{id}", api.HandleUpdateDomain(d))
-	mux.Handle("DELETE /api/organizations/{org}/domains/{id}", api.HandleDeleteDomain(d))
-	mux.Handle("POST /api/organizations/{org}/domains/{id}/verify", api.HandleVerifyDomain(d))
+	auth := &d
+	domains := &api.Domains{Auth: auth, Domains: d.Domains}
+	mux.Handle("GET /api/organizations/{org}/domains", auth.User(domains.List))
+	mux.Handle("POST /api/organizations/{org}/domains", auth.User(domains.Create))
+	mux.Handle("GET /api/organizations/{org}/domains/{id}", auth.User(domains.Get))
+	mux.Handle("PATCH /api/organizations/{org}/domains/{id}", auth.User(domains.Update))
+	mux.Handle("DELETE /api/organizations/{org}/domains/{id}", auth.User(domains.Delete))
+	mux.Handle("POST /api/organizations/{org}/domains/{id}/verify", auth.User(domains.Verify))
 }

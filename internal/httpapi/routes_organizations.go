@@ -10,6 +10,8 @@ import (
 // addOrganizationRoutes registers the organization API. {org} is an
 // organization id or "@current".
 func addOrganizationRoutes(mux *http.ServeMux, d httpauth.Auth) {
-	mux.Handle("GET /api/organizations/{org}", api.HandleGetOrganization(d))
-	mux.Handle("PATCH /api/organizations/{org}", api.HandleUpdateOrganization(d))
+	auth := &d
+	organizations := &api.Organizations{Organizations: d.Organizations}
+	mux.Handle("GET /api/organizations/{org}", auth.User(organizations.Get))
+	mux.Handle("PATCH /api/organizations/{org}", auth.User(organizations.Update))
 }

@@ -5,24 +5,24 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi/api"
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi/httpauth"
-
-	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 )
 
 // addProjectRoutes registers the project API. {project} is a project id or
 // "@current".
 func addProjectRoutes(mux *http.ServeMux, d httpauth.Auth) {
+	auth := &d
+	projects := &api.Projects{Auth: auth, Organizations: d.Organizations}
 	for _, p := range api.ProjectPrefixes {
-		mux.Handle("GET "+p, api.HandleListProjects(d))
-		mux.Handle("GET "+p+"/{project}", api.HandleGetProject(d))
-		mux.Handle("PATCH "+p+"/{project}/reset_token", api.HandleProjectAction(d, func(o *gatehouse.OrganizationService) api.ProjectAction { return o.ResetProjectToken }))
-		mux.Handle("PATCH "+p+"/{project}/rotate_secret_token", api.HandleRotateSecret(d))
-		mux.Handle("PATCH "+p+"/{project}/delete_secret_token_backup", api.HandleProjectAction(d, func(o *gatehouse.OrganizationService) api.ProjectAction { return o.DeleteProjectSecretBackup }))
-		mux.Handle("GET "+p+"/{project}/project_secret_api_keys", api.HandleListProjectKeys(d))
-		mux.Handle("POST "+p+"/{project}/project_secret_api_keys", api.HandleCreateProjectKey(d))
-		mux.Handle("GET "+p+"/{project}/project_secret_api_keys/{id}", api.HandleGetProjectKey(d))
-		mux.Handle("PATCH "+p+"/{project}/project_secret_api_keys/{id}", api.HandleUpdateProjectKey(d))
-		mux.Handle("DELETE "+p+"/{project}/project_secret_api_keys/{id}", api.HandleDeleteProjectKey(d))
-		mux.Handle("POST "+p+"/{project}/project_secret_api_keys/{id}/roll", api.HandleRollProjectKey(d))
+		mux.Handle("GET "+p, auth.User(projects.List))
+		mux.Handle("GET "+p+"/{project}", auth.User(projects.Get))
+		mux.Handle("PATCH "+p+"/{project}/reset_token", auth.User(projects.ResetToken))
+		mux.Handle("PATCH "+p+"/{project}/rotate_secret_token", auth.User(projects.RotateSecret))
+		mux.Handle("PATCH "+p+"/{project}/delete_secret_token_backup", auth.User(projects.DeleteSecretBackup))
+		mux.Handle("GET "+p+"/{project}/project_secret_api_keys", auth.User(projects.ListKeys))
+		mux.Handle("POST "+p+"/{project}/project_secret_api_keys", auth.User(projects.CreateKey))
+		mux.Handle("GET "+p+"/{project}/project_secret_api_keys/{id}", auth.User(projects.GetKey))
+		mux.Handle("PATCH "+p+"/{project}/project_secret_api_keys/{id}", auth.User(projects.UpdateKey))
+		mux.Handle("DELETE "+p+"/{project}/project_secret_api_keys/{id}", auth.User(projects.DeleteKey))
+		mux.Handle("POST "+p+"/{project}/project_secret_api_keys/{id}/roll", auth.User(projects.RollKey))
 	}
 }

@@ -12,9 +12,11 @@ import (
 // and the public per-project config document posthog-js loads on every
 // page.
 func addRemoteConfigRoutes(mux *http.ServeMux, d httpauth.Auth) {
+	auth := &d
+	config := &api.RemoteConfig{Auth: auth, Flags: d.Flags, AuthGeneration: d.AuthGeneration}
 	for _, prefix := range []string{"/api/projects/{project}", "/api/environments/{project}"} {
-		mux.Handle("GET "+prefix+"/feature_flags/{id}/remote_config", httpauth.ScopedRoute(api.LocalEvalRoute, api.HandleRemoteConfigPayload(d)))
+		mux.Handle("GET "+prefix+"/feature_flags/{id}/remote_config", httpauth.ScopedRoute(api.LocalEvalRoute, auth.Session(api.ChallengeBearer(config.Payload))))
 	}
-	mux.Handle("/array/{token}/config", api.HandleProjectConfig(d, false))
-	mux.Handle("/array/{token}/config.js", api.HandleProjectConfig(d, true))
+	mux.Handle("/array/{token}/config", httpauth.Handler(config.Config))
+	mux.Handle("/array/{token}/config.js", httpauth.Handler(config.Script))
 }

@@ -11,7 +11,8 @@ import (
 // anonymous callers and ignore any session (so they need no CSRF token):
 // the reset token is the credential.
 func addResetRoutes(mux *http.ServeMux, d httpauth.Auth) {
-	mux.Handle("POST /api/reset", api.HandleResetRequest(d))
-	mux.Handle("GET /api/reset/{uuid}", api.HandleResetValidate(d))
-	mux.Handle("POST /api/reset/{uuid}", api.HandleResetComplete(d))
+	reset := &api.PasswordReset{Reset: d.Reset}
+	mux.Handle("POST /api/reset", httpauth.Handler(reset.Request))
+	mux.Handle("GET /api/reset/{uuid}", httpauth.Handler(reset.Validate))
+	mux.Handle("POST /api/reset/{uuid}", httpauth.Handler(reset.Complete))
 }

@@ -14,8 +14,9 @@ func addSAMLRoutes(mux *http.ServeMux, d httpauth.Auth) {
 	mux.Handle("GET /complete/saml", web.HandleSAMLComplete(d))
 	mux.Handle("GET /api/saml/metadata", web.HandleSAMLMetadata(d))
 	mux.Handle("GET /api/saml/metadata/{domain}", web.HandleSAMLMetadata(d))
-	mux.Handle("POST /api/organizations/{org}/domains/{id}/saml_metadata", api.HandleSAMLMetadataUpload(d))
-	mux.Handle("GET /api/organizations/{org}/domains/{id}/saml", api.HandleSAMLOptions(d))
-	mux.Handle("PATCH /api/organizations/{org}/domains/{id}/saml", api.HandleSAMLOptions(d))
+	samlAdmin := &api.SAML{SAML: d.SAML}
+	mux.Handle("POST /api/organizations/{org}/domains/{id}/saml_metadata", d.User(samlAdmin.UploadMetadata))
+	mux.Handle("GET /api/organizations/{org}/domains/{id}/saml", d.User(samlAdmin.Options))
+	mux.Handle("PATCH /api/organizations/{org}/domains/{id}/saml", d.User(samlAdmin.UpdateOptions))
 	addSAMLPageRoutes(mux, d)
 }

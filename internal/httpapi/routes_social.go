@@ -16,8 +16,9 @@ func addSocialRoutes(mux *http.ServeMux, d httpauth.Auth) {
 	mux.Handle("POST /api/social_signup", httpauth.SignInEndpoint(d, web.HandleSocialSignup(d)))
 	mux.Handle("GET /organization/confirm-creation", web.HandleConfirmCreationPage(d))
 	mux.Handle("POST /organization/confirm-creation", web.HandleConfirmCreationForm(d))
-	mux.Handle("GET "+web.SocialAccountsPath, api.HandleSocialAccounts(d))
-	mux.Handle("DELETE "+web.SocialAccountsPath+"/{id}", api.HandleSocialUnlink(d, false))
-	mux.Handle("POST /disconnect/{backend}", api.HandleSocialUnlink(d, true))
-	mux.Handle("POST /disconnect/{backend}/{id}", api.HandleSocialUnlink(d, true))
+	socialAccounts := &api.SocialAccounts{SSO: d.SSO}
+	mux.Handle("GET "+web.SocialAccountsPath, d.User(socialAccounts.List))
+	mux.Handle("DELETE "+web.SocialAccountsPath+"/{id}", d.User(socialAccounts.Unlink))
+	mux.Handle("POST /disconnect/{backend}", d.User(socialAccounts.Disconnect))
+	mux.Handle("POST /disconnect/{backend}/{id}", d.User(socialAccounts.Disconnect))
 }

@@ -9,6 +9,14 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 )
 
+// Domains serves the organization domain API
+// (/api/organizations/{org}/domains): members read, admins write and
+// verify.
+type Domains struct {
+	Auth    *httpauth.Auth
+	Domains *gatehouse.DomainService
+}
+
 func domainJSON(dom *gatehouse.OrganizationDomain) map[string]any {
 	var verifiedAt any
 	if dom.VerifiedAt != nil {
@@ -22,91 +30,87 @@ func domainJSON(dom *gatehouse.OrganizationDomain) map[string]any {
 	}
 }
 
-func HandleListDomains(d httpauth.Auth) http.Handler {
-	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
-		list, err := d.Domains.List(r.Context(), a.User, r.PathValue("org"))
-		if err != nil {
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		out := make([]map[string]any, 0, len(list))
-		for i := range list {
-			out = append(out, domainJSON(&list[i]))
-		}
-		paginated(w, r, d, out)
-	})
+// List answers GET /api/organizations/{org}/domains: the organization's
+// domains, one page of them.
+func (h *Domains) List(w http.ResponseWriter, r *http.Request, c *httpauth.Caller) error {
+	list, err := h.Domains.List(r.Context(), c.User, r.PathValue("org"))
+	if err != nil {
+		return err
+	}
+	out := make([]map[string]any, 0, len(list))
+	for i := range list {
+		out = append(out, domainJSON(&list[i]))
+	}
+	paginated(w, r, *h.Auth, out)
+	return nil
 }
 
-func HandleGetDomain(d httpauth.Auth) http.Handler {
-	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
-		dom, err := d.Domains.Get(r.Context(), a.User, r.PathValue("org"), r.PathValue("id"))
-		if err != nil {
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		httpauth.WriteJSON(w, http.StatusOK, domainJSON(dom))
-	})
+// Get answers GET /api/organizations/{org}/domains/{id}.
+func (h *Domains) Get(w http.ResponseWriter, r *http.Request, c *httpauth.Caller) error {
+	dom, err := h.Domains.Get(r.Context(), c.User, r.PathValue("org"), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	httpauth.WriteJSON(w, http.StatusOK, domainJSON(dom))
+	return nil
 }
 
-func HandleCreateDomain(d httpauth.Auth) http.Handler {
-	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
-		var in struct {
-			Domain string `json:"domain"`
-		}
-		if err := httpauth.DecodeJSON(w, r, &in); err != nil {
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		dom, err := d.Domains.Create(r.Context(), a.User, r.PathValue("org"), in.Domain)
-		if err != nil {
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		httpauth.WriteJSON(w, http.StatusCreated, domainJSON(dom))
-	})
+// Create answers POST /api/organizations/{org}/domains: a new, unverified
+// domain.
+func (h *Domains) Create(w http.ResponseWriter, r *http.Request, c *httpauth.Caller) error {
+	var in struct {
+		Domain string `json:"domain"`
+	}
+	if err := httpauth.DecodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	dom, err := h.Domains.Create(r.Context(), c.User, r.PathValue("org"), in.Domain)
+	if err != nil {
+		return err
+	}
+	httpauth.WriteJSON(w, http.StatusCreated, domainJSON(dom))
+	return nil
 }
 
-func HandleUpdateDomain(d httpauth.Auth) http.Handler {
-	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
-		var in struct {
-			JITProvisioningEnabled *bool   `json:"jit_provisioning_enabled"`
-			SSOEnforcement         *string `json:"sso_enforcement"`
-			SAMLEntityID           *string `json:"saml_entity_id"`
-			SAMLACSURL             *string `json:"saml_acs_url"`
-			SAMLX509Cert           *string `json:"saml_x509_cert"`
-		}
-		if err := httpauth.DecodeJSON(w, r, &in); err != nil {
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		dom, err := d.Domains.Update(r.Context(), a.User, r.PathValue("org"), r.PathValue("id"), gatehouse.DomainUpdate{
-			JITProvisioningEnabled: in.JITProvisioningEnabled, SSOEnforcement: in.SSOEnforcement,
-			SAMLEntityID: in.SAMLEntityID, SAMLACSURL: in.SAMLACSURL, SAMLX509Cert: in.SAMLX509Cert})
-		if err != nil {
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		httpauth.WriteJSON(w, http.StatusOK, domainJSON(dom))
-	})
+// Update answers PATCH /api/organizations/{org}/domains/{id}: just-in-time
+// provisioning, SSO enforcement and the SAML settings.
+func (h *Domains) Update(w http.ResponseWriter, r *http.Request, c *httpauth.Caller) error {
+	var in struct {
+		JITProvisioningEnabled *bool   `json:"jit_provisioning_enabled"`
+		SSOEnforcement         *string `json:"sso_enforcement"`
+		SAMLEntityID           *string `json:"saml_entity_id"`
+		SAMLACSURL             *string `json:"saml_acs_url"`
+		SAMLX509Cert           *string `json:"saml_x509_cert"`
+	}
+	if err := httpauth.DecodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	dom, err := h.Domains.Update(r.Context(), c.User, r.PathValue("org"), r.PathValue("id"), gatehouse.DomainUpdate{
+		JITProvisioningEnabled: in.JITProvisioningEnabled, SSOEnforcement: in.SSOEnforcement,
+		SAMLEntityID: in.SAMLEntityID, SAMLACSURL: in.SAMLACSURL, SAMLX509Cert: in.SAMLX509Cert})
+	if err != nil {
+		return err
+	}
+	httpauth.WriteJSON(w, http.StatusOK, domainJSON(dom))
+	return nil
 }
 
-func HandleDeleteDomain(d httpauth.Auth) http.Handler {
-	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
-		if err := d.Domains.Delete(r.Context(), a.User, r.PathValue("org"), r.PathValue("id")); err != nil {
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	})
+// Delete answers DELETE /api/organizations/{org}/domains/{id}.
+func (h *Domains) Delete(w http.ResponseWriter, r *http.Request, c *httpauth.Caller) error {
+	if err := h.Domains.Delete(r.Context(), c.User, r.PathValue("org"), r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
-func HandleVerifyDomain(d httpauth.Auth) http.Handler {
-	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
-		dom, err := d.Domains.Verify(r.Context(), a.User, r.PathValue("org"), r.PathValue("id"))
-		if err != nil {
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		httpauth.WriteJSON(w, http.StatusOK, domainJSON(dom))
-	})
+// Verify answers POST /api/organizations/{org}/domains/{id}/verify: it
+// looks up the domain's DNS challenge.
+func (h *Domains) Verify(w http.ResponseWriter, r *http.Request, c *httpauth.Caller) error {
+	dom, err := h.Domains.Verify(r.Context(), c.User, r.PathValue("org"), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	httpauth.WriteJSON(w, http.StatusOK, domainJSON(dom))
+	return nil
 }

@@ -19,7 +19,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 )
 
-// localEvalRoute is what the local-evaluation routes declare about keys:
+// LocalEvalRoute is what the local-evaluation routes declare about keys:
 // feature_flag scopes, and a project chosen by the path, else ?token=,
 // else the user's current project.
 var LocalEvalRoute = httpauth.KeyRoute{Object: "feature_flag", ProjectByToken: true}
@@ -38,20 +38,33 @@ func projectOfPath(r *http.Request, u *gatehouse.User) int64 {
 	return id
 }
 
-// memberProject resolves the path's project for a signed-in member, or
-// writes 404 and returns 0.
-func memberProject(w http.ResponseWriter, r *http.Request, d httpauth.Auth, a *httpauth.Caller) int64 {
-	id := projectOfPath(r, a.User)
+// Flags serves the feature-flag API (/api/projects/{project}/feature_flags,
+// to a session or a personal key with feature_flag scopes), the flag
+// definitions server SDKs evaluate locally, and the public /flags and
+// /decide.
+type Flags struct {
+	Auth  *httpauth.Auth
+	Flags *gatehouse.FlagService
+	// AuthGeneration lets requests authenticated by a project secret be
+	// served from the services' caches (gatehouse/gencache.go).
+	AuthGeneration gatehouse.GenerationSource
+
+	// definitions are the encoded local-evaluation answers, per project.
+	definitions gatehouse.GenerationCache[int64, localEvalDoc]
+}
+
+// memberProject resolves the path's project for a signed-in member: a
+// path naming no project is not found.
+func (h *Flags) memberProject(r *http.Request, c *httpauth.Caller) (int64, error) {
+	id := projectOfPath(r, c.User)
 	if id == 0 {
-		httpauth.WriteError(w, r, gatehouse.NotFound())
-		return 0
+		return 0, gatehouse.NotFound()
 	}
-	p, err := d.Flags.ProjectForMember(r.Context(), a.User, id)
+	p, err := h.Flags.ProjectForMember(r.Context(), c.User, id)
 	if err != nil {
-		httpauth.WriteError(w, r, err)
-		return 0
+		return 0, err
 	}
-	return p.ID
+	return p.ID, nil
 }
 
 func flagIDOfPath(r *http.Request) int64 {
@@ -111,106 +124,99 @@ func (in flagInputJSON) toInput() (gatehouse.FlagInput, error) {
 	return out, nil
 }
 
-func HandleFlagList(d httpauth.Auth) func(http.ResponseWriter, *http.Request, *httpauth.Caller) {
-	return func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
-		pid := memberProject(w, r, d, a)
-		if pid == 0 {
-			return
-		}
-		list, err := d.Flags.List(r.Context(), pid)
-		if err != nil {
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		keep := flagListFilter(r)
-		results := make([]map[string]any, 0, len(list))
-		// Newest first, as PostHog orders by -created_at.
-		for i := len(list) - 1; i >= 0; i-- {
-			if keep(&list[i]) {
-				results = append(results, flagJSON(&list[i]))
-			}
-		}
-		paginated(w, r, d, results)
+// List answers GET /api/projects/{project}/feature_flags: the project's
+// flags, newest first, filtered (flagListFilter), one page of them.
+func (h *Flags) List(w http.ResponseWriter, r *http.Request, c *httpauth.Caller) error {
+	pid, err := h.memberProject(r, c)
+	if err != nil {
+		return err
 	}
+	list, err := h.Flags.List(r.Context(), pid)
+	if err != nil {
+		return err
+	}
+	keep := flagListFilter(r)
+	results := make([]map[string]any, 0, len(list))
+	// Newest first, as PostHog orders by -created_at.
+	for i := len(list) - 1; i >= 0; i-- {
+		if keep(&list[i]) {
+			results = append(results, flagJSON(&list[i]))
+		}
+	}
+	paginated(w, r, *h.Auth, results)
+	return nil
 }
 
-func HandleFlagCreate(d httpauth.Auth) func(http.ResponseWriter, *http.Request, *httpauth.Caller) {
-	return func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
-		pid := memberProject(w, r, d, a)
-		if pid == 0 {
-			return
-		}
-		var body flagInputJSON
-		if err := httpauth.DecodeJSON(w, r, &body); err != nil {
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		in, err := body.toInput()
-		if err != nil {
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		f, err := d.Flags.Create(r.Context(), a.User, pid, in)
-		if err != nil {
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		httpauth.WriteJSON(w, http.StatusCreated, flagJSON(f))
+// Create answers POST /api/projects/{project}/feature_flags.
+func (h *Flags) Create(w http.ResponseWriter, r *http.Request, c *httpauth.Caller) error {
+	pid, err := h.memberProject(r, c)
+	if err != nil {
+		return err
 	}
+	var body flagInputJSON
+	if err := httpauth.DecodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	in, err := body.toInput()
+	if err != nil {
+		return err
+	}
+	f, err := h.Flags.Create(r.Context(), c.User, pid, in)
+	if err != nil {
+		return err
+	}
+	httpauth.WriteJSON(w, http.StatusCreated, flagJSON(f))
+	return nil
 }
 
-func HandleFlagGet(d httpauth.Auth) func(http.ResponseWriter, *http.Request, *httpauth.Caller) {
-	return func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
-		pid := memberProject(w, r, d, a)
-		if pid == 0 {
-			return
-		}
-		f, err := d.Flags.Get(r.Context(), pid, flagIDOfPath(r))
-		if err != nil {
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		httpauth.WriteJSON(w, http.StatusOK, flagJSON(f))
+// Get answers GET /api/projects/{project}/feature_flags/{id}.
+func (h *Flags) Get(w http.ResponseWriter, r *http.Request, c *httpauth.Caller) error {
+	pid, err := h.memberProject(r, c)
+	if err != nil {
+		return err
 	}
+	f, err := h.Flags.Get(r.Context(), pid, flagIDOfPath(r))
+	if err != nil {
+		return err
+	}
+	httpauth.WriteJSON(w, http.StatusOK, flagJSON(f))
+	return nil
 }
 
-func HandleFlagUpdate(d httpauth.Auth) func(http.ResponseWriter, *http.Request, *httpauth.Caller) {
-	return func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
-		pid := memberProject(w, r, d, a)
-		if pid == 0 {
-			return
-		}
-		var body flagInputJSON
-		if err := httpauth.DecodeJSON(w, r, &body); err != nil {
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		in, err := body.toInput()
-		if err != nil {
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		f, err := d.Flags.Update(r.Context(), pid, flagIDOfPath(r), in)
-		if err != nil {
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		httpauth.WriteJSON(w, http.StatusOK, flagJSON(f))
+// Update answers PATCH /api/projects/{project}/feature_flags/{id};
+// {"deleted": true} soft-deletes the flag.
+func (h *Flags) Update(w http.ResponseWriter, r *http.Request, c *httpauth.Caller) error {
+	pid, err := h.memberProject(r, c)
+	if err != nil {
+		return err
 	}
+	var body flagInputJSON
+	if err := httpauth.DecodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	in, err := body.toInput()
+	if err != nil {
+		return err
+	}
+	f, err := h.Flags.Update(r.Context(), pid, flagIDOfPath(r), in)
+	if err != nil {
+		return err
+	}
+	httpauth.WriteJSON(w, http.StatusOK, flagJSON(f))
+	return nil
 }
 
-func HandleFlagDelete(d httpauth.Auth) func(http.ResponseWriter, *http.Request, *httpauth.Caller) {
-	return func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
-		pid := memberProject(w, r, d, a)
-		if pid == 0 {
-			return
-		}
-		// PostHog never hard-deletes a flag: DELETE is refused with an
-		// empty 405, and PATCH {"deleted": true} soft-deletes.
-		w.Header().Set("Allow", "GET, PUT, PATCH, HEAD, OPTIONS")
-		w.Header().Set("Content-Length", "0")
-		w.WriteHeader(http.StatusMethodNotAllowed)
+// Delete answers DELETE /api/projects/{project}/feature_flags/{id} as
+// PostHog does, which never hard-deletes a flag: an empty 405 (PATCH
+// {"deleted": true} soft-deletes).
+func (h *Flags) Delete(w http.ResponseWriter, r *http.Request, c *httpauth.Caller) error {
+	if _, err := h.memberProject(r, c); err != nil {
+		return err
 	}
+	w.Header().Set("Allow", "GET, PUT, PATCH, HEAD, OPTIONS")
+	w.Header().Set("Content-Length", "0")
+	w.WriteHeader(http.StatusMethodNotAllowed)
+	return nil
 }
 
 func errWrongProject() error {
@@ -230,10 +236,12 @@ func errWrongProject() error {
 // For 2 and 3 the project is the path's {project}, else the one whose
 // public token is ?token=, else the user's current project, and the user
 // must be a member of its organization.
-func localEvalAuth(d httpauth.Auth, r *http.Request) (projectID int64, err error) {
+//
+// auth is needed for the personal-key rules (httpauth.RequestTarget).
+func localEvalAuth(r *http.Request, auth *httpauth.Auth, flags *gatehouse.FlagService) (projectID int64, err error) {
 	ctx := r.Context()
 	if tok, ok := httpauth.BearerToken(r); ok && strings.HasPrefix(tok, gatehouse.PrefixProjectSecret) {
-		p, err := d.Flags.ProjectBySecret(ctx, gatehouse.Secret(tok))
+		p, err := flags.ProjectBySecret(ctx, gatehouse.Secret(tok))
 		if err != nil {
 			return 0, err
 		}
@@ -254,7 +262,7 @@ func localEvalAuth(d httpauth.Auth, r *http.Request) (projectID int64, err error
 	// requestTarget and applied every key rule to it: scopes, scoped
 	// projects and organizations, the organization's switch for member
 	// keys, and membership.
-	t, _, err := httpauth.RequestTarget(r, d, a.User, LocalEvalRoute)
+	t, _, err := httpauth.RequestTarget(r, *auth, a.User, LocalEvalRoute)
 	if err != nil {
 		return 0, err
 	}
@@ -280,49 +288,57 @@ type localEvalDoc struct {
 	etag string
 }
 
-// handleLocalEvaluation serves the flag definitions server SDKs evaluate
-// locally, with an ETag so that an unchanged set costs a 304. Requests
+// ChallengeBearer serves next and writes the error it returns with a
+// "Bearer" challenge on a 401 rather than "Session": key authenticators
+// advertise Bearer (docs/posthog-compat.md#error-envelope).
+func ChallengeBearer(next httpauth.Handler) httpauth.Handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if err := next(w, r); err != nil {
+			httpauth.WriteError(&httpauth.ChallengeWriter{ResponseWriter: w, Challenge: "Bearer"}, r, err)
+		}
+		return nil
+	}
+}
+
+// Definitions answers GET …/feature_flags/local_evaluation: the flag
+// definitions server SDKs evaluate locally, with an ETag so that an
+// unchanged set costs a 304 (mount it with ChallengeBearer). Requests
 // authenticated by a key reuse the document encoded under the same auth
 // generation (flags are part of it), so the hot path encodes nothing.
-func HandleLocalEvaluation(d httpauth.Auth) http.Handler {
-	var docs gatehouse.GenerationCache[int64, localEvalDoc]
-	return httpauth.WithSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if tok, ok := httpauth.BearerToken(r); ok && strings.HasPrefix(tok, gatehouse.PrefixProjectSecret) && httpauth.CallerFrom(r.Context()) == nil {
-			r = r.WithContext(gatehouse.WithAuthGeneration(r.Context(), d.AuthGeneration))
-		}
-		projectID, err := localEvalAuth(d, r)
+func (h *Flags) Definitions(w http.ResponseWriter, r *http.Request) error {
+	if tok, ok := httpauth.BearerToken(r); ok && strings.HasPrefix(tok, gatehouse.PrefixProjectSecret) && httpauth.CallerFrom(r.Context()) == nil {
+		r = r.WithContext(gatehouse.WithAuthGeneration(r.Context(), h.AuthGeneration))
+	}
+	projectID, err := localEvalAuth(r, h.Auth, h.Flags)
+	if err != nil {
+		return err
+	}
+	doc, ok := h.definitions.Get(r.Context(), projectID)
+	if !ok {
+		defs, err := h.Flags.Definitions(r.Context(), projectID)
 		if err != nil {
-			// Key authenticators advertise Bearer (docs/posthog-compat.md#error-envelope).
-			httpauth.WriteError(&httpauth.ChallengeWriter{ResponseWriter: w, Challenge: "Bearer"}, r, err)
-			return
-		}
-		doc, ok := docs.Get(r.Context(), projectID)
-		if !ok {
-			defs, err := d.Flags.Definitions(r.Context(), projectID)
-			if err != nil {
-				if gatehouse.IsUnavailable(err) {
-					httpauth.WriteError(w, r, err)
-					return
-				}
-				d.Logger.Error("local evaluation failed", "error", err.Error())
-				httpauth.WriteJSON(w, http.StatusInternalServerError, map[string]string{"type": "server_error", "code": "unexpected_error", "detail": "An unexpected error occurred"})
-				return
+			if gatehouse.IsUnavailable(err) {
+				return err
 			}
-			doc = encodeLocalEval(defs)
-			docs.Put(r.Context(), projectID, doc)
+			httpauth.Logger(r.Context()).Error("local evaluation failed", "error", err.Error())
+			httpauth.WriteJSON(w, http.StatusInternalServerError, map[string]string{"type": "server_error", "code": "unexpected_error", "detail": "An unexpected error occurred"})
+			return nil
 		}
-		h := w.Header()
-		h.Set("ETag", doc.etag)
-		h.Set("Cache-Control", "private, no-cache")
-		h.Add("Vary", "Authorization")
-		if etagMatches(r.Header.Get("If-None-Match"), doc.etag) {
-			w.WriteHeader(http.StatusNotModified)
-			return
-		}
-		h.Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusOK)
-		w.Write(doc.body)
-	}))
+		doc = encodeLocalEval(defs)
+		h.definitions.Put(r.Context(), projectID, doc)
+	}
+	hdr := w.Header()
+	hdr.Set("ETag", doc.etag)
+	hdr.Set("Cache-Control", "private, no-cache")
+	hdr.Add("Vary", "Authorization")
+	if etagMatches(r.Header.Get("If-None-Match"), doc.etag) {
+		w.WriteHeader(http.StatusNotModified)
+		return nil
+	}
+	hdr.Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	w.Write(doc.body)
+	return nil
 }
 
 // encodeLocalEval encodes the local-evaluation answer for defs and its
@@ -404,82 +420,88 @@ func parseFlagsRequest(r *http.Request) (gatehouse.FlagsRequest, error) {
 	return req, nil
 }
 
-// handleFlags serves POST /flags and /decide (and GET), public endpoints
-// that evaluate a project's active flags for one person. /flags answers
-// the v2 detail shape for ?v=2 and above and the legacy maps otherwise;
-// /decide answers v1 (a list of enabled keys), v2 (enabled flags), v3 (all
-// flags and payloads) and v4+ (the detail shape).
-func HandleFlags(d httpauth.Auth, decide bool) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		captureCORS(w, r)
-		switch r.Method {
-		case http.MethodOptions:
-			w.WriteHeader(http.StatusOK)
-			return
-		case http.MethodGet, http.MethodPost:
-		default:
-			w.Header().Set("Allow", "GET, POST, OPTIONS")
-			httpauth.WriteError(w, r, &gatehouse.Error{Kind: gatehouse.KindMethodNotAllowed, Code: "method_not_allowed", Detail: `Method "` + r.Method + `" not allowed.`})
-			return
-		}
-		req, err := parseFlagsRequest(r)
-		if err != nil {
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		evals, err := d.Flags.Evaluate(r.Context(), req)
-		if err != nil {
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		version, _ := strconv.Atoi(r.URL.Query().Get("v"))
-		var out map[string]any
-		switch {
-		case decide && version <= 1:
-			enabled := []string{}
-			for _, e := range evals {
-				if e.Result.Enabled {
-					enabled = append(enabled, e.Flag.Key)
-				}
-			}
-			out = map[string]any{"featureFlags": enabled}
-		case decide && version == 2:
-			enabled := map[string]any{}
-			for _, e := range evals {
-				if e.Result.Enabled {
-					enabled[e.Flag.Key] = e.Result.Value()
-				}
-			}
-			out = map[string]any{"featureFlags": enabled}
-		case version >= 2 && !(decide && version == 3):
-			out = detailedFlags(evals, !decide && version >= 4)
-		default:
-			out = legacyFlags(evals)
-		}
-		if !decide && r.URL.Query().Get("config") == "true" {
-			// config=true adds the project's remote-config document.
-			active := false
-			for _, e := range evals {
-				active = active || e.Flag.Active
-			}
-			for k, v := range projectConfigJSON(req.Token, active) {
-				if _, taken := out[k]; !taken {
-					out[k] = v
-				}
+// Evaluate answers POST /flags (and GET), a public endpoint that
+// evaluates a project's active flags for one person: the v2 detail shape
+// for ?v=2 and above, the legacy maps otherwise.
+func (h *Flags) Evaluate(w http.ResponseWriter, r *http.Request) error {
+	return h.evaluate(w, r, false)
+}
+
+// Decide answers POST /decide (and GET), /flags's older form: v1 (a list
+// of enabled keys), v2 (enabled flags), v3 (all flags and payloads) and
+// v4+ (the detail shape).
+func (h *Flags) Decide(w http.ResponseWriter, r *http.Request) error {
+	return h.evaluate(w, r, true)
+}
+
+// evaluate serves /flags, or /decide when decide is set.
+func (h *Flags) evaluate(w http.ResponseWriter, r *http.Request, decide bool) error {
+	captureCORS(w, r)
+	switch r.Method {
+	case http.MethodOptions:
+		w.WriteHeader(http.StatusOK)
+		return nil
+	case http.MethodGet, http.MethodPost:
+	default:
+		w.Header().Set("Allow", "GET, POST, OPTIONS")
+		return &gatehouse.Error{Kind: gatehouse.KindMethodNotAllowed, Code: "method_not_allowed", Detail: `Method "` + r.Method + `" not allowed.`}
+	}
+	req, err := parseFlagsRequest(r)
+	if err != nil {
+		return err
+	}
+	evals, err := h.Flags.Evaluate(r.Context(), req)
+	if err != nil {
+		return err
+	}
+	version, _ := strconv.Atoi(r.URL.Query().Get("v"))
+	var out map[string]any
+	switch {
+	case decide && version <= 1:
+		enabled := []string{}
+		for _, e := range evals {
+			if e.Result.Enabled {
+				enabled = append(enabled, e.Flag.Key)
 			}
 		}
-		out["errorsWhileComputingFlags"] = false
-		out["requestId"] = gatehouse.NewUUID()
-		if decide {
-			out["config"] = map[string]bool{"enable_collect_everything": true}
-			out["isAuthenticated"] = false
-			out["supportedCompression"] = []string{"gzip", "gzip-js"}
-			out["toolbarParams"] = map[string]any{}
-			out["sessionRecording"] = false
-			out["siteApps"] = []any{}
+		out = map[string]any{"featureFlags": enabled}
+	case decide && version == 2:
+		enabled := map[string]any{}
+		for _, e := range evals {
+			if e.Result.Enabled {
+				enabled[e.Flag.Key] = e.Result.Value()
+			}
 		}
-		httpauth.WriteJSON(w, http.StatusOK, out)
-	})
+		out = map[string]any{"featureFlags": enabled}
+	case version >= 2 && !(decide && version == 3):
+		out = detailedFlags(evals, !decide && version >= 4)
+	default:
+		out = legacyFlags(evals)
+	}
+	if !decide && r.URL.Query().Get("config") == "true" {
+		// config=true adds the project's remote-config document.
+		active := false
+		for _, e := range evals {
+			active = active || e.Flag.Active
+		}
+		for k, v := range projectConfigJSON(req.Token, active) {
+			if _, taken := out[k]; !taken {
+				out[k] = v
+			}
+		}
+	}
+	out["errorsWhileComputingFlags"] = false
+	out["requestId"] = gatehouse.NewUUID()
+	if decide {
+		out["config"] = map[string]bool{"enable_collect_everything": true}
+		out["isAuthenticated"] = false
+		out["supportedCompression"] = []string{"gzip", "gzip-js"}
+		out["toolbarParams"] = map[string]any{}
+		out["sessionRecording"] = false
+		out["siteApps"] = []any{}
+	}
+	httpauth.WriteJSON(w, http.StatusOK, out)
+	return nil
 }
 
 // legacyFlags is the v1 shape: every flag's value, and the payloads of

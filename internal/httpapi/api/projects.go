@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"net/http"
 	"time"
 
@@ -10,7 +9,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 )
 
-// projectPrefixes are PostHog's two names for a project's API.
+// ProjectPrefixes are PostHog's two names for a project's API.
 var ProjectPrefixes = []string{"/api/projects", "/api/environments"}
 
 func init() {
@@ -52,54 +51,63 @@ func projectJSON(p *gatehouse.Project, secret gatehouse.Secret) map[string]any {
 	return out
 }
 
-func HandleListProjects(d httpauth.Auth) http.Handler {
-	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
-		list, err := d.Organizations.Projects(r.Context(), a.User)
-		if err != nil {
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		results := make([]map[string]any, 0, len(list))
-		for i := range list {
-			results = append(results, projectJSON(&list[i], ""))
-		}
-		paginated(w, r, d, results)
-	})
+// Projects serves the project API: /api/projects and /api/environments,
+// with the projects' tokens and secret API keys.
+type Projects struct {
+	Auth          *httpauth.Auth
+	Organizations *gatehouse.OrganizationService
 }
 
-func HandleGetProject(d httpauth.Auth) http.Handler {
-	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
-		p, _, err := d.Organizations.Project(r.Context(), a.User, r.PathValue("project"))
-		if err != nil {
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		httpauth.WriteJSON(w, http.StatusOK, projectJSON(p, ""))
-	})
+// List answers GET /api/projects: the caller's projects, one page of them.
+func (h *Projects) List(w http.ResponseWriter, r *http.Request, c *httpauth.Caller) error {
+	list, err := h.Organizations.Projects(r.Context(), c.User)
+	if err != nil {
+		return err
+	}
+	results := make([]map[string]any, 0, len(list))
+	for i := range list {
+		results = append(results, projectJSON(&list[i], ""))
+	}
+	paginated(w, r, *h.Auth, results)
+	return nil
 }
 
-type ProjectAction func(ctx context.Context, user *gatehouse.User, sess *gatehouse.Session, ref string) (*gatehouse.Project, error)
-
-func HandleProjectAction(d httpauth.Auth, action func(*gatehouse.OrganizationService) ProjectAction) http.Handler {
-	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
-		p, err := action(d.Organizations)(r.Context(), a.User, a.Session, r.PathValue("project"))
-		if err != nil {
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		httpauth.WriteJSON(w, http.StatusOK, projectJSON(p, ""))
-	})
+// Get answers GET /api/projects/{project}.
+func (h *Projects) Get(w http.ResponseWriter, r *http.Request, c *httpauth.Caller) error {
+	p, _, err := h.Organizations.Project(r.Context(), c.User, r.PathValue("project"))
+	return writeProject(w, p, "", err)
 }
 
-func HandleRotateSecret(d httpauth.Auth) http.Handler {
-	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
-		p, sec, err := d.Organizations.RotateProjectSecret(r.Context(), a.User, a.Session, r.PathValue("project"))
-		if err != nil {
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		httpauth.WriteJSON(w, http.StatusOK, projectJSON(p, sec))
-	})
+// ResetToken answers PATCH /api/projects/{project}/reset_token: a new
+// public project token.
+func (h *Projects) ResetToken(w http.ResponseWriter, r *http.Request, c *httpauth.Caller) error {
+	p, err := h.Organizations.ResetProjectToken(r.Context(), c.User, c.Session, r.PathValue("project"))
+	return writeProject(w, p, "", err)
+}
+
+// RotateSecret answers PATCH /api/projects/{project}/rotate_secret_token:
+// a new secret token, shown once, the old one kept as the backup.
+func (h *Projects) RotateSecret(w http.ResponseWriter, r *http.Request, c *httpauth.Caller) error {
+	p, sec, err := h.Organizations.RotateProjectSecret(r.Context(), c.User, c.Session, r.PathValue("project"))
+	return writeProject(w, p, sec, err)
+}
+
+// DeleteSecretBackup answers PATCH
+// /api/projects/{project}/delete_secret_token_backup: the backup secret
+// token stops working.
+func (h *Projects) DeleteSecretBackup(w http.ResponseWriter, r *http.Request, c *httpauth.Caller) error {
+	p, err := h.Organizations.DeleteProjectSecretBackup(r.Context(), c.User, c.Session, r.PathValue("project"))
+	return writeProject(w, p, "", err)
+}
+
+// writeProject answers with p (and secret, the plaintext of a new secret
+// token), or returns err.
+func writeProject(w http.ResponseWriter, p *gatehouse.Project, secret gatehouse.Secret, err error) error {
+	if err != nil {
+		return err
+	}
+	httpauth.WriteJSON(w, http.StatusOK, projectJSON(p, secret))
+	return nil
 }
 
 func projectKeyJSON(k *gatehouse.ProjectSecretAPIKey, value gatehouse.Secret) map[string]any {
@@ -117,19 +125,19 @@ func projectKeyJSON(k *gatehouse.ProjectSecretAPIKey, value gatehouse.Secret) ma
 	return out
 }
 
-func HandleListProjectKeys(d httpauth.Auth) http.Handler {
-	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
-		list, err := d.Organizations.ProjectSecretKeys(r.Context(), a.User, r.PathValue("project"))
-		if err != nil {
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		out := make([]map[string]any, 0, len(list))
-		for i := range list {
-			out = append(out, projectKeyJSON(&list[i], ""))
-		}
-		paginated(w, r, d, out)
-	})
+// ListKeys answers GET /api/projects/{project}/project_secret_api_keys,
+// one page of them.
+func (h *Projects) ListKeys(w http.ResponseWriter, r *http.Request, c *httpauth.Caller) error {
+	list, err := h.Organizations.ProjectSecretKeys(r.Context(), c.User, r.PathValue("project"))
+	if err != nil {
+		return err
+	}
+	out := make([]map[string]any, 0, len(list))
+	for i := range list {
+		out = append(out, projectKeyJSON(&list[i], ""))
+	}
+	paginated(w, r, *h.Auth, out)
+	return nil
 }
 
 type projectKeyInput struct {
@@ -137,74 +145,73 @@ type projectKeyInput struct {
 	Scopes *[]string `json:"scopes"`
 }
 
-func HandleCreateProjectKey(d httpauth.Auth) http.Handler {
-	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
-		var in projectKeyInput
-		if err := httpauth.DecodeJSON(w, r, &in); err != nil {
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		var label string
-		var scopes []string
-		if in.Label != nil {
-			label = *in.Label
-		}
-		if in.Scopes != nil {
-			scopes = *in.Scopes
-		}
-		k, value, err := d.Organizations.CreateProjectSecretKey(r.Context(), a.User, a.Session, r.PathValue("project"), label, scopes)
-		if err != nil {
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		httpauth.WriteJSON(w, http.StatusCreated, projectKeyJSON(k, value))
-	})
+// CreateKey answers POST /api/projects/{project}/project_secret_api_keys:
+// a new project secret API key, its value shown once.
+func (h *Projects) CreateKey(w http.ResponseWriter, r *http.Request, c *httpauth.Caller) error {
+	var in projectKeyInput
+	if err := httpauth.DecodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	var label string
+	var scopes []string
+	if in.Label != nil {
+		label = *in.Label
+	}
+	if in.Scopes != nil {
+		scopes = *in.Scopes
+	}
+	k, value, err := h.Organizations.CreateProjectSecretKey(r.Context(), c.User, c.Session, r.PathValue("project"), label, scopes)
+	if err != nil {
+		return err
+	}
+	httpauth.WriteJSON(w, http.StatusCreated, projectKeyJSON(k, value))
+	return nil
 }
 
-func HandleGetProjectKey(d httpauth.Auth) http.Handler {
-	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
-		k, err := d.Organizations.ProjectSecretKey(r.Context(), a.User, r.PathValue("project"), r.PathValue("id"))
-		if err != nil {
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		httpauth.WriteJSON(w, http.StatusOK, projectKeyJSON(k, ""))
-	})
+// GetKey answers GET /api/projects/{project}/project_secret_api_keys/{id}.
+func (h *Projects) GetKey(w http.ResponseWriter, r *http.Request, c *httpauth.Caller) error {
+	k, err := h.Organizations.ProjectSecretKey(r.Context(), c.User, r.PathValue("project"), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	httpauth.WriteJSON(w, http.StatusOK, projectKeyJSON(k, ""))
+	return nil
 }
 
-func HandleUpdateProjectKey(d httpauth.Auth) http.Handler {
-	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
-		var in projectKeyInput
-		if err := httpauth.DecodeJSON(w, r, &in); err != nil {
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		k, err := d.Organizations.UpdateProjectSecretKey(r.Context(), a.User, a.Session, r.PathValue("project"), r.PathValue("id"), in.Label, in.Scopes)
-		if err != nil {
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		httpauth.WriteJSON(w, http.StatusOK, projectKeyJSON(k, ""))
-	})
+// UpdateKey answers PATCH
+// /api/projects/{project}/project_secret_api_keys/{id}: its label and
+// scopes.
+func (h *Projects) UpdateKey(w http.ResponseWriter, r *http.Request, c *httpauth.Caller) error {
+	var in projectKeyInput
+	if err := httpauth.DecodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	k, err := h.Organizations.UpdateProjectSecretKey(r.Context(), c.User, c.Session, r.PathValue("project"), r.PathValue("id"), in.Label, in.Scopes)
+	if err != nil {
+		return err
+	}
+	httpauth.WriteJSON(w, http.StatusOK, projectKeyJSON(k, ""))
+	return nil
 }
 
-func HandleDeleteProjectKey(d httpauth.Auth) http.Handler {
-	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
-		if err := d.Organizations.DeleteProjectSecretKey(r.Context(), a.User, a.Session, r.PathValue("project"), r.PathValue("id")); err != nil {
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	})
+// DeleteKey answers DELETE
+// /api/projects/{project}/project_secret_api_keys/{id}.
+func (h *Projects) DeleteKey(w http.ResponseWriter, r *http.Request, c *httpauth.Caller) error {
+	if err := h.Organizations.DeleteProjectSecretKey(r.Context(), c.User, c.Session, r.PathValue("project"), r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
-func HandleRollProjectKey(d httpauth.Auth) http.Handler {
-	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
-		k, value, err := d.Organizations.RollProjectSecretKey(r.Context(), a.User, a.Session, r.PathValue("project"), r.PathValue("id"))
-		if err != nil {
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		httpauth.WriteJSON(w, http.StatusOK, projectKeyJSON(k, value))
-	})
+// RollKey answers POST
+// /api/projects/{project}/project_secret_api_keys/{id}/roll: a new value
+// for the key, shown once.
+func (h *Projects) RollKey(w http.ResponseWriter, r *http.Request, c *httpauth.Caller) error {
+	k, value, err := h.Organizations.RollProjectSecretKey(r.Context(), c.User, c.Session, r.PathValue("project"), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	httpauth.WriteJSON(w, http.StatusOK, projectKeyJSON(k, value))
+	return nil
 }

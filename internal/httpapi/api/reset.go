@@ -9,53 +9,54 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 )
 
-// handleResetRequest mails a reset link: 204 whether or not the email has
-// an account.
-func HandleResetRequest(d httpauth.Auth) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var in struct {
-			Email string `json:"email"`
-		}
-		if err := httpauth.DecodeJSON(w, r, &in); err != nil {
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		if err := d.Reset.Request(r.Context(), in.Email, httpauth.ClientIP(r)); err != nil {
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	})
+// PasswordReset serves the password-reset API (/api/reset). It allows
+// anonymous callers and ignores any session: the reset token is the
+// credential.
+type PasswordReset struct {
+	Reset *gatehouse.ResetService
 }
 
-// handleResetValidate checks a reset link before the form is shown.
-func HandleResetValidate(d httpauth.Auth) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := d.Reset.Validate(r.Context(), r.PathValue("uuid"), r.URL.Query().Get("token")); err != nil {
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		w.WriteHeader(http.StatusOK)
-	})
+// Request answers POST /api/reset: it mails a reset link, and answers 204
+// whether or not the email has an account.
+func (h *PasswordReset) Request(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Email string `json:"email"`
+	}
+	if err := httpauth.DecodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	if err := h.Reset.Request(r.Context(), in.Email, httpauth.ClientIP(r)); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
-// handleResetComplete sets the new password; it does not sign in.
-func HandleResetComplete(d httpauth.Auth) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var in struct {
-			Token    string `json:"token"`
-			Password string `json:"password"`
-		}
-		if err := httpauth.DecodeJSON(w, r, &in); err != nil {
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		user, err := d.Reset.Complete(r.Context(), r.PathValue("uuid"), in.Token, gatehouse.Secret(in.Password))
-		if err != nil {
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "password reset", slog.String("user", user.UUID), slog.String("client", httpauth.ClientIP(r)))
-		httpauth.WriteJSON(w, http.StatusOK, map[string]any{"success": true, "email": user.Email})
-	})
+// Validate answers GET /api/reset/{uuid}: it checks a reset link before
+// the form is shown.
+func (h *PasswordReset) Validate(w http.ResponseWriter, r *http.Request) error {
+	if err := h.Reset.Validate(r.Context(), r.PathValue("uuid"), r.URL.Query().Get("token")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// Complete answers POST /api/reset/{uuid}: it sets the new password; it
+// does not sign in.
+func (h *PasswordReset) Complete(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Token    string `json:"token"`
+		Password string `json:"password"`
+	}
+	if err := httpauth.DecodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	user, err := h.Reset.Complete(r.Context(), r.PathValue("uuid"), in.Token, gatehouse.Secret(in.Password))
+	if err != nil {
+		return err
+	}
+	httpauth.Logger(r.Context()).LogAttrs(r.Context(), slog.LevelInfo, "password reset", slog.String("user", user.UUID), slog.String("client", httpauth.ClientIP(r)))
+	httpauth.WriteJSON(w, http.StatusOK, map[string]any{"success": true, "email": user.Email})
+	return nil
 }

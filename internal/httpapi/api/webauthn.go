@@ -34,22 +34,33 @@ const maxWebAuthnBody = 64 << 10
 // webauthnBeginRate bounds the challenges one address can request.
 var webauthnBeginRate = ratelimit.Rate{Limit: 30, Period: time.Minute}
 
-// writePasskeyError answers ceremony failures and unknown passkeys as
-// PostHog's webauthn views do ({"error": "..."}); anything else (lockout,
-// SSO enforcement on registration, authentication, throttling) keeps the
-// standard envelope.
-func writePasskeyError(w http.ResponseWriter, r *http.Request, d httpauth.Auth, err error) {
+// WebAuthn serves the passkey API (/api/webauthn/…): registration,
+// management, passwordless login, and the passkey second step
+// (/api/login/2fa/passkey/…). Passkeys nil: no passkeys (the list is
+// empty, the rest not found).
+type WebAuthn struct {
+	Auth      *httpauth.Auth
+	Passkeys  *gatehouse.PasskeyService
+	Sessions  *gatehouse.AuthService
+	TwoFactor *gatehouse.TwoFactorService
+}
+
+// passkeyFailure answers ceremony failures and unknown passkeys as
+// PostHog's webauthn views do ({"error": "..."}) and returns nil; anything
+// else (lockout, SSO enforcement on registration, authentication,
+// throttling) it returns, to be answered with the standard envelope.
+func passkeyFailure(w http.ResponseWriter, err error) error {
 	if e, ok := gatehouse.AsError(err); ok {
 		switch {
 		case e.Code == gatehouse.PasskeyFailureCode:
 			httpauth.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": e.Detail})
-			return
+			return nil
 		case e.Kind == gatehouse.KindNotFound:
 			httpauth.WriteJSON(w, http.StatusNotFound, map[string]string{"error": "Credential not found."})
-			return
+			return nil
 		}
 	}
-	httpauth.WriteError(w, r, err)
+	return err
 }
 
 func errPasskeysUnavailable() error {
@@ -64,12 +75,12 @@ func challengeKey(r *http.Request) string {
 	return ""
 }
 
-func setChallengeCookie(w http.ResponseWriter, d httpauth.Auth, key gatehouse.Secret) {
-	d.Cookies.Set(w, WebAuthnCookie, key.Reveal(), cookies.Options{MaxAge: gatehouse.PasskeyChallengeTTL, SameSite: http.SameSiteStrictMode})
+func setChallengeCookie(w http.ResponseWriter, p cookies.Policy, key gatehouse.Secret) {
+	p.Set(w, WebAuthnCookie, key.Reveal(), cookies.Options{MaxAge: gatehouse.PasskeyChallengeTTL, SameSite: http.SameSiteStrictMode})
 }
 
-func clearChallengeCookie(w http.ResponseWriter, d httpauth.Auth) {
-	d.Cookies.Clear(w, WebAuthnCookie, cookies.Options{SameSite: http.SameSiteStrictMode})
+func clearChallengeCookie(w http.ResponseWriter, p cookies.Policy) {
+	p.Clear(w, WebAuthnCookie, cookies.Options{SameSite: http.SameSiteStrictMode})
 }
 
 // readWebAuthnBody reads a bounded raw body.
@@ -107,161 +118,149 @@ func passkeyJSON(p *gatehouse.Passkey) map[string]any {
 
 // writeCeremony answers a ceremony's begin step: the challenge cookie and
 // the options, never cached.
-func writeCeremony(w http.ResponseWriter, d httpauth.Auth, key gatehouse.Secret, opts any) {
-	setChallengeCookie(w, d, key)
+func writeCeremony(w http.ResponseWriter, p cookies.Policy, key gatehouse.Secret, opts any) {
+	setChallengeCookie(w, p, key)
 	w.Header().Set("Cache-Control", "no-store")
 	httpauth.WriteJSON(w, http.StatusOK, opts)
 }
 
-func HandleWebAuthnRegisterBegin(d httpauth.Auth) http.Handler {
-	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
-		if d.Passkeys == nil {
-			httpauth.WriteError(w, r, errPasskeysUnavailable())
-			return
-		}
-		if a.Session == nil { // session auth only, never an API key
-			httpauth.WriteError(w, r, httpauth.ErrNotAuthenticated())
-			return
-		}
-		opts, key, err := d.Passkeys.BeginRegistration(r.Context(), a.User, a.Session)
-		if err != nil {
-			writePasskeyError(w, r, d, err)
-			return
-		}
-		writeCeremony(w, d, key, opts)
-	})
+// BeginRegistration answers POST /api/webauthn/register/begin (sessions
+// only, never an API key): the options of a new passkey's ceremony.
+func (h *WebAuthn) BeginRegistration(w http.ResponseWriter, r *http.Request, c *httpauth.Caller) error {
+	if h.Passkeys == nil {
+		return errPasskeysUnavailable()
+	}
+	if c.Session == nil { // session auth only, never an API key
+		return httpauth.ErrNotAuthenticated()
+	}
+	opts, key, err := h.Passkeys.BeginRegistration(r.Context(), c.User, c.Session)
+	if err != nil {
+		return passkeyFailure(w, err)
+	}
+	writeCeremony(w, h.Auth.Cookies, key, opts)
+	return nil
 }
 
-func HandleWebAuthnRegisterComplete(d httpauth.Auth) http.Handler {
-	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
-		if d.Passkeys == nil || a.Session == nil {
-			httpauth.WriteError(w, r, errPasskeysUnavailable())
-			return
-		}
-		body, err := readWebAuthnBody(w, r)
-		if err != nil {
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		var in struct {
-			Label string `json:"label"`
-		}
-		if err := json.Unmarshal(body, &in); err != nil {
-			writePasskeyError(w, r, d, &gatehouse.Error{Kind: gatehouse.KindInvalid, Code: gatehouse.PasskeyFailureCode, Detail: "The passkey response could not be read."})
-			return
-		}
-		p, err := d.Passkeys.FinishRegistration(r.Context(), a.User, challengeKey(r), body, in.Label)
-		clearChallengeCookie(w, d)
-		if err != nil {
-			writePasskeyError(w, r, d, err)
-			return
-		}
-		d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "passkey registered", slog.String("user", a.User.UUID), slog.Int64("passkey", p.ID),
-			slog.String("client", httpauth.ClientIP(r)))
-		httpauth.WriteJSON(w, http.StatusOK, map[string]any{"success": true, "credential_id": strconv.FormatInt(p.ID, 10),
-			"message": "Passkey registered. Verify it to start using it."})
-	})
+// CompleteRegistration answers POST /api/webauthn/register/complete: the
+// new passkey, which must then be verified before it is used.
+func (h *WebAuthn) CompleteRegistration(w http.ResponseWriter, r *http.Request, c *httpauth.Caller) error {
+	if h.Passkeys == nil || c.Session == nil {
+		return errPasskeysUnavailable()
+	}
+	body, err := readWebAuthnBody(w, r)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Label string `json:"label"`
+	}
+	if err := json.Unmarshal(body, &in); err != nil {
+		return passkeyFailure(w, &gatehouse.Error{Kind: gatehouse.KindInvalid, Code: gatehouse.PasskeyFailureCode, Detail: "The passkey response could not be read."})
+	}
+	p, err := h.Passkeys.FinishRegistration(r.Context(), c.User, challengeKey(r), body, in.Label)
+	clearChallengeCookie(w, h.Auth.Cookies)
+	if err != nil {
+		return passkeyFailure(w, err)
+	}
+	httpauth.Logger(r.Context()).LogAttrs(r.Context(), slog.LevelInfo, "passkey registered", slog.String("user", c.User.UUID), slog.Int64("passkey", p.ID),
+		slog.String("client", httpauth.ClientIP(r)))
+	httpauth.WriteJSON(w, http.StatusOK, map[string]any{"success": true, "credential_id": strconv.FormatInt(p.ID, 10),
+		"message": "Passkey registered. Verify it to start using it."})
+	return nil
 }
 
-func HandleWebAuthnList(d httpauth.Auth) http.Handler {
-	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
-		if d.Passkeys == nil {
-			httpauth.WriteJSON(w, http.StatusOK, []any{})
-			return
-		}
-		keys, err := d.Passkeys.List(r.Context(), a.User)
-		if err != nil {
-			writePasskeyError(w, r, d, err)
-			return
-		}
-		out := make([]map[string]any, 0, len(keys))
-		for i := range keys {
-			out = append(out, passkeyJSON(&keys[i]))
-		}
-		httpauth.WriteJSON(w, http.StatusOK, out)
-	})
+// List answers GET /api/webauthn/credentials: the caller's passkeys.
+func (h *WebAuthn) List(w http.ResponseWriter, r *http.Request, c *httpauth.Caller) error {
+	if h.Passkeys == nil {
+		httpauth.WriteJSON(w, http.StatusOK, []any{})
+		return nil
+	}
+	keys, err := h.Passkeys.List(r.Context(), c.User)
+	if err != nil {
+		return passkeyFailure(w, err)
+	}
+	out := make([]map[string]any, 0, len(keys))
+	for i := range keys {
+		out = append(out, passkeyJSON(&keys[i]))
+	}
+	httpauth.WriteJSON(w, http.StatusOK, out)
+	return nil
 }
 
-func HandleWebAuthnRename(d httpauth.Auth) http.Handler {
-	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
-		id, ok := passkeyID(r)
-		if d.Passkeys == nil || !ok {
-			writePasskeyError(w, r, d, gatehouse.NotFound())
-			return
-		}
-		var in struct {
-			Label string `json:"label"`
-		}
-		if err := httpauth.DecodeJSON(w, r, &in); err != nil {
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		p, err := d.Passkeys.Rename(r.Context(), a.User, id, in.Label)
-		if err != nil {
-			writePasskeyError(w, r, d, err)
-			return
-		}
-		httpauth.WriteJSON(w, http.StatusOK, passkeyJSON(p))
-	})
+// Rename answers PATCH /api/webauthn/credentials/{id}: a new label.
+func (h *WebAuthn) Rename(w http.ResponseWriter, r *http.Request, c *httpauth.Caller) error {
+	id, ok := passkeyID(r)
+	if h.Passkeys == nil || !ok {
+		return passkeyFailure(w, gatehouse.NotFound())
+	}
+	var in struct {
+		Label string `json:"label"`
+	}
+	if err := httpauth.DecodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	p, err := h.Passkeys.Rename(r.Context(), c.User, id, in.Label)
+	if err != nil {
+		return passkeyFailure(w, err)
+	}
+	httpauth.WriteJSON(w, http.StatusOK, passkeyJSON(p))
+	return nil
 }
 
-func HandleWebAuthnDelete(d httpauth.Auth) http.Handler {
-	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
-		id, ok := passkeyID(r)
-		if d.Passkeys == nil || !ok {
-			writePasskeyError(w, r, d, gatehouse.NotFound())
-			return
-		}
-		off, err := d.Passkeys.Delete(r.Context(), a.User, a.Session, id)
-		if err != nil {
-			writePasskeyError(w, r, d, err)
-			return
-		}
-		d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "passkey deleted", slog.String("user", a.User.UUID), slog.Int64("passkey", id),
-			slog.String("client", httpauth.ClientIP(r)))
-		if off {
-			notePasskeyTwoFactor(r, d, a.User, false)
-		}
-		w.WriteHeader(http.StatusNoContent)
-	})
+// Delete answers DELETE /api/webauthn/credentials/{id}; when it was the
+// user's last passkey second factor, passkey 2FA turns off and the user
+// is told.
+func (h *WebAuthn) Delete(w http.ResponseWriter, r *http.Request, c *httpauth.Caller) error {
+	id, ok := passkeyID(r)
+	if h.Passkeys == nil || !ok {
+		return passkeyFailure(w, gatehouse.NotFound())
+	}
+	off, err := h.Passkeys.Delete(r.Context(), c.User, c.Session, id)
+	if err != nil {
+		return passkeyFailure(w, err)
+	}
+	httpauth.Logger(r.Context()).LogAttrs(r.Context(), slog.LevelInfo, "passkey deleted", slog.String("user", c.User.UUID), slog.Int64("passkey", id),
+		slog.String("client", httpauth.ClientIP(r)))
+	if off {
+		notePasskeyTwoFactor(r, *h.Auth, c.User, false)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
-func HandleWebAuthnVerifyBegin(d httpauth.Auth) http.Handler {
-	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
-		id, ok := passkeyID(r)
-		if d.Passkeys == nil || !ok {
-			writePasskeyError(w, r, d, gatehouse.NotFound())
-			return
-		}
-		opts, key, err := d.Passkeys.BeginVerify(r.Context(), a.User, id)
-		if err != nil {
-			writePasskeyError(w, r, d, err)
-			return
-		}
-		writeCeremony(w, d, key, opts)
-	})
+// BeginVerify answers POST /api/webauthn/credentials/{id}/verify: the
+// options of the ceremony that proves a new passkey works.
+func (h *WebAuthn) BeginVerify(w http.ResponseWriter, r *http.Request, c *httpauth.Caller) error {
+	id, ok := passkeyID(r)
+	if h.Passkeys == nil || !ok {
+		return passkeyFailure(w, gatehouse.NotFound())
+	}
+	opts, key, err := h.Passkeys.BeginVerify(r.Context(), c.User, id)
+	if err != nil {
+		return passkeyFailure(w, err)
+	}
+	writeCeremony(w, h.Auth.Cookies, key, opts)
+	return nil
 }
 
-func HandleWebAuthnVerifyComplete(d httpauth.Auth) http.Handler {
-	return httpauth.RequireUser(d, func(w http.ResponseWriter, r *http.Request, a *httpauth.Caller) {
-		id, ok := passkeyID(r)
-		if d.Passkeys == nil || !ok {
-			writePasskeyError(w, r, d, gatehouse.NotFound())
-			return
-		}
-		body, err := readWebAuthnBody(w, r)
-		if err != nil {
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		p, err := d.Passkeys.FinishVerify(r.Context(), a.User, id, challengeKey(r), normalizeAssertion(body))
-		clearChallengeCookie(w, d)
-		if err != nil {
-			writePasskeyError(w, r, d, err)
-			return
-		}
-		httpauth.WriteJSON(w, http.StatusOK, passkeyJSON(p))
-	})
+// CompleteVerify answers POST /api/webauthn/credentials/{id}/verify_complete:
+// the passkey, now verified.
+func (h *WebAuthn) CompleteVerify(w http.ResponseWriter, r *http.Request, c *httpauth.Caller) error {
+	id, ok := passkeyID(r)
+	if h.Passkeys == nil || !ok {
+		return passkeyFailure(w, gatehouse.NotFound())
+	}
+	body, err := readWebAuthnBody(w, r)
+	if err != nil {
+		return err
+	}
+	p, err := h.Passkeys.FinishVerify(r.Context(), c.User, id, challengeKey(r), normalizeAssertion(body))
+	clearChallengeCookie(w, h.Auth.Cookies)
+	if err != nil {
+		return passkeyFailure(w, err)
+	}
+	httpauth.WriteJSON(w, http.StatusOK, passkeyJSON(p))
+	return nil
 }
 
 // normalizeAssertion fills in what PostHog's clients may leave out of an
@@ -287,104 +286,94 @@ func normalizeAssertion(body []byte) []byte {
 	return out
 }
 
-func HandleWebAuthnLoginBegin(d httpauth.Auth) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if d.Passkeys == nil {
-			httpauth.WriteError(w, r, errPasskeysUnavailable())
-			return
-		}
-		if !httpauth.SameOrigin(r, d) {
-			httpauth.WriteError(w, r, httpauth.ErrCSRF())
-			return
-		}
-		if err := httpauth.Throttle(r, d, webauthnBeginRate, "webauthn-begin", httpauth.ThrottleAddress(r)); err != nil {
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		opts, key, err := d.Passkeys.BeginLogin(r.Context())
-		if err != nil {
-			writePasskeyError(w, r, d, err)
-			return
-		}
-		writeCeremony(w, d, key, opts)
-	})
+// BeginLogin answers POST /api/webauthn/login/begin: the options of a
+// passwordless login ceremony (same-site requests only, throttled per
+// address).
+func (h *WebAuthn) BeginLogin(w http.ResponseWriter, r *http.Request) error {
+	if h.Passkeys == nil {
+		return errPasskeysUnavailable()
+	}
+	if !httpauth.SameOrigin(r, *h.Auth) {
+		return httpauth.ErrCSRF()
+	}
+	if err := httpauth.Throttle(r, *h.Auth, webauthnBeginRate, "webauthn-begin", httpauth.ThrottleAddress(r)); err != nil {
+		return err
+	}
+	opts, key, err := h.Passkeys.BeginLogin(r.Context())
+	if err != nil {
+		return passkeyFailure(w, err)
+	}
+	writeCeremony(w, h.Auth.Cookies, key, opts)
+	return nil
 }
 
-// handleWebAuthnLoginComplete signs in with a passkey: the session counts
-// as 2FA-verified, and a browser already signed in as the same user is
-// re-authenticated.
-func HandleWebAuthnLoginComplete(d httpauth.Auth) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if d.Passkeys == nil {
-			httpauth.WriteError(w, r, errPasskeysUnavailable())
-			return
-		}
-		if !httpauth.SameOrigin(r, d) {
-			httpauth.WriteError(w, r, httpauth.ErrCSRF())
-			return
-		}
-		body, err := readWebAuthnBody(w, r)
-		if err != nil {
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		u, err := d.Passkeys.FinishLogin(r.Context(), challengeKey(r), normalizeAssertion(body), httpauth.ClientIP(r))
-		clearChallengeCookie(w, d)
-		httpauth.CountLogin("passkey", err)
-		if err != nil {
-			writePasskeyError(w, r, d, err)
-			return
-		}
-		res, err := d.Sessions.StartSession(r.Context(), u, gatehouse.LoginInput{ClientIP: httpauth.ClientIP(r), UserAgent: r.UserAgent(),
-			PreviousSessionKey: httpauth.PreviousSessionKey(r)}, "passkey")
-		if err == nil && d.TwoFactor != nil {
-			err = d.TwoFactor.MarkSessionVerified(r.Context(), res)
-		}
-		if err != nil {
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		httpauth.SetSignedIn(w, r, d, res)
-		d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "login", slog.String("user", u.UUID), slog.String("method", "passkey"), slog.String("client", httpauth.ClientIP(r)))
-		if res.NewDevice {
-			httpauth.QueueMail(r, d, httpauth.NewDeviceMail(res.User, res.Session))
-		}
-		httpauth.WriteJSON(w, http.StatusOK, map[string]bool{"success": true})
-	})
+// CompleteLogin answers POST /api/webauthn/login/complete: it signs in
+// with a passkey. The session counts as 2FA-verified, and a browser
+// already signed in as the same user is re-authenticated.
+func (h *WebAuthn) CompleteLogin(w http.ResponseWriter, r *http.Request) error {
+	if h.Passkeys == nil {
+		return errPasskeysUnavailable()
+	}
+	if !httpauth.SameOrigin(r, *h.Auth) {
+		return httpauth.ErrCSRF()
+	}
+	body, err := readWebAuthnBody(w, r)
+	if err != nil {
+		return err
+	}
+	u, err := h.Passkeys.FinishLogin(r.Context(), challengeKey(r), normalizeAssertion(body), httpauth.ClientIP(r))
+	clearChallengeCookie(w, h.Auth.Cookies)
+	httpauth.CountLogin("passkey", err)
+	if err != nil {
+		return passkeyFailure(w, err)
+	}
+	res, err := h.Sessions.StartSession(r.Context(), u, gatehouse.LoginInput{ClientIP: httpauth.ClientIP(r), UserAgent: r.UserAgent(),
+		PreviousSessionKey: httpauth.PreviousSessionKey(r)}, "passkey")
+	if err == nil && h.TwoFactor != nil {
+		err = h.TwoFactor.MarkSessionVerified(r.Context(), res)
+	}
+	if err != nil {
+		return err
+	}
+	httpauth.SetSignedIn(w, r, *h.Auth, res)
+	httpauth.Logger(r.Context()).LogAttrs(r.Context(), slog.LevelInfo, "login", slog.String("user", u.UUID), slog.String("method", "passkey"), slog.String("client", httpauth.ClientIP(r)))
+	if res.NewDevice {
+		httpauth.QueueMail(r, *h.Auth, httpauth.NewDeviceMail(res.User, res.Session))
+	}
+	httpauth.WriteJSON(w, http.StatusOK, map[string]bool{"success": true})
+	return nil
 }
 
-func HandlePasskeyMethods(d httpauth.Auth) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if d.TwoFactor == nil {
-			httpauth.WriteError(w, r, errPasskeysUnavailable())
-			return
-		}
-		hasTOTP, hasPasskeys, err := d.TwoFactor.PasskeyMethods(r.Context(), httpauth.PendingKey(r))
-		if err != nil {
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		httpauth.WriteJSON(w, http.StatusOK, map[string]bool{"has_totp": hasTOTP, "has_passkeys": hasPasskeys})
-	})
+// TwoFactorMethods answers GET /api/login/2fa/passkey/methods: which
+// second factors the login pending in this browser may use.
+func (h *WebAuthn) TwoFactorMethods(w http.ResponseWriter, r *http.Request) error {
+	if h.TwoFactor == nil {
+		return errPasskeysUnavailable()
+	}
+	hasTOTP, hasPasskeys, err := h.TwoFactor.PasskeyMethods(r.Context(), httpauth.PendingKey(r))
+	if err != nil {
+		return err
+	}
+	httpauth.WriteJSON(w, http.StatusOK, map[string]bool{"has_totp": hasTOTP, "has_passkeys": hasPasskeys})
+	return nil
 }
 
-func HandlePasskeyTwoFactorBegin(d httpauth.Auth) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if d.TwoFactor == nil {
-			httpauth.WriteError(w, r, errPasskeysUnavailable())
-			return
-		}
-		if !httpauth.SameOrigin(r, d) {
-			httpauth.WriteError(w, r, httpauth.ErrCSRF())
-			return
-		}
-		opts, key, err := d.TwoFactor.BeginPasskeyLogin(r.Context(), httpauth.PendingKey(r))
-		if err != nil {
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		writeCeremony(w, d, key, opts)
-	})
+// BeginTwoFactor answers POST /api/login/2fa/passkey/begin: the options
+// of a passkey second step for the login pending in this browser
+// (same-site requests only); POST /api/login/token completes it.
+func (h *WebAuthn) BeginTwoFactor(w http.ResponseWriter, r *http.Request) error {
+	if h.TwoFactor == nil {
+		return errPasskeysUnavailable()
+	}
+	if !httpauth.SameOrigin(r, *h.Auth) {
+		return httpauth.ErrCSRF()
+	}
+	opts, key, err := h.TwoFactor.BeginPasskeyLogin(r.Context(), httpauth.PendingKey(r))
+	if err != nil {
+		return err
+	}
+	writeCeremony(w, h.Auth.Cookies, key, opts)
+	return nil
 }
 
 // passkeyTokenBody is the assertion of a passkey second step as
