@@ -8,6 +8,8 @@ import (
 )
 
 func addAuditPageRoutes(mux *http.ServeMux, d httpauth.Auth) {
-	mux.Handle("GET /settings/audit_log", web.HandleAuditPage(d, true))
-	mux.Handle("GET /settings/security", web.HandleAuditPage(d, false))
+	auth := &d
+	audit := &web.AuditPages{Accounts: d.Accounts, Audit: d.Audit}
+	mux.Handle("GET /settings/audit_log", auth.Session(web.Handler(audit.OrganizationLog).Serve))
+	mux.Handle("GET /settings/security", auth.Session(web.Handler(audit.AccountLog).Serve))
 }

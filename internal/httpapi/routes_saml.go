@@ -9,14 +9,16 @@ import (
 )
 
 func addSAMLRoutes(mux *http.ServeMux, d httpauth.Auth) {
-	mux.Handle("GET /login/saml", web.HandleSAMLBegin(d))
-	mux.Handle("POST /complete/saml", web.HandleSAMLComplete(d))
-	mux.Handle("GET /complete/saml", web.HandleSAMLComplete(d))
-	mux.Handle("GET /api/saml/metadata", web.HandleSAMLMetadata(d))
-	mux.Handle("GET /api/saml/metadata/{domain}", web.HandleSAMLMetadata(d))
+	auth := &d
+	samlLogin := &web.SAMLLogin{Auth: auth, SAML: d.SAML, SSO: d.SSO, Sessions: d.Sessions, Keys: d.Keys}
+	mux.Handle("GET /login/saml", samlLogin.Flow(samlLogin.Begin))
+	mux.Handle("POST /complete/saml", samlLogin.Flow(samlLogin.Complete))
+	mux.Handle("GET /complete/saml", samlLogin.Flow(samlLogin.Complete))
+	mux.Handle("GET /api/saml/metadata", auth.User(samlLogin.Metadata))
+	mux.Handle("GET /api/saml/metadata/{domain}", auth.User(samlLogin.Metadata))
 	samlAdmin := &api.SAML{SAML: d.SAML}
-	mux.Handle("POST /api/organizations/{org}/domains/{id}/saml_metadata", d.User(samlAdmin.UploadMetadata))
-	mux.Handle("GET /api/organizations/{org}/domains/{id}/saml", d.User(samlAdmin.Options))
-	mux.Handle("PATCH /api/organizations/{org}/domains/{id}/saml", d.User(samlAdmin.UpdateOptions))
+	mux.Handle("POST /api/organizations/{org}/domains/{id}/saml_metadata", auth.User(samlAdmin.UploadMetadata))
+	mux.Handle("GET /api/organizations/{org}/domains/{id}/saml", auth.User(samlAdmin.Options))
+	mux.Handle("PATCH /api/organizations/{org}/domains/{id}/saml", auth.User(samlAdmin.UpdateOptions))
 	addSAMLPageRoutes(mux, d)
 }

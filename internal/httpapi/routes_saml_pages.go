@@ -8,10 +8,12 @@ import (
 )
 
 func addSAMLPageRoutes(mux *http.ServeMux, d httpauth.Auth) {
-	mux.Handle("GET /settings/domains", web.HandleDomainsPage(d))
-	mux.Handle("POST /settings/domains", web.HandleDomainsForm(d, "add"))
-	mux.Handle("POST /settings/domains/{id}/verify", web.HandleDomainsForm(d, "verify"))
-	mux.Handle("POST /settings/domains/{id}/policy", web.HandleDomainsForm(d, "policy"))
-	mux.Handle("POST /settings/domains/{id}/saml", web.HandleDomainsForm(d, "saml"))
-	mux.Handle("POST /settings/domains/{id}/delete", web.HandleDomainsForm(d, "delete"))
+	auth := &d
+	domains := &web.DomainPages{Auth: auth, Accounts: d.Accounts, Domains: d.Domains, SAML: d.SAML}
+	mux.Handle("GET /settings/domains", auth.Session(web.Handler(domains.Page).Serve))
+	mux.Handle("POST /settings/domains", auth.Session(web.Handler(domains.Add).Serve))
+	mux.Handle("POST /settings/domains/{id}/verify", auth.Session(web.Handler(domains.Verify).Serve))
+	mux.Handle("POST /settings/domains/{id}/policy", auth.Session(web.Handler(domains.Policy).Serve))
+	mux.Handle("POST /settings/domains/{id}/saml", auth.Session(web.Handler(domains.SAMLSettings).Serve))
+	mux.Handle("POST /settings/domains/{id}/delete", auth.Session(web.Handler(domains.Delete).Serve))
 }

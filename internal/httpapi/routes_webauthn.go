@@ -23,5 +23,6 @@ func addWebAuthnRoutes(mux *http.ServeMux, d httpauth.Auth) {
 	mux.Handle("GET /api/login/2fa/passkey/methods", httpauth.Handler(webAuthn.TwoFactorMethods))
 	mux.Handle("POST /api/login/2fa/passkey/begin", httpauth.Handler(webAuthn.BeginTwoFactor))
 	mux.Handle("GET /static/webauthn.js", web.HandleStatic("text/javascript; charset=utf-8", web.WebauthnScript))
-	mux.Handle("GET /settings/passkeys", web.HandlePasskeysPage(d))
+	passkeyPages := &web.PasskeyPages{Auth: &d, Passkeys: d.Passkeys, Domains: d.Domains}
+	mux.Handle("GET /settings/passkeys", (&d).Session(web.Handler(passkeyPages.Page).Serve))
 }

@@ -20,67 +20,89 @@ func init() {
 	pageTemplates["audit"] = template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/audit.html"))
 }
 
-// auditPageData is what audit.html sees; Notice and Error feed the layout.
-type auditPageData struct {
-	Notice, Error, Title, Path, Organization string
-	EventType, Actor, Target, After, Before  string
-	Count                                    int
-	Events                                   []auditRow
-	Newer, Older                             string
+// AuditPage is what audit.html shows: one page of audit events with the
+// filters that chose them.
+type AuditPage struct {
+	Layout
+	Title, Path, Organization               string
+	EventType, Actor, Target, After, Before string
+	Count                                   int
+	Events                                  []auditRow
+	// Newer and Older link the neighbouring pages ("" at either end).
+	Newer, Older string
 }
+
+func (*AuditPage) template() string { return "audit" }
 
 type auditRow struct {
 	Time, Type, Actor, Address, Browser, Target, Outcome, Changes string
 }
 
-func HandleAuditPage(d httpauth.Auth, organization bool) http.Handler {
+// AuditPages serves the audit log pages.
+type AuditPages struct {
+	Accounts *gatehouse.AccountService
+	Audit    *gatehouse.AuditService
+}
+
+// OrganizationLog shows the current organization's audit log to its
+// admins (/settings/audit_log).
+func (h *AuditPages) OrganizationLog(w http.ResponseWriter, r *http.Request) error {
+	return h.page(w, r, true)
+}
+
+// AccountLog shows the signed-in user's recent security activity
+// (/settings/security).
+func (h *AuditPages) AccountLog(w http.ResponseWriter, r *http.Request) error {
+	return h.page(w, r, false)
+}
+
+func (h *AuditPages) page(w http.ResponseWriter, r *http.Request, organization bool) error {
 	path := "/settings/security"
 	if organization {
 		path = "/settings/audit_log"
 	}
-	return httpauth.WithSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a := httpauth.CallerFrom(r.Context())
-		if a == nil || a.Session == nil {
-			http.Redirect(w, r, "/login?next="+path, http.StatusFound)
-			return
-		}
-		q := r.URL.Query()
-		page := auditPageData{Title: "Your recent security activity", Path: path, EventType: q.Get("event_type"), Actor: q.Get("actor"),
-			Target: q.Get("target"), After: q.Get("after"), Before: q.Get("before")}
-		status := http.StatusOK
-		f, err := httpauth.AuditFilter(r)
-		if err == nil && f.Limit == 100 && q.Get("limit") == "" {
-			f.Limit = 50
-		}
-		var events []gatehouse.AuditEvent
-		if err == nil {
-			if organization {
-				page.Title = "Audit log"
-				if p, perr := d.Accounts.Profile(r.Context(), a.User); perr == nil && p.Organization != nil {
-					page.Organization = p.Organization.Name
-				}
-				events, page.Count, err = d.Audit.OrganizationLog(r.Context(), a.User, gatehouse.CurrentOrganization, f)
-			} else {
-				events, page.Count, err = d.Audit.AccountLog(r.Context(), a.User, f)
+	a := httpauth.CallerFrom(r.Context())
+	if a == nil || a.Session == nil {
+		http.Redirect(w, r, "/login?next="+path, http.StatusFound)
+		return nil
+	}
+	q := r.URL.Query()
+	page := &AuditPage{Title: "Your recent security activity", Path: path, EventType: q.Get("event_type"), Actor: q.Get("actor"),
+		Target: q.Get("target"), After: q.Get("after"), Before: q.Get("before")}
+	status := http.StatusOK
+	f, err := httpauth.AuditFilter(r)
+	if err == nil && f.Limit == 100 && q.Get("limit") == "" {
+		f.Limit = 50
+	}
+	var events []gatehouse.AuditEvent
+	if err == nil {
+		if organization {
+			page.Title = "Audit log"
+			if p, perr := h.Accounts.Profile(r.Context(), a.User); perr == nil && p.Organization != nil {
+				page.Organization = p.Organization.Name
 			}
+			events, page.Count, err = h.Audit.OrganizationLog(r.Context(), a.User, gatehouse.CurrentOrganization, f)
+		} else {
+			events, page.Count, err = h.Audit.AccountLog(r.Context(), a.User, f)
 		}
-		if err != nil {
-			status, _, page.Error = pageError(w, r, err)
+	}
+	if err != nil {
+		status, _, page.Error = pageError(w, r, err)
+	}
+	for i := range events {
+		page.Events = append(page.Events, auditRowOf(&events[i]))
+	}
+	if err == nil {
+		links := httpauth.AuditPage(r, httpauth.Auth{}, f, nil, page.Count)
+		if s, ok := links["next"].(string); ok {
+			page.Older = s
 		}
-		for i := range events {
-			page.Events = append(page.Events, auditRowOf(&events[i]))
+		if s, ok := links["previous"].(string); ok {
+			page.Newer = s
 		}
-		if err == nil {
-			links := httpauth.AuditPage(r, httpauth.Auth{}, f, nil, page.Count)
-			if s, ok := links["next"].(string); ok {
-				page.Older = s
-			}
-			if s, ok := links["previous"].(string); ok {
-				page.Newer = s
-			}
-		}
-		renderPage(w, r, status, "audit", page)
-	}))
+	}
+	renderPage(w, r, status, page)
+	return nil
 }
 
 func auditRowOf(ev *gatehouse.AuditEvent) auditRow {

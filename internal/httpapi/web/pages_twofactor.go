@@ -30,8 +30,12 @@ func init() {
 	}
 }
 
-// twoFactorView is what the two-factor pages show beyond pageData.
-type twoFactorView struct {
+// TwoFactorPage is what twofactor.html shows: /settings/two_factor in
+// its current state.
+type TwoFactorPage struct {
+	Layout
+	Form
+	Email                string // the signed-in user's
 	Enabled              bool
 	BackupCodesRemaining int
 	// EmailMFA: without TOTP, new browsers confirm sign-ins by email.
@@ -47,9 +51,33 @@ type twoFactorView struct {
 	// SetupRequired, VerificationRequired: the organization's enforce_2fa
 	// holds this session back.
 	SetupRequired, VerificationRequired bool
-	// Pages of the login steps.
-	Token, EmailToken string
 }
+
+// LoginTokenPage is what login_token.html shows: the second login step.
+type LoginTokenPage struct {
+	Layout
+	Form
+	Next string // where to go after signing in ("" for "/")
+}
+
+// EmailMFAPage is what email_mfa.html shows: where the emailed sign-in
+// link lands.
+type EmailMFAPage struct {
+	Layout
+	Email string
+	Token string // "" when the link is broken (no form then)
+}
+
+// EmailMFASentPage is what email_mfa_sent.html shows: "check your email".
+type EmailMFASentPage struct {
+	Layout
+	Email string
+}
+
+func (*TwoFactorPage) template() string    { return "twofactor" }
+func (*LoginTokenPage) template() string   { return "login_token" }
+func (*EmailMFAPage) template() string     { return "email_mfa" }
+func (*EmailMFASentPage) template() string { return "email_mfa_sent" }
 
 // trustedDeviceView is one remembered browser in the list.
 type trustedDeviceView struct {
@@ -58,9 +86,9 @@ type trustedDeviceView struct {
 }
 
 // twoFactorNow is the two-factor service's clock.
-func twoFactorNow(d httpauth.Auth) time.Time {
-	if d.TwoFactor != nil && d.TwoFactor.Now != nil {
-		return d.TwoFactor.Now()
+func twoFactorNow(tf *gatehouse.TwoFactorService) time.Time {
+	if tf != nil && tf.Now != nil {
+		return tf.Now()
 	}
 	return time.Now()
 }
@@ -92,7 +120,7 @@ func QRSVG(text string) (template.HTML, error) {
 
 // setupView fills the set-up part of the page from a base32 secret: the
 // secret to type in and the QR code of its otpauth URI.
-func setupView(u *gatehouse.User, secret string, v *twoFactorView) error {
+func setupView(u *gatehouse.User, secret string, v *TwoFactorPage) error {
 	raw, err := mfa.DecodeSecret(secret)
 	if err != nil || len(raw) == 0 {
 		return errors.New("not a TOTP secret")
@@ -114,33 +142,37 @@ func pageUser(r *http.Request) *httpauth.Caller {
 	return nil
 }
 
+// TwoFactorPages serves the two-factor pages: /settings/two_factor, the
+// second login step and email MFA's pages.
+type TwoFactorPages struct {
+	Auth *httpauth.Auth // CSRF tokens, cookies, finishing the login, emails
+	// TwoFactor is nil when two-factor authentication is unavailable.
+	TwoFactor *gatehouse.TwoFactorService
+}
+
 var twoFactorDone = map[string]string{
 	"disabled":       "Two-factor authentication was turned off. Your backup codes and trusted devices were removed.",
 	"forget_device":  "That browser is no longer trusted: it will be asked for a code at its next sign-in.",
 	"forget_devices": "No browser is trusted any more: each will be asked for a code at its next sign-in.",
 }
 
-func HandleTwoFactorPage(d httpauth.Auth) http.Handler {
-	return httpauth.WithSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a := pageUser(r)
-		if a == nil {
-			http.Redirect(w, r, "/login?next="+httpauth.TwoFactorSetupPage, http.StatusFound)
-			return
-		}
-		renderTwoFactor(w, r, d, a, http.StatusOK, pageData{Notice: twoFactorDone[r.URL.Query().Get("done")]})
-	}))
+// Page shows /settings/two_factor.
+func (h *TwoFactorPages) Page(w http.ResponseWriter, r *http.Request) error {
+	a := pageUser(r)
+	if a == nil {
+		http.Redirect(w, r, "/login?next="+httpauth.TwoFactorSetupPage, http.StatusFound)
+		return nil
+	}
+	h.render(w, r, a, http.StatusOK, &TwoFactorPage{Layout: Layout{Notice: twoFactorDone[r.URL.Query().Get("done")]}})
+	return nil
 }
 
-// renderTwoFactor draws /settings/two_factor in its current state, with
-// whatever data already holds (a set-up, new backup codes, an error).
-func renderTwoFactor(w http.ResponseWriter, r *http.Request, d httpauth.Auth, a *httpauth.Caller, status int, data pageData) {
+// render draws /settings/two_factor in its current state, with whatever
+// data already holds (a set-up, new backup codes, an error).
+func (h *TwoFactorPages) render(w http.ResponseWriter, r *http.Request, a *httpauth.Caller, status int, data *TwoFactorPage) {
 	ctx := r.Context()
-	data.CSRFToken = httpauth.EnsureCSRFCookie(w, r, d, a.SessionKey, time.Until(a.Session.ExpiresAt).Round(time.Second))
+	data.CSRFToken = sessionCSRFToken(w, r, h.Auth, a)
 	data.Email = a.User.Email
-	if data.TwoFactor == nil {
-		data.TwoFactor = &twoFactorView{}
-	}
-	v := data.TwoFactor
 	fail := func(err error) {
 		var msg string
 		status, _, msg = pageError(w, r, err)
@@ -148,29 +180,29 @@ func renderTwoFactor(w http.ResponseWriter, r *http.Request, d httpauth.Auth, a 
 			data.Error = msg
 		}
 	}
-	if d.TwoFactor == nil {
+	if h.TwoFactor == nil {
 		fail(gatehouse.Invalid("2fa_not_available", "", "Two-factor authentication is not available on this instance."))
-		renderPage(w, r, status, "twofactor", data)
+		renderPage(w, r, status, data)
 		return
 	}
-	v.EmailMFA = d.TwoFactor.EmailMFA
-	v.RecentAuthNeeded = gatehouse.RequireRecentAuth(a.Session, twoFactorNow(d)) != nil
-	if st, err := d.TwoFactor.Status(ctx, a.User); err != nil {
+	data.EmailMFA = h.TwoFactor.EmailMFA
+	data.RecentAuthNeeded = gatehouse.RequireRecentAuth(a.Session, twoFactorNow(h.TwoFactor)) != nil
+	if st, err := h.TwoFactor.Status(ctx, a.User); err != nil {
 		fail(err)
 	} else {
-		v.Enabled, v.BackupCodesRemaining = st.HasTOTP, st.BackupCodesRemaining
+		data.Enabled, data.BackupCodesRemaining = st.HasTOTP, st.BackupCodesRemaining
 	}
-	if err := d.TwoFactor.CheckEnforcement(ctx, a.User, gatehouse.HashSessionKey(a.SessionKey)); err != nil {
+	if err := h.TwoFactor.CheckEnforcement(ctx, a.User, gatehouse.HashSessionKey(a.SessionKey)); err != nil {
 		switch e, _ := gatehouse.AsError(err); {
 		case e != nil && e.Code == "two_factor_setup_required":
-			v.SetupRequired = true
+			data.SetupRequired = true
 		case e != nil && e.Code == "two_factor_verification_required":
-			v.VerificationRequired = true
+			data.VerificationRequired = true
 		default:
 			fail(err)
 		}
 	}
-	devices, err := d.TwoFactor.TrustedDevices(ctx, a.User)
+	devices, err := h.TwoFactor.TrustedDevices(ctx, a.User)
 	if err != nil {
 		fail(err)
 	}
@@ -180,114 +212,134 @@ func renderTwoFactor(w http.ResponseWriter, r *http.Request, d httpauth.Auth, a 
 	}
 	const day = "2006-01-02"
 	for _, dev := range devices {
-		v.Devices = append(v.Devices, trustedDeviceView{ID: dev.ID, Device: httpauth.ShortUserAgent(dev.UserAgent), IP: dev.ClientIP,
+		data.Devices = append(data.Devices, trustedDeviceView{ID: dev.ID, Device: httpauth.ShortUserAgent(dev.UserAgent), IP: dev.ClientIP,
 			LastUsed: dev.LastUsedAt.UTC().Format(day), Expires: dev.ExpiresAt.UTC().Format(day),
 			Current: current[dev.ID]})
 	}
-	renderPage(w, r, status, "twofactor", data)
+	renderPage(w, r, status, data)
 }
 
-// handleTwoFactorForm applies one of the /settings/two_factor forms. The
-// session check (withSession) has already verified the CSRF token.
-func HandleTwoFactorForm(d httpauth.Auth, form string) http.Handler {
-	return httpauth.WithSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a := pageUser(r)
-		if a == nil {
-			http.Redirect(w, r, "/login?next="+httpauth.TwoFactorSetupPage, http.StatusSeeOther)
-			return
+// Setup starts a TOTP set-up: the page shows the secret and its QR code.
+func (h *TwoFactorPages) Setup(w http.ResponseWriter, r *http.Request) error {
+	return h.form(w, r, "setup")
+}
+
+// Confirm turns TOTP on with the set-up's first code and shows the backup
+// codes.
+func (h *TwoFactorPages) Confirm(w http.ResponseWriter, r *http.Request) error {
+	return h.form(w, r, "confirm")
+}
+
+// BackupCodes makes new backup codes and shows them.
+func (h *TwoFactorPages) BackupCodes(w http.ResponseWriter, r *http.Request) error {
+	return h.form(w, r, "backup_codes")
+}
+
+// Disable turns two-factor authentication off.
+func (h *TwoFactorPages) Disable(w http.ResponseWriter, r *http.Request) error {
+	return h.form(w, r, "disable")
+}
+
+// ForgetDevice stops trusting one browser.
+func (h *TwoFactorPages) ForgetDevice(w http.ResponseWriter, r *http.Request) error {
+	return h.form(w, r, "forget_device")
+}
+
+// ForgetDevices stops trusting every browser.
+func (h *TwoFactorPages) ForgetDevices(w http.ResponseWriter, r *http.Request) error {
+	return h.form(w, r, "forget_devices")
+}
+
+// form applies one of the /settings/two_factor forms. The session check
+// (Auth.Session) has already verified the CSRF token.
+func (h *TwoFactorPages) form(w http.ResponseWriter, r *http.Request, form string) error {
+	a := pageUser(r)
+	if a == nil {
+		http.Redirect(w, r, "/login?next="+httpauth.TwoFactorSetupPage, http.StatusSeeOther)
+		return nil
+	}
+	if err := httpauth.ParseFormBody(w, r); err != nil {
+		return errFormUnreadable
+	}
+	if h.TwoFactor == nil {
+		h.render(w, r, a, http.StatusOK, &TwoFactorPage{})
+		return nil
+	}
+	ctx := r.Context()
+	data := &TwoFactorPage{}
+	fail := func(err error, fields ...string) error {
+		return onPage(err, data, fields...).drawnBy(func(status int) { h.render(w, r, a, status, data) })
+	}
+	switch form {
+	case "setup":
+		// Checked before a secret is shown: scanning it would be in
+		// vain if the confirmation were then refused.
+		if err := gatehouse.RequireRecentAuth(a.Session, twoFactorNow(h.TwoFactor)); err != nil {
+			return fail(err)
 		}
-		if err := httpauth.ParseFormBody(w, r); err != nil {
-			httpauth.WriteText(w, http.StatusBadRequest, "The form could not be read.")
-			return
+		setup, err := h.TwoFactor.StartSetup(ctx, a.User)
+		if err != nil {
+			return fail(err)
 		}
-		if d.TwoFactor == nil {
-			renderTwoFactor(w, r, d, a, http.StatusOK, pageData{})
-			return
+		if err := setupView(a.User, setup.Secret.Reveal(), data); err != nil {
+			return fail(err)
 		}
-		ctx := r.Context()
-		data := pageData{TwoFactor: &twoFactorView{}}
-		fail := func(err error, fields ...string) {
-			status := showError(w, r, d, &data, fields, err)
-			renderTwoFactor(w, r, d, a, status, data)
+		h.render(w, r, a, http.StatusOK, data)
+	case "confirm":
+		codes, err := h.TwoFactor.ValidateSetup(ctx, a.User, a.Session, gatehouse.HashSessionKey(a.SessionKey), r.PostForm.Get("token"))
+		if err != nil {
+			if e, ok := gatehouse.AsError(err); ok && (e.Code == "token_invalid" || e.Code == "required") {
+				// The set-up still waits: show the same secret again.
+				// It is only ever drawn for the user who posted it.
+				setupView(a.User, r.PostForm.Get("secret"), data)
+			}
+			return fail(err, "token")
 		}
-		switch form {
-		case "setup":
-			// Checked before a secret is shown: scanning it would be in
-			// vain if the confirmation were then refused.
-			if err := gatehouse.RequireRecentAuth(a.Session, twoFactorNow(d)); err != nil {
-				fail(err)
-				return
-			}
-			setup, err := d.TwoFactor.StartSetup(ctx, a.User)
-			if err != nil {
-				fail(err)
-				return
-			}
-			if err := setupView(a.User, setup.Secret.Reveal(), data.TwoFactor); err != nil {
-				fail(err)
-				return
-			}
-			renderTwoFactor(w, r, d, a, http.StatusOK, data)
-		case "confirm":
-			codes, err := d.TwoFactor.ValidateSetup(ctx, a.User, a.Session, gatehouse.HashSessionKey(a.SessionKey), r.PostForm.Get("token"))
-			if err != nil {
-				if e, ok := gatehouse.AsError(err); ok && (e.Code == "token_invalid" || e.Code == "required") {
-					// The set-up still waits: show the same secret again.
-					// It is only ever drawn for the user who posted it.
-					setupView(a.User, r.PostForm.Get("secret"), data.TwoFactor)
-				}
-				fail(err, "token")
-				return
-			}
-			httpauth.NoteTwoFactorEnabled(r, d, a.User)
-			data.TwoFactor.BackupCodes = codes
-			data.Notice = "Two-factor authentication is on. Save your backup codes now: they are shown only once."
-			renderTwoFactor(w, r, d, a, http.StatusOK, data)
-		case "backup_codes":
-			codes, err := d.TwoFactor.RegenerateBackupCodes(ctx, a.User, a.Session)
-			if err != nil {
-				fail(err)
-				return
-			}
-			data.TwoFactor.BackupCodes = codes
-			data.Notice = "New backup codes were made and the old ones no longer work. Save these now: they are shown only once."
-			renderTwoFactor(w, r, d, a, http.StatusOK, data)
-		case "disable":
-			was, err := d.TwoFactor.Disable(ctx, a.User, a.Session)
-			if err != nil {
-				fail(err)
-				return
-			}
-			if was {
-				httpauth.NoteTwoFactorDisabled(r, d, a.User)
-			}
-			for _, c := range httpauth.RememberCookies(r) {
-				d.Cookies.Clear(w, httpauth.RememberCookiePrefix+c.ID, httpauth.RememberCookieOptions())
-			}
-			http.Redirect(w, r, httpauth.TwoFactorSetupPage+"?done=disabled", http.StatusSeeOther)
-		case "forget_device":
-			id := r.PathValue("id")
-			if err := d.TwoFactor.ForgetDevice(ctx, a.User, id); err != nil {
-				fail(err)
-				return
-			}
-			for _, c := range httpauth.RememberCookies(r) {
-				if c.ID == id {
-					d.Cookies.Clear(w, httpauth.RememberCookiePrefix+c.ID, httpauth.RememberCookieOptions())
-				}
-			}
-			http.Redirect(w, r, httpauth.TwoFactorSetupPage+"?done=forget_device", http.StatusSeeOther)
-		case "forget_devices":
-			if _, err := d.TwoFactor.ForgetDevices(ctx, a.User); err != nil {
-				fail(err)
-				return
-			}
-			for _, c := range httpauth.RememberCookies(r) {
-				d.Cookies.Clear(w, httpauth.RememberCookiePrefix+c.ID, httpauth.RememberCookieOptions())
-			}
-			http.Redirect(w, r, httpauth.TwoFactorSetupPage+"?done=forget_devices", http.StatusSeeOther)
+		httpauth.NoteTwoFactorEnabled(r, *h.Auth, a.User)
+		data.BackupCodes = codes
+		data.Notice = "Two-factor authentication is on. Save your backup codes now: they are shown only once."
+		h.render(w, r, a, http.StatusOK, data)
+	case "backup_codes":
+		codes, err := h.TwoFactor.RegenerateBackupCodes(ctx, a.User, a.Session)
+		if err != nil {
+			return fail(err)
 		}
-	}))
+		data.BackupCodes = codes
+		data.Notice = "New backup codes were made and the old ones no longer work. Save these now: they are shown only once."
+		h.render(w, r, a, http.StatusOK, data)
+	case "disable":
+		was, err := h.TwoFactor.Disable(ctx, a.User, a.Session)
+		if err != nil {
+			return fail(err)
+		}
+		if was {
+			httpauth.NoteTwoFactorDisabled(r, *h.Auth, a.User)
+		}
+		for _, c := range httpauth.RememberCookies(r) {
+			h.Auth.Cookies.Clear(w, httpauth.RememberCookiePrefix+c.ID, httpauth.RememberCookieOptions())
+		}
+		http.Redirect(w, r, httpauth.TwoFactorSetupPage+"?done=disabled", http.StatusSeeOther)
+	case "forget_device":
+		id := r.PathValue("id")
+		if err := h.TwoFactor.ForgetDevice(ctx, a.User, id); err != nil {
+			return fail(err)
+		}
+		for _, c := range httpauth.RememberCookies(r) {
+			if c.ID == id {
+				h.Auth.Cookies.Clear(w, httpauth.RememberCookiePrefix+c.ID, httpauth.RememberCookieOptions())
+			}
+		}
+		http.Redirect(w, r, httpauth.TwoFactorSetupPage+"?done=forget_device", http.StatusSeeOther)
+	case "forget_devices":
+		if _, err := h.TwoFactor.ForgetDevices(ctx, a.User); err != nil {
+			return fail(err)
+		}
+		for _, c := range httpauth.RememberCookies(r) {
+			h.Auth.Cookies.Clear(w, httpauth.RememberCookiePrefix+c.ID, httpauth.RememberCookieOptions())
+		}
+		http.Redirect(w, r, httpauth.TwoFactorSetupPage+"?done=forget_devices", http.StatusSeeOther)
+	}
+	return nil
 }
 
 // --- the login steps ---
@@ -295,14 +347,14 @@ func HandleTwoFactorForm(d httpauth.Auth, form string) http.Handler {
 // secondStepPage answers a login form post whose password step asked for
 // a second factor: to the code page for TOTP, to "check your email" for
 // email MFA. It reports whether err was such an answer.
-func secondStepPage(w http.ResponseWriter, r *http.Request, d httpauth.Auth, err error, next string) bool {
+func secondStepPage(w http.ResponseWriter, r *http.Request, auth *httpauth.Auth, err error, next string) bool {
 	var p *gatehouse.PendingLoginError
 	if !errors.As(err, &p) {
 		return false
 	}
-	httpauth.SecondStepDue(w, r, d, err)
+	httpauth.SecondStepDue(w, r, *auth, err)
 	if p.Method == gatehouse.PendingEmail {
-		renderPage(w, r, http.StatusOK, "email_mfa_sent", pageData{CSRFToken: pageCSRFToken(w, r, d), Email: p.User.Email})
+		renderPage(w, r, http.StatusOK, &EmailMFASentPage{Layout: Layout{CSRFToken: pageCSRFToken(w, r, auth)}, Email: p.User.Email})
 		return true
 	}
 	target := "/login/token"
@@ -323,144 +375,133 @@ func loginAgain(w http.ResponseWriter, r *http.Request, notice, next string) {
 	http.Redirect(w, r, "/login?"+q.Encode(), http.StatusSeeOther)
 }
 
-func HandleLoginTokenPage(d httpauth.Auth) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next := safeNext(r.URL.Query().Get("next"))
-		if httpauth.PendingKey(r) == "" {
-			loginAgain(w, r, "login_first", next)
-			return
+// LoginToken shows the second login step's code form.
+func (h *TwoFactorPages) LoginToken(w http.ResponseWriter, r *http.Request) error {
+	next := safeNext(r.URL.Query().Get("next"))
+	if httpauth.PendingKey(r) == "" {
+		loginAgain(w, r, "login_first", next)
+		return nil
+	}
+	data := &LoginTokenPage{Layout: Layout{CSRFToken: pageCSRFToken(w, r, h.Auth)}}
+	if next != "/" {
+		data.Next = next
+	}
+	renderPage(w, r, http.StatusOK, data)
+	return nil
+}
+
+// LoginTokenForm is the second step of a page login: a TOTP or backup
+// code for the login pending in this browser. On success the browser is
+// remembered for 30 days, as the API does.
+func (h *TwoFactorPages) LoginTokenForm(w http.ResponseWriter, r *http.Request) error {
+	if err := checkForm(w, r, h.Auth); err != nil {
+		return err
+	}
+	next := safeNext(r.PostForm.Get("next"))
+	if h.TwoFactor == nil {
+		loginAgain(w, r, "login_again", next)
+		return nil
+	}
+	step, err := h.TwoFactor.CompleteLogin(r.Context(), httpauth.PendingKey(r), r.PostForm.Get("token"))
+	if err == nil {
+		err = httpauth.FinishLogin(w, r, *h.Auth, step.User, "password")
+	}
+	if err != nil {
+		httpauth.NoteCodeFailures(r, *h.Auth, err)
+		if e, ok := gatehouse.AsError(err); ok && httpauth.PendingLoginOver(err) {
+			h.Auth.Cookies.Clear(w, httpauth.PendingLoginCookie, cookies.Options{})
+			notice := "2fa_expired"
+			if e.Code == "not_authenticated" {
+				notice = "login_first"
+			}
+			loginAgain(w, r, notice, next)
+			return nil
 		}
-		data := pageData{CSRFToken: pageCSRFToken(w, r, d)}
+		data := &LoginTokenPage{Layout: Layout{CSRFToken: pageCSRFToken(w, r, h.Auth)}}
 		if next != "/" {
 			data.Next = next
 		}
-		renderPage(w, r, http.StatusOK, "login_token", data)
-	})
-}
-
-// handleLoginTokenForm is the second step of a page login: a TOTP or
-// backup code for the login pending in this browser. On success the
-// browser is remembered for 30 days, as the API does.
-func HandleLoginTokenForm(d httpauth.Auth) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !requireFormCSRF(w, r, d) {
-			return
-		}
-		next := safeNext(r.PostForm.Get("next"))
-		if d.TwoFactor == nil {
-			loginAgain(w, r, "login_again", next)
-			return
-		}
-		step, err := d.TwoFactor.CompleteLogin(r.Context(), httpauth.PendingKey(r), r.PostForm.Get("token"))
-		if err == nil {
-			err = httpauth.FinishLogin(w, r, d, step.User, "password")
-		}
-		if err != nil {
-			httpauth.NoteCodeFailures(r, d, err)
-			if e, ok := gatehouse.AsError(err); ok && httpauth.PendingLoginOver(err) {
-				d.Cookies.Clear(w, httpauth.PendingLoginCookie, cookies.Options{})
-				notice := "2fa_expired"
-				if e.Code == "not_authenticated" {
-					notice = "login_first"
-				}
-				loginAgain(w, r, notice, next)
-				return
-			}
-			data := pageData{CSRFToken: pageCSRFToken(w, r, d)}
-			if next != "/" {
-				data.Next = next
-			}
-			status := showError(w, r, d, &data, []string{"token"}, err)
+		return onPage(err, data, "token").drawnBy(func(status int) {
 			if e, ok := gatehouse.AsError(err); ok && e.Code == "2fa_invalid" {
 				data.Error, data.Errors = "", map[string]string{"token": e.Detail}
 			}
-			renderPage(w, r, status, "login_token", data)
-			return
-		}
-		if step.BackupCodeUsed {
-			httpauth.NoteBackupCodeUsed(r, d, step.User)
-		}
-		http.Redirect(w, r, next, http.StatusSeeOther)
-	})
+			renderPage(w, r, status, data)
+		})
+	}
+	if step.BackupCodeUsed {
+		httpauth.NoteBackupCodeUsed(r, *h.Auth, step.User)
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+	return nil
 }
 
-// handleEmailMFAPage is where the emailed sign-in link lands. It asks for
-// a click rather than signing in on GET, so mail scanners that fetch links
-// do not spend the token.
-func HandleEmailMFAPage(d httpauth.Auth) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q := r.URL.Query()
-		data := pageData{CSRFToken: pageCSRFToken(w, r, d), Email: q.Get("email"), TwoFactor: &twoFactorView{EmailToken: q.Get("token")}}
-		status := http.StatusOK
-		// The page shows the email: only an address, never free text.
-		if _, err := gatehouse.NormalizeEmail(data.Email); err != nil || data.TwoFactor.EmailToken == "" {
-			status = http.StatusBadRequest
-			data.Error, data.Email, data.TwoFactor.EmailToken = emailMFALinkBroken, "", ""
-		}
-		renderPage(w, r, status, "email_mfa", data)
-	})
+// EmailMFA is where the emailed sign-in link lands. It asks for a click
+// rather than signing in on GET, so mail scanners that fetch links do not
+// spend the token.
+func (h *TwoFactorPages) EmailMFA(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	data := &EmailMFAPage{Layout: Layout{CSRFToken: pageCSRFToken(w, r, h.Auth)}, Email: q.Get("email"), Token: q.Get("token")}
+	status := http.StatusOK
+	// The page shows the email: only an address, never free text.
+	if _, err := gatehouse.NormalizeEmail(data.Email); err != nil || data.Token == "" {
+		status = http.StatusBadRequest
+		data.Error, data.Email, data.Token = emailMFALinkBroken, "", ""
+	}
+	renderPage(w, r, status, data)
+	return nil
 }
 
 const emailMFALinkBroken = "This sign-in link is invalid or has expired. Sign in again to get a new one."
 
-// handleEmailMFAForm completes an email-MFA login from the landing page.
-// It works in any browser: the link is the proof, not the pending cookie.
-func HandleEmailMFAForm(d httpauth.Auth) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !requireFormCSRF(w, r, d) {
-			return
-		}
-		var (
-			u   *gatehouse.User
-			err error
-		)
-		if d.TwoFactor == nil {
-			err = gatehouse.Invalid("invalid_token", "", emailMFALinkBroken)
-		} else if u, err = d.TwoFactor.CompleteEmailLogin(r.Context(), r.PostForm.Get("email"), r.PostForm.Get("token")); err == nil {
-			err = httpauth.FinishLogin(w, r, d, u, "password")
-		}
-		if err != nil {
-			data := pageData{CSRFToken: pageCSRFToken(w, r, d)}
-			status, _, msg := pageError(w, r, err)
-			data.Error = msg
-			renderPage(w, r, status, "email_mfa", data)
-			return
-		}
-		http.Redirect(w, r, "/", http.StatusSeeOther)
-	})
+// EmailMFAForm completes an email-MFA login from the landing page. It
+// works in any browser: the link is the proof, not the pending cookie.
+func (h *TwoFactorPages) EmailMFAForm(w http.ResponseWriter, r *http.Request) error {
+	if err := checkForm(w, r, h.Auth); err != nil {
+		return err
+	}
+	var (
+		u   *gatehouse.User
+		err error
+	)
+	if h.TwoFactor == nil {
+		err = gatehouse.Invalid("invalid_token", "", emailMFALinkBroken)
+	} else if u, err = h.TwoFactor.CompleteEmailLogin(r.Context(), r.PostForm.Get("email"), r.PostForm.Get("token")); err == nil {
+		err = httpauth.FinishLogin(w, r, *h.Auth, u, "password")
+	}
+	if err != nil {
+		return onPage(err, &EmailMFAPage{Layout: Layout{CSRFToken: pageCSRFToken(w, r, h.Auth)}})
+	}
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+	return nil
 }
 
-// handleEmailMFAResendForm mails a new link for the email-MFA login
-// pending in this browser (5 links an hour).
-func HandleEmailMFAResendForm(d httpauth.Auth) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !requireFormCSRF(w, r, d) {
-			return
+// EmailMFAResend mails a new link for the email-MFA login pending in this
+// browser (5 links an hour).
+func (h *TwoFactorPages) EmailMFAResend(w http.ResponseWriter, r *http.Request) error {
+	if err := checkForm(w, r, h.Auth); err != nil {
+		return err
+	}
+	data := &EmailMFASentPage{Layout: Layout{CSRFToken: pageCSRFToken(w, r, h.Auth)}}
+	var (
+		u     *gatehouse.User
+		token gatehouse.Secret
+		err   = error(gatehouse.Invalid("no_pending_verification", "", "No pending email MFA verification found"))
+	)
+	if h.TwoFactor != nil {
+		u, token, err = h.TwoFactor.ResendEmailLogin(r.Context(), httpauth.PendingKey(r))
+	}
+	if err != nil {
+		e, _ := gatehouse.AsError(err)
+		if e != nil && (e.Code == "no_pending_verification" || e.Code == "2fa_expired") {
+			h.Auth.Cookies.Clear(w, httpauth.PendingLoginCookie, cookies.Options{})
+			loginAgain(w, r, "email_mfa_expired", "/")
+			return nil
 		}
-		data := pageData{CSRFToken: pageCSRFToken(w, r, d)}
-		var (
-			u     *gatehouse.User
-			token gatehouse.Secret
-			err   = error(gatehouse.Invalid("no_pending_verification", "", "No pending email MFA verification found"))
-		)
-		if d.TwoFactor != nil {
-			u, token, err = d.TwoFactor.ResendEmailLogin(r.Context(), httpauth.PendingKey(r))
-		}
-		if err != nil {
-			e, _ := gatehouse.AsError(err)
-			if e != nil && (e.Code == "no_pending_verification" || e.Code == "2fa_expired") {
-				d.Cookies.Clear(w, httpauth.PendingLoginCookie, cookies.Options{})
-				loginAgain(w, r, "email_mfa_expired", "/")
-				return
-			}
-			status, _, msg := pageError(w, r, err)
-			data.Error = msg
-			renderPage(w, r, status, "email_mfa_sent", data)
-			return
-		}
-		httpauth.QueueMail(r, d, httpauth.EmailMFAMail(d, u, token))
-		data.Email = u.Email
-		data.Notice = "We sent a new link. It works for 15 minutes."
-		renderPage(w, r, http.StatusOK, "email_mfa_sent", data)
-	})
+		return onPage(err, data)
+	}
+	httpauth.QueueMail(r, *h.Auth, httpauth.EmailMFAMail(*h.Auth, u, token))
+	data.Email = u.Email
+	data.Notice = "We sent a new link. It works for 15 minutes."
+	renderPage(w, r, http.StatusOK, data)
+	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi/httpauth"
 
@@ -35,17 +34,32 @@ func init() {
 	}
 }
 
-// domainsPage is what domains.html sees; Notice and Error feed the layout.
-type domainsPage struct {
-	CSRFToken, Notice, Error string
+// DomainsPage is what domains.html shows.
+type DomainsPage struct {
+	Layout
 	// Done names the form just saved (a marker for tests and scripts).
-	Done             string
-	Organization     string
-	IsAdmin          bool
-	NewDomain        string
+	Done         string
+	Organization string
+	IsAdmin      bool
+	// NewDomain is the domain the add form keeps after an error.
+	NewDomain string
+	// EntityID and ACSURL are this service provider's, for the IdP.
 	EntityID, ACSURL string
-	Backends         []string
-	Domains          []domainView
+	// Backends are the sign-in methods a domain can enforce.
+	Backends []string
+	Domains  []domainView
+}
+
+func (*DomainsPage) template() string { return "domains" }
+
+// DomainPages serves the domains page: an organization's domains, their
+// sign-in policy and SAML identity provider.
+type DomainPages struct {
+	Auth     *httpauth.Auth // CSRF tokens
+	Accounts *gatehouse.AccountService
+	Domains  *gatehouse.DomainService
+	// SAML is nil when SAML is unavailable.
+	SAML *saml.Service
 }
 
 type domainView struct {
@@ -62,37 +76,39 @@ var domainNotices = map[string]string{
 	"policy": "Sign-in policy saved.", "saml": "SAML settings saved.", "delete": "Domain removed.",
 }
 
-func HandleDomainsPage(d httpauth.Auth) http.Handler {
-	return httpauth.WithSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a := httpauth.CallerFrom(r.Context())
-		if a == nil || a.Session == nil {
-			http.Redirect(w, r, "/login?next=/settings/domains", http.StatusFound)
-			return
-		}
-		done := r.URL.Query().Get("done")
-		page := domainsPage{Notice: domainNotices[done]}
-		if page.Notice != "" {
-			page.Done = done
-		}
-		renderDomains(w, r, d, a, http.StatusOK, page)
-	}))
+// Page shows the domains page.
+func (h *DomainPages) Page(w http.ResponseWriter, r *http.Request) error {
+	a := httpauth.CallerFrom(r.Context())
+	if a == nil || a.Session == nil {
+		http.Redirect(w, r, "/login?next=/settings/domains", http.StatusFound)
+		return nil
+	}
+	done := r.URL.Query().Get("done")
+	page := &DomainsPage{Layout: Layout{Notice: domainNotices[done]}}
+	if page.Notice != "" {
+		page.Done = done
+	}
+	h.render(w, r, a, http.StatusOK, page)
+	return nil
 }
 
-func renderDomains(w http.ResponseWriter, r *http.Request, d httpauth.Auth, a *httpauth.Caller, status int, page domainsPage) {
-	page.CSRFToken = httpauth.EnsureCSRFCookie(w, r, d, a.SessionKey, time.Until(a.Session.ExpiresAt).Round(time.Second))
+// render draws the domains page with what page already holds (a notice,
+// an error, the domain being added).
+func (h *DomainPages) render(w http.ResponseWriter, r *http.Request, a *httpauth.Caller, status int, page *DomainsPage) {
+	page.CSRFToken = sessionCSRFToken(w, r, h.Auth, a)
 	page.Backends = gatehouse.KnownSSOBackends
-	if d.SAML != nil {
-		page.EntityID, page.ACSURL = d.SAML.EntityID(), d.SAML.ACSURL()
+	if h.SAML != nil {
+		page.EntityID, page.ACSURL = h.SAML.EntityID(), h.SAML.ACSURL()
 	}
-	if d.SAML != nil {
-		if org, err := d.SAML.Admin.RequireAdmin(r.Context(), a.User, gatehouse.CurrentOrganization); err == nil {
+	if h.SAML != nil {
+		if org, err := h.SAML.Admin.RequireAdmin(r.Context(), a.User, gatehouse.CurrentOrganization); err == nil {
 			page.IsAdmin, page.Organization = true, org.Name
 		}
 	}
-	if p, err := d.Accounts.Profile(r.Context(), a.User); err == nil && p.Organization != nil {
+	if p, err := h.Accounts.Profile(r.Context(), a.User); err == nil && p.Organization != nil {
 		page.Organization = p.Organization.Name
 	}
-	list, err := d.Domains.List(r.Context(), a.User, gatehouse.CurrentOrganization)
+	list, err := h.Domains.List(r.Context(), a.User, gatehouse.CurrentOrganization)
 	if err != nil {
 		status, _, page.Error = pageError(w, r, err)
 	}
@@ -104,8 +120,8 @@ func renderDomains(w http.ResponseWriter, r *http.Request, d httpauth.Auth, a *h
 			v.LastRetry = dom.LastVerificationRetry.UTC().Format("2006-01-02 15:04 UTC")
 		}
 		var opts *gatehouse.SAMLOptions
-		if d.SAML != nil {
-			opts, _ = d.SAML.Store.SAMLOptions(r.Context(), dom.ID)
+		if h.SAML != nil {
+			opts, _ = h.SAML.Store.SAMLOptions(r.Context(), dom.ID)
 		}
 		if opts == nil {
 			opts = &gatehouse.SAMLOptions{}
@@ -117,60 +133,79 @@ func renderDomains(w http.ResponseWriter, r *http.Request, d httpauth.Auth, a *h
 		}
 		page.Domains = append(page.Domains, v)
 	}
-	renderPage(w, r, status, "domains", page)
+	renderPage(w, r, status, page)
 }
 
-// handleDomainsForm applies one of the domains page's forms and returns
-// to the page, or shows it again with the error.
-func HandleDomainsForm(d httpauth.Auth, form string) http.Handler {
-	return httpauth.WithSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a := httpauth.CallerFrom(r.Context())
-		if a == nil || a.Session == nil {
-			http.Redirect(w, r, "/login?next=/settings/domains", http.StatusSeeOther)
-			return
-		}
-		if err := httpauth.ParseFormBody(w, r); err != nil {
-			httpauth.WriteText(w, http.StatusBadRequest, "The form could not be read.")
-			return
-		}
-		ctx, org, id, f := r.Context(), gatehouse.CurrentOrganization, r.PathValue("id"), r.PostForm
-		var err error
-		switch form {
-		case "add":
-			_, err = d.Domains.Create(ctx, a.User, org, f.Get("domain"))
-		case "verify":
-			_, err = d.Domains.Verify(ctx, a.User, org, id)
-		case "policy":
-			jit, enforcement := f.Get("jit_provisioning_enabled") == "on", f.Get("sso_enforcement")
-			_, err = d.Domains.Update(ctx, a.User, org, id, gatehouse.DomainUpdate{JITProvisioningEnabled: &jit, SSOEnforcement: &enforcement})
-		case "saml":
-			err = saveSAMLForm(r, d, a, id)
-		case "delete":
-			err = d.Domains.Delete(ctx, a.User, org, id)
-		}
-		if err != nil {
-			page := domainsPage{}
-			if form == "add" {
-				page.NewDomain = f.Get("domain")
-			}
-			status, _, msg := pageError(w, r, err)
-			page.Error = msg
-			renderDomains(w, r, d, a, status, page)
-			return
-		}
-		http.Redirect(w, r, "/settings/domains?"+url.Values{"done": {form}}.Encode(), http.StatusSeeOther)
-	}))
+// Add adds a domain to the current organization.
+func (h *DomainPages) Add(w http.ResponseWriter, r *http.Request) error { return h.form(w, r, "add") }
+
+// Verify checks a domain's DNS record.
+func (h *DomainPages) Verify(w http.ResponseWriter, r *http.Request) error {
+	return h.form(w, r, "verify")
 }
 
-// saveSAMLForm stores the SAML form: the IdP from pasted metadata when
-// given, else from the three fields; then the options.
-func saveSAMLForm(r *http.Request, d httpauth.Auth, a *httpauth.Caller, id string) error {
-	if d.SAML == nil {
+// Policy saves a domain's sign-in policy (JIT, enforcement).
+func (h *DomainPages) Policy(w http.ResponseWriter, r *http.Request) error {
+	return h.form(w, r, "policy")
+}
+
+// SAMLSettings saves a domain's SAML identity provider and options.
+func (h *DomainPages) SAMLSettings(w http.ResponseWriter, r *http.Request) error {
+	return h.form(w, r, "saml")
+}
+
+// Delete removes a domain.
+func (h *DomainPages) Delete(w http.ResponseWriter, r *http.Request) error {
+	return h.form(w, r, "delete")
+}
+
+// form applies one of the domains page's forms and returns to the page,
+// or shows it again with the error. The session check (Auth.Session) has
+// already verified the CSRF token.
+func (h *DomainPages) form(w http.ResponseWriter, r *http.Request, form string) error {
+	a := httpauth.CallerFrom(r.Context())
+	if a == nil || a.Session == nil {
+		http.Redirect(w, r, "/login?next=/settings/domains", http.StatusSeeOther)
+		return nil
+	}
+	if err := httpauth.ParseFormBody(w, r); err != nil {
+		return errFormUnreadable
+	}
+	ctx, org, id, f := r.Context(), gatehouse.CurrentOrganization, r.PathValue("id"), r.PostForm
+	var err error
+	switch form {
+	case "add":
+		_, err = h.Domains.Create(ctx, a.User, org, f.Get("domain"))
+	case "verify":
+		_, err = h.Domains.Verify(ctx, a.User, org, id)
+	case "policy":
+		jit, enforcement := f.Get("jit_provisioning_enabled") == "on", f.Get("sso_enforcement")
+		_, err = h.Domains.Update(ctx, a.User, org, id, gatehouse.DomainUpdate{JITProvisioningEnabled: &jit, SSOEnforcement: &enforcement})
+	case "saml":
+		err = h.saveSAML(r, a, id)
+	case "delete":
+		err = h.Domains.Delete(ctx, a.User, org, id)
+	}
+	if err != nil {
+		page := &DomainsPage{}
+		if form == "add" {
+			page.NewDomain = f.Get("domain")
+		}
+		return onPage(err, page).drawnBy(func(status int) { h.render(w, r, a, status, page) })
+	}
+	http.Redirect(w, r, "/settings/domains?"+url.Values{"done": {form}}.Encode(), http.StatusSeeOther)
+	return nil
+}
+
+// saveSAML stores the SAML form: the IdP from pasted metadata when given,
+// else from the three fields; then the options.
+func (h *DomainPages) saveSAML(r *http.Request, a *httpauth.Caller, id string) error {
+	if h.SAML == nil {
 		return gatehouse.NotFound()
 	}
 	ctx, f := r.Context(), r.PostForm
 	if md := strings.TrimSpace(f.Get("metadata")); md != "" {
-		if _, err := d.SAML.ConfigureFromMetadata(ctx, a.User, gatehouse.CurrentOrganization, id, []byte(md)); err != nil {
+		if _, err := h.SAML.ConfigureFromMetadata(ctx, a.User, gatehouse.CurrentOrganization, id, []byte(md)); err != nil {
 			return err
 		}
 	} else {
@@ -178,7 +213,7 @@ func saveSAMLForm(r *http.Request, d httpauth.Auth, a *httpauth.Caller, id strin
 		if err := saml.CheckIdPFields(&sso, &cert); err != nil {
 			return err
 		}
-		if _, err := d.Domains.Update(ctx, a.User, gatehouse.CurrentOrganization, id,
+		if _, err := h.Domains.Update(ctx, a.User, gatehouse.CurrentOrganization, id,
 			gatehouse.DomainUpdate{SAMLEntityID: &entity, SAMLACSURL: &sso, SAMLX509Cert: &cert}); err != nil {
 			return err
 		}
@@ -192,6 +227,6 @@ func saveSAMLForm(r *http.Request, d httpauth.Auth, a *httpauth.Caller, id strin
 			}
 		}
 	}
-	_, err := d.SAML.Admin.UpdateOptions(ctx, a.User, gatehouse.CurrentOrganization, id, gatehouse.SAMLOptionsUpdate{AllowIdPInitiated: &allow, AttributeMapping: mapping})
+	_, err := h.SAML.Admin.UpdateOptions(ctx, a.User, gatehouse.CurrentOrganization, id, gatehouse.SAMLOptionsUpdate{AllowIdPInitiated: &allow, AttributeMapping: mapping})
 	return err
 }

@@ -35,7 +35,7 @@ const (
 	socialFlowTTL = 10 * time.Minute
 	// socialPendingTTL is how long the confirm-creation step may take.
 	socialPendingTTL = 15 * time.Minute
-	// socialAccountsPath is the JSON API of the signed-in user's links.
+	// SocialAccountsPath is the JSON API of the signed-in user's links.
 	SocialAccountsPath = "/api/users/@me/social_accounts"
 )
 
@@ -63,21 +63,49 @@ type socialPending struct {
 	Expires  int64                 `json:"exp"`
 }
 
-func sealCookie(d httpauth.Auth, purpose string, v any) string {
-	b, _ := json.Marshal(v)
-	return base64.RawURLEncoding.EncodeToString(d.Keys.For(secretkey.PurposeSocialLogin).Seal(b, []byte(purpose)))
+// SocialLogin serves social login (OAuth2 and OpenID Connect): the round
+// trip to the provider, linking a provider to the signed-in account, and
+// the confirm-creation step of a new account.
+type SocialLogin struct {
+	Auth     *httpauth.Auth // CSRF tokens, sign-in cookies, emails
+	Sessions *gatehouse.AuthService
+	// SSO runs the pipeline; nil: social login is unavailable.
+	SSO *gatehouse.SSOService
+	// SocialProviders are the configured backends; nil: none.
+	SocialProviders *oauth.Registry
+	// Keys seal the flow and confirm-creation cookies.
+	Keys *secretkey.Keyring
+	// Limiter lets each state complete once, on every instance.
+	Limiter *ratelimit.Limiter
 }
 
-func openCookie(r *http.Request, d httpauth.Auth, name, purpose string, v any) bool {
+// Flow serves one step of the round trip (Begin, Connect, Complete): a
+// failure it returns is logged and sends the browser back with its code
+// (failSSO); another error is written by httpauth.WriteError.
+func (h *SocialLogin) Flow(step httpauth.Handler) httpauth.Handler {
+	return ssoFlow(h.SocialProviders, step)
+}
+
+// signIn is what completing an identity needs.
+func (h *SocialLogin) signIn() ssoSignIn {
+	return ssoSignIn{auth: h.Auth, sessions: h.Sessions, sso: h.SSO, keys: h.Keys}
+}
+
+func sealCookie(keys *secretkey.Keyring, purpose string, v any) string {
+	b, _ := json.Marshal(v)
+	return base64.RawURLEncoding.EncodeToString(keys.For(secretkey.PurposeSocialLogin).Seal(b, []byte(purpose)))
+}
+
+func openCookie(r *http.Request, keys *secretkey.Keyring, name, purpose string, v any) bool {
 	c, err := r.Cookie(name)
-	if err != nil || c.Value == "" || len(c.Value) > 4096 || d.Keys == nil {
+	if err != nil || c.Value == "" || len(c.Value) > 4096 || keys == nil {
 		return false
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(c.Value)
 	if err != nil {
 		return false
 	}
-	pt, _, err := d.Keys.For(secretkey.PurposeSocialLogin).Open(raw, []byte(purpose))
+	pt, _, err := keys.For(secretkey.PurposeSocialLogin).Open(raw, []byte(purpose))
 	return err == nil && json.Unmarshal(pt, v) == nil
 }
 
@@ -97,293 +125,291 @@ func flowMismatch(haveFlow bool, f socialFlow, backend, state string) string {
 	return ""
 }
 
-// socialProvider resolves the path's backend, or redirects with
+// provider resolves the path's backend, or fails with
 // invalid_sso_provider / improperly_configured_sso.
-func socialProvider(w http.ResponseWriter, r *http.Request, d httpauth.Auth, linking bool) (*oauth.Provider, bool) {
+func (h *SocialLogin) provider(r *http.Request, linking bool) (*oauth.Provider, error) {
 	name := r.PathValue("backend")
-	p, ok := d.SocialProviders.Get(name)
-	if ok && d.Keys != nil && d.SSO != nil {
-		return p, true
+	p, ok := h.SocialProviders.Get(name)
+	if ok && h.Keys != nil && h.SSO != nil {
+		return p, nil
 	}
-	f := ssoFailure{Provider: name, Code: "invalid_sso_provider", Reason: "no such provider"}
-	if d.SocialProviders.Known(name) {
+	f := &ssoFailure{Provider: name, Code: "invalid_sso_provider", Reason: "no such provider", linking: linking}
+	if h.SocialProviders.Known(name) {
 		f.Code, f.Reason = "improperly_configured_sso", "the provider is not configured on this instance"
 	}
-	failSSO(w, r, d, f, linking)
-	return nil, false
+	return nil, f
 }
 
 // startFlow sets the flow cookie and redirects to the provider.
-func startFlow(w http.ResponseWriter, r *http.Request, d httpauth.Auth, p *oauth.Provider, f socialFlow, loginHint string) {
+func (h *SocialLogin) startFlow(w http.ResponseWriter, r *http.Request, p *oauth.Provider, f socialFlow, loginHint string) error {
 	flow := oauth.NewFlow()
 	f.Backend, f.State, f.Verifier, f.Nonce = p.Name(), flow.State, flow.Verifier, flow.Nonce
 	f.Expires = time.Now().Add(socialFlowTTL).Unix()
 	target, err := p.AuthCodeURL(r.Context(), flow, loginHint)
 	if err != nil {
-		failSSO(w, r, d, ssoFailureOf(p.Name(), err), f.LinkUser != 0)
-		return
+		return ssoFailureOf(p.Name(), err).linked(f.LinkUser != 0)
 	}
-	d.Cookies.Set(w, SocialFlowCookie, sealCookie(d, "flow", f), cookies.Options{MaxAge: socialFlowTTL})
+	h.Auth.Cookies.Set(w, SocialFlowCookie, sealCookie(h.Keys, "flow", f), cookies.Options{MaxAge: socialFlowTTL})
 	http.Redirect(w, r, target, http.StatusFound)
+	return nil
 }
 
-// handleSocialBegin is GET /login/<backend>/: sign in (or sign up) with a
-// provider. ?next= (a path here), ?invite_id= and ?email= (login hint)
-// are carried through.
-func HandleSocialBegin(d httpauth.Auth) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, ok := socialProvider(w, r, d, false)
-		if !ok {
-			return
-		}
-		q := r.URL.Query()
-		f := socialFlow{Next: safeNext(q.Get("next")), Invite: strings.TrimSpace(q.Get("invite_id"))}
-		if len(f.Invite) > 64 {
-			f.Invite = ""
-		}
-		hint := strings.TrimSpace(q.Get("email"))
-		if _, err := gatehouse.NormalizeEmail(hint); err != nil {
-			hint = ""
-		}
-		startFlow(w, r, d, p, f, hint)
-	})
-}
-
-// handleSocialConnect is POST /connect/<backend>/ (signed in, CSRF): link
-// another provider to the signed-in account.
-func HandleSocialConnect(d httpauth.Auth) http.Handler {
-	return httpauth.WithSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a := httpauth.CallerFrom(r.Context())
-		if a == nil || a.Session == nil {
-			http.Redirect(w, r, "/login?"+url.Values{"next": {"/settings"}}.Encode(), http.StatusFound)
-			return
-		}
-		p, ok := socialProvider(w, r, d, true)
-		if !ok {
-			return
-		}
-		startFlow(w, r, d, p, socialFlow{Next: "/settings", LinkUser: a.User.ID}, a.User.Email)
-	}))
-}
-
-// handleSocialComplete is the provider's callback, /complete/<backend>/.
-func HandleSocialComplete(d httpauth.Auth) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var f socialFlow
-		haveFlow := openCookie(r, d, SocialFlowCookie, "flow", &f)
-		// The flow cookie works once, whatever happens next.
-		d.Cookies.Clear(w, SocialFlowCookie, cookies.Options{})
-		linking := haveFlow && f.LinkUser != 0
-		p, ok := socialProvider(w, r, d, linking)
-		if !ok {
-			return
-		}
-		if r.Method == http.MethodPost {
-			if err := httpauth.ParseFormBody(w, r); err != nil {
-				failSSO(w, r, d, ssoFailure{Provider: p.Name(), Code: "invalid_request", Reason: "the callback's form could not be read"}, linking)
-				return
-			}
-		}
-		get := func(k string) string {
-			if r.Method == http.MethodPost {
-				return r.PostForm.Get(k)
-			}
-			return r.URL.Query().Get(k)
-		}
-		state := get("state")
-		if reason := flowMismatch(haveFlow, f, p.Name(), state); reason != "" {
-			failSSO(w, r, d, ssoFailure{Provider: p.Name(), Code: "invalid_state", Reason: reason,
-				IdPError: get("error"), IdPDescription: get("error_description")}, linking)
-			return
-		}
-		if e := get("error"); e != "" {
-			failSSO(w, r, d, ssoFailure{Provider: p.Name(), Code: idpErrorCode(e), Reason: "the identity provider sent an error back instead of a code",
-				IdPError: e, IdPDescription: get("error_description")}, linking)
-			return
-		}
-		code := get("code")
-		if code == "" || len(code) > 2048 {
-			failSSO(w, r, d, ssoFailure{Provider: p.Name(), Code: "missing_code", Reason: "the callback carries no usable code"}, linking)
-			return
-		}
-		// A state completes once, on every instance: a replayed callback
-		// (same cookie, same state, same code) is refused here before the
-		// provider is asked.
-		if d.Limiter != nil {
-			sum := sha256.Sum256([]byte(f.State))
-			ok, _, err := d.Limiter.Allow(r.Context(), ratelimit.Key("sso-state", hex.EncodeToString(sum[:])), ratelimit.Rate{Limit: 1, Period: socialFlowTTL + time.Minute})
-			if err != nil {
-				failSSO(w, r, d, ssoFailureOf(p.Name(), err), linking)
-				return
-			}
-			if !ok {
-				failSSO(w, r, d, ssoFailure{Provider: p.Name(), Code: "invalid_state", Reason: "this sign-in attempt was completed already (a replayed callback)"}, linking)
-				return
-			}
-		}
-		id, err := p.Exchange(r.Context(), oauth.Flow{State: f.State, Verifier: f.Verifier, Nonce: f.Nonce}, code)
-		httpauth.CountLogin(p.Name(), err)
-		if err != nil {
-			failSSO(w, r, d, ssoFailureOf(p.Name(), err), linking)
-			return
-		}
-		in := gatehouse.SSOLogin{InviteID: f.Invite, ClientIP: httpauth.ClientIP(r), UserAgent: r.UserAgent(), PreviousSessionKey: httpauth.PreviousSessionKey(r)}
-		if linking {
-			user, _, err := d.Sessions.Authenticate(r.Context(), httpauth.PreviousSessionKey(r))
-			if err != nil || user.ID != f.LinkUser {
-				failSSO(w, r, d, ssoFailure{Provider: p.Name(), Code: "not_authenticated", Reason: "the user who started linking is no longer signed in"}, true)
-				return
-			}
-			in.LinkTo = user
-		}
-		completeSSO(w, r, d, id, in, f.Next)
-	})
-}
-
-// completeSSO runs the pipeline for a proved identity and finishes the
-// request: signs in (or, when linking, returns to the settings page),
-// goes to the confirm-creation step, or redirects with the error code.
-// The SAML service provider finishes its logins through it too.
-func completeSSO(w http.ResponseWriter, r *http.Request, d httpauth.Auth, id gatehouse.SSOIdentity, in gatehouse.SSOLogin, next string) {
-	linking := in.LinkTo != nil
-	res, err := d.SSO.Complete(r.Context(), id, in)
+// Begin is GET /login/<backend>/: sign in (or sign up) with a provider.
+// ?next= (a path here), ?invite_id= and ?email= (login hint) are carried
+// through.
+func (h *SocialLogin) Begin(w http.ResponseWriter, r *http.Request) error {
+	p, err := h.provider(r, false)
 	if err != nil {
-		failSSO(w, r, d, ssoFailureOf(id.Backend, err), linking)
-		return
+		return err
+	}
+	q := r.URL.Query()
+	f := socialFlow{Next: safeNext(q.Get("next")), Invite: strings.TrimSpace(q.Get("invite_id"))}
+	if len(f.Invite) > 64 {
+		f.Invite = ""
+	}
+	hint := strings.TrimSpace(q.Get("email"))
+	if _, err := gatehouse.NormalizeEmail(hint); err != nil {
+		hint = ""
+	}
+	return h.startFlow(w, r, p, f, hint)
+}
+
+// Connect is POST /connect/<backend>/ (signed in, CSRF): link another
+// provider to the signed-in account.
+func (h *SocialLogin) Connect(w http.ResponseWriter, r *http.Request) error {
+	a := httpauth.CallerFrom(r.Context())
+	if a == nil || a.Session == nil {
+		http.Redirect(w, r, "/login?"+url.Values{"next": {"/settings"}}.Encode(), http.StatusFound)
+		return nil
+	}
+	p, err := h.provider(r, true)
+	if err != nil {
+		return err
+	}
+	return h.startFlow(w, r, p, socialFlow{Next: "/settings", LinkUser: a.User.ID}, a.User.Email)
+}
+
+// Complete is the provider's callback, /complete/<backend>/.
+func (h *SocialLogin) Complete(w http.ResponseWriter, r *http.Request) error {
+	var f socialFlow
+	haveFlow := openCookie(r, h.Keys, SocialFlowCookie, "flow", &f)
+	// The flow cookie works once, whatever happens next.
+	h.Auth.Cookies.Clear(w, SocialFlowCookie, cookies.Options{})
+	linking := haveFlow && f.LinkUser != 0
+	p, err := h.provider(r, linking)
+	if err != nil {
+		return err
+	}
+	if r.Method == http.MethodPost {
+		if err := httpauth.ParseFormBody(w, r); err != nil {
+			return &ssoFailure{Provider: p.Name(), Code: "invalid_request", Reason: "the callback's form could not be read", linking: linking}
+		}
+	}
+	get := func(k string) string {
+		if r.Method == http.MethodPost {
+			return r.PostForm.Get(k)
+		}
+		return r.URL.Query().Get(k)
+	}
+	state := get("state")
+	if reason := flowMismatch(haveFlow, f, p.Name(), state); reason != "" {
+		return &ssoFailure{Provider: p.Name(), Code: "invalid_state", Reason: reason,
+			IdPError: get("error"), IdPDescription: get("error_description"), linking: linking}
+	}
+	if e := get("error"); e != "" {
+		return &ssoFailure{Provider: p.Name(), Code: idpErrorCode(e), Reason: "the identity provider sent an error back instead of a code",
+			IdPError: e, IdPDescription: get("error_description"), linking: linking}
+	}
+	code := get("code")
+	if code == "" || len(code) > 2048 {
+		return &ssoFailure{Provider: p.Name(), Code: "missing_code", Reason: "the callback carries no usable code", linking: linking}
+	}
+	// A state completes once, on every instance: a replayed callback
+	// (same cookie, same state, same code) is refused here before the
+	// provider is asked.
+	if h.Limiter != nil {
+		sum := sha256.Sum256([]byte(f.State))
+		ok, _, err := h.Limiter.Allow(r.Context(), ratelimit.Key("sso-state", hex.EncodeToString(sum[:])), ratelimit.Rate{Limit: 1, Period: socialFlowTTL + time.Minute})
+		if err != nil {
+			return ssoFailureOf(p.Name(), err).linked(linking)
+		}
+		if !ok {
+			return &ssoFailure{Provider: p.Name(), Code: "invalid_state", Reason: "this sign-in attempt was completed already (a replayed callback)", linking: linking}
+		}
+	}
+	id, err := p.Exchange(r.Context(), oauth.Flow{State: f.State, Verifier: f.Verifier, Nonce: f.Nonce}, code)
+	httpauth.CountLogin(p.Name(), err)
+	if err != nil {
+		return ssoFailureOf(p.Name(), err).linked(linking)
+	}
+	in := gatehouse.SSOLogin{InviteID: f.Invite, ClientIP: httpauth.ClientIP(r), UserAgent: r.UserAgent(), PreviousSessionKey: httpauth.PreviousSessionKey(r)}
+	if linking {
+		user, _, err := h.Sessions.Authenticate(r.Context(), httpauth.PreviousSessionKey(r))
+		if err != nil || user.ID != f.LinkUser {
+			return &ssoFailure{Provider: p.Name(), Code: "not_authenticated", Reason: "the user who started linking is no longer signed in", linking: true}
+		}
+		in.LinkTo = user
+	}
+	return h.signIn().complete(w, r, id, in, f.Next)
+}
+
+// ssoSignIn is what finishing a single sign-on needs, social or SAML.
+type ssoSignIn struct {
+	auth     *httpauth.Auth
+	sessions *gatehouse.AuthService
+	sso      *gatehouse.SSOService
+	keys     *secretkey.Keyring
+}
+
+// complete runs the pipeline for a proved identity and finishes the
+// request: signs in (or, when linking, returns to the settings page),
+// goes to the confirm-creation step, or fails with the error code. The
+// SAML service provider finishes its logins through it too.
+func (s ssoSignIn) complete(w http.ResponseWriter, r *http.Request, id gatehouse.SSOIdentity, in gatehouse.SSOLogin, next string) error {
+	linking := in.LinkTo != nil
+	res, err := s.sso.Complete(r.Context(), id, in)
+	if err != nil {
+		return ssoFailureOf(id.Backend, err).linked(linking)
 	}
 	if res.TookOver {
-		d.Logger.LogAttrs(r.Context(), slog.LevelWarn, "sso claimed an account", slog.String("user", res.User.UUID),
+		httpauth.Logger(r.Context()).LogAttrs(r.Context(), slog.LevelWarn, "sso claimed an account", slog.String("user", res.User.UUID),
 			slog.String("provider", id.Backend), slog.String("client", httpauth.ClientIP(r)), slog.Int("revoked_keys", len(res.RevokedKeys)),
 			slog.String("reason", "the account's email was never verified: its password was made unusable and its sessions, keys and trusted devices revoked"))
-		httpauth.QueueMail(r, d, mail.SocialTakeoverNotice(res.User.Email, httpauth.ProviderName(d, id.Backend), res.RevokedKeys))
+		httpauth.QueueMail(r, *s.auth, mail.SocialTakeoverNotice(res.User.Email, httpauth.ProviderName(*s.auth, id.Backend), res.RevokedKeys))
 	}
 	if res.Linked {
-		httpauth.QueueMail(r, d, mail.SocialLinkedNotice(res.User.Email, id.Backend, httpauth.ProviderName(d, id.Backend)))
+		httpauth.QueueMail(r, *s.auth, mail.SocialLinkedNotice(res.User.Email, id.Backend, httpauth.ProviderName(*s.auth, id.Backend)))
 	}
 	if linking {
 		http.Redirect(w, r, "/settings?"+url.Values{"done": {"linked"}, "backend": {id.Backend}}.Encode(), http.StatusFound)
-		return
+		return nil
 	}
 	if res.ConfirmOrganization {
-		d.Cookies.Set(w, socialPendingCookie, sealCookie(d, "pending", socialPending{Identity: id, Next: next, Expires: time.Now().Add(socialPendingTTL).Unix()}),
+		s.auth.Cookies.Set(w, socialPendingCookie, sealCookie(s.keys, "pending", socialPending{Identity: id, Next: next, Expires: time.Now().Add(socialPendingTTL).Unix()}),
 			cookies.Options{MaxAge: socialPendingTTL})
 		first := id.ProposedFirstName()
 		q := url.Values{"organization_name": {""}, "first_name": {first}, "email": {id.Email}, "next": {next}}
 		http.Redirect(w, r, "/organization/confirm-creation?"+q.Encode(), http.StatusFound)
-		return
+		return nil
 	}
-	if err := finishSSOLogin(w, r, d, res.User, id.Backend, res.Created); err != nil {
-		failSSO(w, r, d, ssoFailureOf(id.Backend, err), false)
-		return
+	if err := s.start(w, r, res.User, id.Backend, res.Created); err != nil {
+		return ssoFailureOf(id.Backend, err)
 	}
 	http.Redirect(w, r, safeNext(next), http.StatusFound)
+	return nil
 }
 
-// finishSSOLogin starts the session of a user a provider authenticated and
-// sends the new-device notice when it is due (not for an account created
-// just now: its first device is simply registered).
-func finishSSOLogin(w http.ResponseWriter, r *http.Request, d httpauth.Auth, user *gatehouse.User, backend string, created bool) error {
-	res, err := d.Sessions.StartSession(r.Context(), user, gatehouse.LoginInput{ClientIP: httpauth.ClientIP(r), UserAgent: r.UserAgent(), PreviousSessionKey: httpauth.PreviousSessionKey(r)}, backend)
+// start starts the session of a user a provider authenticated and sends
+// the new-device notice when it is due (not for an account created just
+// now: its first device is simply registered).
+func (s ssoSignIn) start(w http.ResponseWriter, r *http.Request, user *gatehouse.User, backend string, created bool) error {
+	res, err := s.sessions.StartSession(r.Context(), user, gatehouse.LoginInput{ClientIP: httpauth.ClientIP(r), UserAgent: r.UserAgent(), PreviousSessionKey: httpauth.PreviousSessionKey(r)}, backend)
 	if err != nil {
 		return err
 	}
-	httpauth.SetSignedIn(w, r, d, res)
-	d.Logger.LogAttrs(r.Context(), slog.LevelInfo, "login", slog.String("user", user.UUID), slog.String("method", backend), slog.String("client", httpauth.ClientIP(r)))
+	httpauth.SetSignedIn(w, r, *s.auth, res)
+	httpauth.Logger(r.Context()).LogAttrs(r.Context(), slog.LevelInfo, "login", slog.String("user", user.UUID), slog.String("method", backend), slog.String("client", httpauth.ClientIP(r)))
 	if res.NewDevice && !created {
-		httpauth.QueueMail(r, d, httpauth.NewDeviceMail(res.User, res.Session))
+		httpauth.QueueMail(r, *s.auth, httpauth.NewDeviceMail(res.User, res.Session))
 	}
 	return nil
 }
 
 // knownProviderName is the display name of backend when it is a sign-in
 // method of this instance.
-func knownProviderName(d httpauth.Auth, backend string) (string, bool) {
-	if _, ok := d.SocialProviders.Get(backend); ok || (backend == "saml" && d.SAML != nil) {
-		return httpauth.ProviderName(d, backend), true
+func knownProviderName(auth *httpauth.Auth, backend string) (string, bool) {
+	if _, ok := auth.SocialProviders.Get(backend); ok || (backend == "saml" && auth.SAML != nil) {
+		return httpauth.ProviderName(*auth, backend), true
 	}
 	return "", false
 }
 
 // pendingSignup reads the confirm-creation cookie.
-func pendingSignup(r *http.Request, d httpauth.Auth) (*socialPending, error) {
+func (h *SocialLogin) pendingSignup(r *http.Request) (*socialPending, error) {
 	var p socialPending
-	if !openCookie(r, d, socialPendingCookie, "pending", &p) || time.Now().Unix() > p.Expires || d.SSO == nil {
+	if !openCookie(r, h.Keys, socialPendingCookie, "pending", &p) || time.Now().Unix() > p.Expires || h.SSO == nil {
 		return nil, gatehouse.Invalid("invalid_input", "", "Inactive social login session. Go to /login and log in before continuing.")
 	}
 	return &p, nil
 }
 
-// socialSignup creates the account of the pending identity and signs in.
-func socialSignup(w http.ResponseWriter, r *http.Request, d httpauth.Auth, orgName, firstName string) (string, error) {
-	p, err := pendingSignup(r, d)
+// signup creates the account of the pending identity and signs in.
+func (h *SocialLogin) signup(w http.ResponseWriter, r *http.Request, orgName, firstName string) (string, error) {
+	p, err := h.pendingSignup(r)
 	if err != nil {
 		return "", err
 	}
-	res, err := d.SSO.CreateWithOrganization(r.Context(), p.Identity, gatehouse.SocialSignup{OrganizationName: orgName, FirstName: firstName})
+	res, err := h.SSO.CreateWithOrganization(r.Context(), p.Identity, gatehouse.SocialSignup{OrganizationName: orgName, FirstName: firstName})
 	if err != nil {
 		return "", err
 	}
-	d.Cookies.Clear(w, socialPendingCookie, cookies.Options{})
-	if err := finishSSOLogin(w, r, d, res.User, p.Identity.Backend, true); err != nil {
+	h.Auth.Cookies.Clear(w, socialPendingCookie, cookies.Options{})
+	if err := h.signIn().start(w, r, res.User, p.Identity.Backend, true); err != nil {
 		return "", err
 	}
 	return safeNext(p.Next), nil
 }
 
-// handleSocialSignup is POST /api/social_signup: the confirm-creation step
-// of a verified identity that matched no account, on an instance where
+// Signup is POST /api/social_signup (JSON): the confirm-creation step of
+// a verified identity that matched no account, on an instance where
 // organizations may be created.
-func HandleSocialSignup(d httpauth.Auth) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var in struct {
-			OrganizationName   string `json:"organization_name"`
-			FirstName          string `json:"first_name"`
-			RoleAtOrganization string `json:"role_at_organization"`
-		}
-		if err := httpauth.DecodeJSON(w, r, &in); err != nil {
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		next, err := socialSignup(w, r, d, in.OrganizationName, in.FirstName)
-		if err != nil {
-			httpauth.WriteError(w, r, err)
-			return
-		}
-		httpauth.WriteJSON(w, http.StatusCreated, map[string]string{"continue_url": next})
-	})
+func (h *SocialLogin) Signup(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		OrganizationName   string `json:"organization_name"`
+		FirstName          string `json:"first_name"`
+		RoleAtOrganization string `json:"role_at_organization"`
+	}
+	if err := httpauth.DecodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	next, err := h.signup(w, r, in.OrganizationName, in.FirstName)
+	if err != nil {
+		return err
+	}
+	httpauth.WriteJSON(w, http.StatusCreated, map[string]string{"continue_url": next})
+	return nil
 }
 
-func HandleConfirmCreationPage(d httpauth.Auth) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, err := pendingSignup(r, d)
-		if err != nil {
-			http.Redirect(w, r, "/login?"+url.Values{"error_code": {"inactive_social_session"}}.Encode(), http.StatusFound)
-			return
-		}
-		q := r.URL.Query()
-		renderPage(w, r, http.StatusOK, "social_confirm", pageData{CSRFToken: pageCSRFToken(w, r, d), Email: p.Identity.Email,
-			Values: map[string]string{"first_name": q.Get("first_name"), "organization_name": q.Get("organization_name")}})
-	})
+// SocialConfirmPage is what social_confirm.html shows: the organization a
+// new account made by single sign-on is to create.
+type SocialConfirmPage struct {
+	Layout
+	Form
+	Email string // the identity's
 }
 
-func HandleConfirmCreationForm(d httpauth.Auth) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !requireFormCSRF(w, r, d) {
-			return
+func (*SocialConfirmPage) template() string { return "social_confirm" }
+
+// ConfirmCreation shows the confirm-creation form.
+func (h *SocialLogin) ConfirmCreation(w http.ResponseWriter, r *http.Request) error {
+	p, err := h.pendingSignup(r)
+	if err != nil {
+		http.Redirect(w, r, "/login?"+url.Values{"error_code": {"inactive_social_session"}}.Encode(), http.StatusFound)
+		return nil
+	}
+	q := r.URL.Query()
+	renderPage(w, r, http.StatusOK, &SocialConfirmPage{Layout: Layout{CSRFToken: pageCSRFToken(w, r, h.Auth)}, Email: p.Identity.Email,
+		Form: Form{Values: map[string]string{"first_name": q.Get("first_name"), "organization_name": q.Get("organization_name")}}})
+	return nil
+}
+
+// ConfirmCreationForm creates the account and its organization, and
+// signs in.
+func (h *SocialLogin) ConfirmCreationForm(w http.ResponseWriter, r *http.Request) error {
+	if err := checkForm(w, r, h.Auth); err != nil {
+		return err
+	}
+	next, err := h.signup(w, r, r.PostForm.Get("organization_name"), r.PostForm.Get("first_name"))
+	if err != nil {
+		data := &SocialConfirmPage{Layout: Layout{CSRFToken: pageCSRFToken(w, r, h.Auth)},
+			Form: Form{Values: map[string]string{"first_name": r.PostForm.Get("first_name"), "organization_name": r.PostForm.Get("organization_name")}}}
+		if p, perr := h.pendingSignup(r); perr == nil {
+			data.Email = p.Identity.Email
 		}
-		next, err := socialSignup(w, r, d, r.PostForm.Get("organization_name"), r.PostForm.Get("first_name"))
-		if err != nil {
-			data := pageData{CSRFToken: pageCSRFToken(w, r, d),
-				Values: map[string]string{"first_name": r.PostForm.Get("first_name"), "organization_name": r.PostForm.Get("organization_name")}}
-			if p, perr := pendingSignup(r, d); perr == nil {
-				data.Email = p.Identity.Email
-			}
-			status := showError(w, r, d, &data, []string{"first_name", "organization_name"}, err)
-			renderPage(w, r, status, "social_confirm", data)
-			return
-		}
-		http.Redirect(w, r, next, http.StatusSeeOther)
-	})
+		return onPage(err, data, "first_name", "organization_name")
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+	return nil
 }
 
 // socialLoginErrors are the login page's words for /login?error_code=.
@@ -433,9 +459,9 @@ func socialErrorMessage(code string) string {
 type socialProviderView struct{ Name, DisplayName string }
 
 // socialProviderViews lists the configured providers for the login page.
-func socialProviderViews(d httpauth.Auth) []socialProviderView {
+func socialProviderViews(providers *oauth.Registry) []socialProviderView {
 	var out []socialProviderView
-	for _, p := range d.SocialProviders.Providers() {
+	for _, p := range providers.Providers() {
 		out = append(out, socialProviderView{Name: p.Name(), DisplayName: p.DisplayName()})
 	}
 	return out

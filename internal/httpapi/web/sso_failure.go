@@ -29,11 +29,38 @@ type ssoFailure struct {
 	IdPError, IdPDescription string
 	Err                      error // the underlying cause, for the log
 	internal                 bool
+	// linking: a signed-in user was linking an account; they go back to
+	// the settings page.
+	linking bool
+}
+
+func (f *ssoFailure) Error() string { return "sso login refused: " + f.Code + ": " + f.Reason }
+
+// linked marks f as the failure of a signed-in user linking an account.
+func (f *ssoFailure) linked(linking bool) *ssoFailure {
+	f.linking = linking
+	return f
+}
+
+// ssoFlow serves a step of a browser SSO flow, whose failures are
+// redirects rather than error pages: a *ssoFailure step returns is logged
+// and the browser sent back with its code (failSSO); any other error is
+// returned to httpauth's writer.
+func ssoFlow(providers *oauth.Registry, step httpauth.Handler) httpauth.Handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		err := step(w, r)
+		var f *ssoFailure
+		if errors.As(err, &f) {
+			failSSO(w, r, providers, f)
+			return nil
+		}
+		return err
+	}
 }
 
 // ssoFailureOf turns a pipeline or provider error into a failure.
-func ssoFailureOf(provider string, err error) ssoFailure {
-	f := ssoFailure{Provider: provider, Err: err}
+func ssoFailureOf(provider string, err error) *ssoFailure {
+	f := &ssoFailure{Provider: provider, Err: err}
 	e, ok := gatehouse.AsError(err)
 	if !ok || e.Kind == gatehouse.KindInternal {
 		f.Code, f.Reason, f.internal = "sso_error", "an internal error", true
@@ -52,7 +79,7 @@ func ssoFailureOf(provider string, err error) ssoFailure {
 
 // failSSO logs f and sends the browser to the login page (or, for a
 // signed-in user linking an account, the settings page) with its code.
-func failSSO(w http.ResponseWriter, r *http.Request, d httpauth.Auth, f ssoFailure, linking bool) {
+func failSSO(w http.ResponseWriter, r *http.Request, providers *oauth.Registry, f *ssoFailure) {
 	attrs := []slog.Attr{slog.String("provider", clipLog(f.Provider, 64)), slog.String("code", f.Code), slog.String("reason", f.Reason)}
 	if f.IdPError != "" || f.IdPDescription != "" {
 		attrs = append(attrs, slog.String("idp_error", clipLog(f.IdPError, 100)), slog.String("idp_error_description", clipLog(f.IdPDescription, 300)))
@@ -65,13 +92,13 @@ func failSSO(w http.ResponseWriter, r *http.Request, d httpauth.Auth, f ssoFailu
 	if f.internal {
 		level = slog.LevelError
 	}
-	d.Logger.LogAttrs(r.Context(), level, "sso login refused", attrs...)
+	httpauth.Logger(r.Context()).LogAttrs(r.Context(), level, "sso login refused", attrs...)
 	target := "/login?"
-	if linking {
+	if f.linking {
 		target = "/settings?"
 	}
 	q := url.Values{"error_code": {f.Code}}
-	if f.Provider != "" && (f.Provider == "saml" || d.SocialProviders.Configured(f.Provider)) {
+	if f.Provider != "" && (f.Provider == "saml" || providers.Configured(f.Provider)) {
 		q.Set("provider", f.Provider)
 	}
 	http.Redirect(w, r, target+q.Encode(), http.StatusFound)
@@ -106,8 +133,8 @@ func idpErrorCode(e string) string {
 
 // providerLabel is what a message calls the provider of a failed sign-in:
 // a configured provider's display name, else "your identity provider".
-func providerLabel(d httpauth.Auth, backend string) string {
-	if p, ok := d.SocialProviders.Get(backend); ok && p.DisplayName() != "" {
+func providerLabel(providers *oauth.Registry, backend string) string {
+	if p, ok := providers.Get(backend); ok && p.DisplayName() != "" {
 		return p.DisplayName()
 	}
 	return "your identity provider"
@@ -115,12 +142,12 @@ func providerLabel(d httpauth.Auth, backend string) string {
 
 // ssoErrorMessage is the login and settings pages' text for error_code,
 // naming the provider of the ?provider= query when it is configured.
-func ssoErrorMessage(d httpauth.Auth, code, backend string) string {
+func ssoErrorMessage(providers *oauth.Registry, code, backend string) string {
 	m := socialErrorMessage(code)
 	if !strings.Contains(m, "{provider}") {
 		return m
 	}
-	m = strings.ReplaceAll(m, "{provider}", providerLabel(d, backend))
+	m = strings.ReplaceAll(m, "{provider}", providerLabel(providers, backend))
 	r, n := utf8.DecodeRuneInString(m)
 	return string(unicode.ToUpper(r)) + m[n:]
 }
