@@ -10,7 +10,7 @@ import (
 
 func addSAMLRoutes(mux *http.ServeMux, d httpauth.Auth) {
 	auth := &d
-	samlLogin := &web.SAMLLogin{Auth: auth, SAML: d.SAML, SSO: d.SSO, Sessions: d.Sessions, Keys: d.Keys}
+	samlLogin := &web.SAMLLogin{Auth: auth, SAML: d.SAML, SSO: d.SSO, Keys: d.Keys}
 	mux.Handle("GET /login/saml", samlLogin.Flow(samlLogin.Begin))
 	mux.Handle("POST /complete/saml", samlLogin.Flow(samlLogin.Complete))
 	mux.Handle("GET /complete/saml", samlLogin.Flow(samlLogin.Complete))

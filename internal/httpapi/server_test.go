@@ -23,20 +23,8 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/capture"
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/netguard"
-	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
-
-func mustRate(s string) ratelimit.Rate {
-	if s == "" {
-		s = "1000/hour"
-	}
-	r, err := ratelimit.ParseRate(s)
-	if err != nil {
-		panic(err)
-	}
-	return r
-}
 
 func TestCaptureEncodingsAndPaths(t *testing.T) {
 	t.Parallel()

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"log/slog"
 	"net/http"
 	"time"
 
@@ -38,19 +37,8 @@ func (h *Sessions) Login(w http.ResponseWriter, r *http.Request) error {
 	if err := httpauth.DecodeJSON(w, r, &in); err != nil {
 		return err
 	}
-	res, err := h.Sessions.Login(r.Context(), gatehouse.LoginInput{Email: in.Email, Password: gatehouse.Secret(in.Password),
-		ClientIP: httpauth.ClientIP(r), UserAgent: r.UserAgent(), PreviousSessionKey: httpauth.PreviousSessionKey(r), RememberDevices: httpauth.RememberCookies(r)})
-	httpauth.CountLogin("password", err)
-	httpauth.AuditLoginRefused(r, *h.Auth, in.Email, err)
-	if err != nil {
-		httpauth.NotVerified(r, *h.Auth, err)
-		httpauth.SecondStepDue(w, r, *h.Auth, err)
+	if _, err := httpauth.PasswordLogin(w, r, *h.Auth, in.Email, gatehouse.Secret(in.Password)); err != nil {
 		return err
-	}
-	httpauth.SetSignedIn(w, r, *h.Auth, res)
-	httpauth.Logger(r.Context()).LogAttrs(r.Context(), slog.LevelInfo, "login", slog.String("user", res.User.UUID), slog.String("method", "password"), slog.String("client", httpauth.ClientIP(r)))
-	if res.NewDevice {
-		httpauth.QueueMail(r, *h.Auth, httpauth.NewDeviceMail(res.User, res.Session))
 	}
 	httpauth.WriteJSON(w, http.StatusOK, map[string]bool{"success": true})
 	return nil

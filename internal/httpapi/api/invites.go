@@ -132,7 +132,7 @@ func (h *Invites) Signup(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := httpauth.SignIn(w, r, *h.Auth, user, "password"); err != nil {
+	if _, err := httpauth.StartSession(w, r, *h.Auth, user, httpauth.LoginStep{Method: "password", NewAccount: true}); err != nil {
 		return err
 	}
 	// The invite does not prove the address: a mailed link does.

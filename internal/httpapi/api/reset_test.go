@@ -17,8 +17,6 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
-const testResetSecret = "test-key-password-reset-0123456789abcdef"
-
 func TestPasswordResetFlow(t *testing.T) {
 	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {

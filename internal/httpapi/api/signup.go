@@ -49,7 +49,7 @@ func (h *Signup) Create(w http.ResponseWriter, r *http.Request) error {
 		})
 		return nil
 	}
-	if err := httpauth.SignIn(w, r, *h.Auth, created.User, "password"); err != nil {
+	if _, err := httpauth.StartSession(w, r, *h.Auth, created.User, httpauth.LoginStep{Method: "password", NewAccount: true}); err != nil {
 		return err
 	}
 	httpauth.WriteJSON(w, http.StatusCreated, map[string]any{

@@ -188,7 +188,7 @@ func (h *TwoFactor) CompleteLogin(w http.ResponseWriter, r *http.Request) error 
 		step, err = h.TwoFactor.CompleteLogin(r.Context(), httpauth.PendingKey(r), in.Token)
 	}
 	if err == nil {
-		err = httpauth.FinishLogin(w, r, *h.Auth, step.User, "password")
+		_, err = httpauth.StartSession(w, r, *h.Auth, step.User, httpauth.LoginStep{Method: "password", SecondStep: true})
 	}
 	if err != nil {
 		httpauth.NoteCodeFailures(r, *h.Auth, err)
@@ -216,7 +216,7 @@ func (h *TwoFactor) CompleteEmailLogin(w http.ResponseWriter, r *http.Request) e
 	}
 	u, err := h.TwoFactor.CompleteEmailLogin(r.Context(), in.Email, in.Token)
 	if err == nil {
-		err = httpauth.FinishLogin(w, r, *h.Auth, u, "password")
+		_, err = httpauth.StartSession(w, r, *h.Auth, u, httpauth.LoginStep{Method: "password", SecondStep: true})
 	}
 	if err != nil {
 		return err

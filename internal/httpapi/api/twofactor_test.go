@@ -21,8 +21,6 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
-const testTwoFactorSecret = "test-key-two-factor-0123456789abcdefghij"
-
 func TestTwoFactorSetupStatusAndDisable(t *testing.T) {
 	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {

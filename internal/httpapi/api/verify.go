@@ -47,7 +47,7 @@ func (h *EmailVerification) Verify(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	if err := httpauth.SignIn(w, r, *h.Auth, u, "password"); err != nil {
+	if _, err := httpauth.StartSession(w, r, *h.Auth, u, httpauth.LoginStep{Method: "password", NewAccount: true}); err != nil {
 		return err
 	}
 	httpauth.Logger(r.Context()).LogAttrs(r.Context(), slog.LevelInfo, "email verified", slog.String("user", u.UUID))

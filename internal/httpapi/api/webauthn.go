@@ -327,18 +327,8 @@ func (h *WebAuthn) CompleteLogin(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return passkeyFailure(w, err)
 	}
-	res, err := h.Sessions.StartSession(r.Context(), u, gatehouse.LoginInput{ClientIP: httpauth.ClientIP(r), UserAgent: r.UserAgent(),
-		PreviousSessionKey: httpauth.PreviousSessionKey(r)}, "passkey")
-	if err == nil && h.TwoFactor != nil {
-		err = h.TwoFactor.MarkSessionVerified(r.Context(), res)
-	}
-	if err != nil {
+	if _, err := httpauth.StartSession(w, r, *h.Auth, u, httpauth.LoginStep{Method: "passkey", SecondFactor: true}); err != nil {
 		return err
-	}
-	httpauth.SetSignedIn(w, r, *h.Auth, res)
-	httpauth.Logger(r.Context()).LogAttrs(r.Context(), slog.LevelInfo, "login", slog.String("user", u.UUID), slog.String("method", "passkey"), slog.String("client", httpauth.ClientIP(r)))
-	if res.NewDevice {
-		httpauth.QueueMail(r, *h.Auth, httpauth.NewDeviceMail(res.User, res.Session))
 	}
 	httpauth.WriteJSON(w, http.StatusOK, map[string]bool{"success": true})
 	return nil

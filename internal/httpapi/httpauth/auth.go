@@ -214,23 +214,6 @@ func PreviousSessionKey(r *http.Request) string {
 	return ""
 }
 
-// setSignedIn writes the cookies of a new session.
-func SetSignedIn(w http.ResponseWriter, r *http.Request, d Auth, res *gatehouse.LoginResult) {
-	setSessionCookie(w, d.Cookies, res.SessionKey, res.Session)
-	setSessionCSRFCookie(w, d, res.SessionKey.Reveal(), time.Until(res.Session.ExpiresAt).Round(time.Second))
-}
-
-// signIn starts a session for a user another step has already
-// authenticated (signup, invite, email verification) and sets its cookies.
-func SignIn(w http.ResponseWriter, r *http.Request, d Auth, user *gatehouse.User, method string) error {
-	res, err := d.Sessions.StartSession(r.Context(), user, gatehouse.LoginInput{ClientIP: ClientIP(r), UserAgent: r.UserAgent(), PreviousSessionKey: PreviousSessionKey(r)}, method)
-	if err != nil {
-		return err
-	}
-	SetSignedIn(w, r, d, res)
-	return nil
-}
-
 func setSessionCookie(w http.ResponseWriter, p cookies.Policy, key gatehouse.Secret, s *gatehouse.Session) {
 	p.Set(w, SessionCookie, key.Reveal(), cookies.Options{MaxAge: time.Until(s.ExpiresAt).Round(time.Second)})
 }

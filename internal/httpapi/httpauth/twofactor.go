@@ -111,35 +111,6 @@ func PendingKey(r *http.Request) string {
 	return ""
 }
 
-// finishLogin starts the session of a user who passed the second step,
-// marks it 2FA-verified, remembers the browser and clears the pending
-// login.
-func FinishLogin(w http.ResponseWriter, r *http.Request, d Auth, u *gatehouse.User, method string) error {
-	ctx := r.Context()
-	res, err := d.Sessions.StartSession(ctx, u, gatehouse.LoginInput{ClientIP: ClientIP(r), UserAgent: r.UserAgent(), PreviousSessionKey: PreviousSessionKey(r)}, method)
-	if err != nil {
-		return err
-	}
-	if err := d.TwoFactor.MarkSessionVerified(ctx, res); err != nil {
-		return err
-	}
-	dev, token, err := d.TwoFactor.Remember(ctx, u, ClientIP(r), r.UserAgent())
-	if err != nil {
-		return err
-	}
-	if err := d.TwoFactor.EndPendingLogin(ctx, PendingKey(r)); err != nil {
-		return err
-	}
-	SetSignedIn(w, r, d, res)
-	d.Cookies.Set(w, RememberCookiePrefix+dev.ID, token.Reveal(), RememberCookieOptions())
-	d.Cookies.Clear(w, PendingLoginCookie, cookies.Options{})
-	d.Logger.LogAttrs(ctx, slog.LevelInfo, "login", slog.String("user", u.UUID), slog.String("method", method), slog.String("client", ClientIP(r)))
-	if res.NewDevice {
-		QueueMail(r, d, NewDeviceMail(res.User, res.Session))
-	}
-	return nil
-}
-
 // twoFactorExempt are the paths an organization's 2FA requirement never
 // blocks (PostHog's whitelist), without their trailing slash.
 var twoFactorExempt = map[string]bool{

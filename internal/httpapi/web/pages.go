@@ -467,11 +467,8 @@ func (h *Pages) LoginForm(w http.ResponseWriter, r *http.Request) error {
 	}
 	email := r.PostForm.Get("email")
 	next := safeNext(r.PostForm.Get("next"))
-	res, err := h.Sessions.Login(r.Context(), gatehouse.LoginInput{Email: email, Password: gatehouse.Secret(r.PostForm.Get("password")),
-		ClientIP: httpauth.ClientIP(r), UserAgent: r.UserAgent(), PreviousSessionKey: httpauth.PreviousSessionKey(r), RememberDevices: httpauth.RememberCookies(r)})
-	httpauth.CountLogin("password", err)
+	_, err := httpauth.PasswordLogin(w, r, *h.Auth, email, gatehouse.Secret(r.PostForm.Get("password")))
 	if err != nil {
-		httpauth.NotVerified(r, *h.Auth, err)
 		if secondStepPage(w, r, h.Auth, err, next) {
 			return nil
 		}
@@ -486,11 +483,6 @@ func (h *Pages) LoginForm(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 		return onPage(err, data, loginFields...)
-	}
-	httpauth.SetSignedIn(w, r, *h.Auth, res)
-	httpauth.Logger(r.Context()).LogAttrs(r.Context(), slog.LevelInfo, "login", slog.String("user", res.User.UUID), slog.String("method", "password"), slog.String("client", httpauth.ClientIP(r)))
-	if res.NewDevice {
-		httpauth.QueueMail(r, *h.Auth, httpauth.NewDeviceMail(res.User, res.Session))
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
 	return nil
@@ -873,7 +865,7 @@ func (h *Pages) VerifyEmailForm(w http.ResponseWriter, r *http.Request) error {
 // signInAndGoHome starts a session for a user a page has just
 // authenticated (signup, invite, verified email) and sends the browser home.
 func signInAndGoHome(w http.ResponseWriter, r *http.Request, auth *httpauth.Auth, user *gatehouse.User) error {
-	if err := httpauth.SignIn(w, r, *auth, user, "password"); err != nil {
+	if _, err := httpauth.StartSession(w, r, *auth, user, httpauth.LoginStep{Method: "password", NewAccount: true}); err != nil {
 		return err
 	}
 	http.Redirect(w, r, "/", http.StatusSeeOther)

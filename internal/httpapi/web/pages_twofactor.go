@@ -352,7 +352,7 @@ func secondStepPage(w http.ResponseWriter, r *http.Request, auth *httpauth.Auth,
 	if !errors.As(err, &p) {
 		return false
 	}
-	httpauth.SecondStepDue(w, r, *auth, err)
+	// httpauth.PasswordLogin has set the pending-login cookie.
 	if p.Method == gatehouse.PendingEmail {
 		renderPage(w, r, http.StatusOK, &EmailMFASentPage{Layout: Layout{CSRFToken: pageCSRFToken(w, r, auth)}, Email: p.User.Email})
 		return true
@@ -404,7 +404,7 @@ func (h *TwoFactorPages) LoginTokenForm(w http.ResponseWriter, r *http.Request) 
 	}
 	step, err := h.TwoFactor.CompleteLogin(r.Context(), httpauth.PendingKey(r), r.PostForm.Get("token"))
 	if err == nil {
-		err = httpauth.FinishLogin(w, r, *h.Auth, step.User, "password")
+		_, err = httpauth.StartSession(w, r, *h.Auth, step.User, httpauth.LoginStep{Method: "password", SecondStep: true})
 	}
 	if err != nil {
 		httpauth.NoteCodeFailures(r, *h.Auth, err)
@@ -466,7 +466,7 @@ func (h *TwoFactorPages) EmailMFAForm(w http.ResponseWriter, r *http.Request) er
 	if h.TwoFactor == nil {
 		err = gatehouse.Invalid("invalid_token", "", emailMFALinkBroken)
 	} else if u, err = h.TwoFactor.CompleteEmailLogin(r.Context(), r.PostForm.Get("email"), r.PostForm.Get("token")); err == nil {
-		err = httpauth.FinishLogin(w, r, *h.Auth, u, "password")
+		_, err = httpauth.StartSession(w, r, *h.Auth, u, httpauth.LoginStep{Method: "password", SecondStep: true})
 	}
 	if err != nil {
 		return onPage(err, &EmailMFAPage{Layout: Layout{CSRFToken: pageCSRFToken(w, r, h.Auth)}})

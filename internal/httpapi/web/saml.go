@@ -36,8 +36,7 @@ type SAMLLogin struct {
 	// SAML is the service provider; nil: SAML is unavailable.
 	SAML *saml.Service
 	// SSO runs the pipeline; nil: SAML is unavailable.
-	SSO      *gatehouse.SSOService
-	Sessions *gatehouse.AuthService
+	SSO *gatehouse.SSOService
 	// Keys seal the confirm-creation cookie.
 	Keys *secretkey.Keyring
 }
@@ -98,7 +97,7 @@ func (h *SAMLLogin) Complete(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return ssoFailureOf("saml", err)
 	}
-	s := ssoSignIn{auth: h.Auth, sessions: h.Sessions, sso: h.SSO, keys: h.Keys}
+	s := ssoSignIn{auth: h.Auth, sso: h.SSO, keys: h.Keys}
 	return s.complete(w, r, gatehouse.SSOIdentity{Backend: "saml", UID: id.UID, Email: id.Email, EmailVerified: true,
 		FirstName: id.FirstName, LastName: id.LastName, FullName: id.FullName, DomainID: id.DomainID},
 		gatehouse.SSOLogin{ClientIP: httpauth.ClientIP(r), UserAgent: r.UserAgent(), PreviousSessionKey: httpauth.PreviousSessionKey(r)}, "/")

@@ -88,7 +88,7 @@ func (h *SocialLogin) Flow(step httpauth.Handler) httpauth.Handler {
 
 // signIn is what completing an identity needs.
 func (h *SocialLogin) signIn() ssoSignIn {
-	return ssoSignIn{auth: h.Auth, sessions: h.Sessions, sso: h.SSO, keys: h.Keys}
+	return ssoSignIn{auth: h.Auth, sso: h.SSO, keys: h.Keys}
 }
 
 func sealCookie(keys *secretkey.Keyring, purpose string, v any) string {
@@ -255,10 +255,9 @@ func (h *SocialLogin) Complete(w http.ResponseWriter, r *http.Request) error {
 
 // ssoSignIn is what finishing a single sign-on needs, social or SAML.
 type ssoSignIn struct {
-	auth     *httpauth.Auth
-	sessions *gatehouse.AuthService
-	sso      *gatehouse.SSOService
-	keys     *secretkey.Keyring
+	auth *httpauth.Auth
+	sso  *gatehouse.SSOService
+	keys *secretkey.Keyring
 }
 
 // complete runs the pipeline for a proved identity and finishes the
@@ -303,16 +302,8 @@ func (s ssoSignIn) complete(w http.ResponseWriter, r *http.Request, id gatehouse
 // the new-device notice when it is due (not for an account created just
 // now: its first device is simply registered).
 func (s ssoSignIn) start(w http.ResponseWriter, r *http.Request, user *gatehouse.User, backend string, created bool) error {
-	res, err := s.sessions.StartSession(r.Context(), user, gatehouse.LoginInput{ClientIP: httpauth.ClientIP(r), UserAgent: r.UserAgent(), PreviousSessionKey: httpauth.PreviousSessionKey(r)}, backend)
-	if err != nil {
-		return err
-	}
-	httpauth.SetSignedIn(w, r, *s.auth, res)
-	httpauth.Logger(r.Context()).LogAttrs(r.Context(), slog.LevelInfo, "login", slog.String("user", user.UUID), slog.String("method", backend), slog.String("client", httpauth.ClientIP(r)))
-	if res.NewDevice && !created {
-		httpauth.QueueMail(r, *s.auth, httpauth.NewDeviceMail(res.User, res.Session))
-	}
-	return nil
+	_, err := httpauth.StartSession(w, r, *s.auth, user, httpauth.LoginStep{Method: backend, NewAccount: created})
+	return err
 }
 
 // knownProviderName is the display name of backend when it is a sign-in
