@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi"
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
 
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi/httpauth"
@@ -122,7 +123,7 @@ func TestAttackKeyScopingOnEveryKeyRoute(t *testing.T) {
 			"DELETE /api/projects/{project}/feature_flags/{id}", "GET /api/projects/{project}/feature_flags/local_evaluation",
 			"GET /api/environments/{project}/feature_flags", "GET /api/environments/{project}/feature_flags/local_evaluation",
 		}
-		for pattern := range httpauth.KeyRoutes {
+		for pattern := range httpapi.KeyRoutes() {
 			patterns = append(patterns, pattern)
 		}
 		checked := 0

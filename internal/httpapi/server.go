@@ -29,7 +29,8 @@ func NewServer(d Deps) http.Handler {
 	}
 	d.CSRFKey = d.Keys.For(secretkey.PurposeCSRF)
 	mux := http.NewServeMux()
-	addRoutes(mux, d)
+	d.KeyRoutes = map[string]httpauth.KeyRoute{}
+	routes(mount{mux: mux, keys: d.KeyRoutes}, d)
 	var h http.Handler = metrics.Route(mux)
 	h = httpauth.CheckRequestText(mux, d, h)
 	h = httpauth.CanonicalHost(d.SiteURL, h)
@@ -53,3 +54,11 @@ type Pinger = httpauth.Pinger
 
 // Mailer queues an email; delivery happens in the background.
 type Mailer = httpauth.Mailer
+
+// KeyRoutes is the mount table's rule for personal API keys on each route
+// that takes them, by mux pattern (tests check every one).
+func KeyRoutes() map[string]httpauth.KeyRoute {
+	m := mount{mux: http.NewServeMux(), keys: map[string]httpauth.KeyRoute{}}
+	routes(m, Deps{Audit: &gatehouse.AuditService{}})
+	return m.keys
+}

@@ -2,15 +2,7 @@ package api
 
 import (
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
-	"github.com/gatehouse-auth/gatehouse/internal/httpapi/httpauth"
 )
-
-func init() {
-	// A personal API key with user:write may edit its user's profile, as
-	// PostHog's users endpoint allows; keyProfileChange keeps the
-	// sign-in credentials out of its reach.
-	httpauth.KeyRoutes["PATCH /api/users/@me"] = httpauth.KeyRoute{Object: "user"}
-}
 
 // keyProfileChange refuses, for a request authenticated by a personal API
 // key, the profile changes that need the signed-in app: the email address

@@ -15,20 +15,6 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 )
 
-func init() {
-	httpauth.KeyRoutes["GET /api/organizations"] = httpauth.KeyRoute{Object: "organization"}
-	httpauth.KeyRoutes["GET /api/organizations/{org}/projects"] = httpauth.KeyRoute{Object: "project"}
-	for _, route := range []string{
-		"GET /api/organizations/{org}/members",
-		"GET /api/organizations/{org}/members/{user}",
-		"PATCH /api/organizations/{org}/members/{user}",
-		"PUT /api/organizations/{org}/members/{user}",
-		"DELETE /api/organizations/{org}/members/{user}",
-	} {
-		httpauth.KeyRoutes[route] = httpauth.KeyRoute{Object: "organization_member"}
-	}
-}
-
 // membershipID names a membership stably without a column of its own: a
 // name-based UUID of the organization and the user.
 func membershipID(orgID, userUUID string) string {

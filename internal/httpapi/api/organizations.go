@@ -11,11 +11,6 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 )
 
-func init() {
-	httpauth.KeyRoutes["GET /api/organizations/{org}"] = httpauth.KeyRoute{Object: "organization"}
-	httpauth.KeyRoutes["PATCH /api/organizations/{org}"] = httpauth.KeyRoute{Object: "organization"}
-}
-
 func organizationJSON(org *gatehouse.Organization, level gatehouse.MembershipLevel) map[string]any {
 	return map[string]any{
 		"id": org.ID, "name": org.Name, "created_at": org.CreatedAt.UTC().Format(time.RFC3339Nano),

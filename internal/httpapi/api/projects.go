@@ -12,26 +12,6 @@ import (
 // ProjectPrefixes are PostHog's two names for a project's API.
 var ProjectPrefixes = []string{"/api/projects", "/api/environments"}
 
-func init() {
-	for _, p := range ProjectPrefixes {
-		httpauth.KeyRoutes["GET "+p] = httpauth.KeyRoute{Object: "project", CurrentOrg: true}
-		for _, route := range []string{
-			"GET " + p + "/{project}",
-			"PATCH " + p + "/{project}/reset_token",
-			"PATCH " + p + "/{project}/rotate_secret_token",
-			"PATCH " + p + "/{project}/delete_secret_token_backup",
-			"GET " + p + "/{project}/project_secret_api_keys",
-			"POST " + p + "/{project}/project_secret_api_keys",
-			"GET " + p + "/{project}/project_secret_api_keys/{id}",
-			"PATCH " + p + "/{project}/project_secret_api_keys/{id}",
-			"DELETE " + p + "/{project}/project_secret_api_keys/{id}",
-			"POST " + p + "/{project}/project_secret_api_keys/{id}/roll",
-		} {
-			httpauth.KeyRoutes[route] = httpauth.KeyRoute{Object: "project"}
-		}
-	}
-}
-
 // projectJSON renders a project. secret is the new secret token's
 // plaintext, only in the answer of a rotation.
 func projectJSON(p *gatehouse.Project, secret gatehouse.Secret) map[string]any {

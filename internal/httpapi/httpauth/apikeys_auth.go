@@ -30,43 +30,6 @@ type KeyRoute struct {
 	Self           bool
 }
 
-// KeyRoutes declares, by mux pattern, every route that accepts personal API
-// keys. A route not listed here (and not wrapped in scoped) refuses keys
-// with 403 "This action does not support Personal API Key access": session
-// flows such as password change, login sessions and pages never take keys.
-// Other files may add their routes from an init function.
-var KeyRoutes = map[string]KeyRoute{
-	"GET /api/users/@me": {Object: "user"},
-
-	"GET /api/organizations/{org}/invites":         {Object: "organization_member"},
-	"POST /api/organizations/{org}/invites":        {Object: "organization_member"},
-	"DELETE /api/organizations/{org}/invites/{id}": {Object: "organization_member"},
-
-	"GET /api/personal_api_keys/{id}": {Self: true},
-
-	"GET /api/organizations/{org}/domains":              {Object: "organization"},
-	"POST /api/organizations/{org}/domains":             {Object: "organization"},
-	"GET /api/organizations/{org}/domains/{id}":         {Object: "organization"},
-	"PATCH /api/organizations/{org}/domains/{id}":       {Object: "organization"},
-	"DELETE /api/organizations/{org}/domains/{id}":      {Object: "organization"},
-	"POST /api/organizations/{org}/domains/{id}/verify": {Object: "organization"},
-}
-
-type keyRouteCtx struct{}
-
-// scoped declares h's scope object for personal API keys, for handlers
-// registered outside the KeyRoutes table.
-func Scoped(object string, h http.Handler) http.Handler {
-	return ScopedRoute(KeyRoute{Object: object}, h)
-}
-
-// scopedRoute declares everything keyRoute says about h.
-func ScopedRoute(kr KeyRoute, h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyRouteCtx{}, kr)))
-	})
-}
-
 // requestTarget resolves the organization and project a request works on,
 // for the key rules and the organization's 2FA requirement alike: the
 // project of the path's {project} or, on projectByToken routes whose path
@@ -102,11 +65,11 @@ func RequestTarget(r *http.Request, d Auth, user *gatehouse.User, route KeyRoute
 	return t, named, err
 }
 
-func routeOf(r *http.Request) KeyRoute {
-	if kr, ok := r.Context().Value(keyRouteCtx{}).(KeyRoute); ok {
-		return kr
-	}
-	return KeyRoutes[r.Pattern]
+// routeOf is what the mount table says of personal API keys on the
+// request's route (d.KeyRoutes, by mux pattern); a route it does not list
+// refuses keys.
+func routeOf(r *http.Request, d Auth) KeyRoute {
+	return d.KeyRoutes[r.Pattern]
 }
 
 // bearerCredential parses PostHog's Authorization header form,
@@ -218,7 +181,7 @@ func serveWithAPIKey(d Auth, w http.ResponseWriter, r *http.Request, raw string,
 		return
 	}
 	metrics.KeyAuth(transportLabel(where))
-	route := routeOf(r)
+	route := routeOf(r, d)
 	if !route.Self {
 		req := gatehouse.KeyRequest{Object: route.Object, Action: gatehouse.ScopeAction(r.Method)}
 		// The target is resolved before any key rule is applied.

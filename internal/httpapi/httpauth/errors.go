@@ -155,7 +155,7 @@ func WriteText(w http.ResponseWriter, status int, msg string) {
 }
 
 // HandleNotFound answers every path no route claims.
-func HandleNotFound(logger *slog.Logger) http.Handler {
+func HandleNotFound() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, gatehouse.NotFound())
 	})

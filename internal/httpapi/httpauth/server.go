@@ -94,6 +94,12 @@ type Auth struct {
 	// database; nil: no Redis.
 	Redis Pinger
 
+	// KeyRoutes says, by mux pattern, what personal API keys may do on
+	// each route (the mount table in internal/httpapi fills it); a route
+	// it does not list refuses keys with 403 "This action does not
+	// support Personal API Key access".
+	KeyRoutes map[string]KeyRoute
+
 	// csrfKey signs the session-bound CSRF tokens (csrf.go); NewServer
 	// derives it from Keys.
 	CSRFKey *secretkey.Key

@@ -155,7 +155,7 @@ func twoFactorGate(w http.ResponseWriter, r *http.Request, d Auth, u *gatehouse.
 	if d.TwoFactor == nil || twoFactorExemptPath(r.URL.Path) || ssoSession(sess) {
 		return true
 	}
-	target, _, err := RequestTarget(r, d, u, routeOf(r))
+	target, _, err := RequestTarget(r, d, u, routeOf(r, d))
 	if e, ok := gatehouse.AsError(err); ok && e.Kind == gatehouse.KindNotFound {
 		err = nil // an unknown project token: the handler answers it
 	}
