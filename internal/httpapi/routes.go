@@ -37,8 +37,7 @@ func scope(object string) httpauth.KeyRoute { return httpauth.KeyRoute{Object: o
 // scope a personal API key needs. Each handler struct is built once with
 // only its services. Paths are mounted without a trailing slash:
 // stripTrailingSlash makes "/e/" reach "/e".
-func routes(m mount, d Deps) {
-	auth := &d
+func routes(m mount, d Deps, auth *httpauth.Auth) {
 	page := func(h web.Handler) http.Handler { return auth.Session(h.Serve) } // a page that knows its caller
 
 	// --- operators and SDKs (no session, no key) ---
@@ -60,30 +59,30 @@ func routes(m mount, d Deps) {
 	m.route("/array/{token}/config.js", httpauth.Handler(config.Script))
 
 	// --- signing in ---
-	sessions := &api.Sessions{Auth: auth, Sessions: d.Sessions, Accounts: d.Accounts, Domains: d.Domains}
-	m.route("POST /api/login", httpauth.SignInEndpoint(d, httpauth.Handler(sessions.Login)))
+	sessions := &api.Sessions{Auth: auth, Sessions: d.Sessions, Accounts: d.Accounts, Domains: d.Domains, TwoFactor: d.TwoFactor, Passkeys: d.Passkeys}
+	m.route("POST /api/login", httpauth.SignInEndpoint(*auth, httpauth.Handler(sessions.Login)))
 	m.route("POST /api/login/precheck", httpauth.Handler(sessions.Precheck))
 	m.route("POST /api/logout", auth.Session(sessions.Logout))
 	m.route("POST /logout", auth.Session(sessions.LogoutPage))
 
 	twoFactor := &api.TwoFactor{Auth: auth, TwoFactor: d.TwoFactor}
-	m.route("POST /api/login/token", httpauth.SignInEndpoint(d, httpauth.Handler(twoFactor.CompleteLogin)))
-	m.route("POST /api/login/email-mfa", httpauth.SignInEndpoint(d, httpauth.Handler(twoFactor.CompleteEmailLogin)))
+	m.route("POST /api/login/token", httpauth.SignInEndpoint(*auth, httpauth.Handler(twoFactor.CompleteLogin)))
+	m.route("POST /api/login/email-mfa", httpauth.SignInEndpoint(*auth, httpauth.Handler(twoFactor.CompleteEmailLogin)))
 	m.route("POST /api/login/email-mfa/resend", httpauth.Handler(twoFactor.ResendEmailLogin))
 
 	webAuthn := &api.WebAuthn{Auth: auth, Passkeys: d.Passkeys, Sessions: d.Sessions, TwoFactor: d.TwoFactor}
 	m.route("POST /api/webauthn/login/begin", httpauth.Handler(webAuthn.BeginLogin))
-	m.route("POST /api/webauthn/login/complete", httpauth.SignInEndpoint(d, httpauth.Handler(webAuthn.CompleteLogin)))
+	m.route("POST /api/webauthn/login/complete", httpauth.SignInEndpoint(*auth, httpauth.Handler(webAuthn.CompleteLogin)))
 	m.route("GET /api/login/2fa/passkey/methods", httpauth.Handler(webAuthn.TwoFactorMethods))
 	m.route("POST /api/login/2fa/passkey/begin", httpauth.Handler(webAuthn.BeginTwoFactor))
 
 	signup := &api.Signup{Auth: auth, Verifier: d.Verifier}
 	verification := &api.EmailVerification{Auth: auth, Verifier: d.Verifier, Mail: d.Mail}
 	invites := &api.Invites{Auth: auth, Invites: d.Invites, Accounts: d.Accounts}
-	m.route("POST /api/signup", httpauth.SignInEndpoint(d, httpauth.Handler(signup.Create)))
+	m.route("POST /api/signup", httpauth.SignInEndpoint(*auth, httpauth.Handler(signup.Create)))
 	m.route("GET /api/signup/{invite}", httpauth.Handler(invites.Info))
-	m.route("POST /api/signup/{invite}", httpauth.SignInEndpoint(d, auth.Session(invites.Signup)))
-	m.route("POST /api/users/verify_email", httpauth.SignInEndpoint(d, httpauth.Handler(verification.Verify)))
+	m.route("POST /api/signup/{invite}", httpauth.SignInEndpoint(*auth, auth.Session(invites.Signup)))
+	m.route("POST /api/users/verify_email", httpauth.SignInEndpoint(*auth, httpauth.Handler(verification.Verify)))
 	m.route("POST /api/users/request_email_verification", httpauth.Handler(verification.Request))
 
 	reset := &api.PasswordReset{Reset: d.Reset}
@@ -96,7 +95,7 @@ func routes(m mount, d Deps) {
 	m.route("POST /connect/{backend}", auth.Session(social.Flow(social.Connect)))
 	m.route("GET /complete/{backend}", social.Flow(social.Complete))
 	m.route("POST /complete/{backend}", social.Flow(social.Complete))
-	m.route("POST /api/social_signup", httpauth.SignInEndpoint(d, httpauth.Handler(social.Signup)))
+	m.route("POST /api/social_signup", httpauth.SignInEndpoint(*auth, httpauth.Handler(social.Signup)))
 	m.route("GET /organization/confirm-creation", web.Handler(social.ConfirmCreation))
 	m.route("POST /organization/confirm-creation", web.Handler(social.ConfirmCreationForm))
 
@@ -108,7 +107,7 @@ func routes(m mount, d Deps) {
 	m.route("GET /api/saml/metadata/{domain}", auth.User(samlLogin.Metadata))
 
 	// --- the signed-in user ---
-	me := &api.Account{Auth: auth, Accounts: d.Accounts, Members: d.Members, Lifecycle: d.Lifecycle, Passkeys: d.Passkeys}
+	me := &api.Account{Auth: auth, Accounts: d.Accounts, Members: d.Members, Lifecycle: d.Lifecycle, Passkeys: d.Passkeys, TwoFactor: d.TwoFactor}
 	lifecycle := &api.Lifecycle{Auth: auth, Lifecycle: d.Lifecycle}
 	m.key("GET /api/users/@me", scope("user"), auth.User(sessions.Me))
 	m.key("PATCH /api/users/@me", scope("user"), auth.User(me.Update)) // not email, password or 2FA: api.keyProfileChange
@@ -190,7 +189,7 @@ func routes(m mount, d Deps) {
 
 	// --- projects (PostHog's two names for them) and their flags ---
 	projects := &api.Projects{Auth: auth, Organizations: d.Organizations}
-	localEvaluation := auth.Session(api.ChallengeBearer(flags.Definitions))
+	localEvaluation := auth.Session(httpauth.Bearer(flags.Definitions))
 	for _, p := range api.ProjectPrefixes {
 		m.key("GET "+p, httpauth.KeyRoute{Object: "project", CurrentOrg: true}, auth.User(projects.List))
 		m.key("GET "+p+"/{project}", scope("project"), auth.User(projects.Get))
@@ -211,14 +210,14 @@ func routes(m mount, d Deps) {
 		m.key("PATCH "+f+"/{id}", scope("feature_flag"), auth.User(flags.Update))
 		m.key("DELETE "+f+"/{id}", scope("feature_flag"), auth.User(flags.Delete))
 		m.key("GET "+f+"/local_evaluation", api.LocalEvalRoute, localEvaluation)
-		m.key("GET "+f+"/{id}/remote_config", api.LocalEvalRoute, auth.Session(api.ChallengeBearer(config.Payload)))
+		m.key("GET "+f+"/{id}/remote_config", api.LocalEvalRoute, auth.Session(httpauth.Bearer(config.Payload)))
 	}
 	m.key("GET /api/feature_flag/local_evaluation", api.LocalEvalRoute, localEvaluation)
 	m.key("GET /flags/definitions", api.LocalEvalRoute, localEvaluation)
 
 	// --- pages ---
 	pages := &web.Pages{Auth: auth, Sessions: d.Sessions, Accounts: d.Accounts, Members: d.Members, Invites: d.Invites, Reset: d.Reset,
-		Verifier: d.Verifier, Domains: d.Domains, SSO: d.SSO, SocialProviders: d.SocialProviders}
+		Verifier: d.Verifier, Domains: d.Domains, SSO: d.SSO, SocialProviders: d.SocialProviders, SAMLAvailable: d.SAML != nil}
 	m.route("GET /static/gatehouse.css", web.HandleStatic("text/css; charset=utf-8", web.Stylesheet))
 	m.route("GET /static/login.js", web.HandleStatic("text/javascript; charset=utf-8", web.LoginScript))
 	m.route("GET /static/webauthn.js", web.HandleStatic("text/javascript; charset=utf-8", web.WebauthnScript))

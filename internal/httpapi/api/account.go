@@ -24,6 +24,8 @@ type Account struct {
 	Lifecycle *gatehouse.AccountLifecycle
 	// Passkeys sets passkeys as the second factor; nil: no passkeys.
 	Passkeys *gatehouse.PasskeyService
+	// TwoFactor tells the answer whether 2FA is on; nil: no 2FA.
+	TwoFactor *gatehouse.TwoFactorService
 }
 
 // Update answers PATCH /api/users/@me: the profile, the password, the
@@ -92,7 +94,7 @@ func (h *Account) Update(w http.ResponseWriter, r *http.Request, a *httpauth.Cal
 		return err
 	}
 	out := meJSON(p, a.Session)
-	twoFactorFields(r, *h.Auth, a.User, out)
+	twoFactorFields(r, h.TwoFactor, h.Passkeys, a.User, out)
 	httpauth.WriteJSON(w, http.StatusOK, out)
 	return nil
 }

@@ -19,6 +19,10 @@ type Sessions struct {
 	// Domains answers which sign-in method an email's domain enforces;
 	// nil: none does.
 	Domains *gatehouse.DomainService
+	// TwoFactor and Passkeys tell @me whether 2FA and passkey 2FA are
+	// on; nil: not available.
+	TwoFactor *gatehouse.TwoFactorService
+	Passkeys  *gatehouse.PasskeyService
 
 	// me holds GET /api/users/@me's answers to key-authenticated
 	// requests (see Me).
@@ -129,7 +133,7 @@ func (h *Sessions) Me(w http.ResponseWriter, r *http.Request, a *httpauth.Caller
 		httpauth.EnsureCSRFCookie(w, r, *h.Auth, a.SessionKey, time.Until(a.Session.ExpiresAt).Round(time.Second))
 	}
 	out := meJSON(p, a.Session)
-	if !twoFactorFields(r, *h.Auth, a.User, out) || a.Session != nil {
+	if !twoFactorFields(r, h.TwoFactor, h.Passkeys, a.User, out) || a.Session != nil {
 		httpauth.WriteJSON(w, http.StatusOK, out)
 		return nil
 	}

@@ -288,21 +288,9 @@ type localEvalDoc struct {
 	etag string
 }
 
-// ChallengeBearer serves next and writes the error it returns with a
-// "Bearer" challenge on a 401 rather than "Session": key authenticators
-// advertise Bearer (docs/posthog-compat.md#error-envelope).
-func ChallengeBearer(next httpauth.Handler) httpauth.Handler {
-	return func(w http.ResponseWriter, r *http.Request) error {
-		if err := next(w, r); err != nil {
-			httpauth.WriteError(&httpauth.ChallengeWriter{ResponseWriter: w, Challenge: "Bearer"}, r, err)
-		}
-		return nil
-	}
-}
-
 // Definitions answers GET …/feature_flags/local_evaluation: the flag
 // definitions server SDKs evaluate locally, with an ETag so that an
-// unchanged set costs a 304 (mount it with ChallengeBearer). Requests
+// unchanged set costs a 304 (mount it with httpauth.Bearer). Requests
 // authenticated by a key reuse the document encoded under the same auth
 // generation (flags are part of it), so the hot path encodes nothing.
 func (h *Flags) Definitions(w http.ResponseWriter, r *http.Request) error {

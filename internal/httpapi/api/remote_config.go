@@ -27,7 +27,7 @@ type RemoteConfig struct {
 // payload of a flag marked as remote configuration, to the same
 // credentials as local evaluation (a project secret, a personal API key
 // with feature_flag:read, a member's session; mount it with
-// ChallengeBearer). The flag is named by numeric ID or by key; the body is
+// httpauth.Bearer). The flag is named by numeric ID or by key; the body is
 // the payload as stored, a JSON string holding JSON text (null when the
 // flag has none). A flag that does not exist in the project or is not
 // remote configuration is a 404 with an empty body.

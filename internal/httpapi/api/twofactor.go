@@ -241,20 +241,20 @@ func (h *TwoFactor) ResendEmailLogin(w http.ResponseWriter, r *http.Request) err
 
 // twoFactorFields adds the user's 2FA state to a /api/users/@me answer;
 // false when it could not be read (the answer then omits it).
-func twoFactorFields(r *http.Request, d httpauth.Auth, u *gatehouse.User, out *meBody) bool {
-	if d.TwoFactor == nil {
+func twoFactorFields(r *http.Request, twoFactor *gatehouse.TwoFactorService, passkeys *gatehouse.PasskeyService, u *gatehouse.User, out *meBody) bool {
+	if twoFactor == nil {
 		return true
 	}
-	has, err := d.TwoFactor.IsEnabled(r.Context(), u.ID)
+	has, err := twoFactor.IsEnabled(r.Context(), u.ID)
 	if err != nil {
-		d.Logger.LogAttrs(r.Context(), slog.LevelError, "reading 2FA state", slog.String("error", err.Error()))
+		httpauth.Logger(r.Context()).LogAttrs(r.Context(), slog.LevelError, "reading 2FA state", slog.String("error", err.Error()))
 		return false
 	}
 	out.Is2FAEnabled = has
-	if d.Passkeys != nil {
-		on, err := d.Passkeys.TwoFactorFlag(r.Context(), u.ID)
+	if passkeys != nil {
+		on, err := passkeys.TwoFactorFlag(r.Context(), u.ID)
 		if err != nil {
-			d.Logger.LogAttrs(r.Context(), slog.LevelError, "reading passkey 2FA state", slog.String("error", err.Error()))
+			httpauth.Logger(r.Context()).LogAttrs(r.Context(), slog.LevelError, "reading passkey 2FA state", slog.String("error", err.Error()))
 			return false
 		}
 		out.PasskeysEnabledFor2FA = &on

@@ -169,7 +169,7 @@ type readCloser struct {
 // and applies the route's scope rules (docs/posthog-compat.md#api-key-scopes) before next. Keys are
 // checked against the database on every request, so a rolled or deleted
 // key fails at once. Key requests need no CSRF token.
-func serveWithAPIKey(d Auth, w http.ResponseWriter, r *http.Request, raw string, where gatehouse.KeyTransport, next http.Handler) {
+func serveWithAPIKey(d Auth, w http.ResponseWriter, r *http.Request, raw string, where gatehouse.KeyTransport, next http.Handler) error {
 	if safeMethod(r.Method) {
 		r = r.WithContext(gatehouse.WithAuthGeneration(r.Context(), d.AuthGeneration))
 	}
@@ -177,8 +177,7 @@ func serveWithAPIKey(d Auth, w http.ResponseWriter, r *http.Request, raw string,
 	if err != nil {
 		metrics.KeyAuthFailed(transportLabel(where))
 		// The key authenticator advertises Bearer, as for project secrets.
-		WriteError(&ChallengeWriter{ResponseWriter: w, Challenge: "Bearer"}, r, err)
-		return
+		return BearerChallenge(err)
 	}
 	metrics.KeyAuth(transportLabel(where))
 	route := routeOf(r, d)
@@ -189,24 +188,22 @@ func serveWithAPIKey(d Auth, w http.ResponseWriter, r *http.Request, raw string,
 		if route.Object != "" && route.Object != "user" {
 			target, named, err := RequestTarget(r, d, user, route)
 			if err != nil {
-				WriteError(w, r, err)
-				return
+				return err
 			}
 			outsider = named && target.Organization == nil
 			req.Organization, req.Level, req.ProjectID = target.Organization, target.Level, target.ProjectID
 		}
 		if err := gatehouse.CheckKeyAccess(key, req); err != nil {
-			WriteError(w, r, err)
-			return
+			return err
 		}
 		// A key never reaches an organization, or a project of one, that
 		// its user is not a member of.
 		if outsider {
-			WriteError(w, r, gatehouse.NotFound())
-			return
+			return gatehouse.NotFound()
 		}
 	}
 	ctx := context.WithValue(r.Context(), authKey, &Caller{User: user, APIKey: key})
 	ctx = gatehouse.WithAuditActor(ctx, gatehouse.AuditKey(key, user)) // audit log
 	next.ServeHTTP(w, r.WithContext(ctx))
+	return nil
 }

@@ -73,50 +73,47 @@ func ThrottleAddress(r *http.Request) string {
 // the IP allow-list nothing authenticates: a cookie or key sent there is
 // ignored.
 func WithSession(d Auth, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return Handler(func(w http.ResponseWriter, r *http.Request) error {
 		if netguard.IsExemptPath(r.URL.Path) {
 			next.ServeHTTP(w, r)
-			return
+			return nil
 		}
 		if d.APIKeys != nil {
 			if raw, where, ok := personalAPIKeyFrom(r); ok {
-				serveWithAPIKey(d, w, r, raw, where, next)
-				return
+				return serveWithAPIKey(d, w, r, raw, where, next)
 			}
 		}
 		c, err := r.Cookie(SessionCookie)
 		if err != nil || c.Value == "" {
 			next.ServeHTTP(w, r)
-			return
+			return nil
 		}
 		user, sess, err := d.Sessions.Authenticate(r.Context(), c.Value)
 		if errors.Is(err, gatehouse.ErrNoSession) {
 			d.Cookies.Clear(w, SessionCookie, cookies.Options{})
 			next.ServeHTTP(w, r)
-			return
+			return nil
 		}
 		if err != nil {
-			WriteError(w, r, err)
-			return
+			return err
 		}
 		if !safeMethod(r.Method) {
 			if IsFormPost(r) {
 				if err := ParseFormBody(w, r); err != nil {
-					WriteError(w, r, err)
-					return
+					return err
 				}
 			}
 			if !CsrfOK(r, d, c.Value) {
-				WriteError(w, r, ErrCSRF())
-				return
+				return ErrCSRF()
 			}
 		}
-		if !twoFactorGate(w, r, d, user, sess, c.Value) {
-			return
+		if answered, err := twoFactorGate(w, r, d, user, sess, c.Value); answered || err != nil {
+			return err
 		}
 		ctx := context.WithValue(r.Context(), authKey, &Caller{User: user, Session: sess, SessionKey: c.Value})
 		ctx = gatehouse.WithAuditActor(ctx, gatehouse.AuditUser(user)) // audit log
 		next.ServeHTTP(w, r.WithContext(ctx))
+		return nil
 	})
 }
 
@@ -178,32 +175,22 @@ type UserHandler func(w http.ResponseWriter, r *http.Request, c *Caller) error
 // key); anyone else gets 401. The error next returns is written by
 // WriteError.
 func (d *Auth) User(next UserHandler) http.Handler {
-	return RequireUser(*d, func(w http.ResponseWriter, r *http.Request, c *Caller) {
-		if err := next(w, r, c); err != nil {
-			WriteError(w, r, err)
+	return WithSession(*d, Handler(func(w http.ResponseWriter, r *http.Request) error {
+		c := CallerFrom(r.Context())
+		if c == nil {
+			if err := projectSecretRefusal(r, *d); err != nil {
+				return err
+			}
+			return ErrNotAuthenticated()
 		}
-	})
+		return next(w, r, c)
+	}))
 }
 
 // Session resolves the caller, if any (CallerFrom), and serves next,
 // which may answer anonymous callers too.
 func (d *Auth) Session(next Handler) http.Handler {
 	return WithSession(*d, next)
-}
-
-// requireUser answers 401 unless the request is signed in.
-func RequireUser(d Auth, next func(w http.ResponseWriter, r *http.Request, a *Caller)) http.Handler {
-	return WithSession(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a := CallerFrom(r.Context())
-		if a == nil {
-			if projectSecretOnWrongRoute(w, r, d) {
-				return
-			}
-			WriteError(w, r, ErrNotAuthenticated())
-			return
-		}
-		next(w, r, a)
-	}))
 }
 
 // previousSessionKey is the session cookie a request carries, if any.

@@ -121,16 +121,15 @@ func jsonBody(r *http.Request) bool {
 // it refuses cross-site browser requests (login CSRF) and any body other
 // than JSON before the handler runs.
 func SignInEndpoint(d Auth, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return Handler(func(w http.ResponseWriter, r *http.Request) error {
 		if err := CrossOrigin(r, d.SiteURL); err != nil {
-			WriteError(w, r, err)
-			return
+			return err
 		}
 		if !jsonBody(r) {
-			WriteError(w, r, ErrUnsupportedMediaType(r.Header.Get("Content-Type")))
-			return
+			return ErrUnsupportedMediaType(r.Header.Get("Content-Type"))
 		}
 		next.ServeHTTP(w, r)
+		return nil
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -94,6 +95,28 @@ func (h Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// bearerChallenge is an error whose 401 advertises the Bearer scheme.
+type bearerChallenge struct{ error }
+
+func (b bearerChallenge) Unwrap() error { return b.error }
+
+// BearerChallenge marks err so that, answered 401, it carries
+// "WWW-Authenticate: Bearer" rather than "Session": key authenticators
+// (personal API keys, project secrets) advertise Bearer
+// (docs/posthog-compat.md#error-envelope). nil stays nil.
+func BearerChallenge(err error) error {
+	if err == nil {
+		return nil
+	}
+	return bearerChallenge{err}
+}
+
+// Bearer serves next and marks the error it returns with BearerChallenge:
+// the routes server SDKs call with keys (local evaluation, remote config).
+func Bearer(next Handler) Handler {
+	return func(w http.ResponseWriter, r *http.Request) error { return BearerChallenge(next(w, r)) }
+}
+
 // WriteError is the one place an error becomes an HTTP response. Domain
 // errors keep their code, detail and attr; a dependency outage is a 503
 // with Retry-After (logged as a warning); anything else is logged and
@@ -112,7 +135,11 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	status, typ := StatusAndType(e.Kind)
 	if status == http.StatusUnauthorized {
-		w.Header().Set("WWW-Authenticate", "Session")
+		challenge := "Session"
+		if errors.As(err, new(bearerChallenge)) {
+			challenge = "Bearer"
+		}
+		w.Header().Set("WWW-Authenticate", challenge)
 	}
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))

@@ -151,23 +151,22 @@ func CheckJSONText(data []byte) error {
 // wildcard of the route the path matches ("path" when there is none).
 // The User-Agent, which sessions record, has its invalid bytes replaced
 // (net/http already refuses NUL in headers).
-func CheckRequestText(mux *http.ServeMux, d Auth, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+func CheckRequestText(mux *http.ServeMux, next http.Handler) http.Handler {
+	return Handler(func(w http.ResponseWriter, r *http.Request) error {
 		if ua := r.Header.Get("User-Agent"); !utf8.ValidString(ua) {
 			r.Header.Set("User-Agent", strings.ToValidUTF8(ua, "\uFFFD"))
 		}
 		if !cleanText(r.URL.Path) {
-			WriteError(w, r, errBadText(pathField(mux, r)))
-			return
+			return errBadText(pathField(mux, r))
 		}
 		if q := r.URL.RawQuery; q != "" && !(strings.IndexByte(q, '%') < 0 && cleanText(q)) {
 			values, _ := url.ParseQuery(q)
 			if err := checkFormText(values); err != nil {
-				WriteError(w, r, err)
-				return
+				return err
 			}
 		}
 		next.ServeHTTP(w, r)
+		return nil
 	})
 }
 

@@ -12,7 +12,6 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/internal/secretkey"
 	"github.com/gatehouse-auth/gatehouse/internal/sso/oauth"
-	"github.com/gatehouse-auth/gatehouse/internal/sso/saml"
 )
 
 // Pinger checks that a dependency (the database, Redis) answers; /_readyz
@@ -21,18 +20,17 @@ type Pinger interface {
 	Ping(ctx context.Context) error
 }
 
-// Auth is everything the HTTP layer needs. cmd/gatehouse builds it.
+// Auth is what authenticating a request and answering it need: the
+// services behind sessions, personal API keys, CSRF, sign-in and its
+// second step, and the cookies and mail that go with them. NewServer
+// builds it once; handler structs that sign in or read the caller hold a
+// pointer to it.
 type Auth struct {
 	Logger    *slog.Logger
-	Resolver  *netguard.Resolver
 	AllowList *netguard.AllowList // nil or empty: no IP restriction
 	Cookies   cookies.Policy
-	Database  Pinger
-	Capture   *gatehouse.CaptureService
 	Sessions  *gatehouse.AuthService
 	Accounts  *gatehouse.AccountService
-	// Invites runs organization invites and invite signup.
-	Invites *gatehouse.InviteService
 	// AuthGeneration reads the database's auth generation, which lets
 	// key-authenticated requests be served from the services' caches
 	// (gatehouse/gencache.go); nil: no caching.
@@ -40,8 +38,6 @@ type Auth struct {
 	// Domains manages organization domains and answers which sign-in
 	// method an email's domain enforces (precheck).
 	Domains *gatehouse.DomainService
-	// Reset runs the password-reset flow (/api/reset/).
-	Reset *gatehouse.ResetService
 	// SiteURL is this instance's public URL; browsers' Origin must match
 	// it on state-changing requests.
 	SiteURL *url.URL
@@ -51,8 +47,6 @@ type Auth struct {
 	Mail Mailer
 	// Limiter applies throttles (reset requests, signup, …).
 	Limiter *ratelimit.Limiter
-	// Keys derives the per-purpose keys for signed tokens.
-	Keys *secretkey.Keyring
 	// MultiOrgEnabled lets anyone sign up a new organization; otherwise
 	// signup works only on an instance with no organization yet.
 	MultiOrgEnabled bool
@@ -66,9 +60,6 @@ type Auth struct {
 	APIKeys *gatehouse.APIKeyService
 	// Organizations serves the organization and project APIs.
 	Organizations *gatehouse.OrganizationService
-	// Members runs the members API and switching the current
-	// organization.
-	Members *gatehouse.MemberService
 	// Lifecycle runs email changes and account deletion.
 	Lifecycle *gatehouse.AccountLifecycle
 	// Flags manages feature flags, serves their definitions to server SDKs
@@ -77,22 +68,9 @@ type Auth struct {
 	// TwoFactor runs TOTP, backup codes, the second login step, email
 	// MFA, trusted devices and 2FA enforcement.
 	TwoFactor *gatehouse.TwoFactorService
-	// Passkeys runs WebAuthn: registration, passwordless login and the
-	// passkey second step; nil: no passkeys.
-	Passkeys *gatehouse.PasskeyService
-	// SSO runs the single sign-on pipeline (social login and SAML);
-	// nil: neither is available.
-	SSO *gatehouse.SSOService
 	// SocialProviders are the configured OAuth2/OpenID Connect backends
 	// (SOCIAL_AUTH_*); nil: none.
 	SocialProviders *oauth.Registry
-	// SAML is the SAML service provider of every organization domain
-	// (login, ACS, metadata); nil: SAML is unavailable.
-	SAML    *saml.Service
-	Version string
-	// Redis, when counters live there, is probed by /_readyz with the
-	// database; nil: no Redis.
-	Redis Pinger
 
 	// KeyRoutes says, by mux pattern, what personal API keys may do on
 	// each route (the mount table in internal/httpapi fills it); a route

@@ -146,14 +146,14 @@ func twoFactorExemptPath(p string) bool {
 // (API keys are never subject to it): the current organization's, and
 // that of the organization the request works on, resolved from the URL as
 // for keys (requestTarget: {org}, {project}, ?token=, @current). It
-// answers the request itself and returns false when the request must stop:
-// 403 two_factor_setup_required / two_factor_verification_required for the
-// API, a redirect to the 2FA set-up page for web pages.
-func twoFactorGate(w http.ResponseWriter, r *http.Request, d Auth, u *gatehouse.User, sess *gatehouse.Session, sessionKey string) bool {
+// stops the request with 403 two_factor_setup_required /
+// two_factor_verification_required for the API, and for web pages answers
+// it with a redirect to the 2FA set-up page (answered).
+func twoFactorGate(w http.ResponseWriter, r *http.Request, d Auth, u *gatehouse.User, sess *gatehouse.Session, sessionKey string) (answered bool, err error) {
 	// docs/posthog-compat.md#two-factor-enforcement rules 1 and 2: whitelisted paths, and sessions an SSO backend
 	// created (the identity provider vouched for the sign-in).
 	if d.TwoFactor == nil || twoFactorExemptPath(r.URL.Path) || ssoSession(sess) {
-		return true
+		return false, nil
 	}
 	target, _, err := RequestTarget(r, d, u, routeOf(r, d))
 	if e, ok := gatehouse.AsError(err); ok && e.Kind == gatehouse.KindNotFound {
@@ -163,20 +163,19 @@ func twoFactorGate(w http.ResponseWriter, r *http.Request, d Auth, u *gatehouse.
 		err = d.TwoFactor.CheckEnforcement(r.Context(), u, gatehouse.HashSessionKey(sessionKey), target.Organization)
 	}
 	if err == nil {
-		return true
+		return false, nil
 	}
 	// Rule 4: a user whose email domain enforces SSO is not asked for 2FA.
 	if d.Domains != nil {
 		if provider, perr := d.Domains.EnforcedProvider(r.Context(), u.Email); perr == nil && provider != "" {
-			return true
+			return false, nil
 		}
 	}
 	if e, ok := gatehouse.AsError(err); ok && e.Kind == gatehouse.KindPermissionDenied && !strings.HasPrefix(r.URL.Path, "/api/") && !strings.HasPrefix(r.URL.Path, "/flags/") {
 		http.Redirect(w, r, TwoFactorSetupPage, http.StatusFound)
-		return false
+		return true, nil
 	}
-	WriteError(w, r, err)
-	return false
+	return false, err
 }
 
 // ssoSession reports whether a social or SAML sign-in created the session:

@@ -443,6 +443,9 @@ type Pages struct {
 	// SocialProviders are the login page's buttons and the settings
 	// page's links.
 	SocialProviders *oauth.Registry
+	// SAMLAvailable: SAML sign-in exists on this instance (a settings
+	// notice may name it).
+	SAMLAvailable bool
 }
 
 var loginFields = []string{"email", "password"}
@@ -564,7 +567,7 @@ func (h *Pages) Settings(w http.ResponseWriter, r *http.Request) error {
 		http.Redirect(w, r, "/login?next=/settings", http.StatusFound)
 		return nil
 	}
-	data := &SettingsPage{Layout: Layout{Notice: settingsNotice(h.Auth, r)}}
+	data := &SettingsPage{Layout: Layout{Notice: settingsNotice(h.Auth, h.SAMLAvailable, r)}}
 	if code := r.URL.Query().Get("error_code"); code != "" {
 		data.Error = ssoErrorMessage(h.SocialProviders, code, r.URL.Query().Get("provider"))
 	}
@@ -584,14 +587,14 @@ var settingsNotices = map[string]string{
 
 // settingsNotice is the settings page's notice. Linking and unlinking a
 // provider (social.go) also name it, when it is one this instance has.
-func settingsNotice(auth *httpauth.Auth, r *http.Request) string {
+func settingsNotice(auth *httpauth.Auth, samlOn bool, r *http.Request) string {
 	q := r.URL.Query()
 	code := q.Get("done")
 	if code == "" {
 		code = q.Get("message")
 	}
 	if code == "linked" || code == "unlinked" {
-		if name, ok := knownProviderName(auth, q.Get("backend")); ok {
+		if name, ok := knownProviderName(auth, samlOn, q.Get("backend")); ok {
 			return "Your " + name + " account was " + code + "."
 		}
 	}

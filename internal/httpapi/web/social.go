@@ -308,8 +308,8 @@ func (s ssoSignIn) start(w http.ResponseWriter, r *http.Request, user *gatehouse
 
 // knownProviderName is the display name of backend when it is a sign-in
 // method of this instance.
-func knownProviderName(auth *httpauth.Auth, backend string) (string, bool) {
-	if _, ok := auth.SocialProviders.Get(backend); ok || (backend == "saml" && auth.SAML != nil) {
+func knownProviderName(auth *httpauth.Auth, samlOn bool, backend string) (string, bool) {
+	if _, ok := auth.SocialProviders.Get(backend); ok || (backend == "saml" && samlOn) {
 		return httpauth.ProviderName(*auth, backend), true
 	}
 	return "", false
