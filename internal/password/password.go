@@ -47,7 +47,9 @@ var TestCost = Cost{MemoryKiB: 64, Time: 1}
 func Hash(pw gatehouse.Secret) gatehouse.Secret { return hashWith(pw, memoryKiB, timeCost, threads) }
 
 // Hash returns the stored form of a password at cost c.
-func (c Cost) Hash(pw gatehouse.Secret) gatehouse.Secret { return hashWith(pw, c.MemoryKiB, c.Time, threads) }
+func (c Cost) Hash(pw gatehouse.Secret) gatehouse.Secret {
+	return hashWith(pw, c.MemoryKiB, c.Time, threads)
+}
 
 func hashWith(pw gatehouse.Secret, memoryKiB, timeCost uint32, threads uint8) gatehouse.Secret {
 	salt := make([]byte, saltLen)
