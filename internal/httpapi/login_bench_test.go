@@ -81,7 +81,7 @@ func BenchmarkPasswordLogin(b *testing.B) {
 	h := hashTime(b, 20)
 	ceiling := float64(runtime.NumCPU()) / h.Seconds()
 
-	ts := apitest.NewServer(b, store.SQLite, apitest.Options{})
+	ts := apitest.NewServer(b, store.SQLite, apitest.Options{PasswordCost: password.DefaultCost})
 	body, _ := json.Marshal(map[string]string{"email": "owner@example.com", "password": apitest.OwnerPassword})
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4 * runtime.NumCPU()}}
 	var busy atomic.Int64

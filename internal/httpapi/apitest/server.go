@@ -41,6 +41,9 @@ type Server struct {
 }
 
 type Options struct {
+	// PasswordCost is the instance's password-hash work; zero is
+	// password.TestCost (benchmarks of sign-in use password.DefaultCost).
+	PasswordCost password.Cost
 	Allowed  string
 	Trusted  string
 	TrustAll bool
@@ -130,9 +133,13 @@ func NewServer(t testing.TB, engine store.Engine, o Options) *Server {
 	logs := &SyncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, nil))
 	outbox := &FakeMailer{}
+	cost := o.PasswordCost
+	if cost == (password.Cost{}) {
+		cost = password.TestCost
+	}
 	inst := instance.New(instance.Options{Config: cfg, Store: st, Keys: secretkey.NewKeyring(testSecretKey), Counters: counters,
 		Mail: outbox, Logger: logger, Now: o.Now, DNS: ResolverAt(o.DnsAddr), Passwords: o.Passwords, Database: o.Database,
-		PasswordCost: password.TestCost})
+		PasswordCost: cost})
 	outbox.Wait = inst.Services.Reset.Wait
 	h := inst.Handler
 	svc := inst.Services
