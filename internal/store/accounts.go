@@ -29,9 +29,9 @@ func (s *Store) createOrganization(ctx context.Context, org *gatehouse.Organizat
 	now := time.Now().UTC()
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		if s.engine == Postgres {
-			// Serialise organization creation so the first-organization
-			// and first-user checks below cannot race.
-			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(7291047)"); err != nil {
+			// Serialise organization creation (in this schema) so the
+			// first-organization and first-user checks below cannot race.
+			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(7291047, hashtext(current_schema()))"); err != nil {
 				return err
 			}
 		}

@@ -208,8 +208,10 @@ func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 	return applied, nil
 }
 
-// lockMigrations makes concurrent PostgreSQL migrators take turns for the
-// rest of tx. (SQLite's immediate transactions already take turns.)
+// lockMigrations makes concurrent PostgreSQL migrators of one schema take
+// turns for the rest of tx; instances on other schemas of the database
+// (another deployment, a test) do not wait for them. (SQLite's immediate
+// transactions already take turns.)
 func (s *Store) lockMigrations(ctx context.Context, tx *sql.Tx) error {
 	if s.engine != Postgres {
 		return nil
@@ -217,6 +219,6 @@ func (s *Store) lockMigrations(ctx context.Context, tx *sql.Tx) error {
 	if _, err := tx.ExecContext(ctx, "SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0"); err != nil {
 		return err
 	}
-	_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(7291046)")
+	_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(7291046, hashtext(current_schema()))")
 	return err
 }

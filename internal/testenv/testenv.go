@@ -44,3 +44,13 @@ func RedisURL(t testing.TB) string {
 	}
 	return u
 }
+
+// Slow marks a test that takes more than about five seconds and says why
+// (a real browser, a real identity provider, a binary killed mid-load, a
+// deliberately expensive hash). `go test -short` skips it; CI runs it.
+func Slow(t testing.TB, why string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("slow: " + why)
+	}
+}
