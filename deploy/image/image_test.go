@@ -17,6 +17,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/testenv"
 )
 
 func finalStage(t *testing.T) []string {
@@ -64,6 +66,7 @@ func TestFinalStageIsEmptyAndNonRoot(t *testing.T) {
 // The build stage's flags make a static binary that starts in an empty
 // root as the image's user and answers /_health and /_readyz.
 func TestStaticBinaryServesProbes(t *testing.T) {
+	testenv.Slow(t, "builds a static binary with the image's flags (a full build when the cache is cold)")
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "gatehouse")
 	build := exec.Command("go", "build", "-trimpath", "-tags", "timetzdata", "-ldflags", "-s -w", "-o", bin, "../../cmd/gatehouse")

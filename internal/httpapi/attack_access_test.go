@@ -15,6 +15,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi"
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
+	"github.com/gatehouse-auth/gatehouse/internal/testenv"
 
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi/httpauth"
 
@@ -171,6 +172,7 @@ func storeLegacyKey(t *testing.T, ts *apitest.Server, value gatehouse.Secret, it
 // stored after that miss, and the stored legacy key, still authenticate.
 func TestAttackLegacyKeyHashAmplification(t *testing.T) {
 	t.Parallel()
+	testenv.Slow(t, "runs PBKDF2 at PostHog's legacy iteration counts on purpose, to count the runs")
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		imported := gatehouse.Secret("phx_" + gatehouse.RandomToken(35))

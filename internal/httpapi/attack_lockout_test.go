@@ -288,6 +288,7 @@ func TestAttackLockoutCurrentPassword(t *testing.T) {
 // database, then in Redis), with the guesses split between them.
 func TestAttackLockoutConcurrentGuessesTwoInstances(t *testing.T) {
 	t.Parallel()
+	testenv.Slow(t, "two instances and a burst of concurrent guesses on each engine and counter store")
 	run := func(t *testing.T, counters ratelimit.Counters) {
 		opts := storetest.Options(t, store.Postgres)
 		var pa, pb apitest.CountingPasswords

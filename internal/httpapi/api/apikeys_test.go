@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
+	"github.com/gatehouse-auth/gatehouse/internal/testenv"
 
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
@@ -421,6 +422,7 @@ func TestPersonalAPIKeyLastUsedWrittenHourly(t *testing.T) {
 
 func TestLegacyPBKDF2KeyUpgradedOnUse(t *testing.T) {
 	t.Parallel()
+	testenv.Slow(t, "runs PBKDF2 at PostHog's legacy iteration counts on purpose")
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
 		for _, iterations := range gatehouse.LegacyKeyIterations {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
+	"github.com/gatehouse-auth/gatehouse/internal/testenv"
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -245,6 +246,7 @@ func TestLoginPageUnderSSOEnforcement(t *testing.T) {
 // enforced email is entered, and keeps it for other emails.
 func TestBrowserLoginPrecheckHidesPassword(t *testing.T) {
 	t.Parallel()
+	testenv.Slow(t, "drives headless chromium")
 	ctx := apitest.NewBrowserContext(t)
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{SiteURL: "http://localhost:{port}"})
 	apitest.EnforceSAML(t, ts, apitest.OwnerBrowser(t, ts))

@@ -73,6 +73,7 @@ func runNodeClient(t *testing.T, dir string, cfg map[string]any) nodeClientResul
 // and a wrong key loads nothing.
 func TestPostHogNodeClient(t *testing.T) {
 	t.Parallel()
+	testenv.Slow(t, "runs posthog-node 5 and 4 under node on both engines")
 	clients := []struct{ name, dir string }{
 		{"posthog-node 5", filepath.Join("testdata", "posthog-node5")},
 		{"posthog-node 4", filepath.Join("testdata", "posthog-node4")},

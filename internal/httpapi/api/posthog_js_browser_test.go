@@ -145,6 +145,7 @@ posthog.init(%q, {
 // the events are in the store.
 func TestPostHogJSBrowser(t *testing.T) {
 	t.Parallel()
+	testenv.Slow(t, "loads posthog-js in headless chromium")
 	dist, err := filepath.Abs(filepath.Join("testdata", "posthog-js", "node_modules", "posthog-js", "dist", "array.full.no-external.js"))
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
+	"github.com/gatehouse-auth/gatehouse/internal/testenv"
 
 	"github.com/chromedp/chromedp"
 
@@ -16,6 +17,7 @@ import (
 // settings, and log in with the new one.
 func TestBrowserSignupLogoutLogin(t *testing.T) {
 	t.Parallel()
+	testenv.Slow(t, "drives headless chromium through signup, logout and login")
 	ctx := apitest.NewBrowserContext(t)
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{Empty: true, SiteURL: "http://localhost:{port}"})
 	// localhost is a secure context, so the Secure session cookie works

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
+	"github.com/gatehouse-auth/gatehouse/internal/testenv"
 
 	"github.com/chromedp/chromedp"
 
@@ -20,6 +21,7 @@ import (
 // browser is then remembered and skips the step.
 func TestBrowserTwoFactor(t *testing.T) {
 	t.Parallel()
+	testenv.Slow(t, "drives headless chromium through 2FA set-up and the second step")
 	ctx := apitest.NewBrowserContext(t)
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{Empty: true, SiteURL: "http://localhost:{port}"})
 	base := strings.Replace(ts.URL, "127.0.0.1", "localhost", 1)

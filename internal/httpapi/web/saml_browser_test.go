@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
+	"github.com/gatehouse-auth/gatehouse/internal/testenv"
 
 	"github.com/chromedp/chromedp"
 
@@ -18,6 +19,7 @@ import (
 // user signs in at the IdP (crewjam's samlidp) and lands signed in.
 func TestBrowserSAMLLogin(t *testing.T) {
 	t.Parallel()
+	testenv.Slow(t, "drives headless chromium through a real SAML IdP")
 	ctx := apitest.NewBrowserContext(t)
 	dns := apitest.StartDNS(t)
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{DnsAddr: dns.Addr, SiteURL: "http://localhost:{port}"})

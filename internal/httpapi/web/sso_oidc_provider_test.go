@@ -111,6 +111,7 @@ func (p *realOIDC) provider(secret string) config.SocialProvider {
 // the exact issuer and flags a trailing slash.
 func TestRealOIDCProvider(t *testing.T) {
 	t.Parallel()
+	testenv.Slow(t, "runs oidc-provider, a real OpenID Connect provider, under node")
 	op := startRealOIDC(t)
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{Social: []config.SocialProvider{op.provider(op.secret)}})

@@ -184,6 +184,7 @@ func postACS(t *testing.T, ts *apitest.Server, b *apitest.Browser, fields url.Va
 // domain id), and enforcement of SAML refusing the password.
 func TestRealSimpleSAMLphp(t *testing.T) {
 	t.Parallel()
+	testenv.Slow(t, "runs SimpleSAMLphp, a real SAML IdP, under php -S")
 	idp := startSimpleSAMLphp(t, apitest.TestSiteURL)
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
@@ -266,6 +267,7 @@ func TestRealSimpleSAMLphp(t *testing.T) {
 // "IdP-initiated").
 func TestBrowserSimpleSAMLphpFromAnotherHost(t *testing.T) {
 	t.Parallel()
+	testenv.Slow(t, "runs SimpleSAMLphp under php -S and drives headless chromium through it")
 	ctx := apitest.NewBrowserContext(t)
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{SiteURL: "http://localhost:{port}"})
 	site := strings.Replace(ts.URL, "127.0.0.1", "localhost", 1)

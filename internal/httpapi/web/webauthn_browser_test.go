@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
+	"github.com/gatehouse-auth/gatehouse/internal/testenv"
 
 	"github.com/chromedp/cdproto/cdp"
 	cdpwebauthn "github.com/chromedp/cdproto/webauthn"
@@ -41,6 +42,7 @@ func addVirtualAuthenticator() chromedp.Action[chromedp.Void] {
 // sign in with the password and the passkey as second step, and delete it.
 func TestBrowserPasskeys(t *testing.T) {
 	t.Parallel()
+	testenv.Slow(t, "drives headless chromium with a virtual authenticator")
 	ctx := apitest.NewBrowserContext(t)
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{SiteURL: "http://localhost:{port}"})
 	base := strings.Replace(ts.URL, "127.0.0.1", "localhost", 1)
