@@ -44,12 +44,12 @@ type Options struct {
 	// PasswordCost is the instance's password-hash work; zero is
 	// password.TestCost (benchmarks of sign-in use password.DefaultCost).
 	PasswordCost password.Cost
-	Allowed  string
-	Trusted  string
-	TrustAll bool
-	Behind   bool
-	Database httpauth.Pinger
-	Now      func() time.Time
+	Allowed      string
+	Trusted      string
+	TrustAll     bool
+	Behind       bool
+	Database     httpauth.Pinger
+	Now          func() time.Time
 	// store and counters let two servers share one database or Redis.
 	StoreOpts *store.Options
 	Counters  ratelimit.Counters
