@@ -208,7 +208,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		Reset:           svc.Reset,
 		Invites:         svc.Invites,
 		Domains:         svc.Domains,
-		AuthGeneration:  st,
+		AuthGeneration:  svc.Generation,
 		APIKeys:         svc.APIKeys,
 		Organizations:   svc.Organizations,
 		Audit:           svc.Audit,

@@ -36,6 +36,9 @@ type services struct {
 	Lifecycle       *gatehouse.AccountLifecycle
 	Flags           *gatehouse.FlagService
 	SAML            *saml.Service
+	// Generation reads the store's auth generation, shared by the requests
+	// that arrive together; serve hands the same reader to the server.
+	Generation gatehouse.GenerationSource
 }
 
 // newServices builds every domain service from the configuration and the
@@ -80,7 +83,10 @@ func newServices(cfg *config.Config, st *store.Store, keyring *secretkey.Keyring
 		// Passkeys are a second factor too.
 		s.TwoFactor.Passkeys = passkeys
 	}
-	s.Capture = &gatehouse.CaptureService{Store: st}
+	// The generation reads of capture and of the key-authenticated routes
+	// are shared (httpapi.NewServer keeps an already shared source).
+	s.Generation = gatehouse.SharedGenerationReads(st)
+	s.Capture = &gatehouse.CaptureService{Store: st, Generation: s.Generation}
 	s.Auth = &gatehouse.AuthService{Store: st, Passwords: hasher, SessionAge: cfg.SessionCookieAge, Guard: lockout, Devices: st,
 		RequireVerifiedEmail: cfg.EmailConfigured(), SSO: s.Domains, TwoFactor: s.TwoFactor}
 	// Legacy key hashes get one slot of their own: strings presented
