@@ -7,7 +7,7 @@ import (
 	"unicode/utf8"
 )
 
-// A minimal scanner over JSON text that has already passed json.Valid. It
+// A minimal scanner over JSON text that has already passed validJSON. It
 // walks the members of objects and the elements of arrays without building
 // values, so that only the handful of fields capture cares about are ever
 // decoded, and keys are matched exactly (encoding/json would match them

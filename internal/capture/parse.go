@@ -11,7 +11,7 @@ import (
 // shapes, extracts and checks each event's fields and settles the token.
 func parseBatch(data []byte, ep Endpoint) (*Batch, *Error) {
 	data = trimSpace(data)
-	if !json.Valid(data) {
+	if !validJSON(data) {
 		var v json.RawMessage
 		err := json.Unmarshal(data, &v)
 		if err == nil {

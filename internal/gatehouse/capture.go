@@ -20,6 +20,13 @@ type EventStore interface {
 type CaptureService struct {
 	Store EventStore
 	Now   func() time.Time
+	// Generation, when set, lets Ingest answer which project a token
+	// names from memory while the auth generation, which every change to
+	// projects moves, stands still: one shared generation read instead of
+	// a project query per request. Nil: every request queries the project.
+	Generation GenerationSource
+
+	projects genCache[string, Project]
 }
 
 // ErrUnknownProjectToken is the cause of the error Ingest returns for a
@@ -30,7 +37,7 @@ var ErrUnknownProjectToken = errors.New("no project has this token")
 // without a UUID get a fresh one. When Ingest returns nil every event is
 // durably stored (or was already stored from an earlier send).
 func (c *CaptureService) Ingest(ctx context.Context, token string, events []Event) error {
-	project, err := c.Store.ProjectByAPIToken(ctx, token)
+	project, err := c.project(ctx, token)
 	if errors.Is(err, ErrNotFound) {
 		return &Error{Kind: KindUnauthenticated, Code: "invalid_api_key", Detail: "API key is not valid: no project has this token", Err: ErrUnknownProjectToken}
 	}
@@ -53,4 +60,24 @@ func (c *CaptureService) Ingest(ctx context.Context, token string, events []Even
 		return fmt.Errorf("capture: storing events: %w", err)
 	}
 	return nil
+}
+
+// project finds the project whose public token is token, from the cache
+// when the auth generation has not moved since it was loaded.
+func (c *CaptureService) project(ctx context.Context, token string) (*Project, error) {
+	if c.Generation == nil {
+		return c.Store.ProjectByAPIToken(ctx, token)
+	}
+	if _, has := authGeneration(ctx); !has {
+		ctx = WithAuthGeneration(ctx, c.Generation)
+	}
+	if p, ok := c.projects.get(ctx, token); ok {
+		return &p, nil
+	}
+	p, err := c.Store.ProjectByAPIToken(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	c.projects.put(ctx, token, *p)
+	return p, nil
 }

@@ -80,6 +80,10 @@ type Services struct {
 	Lifecycle       *gatehouse.AccountLifecycle
 	Flags           *gatehouse.FlagService
 	SAML            *saml.Service
+	// Generation reads the store's auth generation, shared by the requests
+	// that arrive together: capture and the key-authenticated routes use
+	// the same reader.
+	Generation gatehouse.GenerationSource
 }
 
 // Instance is a built Gatehouse: its services and the handler serving
@@ -123,7 +127,7 @@ func New(o Options) *Instance {
 		Reset:           s.Reset,
 		Invites:         s.Invites,
 		Domains:         s.Domains,
-		AuthGeneration:  o.Store,
+		AuthGeneration:  s.Generation,
 		APIKeys:         s.APIKeys,
 		Organizations:   s.Organizations,
 		Audit:           s.Audit,
@@ -191,7 +195,8 @@ func newServices(o Options, limiter *ratelimit.Limiter, lockout *ratelimit.Login
 		// Passkeys are a second factor too.
 		s.TwoFactor.Passkeys = passkeys
 	}
-	s.Capture = &gatehouse.CaptureService{Store: st}
+	s.Generation = gatehouse.SharedGenerationReads(st)
+	s.Capture = &gatehouse.CaptureService{Store: st, Generation: s.Generation}
 	s.Auth = &gatehouse.AuthService{Store: st, Passwords: passwords, SessionAge: cfg.SessionCookieAge, Guard: lockout, Devices: st,
 		RequireVerifiedEmail: cfg.EmailConfigured(), SSO: s.Domains, TwoFactor: s.TwoFactor, Now: now}
 	// Legacy key hashes get one slot of their own: strings presented

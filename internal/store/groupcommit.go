@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -185,12 +186,22 @@ const eventsUnnestInsert = `INSERT INTO events (project_id, uuid, event, distinc
 SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamp[])
 ON CONFLICT (project_id, uuid) DO NOTHING`
 
+// eventProjectsLock checks that the projects of a group exist and keeps
+// them from being deleted until the group commits: what the foreign key
+// from events to projects did for each row, which PostgreSQL no longer
+// has (migration 0018), done once a group.
+const eventProjectsLock = `SELECT id FROM projects WHERE id = ANY($1::bigint[]) FOR KEY SHARE`
+
+// errNoSuchProject fails a write whose events name a project that does
+// not exist (deleted since its token was checked).
+var errNoSuchProject = errors.New("store: inserting events: no such project")
+
 // insertEventGroupPostgres writes a group in one PostgreSQL transaction:
-// one INSERT per write, all sent in one pipelined batch, so each write's
-// count of new events is its own, and a duplicate of an event stored by
-// an earlier write in the group is skipped exactly as if the writes had
-// committed one after the other. It sets each write's inserted count only
-// when the transaction commits.
+// one INSERT per write, all sent in one pipelined batch behind the check
+// of their projects, so each write's count of new events is its own, and
+// a duplicate of an event stored by an earlier write in the group is
+// skipped exactly as if the writes had committed one after the other. It
+// sets each write's inserted count only when the transaction commits.
 func (s *Store) insertEventGroupPostgres(ctx context.Context, group []*eventWrite) error {
 	conn, err := s.write.Conn(ctx)
 	if err != nil {
@@ -205,11 +216,30 @@ func (s *Store) insertEventGroupPostgres(ctx context.Context, group []*eventWrit
 			return fmt.Errorf("store: begin: %w", err)
 		}
 		defer tx.Rollback(ctx) // after Commit: does nothing
+		projects := groupProjects(group)
 		batch := &pgx.Batch{}
+		batch.Queue(eventProjectsLock, projects)
 		for _, w := range group {
 			batch.Queue(eventsUnnestInsert, eventColumns(w.events)...)
 		}
 		br := tx.SendBatch(ctx, batch)
+		found := 0
+		rows, err := br.Query()
+		if err == nil {
+			for rows.Next() {
+				found++
+			}
+			rows.Close()
+			err = rows.Err()
+		}
+		if err != nil {
+			br.Close()
+			return fmt.Errorf("store: inserting events: %w", mapErr(err))
+		}
+		if found != len(projects) {
+			br.Close()
+			return errNoSuchProject
+		}
 		for i := range group {
 			tag, err := br.Exec()
 			if err != nil {
@@ -233,6 +263,19 @@ func (s *Store) insertEventGroupPostgres(ctx context.Context, group []*eventWrit
 		w.inserted = counts[i]
 	}
 	return nil
+}
+
+// groupProjects lists the distinct projects of a group's events.
+func groupProjects(group []*eventWrite) []int64 {
+	var ids []int64
+	for _, w := range group {
+		for _, e := range w.events {
+			if !slices.Contains(ids, e.ProjectID) {
+				ids = append(ids, e.ProjectID)
+			}
+		}
+	}
+	return ids
 }
 
 // eventColumns turns events into the seven column arrays of

@@ -191,6 +191,42 @@ func TestInsertEventsLargeBatch(t *testing.T) {
 	})
 }
 
+// TestDeletingAProjectDeletesItsEvents checks that a project's events go
+// with it, on PostgreSQL by trigger (migration 0018) and on SQLite by the
+// foreign key, also when the project goes with its organization, and that
+// a write for a project that no longer exists fails.
+func TestDeletingAProjectDeletesItsEvents(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		org, p, _ := newOwner(t, s, "gone@example.com")
+		_, kept, _ := newOwner(t, s, "kept@example.com")
+		for _, id := range []int64{p.ID, kept.ID} {
+			if _, err := s.InsertEvents(ctx, []gatehouse.Event{event(id, gatehouse.NewUUID(), "a"), event(id, gatehouse.NewUUID(), "b")}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		del := `DELETE FROM organizations WHERE id = ?`
+		if s.Engine() == store.Postgres {
+			del = `DELETE FROM organizations WHERE id = $1`
+		}
+		if _, err := s.DB().ExecContext(ctx, del, org.ID); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := s.CountEvents(ctx, p.ID); err != nil || n != 0 {
+			t.Fatalf("events of the deleted project: %d, %v", n, err)
+		}
+		if n, err := s.CountEvents(ctx, kept.ID); err != nil || n != 2 {
+			t.Fatalf("events of the other project: %d, %v", n, err)
+		}
+		if _, err := s.InsertEvents(ctx, []gatehouse.Event{event(p.ID, gatehouse.NewUUID(), "late")}); err == nil {
+			t.Fatal("an event for a deleted project was stored")
+		}
+		if n, _ := s.CountEvents(ctx, p.ID); n != 0 {
+			t.Fatalf("events of the deleted project after a late write: %d", n)
+		}
+	})
+}
+
 // TestConcurrentWritesNeverFail is the "database is locked" guard: many
 // writers at once must all succeed and every acknowledged row must be there.
 func TestConcurrentWritesNeverFail(t *testing.T) {
