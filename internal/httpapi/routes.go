@@ -271,5 +271,13 @@ func routes(m mount, d Deps, auth *httpauth.Auth) {
 		m.route("GET /settings/security", page(auditPages.AccountLog))
 	}
 
+	// --- console pages: account, project, organization (issue 16 point 4) ---
+	m.route("GET /static/copy_value.js", web.HandleStatic("text/javascript; charset=utf-8", web.CopyScript))
+	accountPages := &web.AccountPages{Auth: auth, APIKeys: d.APIKeys, Members: d.Members, Organizations: d.Organizations}
+	m.route("GET /account/keys", page(accountPages.Keys))
+	m.route("POST /account/keys", page(accountPages.CreateKey))
+	m.route("POST /account/keys/{id}/roll", page(accountPages.RollKey))
+	m.route("POST /account/keys/{id}/delete", page(accountPages.DeleteKey))
+
 	m.route("/", httpauth.HandleNotFound())
 }
