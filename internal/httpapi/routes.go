@@ -278,6 +278,12 @@ func routes(m mount, d Deps, auth *httpauth.Auth) {
 	m.route("POST /account/keys", page(accountPages.CreateKey))
 	m.route("POST /account/keys/{id}/roll", page(accountPages.RollKey))
 	m.route("POST /account/keys/{id}/delete", page(accountPages.DeleteKey))
+	projectPages := &web.ProjectPages{Auth: auth, Organizations: d.Organizations}
+	m.route("GET /project", page(projectPages.Page))
+	m.route("POST /project/reset_token", page(projectPages.ResetToken))
+	m.route("POST /project/keys", page(projectPages.CreateKey))
+	m.route("POST /project/keys/{id}/roll", page(projectPages.RollKey))
+	m.route("POST /project/keys/{id}/delete", page(projectPages.DeleteKey))
 
 	m.route("/", httpauth.HandleNotFound())
 }

@@ -28,6 +28,18 @@ func submitForm(t *testing.T, b *apitest.Browser, formPath, postPath string, for
 	return resp.StatusCode, html
 }
 
+// forgedPost posts form to path with b's session CSRF token, as a person
+// would who builds the form the page does not offer them.
+func forgedPost(t *testing.T, b *apitest.Browser, path string, form url.Values) (int, string) {
+	t.Helper()
+	if form == nil {
+		form = url.Values{}
+	}
+	form.Set(httpauth.CSRFFormField, b.Cookie("posthog_csrftoken"))
+	resp, html := b.Page("POST", path, form)
+	return resp.StatusCode, html
+}
+
 var (
 	newKeyValueRE = regexp.MustCompile(`id="new-key-value" class="secret-value" type="text" value="([^"]+)"`)
 	keyRowRE      = regexp.MustCompile(`<tr id="key-([^"]+)">`)
