@@ -284,6 +284,14 @@ func routes(m mount, d Deps, auth *httpauth.Auth) {
 	m.route("POST /project/keys", page(projectPages.CreateKey))
 	m.route("POST /project/keys/{id}/roll", page(projectPages.RollKey))
 	m.route("POST /project/keys/{id}/delete", page(projectPages.DeleteKey))
+	organizationPages := &web.OrganizationPages{Auth: auth, Organizations: d.Organizations, Members: d.Members, Invites: d.Invites, TwoFactor: d.TwoFactor}
+	m.route("GET /organization", page(organizationPages.Page))
+	m.route("POST /organization/members/{uuid}/level", page(organizationPages.SetLevel))
+	m.route("POST /organization/members/{uuid}/remove", page(organizationPages.RemoveMember))
+	m.route("POST /organization/members/{uuid}/reset_2fa", page(organizationPages.ResetTwoFactor))
+	m.route("POST /organization/invites", page(organizationPages.Invite))
+	m.route("POST /organization/invites/{id}/revoke", page(organizationPages.RevokeInvite))
+	m.route("POST /organization/security", page(organizationPages.Security))
 
 	m.route("/", httpauth.HandleNotFound())
 }
