@@ -273,7 +273,12 @@ func routes(m mount, d Deps, auth *httpauth.Auth) {
 
 	// --- console pages: account, project, organization (issue 16 point 4) ---
 	m.route("GET /static/copy_value.js", web.HandleStatic("text/javascript; charset=utf-8", web.CopyScript))
-	accountPages := &web.AccountPages{Auth: auth, APIKeys: d.APIKeys, Members: d.Members, Organizations: d.Organizations}
+	accountPages := &web.AccountPages{Auth: auth, Accounts: d.Accounts, APIKeys: d.APIKeys, Members: d.Members, Organizations: d.Organizations, Lifecycle: d.Lifecycle}
+	m.route("GET /account", page(accountPages.Account))
+	m.route("POST /account/profile", page(accountPages.Profile))
+	m.route("POST /account/email", page(accountPages.ChangeEmail))
+	m.route("POST /account/password", page(accountPages.ChangePassword))
+	m.route("POST /account/delete", page(accountPages.DeleteAccount))
 	m.route("GET /account/keys", page(accountPages.Keys))
 	m.route("POST /account/keys", page(accountPages.CreateKey))
 	m.route("POST /account/keys/{id}/roll", page(accountPages.RollKey))

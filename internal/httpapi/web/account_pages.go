@@ -22,7 +22,7 @@ import (
 // the same recent-sign-in rule for writes.
 
 func init() {
-	for _, name := range []string{"account_keys"} {
+	for _, name := range []string{"account", "account_keys", "account_deleted"} {
 		pageTemplates[name] = template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
 }
@@ -87,12 +87,16 @@ type choiceView struct {
 	Selected     bool
 }
 
-// AccountPages serves the account's pages.
+// AccountPages serves the account's pages: /account and its keys.
 type AccountPages struct {
-	Auth          *httpauth.Auth // CSRF tokens
+	Auth          *httpauth.Auth // CSRF tokens, mail, cookies
+	Accounts      *gatehouse.AccountService
 	APIKeys       *gatehouse.APIKeyService
 	Members       *gatehouse.MemberService
 	Organizations *gatehouse.OrganizationService
+	// Lifecycle runs email changes and account deletion; nil: neither is
+	// available.
+	Lifecycle *gatehouse.AccountLifecycle
 }
 
 var accountKeyNotices = map[string]string{"delete": "The key was deleted. Programs using it can no longer sign in with it."}
