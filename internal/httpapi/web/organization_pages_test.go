@@ -119,7 +119,7 @@ func TestOrganizationPage(t *testing.T) {
 		if status, _ := submitForm(t, owner, "/organization", "/organization/members/"+memberID+"/level", url.Values{"level": {"8"}}); status != 303 {
 			t.Fatalf("level: %d", status)
 		}
-		if _, html = owner.Page("GET", "/organization", nil); !regexp.MustCompile(`member@example.com</td>\s*<td>admin</td>`).MatchString(html) {
+		if _, html = owner.Page("GET", "/organization", nil); !regexp.MustCompile(`member@example.com</td>\s*<td data-label="Level">admin</td>`).MatchString(html) {
 			t.Fatalf("level not shown as admin:\n%s", html)
 		}
 		if status, _ := submitForm(t, owner, "/organization", "/organization/members/"+memberID+"/remove", nil); status != 303 {
