@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi/httpauth"
@@ -134,6 +135,16 @@ func TestAccountKeysPage(t *testing.T) {
 		_, html = owner.Page("GET", "/account/keys?done=delete", nil)
 		if strings.Contains(html, "deploy bot") || !strings.Contains(html, "The key was deleted.") || keyWorks(m[1]) {
 			t.Fatalf("after delete:\n%s", html)
+		}
+
+		// A session signed in long ago must sign in again to make a key, as
+		// with the API: the service's words above the create form.
+		if _, err := ts.Store.DB().ExecContext(t.Context(), apitest.Rebind(engine, `UPDATE sessions SET created_at = ?`), time.Now().Add(-3*time.Hour).UTC()); err != nil {
+			t.Fatal(err)
+		}
+		status, html = submitForm(t, owner, "/account/keys", "/account/keys", url.Values{"label": {"late"}, "scopes": {"user:read"}})
+		if status != 403 || !strings.Contains(html, `id="create-error">`) || !strings.Contains(html, `value="late"`) || keyRowRE.MatchString(html) {
+			t.Fatalf("create with an old sign-in: %d\n%s", status, html)
 		}
 	})
 }
