@@ -83,6 +83,12 @@ func TestAccountKeysPage(t *testing.T) {
 		if !keyWorks(value) {
 			t.Fatal("the created key does not work")
 		}
+		// The pages are for people: a key cannot read or use them.
+		for _, path := range []string{"/account/keys", "/organization", "/project"} {
+			if resp, body := ts.Do(t, "GET", path, nil, "Authorization", "Bearer "+value); resp.StatusCode != 403 {
+				t.Fatalf("GET %s with a personal API key: %d %s", path, resp.StatusCode, body)
+			}
+		}
 		if resp, _ := apitest.KeyRequest(t, ts, "PATCH", "/api/users/@me/", value, `{"first_name":"Eve"}`); resp.StatusCode != 403 {
 			t.Fatalf("a read-only key wrote: %d", resp.StatusCode)
 		}
