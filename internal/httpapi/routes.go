@@ -271,5 +271,33 @@ func routes(m mount, d Deps, auth *httpauth.Auth) {
 		m.route("GET /settings/security", page(auditPages.AccountLog))
 	}
 
+	// --- console pages: account, project, organization (issue 16 point 4) ---
+	m.route("GET /static/copy_value.js", web.HandleStatic("text/javascript; charset=utf-8", web.CopyScript))
+	m.route("GET /static/console.css", web.HandleStatic("text/css; charset=utf-8", web.ConsoleStylesheet))
+	accountPages := &web.AccountPages{Auth: auth, Accounts: d.Accounts, APIKeys: d.APIKeys, Members: d.Members, Organizations: d.Organizations, Lifecycle: d.Lifecycle}
+	m.route("GET /account", page(accountPages.Account))
+	m.route("POST /account/profile", page(accountPages.Profile))
+	m.route("POST /account/email", page(accountPages.ChangeEmail))
+	m.route("POST /account/password", page(accountPages.ChangePassword))
+	m.route("POST /account/delete", page(accountPages.DeleteAccount))
+	m.route("GET /account/keys", page(accountPages.Keys))
+	m.route("POST /account/keys", page(accountPages.CreateKey))
+	m.route("POST /account/keys/{id}/roll", page(accountPages.RollKey))
+	m.route("POST /account/keys/{id}/delete", page(accountPages.DeleteKey))
+	projectPages := &web.ProjectPages{Auth: auth, Organizations: d.Organizations}
+	m.route("GET /project", page(projectPages.Page))
+	m.route("POST /project/reset_token", page(projectPages.ResetToken))
+	m.route("POST /project/keys", page(projectPages.CreateKey))
+	m.route("POST /project/keys/{id}/roll", page(projectPages.RollKey))
+	m.route("POST /project/keys/{id}/delete", page(projectPages.DeleteKey))
+	organizationPages := &web.OrganizationPages{Auth: auth, Organizations: d.Organizations, Members: d.Members, Invites: d.Invites, TwoFactor: d.TwoFactor}
+	m.route("GET /organization", page(organizationPages.Page))
+	m.route("POST /organization/members/{uuid}/level", page(organizationPages.SetLevel))
+	m.route("POST /organization/members/{uuid}/remove", page(organizationPages.RemoveMember))
+	m.route("POST /organization/members/{uuid}/reset_2fa", page(organizationPages.ResetTwoFactor))
+	m.route("POST /organization/invites", page(organizationPages.Invite))
+	m.route("POST /organization/invites/{id}/revoke", page(organizationPages.RevokeInvite))
+	m.route("POST /organization/security", page(organizationPages.Security))
+
 	m.route("/", httpauth.HandleNotFound())
 }
