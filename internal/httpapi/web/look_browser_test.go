@@ -78,4 +78,24 @@ func TestBrowserPagesFitTheScreen(t *testing.T) {
 			t.Fatalf("%s: after logout %q (%v)", name, notice, err)
 		}
 	}
+
+	// The signup form's strength meter shows the server's verdict as the
+	// person types.
+	step("strength meter",
+		chromedp.Navigate(base+"/signup"),
+		chromedp.WaitVisible(`#password`),
+		chromedp.SendKeys(`#password`, "password123"),
+		chromedp.WaitVisible(`#password-strength`),
+	)
+	weak, err := chromedp.Run(ctx, chromedp.Text(`#password-strength .strength-text`))
+	if err != nil || !strings.Contains(weak, "common") {
+		t.Fatalf("meter for a weak password: %q (%v)", weak, err)
+	}
+	fits("signup")
+	// An element with the hidden attribute stays hidden whatever display
+	// the stylesheet gives its kind (buttons are inline-block).
+	display, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => { const b = document.createElement("button"); b.hidden = true; document.body.append(b); return getComputedStyle(b).display })()`))
+	if err != nil || display != "none" {
+		t.Fatalf("a hidden button is displayed as %q (%v)", display, err)
+	}
 }

@@ -140,6 +140,12 @@
   });
   Array.prototype.forEach.call(document.querySelectorAll("[data-passkey-delete]"), function (b) {
     b.addEventListener("click", function () {
+      // A destructive action asks first: the first click arms the button.
+      if (!b.hasAttribute("data-armed")) {
+        b.setAttribute("data-armed", "");
+        b.textContent = "Click again to delete";
+        return;
+      }
       api("DELETE", "/api/webauthn/credentials/" + b.getAttribute("data-passkey-delete") + "/").then(function (res) {
         if (!res.ok) throw failure(res);
         go("/settings/passkeys?done=deleted");
