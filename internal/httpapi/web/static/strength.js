@@ -13,10 +13,13 @@
     var meter = box.querySelector("meter");
     var text = box.querySelector(".strength-text");
     var timer = null, seq = 0;
+    // The person's own words (email, names) count against the password:
+    // from the same form (signup), or from #strength-context (settings).
+    var known = document.getElementById("strength-context");
     function context(name) {
       var el = input.form && input.form.elements[name];
       if (el && el.value) return el.value;
-      return input.getAttribute("data-" + name.replace("_", "-")) || "";
+      return (known && known.getAttribute("data-" + name.replace("_", "-"))) || "";
     }
     function check() {
       var value = input.value;
