@@ -63,7 +63,6 @@ func routes(m mount, d Deps, auth *httpauth.Auth) {
 	m.route("POST /api/login", httpauth.SignInEndpoint(*auth, httpauth.Handler(sessions.Login)))
 	m.route("POST /api/login/precheck", httpauth.Handler(sessions.Precheck))
 	m.route("POST /api/logout", auth.Session(sessions.Logout))
-	m.route("POST /logout", auth.Session(sessions.LogoutPage))
 
 	twoFactor := &api.TwoFactor{Auth: auth, TwoFactor: d.TwoFactor}
 	m.route("POST /api/login/token", httpauth.SignInEndpoint(*auth, httpauth.Handler(twoFactor.CompleteLogin)))
@@ -266,13 +265,13 @@ func routes(m mount, d Deps, auth *httpauth.Auth) {
 	m.route("POST /settings/domains/{id}/delete", page(domainPages.Delete))
 
 	if d.Audit != nil {
-		auditPages := &web.AuditPages{Accounts: d.Accounts, Audit: d.Audit}
+		auditPages := &web.AuditPages{Auth: auth, Accounts: d.Accounts, Audit: d.Audit}
 		m.route("GET /settings/audit_log", page(auditPages.OrganizationLog))
 		m.route("GET /settings/security", page(auditPages.AccountLog))
 	}
 
 	// --- console pages: account, project, organization (issue 16 point 4) ---
-	m.route("GET /static/copy_value.js", web.HandleStatic("text/javascript; charset=utf-8", web.CopyScript))
+	m.route("GET /static/copy_value.js", web.HandleStatic("text/javascript; charset=utf-8", web.CopyValueScript))
 	m.route("GET /static/console.css", web.HandleStatic("text/css; charset=utf-8", web.ConsoleStylesheet))
 	accountPages := &web.AccountPages{Auth: auth, Accounts: d.Accounts, APIKeys: d.APIKeys, Members: d.Members, Organizations: d.Organizations, Lifecycle: d.Lifecycle}
 	m.route("GET /account", page(accountPages.Account))
@@ -299,5 +298,12 @@ func routes(m mount, d Deps, auth *httpauth.Auth) {
 	m.route("POST /organization/invites/{id}/revoke", page(organizationPages.RevokeInvite))
 	m.route("POST /organization/security", page(organizationPages.Security))
 
-	m.route("/", httpauth.HandleNotFound())
+
+	// --- pages: layout, logout, not found, scripts ---
+	m.route("POST /logout", page(pages.Logout))
+	m.route("GET /static/copy.js", web.HandleStatic("text/javascript; charset=utf-8", web.CopyScript))
+	m.route("GET /static/strength.js", web.HandleStatic("text/javascript; charset=utf-8", web.StrengthScript))
+	strength := &web.PasswordStrength{Auth: auth}
+	m.route("POST /api/users/password_strength", httpauth.Handler(strength.Check))
+	m.route("/", web.NotFound(httpauth.HandleNotFound()))
 }

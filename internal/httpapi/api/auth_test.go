@@ -130,10 +130,11 @@ func TestLogoutRevokesServerSide(t *testing.T) {
 		if resp, _ := thief.Send("GET", "/api/users/@me", "", false); resp.StatusCode != 401 {
 			t.Fatalf("session alive after logout: %d", resp.StatusCode)
 		}
-		// The page logout redirects to the login page.
+		// The page logout (web.Pages.Logout) redirects to the login page,
+		// which says so.
 		b.Login("owner@example.com", apitest.OwnerPassword)
 		resp, _ := b.Send("POST", "/logout", "", true)
-		if resp.StatusCode != 302 || resp.Header.Get("Location") != "/login" {
+		if resp.StatusCode != 303 || resp.Header.Get("Location") != "/login?message=logged_out" {
 			t.Fatalf("/logout: %d %v", resp.StatusCode, resp.Header)
 		}
 		if resp, _ := b.Send("GET", "/api/users/@me", "", false); resp.StatusCode != 401 {

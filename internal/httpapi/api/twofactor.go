@@ -175,6 +175,9 @@ func (h *TwoFactor) CompleteLogin(w http.ResponseWriter, r *http.Request) error 
 		// A passkey second step sends the assertion instead.
 		CredentialID string          `json:"credential_id"`
 		Response     json.RawMessage `json:"response"`
+		// Remember: false asks not to remember this browser; absent or
+		// true remembers it for 30 days, as PostHog does.
+		Remember *bool `json:"remember"`
 	}
 	if err := httpauth.DecodeJSON(w, r, &in); err != nil {
 		return err
@@ -188,7 +191,8 @@ func (h *TwoFactor) CompleteLogin(w http.ResponseWriter, r *http.Request) error 
 		step, err = h.TwoFactor.CompleteLogin(r.Context(), httpauth.PendingKey(r), in.Token)
 	}
 	if err == nil {
-		_, err = httpauth.StartSession(w, r, *h.Auth, step.User, httpauth.LoginStep{Method: "password", SecondStep: true})
+		_, err = httpauth.StartSession(w, r, *h.Auth, step.User, httpauth.LoginStep{Method: "password", SecondStep: true,
+			DontRemember: in.Remember != nil && !*in.Remember})
 	}
 	if err != nil {
 		httpauth.NoteCodeFailures(r, *h.Auth, err)

@@ -25,8 +25,13 @@ type LoginStep struct {
 	// step), so the session counts as 2FA-verified.
 	SecondFactor bool
 	// SecondStep: this ends the second step of a password login: the
-	// browser is remembered and the pending login ends.
+	// pending login ends and, unless DontRemember, the browser is
+	// remembered (it skips the second step for 30 days).
 	SecondStep bool
+	// DontRemember: the person asked not to remember this browser at the
+	// second step (the login page's unchecked box, the API's
+	// "remember": false). The zero value remembers, PostHog's default.
+	DontRemember bool
 	// NewAccount: the account was created (or its email proven) just now;
 	// there is no earlier device to compare with, so no new-device notice.
 	NewAccount bool
@@ -66,14 +71,16 @@ func StartSession(w http.ResponseWriter, r *http.Request, d Auth, user *gatehous
 		}
 	}
 	if step.SecondStep {
-		dev, token, err := d.TwoFactor.Remember(ctx, user, ClientIP(r), r.UserAgent())
-		if err != nil {
-			return nil, err
+		if !step.DontRemember {
+			dev, token, err := d.TwoFactor.Remember(ctx, user, ClientIP(r), r.UserAgent())
+			if err != nil {
+				return nil, err
+			}
+			d.Cookies.Set(w, RememberCookiePrefix+dev.ID, token.Reveal(), RememberCookieOptions())
 		}
 		if err := d.TwoFactor.EndPendingLogin(ctx, PendingKey(r)); err != nil {
 			return nil, err
 		}
-		d.Cookies.Set(w, RememberCookiePrefix+dev.ID, token.Reveal(), RememberCookieOptions())
 		d.Cookies.Clear(w, PendingLoginCookie, cookies.Options{})
 	}
 	CompleteLogin(w, r, d, res, step)

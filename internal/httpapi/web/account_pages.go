@@ -27,11 +27,11 @@ func init() {
 	}
 }
 
-// CopyScript adds a "Copy" button to the values a page shows once
+// CopyValueScript adds a "Copy" button to the values a page shows once
 // (elements with data-copy); the pages work without it.
 //
 //go:embed static/copy_value.js
-var CopyScript []byte
+var CopyValueScript []byte
 
 // ConsoleStylesheet is what the console pages need beyond gatehouse.css
 // (tables that fit a phone, the shown-once value).

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi/httpauth"
@@ -34,12 +35,21 @@ type AuditPage struct {
 
 func (*AuditPage) template() string { return "audit" }
 
+// CountText is the number of events in words ("1 event", "3 events").
+func (p *AuditPage) CountText() string {
+	if p.Count == 1 {
+		return "1 event"
+	}
+	return strconv.Itoa(p.Count) + " events"
+}
+
 type auditRow struct {
 	Time, Type, Actor, Address, Browser, Target, Outcome, Changes string
 }
 
 // AuditPages serves the audit log pages.
 type AuditPages struct {
+	Auth     *httpauth.Auth // the CSRF token of the bar's Log out button
 	Accounts *gatehouse.AccountService
 	Audit    *gatehouse.AuditService
 }
@@ -67,7 +77,7 @@ func (h *AuditPages) page(w http.ResponseWriter, r *http.Request, organization b
 		return nil
 	}
 	q := r.URL.Query()
-	page := &AuditPage{Title: "Your recent security activity", Path: path, EventType: q.Get("event_type"), Actor: q.Get("actor"),
+	page := &AuditPage{Layout: Layout{CSRFToken: sessionCSRFToken(w, r, h.Auth, a)}, Title: "Your recent security activity", Path: path, EventType: q.Get("event_type"), Actor: q.Get("actor"),
 		Target: q.Get("target"), After: q.Get("after"), Before: q.Get("before")}
 	status := http.StatusOK
 	f, err := httpauth.AuditFilter(r)

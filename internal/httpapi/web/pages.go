@@ -64,9 +64,47 @@ type Layout struct {
 	Notice string
 	// Error is an error about no one field, at the top.
 	Error string
+	// Nav is the navigation bar of a signed-in page; renderPage fills it
+	// from the request (an empty Email: no bar).
+	Nav navView
 }
 
 func (l *Layout) layout() *Layout { return l }
+
+// navView is what the navigation bar shows: who is signed in and which
+// section the page belongs to ("home", "project", "organization",
+// "account").
+type navView struct {
+	Email, Section string
+}
+
+// sectionOf is the navigation section of a page's path.
+func sectionOf(path string) string {
+	switch {
+	case path == "/":
+		return "home"
+	case path == "/project" || strings.HasPrefix(path, "/project/"):
+		return "project"
+	case path == "/organization" || strings.HasPrefix(path, "/organization/"),
+		strings.HasPrefix(path, "/settings/domains"), strings.HasPrefix(path, "/settings/audit_log"):
+		return "organization"
+	case path == "/account" || strings.HasPrefix(path, "/account/"), path == "/settings" || strings.HasPrefix(path, "/settings/"):
+		return "account"
+	}
+	return ""
+}
+
+// confirmView is a destructive action behind a confirmation step: a
+// button that opens a question and the form that does it (no script).
+type confirmView struct {
+	Action, Label, Question, Confirm, CSRFToken string
+}
+
+// Confirm describes a destructive form for the "confirm" template: label
+// opens the question, confirm posts to action.
+func (l *Layout) Confirm(action, label, question, confirm string) confirmView {
+	return confirmView{Action: action, Label: label, Question: question, Confirm: confirm, CSRFToken: l.CSRFToken}
+}
 
 // Form is what a page with a form keeps between tries; the "field"
 // template draws each input from it (Field).
@@ -138,10 +176,19 @@ type CheckEmailPage struct {
 	Email string // where the link went
 }
 
-// HomePage is what home.html shows.
+// HomePage is what home.html shows: where the signed-in user is, the
+// project token with a capture example, and what to set up next.
 type HomePage struct {
 	Layout
-	Email string // the signed-in user's
+	Email        string // the signed-in user's
+	Organization string // the current organization's name ("" if none)
+	Project      string // the current project's name ("" if none)
+	// Token is the current project's public phc_ token.
+	Token string
+	// Curl is a capture request with Token, ready to paste in a shell.
+	Curl string
+	// IsAdmin: the user may invite people to the organization.
+	IsAdmin bool
 }
 
 // SettingsPage is what settings.html shows.
@@ -212,6 +259,13 @@ type sessionView struct {
 // none is cached.
 func renderPage(w http.ResponseWriter, r *http.Request, status int, p page) {
 	name := p.template()
+	if l := p.layout(); l.Nav.Email == "" && l.CSRFToken != "" {
+		// The bar's Log out button needs the session's token, which
+		// every signed-in page sets.
+		if a := pageUser(r); a != nil {
+			l.Nav = navView{Email: a.User.Email, Section: sectionOf(r.URL.Path)}
+		}
+	}
 	var buf bytes.Buffer
 	if err := pageTemplates[name].ExecuteTemplate(&buf, "layout", p); err != nil {
 		httpauth.Logger(r.Context()).LogAttrs(r.Context(), slog.LevelError, "rendering page failed", slog.String("page", name), slog.String("error", err.Error()))
@@ -390,6 +444,7 @@ var loginNotices = map[string]string{
 	"2fa_expired":       "Login attempt has expired. Re-enter username/password.",
 	"email_mfa_expired": "Your sign-in attempt expired. Log in again to get a new link.",
 	"session_expired":   "Your session has expired. Please log in again.",
+	"logged_out":        "You are logged out.",
 }
 
 // loginMessage is the login page's notice for its ?message= code; an
@@ -552,8 +607,36 @@ func (h *Pages) Home(w http.ResponseWriter, r *http.Request) error {
 		http.Redirect(w, r, to, http.StatusFound)
 		return nil
 	}
-	renderPage(w, r, http.StatusOK, &HomePage{Layout: Layout{CSRFToken: sessionCSRFToken(w, r, h.Auth, a)}, Email: a.User.Email})
+	data := &HomePage{Layout: Layout{CSRFToken: sessionCSRFToken(w, r, h.Auth, a)}, Email: a.User.Email}
+	status := http.StatusOK
+	p, err := h.Accounts.Profile(r.Context(), a.User)
+	if err != nil {
+		status, _, data.Error = pageError(w, r, err)
+	} else {
+		if p.Organization != nil {
+			data.Organization = p.Organization.Name
+		}
+		if p.Membership != nil {
+			data.IsAdmin = p.Membership.Level >= gatehouse.LevelAdmin
+		}
+		if p.Project != nil {
+			data.Project, data.Token = p.Project.Name, p.Project.APIToken
+			data.Curl = captureExample(h.Auth.SiteURL, p.Project.APIToken)
+		}
+	}
+	renderPage(w, r, status, data)
 	return nil
+}
+
+// captureExample is a curl command that sends one event to the project
+// with token through this instance's capture endpoint.
+func captureExample(site *url.URL, token string) string {
+	base := "http://localhost:8000"
+	if site != nil && site.Host != "" {
+		base = strings.TrimSuffix(site.String(), "/")
+	}
+	body := `{"api_key": "` + token + `", "event": "hello from curl", "distinct_id": "user-1", "properties": {"source": "gatehouse home page"}}`
+	return "curl -X POST " + base + "/i/v0/e/ \\\n  -H 'Content-Type: application/json' \\\n  -d '" + body + "'"
 }
 
 // settingsFields are the settings page's inputs, across its forms.

@@ -107,7 +107,7 @@ func TestLoginFormSignsInAndLogsOut(t *testing.T) {
 			t.Fatalf("logout without token: %d", resp.StatusCode)
 		}
 		resp, _ = b.Page("POST", "/logout", url.Values{httpauth.CSRFFormField: {apitest.FormToken(t, html)}})
-		if resp.StatusCode != 302 || resp.Header.Get("Location") != "/login" {
+		if resp.StatusCode != 303 || resp.Header.Get("Location") != "/login?message=logged_out" {
 			t.Fatalf("logout: %d %v", resp.StatusCode, resp.Header)
 		}
 		if resp, _ := b.Page("GET", "/", nil); resp.StatusCode != 302 || resp.Header.Get("Location") != "/login" {

@@ -58,7 +58,14 @@ type LoginTokenPage struct {
 	Layout
 	Form
 	Next string // where to go after signing in ("" for "/")
+	// Remember keeps the "remember this browser" box ticked after a
+	// wrong code.
+	Remember bool
 }
+
+// invalidCodeText is what every page says about a wrong authentication
+// code (the domain's 2fa_invalid detail).
+const invalidCodeText = "Invalid authentication code"
 
 // EmailMFAPage is what email_mfa.html shows: where the emailed sign-in
 // link lands.
@@ -293,6 +300,11 @@ func (h *TwoFactorPages) form(w http.ResponseWriter, r *http.Request, form strin
 				// It is only ever drawn for the user who posted it.
 				setupView(a.User, r.PostForm.Get("secret"), data)
 			}
+			if e, ok := gatehouse.AsError(err); ok && e.Code == "token_invalid" {
+				// The API keeps PostHog's "Token is not valid"; the pages
+				// say what the second login step says.
+				err = gatehouse.Invalid("token_invalid", "token", invalidCodeText)
+			}
 			return fail(err, "token")
 		}
 		httpauth.NoteTwoFactorEnabled(r, *h.Auth, a.User)
@@ -392,7 +404,7 @@ func (h *TwoFactorPages) LoginToken(w http.ResponseWriter, r *http.Request) erro
 
 // LoginTokenForm is the second step of a page login: a TOTP or backup
 // code for the login pending in this browser. On success the browser is
-// remembered for 30 days, as the API does.
+// remembered for 30 days only when the person ticked the box.
 func (h *TwoFactorPages) LoginTokenForm(w http.ResponseWriter, r *http.Request) error {
 	if err := checkForm(w, r, h.Auth); err != nil {
 		return err
@@ -402,9 +414,10 @@ func (h *TwoFactorPages) LoginTokenForm(w http.ResponseWriter, r *http.Request) 
 		loginAgain(w, r, "login_again", next)
 		return nil
 	}
+	remember := r.PostForm.Get("remember") == "on"
 	step, err := h.TwoFactor.CompleteLogin(r.Context(), httpauth.PendingKey(r), r.PostForm.Get("token"))
 	if err == nil {
-		_, err = httpauth.StartSession(w, r, *h.Auth, step.User, httpauth.LoginStep{Method: "password", SecondStep: true})
+		_, err = httpauth.StartSession(w, r, *h.Auth, step.User, httpauth.LoginStep{Method: "password", SecondStep: true, DontRemember: !remember})
 	}
 	if err != nil {
 		httpauth.NoteCodeFailures(r, *h.Auth, err)
@@ -417,7 +430,7 @@ func (h *TwoFactorPages) LoginTokenForm(w http.ResponseWriter, r *http.Request) 
 			loginAgain(w, r, notice, next)
 			return nil
 		}
-		data := &LoginTokenPage{Layout: Layout{CSRFToken: pageCSRFToken(w, r, h.Auth)}}
+		data := &LoginTokenPage{Layout: Layout{CSRFToken: pageCSRFToken(w, r, h.Auth)}, Remember: remember}
 		if next != "/" {
 			data.Next = next
 		}

@@ -108,8 +108,10 @@ func TestBrowserTwoFactor(t *testing.T) {
 	}
 	// The set-up used this step's code: the next step's is within the
 	// tolerance and not a replay.
-	step("second step",
+	step("second step, remembering the browser",
+		chromedp.WaitVisible(`#step-indicator`),
 		chromedp.SendKeys(`#token`, mfa.Code(secret, mfa.Step(time.Now())+1)),
+		chromedp.Click(`#remember`),
 		chromedp.Submit(`form[action="/login/token"]`),
 		chromedp.WaitVisible(`form[action="/logout"]`),
 	)

@@ -87,7 +87,7 @@ func TestTwoFactorSettingsPage(t *testing.T) {
 		}
 		// A wrong code is shown next to the field, with the same secret.
 		resp, page = confirmThroughPages(b, secret, mfa.Code(secret, mfa.Step(clock.Now())+5))
-		if resp.StatusCode != 400 || !strings.Contains(page, `id="token-error">Token is not valid`) || !strings.Contains(page, ">"+mfa.EncodeSecret(secret)+"<") {
+		if resp.StatusCode != 400 || !strings.Contains(page, `id="token-error">Invalid authentication code`) || !strings.Contains(page, ">"+mfa.EncodeSecret(secret)+"<") {
 			t.Fatalf("wrong code: %d\n%s", resp.StatusCode, page)
 		}
 		// A posted "secret" is only shown if it is one.
@@ -203,7 +203,7 @@ func TestLoginSecondStepPages(t *testing.T) {
 			if resp.StatusCode != 200 {
 				t.Fatalf("code page: %d", resp.StatusCode)
 			}
-			return b.Page("POST", "/login/token", url.Values{httpauth.CSRFFormField: {apitest.FormToken(t, page)}, "token": {code}, "next": {"/settings"}})
+			return b.Page("POST", "/login/token", url.Values{httpauth.CSRFFormField: {apitest.FormToken(t, page)}, "token": {code}, "next": {"/settings"}, "remember": {"on"}})
 		}
 		// Wrong codes, a replay of the set-up code and junk: next to the field.
 		for _, bad := range []string{mfa.Code(secret, mfa.Step(clock.Now())+3), clock.Code(secret), "abc", ""} {

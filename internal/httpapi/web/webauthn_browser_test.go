@@ -141,6 +141,8 @@ func TestBrowserPasskeys(t *testing.T) {
 		chromedp.Navigate(base+"/settings/passkeys"),
 		chromedp.WaitVisible(`[data-passkey-delete]`),
 		chromedp.Click(`[data-passkey-delete]`),
+		chromedp.WaitVisible(`[data-passkey-delete][data-armed]`), // asks first
+		chromedp.Click(`[data-passkey-delete]`),
 	)
 	wantNotice("delete", "deleted")
 	step("the list is empty", chromedp.WaitVisible(`#passkey-none`))

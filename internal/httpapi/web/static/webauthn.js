@@ -140,6 +140,12 @@
   });
   Array.prototype.forEach.call(document.querySelectorAll("[data-passkey-delete]"), function (b) {
     b.addEventListener("click", function () {
+      // A destructive action asks first: the first click arms the button.
+      if (!b.hasAttribute("data-armed")) {
+        b.setAttribute("data-armed", "");
+        b.textContent = "Click again to delete";
+        return;
+      }
       api("DELETE", "/api/webauthn/credentials/" + b.getAttribute("data-passkey-delete") + "/").then(function (res) {
         if (!res.ok) throw failure(res);
         go("/settings/passkeys?done=deleted");
@@ -161,6 +167,8 @@
   var login = document.getElementById("passkey-login");
   if (login) {
     login.hidden = false;
+    var divider = document.getElementById("passkey-divider");
+    if (divider) divider.hidden = false;
     login.addEventListener("click", function () {
       ceremony("/api/webauthn/login/begin/", "/api/webauthn/login/complete/", false)
         .then(function () { go(login.getAttribute("data-next") || "/"); }, fail);
@@ -171,11 +179,16 @@
   var second = document.getElementById("passkey-second-factor");
   if (second) {
     api("GET", "/api/login/2fa/passkey/methods/").then(function (res) {
-      if (res.ok && res.data && res.data.has_passkeys) second.hidden = false;
+      if (res.ok && res.data && res.data.has_passkeys) {
+        second.hidden = false;
+        var divider = document.getElementById("passkey-divider");
+        if (divider) divider.hidden = false;
+      }
     });
     second.addEventListener("click", function () {
+      var remember = document.getElementById("remember");
       ceremony("/api/login/2fa/passkey/begin/", "/api/login/token/", false, function (body) {
-        return { credential_id: body.rawId, response: body.response };
+        return { credential_id: body.rawId, response: body.response, remember: !!(remember && remember.checked) };
       }).then(function () { go(second.getAttribute("data-next") || "/"); }, fail);
     });
   }

@@ -1,0 +1,101 @@
+package web_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/gatehouse-auth/gatehouse/internal/store"
+)
+
+// TestBrowserPagesFitTheScreen loads the login page, home and the
+// security-activity table at desktop and phone widths in headless
+// Chromium: nothing is wider than the window (tables scroll inside their
+// card), the copy buttons show, and the navigation bar is there.
+func TestBrowserPagesFitTheScreen(t *testing.T) {
+	t.Parallel()
+	ctx := apitest.NewBrowserContext(t)
+	ts := apitest.NewServer(t, store.SQLite, apitest.Options{SiteURL: "http://localhost:{port}"})
+	base := strings.Replace(ts.URL, "127.0.0.1", "localhost", 1)
+	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	fits := func(what string) {
+		t.Helper()
+		sizes, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](`[document.scrollingElement.scrollWidth, window.innerWidth]`))
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if sizes[0] > sizes[1] {
+			t.Errorf("%s: the page is %vpx wide in a %vpx window", what, sizes[0], sizes[1])
+		}
+	}
+	for _, width := range []int64{1280, 390} {
+		height := map[int64]int64{1280: 900, 390: 844}[width]
+		name := map[int64]string{1280: "desktop", 390: "phone"}[width]
+		step(name+": login page",
+			chromedp.EmulateViewport(width, height),
+			chromedp.Navigate(base+"/login"),
+			chromedp.WaitVisible(`form[action="/login"]`),
+			chromedp.WaitVisible(`#passkey-divider`), // the "or" between password and passkey
+		)
+		fits(name + " login")
+		step(name+": log in",
+			chromedp.SendKeys(`#email`, "owner@example.com"),
+			chromedp.SendKeys(`#password`, apitest.OwnerPassword),
+			chromedp.Submit(`form[action="/login"]`),
+			chromedp.WaitVisible(`#project-token`),
+			chromedp.WaitVisible(`button[data-copy="project-token"]`),
+			chromedp.WaitVisible(`button[data-copy="capture-example"]`),
+			chromedp.WaitVisible(`nav.mainnav a[href="/account"]`),
+		)
+		token, err := chromedp.Run(ctx, chromedp.Text(`#project-token`))
+		if err != nil || token != ts.Project.APIToken {
+			t.Fatalf("%s: token on home %q (%v)", name, token, err)
+		}
+		fits(name + " home")
+		step(name+": security activity",
+			chromedp.Navigate(base+"/settings/security"),
+			chromedp.WaitVisible(`table.audit`),
+		)
+		count, err := chromedp.Run(ctx, chromedp.Text(`.audit-count`))
+		if err != nil || strings.HasPrefix(count, "1 events") {
+			t.Errorf("%s: event count %q (%v)", name, count, err)
+		}
+		fits(name + " security activity")
+		step(name+": log out",
+			chromedp.Submit(`form[action="/logout"]`),
+			chromedp.WaitVisible(`form[action="/login"]`),
+		)
+		notice, err := chromedp.Run(ctx, chromedp.Text(`.notice`))
+		if err != nil || notice != "You are logged out." {
+			t.Fatalf("%s: after logout %q (%v)", name, notice, err)
+		}
+	}
+
+	// The signup form's strength meter shows the server's verdict as the
+	// person types.
+	step("strength meter",
+		chromedp.Navigate(base+"/signup"),
+		chromedp.WaitVisible(`#password`),
+		chromedp.SendKeys(`#password`, "password123"),
+		chromedp.WaitVisible(`#password-strength`),
+	)
+	weak, err := chromedp.Run(ctx, chromedp.Text(`#password-strength .strength-text`))
+	if err != nil || !strings.Contains(weak, "common") {
+		t.Fatalf("meter for a weak password: %q (%v)", weak, err)
+	}
+	fits("signup")
+	// An element with the hidden attribute stays hidden whatever display
+	// the stylesheet gives its kind (buttons are inline-block).
+	display, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => { const b = document.createElement("button"); b.hidden = true; document.body.append(b); return getComputedStyle(b).display })()`))
+	if err != nil || display != "none" {
+		t.Fatalf("a hidden button is displayed as %q (%v)", display, err)
+	}
+}
