@@ -6,7 +6,7 @@ import (
 	"strconv"
 )
 
-// RaiseParallelism sets -test.parallel to four tests per core, unless the
+// RaiseParallelism sets -test.parallel to two tests per core, unless the
 // command line sets it. A TestMain calls it before m.Run: the end-to-end
 // tests spend most of their time waiting on databases, browsers and
 // sockets, so the default of one test per core leaves the cores idle.
@@ -17,6 +17,6 @@ func RaiseParallelism() {
 	set := false
 	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
 	if !set {
-		flag.Set("test.parallel", strconv.Itoa(4*runtime.GOMAXPROCS(0)))
+		flag.Set("test.parallel", strconv.Itoa(2*runtime.GOMAXPROCS(0)))
 	}
 }

@@ -114,6 +114,7 @@ func TestRealOIDCProvider(t *testing.T) {
 	testenv.Slow(t, "runs oidc-provider, a real OpenID Connect provider, under node")
 	op := startRealOIDC(t)
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		op := startRealOIDC(t) // one provider per engine: the test steers it (next, deny, rotate)
 		ts := apitest.NewServer(t, engine, apitest.Options{Social: []config.SocialProvider{op.provider(op.secret)}})
 		sub := "dana-" + string(engine)
 		op.next(sub, map[string]any{"email": "owner@example.com", "email_verified": true, "name": "Dana Owner"})
