@@ -272,7 +272,6 @@ func routes(m mount, d Deps, auth *httpauth.Auth) {
 
 	// --- console pages: account, project, organization (issue 16 point 4) ---
 	m.route("GET /static/copy_value.js", web.HandleStatic("text/javascript; charset=utf-8", web.CopyValueScript))
-	m.route("GET /static/console.css", web.HandleStatic("text/css; charset=utf-8", web.ConsoleStylesheet))
 	accountPages := &web.AccountPages{Auth: auth, Accounts: d.Accounts, APIKeys: d.APIKeys, Members: d.Members, Organizations: d.Organizations, Lifecycle: d.Lifecycle}
 	m.route("GET /account", page(accountPages.Account))
 	m.route("POST /account/profile", page(accountPages.Profile))
@@ -297,7 +296,6 @@ func routes(m mount, d Deps, auth *httpauth.Auth) {
 	m.route("POST /organization/invites", page(organizationPages.Invite))
 	m.route("POST /organization/invites/{id}/revoke", page(organizationPages.RevokeInvite))
 	m.route("POST /organization/security", page(organizationPages.Security))
-
 
 	// --- pages: layout, logout, not found, scripts ---
 	m.route("POST /logout", page(pages.Logout))

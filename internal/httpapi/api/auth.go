@@ -92,16 +92,6 @@ func (h *Sessions) Logout(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// LogoutPage answers POST /logout as Logout does, then redirects to the
-// login page.
-func (h *Sessions) LogoutPage(w http.ResponseWriter, r *http.Request) error {
-	if err := h.end(w, r); err != nil {
-		return err
-	}
-	http.Redirect(w, r, "/login", http.StatusFound)
-	return nil
-}
-
 // end ends the caller's session, if any, and clears the session cookie.
 func (h *Sessions) end(w http.ResponseWriter, r *http.Request) error {
 	if a := httpauth.CallerFrom(r.Context()); a != nil {

@@ -33,12 +33,6 @@ func init() {
 //go:embed static/copy_value.js
 var CopyValueScript []byte
 
-// ConsoleStylesheet is what the console pages need beyond gatehouse.css
-// (tables that fit a phone, the shown-once value).
-//
-//go:embed static/console.css
-var ConsoleStylesheet []byte
-
 // keyScopeObjects are the objects the key form offers, with what each
 // covers: the objects Gatehouse's own routes check (routes.go).
 var keyScopeObjects = []struct{ Object, Label string }{
