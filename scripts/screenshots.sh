@@ -4,6 +4,7 @@
 # headless Chromium and saves every page at 1280x900 and 390x844.
 # Needs Go and Debian's chromium (apt-get install chromium).
 set -euo pipefail
+export GOTOOLCHAIN=${GOTOOLCHAIN:-go1.26.10}
 cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
