@@ -10,6 +10,9 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/gatehouse-auth/gatehouse/internal/secretkey"
@@ -28,6 +31,18 @@ func Open(t testing.TB, engine store.Engine) *store.Store {
 	t.Helper()
 	opts := Options(t, engine)
 	opts.Unsynced = true
+	if engine == store.SQLite {
+		// A copy of a database this process migrated once: Migrate below
+		// then finds every migration applied, instead of parsing and
+		// running the schema again for each of hundreds of tests.
+		tmpl, err := sqliteTemplate()
+		if err != nil {
+			t.Fatalf("migrating the SQLite template: %v", err)
+		}
+		if err := os.WriteFile(filepath.Join(opts.DataDir, store.SQLiteFile), tmpl, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 	s, err := store.Open(context.Background(), opts)
 	if err != nil {
 		t.Fatalf("opening %s store: %v", engine, err)
@@ -38,6 +53,44 @@ func Open(t testing.TB, engine store.Engine) *store.Store {
 	}
 	s.SetAudit(store.AuditOptions{Signer: AuditKey()})
 	return s
+}
+
+// template is the file of a freshly migrated SQLite database, made once
+// per test process.
+var template struct {
+	once sync.Once
+	db   []byte
+	err  error
+}
+
+// sqliteTemplate migrates a database in a directory of its own, closes it
+// (which checkpoints the WAL into the file), keeps the file's bytes and
+// removes the directory.
+func sqliteTemplate() ([]byte, error) {
+	template.once.Do(func() {
+		dir, err := os.MkdirTemp("", "gatehouse-storetest-")
+		if err != nil {
+			template.err = err
+			return
+		}
+		defer os.RemoveAll(dir)
+		s, err := store.Open(context.Background(), store.Options{DataDir: dir, Unsynced: true})
+		if err != nil {
+			template.err = err
+			return
+		}
+		if _, err := s.Migrate(context.Background()); err != nil {
+			s.Close()
+			template.err = err
+			return
+		}
+		if err := s.Close(); err != nil {
+			template.err = err
+			return
+		}
+		template.db, template.err = os.ReadFile(filepath.Join(dir, store.SQLiteFile))
+	})
+	return template.db, template.err
 }
 
 // AuditKey is the audit-log key of the stores Open returns.
