@@ -53,6 +53,19 @@ type TwoFactorPage struct {
 	SetupRequired, VerificationRequired bool
 }
 
+// SecretGroups is the TOTP secret in groups of four characters, as
+// authenticator apps accept it typed by hand (they ignore the spaces).
+func (p *TwoFactorPage) SecretGroups() string {
+	var b strings.Builder
+	for i, r := range p.Secret {
+		if i > 0 && i%4 == 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
 // LoginTokenPage is what login_token.html shows: the second login step.
 type LoginTokenPage struct {
 	Layout

@@ -20,7 +20,7 @@ import (
 )
 
 var (
-	totpSecretRE  = regexp.MustCompile(`<code id="totp-secret">([A-Z2-7]+)</code>`)
+	totpSecretRE  = regexp.MustCompile(`<code id="totp-secret" class="secret">([A-Z2-7]{4}(?: [A-Z2-7]{1,4})*)</code>`)
 	backupCodeRE  = regexp.MustCompile(`<li><code>([^<]+)</code></li>`)
 	forgetFormRE  = regexp.MustCompile(`action="/settings/two_factor/devices/([0-9a-f-]{36})/forget"`)
 	recentAuthMsg = "This action requires you to be recently authenticated."
@@ -87,7 +87,8 @@ func TestTwoFactorSettingsPage(t *testing.T) {
 		}
 		// A wrong code is shown next to the field, with the same secret.
 		resp, page = confirmThroughPages(b, secret, mfa.Code(secret, mfa.Step(clock.Now())+5))
-		if resp.StatusCode != 400 || !strings.Contains(page, `id="token-error">Invalid authentication code`) || !strings.Contains(page, ">"+mfa.EncodeSecret(secret)+"<") {
+		shown := totpSecretRE.FindStringSubmatch(page)
+		if resp.StatusCode != 400 || !strings.Contains(page, `id="token-error">Invalid authentication code`) || shown == nil || strings.ReplaceAll(shown[1], " ", "") != mfa.EncodeSecret(secret) {
 			t.Fatalf("wrong code: %d\n%s", resp.StatusCode, page)
 		}
 		// A posted "secret" is only shown if it is one.
@@ -429,6 +430,35 @@ func TestTwoFactorPageUnderEnforcement(t *testing.T) {
 		resp, page = old.Page("GET", httpauth.TwoFactorSetupPage, nil)
 		if resp.StatusCode != 200 || !strings.Contains(page, "this session did not pass it") || !strings.Contains(page, `action="/logout"`) {
 			t.Fatalf("unverified session: %d\n%s", resp.StatusCode, page)
+		}
+	})
+}
+
+// The key typed by hand is shown in groups of four, and the backup codes,
+// shown once, can be copied or saved as a file (the buttons appear with
+// the script; the codes stay selectable text without it).
+func TestTwoFactorSetupAids(t *testing.T) {
+	t.Parallel()
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
+		b := apitest.OwnerBrowser(t, ts)
+		secret, page := setupThroughPages(t, b)
+		grouped := regexp.MustCompile(`<code id="totp-secret" class="secret">([A-Z2-7]{4} )+[A-Z2-7]{1,4}</code>`)
+		if !grouped.MatchString(page) || !strings.Contains(page, `data-copy="totp-secret"`) {
+			t.Fatalf("secret not grouped by four with a copy button:\n%s", page)
+		}
+		clock := mfa.Code(secret, mfa.Step(time.Now()))
+		resp, page := confirmThroughPages(b, secret, clock)
+		if resp.StatusCode != 200 || len(backupCodeRE.FindAllStringSubmatch(page, -1)) != 10 {
+			t.Fatalf("confirm: %d\n%s", resp.StatusCode, page)
+		}
+		for _, want := range []string{`id="backup-code-list"`, `data-copy="backup-code-list"`, `data-download="backup-code-list"`, `data-filename="gatehouse-backup-codes.txt"`, `src="/static/copy.js"`} {
+			if !strings.Contains(page, want) {
+				t.Errorf("backup codes page lacks %s", want)
+			}
+		}
+		if js := b.Get("/static/copy.js"); js.StatusCode != 200 {
+			t.Errorf("copy.js: %d", js.StatusCode)
 		}
 	})
 }

@@ -19,3 +19,27 @@
     });
   });
 })();
+
+// A button with data-download="ID" (and data-filename) saves the text of
+// the element with that id, one line per list item, as a file.
+(function () {
+  "use strict";
+  var buttons = document.querySelectorAll("button[data-download]");
+  Array.prototype.forEach.call(buttons, function (button) {
+    var source = document.getElementById(button.getAttribute("data-download"));
+    if (!source || !window.Blob || !window.URL) return;
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var items = source.querySelectorAll("li");
+      var lines = items.length ? Array.prototype.map.call(items, function (li) { return li.textContent.trim(); }) : [source.textContent.trim()];
+      var url = URL.createObjectURL(new Blob([lines.join("\n") + "\n"], { type: "text/plain" }));
+      var a = document.createElement("a");
+      a.href = url;
+      a.download = button.getAttribute("data-filename") || "download.txt";
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(function () { URL.revokeObjectURL(url); }, 1000);
+    });
+  });
+})();
