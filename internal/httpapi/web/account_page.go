@@ -56,9 +56,8 @@ var accountFields = []string{"first_name", "last_name", "email", "current_passwo
 
 // Account shows the account page.
 func (h *AccountPages) Account(w http.ResponseWriter, r *http.Request) error {
-	a := httpauth.CallerFrom(r.Context())
-	if a == nil || a.Session == nil {
-		http.Redirect(w, r, "/login?next=/account", http.StatusFound)
+	a := signedIn(w, r, "/account")
+	if a == nil {
 		return nil
 	}
 	done := r.URL.Query().Get("done")

@@ -106,9 +106,8 @@ var keyFields = []string{"label", "scopes", "scoped_organizations", "scoped_team
 
 // Keys shows the personal API keys page.
 func (h *AccountPages) Keys(w http.ResponseWriter, r *http.Request) error {
-	a := httpauth.CallerFrom(r.Context())
-	if a == nil || a.Session == nil {
-		http.Redirect(w, r, "/login?next=/account/keys", http.StatusFound)
+	a := signedIn(w, r, "/account/keys")
+	if a == nil {
 		return nil
 	}
 	done := r.URL.Query().Get("done")
@@ -304,14 +303,29 @@ func (h *AccountPages) DeleteKey(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// signedIn is the caller of a page only a signed-in browser may see; for
+// anyone else (no session, or a personal API key) it sends the browser to
+// the login page, which comes back to next, and returns nil.
+func signedIn(w http.ResponseWriter, r *http.Request, next string) *httpauth.Caller {
+	a := httpauth.CallerFrom(r.Context())
+	if a == nil || a.Session == nil {
+		status := http.StatusFound
+		if r.Method == http.MethodPost {
+			status = http.StatusSeeOther
+		}
+		http.Redirect(w, r, "/login?next="+next, status)
+		return nil
+	}
+	return a
+}
+
 // consoleFormCaller is the signed-in caller of a console form post (whose
 // CSRF token Auth.Session has checked), with the form parsed. Without a
 // session it redirects to the login page at back and returns nil; an
 // unreadable form is returned as the error.
 func consoleFormCaller(w http.ResponseWriter, r *http.Request, back string) (*httpauth.Caller, error) {
-	a := httpauth.CallerFrom(r.Context())
-	if a == nil || a.Session == nil {
-		http.Redirect(w, r, "/login?next="+back, http.StatusSeeOther)
+	a := signedIn(w, r, back)
+	if a == nil {
 		return nil, nil
 	}
 	if err := httpauth.ParseFormBody(w, r); err != nil {

@@ -87,9 +87,8 @@ const maxPageMembers = 500
 
 // Page shows the current organization.
 func (h *OrganizationPages) Page(w http.ResponseWriter, r *http.Request) error {
-	a := httpauth.CallerFrom(r.Context())
-	if a == nil || a.Session == nil {
-		http.Redirect(w, r, "/login?next=/organization", http.StatusFound)
+	a := signedIn(w, r, "/organization")
+	if a == nil {
 		return nil
 	}
 	done := r.URL.Query().Get("done")

@@ -72,9 +72,8 @@ var projectNotices = map[string]string{
 
 // Page shows the current project.
 func (h *ProjectPages) Page(w http.ResponseWriter, r *http.Request) error {
-	a := httpauth.CallerFrom(r.Context())
-	if a == nil || a.Session == nil {
-		http.Redirect(w, r, "/login?next=/project", http.StatusFound)
+	a := signedIn(w, r, "/project")
+	if a == nil {
 		return nil
 	}
 	done := r.URL.Query().Get("done")

@@ -78,9 +78,8 @@ var domainNotices = map[string]string{
 
 // Page shows the domains page.
 func (h *DomainPages) Page(w http.ResponseWriter, r *http.Request) error {
-	a := httpauth.CallerFrom(r.Context())
-	if a == nil || a.Session == nil {
-		http.Redirect(w, r, "/login?next=/settings/domains", http.StatusFound)
+	a := signedIn(w, r, "/settings/domains")
+	if a == nil {
 		return nil
 	}
 	done := r.URL.Query().Get("done")

@@ -61,9 +61,8 @@ type PasskeyPages struct {
 
 // Page lists the signed-in user's passkeys.
 func (h *PasskeyPages) Page(w http.ResponseWriter, r *http.Request) error {
-	a := httpauth.CallerFrom(r.Context())
-	if a == nil || a.Session == nil {
-		http.Redirect(w, r, "/login?next=/settings/passkeys", http.StatusFound)
+	a := signedIn(w, r, "/settings/passkeys")
+	if a == nil {
 		return nil
 	}
 	data := &PasskeysPage{Layout: Layout{Notice: passkeyNotices[r.URL.Query().Get("done")], CSRFToken: sessionCSRFToken(w, r, h.Auth, a)},
