@@ -247,6 +247,7 @@ func waitReady(t *testing.T, s *server) {
 // instead of hanging, /_readyz names the dependency that is down, and the
 // server recovers when the dependency resumes.
 func TestFrozenDependenciesAnswer503(t *testing.T) {
+	testenv.Slow(t, "starts a private PostgreSQL and Redis, freezes them under the running binary and waits out its deadlines")
 	pg, databaseURL := startPrivatePostgres(t)
 	rd, redisURL := startPrivateRedis(t)
 	dir := t.TempDir()

@@ -13,6 +13,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse-auth/gatehouse/internal/testenv"
 )
 
 const testToken = "phc_test_token"
@@ -534,6 +536,7 @@ func TestDecodeEvents(t *testing.T) {
 }
 
 func TestDecodeLimits(t *testing.T) {
+	testenv.Slow(t, "decodes payloads at every size limit, decompression bombs included")
 	// padded returns a valid one-event payload of exactly n bytes.
 	padded := func(n int) []byte {
 		b := []byte(`[{"event":"e","distinct_id":"d","token":"t"}]`)

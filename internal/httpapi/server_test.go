@@ -196,6 +196,7 @@ func TestIPAllowList(t *testing.T) {
 	t.Parallel()
 	// httptest clients come from 127.0.0.1.
 	t.Run("blocked outside the list", func(t *testing.T) {
+		t.Parallel()
 		ts := apitest.NewServer(t, store.SQLite, apitest.Options{Allowed: "10.0.0.0/8"})
 		for _, path := range []string{"/api/users/@me/", "/_readyz", "/", "/api/nope"} {
 			resp, body := ts.Do(t, "GET", path, nil)
@@ -213,18 +214,21 @@ func TestIPAllowList(t *testing.T) {
 		}
 	})
 	t.Run("allowed inside the list", func(t *testing.T) {
+		t.Parallel()
 		ts := apitest.NewServer(t, store.SQLite, apitest.Options{Allowed: "127.0.0.0/8"})
 		if resp, _ := ts.Do(t, "GET", "/_readyz", nil); resp.StatusCode != 200 {
 			t.Fatalf("%d", resp.StatusCode)
 		}
 	})
 	t.Run("spoofed X-Forwarded-For without a proxy is ignored", func(t *testing.T) {
+		t.Parallel()
 		ts := apitest.NewServer(t, store.SQLite, apitest.Options{Allowed: "10.0.0.0/8"})
 		if resp, _ := ts.Do(t, "GET", "/_readyz", nil, "X-Forwarded-For", "10.1.2.3"); resp.StatusCode != 403 {
 			t.Fatalf("spoofed header admitted: %d", resp.StatusCode)
 		}
 	})
 	t.Run("trusted proxy forwards the client", func(t *testing.T) {
+		t.Parallel()
 		ts := apitest.NewServer(t, store.SQLite, apitest.Options{Allowed: "10.0.0.0/8", Trusted: "127.0.0.1", Behind: true})
 		if resp, _ := ts.Do(t, "GET", "/_readyz", nil, "X-Forwarded-For", "10.1.2.3"); resp.StatusCode != 200 {
 			t.Fatalf("forwarded client refused: %d", resp.StatusCode)
@@ -238,6 +242,7 @@ func TestIPAllowList(t *testing.T) {
 		}
 	})
 	t.Run("client address is logged as resolved", func(t *testing.T) {
+		t.Parallel()
 		ts := apitest.NewServer(t, store.SQLite, apitest.Options{Trusted: "127.0.0.1", Behind: true})
 		ts.Do(t, "GET", "/_health", nil, "X-Forwarded-For", "203.0.113.9")
 		if !strings.Contains(ts.Logs.String(), `"client":"203.0.113.9"`) {

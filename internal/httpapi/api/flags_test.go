@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
+	"github.com/gatehouse-auth/gatehouse/internal/testenv"
 
 	"github.com/gatehouse-auth/gatehouse/internal/featureflag"
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
@@ -388,6 +389,7 @@ func TestFlagsOpenOutsideAllowList(t *testing.T) {
 // of the same definitions gives.
 func TestFlagsAgreeWithEvaluator(t *testing.T) {
 	t.Parallel()
+	testenv.Slow(t, "evaluates every kind of flag for many people through /flags and the evaluator")
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
 	b := apitest.OwnerBrowser(t, ts)
 	defs := map[string]string{

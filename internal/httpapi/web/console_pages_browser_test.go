@@ -8,6 +8,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
+	"github.com/gatehouse-auth/gatehouse/internal/testenv"
 )
 
 // TestBrowserConsolePagesFitAPhone opens the account, keys, project and
@@ -16,6 +17,7 @@ import (
 // key), and checks that none scrolls sideways.
 func TestBrowserConsolePagesFitAPhone(t *testing.T) {
 	t.Parallel()
+	testenv.Slow(t, "drives headless chromium through the console pages")
 	ctx := apitest.NewBrowserContext(t)
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{SiteURL: "http://localhost:{port}"})
 	base := strings.Replace(ts.URL, "127.0.0.1", "localhost", 1)

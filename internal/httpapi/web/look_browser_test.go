@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
+	"github.com/gatehouse-auth/gatehouse/internal/testenv"
 
 	"github.com/chromedp/chromedp"
 
@@ -17,6 +18,7 @@ import (
 // card), the copy buttons show, and the navigation bar is there.
 func TestBrowserPagesFitTheScreen(t *testing.T) {
 	t.Parallel()
+	testenv.Slow(t, "drives headless chromium at two screen sizes")
 	ctx := apitest.NewBrowserContext(t)
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{SiteURL: "http://localhost:{port}"})
 	base := strings.Replace(ts.URL, "127.0.0.1", "localhost", 1)
