@@ -14,6 +14,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/internal/store/storetest"
+	"github.com/gatehouse-auth/gatehouse/internal/testenv"
 )
 
 func auditEvent(typ gatehouse.AuditEventType, target string) gatehouse.AuditEvent {
@@ -179,6 +180,7 @@ func TestAuditRefusalsAreBatched(t *testing.T) {
 // Editing, deleting or inserting a row directly in the database is found,
 // and the report names the event.
 func TestAuditVerifyFindsTampering(t *testing.T) {
+	testenv.Slow(t, "tampers with the audit chain seven ways and verifies it after each, both engines")
 	cases := []struct {
 		name     string
 		tamper   func(db execer, engine store.Engine) error

@@ -78,6 +78,7 @@ func TestAddressLockedAcrossEmails(t *testing.T) {
 // the other lock the account on both.
 func TestLockoutSharedBetweenInstances(t *testing.T) {
 	t.Parallel()
+	testenv.Slow(t, "two instances on one database, with the counters in PostgreSQL and in Redis")
 	run := func(t *testing.T, counters func() ratelimit.Counters) {
 		opts := storetest.Options(t, store.Postgres)
 		o := apitest.Options{StoreOpts: &opts}

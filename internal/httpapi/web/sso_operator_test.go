@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
+	"github.com/gatehouse-auth/gatehouse/internal/testenv"
 
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/sso/saml/samltest"
@@ -202,6 +203,7 @@ func TestSSONamesFromProvider(t *testing.T) {
 // and a SITE_URL that is not a loopback name changes nothing.
 func TestSSOFlowsStartOnSiteHost(t *testing.T) {
 	t.Parallel()
+	testenv.Slow(t, "starts every kind of single sign-on flow on two hosts, both engines")
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{SiteURL: "http://localhost:{port}"})
 	u, _ := url.Parse(ts.URL)
 	b := apitest.NewBrowser(t, ts)
