@@ -71,6 +71,26 @@ func TestBrowserPagesFitTheScreen(t *testing.T) {
 			t.Errorf("%s: event count %q (%v)", name, count, err)
 		}
 		fits(name + " security activity")
+		// Every other page a signed-in person uses opens in the layout,
+		// with the navigation bar, and fits the window.
+		for _, page := range []struct{ path, ready string }{
+			{"/settings", `form[action="/settings/profile"]`},
+			{"/settings/two_factor", `form[action="/settings/two_factor/setup"]`},
+			{"/settings/passkeys", `main h1`},
+			{"/settings/domains", `form[action="/settings/domains"]`},
+			{"/settings/audit_log", `main h1`},
+			{"/account", `form[action="/account/profile"]`},
+			{"/account/keys", `form[action="/account/keys"]`},
+			{"/project", `#project-token, code`},
+			{"/organization", `form[action="/organization/invites"]`},
+		} {
+			step(name+": "+page.path,
+				chromedp.Navigate(base+page.path),
+				chromedp.WaitVisible(page.ready),
+				chromedp.WaitVisible(`nav.mainnav a[href="/organization"]`),
+			)
+			fits(name + " " + page.path)
+		}
 		step(name+": log out",
 			chromedp.Submit(`form[action="/logout"]`),
 			chromedp.WaitVisible(`form[action="/login"]`),
