@@ -6,7 +6,6 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi/httpauth"
 
-	"github.com/gatehouse-auth/gatehouse/internal/cookies"
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 )
 
@@ -85,21 +84,10 @@ func (h *Sessions) Precheck(w http.ResponseWriter, r *http.Request) error {
 // Logout answers POST /api/logout: it ends the session server-side, clears
 // the cookie and answers JSON.
 func (h *Sessions) Logout(w http.ResponseWriter, r *http.Request) error {
-	if err := h.end(w, r); err != nil {
+	if err := httpauth.EndSession(w, r, *h.Auth); err != nil {
 		return err
 	}
 	httpauth.WriteJSON(w, http.StatusOK, map[string]bool{"success": true})
-	return nil
-}
-
-// end ends the caller's session, if any, and clears the session cookie.
-func (h *Sessions) end(w http.ResponseWriter, r *http.Request) error {
-	if a := httpauth.CallerFrom(r.Context()); a != nil {
-		if err := h.Sessions.Logout(r.Context(), a.SessionKey); err != nil {
-			return err
-		}
-	}
-	h.Auth.Cookies.Clear(w, httpauth.SessionCookie, cookies.Options{})
 	return nil
 }
 

@@ -99,3 +99,15 @@ func CompleteLogin(w http.ResponseWriter, r *http.Request, d Auth, res *gatehous
 		QueueMail(r, d, NewDeviceMail(res.User, res.Session))
 	}
 }
+
+// EndSession ends the caller's session, if the request has one, and clears
+// the session cookie: logging out, from the API and from the pages.
+func EndSession(w http.ResponseWriter, r *http.Request, d Auth) error {
+	if a := CallerFrom(r.Context()); a != nil && a.Session != nil {
+		if err := d.Sessions.Logout(r.Context(), a.SessionKey); err != nil {
+			return err
+		}
+	}
+	d.Cookies.Clear(w, SessionCookie, cookies.Options{})
+	return nil
+}

@@ -60,11 +60,8 @@ func (h *AccountPages) Account(w http.ResponseWriter, r *http.Request) error {
 	if a == nil {
 		return nil
 	}
-	done := r.URL.Query().Get("done")
-	data := &AccountPage{Layout: Layout{Notice: accountNotices[done]}}
-	if data.Notice != "" {
-		data.Done = done
-	}
+	data := &AccountPage{}
+	data.Notice, data.Done = doneNotice(r, accountNotices)
 	h.renderAccount(w, r, a, http.StatusOK, data)
 	return nil
 }

@@ -110,11 +110,8 @@ func (h *AccountPages) Keys(w http.ResponseWriter, r *http.Request) error {
 	if a == nil {
 		return nil
 	}
-	done := r.URL.Query().Get("done")
-	data := &AccountKeysPage{Layout: Layout{Notice: accountKeyNotices[done]}}
-	if data.Notice != "" {
-		data.Done = done
-	}
+	data := &AccountKeysPage{}
+	data.Notice, data.Done = doneNotice(r, accountKeyNotices)
 	h.renderKeys(w, r, a, http.StatusOK, data)
 	return nil
 }
@@ -123,12 +120,7 @@ func (h *AccountPages) Keys(w http.ResponseWriter, r *http.Request) error {
 // errors, a new key's value).
 func (h *AccountPages) renderKeys(w http.ResponseWriter, r *http.Request, a *httpauth.Caller, status int, data *AccountKeysPage) {
 	data.CSRFToken = sessionCSRFToken(w, r, h.Auth, a)
-	chosen := map[string]bool{}
-	if data.Values != nil {
-		for _, s := range strings.Fields(data.Values["scopes"]) {
-			chosen[s] = true
-		}
-	}
+	chosen := formScopes(data.Values)
 	data.AllAccess = chosen["*"]
 	data.Scopes = data.Scopes[:0]
 	for _, o := range keyScopeObjects {
@@ -301,6 +293,26 @@ func (h *AccountPages) DeleteKey(w http.ResponseWriter, r *http.Request) error {
 	}
 	http.Redirect(w, r, "/account/keys?done=delete", http.StatusSeeOther)
 	return nil
+}
+
+// doneNotice is the notice of the ?done= code a page was sent back with,
+// and that code, both empty when notices has no such code (so an
+// arbitrary ?done= shows nothing).
+func doneNotice(r *http.Request, notices map[string]string) (notice, done string) {
+	done = r.URL.Query().Get("done")
+	if notice = notices[done]; notice == "" {
+		return "", ""
+	}
+	return notice, done
+}
+
+// formScopes is the set of scopes a key form posted (kept between tries).
+func formScopes(values map[string]string) map[string]bool {
+	chosen := map[string]bool{}
+	for _, s := range strings.Fields(values["scopes"]) {
+		chosen[s] = true
+	}
+	return chosen
 }
 
 // signedIn is the caller of a page only a signed-in browser may see; for

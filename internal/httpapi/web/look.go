@@ -9,8 +9,6 @@ import (
 	"strings"
 
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi/httpauth"
-
-	"github.com/gatehouse-auth/gatehouse/internal/cookies"
 )
 
 // What every page shares beyond the layout: logging out with a notice,
@@ -37,12 +35,9 @@ func init() {
 // the form's CSRF token) and sends the browser to the login page, which
 // says so.
 func (h *Pages) Logout(w http.ResponseWriter, r *http.Request) error {
-	if a := httpauth.CallerFrom(r.Context()); a != nil && a.Session != nil {
-		if err := h.Sessions.Logout(r.Context(), a.SessionKey); err != nil {
-			return err
-		}
+	if err := httpauth.EndSession(w, r, *h.Auth); err != nil {
+		return err
 	}
-	h.Auth.Cookies.Clear(w, httpauth.SessionCookie, cookies.Options{})
 	http.Redirect(w, r, "/login?message=logged_out", http.StatusSeeOther)
 	return nil
 }

@@ -91,11 +91,8 @@ func (h *OrganizationPages) Page(w http.ResponseWriter, r *http.Request) error {
 	if a == nil {
 		return nil
 	}
-	done := r.URL.Query().Get("done")
-	data := &OrganizationPage{Layout: Layout{Notice: organizationNotices[done]}}
-	if data.Notice != "" {
-		data.Done = done
-	}
+	data := &OrganizationPage{}
+	data.Notice, data.Done = doneNotice(r, organizationNotices)
 	h.render(w, r, a, http.StatusOK, data)
 	return nil
 }

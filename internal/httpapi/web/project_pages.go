@@ -76,21 +76,15 @@ func (h *ProjectPages) Page(w http.ResponseWriter, r *http.Request) error {
 	if a == nil {
 		return nil
 	}
-	done := r.URL.Query().Get("done")
-	data := &ProjectPage{Layout: Layout{Notice: projectNotices[done]}}
-	if data.Notice != "" {
-		data.Done = done
-	}
+	data := &ProjectPage{}
+	data.Notice, data.Done = doneNotice(r, projectNotices)
 	h.render(w, r, a, http.StatusOK, data)
 	return nil
 }
 
 func (h *ProjectPages) render(w http.ResponseWriter, r *http.Request, a *httpauth.Caller, status int, data *ProjectPage) {
 	data.CSRFToken = sessionCSRFToken(w, r, h.Auth, a)
-	chosen := map[string]bool{}
-	for _, s := range strings.Fields(data.Values["scopes"]) {
-		chosen[s] = true
-	}
+	chosen := formScopes(data.Values)
 	data.Scopes = nil
 	for _, s := range projectKeyScopes {
 		data.Scopes = append(data.Scopes, projectScopeView{Scope: s.Scope, Label: s.Label, Checked: chosen[s.Scope]})

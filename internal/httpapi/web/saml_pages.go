@@ -82,11 +82,8 @@ func (h *DomainPages) Page(w http.ResponseWriter, r *http.Request) error {
 	if a == nil {
 		return nil
 	}
-	done := r.URL.Query().Get("done")
-	page := &DomainsPage{Layout: Layout{Notice: domainNotices[done]}}
-	if page.Notice != "" {
-		page.Done = done
-	}
+	page := &DomainsPage{}
+	page.Notice, page.Done = doneNotice(r, domainNotices)
 	h.render(w, r, a, http.StatusOK, page)
 	return nil
 }
