@@ -36,3 +36,37 @@ func NewBrowserContext(t *testing.T) context.Context {
 	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
 	return ctx
 }
+
+// Steps returns the step function of a browser test: it runs actions in
+// ctx and fails t, naming the step, when one of them fails.
+func Steps(t *testing.T, ctx context.Context) func(what string, actions ...chromedp.Action[chromedp.Void]) {
+	return func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+}
+
+// NoSidewaysScroll fails t (naming what) when the page shown in ctx is
+// wider than its window, and names the element that sticks out furthest,
+// to say what to fix.
+func NoSidewaysScroll(t *testing.T, ctx context.Context, what string) {
+	t.Helper()
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(function () {
+		var w = document.documentElement.clientWidth;
+		if (document.documentElement.scrollWidth <= w) return "";
+		var worst = null, right = w;
+		document.querySelectorAll("body *").forEach(function (e) {
+			var r = e.getBoundingClientRect().right;
+			if (r > right) { right = r; worst = e; }
+		});
+		return document.documentElement.scrollWidth + " > " + w + (worst ? ": " + worst.tagName.toLowerCase() + (worst.id ? "#" + worst.id : "") + (worst.className ? "." + worst.className : "") : "");
+	})()`))
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	if got != "" {
+		t.Errorf("%s scrolls sideways: %s", what, got)
+	}
+}

@@ -24,12 +24,7 @@ func TestBrowserSignupLogoutLogin(t *testing.T) {
 	// over plain http here as it does over https in production.
 	base := strings.Replace(ts.URL, "127.0.0.1", "localhost", 1)
 
-	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
+	step := apitest.Steps(t, ctx)
 	text := func(sel string) string {
 		t.Helper()
 		v, err := chromedp.Run(ctx, chromedp.Text(sel))

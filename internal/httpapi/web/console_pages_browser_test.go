@@ -26,12 +26,7 @@ func TestBrowserConsolePagesFitAPhone(t *testing.T) {
 	apitest.MustInvite(t, owner, "someone.invited@example.com", 1)
 	apitest.CreateKey(t, owner, map[string]any{"label": "a key with a forty-character long label", "scopes": []string{"user:read", "project:read", "organization:read"}})
 
-	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
+	step := apitest.Steps(t, ctx)
 	step("log in at a phone's size",
 		chromedp.EmulateViewport(390, 844),
 		chromedp.Navigate(base+"/login"),
@@ -49,26 +44,7 @@ func TestBrowserConsolePagesFitAPhone(t *testing.T) {
 		chromedp.Submit(`form[action="/project/keys"]`),
 		chromedp.WaitVisible(`#new-key-value`),
 	)
-	overflow := func(page string) {
-		t.Helper()
-		// The widest element is named, to say what to fix.
-		got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(function () {
-			var w = document.documentElement.clientWidth;
-			if (document.documentElement.scrollWidth <= w) return "";
-			var worst = null, right = w;
-			document.querySelectorAll("body *").forEach(function (e) {
-				var r = e.getBoundingClientRect().right;
-				if (r > right) { right = r; worst = e; }
-			});
-			return document.documentElement.scrollWidth + " > " + w + (worst ? ": " + worst.tagName.toLowerCase() + (worst.id ? "#" + worst.id : "") + (worst.className ? "." + worst.className : "") : "");
-		})()`))
-		if err != nil {
-			t.Fatalf("%s: %v", page, err)
-		}
-		if got != "" {
-			t.Errorf("%s scrolls sideways at 390×844: %s", page, got)
-		}
-	}
+	overflow := func(page string) { t.Helper(); apitest.NoSidewaysScroll(t, ctx, page+" at 390×844") }
 	overflow("/project with a new secret key")
 	for _, p := range []struct{ path, ready string }{
 		{"/account", `form[action="/account/delete"]`},

@@ -22,22 +22,8 @@ func TestBrowserPagesFitTheScreen(t *testing.T) {
 	ctx := apitest.NewBrowserContext(t)
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{SiteURL: "http://localhost:{port}"})
 	base := strings.Replace(ts.URL, "127.0.0.1", "localhost", 1)
-	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	fits := func(what string) {
-		t.Helper()
-		sizes, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](`[document.scrollingElement.scrollWidth, window.innerWidth]`))
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-		if sizes[0] > sizes[1] {
-			t.Errorf("%s: the page is %vpx wide in a %vpx window", what, sizes[0], sizes[1])
-		}
-	}
+	step := apitest.Steps(t, ctx)
+	fits := func(what string) { t.Helper(); apitest.NoSidewaysScroll(t, ctx, what) }
 	for _, width := range []int64{1280, 390} {
 		height := map[int64]int64{1280: 900, 390: 844}[width]
 		name := map[int64]string{1280: "desktop", 390: "phone"}[width]

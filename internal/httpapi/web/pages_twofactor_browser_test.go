@@ -26,12 +26,7 @@ func TestBrowserTwoFactor(t *testing.T) {
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{Empty: true, SiteURL: "http://localhost:{port}"})
 	base := strings.Replace(ts.URL, "127.0.0.1", "localhost", 1)
 
-	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
+	step := apitest.Steps(t, ctx)
 	read := func(what string, a chromedp.Action[string]) string {
 		t.Helper()
 		v, err := chromedp.Run(ctx, a)

@@ -27,12 +27,7 @@ func TestBrowserSAMLLogin(t *testing.T) {
 	idp := apitest.StartCrewjamIdP(t)
 	idp.Register(t, string(saml.SPMetadata(base, base+saml.ACSPath, saml.SPOrganization{Name: "localhost"})))
 
-	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
+	step := apitest.Steps(t, ctx)
 	text := func(sel string) string {
 		t.Helper()
 		v, err := chromedp.Run(ctx, chromedp.Text(sel))
