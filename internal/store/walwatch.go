@@ -6,6 +6,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"net/url"
 	"os"
 	"sync/atomic"
 	"syscall"
@@ -52,13 +53,21 @@ type walKnown struct {
 // openWalWatch maps the -shm file of the SQLite database at path, which
 // must be in WAL mode.
 func openWalWatch(ctx context.Context, path string) (*walWatch, error) {
-	hold, err := openSQLite(path, 1, "FULL")
+	// The connection only holds the files open: none of the settings of
+	// the store's connections, whose journal_mode and synchronous pragmas
+	// make SQLite parse the whole schema as it connects.
+	hold, err := sql.Open("sqlite", "file:"+path+"?"+url.Values{"_pragma": {"busy_timeout(10000)"}}.Encode())
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("store: opening SQLite: %w", err)
 	}
-	// A read makes sure the -shm file exists and is initialised.
-	var one int
-	if err := hold.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+	hold.SetMaxOpenConns(1)
+	hold.SetMaxIdleConns(1)
+	hold.SetConnMaxIdleTime(0)
+	// A read of the database header (a read transaction, which opens the
+	// WAL and its index) makes sure the -shm file exists and is
+	// initialised, without reading the schema.
+	var version int
+	if err := hold.QueryRowContext(ctx, "PRAGMA schema_version").Scan(&version); err != nil {
 		hold.Close()
 		return nil, err
 	}

@@ -24,12 +24,25 @@ import (
 var Engines = []store.Engine{store.SQLite, store.Postgres}
 
 // Open returns a migrated, empty store on engine, closed at the end of t.
+// On PostgreSQL its schema comes from a pool of this process's (pgpool.go)
+// and goes back to it, emptied, after the test.
 // Its commits are not flushed to disk (store.Options.Unsynced): the
 // database is thrown away with the test, and the tests that check
 // durability run a server process on Options instead.
 func Open(t testing.TB, engine store.Engine) *store.Store {
 	t.Helper()
-	opts := Options(t, engine)
+	var opts store.Options
+	if engine == store.Postgres {
+		u, done, err := pgSchema(t)
+		if err != nil {
+			testenv.Unavailable(t, "postgres", "cannot prepare a schema at GATEHOUSE_TEST_DATABASE_URL: "+err.Error())
+		}
+		// Registered first, so it runs after the store below has closed.
+		t.Cleanup(done)
+		opts = store.Options{DatabaseURL: u}
+	} else {
+		opts = Options(t, engine)
+	}
 	opts.Unsynced = true
 	if engine == store.SQLite {
 		// A copy of a database this process migrated once: Migrate below
