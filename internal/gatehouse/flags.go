@@ -86,10 +86,17 @@ type FlagStore interface {
 type FlagService struct {
 	Store FlagStore
 	Now   func() time.Time
+	// Generation, when set, lets Evaluate answer from memory while the
+	// auth generation, which every change to projects and flags moves,
+	// stands still: /flags is called for every page a person views, and
+	// each call would otherwise read the project and all its flags.
+	Generation GenerationSource
 
-	// bySecret and definitions cache ProjectBySecret's team-secret lookups
-	// and Definitions under the request's auth generation (gencache.go).
+	// bySecret, byToken and definitions cache ProjectBySecret's
+	// team-secret lookups, Evaluate's project lookups and Definitions
+	// under the request's auth generation (gencache.go).
 	bySecret    genCache[string, Project]
+	byToken     genCache[string, Project]
 	definitions genCache[int64, []FeatureFlag]
 }
 
@@ -404,7 +411,10 @@ func (s *FlagService) Evaluate(ctx context.Context, req FlagsRequest) ([]Evaluat
 	if token == "" {
 		return nil, errInvalidProjectToken()
 	}
-	p, err := s.Store.ProjectByAPIToken(ctx, token)
+	if _, has := authGeneration(ctx); !has && s.Generation != nil {
+		ctx = WithAuthGeneration(ctx, s.Generation)
+	}
+	p, err := s.projectByToken(ctx, token)
 	if errors.Is(err, ErrNotFound) {
 		return nil, errInvalidProjectToken()
 	}
@@ -414,7 +424,7 @@ func (s *FlagService) Evaluate(ctx context.Context, req FlagsRequest) ([]Evaluat
 	if req.DistinctID == "" {
 		return nil, Invalid("missing_distinct_id", "distinct_id", "Decide requires a distinct_id.")
 	}
-	all, err := s.Store.FeatureFlags(ctx, p.ID)
+	all, err := s.Definitions(ctx, p.ID)
 	if err != nil {
 		return nil, fmt.Errorf("flags: loading flags: %w", err)
 	}
@@ -428,11 +438,25 @@ func (s *FlagService) Evaluate(ctx context.Context, req FlagsRequest) ([]Evaluat
 	}
 	out := make([]Evaluation, 0, len(all))
 	for i := range all {
-		f := &all[i]
-		if !f.Active || (len(req.FlagKeys) > 0 && !slices.Contains(req.FlagKeys, f.Key)) {
+		if !all[i].Active || (len(req.FlagKeys) > 0 && !slices.Contains(req.FlagKeys, all[i].Key)) {
 			continue
 		}
-		out = append(out, Evaluation{Flag: f, Result: featureflag.Evaluate(f.Definition(), req.DistinctID, props)})
+		f := all[i] // the list may be the cache's: hand out a copy
+		out = append(out, Evaluation{Flag: &f, Result: featureflag.Evaluate(f.Definition(), req.DistinctID, props)})
 	}
 	return out, nil
+}
+
+// projectByToken finds the project whose public token is token, from the
+// cache while the auth generation stands still.
+func (s *FlagService) projectByToken(ctx context.Context, token string) (*Project, error) {
+	if hit, ok := s.byToken.get(ctx, token); ok {
+		return &hit, nil
+	}
+	p, err := s.Store.ProjectByAPIToken(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	s.byToken.put(ctx, token, *p)
+	return p, nil
 }

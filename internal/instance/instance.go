@@ -206,7 +206,7 @@ func newServices(o Options, limiter *ratelimit.Limiter, lockout *ratelimit.Login
 	s.Audit = &gatehouse.AuditService{Store: st, Refusals: st, Organizations: &gatehouse.OrganizationService{Store: st, Now: now}}
 	s.Members = &gatehouse.MemberService{Store: st, Now: now}
 	s.Lifecycle = &gatehouse.AccountLifecycle{Store: st, SSO: s.Domains, Key: keyring.For(secretkey.PurposeEmailVerify), Now: now}
-	s.Flags = &gatehouse.FlagService{Store: st, Now: now}
+	s.Flags = &gatehouse.FlagService{Store: st, Now: now, Generation: s.Generation}
 	s.SAML = &saml.Service{Admin: &gatehouse.SAMLAdmin{Domains: s.Domains, Store: st}, Store: st, SiteURL: cfg.SiteURL,
 		Key: keyring.For(saml.PurposeRequest), Logger: logger, Skew: cfg.SAML.ClockSkew, Now: now,
 		Organization: saml.SPOrganization{Name: cfg.SAML.Organization, ContactEmail: cfg.SAML.ContactEmail}, AllowPlainMetadataURL: cfg.Debug}

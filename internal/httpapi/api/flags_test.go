@@ -508,3 +508,52 @@ func keyID(t *testing.T, b *apitest.Browser, value string) string {
 	t.Fatalf("no key with the mask of %s…", value[:8])
 	return ""
 }
+
+// /flags may answer from memory, but never from before a change: a flag
+// switched off, a flag deleted and a token reset are each seen by the
+// very next call.
+func TestFlagsSeeEveryChangeOnTheNextCall(t *testing.T) {
+	t.Parallel()
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
+		b := apitest.OwnerBrowser(t, ts)
+		flags := func(token string) (int, map[string]any) {
+			t.Helper()
+			return apitest.PostFlags(t, ts, "/flags/?v=2", []byte(fmt.Sprintf(`{"token":%q,"distinct_id":"u1"}`, token)))
+		}
+		a := apitest.CreateFlag(t, b, ts.Project.ID, `{"key":"a","filters":{"groups":[{"rollout_percentage":100}]}}`)
+		bf := apitest.CreateFlag(t, b, ts.Project.ID, `{"key":"b","filters":{"groups":[{"rollout_percentage":100}]}}`)
+		enabled := func(out map[string]any, key string) any {
+			f, _ := out["flags"].(map[string]any)[key].(map[string]any)
+			return f["enabled"]
+		}
+		for range 3 { // served from memory after the first
+			if code, out := flags(ts.Project.APIToken); code != 200 || enabled(out, "a") != true || enabled(out, "b") != true {
+				t.Fatalf("%d %v", code, out)
+			}
+		}
+		path := fmt.Sprintf("/api/projects/%d/feature_flags/", ts.Project.ID)
+		if resp, out := b.Send("PATCH", fmt.Sprintf("%s%v/", path, a["id"]), `{"active":false}`, true); resp.StatusCode != 200 {
+			t.Fatalf("switch off: %d %v", resp.StatusCode, out)
+		}
+		if code, out := flags(ts.Project.APIToken); code != 200 || out["flags"].(map[string]any)["a"] != nil || enabled(out, "b") != true {
+			t.Fatalf("after switching a off (an inactive flag is left out): %d %v", code, out)
+		}
+		if resp, out := b.Send("PATCH", fmt.Sprintf("%s%v/", path, bf["id"]), `{"deleted":true}`, true); resp.StatusCode != 200 {
+			t.Fatalf("delete: %d %v", resp.StatusCode, out)
+		}
+		if code, out := flags(ts.Project.APIToken); code != 200 || out["flags"].(map[string]any)["b"] != nil {
+			t.Fatalf("after deleting b: %d %v", code, out)
+		}
+		resp, p := b.Send("PATCH", fmt.Sprintf("/api/projects/%d/reset_token/", ts.Project.ID), "", true)
+		if resp.StatusCode != 200 {
+			t.Fatalf("reset_token: %d %v", resp.StatusCode, p)
+		}
+		if code, out := flags(ts.Project.APIToken); code != 401 {
+			t.Fatalf("old token after reset: %d %v", code, out)
+		}
+		if code, out := flags(p["api_token"].(string)); code != 200 || len(out["flags"].(map[string]any)) != 0 {
+			t.Fatalf("new token: %d %v", code, out)
+		}
+	})
+}
