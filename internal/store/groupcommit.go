@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"iter"
 	"slices"
 	"sync"
 	"time"
@@ -179,25 +180,32 @@ func (c *eventCommitter) close() {
 	<-c.dead
 }
 
-// eventsUnnestInsert inserts one write's events, passed as one array per
-// column: a single statement text for any number of events, so PostgreSQL
-// parses and plans it once per connection.
+// eventsUnnestInsert inserts a run of one write's events that share
+// their project and time of receipt (every event of a capture request
+// does): those two as single values, the other columns as one array each.
+// A single statement text for any number of events, so PostgreSQL parses
+// it once per connection, and no array of a hundred copies of one value
+// for either side to build and take apart.
 const eventsUnnestInsert = `INSERT INTO events (project_id, uuid, event, distinct_id, timestamp, properties, received_at)
-SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamp[])
+SELECT $1::bigint, uuid, event, distinct_id, timestamp, properties, $7::timestamptz
+FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS e(uuid, event, distinct_id, timestamp, properties)
 ON CONFLICT (project_id, uuid) DO NOTHING`
 
-// eventProjectsLock checks that the projects of a group exist and keeps
-// them from being deleted until the group commits: what the foreign key
-// from events to projects did for each row, which PostgreSQL no longer
-// has (migration 0018), done once a group.
-const eventProjectsLock = `SELECT id FROM projects WHERE id = ANY($1::bigint[]) FOR KEY SHARE`
+// eventProjectLock checks that a project of a group exists and keeps it
+// from being deleted until the group commits: what the foreign key from
+// events to projects did for each row, which PostgreSQL no longer has
+// (migration 0018), done once a group for each of its projects. One
+// project a statement, not id = ANY($1): PostgreSQL plans an ANY over a
+// parameter array anew on every run, an equality once per connection.
+const eventProjectLock = `SELECT id FROM projects WHERE id = $1 FOR KEY SHARE`
 
 // errNoSuchProject fails a write whose events name a project that does
 // not exist (deleted since its token was checked).
 var errNoSuchProject = errors.New("store: inserting events: no such project")
 
 // insertEventGroupPostgres writes a group in one PostgreSQL transaction:
-// one INSERT per write, all sent in one pipelined batch behind the check
+// one INSERT per write (per run of a write's events that share project
+// and time of receipt), all sent in one pipelined batch behind the check
 // of their projects, so each write's count of new events is its own, and
 // a duplicate of an event stored by an earlier write in the group is
 // skipped exactly as if the writes had committed one after the other. It
@@ -218,35 +226,41 @@ func (s *Store) insertEventGroupPostgres(ctx context.Context, group []*eventWrit
 		defer tx.Rollback(ctx) // after Commit: does nothing
 		projects := groupProjects(group)
 		batch := &pgx.Batch{}
-		batch.Queue(eventProjectsLock, projects)
-		for _, w := range group {
-			batch.Queue(eventsUnnestInsert, eventColumns(w.events)...)
+		for _, id := range projects {
+			batch.Queue(eventProjectLock, id)
+		}
+		var runOf []int // the write each INSERT is for
+		for i, w := range group {
+			for run := range eventRuns(w.events, time.Now().UTC()) {
+				batch.Queue(eventsUnnestInsert, run...)
+				runOf = append(runOf, i)
+			}
 		}
 		br := tx.SendBatch(ctx, batch)
-		found := 0
-		rows, err := br.Query()
-		if err == nil {
-			for rows.Next() {
-				found++
+		for range projects {
+			found := false
+			rows, err := br.Query()
+			if err == nil {
+				found = rows.Next()
+				rows.Close()
+				err = rows.Err()
 			}
-			rows.Close()
-			err = rows.Err()
+			if err != nil {
+				br.Close()
+				return fmt.Errorf("store: inserting events: %w", mapErr(err))
+			}
+			if !found {
+				br.Close()
+				return errNoSuchProject
+			}
 		}
-		if err != nil {
-			br.Close()
-			return fmt.Errorf("store: inserting events: %w", mapErr(err))
-		}
-		if found != len(projects) {
-			br.Close()
-			return errNoSuchProject
-		}
-		for i := range group {
+		for _, i := range runOf {
 			tag, err := br.Exec()
 			if err != nil {
 				br.Close()
 				return fmt.Errorf("store: inserting events: %w", mapErr(err))
 			}
-			counts[i] = int(tag.RowsAffected())
+			counts[i] += int(tag.RowsAffected())
 		}
 		if err := br.Close(); err != nil {
 			return fmt.Errorf("store: inserting events: %w", mapErr(err))
@@ -278,19 +292,35 @@ func groupProjects(group []*eventWrite) []int64 {
 	return ids
 }
 
-// eventColumns turns events into the seven column arrays of
-// eventsUnnestInsert.
-func eventColumns(events []gatehouse.Event) []any {
-	n := len(events)
-	projects, uuids, names, distinct := make([]int64, n), make([]string, n), make([]string, n), make([]string, n)
-	timestamps, props, received := make([]string, n), make([]string, n), make([]time.Time, n)
-	now := time.Now().UTC()
-	for i, e := range events {
-		projects[i], uuids[i], names[i], distinct[i] = e.ProjectID, e.UUID, e.Name, e.DistinctID
-		timestamps[i], props[i], received[i] = e.Timestamp, string(e.Properties), now
-		if !e.ReceivedAt.IsZero() {
-			received[i] = e.ReceivedAt.UTC()
+// eventRuns splits events into runs of consecutive events with the same
+// project and time of receipt (now for an event without one) and yields
+// the parameters of eventsUnnestInsert for each. A capture request's
+// events are one run; storing the runs in order, in one transaction,
+// stores and counts the same events as one statement would.
+func eventRuns(events []gatehouse.Event, now time.Time) iter.Seq[[]any] {
+	received := func(e gatehouse.Event) time.Time {
+		if e.ReceivedAt.IsZero() {
+			return now
+		}
+		return e.ReceivedAt
+	}
+	return func(yield func([]any) bool) {
+		for start := 0; start < len(events); {
+			project, at := events[start].ProjectID, received(events[start])
+			end := start + 1
+			for end < len(events) && events[end].ProjectID == project && received(events[end]).Equal(at) {
+				end++
+			}
+			run := events[start:end]
+			n := len(run)
+			uuids, names, distinct, timestamps, props := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+			for i, e := range run {
+				uuids[i], names[i], distinct[i], timestamps[i], props[i] = e.UUID, e.Name, e.DistinctID, e.Timestamp, string(e.Properties)
+			}
+			if !yield([]any{project, uuids, names, distinct, timestamps, props, at}) {
+				return
+			}
+			start = end
 		}
 	}
-	return []any{projects, uuids, names, distinct, timestamps, props, received}
 }
