@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -413,4 +414,42 @@ func TestInsertAfterCloseFails(t *testing.T) {
 			t.Fatal("insert after Close succeeded")
 		}
 	})
+}
+
+// TestEventTimeOfReceiptIgnoresSessionTimeZone stores events through a
+// PostgreSQL session whose time zone is not UTC: the time of receipt read
+// back is the instant that was stored, not one shifted by the zone.
+func TestEventTimeOfReceiptIgnoresSessionTimeZone(t *testing.T) {
+	opts := storetest.Options(t, store.Postgres)
+	u, err := url.Parse(opts.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("timezone", "America/New_York")
+	u.RawQuery = q.Encode()
+	opts.DatabaseURL, opts.Unsynced = u.String(), true
+	ctx := context.Background()
+	s, err := store.Open(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, p, _ := newOwner(t, s, "zone@example.com")
+	received := time.Date(2026, 11, 23, 10, 0, 1, 123456000, time.UTC)
+	e := event(p.ID, gatehouse.NewUUID(), "zoned")
+	e.ReceivedAt = received
+	if _, err := s.InsertEvents(ctx, []gatehouse.Event{e}); err != nil {
+		t.Fatal(err)
+	}
+	stored, err := s.EventsOfProject(ctx, p.ID, 10)
+	if err != nil || len(stored) != 1 {
+		t.Fatalf("events: %v, %v", stored, err)
+	}
+	if !stored[0].ReceivedAt.Equal(received) {
+		t.Fatalf("received at %v, stored %v", received, stored[0].ReceivedAt)
+	}
 }

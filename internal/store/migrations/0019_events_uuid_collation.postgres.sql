@@ -1,0 +1,18 @@
+-- Capture looks each event's uuid up in the primary key of events twice
+-- (ON CONFLICT's check, then the insert), and in a database whose
+-- collation is not "C" (C.UTF-8, en_US.UTF-8, ...) every comparison of two
+-- uuids in that index goes through strcoll. Under "C" it compares bytes.
+-- Two uuids are equal exactly when they were before (the database's
+-- collation is deterministic), so duplicates are found as before; only the
+-- order of uuids among themselves may differ, which nothing relies on (it
+-- breaks ties of received_at in EventsOfProject). Capture stores uuids
+-- canonical (lower-case 8-4-4-4-12, internal/capture/parse.go), whose byte
+-- order is also their order under C.UTF-8.
+--
+-- Only the column's collation changes, not its type, so PostgreSQL keeps
+-- the table's rows and rebuilds just the primary-key index. On a large
+-- events table that rebuild holds an ACCESS EXCLUSIVE lock on events while
+-- it runs (capture and every read of events wait), for about as long as
+-- building that index from scratch: run the upgrade that applies this step
+-- when a pause in capture is acceptable.
+ALTER TABLE events ALTER COLUMN uuid TYPE text COLLATE "C";
