@@ -91,8 +91,10 @@ type genListener struct {
 	// schema is the listener's current_schema(); only its goroutine uses it.
 	schema string
 
-	// hold is a test hook: while held, the listener stops at its next step.
-	hold sync.Mutex
+	// hold is a test hook: while held, the listener stops at its next
+	// step, and says so in paused.
+	hold   sync.Mutex
+	paused atomic.Bool
 
 	started atomic.Bool
 
@@ -273,8 +275,14 @@ func (l *genListener) session() error {
 
 // pausePoint waits while a test holds the listener (PauseGenerationListener).
 func (l *genListener) pausePoint() {
+	if l.hold.TryLock() {
+		l.hold.Unlock()
+		return
+	}
+	l.paused.Store(true)
 	l.hold.Lock()
-	defer l.hold.Unlock()
+	l.paused.Store(false)
+	l.hold.Unlock()
 }
 
 // leaseInterval is genLease in SQL.
@@ -400,7 +408,7 @@ func (s *Store) awaitAuthAcks(ctx context.Context) {
 	deadline := time.Now().Add(genLease)
 	ctx = context.WithoutCancel(ctx)
 	var target int64
-	pause := 200 * time.Microsecond
+	pause := 100 * time.Microsecond
 	for {
 		remaining := time.Until(deadline)
 		if remaining <= 0 {
@@ -423,6 +431,6 @@ func (s *Store) awaitAuthAcks(ctx context.Context) {
 			return
 		}
 		time.Sleep(min(pause, time.Until(deadline)))
-		pause = min(2*pause, 5*time.Millisecond)
+		pause = min(2*pause, time.Millisecond)
 	}
 }
