@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -55,6 +56,10 @@ func TestClusterKeyRevocationAndThrottles(t *testing.T) {
 			t.Fatalf("key on request %d: %d", i, code)
 		}
 	}
+	// Every instance now listens for auth changes and answers key requests
+	// from memory (internal/store/pglisten.go): the revocation below must
+	// still fail the key on the very next request to each.
+	c.waitListening(t, created.Value)
 	if code, body, _ := c.call(t, "DELETE", "/api/personal_api_keys/"+created.ID+"/", "", jar); code != 204 {
 		t.Fatalf("delete key: %d %s", code, body)
 	}
@@ -166,5 +171,38 @@ func TestClusterSAMLReplay(t *testing.T) {
 		if code, loc, session := post(); code != 302 || !strings.Contains(loc, "error_code=saml_invalid_response") || session != "" {
 			t.Fatalf("replay %d on another instance: %d %s session=%v", i, code, loc, session != "")
 		}
+	}
+}
+
+// waitListening sends key requests until every instance has registered
+// its auth generation listener.
+func (c *cluster) waitListening(t *testing.T, key string) {
+	t.Helper()
+	var databaseURL string
+	for _, kv := range c.env {
+		if v, ok := strings.CutPrefix(kv, "DATABASE_URL="); ok {
+			databaseURL = v
+		}
+	}
+	db, err := sql.Open("pgx", databaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for i := 0; ; i++ {
+		var n int
+		if err := db.QueryRow(`SELECT count(*) FROM auth_generation_listeners WHERE lease_until > now()`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n >= len(c.servers) {
+			return
+		}
+		if i == 500 {
+			t.Fatalf("%d of %d instances listen for auth changes", n, len(c.servers))
+		}
+		if code := c.keyCall(t, "/api/users/@me/", key); code != 200 {
+			t.Fatalf("key while the instances start listening: %d", code)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

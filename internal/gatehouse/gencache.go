@@ -109,7 +109,15 @@ func SharedGenerationReads(src GenerationSource) GenerationSource {
 	if _, ok := src.(*sharedGenerationReads); ok {
 		return src
 	}
-	return &sharedGenerationReads{src: src}
+	known, _ := src.(knownGeneration)
+	return &sharedGenerationReads{src: src, known: known}
+}
+
+// knownGeneration is a GenerationSource that can often answer without
+// I/O, and says when it cannot: *store.Store on PostgreSQL while its
+// listener holds a lease. Such answers need no sharing.
+type knownGeneration interface {
+	KnownAuthGeneration() (int64, bool)
 }
 
 // sharedReadTimeout bounds a read made on behalf of waiting requests, so a
@@ -118,6 +126,7 @@ const sharedReadTimeout = 10 * time.Second
 
 type sharedGenerationReads struct {
 	src     GenerationSource
+	known   knownGeneration // src, when it can answer from memory
 	mu      sync.Mutex
 	running bool            // a read is in flight
 	next    *generationRead // starts when the running read ends
@@ -130,6 +139,11 @@ type generationRead struct {
 }
 
 func (g *sharedGenerationReads) AuthGeneration(ctx context.Context) (int64, error) {
+	if g.known != nil {
+		if gen, ok := g.known.KnownAuthGeneration(); ok {
+			return gen, nil
+		}
+	}
 	g.mu.Lock()
 	if !g.running {
 		g.running = true

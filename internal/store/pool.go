@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"sync"
 	"time"
 
@@ -33,6 +34,13 @@ type pool struct {
 	// audited, when set, runs a statement whose context carries audit
 	// events in one transaction with them (Store.execAudited).
 	audited func(ctx context.Context, query string, args ...any) (sql.Result, error)
+
+	// awaitAuth, when set (the PostgreSQL writer), runs after a statement
+	// that may have moved the auth generation has committed, and after
+	// every transaction (Store.inTx): it returns once every instance has
+	// acknowledged the change (Store.awaitAuthAcks).
+	awaitAuth func(ctx context.Context)
+	movesAuth sync.Map // query text → bool, mayMoveAuthGeneration's answer
 }
 
 func newPool(db *sql.DB, cache bool) *pool {
@@ -79,37 +87,66 @@ func (p *pool) bound(ctx context.Context) (context.Context, context.CancelFunc) 
 	return context.WithTimeout(ctx, p.timeout)
 }
 
+// afterWrite returns what must run once query has committed: nil, or the
+// wait for the auth generation's acknowledgement.
+func (p *pool) afterWrite(ctx context.Context, query string) func() {
+	if p.awaitAuth == nil {
+		return nil
+	}
+	moves, ok := p.movesAuth.Load(query)
+	if !ok {
+		moves = mayMoveAuthGeneration(query)
+		p.movesAuth.Store(query, moves)
+	}
+	if !moves.(bool) {
+		return nil
+	}
+	return func() { p.awaitAuth(ctx) }
+}
+
 // row is a *sql.Row whose deadline ends when it is scanned.
 type row struct {
 	*sql.Row
 	cancel context.CancelFunc
+	after  func() // see pool.afterWrite
 }
 
 // Scan copies the row's columns into dest and releases its deadline.
 func (r row) Scan(dest ...any) error {
 	defer r.cancel()
-	return r.Row.Scan(dest...)
+	err := r.Row.Scan(dest...)
+	if r.after != nil && (err == nil || errors.Is(err, sql.ErrNoRows)) {
+		r.after() // the statement ran (and committed), even without a row
+	}
+	return err
 }
 
 // rows are *sql.Rows whose deadline ends when they are closed.
 type rows struct {
 	*sql.Rows
 	cancel context.CancelFunc
+	after  func() // see pool.afterWrite
 }
 
 // Close closes the rows and releases their deadline.
 func (r *rows) Close() error {
 	defer r.cancel()
-	return r.Rows.Close()
+	err := r.Rows.Close()
+	if r.after != nil && err == nil && r.Rows.Err() == nil {
+		r.after()
+		r.after = nil
+	}
+	return err
 }
 
 // QueryRowContext runs a query expected to return at most one row.
 func (p *pool) QueryRowContext(ctx context.Context, query string, args ...any) row {
+	after := p.afterWrite(ctx, query)
 	ctx, cancel := p.bound(ctx)
 	if st := p.stmt(ctx, query); st != nil {
-		return row{st.QueryRowContext(ctx, args...), cancel}
+		return row{st.QueryRowContext(ctx, args...), cancel, after}
 	}
-	return row{p.DB.QueryRowContext(ctx, query, args...), cancel}
+	return row{p.DB.QueryRowContext(ctx, query, args...), cancel, after}
 }
 
 // QueryContext runs a query that returns rows; the caller closes them.
@@ -128,11 +165,21 @@ func (p *pool) QueryContext(ctx context.Context, query string, args ...any) (*ro
 		cancel()
 		return nil, err
 	}
-	return &rows{rs, cancel}, nil
+	return &rows{rs, cancel, p.afterWrite(ctx, query)}, nil
 }
 
 // ExecContext runs a statement that returns no rows.
 func (p *pool) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	res, err := p.exec(ctx, query, args...)
+	if err == nil {
+		if after := p.afterWrite(ctx, query); after != nil {
+			after()
+		}
+	}
+	return res, err
+}
+
+func (p *pool) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	ctx, cancel := p.bound(ctx)
 	defer cancel()
 	if p.audited != nil && gatehouse.HasAuditEvents(ctx) {

@@ -69,8 +69,11 @@ type Store struct {
 
 	// events group-commits event inserts.
 	events *eventCommitter
+	// listen keeps the auth generation in memory on PostgreSQL, by
+	// LISTEN/NOTIFY under a lease (pglisten.go); nil on SQLite.
+	listen *genListener
 	// pgGen reads the auth generation on PostgreSQL over a connection of
-	// its own (pggen.go); nil on SQLite.
+	// its own (pggen.go) while listen cannot answer; nil on SQLite.
 	pgGen *pgGeneration
 	// wal tells, on SQLite, whether anything has committed since the auth
 	// generation was last read (walwatch.go); nil on PostgreSQL.
@@ -101,16 +104,21 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		db.SetMaxOpenConns(maxConns)
 		db.SetMaxIdleConns(maxConns)
 		db.SetConnMaxIdleTime(5 * time.Minute)
-		p := newPool(db, false)
-		p.timeout = timeout
-		s := &Store{engine: Postgres, write: p, read: p, io: io}
-		p.audited = s.execAudited
+		// Reads and writes share one handle; the writer's pool waits, after
+		// a write that may move the auth generation, for every instance
+		// to acknowledge it (pglisten.go).
+		read, write := newPool(db, false), newPool(db, false)
+		read.timeout, write.timeout = timeout, timeout
+		s := &Store{engine: Postgres, write: write, read: read, io: io}
+		write.audited = s.execAudited
+		write.awaitAuth = s.awaitAuthAcks
 		if err := s.Ping(ctx); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("store: cannot connect to PostgreSQL: %w", redactURLError(err))
 		}
 		s.events = newEventCommitter(s)
 		s.pgGen = newPGGeneration(opts.DatabaseURL)
+		s.listen = newGenListener(opts.DatabaseURL)
 		return s, nil
 	}
 	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
@@ -204,11 +212,14 @@ func (s *Store) Close() error {
 	if s.wal != nil {
 		s.wal.close()
 	}
+	if s.listen != nil {
+		s.listen.close()
+	}
 	if s.pgGen != nil {
 		s.pgGen.close()
 	}
 	err := s.write.Close()
-	if s.read != s.write {
+	if s.read.DB != s.write.DB {
 		err = errors.Join(err, s.read.Close())
 	}
 	return err
@@ -258,6 +269,9 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return fmt.Errorf("store: commit: %w", mapErr(err))
 	}
 	finish(true)
+	if s.write.awaitAuth != nil {
+		s.write.awaitAuth(ctx) // any transaction may have moved the auth generation
+	}
 	return nil
 }
 
@@ -294,12 +308,26 @@ func (s *Store) AuthGeneration(ctx context.Context) (int64, error) {
 	if s.wal != nil {
 		return s.wal.generation(ctx, s.readAuthGeneration)
 	}
+	if gen, ok := s.KnownAuthGeneration(); ok {
+		return gen, nil
+	}
 	if s.pgGen != nil {
 		if gen, ok := s.pgGen.read(ctx); ok {
 			return gen, nil
 		}
 	}
 	return s.readAuthGeneration(ctx)
+}
+
+// KnownAuthGeneration returns the auth generation and true when it is
+// known without asking the database: on PostgreSQL while this instance's
+// listener holds a lease (pglisten.go). It starts the listener on first
+// use.
+func (s *Store) KnownAuthGeneration() (int64, bool) {
+	if s.listen == nil {
+		return 0, false
+	}
+	return s.listen.generation()
 }
 
 func (s *Store) readAuthGeneration(ctx context.Context) (int64, error) {
