@@ -23,7 +23,7 @@ import (
 // generation has returned to its caller, no instance serves a request that
 // starts afterwards under an older generation (docs/SECURITY.md).
 //
-// Lease and acknowledgement (migration 0019):
+// Lease and acknowledgement (migration 0020):
 //
 //   - Each listening instance has a row in auth_generation_listeners: the
 //     highest generation it has acknowledged, and a lease that it renews
