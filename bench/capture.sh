@@ -45,19 +45,29 @@ start_gatehouse() { # name addr [DATABASE_URL]
   echo "$tok"
 }
 
+# Two seconds of warm-up first (connections to the database, prepared
+# statements, caches), not counted; the same for every target, as in
+# bench/lib.sh.
+load() { # label url token: one JSON line from loadgen
+  "$work/loadgen" -json -label "$1" -url "$2" -token "$3" -c "$conns" -d 2s >/dev/null
+  "$work/loadgen" -json -label "$1" -url "$2" -token "$3" -c "$conns" -d "${secs}s"
+}
+
 results=()
 "$work/bareserver" --addr 127.0.0.1:18100 & pids+=($!)
 for _ in $(seq 50); do curl -s -o /dev/null http://127.0.0.1:18100/ && break; sleep 0.1; done
-results+=("$("$work/loadgen" -json -label bare-net-http -url http://127.0.0.1:18100/batch/ -token phc_bare -c "$conns" -d "${secs}s")")
+results+=("$(load bare-net-http http://127.0.0.1:18100/batch/ phc_bare)")
+kill "${pids[0]}" # only the target under test runs
 
 tok=$(start_gatehouse sqlite 127.0.0.1:18101)
-results+=("$("$work/loadgen" -json -label gatehouse-sqlite -url http://127.0.0.1:18101/batch/ -token "$tok" -c "$conns" -d "${secs}s")")
+results+=("$(load gatehouse-sqlite http://127.0.0.1:18101/batch/ "$tok")")
+kill "$(cat "$work/sqlite/pid")"
 
 if [ -z "${BENCH_SKIP_POSTGRES:-}" ]; then
   psql "$pg" -qc 'DROP SCHEMA IF EXISTS gh_bench CASCADE; CREATE SCHEMA gh_bench' >/dev/null
   sep='?'; case "$pg" in *\?*) sep='&';; esac
   tok=$(start_gatehouse postgres 127.0.0.1:18102 "${pg}${sep}search_path=gh_bench&sslmode=disable")
-  results+=("$("$work/loadgen" -json -label gatehouse-postgres -url http://127.0.0.1:18102/batch/ -token "$tok" -c "$conns" -d "${secs}s")")
+  results+=("$(load gatehouse-postgres http://127.0.0.1:18102/batch/ "$tok")")
 fi
 
 printf '%s\n' "${results[@]}" | python3 -c '
