@@ -66,6 +66,7 @@ func ownerKey(t *testing.T, addr string, scopes ...string) string {
 // invite (the two commit together), that every acknowledged invite is
 // there, and that the chain verifies.
 func TestAuditEventsSurviveSIGKILL(t *testing.T) {
+	t.Parallel()
 	for _, engine := range storetest.Engines {
 		t.Run(string(engine), func(t *testing.T) {
 			env, dir, opts := engineEnv(t, engine)
@@ -171,6 +172,7 @@ func TestAuditEventsSurviveSIGKILL(t *testing.T) {
 // export` prints the range as JSON lines; AUDIT_LOG_STREAM=file: gets the
 // same lines as they are written.
 func TestAuditCommands(t *testing.T) {
+	t.Parallel()
 	for _, engine := range storetest.Engines {
 		t.Run(string(engine), func(t *testing.T) {
 			env, dir, opts := engineEnv(t, engine)

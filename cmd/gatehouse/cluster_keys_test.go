@@ -37,6 +37,7 @@ func (c *cluster) keyCall(t *testing.T, path, key string) int {
 // one instance fails on the very next request on every instance, and a
 // throttle counts requests whichever instance they reach.
 func TestClusterKeyRevocationAndThrottles(t *testing.T) {
+	t.Parallel()
 	c := startCluster(t, 3)
 	code, body, set := c.call(t, "POST", "/api/login", `{"email":"ops@example.com","password":"correct horse battery staple"}`, nil)
 	if code != 200 {
@@ -86,6 +87,7 @@ func TestClusterKeyRevocationAndThrottles(t *testing.T) {
 // proxy while one instance is killed; every event that was acknowledged is
 // in the database afterwards.
 func TestClusterInstanceStopsMidLoad(t *testing.T) {
+	t.Parallel()
 	c := startCluster(t, 3)
 	load := startCaptureLoad(c.proxy.URL+"/batch/", c.token, 6)
 	load.waitAcked(300)
@@ -123,6 +125,7 @@ func (c *cluster) storeOptions(t *testing.T) store.Options {
 // is refused by every other: the assertion-ID cache is the shared
 // database, not an instance's memory.
 func TestClusterSAMLReplay(t *testing.T) {
+	t.Parallel()
 	c := startCluster(t, 3)
 	ctx := context.Background()
 	st, err := store.Open(ctx, c.storeOptions(t))

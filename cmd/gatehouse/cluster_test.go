@@ -102,6 +102,7 @@ const csrfCookieName = "posthog_csrftoken"
 // valid on every other and ends everywhere at logout; failed logins spread
 // over the instances add up to one lockout that every instance enforces.
 func TestClusterSharesSessionsAndLockouts(t *testing.T) {
+	t.Parallel()
 	c := startCluster(t, 3)
 
 	// Sessions.
@@ -151,6 +152,7 @@ func TestClusterSharesSessionsAndLockouts(t *testing.T) {
 // and Redis, get at most 5 password checks between them; the right password
 // is refused afterwards.
 func TestClusterLockoutConcurrentGuesses(t *testing.T) {
+	t.Parallel()
 	c := startCluster(t, 2)
 	const email = "ops@example.com"
 	emailKey := ratelimit.RedisPrefix + ratelimit.Key("login-email", email, c.client)

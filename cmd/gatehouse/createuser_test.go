@@ -13,6 +13,7 @@ import (
 // sign-on links instead of claiming the account); --unverified leaves it
 // awaiting verification.
 func TestCreateUserVouchesForEmail(t *testing.T) {
+	t.Parallel()
 	for _, engine := range storetest.Engines {
 		t.Run(string(engine), func(t *testing.T) {
 			env, dir, opts := engineEnv(t, engine)

@@ -247,6 +247,7 @@ func waitReady(t *testing.T, s *server) {
 // instead of hanging, /_readyz names the dependency that is down, and the
 // server recovers when the dependency resumes.
 func TestFrozenDependenciesAnswer503(t *testing.T) {
+	t.Parallel()
 	testenv.Slow(t, "starts a private PostgreSQL and Redis, freezes them under the running binary and waits out its deadlines")
 	pg, databaseURL := startPrivatePostgres(t)
 	rd, redisURL := startPrivateRedis(t)
@@ -310,6 +311,7 @@ func TestFrozenDependenciesAnswer503(t *testing.T) {
 // start-up stops with a message that names the database and the reason in
 // plain words, and redacts the password only when the URL has one.
 func TestUnreachableDatabaseStartupError(t *testing.T) {
+	t.Parallel()
 	port := freePort(t) // nobody listens: connection refused
 	for _, tc := range []struct{ name, url, password string }{
 		{"no password", fmt.Sprintf("postgres://gatehouse@127.0.0.1:%d/gatehouse?sslmode=disable", port), ""},

@@ -14,6 +14,7 @@ import (
 // `gatehouse domain verify` asks the DNS server DNS_RESOLVER names, and
 // --force verifies without DNS.
 func TestDomainVerifyCommand(t *testing.T) {
+	t.Parallel()
 	dns, err := dnstest.Start()
 	if err != nil {
 		t.Fatal(err)

@@ -21,6 +21,7 @@ import (
 // description and examples on stdout and exit code 0, even when the
 // environment is invalid.
 func TestEveryCommandHasHelp(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{
 		{"serve", "--help"}, {"migrate", "-h"}, {"createuser", "--help"}, {"two-factor-reset", "--help"},
 		{"domain", "verify", "--help"}, {"domain", "--help"}, {"outbox", "--help"}, {"generate-secret", "--help"}, {"version", "--help"},
@@ -56,6 +57,7 @@ func runIn(t *testing.T, dir string, env []string, args ...string) (string, int)
 // database and without --data-dir, createuser would make an account no
 // server sees; it refuses unless --init is given.
 func TestCreateUserRefusesANewDatabaseSilently(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	env := baseEnv("SECRET_KEY=" + testKey)
 	args := []string{"createuser", "--email", "ops@example.com", "--password", "correct horse battery staple", "--organization", "Ops"}
@@ -78,6 +80,7 @@ func TestCreateUserRefusesANewDatabaseSilently(t *testing.T) {
 // TestOutboxShowPrintsOneMessage: --show ID prints a message's text, links
 // included; an unknown ID fails.
 func TestOutboxShowPrintsOneMessage(t *testing.T) {
+	t.Parallel()
 	env, dir, opts := engineEnv(t, store.SQLite)
 	st, err := store.Open(context.Background(), opts)
 	if err != nil {
@@ -105,6 +108,7 @@ func TestOutboxShowPrintsOneMessage(t *testing.T) {
 // to open, warns that --addr's port is not SITE_URL's, and writes each
 // queued email's text (here a reset link) to the log.
 func TestFirstRunLogs(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	s := startServer(t, baseEnv("DEBUG=1"), dir)
 	if !strings.Contains(s.logs.String(), "http://localhost:8000/signup") {

@@ -7,6 +7,7 @@ import (
 
 // serve uses its GC default only when the operator set no GOGC.
 func TestServeGCDefault(t *testing.T) {
+	t.Parallel()
 	prev := debug.SetGCPercent(100)
 	defer debug.SetGCPercent(prev)
 

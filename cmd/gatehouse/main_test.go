@@ -42,6 +42,8 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "building gatehouse: %v\n%s", err, out)
 		os.Exit(1)
 	}
+	// The tests mostly wait on the servers they start: let more run at once.
+	testenv.RaiseParallelism(4)
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
@@ -140,6 +142,7 @@ func startServer(t *testing.T, env []string, dataDir string) *server {
 const testKey = "test-secret-key-0123456789abcdef0123456789"
 
 func TestConfigErrorsStopStartup(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		env  []string
@@ -169,6 +172,7 @@ func TestConfigErrorsStopStartup(t *testing.T) {
 }
 
 func TestGenerateSecretAndVersion(t *testing.T) {
+	t.Parallel()
 	out, _, code := runCmd(t, baseEnv(), "generate-secret")
 	if code != 0 || !regexp.MustCompile(`^[0-9a-f]{64}\n$`).MatchString(out) {
 		t.Fatalf("generate-secret: %d %q", code, out)
@@ -188,6 +192,7 @@ func TestGenerateSecretAndVersion(t *testing.T) {
 }
 
 func TestDebugGeneratesKeyAndWarns(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	s := startServer(t, baseEnv("DEBUG=1"), dir)
 	info, err := os.Stat(filepath.Join(dir, "secret_key"))
@@ -251,6 +256,7 @@ func createUser(t *testing.T, env []string, dir string) string {
 // kills the server with SIGKILL in the middle, and checks that every event
 // that got a 200 is in the database.
 func TestAcknowledgedEventsSurviveSIGKILL(t *testing.T) {
+	t.Parallel()
 	for _, engine := range storetest.Engines {
 		t.Run(string(engine), func(t *testing.T) {
 			env, dir, opts := engineEnv(t, engine)
@@ -372,6 +378,7 @@ func (l *captureLoad) missing(t *testing.T, st *store.Store, token string) (acke
 }
 
 func TestSIGTERMShutsDownGracefully(t *testing.T) {
+	t.Parallel()
 	env, dir, _ := engineEnv(t, store.SQLite)
 	s := startServer(t, env, dir)
 	s.cmd.Process.Signal(syscall.SIGTERM)
@@ -389,6 +396,7 @@ func TestSIGTERMShutsDownGracefully(t *testing.T) {
 }
 
 func TestStartupLogsHoldNoSecrets(t *testing.T) {
+	t.Parallel()
 	env, dir, _ := engineEnv(t, store.SQLite)
 	env = append(env, "EMAIL_HOST_PASSWORD=smtp-password-value-xyz", "SECRET_KEY_FALLBACKS=old-secret-key-value-0123456789abcdef")
 	s := startServer(t, env, dir)
@@ -412,6 +420,7 @@ func TestStartupLogsHoldNoSecrets(t *testing.T) {
 }
 
 func TestCreateUserRefusesWeakPassword(t *testing.T) {
+	t.Parallel()
 	env, dir, _ := engineEnv(t, store.SQLite)
 	_, stderr, code := runCmd(t, env, "createuser", "--data-dir", dir, "--email", "weak@example.com", "--password", "password1", "--organization", "W")
 	if code == 0 || !strings.Contains(stderr, "password") || !strings.Contains(stderr, "common password") {
@@ -420,6 +429,7 @@ func TestCreateUserRefusesWeakPassword(t *testing.T) {
 }
 
 func TestOutboxListsQueuedMail(t *testing.T) {
+	t.Parallel()
 	env, dir, opts := engineEnv(t, store.SQLite)
 	st, err := store.Open(context.Background(), opts)
 	if err != nil {
@@ -452,6 +462,7 @@ func TestOutboxListsQueuedMail(t *testing.T) {
 }
 
 func TestServeWithRedisCounters(t *testing.T) {
+	t.Parallel()
 	redisURL := testenv.RedisURL(t)
 	opt, err := redis.ParseURL(redisURL)
 	if err != nil {

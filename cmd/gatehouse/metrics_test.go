@@ -44,6 +44,7 @@ func postJSON(t *testing.T, url, body string) int {
 // them, by route pattern and outcome, while the public port has no
 // /metrics.
 func TestMetricsListener(t *testing.T) {
+	t.Parallel()
 	for _, engine := range storetest.Engines {
 		t.Run(string(engine), func(t *testing.T) {
 			env, dir, _ := engineEnv(t, engine)
@@ -133,6 +134,7 @@ func TestMetricsListener(t *testing.T) {
 }
 
 func TestMetricsAddrMustDifferFromAddr(t *testing.T) {
+	t.Parallel()
 	env, dir, _ := engineEnv(t, store.SQLite)
 	addr := freeAddr(t)
 	for _, metricsAddr := range []string{addr, "0.0.0.0:" + addr[strings.LastIndexByte(addr, ':')+1:]} {

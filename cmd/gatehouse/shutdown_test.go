@@ -17,6 +17,7 @@ import (
 // exits 0: the operator asked for the shutdown and it drained what it
 // could.
 func TestShutdownCutsRequestsPastTheGraceAndExitsZero(t *testing.T) {
+	t.Parallel()
 	env, dir, _ := engineEnv(t, store.SQLite)
 	s := startServer(t, append(env, "SHUTDOWN_GRACE=1"), dir)
 	// A request whose body never finishes keeps its handler running.

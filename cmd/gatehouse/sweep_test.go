@@ -11,6 +11,7 @@ import (
 
 // The server sweeps expired rows as it starts (and every sweepInterval).
 func TestServeSweepsExpiredSessions(t *testing.T) {
+	t.Parallel()
 	env, dir, opts := engineEnv(t, store.SQLite)
 	createUser(t, env, dir)
 	ctx := context.Background()

@@ -12,6 +12,7 @@ import (
 )
 
 func TestTwoFactorResetCommand(t *testing.T) {
+	t.Parallel()
 	for _, engine := range storetest.Engines {
 		t.Run(string(engine), func(t *testing.T) {
 			env, dir, opts := engineEnv(t, engine)

@@ -46,6 +46,7 @@ func mustVerify(t *testing.T, s *store.Store) *store.AuditVerification {
 // a transaction (inTx) or a single statement, and vanish with a write that
 // fails or changes nothing.
 func TestAuditEventsCommitWithTheChange(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		org, _, user := newOwner(t, s, "audit-tx@example.com")
@@ -100,6 +101,7 @@ func TestAuditEventsCommitWithTheChange(t *testing.T) {
 // Concurrent writers (as several instances would be) build one chain
 // with no gaps or forks.
 func TestAuditChainUnderConcurrentWriters(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, s *store.Store) {
 		const writers, each = 8, 10
 		var wg sync.WaitGroup
@@ -154,6 +156,7 @@ func TestAuditChainUnderConcurrentWriters(t *testing.T) {
 
 // Refusal events are queued without waiting and written in batches.
 func TestAuditRefusalsAreBatched(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		for i := range 300 {
@@ -180,6 +183,7 @@ func TestAuditRefusalsAreBatched(t *testing.T) {
 // Editing, deleting or inserting a row directly in the database is found,
 // and the report names the event.
 func TestAuditVerifyFindsTampering(t *testing.T) {
+	t.Parallel()
 	testenv.Slow(t, "tampers with the audit chain seven ways and verifies it after each, both engines")
 	cases := []struct {
 		name     string
@@ -253,6 +257,7 @@ type execer = *sql.DB
 // Pruning deletes whole old days and keeps the chain verifiable from the
 // checkpoint of the last pruned day; a later deletion is still found.
 func TestAuditPruneKeepsTheChainVerifiable(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		now := time.Now().UTC()
@@ -289,6 +294,7 @@ func TestAuditPruneKeepsTheChainVerifiable(t *testing.T) {
 // The stream gets each committed event's JSON line, with its version and
 // MAC, and nothing of a write that did not commit.
 func TestAuditStreamLines(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, s *store.Store) {
 		var mu sync.Mutex
 		var lines []string

@@ -10,6 +10,7 @@ import (
 
 // TestConformance runs the storage contract suite on every engine.
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	testenv.Slow(t, "runs every storage contract on both engines")
 	for _, engine := range storetest.Engines {
 		t.Run(string(engine), func(t *testing.T) {

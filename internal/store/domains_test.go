@@ -11,6 +11,7 @@ import (
 )
 
 func TestOrganizationDomains(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		org, _, _ := newOwner(t, s, "dom@example.com")

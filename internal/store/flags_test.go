@@ -12,6 +12,7 @@ import (
 )
 
 func TestFeatureFlagLifecycle(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		_, project, user := newOwner(t, s, "flags@example.com")
@@ -74,6 +75,7 @@ func TestFeatureFlagLifecycle(t *testing.T) {
 }
 
 func TestProjectBySecretTokenHash(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		_, project, _ := newOwner(t, s, "secret@example.com")

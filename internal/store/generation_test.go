@@ -27,6 +27,7 @@ var notAuthState = []string{
 }
 
 func TestEveryAuthTableMovesTheGeneration(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		tablesQ := `SELECT name FROM sqlite_master WHERE type = 'table'`
@@ -70,6 +71,7 @@ func TestEveryAuthTableMovesTheGeneration(t *testing.T) {
 // (pglisten.go); when the listener's connection is killed, reads stay
 // correct (through the database) and a new connection takes over.
 func TestAuthGenerationSeesAnotherInstancesCommitAtOnce(t *testing.T) {
+	t.Parallel()
 	for _, engine := range storetest.Engines {
 		t.Run(string(engine), func(t *testing.T) {
 			ctx := context.Background()

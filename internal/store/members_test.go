@@ -15,6 +15,7 @@ import (
 // other at the same moment cannot both succeed; the organization always
 // keeps an owner.
 func TestConcurrentOwnerDemotionsKeepAnOwner(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		org, _, a := newOwner(t, s, "a@example.com")

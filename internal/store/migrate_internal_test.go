@@ -10,6 +10,7 @@ import (
 // rewritten for PostgreSQL), in version order, and refuses folders a
 // maintainer could get wrong.
 func TestMigrationList(t *testing.T) {
+	t.Parallel()
 	good := fstest.MapFS{
 		"m/0002_b.sqlite.sql":   {Data: []byte("sqlite only")},
 		"m/0002_b.postgres.sql": {Data: []byte("postgres only")},

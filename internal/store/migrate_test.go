@@ -21,6 +21,7 @@ import (
 // opens with the one shared list, finds nothing to apply, and has the
 // same schema as a database the shared list built from nothing.
 func TestUpgradeFromPerEngineMigrationDirectories(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for _, engine := range storetest.Engines {
 		t.Run(string(engine), func(t *testing.T) {

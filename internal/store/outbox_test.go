@@ -13,6 +13,7 @@ import (
 )
 
 func TestOutboxRoundTrip(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		now := time.Now().UTC().Truncate(time.Millisecond)
@@ -40,6 +41,7 @@ func TestOutboxRoundTrip(t *testing.T) {
 	})
 }
 func TestOutboxBodyBlankedOnceSentOrGivenUp(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		now := time.Now().UTC().Truncate(time.Millisecond)
@@ -78,6 +80,7 @@ func TestOutboxBodyBlankedOnceSentOrGivenUp(t *testing.T) {
 // The sweep deletes outbox messages queued more than OutboxRetention ago,
 // whatever their state, and keeps younger ones.
 func TestSweepDeletesOldMail(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		now := time.Now().UTC().Truncate(time.Millisecond)

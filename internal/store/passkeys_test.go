@@ -23,6 +23,7 @@ func newPasskey(t *testing.T, s *store.Store, userID int64, credID string, verif
 }
 
 func TestPasskeyStorage(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		_, _, u := newOwner(t, s, "pk@example.com")

@@ -76,6 +76,7 @@ func listenerRows(t *testing.T, s *store.Store) int {
 // write's; readers on both instances check every read against the last
 // returned write.
 func TestListenedGenerationIsNeverOlderThanAReturnedWrite(t *testing.T) {
+	t.Parallel()
 	a, b := postgresPair(t)
 	ctx := context.Background()
 	org, project, user := newOwner(t, a, "listen@example.com")
@@ -166,6 +167,7 @@ func TestListenedGenerationIsNeverOlderThanAReturnedWrite(t *testing.T) {
 // trust ran out, reads the new generation from the database instead of
 // answering from memory. Once resumed it answers from memory again.
 func TestWriteDoesNotWaitForeverForAStoppedListener(t *testing.T) {
+	t.Parallel()
 	a, b := postgresPair(t)
 	ctx := context.Background()
 	_, _, user := newOwner(t, a, "pause@example.com")
@@ -211,6 +213,7 @@ func TestWriteDoesNotWaitForeverForAStoppedListener(t *testing.T) {
 // removes it, and the row of an instance that crashed (left with a lease
 // far in the future) delays a write by at most the lease.
 func TestListenerRowsComeAndGo(t *testing.T) {
+	t.Parallel()
 	a, b := postgresPair(t)
 	ctx := context.Background()
 	_, _, user := newOwner(t, a, "rows@example.com")
@@ -248,6 +251,7 @@ func TestListenerRowsComeAndGo(t *testing.T) {
 // those that write a table whose triggers move the generation, and the
 // store's list of those tables is the database's.
 func TestOnlyAuthWritesWait(t *testing.T) {
+	t.Parallel()
 	for query, want := range map[string]bool{
 		`UPDATE users SET first_name = $1 WHERE id = $2`:                          true,
 		`DELETE FROM personal_api_keys WHERE id = $1 AND user_id = $2`:            true,

@@ -70,6 +70,7 @@ func accessLeft(t *testing.T, s *store.Store, user *gatehouse.User, session stri
 // passkeys and second factors), returns the key labels, and touches no
 // other user.
 func TestCompletePasswordResetRevokesAccess(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		_, _, other := newOwner(t, s, "other@example.com")
@@ -119,6 +120,7 @@ func TestCompletePasswordResetRevokesAccess(t *testing.T) {
 // An SSO takeover of an account awaiting verification revokes everything
 // its holder enrolled and returns the key labels.
 func TestClaimForSSORevokesAccess(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, s *store.Store) {
 		_, _, user := newOwner(t, s, "claimed@example.com")
 		setVerified(t, s, user, false)

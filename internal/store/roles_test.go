@@ -18,6 +18,7 @@ import (
 // the runtime role starts (Migrate finds nothing to do and creates
 // nothing), works, and cannot change the schema.
 func TestRuntimeRoleWithoutCreate(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	opts := storetest.Options(t, store.Postgres)
 	owner, err := store.Open(ctx, opts)

@@ -12,6 +12,7 @@ import (
 )
 
 func TestSAMLOptions(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		org, _, _ := newOwner(t, s, "saml@example.com")

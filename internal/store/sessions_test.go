@@ -22,6 +22,7 @@ func newSession(t *testing.T, s *store.Store, userID int64, created time.Time, l
 }
 
 func TestSessions(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		_, _, user := newOwner(t, s, "sess@example.com")
@@ -87,6 +88,7 @@ func TestSessions(t *testing.T) {
 }
 
 func TestSessionLifetime(t *testing.T) {
+	t.Parallel()
 	age := 3600
 	if got := gatehouse.SessionLifetime(&gatehouse.Organization{SessionCookieAge: &age}, 90*24*time.Hour); got != time.Hour {
 		t.Fatalf("organization override: %v", got)

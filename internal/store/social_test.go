@@ -62,6 +62,7 @@ func ghIdentity(uid, email string, verified bool) gatehouse.SSOIdentity {
 }
 
 func TestSSOPipelineNewUsers(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		f := newSSOFixture(t, s)
@@ -110,6 +111,7 @@ func TestSSOPipelineNewUsers(t *testing.T) {
 }
 
 func TestSSOPipelineExistingUsers(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		f := newSSOFixture(t, s)
@@ -153,6 +155,7 @@ func TestSSOPipelineExistingUsers(t *testing.T) {
 }
 
 func TestSSOPipelineEnforcement(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		f := newSSOFixture(t, s)
@@ -181,6 +184,7 @@ func TestSSOPipelineEnforcement(t *testing.T) {
 }
 
 func TestSSOPipelineInvites(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		f := newSSOFixture(t, s)
@@ -204,6 +208,7 @@ func TestSSOPipelineInvites(t *testing.T) {
 }
 
 func TestSSOPipelineOrganizationCreation(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		f := newSSOFixture(t, s)
@@ -230,6 +235,7 @@ func TestSSOPipelineOrganizationCreation(t *testing.T) {
 }
 
 func TestSSOLinkingAndUnlinking(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		f := newSSOFixture(t, s)

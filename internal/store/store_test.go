@@ -39,6 +39,7 @@ func newOwner(t *testing.T, s *store.Store, email string) (*gatehouse.Organizati
 }
 
 func TestMigrateIsIdempotent(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, s *store.Store) {
 		applied, err := s.Migrate(context.Background())
 		if err != nil {
@@ -51,6 +52,7 @@ func TestMigrateIsIdempotent(t *testing.T) {
 }
 
 func TestOrganizationOwnerRoundTrip(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		org, project, user := newOwner(t, s, "Ada@Example.com")
@@ -105,6 +107,7 @@ func TestOrganizationOwnerRoundTrip(t *testing.T) {
 }
 
 func TestNotFound(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		if _, err := s.UserByEmail(ctx, "nobody@example.com"); !store.IsNotFound(err) {
@@ -120,6 +123,7 @@ func TestNotFound(t *testing.T) {
 }
 
 func TestDuplicateEmailIsConflictAndChangesNothing(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		newOwner(t, s, "dup@example.com")
@@ -146,6 +150,7 @@ func event(projectID int64, uuid, name string) gatehouse.Event {
 }
 
 func TestInsertEventsDeduplicatesByUUID(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		_, p, _ := newOwner(t, s, "ev@example.com")
@@ -176,6 +181,7 @@ func TestInsertEventsDeduplicatesByUUID(t *testing.T) {
 }
 
 func TestInsertEventsLargeBatch(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		_, p, _ := newOwner(t, s, "big@example.com")
@@ -197,6 +203,7 @@ func TestInsertEventsLargeBatch(t *testing.T) {
 // foreign key, also when the project goes with its organization, and that
 // a write for a project that no longer exists fails.
 func TestDeletingAProjectDeletesItsEvents(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		org, p, _ := newOwner(t, s, "gone@example.com")
@@ -231,6 +238,7 @@ func TestDeletingAProjectDeletesItsEvents(t *testing.T) {
 // TestConcurrentWritesNeverFail is the "database is locked" guard: many
 // writers at once must all succeed and every acknowledged row must be there.
 func TestConcurrentWritesNeverFail(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		_, p, _ := newOwner(t, s, "conc@example.com")
@@ -276,6 +284,7 @@ func TestConcurrentWritesNeverFail(t *testing.T) {
 }
 
 func TestConcurrentMigrationsOnOneDatabase(t *testing.T) {
+	t.Parallel()
 	for _, engine := range storetest.Engines {
 		t.Run(string(engine), func(t *testing.T) {
 			opts := storetest.Options(t, engine)
@@ -309,6 +318,7 @@ func TestConcurrentMigrationsOnOneDatabase(t *testing.T) {
 // commit (group commit) are isolated: a write that violates a
 // constraint fails alone and every other write is stored.
 func TestOneBadWriteDoesNotFailOthers(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		_, p, _ := newOwner(t, s, "iso@example.com")
@@ -354,6 +364,7 @@ func TestOneBadWriteDoesNotFailOthers(t *testing.T) {
 // every event is stored once, with the content of the write that stored
 // it, and the counts the writes return add up to the events stored.
 func TestGroupedWritesCountTheirOwnEvents(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		_, p, _ := newOwner(t, s, "group@example.com")
@@ -407,6 +418,7 @@ func TestGroupedWritesCountTheirOwnEvents(t *testing.T) {
 }
 
 func TestInsertAfterCloseFails(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, s *store.Store) {
 		_, p, _ := newOwner(t, s, "closed@example.com")
 		s.Close()
@@ -420,6 +432,7 @@ func TestInsertAfterCloseFails(t *testing.T) {
 // PostgreSQL session whose time zone is not UTC: the time of receipt read
 // back is the instant that was stored, not one shifted by the zone.
 func TestEventTimeOfReceiptIgnoresSessionTimeZone(t *testing.T) {
+	t.Parallel()
 	opts := storetest.Options(t, store.Postgres)
 	u, err := url.Parse(opts.DatabaseURL)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 
 // Sweep removes what has expired and nothing else.
 func TestSweep(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		_, _, user := newOwner(t, s, "sweep@example.com")

@@ -42,6 +42,7 @@ func enableTOTP(t *testing.T, tf *gatehouse.TwoFactorService, u *gatehouse.User,
 }
 
 func TestTOTPSecretEncryptedAndSurvivesKeyRotation(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		_, _, u := newOwner(t, s, "totp@example.com")
@@ -99,6 +100,7 @@ func beginPending(t *testing.T, s *store.Store, u *gatehouse.User, now time.Time
 }
 
 func TestResetTwoFactorClearsEverything(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		_, _, u := newOwner(t, s, "reset2fa@example.com")

@@ -14,6 +14,7 @@ import (
 // database again after any commit, from this process or another, and
 // after a checkpoint that restarts the WAL.
 func TestWalWatchReadsAgainAfterEveryCommit(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	s, err := Open(ctx, Options{DataDir: dir})
@@ -84,6 +85,7 @@ func TestWalWatchReadsAgainAfterEveryCommit(t *testing.T) {
 // TestWalWatchChildCommit is the other process of the test above: it
 // checkpoints the WAL (truncating it) and bumps the generation.
 func TestWalWatchChildCommit(t *testing.T) {
+	t.Parallel()
 	dir := os.Getenv("GATEHOUSE_WALWATCH_CHILD_DIR")
 	if dir == "" {
 		t.Skip("run by TestWalWatchReadsAgainAfterEveryCommit")

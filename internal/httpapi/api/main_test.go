@@ -4,12 +4,12 @@ import (
 	"os"
 	"testing"
 
-	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
+	"github.com/gatehouse-auth/gatehouse/internal/testenv"
 )
 
 // TestMain lets more tests run at once than there are cores: they spend
 // most of their time waiting on the database and the network.
 func TestMain(m *testing.M) {
-	apitest.RaiseParallelism()
+	testenv.RaiseParallelism(2)
 	os.Exit(m.Run())
 }
