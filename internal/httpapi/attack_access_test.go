@@ -29,6 +29,7 @@ func execSQL(t *testing.T, ts *apitest.Server, engine store.Engine, query string
 	if _, err := ts.Store.DB().Exec(apitest.Rebind(engine, query), args...); err != nil {
 		t.Fatal(err)
 	}
+	ts.Store.AwaitAuthChanges(t.Context())
 }
 
 // Key scoping on the flag-definition routes: the project picked by ?token=

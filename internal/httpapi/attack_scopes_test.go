@@ -28,6 +28,7 @@ func TestAttackKeyScopes(t *testing.T) {
 			otherOrg, ts.User.ID, 15, time.Now().UTC()); err != nil {
 			t.Fatal(err)
 		}
+		ts.Store.AwaitAuthChanges(t.Context()) // raw SQL: wait as the store's own writes do
 		otherFlag := apitest.CreateFlag(t, other, otherProject.ID, `{"key":"other-flag","name":"Other","filters":{"groups":[{"rollout_percentage":100}]}}`)
 		P, Q := fmt.Sprint(a.ProjectID), fmt.Sprint(otherProject.ID)
 		flagsP := "/api/projects/" + P + "/feature_flags/"

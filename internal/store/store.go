@@ -319,6 +319,19 @@ func (s *Store) AuthGeneration(ctx context.Context) (int64, error) {
 	return s.readAuthGeneration(ctx)
 }
 
+// AwaitAuthChanges returns once every instance listening on this
+// database has seen the auth generation as it is now (at most the lease
+// later; pglisten.go). The store's own writes do this by themselves; call
+// it after changing auth tables with SQL of one's own (DB), which would
+// otherwise reach other instances, and this one, only when their
+// notification arrives. SQLite needs no wait: every instance sees a
+// commit on its next read.
+func (s *Store) AwaitAuthChanges(ctx context.Context) {
+	if s.engine == Postgres {
+		s.awaitAuthAcks(ctx)
+	}
+}
+
 // KnownAuthGeneration returns the auth generation and true when it is
 // known without asking the database: on PostgreSQL while this instance's
 // listener holds a lease (pglisten.go). It starts the listener on first

@@ -293,6 +293,7 @@ func TestPersonalAPIKeyScopesOverHTTP(t *testing.T) {
 		if _, err := ts.Store.DB().Exec(apitest.Rebind(engine, `INSERT INTO memberships (organization_id, user_id, level, created_at) VALUES (?, ?, ?, ?)`), other.ID, ts.User.ID, 15, time.Now().UTC()); err != nil {
 			t.Fatal(err)
 		}
+		ts.Store.AwaitAuthChanges(t.Context()) // raw SQL: wait as the store's own writes do
 		resp, body = apitest.KeyRequest(t, ts, "GET", "/api/organizations/"+other.ID+"/", orgKey["value"].(string), "")
 		apitest.WantDenied(t, "other org", resp, body, 403, "API key does not have access to the requested organization: ID "+other.ID+".")
 		// An organization the user is not in stays a 404.
@@ -358,6 +359,7 @@ func TestOrganizationKeySwitchAndAdminSettings(t *testing.T) {
 		if _, err := ts.Store.DB().Exec(`UPDATE organizations SET enforce_2fa = FALSE`); err != nil {
 			t.Fatal(err)
 		}
+		ts.Store.AwaitAuthChanges(t.Context()) // raw SQL: wait as the store's own writes do
 		if resp, out := apitest.KeyRequest(t, ts, "PATCH", "/api/organizations/@current/", ownerKey, `{"members_can_use_personal_api_keys":true,"enforce_2fa":false,"session_cookie_age":null}`); resp.StatusCode != 200 {
 			t.Fatalf("switch back: %d %v", resp.StatusCode, out)
 		}
