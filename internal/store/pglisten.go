@@ -27,8 +27,10 @@ import (
 //
 //   - Each listening instance has a row in auth_generation_listeners: the
 //     highest generation it has acknowledged, and a lease that it renews
-//     every genRenewEvery. It acknowledges a generation only once it
-//     answers with it (the value is in memory first).
+//     every genRenewEvery. A notification makes it read the generation
+//     from the database (the payload's number is not believed); it
+//     acknowledges a generation only once it answers with it (the value
+//     is in memory first).
 //   - It answers from memory only until genLease-genTrustMargin after it
 //     sent its last renewal, and only with the generation it read after
 //     that renewal had committed. Any error ends that trust at once; then
@@ -84,7 +86,8 @@ type genListener struct {
 	id     string    // instance_id, random per store
 	base   time.Time // origin of trustUntil, on the monotonic clock
 
-	known      atomic.Int64 // highest generation seen; never decreases
+	known      atomic.Int64 // highest generation read; never decreases
+	poked      atomic.Bool  // a notification came: read the generation
 	trustUntil atomic.Int64 // time since base until which known may be served; 0: none
 	pid        atomic.Uint32
 
@@ -178,18 +181,20 @@ func (l *genListener) raise(gen int64) {
 	}
 }
 
-// notified takes a notification, during any read on the connection.
+// notified takes a notification, during any read on the connection. It
+// only says that the generation may have moved: the listener then reads
+// it from its own schema. The number in the payload is never believed,
+// because any role connected to the database may NOTIFY on any channel:
+// a forged, higher generation taken from it would let this instance serve
+// what it cached under it long after a key was revoked.
 func (l *genListener) notified(_ *pgconn.PgConn, n *pgconn.Notification) {
 	if n.Channel != genListenChannel {
 		return
 	}
-	schema, value, ok := strings.Cut(n.Payload, " ")
-	if !ok || schema != l.schema {
+	if schema, _, _ := strings.Cut(n.Payload, " "); schema != l.schema {
 		return // another deployment sharing the database
 	}
-	if gen, err := strconv.ParseInt(value, 10, 64); err == nil {
-		l.raise(gen)
-	}
+	l.poked.Store(true)
 }
 
 func (l *genListener) run() {
@@ -250,6 +255,11 @@ func (l *genListener) session() error {
 	nextRenew := sent + genRenewEvery
 	for {
 		l.pausePoint()
+		if l.poked.Swap(false) {
+			if err := l.read(conn); err != nil {
+				return err
+			}
+		}
 		if k := l.known.Load(); k > acked || time.Since(l.base) >= nextRenew {
 			if sent, err = l.renew(conn, k); err != nil {
 				return err
@@ -309,6 +319,15 @@ func (l *genListener) renew(conn *pgconn.PgConn, gen int64) (time.Duration, erro
 // readAndTrust reads the generation into memory, then trusts memory until
 // the lease renewed at sent (less the margin) runs out.
 func (l *genListener) readAndTrust(conn *pgconn.PgConn, sent time.Duration) error {
+	if err := l.read(conn); err != nil {
+		return err
+	}
+	l.trustUntil.Store(int64(sent + genLease - genTrustMargin))
+	return nil
+}
+
+// read reads the generation from the database into memory.
+func (l *genListener) read(conn *pgconn.PgConn) error {
 	rows, err := l.query(conn, `SELECT value FROM auth_generation WHERE id = 1`)
 	if err != nil {
 		return err
@@ -321,7 +340,6 @@ func (l *genListener) readAndTrust(conn *pgconn.PgConn, sent time.Duration) erro
 		return errBadGeneration
 	}
 	l.raise(gen)
-	l.trustUntil.Store(int64(sent + genLease - genTrustMargin))
 	return nil
 }
 

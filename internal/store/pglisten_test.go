@@ -309,3 +309,37 @@ func TestOnlyAuthWritesWait(t *testing.T) {
 		}
 	}
 }
+
+// Any role connected to the database may NOTIFY on any channel. A forged
+// notification naming this schema and a far higher generation must not
+// become this instance's generation: what it cached under that number
+// would then outlive every later change, a revoked key included.
+func TestForgedNotificationDoesNotRaiseTheGeneration(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	a, b := postgresPair(t)
+	_, _, user := newOwner(t, a, "forged@example.com")
+	waitFromMemory(t, a)
+	var schema string
+	if err := a.DB().QueryRow(`SELECT current_schema()`).Scan(&schema); err != nil {
+		t.Fatal(err)
+	}
+	real := dbGeneration(t, a)
+	if _, err := b.DB().Exec(fmt.Sprintf(`NOTIFY gatehouse_auth_generation, '%s %d'`, schema, real+1_000_000)); err != nil {
+		t.Fatal(err)
+	}
+	// The listener takes the notification within milliseconds; watch it
+	// for longer than a renewal.
+	for end := time.Now().Add(1500 * time.Millisecond); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+		if gen, ok := a.KnownAuthGeneration(); ok && gen > real {
+			t.Fatalf("a forged notification made the generation %d (the database has %d)", gen, real)
+		}
+	}
+	// A real change is still seen by the next read.
+	if err := b.UpdateUserNames(ctx, user.ID, "After", "Forgery"); err != nil {
+		t.Fatal(err)
+	}
+	if gen, err := a.AuthGeneration(ctx); err != nil || gen != dbGeneration(t, a) {
+		t.Fatalf("after a real change: %d, %v; the database has %d", gen, err, dbGeneration(t, a))
+	}
+}
