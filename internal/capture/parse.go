@@ -267,7 +267,7 @@ func (f *eventFields) fill(ev *Event, ep Endpoint) *Error {
 		if !ok {
 			return parseError("event name must be a string")
 		}
-		ev.Name = s
+		ev.Name = withoutNUL(s)
 		f.nameMissing = s == ""
 	}
 
@@ -290,7 +290,7 @@ func (f *eventFields) fill(ev *Event, ep Endpoint) *Error {
 		if !ok {
 			return parseError("timestamp must be a string")
 		}
-		ev.Timestamp = s
+		ev.Timestamp = withoutNUL(s)
 	}
 
 	ev.Raw = fixLoneSurrogates(f.raw)
@@ -300,6 +300,19 @@ func (f *eventFields) fill(ev *Event, ep Endpoint) *Error {
 		f.nameMissing = false
 	}
 	return nil
+}
+
+// withoutNUL replaces NUL characters ("\u0000" in the JSON) with U+FFFD in
+// a decoded field stored as a column of its own. PostgreSQL's text cannot
+// hold NUL: one such event would fail the transaction it shares with other
+// requests' events (which are then written one by one) and be refused on
+// every retry. The properties are stored as the JSON text, escapes and
+// all, and keep it.
+func withoutNUL(s string) string {
+	if strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	return strings.ReplaceAll(s, "\x00", "\uFFFD")
 }
 
 // validate checks the event name and distinct_id, which PostHog reports only
@@ -327,7 +340,7 @@ func (f *eventFields) validate(ev *Event) *Error {
 		if s == "" {
 			return badRequest("event submitted with an empty distinct_id")
 		}
-		ev.DistinctID = s
+		ev.DistinctID = withoutNUL(s)
 	case c == '-' || c >= '0' && c <= '9':
 		ev.DistinctID = string(v)
 	default:

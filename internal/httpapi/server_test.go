@@ -102,6 +102,38 @@ func TestCaptureStoresEventContent(t *testing.T) {
 	}
 }
 
+// A NUL character ("\u0000") in an event's name, distinct_id or timestamp
+// cannot be stored in PostgreSQL's text. It becomes U+FFFD, on both
+// engines, instead of failing the transaction shared with other requests'
+// events and being refused on every retry; the properties keep it as
+// written.
+func TestCaptureNULInFieldsIsStored(t *testing.T) {
+	t.Parallel()
+	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		ts := apitest.NewServer(t, engine, apitest.Options{})
+		body := fmt.Sprintf(`{"api_key":%q,"batch":[{"event":"a\u0000b","distinct_id":"u\u0000","timestamp":"2026\u0000","properties":{"p":"x\u0000y"}},{"event":"plain","distinct_id":"u"}]}`, ts.Project.APIToken)
+		if resp, b := ts.Do(t, "POST", "/batch/", strings.NewReader(body)); resp.StatusCode != 200 {
+			t.Fatalf("%d %s", resp.StatusCode, b)
+		}
+		evs, err := ts.Store.EventsOfProject(context.Background(), ts.Project.ID, 10)
+		if err != nil || len(evs) != 2 {
+			t.Fatalf("%v %v", evs, err)
+		}
+		for _, e := range evs {
+			if e.Name == "plain" {
+				continue
+			}
+			if e.Name != "a\uFFFDb" || e.DistinctID != "u\uFFFD" || e.Timestamp != "2026\uFFFD" {
+				t.Fatalf("stored %q %q %q", e.Name, e.DistinctID, e.Timestamp)
+			}
+			var props map[string]any
+			if err := json.Unmarshal(e.Properties, &props); err != nil || props["properties"].(map[string]any)["p"] != "x\x00y" {
+				t.Fatalf("properties %s: %v", e.Properties, err)
+			}
+		}
+	})
+}
+
 func TestCaptureSameUUIDStoredOnce(t *testing.T) {
 	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
