@@ -303,5 +303,5 @@ func routes(m mount, d Deps, auth *httpauth.Auth) {
 	m.route("GET /static/strength.js", web.HandleStatic("text/javascript; charset=utf-8", web.StrengthScript))
 	strength := &web.PasswordStrength{Auth: auth}
 	m.route("POST /api/users/password_strength", httpauth.Handler(strength.Check))
-	m.route("/", web.NotFound(httpauth.HandleNotFound()))
+	m.route("/", web.NotFound(httpauth.HandleNotFound(), auth))
 }

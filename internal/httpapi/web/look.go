@@ -51,14 +51,32 @@ func (*NotFoundPage) template() string { return "not_found" }
 
 // NotFound answers paths no route serves: an HTML page for browsers
 // (Accept prefers text/html, and the path is not under /api/), api
-// (the JSON 404 envelope) for everyone else.
-func NotFound(api http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/api" || strings.HasPrefix(r.URL.Path, "/api/") || !prefersHTML(r.Header.Get("Accept")) {
-			api.ServeHTTP(w, r)
-			return
-		}
+// (the JSON 404 envelope) for everyone else. A signed-in person's page
+// has the navigation bar, like every other page they see: a browser's GET
+// is served through auth.Session, which finds the caller. (Other methods
+// are not: a stray POST with a session cookie gets its 404, not a CSRF
+// refusal.)
+func NotFound(api http.Handler, auth *httpauth.Auth) http.Handler {
+	anonymous := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		renderPage(w, r, http.StatusNotFound, &NotFoundPage{})
+	})
+	withCaller := auth.Session(func(w http.ResponseWriter, r *http.Request) error {
+		page := &NotFoundPage{}
+		if a := pageUser(r); a != nil {
+			page.CSRFToken = sessionCSRFToken(w, r, auth, a)
+		}
+		renderPage(w, r, http.StatusNotFound, page)
+		return nil
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/api" || strings.HasPrefix(r.URL.Path, "/api/") || !prefersHTML(r.Header.Get("Accept")):
+			api.ServeHTTP(w, r)
+		case r.Method == http.MethodGet || r.Method == http.MethodHead:
+			withCaller.ServeHTTP(w, r)
+		default:
+			anonymous.ServeHTTP(w, r)
+		}
 	})
 }
 

@@ -178,6 +178,48 @@ func TestNotFoundPages(t *testing.T) {
 	}
 }
 
+// TestNotFoundPageSignedIn: a signed-in person who follows a dead link
+// keeps the navigation bar (and is not offered a login); a POST to an
+// unknown path with the session cookie is still a 404, not a CSRF
+// refusal; signed out, the page offers the login.
+func TestNotFoundPageSignedIn(t *testing.T) {
+	t.Parallel()
+	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
+	get := func(b *apitest.Browser) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", ts.URL+"/projects/42/no-such-page", nil)
+		req.Header.Set("Accept", "text/html")
+		resp, err := b.Client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	owner := apitest.OwnerBrowser(t, ts)
+	status, body := get(owner)
+	if status != 404 || !strings.Contains(body, `<header class="topbar">`) || !strings.Contains(body, ts.User.Email) ||
+		!strings.Contains(body, `action="/logout"`) || strings.Contains(body, `href="/login"`) {
+		t.Fatalf("signed in: %d\n%s", status, body)
+	}
+	req, _ := http.NewRequest("POST", ts.URL+"/no-such-form", strings.NewReader("a=b"))
+	req.Header.Set("Accept", "text/html")
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := owner.Client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 404 {
+		t.Fatalf("POST to an unknown path with a session: %d, want 404", resp.StatusCode)
+	}
+	status, body = get(apitest.NewBrowser(t, ts))
+	if status != 404 || strings.Contains(body, `<header class="topbar">`) || !strings.Contains(body, `href="/login"`) {
+		t.Fatalf("signed out: %d\n%s", status, body)
+	}
+}
+
 // TestPasswordStrengthEndpoint: the meter's endpoint answers the
 // server's own rating (the one signup enforces), takes JSON only, and is
 // rate-limited per address.
