@@ -290,7 +290,7 @@ func TestAttackLockoutConcurrentGuessesTwoInstances(t *testing.T) {
 	t.Parallel()
 	testenv.Slow(t, "two instances and a burst of concurrent guesses on each engine and counter store")
 	run := func(t *testing.T, counters ratelimit.Counters) {
-		opts := storetest.Options(t, store.Postgres)
+		opts := storetest.Shared(t, store.Postgres)
 		var pa, pb apitest.CountingPasswords
 		a := apitest.NewServer(t, store.Postgres, apitest.Counted(apitest.Options{StoreOpts: &opts, Counters: counters}, &pa))
 		b := apitest.NewServer(t, store.Postgres, apitest.Counted(apitest.Options{StoreOpts: &opts, Counters: counters}, &pb))

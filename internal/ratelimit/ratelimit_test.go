@@ -113,7 +113,7 @@ func openRedis(t *testing.T, clk *clock) [2]Counters {
 
 func openSQL(t *testing.T, clk *clock, engine store.Engine) [2]Counters {
 	t.Helper()
-	opts := storetest.Options(t, engine)
+	opts := storetest.Shared(t, engine)
 	var out [2]Counters
 	for i := range out {
 		s, err := store.Open(context.Background(), opts)

@@ -20,7 +20,7 @@ import (
 func postgresPair(t *testing.T) (a, b *store.Store) {
 	t.Helper()
 	ctx := context.Background()
-	opts := storetest.Options(t, store.Postgres)
+	opts := storetest.Shared(t, store.Postgres)
 	a, err := store.Open(ctx, opts)
 	if err != nil {
 		t.Fatal(err)

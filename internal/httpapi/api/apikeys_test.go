@@ -501,7 +501,7 @@ func TestConcurrentRollsLeaveOneSecret(t *testing.T) {
 func TestNoPlaintextSecretAtRest(t *testing.T) {
 	t.Parallel()
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
-		opts := storetest.Options(t, engine)
+		opts := storetest.Shared(t, engine)
 		ts := apitest.NewServer(t, engine, apitest.Options{StoreOpts: &opts})
 		b := apitest.OwnerBrowser(t, ts)
 		pid := fmt.Sprint(ts.Project.ID)

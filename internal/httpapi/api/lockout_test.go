@@ -80,7 +80,7 @@ func TestLockoutSharedBetweenInstances(t *testing.T) {
 	t.Parallel()
 	testenv.Slow(t, "two instances on one database, with the counters in PostgreSQL and in Redis")
 	run := func(t *testing.T, counters func() ratelimit.Counters) {
-		opts := storetest.Options(t, store.Postgres)
+		opts := storetest.Shared(t, store.Postgres)
 		o := apitest.Options{StoreOpts: &opts}
 		a := apitest.NewServer(t, store.Postgres, withCounters(o, counters()))
 		b := apitest.NewServer(t, store.Postgres, withCounters(o, counters()))

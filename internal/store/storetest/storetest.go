@@ -23,6 +23,35 @@ import (
 // Engines lists the engines a store test runs on.
 var Engines = []store.Engine{store.SQLite, store.Postgres}
 
+// Shared returns store options for a migrated, empty database on engine
+// that several stores (or server processes) of one test may open: on
+// PostgreSQL a schema from the pool (pgpool.go), given back emptied when
+// the test ends, after every store the test opened on it has closed; on
+// SQLite a copy of the migrated template in a new temporary directory.
+// Tests that need a database nothing has migrated use Options.
+func Shared(t testing.TB, engine store.Engine) store.Options {
+	t.Helper()
+	if engine == store.Postgres {
+		u, done, err := pgSchema(t)
+		if err != nil {
+			testenv.Unavailable(t, "postgres", "cannot prepare a schema at GATEHOUSE_TEST_DATABASE_URL: "+err.Error())
+		}
+		// Registered before the test opens its stores, so it runs after
+		// they have closed.
+		t.Cleanup(done)
+		return store.Options{DatabaseURL: u}
+	}
+	opts := Options(t, engine)
+	tmpl, err := sqliteTemplate()
+	if err != nil {
+		t.Fatalf("migrating the SQLite template: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(opts.DataDir, store.SQLiteFile), tmpl, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return opts
+}
+
 // Open returns a migrated, empty store on engine, closed at the end of t.
 // On PostgreSQL its schema comes from a pool of this process's (pgpool.go)
 // and goes back to it, emptied, after the test.
@@ -31,31 +60,11 @@ var Engines = []store.Engine{store.SQLite, store.Postgres}
 // durability run a server process on Options instead.
 func Open(t testing.TB, engine store.Engine) *store.Store {
 	t.Helper()
-	var opts store.Options
-	if engine == store.Postgres {
-		u, done, err := pgSchema(t)
-		if err != nil {
-			testenv.Unavailable(t, "postgres", "cannot prepare a schema at GATEHOUSE_TEST_DATABASE_URL: "+err.Error())
-		}
-		// Registered first, so it runs after the store below has closed.
-		t.Cleanup(done)
-		opts = store.Options{DatabaseURL: u}
-	} else {
-		opts = Options(t, engine)
-	}
+	// A pooled schema, or a copy of a database this process migrated once:
+	// Migrate below then finds every migration applied, instead of
+	// running the schema again for each of hundreds of tests.
+	opts := Shared(t, engine)
 	opts.Unsynced = true
-	if engine == store.SQLite {
-		// A copy of a database this process migrated once: Migrate below
-		// then finds every migration applied, instead of parsing and
-		// running the schema again for each of hundreds of tests.
-		tmpl, err := sqliteTemplate()
-		if err != nil {
-			t.Fatalf("migrating the SQLite template: %v", err)
-		}
-		if err := os.WriteFile(filepath.Join(opts.DataDir, store.SQLiteFile), tmpl, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
 	s, err := store.Open(context.Background(), opts)
 	if err != nil {
 		t.Fatalf("opening %s store: %v", engine, err)
