@@ -71,13 +71,19 @@ func (c *CaptureService) project(ctx context.Context, token string) (*Project, e
 	if _, has := authGeneration(ctx); !has {
 		ctx = WithAuthGeneration(ctx, c.Generation)
 	}
-	if p, ok := c.projects.get(ctx, token); ok {
+	return projectByToken(ctx, &c.projects, c.Store.ProjectByAPIToken, token)
+}
+
+// projectByToken finds the project whose public token is token with find,
+// or in cache while the auth generation in ctx stands still.
+func projectByToken(ctx context.Context, cache *genCache[string, Project], find func(context.Context, string) (*Project, error), token string) (*Project, error) {
+	if p, ok := cache.get(ctx, token); ok {
 		return &p, nil
 	}
-	p, err := c.Store.ProjectByAPIToken(ctx, token)
+	p, err := find(ctx, token)
 	if err != nil {
 		return nil, err
 	}
-	c.projects.put(ctx, token, *p)
+	cache.put(ctx, token, *p)
 	return p, nil
 }

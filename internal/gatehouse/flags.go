@@ -414,7 +414,7 @@ func (s *FlagService) Evaluate(ctx context.Context, req FlagsRequest) ([]Evaluat
 	if _, has := authGeneration(ctx); !has && s.Generation != nil {
 		ctx = WithAuthGeneration(ctx, s.Generation)
 	}
-	p, err := s.projectByToken(ctx, token)
+	p, err := projectByToken(ctx, &s.byToken, s.Store.ProjectByAPIToken, token)
 	if errors.Is(err, ErrNotFound) {
 		return nil, errInvalidProjectToken()
 	}
@@ -445,18 +445,4 @@ func (s *FlagService) Evaluate(ctx context.Context, req FlagsRequest) ([]Evaluat
 		out = append(out, Evaluation{Flag: &f, Result: featureflag.Evaluate(f.Definition(), req.DistinctID, props)})
 	}
 	return out, nil
-}
-
-// projectByToken finds the project whose public token is token, from the
-// cache while the auth generation stands still.
-func (s *FlagService) projectByToken(ctx context.Context, token string) (*Project, error) {
-	if hit, ok := s.byToken.get(ctx, token); ok {
-		return &hit, nil
-	}
-	p, err := s.Store.ProjectByAPIToken(ctx, token)
-	if err != nil {
-		return nil, err
-	}
-	s.byToken.put(ctx, token, *p)
-	return p, nil
 }
