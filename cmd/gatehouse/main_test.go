@@ -218,9 +218,11 @@ func engineEnv(t *testing.T, engine store.Engine) ([]string, string, store.Optio
 	t.Helper()
 	// PostgreSQL: a migrated schema from the pool (serve finds nothing to
 	// migrate). SQLite: a new directory, as a first run has.
-	opts := storetest.Options(t, engine)
+	var opts store.Options
 	if engine == store.Postgres {
 		opts = storetest.Shared(t, engine)
+	} else {
+		opts = storetest.Options(t, engine)
 	}
 	env := baseEnv("SECRET_KEY="+testKey, "SITE_URL=https://gatehouse.example.com")
 	if opts.DatabaseURL != "" {
