@@ -24,14 +24,6 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
-func execSQL(t *testing.T, ts *apitest.Server, engine store.Engine, query string, args ...any) {
-	t.Helper()
-	if _, err := ts.Store.DB().Exec(apitest.Rebind(engine, query), args...); err != nil {
-		t.Fatal(err)
-	}
-	ts.Store.AwaitAuthChanges(t.Context())
-}
-
 // Key scoping on the flag-definition routes: the project picked by ?token=
 // or the current project is resolved to its organization before the key's
 // scoped organizations, scoped projects and the organization's switch for
@@ -77,7 +69,7 @@ func TestAttackKeyScopingOnFlagRoutes(t *testing.T) {
 
 		// Without ?token= the project is the user's current one, under the
 		// same rules.
-		execSQL(t, ts, engine, `UPDATE users SET current_organization_id = ?, current_project_id = ? WHERE id = ?`, orgB, projectB.ID, ts.User.ID)
+		ts.ExecSQL(t, `UPDATE users SET current_organization_id = ?, current_project_id = ? WHERE id = ?`, orgB, projectB.ID, ts.User.ID)
 		for _, p := range []string{"/api/feature_flag/local_evaluation", "/flags/definitions"} {
 			if resp, body := apitest.GetWith(t, ts, p, "Authorization", "Bearer "+scopedToA); resp.StatusCode != 403 || strings.Contains(body, "other-org-flag") {
 				t.Fatalf("%s, current project in the other organization: %d %s", p, resp.StatusCode, body)
@@ -85,7 +77,7 @@ func TestAttackKeyScopingOnFlagRoutes(t *testing.T) {
 		}
 
 		// Organization B stops member keys: the member's key is refused there.
-		execSQL(t, ts, engine, `UPDATE organizations SET members_can_use_personal_api_keys = ? WHERE id = ?`, false, orgB)
+		ts.ExecSQL(t, `UPDATE organizations SET members_can_use_personal_api_keys = ? WHERE id = ?`, false, orgB)
 		for _, p := range append(byToken(tokB), fmt.Sprintf("/api/projects/%d/feature_flags/local_evaluation", projectB.ID)) {
 			resp, body := apitest.GetWith(t, ts, p, "Authorization", "Bearer "+plain)
 			if resp.StatusCode != 403 || !strings.Contains(body, "does not allow using personal API keys") {
@@ -109,9 +101,9 @@ func TestAttackKeyScopingOnEveryKeyRoute(t *testing.T) {
 
 		// A third organization, with a project, the user does not belong to.
 		foreignOrg := gatehouse.NewUUID()
-		execSQL(t, ts, engine, `INSERT INTO organizations (id, name, enforce_2fa, members_can_use_personal_api_keys, created_at) VALUES (?, ?, ?, ?, ?)`,
+		ts.ExecSQL(t, `INSERT INTO organizations (id, name, enforce_2fa, members_can_use_personal_api_keys, created_at) VALUES (?, ?, ?, ?, ?)`,
 			foreignOrg, "Foreign", false, true, time.Now().UTC())
-		execSQL(t, ts, engine, `INSERT INTO projects (organization_id, name, api_token, secret_api_token_hash, secret_api_token_mask, secret_api_token_backup_hash, secret_api_token_backup_mask, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		ts.ExecSQL(t, `INSERT INTO projects (organization_id, name, api_token, secret_api_token_hash, secret_api_token_mask, secret_api_token_backup_hash, secret_api_token_backup_mask, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 			foreignOrg, "Foreign", "phc_foreign"+gatehouse.RandomToken(20), "sha256$"+gatehouse.RandomToken(20), "phs_...xxxx", "", "", time.Now().UTC())
 		var foreignProject int64
 		if err := ts.Store.DB().QueryRow(apitest.Rebind(engine, `SELECT id FROM projects WHERE organization_id = ?`), foreignOrg).Scan(&foreignProject); err != nil {
@@ -362,7 +354,7 @@ func TestAttackTwoFactorEnforcedPerTargetOrganization(t *testing.T) {
 		orgB, projectB := apitest.SecondOrganization(t, ts, engine)
 		apitest.Enforce2FA(t, ts)
 		// The owner of A, without 2FA, switches to B (which does not enforce).
-		execSQL(t, ts, engine, `UPDATE users SET current_organization_id = ?, current_project_id = ? WHERE id = ?`, orgB, projectB.ID, ts.User.ID)
+		ts.ExecSQL(t, `UPDATE users SET current_organization_id = ?, current_project_id = ? WHERE id = ?`, orgB, projectB.ID, ts.User.ID)
 
 		a := fmt.Sprintf("/api/projects/%d", projectA)
 		refused := []struct{ method, path, body string }{
@@ -391,8 +383,8 @@ func TestAttackTwoFactorEnforcedPerTargetOrganization(t *testing.T) {
 		}
 		// An admin of A without 2FA, switched to B, cannot reset the 2FA of
 		// A's members: that is an act in A too.
-		execSQL(t, ts, engine, `INSERT INTO memberships (organization_id, user_id, level, created_at) SELECT ?, id, 1, created_at FROM users WHERE uuid = ?`, orgB, adminUUID)
-		execSQL(t, ts, engine, `UPDATE users SET current_organization_id = ?, current_project_id = ? WHERE uuid = ?`, orgB, projectB.ID, adminUUID)
+		ts.ExecSQL(t, `INSERT INTO memberships (organization_id, user_id, level, created_at) SELECT ?, id, 1, created_at FROM users WHERE uuid = ?`, orgB, adminUUID)
+		ts.ExecSQL(t, `UPDATE users SET current_organization_id = ?, current_project_id = ? WHERE uuid = ?`, orgB, projectB.ID, adminUUID)
 		resp, body := admin.Send("POST", "/api/users/"+memberUUID+"/two_factor_reset/", "", true)
 		if resp.StatusCode != 403 || body["code"] != "two_factor_setup_required" {
 			t.Errorf("admin without 2FA resetting a member of the enforcing organization: %d %v", resp.StatusCode, body)

@@ -24,11 +24,7 @@ func TestAttackKeyScopes(t *testing.T) {
 		other, otherProject := apitest.Outsider(t, ts)
 		_, me := other.Send("GET", "/api/users/@me/", "", false)
 		otherOrg := me["organization"].(map[string]any)["id"].(string)
-		if _, err := ts.Store.DB().Exec(apitest.Rebind(engine, `INSERT INTO memberships (organization_id, user_id, level, created_at) VALUES (?, ?, ?, ?)`),
-			otherOrg, ts.User.ID, 15, time.Now().UTC()); err != nil {
-			t.Fatal(err)
-		}
-		ts.Store.AwaitAuthChanges(t.Context()) // raw SQL: wait as the store's own writes do
+		ts.ExecSQL(t, `INSERT INTO memberships (organization_id, user_id, level, created_at) VALUES (?, ?, ?, ?)`, otherOrg, ts.User.ID, 15, time.Now().UTC())
 		otherFlag := apitest.CreateFlag(t, other, otherProject.ID, `{"key":"other-flag","name":"Other","filters":{"groups":[{"rollout_percentage":100}]}}`)
 		P, Q := fmt.Sprint(a.ProjectID), fmt.Sprint(otherProject.ID)
 		flagsP := "/api/projects/" + P + "/feature_flags/"

@@ -287,13 +287,8 @@ func TestPersonalAPIKeyScopesOverHTTP(t *testing.T) {
 			t.Fatalf("scoped org: %d", resp.StatusCode)
 		}
 		other := &gatehouse.Organization{ID: gatehouse.NewUUID(), Name: "Other", MembersCanUsePersonalAPIKeys: true}
-		if _, err := ts.Store.DB().Exec(apitest.Rebind(engine, `INSERT INTO organizations (id, name, enforce_2fa, members_can_use_personal_api_keys, created_at) VALUES (?, ?, ?, ?, ?)`), other.ID, other.Name, false, true, time.Now().UTC()); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := ts.Store.DB().Exec(apitest.Rebind(engine, `INSERT INTO memberships (organization_id, user_id, level, created_at) VALUES (?, ?, ?, ?)`), other.ID, ts.User.ID, 15, time.Now().UTC()); err != nil {
-			t.Fatal(err)
-		}
-		ts.Store.AwaitAuthChanges(t.Context()) // raw SQL: wait as the store's own writes do
+		ts.ExecSQL(t, `INSERT INTO organizations (id, name, enforce_2fa, members_can_use_personal_api_keys, created_at) VALUES (?, ?, ?, ?, ?)`, other.ID, other.Name, false, true, time.Now().UTC())
+		ts.ExecSQL(t, `INSERT INTO memberships (organization_id, user_id, level, created_at) VALUES (?, ?, ?, ?)`, other.ID, ts.User.ID, 15, time.Now().UTC())
 		resp, body = apitest.KeyRequest(t, ts, "GET", "/api/organizations/"+other.ID+"/", orgKey["value"].(string), "")
 		apitest.WantDenied(t, "other org", resp, body, 403, "API key does not have access to the requested organization: ID "+other.ID+".")
 		// An organization the user is not in stays a 404.
@@ -356,10 +351,7 @@ func TestOrganizationKeySwitchAndAdminSettings(t *testing.T) {
 		if resp.StatusCode != 403 || out["code"] != "two_factor_setup_required" {
 			t.Fatalf("owner without 2FA lifting enforcement: %d %v", resp.StatusCode, out)
 		}
-		if _, err := ts.Store.DB().Exec(`UPDATE organizations SET enforce_2fa = FALSE`); err != nil {
-			t.Fatal(err)
-		}
-		ts.Store.AwaitAuthChanges(t.Context()) // raw SQL: wait as the store's own writes do
+		ts.ExecSQL(t, `UPDATE organizations SET enforce_2fa = FALSE`)
 		if resp, out := apitest.KeyRequest(t, ts, "PATCH", "/api/organizations/@current/", ownerKey, `{"members_can_use_personal_api_keys":true,"enforce_2fa":false,"session_cookie_age":null}`); resp.StatusCode != 200 {
 			t.Fatalf("switch back: %d %v", resp.StatusCode, out)
 		}

@@ -422,10 +422,7 @@ func TestExistingUserJoinsByInvite(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := ts.Store.DB().Exec(apitest.Rebind(engine, `INSERT INTO memberships (organization_id, user_id, level, created_at) VALUES (?, ?, 1, CURRENT_TIMESTAMP)`), orgID, alan.ID); err != nil {
-			t.Fatal(err)
-		}
-		ts.Store.AwaitAuthChanges(t.Context()) // raw SQL: wait as the store's own writes do
+		ts.ExecSQL(t, `INSERT INTO memberships (organization_id, user_id, level, created_at) VALUES (?, ?, 1, CURRENT_TIMESTAMP)`, orgID, alan.ID)
 		if resp, body := other.Send("POST", "/api/signup/"+id2+"/", `{}`, true); resp.StatusCode != 400 || body["code"] != "user_already_member" {
 			t.Fatalf("already a member: %d %v", resp.StatusCode, body)
 		}

@@ -473,10 +473,7 @@ func TestAdminTwoFactorResetPermissions(t *testing.T) {
 			t.Fatalf("owner resets admin: %d", resp.StatusCode)
 		}
 		// Instance staff may reset anyone.
-		if _, err := ts.Store.DB().Exec(`UPDATE users SET is_staff = TRUE WHERE email = 'out@example.com'`); err != nil {
-			t.Fatal(err)
-		}
-		ts.Store.AwaitAuthChanges(t.Context()) // raw SQL: wait as the store's own writes do
+		ts.ExecSQL(t, `UPDATE users SET is_staff = TRUE WHERE email = 'out@example.com'`)
 		if resp, body := reset(outsider, ownerID); resp.StatusCode != 200 || enabled(owner) {
 			t.Fatalf("staff resets owner: %d %v", resp.StatusCode, body)
 		}

@@ -58,6 +58,18 @@ func JoinByInvite(t *testing.T, ts *Server, inviter *Browser, email string, leve
 	return b
 }
 
+// ExecSQL runs a statement of the test's own on the server's database,
+// with ? placeholders (Rebind), and then waits, as the store's own writes
+// do, until every instance has seen any auth change it made
+// (Store.AwaitAuthChanges).
+func (s *Server) ExecSQL(t testing.TB, query string, args ...any) {
+	t.Helper()
+	if _, err := s.Store.DB().Exec(Rebind(s.Store.Engine(), query), args...); err != nil {
+		t.Fatal(err)
+	}
+	s.Store.AwaitAuthChanges(t.Context())
+}
+
 // rebind turns ? placeholders into PostgreSQL's $n for raw test SQL.
 func Rebind(engine store.Engine, query string) string {
 	if engine != store.Postgres {
