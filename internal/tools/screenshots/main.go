@@ -68,7 +68,7 @@ var anonymousShots = []shot{
 }
 
 // signedInShots are taken as the owner. Pages that do not exist yet (404)
-// are skipped with a note.
+// are skipped with a note, except the not-found page itself.
 var signedInShots = []shot{
 	{"home", "/", `#project-token`},
 	{"project", "/project", `main h1`},
@@ -80,6 +80,7 @@ var signedInShots = []shot{
 	{"domains", "/settings/domains", `main h1`},
 	{"security-activity", "/settings/security", `main h1`},
 	{"audit-log", "/settings/audit_log", `main h1`},
+	{"not-found-signed-in", "/no-such-page", `main h1`},
 }
 
 func main() {
@@ -182,7 +183,7 @@ func run(bin, out, chromiumPath string) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", s.path, err)
 		}
-		if resp.Status == http.StatusNotFound && s.name != "not-found" {
+		if resp.Status == http.StatusNotFound && !strings.HasPrefix(s.name, "not-found") {
 			fmt.Printf("%-36s skipped: %s answers 404\n", v.name+"-"+s.name+".png", s.path)
 			return nil
 		}
