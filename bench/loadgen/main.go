@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -174,7 +175,14 @@ func main() {
 	fmt.Println()
 }
 
-// batch builds a posthog-node style /batch body with unique event uuids.
+// run tells this run's event uuids from every other run's: without it a
+// run would send again the uuids of the run before (the warm-up, say),
+// and measure a server skipping stored events, not storing new ones.
+var run = rand.Uint32()
+
+// batch builds a posthog-node style /batch body with unique event uuids:
+// worker, run, sequence number and index in the batch (version 7 and
+// variant bits set, so they parse as uuids).
 func batch(token string, n, worker, seq int) []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, `{"api_key":%q,"batch":[`, token)
@@ -183,8 +191,8 @@ func batch(token string, n, worker, seq int) []byte {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		fmt.Fprintf(&b, `{"event":"page viewed","distinct_id":"user-%d","uuid":"%08x-%04x-7000-8000-%012x","timestamp":%q,"type":"capture","library":"loadgen","properties":{"$current_url":"https://example.com/pricing","$browser":"Chrome","plan":"pro","$lib":"posthog-node","$lib_version":"5.0.0"}}`,
-			i%50, worker, seq&0xffff, uint64(seq)<<16|uint64(i), now)
+		fmt.Fprintf(&b, `{"event":"page viewed","distinct_id":"user-%d","uuid":"%08x-%04x-7%03x-8%03x-%012x","timestamp":%q,"type":"capture","library":"loadgen","properties":{"$current_url":"https://example.com/pricing","$browser":"Chrome","plan":"pro","$lib":"posthog-node","$lib_version":"5.0.0"}}`,
+			i%50, worker, run&0xffff, run>>16&0xfff, run>>28, uint64(seq)<<16|uint64(i), now)
 	}
 	b.WriteString(`]}`)
 	return b.Bytes()
