@@ -48,3 +48,7 @@ func PauseGenerationListener(s *Store) (paused func() bool, resume func()) {
 	s.listen.hold.Lock()
 	return s.listen.paused.Load, s.listen.hold.Unlock
 }
+
+// EventCopyConflicts counts groups of events whose COPY met a stored uuid
+// and that were written again skipping duplicates.
+func EventCopyConflicts(s *Store) int64 { return s.eventCopyConflicts.Load() }

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -69,6 +70,9 @@ type Store struct {
 
 	// events group-commits event inserts.
 	events *eventCommitter
+	// eventCopyConflicts counts groups of events whose COPY met a stored
+	// uuid and were written again skipping duplicates (groupcommit.go).
+	eventCopyConflicts atomic.Int64
 	// listen keeps the auth generation in memory on PostgreSQL, by
 	// LISTEN/NOTIFY under a lease (pglisten.go); nil on SQLite.
 	listen *genListener

@@ -466,3 +466,48 @@ func TestEventTimeOfReceiptIgnoresSessionTimeZone(t *testing.T) {
 		t.Fatalf("received at %v, stored %v", received, stored[0].ReceivedAt)
 	}
 }
+
+// TestEventCopyFallsBackOnDuplicates checks the two ways PostgreSQL
+// stores a group of events: new events go in by COPY, and a group with a
+// uuid already stored (by an earlier write, or twice in one write) fails
+// that COPY and is written again skipping duplicates, with the same
+// counts and rows as if there had been no COPY.
+func TestEventCopyFallsBackOnDuplicates(t *testing.T) {
+	t.Parallel()
+	s := storetest.Open(t, store.Postgres)
+	ctx := context.Background()
+	_, p, _ := newOwner(t, s, "copy@example.com")
+	first := []gatehouse.Event{event(p.ID, gatehouse.NewUUID(), "a"), event(p.ID, gatehouse.NewUUID(), "b")}
+	if n, err := s.InsertEvents(ctx, first); err != nil || n != 2 {
+		t.Fatalf("new events: n=%d err=%v", n, err)
+	}
+	if c := store.EventCopyConflicts(s); c != 0 {
+		t.Fatalf("new events met %d conflicts, want none (they go in by COPY)", c)
+	}
+	again := []gatehouse.Event{event(p.ID, first[1].UUID, "b again"), event(p.ID, gatehouse.NewUUID(), "c")}
+	if n, err := s.InsertEvents(ctx, again); err != nil || n != 1 {
+		t.Fatalf("one stored, one new: n=%d err=%v", n, err)
+	}
+	if c := store.EventCopyConflicts(s); c != 1 {
+		t.Fatalf("a stored uuid met %d conflicts, want 1", c)
+	}
+	u := gatehouse.NewUUID()
+	twice := []gatehouse.Event{event(p.ID, u, "d"), event(p.ID, u, "d twice")}
+	if n, err := s.InsertEvents(ctx, twice); err != nil || n != 1 {
+		t.Fatalf("one uuid twice in a write: n=%d err=%v", n, err)
+	}
+	if c := store.EventCopyConflicts(s); c != 2 {
+		t.Fatalf("a uuid twice in one write met %d conflicts, want 2", c)
+	}
+	stored, err := s.EventsOfProject(ctx, p.ID, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, e := range stored {
+		names[e.Name] = true
+	}
+	if len(stored) != 4 || !names["a"] || !names["b"] || !names["c"] || !names["d"] {
+		t.Fatalf("stored %d events %v, want a, b, c and d", len(stored), names)
+	}
+}
