@@ -2,7 +2,10 @@ package apitest
 
 import (
 	"context"
+	"errors"
+	"os"
 	"os/exec"
+	"sync"
 	"testing"
 	"time"
 
@@ -10,31 +13,126 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/testenv"
 )
 
-// newBrowserContext starts headless Debian chromium with a fresh profile,
-// or skips (fails in CI) when it is not installed.
+// browser is the headless chromium the browser tests of one test process
+// share: starting one costs more CPU than most tests spend in it. Each
+// test gets a tab in a browser context of its own (NewBrowserContext),
+// which shares no cookies, storage or cache with the others, as a fresh
+// profile would not.
+var browser struct {
+	mu     sync.Mutex
+	ctx    context.Context // the browser's first tab; done when it has exited
+	cancel func()
+	dir    string // its user-data directory
+}
+
+// NewBrowserContext returns a tab of headless Debian chromium in a fresh
+// browser context (no cookies, storage or cache), closed at the end of t,
+// or skips (fails in CI) when chromium is not installed.
 func NewBrowserContext(t *testing.T) context.Context {
 	t.Helper()
-	path, err := exec.LookPath("chromium")
-	if err != nil {
+	parent, err := sharedBrowser()
+	if errors.Is(err, errNoChromium) {
 		testenv.Unavailable(t, "chromium", "install Debian's chromium (apt-get install chromium) to run the browser tests")
+	}
+	if err != nil {
+		t.Fatalf("starting chromium: %v", err)
+	}
+	ctx, cancelCtx := chromedp.NewContext(parent, chromedp.WithNewBrowserContext())
+	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(func() { cancelTimeout(); cancelCtx() })
+	return ctx
+}
+
+// sharedBrowser returns the first tab of the shared browser, starting it
+// (again, if it has exited) when needed.
+func sharedBrowser() (context.Context, error) {
+	browser.mu.Lock()
+	defer browser.mu.Unlock()
+	if browser.ctx != nil && browser.ctx.Err() == nil {
+		return browser.ctx, nil
+	}
+	closeBrowserLocked()
+	path, err := chromiumPath()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "gatehouse-chromium-")
+	if err != nil {
+		return nil, err
 	}
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path),
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(dir),
 		chromedp.Flag("headless", true),
 		chromedp.Flag("no-sandbox", true),
 		chromedp.Flag("disable-gpu", true),
 		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("no-default-browser-check", true),
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-extensions", true),
+		chromedp.Flag("disable-default-apps", true),
+		chromedp.Flag("disable-breakpad", true),
+		chromedp.Flag("disable-client-side-phishing-detection", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("metrics-recording-only", true),
+		chromedp.Flag("password-store", "basic"),
+		// One renderer process for every site instead of one per site:
+		// the tests visit two hosts at once (an IdP and Gatehouse, or
+		// localhost and 127.0.0.1), and isolating them is not what they test.
+		chromedp.Flag("disable-features", "Translate,site-per-process,IsolateOrigins"),
+		chromedp.Flag("disable-site-isolation-trials", true),
 	}
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(allocCtx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
-	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
-	return ctx
+	if err := chromedp.Do(ctx); err != nil { // starts the browser
+		cancelCtx()
+		cancelAlloc()
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	browser.ctx, browser.dir = ctx, dir
+	browser.cancel = func() { cancelCtx(); cancelAlloc() }
+	return ctx, nil
+}
+
+// chromiumPath finds Debian's chromium-headless-shell, the headless
+// browser without the browser's own interface (tab strip, menus, which
+// chromium's headless mode still runs as web pages of their own, about a
+// third of its CPU in these tests), or else Debian's chromium. Both are
+// the same Blink and V8.
+func chromiumPath() (string, error) {
+	for _, name := range []string{"chromium-headless-shell", "chromium"} {
+		if path, err := exec.LookPath(name); err == nil {
+			return path, nil
+		}
+	}
+	return "", errNoChromium
+}
+
+// errNoChromium is returned by sharedBrowser when chromium is not
+// installed; NewBrowserContext turns it into a skip.
+var errNoChromium = errors.New("chromium is not installed")
+
+// CloseBrowser stops the shared browser, if one was started, and removes
+// its profile. TestMain of a package with browser tests calls it after
+// the tests have run.
+func CloseBrowser() {
+	browser.mu.Lock()
+	defer browser.mu.Unlock()
+	closeBrowserLocked()
+}
+
+func closeBrowserLocked() {
+	if browser.cancel != nil {
+		browser.cancel()
+	}
+	if browser.dir != "" {
+		os.RemoveAll(browser.dir)
+	}
+	browser.ctx, browser.cancel, browser.dir = nil, nil, ""
 }
 
 // Steps returns the step function of a browser test: it runs actions in

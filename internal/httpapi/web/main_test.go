@@ -4,6 +4,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
 	"github.com/gatehouse-auth/gatehouse/internal/testenv"
 )
 
@@ -11,5 +12,7 @@ import (
 // most of their time waiting on the database and the network.
 func TestMain(m *testing.M) {
 	testenv.RaiseParallelism(2)
-	os.Exit(m.Run())
+	code := m.Run()
+	apitest.CloseBrowser() // the browser the browser tests shared
+	os.Exit(code)
 }
