@@ -59,10 +59,14 @@ func TestChecksumDocumentedAlgorithm(t *testing.T) {
 	}
 }
 
+// TestLegacyKeyHashFormat checks PostHog's legacy hash against a value
+// computed outside Gatehouse: Python's hashlib.pbkdf2_hmac("sha256",
+// key, b"posthog_personal_api_key", 260000, 32), base64 (the HTTP tests
+// store such values for keys at both of PostHog's iteration counts).
 func TestLegacyKeyHashFormat(t *testing.T) {
-	h := LegacyKeyHash("phx_legacy", 260000)
-	if !strings.HasPrefix(h, "pbkdf2_sha256$260000$posthog_personal_api_key$") || len(h) != len("pbkdf2_sha256$260000$posthog_personal_api_key$")+44 {
-		t.Fatalf("legacy hash %q", h)
+	const want = "pbkdf2_sha256$260000$posthog_personal_api_key$uMIFNU7GXNaGaHM8r0qlZbQYRNFRdYDjMVKUgX0MHmg="
+	if h := LegacyKeyHash("phx_legacyUpgradeKeyAt260000iterations0", 260000); h != want {
+		t.Fatalf("legacy hash %q, want %q", h, want)
 	}
 }
 

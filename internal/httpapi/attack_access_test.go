@@ -150,10 +150,10 @@ func TestAttackKeyScopingOnEveryKeyRoute(t *testing.T) {
 
 // storeLegacyKey stores a personal API key for the test owner with a
 // legacy PBKDF2 hash, as a PostHog import does.
-func storeLegacyKey(t *testing.T, ts *apitest.Server, value gatehouse.Secret, iterations int) {
+func storeLegacyKey(t *testing.T, ts *apitest.Server, lk apitest.LegacyKey) {
 	t.Helper()
-	k := &gatehouse.PersonalAPIKey{ID: gatehouse.RandomToken(20), UserID: ts.User.ID, Label: "imported", MaskValue: gatehouse.MaskToken(value),
-		SecureValue: gatehouse.LegacyKeyHash(value, iterations), CreatedAt: time.Now().UTC()}
+	k := &gatehouse.PersonalAPIKey{ID: gatehouse.RandomToken(20), UserID: ts.User.ID, Label: "imported", MaskValue: gatehouse.MaskToken(lk.Value),
+		SecureValue: lk.Hash, CreatedAt: time.Now().UTC()}
 	if err := ts.Store.CreatePersonalAPIKey(context.Background(), k, gatehouse.MaxPersonalAPIKeys); err != nil {
 		t.Fatal(err)
 	}
@@ -168,8 +168,8 @@ func TestAttackLegacyKeyHashAmplification(t *testing.T) {
 	testenv.Slow(t, "runs PBKDF2 at PostHog's legacy iteration counts on purpose, to count the runs")
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
-		imported := gatehouse.Secret("phx_" + gatehouse.RandomToken(35))
-		storeLegacyKey(t, ts, imported, gatehouse.LegacyKeyIterations[0])
+		imported := apitest.LegacyImportedKey260k.Value
+		storeLegacyKey(t, ts, apitest.LegacyImportedKey260k)
 		before := ts.ApiKeys.LegacyHashRuns()
 
 		malformed := []string{"abc", "abc def", "phx_short", "phx_" + strings.Repeat("a", 31), "phx_" + strings.Repeat("a", 50),
@@ -210,7 +210,7 @@ func TestAttackLegacyKeyHashAmplification(t *testing.T) {
 
 		// A string of the legacy shape is hashed at each legacy iteration
 		// count once; the miss is then remembered, reads and writes alike.
-		unknown := gatehouse.Secret("phx_" + gatehouse.RandomToken(35))
+		unknown := apitest.LegacyLaterKey390k.Value
 		for i := 0; i < 4; i++ {
 			if resp, _ := apitest.KeyRequest(t, ts, "GET", "/api/users/@me/", unknown.Reveal(), ""); resp.StatusCode != 401 {
 				t.Fatalf("unknown legacy-shaped key: %d", resp.StatusCode)
@@ -225,7 +225,7 @@ func TestAttackLegacyKeyHashAmplification(t *testing.T) {
 
 		// The same string stored as a key after its miss works at once:
 		// storing a key moves the auth generation, which forgets misses.
-		storeLegacyKey(t, ts, unknown, gatehouse.LegacyKeyIterations[1])
+		storeLegacyKey(t, ts, apitest.LegacyLaterKey390k)
 		if resp, body := apitest.KeyRequest(t, ts, "GET", "/api/users/@me/", unknown.Reveal(), ""); resp.StatusCode != 200 {
 			t.Fatalf("key stored after a miss: %d %v", resp.StatusCode, body)
 		}

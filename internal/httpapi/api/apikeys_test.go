@@ -430,10 +430,14 @@ func TestLegacyPBKDF2KeyUpgradedOnUse(t *testing.T) {
 	testenv.Slow(t, "runs PBKDF2 at PostHog's legacy iteration counts on purpose")
 	apitest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
 		ts := apitest.NewServer(t, engine, apitest.Options{})
-		for _, iterations := range gatehouse.LegacyKeyIterations {
-			legacy := gatehouse.Secret("phx_" + gatehouse.RandomToken(35)) // no checksum
+		// One key at each of PostHog's iteration counts, in their order.
+		for i, lk := range []apitest.LegacyKey{apitest.LegacyUpgradeKey260k, apitest.LegacyUpgradeKey390k} {
+			if lk.Iterations != gatehouse.LegacyKeyIterations[i] {
+				t.Fatalf("test key at %d iterations, Gatehouse tries %d", lk.Iterations, gatehouse.LegacyKeyIterations[i])
+			}
+			legacy, iterations := lk.Value, lk.Iterations
 			k := &gatehouse.PersonalAPIKey{ID: gatehouse.RandomToken(20), UserID: ts.User.ID, Label: "legacy", MaskValue: gatehouse.MaskToken(legacy),
-				SecureValue: gatehouse.LegacyKeyHash(legacy, iterations), CreatedAt: time.Now().UTC()}
+				SecureValue: lk.Hash, CreatedAt: time.Now().UTC()}
 			if err := ts.Store.CreatePersonalAPIKey(context.Background(), k, 10); err != nil {
 				t.Fatal(err)
 			}
