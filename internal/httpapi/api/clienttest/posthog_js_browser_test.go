@@ -1,4 +1,4 @@
-package api_test
+package clienttest_test
 
 import (
 	"context"
@@ -151,7 +151,7 @@ func TestPostHogJSBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(dist); err != nil {
-		testenv.Unavailable(t, "node", "posthog-js is not installed: cd internal/httpapi/api/testdata/posthog-js && npm ci")
+		testenv.Unavailable(t, "node", "posthog-js is not installed: cd internal/httpapi/api/clienttest/testdata/posthog-js && npm ci")
 	}
 	ctx := apitest.NewBrowserContext(t)
 	ts := apitest.NewServer(t, store.SQLite, apitest.Options{})
