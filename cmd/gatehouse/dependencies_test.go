@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -207,21 +209,50 @@ type outageAnswer struct {
 // the dependency is frozen, and this fails.
 func askDuringOutage(t *testing.T, s *server, method, path, body string) outageAnswer {
 	t.Helper()
+	a, err := sendDuringOutage(s, method, path, body)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, s.logs.String())
+	}
+	return a
+}
+
+// askAllDuringOutage sends requests at once, as askDuringOutage does
+// each: every one of them waits out its deadline, so together they take
+// about as long as one.
+func askAllDuringOutage(t *testing.T, s *server, requests []outageRequest) []outageAnswer {
+	t.Helper()
+	answers := make([]outageAnswer, len(requests))
+	errs := make([]error, len(requests))
+	var wg sync.WaitGroup
+	for i, r := range requests {
+		wg.Go(func() { answers[i], errs[i] = sendDuringOutage(s, r.method, r.path, r.body) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatalf("%v\n%s", err, s.logs.String())
+	}
+	return answers
+}
+
+// outageRequest is one request askAllDuringOutage sends.
+type outageRequest struct{ method, path, body string }
+
+func sendDuringOutage(s *server, method, path, body string) (outageAnswer, error) {
 	client := &http.Client{Timeout: 30 * time.Second}
 	req, err := http.NewRequest(method, "http://"+s.addr+path, strings.NewReader(body))
 	if err != nil {
-		t.Fatal(err)
+		return outageAnswer{}, err
 	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s while a dependency is frozen: %v (the request hung)\n%s", method, path, err, s.logs.String())
+		return outageAnswer{}, fmt.Errorf("%s %s while a dependency is frozen: %w (the request hung)", method, path, err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return outageAnswer{status: resp.StatusCode, retryAfter: resp.Header.Get("Retry-After"), body: string(b)}
+	return outageAnswer{status: resp.StatusCode, retryAfter: resp.Header.Get("Retry-After"), body: string(b)}, nil
 }
 
 // waitReady waits, bounded, until /_readyz answers 200 again.
@@ -258,10 +289,12 @@ func TestFrozenDependenciesAnswer503(t *testing.T) {
 	s := startServer(t, env, dir)
 
 	login := `{"email":"ops@example.com","password":"wrong password"}`
-	requests := []struct{ method, path, body string }{
+	requests := []outageRequest{
 		{"POST", "/api/login/", login},
 		{"POST", "/api/reset/", `{"email":"ops@example.com"}`},
 		{"POST", "/e/", `{"api_key":"` + token + `","event":"e","distinct_id":"d"}`},
+		{"GET", "/_readyz", ""},
+		{"GET", "/_health", ""},
 	}
 	for _, dep := range []struct {
 		name string
@@ -271,11 +304,26 @@ func TestFrozenDependenciesAnswer503(t *testing.T) {
 			waitReady(t, s)
 			dep.p.freeze(t)
 			defer dep.p.thaw(t)
-			for _, r := range requests {
-				if r.path == "/e/" && dep.name == "redis" {
+			// All at once: each waits out the deadline of the dependency.
+			answers := askAllDuringOutage(t, s, requests)
+			for i, r := range requests {
+				a := answers[i]
+				switch {
+				case r.path == "/e/" && dep.name == "redis":
 					continue // capture counts nothing
+				case r.path == "/_readyz":
+					var ready map[string]string
+					json.Unmarshal([]byte(a.body), &ready)
+					if a.status != 503 || a.retryAfter == "" || ready[dep.name] != "down" {
+						t.Errorf("/_readyz with %s frozen: %d %s", dep.name, a.status, a.body)
+					}
+					continue
+				case r.path == "/_health":
+					if a.status != 200 {
+						t.Errorf("/_health (liveness) with %s frozen: %d", dep.name, a.status)
+					}
+					continue
 				}
-				a := askDuringOutage(t, s, r.method, r.path, r.body)
 				if r.path == "/e/" {
 					// Capture answers in plain text, as PostHog's does.
 					if a.status != 503 || a.retryAfter == "" {
@@ -288,15 +336,6 @@ func TestFrozenDependenciesAnswer503(t *testing.T) {
 				if a.status != 503 || a.retryAfter == "" || e.Code != "service_unavailable" || e.Type != "server_error" {
 					t.Errorf("%s %s with %s frozen: %d Retry-After=%q %s", r.method, r.path, dep.name, a.status, a.retryAfter, a.body)
 				}
-			}
-			a := askDuringOutage(t, s, "GET", "/_readyz", "")
-			var ready map[string]string
-			json.Unmarshal([]byte(a.body), &ready)
-			if a.status != 503 || a.retryAfter == "" || ready[dep.name] != "down" {
-				t.Errorf("/_readyz with %s frozen: %d %s", dep.name, a.status, a.body)
-			}
-			if a := askDuringOutage(t, s, "GET", "/_health", ""); a.status != 200 {
-				t.Errorf("/_health (liveness) with %s frozen: %d", dep.name, a.status)
 			}
 		})
 	}
