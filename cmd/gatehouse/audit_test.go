@@ -69,6 +69,7 @@ func TestAuditEventsSurviveSIGKILL(t *testing.T) {
 	t.Parallel()
 	for _, engine := range storetest.Engines {
 		t.Run(string(engine), func(t *testing.T) {
+			t.Parallel() // each engine has its own database and server
 			env, dir, opts := engineEnv(t, engine)
 			createUser(t, env, dir)
 			s := startServer(t, env, dir)
@@ -175,6 +176,7 @@ func TestAuditCommands(t *testing.T) {
 	t.Parallel()
 	for _, engine := range storetest.Engines {
 		t.Run(string(engine), func(t *testing.T) {
+			t.Parallel() // each engine has its own database and server
 			env, dir, opts := engineEnv(t, engine)
 			stream := filepath.Join(t.TempDir(), "audit.jsonl")
 			env = append(env, "AUDIT_LOG_STREAM=file:"+stream)

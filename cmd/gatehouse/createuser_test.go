@@ -16,6 +16,7 @@ func TestCreateUserVouchesForEmail(t *testing.T) {
 	t.Parallel()
 	for _, engine := range storetest.Engines {
 		t.Run(string(engine), func(t *testing.T) {
+			t.Parallel() // each engine has its own database and server
 			env, dir, opts := engineEnv(t, engine)
 			createUser(t, env, dir)
 			out, stderr, code := runCmd(t, env, "createuser", "--data-dir", dir, "--email", "later@example.com", "--password", "correct horse battery staple", "--organization", "Later", "--unverified")

@@ -266,6 +266,7 @@ func TestAcknowledgedEventsSurviveSIGKILL(t *testing.T) {
 	t.Parallel()
 	for _, engine := range storetest.Engines {
 		t.Run(string(engine), func(t *testing.T) {
+			t.Parallel() // each engine has its own database and server
 			env, dir, opts := engineEnv(t, engine)
 			token := createUser(t, env, dir)
 			s := startServer(t, env, dir)

@@ -47,6 +47,7 @@ func TestMetricsListener(t *testing.T) {
 	t.Parallel()
 	for _, engine := range storetest.Engines {
 		t.Run(string(engine), func(t *testing.T) {
+			t.Parallel() // each engine has its own database and server
 			env, dir, _ := engineEnv(t, engine)
 			createUser(t, env, dir)
 			metricsAddr := freeAddr(t)

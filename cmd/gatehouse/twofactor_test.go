@@ -15,6 +15,7 @@ func TestTwoFactorResetCommand(t *testing.T) {
 	t.Parallel()
 	for _, engine := range storetest.Engines {
 		t.Run(string(engine), func(t *testing.T) {
+			t.Parallel() // each engine has its own database and server
 			env, dir, opts := engineEnv(t, engine)
 			createUser(t, env, dir)
 			ctx := context.Background()
