@@ -537,6 +537,9 @@ func TestDecodeEvents(t *testing.T) {
 
 func TestDecodeLimits(t *testing.T) {
 	testenv.Slow(t, "decodes payloads at every size limit, decompression bombs included")
+	// The subtests run side by side, after the one that measures what the
+	// process allocates, which runs alone (in this body: no other test of
+	// the package runs until it returns).
 	// padded returns a valid one-event payload of exactly n bytes.
 	padded := func(n int) []byte {
 		b := []byte(`[{"event":"e","distinct_id":"d","token":"t"}]`)
@@ -545,12 +548,15 @@ func TestDecodeLimits(t *testing.T) {
 	const mib = 1 << 20
 
 	t.Run("body at the limit", func(t *testing.T) {
+		t.Parallel()
 		mustDecode(t, newReq(t, "POST", "/e", padded(2*mib), ""), EndpointEvent)
 	})
 	t.Run("body over the limit", func(t *testing.T) {
+		t.Parallel()
 		wantErr(t, newReq(t, "POST", "/e", padded(2*mib+1), ""), EndpointEvent, http.StatusRequestEntityTooLarge, "request body exceeds the 2097152 byte limit")
 	})
 	t.Run("body over the limit, length unknown", func(t *testing.T) {
+		t.Parallel()
 		r := httptest.NewRequest("POST", "/e", unsized{bytes.NewReader(padded(2*mib + 1))})
 		if r.ContentLength > 0 {
 			t.Fatal("length should be unknown")
@@ -558,24 +564,31 @@ func TestDecodeLimits(t *testing.T) {
 		wantErr(t, r, EndpointEvent, http.StatusRequestEntityTooLarge, "request body exceeds")
 	})
 	t.Run("engage has the 2 MiB limit", func(t *testing.T) {
+		t.Parallel()
 		wantErr(t, newReq(t, "POST", "/engage", padded(2*mib+1), ""), EndpointEngage, http.StatusRequestEntityTooLarge, "request body exceeds")
 	})
 	t.Run("batch accepts 20 MiB", func(t *testing.T) {
+		t.Parallel()
 		mustDecode(t, newReq(t, "POST", "/batch", padded(20*mib), ""), EndpointBatch)
 	})
 	t.Run("batch refuses 20 MiB + 1", func(t *testing.T) {
+		t.Parallel()
 		wantErr(t, newReq(t, "POST", "/batch", padded(20*mib+1), ""), EndpointBatch, http.StatusRequestEntityTooLarge, "request body exceeds the 20971520 byte limit")
 	})
 	t.Run("query data over the limit", func(t *testing.T) {
+		t.Parallel()
 		wantErr(t, newReq(t, "GET", "/e?data="+strings.Repeat("A", 2*mib+4), nil, ""), EndpointEvent, http.StatusRequestEntityTooLarge, "request payload exceeds")
 	})
 	t.Run("gzip decompressing to exactly the limit", func(t *testing.T) {
+		t.Parallel()
 		mustDecode(t, newReq(t, "POST", "/e", gz(t, padded(2*mib)), ""), EndpointEvent)
 	})
 	t.Run("gzip decompressing past the limit", func(t *testing.T) {
+		t.Parallel()
 		wantErr(t, newReq(t, "POST", "/e", gz(t, padded(2*mib+1)), ""), EndpointEvent, http.StatusRequestEntityTooLarge, "decompressed payload exceeds the 2097152 byte limit")
 	})
 	t.Run("gzip bomb on /batch", func(t *testing.T) {
+		t.Parallel()
 		bomb := gz(t, make([]byte, 21*mib))
 		if len(bomb) > 64<<10 {
 			t.Fatalf("bomb is %d bytes", len(bomb))
@@ -595,14 +608,17 @@ func TestDecodeLimits(t *testing.T) {
 		t.Logf("a %d byte bomb of 40 MiB allocated %d bytes", len(bomb), alloc)
 	})
 	t.Run("gzip bomb in base64 form data", func(t *testing.T) {
+		t.Parallel()
 		bomb := base64.StdEncoding.EncodeToString(gz(t, make([]byte, 3*mib)))
 		wantErr(t, newReq(t, "POST", "/e?compression=gzip", form("data", bomb), "application/x-www-form-urlencoded"), EndpointEvent, http.StatusRequestEntityTooLarge, "decompressed payload exceeds")
 	})
 	t.Run("lz64 bomb", func(t *testing.T) {
+		t.Parallel()
 		bomb := CompressToBase64(strings.Repeat("A", 3*mib))
 		wantErr(t, newReq(t, "POST", "/e?compression=lz64", []byte(bomb), ""), EndpointEvent, http.StatusRequestEntityTooLarge, "decompressed payload exceeds")
 	})
 	t.Run("lz64 over the limit only as UTF-8", func(t *testing.T) {
+		t.Parallel()
 		// 1 Mi code units of U+00E9 are 2 MiB of UTF-8, plus the JSON around them.
 		body := `[{"event":"e","distinct_id":"d","token":"t","p":"` + strings.Repeat("é", mib) + `"}]`
 		wantErr(t, newReq(t, "POST", "/e?compression=lz64", []byte(CompressToBase64(body)), ""), EndpointEvent, http.StatusRequestEntityTooLarge, "decompressed payload exceeds")
