@@ -16,18 +16,26 @@ import (
 )
 
 // PostgreSQL schemas are reused. Creating a schema and running every
-// migration in it costs PostgreSQL about a fifth of a second of CPU, and
-// dropping it again more; hundreds of tests each doing both spent more of
-// the machine on DDL than on the tests. So Open takes a migrated schema
-// from this process's pool, and the test's cleanup empties it (every row
-// deleted, identities restarted, the seed row put back: what a fresh
-// migration leaves) and returns it. A schema whose definition a test
-// changed is dropped instead of returned.
+// migration in it costs PostgreSQL about a quarter of a second of CPU, and
+// every other connection then digests the catalog changes; hundreds of
+// tests each doing both spent more of the machine on DDL than on the
+// tests. So Open takes a migrated schema from this process's pool, and the
+// test's cleanup empties it (every row deleted, identities restarted, the
+// seed rows put back: what a fresh migration leaves) and returns it. A
+// schema whose definition a test changed is dropped instead of returned.
 //
 // Pooled schemas are named gh_pool_<owner>_<n>. The owner is this process,
-// which holds an advisory lock on its name for as long as it runs; the
-// schemas of an owner whose lock is free (its process has ended) are
-// dropped by the next process that opens its pool.
+// which holds an advisory lock on its name for as long as it runs. When
+// its pool has no free schema, a process adopts one left by a process that
+// has ended (its owner's lock is free): it renames it, checks its
+// definition against those fresh migrations produced (table
+// gh_pool_kinds: a definition's fingerprint and the statements that empty
+// such a schema, recorded by the process that migrated it), empties it and
+// vacuums it. A left schema whose definition no fresh migration produced
+// (older migrations, or a test's changes) is dropped. Only when there is
+// nothing to adopt does a process create and migrate a schema. So schemas
+// outlive the processes, and a run of the whole suite migrates a handful
+// instead of one per test process and pool slot.
 var pgPool pgPoolState
 
 type pgPoolState struct {
@@ -40,52 +48,221 @@ type pgPoolState struct {
 	owner string
 	n     int
 	free  []string
-	// reset empties a migrated schema (run with search_path set to it);
-	// shape is the fingerprint of a freshly migrated schema's definition.
-	reset string
-	shape string
+	// kinds holds, for each schema of this process, how to empty it and
+	// the fingerprint of its definition when it was handed out.
+	kinds map[string]schemaKind
+	// adopting serialises adoptions and sweeps within the process: they
+	// share the held connection, whose advisory locks are re-entrant.
+	adopting sync.Mutex
 }
+
+// schemaKind is how to empty a migrated schema (run with search_path set
+// to it) and the fingerprint of its definition.
+type schemaKind struct{ reset, shape string }
+
+// pgPoolKeep bounds the schemas of ended processes kept for adoption;
+// opening a pool drops the rest.
+const pgPoolKeep = 24
 
 // pgPoolLockClass is the first key of the owners' advisory locks, apart
 // from the keys the store itself locks on.
 const pgPoolLockClass = 7291100
 
-// pgSchema returns the URL of a schema for one test, and done, which
-// returns the schema to the pool once the test's stores are closed. The
-// schema is migrated, or new and empty when the pool had none free (the
-// caller migrates it either way).
+// pgSchema returns the URL of a migrated, empty schema for one test, and
+// done, which returns the schema to the pool once the test's stores are
+// closed.
 func pgSchema(t testing.TB) (schemaURL string, done func(), err error) {
 	base := testenv.PostgresURL(t)
 	pgPool.mu.Lock()
-	defer pgPool.mu.Unlock()
 	if !pgPool.init {
 		pgPool.init = true
 		pgPool.err = openPGPool(base)
 	}
 	if pgPool.err != nil {
+		pgPool.mu.Unlock()
 		return "", nil, pgPool.err
 	}
 	var schema string
 	if n := len(pgPool.free); n > 0 {
 		schema, pgPool.free = pgPool.free[n-1], pgPool.free[:n-1]
-	} else {
-		if schema, err = newPooledSchema(); err != nil {
+	}
+	pgPool.mu.Unlock()
+	ctx := context.Background()
+	for attempt := 0; schema == "" && attempt < 4; attempt++ {
+		var more bool
+		if schema, more = adoptSchema(ctx); !more {
+			break
+		}
+	}
+	if schema == "" {
+		if schema, err = freshSchema(ctx); err != nil {
 			return "", nil, err
 		}
 	}
 	return pgPool.url(schema), func() { releaseSchema(schema) }, nil
 }
 
-func newPooledSchema() (string, error) {
+// nextName names this process's next pooled schema.
+func nextName() string {
+	pgPool.mu.Lock()
+	defer pgPool.mu.Unlock()
 	pgPool.n++
-	schema := fmt.Sprintf("gh_pool_%s_%d", pgPool.owner, pgPool.n)
-	_, err := pgPool.admin.Exec("CREATE SCHEMA " + schema)
-	return schema, err
+	return fmt.Sprintf("gh_pool_%s_%d", pgPool.owner, pgPool.n)
 }
 
-// openPGPool connects, takes this process's owner lock, drops the pooled
-// schemas of processes that have ended, and migrates a first schema, from
-// which it learns how to empty the others.
+// setKind records how to empty schema.
+func setKind(schema string, k schemaKind) {
+	pgPool.mu.Lock()
+	defer pgPool.mu.Unlock()
+	pgPool.kinds[schema] = k
+}
+
+// freshSchema creates and migrates a schema, learns how to empty it from
+// its freshly migrated state, and records that for adopters.
+func freshSchema(ctx context.Context) (string, error) {
+	schema := nextName()
+	if _, err := pgPool.admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+		return "", err
+	}
+	st, err := store.Open(ctx, store.Options{DatabaseURL: pgPool.url(schema), Unsynced: true})
+	if err != nil {
+		return "", err
+	}
+	_, err = st.Migrate(ctx)
+	st.Close()
+	if err != nil {
+		return "", err
+	}
+	tx, err := pgPool.admin.BeginTx(ctx, nil)
+	if err != nil {
+		return "", err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, "SET LOCAL search_path = "+schema); err != nil {
+		return "", err
+	}
+	var k schemaKind
+	if k.reset, k.shape, err = resetSQL(ctx, tx); err != nil {
+		return "", err
+	}
+	if err := tx.Commit(); err != nil {
+		return "", err
+	}
+	// Best effort: without the record, adopters drop such schemas.
+	pgPool.admin.ExecContext(ctx, "INSERT INTO public.gh_pool_kinds (shape, reset) VALUES ($1, $2) ON CONFLICT (shape) DO NOTHING", k.shape, k.reset)
+	setKind(schema, k)
+	return schema, nil
+}
+
+// adoptSchema takes a schema an ended process left, renamed into this
+// process's pool and emptied. It returns "" and more = false when there is
+// none left to try, and "" and more = true when the one it took could not
+// be used (it is dropped).
+func adoptSchema(ctx context.Context) (schema string, more bool) {
+	pgPool.adopting.Lock()
+	owner, left := endedOwner(ctx)
+	if left == "" {
+		pgPool.adopting.Unlock()
+		return "", false
+	}
+	schema = nextName()
+	_, err := pgPool.admin.ExecContext(ctx, "ALTER SCHEMA "+left+" RENAME TO "+schema)
+	pgPool.alive.ExecContext(ctx, "SELECT pg_advisory_unlock($1, hashtext($2))", pgPoolLockClass, owner)
+	pgPool.adopting.Unlock()
+	if err != nil {
+		return "", true
+	}
+	if !emptyAdopted(ctx, schema) {
+		pgPool.admin.ExecContext(ctx, "DROP SCHEMA IF EXISTS "+schema+" CASCADE")
+		return "", true
+	}
+	return schema, true
+}
+
+// endedSchemas lists the pooled schemas of other owners, by owner.
+func endedSchemas(ctx context.Context) map[string][]string {
+	rows, err := pgPool.admin.QueryContext(ctx, `SELECT nspname FROM pg_namespace WHERE nspname LIKE 'gh\_pool\_%' ORDER BY nspname`)
+	if err != nil {
+		return nil
+	}
+	defer rows.Close()
+	byOwner := map[string][]string{}
+	for rows.Next() {
+		var name string
+		if rows.Scan(&name) == nil {
+			parts := strings.Split(name, "_") // gh, pool, owner, n
+			if len(parts) == 4 && parts[2] != pgPool.owner {
+				byOwner[parts[2]] = append(byOwner[parts[2]], name)
+			}
+		}
+	}
+	return byOwner
+}
+
+// lockEnded takes owner's lock on the held connection if its process has
+// ended, and reports whether it did.
+func lockEnded(ctx context.Context, owner string) bool {
+	var free bool
+	err := pgPool.alive.QueryRowContext(ctx, "SELECT pg_try_advisory_lock($1, hashtext($2))", pgPoolLockClass, owner).Scan(&free)
+	return err == nil && free
+}
+
+// endedOwner finds a schema left by an ended process and returns holding
+// its owner's lock (the caller releases it); "" when there is none.
+func endedOwner(ctx context.Context) (owner, schema string) {
+	for o, schemas := range endedSchemas(ctx) {
+		if lockEnded(ctx, o) {
+			return o, schemas[0]
+		}
+	}
+	return "", ""
+}
+
+// emptyAdopted checks an adopted schema's definition against those fresh
+// migrations recorded, empties it with the statements recorded for its
+// definition, and vacuums its tables (emptied by DELETE, run after run,
+// and autovacuum may be off).
+func emptyAdopted(ctx context.Context, schema string) bool {
+	tx, err := pgPool.admin.BeginTx(ctx, nil)
+	if err != nil {
+		return false
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, "SET LOCAL search_path = "+schema); err != nil {
+		return false
+	}
+	var k schemaKind
+	if err := tx.QueryRowContext(ctx, schemaShape).Scan(&k.shape); err != nil {
+		return false
+	}
+	if err := tx.QueryRowContext(ctx, "SELECT reset FROM public.gh_pool_kinds WHERE shape = $1", k.shape).Scan(&k.reset); err != nil {
+		return false // no fresh migration produced this definition
+	}
+	if _, err := tx.ExecContext(ctx, k.reset); err != nil || tx.Commit() != nil {
+		return false
+	}
+	rows, err := pgPool.admin.QueryContext(ctx, "SELECT tablename FROM pg_tables WHERE schemaname = $1", schema)
+	if err != nil {
+		return false
+	}
+	var tables []string
+	for rows.Next() {
+		var n string
+		if rows.Scan(&n) == nil {
+			tables = append(tables, n)
+		}
+	}
+	rows.Close()
+	for _, n := range tables {
+		pgPool.admin.ExecContext(ctx, "VACUUM "+schema+"."+n)
+	}
+	setKind(schema, k)
+	return true
+}
+
+// openPGPool connects, takes this process's owner lock, makes sure the
+// table of recorded definitions exists, and drops the schemas of ended
+// processes beyond pgPoolKeep.
 func openPGPool(base string) error {
 	u, err := url.Parse(base)
 	if err != nil {
@@ -110,32 +287,16 @@ func openPGPool(base string) error {
 		return err
 	}
 	pgPool.base, pgPool.admin, pgPool.alive, pgPool.owner = u, admin, alive, owner
+	pgPool.kinds = map[string]schemaKind{}
+	// Two processes may create it at once, and one of them then fails;
+	// the second try finds it.
+	const kinds = `CREATE TABLE IF NOT EXISTS public.gh_pool_kinds (shape TEXT PRIMARY KEY, reset TEXT NOT NULL)`
+	if _, err := admin.ExecContext(ctx, kinds); err != nil {
+		if _, err := admin.ExecContext(ctx, kinds); err != nil {
+			return err
+		}
+	}
 	sweepPGPool(ctx)
-	first, err := newPooledSchema()
-	if err != nil {
-		return err
-	}
-	st, err := store.Open(ctx, store.Options{DatabaseURL: pgPool.url(first), Unsynced: true})
-	if err != nil {
-		return err
-	}
-	_, err = st.Migrate(ctx)
-	st.Close()
-	if err != nil {
-		return err
-	}
-	tx, err := admin.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, "SET LOCAL search_path = "+first); err != nil {
-		return err
-	}
-	if pgPool.reset, pgPool.shape, err = resetSQL(ctx, tx); err != nil {
-		return err
-	}
-	pgPool.free = append(pgPool.free, first)
 	return nil
 }
 
@@ -148,44 +309,34 @@ func (p *pgPoolState) url(schema string) string {
 	return u.String()
 }
 
-// sweepPGPool drops the pooled schemas of owners that no longer run.
+// sweepPGPool drops the pooled schemas of owners that no longer run,
+// beyond the pgPoolKeep that later processes may adopt.
 func sweepPGPool(ctx context.Context) {
-	rows, err := pgPool.admin.QueryContext(ctx, `SELECT nspname FROM pg_namespace WHERE nspname LIKE 'gh\_pool\_%'`)
-	if err != nil {
-		return
-	}
-	byOwner := map[string][]string{}
-	for rows.Next() {
-		var name string
-		if rows.Scan(&name) == nil {
-			parts := strings.Split(name, "_") // gh, pool, owner, n
-			if len(parts) == 4 && parts[2] != pgPool.owner {
-				byOwner[parts[2]] = append(byOwner[parts[2]], name)
-			}
+	pgPool.adopting.Lock()
+	defer pgPool.adopting.Unlock()
+	var ended []string
+	for owner, schemas := range endedSchemas(ctx) {
+		if lockEnded(ctx, owner) { // held until the drops are done
+			defer pgPool.alive.ExecContext(ctx, "SELECT pg_advisory_unlock($1, hashtext($2))", pgPoolLockClass, owner)
+			ended = append(ended, schemas...)
 		}
 	}
-	rows.Close()
-	for owner, schemas := range byOwner {
-		var free bool
-		// On the held connection: a lock it takes here it releases below.
-		if err := pgPool.alive.QueryRowContext(ctx, "SELECT pg_try_advisory_lock($1, hashtext($2))", pgPoolLockClass, owner).Scan(&free); err != nil || !free {
-			continue // still running (or cannot tell)
-		}
-		for _, s := range schemas {
-			pgPool.admin.ExecContext(ctx, "DROP SCHEMA IF EXISTS "+s+" CASCADE")
-		}
-		pgPool.alive.ExecContext(ctx, "SELECT pg_advisory_unlock($1, hashtext($2))", pgPoolLockClass, owner)
+	for len(ended) > pgPoolKeep {
+		pgPool.admin.ExecContext(ctx, "DROP SCHEMA IF EXISTS "+ended[0]+" CASCADE")
+		ended = ended[1:]
 	}
 }
 
 // schemaShape fingerprints the definition of the schema in search_path:
 // its tables, indexes and sequences with their columns and types, its
-// triggers and functions, and the migrations it records.
+// triggers and functions, and the migrations it records; not its name
+// (which PostgreSQL writes into each trigger's definition), so that two
+// schemas migrated alike match.
 const schemaShape = `SELECT md5(concat_ws('|',
   (SELECT string_agg(c.relname || '.' || a.attname || ':' || format_type(a.atttypid, a.atttypmod) || ':' || a.attnotnull, ',' ORDER BY c.relname, a.attnum)
      FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
     WHERE c.relnamespace = current_schema()::regnamespace AND a.attnum > 0 AND NOT a.attisdropped),
-  (SELECT string_agg(c.relname || '.' || tg.tgname || ':' || md5(pg_get_triggerdef(tg.oid)), ',' ORDER BY c.relname, tg.tgname)
+  (SELECT string_agg(c.relname || '.' || tg.tgname || ':' || md5(replace(pg_get_triggerdef(tg.oid), current_schema() || '.', '')), ',' ORDER BY c.relname, tg.tgname)
      FROM pg_trigger tg JOIN pg_class c ON c.oid = tg.tgrelid
     WHERE c.relnamespace = current_schema()::regnamespace AND NOT tg.tgisinternal),
   (SELECT string_agg(p.proname || ':' || md5(p.prosrc), ',' ORDER BY p.proname)
@@ -258,6 +409,9 @@ func resetSQL(ctx context.Context, tx *sql.Tx) (reset, shape string, err error) 
 // cannot be emptied, or whose definition a test changed, is dropped.
 func releaseSchema(schema string) {
 	ctx := context.Background()
+	pgPool.mu.Lock()
+	k := pgPool.kinds[schema]
+	pgPool.mu.Unlock()
 	ok := func() bool {
 		tx, err := pgPool.admin.BeginTx(ctx, nil)
 		if err != nil {
@@ -268,10 +422,10 @@ func releaseSchema(schema string) {
 			return false
 		}
 		var shape string
-		if err := tx.QueryRowContext(ctx, schemaShape).Scan(&shape); err != nil || shape != pgPool.shape {
+		if err := tx.QueryRowContext(ctx, schemaShape).Scan(&shape); err != nil || shape != k.shape {
 			return false
 		}
-		if _, err := tx.ExecContext(ctx, pgPool.reset); err != nil {
+		if _, err := tx.ExecContext(ctx, k.reset); err != nil {
 			return false
 		}
 		return tx.Commit() == nil
@@ -282,5 +436,6 @@ func releaseSchema(schema string) {
 		pgPool.free = append(pgPool.free, schema)
 		return
 	}
+	delete(pgPool.kinds, schema)
 	pgPool.admin.ExecContext(ctx, "DROP SCHEMA IF EXISTS "+schema+" CASCADE")
 }

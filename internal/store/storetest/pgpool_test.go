@@ -3,6 +3,8 @@ package storetest
 import (
 	"context"
 	"database/sql"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
@@ -89,37 +91,148 @@ func TestPooledSchemaChangedIsDropped(t *testing.T) {
 	}
 }
 
-// The schemas of a process that ended are dropped by the next one; those
-// of a process still running are left alone.
-func TestPooledSchemasOfEndedProcessesSwept(t *testing.T) {
-	Open(t, store.Postgres) // the pool is open
+// holdOwnerLock takes owner's lock on a session of its own, as that
+// owner's running process would, until the test ends.
+func holdOwnerLock(t *testing.T, owner string) {
+	t.Helper()
 	ctx := context.Background()
-	dead, running := "gh_pool_0000dead00_1", "gh_pool_00a11ve000_1"
-	for _, s := range []string{dead, running} {
-		if _, err := pgPool.admin.Exec("CREATE SCHEMA " + s); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { pgPool.admin.Exec("DROP SCHEMA IF EXISTS " + s + " CASCADE") })
-	}
-	// Another session holds the running owner's lock, as its process would.
 	other, err := sql.Open("pgx", pgPool.base.String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer other.Close()
 	conn, err := other.Conn(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1, hashtext($2))", pgPoolLockClass, "00a11ve000"); err != nil {
+	t.Cleanup(func() { conn.Close(); other.Close() })
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1, hashtext($2))", pgPoolLockClass, owner); err != nil {
 		t.Fatal(err)
 	}
-	sweepPGPool(ctx)
-	if schemaExists(t, dead) {
-		t.Errorf("%s, of an ended process, was not dropped", dead)
+}
+
+// takeSchema takes a schema out of this process's pool for a test to
+// play another process's leftover with.
+func takeSchema(t *testing.T) string {
+	t.Helper()
+	u, done, err := pgSchema(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done() // emptied and back in the free list: take it out again
+	pgPool.mu.Lock()
+	defer pgPool.mu.Unlock()
+	for i, s := range pgPool.free {
+		if strings.Contains(u, "search_path="+s) {
+			pgPool.free = append(pgPool.free[:i], pgPool.free[i+1:]...)
+			return s
+		}
+	}
+	t.Fatalf("schema of %s not in the free list", u)
+	return ""
+}
+
+// A schema left by an ended process, even one that process left full of
+// rows, is adopted: renamed into this process's pool, and emptied to what
+// a fresh migration leaves. A running process's schema is not touched.
+func TestPooledSchemaOfEndedProcessAdopted(t *testing.T) {
+	Open(t, store.Postgres) // the pool is open
+	ctx := context.Background()
+	dead, running := "gh_pool_0000dead00_1", "gh_pool_00a11ve000_1"
+	for _, name := range []string{dead, running} {
+		if _, err := pgPool.admin.Exec("ALTER SCHEMA " + takeSchema(t) + " RENAME TO " + name); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { pgPool.admin.Exec("DROP SCHEMA IF EXISTS " + name + " CASCADE") })
+		// Left mid-test: a row the next user must not see.
+		tx, err := pgPool.admin.Begin()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec("SET LOCAL search_path = " + name); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec("INSERT INTO organizations (id, name, created_at) VALUES ('left', 'Left', now())"); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	holdOwnerLock(t, "00a11ve000")
+	var adopted []string
+	for schemaExists(t, dead) {
+		schema, more := adoptSchema(ctx)
+		if schema != "" {
+			adopted = append(adopted, schema)
+			t.Cleanup(func() { releaseSchema(schema) })
+		}
+		if !more {
+			t.Fatalf("%s, of an ended process, was not adopted", dead)
+		}
 	}
 	if !schemaExists(t, running) {
+		t.Fatalf("%s, of a running process, is gone", running)
+	}
+	for _, schema := range adopted {
+		if !strings.HasPrefix(schema, "gh_pool_"+pgPool.owner+"_") {
+			t.Fatalf("adopted schema %s is not named for this process", schema)
+		}
+		var n int
+		if err := pgPool.admin.QueryRow("SELECT count(*) FROM " + schema + ".organizations").Scan(&n); err != nil || n != 0 {
+			t.Fatalf("adopted schema %s has %d organizations (%v), want none", schema, n, err)
+		}
+		var gen int64
+		if err := pgPool.admin.QueryRow("SELECT value FROM " + schema + ".auth_generation WHERE id = 1").Scan(&gen); err != nil || gen != 1 {
+			t.Fatalf("adopted schema %s: auth generation %d, %v; want the seed row, 1", schema, gen, err)
+		}
+	}
+}
+
+// A left schema whose definition no fresh migration recorded (an older
+// version's, or one a test changed) is dropped, not adopted.
+func TestPooledSchemaOfUnknownDefinitionNotAdopted(t *testing.T) {
+	Open(t, store.Postgres) // the pool is open
+	schema := takeSchema(t)
+	t.Cleanup(func() { pgPool.admin.Exec("DROP SCHEMA IF EXISTS " + schema + " CASCADE") })
+	if _, err := pgPool.admin.Exec("ALTER TABLE " + schema + ".users ADD COLUMN intruder TEXT"); err != nil {
+		t.Fatal(err)
+	}
+	if emptyAdopted(context.Background(), schema) {
+		t.Fatalf("a schema with a column no migration adds was adopted")
+	}
+}
+
+// Opening a pool drops the leftovers of ended processes beyond the ones
+// kept for adoption, and never those of a running process.
+func TestPooledSchemasOfEndedProcessesSwept(t *testing.T) {
+	Open(t, store.Postgres) // the pool is open
+	ctx := context.Background()
+	running := "gh_pool_00a11ve001_1"
+	if _, err := pgPool.admin.Exec("CREATE SCHEMA " + running); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pgPool.admin.Exec("DROP SCHEMA IF EXISTS " + running + " CASCADE") })
+	holdOwnerLock(t, "00a11ve001")
+	for i := range pgPoolKeep + 3 {
+		name := fmt.Sprintf("gh_pool_0000dead%02d_1", i+10)
+		if _, err := pgPool.admin.Exec("CREATE SCHEMA " + name); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { pgPool.admin.Exec("DROP SCHEMA IF EXISTS " + name + " CASCADE") })
+	}
+	sweepPGPool(ctx)
+	if !schemaExists(t, running) {
 		t.Errorf("%s, of a running process, was dropped", running)
+	}
+	left := 0
+	for owner, schemas := range endedSchemas(ctx) {
+		if lockEnded(ctx, owner) {
+			pgPool.alive.ExecContext(ctx, "SELECT pg_advisory_unlock($1, hashtext($2))", pgPoolLockClass, owner)
+			left += len(schemas)
+		}
+	}
+	// At most: other test processes may adopt some meanwhile.
+	if left > pgPoolKeep {
+		t.Errorf("%d schemas of ended processes left, want at most %d", left, pgPoolKeep)
 	}
 }
