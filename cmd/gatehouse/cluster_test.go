@@ -103,6 +103,7 @@ const csrfCookieName = "posthog_csrftoken"
 // over the instances add up to one lockout that every instance enforces.
 func TestClusterSharesSessionsAndLockouts(t *testing.T) {
 	t.Parallel()
+	testenv.Slow(t, "starts three real server processes on one database and spreads logins over them")
 	c := startCluster(t, 3)
 
 	// Sessions.

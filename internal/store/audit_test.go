@@ -102,6 +102,7 @@ func TestAuditEventsCommitWithTheChange(t *testing.T) {
 // with no gaps or forks.
 func TestAuditChainUnderConcurrentWriters(t *testing.T) {
 	t.Parallel()
+	testenv.Slow(t, "builds one audit chain from many concurrent writers on both engines and verifies it")
 	forEachEngine(t, func(t *testing.T, s *store.Store) {
 		const writers, each = 8, 10
 		var wg sync.WaitGroup

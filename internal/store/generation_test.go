@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/internal/store/storetest"
+	"github.com/gatehouse-auth/gatehouse/internal/testenv"
 )
 
 // notAuthState are the tables whose rows neither authenticate a key nor
@@ -72,6 +73,7 @@ func TestEveryAuthTableMovesTheGeneration(t *testing.T) {
 // correct (through the database) and a new connection takes over.
 func TestAuthGenerationSeesAnotherInstancesCommitAtOnce(t *testing.T) {
 	t.Parallel()
+	testenv.Slow(t, "kills the listener's connection and waits for a new one to take over")
 	for _, engine := range storetest.Engines {
 		t.Run(string(engine), func(t *testing.T) {
 			ctx := context.Background()

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/internal/store/storetest"
+	"github.com/gatehouse-auth/gatehouse/internal/testenv"
 )
 
 // A database migrated when each engine had a directory of migrations of
@@ -22,6 +23,7 @@ import (
 // same schema as a database the shared list built from nothing.
 func TestUpgradeFromPerEngineMigrationDirectories(t *testing.T) {
 	t.Parallel()
+	testenv.Slow(t, "migrates databases from nothing and from the old per-engine migrations, on both engines")
 	ctx := context.Background()
 	for _, engine := range storetest.Engines {
 		t.Run(string(engine), func(t *testing.T) {

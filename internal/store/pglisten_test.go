@@ -13,6 +13,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/internal/store/storetest"
+	"github.com/gatehouse-auth/gatehouse/internal/testenv"
 )
 
 // postgresPair opens two stores on one fresh PostgreSQL schema, as two
@@ -77,6 +78,7 @@ func listenerRows(t *testing.T, s *store.Store) int {
 // returned write.
 func TestListenedGenerationIsNeverOlderThanAReturnedWrite(t *testing.T) {
 	t.Parallel()
+	testenv.Slow(t, "runs writers and readers on two instances for a few seconds, checking every read")
 	a, b := postgresPair(t)
 	ctx := context.Background()
 	org, project, user := newOwner(t, a, "listen@example.com")
@@ -214,6 +216,7 @@ func TestWriteDoesNotWaitForeverForAStoppedListener(t *testing.T) {
 // far in the future) delays a write by at most the lease.
 func TestListenerRowsComeAndGo(t *testing.T) {
 	t.Parallel()
+	testenv.Slow(t, "waits out the 3 s lease of an instance that never acknowledges")
 	a, b := postgresPair(t)
 	ctx := context.Background()
 	_, _, user := newOwner(t, a, "rows@example.com")

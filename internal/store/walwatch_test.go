@@ -4,6 +4,7 @@ package store
 
 import (
 	"context"
+	"github.com/gatehouse-auth/gatehouse/internal/testenv"
 	"os"
 	"os/exec"
 	"sync/atomic"
@@ -15,6 +16,7 @@ import (
 // after a checkpoint that restarts the WAL.
 func TestWalWatchReadsAgainAfterEveryCommit(t *testing.T) {
 	t.Parallel()
+	testenv.Slow(t, "commits from this process and from another, and restarts the WAL with checkpoints")
 	ctx := context.Background()
 	dir := t.TempDir()
 	s, err := Open(ctx, Options{DataDir: dir})
