@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/sso/saml/samltest"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
+	"github.com/gatehouse-auth/gatehouse/internal/testenv"
 )
 
 // keyCall sends a request with a personal API key through the proxy.
@@ -38,6 +39,7 @@ func (c *cluster) keyCall(t *testing.T, path, key string) int {
 // throttle counts requests whichever instance they reach.
 func TestClusterKeyRevocationAndThrottles(t *testing.T) {
 	t.Parallel()
+	testenv.Slow(t, "runs several real server processes on one database")
 	c := startCluster(t, 3)
 	code, body, set := c.call(t, "POST", "/api/login", `{"email":"ops@example.com","password":"correct horse battery staple"}`, nil)
 	if code != 200 {
@@ -88,6 +90,7 @@ func TestClusterKeyRevocationAndThrottles(t *testing.T) {
 // in the database afterwards.
 func TestClusterInstanceStopsMidLoad(t *testing.T) {
 	t.Parallel()
+	testenv.Slow(t, "runs several real server processes on one database")
 	c := startCluster(t, 3)
 	load := startCaptureLoad(c.proxy.URL+"/batch/", c.token, 6)
 	load.waitAcked(300)
@@ -126,6 +129,7 @@ func (c *cluster) storeOptions(t *testing.T) store.Options {
 // database, not an instance's memory.
 func TestClusterSAMLReplay(t *testing.T) {
 	t.Parallel()
+	testenv.Slow(t, "runs several real server processes on one database")
 	c := startCluster(t, 3)
 	ctx := context.Background()
 	st, err := store.Open(ctx, c.storeOptions(t))

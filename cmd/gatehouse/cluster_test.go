@@ -154,6 +154,7 @@ func TestClusterSharesSessionsAndLockouts(t *testing.T) {
 // is refused afterwards.
 func TestClusterLockoutConcurrentGuesses(t *testing.T) {
 	t.Parallel()
+	testenv.Slow(t, "runs several real server processes on one database")
 	c := startCluster(t, 2)
 	const email = "ops@example.com"
 	emailKey := ratelimit.RedisPrefix + ratelimit.Key("login-email", email, c.client)
