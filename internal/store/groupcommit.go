@@ -189,7 +189,7 @@ func (c *eventCommitter) close() {
 // it once per connection, and no array of a hundred copies of one value
 // for either side to build and take apart.
 const eventsUnnestInsert = `INSERT INTO events (project_id, uuid, event, distinct_id, timestamp, properties, received_at)
-SELECT $1::bigint, uuid, event, distinct_id, timestamp, properties, $7::timestamptz
+SELECT $1::bigint, uuid::uuid, event, distinct_id, timestamp, properties, $7::timestamptz
 FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS e(uuid, event, distinct_id, timestamp, properties)
 ON CONFLICT (project_id, uuid) DO NOTHING`
 
@@ -308,7 +308,11 @@ func (s *Store) writeEventGroup(ctx context.Context, group []*eventWrite, copy b
 			}
 		}
 		if copy {
-			if _, err := pc.PgConn().CopyFrom(ctx, bytes.NewReader(encodeEventCopy(group, now)), eventsCopy); err != nil {
+			data, err := encodeEventCopy(group, now)
+			if err != nil {
+				return err
+			}
+			if _, err := pc.PgConn().CopyFrom(ctx, bytes.NewReader(data), eventsCopy); err != nil {
 				return fmt.Errorf("store: inserting events: %w", err)
 			}
 			for i, w := range group {
@@ -443,15 +447,17 @@ const copyHeader = "PGCOPY\n\xff\r\n\x00" + "\x00\x00\x00\x00" + "\x00\x00\x00\x
 // encodeEventCopy encodes a group's events for eventsCopy, into one
 // buffer of exactly the size they need: after the header, each event as
 // a tuple of seven fields (a count, then each field's length and bytes:
-// the project as an int8, five texts, the time of receipt as a
-// timestamptz), then the end mark.
-func encodeEventCopy(group []*eventWrite, now time.Time) []byte {
-	const tupleFixed = 2 + 7*4 + 8 + 8 // field count, lengths, project, time of receipt
+// the project as an int8, the uuid's 16 bytes, four texts, the time of
+// receipt as a timestamptz), then the end mark. An event whose uuid is
+// not in the canonical form capture stores fails the group (which is
+// then written one write at a time, so only its own write fails).
+func encodeEventCopy(group []*eventWrite, now time.Time) ([]byte, error) {
+	const tupleFixed = 2 + 7*4 + 8 + 16 + 8 // field count, lengths, project, uuid, time of receipt
 	size := len(copyHeader) + 2
 	for _, w := range group {
 		for i := range w.events {
 			e := &w.events[i]
-			size += tupleFixed + len(e.UUID) + len(e.Name) + len(e.DistinctID) + len(e.Timestamp) + len(e.Properties)
+			size += tupleFixed + len(e.Name) + len(e.DistinctID) + len(e.Timestamp) + len(e.Properties)
 		}
 	}
 	buf := make([]byte, 0, size)
@@ -462,7 +468,11 @@ func encodeEventCopy(group []*eventWrite, now time.Time) []byte {
 			buf = binary.BigEndian.AppendUint16(buf, 7)
 			buf = binary.BigEndian.AppendUint32(buf, 8)
 			buf = binary.BigEndian.AppendUint64(buf, uint64(e.ProjectID))
-			buf = appendText(buf, e.UUID)
+			buf = binary.BigEndian.AppendUint32(buf, 16)
+			var ok bool
+			if buf, ok = appendUUID(buf, e.UUID); !ok {
+				return nil, fmt.Errorf("store: inserting events: %q is not a uuid", e.UUID)
+			}
 			buf = appendText(buf, e.Name)
 			buf = appendText(buf, e.DistinctID)
 			buf = appendText(buf, e.Timestamp)
@@ -471,7 +481,41 @@ func encodeEventCopy(group []*eventWrite, now time.Time) []byte {
 			buf = binary.BigEndian.AppendUint64(buf, uint64(postgresMicros(receivedAt(*e, now))))
 		}
 	}
-	return binary.BigEndian.AppendUint16(buf, 0xffff) // -1: no more tuples
+	return binary.BigEndian.AppendUint16(buf, 0xffff), nil // -1: no more tuples
+}
+
+// appendUUID appends the 16 bytes of a uuid in its 8-4-4-4-12 hex form
+// (either case), and reports whether it was one.
+func appendUUID(buf []byte, u string) ([]byte, bool) {
+	if len(u) != 36 || u[8] != '-' || u[13] != '-' || u[18] != '-' || u[23] != '-' {
+		return buf, false
+	}
+	for i := 0; i < 36; {
+		if u[i] == '-' {
+			i++
+			continue
+		}
+		hi, lo := unhex(u[i]), unhex(u[i+1])
+		if hi > 15 || lo > 15 {
+			return buf, false
+		}
+		buf = append(buf, hi<<4|lo)
+		i += 2
+	}
+	return buf, true
+}
+
+// unhex is the value of a hex digit, or 255.
+func unhex(c byte) byte {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0'
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10
+	}
+	return 255
 }
 
 // postgresMicros is t in PostgreSQL's binary timestamptz: microseconds

@@ -511,3 +511,35 @@ func TestEventCopyFallsBackOnDuplicates(t *testing.T) {
 		t.Fatalf("stored %d events %v, want a, b, c and d", len(stored), names)
 	}
 }
+
+// TestEventWithoutAUUIDFailsOnlyItsWrite: PostgreSQL stores uuids as its
+// uuid type, so a write whose event has a uuid that is not one fails
+// (capture never sends one: it stores canonical uuids), and a write
+// grouped with it still succeeds.
+func TestEventWithoutAUUIDFailsOnlyItsWrite(t *testing.T) {
+	t.Parallel()
+	s := storetest.Open(t, store.Postgres)
+	ctx := context.Background()
+	_, p, _ := newOwner(t, s, "notauuid@example.com")
+	var wg sync.WaitGroup
+	var badErr error
+	goodErrs := make([]error, 20)
+	for i := range goodErrs { // some of these share a group with the bad one
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, goodErrs[i] = s.InsertEvents(ctx, []gatehouse.Event{event(p.ID, gatehouse.NewUUID(), "good")})
+		}()
+	}
+	_, badErr = s.InsertEvents(ctx, []gatehouse.Event{event(p.ID, "not-a-uuid-but-exactly-36-chars-long", "bad")})
+	wg.Wait()
+	if badErr == nil {
+		t.Fatal("an event whose uuid is not one was stored")
+	}
+	if err := errors.Join(goodErrs...); err != nil {
+		t.Fatalf("a good write failed: %v", err)
+	}
+	if n, _ := s.CountEvents(ctx, p.ID); n != 20 {
+		t.Fatalf("%d events stored, want the 20 good ones", n)
+	}
+}

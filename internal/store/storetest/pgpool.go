@@ -218,11 +218,22 @@ func endedOwner(ctx context.Context) (owner, schema string) {
 	return "", ""
 }
 
-// emptyAdopted checks an adopted schema's definition against those fresh
-// migrations recorded, empties it with the statements recorded for its
+// emptyAdopted migrates an adopted schema, checks its definition against
+// those fresh migrations recorded, empties it with the statements recorded for its
 // definition, and vacuums its tables (emptied by DELETE, run after run,
 // and autovacuum may be off).
 func emptyAdopted(ctx context.Context, schema string) bool {
+	// Migrations added since it was left apply now, so that what is
+	// checked below is the definition the test will use.
+	st, err := store.Open(ctx, store.Options{DatabaseURL: pgPool.url(schema), Unsynced: true})
+	if err != nil {
+		return false
+	}
+	_, err = st.Migrate(ctx)
+	st.Close()
+	if err != nil {
+		return false
+	}
 	tx, err := pgPool.admin.BeginTx(ctx, nil)
 	if err != nil {
 		return false

@@ -1,0 +1,16 @@
+-- Events' uuids become PostgreSQL's uuid type: 16 bytes compared as bytes,
+-- instead of 36 characters of text. Capture looks each event up in the
+-- primary key of events (project, uuid); with the native type that index
+-- is about half the size and each comparison a fixed 16-byte one, which
+-- made storing an event about a quarter cheaper for PostgreSQL.
+--
+-- Every uuid capture has stored is canonical (lower-case 8-4-4-4-12 hex,
+-- internal/capture/parse.go), so each converts; reads return the same
+-- text. The store now refuses, on PostgreSQL, an event whose uuid is not
+-- one (SQLite keeps text and stores what it is given).
+--
+-- Changing a column's type rewrites the table and rebuilds its primary
+-- key under an ACCESS EXCLUSIVE lock on events (capture and every read of
+-- events wait) for about as long as copying the table: run the upgrade
+-- that applies this step when a pause in capture is acceptable.
+ALTER TABLE events ALTER COLUMN uuid TYPE uuid USING uuid::uuid;
