@@ -4,12 +4,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/gatehouse-auth/gatehouse/internal/testenv"
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
 )
 
-// TestMain lets more tests run at once than there are cores: they spend
-// most of their time waiting on the database and the network.
-func TestMain(m *testing.M) {
-	testenv.RaiseParallelism(2)
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { os.Exit(apitest.RunTests(m)) }

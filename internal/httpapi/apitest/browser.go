@@ -168,3 +168,14 @@ func NoSidewaysScroll(t *testing.T, ctx context.Context, what string) {
 		t.Errorf("%s scrolls sideways: %s", what, got)
 	}
 }
+
+// RunTests runs the end-to-end tests of a package; its TestMain calls
+// it. The tests may run two to a core, since they mostly wait on
+// databases, browsers, sockets and the processes they start; the browser
+// they shared is stopped at the end.
+func RunTests(m *testing.M) int {
+	testenv.RaiseParallelism(2)
+	code := m.Run()
+	CloseBrowser()
+	return code
+}

@@ -5,14 +5,6 @@ import (
 	"testing"
 
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi/apitest"
-	"github.com/gatehouse-auth/gatehouse/internal/testenv"
 )
 
-// TestMain lets more tests run at once than there are cores: they spend
-// most of their time waiting on the database and the network.
-func TestMain(m *testing.M) {
-	testenv.RaiseParallelism(2)
-	code := m.Run()
-	apitest.CloseBrowser() // the browser the browser tests shared
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(apitest.RunTests(m)) }

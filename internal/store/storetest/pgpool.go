@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -124,28 +125,14 @@ func freshSchema(ctx context.Context) (string, error) {
 	if _, err := pgPool.admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
 		return "", err
 	}
-	st, err := store.Open(ctx, store.Options{DatabaseURL: pgPool.url(schema), Unsynced: true})
-	if err != nil {
-		return "", err
-	}
-	_, err = st.Migrate(ctx)
-	st.Close()
-	if err != nil {
-		return "", err
-	}
-	tx, err := pgPool.admin.BeginTx(ctx, nil)
-	if err != nil {
-		return "", err
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, "SET LOCAL search_path = "+schema); err != nil {
+	if err := migrateSchema(ctx, schema); err != nil {
 		return "", err
 	}
 	var k schemaKind
-	if k.reset, k.shape, err = resetSQL(ctx, tx); err != nil {
-		return "", err
-	}
-	if err := tx.Commit(); err != nil {
+	if err := inSchema(ctx, schema, func(tx *sql.Tx) (err error) {
+		k.reset, k.shape, err = resetSQL(ctx, tx)
+		return err
+	}); err != nil {
 		return "", err
 	}
 	// Best effort: without the record, adopters drop such schemas.
@@ -219,37 +206,27 @@ func endedOwner(ctx context.Context) (owner, schema string) {
 }
 
 // emptyAdopted migrates an adopted schema, checks its definition against
-// those fresh migrations recorded, empties it with the statements recorded for its
-// definition, and vacuums its tables (emptied by DELETE, run after run,
+// those fresh migrations recorded, empties it with the statements recorded
+// for its definition, and vacuums its tables (emptied by DELETE, run after run,
 // and autovacuum may be off).
 func emptyAdopted(ctx context.Context, schema string) bool {
 	// Migrations added since it was left apply now, so that what is
 	// checked below is the definition the test will use.
-	st, err := store.Open(ctx, store.Options{DatabaseURL: pgPool.url(schema), Unsynced: true})
-	if err != nil {
-		return false
-	}
-	_, err = st.Migrate(ctx)
-	st.Close()
-	if err != nil {
-		return false
-	}
-	tx, err := pgPool.admin.BeginTx(ctx, nil)
-	if err != nil {
-		return false
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, "SET LOCAL search_path = "+schema); err != nil {
+	if err := migrateSchema(ctx, schema); err != nil {
 		return false
 	}
 	var k schemaKind
-	if err := tx.QueryRowContext(ctx, schemaShape).Scan(&k.shape); err != nil {
-		return false
-	}
-	if err := tx.QueryRowContext(ctx, "SELECT reset FROM public.gh_pool_kinds WHERE shape = $1", k.shape).Scan(&k.reset); err != nil {
-		return false // no fresh migration produced this definition
-	}
-	if _, err := tx.ExecContext(ctx, k.reset); err != nil || tx.Commit() != nil {
+	if err := inSchema(ctx, schema, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, schemaShape).Scan(&k.shape); err != nil {
+			return err
+		}
+		// No row: no fresh migration produced this definition.
+		if err := tx.QueryRowContext(ctx, "SELECT reset FROM public.gh_pool_kinds WHERE shape = $1", k.shape).Scan(&k.reset); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, k.reset)
+		return err
+	}); err != nil {
 		return false
 	}
 	rows, err := pgPool.admin.QueryContext(ctx, "SELECT tablename FROM pg_tables WHERE schemaname = $1", schema)
@@ -423,24 +400,17 @@ func releaseSchema(schema string) {
 	pgPool.mu.Lock()
 	k := pgPool.kinds[schema]
 	pgPool.mu.Unlock()
-	ok := func() bool {
-		tx, err := pgPool.admin.BeginTx(ctx, nil)
-		if err != nil {
-			return false
-		}
-		defer tx.Rollback()
-		if _, err := tx.ExecContext(ctx, "SET LOCAL search_path = "+schema); err != nil {
-			return false
-		}
+	ok := inSchema(ctx, schema, func(tx *sql.Tx) error {
 		var shape string
-		if err := tx.QueryRowContext(ctx, schemaShape).Scan(&shape); err != nil || shape != k.shape {
-			return false
+		if err := tx.QueryRowContext(ctx, schemaShape).Scan(&shape); err != nil {
+			return err
 		}
-		if _, err := tx.ExecContext(ctx, k.reset); err != nil {
-			return false
+		if shape != k.shape {
+			return errChangedDefinition
 		}
-		return tx.Commit() == nil
-	}()
+		_, err := tx.ExecContext(ctx, k.reset)
+		return err
+	}) == nil
 	pgPool.mu.Lock()
 	defer pgPool.mu.Unlock()
 	if ok {
@@ -449,4 +419,36 @@ func releaseSchema(schema string) {
 	}
 	delete(pgPool.kinds, schema)
 	pgPool.admin.ExecContext(ctx, "DROP SCHEMA IF EXISTS "+schema+" CASCADE")
+}
+
+// errChangedDefinition fails the release of a schema whose definition a
+// test changed.
+var errChangedDefinition = errors.New("storetest: the schema's definition changed")
+
+// inSchema runs fn in a transaction whose search path is schema, and
+// commits if fn returns nil.
+func inSchema(ctx context.Context, schema string, fn func(tx *sql.Tx) error) error {
+	tx, err := pgPool.admin.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, "SET LOCAL search_path = "+schema); err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// migrateSchema applies every migration schema lacks.
+func migrateSchema(ctx context.Context, schema string) error {
+	st, err := store.Open(ctx, store.Options{DatabaseURL: pgPool.url(schema), Unsynced: true})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	_, err = st.Migrate(ctx)
+	return err
 }
