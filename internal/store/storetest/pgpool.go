@@ -30,7 +30,7 @@ import (
 // its pool has no free schema, a process adopts one left by a process that
 // has ended (its owner's lock is free): it renames it, checks its
 // definition against those fresh migrations produced (table
-// gh_pool_kinds: a definition's fingerprint and the statements that empty
+// gh_testpool.kinds: a definition's fingerprint and the statements that empty
 // such a schema, recorded by the process that migrated it), empties it and
 // vacuums it. A left schema whose definition no fresh migration produced
 // (older migrations, or a test's changes) is dropped. Only when there is
@@ -136,7 +136,7 @@ func freshSchema(ctx context.Context) (string, error) {
 		return "", err
 	}
 	// Best effort: without the record, adopters drop such schemas.
-	pgPool.admin.ExecContext(ctx, "INSERT INTO public.gh_pool_kinds (shape, reset) VALUES ($1, $2) ON CONFLICT (shape) DO NOTHING", k.shape, k.reset)
+	pgPool.admin.ExecContext(ctx, "INSERT INTO gh_testpool.kinds (shape, reset) VALUES ($1, $2) ON CONFLICT (shape) DO NOTHING", k.shape, k.reset)
 	setKind(schema, k)
 	return schema, nil
 }
@@ -221,7 +221,7 @@ func emptyAdopted(ctx context.Context, schema string) bool {
 			return err
 		}
 		// No row: no fresh migration produced this definition.
-		if err := tx.QueryRowContext(ctx, "SELECT reset FROM public.gh_pool_kinds WHERE shape = $1", k.shape).Scan(&k.reset); err != nil {
+		if err := tx.QueryRowContext(ctx, "SELECT reset FROM gh_testpool.kinds WHERE shape = $1", k.shape).Scan(&k.reset); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, k.reset)
@@ -276,9 +276,11 @@ func openPGPool(base string) error {
 	}
 	pgPool.base, pgPool.admin, pgPool.alive, pgPool.owner = u, admin, alive, owner
 	pgPool.kinds = map[string]schemaKind{}
-	// Two processes may create it at once, and one of them then fails;
-	// the second try finds it.
-	const kinds = `CREATE TABLE IF NOT EXISTS public.gh_pool_kinds (shape TEXT PRIMARY KEY, reset TEXT NOT NULL)`
+	// In a schema of its own, which needs only the right to create
+	// schemas that the pool needs anyway (not the public schema's, which
+	// PostgreSQL 15 no longer grants everyone). Two processes may create
+	// them at once, and one of them then fails; the second try finds them.
+	const kinds = `CREATE SCHEMA IF NOT EXISTS gh_testpool; CREATE TABLE IF NOT EXISTS gh_testpool.kinds (shape TEXT PRIMARY KEY, reset TEXT NOT NULL)`
 	if _, err := admin.ExecContext(ctx, kinds); err != nil {
 		if _, err := admin.ExecContext(ctx, kinds); err != nil {
 			return err
