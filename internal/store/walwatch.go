@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"unsafe"
@@ -35,7 +36,13 @@ import (
 // first one opens.
 type walWatch struct {
 	hold *sql.DB // one connection of its own, keeping the -shm file in place
-	mem  []byte  // the first page of the -shm file, mapped shared
+
+	// mu guards the mapping: readers of the header hold it shared, and
+	// close unmaps under it, so that a request still running when the
+	// store closes reads the database (and gets its error) instead of
+	// touching memory no longer mapped.
+	mu  sync.RWMutex
+	mem []byte // the first page of the -shm file, mapped shared; nil once closed
 
 	known atomic.Pointer[walKnown]
 }
@@ -94,6 +101,11 @@ func openWalWatch(ctx context.Context, path string) (*walWatch, error) {
 // differ (a commit is writing it) or it is not initialised, and then the
 // caller must ask the database.
 func (w *walWatch) header() (h walHeader, ok bool) {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if w.mem == nil {
+		return h, false
+	}
 	base := unsafe.Pointer(unsafe.SliceData(w.mem))
 	var second walHeader
 	for i := range h {
@@ -125,6 +137,11 @@ func (w *walWatch) generation(ctx context.Context, read func(context.Context) (i
 }
 
 func (w *walWatch) close() {
-	syscall.Munmap(w.mem)
+	w.mu.Lock()
+	if w.mem != nil {
+		syscall.Munmap(w.mem)
+		w.mem = nil
+	}
+	w.mu.Unlock()
 	w.hold.Close()
 }

@@ -4,11 +4,14 @@ package store
 
 import (
 	"context"
-	"github.com/gatehouse-auth/gatehouse/internal/testenv"
 	"os"
 	"os/exec"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/testenv"
 )
 
 // The WAL watch answers from memory while nothing commits and asks the
@@ -102,5 +105,42 @@ func TestWalWatchChildCommit(t *testing.T) {
 	}
 	if _, err := db.Exec(`UPDATE auth_generation SET value = value + 1 WHERE id = 1`); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A request still asking for the auth generation while the store closes
+// gets an error, not a fault: the WAL index is unmapped only once no read
+// of it is running, and reads after that go to the (closed) database.
+func TestWalWatchCloseWhileReading(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, err := Open(ctx, Options{DataDir: t.TempDir(), Unsynced: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+					s.AuthGeneration(ctx)
+				}
+			}
+		})
+	}
+	time.Sleep(50 * time.Millisecond)
+	s.Close()
+	time.Sleep(50 * time.Millisecond) // the readers go on after Close
+	close(stop)
+	wg.Wait()
+	if _, err := s.AuthGeneration(ctx); err == nil {
+		t.Fatal("the auth generation was read from a closed store")
 	}
 }
