@@ -13,6 +13,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/internal/store/storetest"
+	"github.com/gatehouse-auth/gatehouse/internal/testenv"
 )
 
 // forEachEngine runs fn as a subtest on every engine.
@@ -285,6 +286,7 @@ func TestConcurrentWritesNeverFail(t *testing.T) {
 
 func TestConcurrentMigrationsOnOneDatabase(t *testing.T) {
 	t.Parallel()
+	testenv.Slow(t, "migrates one new database from several stores at once, on both engines")
 	for _, engine := range storetest.Engines {
 		t.Run(string(engine), func(t *testing.T) {
 			opts := storetest.Options(t, engine)
