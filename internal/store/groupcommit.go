@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"iter"
@@ -221,10 +222,10 @@ const eventsCopy = `COPY events (project_id, uuid, event, distinct_id, timestamp
 
 // insertEventGroupPostgres writes a group in one PostgreSQL transaction.
 // Events are seldom sent twice (a client retries a batch it was not
-// answered for), so the group is first copied in whole (copyEventGroup);
-// only when that finds a duplicate does the transaction roll back and the
-// group go in again, skipping duplicates (insertEventGroupSkipping). It
-// sets each write's inserted count only when the transaction commits.
+// answered for), so the group is first copied in whole; only when that
+// finds a duplicate does the transaction roll back and the group go in
+// again, skipping duplicates (both by writeEventGroup). It sets each
+// write's inserted count only when the transaction commits.
 func (s *Store) insertEventGroupPostgres(ctx context.Context, group []*eventWrite) error {
 	counts, err := s.writeEventGroup(ctx, group, true)
 	if isUniqueViolation(err) {
@@ -246,7 +247,7 @@ func isUniqueViolation(err error) bool {
 	return errors.As(err, &pgErr) && pgErr.Code == "23505"
 }
 
-// writeEventGroup writes a group in one transaction, by COPY (copy) or
+// writeEventGroup writes a group in one transaction, by COPY (byCopy) or
 // by one INSERT per write that skips duplicates, and returns each write's
 // count of new events. The check of the group's projects goes first, in
 // one pipelined batch.
@@ -257,7 +258,17 @@ func isUniqueViolation(err error) bool {
 // starts at 256 bytes, and copied every event's properties into a string
 // first, about six times the bytes sent in allocations, which cost this
 // process about as much CPU as the rest of the write.
-func (s *Store) writeEventGroup(ctx context.Context, group []*eventWrite, copy bool) ([]int, error) {
+func (s *Store) writeEventGroup(ctx context.Context, group []*eventWrite, byCopy bool) ([]int, error) {
+	// Encoded before a connection is taken, so that it is not held for
+	// that work.
+	now := time.Now()
+	var data []byte
+	if byCopy {
+		var err error
+		if data, err = encodeEventCopy(group, now); err != nil {
+			return nil, err
+		}
+	}
 	conn, err := s.write.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("store: inserting events: %w", err)
@@ -281,9 +292,8 @@ func (s *Store) writeEventGroup(ctx context.Context, group []*eventWrite, copy b
 		for _, id := range projects {
 			batch.ExecStatement(lock, [][]byte{binary.BigEndian.AppendUint64(nil, uint64(id))}, binaryParams[:1], nil)
 		}
-		now := time.Now()
 		var runOf []int // the write each INSERT is for
-		if !copy {
+		if !byCopy {
 			insert, err := pc.Prepare(ctx, eventsUnnestInsertName, eventsUnnestInsert)
 			if err != nil {
 				return fmt.Errorf("store: preparing the event writer: %w", err)
@@ -307,11 +317,7 @@ func (s *Store) writeEventGroup(ctx context.Context, group []*eventWrite, copy b
 				return errNoSuchProject
 			}
 		}
-		if copy {
-			data, err := encodeEventCopy(group, now)
-			if err != nil {
-				return err
-			}
+		if byCopy {
 			if _, err := pc.PgConn().CopyFrom(ctx, bytes.NewReader(data), eventsCopy); err != nil {
 				return fmt.Errorf("store: inserting events: %w", err)
 			}
@@ -490,32 +496,17 @@ func appendUUID(buf []byte, u string) ([]byte, bool) {
 	if len(u) != 36 || u[8] != '-' || u[13] != '-' || u[18] != '-' || u[23] != '-' {
 		return buf, false
 	}
-	for i := 0; i < 36; {
-		if u[i] == '-' {
-			i++
-			continue
-		}
-		hi, lo := unhex(u[i]), unhex(u[i+1])
-		if hi > 15 || lo > 15 {
-			return buf, false
-		}
-		buf = append(buf, hi<<4|lo)
-		i += 2
+	var digits [32]byte
+	n := copy(digits[:], u[:8])
+	n += copy(digits[n:], u[9:13])
+	n += copy(digits[n:], u[14:18])
+	n += copy(digits[n:], u[19:23])
+	copy(digits[n:], u[24:])
+	var b [16]byte
+	if _, err := hex.Decode(b[:], digits[:]); err != nil {
+		return buf, false
 	}
-	return buf, true
-}
-
-// unhex is the value of a hex digit, or 255.
-func unhex(c byte) byte {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0'
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10
-	}
-	return 255
+	return append(buf, b[:]...), true
 }
 
 // postgresMicros is t in PostgreSQL's binary timestamptz: microseconds
