@@ -32,7 +32,7 @@ func NewBrowserContext(t *testing.T) context.Context {
 	t.Helper()
 	parent, err := sharedBrowser()
 	if errors.Is(err, errNoChromium) {
-		testenv.Unavailable(t, "chromium", "install Debian's chromium (apt-get install chromium) to run the browser tests")
+		testenv.Unavailable(t, "chromium", "install Debian's chromium-headless-shell (apt-get install chromium-headless-shell) to run the browser tests")
 	}
 	if err != nil {
 		t.Fatalf("starting chromium: %v", err)
@@ -100,9 +100,9 @@ func sharedBrowser() (context.Context, error) {
 
 // chromiumPath finds Debian's chromium-headless-shell, the headless
 // browser without the browser's own interface (tab strip, menus, which
-// chromium's headless mode still runs as web pages of their own, about a
-// third of its CPU in these tests), or else Debian's chromium. Both are
-// the same Blink and V8.
+// chromium's headless mode still runs as web pages of their own: about
+// two thirds of its CPU in these tests), or else Debian's chromium. Both
+// are the same Blink and V8.
 func chromiumPath() (string, error) {
 	for _, name := range []string{"chromium-headless-shell", "chromium"} {
 		if path, err := exec.LookPath(name); err == nil {

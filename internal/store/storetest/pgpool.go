@@ -154,13 +154,13 @@ func adoptSchema(ctx context.Context) (schema string, more bool) {
 	}
 	schema = nextName()
 	_, err := pgPool.admin.ExecContext(ctx, "ALTER SCHEMA "+left+" RENAME TO "+schema)
-	pgPool.alive.ExecContext(ctx, "SELECT pg_advisory_unlock($1, hashtext($2))", pgPoolLockClass, owner)
+	unlockOwner(ctx, owner)
 	pgPool.adopting.Unlock()
 	if err != nil {
 		return "", true
 	}
 	if !emptyAdopted(ctx, schema) {
-		pgPool.admin.ExecContext(ctx, "DROP SCHEMA IF EXISTS "+schema+" CASCADE")
+		dropSchema(ctx, schema)
 		return "", true
 	}
 	return schema, true
@@ -168,19 +168,12 @@ func adoptSchema(ctx context.Context) (schema string, more bool) {
 
 // endedSchemas lists the pooled schemas of other owners, by owner.
 func endedSchemas(ctx context.Context) map[string][]string {
-	rows, err := pgPool.admin.QueryContext(ctx, `SELECT nspname FROM pg_namespace WHERE nspname LIKE 'gh\_pool\_%' ORDER BY nspname`)
-	if err != nil {
-		return nil
-	}
-	defer rows.Close()
+	names, _ := column(ctx, pgPool.admin, `SELECT nspname FROM pg_namespace WHERE nspname LIKE 'gh\_pool\_%' ORDER BY nspname`)
 	byOwner := map[string][]string{}
-	for rows.Next() {
-		var name string
-		if rows.Scan(&name) == nil {
-			parts := strings.Split(name, "_") // gh, pool, owner, n
-			if len(parts) == 4 && parts[2] != pgPool.owner {
-				byOwner[parts[2]] = append(byOwner[parts[2]], name)
-			}
+	for _, name := range names {
+		parts := strings.Split(name, "_") // gh, pool, owner, n
+		if len(parts) == 4 && parts[2] != pgPool.owner {
+			byOwner[parts[2]] = append(byOwner[parts[2]], name)
 		}
 	}
 	return byOwner
@@ -192,6 +185,16 @@ func lockEnded(ctx context.Context, owner string) bool {
 	var free bool
 	err := pgPool.alive.QueryRowContext(ctx, "SELECT pg_try_advisory_lock($1, hashtext($2))", pgPoolLockClass, owner).Scan(&free)
 	return err == nil && free
+}
+
+// unlockOwner releases owner's lock, taken by lockEnded.
+func unlockOwner(ctx context.Context, owner string) {
+	pgPool.alive.ExecContext(ctx, "SELECT pg_advisory_unlock($1, hashtext($2))", pgPoolLockClass, owner)
+}
+
+// dropSchema drops a pooled schema and everything in it.
+func dropSchema(ctx context.Context, schema string) {
+	pgPool.admin.ExecContext(ctx, "DROP SCHEMA IF EXISTS "+schema+" CASCADE")
 }
 
 // endedOwner finds a schema left by an ended process and returns holding
@@ -229,18 +232,10 @@ func emptyAdopted(ctx context.Context, schema string) bool {
 	}); err != nil {
 		return false
 	}
-	rows, err := pgPool.admin.QueryContext(ctx, "SELECT tablename FROM pg_tables WHERE schemaname = $1", schema)
+	tables, err := column(ctx, pgPool.admin, "SELECT tablename FROM pg_tables WHERE schemaname = $1", schema)
 	if err != nil {
 		return false
 	}
-	var tables []string
-	for rows.Next() {
-		var n string
-		if rows.Scan(&n) == nil {
-			tables = append(tables, n)
-		}
-	}
-	rows.Close()
 	for _, n := range tables {
 		pgPool.admin.ExecContext(ctx, "VACUUM "+schema+"."+n)
 	}
@@ -307,12 +302,12 @@ func sweepPGPool(ctx context.Context) {
 	var ended []string
 	for owner, schemas := range endedSchemas(ctx) {
 		if lockEnded(ctx, owner) { // held until the drops are done
-			defer pgPool.alive.ExecContext(ctx, "SELECT pg_advisory_unlock($1, hashtext($2))", pgPoolLockClass, owner)
+			defer unlockOwner(ctx, owner)
 			ended = append(ended, schemas...)
 		}
 	}
 	for len(ended) > pgPoolKeep {
-		pgPool.admin.ExecContext(ctx, "DROP SCHEMA IF EXISTS "+ended[0]+" CASCADE")
+		dropSchema(ctx, ended[0])
 		ended = ended[1:]
 	}
 }
@@ -339,22 +334,7 @@ const schemaShape = `SELECT md5(concat_ws('|',
 // search_path) back to how migrating left the one it reads now, and
 // fingerprints its shape.
 func resetSQL(ctx context.Context, tx *sql.Tx) (reset, shape string, err error) {
-	names := func(query string) ([]string, error) {
-		rows, err := tx.QueryContext(ctx, query)
-		if err != nil {
-			return nil, err
-		}
-		defer rows.Close()
-		var out []string
-		for rows.Next() {
-			var n string
-			if err := rows.Scan(&n); err != nil {
-				return nil, err
-			}
-			out = append(out, n)
-		}
-		return out, rows.Err()
-	}
+	names := func(query string) ([]string, error) { return column(ctx, tx, query) }
 	tables, err := names(`SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename <> 'gatehouse_migrations' ORDER BY tablename`)
 	if err != nil {
 		return "", "", err
@@ -414,13 +394,15 @@ func releaseSchema(schema string) {
 		return err
 	}) == nil
 	pgPool.mu.Lock()
-	defer pgPool.mu.Unlock()
 	if ok {
 		pgPool.free = append(pgPool.free, schema)
-		return
+	} else {
+		delete(pgPool.kinds, schema)
 	}
-	delete(pgPool.kinds, schema)
-	pgPool.admin.ExecContext(ctx, "DROP SCHEMA IF EXISTS "+schema+" CASCADE")
+	pgPool.mu.Unlock()
+	if !ok {
+		dropSchema(ctx, schema) // outside the lock: other tests need not wait for it
+	}
 }
 
 // errChangedDefinition fails the release of a schema whose definition a
@@ -453,4 +435,24 @@ func migrateSchema(ctx context.Context, schema string) error {
 	defer st.Close()
 	_, err = st.Migrate(ctx)
 	return err
+}
+
+// column runs a query that returns one text column and returns its values.
+func column(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, query string, args ...any) ([]string, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }

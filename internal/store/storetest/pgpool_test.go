@@ -142,7 +142,7 @@ func TestPooledSchemaOfEndedProcessAdopted(t *testing.T) {
 		if _, err := pgPool.admin.Exec("ALTER SCHEMA " + takeSchema(t) + " RENAME TO " + name); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { pgPool.admin.Exec("DROP SCHEMA IF EXISTS " + name + " CASCADE") })
+		t.Cleanup(func() { dropSchema(context.Background(), name) })
 		// Left mid-test: a row the next user must not see.
 		tx, err := pgPool.admin.Begin()
 		if err != nil {
@@ -193,7 +193,7 @@ func TestPooledSchemaOfEndedProcessAdopted(t *testing.T) {
 func TestPooledSchemaOfUnknownDefinitionNotAdopted(t *testing.T) {
 	Open(t, store.Postgres) // the pool is open
 	schema := takeSchema(t)
-	t.Cleanup(func() { pgPool.admin.Exec("DROP SCHEMA IF EXISTS " + schema + " CASCADE") })
+	t.Cleanup(func() { dropSchema(context.Background(), schema) })
 	if _, err := pgPool.admin.Exec("ALTER TABLE " + schema + ".users ADD COLUMN intruder TEXT"); err != nil {
 		t.Fatal(err)
 	}
@@ -211,14 +211,14 @@ func TestPooledSchemasOfEndedProcessesSwept(t *testing.T) {
 	if _, err := pgPool.admin.Exec("CREATE SCHEMA " + running); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { pgPool.admin.Exec("DROP SCHEMA IF EXISTS " + running + " CASCADE") })
+	t.Cleanup(func() { dropSchema(context.Background(), running) })
 	holdOwnerLock(t, "00a11ve001")
 	for i := range pgPoolKeep + 3 {
 		name := fmt.Sprintf("gh_pool_0000dead%02d_1", i+10)
 		if _, err := pgPool.admin.Exec("CREATE SCHEMA " + name); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { pgPool.admin.Exec("DROP SCHEMA IF EXISTS " + name + " CASCADE") })
+		t.Cleanup(func() { dropSchema(context.Background(), name) })
 	}
 	sweepPGPool(ctx)
 	if !schemaExists(t, running) {
@@ -227,7 +227,7 @@ func TestPooledSchemasOfEndedProcessesSwept(t *testing.T) {
 	left := 0
 	for owner, schemas := range endedSchemas(ctx) {
 		if lockEnded(ctx, owner) {
-			pgPool.alive.ExecContext(ctx, "SELECT pg_advisory_unlock($1, hashtext($2))", pgPoolLockClass, owner)
+			unlockOwner(ctx, owner)
 			left += len(schemas)
 		}
 	}
